@@ -1,0 +1,67 @@
+# vgpubench: top-level build. `make run` and `make test` are the two commands
+# a new user needs; both install what is missing first (make deps).
+
+CC      ?= cc
+BUILD   := build
+CSTD    := -std=c11
+WARN    := -Wall -Wextra -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS) -Iharness -Iworkloads -Iguest-agent -I/usr/include/libdrm
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+PLAN    ?= harness/plans/default.ini
+
+AGENT_SRC   := $(wildcard guest-agent/*.c)
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard workloads/*.c)
+HARNESS_HDR := $(wildcard harness/*.h workloads/*.h)
+HARNESS_LIBS := -lsqlite3 -ljson-c -lm
+TEST_SRC    := $(wildcard tests/*_test.c)
+
+AGENT        := $(BUILD)/vgpu-agent
+AGENT_SAN    := $(BUILD)/san/vgpu-agent
+VGPUBENCH    := $(BUILD)/vgpubench
+TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
+STAMP_DEPS   := $(BUILD)/.deps-ok
+
+.PHONY: all build deps run test unit-test integration-test format clean
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: $(AGENT) $(VGPUBENCH)
+
+# The installer is idempotent; the stamp only saves re-running it inside one build.
+deps:
+	@bash scripts/deps.sh
+
+$(AGENT): $(AGENT_SRC) $(wildcard guest-agent/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -static -o $@ $(AGENT_SRC) -ljson-c
+
+$(AGENT_SAN): $(AGENT_SRC) $(wildcard guest-agent/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(AGENT_SRC) -ljson-c
+
+$(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_LIBS)
+
+$(BUILD)/san/%_test: tests/%_test.c tests/check.h $(HARNESS_SRC) $(HARNESS_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -o $@ $< $(HARNESS_SRC) $(HARNESS_LIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	$(VGPUBENCH) run $(PLAN)
+
+# Unit and protocol tests run under ASan+UBSan; the integration test boots a
+# real TCG guest with the release agent inside.
+test: deps
+	@$(MAKE) --no-print-directory build $(AGENT_SAN) $(TESTS_SAN)
+	@bash tests/run-tests.sh $(BUILD) $(TESTS_SAN)
+
+format:
+	clang-format -i guest-agent/*.[ch] harness/*.[ch] workloads/*.[ch] tests/*.[ch]
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,226 @@
+/* hostcheck.c: host probing. Every fact comes from the machine itself (sysfs,
+ * /proc, the installed binaries); a missing capability becomes a skip reason. */
+#define _GNU_SOURCE
+#include "hostcheck.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int in_path(const char *prog, char *out, size_t outlen)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL;
+	int found = 0;
+
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	copy = vb_strdup(path);
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *p = vb_strdupf("%s/%s", d, prog);
+
+		if (access(p, X_OK) == 0) {
+			if (out)
+				snprintf(out, outlen, "%s", p);
+			found = 1;
+		}
+		free(p);
+		if (found)
+			break;
+	}
+	free(copy);
+	return found;
+}
+
+static void probe_accel(struct host *h)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		strcpy(h->accel, "kvm");
+		h->accel_reason[0] = '\0';
+		return;
+	}
+	strcpy(h->accel, "tcg");
+	snprintf(h->accel_reason, sizeof(h->accel_reason), "/dev/kvm is %s",
+		 access("/dev/kvm", F_OK) == 0 ? "not usable" : "absent");
+}
+
+static void probe_qemu(struct host *h)
+{
+	char *argv[] = { h->qemu, "--version", NULL };
+	int st;
+	char *out;
+
+	if (!in_path("qemu-system-x86_64", h->qemu, sizeof(h->qemu)))
+		return;
+	out = vb_capture(argv, &st);
+	if (out) {
+		const char *v = strstr(out, "version ");
+
+		if (v && sscanf(v + 8, "%63s", h->qemu_version) == 1)
+			h->qemu_major = atoi(h->qemu_version);
+		free(out);
+	}
+}
+
+/* The newest /boot/vmlinuz-* that has its modules installed. */
+static void probe_guest_kernel(struct host *h)
+{
+	glob_t g;
+
+	if (glob("/boot/vmlinuz-*", 0, NULL, &g) != 0)
+		return;
+	for (size_t i = g.gl_pathc; i-- > 0;) {
+		const char *ver = g.gl_pathv[i] + strlen("/boot/vmlinuz-");
+		char *mods = vb_strdupf("/lib/modules/%s/modules.dep", ver);
+		int ok = access(mods, R_OK) == 0 && access(g.gl_pathv[i], R_OK) == 0;
+
+		free(mods);
+		if (ok) {
+			snprintf(h->guest_kernel, sizeof(h->guest_kernel), "%s", g.gl_pathv[i]);
+			snprintf(h->kernel_version, sizeof(h->kernel_version), "%s", ver);
+			break;
+		}
+	}
+	globfree(&g);
+}
+
+static void probe_cpu(struct host *h)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "model name", 10) == 0) {
+				char *c = strchr(line, ':');
+
+				if (c) {
+					c++;
+					while (*c == ' ')
+						c++;
+					c[strcspn(c, "\n")] = '\0';
+					snprintf(h->cpu_model, sizeof(h->cpu_model), "%s", c);
+				}
+				break;
+			}
+		fclose(f);
+	}
+	h->cpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	f = fopen("/proc/meminfo", "r");
+	if (f) {
+		if (fscanf(f, "MemTotal: %lld", &h->mem_kb) != 1)
+			h->mem_kb = -1;
+		fclose(f);
+	}
+}
+
+static void probe_mesa(struct host *h)
+{
+	char *argv[] = { "dpkg-query", "-W", "-f=${Version}", "libgl1-mesa-dri", NULL };
+	int st;
+	char *out = vb_capture(argv, &st);
+
+	if (out && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		snprintf(h->mesa_version, sizeof(h->mesa_version), "%s", out);
+	free(out);
+}
+
+void host_probe(struct host *h)
+{
+	struct utsname u;
+	glob_t g;
+
+	memset(h, 0, sizeof(*h));
+	probe_accel(h);
+	probe_qemu(h);
+	probe_guest_kernel(h);
+	probe_cpu(h);
+	probe_mesa(h);
+	if (uname(&u) == 0)
+		snprintf(h->host_kernel, sizeof(h->host_kernel), "%s", u.release);
+	if (glob("/dev/dri/renderD*", 0, NULL, &g) == 0) {
+		h->has_render_node = g.gl_pathc > 0;
+		globfree(&g);
+	}
+	h->has_xvfb = in_path("Xvfb", NULL, 0);
+	h->has_glmark2_host = in_path("glmark2-es2", NULL, 0);
+	h->has_glmark2_guest = in_path("glmark2-es2-drm", NULL, 0);
+}
+
+static int has_gvt_types(void)
+{
+	glob_t g;
+	int found = 0;
+
+	if (glob("/sys/class/drm/card*/device/mdev_supported_types/*", 0, NULL, &g) == 0) {
+		found = g.gl_pathc > 0;
+		globfree(&g);
+	}
+	return found;
+}
+
+static int has_iommu_groups(void)
+{
+	DIR *d = opendir("/sys/kernel/iommu_groups");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0;
+}
+
+const char *host_skip_reason(const struct host *h, const struct config_def *c, char *buf, size_t buflen)
+{
+	if (c->unavailable)
+		return c->unavailable;
+	if (c->kind == CONFIG_HOST) {
+		if (!h->has_xvfb)
+			return "Xvfb is not installed (run make deps)";
+		return NULL;
+	}
+	if (!h->qemu[0])
+		return "qemu-system-x86_64 is not installed (run make deps)";
+	if (h->qemu_major < 10) {
+		snprintf(buf, buflen, "QEMU %s is older than 10", h->qemu_version);
+		return buf;
+	}
+	if (!h->guest_kernel[0])
+		return "no guest kernel: /boot/vmlinuz-* with modules (install linux-image-amd64)";
+	if (strcmp(c->name, "passthrough") == 0) {
+		if (strcmp(h->accel, "kvm") != 0) {
+			snprintf(buf, buflen, "needs KVM (%s)", h->accel_reason);
+			return buf;
+		}
+		if (!has_iommu_groups())
+			return "no IOMMU groups (VT-d/AMD-Vi off or absent)";
+		return "no spare GPU bound to vfio-pci";
+	}
+	if (strcmp(c->name, "gvt-g") == 0) {
+		if (strcmp(h->accel, "kvm") != 0) {
+			snprintf(buf, buflen, "needs KVM (%s)", h->accel_reason);
+			return buf;
+		}
+		if (!has_gvt_types())
+			return "no GVT-g mdev types under /sys/class/drm/card*/device";
+		return "GVT-g launcher is not built yet";
+	}
+	if (strcmp(c->name, "qemu-virgl") == 0 && !h->has_xvfb)
+		return "Xvfb is not installed (QEMU's SDL GL display needs it here)";
+	return NULL;
+}

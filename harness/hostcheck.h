@@ -1,0 +1,33 @@
+/* hostcheck.h: what this host is and can do: accelerator, QEMU, kernel for
+ * guests, Mesa, and per-config verdicts (runnable, or skipped with why). */
+#ifndef VGPUBENCH_HOSTCHECK_H
+#define VGPUBENCH_HOSTCHECK_H
+
+#include "configs.h"
+
+struct host {
+	char accel[8]; /* "kvm" or "tcg" */
+	char accel_reason[128];
+	char qemu[256];      /* path */
+	char qemu_version[64];
+	int qemu_major;
+	char guest_kernel[256];  /* /boot/vmlinuz-<ver> */
+	char kernel_version[64]; /* <ver> */
+	char host_kernel[128];
+	char cpu_model[128];
+	int cpus;
+	long long mem_kb;
+	char mesa_version[64];
+	int has_render_node;
+	int has_xvfb;
+	int has_glmark2_host;
+	int has_glmark2_guest;
+};
+
+/* Probe the host. Never fails: what is missing shows up in the verdicts. */
+void host_probe(struct host *h);
+
+/* NULL when the host can run config c, else the reason it is skipped. */
+const char *host_skip_reason(const struct host *h, const struct config_def *c, char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,26 @@
+/* image.h: the guest boot image: the host's Debian kernel plus a generated
+ * initramfs (busybox, vgpu-agent, virtio modules, init), cached by content hash. */
+#ifndef VGPUBENCH_IMAGE_H
+#define VGPUBENCH_IMAGE_H
+
+#include <stddef.h>
+
+struct image {
+	char kernel[512];
+	char initrd[512];
+	char hash[17]; /* hex of the initramfs content hash */
+	int cached;    /* 1 when an identical image was already there */
+};
+
+/*
+ * Build (or reuse) the initramfs for kernel version kver under cache_dir.
+ * agent: path of the static vgpu-agent; init: path of the init script.
+ * 0, or -1 with err set.
+ */
+int image_build(const char *kernel, const char *kver, const char *agent, const char *init, const char *cache_dir,
+		struct image *img, char *err, size_t errlen);
+
+/* Exposed for tests: 64-bit FNV-1a. */
+unsigned long long image_hash64(const void *data, size_t len, unsigned long long h);
+
+#endif

@@ -1,0 +1,123 @@
+/* main.c: the vgpubench command line. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner.h"
+#include "store.h"
+#include "summary.h"
+#include "util.h"
+
+#define DEFAULT_PLAN "harness/plans/default.ini"
+#define DEFAULT_RESULTS "results"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage:\n"
+		   "  vgpubench run [PLAN] [--results DIR]      run a plan (default %s)\n"
+		   "  vgpubench run --resume RUN [--results DIR] finish an interrupted run\n"
+		   "  vgpubench show RUN [--results DIR]        print a run's summary table\n"
+		   "  vgpubench list [--results DIR]            list the runs in the database\n"
+		   "exit codes: 0 done, 1 could not run, 2 usage, 3 done with failed jobs, 130 interrupted\n",
+		DEFAULT_PLAN);
+}
+
+static int cmd_list(const char *results)
+{
+	struct store s;
+	sqlite3_stmt *st;
+	char *db = vb_strdupf("%s/vgpubench.db", results);
+
+	if (store_open(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	free(db);
+	if (sqlite3_prepare_v2(s.db,
+			       "SELECT id, status, started_at, (SELECT count(*) FROM jobs j WHERE j.run_id = r.id),"
+			       " (SELECT count(*) FROM jobs j WHERE j.run_id = r.id AND j.status = 'ok')"
+			       " FROM runs r ORDER BY started_at",
+			       -1, &st, NULL) == SQLITE_OK) {
+		printf("%-40s %-12s %-22s %s\n", "run", "status", "started", "jobs ok");
+		while (sqlite3_step(st) == SQLITE_ROW)
+			printf("%-40s %-12s %-22s %d/%d\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
+			       sqlite3_column_text(st, 2), sqlite3_column_int(st, 4), sqlite3_column_int(st, 3));
+		sqlite3_finalize(st);
+	}
+	store_close(&s);
+	return 0;
+}
+
+static int cmd_show(const char *results, const char *run)
+{
+	struct store s;
+	char *db = vb_strdupf("%s/vgpubench.db", results);
+	char *pp, *pt, *dir, *status;
+	int rc = 0;
+
+	if (store_open(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	if (store_run_load(&s, run, &pp, &pt, &dir, &status) < 0) {
+		vb_err("no run '%s' in %s", run, db);
+		rc = 1;
+	} else {
+		printf("run %s (%s), logs in %s\n", run, status, dir);
+		summary_print(&s, run, stdout);
+		free(pp);
+		free(pt);
+		free(dir);
+		free(status);
+	}
+	store_close(&s);
+	free(db);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *results = DEFAULT_RESULTS, *resume = NULL, *pos = NULL;
+	const char *cmd;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--results") == 0 && i + 1 < argc) {
+			results = argv[++i];
+		} else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc) {
+			resume = argv[++i];
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "vgpubench: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		} else if (!pos) {
+			pos = argv[i];
+		} else {
+			fprintf(stderr, "vgpubench: unexpected argument '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(cmd, "run") == 0) {
+		if (resume && pos) {
+			fprintf(stderr, "vgpubench: give a plan or --resume RUN, not both\n");
+			return 2;
+		}
+		return runner_run(results, pos ? pos : DEFAULT_PLAN, resume);
+	}
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(results);
+	if (strcmp(cmd, "show") == 0 && pos)
+		return cmd_show(results, pos);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,351 @@
+/* plan.c: the plan parser. A small INI dialect of our own so that every
+ * error, syntactic or semantic, can name the file and the line:
+ *   [plan]  name, configs, guests, workloads, repetitions
+ *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s
+ * Lists are separated by commas or spaces; '#' and ';' start comments. */
+#define _GNU_SOURCE
+#include "plan.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "configs.h"
+#include "util.h"
+#include "workload.h"
+
+#define MAX_LINE 1024
+
+struct pstate {
+	const char *file;
+	int line;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct pstate *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct pstate *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (s->line > 0)
+		n = snprintf(s->err, s->errlen, "%s:%d: ", s->file, s->line);
+	else
+		n = snprintf(s->err, s->errlen, "%s: ", s->file);
+	if (n < 0 || (size_t)n >= s->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(s->err + n, s->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int parse_int(struct pstate *s, const char *key, const char *v, long lo, long hi, int *out)
+{
+	char *end;
+	long x;
+
+	errno = 0;
+	x = strtol(v, &end, 10);
+	if (errno || end == v || *end || x < lo || x > hi)
+		return fail(s, "%s: '%s' is not a whole number from %ld to %ld", key, v, lo, hi);
+	*out = (int)x;
+	return 0;
+}
+
+static int parse_seconds(struct pstate *s, const char *key, const char *v, double lo, double hi, double *out)
+{
+	char *end;
+	double x;
+
+	errno = 0;
+	x = strtod(v, &end);
+	if (errno || end == v || *end || !isfinite(x) || x < lo || x > hi)
+		return fail(s, "%s: '%s' is not a number of seconds from %g to %g", key, v, lo, hi);
+	*out = x;
+	return 0;
+}
+
+/* Split a list value in place; calls fn for each item. */
+static int each_item(struct pstate *s, const char *key, char *v, int (*fn)(struct pstate *, struct plan *, const char *),
+		     struct plan *p)
+{
+	int count = 0;
+
+	for (char *tok = strtok(v, ", \t"); tok; tok = strtok(NULL, ", \t")) {
+		if (fn(s, p, tok) < 0)
+			return -1;
+		count++;
+	}
+	if (count == 0)
+		return fail(s, "%s: the list is empty", key);
+	return 0;
+}
+
+static int add_config(struct pstate *s, struct plan *p, const char *name)
+{
+	const struct config_def *c = config_find(name);
+	char known[256] = "";
+
+	if (!c) {
+		for (size_t i = 0; config_at(i); i++) {
+			strncat(known, i ? ", " : "", sizeof(known) - strlen(known) - 1);
+			strncat(known, config_at(i)->name, sizeof(known) - strlen(known) - 1);
+		}
+		return fail(s, "configs: unknown config '%s' (known: %s)", name, known);
+	}
+	for (int i = 0; i < p->nconfigs; i++)
+		if (p->configs[i] == c->name)
+			return fail(s, "configs: '%s' is listed twice", name);
+	if (p->nconfigs == PLAN_MAX_LIST)
+		return fail(s, "configs: more than %d entries", PLAN_MAX_LIST);
+	p->configs[p->nconfigs++] = c->name;
+	return 0;
+}
+
+static int add_workload(struct pstate *s, struct plan *p, const char *name)
+{
+	const struct workload_def *w = workload_find(name);
+	char known[256] = "";
+
+	if (!w) {
+		for (size_t i = 0; workload_at(i); i++) {
+			strncat(known, i ? ", " : "", sizeof(known) - strlen(known) - 1);
+			strncat(known, workload_at(i)->name, sizeof(known) - strlen(known) - 1);
+		}
+		return fail(s, "workloads: unknown workload '%s' (known: %s)", name, known);
+	}
+	for (int i = 0; i < p->nworkloads; i++)
+		if (p->workloads[i] == w->name)
+			return fail(s, "workloads: '%s' is listed twice", name);
+	if (p->nworkloads == PLAN_MAX_LIST)
+		return fail(s, "workloads: more than %d entries", PLAN_MAX_LIST);
+	p->workloads[p->nworkloads++] = w->name;
+	return 0;
+}
+
+static int add_guests(struct pstate *s, struct plan *p, const char *v)
+{
+	int n;
+
+	if (parse_int(s, "guests", v, 1, 16, &n) < 0)
+		return -1;
+	for (int i = 0; i < p->nguests; i++)
+		if (p->guests[i] == n)
+			return fail(s, "guests: %d is listed twice", n);
+	if (p->nguests == PLAN_MAX_LIST)
+		return fail(s, "guests: more than %d entries", PLAN_MAX_LIST);
+	p->guests[p->nguests++] = n;
+	return 0;
+}
+
+enum section { SEC_NONE, SEC_PLAN, SEC_GUEST };
+
+/* Keys seen, to reject duplicates: one bit per (section, key index). */
+static const char *const plan_keys[] = { "name", "configs", "guests", "workloads", "repetitions" };
+static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_timeout_s", "job_timeout_s" };
+
+static int key_index(const char *const *keys, size_t n, const char *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i], k) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int set_plan_key(struct pstate *s, struct plan *p, int k, char *v)
+{
+	switch (k) {
+	case 0:
+		if (strlen(v) >= sizeof(p->name) || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+							    strlen(v) || !*v)
+			return fail(s, "name: '%s' must be 1-63 letters, digits, '-', '_' or '.'", v);
+		strcpy(p->name, v);
+		return 0;
+	case 1:
+		return each_item(s, "configs", v, add_config, p);
+	case 2:
+		return each_item(s, "guests", v, add_guests, p);
+	case 3:
+		return each_item(s, "workloads", v, add_workload, p);
+	default:
+		return parse_int(s, "repetitions", v, 1, 100, &p->repetitions);
+	}
+}
+
+static int set_guest_key(struct pstate *s, struct plan *p, int k, char *v)
+{
+	switch (k) {
+	case 0:
+		return parse_int(s, "memory_mb", v, 256, 65536, &p->memory_mb);
+	case 1:
+		return parse_int(s, "vcpus", v, 1, 64, &p->vcpus);
+	case 2:
+		if (strlen(v) >= sizeof(p->cpu) || !*v || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,=+") != strlen(v))
+			return fail(s, "cpu: '%s' is not a QEMU CPU model name", v);
+		strcpy(p->cpu, v);
+		return 0;
+	case 3:
+		return parse_seconds(s, "boot_timeout_s", v, 5, 3600, &p->boot_timeout_s);
+	default:
+		return parse_seconds(s, "job_timeout_s", v, 1, 86400, &p->job_timeout_s);
+	}
+}
+
+static void plan_defaults(struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->name, "unnamed");
+	p->repetitions = 3;
+	p->memory_mb = 1024;
+	p->vcpus = 1;
+	strcpy(p->cpu, "Westmere");
+	p->boot_timeout_s = 300;
+	p->job_timeout_s = 600;
+}
+
+int plan_parse(const char *file, const char *text, struct plan *p, char *err, size_t errlen)
+{
+	struct pstate s = { .file = file, .err = err, .errlen = errlen };
+	enum section sec = SEC_NONE;
+	unsigned seen_plan = 0, seen_guest = 0;
+	int had_plan = 0;
+	const char *cur = text;
+	char line[MAX_LINE + 2];
+
+	plan_defaults(p);
+	while (*cur) {
+		const char *nl = strchr(cur, '\n');
+		size_t n = nl ? (size_t)(nl - cur) : strlen(cur);
+		char *l, *eq, *key, *val;
+
+		s.line++;
+		if (n > MAX_LINE)
+			return fail(&s, "line longer than %d characters", MAX_LINE);
+		memcpy(line, cur, n);
+		line[n] = '\0';
+		cur = nl ? nl + 1 : cur + n;
+		if (memchr(line, '\0', n))
+			return fail(&s, "NUL byte in the plan");
+		l = trim(line);
+		if (*l == '\0' || *l == '#' || *l == ';')
+			continue;
+		if (*l == '[') {
+			char *close = strchr(l, ']');
+
+			if (!close || trim(close + 1)[0] != '\0')
+				return fail(&s, "malformed section header '%s' (expected '[name]')", l);
+			*close = '\0';
+			char *name = trim(l + 1);
+
+			if (strcmp(name, "plan") == 0) {
+				if (had_plan)
+					return fail(&s, "section [plan] appears twice");
+				sec = SEC_PLAN;
+				had_plan = 1;
+			} else if (strcmp(name, "guest") == 0) {
+				if (seen_guest & 0x80000000u)
+					return fail(&s, "section [guest] appears twice");
+				sec = SEC_GUEST;
+				seen_guest |= 0x80000000u;
+			} else {
+				return fail(&s, "unknown section [%s] (known: [plan], [guest])", name);
+			}
+			continue;
+		}
+		eq = strchr(l, '=');
+		if (!eq)
+			return fail(&s, "expected 'key = value', got '%s'", l);
+		*eq = '\0';
+		key = trim(l);
+		val = trim(eq + 1);
+		/* Inline comments after whitespace. */
+		for (char *c = val; *c; c++)
+			if ((*c == '#' || *c == ';') && c > val && isspace((unsigned char)c[-1])) {
+				*c = '\0';
+				val = trim(val);
+				break;
+			}
+		if (*key == '\0')
+			return fail(&s, "missing key before '='");
+		if (*val == '\0')
+			return fail(&s, "%s: missing value", key);
+		if (sec == SEC_NONE)
+			return fail(&s, "key '%s' outside any section (start with [plan])", key);
+		if (sec == SEC_PLAN) {
+			int k = key_index(plan_keys, sizeof(plan_keys) / sizeof(plan_keys[0]), key);
+
+			if (k < 0)
+				return fail(&s, "unknown key '%s' in [plan] (known: name, configs, guests, workloads, repetitions)", key);
+			if (seen_plan & (1u << k))
+				return fail(&s, "duplicate key '%s' in [plan]", key);
+			seen_plan |= 1u << k;
+			if (set_plan_key(&s, p, k, val) < 0)
+				return -1;
+		} else {
+			int k = key_index(guest_keys, sizeof(guest_keys) / sizeof(guest_keys[0]), key);
+
+			if (k < 0)
+				return fail(&s, "unknown key '%s' in [guest] (known: memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s)", key);
+			if (seen_guest & (1u << k))
+				return fail(&s, "duplicate key '%s' in [guest]", key);
+			seen_guest |= 1u << k;
+			if (set_guest_key(&s, p, k, val) < 0)
+				return -1;
+		}
+	}
+	s.line = 0;
+	if (!had_plan)
+		return fail(&s, "no [plan] section");
+	if (p->nconfigs == 0)
+		return fail(&s, "[plan] needs 'configs'");
+	if (p->nworkloads == 0)
+		return fail(&s, "[plan] needs 'workloads'");
+	if (p->nguests == 0) {
+		p->guests[0] = 3;
+		p->nguests = 1;
+	}
+	return 0;
+}
+
+int plan_load(const char *path, struct plan *p, char **text_out, char *err, size_t errlen)
+{
+	size_t len;
+	char *text = vb_read_file(path, &len);
+
+	if (!text) {
+		snprintf(err, errlen, "%s: cannot read the plan: %s", path, strerror(errno));
+		return -1;
+	}
+	if (strlen(text) != len) {
+		snprintf(err, errlen, "%s: NUL byte in the plan", path);
+		free(text);
+		return -1;
+	}
+	if (plan_parse(path, text, p, err, errlen) < 0) {
+		free(text);
+		return -1;
+	}
+	if (text_out)
+		*text_out = text;
+	else
+		free(text);
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* plan.h: the plan file (INI): which configs, guest counts, workloads and
+ * repetitions a run takes, and the guest machine shape. */
+#ifndef VGPUBENCH_PLAN_H
+#define VGPUBENCH_PLAN_H
+
+#include <stddef.h>
+
+#define PLAN_MAX_LIST 16
+
+struct plan {
+	char name[64];
+	const char *configs[PLAN_MAX_LIST]; /* registry names (static strings) */
+	int nconfigs;
+	int guests[PLAN_MAX_LIST]; /* guest counts ("topologies") for guest configs */
+	int nguests;
+	const char *workloads[PLAN_MAX_LIST];
+	int nworkloads;
+	int repetitions;
+	/* [guest] */
+	int memory_mb;
+	int vcpus;
+	char cpu[64];
+	double boot_timeout_s;
+	double job_timeout_s;
+};
+
+/*
+ * Parse plan text. `file` names it in messages. On error returns -1 and
+ * writes "FILE:LINE: what is wrong" (or "FILE: ...") into err.
+ */
+int plan_parse(const char *file, const char *text, struct plan *p, char *err, size_t errlen);
+
+/* Read and parse a plan file; *text_out (if non-NULL) gets the file's text. */
+int plan_load(const char *path, struct plan *p, char **text_out, char *err, size_t errlen);
+
+#endif

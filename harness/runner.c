@@ -1,0 +1,646 @@
+/* runner.c: drives a run. Host configs run on the host through a local
+ * vgpu-agent; guest configs boot `n` QEMU guests at once for each guest count
+ * in the plan and run every repetition on all of them simultaneously. Each
+ * repetition is stored in one transaction; --resume skips what is stored. */
+#define _GNU_SOURCE
+#include "runner.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent_client.h"
+#include "configs.h"
+#include "hostcheck.h"
+#include "image.h"
+#include "plan.h"
+#include "store.h"
+#include "summary.h"
+#include "util.h"
+#include "vm.h"
+#include "workload.h"
+
+#define MAX_GUESTS 16
+
+struct run {
+	struct plan plan;
+	struct host host;
+	struct store store;
+	char id[96];
+	char dir[PATH_MAX];
+	char agent[PATH_MAX];
+	char init[PATH_MAX];
+	char cache[PATH_MAX];
+	pid_t xvfb;
+	char display[16];
+	int failed_jobs;
+	struct image img;
+	int have_img;
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	vb_stop_requested = 1;
+}
+
+/* A private X server for the host's off-screen GL and QEMU's SDL GL display. */
+static int xvfb_start(struct run *r)
+{
+	for (int n = 90; n < 140; n++) {
+		char lock[64], sock[64], *log;
+		char disp[16];
+
+		snprintf(lock, sizeof(lock), "/tmp/.X%d-lock", n);
+		snprintf(sock, sizeof(sock), "/tmp/.X11-unix/X%d", n);
+		if (access(lock, F_OK) == 0 || access(sock, F_OK) == 0)
+			continue;
+		snprintf(disp, sizeof(disp), ":%d", n);
+		log = vb_strdupf("%s/xvfb.log", r->dir);
+		char *argv[] = { "Xvfb", disp, "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset", NULL };
+
+		r->xvfb = vb_spawn(argv, NULL, log);
+		free(log);
+		if (r->xvfb < 0)
+			return -1;
+		for (int i = 0; i < 100 && !vb_stop_requested; i++) {
+			if (access(sock, F_OK) == 0) {
+				snprintf(r->display, sizeof(r->display), "%s", disp);
+				return 0;
+			}
+			usleep(100000);
+		}
+		vb_reap(r->xvfb, 0);
+		r->xvfb = 0;
+	}
+	vb_err("cannot start Xvfb (see %s/xvfb.log)", r->dir);
+	return -1;
+}
+
+static void xvfb_stop(struct run *r)
+{
+	if (r->xvfb > 0) {
+		kill(r->xvfb, SIGTERM);
+		vb_reap(r->xvfb, 5.0);
+		r->xvfb = 0;
+	}
+}
+
+static int contains_ci(const char *hay, const char *needle)
+{
+	return strcasestr(hay, needle) != NULL;
+}
+
+/*
+ * Decide a job's status from what the agent said and what the workload
+ * printed. Returns the status; fills reason.
+ */
+static const char *judge(struct run *r, const struct config_def *c, const struct workload_def *w,
+			 const struct job_result *jr, struct wl_result *wr, char *reason, size_t rlen)
+{
+	int parsed;
+
+	memset(wr, 0, sizeof(*wr));
+	if (strcmp(jr->status, "timeout") == 0) {
+		snprintf(reason, rlen, "timed out after %.0f s", r->plan.job_timeout_s);
+		return "timeout";
+	}
+	if (strcmp(jr->status, "exited") != 0 || jr->code != 0) {
+		parsed = w->parse(jr->out ? jr->out : "", jr->out_len, wr);
+		if (jr->error[0])
+			snprintf(reason, rlen, "%s", jr->error);
+		else if (strcmp(jr->status, "signaled") == 0)
+			snprintf(reason, rlen, "%s killed by signal %d%s%s", w->name, jr->signal, parsed < 0 ? "; " : "",
+				 parsed < 0 ? wr->error : "");
+		else if (strcmp(jr->status, "exited") == 0)
+			snprintf(reason, rlen, "%s exited with code %d%s%s", w->name, jr->code, parsed < 0 ? "; " : "",
+				 parsed < 0 ? wr->error : "");
+		else
+			snprintf(reason, rlen, "job %s", jr->status);
+		wr->n = 0;
+		return "failed";
+	}
+	if (w->parse(jr->out ? jr->out : "", jr->out_len, wr) < 0) {
+		snprintf(reason, rlen, "%s", wr->error);
+		wr->n = 0;
+		return "failed";
+	}
+	/* The path must be the one the config promises. */
+	if (c->kind == CONFIG_GUEST && c->guest_renderer && !contains_ci(wr->renderer, c->guest_renderer)) {
+		snprintf(reason, rlen, "wrong GPU path: GL_RENDERER is '%s', %s promises '%s'", wr->renderer, c->name,
+			 c->guest_renderer);
+		wr->n = 0;
+		return "failed";
+	}
+	if (c->kind == CONFIG_HOST) {
+		int software = contains_ci(wr->renderer, "llvmpipe") || contains_ci(wr->renderer, "softpipe") ||
+			       contains_ci(wr->renderer, "swrast");
+
+		if (contains_ci(wr->renderer, "virgl")) {
+			snprintf(reason, rlen, "wrong GPU path: native job rendered through '%s'", wr->renderer);
+			wr->n = 0;
+			return "failed";
+		}
+		if (software && r->host.has_render_node) {
+			snprintf(reason, rlen, "software fallback: GL_RENDERER is '%s' on a host with a GPU",
+				 wr->renderer);
+			wr->n = 0;
+			return "failed";
+		}
+	}
+	reason[0] = '\0';
+	return "ok";
+}
+
+static char *log_path(struct run *r, const char *config, int topo, int guest, const char *w, int rep)
+{
+	return vb_strdupf("%s/logs/%s-n%d-g%d-%s-r%d.log", r->dir, config, topo, guest, w, rep);
+}
+
+/* Run repetition `rep` of workload w on n agents at once and store it. */
+static void run_rep(struct run *r, const struct config_def *c, int topo, const struct workload_def *w, int rep,
+		    struct agent_conn *const *cs, int n, struct json_object *env)
+{
+	struct job_result res[MAX_GUESTS + 1];
+	struct wl_result *wr = calloc((size_t)n, sizeof(*wr));
+	struct job_row rows[MAX_GUESTS + 1];
+	char *logs[MAX_GUESTS + 1];
+	char reasons[MAX_GUESTS + 1][512];
+	int base = c->kind == CONFIG_HOST ? 0 : 1;
+
+	if (!wr)
+		abort();
+	for (int i = 0; i < n; i++)
+		logs[i] = log_path(r, c->name, topo, base + i, w->name, rep);
+	vb_log("%s %s: %s repetition %d/%d on %d %s", c->name, topo ? "" : "(host)", w->name, rep,
+	       r->plan.repetitions, n, c->kind == CONFIG_HOST ? "host" : (n == 1 ? "guest" : "guests at once"));
+	agent_run_parallel(cs, n, w->argv(c->kind == CONFIG_HOST ? WL_HOST : WL_GUEST), env, r->plan.job_timeout_s,
+			   (const char *const *)logs, res);
+	if (vb_stop_requested) {
+		/* The repetition was cut short: store nothing, --resume runs it again. */
+		for (int i = 0; i < n; i++) {
+			free(logs[i]);
+			job_result_free(&res[i]);
+		}
+		free(wr);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *st = judge(r, c, w, &res[i], &wr[i], reasons[i], sizeof(reasons[i]));
+
+		rows[i] = (struct job_row){
+			.config = c->name,
+			.topology = topo,
+			.guest_index = base + i,
+			.workload = w->name,
+			.repetition = rep,
+			.status = st,
+			.reason = reasons[i][0] ? reasons[i] : NULL,
+			.accel = c->kind == CONFIG_HOST ? "none" : r->host.accel,
+			.renderer = wr[i].renderer[0] ? wr[i].renderer : NULL,
+			.wall_s = res[i].wall_s,
+			.user_s = res[i].user_s,
+			.sys_s = res[i].sys_s,
+			.maxrss_kb = res[i].maxrss_kb,
+			.exit_code = res[i].code,
+			.log_path = logs[i],
+			.metrics = &wr[i],
+		};
+		if (strcmp(st, "ok") != 0) {
+			r->failed_jobs++;
+			vb_log("  %s: %s: %s (log: %s)", cs[i]->label, st, reasons[i], logs[i]);
+		} else {
+			for (int k = 0; k < wr[i].n; k++)
+				if (strcmp(wr[i].m[k].name, w->headline_metric) == 0)
+					vb_log("  %s: %s %.1f (%s)", cs[i]->label, w->headline_metric, wr[i].m[k].value,
+					       wr[i].renderer);
+		}
+	}
+	if (store_jobs(&r->store, r->id, rows, n) < 0)
+		vb_err("could not store %s repetition %d of %s", w->name, rep, c->name);
+	for (int i = 0; i < n; i++) {
+		free(logs[i]);
+		job_result_free(&res[i]);
+	}
+	free(wr);
+}
+
+static int rep_done(struct run *r, const struct config_def *c, int topo, int n, const struct workload_def *w, int rep)
+{
+	int base = c->kind == CONFIG_HOST ? 0 : 1;
+
+	for (int i = 0; i < n; i++)
+		if (!store_job_done(&r->store, r->id, c->name, topo, base + i, w->name, rep))
+			return 0;
+	return 1;
+}
+
+static int all_done(struct run *r, const struct config_def *c, int topo, int n)
+{
+	for (int wi = 0; wi < r->plan.nworkloads; wi++)
+		for (int rep = 1; rep <= r->plan.repetitions; rep++)
+			if (!rep_done(r, c, topo, n, workload_find(r->plan.workloads[wi]), rep))
+				return 0;
+	return 1;
+}
+
+/* Record every missing job of this config/topology as failed for `reason`. */
+static void fail_all(struct run *r, const struct config_def *c, int topo, int n, const char *reason)
+{
+	int base = c->kind == CONFIG_HOST ? 0 : 1;
+
+	for (int wi = 0; wi < r->plan.nworkloads; wi++)
+		for (int rep = 1; rep <= r->plan.repetitions; rep++)
+			for (int i = 0; i < n; i++) {
+				const char *wn = r->plan.workloads[wi];
+				struct job_row row = { .config = c->name, .topology = topo, .guest_index = base + i,
+						       .workload = wn, .repetition = rep, .status = "failed",
+						       .reason = reason, .accel = r->host.accel, .wall_s = -1,
+						       .user_s = -1, .sys_s = -1, .maxrss_kb = -1, .exit_code = -1 };
+
+				if (store_job_done(&r->store, r->id, c->name, topo, base + i, wn, rep))
+					continue;
+				store_jobs(&r->store, r->id, &row, 1);
+				r->failed_jobs++;
+			}
+}
+
+static void run_workloads(struct run *r, const struct config_def *c, int topo, struct agent_conn *const *cs, int n,
+			  struct json_object *env)
+{
+	for (int wi = 0; wi < r->plan.nworkloads && !vb_stop_requested; wi++) {
+		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
+
+		for (int rep = 1; rep <= r->plan.repetitions && !vb_stop_requested; rep++) {
+			if (rep_done(r, c, topo, n, w, rep))
+				continue;
+			run_rep(r, c, topo, w, rep, cs, n, env);
+		}
+	}
+}
+
+static void run_host_config(struct run *r, const struct config_def *c)
+{
+	struct agent_conn conn;
+	struct agent_conn *cs[1] = { &conn };
+	struct json_object *env, *hello;
+	char *log;
+
+	if (all_done(r, c, 0, 1))
+		return;
+	env = json_object_new_object();
+	json_object_object_add(env, "DISPLAY", json_object_new_string(r->display));
+	log = vb_strdupf("%s/host-agent.log", r->dir);
+	if (agent_spawn_local(&conn, r->agent, NULL, log, "host") < 0 ||
+	    agent_hello(&conn, vb_now() + 10, &hello) < 0) {
+		vb_err("cannot start the host agent %s (see %s)", r->agent, log);
+		if (!vb_stop_requested)
+			fail_all(r, c, 0, 1, "the host agent did not start");
+		if (conn.buf)
+			agent_close(&conn);
+		free(log);
+		json_object_put(env);
+		return;
+	}
+	json_object_put(hello);
+	run_workloads(r, c, 0, cs, 1, env);
+	agent_close(&conn);
+	json_object_put(env);
+	free(log);
+}
+
+static const char *const virgl_gpu_args[] = { "-device", "virtio-gpu-gl-pci,xres=640,yres=480", "-display",
+					      "sdl,gl=on", NULL };
+
+static int ensure_image(struct run *r)
+{
+	char err[512];
+	char *cache;
+
+	if (r->have_img)
+		return 0;
+	cache = vb_strdupf("%s", r->cache);
+	if (image_build(r->host.guest_kernel, r->host.kernel_version, r->agent, r->init, cache, &r->img, err,
+			sizeof(err)) < 0) {
+		vb_err("guest image: %s", err);
+		free(cache);
+		return -1;
+	}
+	free(cache);
+	vb_log("guest image: %s + %s (%s)", r->img.kernel, r->img.initrd, r->img.cached ? "cached" : "built");
+	store_host_fact(&r->store, r->id, "guest_initramfs", r->img.initrd);
+	r->have_img = 1;
+	return 0;
+}
+
+static void json_drm_summary(struct json_object *hello, char *out, size_t len)
+{
+	struct json_object *drm;
+
+	out[0] = '\0';
+	if (!json_object_object_get_ex(hello, "drm", &drm))
+		return;
+	snprintf(out, len, "%s", json_object_to_json_string_ext(drm, JSON_C_TO_STRING_PLAIN));
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+static void run_guest_topology(struct run *r, const struct config_def *c, int n)
+{
+	struct vm vms[MAX_GUESTS];
+	struct agent_conn conns[MAX_GUESTS];
+	struct agent_conn *cs[MAX_GUESTS];
+	int nvm = 0, nconn = 0, ok = 1;
+	char *dir;
+	struct vm_opts o = {
+		.qemu = r->host.qemu,
+		.accel = r->host.accel,
+		.kernel = r->img.kernel,
+		.initrd = r->img.initrd,
+		.cpu = r->plan.cpu,
+		.memory_mb = r->plan.memory_mb,
+		.vcpus = r->plan.vcpus,
+		.display = r->display,
+		.gpu_args = virgl_gpu_args,
+	};
+	char reason[512] = "";
+
+	if (all_done(r, c, n, n))
+		return;
+	dir = vb_strdupf("%s/vms/%s-n%d", r->dir, c->name, n);
+	if (vb_mkdirs(dir, 0755) < 0) {
+		vb_err("cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+		return;
+	}
+	vb_log("%s: booting %d guest%s at once (%s)", c->name, n, n > 1 ? "s" : "", r->host.accel);
+	for (int i = 0; i < n; i++) {
+		if (vm_start(&vms[i], i + 1, dir, &o) < 0) {
+			snprintf(reason, sizeof(reason), "guest%d: QEMU did not start", i + 1);
+			ok = 0;
+			break;
+		}
+		nvm++;
+	}
+	double deadline = vb_now() + r->plan.boot_timeout_s;
+
+	for (int i = 0; ok && i < nvm; i++) {
+		struct json_object *hello = NULL;
+		char drm[512];
+		struct guest_row g = { .config = c->name, .topology = n, .guest_index = i + 1, .accel = r->host.accel,
+				       .serial_log = vms[i].serial_log, .boot_s = -1 };
+
+		if (agent_connect_unix(&conns[i], vms[i].agent_sock, deadline, vms[i].name) < 0) {
+			snprintf(reason, sizeof(reason), "%s: no agent socket (QEMU exited? see %s)", vms[i].name,
+				 vms[i].qemu_log);
+			ok = 0;
+		} else {
+			nconn++;
+			cs[i] = &conns[i];
+			if (agent_hello(&conns[i], deadline, &hello) < 0) {
+				snprintf(reason, sizeof(reason), "%s: no hello from the agent within %.0f s%s (see %s)",
+					 vms[i].name, r->plan.boot_timeout_s, vm_alive(&vms[i]) ? "" : ", QEMU exited",
+					 vms[i].serial_log);
+				ok = 0;
+			}
+		}
+		if (vb_stop_requested)
+			break;
+		g.status = ok ? "up" : "failed";
+		g.reason = ok ? NULL : reason;
+		if (ok) {
+			g.boot_s = vb_now() - vms[i].started;
+			g.kernel = jstr(hello, "kernel");
+			g.agent_version = jstr(hello, "version");
+			json_drm_summary(hello, drm, sizeof(drm));
+			g.drm = drm;
+			vb_log("  %s up in %.1f s: kernel %s, drm %s", vms[i].name, g.boot_s, g.kernel ? g.kernel : "?",
+			       drm);
+		}
+		store_guest(&r->store, r->id, &g);
+		json_object_put(hello);
+	}
+	if (!ok && !vb_stop_requested) {
+		vb_err("%s with %d guests: %s", c->name, n, reason);
+		for (int i = 0; i < nvm; i++)
+			if (!vm_alive(&vms[i]) || strstr(reason, vms[i].name))
+				fprintf(stderr, "--- %s serial log (tail) ---\n%s\n", vms[i].name, vm_serial_tail(&vms[i]));
+		char *why = vb_strdupf("guests did not boot: %s", reason);
+
+		fail_all(r, c, n, n, why);
+		free(why);
+	} else if (ok) {
+		run_workloads(r, c, n, cs, n, NULL);
+	}
+	/* Ask each agent to power its guest off, then make sure QEMU is gone. */
+	for (int i = 0; i < nconn; i++) {
+		struct json_object *req = json_object_new_object();
+
+		json_object_object_add(req, "op", json_object_new_string("shutdown"));
+		agent_send(&conns[i], req);
+	}
+	double until = vb_now() + 10;
+
+	for (int i = 0; i < nvm; i++) {
+		while (vm_alive(&vms[i]) && vb_now() < until)
+			usleep(50000);
+		vm_stop(&vms[i]);
+	}
+	for (int i = 0; i < nconn; i++)
+		agent_close(&conns[i]);
+	free(dir);
+}
+
+static void record_host(struct run *r)
+{
+	struct host *h = &r->host;
+	char buf[64];
+
+	store_host_fact(&r->store, r->id, "accel", h->accel);
+	if (h->accel_reason[0])
+		store_host_fact(&r->store, r->id, "accel_reason", h->accel_reason);
+	store_host_fact(&r->store, r->id, "qemu", h->qemu_version[0] ? h->qemu_version : NULL);
+	store_host_fact(&r->store, r->id, "host_kernel", h->host_kernel);
+	store_host_fact(&r->store, r->id, "guest_kernel", h->guest_kernel);
+	store_host_fact(&r->store, r->id, "cpu_model", h->cpu_model);
+	snprintf(buf, sizeof(buf), "%d", h->cpus);
+	store_host_fact(&r->store, r->id, "cpus", buf);
+	snprintf(buf, sizeof(buf), "%lld", h->mem_kb);
+	store_host_fact(&r->store, r->id, "mem_kb", buf);
+	store_host_fact(&r->store, r->id, "mesa", h->mesa_version);
+	store_host_fact(&r->store, r->id, "host_gpu",
+			h->has_render_node ? "render node present" : "none: native renders with llvmpipe on the CPU");
+}
+
+static int locate_parts(struct run *r)
+{
+	const char *exe = vb_exe_dir();
+
+	snprintf(r->agent, sizeof(r->agent), "%s/vgpu-agent", exe);
+	snprintf(r->init, sizeof(r->init), "%s/../harness/guest/init.sh", exe);
+	snprintf(r->cache, sizeof(r->cache), "%s/images", exe);
+	if (access(r->agent, X_OK) < 0) {
+		vb_err("the guest agent %s is missing: run make", r->agent);
+		return -1;
+	}
+	if (access(r->init, R_OK) < 0) {
+		vb_err("the guest init script %s is missing", r->init);
+		return -1;
+	}
+	return 0;
+}
+
+static void make_run_id(struct run *r)
+{
+	char ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
+	snprintf(r->id, sizeof(r->id), "%s-%s", ts, r->plan.name);
+}
+
+int runner_run(const char *results_dir, const char *plan_path, const char *resume_id)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	char err[1024];
+	char *db = NULL, *plan_text = NULL;
+	int rc = 1, any_guest = 0, need_x = 0;
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	if (!r)
+		return 1;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (locate_parts(r) < 0)
+		goto out;
+	if (vb_mkdirs(results_dir, 0755) < 0) {
+		vb_err("cannot create %s: %s", results_dir, strerror(errno));
+		goto out;
+	}
+	db = vb_strdupf("%s/vgpubench.db", results_dir);
+	if (store_open(&r->store, db) < 0)
+		goto out;
+
+	if (resume_id) {
+		char *ppath, *pdir, *status, *label;
+
+		if (store_run_load(&r->store, resume_id, &ppath, &plan_text, &pdir, &status) < 0) {
+			vb_err("no run '%s' in %s", resume_id, db);
+			goto out;
+		}
+		label = vb_strdupf("%s (plan stored with run %s)", ppath, resume_id);
+		if (plan_parse(label, plan_text, &r->plan, err, sizeof(err)) < 0) {
+			vb_err("%s", err);
+			free(label);
+			free(ppath);
+			free(pdir);
+			free(status);
+			goto out;
+		}
+		free(label);
+		if (strcmp(status, "complete") == 0)
+			vb_log("run %s is already complete; checking for missing jobs anyway", resume_id);
+		snprintf(r->id, sizeof(r->id), "%s", resume_id);
+		snprintf(r->dir, sizeof(r->dir), "%s", pdir);
+		free(ppath);
+		free(pdir);
+		free(status);
+		store_run_set_status(&r->store, r->id, "running");
+		vb_log("resuming run %s", r->id);
+	} else {
+		if (plan_load(plan_path, &r->plan, &plan_text, err, sizeof(err)) < 0) {
+			vb_err("%s", err);
+			goto out;
+		}
+		make_run_id(r);
+		char *rd = realpath(results_dir, NULL);
+
+		snprintf(r->dir, sizeof(r->dir), "%s/runs/%s", rd ? rd : results_dir, r->id);
+		free(rd);
+		if (store_run_create(&r->store, r->id, r->plan.name, plan_path, plan_text, r->dir) < 0)
+			goto out;
+		vb_log("run %s: plan %s", r->id, plan_path);
+	}
+	char *logs = vb_strdupf("%s/logs", r->dir);
+
+	if (vb_mkdirs(logs, 0755) < 0) {
+		vb_err("cannot create %s: %s", logs, strerror(errno));
+		free(logs);
+		goto out;
+	}
+	free(logs);
+
+	host_probe(&r->host);
+	record_host(r);
+	vb_log("host: %s, QEMU %s, guest kernel %s, %s", r->host.accel, r->host.qemu_version, r->host.kernel_version,
+	       r->host.accel_reason[0] ? r->host.accel_reason : "KVM usable");
+
+	const char *skip[PLAN_MAX_LIST];
+
+	for (int i = 0; i < r->plan.nconfigs; i++) {
+		const struct config_def *c = config_find(r->plan.configs[i]);
+		static char bufs[PLAN_MAX_LIST][256];
+
+		skip[i] = host_skip_reason(&r->host, c, bufs[i], sizeof(bufs[i]));
+		store_config(&r->store, r->id, c->name, skip[i] ? "skipped" : "run", skip[i]);
+		if (skip[i]) {
+			vb_log("%s: skipped: %s", c->name, skip[i]);
+			continue;
+		}
+		need_x = 1;
+		any_guest |= c->kind == CONFIG_GUEST;
+	}
+	if (need_x && xvfb_start(r) < 0)
+		goto finish;
+	if (any_guest && ensure_image(r) < 0)
+		goto finish;
+
+	for (int i = 0; i < r->plan.nconfigs && !vb_stop_requested; i++) {
+		const struct config_def *c = config_find(r->plan.configs[i]);
+
+		if (skip[i])
+			continue;
+		if (c->kind == CONFIG_HOST) {
+			run_host_config(r, c);
+			continue;
+		}
+		for (int t = 0; t < r->plan.nguests && !vb_stop_requested; t++)
+			run_guest_topology(r, c, r->plan.guests[t]);
+	}
+finish:
+	xvfb_stop(r);
+	if (vb_stop_requested) {
+		store_run_set_status(&r->store, r->id, "interrupted");
+		vb_log("interrupted: results so far are in %s; continue with: vgpubench run --resume %s", db, r->id);
+		rc = 130;
+		goto out;
+	}
+	store_run_set_status(&r->store, r->id, "complete");
+	summary_print(&r->store, r->id, stdout);
+	printf("\nrun %s: database %s, logs %s\n", r->id, db, r->dir);
+	rc = r->failed_jobs ? 3 : 0;
+out:
+	store_close(&r->store);
+	free(db);
+	free(plan_text);
+	free(r);
+	return rc;
+}

@@ -1,0 +1,61 @@
+/* store.h: the results database (SQLite) and its schema. The schema is
+ * documented in results/SCHEMA.md. Every job and its metrics are written in
+ * one transaction, so a crash loses at most the job in flight. */
+#ifndef VGPUBENCH_STORE_H
+#define VGPUBENCH_STORE_H
+
+#include <sqlite3.h>
+#include "workload.h"
+
+struct store {
+	sqlite3 *db;
+};
+
+/* Open (creating or upgrading the schema). 0 or -1 with a message printed. */
+int store_open(struct store *s, const char *path);
+void store_close(struct store *s);
+
+int store_run_create(struct store *s, const char *id, const char *plan_name, const char *plan_path,
+		     const char *plan_text, const char *dir);
+/* Load plan text and folder of a run for --resume. Returned strings are malloc'ed. */
+int store_run_load(struct store *s, const char *id, char **plan_path, char **plan_text, char **dir, char **status);
+int store_run_set_status(struct store *s, const char *id, const char *status);
+
+int store_host_fact(struct store *s, const char *run, const char *key, const char *value);
+int store_config(struct store *s, const char *run, const char *config, const char *status, const char *reason);
+
+struct guest_row {
+	const char *config;
+	int topology, guest_index;
+	const char *accel;
+	double boot_s;
+	const char *kernel, *agent_version, *drm, *serial_log;
+	const char *status, *reason;
+};
+int store_guest(struct store *s, const char *run, const struct guest_row *g);
+
+struct job_row {
+	const char *config;
+	int topology;    /* guests running at once (0 for host configs) */
+	int guest_index; /* 0 = the host (dom0), 1.. = guests */
+	const char *workload;
+	int repetition;
+	const char *status; /* ok, failed, timeout, skipped */
+	const char *reason;
+	const char *accel;
+	const char *renderer;
+	double wall_s, user_s, sys_s;
+	long long maxrss_kb;
+	int exit_code;
+	const char *log_path;
+	const struct wl_result *metrics; /* may be NULL */
+};
+
+/* Write a group of jobs (one repetition on every guest at once) atomically. */
+int store_jobs(struct store *s, const char *run, const struct job_row *jobs, int n);
+
+/* Is there already a row for this job? (for --resume) */
+int store_job_done(struct store *s, const char *run, const char *config, int topology, int guest_index,
+		   const char *workload, int repetition);
+
+#endif

@@ -1,0 +1,119 @@
+/* summary.c: workload x config table: jobs ok, median of the headline metric
+ * per guest (and summed over the guests running at once), % of native. */
+#define _GNU_SOURCE
+#include "summary.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+#include "workload.h"
+
+struct group {
+	char config[32];
+	int topology;
+	int jobs, ok;
+	double *values;
+	size_t nvalues;
+	char reason[160];
+};
+
+static void collect(struct store *s, const char *run, const char *workload, const char *metric, struct group *g,
+		    int *ng, int max)
+{
+	sqlite3_stmt *st;
+	const char *sql = "SELECT j.config, j.topology, j.status, j.reason,"
+			  " (SELECT value FROM metrics m WHERE m.job_id = j.id AND m.name = ?3)"
+			  " FROM jobs j WHERE j.run_id = ?1 AND j.workload = ?2"
+			  " ORDER BY j.config <> 'native', j.config, j.topology, j.guest_index, j.repetition";
+
+	*ng = 0;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, workload, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, metric, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *config = (const char *)sqlite3_column_text(st, 0);
+		int topo = sqlite3_column_int(st, 1);
+		const char *status = (const char *)sqlite3_column_text(st, 2);
+		const char *reason = (const char *)sqlite3_column_text(st, 3);
+		struct group *cur = *ng ? &g[*ng - 1] : NULL;
+
+		if (!cur || strcmp(cur->config, config) != 0 || cur->topology != topo) {
+			if (*ng == max)
+				break;
+			cur = &g[(*ng)++];
+			memset(cur, 0, sizeof(*cur));
+			snprintf(cur->config, sizeof(cur->config), "%s", config);
+			cur->topology = topo;
+		}
+		cur->jobs++;
+		if (strcmp(status, "ok") == 0 && sqlite3_column_type(st, 4) != SQLITE_NULL) {
+			cur->ok++;
+			cur->values = realloc(cur->values, (cur->nvalues + 1) * sizeof(double));
+			if (!cur->values)
+				abort();
+			cur->values[cur->nvalues++] = sqlite3_column_double(st, 4);
+		} else if (!cur->reason[0]) {
+			snprintf(cur->reason, sizeof(cur->reason), "%s: %s", status, reason ? reason : "");
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+int summary_print(struct store *s, const char *run, FILE *out)
+{
+	sqlite3_stmt *st;
+	char wl[64][64];
+	int nwl = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT DISTINCT workload FROM jobs WHERE run_id = ? ORDER BY workload", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW && nwl < 64)
+		snprintf(wl[nwl++], sizeof(wl[0]), "%s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+
+	fprintf(out, "\n%-10s %-8s %-20s %6s %7s %10s %10s %9s\n", "workload", "metric", "config", "guests", "jobs ok",
+		"median", "sum", "% native");
+	fprintf(out, "%.*s\n", 87, "---------------------------------------------------------------------------------------");
+	for (int w = 0; w < nwl; w++) {
+		const struct workload_def *def = workload_find(wl[w]);
+		const char *metric = def ? def->headline_metric : "score";
+		struct group g[32];
+		int ng;
+		double native = NAN;
+
+		collect(s, run, wl[w], metric, g, &ng, 32);
+		for (int i = 0; i < ng; i++) {
+			double med = stats_median(g[i].values, g[i].nvalues);
+			char topo[16], pct[16], sum[16], meds[16];
+
+			if (strcmp(g[i].config, "native") == 0 && !isnan(med))
+				native = med;
+			snprintf(topo, sizeof(topo), g[i].topology ? "%d" : "host", g[i].topology);
+			snprintf(meds, sizeof(meds), isnan(med) ? "-" : "%.1f", med);
+			/* Aggregate throughput: per-guest median times the guests sharing the GPU. */
+			snprintf(sum, sizeof(sum), isnan(med) || g[i].topology < 2 ? "" : "%.1f",
+				 med * g[i].topology);
+			snprintf(pct, sizeof(pct), isnan(med) || isnan(native) ? "-" : "%.1f%%", 100.0 * med / native);
+			fprintf(out, "%-10s %-8s %-20s %6s %3d/%-3d %10s %10s %9s\n", wl[w], metric, g[i].config, topo,
+				g[i].ok, g[i].jobs, meds, sum, pct);
+			if (g[i].ok < g[i].jobs)
+				fprintf(out, "%-10s   first failure: %s\n", "", g[i].reason);
+			free(g[i].values);
+		}
+	}
+	if (sqlite3_prepare_v2(s->db, "SELECT name, reason FROM configs WHERE run_id = ? AND status = 'skipped'", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			fprintf(out, "%-10s %-8s %-20s skipped: %s\n", "*", "", sqlite3_column_text(st, 0),
+				sqlite3_column_text(st, 1));
+		sqlite3_finalize(st);
+	}
+	return 0;
+}

@@ -1,0 +1,51 @@
+/* util.h: small helpers shared by the harness: messages, time, files,
+ * child processes tied to the harness's lifetime, and the stop flag. */
+#ifndef VGPUBENCH_UTIL_H
+#define VGPUBENCH_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Set by SIGINT/SIGTERM: every wait loop checks it and unwinds. */
+extern volatile int vb_stop_requested;
+
+void vb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Monotonic seconds. */
+double vb_now(void);
+/* Wall-clock time as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
+void vb_utc_iso(char *buf, size_t len);
+
+/* mkdir -p. 0 or -1 (errno set). */
+int vb_mkdirs(const char *path, mode_t mode);
+/* Read a whole file (NUL-terminated); *len gets its size. NULL on error. */
+char *vb_read_file(const char *path, size_t *len);
+/* Write a whole file atomically (tmp + rename). 0 or -1. */
+int vb_write_file(const char *path, const void *data, size_t len);
+
+/* printf into a fresh string; aborts on out-of-memory. */
+char *vb_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* strdup that aborts on out-of-memory. */
+char *vb_strdup(const char *s);
+
+/*
+ * Start argv[0] with the given extra environment ("K=V" list, may be NULL),
+ * stdout/stderr to log_path (appended; NULL keeps ours), stdin from /dev/null.
+ * The child dies with the harness (PR_SET_PDEATHSIG) and leads its own
+ * process group. Returns the pid or -1.
+ */
+pid_t vb_spawn(char *const argv[], char *const env[], const char *log_path);
+
+/* Wait for pid up to timeout_s; then SIGTERM, then SIGKILL. Returns the wait status or -1. */
+int vb_reap(pid_t pid, double timeout_s);
+
+/* Run a command to completion and capture its stdout (NUL-terminated, max 1 MiB).
+ * Returns the captured text or NULL; *status gets the wait status. */
+char *vb_capture(char *const argv[], int *status);
+
+/* Path of the directory holding the running executable. */
+const char *vb_exe_dir(void);
+
+#endif

@@ -1,0 +1,44 @@
+/* vm.h: one QEMU guest: its command line, its files (serial log, QEMU log,
+ * agent socket) and its teardown. */
+#ifndef VGPUBENCH_VM_H
+#define VGPUBENCH_VM_H
+
+#include <sys/types.h>
+
+struct vm_opts {
+	const char *qemu;
+	const char *accel; /* kvm or tcg */
+	const char *kernel;
+	const char *initrd;
+	const char *cpu;
+	int memory_mb;
+	int vcpus;
+	const char *display; /* X display for -display sdl,gl=on, or NULL */
+	/* The GPU: extra QEMU args (NULL-terminated), chosen by the config. */
+	const char *const *gpu_args;
+};
+
+struct vm {
+	int index; /* 1-based */
+	char name[32];
+	pid_t pid;
+	char dir[512];
+	char agent_sock[512];
+	char serial_log[512];
+	char qemu_log[512];
+	double started; /* monotonic */
+};
+
+/* Start guest `index` with its files under dir. 0 or -1 (message printed). */
+int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o);
+
+/* Is QEMU still running? Reaps it if not. */
+int vm_alive(struct vm *vm);
+
+/* Stop QEMU (SIGTERM, then SIGKILL) and reap it. Safe to call twice. */
+void vm_stop(struct vm *vm);
+
+/* The last lines of the serial log, for error messages (static buffer). */
+const char *vm_serial_tail(const struct vm *vm);
+
+#endif

@@ -1,0 +1,100 @@
+/* plan_test.c: the plan parser: a good plan, defaults, and bad plans that
+ * must each fail with a message naming the file and the line. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+
+#include "check.h"
+#include "plan.h"
+
+struct bad {
+	const char *text;
+	const char *expect; /* substring of the message, file:line included */
+};
+
+static const struct bad bad_plans[] = {
+	{ "", "bad.ini: no [plan] section" },
+	{ "[plan]\nworkloads = glmark2\n", "bad.ini: [plan] needs 'configs'" },
+	{ "[plan]\nconfigs = native\n", "bad.ini: [plan] needs 'workloads'" },
+	{ "configs = native\n", "bad.ini:1: key 'configs' outside any section" },
+	{ "[plan\n", "bad.ini:1: malformed section header" },
+	{ "[plan] x\n", "bad.ini:1: malformed section header" },
+	{ "# c\n[plan]\n[bogus]\n", "bad.ini:3: unknown section [bogus]" },
+	{ "[plan]\nconfigs native\n", "bad.ini:2: expected 'key = value'" },
+	{ "[plan]\n= native\n", "bad.ini:2: missing key" },
+	{ "[plan]\nconfigs =\n", "bad.ini:2: configs: missing value" },
+	{ "[plan]\nconfigs = native, qemu-foo\n", "bad.ini:2: configs: unknown config 'qemu-foo' (known: native" },
+	{ "[plan]\nconfigs = native native\n", "bad.ini:2: configs: 'native' is listed twice" },
+	{ "[plan]\nconfigs = native\nconfigs = native\n", "bad.ini:3: duplicate key 'configs'" },
+	{ "[plan]\nworkloads = glmark3\n", "bad.ini:2: workloads: unknown workload 'glmark3' (known: glmark2" },
+	{ "[plan]\nrepetitions = 0\n", "bad.ini:2: repetitions: '0' is not a whole number from 1 to 100" },
+	{ "[plan]\nrepetitions = 3x\n", "bad.ini:2: repetitions: '3x'" },
+	{ "[plan]\nrepetitions = 99999999999999999999\n", "bad.ini:2: repetitions:" },
+	{ "[plan]\nguests = 1, 0\n", "bad.ini:2: guests: '0' is not a whole number from 1 to 16" },
+	{ "[plan]\nguests = 3 3\n", "bad.ini:2: guests: 3 is listed twice" },
+	{ "[plan]\nguests = ,\n", "bad.ini:2: guests: the list is empty" },
+	{ "[plan]\nname = a b\n", "bad.ini:2: name: 'a b' must be" },
+	{ "[plan]\nfoo = 1\n", "bad.ini:2: unknown key 'foo' in [plan]" },
+	{ "[plan]\n[guest]\nmemory_mb = 12\n", "bad.ini:3: memory_mb: '12' is not a whole number from 256" },
+	{ "[plan]\n[guest]\ncpu = max;rm -rf\n", "bad.ini:3: cpu: 'max;rm -rf' is not a QEMU CPU model name" },
+	{ "[plan]\n[guest]\nboot_timeout_s = nan\n", "bad.ini:3: boot_timeout_s: 'nan' is not a number of seconds" },
+	{ "[plan]\n[guest]\njob_timeout_s = -1\n", "bad.ini:3: job_timeout_s: '-1'" },
+	{ "[plan]\n[plan]\n", "bad.ini:2: section [plan] appears twice" },
+	{ "[plan]\n[guest]\n[guest]\n", "bad.ini:3: section [guest] appears twice" },
+	{ "[plan]\n[guest]\nvcpus = 1\nvcpus = 2\n", "bad.ini:4: duplicate key 'vcpus' in [guest]" },
+};
+
+int main(void)
+{
+	struct plan p;
+	char err[512];
+	const char *good = "# comment\n"
+			   "[plan]\n"
+			   "name = nightly-1\n"
+			   "configs = native, qemu-virgl  # inline comment\n"
+			   "guests = 1 3\n"
+			   "workloads = glmark2\n"
+			   "repetitions = 5\n"
+			   "\n"
+			   "[guest]\n"
+			   "memory_mb = 2048\n"
+			   "cpu = Haswell-noTSX\n"
+			   "boot_timeout_s = 90.5\r\n";
+
+	CHECK(plan_parse("good.ini", good, &p, err, sizeof(err)) == 0, "good plan rejected: %s", err);
+	CHECK(strcmp(p.name, "nightly-1") == 0, "name '%s'", p.name);
+	CHECK(p.nconfigs == 2 && strcmp(p.configs[0], "native") == 0 && strcmp(p.configs[1], "qemu-virgl") == 0,
+	      "configs");
+	CHECK(p.nguests == 2 && p.guests[0] == 1 && p.guests[1] == 3, "guests");
+	CHECK(p.nworkloads == 1 && strcmp(p.workloads[0], "glmark2") == 0, "workloads");
+	CHECK(p.repetitions == 5, "repetitions %d", p.repetitions);
+	CHECK(p.memory_mb == 2048 && p.vcpus == 1, "memory %d vcpus %d", p.memory_mb, p.vcpus);
+	CHECK(strcmp(p.cpu, "Haswell-noTSX") == 0, "cpu '%s'", p.cpu);
+	CHECK(p.boot_timeout_s == 90.5, "boot timeout %g", p.boot_timeout_s);
+
+	CHECK(plan_parse("min.ini", "[plan]\nconfigs=native\nworkloads=glmark2", &p, err, sizeof(err)) == 0,
+	      "minimal plan rejected: %s", err);
+	CHECK(p.nguests == 1 && p.guests[0] == 3, "default topology is 3 guests");
+	CHECK(p.repetitions == 3, "default repetitions 3");
+
+	for (size_t i = 0; i < sizeof(bad_plans) / sizeof(bad_plans[0]); i++) {
+		err[0] = '\0';
+		CHECK(plan_parse("bad.ini", bad_plans[i].text, &p, err, sizeof(err)) < 0, "bad plan %zu accepted", i);
+		CHECK(strstr(err, bad_plans[i].expect) != NULL, "plan %zu: got '%s', want '%s'", i, err,
+		      bad_plans[i].expect);
+	}
+	/* A line longer than the parser takes. */
+	char *longline = malloc(3000);
+
+	memset(longline, 'x', 2999);
+	longline[2999] = '\0';
+	memcpy(longline, "[plan]\n", 7);
+	CHECK(plan_parse("bad.ini", longline, &p, err, sizeof(err)) < 0, "overlong line accepted");
+	CHECK_STR_CONTAINS(err, "bad.ini:2: line longer than");
+	free(longline);
+
+	CHECK(plan_load("tests/fixtures/plans/no-such-file.ini", &p, NULL, err, sizeof(err)) < 0, "missing file");
+	CHECK_STR_CONTAINS(err, "no-such-file.ini: cannot read the plan");
+	CHECK(plan_load("harness/plans/default.ini", &p, NULL, err, sizeof(err)) == 0, "default plan: %s", err);
+	CHECK(p.nguests == 2 && p.guests[1] == 3, "the default plan runs 1 and 3 guests");
+	return check_done("plan");
+}

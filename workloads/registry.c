@@ -1,0 +1,38 @@
+/* registry.c: the table of workloads vgpubench knows. */
+#include <stdio.h>
+#include <string.h>
+
+#include "workload.h"
+
+extern const struct workload_def workload_glmark2;
+
+static const struct workload_def *const workloads[] = {
+	&workload_glmark2,
+};
+
+const struct workload_def *workload_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++)
+		if (strcmp(workloads[i]->name, name) == 0)
+			return workloads[i];
+	return NULL;
+}
+
+const struct workload_def *workload_at(size_t i)
+{
+	return i < sizeof(workloads) / sizeof(workloads[0]) ? workloads[i] : NULL;
+}
+
+int wl_add_metric(struct wl_result *r, const char *name, double value, const char *unit, int higher_is_better)
+{
+	struct wl_metric *m;
+
+	if (r->n >= WL_MAX_METRICS)
+		return -1;
+	m = &r->m[r->n++];
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	snprintf(m->unit, sizeof(m->unit), "%s", unit);
+	m->value = value;
+	m->higher_is_better = higher_is_better;
+	return 0;
+}

@@ -1,0 +1,45 @@
+/* workload.h: the workload registry: how each workload runs on the host and
+ * in a guest, and how its output becomes metrics (with unit and direction). */
+#ifndef VGPUBENCH_WORKLOAD_H
+#define VGPUBENCH_WORKLOAD_H
+
+#include <stddef.h>
+
+enum workload_where { WL_HOST, WL_GUEST };
+
+#define WL_MAX_METRICS 64
+
+struct wl_metric {
+	char name[96];
+	double value;
+	char unit[16];
+	int higher_is_better;
+};
+
+struct wl_result {
+	struct wl_metric m[WL_MAX_METRICS];
+	int n;
+	char renderer[256]; /* GL_RENDERER as the workload reported it, "" if none */
+	char surface[64];
+	char error[512]; /* why parsing failed */
+};
+
+struct workload_def {
+	const char *name;
+	const char *cls; /* "3d", "media" or "2d" */
+	const char *description;
+	/* The command line, NULL-terminated. */
+	const char *const *(*argv)(enum workload_where where);
+	/* The metric the summary leads with. */
+	const char *headline_metric;
+	/* Parse the job's stdout. 0, or -1 with r->error set. Never crashes on garbage. */
+	int (*parse)(const char *out, size_t len, struct wl_result *r);
+};
+
+const struct workload_def *workload_find(const char *name);
+const struct workload_def *workload_at(size_t i); /* NULL past the end */
+
+/* Append a metric; -1 when full. */
+int wl_add_metric(struct wl_result *r, const char *name, double value, const char *unit, int higher_is_better);
+
+#endif
