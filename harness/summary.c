@@ -1,5 +1,6 @@
 /* summary.c: workload x config table: jobs ok, median of the headline metric
- * per guest (and summed over the guests running at once), % of native. */
+ * per guest, the median over repetitions of its sum over the guests running
+ * at once (aggregate throughput), and % of native (per-guest median). */
 #define _GNU_SOURCE
 #include "summary.h"
 
@@ -18,6 +19,33 @@ struct group {
 	size_t nvalues;
 	char reason[160];
 };
+
+/*
+ * Median over repetitions of the headline metric summed over the guests that
+ * ran at once; only repetitions where every guest succeeded count.
+ */
+static double median_rep_sum(struct store *s, const char *run, const char *workload, const char *metric,
+			     const struct group *g)
+{
+	sqlite3_stmt *st;
+	double v[256];
+	size_t n = 0;
+	const char *sql = "SELECT sum(m.value) FROM jobs j JOIN metrics m ON m.job_id = j.id AND m.name = ?3"
+			  " WHERE j.run_id = ?1 AND j.workload = ?2 AND j.config = ?4 AND j.topology = ?5"
+			  " AND j.status = 'ok' GROUP BY j.repetition HAVING count(*) = ?5";
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NAN;
+	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, workload, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, metric, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, g->config, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 5, g->topology);
+	while (sqlite3_step(st) == SQLITE_ROW && n < 256)
+		v[n++] = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	return stats_median(v, n);
+}
 
 static void collect(struct store *s, const char *run, const char *workload, const char *metric, struct group *g,
 		    int *ng, int max)
@@ -96,9 +124,9 @@ int summary_print(struct store *s, const char *run, FILE *out)
 				native = med;
 			snprintf(topo, sizeof(topo), g[i].topology ? "%d" : "host", g[i].topology);
 			snprintf(meds, sizeof(meds), isnan(med) ? "-" : "%.1f", med);
-			/* Aggregate throughput: per-guest median times the guests sharing the GPU. */
-			snprintf(sum, sizeof(sum), isnan(med) || g[i].topology < 2 ? "" : "%.1f",
-				 med * g[i].topology);
+			double total = g[i].topology >= 2 ? median_rep_sum(s, run, wl[w], metric, &g[i]) : NAN;
+
+			snprintf(sum, sizeof(sum), isnan(total) ? "" : "%.1f", total);
 			snprintf(pct, sizeof(pct), isnan(med) || isnan(native) ? "-" : "%.1f%%", 100.0 * med / native);
 			fprintf(out, "%-10s %-8s %-20s %6s %3d/%-3d %10s %10s %9s\n", wl[w], metric, g[i].config, topo,
 				g[i].ok, g[i].jobs, meds, sum, pct);

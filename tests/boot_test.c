@@ -1,0 +1,100 @@
+/* boot_test.c: integration test. Boots one real TCG (or KVM) guest with the
+ * generated image and runs commands in it through vgpu-agent: hello, a job
+ * whose output is checked, a job that times out, and shutdown powering the
+ * guest off. Arguments: AGENT INIT. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "agent_client.h"
+#include "check.h"
+#include "hostcheck.h"
+#include "image.h"
+#include "util.h"
+#include "vm.h"
+
+int main(int argc, char **argv)
+{
+	struct host h;
+	struct image img;
+	struct vm vm;
+	struct agent_conn c;
+	struct agent_conn *cs[1] = { &c };
+	struct json_object *hello = NULL;
+	char err[512], dir[] = "/tmp/vgpubench-boot-XXXXXX";
+	static const char *const gpu[] = { "-device", "virtio-gpu-pci,xres=640,yres=480", NULL };
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s AGENT INIT\n", argv[0]);
+		return 2;
+	}
+	host_probe(&h);
+	CHECK(h.qemu_major >= 10, "QEMU 10 or newer (found '%s')", h.qemu_version);
+	CHECK(h.guest_kernel[0] != '\0', "a guest kernel is installed");
+	if (check_failed || !mkdtemp(dir))
+		return check_done("boot");
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, &img, err, sizeof(err)) == 0,
+	      "image: %s", err);
+	struct vm_opts o = { .qemu = h.qemu, .accel = h.accel, .kernel = img.kernel, .initrd = img.initrd,
+			     .cpu = "Westmere", .memory_mb = 512, .vcpus = 1, .display = NULL, .gpu_args = gpu };
+
+	CHECK(vm_start(&vm, 1, dir, &o) == 0, "QEMU started");
+	double t0 = vb_now();
+
+	CHECK(agent_connect_unix(&c, vm.agent_sock, t0 + 30, "guest1") == 0, "agent socket");
+	CHECK(c.buf && agent_hello(&c, t0 + 180, &hello) == 0, "hello within 180 s");
+	printf("boot: %s guest answered in %.1f s\n", h.accel, vb_now() - t0);
+	if (!hello) {
+		fprintf(stderr, "serial log tail:\n%s\n", vm_serial_tail(&vm));
+		vm_stop(&vm);
+		return check_done("boot");
+	}
+	const char *drm = json_object_to_json_string_ext(hello, JSON_C_TO_STRING_PLAIN);
+
+	CHECK_STR_CONTAINS(drm, "\"driver\":\"virtio_gpu\"");
+	json_object_put(hello);
+
+	/* A job: the guest runs the host's kernel, mounts the host's root, and uses our EDID. */
+	struct utsname u;
+	struct job_result r;
+	const char *cmd[] = { "sh", "-c",
+			      "uname -r; test -x /usr/bin/glmark2-es2-drm && echo host-root; "
+			      "cat /sys/class/drm/card0-Virtual-1/modes; touch /etc/written && echo overlay-rw",
+			      NULL };
+
+	uname(&u);
+	agent_run_parallel(cs, 1, cmd, NULL, 60, NULL, &r);
+	CHECK(strcmp(r.status, "exited") == 0 && r.code == 0, "job status %s code %d %s", r.status, r.code, r.error);
+	CHECK_STR_CONTAINS(r.out, h.kernel_version);
+	CHECK_STR_CONTAINS(r.out, "host-root");
+	CHECK_STR_CONTAINS(r.out, "640x480");
+	CHECK_STR_CONTAINS(r.out, "overlay-rw");
+	job_result_free(&r);
+
+	/* A job that hangs is killed at its timeout and reported as such. */
+	const char *hang[] = { "sleep", "1000", NULL };
+
+	agent_run_parallel(cs, 1, hang, NULL, 2, NULL, &r);
+	CHECK(strcmp(r.status, "timeout") == 0, "hung job status '%s'", r.status);
+	job_result_free(&r);
+
+	/* shutdown powers the guest off: QEMU exits by itself. */
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "op", json_object_new_string("shutdown"));
+	CHECK(agent_send(&c, req) == 0, "shutdown sent");
+	double until = vb_now() + 60;
+
+	while (vm_alive(&vm) && vb_now() < until)
+		usleep(100000);
+	CHECK(!vm_alive(&vm), "the guest powered off");
+	vm_stop(&vm);
+	agent_close(&c);
+	char *rm = vb_strdupf("rm -rf %s", dir);
+
+	if (system(rm) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	free(rm);
+	return check_done("boot");
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# run-tests.sh: runs every test program (ASan+UBSan builds) and the shell
+# tests, adds up their "N passed, N failed" lines, and prints the total last.
+# A test that dies without its closing line counts as one failure.
+# Usage: run-tests.sh BUILD_DIR TEST_BINARY...
+set -u
+build=${1:?build dir}
+shift
+total_pass=0
+total_fail=0
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+run_one() {
+	local name=$1
+	shift
+	local out rc line
+	echo "== $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "$out" | grep -E '^(FAIL|boot:|==[0-9]+==|.*runtime error)' | head -40
+	line=$(echo "$out" | grep -E '^[a-z_0-9]+: [0-9]+ passed, [0-9]+ failed$' | tail -n1)
+	if [ -z "$line" ]; then
+		echo "$out" | tail -20
+		echo "$name: died without a result line (exit $rc)"
+		total_fail=$((total_fail + 1))
+		return
+	fi
+	echo "$line"
+	local p f
+	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/')
+	f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\2/')
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "$name: exited $rc (sanitizer report?)"
+		total_fail=$((total_fail + 1))
+	fi
+}
+
+for t in "$@"; do
+	name=$(basename "$t")
+	case "$name" in
+	agent_proto_test) run_one "$name" "$t" "$build/san/vgpu-agent" ;;
+	image_test | boot_test) run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh ;;
+	*) run_one "$name" "$t" ;;
+	esac
+done
+run_one kill_resume_test bash tests/kill_resume_test.sh "$build"
+
+echo
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
