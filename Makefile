@@ -21,7 +21,6 @@ AGENT        := $(BUILD)/vgpu-agent
 AGENT_SAN    := $(BUILD)/san/vgpu-agent
 VGPUBENCH    := $(BUILD)/vgpubench
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
-STAMP_DEPS   := $(BUILD)/.deps-ok
 
 .PHONY: all build deps run test unit-test integration-test format clean
 
@@ -30,7 +29,7 @@ all: deps
 
 build: $(AGENT) $(VGPUBENCH)
 
-# The installer is idempotent; the stamp only saves re-running it inside one build.
+# The installer is idempotent: a second run installs nothing.
 deps:
 	@bash scripts/deps.sh
 

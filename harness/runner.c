@@ -180,8 +180,11 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 		abort();
 	for (int i = 0; i < n; i++)
 		logs[i] = log_path(r, c->name, topo, base + i, w->name, rep);
-	vb_log("%s %s: %s repetition %d/%d on %d %s", c->name, topo ? "" : "(host)", w->name, rep,
-	       r->plan.repetitions, n, c->kind == CONFIG_HOST ? "host" : (n == 1 ? "guest" : "guests at once"));
+	if (c->kind == CONFIG_HOST)
+		vb_log("%s: %s repetition %d/%d on the host", c->name, w->name, rep, r->plan.repetitions);
+	else
+		vb_log("%s: %s repetition %d/%d on %d guest%s", c->name, w->name, rep, r->plan.repetitions, n,
+		       n == 1 ? "" : "s at once");
 	agent_run_parallel(cs, n, w->argv(c->kind == CONFIG_HOST ? WL_HOST : WL_GUEST), env, r->plan.job_timeout_s,
 			   (const char *const *)logs, res);
 	if (vb_stop_requested) {
@@ -271,6 +274,17 @@ static void fail_all(struct run *r, const struct config_def *c, int topo, int n,
 				store_jobs(&r->store, r->id, &row, 1);
 				r->failed_jobs++;
 			}
+}
+
+/* Record every planned job of config c as failed for `reason`. */
+static void fail_config(struct run *r, const struct config_def *c, const char *reason)
+{
+	if (c->kind == CONFIG_HOST) {
+		fail_all(r, c, 0, 1, reason);
+		return;
+	}
+	for (int t = 0; t < r->plan.nguests; t++)
+		fail_all(r, c, r->plan.guests[t], r->plan.guests[t], reason);
 }
 
 static void run_workloads(struct run *r, const struct config_def *c, int topo, struct agent_conn *const *cs, int n,
@@ -521,7 +535,7 @@ int runner_run(const char *results_dir, const char *plan_path, const char *resum
 	struct run *r = calloc(1, sizeof(*r));
 	char err[1024];
 	char *db = NULL, *plan_text = NULL;
-	int rc = 1, any_guest = 0, need_x = 0;
+	int rc = 1, need_x = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 
 	if (!r)
@@ -606,18 +620,23 @@ int runner_run(const char *results_dir, const char *plan_path, const char *resum
 			continue;
 		}
 		need_x = 1;
-		any_guest |= c->kind == CONFIG_GUEST;
 	}
-	if (need_x && xvfb_start(r) < 0)
-		goto finish;
-	if (any_guest && ensure_image(r) < 0)
-		goto finish;
+	int x_ok = !need_x || xvfb_start(r) == 0;
 
 	for (int i = 0; i < r->plan.nconfigs && !vb_stop_requested; i++) {
 		const struct config_def *c = config_find(r->plan.configs[i]);
+		const char *why = NULL;
 
 		if (skip[i])
 			continue;
+		if (!x_ok)
+			why = "the private Xvfb did not start (see xvfb.log in the run folder)";
+		else if (c->kind == CONFIG_GUEST && ensure_image(r) < 0)
+			why = "the guest image could not be built (see the harness's messages)";
+		if (why) {
+			fail_config(r, c, why);
+			continue;
+		}
 		if (c->kind == CONFIG_HOST) {
 			run_host_config(r, c);
 			continue;
@@ -625,7 +644,6 @@ int runner_run(const char *results_dir, const char *plan_path, const char *resum
 		for (int t = 0; t < r->plan.nguests && !vb_stop_requested; t++)
 			run_guest_topology(r, c, r->plan.guests[t]);
 	}
-finish:
 	xvfb_stop(r);
 	if (vb_stop_requested) {
 		store_run_set_status(&r->store, r->id, "interrupted");
