@@ -400,6 +400,9 @@ void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *
 						 : i == -1	   ? "the agent stopped answering (guest hung?)"
 								   : "the agent connection closed (guest crashed?)");
 					ids[k] = -1;
+					/* An agent that let its own timeout pass is not trusted again. */
+					if (!vb_stop_requested)
+						cs[k]->dead = 1;
 				}
 			break;
 		}
