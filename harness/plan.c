@@ -99,46 +99,55 @@ static int each_item(struct pstate *s, const char *key, char *v, int (*fn)(struc
 	return 0;
 }
 
-static int add_config(struct pstate *s, struct plan *p, const char *name)
+static const char *config_name_at(size_t i)
 {
-	const struct config_def *c = config_find(name);
+	const struct config_def *c = config_at(i);
+
+	return c ? c->name : NULL;
+}
+
+static const char *workload_name_at(size_t i)
+{
+	const struct workload_def *w = workload_at(i);
+
+	return w ? w->name : NULL;
+}
+
+/*
+ * Add registry entry `name` to list (once); `at` enumerates the registry.
+ * The stored pointer is the registry's own string.
+ */
+static int add_named(struct pstate *s, const char *key, const char *what, const char *(*at)(size_t),
+		     const char *name, const char **list, int *n)
+{
+	const char *found = NULL;
 	char known[256] = "";
 
-	if (!c) {
-		for (size_t i = 0; config_at(i); i++) {
-			strncat(known, i ? ", " : "", sizeof(known) - strlen(known) - 1);
-			strncat(known, config_at(i)->name, sizeof(known) - strlen(known) - 1);
-		}
-		return fail(s, "configs: unknown config '%s' (known: %s)", name, known);
+	for (size_t i = 0; at(i); i++) {
+		if (strcmp(at(i), name) == 0)
+			found = at(i);
+		strncat(known, i ? ", " : "", sizeof(known) - strlen(known) - 1);
+		strncat(known, at(i), sizeof(known) - strlen(known) - 1);
 	}
-	for (int i = 0; i < p->nconfigs; i++)
-		if (p->configs[i] == c->name)
-			return fail(s, "configs: '%s' is listed twice", name);
-	if (p->nconfigs == PLAN_MAX_LIST)
-		return fail(s, "configs: more than %d entries", PLAN_MAX_LIST);
-	p->configs[p->nconfigs++] = c->name;
+	if (!found)
+		return fail(s, "%s: unknown %s '%s' (known: %s)", key, what, name, known);
+	for (int i = 0; i < *n; i++)
+		if (list[i] == found)
+			return fail(s, "%s: '%s' is listed twice", key, name);
+	if (*n == PLAN_MAX_LIST)
+		return fail(s, "%s: more than %d entries", key, PLAN_MAX_LIST);
+	list[(*n)++] = found;
 	return 0;
+}
+
+static int add_config(struct pstate *s, struct plan *p, const char *name)
+{
+	return add_named(s, "configs", "config", config_name_at, name, p->configs, &p->nconfigs);
 }
 
 static int add_workload(struct pstate *s, struct plan *p, const char *name)
 {
-	const struct workload_def *w = workload_find(name);
-	char known[256] = "";
-
-	if (!w) {
-		for (size_t i = 0; workload_at(i); i++) {
-			strncat(known, i ? ", " : "", sizeof(known) - strlen(known) - 1);
-			strncat(known, workload_at(i)->name, sizeof(known) - strlen(known) - 1);
-		}
-		return fail(s, "workloads: unknown workload '%s' (known: %s)", name, known);
-	}
-	for (int i = 0; i < p->nworkloads; i++)
-		if (p->workloads[i] == w->name)
-			return fail(s, "workloads: '%s' is listed twice", name);
-	if (p->nworkloads == PLAN_MAX_LIST)
-		return fail(s, "workloads: more than %d entries", PLAN_MAX_LIST);
-	p->workloads[p->nworkloads++] = w->name;
-	return 0;
+	return add_named(s, "workloads", "workload", workload_name_at, name, p->workloads, &p->nworkloads);
 }
 
 static int add_guests(struct pstate *s, struct plan *p, const char *v)

@@ -18,14 +18,19 @@
 
 volatile int vb_stop_requested;
 
+static void vlog(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void vb_log(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("vgpubench: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vlog("vgpubench: ", fmt, ap);
 	va_end(ap);
 }
 
@@ -34,9 +39,7 @@ void vb_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("vgpubench: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vlog("vgpubench: error: ", fmt, ap);
 	va_end(ap);
 }
 
