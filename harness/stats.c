@@ -1,8 +1,12 @@
-/* stats.c: median. */
+/* stats.c: statistics for comparisons and reports. The formulas are the
+ * textbook ones (percentile bootstrap; Mann-Whitney U with its exact
+ * permutation distribution or the tie-corrected normal approximation; Jain,
+ * Chiu and Hawe's fairness index). */
 #include "stats.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -17,4 +21,247 @@ double stats_median(double *v, size_t n)
 		return NAN;
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+double stats_mean(const double *v, size_t n)
+{
+	double s = 0;
+
+	if (n == 0)
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		s += v[i];
+	return s / (double)n;
+}
+
+double stats_cv(const double *v, size_t n)
+{
+	double m = stats_mean(v, n), ss = 0;
+
+	if (n < 2 || m == 0 || isnan(m))
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		ss += (v[i] - m) * (v[i] - m);
+	return sqrt(ss / (double)(n - 1)) / fabs(m);
+}
+
+/* splitmix64: a small, well-mixed PRNG; enough for resampling indices. */
+static uint64_t next_u64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double resampled_median(const double *v, size_t n, double *tmp, uint64_t *s)
+{
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = v[next_u64(s) % n];
+	return stats_median(tmp, n);
+}
+
+/* The 2.5th and 97.5th percentiles of est[0..k) (linear interpolation). */
+static struct stats_ci percentile_95(double *est, size_t k)
+{
+	struct stats_ci ci;
+	double pos;
+	size_t i;
+
+	qsort(est, k, sizeof(*est), cmp_double);
+	pos = 0.025 * (double)(k - 1);
+	i = (size_t)pos;
+	ci.lo = est[i] + (i + 1 < k ? (pos - (double)i) * (est[i + 1] - est[i]) : 0);
+	pos = 0.975 * (double)(k - 1);
+	i = (size_t)pos;
+	ci.hi = est[i] + (i + 1 < k ? (pos - (double)i) * (est[i + 1] - est[i]) : 0);
+	return ci;
+}
+
+struct stats_ci stats_bootstrap_median(const double *v, size_t n, int iters, uint64_t seed)
+{
+	return stats_bootstrap_ratio(v, n, NULL, 0, iters, seed);
+}
+
+struct stats_ci stats_bootstrap_ratio(const double *a, size_t na, const double *b, size_t nb, int iters,
+				      uint64_t seed)
+{
+	struct stats_ci ci = { NAN, NAN };
+	size_t k = 0;
+	double *est, *tmp;
+
+	if (na == 0 || (b && nb == 0) || iters < 2)
+		return ci;
+	est = malloc((size_t)iters * sizeof(*est));
+	tmp = malloc((na > nb ? na : nb) * sizeof(*tmp));
+	if (!est || !tmp) {
+		free(est);
+		free(tmp);
+		return ci;
+	}
+	for (int it = 0; it < iters; it++) {
+		double x = resampled_median(a, na, tmp, &seed);
+
+		if (b) {
+			double y = resampled_median(b, nb, tmp, &seed);
+
+			if (y == 0)
+				continue;
+			x /= y;
+		}
+		est[k++] = x;
+	}
+	if (k >= 2)
+		ci = percentile_95(est, k);
+	free(est);
+	free(tmp);
+	return ci;
+}
+
+struct ranked {
+	double v;
+	int from_a;
+};
+
+static int cmp_ranked(const void *x, const void *y)
+{
+	return cmp_double(&((const struct ranked *)x)->v, &((const struct ranked *)y)->v);
+}
+
+/*
+ * Number of arrangements of n1 + n2 items where the U statistic of the first
+ * sample is <= u, over the total, by the classic recurrence
+ * f(n1, n2, u) = f(n1 - 1, n2, u - n2) + f(n1, n2 - 1, u).
+ */
+static double exact_cdf(size_t n1, size_t n2, size_t u)
+{
+	size_t umax = n1 * n2;
+	/* f[i][j][k] for i <= n1, j <= n2 rolled over i */
+	double *prev = calloc((n2 + 1) * (umax + 1), sizeof(double));
+	double *cur = calloc((n2 + 1) * (umax + 1), sizeof(double));
+	double total = 0, below = 0;
+
+	if (!prev || !cur) {
+		free(prev);
+		free(cur);
+		return NAN;
+	}
+#define F(arr, j, k) arr[(j) * (umax + 1) + (k)]
+	/* i = 0: only U = 0 is possible */
+	for (size_t j = 0; j <= n2; j++)
+		F(prev, j, 0) = 1;
+	for (size_t i = 1; i <= n1; i++) {
+		memset(cur, 0, (n2 + 1) * (umax + 1) * sizeof(double));
+		for (size_t j = 0; j <= n2; j++)
+			for (size_t k = 0; k <= i * j; k++) {
+				double v = 0;
+
+				/* the largest item is from the first sample: it beats all j others */
+				if (k >= j)
+					v += F(prev, j, k - j);
+				/* or from the second sample */
+				if (j > 0)
+					v += F(cur, j - 1, k);
+				F(cur, j, k) = v;
+			}
+		double *t = prev;
+
+		prev = cur;
+		cur = t;
+	}
+	for (size_t k = 0; k <= umax; k++) {
+		total += F(prev, n2, k);
+		if (k <= u)
+			below += F(prev, n2, k);
+	}
+#undef F
+	free(prev);
+	free(cur);
+	return below / total;
+}
+
+double stats_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb, enum stats_mwu_method m)
+{
+	size_t n = na + nb;
+	struct ranked *r;
+	double r1 = 0, tie_term = 0, u1, u2, p;
+	int ties = 0;
+
+	if (na == 0 || nb == 0)
+		return NAN;
+	r = malloc(n * sizeof(*r));
+	if (!r)
+		return NAN;
+	for (size_t i = 0; i < na; i++)
+		r[i] = (struct ranked){ a[i], 1 };
+	for (size_t i = 0; i < nb; i++)
+		r[na + i] = (struct ranked){ b[i], 0 };
+	qsort(r, n, sizeof(*r), cmp_ranked);
+	/* Average ranks over ties. */
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && r[j + 1].v == r[i].v)
+			j++;
+		double rank = ((double)i + (double)j) / 2.0 + 1.0, t = (double)(j - i + 1);
+
+		if (t > 1) {
+			ties = 1;
+			tie_term += t * t * t - t;
+		}
+		for (size_t k = i; k <= j; k++)
+			if (r[k].from_a)
+				r1 += rank;
+		i = j + 1;
+	}
+	free(r);
+	u1 = r1 - (double)na * (double)(na + 1) / 2.0;
+	u2 = (double)na * (double)nb - u1;
+	if (m == MWU_AUTO)
+		m = !ties && (na <= 8 || nb <= 8) ? MWU_EXACT : MWU_ASYMPTOTIC;
+	if (m == MWU_EXACT) {
+		double umin = u1 < u2 ? u1 : u2;
+
+		p = 2.0 * exact_cdf(na, nb, (size_t)floor(umin));
+	} else {
+		double mu = (double)na * (double)nb / 2.0, nn = (double)n;
+		double var = (double)na * (double)nb / 12.0 * ((nn + 1) - tie_term / (nn * (nn - 1)));
+		double umax = u1 > u2 ? u1 : u2;
+
+		if (var <= 0)
+			return 1.0;
+		double z = (umax - mu - 0.5) / sqrt(var);
+
+		p = erfc(z / sqrt(2.0)); /* 2 * (1 - Phi(z)) */
+	}
+	return p > 1.0 ? 1.0 : p;
+}
+
+double stats_jain(const double *x, const double *w, size_t n)
+{
+	double s = 0, ss = 0;
+
+	if (n == 0)
+		return NAN;
+	for (size_t i = 0; i < n; i++) {
+		double v = w ? (w[i] > 0 ? x[i] / w[i] : NAN) : x[i];
+
+		s += v;
+		ss += v * v;
+	}
+	if (ss == 0 || isnan(ss))
+		return NAN;
+	return s * s / ((double)n * ss);
+}
+
+double stats_scaling(const double *per_guest, size_t n, double alone)
+{
+	double s = 0;
+
+	if (n == 0 || !(alone > 0))
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		s += per_guest[i];
+	return s / alone;
 }

@@ -1,11 +1,51 @@
-/* stats.h: the small statistics the harness prints itself (the full set,
- * bootstrap intervals and tests, belongs to the compare/report issue). */
+/* stats.h: the statistics of comparisons and reports (DESIGN.md §4):
+ * median, bootstrap intervals, coefficient of variation, Mann-Whitney U,
+ * Jain's fairness index and scaling efficiency. */
 #ifndef VGPUBENCH_STATS_H
 #define VGPUBENCH_STATS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Median of v[0..n) (v is reordered). NAN when n == 0. */
 double stats_median(double *v, size_t n);
+
+/* Arithmetic mean; NAN when n == 0. */
+double stats_mean(const double *v, size_t n);
+
+/* Coefficient of variation: sample standard deviation / mean. NAN when n < 2 or mean == 0. */
+double stats_cv(const double *v, size_t n);
+
+struct stats_ci {
+	double lo, hi;
+};
+
+/*
+ * Percentile bootstrap 95% interval of the median of v, with `iters`
+ * resamples from a PRNG seeded with `seed` (so a report is reproducible).
+ * {NAN, NAN} when n == 0.
+ */
+struct stats_ci stats_bootstrap_median(const double *v, size_t n, int iters, uint64_t seed);
+
+/* The same for median(a) / median(b), resampling a and b independently. */
+struct stats_ci stats_bootstrap_ratio(const double *a, size_t na, const double *b, size_t nb, int iters,
+				      uint64_t seed);
+
+enum stats_mwu_method { MWU_AUTO, MWU_EXACT, MWU_ASYMPTOTIC };
+
+/*
+ * Two-sided Mann-Whitney U test p-value. MWU_EXACT counts the permutation
+ * distribution (valid without ties); MWU_ASYMPTOTIC is the normal
+ * approximation with tie and continuity corrections; MWU_AUTO takes the exact
+ * one when there are no ties and either sample has at most 8 values (SciPy's
+ * rule). NAN when a sample is empty.
+ */
+double stats_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb, enum stats_mwu_method m);
+
+/* Jain's index (Σx)² / (n·Σx²) of x[i] / w[i] (w may be NULL: all weights 1). NAN if undefined. */
+double stats_jain(const double *x, const double *w, size_t n);
+
+/* Scaling efficiency: Σ throughput with n guests ÷ throughput of one guest alone. */
+double stats_scaling(const double *per_guest, size_t n, double alone);
 
 #endif
