@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare.h"
 #include "runner.h"
 #include "store.h"
 #include "summary.h"
@@ -19,7 +20,11 @@ static void usage(FILE *f)
 		   "  vgpubench run --resume RUN [--results DIR] finish an interrupted run\n"
 		   "  vgpubench show RUN [--results DIR]        print a run's summary table\n"
 		   "  vgpubench list [--results DIR]            list the runs in the database\n"
-		   "exit codes: 0 done, 1 could not run, 2 usage, 3 done with failed jobs, 130 interrupted\n",
+		   "  vgpubench compare RUN [BASELINE] [--threshold PCT] [--results DIR]\n"
+		   "                                            RUN against BASELINE (default: the previous run\n"
+		   "                                            of the same plan); exits 4 on regressions\n"
+		   "exit codes: 0 done, 1 could not run, 2 usage, 3 done with failed jobs,\n"
+		   "            4 regressions found (compare), 130 interrupted\n",
 		DEFAULT_PLAN);
 }
 
@@ -76,9 +81,34 @@ static int cmd_show(const char *results, const char *run)
 	return rc;
 }
 
+static int cmd_compare(const char *results, const char *run, const char *base, double threshold)
+{
+	struct store s;
+	struct comparison c;
+	struct compare_opts o = { .threshold_pct = threshold, .alpha = 0.05 };
+	char *db = vb_strdupf("%s/vgpubench.db", results);
+	int rc;
+
+	if (store_open(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	free(db);
+	if (compare_build(&s, run, base, &o, &c) < 0) {
+		store_close(&s);
+		return 1;
+	}
+	compare_print(&c, &o, stdout);
+	rc = c.regressions || c.status_regressions ? 4 : 0;
+	compare_free(&c);
+	store_close(&s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	const char *results = DEFAULT_RESULTS, *resume = NULL, *pos = NULL;
+	const char *results = DEFAULT_RESULTS, *resume = NULL, *pos = NULL, *pos2 = NULL;
+	double threshold = 5.0;
 	const char *cmd;
 
 	if (argc < 2) {
@@ -95,12 +125,22 @@ int main(int argc, char **argv)
 			results = argv[++i];
 		} else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc) {
 			resume = argv[++i];
+		} else if (strcmp(argv[i], "--threshold") == 0 && i + 1 < argc) {
+			char *end;
+
+			threshold = strtod(argv[++i], &end);
+			if (*end || !(threshold >= 0 && threshold < 1000)) {
+				fprintf(stderr, "vgpubench: --threshold takes a percentage, got '%s'\n", argv[i]);
+				return 2;
+			}
 		} else if (argv[i][0] == '-') {
 			fprintf(stderr, "vgpubench: unknown option '%s'\n", argv[i]);
 			usage(stderr);
 			return 2;
 		} else if (!pos) {
 			pos = argv[i];
+		} else if (!pos2 && strcmp(cmd, "compare") == 0) {
+			pos2 = argv[i];
 		} else {
 			fprintf(stderr, "vgpubench: unexpected argument '%s'\n", argv[i]);
 			return 2;
@@ -118,6 +158,8 @@ int main(int argc, char **argv)
 		return cmd_list(results);
 	if (strcmp(cmd, "show") == 0 && pos)
 		return cmd_show(results, pos);
+	if (strcmp(cmd, "compare") == 0 && pos)
+		return cmd_compare(results, pos, pos2, threshold);
 	usage(stderr);
 	return 2;
 }

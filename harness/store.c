@@ -9,7 +9,7 @@
 
 #include "util.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char *const schema_sql =
 	"CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);"
@@ -54,6 +54,11 @@ static const char *const schema_sql =
 	"  name TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,"
 	"  direction TEXT NOT NULL CHECK(direction IN ('higher','lower')),"
 	"  PRIMARY KEY(job_id, name));"
+	"CREATE TABLE IF NOT EXISTS subtests("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK(status IN ('pass','warn','fail','crash','timeout','skip','notrun')),"
+	"  PRIMARY KEY(job_id, name));"
 	"CREATE INDEX IF NOT EXISTS jobs_by_run ON jobs(run_id, workload, config, topology);";
 
 static int exec_sql(struct store *s, const char *sql)
@@ -92,12 +97,15 @@ int store_open(struct store *s, const char *path)
 			version = sqlite3_column_int(st, 0);
 		sqlite3_finalize(st);
 	}
-	if (version == 0 && exec_sql(s, "INSERT INTO schema_version VALUES (1);") < 0) {
+	if (version > SCHEMA_VERSION) {
+		vb_err("%s has schema version %d; this vgpubench knows up to %d", path, version, SCHEMA_VERSION);
 		exec_sql(s, "ROLLBACK;");
 		goto fail;
 	}
-	if (version > SCHEMA_VERSION) {
-		vb_err("%s has schema version %d; this vgpubench knows up to %d", path, version, SCHEMA_VERSION);
+	/* Version 2 added subtests, created above for older databases too. */
+	if (version < SCHEMA_VERSION &&
+	    exec_sql(s, version == 0 ? "INSERT INTO schema_version VALUES (2);" : "UPDATE schema_version SET version = 2;") <
+		    0) {
 		exec_sql(s, "ROLLBACK;");
 		goto fail;
 	}

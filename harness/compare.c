@@ -1,0 +1,219 @@
+/* compare.c: run-to-run comparison for nightly regression tracking. */
+#define _GNU_SOURCE
+#include "compare.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+#include "util.h"
+
+#define NOISY_CV 0.10
+
+/* piglit's order: skip and notrun are "not run"; among run statuses, larger is worse. */
+static int severity(const char *s)
+{
+	static const char *const order[] = { "notrun", "skip", "pass", "warn", "fail", "timeout", "crash" };
+
+	for (int i = 0; i < 7; i++)
+		if (strcmp(s, order[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *compare_classify(const char *o, const char *n)
+{
+	int so, sn;
+
+	if (!o || !*o)
+		return n && *n ? "new" : NULL;
+	if (!n || !*n)
+		return "missing";
+	so = severity(o);
+	sn = severity(n);
+	if (so < 0 || sn < 0 || so == sn)
+		return NULL;
+	if (so <= 1 && sn <= 1)
+		return NULL; /* skip <-> notrun */
+	if (so <= 1)
+		return "enabled";
+	if (sn <= 1)
+		return "disabled";
+	return sn > so ? "regression" : "fix";
+}
+
+/* Smallest two-sided exact p-value Mann-Whitney can give for these sizes. */
+static double min_p(size_t na, size_t nb)
+{
+	double c = 1;
+
+	for (size_t i = 1; i <= na; i++)
+		c = c * (double)(nb + i) / (double)i;
+	return 2.0 / c;
+}
+
+static double median_of(const struct series *s)
+{
+	double *tmp = malloc(s->n * sizeof(double));
+	double m;
+
+	if (!tmp)
+		abort();
+	memcpy(tmp, s->v, s->n * sizeof(double));
+	m = stats_median(tmp, s->n);
+	free(tmp);
+	return m;
+}
+
+static int load_changes(struct store *st, struct comparison *c)
+{
+	sqlite3_stmt *q;
+	const char *sql =
+		"WITH sev(status, rank) AS (VALUES ('notrun',0),('skip',1),('pass',2),('warn',3),('fail',4),"
+		"  ('timeout',5),('crash',6)),"
+		" agg AS (SELECT j.run_id AS run, j.config AS config, j.topology AS topo, s.name AS name,"
+		"  max(sev.rank) AS rank FROM subtests s JOIN jobs j ON j.id = s.job_id"
+		"  JOIN sev ON sev.status = s.status WHERE j.run_id IN (?1, ?2) GROUP BY 1, 2, 3, 4),"
+		" o AS (SELECT * FROM agg WHERE run = ?1), n AS (SELECT * FROM agg WHERE run = ?2)"
+		" SELECT coalesce(n.config, o.config), coalesce(n.topo, o.topo), coalesce(n.name, o.name),"
+		"  (SELECT status FROM sev WHERE rank = o.rank), (SELECT status FROM sev WHERE rank = n.rank)"
+		" FROM o FULL OUTER JOIN n ON o.config = n.config AND o.topo = n.topo AND o.name = n.name"
+		" ORDER BY 1, 2, 3";
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		vb_err("database: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_text(q, 1, c->base, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, c->run, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *os = (const char *)sqlite3_column_text(q, 3), *ns = (const char *)sqlite3_column_text(q, 4);
+		const char *kind = compare_classify(os, ns);
+
+		if (!kind)
+			continue;
+		struct status_change *nc = realloc(c->changes, (c->nchanges + 1) * sizeof(*nc));
+
+		if (!nc)
+			abort();
+		c->changes = nc;
+		struct status_change *x = &c->changes[c->nchanges++];
+
+		memset(x, 0, sizeof(*x));
+		snprintf(x->config, sizeof(x->config), "%s", sqlite3_column_text(q, 0));
+		x->topology = sqlite3_column_int(q, 1);
+		snprintf(x->name, sizeof(x->name), "%s", sqlite3_column_text(q, 2));
+		snprintf(x->old_status, sizeof(x->old_status), "%s", os ? os : "");
+		snprintf(x->new_status, sizeof(x->new_status), "%s", ns ? ns : "");
+		x->kind = kind;
+		c->status_regressions += strcmp(kind, "regression") == 0;
+		c->status_fixes += strcmp(kind, "fix") == 0;
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+int compare_build(struct store *st, const char *run, const char *base, const struct compare_opts *o,
+		  struct comparison *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->run, sizeof(c->run), "%s", run);
+	if (base) {
+		snprintf(c->base, sizeof(c->base), "%s", base);
+	} else if (series_previous_run(st, run, c->base, sizeof(c->base)) < 0) {
+		vb_err("no earlier complete run of the same plan to compare %s with; name a baseline", run);
+		return -1;
+	}
+	if (series_load(st, c->base, &c->a) < 0 || series_load(st, run, &c->b) < 0)
+		return -1;
+	if (c->a.n == 0)
+		vb_log("baseline %s has no successful jobs", c->base);
+	for (size_t i = 0; i < c->b.n; i++) {
+		const struct series *cur = &c->b.s[i];
+		const struct series *old = series_find(&c->a, cur->workload, cur->config, cur->topology, cur->metric);
+		struct compare_row r = { .old = old, .cur = cur, .p = NAN, .m_old = NAN, .change_pct = NAN };
+
+		r.m_new = median_of(cur);
+		if (old && old->n && cur->n) {
+			double bad_sign = cur->higher_is_better ? -1 : 1;
+
+			r.m_old = median_of(old);
+			r.change_pct = r.m_old != 0 ? 100.0 * (r.m_new - r.m_old) / fabs(r.m_old) : NAN;
+			r.p = stats_mann_whitney_p(old->v, old->n, cur->v, cur->n, MWU_AUTO);
+			r.noisy = stats_cv(old->v, old->n) > NOISY_CV || stats_cv(cur->v, cur->n) > NOISY_CV;
+			r.underpowered = min_p(old->n, cur->n) >= o->alpha;
+			if (!isnan(r.change_pct) && r.p < o->alpha && fabs(r.change_pct) > o->threshold_pct)
+				r.verdict = r.change_pct * bad_sign > 0 ? V_REGRESSION : V_IMPROVEMENT;
+		}
+		c->regressions += r.verdict == V_REGRESSION;
+		c->improvements += r.verdict == V_IMPROVEMENT;
+		struct compare_row *nr = realloc(c->rows, (c->nrows + 1) * sizeof(*nr));
+
+		if (!nr)
+			abort();
+		c->rows = nr;
+		c->rows[c->nrows++] = r;
+	}
+	return load_changes(st, c);
+}
+
+void compare_print(const struct comparison *c, const struct compare_opts *o, FILE *out)
+{
+	int underpowered = 0;
+
+	fprintf(out, "compare %s against %s (flagged: change > %.1f%% and Mann-Whitney p < %.2f)\n\n", c->run, c->base,
+		o->threshold_pct, o->alpha);
+	fprintf(out, "%-9s %-24s %-12s %6s %10s %10s %8s %8s  %s\n", "workload", "metric", "config", "guests", "old",
+		"new", "change", "p", "verdict");
+	for (size_t i = 0; i < c->nrows; i++) {
+		const struct compare_row *r = &c->rows[i];
+		char topo[12], old[16], chg[16], p[16];
+
+		snprintf(topo, sizeof(topo), r->cur->topology ? "%d" : "host", r->cur->topology);
+		snprintf(old, sizeof(old), isnan(r->m_old) ? "-" : "%.2f", r->m_old);
+		snprintf(chg, sizeof(chg), isnan(r->change_pct) ? "-" : "%+.1f%%", r->change_pct);
+		snprintf(p, sizeof(p), isnan(r->p) ? "-" : "%.3g", r->p);
+		underpowered |= r->underpowered;
+		fprintf(out, "%-9s %-24s %-12s %6s %10s %10.2f %8s %8s  %s%s%s\n", r->cur->workload, r->cur->metric,
+			r->cur->config, topo, old, r->m_new, chg, p,
+			r->verdict == V_REGRESSION	? "REGRESSION"
+			: r->verdict == V_IMPROVEMENT ? "improvement"
+			: r->old			? ""
+							: "new metric",
+			r->noisy ? " (noisy)" : "", r->underpowered ? " (too few runs)" : "");
+	}
+	for (size_t i = 0; i < c->a.n; i++) {
+		const struct series *s = &c->a.s[i];
+
+		if (!series_find(&c->b, s->workload, s->config, s->topology, s->metric))
+			fprintf(out, "%-9s %-24s %-12s %6d  missing in %s\n", s->workload, s->metric, s->config, s->topology,
+				c->run);
+	}
+	if (c->nchanges) {
+		fprintf(out, "\nstatus changes (piglit):\n");
+		for (size_t i = 0; i < c->nchanges; i++) {
+			const struct status_change *x = &c->changes[i];
+
+			fprintf(out, "  %-10s %-12s %2d  %-50s %s -> %s\n", x->kind, x->config, x->topology, x->name,
+				x->old_status[0] ? x->old_status : "(absent)",
+				x->new_status[0] ? x->new_status : "(absent)");
+		}
+	}
+	fprintf(out, "\n%d regression%s, %d improvement%s; %d test regression%s, %d fix%s\n", c->regressions,
+		c->regressions == 1 ? "" : "s", c->improvements, c->improvements == 1 ? "" : "s", c->status_regressions,
+		c->status_regressions == 1 ? "" : "s", c->status_fixes, c->status_fixes == 1 ? "" : "es");
+	if (underpowered)
+		fprintf(out, "(too few runs): with so few values per side Mann-Whitney cannot reach p < %.2f; "
+			     "use 4 or more repetitions (or more guests)\n",
+			o->alpha);
+}
+
+void compare_free(struct comparison *c)
+{
+	series_free(&c->a);
+	series_free(&c->b);
+	free(c->rows);
+	free(c->changes);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,52 @@
+/* compare.h: one run against a baseline: per metric old and new medians,
+ * change, Mann-Whitney p and a verdict; piglit status changes classified the
+ * way piglit's summary does. */
+#ifndef VGPUBENCH_COMPARE_H
+#define VGPUBENCH_COMPARE_H
+
+#include <stdio.h>
+#include "series.h"
+
+struct compare_opts {
+	double threshold_pct; /* a change must exceed this (default 5) */
+	double alpha;         /* and p must be below this (default 0.05) */
+};
+
+enum verdict { V_SAME, V_REGRESSION, V_IMPROVEMENT };
+
+struct compare_row {
+	const struct series *old, *cur;
+	double m_old, m_new, change_pct, p;
+	enum verdict verdict;
+	int noisy;        /* coefficient of variation above 10% on either side */
+	int underpowered; /* too few values on a side for p to reach alpha */
+};
+
+struct status_change {
+	char config[32];
+	int topology;
+	char name[256];
+	char old_status[12], new_status[12]; /* "" when absent */
+	const char *kind; /* regression, fix, new, missing, enabled, disabled */
+};
+
+struct comparison {
+	char run[96], base[96];
+	struct series_set a, b; /* base, run */
+	struct compare_row *rows;
+	size_t nrows;
+	struct status_change *changes;
+	size_t nchanges;
+	int regressions, improvements, status_regressions, status_fixes;
+};
+
+/* Compare run with base (NULL: the previous comparable run). 0, or -1 with a message printed. */
+int compare_build(struct store *st, const char *run, const char *base, const struct compare_opts *o,
+		  struct comparison *c);
+void compare_print(const struct comparison *c, const struct compare_opts *o, FILE *out);
+void compare_free(struct comparison *c);
+
+/* piglit's classification of one test's status change (NULL when nothing changed). */
+const char *compare_classify(const char *old_status, const char *new_status);
+
+#endif

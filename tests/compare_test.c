@@ -1,0 +1,189 @@
+/* compare_test.c: vgpubench compare on a run and copies of it: an identical
+ * copy flags nothing; a copy with a synthetic 10% slowdown is flagged as a
+ * regression; a 10% speed-up as an improvement; piglit status changes are
+ * classified like piglit's summary. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "compare.h"
+#include "util.h"
+
+static void exec_sql(struct store *s, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "sql: %s\n", err);
+		sqlite3_free(err);
+		exit(1);
+	}
+}
+
+/* A run like the default plan's: native and 3 guests, 5 repetitions, a little noise. */
+static void make_run(struct store *s, const char *id)
+{
+	static const double noise[] = { 0.99, 1.01, 1.0, 0.995, 1.005, 0.998, 1.003, 0.997, 1.002, 1.004 };
+	int k = 0;
+
+	store_run_create(s, id, "nightly", "plan.ini", "[plan]\n", "/tmp");
+	for (int rep = 1; rep <= 5; rep++)
+		for (int g = 0; g <= 3; g++) {
+			struct wl_result m = { 0 };
+			double base = g == 0 ? 850 : 90, f = noise[k++ % 10];
+			struct job_row j = { .config = g ? "qemu-virgl" : "native", .topology = g ? 3 : 0,
+					     .guest_index = g, .workload = "glmark2", .repetition = rep, .status = "ok",
+					     .accel = "tcg", .wall_s = 1, .user_s = 1, .sys_s = 0, .maxrss_kb = 1,
+					     .exit_code = 0, .metrics = &m };
+
+			wl_add_metric(&m, "score", base * f, "score", 1);
+			wl_add_metric(&m, "build.frame_time", 1000.0 / (base * f), "ms", 0);
+			store_jobs(s, id, &j, 1);
+		}
+	store_run_set_status(s, id, "complete");
+}
+
+/* Copy run `from` as `to`, scaling throughput by factor (frame times by 1/factor). */
+static void copy_run(struct store *s, const char *from, const char *to, double factor)
+{
+	char *sql = vb_strdupf(
+		"INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, finished_at, status)"
+		" SELECT '%s', plan_name, plan_path, plan_text, dir, started_at, finished_at, status FROM runs WHERE id = '%s';"
+		"INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, reason, accel,"
+		" renderer, wall_s, user_s, sys_s, maxrss_kb, exit_code, log_path, finished_at)"
+		" SELECT '%s', config, topology, guest_index, workload, repetition, status, reason, accel, renderer,"
+		" wall_s, user_s, sys_s, maxrss_kb, exit_code, log_path, finished_at FROM jobs WHERE run_id = '%s';"
+		"INSERT INTO metrics(job_id, name, value, unit, direction)"
+		" SELECT n.id, m.name, CASE m.direction WHEN 'higher' THEN m.value * %.17g ELSE m.value / %.17g END,"
+		" m.unit, m.direction FROM metrics m JOIN jobs o ON o.id = m.job_id JOIN jobs n ON n.run_id = '%s'"
+		" AND n.config = o.config AND n.topology = o.topology AND n.guest_index = o.guest_index"
+		" AND n.workload = o.workload AND n.repetition = o.repetition WHERE o.run_id = '%s';",
+		to, from, to, from, factor, factor, to, from);
+
+	exec_sql(s, sql);
+	free(sql);
+}
+
+static void add_subtest(struct store *s, const char *run, const char *name, const char *status)
+{
+	char *sql = vb_strdupf("INSERT INTO subtests(job_id, name, status) SELECT id, '%s', '%s' FROM jobs"
+			       " WHERE run_id = '%s' AND config = 'native' AND repetition = 1",
+			       name, status, run);
+
+	exec_sql(s, sql);
+	free(sql);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/vgpubench-compare-XXXXXX";
+	struct store s;
+	struct comparison c;
+	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
+
+	if (!mkdtemp(dir))
+		return 1;
+	char *db = vb_strdupf("%s/vgpubench.db", dir);
+
+	CHECK(store_open(&s, db) == 0, "open");
+	make_run(&s, "a");
+	copy_run(&s, "a", "same", 1.0);
+	copy_run(&s, "a", "slow", 0.9);
+	copy_run(&s, "a", "fast", 1.1);
+
+	CHECK(compare_build(&s, "same", "a", &o, &c) == 0, "compare identical");
+	CHECK(c.nrows == 4, "2 metrics x 2 configs, got %zu", c.nrows);
+	CHECK(c.regressions == 0 && c.improvements == 0, "identical runs flag nothing (%d, %d)", c.regressions,
+	      c.improvements);
+	compare_free(&c);
+
+	CHECK(compare_build(&s, "slow", "a", &o, &c) == 0, "compare slowdown");
+	CHECK(c.regressions == 4, "a 10%% slowdown is 4 regressions (score and frame time, 2 configs): %d",
+	      c.regressions);
+	for (size_t i = 0; i < c.nrows; i++) {
+		const struct compare_row *r = &c.rows[i];
+
+		CHECK(r->verdict == V_REGRESSION, "%s %s not flagged", r->cur->config, r->cur->metric);
+		CHECK(r->p < 0.05, "p %g", r->p);
+		if (r->cur->higher_is_better)
+			CHECK(fabs(r->change_pct + 10) < 0.5, "score change %g%%", r->change_pct);
+		else
+			CHECK(fabs(r->change_pct - 100.0 / 9) < 0.5, "frame time change %g%%", r->change_pct);
+	}
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	compare_print(&c, &o, mem);
+	fclose(mem);
+	CHECK_STR_CONTAINS(text, "REGRESSION");
+	CHECK_STR_CONTAINS(text, "-10.0%");
+	CHECK_STR_CONTAINS(text, "4 regressions");
+	free(text);
+	compare_free(&c);
+
+	CHECK(compare_build(&s, "fast", "a", &o, &c) == 0, "compare speed-up");
+	CHECK(c.improvements == 4 && c.regressions == 0, "a speed-up is an improvement");
+	compare_free(&c);
+
+	/* A change below the threshold is not flagged, however significant. */
+	o.threshold_pct = 15;
+	CHECK(compare_build(&s, "slow", "a", &o, &c) == 0 && c.regressions == 0, "below the threshold");
+	compare_free(&c);
+	o.threshold_pct = 5;
+
+	/* The default baseline is the previous complete run of the same plan. */
+	exec_sql(&s, "UPDATE runs SET started_at = '2026-01-0' || rowid || 'T00:00:00Z'");
+	CHECK(compare_build(&s, "slow", NULL, &o, &c) == 0, "default baseline");
+	CHECK(strcmp(c.base, "same") == 0, "previous run is 'same', got '%s'", c.base);
+	compare_free(&c);
+	CHECK(compare_build(&s, "a", NULL, &o, &c) < 0, "the first run has no baseline");
+	compare_free(&c);
+
+	/* piglit statuses, classified as piglit's summary does. */
+	add_subtest(&s, "a", "spec@a", "pass");
+	add_subtest(&s, "a", "spec@b", "fail");
+	add_subtest(&s, "a", "spec@c", "pass");
+	add_subtest(&s, "a", "spec@d", "skip");
+	add_subtest(&s, "a", "spec@gone", "pass");
+	add_subtest(&s, "same", "spec@a", "crash");
+	add_subtest(&s, "same", "spec@b", "pass");
+	add_subtest(&s, "same", "spec@c", "pass");
+	add_subtest(&s, "same", "spec@d", "pass");
+	add_subtest(&s, "same", "spec@new", "fail");
+	CHECK(compare_build(&s, "same", "a", &o, &c) == 0, "compare with subtests");
+	CHECK(c.status_regressions == 1 && c.status_fixes == 1, "1 regression, 1 fix: %d %d", c.status_regressions,
+	      c.status_fixes);
+	CHECK(c.nchanges == 5, "5 changes (regression, fix, enabled, missing, new): %zu", c.nchanges);
+	int seen = 0;
+
+	for (size_t i = 0; i < c.nchanges; i++) {
+		const struct status_change *x = &c.changes[i];
+
+		seen += !strcmp(x->name, "spec@a") && !strcmp(x->kind, "regression");
+		seen += !strcmp(x->name, "spec@b") && !strcmp(x->kind, "fix");
+		seen += !strcmp(x->name, "spec@d") && !strcmp(x->kind, "enabled");
+		seen += !strcmp(x->name, "spec@gone") && !strcmp(x->kind, "missing");
+		seen += !strcmp(x->name, "spec@new") && !strcmp(x->kind, "new");
+	}
+	CHECK(seen == 5, "each change classified: %d of 5", seen);
+	compare_free(&c);
+
+	CHECK(compare_classify("pass", "warn") && !strcmp(compare_classify("pass", "warn"), "regression"), "warn");
+	CHECK(compare_classify("crash", "timeout") && !strcmp(compare_classify("crash", "timeout"), "fix"),
+	      "timeout is less bad than crash");
+	CHECK(compare_classify("pass", "skip") && !strcmp(compare_classify("pass", "skip"), "disabled"), "disabled");
+	CHECK(compare_classify("skip", "notrun") == NULL, "skip to notrun is no change");
+	CHECK(compare_classify("fail", "fail") == NULL, "no change");
+
+	store_close(&s);
+	char *rm = vb_strdupf("rm -rf %s", dir);
+
+	if (system(rm) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	free(rm);
+	free(db);
+	return check_done("compare");
+}
