@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "compare.h"
+#include "export.h"
 #include "runner.h"
 #include "store.h"
 #include "summary.h"
@@ -23,6 +24,7 @@ static void usage(FILE *f)
 		   "  vgpubench compare RUN [BASELINE] [--threshold PCT] [--results DIR]\n"
 		   "                                            RUN against BASELINE (default: the previous run\n"
 		   "                                            of the same plan); exits 4 on regressions\n"
+		   "  vgpubench export RUN --format json|csv|junit [--out FILE] [--results DIR]\n"
 		   "exit codes: 0 done, 1 could not run, 2 usage, 3 done with failed jobs,\n"
 		   "            4 regressions found (compare), 130 interrupted\n",
 		DEFAULT_PLAN);
@@ -105,8 +107,33 @@ static int cmd_compare(const char *results, const char *run, const char *base, d
 	return rc;
 }
 
+static int cmd_export(const char *results, const char *run, const char *format, const char *path)
+{
+	struct store s;
+	char *db = vb_strdupf("%s/vgpubench.db", results);
+	FILE *out = stdout;
+	int rc;
+
+	if (store_open(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	free(db);
+	if (path && !(out = fopen(path, "w"))) {
+		vb_err("cannot write %s", path);
+		store_close(&s);
+		return 1;
+	}
+	rc = export_run(&s, run, format, out) < 0 ? 1 : 0;
+	if (path && fclose(out) != 0)
+		rc = 1;
+	store_close(&s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	const char *format = NULL, *outpath = NULL;
 	const char *results = DEFAULT_RESULTS, *resume = NULL, *pos = NULL, *pos2 = NULL;
 	double threshold = 5.0;
 	const char *cmd;
@@ -125,6 +152,10 @@ int main(int argc, char **argv)
 			results = argv[++i];
 		} else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc) {
 			resume = argv[++i];
+		} else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+			format = argv[++i];
+		} else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+			outpath = argv[++i];
 		} else if (strcmp(argv[i], "--threshold") == 0 && i + 1 < argc) {
 			char *end;
 
@@ -158,6 +189,8 @@ int main(int argc, char **argv)
 		return cmd_list(results);
 	if (strcmp(cmd, "show") == 0 && pos)
 		return cmd_show(results, pos);
+	if (strcmp(cmd, "export") == 0 && pos && format)
+		return cmd_export(results, pos, format, outpath);
 	if (strcmp(cmd, "compare") == 0 && pos)
 		return cmd_compare(results, pos, pos2, threshold);
 	usage(stderr);

@@ -1,14 +1,16 @@
 /* compare_test.c: vgpubench compare on a run and copies of it: an identical
  * copy flags nothing; a copy with a synthetic 10% slowdown is flagged as a
  * regression; a 10% speed-up as an improvement; piglit status changes are
- * classified like piglit's summary. */
+ * classified like piglit's summary; the JSON, CSV and JUnit exports. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <json-c/json.h>
 
 #include "check.h"
 #include "compare.h"
+#include "export.h"
 #include "util.h"
 
 static void exec_sql(struct store *s, const char *sql)
@@ -177,6 +179,54 @@ int main(void)
 	CHECK(compare_classify("pass", "skip") && !strcmp(compare_classify("pass", "skip"), "disabled"), "disabled");
 	CHECK(compare_classify("skip", "notrun") == NULL, "skip to notrun is no change");
 	CHECK(compare_classify("fail", "fail") == NULL, "no change");
+
+	/* Exports. JUnit fails the slowed run's testcases against its previous run. */
+	text = NULL;
+	mem = open_memstream(&text, &len);
+	CHECK(export_run(&s, "slow", "junit", mem) == 0, "junit export");
+	fclose(mem);
+	CHECK_STR_CONTAINS(text, "<testsuites name=\"vgpubench\" tests=\"2\" failures=\"2\">");
+	CHECK_STR_CONTAINS(text, "classname=\"glmark2.qemu-virgl\" name=\"guests=3\"");
+	CHECK_STR_CONTAINS(text, "regression vs same: score -10.0%");
+	free(text);
+	text = NULL;
+	mem = open_memstream(&text, &len);
+	CHECK(export_run(&s, "same", "junit", mem) == 0, "junit export with piglit tests");
+	fclose(mem);
+	CHECK_STR_CONTAINS(text, "classname=\"piglit.native.0\" name=\"spec@a\">");
+	CHECK_STR_CONTAINS(text, "<failure message=\"status: crash\"/>");
+	free(text);
+
+	text = NULL;
+	mem = open_memstream(&text, &len);
+	CHECK(export_run(&s, "a", "json", mem) == 0, "json export");
+	fclose(mem);
+	struct json_object *root = json_tokener_parse(text), *jobs = NULL, *run = NULL;
+
+	CHECK(root && json_object_object_get_ex(root, "jobs", &jobs) && json_object_array_length(jobs) == 20,
+	      "json: 20 jobs");
+	CHECK(root && json_object_object_get_ex(root, "run", &run), "json: run");
+	CHECK_STR_CONTAINS(text, "\"score\":{");
+	json_object_put(root);
+	free(text);
+
+	text = NULL;
+	mem = open_memstream(&text, &len);
+	CHECK(export_run(&s, "a", "csv", mem) == 0, "csv export");
+	fclose(mem);
+	int lines = 0;
+
+	for (char *q = text; q && *q; q++)
+		lines += *q == '\n';
+	CHECK(lines == 41, "csv: header + 40 metric rows, got %d", lines);
+	CHECK(strncmp(text, "run,workload,config,guests,guest,repetition,status,renderer,metric,value,unit,direction\r\n",
+		      88) == 0,
+	      "csv header");
+	free(text);
+	mem = open_memstream(&text, &len);
+	CHECK(export_run(&s, "a", "yaml", mem) < 0, "unknown format refused");
+	fclose(mem);
+	free(text);
 
 	store_close(&s);
 	char *rm = vb_strdupf("rm -rf %s", dir);

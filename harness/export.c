@@ -1,0 +1,352 @@
+/* export.c: JSON, CSV and JUnit exports of one run. */
+#define _GNU_SOURCE
+#include "export.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "compare.h"
+#include "util.h"
+
+static const char *txt(sqlite3_stmt *q, int i)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	return t ? (const char *)t : NULL;
+}
+
+static struct json_object *jtxt(sqlite3_stmt *q, int i)
+{
+	return txt(q, i) ? json_object_new_string(txt(q, i)) : NULL;
+}
+
+static struct json_object *jnum(sqlite3_stmt *q, int i)
+{
+	if (sqlite3_column_type(q, i) == SQLITE_NULL)
+		return NULL;
+	return json_object_new_double(sqlite3_column_double(q, i));
+}
+
+static const char *const job_cols = "SELECT j.id, j.config, j.topology, j.guest_index, j.workload, j.repetition,"
+				    " j.status, j.reason, j.accel, j.renderer, j.wall_s, j.user_s, j.sys_s,"
+				    " j.maxrss_kb, j.exit_code, j.log_path FROM jobs j WHERE j.run_id = ?"
+				    " ORDER BY j.workload, j.config, j.topology, j.repetition, j.guest_index";
+
+static int export_json(struct store *st, const char *run, FILE *out)
+{
+	struct json_object *root = json_object_new_object(), *host = json_object_new_object();
+	struct json_object *configs = json_object_new_array(), *jobs = json_object_new_array();
+	sqlite3_stmt *q;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT id, plan_name, status, started_at, finished_at, dir FROM runs WHERE id = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		vb_err("no run '%s'", run);
+		json_object_put(root);
+		json_object_put(host);
+		json_object_put(configs);
+		json_object_put(jobs);
+		return -1;
+	}
+	struct json_object *r = json_object_new_object();
+	static const char *const rk[] = { "id", "plan", "status", "started_at", "finished_at", "dir" };
+
+	for (int i = 0; i < 6; i++)
+		json_object_object_add(r, rk[i], jtxt(q, i));
+	sqlite3_finalize(q);
+	json_object_object_add(root, "run", r);
+
+	if (sqlite3_prepare_v2(st->db, "SELECT key, value FROM host_facts WHERE run_id = ? ORDER BY key", -1, &q,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		json_object_object_add(host, txt(q, 0), jtxt(q, 1));
+	sqlite3_finalize(q);
+	json_object_object_add(root, "host", host);
+	host = NULL;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT name, status, reason FROM configs WHERE run_id = ? ORDER BY rowid", -1,
+			       &q, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		struct json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "name", jtxt(q, 0));
+		json_object_object_add(c, "status", jtxt(q, 1));
+		json_object_object_add(c, "reason", jtxt(q, 2));
+		json_object_array_add(configs, c);
+	}
+	sqlite3_finalize(q);
+	json_object_object_add(root, "configs", configs);
+	configs = NULL;
+
+	sqlite3_stmt *mq, *sq;
+
+	if (sqlite3_prepare_v2(st->db, job_cols, -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "SELECT name, value, unit, direction FROM metrics WHERE job_id = ? ORDER BY name",
+			       -1, &mq, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "SELECT name, status FROM subtests WHERE job_id = ? ORDER BY name", -1, &sq,
+			       NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		struct json_object *j = json_object_new_object(), *m = json_object_new_object();
+		static const char *const jk[] = { NULL,	    "config", "guests", "guest",  "workload", "repetition",
+						  "status", "reason", "accel",	"renderer", "wall_s",   "user_s",
+						  "sys_s",  "maxrss_kb", "exit_code", "log" };
+
+		for (int i = 1; i < 16; i++) {
+			int numeric = i == 2 || i == 3 || i == 5 || (i >= 10 && i <= 14);
+
+			json_object_object_add(j, jk[i], numeric ? jnum(q, i) : jtxt(q, i));
+		}
+		sqlite3_reset(mq);
+		sqlite3_bind_int64(mq, 1, sqlite3_column_int64(q, 0));
+		while (sqlite3_step(mq) == SQLITE_ROW) {
+			struct json_object *v = json_object_new_object();
+
+			json_object_object_add(v, "value", jnum(mq, 1));
+			json_object_object_add(v, "unit", jtxt(mq, 2));
+			json_object_object_add(v, "direction", jtxt(mq, 3));
+			json_object_object_add(m, txt(mq, 0), v);
+		}
+		json_object_object_add(j, "metrics", m);
+		sqlite3_reset(sq);
+		sqlite3_bind_int64(sq, 1, sqlite3_column_int64(q, 0));
+		struct json_object *subs = NULL;
+
+		while (sqlite3_step(sq) == SQLITE_ROW) {
+			if (!subs)
+				subs = json_object_new_object();
+			json_object_object_add(subs, txt(sq, 0), jtxt(sq, 1));
+		}
+		if (subs)
+			json_object_object_add(j, "subtests", subs);
+		json_object_array_add(jobs, j);
+	}
+	sqlite3_finalize(q);
+	sqlite3_finalize(mq);
+	sqlite3_finalize(sq);
+	json_object_object_add(root, "jobs", jobs);
+	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	return 0;
+fail:
+	vb_err("database: %s", sqlite3_errmsg(st->db));
+	json_object_put(root);
+	json_object_put(host);
+	json_object_put(configs);
+	json_object_put(jobs);
+	return -1;
+}
+
+/* RFC 4180: quote a field that holds a comma, quote or line break. */
+static void csv_field(FILE *out, const char *s, int last)
+{
+	if (!s)
+		s = "";
+	if (strpbrk(s, ",\"\r\n")) {
+		fputc('"', out);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', out);
+			fputc(*s, out);
+		}
+		fputc('"', out);
+	} else {
+		fputs(s, out);
+	}
+	fputs(last ? "\r\n" : ",", out);
+}
+
+static int export_csv(struct store *st, const char *run, FILE *out)
+{
+	sqlite3_stmt *q;
+	const char *sql = "SELECT j.run_id, j.workload, j.config, j.topology, j.guest_index, j.repetition, j.status,"
+			  " j.renderer, m.name, m.value, m.unit, m.direction FROM jobs j"
+			  " LEFT JOIN metrics m ON m.job_id = j.id WHERE j.run_id = ?"
+			  " ORDER BY j.workload, j.config, j.topology, j.repetition, j.guest_index, m.name";
+	static const char *const head[] = { "run",	"workload", "config", "guests", "guest", "repetition",
+					    "status",	"renderer", "metric", "value",	"unit",	 "direction" };
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		vb_err("database: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+	for (int i = 0; i < 12; i++)
+		csv_field(out, head[i], i == 11);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		for (int i = 0; i < 12; i++) {
+			char num[64];
+			const char *v = txt(q, i);
+
+			if (i == 9 && sqlite3_column_type(q, i) != SQLITE_NULL) {
+				snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(q, i));
+				v = num;
+			}
+			csv_field(out, v, i == 11);
+		}
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static void xml_text(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (*s == '<')
+			fputs("&lt;", out);
+		else if (*s == '>')
+			fputs("&gt;", out);
+		else if (*s == '&')
+			fputs("&amp;", out);
+		else if (*s == '"')
+			fputs("&quot;", out);
+		else if (ch < 0x20 && *s != '\n' && *s != '\t')
+			fputc(' ', out); /* not allowed in XML 1.0 */
+		else
+			fputc(*s, out);
+	}
+}
+
+struct tc {
+	char classname[160], name[64];
+	char failure[1024];
+	int skipped;
+};
+
+static int export_junit(struct store *st, const char *run, FILE *out)
+{
+	sqlite3_stmt *q;
+	struct tc *tcs = NULL;
+	size_t n = 0;
+	int failures = 0, skipped = 0;
+	struct comparison c;
+	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
+	int have_cmp;
+	const char *groups = "SELECT workload, config, topology, count(*), sum(status <> 'ok'),"
+			     " (SELECT status || ': ' || coalesce(reason, '') FROM jobs k WHERE k.run_id = j.run_id"
+			     "  AND k.workload = j.workload AND k.config = j.config AND k.topology = j.topology"
+			     "  AND k.status <> 'ok' LIMIT 1)"
+			     " FROM jobs j WHERE run_id = ? GROUP BY 1, 2, 3 ORDER BY 1, 2 <> 'native', 2, 3";
+
+	/* Regressions against the previous comparable run, when there is one. */
+	{
+		char base[96];
+
+		have_cmp = series_previous_run(st, run, base, sizeof(base)) == 0 &&
+			   compare_build(st, run, base, &o, &c) == 0;
+	}
+	if (sqlite3_prepare_v2(st->db, groups, -1, &q, NULL) != SQLITE_OK) {
+		vb_err("database: %s", sqlite3_errmsg(st->db));
+		if (have_cmp)
+			compare_free(&c);
+		return -1;
+	}
+	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		struct tc *t;
+
+		tcs = realloc(tcs, (n + 1) * sizeof(*tcs));
+		if (!tcs)
+			abort();
+		t = &tcs[n++];
+		memset(t, 0, sizeof(*t));
+		snprintf(t->classname, sizeof(t->classname), "%s.%s", txt(q, 0), txt(q, 1));
+		snprintf(t->name, sizeof(t->name), sqlite3_column_int(q, 2) ? "guests=%d" : "host",
+			 sqlite3_column_int(q, 2));
+		if (sqlite3_column_int(q, 4) > 0)
+			snprintf(t->failure, sizeof(t->failure), "%d of %d jobs failed; first: %s",
+				 sqlite3_column_int(q, 4), sqlite3_column_int(q, 3), txt(q, 5) ? txt(q, 5) : "");
+		for (size_t i = 0; have_cmp && i < c.nrows; i++) {
+			const struct compare_row *r = &c.rows[i];
+			size_t used = strlen(t->failure);
+
+			if (r->verdict != V_REGRESSION || strcmp(r->cur->workload, txt(q, 0)) ||
+			    strcmp(r->cur->config, txt(q, 1)) || r->cur->topology != sqlite3_column_int(q, 2))
+				continue;
+			snprintf(t->failure + used, sizeof(t->failure) - used, "%sregression vs %s: %s %+.1f%% (p=%.3g)",
+				 used ? "; " : "", c.base, r->cur->metric, r->change_pct, r->p);
+		}
+		failures += t->failure[0] != '\0';
+	}
+	sqlite3_finalize(q);
+	/* Each piglit test is a testcase of its own (worst status over repetitions and guests). */
+	const char *subs = "SELECT j.config, j.topology, s.name, group_concat(DISTINCT s.status) FROM subtests s"
+			   " JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+
+	if (sqlite3_prepare_v2(st->db, subs, -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *sts = txt(q, 3) ? txt(q, 3) : "";
+			struct tc *t;
+
+			tcs = realloc(tcs, (n + 1) * sizeof(*tcs));
+			if (!tcs)
+				abort();
+			t = &tcs[n++];
+			memset(t, 0, sizeof(*t));
+			snprintf(t->classname, sizeof(t->classname), "piglit.%s.%d", txt(q, 0), sqlite3_column_int(q, 1));
+			snprintf(t->name, sizeof(t->name), "%s", txt(q, 2));
+			if (strstr(sts, "fail") || strstr(sts, "crash") || strstr(sts, "timeout")) {
+				snprintf(t->failure, sizeof(t->failure), "status: %s", sts);
+				failures++;
+			} else if (!strstr(sts, "pass") && !strstr(sts, "warn")) {
+				t->skipped = 1;
+				skipped++;
+			}
+		}
+		sqlite3_finalize(q);
+	}
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(out, "<testsuites name=\"vgpubench\" tests=\"%zu\" failures=\"%d\">\n", n, failures);
+	fprintf(out, "  <testsuite name=\"");
+	xml_text(out, run);
+	fprintf(out, "\" tests=\"%zu\" failures=\"%d\" skipped=\"%d\">\n", n, failures, skipped);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "    <testcase classname=\"");
+		xml_text(out, tcs[i].classname);
+		fprintf(out, "\" name=\"");
+		xml_text(out, tcs[i].name);
+		if (!tcs[i].failure[0] && !tcs[i].skipped) {
+			fprintf(out, "\"/>\n");
+			continue;
+		}
+		fprintf(out, "\">\n");
+		if (tcs[i].skipped) {
+			fprintf(out, "      <skipped/>\n");
+		} else {
+			fprintf(out, "      <failure message=\"");
+			xml_text(out, tcs[i].failure);
+			fprintf(out, "\"/>\n");
+		}
+		fprintf(out, "    </testcase>\n");
+	}
+	fprintf(out, "  </testsuite>\n</testsuites>\n");
+	free(tcs);
+	if (have_cmp)
+		compare_free(&c);
+	return 0;
+}
+
+int export_run(struct store *st, const char *run, const char *format, FILE *out)
+{
+	if (strcmp(format, "json") == 0)
+		return export_json(st, run, out);
+	if (strcmp(format, "csv") == 0)
+		return export_csv(st, run, out);
+	if (strcmp(format, "junit") == 0)
+		return export_junit(st, run, out);
+	vb_err("unknown export format '%s' (json, csv or junit)", format);
+	return -1;
+}
