@@ -6,6 +6,7 @@
 
 #include "compare.h"
 #include "export.h"
+#include "report.h"
 #include "runner.h"
 #include "store.h"
 #include "summary.h"
@@ -17,13 +18,16 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage:\n"
-		   "  vgpubench run [PLAN] [--results DIR]      run a plan (default %s)\n"
+		   "  vgpubench run [PLAN] [--results DIR] [--reports DIR]\n"
+		   "                                            run a plan (default %s), then report it\n"
 		   "  vgpubench run --resume RUN [--results DIR] finish an interrupted run\n"
 		   "  vgpubench show RUN [--results DIR]        print a run's summary table\n"
 		   "  vgpubench list [--results DIR]            list the runs in the database\n"
 		   "  vgpubench compare RUN [BASELINE] [--threshold PCT] [--results DIR]\n"
 		   "                                            RUN against BASELINE (default: the previous run\n"
 		   "                                            of the same plan); exits 4 on regressions\n"
+		   "  vgpubench report RUN [--reports DIR] [--results DIR]\n"
+		   "                                            HTML report in DIR/RUN/index.html (default reports)\n"
 		   "  vgpubench export RUN --format json|csv|junit [--out FILE] [--results DIR]\n"
 		   "exit codes: 0 done, 1 could not run, 2 usage, 3 done with failed jobs,\n"
 		   "            4 regressions found (compare), 130 interrupted\n",
@@ -131,8 +135,28 @@ static int cmd_export(const char *results, const char *run, const char *format, 
 	return rc;
 }
 
+static int cmd_report(const char *results, const char *run, const char *reports)
+{
+	struct store s;
+	char *db = vb_strdupf("%s/vgpubench.db", results), *path = NULL;
+	int rc;
+
+	if (store_open(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	free(db);
+	rc = report_generate(&s, run, reports, &path) < 0 ? 1 : 0;
+	if (rc == 0)
+		printf("report: %s\n", path);
+	free(path);
+	store_close(&s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	const char *reports = "reports";
 	const char *format = NULL, *outpath = NULL;
 	const char *results = DEFAULT_RESULTS, *resume = NULL, *pos = NULL, *pos2 = NULL;
 	double threshold = 5.0;
@@ -152,6 +176,8 @@ int main(int argc, char **argv)
 			results = argv[++i];
 		} else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc) {
 			resume = argv[++i];
+		} else if (strcmp(argv[i], "--reports") == 0 && i + 1 < argc) {
+			reports = argv[++i];
 		} else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
 			format = argv[++i];
 		} else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
@@ -183,12 +209,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vgpubench: give a plan or --resume RUN, not both\n");
 			return 2;
 		}
-		return runner_run(results, pos ? pos : DEFAULT_PLAN, resume);
+		return runner_run(results, reports, pos ? pos : DEFAULT_PLAN, resume);
 	}
 	if (strcmp(cmd, "list") == 0)
 		return cmd_list(results);
 	if (strcmp(cmd, "show") == 0 && pos)
 		return cmd_show(results, pos);
+	if (strcmp(cmd, "report") == 0 && pos)
+		return cmd_report(results, pos, reports);
 	if (strcmp(cmd, "export") == 0 && pos && format)
 		return cmd_export(results, pos, format, outpath);
 	if (strcmp(cmd, "compare") == 0 && pos)

@@ -22,6 +22,7 @@
 #include "hostcheck.h"
 #include "image.h"
 #include "plan.h"
+#include "report.h"
 #include "store.h"
 #include "summary.h"
 #include "util.h"
@@ -530,7 +531,7 @@ static void make_run_id(struct run *r)
 	snprintf(r->id, sizeof(r->id), "%s-%s", ts, r->plan.name);
 }
 
-int runner_run(const char *results_dir, const char *plan_path, const char *resume_id)
+int runner_run(const char *results_dir, const char *reports_dir, const char *plan_path, const char *resume_id)
 {
 	struct run *r = calloc(1, sizeof(*r));
 	char err[1024];
@@ -654,6 +655,15 @@ int runner_run(const char *results_dir, const char *plan_path, const char *resum
 	store_run_set_status(&r->store, r->id, "complete");
 	summary_print(&r->store, r->id, stdout);
 	printf("\nrun %s: database %s, logs %s\n", r->id, db, r->dir);
+	{
+		char *report = NULL;
+
+		if (report_generate(&r->store, r->id, reports_dir, &report) == 0)
+			printf("report: %s\n", report);
+		else
+			vb_err("the report could not be generated; the results are stored");
+		free(report);
+	}
 	rc = r->failed_jobs ? 3 : 0;
 out:
 	store_close(&r->store);

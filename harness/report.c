@@ -1,0 +1,594 @@
+/* report.c: the self-contained HTML report. Numbers come from the database
+ * through series.c and stats.c; each chart is drawn by gnuplot (svg terminal)
+ * from a data file kept next to the report, and its SVG is inlined. A chart
+ * without data is not drawn: the section says why instead. */
+#define _GNU_SOURCE
+#include "report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "compare.h"
+#include "series.h"
+#include "stats.h"
+#include "util.h"
+#include "workload.h"
+
+#define BOOT_ITERS 2000
+#define BOOT_SEED 0x76677075ULL
+#define TREND_RUNS 10
+
+struct rep {
+	struct store *st;
+	const char *run;
+	char *dir, *data;
+	FILE *html;
+	struct series_set set;
+	int charts;
+};
+
+static void esc(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '&')
+			fputs("&amp;", f);
+		else if (*s == '"')
+			fputs("&quot;", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static const char *headline(const char *workload)
+{
+	const struct workload_def *w = workload_find(workload);
+
+	return w ? w->headline_metric : "score";
+}
+
+static double median_copy(const double *v, size_t n)
+{
+	double *t = malloc((n ? n : 1) * sizeof(double));
+	double m;
+
+	if (!t)
+		abort();
+	memcpy(t, v, n * sizeof(double));
+	m = stats_median(t, n);
+	free(t);
+	return m;
+}
+
+static void label(char *buf, size_t len, const struct series *s)
+{
+	if (s->topology)
+		snprintf(buf, len, "%s x%d", s->config, s->topology);
+	else
+		snprintf(buf, len, "%s", s->config);
+}
+
+/* Run gnuplot on script `name`.gp in the data folder and inline the SVG it wrote. */
+static void chart(struct rep *r, const char *name, const char *script, const char *caption)
+{
+	char *gp = vb_strdupf("%s/%s.gp", r->data, name), *svg = vb_strdupf("%s/%s.svg", r->data, name);
+	char *full = vb_strdupf("set terminal svg size 860,380 dynamic font 'sans,11' background '#ffffff'\n"
+				"set output '%s'\nset grid ytics\nset key outside right top\n%s",
+				svg, script);
+	int st;
+	char *argv[] = { "gnuplot", gp, NULL };
+
+	if (vb_write_file(gp, full, strlen(full)) < 0) {
+		fprintf(r->html, "<p class=err>cannot write %s</p>\n", gp);
+		goto out;
+	}
+	free(vb_capture(argv, &st));
+	size_t len;
+	char *body = vb_read_file(svg, &len);
+	char *start = body ? strstr(body, "<svg") : NULL;
+
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !start) {
+		fprintf(r->html, "<p class=err>gnuplot failed to draw %s (script: %s)</p>\n", name, gp);
+		vb_err("report: gnuplot failed on %s", gp);
+	} else {
+		fprintf(r->html, "<figure id=\"chart-%s\">\n%s\n<figcaption>", name, start);
+		esc(r->html, caption);
+		fprintf(r->html, "</figcaption></figure>\n");
+		r->charts++;
+	}
+	free(body);
+out:
+	free(full);
+	free(gp);
+	free(svg);
+}
+
+static FILE *data_file(struct rep *r, const char *name, char **path)
+{
+	*path = vb_strdupf("%s/%s.dat", r->data, name);
+	return fopen(*path, "w");
+}
+
+static const struct series *native_of(struct rep *r, const struct series *s)
+{
+	return series_find(&r->set, s->workload, "native", 0, s->metric);
+}
+
+static void section_summary(struct rep *r)
+{
+	char *path;
+	FILE *d = data_file(r, "native", &path);
+	int bars = 0;
+
+	fprintf(r->html, "<h2 id=summary>Summary</h2>\n<table><tr><th>workload</th><th>metric</th><th>config</th>"
+			 "<th>guests</th><th>n</th><th>median</th><th>95%% CI</th><th>CV</th><th>%% of native</th>"
+			 "<th>95%% CI</th></tr>\n");
+	for (size_t i = 0; i < r->set.n; i++) {
+		const struct series *s = &r->set.s[i], *nat = native_of(r, s);
+
+		if (strcmp(s->metric, headline(s->workload)) != 0)
+			continue;
+		double med = median_copy(s->v, s->n), cv = stats_cv(s->v, s->n);
+		struct stats_ci ci = stats_bootstrap_median(s->v, s->n, BOOT_ITERS, BOOT_SEED);
+		double pct = NAN;
+		struct stats_ci pci = { NAN, NAN };
+
+		if (nat) {
+			pct = 100.0 * med / median_copy(nat->v, nat->n);
+			pci = stats_bootstrap_ratio(s->v, s->n, nat->v, nat->n, BOOT_ITERS, BOOT_SEED);
+			pci.lo *= 100;
+			pci.hi *= 100;
+		}
+		fprintf(r->html, "<tr><td>%s</td><td>%s (%s)</td><td>%s</td><td>%s%.0d</td><td>%zu</td><td>%.1f</td>"
+				 "<td>%.1f – %.1f</td><td%s>%.1f%%</td>",
+			s->workload, s->metric, s->unit, s->config, s->topology ? "" : "host", s->topology, s->n, med,
+			ci.lo, ci.hi, cv > 0.10 ? " class=noisy title=\"noisy: CV above 10%\"" : "",
+			isnan(cv) ? 0.0 : 100 * cv);
+		if (isnan(pct))
+			fprintf(r->html, "<td>–</td><td>–</td></tr>\n");
+		else
+			fprintf(r->html, "<td>%.1f%%</td><td>%.1f – %.1f%%</td></tr>\n", pct, pci.lo, pci.hi);
+		if (d && !isnan(pct) && strcmp(s->config, "native") != 0) {
+			char l[96];
+
+			label(l, sizeof(l), s);
+			fprintf(d, "\"%s %s\" %.4f %.4f %.4f\n", s->workload, l, pct, pci.lo, pci.hi);
+			bars++;
+		}
+	}
+	fprintf(r->html, "</table>\n");
+	if (d)
+		fclose(d);
+	fprintf(r->html, "<h2 id=native>%% of native</h2>\n");
+	if (bars) {
+		char *script = vb_strdupf("set style data histogram\nset style histogram errorbars gap 1 lw 1.5\n"
+					  "set style fill solid 0.6 border -1\nset ylabel '%% of native'\n"
+					  "set yrange [0:*]\nset xtics rotate by -20\nunset key\n"
+					  "plot '%s' using 2:3:4:xtic(1) title '%% of native' lc rgb '#3a6ea5'\n",
+					  path);
+
+		chart(r, "native", script, "Median of the headline metric as a percentage of native, with 95% "
+					   "bootstrap intervals of the ratio of medians.");
+		free(script);
+	} else {
+		fprintf(r->html, "<p>No configuration has both native and guest results in this run.</p>\n");
+	}
+	free(path);
+}
+
+/* Per-guest medians of a guest series: one value per guest index. */
+static size_t per_guest(struct rep *r, const struct series *s, double *out, size_t max)
+{
+	sqlite3_stmt *q;
+	size_t n = 0;
+	const char *sql = "SELECT j.guest_index, m.value FROM jobs j JOIN metrics m ON m.job_id = j.id"
+			  " WHERE j.run_id = ? AND j.status = 'ok' AND j.workload = ? AND j.config = ?"
+			  " AND j.topology = ? AND m.name = ? ORDER BY j.guest_index";
+	double vals[512];
+	size_t nv = 0;
+	int cur = -1;
+
+	if (sqlite3_prepare_v2(r->st->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, s->workload, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 3, s->config, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 4, s->topology);
+	sqlite3_bind_text(q, 5, s->metric, -1, SQLITE_TRANSIENT);
+	for (;;) {
+		int more = sqlite3_step(q) == SQLITE_ROW;
+		int g = more ? sqlite3_column_int(q, 0) : -2;
+
+		if (g != cur && nv > 0 && n < max) {
+			out[n++] = stats_median(vals, nv);
+			nv = 0;
+		}
+		if (!more)
+			break;
+		cur = g;
+		if (nv < 512)
+			vals[nv++] = sqlite3_column_double(q, 1);
+	}
+	sqlite3_finalize(q);
+	return n;
+}
+
+static void section_sharing(struct rep *r)
+{
+	char *path;
+	FILE *d = data_file(r, "sharing", &path);
+	int rows = 0;
+
+	fprintf(r->html, "<h2 id=sharing>Sharing quality</h2>\n<table><tr><th>workload</th><th>config</th>"
+			 "<th>guests</th><th>per-guest medians</th><th>sum</th><th>scaling efficiency</th>"
+			 "<th>fairness (Jain)</th></tr>\n");
+	for (size_t i = 0; i < r->set.n; i++) {
+		const struct series *s = &r->set.s[i];
+		double g[64];
+		size_t n;
+
+		if (!s->topology || strcmp(s->metric, headline(s->workload)) != 0)
+			continue;
+		n = per_guest(r, s, g, 64);
+		if (!n)
+			continue;
+		const struct series *alone = series_find(&r->set, s->workload, s->config, 1, s->metric);
+		double one = alone ? median_copy(alone->v, alone->n) : NAN, sum = 0;
+
+		fprintf(r->html, "<tr><td>%s</td><td>%s</td><td>%d</td><td>", s->workload, s->config, s->topology);
+		for (size_t k = 0; k < n; k++) {
+			sum += g[k];
+			fprintf(r->html, "%s%.1f", k ? ", " : "", g[k]);
+			if (d)
+				fprintf(d, "\"%s x%d g%zu\" %.4f\n", s->config, s->topology, k + 1, g[k]);
+			rows++;
+		}
+		double eff = stats_scaling(g, n, one), jain = stats_jain(g, NULL, n);
+
+		fprintf(r->html, "</td><td>%.1f</td><td>%s%.2f</td><td>%.3f</td></tr>\n", sum, isnan(eff) ? "–" : "",
+			isnan(eff) ? 0 : eff, jain);
+	}
+	fprintf(r->html, "</table>\n<p>Scaling efficiency: the guests' summed throughput ÷ one guest alone. "
+			 "Fairness: Jain's index over per-guest throughput (1 = perfectly fair, 1/n = one guest "
+			 "takes all).</p>\n");
+	if (d)
+		fclose(d);
+	if (rows) {
+		char *script = vb_strdupf("set style data histogram\nset style fill solid 0.6 border -1\n"
+					  "set ylabel 'per-guest median'\nset yrange [0:*]\nset xtics rotate by -30\n"
+					  "unset key\nplot '%s' using 2:xtic(1) lc rgb '#5b8c3a'\n",
+					  path);
+
+		chart(r, "sharing", script, "Per-guest throughput (median over repetitions) when 1, 2, 3… guests share "
+					    "the GPU.");
+		free(script);
+	} else {
+		fprintf(r->html, "<p>No guest results in this run.</p>\n");
+	}
+	free(path);
+}
+
+static void section_frametimes(struct rep *r)
+{
+	char *path;
+	FILE *d = data_file(r, "frametime", &path);
+	char xt[2048] = "";
+	int x = 0;
+
+	fprintf(r->html, "<h2 id=frametime>Frame times</h2>\n<table><tr><th>workload</th><th>config</th><th>guests</th>"
+			 "<th>scenes × jobs</th><th>p50 (ms)</th><th>p99 (ms)</th></tr>\n");
+	for (size_t i = 0; i < r->set.n; i++) {
+		const struct series *s = &r->set.s[i];
+		const char *dot = strrchr(s->metric, '.');
+
+		/* the first frame-time series of each workload x config x guests opens a group */
+		if (!dot || strcmp(dot, ".frame_time") != 0)
+			continue;
+		int first = 1;
+
+		for (size_t k = 0; k < i; k++) {
+			const struct series *p = &r->set.s[k];
+			const char *pd = strrchr(p->metric, '.');
+
+			if (pd && !strcmp(pd, ".frame_time") && !strcmp(p->workload, s->workload) &&
+			    !strcmp(p->config, s->config) && p->topology == s->topology)
+				first = 0;
+		}
+		if (!first)
+			continue;
+		double all[4096];
+		size_t n = 0;
+
+		for (size_t k = i; k < r->set.n; k++) {
+			const struct series *p = &r->set.s[k];
+			const char *pd = strrchr(p->metric, '.');
+
+			if (!pd || strcmp(pd, ".frame_time") || strcmp(p->workload, s->workload) ||
+			    strcmp(p->config, s->config) || p->topology != s->topology)
+				continue;
+			for (size_t v = 0; v < p->n && n < 4096; v++) {
+				all[n++] = p->v[v];
+				if (d)
+					fprintf(d, "%d %.5f\n", x, p->v[v]);
+			}
+		}
+		stats_median(all, n); /* sorts */
+		double p50 = all[n / 2], p99 = all[(size_t)fmin((double)n - 1, ceil(0.99 * (double)n) - 1)];
+		char l[96];
+
+		label(l, sizeof(l), s);
+		fprintf(r->html, "<tr><td>%s</td><td>%s</td><td>%s%.0d</td><td>%zu</td><td>%.2f</td><td>%.2f</td></tr>\n",
+			s->workload, s->config, s->topology ? "" : "host", s->topology, n, p50, p99);
+		if (d)
+			fprintf(d, "\n\n");
+		snprintf(xt + strlen(xt), sizeof(xt) - strlen(xt), "%s'%s' %d", x ? ", " : "", l, x);
+		x++;
+	}
+	fprintf(r->html, "</table>\n");
+	if (d)
+		fclose(d);
+	if (x) {
+		char *script = vb_strdupf("set style fill solid 0.3 border -1\nset style boxplot outliers pointtype 7\n"
+					  "set ylabel 'frame time (ms)'\nset logscale y\nset xtics (%s)\nset xrange [-0.6:%d.6]\n"
+					  "unset key\nplot for [i=0:%d] '%s' index i using (i):2 with boxplot lc rgb '#a55b3a'\n",
+					  xt, x - 1, x - 1, path);
+
+		chart(r, "frametime", script, "Distribution of mean frame times per scene, job and guest (log scale).");
+		free(script);
+	} else {
+		fprintf(r->html, "<p>No workload in this run reports frame times.</p>\n");
+	}
+	free(path);
+}
+
+static void section_trends(struct rep *r)
+{
+	sqlite3_stmt *q;
+	char ids[TREND_RUNS][96];
+	int nruns = 0;
+	const char *sql = "SELECT p.id FROM runs p, runs r WHERE r.id = ?1 AND p.plan_name = r.plan_name"
+			  " AND (p.id = r.id OR (p.status = 'complete' AND (p.started_at, p.rowid) < (r.started_at, r.rowid)))"
+			  " ORDER BY p.started_at DESC, p.rowid DESC LIMIT ?2";
+
+	fprintf(r->html, "<h2 id=trends>Nightly trends</h2>\n");
+	if (sqlite3_prepare_v2(r->st->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 2, TREND_RUNS);
+	while (sqlite3_step(q) == SQLITE_ROW && nruns < TREND_RUNS)
+		snprintf(ids[nruns++], sizeof(ids[0]), "%s", sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+
+	char *path, *flagpath;
+	FILE *d = data_file(r, "trend", &path), *fl = data_file(r, "trend-flagged", &flagpath);
+	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
+	char plots[4096] = "";
+	int idx = 0, flagged = 0;
+
+	/* One block per series of the current run, oldest run first. */
+	for (size_t i = 0; i < r->set.n && d; i++) {
+		const struct series *s = &r->set.s[i];
+		char l[96];
+
+		if (strcmp(s->metric, headline(s->workload)) != 0)
+			continue;
+		label(l, sizeof(l), s);
+		for (int k = nruns - 1; k >= 0; k--) {
+			struct series_set set;
+
+			if (series_load(r->st, ids[k], &set) < 0)
+				continue;
+			const struct series *p = series_find(&set, s->workload, s->config, s->topology, s->metric);
+
+			if (p && p->n) {
+				fprintf(d, "%d %.4f\n", nruns - 1 - k, median_copy(p->v, p->n));
+				if (k + 1 < nruns) {
+					struct comparison c;
+
+					if (compare_build(r->st, ids[k], ids[k + 1], &o, &c) == 0) {
+						for (size_t x = 0; x < c.nrows; x++)
+							if (c.rows[x].verdict == V_REGRESSION &&
+							    c.rows[x].cur->topology == s->topology &&
+							    !strcmp(c.rows[x].cur->config, s->config) &&
+							    !strcmp(c.rows[x].cur->metric, s->metric) &&
+							    !strcmp(c.rows[x].cur->workload, s->workload)) {
+								fprintf(fl, "%d %.4f\n", nruns - 1 - k, c.rows[x].m_new);
+								flagged++;
+							}
+						compare_free(&c);
+					}
+				}
+			}
+			series_free(&set);
+		}
+		fprintf(d, "\n\n");
+		snprintf(plots + strlen(plots), sizeof(plots) - strlen(plots),
+			 "%s'%s' index %d using 1:2 with linespoints lw 2 title '%s %s'", idx ? ", " : "", path, idx,
+			 s->workload, l);
+		idx++;
+	}
+	if (d)
+		fclose(d);
+	if (fl)
+		fclose(fl);
+	if (idx) {
+		char *script = vb_strdupf("set xlabel 'run (oldest → newest, last %d of plan)'\nset ylabel 'median'\n"
+					  "set xtics 1\nset yrange [0:*]\nplot %s%s%s%s\n",
+					  nruns, plots, flagged ? ", '" : "", flagged ? flagpath : "",
+					  flagged ? "' using 1:2 with points pt 7 ps 2 lc rgb 'red' title 'regression'" : "");
+
+		chart(r, "trend", script, "Median of the headline metric over the latest runs of this plan; red "
+					  "points are flagged regressions against the run before.");
+		free(script);
+		fprintf(r->html, "<p>%d run%s of this plan shown; %d flagged point%s.</p>\n", nruns, nruns == 1 ? "" : "s",
+			flagged, flagged == 1 ? "" : "s");
+	} else {
+		fprintf(r->html, "<p>No results to trend.</p>\n");
+	}
+	free(path);
+	free(flagpath);
+}
+
+static void section_piglit(struct rep *r)
+{
+	sqlite3_stmt *q;
+	int rows = 0;
+	const char *sql = "SELECT j.config, j.topology, count(*), sum(s.status = 'pass'), sum(s.status = 'warn'),"
+			  " sum(s.status = 'fail'), sum(s.status IN ('crash','timeout')), sum(s.status IN ('skip','notrun'))"
+			  " FROM subtests s JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? GROUP BY 1, 2 ORDER BY 1, 2";
+
+	fprintf(r->html, "<h2 id=piglit>piglit</h2>\n");
+	if (sqlite3_prepare_v2(r->st->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		int total = sqlite3_column_int(q, 2), skip = sqlite3_column_int(q, 7);
+
+		if (!rows++)
+			fprintf(r->html, "<table><tr><th>config</th><th>guests</th><th>pass rate</th><th>pass</th>"
+					 "<th>warn</th><th>fail</th><th>crash/timeout</th><th>skip</th></tr>\n");
+		fprintf(r->html, "<tr><td>%s</td><td>%d</td><td>%.1f%%</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td>"
+				 "<td>%d</td></tr>\n",
+			sqlite3_column_text(q, 0), sqlite3_column_int(q, 1),
+			total > skip ? 100.0 * sqlite3_column_int(q, 3) / (total - skip) : 0.0, sqlite3_column_int(q, 3),
+			sqlite3_column_int(q, 4), sqlite3_column_int(q, 5), sqlite3_column_int(q, 6), skip);
+	}
+	sqlite3_finalize(q);
+	if (rows)
+		fprintf(r->html, "</table>\n");
+	else
+		fprintf(r->html, "<p>No piglit results in this run.</p>\n");
+
+	/* Changes against the previous run of the plan. */
+	char base[96];
+	struct comparison c;
+	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
+
+	if (rows && series_previous_run(r->st, r->run, base, sizeof(base)) == 0 &&
+	    compare_build(r->st, r->run, base, &o, &c) == 0) {
+		fprintf(r->html, "<p>Changes against %s: %d regression(s), %d fix(es).</p>\n<ul>\n", base,
+			c.status_regressions, c.status_fixes);
+		for (size_t i = 0; i < c.nchanges; i++) {
+			fprintf(r->html, "<li class=\"%s\">%s: ", c.changes[i].kind, c.changes[i].kind);
+			esc(r->html, c.changes[i].name);
+			fprintf(r->html, " (%s ×%d) %s → %s</li>\n", c.changes[i].config, c.changes[i].topology,
+				c.changes[i].old_status[0] ? c.changes[i].old_status : "absent",
+				c.changes[i].new_status[0] ? c.changes[i].new_status : "absent");
+		}
+		fprintf(r->html, "</ul>\n");
+		compare_free(&c);
+	}
+}
+
+static void section_environment(struct rep *r)
+{
+	sqlite3_stmt *q;
+
+	fprintf(r->html, "<h2 id=env>Environment</h2>\n<table>\n");
+	if (sqlite3_prepare_v2(r->st->db, "SELECT key, value FROM host_facts WHERE run_id = ? ORDER BY key", -1, &q,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			fprintf(r->html, "<tr><th>");
+			esc(r->html, (const char *)sqlite3_column_text(q, 0));
+			fprintf(r->html, "</th><td>");
+			esc(r->html, (const char *)sqlite3_column_text(q, 1));
+			fprintf(r->html, "</td></tr>\n");
+		}
+		sqlite3_finalize(q);
+	}
+	fprintf(r->html, "<tr><th>mediator</th><td>vgpu-mediator not built yet (issue 3)</td></tr>\n");
+	if (sqlite3_prepare_v2(r->st->db,
+			       "SELECT config, group_concat(DISTINCT renderer) FROM jobs WHERE run_id = ? AND renderer"
+			       " IS NOT NULL GROUP BY config ORDER BY config",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			fprintf(r->html, "<tr><th>GL_RENDERER (%s)</th><td>", sqlite3_column_text(q, 0));
+			esc(r->html, (const char *)sqlite3_column_text(q, 1));
+			fprintf(r->html, "</td></tr>\n");
+		}
+		sqlite3_finalize(q);
+	}
+	fprintf(r->html, "</table>\n");
+	if (sqlite3_prepare_v2(r->st->db, "SELECT name, reason FROM configs WHERE run_id = ? AND status = 'skipped'", -1,
+			       &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
+		int first = 1;
+
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			fprintf(r->html, "%s<li><b>%s</b>: ", first ? "<h3>Skipped configurations</h3><ul>\n" : "",
+				sqlite3_column_text(q, 0));
+			esc(r->html, (const char *)sqlite3_column_text(q, 1));
+			fprintf(r->html, "</li>\n");
+			first = 0;
+		}
+		if (!first)
+			fprintf(r->html, "</ul>\n");
+		sqlite3_finalize(q);
+	}
+}
+
+int report_generate(struct store *st, const char *run, const char *reports_dir, char **path_out)
+{
+	struct rep r = { .st = st, .run = run };
+	char *path, *tmp;
+	int rc = -1;
+
+	r.dir = vb_strdupf("%s/%s", reports_dir, run);
+	r.data = vb_strdupf("%s/data", r.dir);
+	path = vb_strdupf("%s/index.html", r.dir);
+	tmp = vb_strdupf("%s.tmp", path);
+	if (vb_mkdirs(r.data, 0755) < 0) {
+		vb_err("cannot create %s: %s", r.data, strerror(errno));
+		goto out;
+	}
+	if (series_load(st, run, &r.set) < 0)
+		goto out;
+	r.html = fopen(tmp, "w");
+	if (!r.html) {
+		vb_err("cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fprintf(r.html, "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n<title>vgpubench report ");
+	esc(r.html, run);
+	fprintf(r.html, "</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+			"table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
+			"text-align:left}th{background:#eee}.noisy{background:#fde8c8}.err{color:#b00}"
+			"li.regression{color:#b00}li.fix{color:#070}figure{margin:1em 0}"
+			"figcaption{font-size:90%%;color:#555}</style>\n</head><body>\n<h1>vgpubench report: ");
+	esc(r.html, run);
+	fprintf(r.html, "</h1>\n<p><a href=#summary>summary</a> · <a href=#native>%% of native</a> · "
+			"<a href=#sharing>sharing quality</a> · <a href=#frametime>frame times</a> · "
+			"<a href=#trends>trends</a> · <a href=#piglit>piglit</a> · <a href=#env>environment</a></p>\n");
+	section_summary(&r);
+	section_sharing(&r);
+	section_frametimes(&r);
+	section_trends(&r);
+	section_piglit(&r);
+	section_environment(&r);
+	fprintf(r.html, "</body></html>\n");
+	if (fclose(r.html) != 0 || rename(tmp, path) < 0) {
+		vb_err("cannot write %s", path);
+		goto out;
+	}
+	rc = 0;
+	if (path_out) {
+		*path_out = path;
+		path = NULL;
+	}
+out:
+	series_free(&r.set);
+	free(r.dir);
+	free(r.data);
+	free(path);
+	free(tmp);
+	return rc;
+}

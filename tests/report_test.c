@@ -1,0 +1,104 @@
+/* report_test.c: the HTML report's structure: a complete HTML page, every
+ * section, one inline gnuplot SVG per chart with data drawn in it, the
+ * summary's numbers, and the regression marked on the trend. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "report.h"
+#include "runs_fixture.h"
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/vgpubench-report-XXXXXX";
+	struct store s;
+	char *path = NULL;
+
+	if (!mkdtemp(dir))
+		return 1;
+	char *db = vb_strdupf("%s/vgpubench.db", dir), *reports = vb_strdupf("%s/reports", dir);
+
+	CHECK(store_open(&s, db) == 0, "open");
+	make_run(&s, "a");
+	copy_run(&s, "a", "b", 0.9);
+	exec_sql(&s, "UPDATE runs SET started_at = '2026-01-0' || rowid || 'T00:00:00Z';"
+		     "INSERT INTO host_facts VALUES ('b', 'accel', 'tcg'), ('b', 'qemu', '10.0.2 <&>');"
+		     "INSERT INTO configs VALUES ('b', 'passthrough', 'skipped', 'needs KVM');"
+		     "UPDATE jobs SET renderer = 'virgl (LLVMPIPE)' WHERE config = 'qemu-virgl';");
+	CHECK(report_generate(&s, "b", reports, &path) == 0, "report generated");
+	CHECK(path && strstr(path, "/reports/b/index.html"), "path %s", path ? path : "(none)");
+
+	size_t len = 0;
+	char *html = path ? vb_read_file(path, &len) : NULL;
+
+	CHECK(html && strncmp(html, "<!DOCTYPE html>", 15) == 0, "an HTML page");
+	CHECK_STR_CONTAINS(html, "</body></html>");
+	static const char *const sections[] = { "id=summary", "id=native", "id=sharing", "id=frametime",
+						"id=trends", "id=piglit", "id=env" };
+
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		CHECK_STR_CONTAINS(html, sections[i]);
+	CHECK(count(html, "<svg") == 4 && count(html, "</svg>") == 4, "four inline SVG charts (%d)", count(html, "<svg"));
+	static const char *const charts[] = { "chart-native", "chart-sharing", "chart-frametime", "chart-trend" };
+
+	for (size_t i = 0; i < 4; i++) {
+		const char *c = html ? strstr(html, charts[i]) : NULL, *end = c ? strstr(c, "</svg>") : NULL;
+
+		CHECK(c && end, "%s present", charts[i]);
+		if (!c || !end)
+			continue;
+		char *svg = strndup(c, (size_t)(end - c));
+
+		/* gnuplot draws data as paths with coordinates: a chart with data has several. */
+		CHECK(count(svg, "<path") >= 4, "%s has data drawn (%d paths)", charts[i], count(svg, "<path"));
+		CHECK(!strstr(svg, "<script"), "%s has no script", charts[i]);
+		free(svg);
+	}
+	CHECK(!strstr(html ? html : "", "class=err"), "no chart failed");
+	/* Summary: native median 850 x 1.002 x 0.9 = 766.5; guests 90 x 0.9 = 81 -> 10.6% of native. */
+	CHECK_STR_CONTAINS(html, "<td>766.5</td>");
+	CHECK_STR_CONTAINS(html, "<td>81.0</td>");
+	CHECK_STR_CONTAINS(html, "<td>10.6%</td>");
+	/* Sharing: three per-guest medians, Jain close to 1. */
+	CHECK(count(html, "qemu-virgl</td><td>3</td>") >= 1, "sharing row for 3 guests");
+	/* The slowed run is flagged on the trend line. */
+	CHECK_STR_CONTAINS(html, "2 runs of this plan shown; 2 flagged points");
+	CHECK_STR_CONTAINS(html, "No piglit results in this run");
+	/* Environment, escaped. */
+	CHECK_STR_CONTAINS(html, "10.0.2 &lt;&amp;&gt;");
+	CHECK_STR_CONTAINS(html, "GL_RENDERER (qemu-virgl)");
+	CHECK_STR_CONTAINS(html, "needs KVM");
+	free(html);
+	free(path);
+
+	/* A run with no successful jobs still gives a page, with no empty charts. */
+	exec_sql(&s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status)"
+		     " VALUES ('empty', 'other', 'p', '', '/tmp', '2026-02-01T00:00:00Z', 'complete')");
+	path = NULL;
+	CHECK(report_generate(&s, "empty", reports, &path) == 0, "empty run report");
+	html = path ? vb_read_file(path, &len) : NULL;
+	CHECK(html && count(html, "<svg") == 0, "no charts without data");
+	CHECK_STR_CONTAINS(html, "No guest results in this run");
+	free(html);
+	free(path);
+
+	store_close(&s);
+	char *rm = vb_strdupf("rm -rf %s", dir);
+
+	if (system(rm) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	free(rm);
+	free(reports);
+	free(db);
+	return check_done("report");
+}
