@@ -347,8 +347,9 @@ static void apply_exit(struct job_result *r, struct json_object *m)
 	r->maxrss_kb = (long long)num(m, "maxrss_kb");
 }
 
-void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *argv, struct json_object *env,
-			double timeout_s, const char *const *logs, struct job_result *res)
+void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *const *argvs,
+			struct json_object *const *envs, double timeout_s, const char *const *logs,
+			struct job_result *res)
 {
 	long long ids[64];
 	FILE *logf[64];
@@ -364,11 +365,11 @@ void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *
 		res[i].out = calloc(1, 1);
 		logf[i] = logs && logs[i] ? fopen(logs[i], "a") : NULL;
 		req = request(cs[i], "run", &ids[i]);
-		for (const char *const *a = argv; *a; a++)
+		for (const char *const *a = argvs[i]; *a; a++)
 			json_object_array_add(av, json_object_new_string(*a));
 		json_object_object_add(req, "argv", av);
-		if (env)
-			json_object_object_add(req, "env", json_object_get(env));
+		if (envs && envs[i])
+			json_object_object_add(req, "env", json_object_get(envs[i]));
 		json_object_object_add(req, "timeout", json_object_new_double(timeout_s));
 		if (agent_send(cs[i], req) < 0) {
 			snprintf(res[i].error, sizeof(res[i].error), "%s: cannot send the job to the agent", cs[i]->label);

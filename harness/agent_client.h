@@ -56,12 +56,14 @@ struct job_result {
 };
 
 /*
- * Run the same argv (with env object, may be NULL) on n agents at once;
- * stdout and stderr of job i are appended to logs[i]. Waits until every job
- * reported or timeout_s + grace passed (those become status "lost").
+ * Run job i (argvs[i], with env object envs[i]; envs or envs[i] may be NULL)
+ * on agent cs[i], all n at once; stdout and stderr of job i are appended to
+ * logs[i]. Waits until every job reported or timeout_s + grace passed (those
+ * become status "lost").
  */
-void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *argv, struct json_object *env,
-			double timeout_s, const char *const *logs, struct job_result *res);
+void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *const *argvs,
+			struct json_object *const *envs, double timeout_s, const char *const *logs,
+			struct job_result *res);
 
 void job_result_free(struct job_result *r);
 

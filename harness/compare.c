@@ -114,10 +114,27 @@ static int load_changes(struct store *st, struct comparison *c)
 	return 0;
 }
 
+static int run_exists(struct store *st, const char *run)
+{
+	sqlite3_stmt *q;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM runs WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+	found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return found;
+}
+
 int compare_build(struct store *st, const char *run, const char *base, const struct compare_opts *o,
 		  struct comparison *c)
 {
 	memset(c, 0, sizeof(*c));
+	if (!run_exists(st, run) || (base && !run_exists(st, base))) {
+		vb_err("no run '%s' in the database", run_exists(st, run) ? base : run);
+		return -1;
+	}
 	snprintf(c->run, sizeof(c->run), "%s", run);
 	if (base) {
 		snprintf(c->base, sizeof(c->base), "%s", base);
@@ -131,7 +148,7 @@ int compare_build(struct store *st, const char *run, const char *base, const str
 		vb_log("baseline %s has no successful jobs", c->base);
 	for (size_t i = 0; i < c->b.n; i++) {
 		const struct series *cur = &c->b.s[i];
-		const struct series *old = series_find(&c->a, cur->workload, cur->config, cur->topology, cur->metric);
+		const struct series *old = series_find(&c->a, cur->workload, cur->config, cur->topology, cur->dom0, cur->metric);
 		struct compare_row r = { .old = old, .cur = cur, .p = NAN, .m_old = NAN, .change_pct = NAN };
 
 		r.m_new = median_of(cur);
@@ -170,7 +187,8 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 		const struct compare_row *r = &c->rows[i];
 		char topo[12], old[16], chg[16], p[16];
 
-		snprintf(topo, sizeof(topo), r->cur->topology ? "%d" : "host", r->cur->topology);
+		snprintf(topo, sizeof(topo), !r->cur->topology ? "host" : r->cur->dom0 ? "dom0+%d" : "%d",
+			 r->cur->topology);
 		snprintf(old, sizeof(old), isnan(r->m_old) ? "-" : "%.2f", r->m_old);
 		snprintf(chg, sizeof(chg), isnan(r->change_pct) ? "-" : "%+.1f%%", r->change_pct);
 		snprintf(p, sizeof(p), isnan(r->p) ? "-" : "%.3g", r->p);
@@ -186,7 +204,7 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 	for (size_t i = 0; i < c->a.n; i++) {
 		const struct series *s = &c->a.s[i];
 
-		if (!series_find(&c->b, s->workload, s->config, s->topology, s->metric))
+		if (!series_find(&c->b, s->workload, s->config, s->topology, s->dom0, s->metric))
 			fprintf(out, "%-9s %-24s %-12s %6d  missing in %s\n", s->workload, s->metric, s->config, s->topology,
 				c->run);
 	}

@@ -125,15 +125,17 @@ static void probe_cpu(struct host *h)
 	}
 }
 
-static void probe_mesa(struct host *h)
+/* The installed version of a Debian package, or "" when it is not installed. */
+static void pkg_version(const char *pkg, char *out, size_t len)
 {
-	char *argv[] = { "dpkg-query", "-W", "-f=${Version}", "libgl1-mesa-dri", NULL };
+	char *argv[] = { "dpkg-query", "-W", "-f=${Version}", (char *)pkg, NULL };
 	int st;
-	char *out = vb_capture(argv, &st);
+	char *v = vb_capture(argv, &st);
 
-	if (out && WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		snprintf(h->mesa_version, sizeof(h->mesa_version), "%s", out);
-	free(out);
+	out[0] = '\0';
+	if (v && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		snprintf(out, len, "%s", v);
+	free(v);
 }
 
 void host_probe(struct host *h)
@@ -146,7 +148,8 @@ void host_probe(struct host *h)
 	probe_qemu(h);
 	probe_guest_kernel(h);
 	probe_cpu(h);
-	probe_mesa(h);
+	pkg_version("libgl1-mesa-dri", h->mesa_version, sizeof(h->mesa_version));
+	pkg_version("libvirglrenderer1", h->virglrenderer_version, sizeof(h->virglrenderer_version));
 	if (uname(&u) == 0)
 		snprintf(h->host_kernel, sizeof(h->host_kernel), "%s", u.release);
 	if (glob("/dev/dri/renderD*", 0, NULL, &g) == 0) {

@@ -18,6 +18,7 @@ struct host {
 	int cpus;
 	long long mem_kb;
 	char mesa_version[64];
+	char virglrenderer_version[64];
 	int has_render_node;
 	int has_xvfb;
 	int has_glmark2_host;

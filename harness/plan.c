@@ -1,6 +1,6 @@
 /* plan.c: the plan parser. A small INI dialect of our own so that every
  * error, syntactic or semantic, can name the file and the line:
- *   [plan]  name, configs, guests, workloads, repetitions
+ *   [plan]  name, configs, guests, workloads, repetitions, dom0_load
  *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
 #define _GNU_SOURCE
@@ -168,7 +168,7 @@ static int add_guests(struct pstate *s, struct plan *p, const char *v)
 enum section { SEC_NONE, SEC_PLAN, SEC_GUEST };
 
 /* Keys seen, to reject duplicates: one bit per (section, key index). */
-static const char *const plan_keys[] = { "name", "configs", "guests", "workloads", "repetitions" };
+static const char *const plan_keys[] = { "name", "configs", "guests", "workloads", "repetitions", "dom0_load" };
 static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_timeout_s", "job_timeout_s" };
 
 static int key_index(const char *const *keys, size_t n, const char *k)
@@ -194,8 +194,16 @@ static int set_plan_key(struct pstate *s, struct plan *p, int k, char *v)
 		return each_item(s, "guests", v, add_guests, p);
 	case 3:
 		return each_item(s, "workloads", v, add_workload, p);
-	default:
+	case 4:
 		return parse_int(s, "repetitions", v, 1, 100, &p->repetitions);
+	default:
+		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+			p->dom0_load = 1;
+		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+			p->dom0_load = 0;
+		else
+			return fail(s, "dom0_load: '%s' is not yes or no", v);
+		return 0;
 	}
 }
 
@@ -223,6 +231,7 @@ static void plan_defaults(struct plan *p)
 	memset(p, 0, sizeof(*p));
 	strcpy(p->name, "unnamed");
 	p->repetitions = 3;
+	p->dom0_load = 1;
 	p->memory_mb = 1024;
 	p->vcpus = 1;
 	strcpy(p->cpu, "Westmere");
@@ -302,7 +311,7 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 			int k = key_index(plan_keys, sizeof(plan_keys) / sizeof(plan_keys[0]), key);
 
 			if (k < 0)
-				return fail(&s, "unknown key '%s' in [plan] (known: name, configs, guests, workloads, repetitions)", key);
+				return fail(&s, "unknown key '%s' in [plan] (known: name, configs, guests, workloads, repetitions, dom0_load)", key);
 			if (seen_plan & (1u << k))
 				return fail(&s, "duplicate key '%s' in [plan]", key);
 			seen_plan |= 1u << k;

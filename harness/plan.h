@@ -16,6 +16,7 @@ struct plan {
 	const char *workloads[PLAN_MAX_LIST];
 	int nworkloads;
 	int repetitions;
+	int dom0_load; /* dom0 runs the workload alongside 2 or more guests */
 	/* [guest] */
 	int memory_mb;
 	int vcpus;

@@ -69,7 +69,9 @@ static double median_copy(const double *v, size_t n)
 
 static void label(char *buf, size_t len, const struct series *s)
 {
-	if (s->topology)
+	if (s->dom0)
+		snprintf(buf, len, "%s x%d dom0", s->config, s->topology);
+	else if (s->topology)
 		snprintf(buf, len, "%s x%d", s->config, s->topology);
 	else
 		snprintf(buf, len, "%s", s->config);
@@ -118,7 +120,7 @@ static FILE *data_file(struct rep *r, const char *name, char **path)
 
 static const struct series *native_of(struct rep *r, const struct series *s)
 {
-	return series_find(&r->set, s->workload, "native", 0, s->metric);
+	return series_find(&r->set, s->workload, "native", 0, 0, s->metric);
 }
 
 static void section_summary(struct rep *r)
@@ -146,9 +148,10 @@ static void section_summary(struct rep *r)
 			pci.lo *= 100;
 			pci.hi *= 100;
 		}
-		fprintf(r->html, "<tr><td>%s</td><td>%s (%s)</td><td>%s</td><td>%s%.0d</td><td>%zu</td><td>%.1f</td>"
+		fprintf(r->html, "<tr><td>%s</td><td>%s (%s)</td><td>%s%s</td><td>%s%.0d</td><td>%zu</td><td>%.1f</td>"
 				 "<td>%.1f – %.1f</td><td%s>%.1f%%</td>",
-			s->workload, s->metric, s->unit, s->config, s->topology ? "" : "host", s->topology, s->n, med,
+			s->workload, s->metric, s->unit, s->config, s->dom0 ? " (dom0)" : "", s->topology ? "" : "host",
+			s->topology, s->n, med,
 			ci.lo, ci.hi, cv > 0.10 ? " class=noisy title=\"noisy: CV above 10%\"" : "",
 			isnan(cv) ? 0.0 : 100 * cv);
 		if (isnan(pct))
@@ -190,7 +193,7 @@ static size_t per_guest(struct rep *r, const struct series *s, double *out, size
 	size_t n = 0;
 	const char *sql = "SELECT j.guest_index, m.value FROM jobs j JOIN metrics m ON m.job_id = j.id"
 			  " WHERE j.run_id = ? AND j.status = 'ok' AND j.workload = ? AND j.config = ?"
-			  " AND j.topology = ? AND m.name = ? ORDER BY j.guest_index";
+			  " AND j.topology = ? AND m.name = ? AND j.guest_index > 0 ORDER BY j.guest_index";
 	double vals[512];
 	size_t nv = 0;
 	int cur = -1;
@@ -228,18 +231,19 @@ static void section_sharing(struct rep *r)
 
 	fprintf(r->html, "<h2 id=sharing>Sharing quality</h2>\n<table><tr><th>workload</th><th>config</th>"
 			 "<th>guests</th><th>per-guest medians</th><th>sum</th><th>scaling efficiency</th>"
-			 "<th>fairness (Jain)</th></tr>\n");
+			 "<th>fairness (Jain)</th><th>dom0 alongside</th><th>fairness with dom0</th></tr>\n");
 	for (size_t i = 0; i < r->set.n; i++) {
 		const struct series *s = &r->set.s[i];
-		double g[64];
+		double g[65];
 		size_t n;
 
-		if (!s->topology || strcmp(s->metric, headline(s->workload)) != 0)
+		if (!s->topology || s->dom0 || strcmp(s->metric, headline(s->workload)) != 0)
 			continue;
 		n = per_guest(r, s, g, 64);
 		if (!n)
 			continue;
-		const struct series *alone = series_find(&r->set, s->workload, s->config, 1, s->metric);
+		const struct series *alone = series_find(&r->set, s->workload, s->config, 1, 0, s->metric);
+		const struct series *d0 = series_find(&r->set, s->workload, s->config, s->topology, 1, s->metric);
 		double one = alone ? median_copy(alone->v, alone->n) : NAN, sum = 0;
 
 		fprintf(r->html, "<tr><td>%s</td><td>%s</td><td>%d</td><td>", s->workload, s->config, s->topology);
@@ -252,12 +256,24 @@ static void section_sharing(struct rep *r)
 		}
 		double eff = stats_scaling(g, n, one), jain = stats_jain(g, NULL, n);
 
-		fprintf(r->html, "</td><td>%.1f</td><td>%s%.2f</td><td>%.3f</td></tr>\n", sum, isnan(eff) ? "–" : "",
-			isnan(eff) ? 0 : eff, jain);
+		char effs[16];
+
+		snprintf(effs, sizeof(effs), isnan(eff) ? "–" : "%.2f", eff);
+		fprintf(r->html, "</td><td>%.1f</td><td>%s</td><td>%.3f</td>", sum, effs, jain);
+		if (d0) {
+			/* dom0 is one more VM sharing the GPU: Jain over all of them. */
+			g[n] = median_copy(d0->v, d0->n);
+			if (d)
+				fprintf(d, "\"%s x%d dom0\" %.4f\n", s->config, s->topology, g[n]);
+			fprintf(r->html, "<td>%.1f</td><td>%.3f</td></tr>\n", g[n], stats_jain(g, NULL, n + 1));
+		} else {
+			fprintf(r->html, "<td>–</td><td>–</td></tr>\n");
+		}
 	}
 	fprintf(r->html, "</table>\n<p>Scaling efficiency: the guests' summed throughput ÷ one guest alone. "
 			 "Fairness: Jain's index over per-guest throughput (1 = perfectly fair, 1/n = one guest "
-			 "takes all).</p>\n");
+			 "takes all); with dom0 it counts dom0's own workload, run on the host at the same time, "
+			 "as one more VM.</p>\n");
 	if (d)
 		fclose(d);
 	if (rows) {
@@ -266,8 +282,8 @@ static void section_sharing(struct rep *r)
 					  "unset key\nplot '%s' using 2:xtic(1) lc rgb '#5b8c3a'\n",
 					  path);
 
-		chart(r, "sharing", script, "Per-guest throughput (median over repetitions) when 1, 2, 3… guests share "
-					    "the GPU.");
+		chart(r, "sharing", script, "Per-guest throughput (median over repetitions) when 1, 2, 3… guests (and "
+					    "dom0) share the GPU.");
 		free(script);
 	} else {
 		fprintf(r->html, "<p>No guest results in this run.</p>\n");
@@ -298,7 +314,7 @@ static void section_frametimes(struct rep *r)
 			const char *pd = strrchr(p->metric, '.');
 
 			if (pd && !strcmp(pd, ".frame_time") && !strcmp(p->workload, s->workload) &&
-			    !strcmp(p->config, s->config) && p->topology == s->topology)
+			    !strcmp(p->config, s->config) && p->topology == s->topology && p->dom0 == s->dom0)
 				first = 0;
 		}
 		if (!first)
@@ -311,7 +327,7 @@ static void section_frametimes(struct rep *r)
 			const char *pd = strrchr(p->metric, '.');
 
 			if (!pd || strcmp(pd, ".frame_time") || strcmp(p->workload, s->workload) ||
-			    strcmp(p->config, s->config) || p->topology != s->topology)
+			    strcmp(p->config, s->config) || p->topology != s->topology || p->dom0 != s->dom0)
 				continue;
 			for (size_t v = 0; v < p->n && n < 4096; v++) {
 				all[n++] = p->v[v];
@@ -324,8 +340,9 @@ static void section_frametimes(struct rep *r)
 		char l[96];
 
 		label(l, sizeof(l), s);
-		fprintf(r->html, "<tr><td>%s</td><td>%s</td><td>%s%.0d</td><td>%zu</td><td>%.2f</td><td>%.2f</td></tr>\n",
-			s->workload, s->config, s->topology ? "" : "host", s->topology, n, p50, p99);
+		fprintf(r->html, "<tr><td>%s</td><td>%s%s</td><td>%s%.0d</td><td>%zu</td><td>%.2f</td><td>%.2f</td></tr>\n",
+			s->workload, s->config, s->dom0 ? " (dom0)" : "", s->topology ? "" : "host", s->topology, n, p50,
+			p99);
 		if (d)
 			fprintf(d, "\n\n");
 		snprintf(xt + strlen(xt), sizeof(xt) - strlen(xt), "%s'%s' %d", x ? ", " : "", l, x);
@@ -385,7 +402,8 @@ static void section_trends(struct rep *r)
 
 			if (series_load(r->st, ids[k], &set) < 0)
 				continue;
-			const struct series *p = series_find(&set, s->workload, s->config, s->topology, s->metric);
+			const struct series *p =
+				series_find(&set, s->workload, s->config, s->topology, s->dom0, s->metric);
 
 			if (p && p->n) {
 				fprintf(d, "%d %.4f\n", nruns - 1 - k, median_copy(p->v, p->n));
@@ -396,6 +414,7 @@ static void section_trends(struct rep *r)
 						for (size_t x = 0; x < c.nrows; x++)
 							if (c.rows[x].verdict == V_REGRESSION &&
 							    c.rows[x].cur->topology == s->topology &&
+							    c.rows[x].cur->dom0 == s->dom0 &&
 							    !strcmp(c.rows[x].cur->config, s->config) &&
 							    !strcmp(c.rows[x].cur->metric, s->metric) &&
 							    !strcmp(c.rows[x].cur->workload, s->workload)) {

@@ -43,6 +43,7 @@ struct run {
 	pid_t xvfb;
 	char display[16];
 	int failed_jobs;
+	struct json_object *host_env; /* the environment of jobs on the host */
 	struct image img;
 	int have_img;
 };
@@ -102,9 +103,11 @@ static int contains_ci(const char *hay, const char *needle)
 
 /*
  * Decide a job's status from what the agent said and what the workload
- * printed. Returns the status; fills reason.
+ * printed. Returns the status; fills reason. A job on the host (native, or
+ * dom0 alongside guests) must not have gone through virgl nor fallen back to
+ * software on a host that has a GPU; a guest job must use the config's path.
  */
-static const char *judge(struct run *r, const struct config_def *c, const struct workload_def *w,
+static const char *judge(struct run *r, const struct config_def *c, int on_host, const struct workload_def *w,
 			 const struct job_result *jr, struct wl_result *wr, char *reason, size_t rlen)
 {
 	int parsed;
@@ -135,13 +138,13 @@ static const char *judge(struct run *r, const struct config_def *c, const struct
 		return "failed";
 	}
 	/* The path must be the one the config promises. */
-	if (c->kind == CONFIG_GUEST && c->guest_renderer && !contains_ci(wr->renderer, c->guest_renderer)) {
+	if (!on_host && c->guest_renderer && !contains_ci(wr->renderer, c->guest_renderer)) {
 		snprintf(reason, rlen, "wrong GPU path: GL_RENDERER is '%s', %s promises '%s'", wr->renderer, c->name,
 			 c->guest_renderer);
 		wr->n = 0;
 		return "failed";
 	}
-	if (c->kind == CONFIG_HOST) {
+	if (on_host) {
 		int software = contains_ci(wr->renderer, "llvmpipe") || contains_ci(wr->renderer, "softpipe") ||
 			       contains_ci(wr->renderer, "swrast");
 
@@ -166,28 +169,58 @@ static char *log_path(struct run *r, const char *config, int topo, int guest, co
 	return vb_strdupf("%s/logs/%s-n%d-g%d-%s-r%d.log", r->dir, config, topo, guest, w, rep);
 }
 
-/* Run repetition `rep` of workload w on n agents at once and store it. */
+/*
+ * Who runs a repetition at once: stored guest indexes (0 is the host: the
+ * native config, or dom0 alongside guests) and their agents.
+ */
+struct seats {
+	int n;
+	int index[MAX_GUESTS + 1];
+	struct agent_conn *conn[MAX_GUESTS + 1];
+};
+
+/* The seats of config c with `topo` guests: the host alone, or the guests plus dom0 when it joins. */
+static void seats_for(struct run *r, const struct config_def *c, int topo, struct seats *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (c->kind == CONFIG_HOST) {
+		s->index[s->n++] = 0;
+		return;
+	}
+	for (int i = 1; i <= topo; i++)
+		s->index[s->n++] = i;
+	if (r->plan.dom0_load && topo >= 2)
+		s->index[s->n++] = 0;
+}
+
+/* Run repetition `rep` of workload w on every seat at once and store it in one transaction. */
 static void run_rep(struct run *r, const struct config_def *c, int topo, const struct workload_def *w, int rep,
-		    struct agent_conn *const *cs, int n, struct json_object *env)
+		    const struct seats *s)
 {
 	struct job_result res[MAX_GUESTS + 1];
-	struct wl_result *wr = calloc((size_t)n, sizeof(*wr));
+	struct wl_result *wr = calloc((size_t)s->n, sizeof(*wr));
 	struct job_row rows[MAX_GUESTS + 1];
 	char *logs[MAX_GUESTS + 1];
 	char reasons[MAX_GUESTS + 1][512];
-	int base = c->kind == CONFIG_HOST ? 0 : 1;
+	const char *const *argvs[MAX_GUESTS + 1];
+	struct json_object *envs[MAX_GUESTS + 1];
+	int n = s->n;
 
 	if (!wr)
 		abort();
-	for (int i = 0; i < n; i++)
-		logs[i] = log_path(r, c->name, topo, base + i, w->name, rep);
+	for (int i = 0; i < n; i++) {
+		int host = s->index[i] == 0;
+
+		logs[i] = log_path(r, c->name, topo, s->index[i], w->name, rep);
+		argvs[i] = w->argv(host ? WL_HOST : WL_GUEST);
+		envs[i] = host ? r->host_env : NULL;
+	}
 	if (c->kind == CONFIG_HOST)
 		vb_log("%s: %s repetition %d/%d on the host", c->name, w->name, rep, r->plan.repetitions);
 	else
-		vb_log("%s: %s repetition %d/%d on %d guest%s", c->name, w->name, rep, r->plan.repetitions, n,
-		       n == 1 ? "" : "s at once");
-	agent_run_parallel(cs, n, w->argv(c->kind == CONFIG_HOST ? WL_HOST : WL_GUEST), env, r->plan.job_timeout_s,
-			   (const char *const *)logs, res);
+		vb_log("%s: %s repetition %d/%d on %d guest%s%s", c->name, w->name, rep, r->plan.repetitions, topo,
+		       topo == 1 ? "" : "s at once", n > topo ? " and dom0" : "");
+	agent_run_parallel(s->conn, n, argvs, envs, r->plan.job_timeout_s, (const char *const *)logs, res);
 	if (vb_stop_requested) {
 		/* The repetition was cut short: store nothing, --resume runs it again. */
 		for (int i = 0; i < n; i++) {
@@ -198,17 +231,18 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		const char *st = judge(r, c, w, &res[i], &wr[i], reasons[i], sizeof(reasons[i]));
+		int host = s->index[i] == 0;
+		const char *st = judge(r, c, host, w, &res[i], &wr[i], reasons[i], sizeof(reasons[i]));
 
 		rows[i] = (struct job_row){
 			.config = c->name,
 			.topology = topo,
-			.guest_index = base + i,
+			.guest_index = s->index[i],
 			.workload = w->name,
 			.repetition = rep,
 			.status = st,
 			.reason = reasons[i][0] ? reasons[i] : NULL,
-			.accel = c->kind == CONFIG_HOST ? "none" : r->host.accel,
+			.accel = host ? "none" : r->host.accel,
 			.renderer = wr[i].renderer[0] ? wr[i].renderer : NULL,
 			.wall_s = res[i].wall_s,
 			.user_s = res[i].user_s,
@@ -220,12 +254,12 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 		};
 		if (strcmp(st, "ok") != 0) {
 			r->failed_jobs++;
-			vb_log("  %s: %s: %s (log: %s)", cs[i]->label, st, reasons[i], logs[i]);
+			vb_log("  %s: %s: %s (log: %s)", s->conn[i]->label, st, reasons[i], logs[i]);
 		} else {
 			for (int k = 0; k < wr[i].n; k++)
 				if (strcmp(wr[i].m[k].name, w->headline_metric) == 0)
-					vb_log("  %s: %s %.1f (%s)", cs[i]->label, w->headline_metric, wr[i].m[k].value,
-					       wr[i].renderer);
+					vb_log("  %s: %s %.1f (%s)", s->conn[i]->label, w->headline_metric,
+					       wr[i].m[k].value, wr[i].renderer);
 		}
 	}
 	if (store_jobs(&r->store, r->id, rows, n) < 0)
@@ -237,40 +271,41 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 	free(wr);
 }
 
-static int rep_done(struct run *r, const struct config_def *c, int topo, int n, const struct workload_def *w, int rep)
+static int rep_done(struct run *r, const struct config_def *c, int topo, const struct seats *s,
+		    const struct workload_def *w, int rep)
 {
-	int base = c->kind == CONFIG_HOST ? 0 : 1;
-
-	for (int i = 0; i < n; i++)
-		if (!store_job_done(&r->store, r->id, c->name, topo, base + i, w->name, rep))
+	for (int i = 0; i < s->n; i++)
+		if (!store_job_done(&r->store, r->id, c->name, topo, s->index[i], w->name, rep))
 			return 0;
 	return 1;
 }
 
-static int all_done(struct run *r, const struct config_def *c, int topo, int n)
+static int all_done(struct run *r, const struct config_def *c, int topo, const struct seats *s)
 {
 	for (int wi = 0; wi < r->plan.nworkloads; wi++)
 		for (int rep = 1; rep <= r->plan.repetitions; rep++)
-			if (!rep_done(r, c, topo, n, workload_find(r->plan.workloads[wi]), rep))
+			if (!rep_done(r, c, topo, s, workload_find(r->plan.workloads[wi]), rep))
 				return 0;
 	return 1;
 }
 
 /* Record every missing job of this config/topology as failed for `reason`. */
-static void fail_all(struct run *r, const struct config_def *c, int topo, int n, const char *reason)
+static void fail_all(struct run *r, const struct config_def *c, int topo, const char *reason)
 {
-	int base = c->kind == CONFIG_HOST ? 0 : 1;
+	struct seats s;
 
+	seats_for(r, c, topo, &s);
 	for (int wi = 0; wi < r->plan.nworkloads; wi++)
 		for (int rep = 1; rep <= r->plan.repetitions; rep++)
-			for (int i = 0; i < n; i++) {
+			for (int i = 0; i < s.n; i++) {
 				const char *wn = r->plan.workloads[wi];
-				struct job_row row = { .config = c->name, .topology = topo, .guest_index = base + i,
+				struct job_row row = { .config = c->name, .topology = topo, .guest_index = s.index[i],
 						       .workload = wn, .repetition = rep, .status = "failed",
-						       .reason = reason, .accel = r->host.accel, .wall_s = -1,
-						       .user_s = -1, .sys_s = -1, .maxrss_kb = -1, .exit_code = -1 };
+						       .reason = reason, .accel = s.index[i] ? r->host.accel : "none",
+						       .wall_s = -1, .user_s = -1, .sys_s = -1, .maxrss_kb = -1,
+						       .exit_code = -1 };
 
-				if (store_job_done(&r->store, r->id, c->name, topo, base + i, wn, rep))
+				if (store_job_done(&r->store, r->id, c->name, topo, s.index[i], wn, rep))
 					continue;
 				store_jobs(&r->store, r->id, &row, 1);
 				r->failed_jobs++;
@@ -281,55 +316,64 @@ static void fail_all(struct run *r, const struct config_def *c, int topo, int n,
 static void fail_config(struct run *r, const struct config_def *c, const char *reason)
 {
 	if (c->kind == CONFIG_HOST) {
-		fail_all(r, c, 0, 1, reason);
+		fail_all(r, c, 0, reason);
 		return;
 	}
 	for (int t = 0; t < r->plan.nguests; t++)
-		fail_all(r, c, r->plan.guests[t], r->plan.guests[t], reason);
+		fail_all(r, c, r->plan.guests[t], reason);
 }
 
-static void run_workloads(struct run *r, const struct config_def *c, int topo, struct agent_conn *const *cs, int n,
-			  struct json_object *env)
+static void run_workloads(struct run *r, const struct config_def *c, int topo, const struct seats *s)
 {
 	for (int wi = 0; wi < r->plan.nworkloads && !vb_stop_requested; wi++) {
 		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
 
 		for (int rep = 1; rep <= r->plan.repetitions && !vb_stop_requested; rep++) {
-			if (rep_done(r, c, topo, n, w, rep))
+			if (rep_done(r, c, topo, s, w, rep))
 				continue;
-			run_rep(r, c, topo, w, rep, cs, n, env);
+			run_rep(r, c, topo, w, rep, s);
 		}
 	}
+}
+
+/* Start the host's own agent (native jobs, dom0). 0, or -1 with a message printed. */
+static int start_host_agent(struct run *r, struct agent_conn *conn, const char *label)
+{
+	struct json_object *hello;
+	char *log = vb_strdupf("%s/%s-agent.log", r->dir, label);
+
+	if (agent_spawn_local(conn, r->agent, NULL, log, label) < 0) {
+		vb_err("cannot start the host agent %s (see %s)", r->agent, log);
+		free(log);
+		return -1;
+	}
+	if (agent_hello(conn, vb_now() + 10, &hello) < 0) {
+		vb_err("the host agent %s did not answer (see %s)", r->agent, log);
+		agent_close(conn);
+		free(log);
+		return -1;
+	}
+	json_object_put(hello);
+	free(log);
+	return 0;
 }
 
 static void run_host_config(struct run *r, const struct config_def *c)
 {
 	struct agent_conn conn;
-	struct agent_conn *cs[1] = { &conn };
-	struct json_object *env, *hello;
-	char *log;
+	struct seats s;
 
-	if (all_done(r, c, 0, 1))
+	seats_for(r, c, 0, &s);
+	if (all_done(r, c, 0, &s))
 		return;
-	env = json_object_new_object();
-	json_object_object_add(env, "DISPLAY", json_object_new_string(r->display));
-	log = vb_strdupf("%s/host-agent.log", r->dir);
-	if (agent_spawn_local(&conn, r->agent, NULL, log, "host") < 0 ||
-	    agent_hello(&conn, vb_now() + 10, &hello) < 0) {
-		vb_err("cannot start the host agent %s (see %s)", r->agent, log);
+	if (start_host_agent(r, &conn, "host") < 0) {
 		if (!vb_stop_requested)
-			fail_all(r, c, 0, 1, "the host agent did not start");
-		if (conn.buf)
-			agent_close(&conn);
-		free(log);
-		json_object_put(env);
+			fail_all(r, c, 0, "the host agent did not start");
 		return;
 	}
-	json_object_put(hello);
-	run_workloads(r, c, 0, cs, 1, env);
+	s.conn[0] = &conn;
+	run_workloads(r, c, 0, &s);
 	agent_close(&conn);
-	json_object_put(env);
-	free(log);
 }
 
 static const char *const virgl_gpu_args[] = { "-device", "virtio-gpu-gl-pci,xres=640,yres=480", "-display",
@@ -378,9 +422,9 @@ static const char *jstr(struct json_object *o, const char *key)
 static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 {
 	struct vm vms[MAX_GUESTS];
-	struct agent_conn conns[MAX_GUESTS];
-	struct agent_conn *cs[MAX_GUESTS];
-	int nvm = 0, nconn = 0, ok = 1;
+	struct agent_conn conns[MAX_GUESTS], dom0;
+	struct seats seats;
+	int nvm = 0, nconn = 0, ok = 1, have_dom0 = 0;
 	char *dir;
 	struct vm_opts o = {
 		.qemu = r->host.qemu,
@@ -395,7 +439,8 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 	};
 	char reason[512] = "";
 
-	if (all_done(r, c, n, n))
+	seats_for(r, c, n, &seats);
+	if (all_done(r, c, n, &seats))
 		return;
 	dir = vb_strdupf("%s/vms/%s-n%d", r->dir, c->name, n);
 	if (vb_mkdirs(dir, 0755) < 0) {
@@ -426,7 +471,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 			ok = 0;
 		} else {
 			nconn++;
-			cs[i] = &conns[i];
+			seats.conn[i] = &conns[i];
 			if (agent_hello(&conns[i], deadline, &hello) < 0) {
 				snprintf(reason, sizeof(reason), "%s: no hello from the agent within %.0f s%s (see %s)",
 					 vms[i].name, r->plan.boot_timeout_s, vm_alive(&vms[i]) ? "" : ", QEMU exited",
@@ -457,11 +502,19 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 				fprintf(stderr, "--- %s serial log (tail) ---\n%s\n", vms[i].name, vm_serial_tail(&vms[i]));
 		char *why = vb_strdupf("guests did not boot: %s", reason);
 
-		fail_all(r, c, n, n, why);
+		fail_all(r, c, n, why);
 		free(why);
+	} else if (ok && seats.n > n && start_host_agent(r, &dom0, "dom0") < 0) {
+		if (!vb_stop_requested)
+			fail_all(r, c, n, "the dom0 agent did not start");
 	} else if (ok) {
-		run_workloads(r, c, n, cs, n, NULL);
+		have_dom0 = seats.n > n;
+		if (have_dom0)
+			seats.conn[n] = &dom0;
+		run_workloads(r, c, n, &seats);
 	}
+	if (have_dom0)
+		agent_close(&dom0);
 	/* Ask each agent to power its guest off, then make sure QEMU is gone. */
 	for (int i = 0; i < nconn; i++) {
 		struct json_object *req = json_object_new_object();
@@ -498,6 +551,7 @@ static void record_host(struct run *r)
 	snprintf(buf, sizeof(buf), "%lld", h->mem_kb);
 	store_host_fact(&r->store, r->id, "mem_kb", buf);
 	store_host_fact(&r->store, r->id, "mesa", h->mesa_version);
+	store_host_fact(&r->store, r->id, "virglrenderer", h->virglrenderer_version[0] ? h->virglrenderer_version : NULL);
 	store_host_fact(&r->store, r->id, "host_gpu",
 			h->has_render_node ? "render node present" : "none: native renders with llvmpipe on the CPU");
 }
@@ -624,6 +678,10 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 	}
 	int x_ok = !need_x || xvfb_start(r) == 0;
 
+	r->host_env = json_object_new_object();
+
+	json_object_object_add(r->host_env, "DISPLAY", json_object_new_string(r->display));
+
 	for (int i = 0; i < r->plan.nconfigs && !vb_stop_requested; i++) {
 		const struct config_def *c = config_find(r->plan.configs[i]);
 		const char *why = NULL;
@@ -666,6 +724,7 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 	}
 	rc = r->failed_jobs ? 3 : 0;
 out:
+	json_object_put(r->host_env);
 	store_close(&r->store);
 	free(db);
 	free(plan_text);

@@ -17,10 +17,11 @@ static const char *col(sqlite3_stmt *st, int i)
 int series_load(struct store *st, const char *run, struct series_set *out)
 {
 	sqlite3_stmt *q;
-	const char *sql = "SELECT j.workload, j.config, j.topology, m.name, m.unit, m.direction, m.value"
+	const char *sql = "SELECT j.workload, j.config, j.topology, m.name, m.unit, m.direction, m.value,"
+			  " j.topology > 0 AND j.guest_index = 0 AS dom0"
 			  " FROM jobs j JOIN metrics m ON m.job_id = j.id"
 			  " WHERE j.run_id = ? AND j.status = 'ok'"
-			  " ORDER BY j.workload, j.config <> 'native', j.config, j.topology, m.name, j.repetition,"
+			  " ORDER BY j.workload, j.config <> 'native', j.config, j.topology, dom0, m.name, j.repetition,"
 			  " j.guest_index";
 
 	memset(out, 0, sizeof(*out));
@@ -31,10 +32,10 @@ int series_load(struct store *st, const char *run, struct series_set *out)
 	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		struct series *cur = out->n ? &out->s[out->n - 1] : NULL;
-		int topo = sqlite3_column_int(q, 2);
+		int topo = sqlite3_column_int(q, 2), dom0 = sqlite3_column_int(q, 7);
 
 		if (!cur || strcmp(cur->workload, col(q, 0)) || strcmp(cur->config, col(q, 1)) ||
-		    cur->topology != topo || strcmp(cur->metric, col(q, 3))) {
+		    cur->topology != topo || cur->dom0 != dom0 || strcmp(cur->metric, col(q, 3))) {
 			struct series *ns = realloc(out->s, (out->n + 1) * sizeof(*ns));
 
 			if (!ns)
@@ -47,6 +48,7 @@ int series_load(struct store *st, const char *run, struct series_set *out)
 			snprintf(cur->metric, sizeof(cur->metric), "%s", col(q, 3));
 			snprintf(cur->unit, sizeof(cur->unit), "%s", col(q, 4));
 			cur->topology = topo;
+			cur->dom0 = dom0;
 			cur->higher_is_better = strcmp(col(q, 5), "higher") == 0;
 		}
 		double *nv = realloc(cur->v, (cur->n + 1) * sizeof(double));
@@ -69,12 +71,12 @@ void series_free(struct series_set *set)
 }
 
 const struct series *series_find(const struct series_set *set, const char *workload, const char *config,
-				 int topology, const char *metric)
+				 int topology, int dom0, const char *metric)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		const struct series *s = &set->s[i];
 
-		if (s->topology == topology && !strcmp(s->workload, workload) && !strcmp(s->config, config) &&
+		if (s->topology == topology && s->dom0 == dom0 && !strcmp(s->workload, workload) && !strcmp(s->config, config) &&
 		    !strcmp(s->metric, metric))
 			return s;
 	}

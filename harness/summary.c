@@ -1,6 +1,7 @@
 /* summary.c: workload x config table: jobs ok, median of the headline metric
  * per guest, the median over repetitions of its sum over the guests running
- * at once (aggregate throughput), and % of native (per-guest median). */
+ * at once (aggregate throughput), and % of native (per-guest median). dom0's
+ * jobs alongside the guests are a row of their own ("dom0+N"). */
 #define _GNU_SOURCE
 #include "summary.h"
 
@@ -14,6 +15,7 @@
 struct group {
 	char config[32];
 	int topology;
+	int dom0;
 	int jobs, ok;
 	double *values;
 	size_t nvalues;
@@ -32,7 +34,7 @@ static double median_rep_sum(struct store *s, const char *run, const char *workl
 	size_t n = 0;
 	const char *sql = "SELECT sum(m.value) FROM jobs j JOIN metrics m ON m.job_id = j.id AND m.name = ?3"
 			  " WHERE j.run_id = ?1 AND j.workload = ?2 AND j.config = ?4 AND j.topology = ?5"
-			  " AND j.status = 'ok' GROUP BY j.repetition HAVING count(*) = ?5";
+			  " AND j.status = 'ok' AND j.guest_index > 0 GROUP BY j.repetition HAVING count(*) = ?5";
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return NAN;
@@ -52,9 +54,10 @@ static void collect(struct store *s, const char *run, const char *workload, cons
 {
 	sqlite3_stmt *st;
 	const char *sql = "SELECT j.config, j.topology, j.status, j.reason,"
-			  " (SELECT value FROM metrics m WHERE m.job_id = j.id AND m.name = ?3)"
+			  " (SELECT value FROM metrics m WHERE m.job_id = j.id AND m.name = ?3),"
+			  " j.topology > 0 AND j.guest_index = 0 AS dom0"
 			  " FROM jobs j WHERE j.run_id = ?1 AND j.workload = ?2"
-			  " ORDER BY j.config <> 'native', j.config, j.topology, j.guest_index, j.repetition";
+			  " ORDER BY j.config <> 'native', j.config, j.topology, dom0, j.guest_index, j.repetition";
 
 	*ng = 0;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -64,18 +67,19 @@ static void collect(struct store *s, const char *run, const char *workload, cons
 	sqlite3_bind_text(st, 3, metric, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *config = (const char *)sqlite3_column_text(st, 0);
-		int topo = sqlite3_column_int(st, 1);
+		int topo = sqlite3_column_int(st, 1), dom0 = sqlite3_column_int(st, 5);
 		const char *status = (const char *)sqlite3_column_text(st, 2);
 		const char *reason = (const char *)sqlite3_column_text(st, 3);
 		struct group *cur = *ng ? &g[*ng - 1] : NULL;
 
-		if (!cur || strcmp(cur->config, config) != 0 || cur->topology != topo) {
+		if (!cur || strcmp(cur->config, config) != 0 || cur->topology != topo || cur->dom0 != dom0) {
 			if (*ng == max)
 				break;
 			cur = &g[(*ng)++];
 			memset(cur, 0, sizeof(*cur));
 			snprintf(cur->config, sizeof(cur->config), "%s", config);
 			cur->topology = topo;
+			cur->dom0 = dom0;
 		}
 		cur->jobs++;
 		if (strcmp(status, "ok") == 0 && sqlite3_column_type(st, 4) != SQLITE_NULL) {
@@ -120,11 +124,12 @@ int summary_print(struct store *s, const char *run, FILE *out)
 			double med = stats_median(g[i].values, g[i].nvalues);
 			char topo[16], pct[16], sum[16], meds[16];
 
-			if (strcmp(g[i].config, "native") == 0 && !isnan(med))
+			if (strcmp(g[i].config, "native") == 0 && !g[i].topology && !isnan(med))
 				native = med;
-			snprintf(topo, sizeof(topo), g[i].topology ? "%d" : "host", g[i].topology);
+			snprintf(topo, sizeof(topo), !g[i].topology ? "host" : g[i].dom0 ? "dom0+%d" : "%d",
+				 g[i].topology);
 			snprintf(meds, sizeof(meds), isnan(med) ? "-" : "%.1f", med);
-			double total = g[i].topology >= 2 ? median_rep_sum(s, run, wl[w], metric, &g[i]) : NAN;
+			double total = g[i].topology >= 2 && !g[i].dom0 ? median_rep_sum(s, run, wl[w], metric, &g[i]) : NAN;
 
 			snprintf(sum, sizeof(sum), isnan(total) ? "" : "%.1f", total);
 			snprintf(pct, sizeof(pct), isnan(med) || isnan(native) ? "-" : "%.1f%%", 100.0 * med / native);

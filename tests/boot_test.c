@@ -64,7 +64,9 @@ int main(int argc, char **argv)
 			      NULL };
 
 	uname(&u);
-	agent_run_parallel(cs, 1, cmd, NULL, 60, NULL, &r);
+	const char *const *argvs[1] = { cmd };
+
+	agent_run_parallel(cs, 1, argvs, NULL, 60, NULL, &r);
 	CHECK(strcmp(r.status, "exited") == 0 && r.code == 0, "job status %s code %d %s", r.status, r.code, r.error);
 	CHECK_STR_CONTAINS(r.out, h.kernel_version);
 	CHECK_STR_CONTAINS(r.out, "host-root");
@@ -75,7 +77,8 @@ int main(int argc, char **argv)
 	/* A job that hangs is killed at its timeout and reported as such. */
 	const char *hang[] = { "sleep", "1000", NULL };
 
-	agent_run_parallel(cs, 1, hang, NULL, 2, NULL, &r);
+	argvs[0] = hang;
+	agent_run_parallel(cs, 1, argvs, NULL, 2, NULL, &r);
 	CHECK(strcmp(r.status, "timeout") == 0, "hung job status '%s'", r.status);
 	job_result_free(&r);
 

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
@@ -24,7 +25,17 @@ static void add_subtest(struct store *s, const char *run, const char *name, cons
 	free(sql);
 }
 
-int main(void)
+/* Exit status of `vgpubench compare RUN BASE` on the test database. */
+static int cli_compare(const char *vgpubench, const char *dir, const char *run, const char *base)
+{
+	char *cmd = vb_strdupf("%s compare %s %s --results %s > /dev/null 2>&1", vgpubench, run, base, dir);
+	int st = system(cmd);
+
+	free(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/vgpubench-compare-XXXXXX";
 	struct store s;
@@ -75,6 +86,14 @@ int main(void)
 	CHECK(compare_build(&s, "fast", "a", &o, &c) == 0, "compare speed-up");
 	CHECK(c.improvements == 4 && c.regressions == 0, "a speed-up is an improvement");
 	compare_free(&c);
+
+	/* The command a nightly job runs: non-zero exactly when something regressed. */
+	if (argc > 1) {
+		CHECK(cli_compare(argv[1], dir, "slow", "a") == 4, "compare exits 4 on the slowdown");
+		CHECK(cli_compare(argv[1], dir, "same", "a") == 0, "compare exits 0 on identical runs");
+		CHECK(cli_compare(argv[1], dir, "fast", "a") == 0, "an improvement is no failure");
+		CHECK(cli_compare(argv[1], dir, "nope", "a") == 1, "an unknown run is an error");
+	}
 
 	/* A change below the threshold is not flagged, however significant. */
 	o.threshold_pct = 15;

@@ -39,6 +39,7 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\n[guest]\nboot_timeout_s = nan\n", "bad.ini:3: boot_timeout_s: 'nan' is not a number of seconds" },
 	{ "[plan]\n[guest]\njob_timeout_s = -1\n", "bad.ini:3: job_timeout_s: '-1'" },
 	{ "[plan]\n[plan]\n", "bad.ini:2: section [plan] appears twice" },
+	{ "[plan]\ndom0_load = maybe\n", "bad.ini:2: dom0_load: 'maybe' is not yes or no" },
 	{ "[plan]\n[guest]\n[guest]\n", "bad.ini:3: section [guest] appears twice" },
 	{ "[plan]\n[guest]\nvcpus = 1\nvcpus = 2\n", "bad.ini:4: duplicate key 'vcpus' in [guest]" },
 };
@@ -75,6 +76,10 @@ int main(void)
 	      "minimal plan rejected: %s", err);
 	CHECK(p.nguests == 1 && p.guests[0] == 3, "default topology is 3 guests");
 	CHECK(p.repetitions == 3, "default repetitions 3");
+	CHECK(p.dom0_load == 1, "dom0 joins multi-guest topologies by default");
+	CHECK(plan_parse("d.ini", "[plan]\nconfigs=native\nworkloads=glmark2\ndom0_load = no\n", &p, err, sizeof(err)) == 0 &&
+		      p.dom0_load == 0,
+	      "dom0_load = no: %s", err);
 
 	for (size_t i = 0; i < sizeof(bad_plans) / sizeof(bad_plans[0]); i++) {
 		err[0] = '\0';

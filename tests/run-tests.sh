@@ -42,6 +42,7 @@ for t in "$@"; do
 	name=$(basename "$t")
 	case "$name" in
 	agent_proto_test) run_one "$name" "$t" "$build/san/vgpu-agent" ;;
+	compare_test) run_one "$name" "$t" "$build/vgpubench" ;;
 	image_test | boot_test) run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh ;;
 	*) run_one "$name" "$t" ;;
 	esac
