@@ -18,6 +18,7 @@ HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 TEST_SRC    := $(wildcard tests/*_test.c)
 
 AGENT        := $(BUILD)/vgpu-agent
+KMS2D        := $(BUILD)/kms2d
 AGENT_SAN    := $(BUILD)/san/vgpu-agent
 VGPUBENCH    := $(BUILD)/vgpubench
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
@@ -27,7 +28,7 @@ TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(AGENT) $(VGPUBENCH)
+build: $(AGENT) $(VGPUBENCH) $(KMS2D)
 
 # The installer is idempotent: a second run installs nothing.
 deps:
@@ -40,6 +41,10 @@ $(AGENT): $(AGENT_SRC) $(wildcard guest-agent/*.h)
 $(AGENT_SAN): $(AGENT_SRC) $(wildcard guest-agent/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(AGENT_SRC) -ljson-c
+
+$(KMS2D): workloads/kms2d/kms2d.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags libdrm) -o $@ $< $$(pkg-config --libs libdrm)
 
 $(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR)
 	@mkdir -p $(dir $@)

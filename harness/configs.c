@@ -5,14 +5,15 @@
 #include <string.h>
 
 static const struct config_def configs[] = {
-	{ "native", CONFIG_HOST, "workload on the host, straight on the host GPU", NULL, NULL },
-	{ "qemu-virgl", CONFIG_GUEST, "peer baseline: QEMU's built-in virtio-gpu-gl-pci (virgl)", "virgl", NULL },
-	{ "mediated", CONFIG_GUEST, "guests served by vgpu-mediator over vhost-user-gpu", "virgl",
+	{ "native", CONFIG_HOST, "workload on the host, straight on the host GPU", NULL, NULL, NULL },
+	{ "qemu-virgl", CONFIG_GUEST, "peer baseline: QEMU's built-in virtio-gpu-gl-pci (virgl)", "virgl",
+	  "virtio_gpu", NULL },
+	{ "mediated", CONFIG_GUEST, "guests served by vgpu-mediator over vhost-user-gpu", "virgl", "virtio_gpu",
 	  "vgpu-mediator is not built yet (issue 3)" },
 	{ "qemu-vhost-user-gpu", CONFIG_GUEST, "peer baseline: QEMU's own vhost-user-gpu back-end", "virgl",
-	  "the vhost-user-gpu launcher is not built yet (issue 3)" },
-	{ "passthrough", CONFIG_GUEST, "one guest owns the physical GPU via vfio-pci", NULL, NULL },
-	{ "gvt-g", CONFIG_GUEST, "kernel GVT-g mediated device", NULL, NULL },
+	  "virtio_gpu", "the vhost-user-gpu launcher is not built yet (issue 3)" },
+	{ "passthrough", CONFIG_GUEST, "one guest owns the physical GPU via vfio-pci", NULL, NULL, NULL },
+	{ "gvt-g", CONFIG_GUEST, "kernel GVT-g mediated device", NULL, "i915", NULL },
 };
 
 const struct config_def *config_find(const char *name)

@@ -14,8 +14,10 @@ struct config_def {
 	const char *name;
 	enum config_kind kind;
 	const char *description;
-	/* Substring GL_RENDERER must contain in a guest (NULL: checked by the host rules). */
+	/* Substring GL_RENDERER must contain in a guest (NULL: not checked). */
 	const char *guest_renderer;
+	/* The KMS driver a guest's 2D workloads must run on (NULL: not checked). */
+	const char *guest_kms_driver;
 	/* Why this build cannot run it at all (not yet built), or NULL. */
 	const char *unavailable;
 };

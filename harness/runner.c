@@ -113,6 +113,13 @@ static const char *judge(struct run *r, const struct config_def *c, int on_host,
 	int parsed;
 
 	memset(wr, 0, sizeof(*wr));
+	if (strcmp(jr->status, "exited") == 0 && jr->code == WL_EXIT_SKIP) {
+		const char *why = jr->out ? strstr(jr->out, "skip: ") : NULL;
+		size_t n = why ? strcspn(why + 6, "\n") : 0;
+
+		snprintf(reason, rlen, "%.*s", (int)(n ? n : 40), n ? why + 6 : "the workload skipped itself");
+		return "skipped";
+	}
 	if (strcmp(jr->status, "timeout") == 0) {
 		snprintf(reason, rlen, "timed out after %.0f s", r->plan.job_timeout_s);
 		return "timeout";
@@ -138,6 +145,16 @@ static const char *judge(struct run *r, const struct config_def *c, int on_host,
 		return "failed";
 	}
 	/* The path must be the one the config promises. */
+	if (w->path == WL_PATH_KMS) {
+		if (!on_host && c->guest_kms_driver && strcmp(wr->renderer, c->guest_kms_driver) != 0) {
+			snprintf(reason, rlen, "wrong device: KMS driver is '%s', %s promises '%s'", wr->renderer,
+				 c->name, c->guest_kms_driver);
+			wr->n = 0;
+			return "failed";
+		}
+		reason[0] = '\0';
+		return "ok";
+	}
 	if (!on_host && c->guest_renderer && !contains_ci(wr->renderer, c->guest_renderer)) {
 		snprintf(reason, rlen, "wrong GPU path: GL_RENDERER is '%s', %s promises '%s'", wr->renderer, c->name,
 			 c->guest_renderer);
@@ -208,12 +225,25 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 
 	if (!wr)
 		abort();
+	const char *bundled[MAX_GUESTS + 1][32];
+	/* A program this project builds runs from the build folder; guests see the host's root, so the same path. */
+	char *bin = w->bundled ? vb_strdupf("%s/%s", vb_exe_dir(), w->argv(WL_HOST)[0]) : NULL;
+
 	for (int i = 0; i < n; i++) {
 		int host = s->index[i] == 0;
 
 		logs[i] = log_path(r, c->name, topo, s->index[i], w->name, rep);
 		argvs[i] = w->argv(host ? WL_HOST : WL_GUEST);
 		envs[i] = host ? r->host_env : NULL;
+		if (bin) {
+			int k = 0;
+
+			bundled[i][k++] = bin;
+			for (const char *const *a = argvs[i] + 1; *a && k < 31; a++)
+				bundled[i][k++] = *a;
+			bundled[i][k] = NULL;
+			argvs[i] = bundled[i];
+		}
 	}
 	if (c->kind == CONFIG_HOST)
 		vb_log("%s: %s repetition %d/%d on the host", c->name, w->name, rep, r->plan.repetitions);
@@ -228,6 +258,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 			job_result_free(&res[i]);
 		}
 		free(wr);
+		free(bin);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -252,7 +283,9 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 			.log_path = logs[i],
 			.metrics = &wr[i],
 		};
-		if (strcmp(st, "ok") != 0) {
+		if (!strcmp(st, "skipped")) {
+			vb_log("  %s: skipped: %s", s->conn[i]->label, reasons[i]);
+		} else if (strcmp(st, "ok") != 0) {
 			r->failed_jobs++;
 			vb_log("  %s: %s: %s (log: %s)", s->conn[i]->label, st, reasons[i], logs[i]);
 		} else {
@@ -269,6 +302,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 		job_result_free(&res[i]);
 	}
 	free(wr);
+	free(bin);
 }
 
 static int rep_done(struct run *r, const struct config_def *c, int topo, const struct seats *s,

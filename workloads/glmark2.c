@@ -215,6 +215,7 @@ static int glmark2_parse(const char *out, size_t len, struct wl_result *r)
 const struct workload_def workload_glmark2 = {
 	.name = "glmark2",
 	.cls = "3d",
+	.path = WL_PATH_GL,
 	.description = "glmark2 build, texture and shading scenes at 640x480 (OpenGL ES 2.0)",
 	.argv = glmark2_argv,
 	.headline_metric = "score",

@@ -5,9 +5,11 @@
 #include "workload.h"
 
 extern const struct workload_def workload_glmark2;
+extern const struct workload_def workload_kms2d;
 
 static const struct workload_def *const workloads[] = {
 	&workload_glmark2,
+	&workload_kms2d,
 };
 
 const struct workload_def *workload_find(const char *name)

@@ -19,17 +19,29 @@ struct wl_metric {
 struct wl_result {
 	struct wl_metric m[WL_MAX_METRICS];
 	int n;
-	char renderer[256]; /* GL_RENDERER as the workload reported it, "" if none */
+	char renderer[256]; /* the path used: GL_RENDERER, or the KMS driver for 2d */
 	char surface[64];
 	char error[512]; /* why parsing failed */
 };
+
+/* What the "renderer" of a result names, and so what a config's promise is checked against. */
+enum wl_path {
+	WL_PATH_GL,  /* GL_RENDERER */
+	WL_PATH_KMS, /* the KMS driver */
+};
+
+/* A job that exits with this status and prints "skip: reason" was skipped (automake's convention). */
+#define WL_EXIT_SKIP 77
 
 struct workload_def {
 	const char *name;
 	const char *cls; /* "3d", "media" or "2d" */
 	const char *description;
+	enum wl_path path;
 	/* The command line, NULL-terminated. */
 	const char *const *(*argv)(enum workload_where where);
+	/* argv[0] is a program this project builds: run it from the build folder. */
+	int bundled;
 	/* The metric the summary leads with. */
 	const char *headline_metric;
 	/* Parse the job's stdout. 0, or -1 with r->error set. Never crashes on garbage. */

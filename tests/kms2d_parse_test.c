@@ -1,0 +1,64 @@
+/* kms2d_parse_test.c: the kms2d parser against real output captured in a TCG
+ * guest on virtio-gpu, its skip output on a host without KMS, and broken output. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+
+#include "check.h"
+#include "util.h"
+#include "workload.h"
+
+static int parse(const char *name, struct wl_result *r)
+{
+	char *path = vb_strdupf("tests/fixtures/kms2d/%s", name);
+	size_t len = 0;
+	char *text = vb_read_file(path, &len);
+	int rc = text ? workload_find("kms2d")->parse(text, len, r) : -2;
+
+	CHECK(text != NULL, "fixture %s", path);
+	free(text);
+	free(path);
+	return rc;
+}
+
+static const struct wl_metric *find(const struct wl_result *r, const char *name)
+{
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(r->m[i].name, name))
+			return &r->m[i];
+	return NULL;
+}
+
+int main(void)
+{
+	struct wl_result r;
+	const struct workload_def *w = workload_find("kms2d");
+
+	CHECK(w && w->bundled && w->path == WL_PATH_KMS && !strcmp(w->cls, "2d"), "kms2d is registered as 2d");
+	CHECK(parse("guest-virtio.txt", &r) == 0, "guest output: %s", r.error);
+	CHECK(r.n == 8, "8 metrics, got %d", r.n);
+	CHECK(!strcmp(r.renderer, "virtio_gpu"), "driver '%s'", r.renderer);
+	CHECK(!strcmp(r.surface, "640x480@60"), "mode '%s'", r.surface);
+	const struct wl_metric *m = find(&r, "fill.mb_per_s"), *lat = find(&r, "flip.latency_p99_ms");
+
+	CHECK(m && m->value == 358.23 && m->higher_is_better && !strcmp(m->unit, "MB/s"), "fill MB/s");
+	CHECK(lat && lat->value == 20.975 && !lat->higher_is_better && !strcmp(lat->unit, "ms"), "flip p99 latency");
+	CHECK(find(&r, "dirty.per_s") && find(&r, "copy.per_s") && find(&r, "flip.per_s"), "every test reported");
+
+	CHECK(parse("host-skip.txt", &r) < 0, "skip output carries no metrics");
+	CHECK(parse("truncated.txt", &r) < 0, "truncated output fails");
+	CHECK_STR_CONTAINS(r.error, "did not finish");
+
+	const char *bad = "kms2d-format: 1\nfill.per_s: fast\n";
+
+	CHECK(w->parse(bad, strlen(bad), &r) < 0, "unreadable value");
+	CHECK_STR_CONTAINS(r.error, "unreadable fill.per_s");
+	const char *twice = "kms2d-format: 1\nfill.per_s: 1\nfill.per_s: 2\n";
+
+	CHECK(w->parse(twice, strlen(twice), &r) < 0, "a value given twice");
+	const char *other = "fill.per_s: 1\n";
+
+	CHECK(w->parse(other, strlen(other), &r) < 0, "no format line");
+	CHECK_STR_CONTAINS(r.error, "kms2d-format");
+	CHECK(w->parse("", 0, &r) < 0, "empty output");
+	return check_done("kms2d_parse");
+}
