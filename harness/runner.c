@@ -107,8 +107,8 @@ static int contains_ci(const char *hay, const char *needle)
  * dom0 alongside guests) must not have gone through virgl nor fallen back to
  * software on a host that has a GPU; a guest job must use the config's path.
  */
-static const char *judge(struct run *r, const struct config_def *c, int on_host, const struct workload_def *w,
-			 const struct job_result *jr, struct wl_result *wr, char *reason, size_t rlen)
+static const char *judge_job(struct run *r, const struct config_def *c, int on_host, const struct workload_def *w,
+			     const struct job_result *jr, struct wl_result *wr, char *reason, size_t rlen)
 {
 	int parsed;
 
@@ -181,6 +181,36 @@ static const char *judge(struct run *r, const struct config_def *c, int on_host,
 	return "ok";
 }
 
+/* judge_job, and a job that is not ok keeps no metrics nor test statuses. */
+static const char *judge(struct run *r, const struct config_def *c, int on_host, const struct workload_def *w,
+			 const struct job_result *jr, struct wl_result *wr, char *reason, size_t rlen)
+{
+	const char *st = judge_job(r, c, on_host, w, jr, wr, reason, rlen);
+
+	if (strcmp(st, "ok") != 0) {
+		wl_result_free(wr);
+		wr->n = 0;
+		wr->artifact = NULL;
+	}
+	return st;
+}
+
+/* Keep a workload's own result file (e.g. piglit's results.json) in the run folder, in its own layout. */
+static void save_artifact(struct run *r, const struct config_def *c, int topo, int guest, const struct workload_def *w,
+			  int rep, const struct wl_result *wr)
+{
+	char *dir, *path;
+
+	if (!wr->artifact)
+		return;
+	dir = vb_strdupf("%s/%s/%s-n%d-g%d-r%d", r->dir, w->name, c->name, topo, guest, rep);
+	path = vb_strdupf("%s/%s", dir, wr->artifact_name);
+	if (vb_mkdirs(dir, 0755) < 0 || vb_write_file(path, wr->artifact, wr->artifact_len) < 0)
+		vb_err("cannot keep %s: %s", path, strerror(errno));
+	free(dir);
+	free(path);
+}
+
 static char *log_path(struct run *r, const char *config, int topo, int guest, const char *w, int rep)
 {
 	return vb_strdupf("%s/logs/%s-n%d-g%d-%s-r%d.log", r->dir, config, topo, guest, w, rep);
@@ -227,7 +257,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 		abort();
 	const char *bundled[MAX_GUESTS + 1][32];
 	/* A program this project builds runs from the build folder; guests see the host's root, so the same path. */
-	char *bin = w->bundled ? vb_strdupf("%s/%s", vb_exe_dir(), w->argv(WL_HOST)[0]) : NULL;
+	char *bin = w->bundled ? vb_strdupf("%s/../%s", vb_exe_dir(), w->argv(WL_HOST)[0]) : NULL;
 
 	for (int i = 0; i < n; i++) {
 		int host = s->index[i] == 0;
@@ -298,6 +328,8 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 	if (store_jobs(&r->store, r->id, rows, n) < 0)
 		vb_err("could not store %s repetition %d of %s", w->name, rep, c->name);
 	for (int i = 0; i < n; i++) {
+		save_artifact(r, c, topo, s->index[i], w, rep, &wr[i]);
+		wl_result_free(&wr[i]);
 		free(logs[i]);
 		job_result_free(&res[i]);
 	}

@@ -249,6 +249,31 @@ int store_guest(struct store *s, const char *run, const struct guest_row *g)
 			g->agent_version, g->drm, g->serial_log, g->status, g->reason, now);
 }
 
+/* Every test status of a job, with one prepared statement (a piglit run has thousands). */
+static int insert_subtests(struct store *s, sqlite3_int64 job_id, const struct wl_result *r)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO subtests(job_id, name, status) VALUES (?, ?, ?)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		vb_err("database: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	for (size_t i = 0; i < r->nsub && rc == 0; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, job_id);
+		sqlite3_bind_text(st, 2, r->sub[i].name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, r->sub[i].status, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			vb_err("database: test '%s': %s", r->sub[i].name, sqlite3_errmsg(s->db));
+			rc = -1;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int insert_job(struct store *s, const char *run, const struct job_row *j)
 {
 	char now[32];
@@ -271,7 +296,7 @@ static int insert_job(struct store *s, const char *run, const struct job_row *j)
 			     (long long)job_id, m->name, m->value, m->unit, m->higher_is_better ? "higher" : "lower") < 0)
 			return -1;
 	}
-	return 0;
+	return j->metrics && j->metrics->nsub ? insert_subtests(s, job_id, j->metrics) : 0;
 }
 
 int store_jobs(struct store *s, const char *run, const struct job_row *jobs, int n)

@@ -10,7 +10,7 @@
 
 #include "workload.h"
 
-static const char *const kms2d_args[] = { "kms2d", "--seconds", "3", NULL };
+static const char *const kms2d_args[] = { "build/kms2d", "--seconds", "3", NULL };
 
 static const char *const *kms2d_argv(enum workload_where where)
 {

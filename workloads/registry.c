@@ -1,15 +1,21 @@
 /* registry.c: the table of workloads vgpubench knows. */
+#define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "workload.h"
 
 extern const struct workload_def workload_glmark2;
 extern const struct workload_def workload_kms2d;
+extern const struct workload_def workload_piglit;
+extern const struct workload_def workload_piglit_smoke;
 
 static const struct workload_def *const workloads[] = {
 	&workload_glmark2,
 	&workload_kms2d,
+	&workload_piglit,
+	&workload_piglit_smoke,
 };
 
 const struct workload_def *workload_find(const char *name)
@@ -37,4 +43,28 @@ int wl_add_metric(struct wl_result *r, const char *name, double value, const cha
 	m->value = value;
 	m->higher_is_better = higher_is_better;
 	return 0;
+}
+
+int wl_add_subtest(struct wl_result *r, const char *name, const char *status)
+{
+	struct wl_subtest *n = realloc(r->sub, (r->nsub + 1) * sizeof(*n));
+
+	if (!n)
+		return -1;
+	r->sub = n;
+	n[r->nsub].name = strdup(name);
+	if (!n[r->nsub].name)
+		return -1;
+	snprintf(n[r->nsub].status, sizeof(n[r->nsub].status), "%s", status);
+	r->nsub++;
+	return 0;
+}
+
+void wl_result_free(struct wl_result *r)
+{
+	for (size_t i = 0; i < r->nsub; i++)
+		free(r->sub[i].name);
+	free(r->sub);
+	r->sub = NULL;
+	r->nsub = 0;
 }

@@ -16,9 +16,21 @@ struct wl_metric {
 	int higher_is_better;
 };
 
+/* One test's status, for suites like piglit (pass, warn, fail, crash, timeout, skip, notrun). */
+struct wl_subtest {
+	char *name;
+	char status[12];
+};
+
 struct wl_result {
 	struct wl_metric m[WL_MAX_METRICS];
 	int n;
+	struct wl_subtest *sub; /* malloc'ed; wl_result_free */
+	size_t nsub;
+	/* A file in the workload's own format to keep with the run (points into the job's output). */
+	const char *artifact;
+	size_t artifact_len;
+	const char *artifact_name;
 	char renderer[256]; /* the path used: GL_RENDERER, or the KMS driver for 2d */
 	char surface[64];
 	char error[512]; /* why parsing failed */
@@ -40,11 +52,15 @@ struct workload_def {
 	enum wl_path path;
 	/* The command line, NULL-terminated. */
 	const char *const *(*argv)(enum workload_where where);
-	/* argv[0] is a program this project builds: run it from the build folder. */
+	/* argv[0] is a path inside this project (built or shipped by it), relative to its root. */
 	int bundled;
 	/* The metric the summary leads with. */
 	const char *headline_metric;
-	/* Parse the job's stdout. 0, or -1 with r->error set. Never crashes on garbage. */
+	/*
+	 * Parse the job's stdout into r (overwritten: wl_result_free it first if
+	 * it held subtests). 0, or -1 with r->error set and nothing allocated.
+	 * Never crashes on garbage.
+	 */
 	int (*parse)(const char *out, size_t len, struct wl_result *r);
 };
 
@@ -53,5 +69,9 @@ const struct workload_def *workload_at(size_t i); /* NULL past the end */
 
 /* Append a metric; -1 when full. */
 int wl_add_metric(struct wl_result *r, const char *name, double value, const char *unit, int higher_is_better);
+/* Append a test status (copied). 0 or -1. */
+int wl_add_subtest(struct wl_result *r, const char *name, const char *status);
+/* Free what a parser allocated; the result can be parsed into again. */
+void wl_result_free(struct wl_result *r);
 
 #endif
