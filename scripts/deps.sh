@@ -25,6 +25,9 @@ MAIN_PKGS=(
 	linux-image-amd64 busybox-static cpio kmod
 	libgl1-mesa-dri libegl-mesa0 libgles2 mesa-utils
 	glmark2-es2-drm glmark2-es2
+	piglit waffle-utils
+	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+	gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-vaapi vainfo
 	xvfb xauth
 )
 # Packages that must come from <codename>-backports (QEMU >= 10).

@@ -10,12 +10,14 @@ extern const struct workload_def workload_glmark2;
 extern const struct workload_def workload_kms2d;
 extern const struct workload_def workload_piglit;
 extern const struct workload_def workload_piglit_smoke;
+extern const struct workload_def workload_media;
 
 static const struct workload_def *const workloads[] = {
 	&workload_glmark2,
 	&workload_kms2d,
 	&workload_piglit,
 	&workload_piglit_smoke,
+	&workload_media,
 };
 
 const struct workload_def *workload_find(const char *name)

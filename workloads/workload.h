@@ -40,6 +40,7 @@ struct wl_result {
 enum wl_path {
 	WL_PATH_GL,  /* GL_RENDERER */
 	WL_PATH_KMS, /* the KMS driver */
+	WL_PATH_MEDIA, /* the decode path, named in each metric (vaapi or software) */
 };
 
 /* A job that exits with this status and prints "skip: reason" was skipped (automake's convention). */
@@ -54,6 +55,8 @@ struct workload_def {
 	const char *const *(*argv)(enum workload_where where);
 	/* argv[0] is a path inside this project (built or shipped by it), relative to its root. */
 	int bundled;
+	/* Run once on the host before the workload's first job (NULL: nothing), bundled like argv. */
+	const char *const *prepare;
 	/* The metric the summary leads with. */
 	const char *headline_metric;
 	/*
