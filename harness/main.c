@@ -11,6 +11,7 @@
 #include "store.h"
 #include "summary.h"
 #include "util.h"
+#include "workload.h"
 
 #define DEFAULT_PLAN "harness/plans/default.ini"
 #define DEFAULT_RESULTS "results"
@@ -23,6 +24,7 @@ static void usage(FILE *f)
 		   "  vgpubench run --resume RUN [--results DIR] finish an interrupted run\n"
 		   "  vgpubench show RUN [--results DIR]        print a run's summary table\n"
 		   "  vgpubench list [--results DIR]            list the runs in the database\n"
+		   "  vgpubench workloads                       the workload catalogue\n"
 		   "  vgpubench compare RUN [BASELINE] [--threshold PCT] [--results DIR]\n"
 		   "                                            RUN against BASELINE (default: the previous run\n"
 		   "                                            of the same plan); exits 4 on regressions\n"
@@ -32,6 +34,29 @@ static void usage(FILE *f)
 		   "exit codes: 0 done, 1 could not run, 2 usage, 3 done with failed jobs,\n"
 		   "            4 regressions found (compare), 130 interrupted\n",
 		DEFAULT_PLAN);
+}
+
+static int cmd_workloads(void)
+{
+	for (size_t i = 0; workload_at(i); i++) {
+		const struct workload_def *w = workload_at(i);
+
+		printf("%s (%s): %s\n  budget: %s\n", w->name, w->cls, w->description, w->budget);
+		printf("  host:  ");
+		for (const char *const *a = w->argv(WL_HOST); *a; a++)
+			printf(" %s", *a);
+		printf("\n  guest: ");
+		for (const char *const *a = w->argv(WL_GUEST); *a; a++)
+			printf(" %s", *a);
+		printf("\n");
+		for (const char *const *n = w->requires; n && *n; n++)
+			printf("  needs: %s\n", *n);
+		for (const struct wl_metric_decl *d = w->metrics; d && d->pattern; d++)
+			printf("  metric %-26s %-10s %-6s %s\n", d->pattern, d->unit, d->higher_is_better ? "higher" : "lower",
+			       d->what);
+		printf("\n");
+	}
+	return 0;
 }
 
 static int cmd_list(const char *results)
@@ -213,6 +238,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "list") == 0)
 		return cmd_list(results);
+	if (strcmp(cmd, "workloads") == 0)
+		return cmd_workloads();
 	if (strcmp(cmd, "show") == 0 && pos)
 		return cmd_show(results, pos);
 	if (strcmp(cmd, "report") == 0 && pos)

@@ -212,7 +212,20 @@ static int glmark2_parse(const char *out, size_t len, struct wl_result *r)
 	return 0;
 }
 
+static const char *const glmark2_needs[] = { "OpenGL ES 2.0 (glmark2-es2 on the host, glmark2-es2-drm and KMS in a guest)",
+					    NULL };
+static const struct wl_metric_decl glmark2_metrics[] = {
+	{ "score", "score", 1, "mean of the scenes' FPS (recomputed)" },
+	{ "score_reported", "score", 1, "the score glmark2 printed" },
+	{ "*.fps", "fps", 1, "frames per second of a scene" },
+	{ "*.frame_time", "ms", 0, "mean frame time of a scene" },
+	{ NULL, NULL, 0, NULL },
+};
+
 const struct workload_def workload_glmark2 = {
+	.budget = "3 scenes x 5 s, 640x480",
+	.requires = glmark2_needs,
+	.metrics = glmark2_metrics,
 	.name = "glmark2",
 	.cls = "3d",
 	.path = WL_PATH_GL,

@@ -95,7 +95,21 @@ static int kms2d_parse(const char *out, size_t len, struct wl_result *r)
 	return 0;
 }
 
+static const char *const kms2d_needs[] = { "a KMS device with dumb buffers (/dev/dri/card*)", NULL };
+static const struct wl_metric_decl kms2d_metrics[] = {
+	{ "fill.per_s", "fills/s", 1, "full-screen solid fills, each pushed with DIRTYFB" },
+	{ "copy.per_s", "copies/s", 1, "full-screen blits, each pushed with DIRTYFB" },
+	{ "*.mb_per_s", "MB/s", 1, "bytes written per second" },
+	{ "dirty.per_s", "updates/s", 1, "64x64 partial updates, one DIRTYFB rectangle each" },
+	{ "flip.per_s", "flips/s", 1, "page flips, each waited for" },
+	{ "flip.latency_p*_ms", "ms", 0, "page flip to its vblank event" },
+	{ NULL, NULL, 0, NULL },
+};
+
 const struct workload_def workload_kms2d = {
+	.budget = "4 tests x 3 s",
+	.requires = kms2d_needs,
+	.metrics = kms2d_metrics,
 	.name = "kms2d",
 	.cls = "2d",
 	.description = "kms2d: dumb-buffer fills, blits, DIRTYFB partial updates and page flips on KMS",

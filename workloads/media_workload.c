@@ -139,7 +139,21 @@ bad:
 	return -1;
 }
 
+static const char *const media_needs[] = { "GStreamer with demuxers and decoders for H.264, HEVC, VP9",
+					  "VA-API decode where vainfo lists the profile (optional: software otherwise)",
+					  "a display: ximagesink under Xvfb on the host, kmssink in a guest", NULL };
+static const struct wl_metric_decl media_metrics[] = {
+	{ "decode.*.software.fps", "fps", 1, "software decode into fakesink sync=false" },
+	{ "decode.*.vaapi.fps", "fps", 1, "VA-API decode into fakesink sync=false" },
+	{ "playback.*.*.shown", "%", 1, "frames shown in real-time playback" },
+	{ "playback.*.*.dropped", "frames", 0, "frames dropped in real-time playback" },
+	{ NULL, NULL, 0, NULL },
+};
+
 const struct workload_def workload_media = {
+	.budget = "up to 6 clips of 3 s (H.264, HEVC, VP9 at 720p and 1080p): decode, then play",
+	.requires = media_needs,
+	.metrics = media_metrics,
 	.name = "media",
 	.cls = "media",
 	.description = "GStreamer decode throughput and real-time playback of H.264, HEVC and VP9 at 720p and 1080p",

@@ -185,7 +185,25 @@ bad:
 	return -1;
 }
 
+static const char *const piglit_needs[] = { "piglit and waffle (wflinfo)",
+					   "GLX on the host (under Xvfb), GBM on a DRM device in a guest", NULL };
+static const struct wl_metric_decl piglit_metrics[] = {
+	{ "pass_rate", "%", 1, "pass / tests that ran (skips excluded)" },
+	{ "tests", "tests", 1, "entries, subtests expanded as piglit's summary does" },
+	{ "pass", "tests", 1, "passed" },
+	{ "warn", "tests", 0, "warned" },
+	{ "fail", "tests", 0, "failed" },
+	{ "crash", "tests", 0, "crashed" },
+	{ "timeout", "tests", 0, "timed out" },
+	{ "skip", "tests", 0, "skipped or not run" },
+	{ "duration", "s", 0, "wall time of the piglit run" },
+	{ NULL, NULL, 0, NULL },
+};
+
 const struct workload_def workload_piglit = {
+	.budget = "~430 tests, 2-3 minutes on llvmpipe (about an hour in a TCG guest)",
+	.requires = piglit_needs,
+	.metrics = piglit_metrics,
 	.name = "piglit",
 	.cls = "3d",
 	.description = "piglit, curated profile of ~430 GL, GLES and GLSL tests, run by piglit's own runner",
@@ -197,6 +215,9 @@ const struct workload_def workload_piglit = {
 };
 
 const struct workload_def workload_piglit_smoke = {
+	.budget = "~27 tests, a few minutes in a TCG guest",
+	.requires = piglit_needs,
+	.metrics = piglit_metrics,
 	.name = "piglit-smoke",
 	.cls = "3d",
 	.description = "piglit, every 16th test of the curated profile (~27 tests), for guests under TCG",

@@ -1,5 +1,6 @@
 /* registry.c: the table of workloads vgpubench knows. */
 #define _GNU_SOURCE
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,14 @@ const struct workload_def *workload_find(const char *name)
 const struct workload_def *workload_at(size_t i)
 {
 	return i < sizeof(workloads) / sizeof(workloads[0]) ? workloads[i] : NULL;
+}
+
+const struct wl_metric_decl *workload_metric_decl(const struct workload_def *w, const char *metric)
+{
+	for (const struct wl_metric_decl *d = w->metrics; d && d->pattern; d++)
+		if (fnmatch(d->pattern, metric, 0) == 0)
+			return d;
+	return NULL;
 }
 
 int wl_add_metric(struct wl_result *r, const char *name, double value, const char *unit, int higher_is_better)

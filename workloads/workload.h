@@ -1,5 +1,9 @@
-/* workload.h: the workload registry: how each workload runs on the host and
- * in a guest, and how its output becomes metrics (with unit and direction). */
+/*
+ * workload.h: the workload definition and registry. One file per workload
+ * (workloads/<name>_workload.c or glmark2.c) fills a struct workload_def:
+ * name and class; how it runs on the host and in a guest; its budget; what
+ * it needs; the metrics it yields, with unit and direction; and its parser.
+ */
 #ifndef VGPUBENCH_WORKLOAD_H
 #define VGPUBENCH_WORKLOAD_H
 
@@ -43,6 +47,14 @@ enum wl_path {
 	WL_PATH_MEDIA, /* the decode path, named in each metric (vaapi or software) */
 };
 
+/* One declared metric: a name pattern (fnmatch), its unit and direction. */
+struct wl_metric_decl {
+	const char *pattern;
+	const char *unit;
+	int higher_is_better;
+	const char *what;
+};
+
 /* A job that exits with this status and prints "skip: reason" was skipped (automake's convention). */
 #define WL_EXIT_SKIP 77
 
@@ -57,6 +69,12 @@ struct workload_def {
 	int bundled;
 	/* Run once on the host before the workload's first job (NULL: nothing), bundled like argv. */
 	const char *const *prepare;
+	/* How long or how much one job runs, in words. */
+	const char *budget;
+	/* What it needs, NULL-terminated; a job whose needs are not met skips itself with the reason. */
+	const char *const *requires;
+	/* The metrics it yields, ended by a NULL pattern. */
+	const struct wl_metric_decl *metrics;
 	/* The metric the summary leads with. */
 	const char *headline_metric;
 	/*
@@ -68,6 +86,8 @@ struct workload_def {
 };
 
 const struct workload_def *workload_find(const char *name);
+/* The declaration a metric name falls under, or NULL. */
+const struct wl_metric_decl *workload_metric_decl(const struct workload_def *w, const char *metric);
 const struct workload_def *workload_at(size_t i); /* NULL past the end */
 
 /* Append a metric; -1 when full. */
