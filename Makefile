@@ -50,7 +50,7 @@ $(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_LIBS)
 
-$(BUILD)/san/%_test: tests/%_test.c tests/check.h $(HARNESS_SRC) $(HARNESS_HDR)
+$(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(HARNESS_SRC) $(HARNESS_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -o $@ $< $(HARNESS_SRC) $(HARNESS_LIBS)
 

@@ -225,6 +225,19 @@ struct tc {
 	int skipped;
 };
 
+/* A new, zeroed testcase at the end of *tcs. */
+static struct tc *tc_add(struct tc **tcs, size_t *n)
+{
+	struct tc *t = realloc(*tcs, (*n + 1) * sizeof(**tcs));
+
+	if (!t)
+		abort();
+	*tcs = t;
+	t = &t[(*n)++];
+	memset(t, 0, sizeof(*t));
+	return t;
+}
+
 static int export_junit(struct store *st, const char *run, FILE *out)
 {
 	sqlite3_stmt *q;
@@ -255,13 +268,8 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 	}
 	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(q) == SQLITE_ROW) {
-		struct tc *t;
+		struct tc *t = tc_add(&tcs, &n);
 
-		tcs = realloc(tcs, (n + 1) * sizeof(*tcs));
-		if (!tcs)
-			abort();
-		t = &tcs[n++];
-		memset(t, 0, sizeof(*t));
 		snprintf(t->classname, sizeof(t->classname), "%s.%s", txt(q, 0), txt(q, 1));
 		snprintf(t->name, sizeof(t->name), sqlite3_column_int(q, 2) ? "guests=%d" : "host",
 			 sqlite3_column_int(q, 2));
@@ -289,13 +297,8 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 		sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			const char *sts = txt(q, 3) ? txt(q, 3) : "";
-			struct tc *t;
+			struct tc *t = tc_add(&tcs, &n);
 
-			tcs = realloc(tcs, (n + 1) * sizeof(*tcs));
-			if (!tcs)
-				abort();
-			t = &tcs[n++];
-			memset(t, 0, sizeof(*t));
 			snprintf(t->classname, sizeof(t->classname), "piglit.%s.%d", txt(q, 0), sqlite3_column_int(q, 1));
 			snprintf(t->name, sizeof(t->name), "%s", txt(q, 2));
 			if (strstr(sts, "fail") || strstr(sts, "crash") || strstr(sts, "timeout")) {

@@ -35,8 +35,21 @@ static int cli_compare(const char *vgpubench, const char *dir, const char *run, 
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* What export_run writes for run in format (malloc'ed), and its return value in *rc. */
+static char *exported(struct store *s, const char *run, const char *format, int *rc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	*rc = export_run(s, run, format, mem);
+	fclose(mem);
+	return text;
+}
+
 int main(int argc, char **argv)
 {
+	int rc;
 	char dir[] = "/tmp/vgpubench-compare-XXXXXX";
 	struct store s;
 	struct comparison c;
@@ -146,26 +159,20 @@ int main(int argc, char **argv)
 	CHECK(compare_classify("fail", "fail") == NULL, "no change");
 
 	/* Exports. JUnit fails the slowed run's testcases against its previous run. */
-	text = NULL;
-	mem = open_memstream(&text, &len);
-	CHECK(export_run(&s, "slow", "junit", mem) == 0, "junit export");
-	fclose(mem);
+	text = exported(&s, "slow", "junit", &rc);
+	CHECK(rc == 0, "junit export");
 	CHECK_STR_CONTAINS(text, "<testsuites name=\"vgpubench\" tests=\"2\" failures=\"2\">");
 	CHECK_STR_CONTAINS(text, "classname=\"glmark2.qemu-virgl\" name=\"guests=3\"");
 	CHECK_STR_CONTAINS(text, "regression vs same: score -10.0%");
 	free(text);
-	text = NULL;
-	mem = open_memstream(&text, &len);
-	CHECK(export_run(&s, "same", "junit", mem) == 0, "junit export with piglit tests");
-	fclose(mem);
+	text = exported(&s, "same", "junit", &rc);
+	CHECK(rc == 0, "junit export with piglit tests");
 	CHECK_STR_CONTAINS(text, "classname=\"piglit.native.0\" name=\"spec@a\">");
 	CHECK_STR_CONTAINS(text, "<failure message=\"status: crash\"/>");
 	free(text);
 
-	text = NULL;
-	mem = open_memstream(&text, &len);
-	CHECK(export_run(&s, "a", "json", mem) == 0, "json export");
-	fclose(mem);
+	text = exported(&s, "a", "json", &rc);
+	CHECK(rc == 0, "json export");
 	struct json_object *root = json_tokener_parse(text), *jobs = NULL, *run = NULL;
 
 	CHECK(root && json_object_object_get_ex(root, "jobs", &jobs) && json_object_array_length(jobs) == 20,
@@ -175,10 +182,8 @@ int main(int argc, char **argv)
 	json_object_put(root);
 	free(text);
 
-	text = NULL;
-	mem = open_memstream(&text, &len);
-	CHECK(export_run(&s, "a", "csv", mem) == 0, "csv export");
-	fclose(mem);
+	text = exported(&s, "a", "csv", &rc);
+	CHECK(rc == 0, "csv export");
 	int lines = 0;
 
 	for (char *q = text; q && *q; q++)
@@ -188,9 +193,8 @@ int main(int argc, char **argv)
 		      88) == 0,
 	      "csv header");
 	free(text);
-	mem = open_memstream(&text, &len);
-	CHECK(export_run(&s, "a", "yaml", mem) < 0, "unknown format refused");
-	fclose(mem);
+	text = exported(&s, "a", "yaml", &rc);
+	CHECK(rc < 0, "unknown format refused");
 	free(text);
 
 	store_close(&s);

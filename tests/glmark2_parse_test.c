@@ -1,43 +1,17 @@
 /* glmark2_parse_test.c: the glmark2 parser against real captured output,
  * truncated output, garbage and a failed start. */
 #define _GNU_SOURCE
-#include <math.h>
-#include <stdlib.h>
-
-#include "check.h"
-#include "util.h"
-#include "workload.h"
+#include "parse_fixture.h"
 
 static const struct workload_def *w;
 
 static int parse_file(const char *name, struct wl_result *r)
 {
 	char *path = vb_strdupf("tests/fixtures/glmark2/%s", name);
-	size_t len = 0;
-	char *text = vb_read_file(path, &len);
-	int rc;
+	int rc = parse_fixture("glmark2", path, r);
 
-	CHECK(text != NULL, "cannot read %s", path);
-	rc = text ? w->parse(text, len, r) : -2;
-	free(text);
 	free(path);
 	return rc;
-}
-
-static double metric(const struct wl_result *r, const char *name)
-{
-	for (int i = 0; i < r->n; i++)
-		if (strcmp(r->m[i].name, name) == 0)
-			return r->m[i].value;
-	return NAN;
-}
-
-static const struct wl_metric *find(const struct wl_result *r, const char *name)
-{
-	for (int i = 0; i < r->n; i++)
-		if (strcmp(r->m[i].name, name) == 0)
-			return &r->m[i];
-	return NULL;
 }
 
 int main(void)
@@ -53,12 +27,12 @@ int main(void)
 	CHECK(strcmp(r.renderer, "llvmpipe (LLVM 15.0.6, 256 bits)") == 0, "renderer '%s'", r.renderer);
 	CHECK(strcmp(r.surface, "640x480 windowed") == 0, "surface '%s'", r.surface);
 	CHECK(r.n == 8, "3 scenes x 2 + score + score_reported, got %d", r.n);
-	CHECK(metric(&r, "build.fps") == 738, "build.fps %g", metric(&r, "build.fps"));
-	CHECK(metric(&r, "texture.frame_time") == 0.581, "texture.frame_time %g", metric(&r, "texture.frame_time"));
+	CHECK(metric_value(&r, "build.fps") == 738, "build.fps %g", metric_value(&r, "build.fps"));
+	CHECK(metric_value(&r, "texture.frame_time") == 0.581, "texture.frame_time %g", metric_value(&r, "texture.frame_time"));
 	/* mean of 738, 1722 and 369; glmark2 itself printed 942 */
-	CHECK(fabs(metric(&r, "score") - 943.0) < 1e-9, "score %g", metric(&r, "score"));
-	CHECK(metric(&r, "score_reported") == 942, "score_reported %g", metric(&r, "score_reported"));
-	const struct wl_metric *ft = find(&r, "shading.frame_time"), *sc = find(&r, "score");
+	CHECK(fabs(metric_value(&r, "score") - 943.0) < 1e-9, "score %g", metric_value(&r, "score"));
+	CHECK(metric_value(&r, "score_reported") == 942, "score_reported %g", metric_value(&r, "score_reported"));
+	const struct wl_metric *ft = find_metric(&r, "shading.frame_time"), *sc = find_metric(&r, "score");
 
 	CHECK(ft && !ft->higher_is_better && strcmp(ft->unit, "ms") == 0, "frame time is ms, lower is better");
 	CHECK(sc && sc->higher_is_better, "score is higher-is-better");
@@ -68,7 +42,7 @@ int main(void)
 	CHECK(r.n == 8, "guest metrics %d", r.n);
 	/* A real guest capture where glmark2's score (64) sits below the scenes' mean (65.7). */
 	CHECK(parse_file("guest-virgl-contended.txt", &r) == 0, "contended guest: %s", r.error);
-	CHECK(fabs(metric(&r, "score") - 197.0 / 3) < 1e-9, "contended score %g", metric(&r, "score"));
+	CHECK(fabs(metric_value(&r, "score") - 197.0 / 3) < 1e-9, "contended score %g", metric_value(&r, "score"));
 
 	CHECK(parse_file("truncated.txt", &r) < 0, "output cut after a scene must fail");
 	CHECK_STR_CONTAINS(r.error, "did not finish");

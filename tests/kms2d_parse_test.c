@@ -3,29 +3,15 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 
-#include "check.h"
-#include "util.h"
-#include "workload.h"
+#include "parse_fixture.h"
 
 static int parse(const char *name, struct wl_result *r)
 {
 	char *path = vb_strdupf("tests/fixtures/kms2d/%s", name);
-	size_t len = 0;
-	char *text = vb_read_file(path, &len);
-	int rc = text ? workload_find("kms2d")->parse(text, len, r) : -2;
+	int rc = parse_fixture("kms2d", path, r);
 
-	CHECK(text != NULL, "fixture %s", path);
-	free(text);
 	free(path);
 	return rc;
-}
-
-static const struct wl_metric *find(const struct wl_result *r, const char *name)
-{
-	for (int i = 0; i < r->n; i++)
-		if (!strcmp(r->m[i].name, name))
-			return &r->m[i];
-	return NULL;
 }
 
 int main(void)
@@ -38,11 +24,11 @@ int main(void)
 	CHECK(r.n == 8, "8 metrics, got %d", r.n);
 	CHECK(!strcmp(r.renderer, "virtio_gpu"), "driver '%s'", r.renderer);
 	CHECK(!strcmp(r.surface, "640x480@60"), "mode '%s'", r.surface);
-	const struct wl_metric *m = find(&r, "fill.mb_per_s"), *lat = find(&r, "flip.latency_p99_ms");
+	const struct wl_metric *m = find_metric(&r, "fill.mb_per_s"), *lat = find_metric(&r, "flip.latency_p99_ms");
 
 	CHECK(m && m->value == 358.23 && m->higher_is_better && !strcmp(m->unit, "MB/s"), "fill MB/s");
 	CHECK(lat && lat->value == 20.975 && !lat->higher_is_better && !strcmp(lat->unit, "ms"), "flip p99 latency");
-	CHECK(find(&r, "dirty.per_s") && find(&r, "copy.per_s") && find(&r, "flip.per_s"), "every test reported");
+	CHECK(find_metric(&r, "dirty.per_s") && find_metric(&r, "copy.per_s") && find_metric(&r, "flip.per_s"), "every test reported");
 
 	CHECK(parse("host-skip.txt", &r) < 0, "skip output carries no metrics");
 	CHECK(parse("truncated.txt", &r) < 0, "truncated output fails");

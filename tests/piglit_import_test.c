@@ -3,19 +3,7 @@
  * run's results.json, and the console summary piglit printed for it): every
  * test, subtests expanded, with the same status. Plus broken output. */
 #define _GNU_SOURCE
-#include <stdlib.h>
-
-#include "check.h"
-#include "util.h"
-#include "workload.h"
-
-static const struct wl_metric *find(const struct wl_result *r, const char *name)
-{
-	for (int i = 0; i < r->n; i++)
-		if (!strcmp(r->m[i].name, name))
-			return &r->m[i];
-	return NULL;
-}
+#include "parse_fixture.h"
 
 int main(void)
 {
@@ -64,12 +52,12 @@ int main(void)
 	}
 	CHECK(lines > 300 && (size_t)lines == r.nsub, "piglit lists %d entries, %zu imported", lines, r.nsub);
 	CHECK(matched == lines, "%d of %d statuses match", matched, lines);
-	CHECK(find(&r, "pass_rate") && find(&r, "tests") && find(&r, "fail") && find(&r, "crash"), "counts");
-	CHECK(find(&r, "tests")->value == (double)r.nsub, "tests = entries");
-	double ran = find(&r, "tests")->value - find(&r, "skip")->value;
+	CHECK(find_metric(&r, "pass_rate") && find_metric(&r, "tests") && find_metric(&r, "fail") && find_metric(&r, "crash"), "counts");
+	CHECK(find_metric(&r, "tests")->value == (double)r.nsub, "tests = entries");
+	double ran = find_metric(&r, "tests")->value - find_metric(&r, "skip")->value;
 
-	CHECK(ran > 0 && find(&r, "pass_rate")->value == 100.0 * find(&r, "pass")->value / ran, "pass rate");
-	CHECK(find(&r, "duration") && find(&r, "duration")->value == 103, "duration");
+	CHECK(ran > 0 && find_metric(&r, "pass_rate")->value == 100.0 * find_metric(&r, "pass")->value / ran, "pass rate");
+	CHECK(find_metric(&r, "duration") && find_metric(&r, "duration")->value == 103, "duration");
 	wl_result_free(&r);
 
 	/* Broken output: clear errors, nothing kept. */

@@ -61,7 +61,7 @@ static int media_parse(const char *out, size_t len, struct wl_result *r)
 {
 	char *text = strndup(out, len);
 	int done = 0, wrapper = 0, decoded = 0;
-	char paths[64] = "";
+	char paths[64] = "", decoders[128] = "", vaapi[96] = "";
 
 	memset(r, 0, sizeof(*r));
 	if (!text) {
@@ -74,6 +74,8 @@ static int media_parse(const char *out, size_t len, struct wl_result *r)
 
 		if (!strcmp(l, "media-wrapper: 1"))
 			wrapper = 1;
+		else if (!strncmp(l, "vaapi: ", 7))
+			snprintf(vaapi, sizeof(vaapi), "%s", l + 7);
 		else if (!strcmp(l, "done: 1"))
 			done = 1;
 		if (strncmp(l, "decode: ", 8) && strncmp(l, "playback: ", 10))
@@ -96,6 +98,9 @@ static int media_parse(const char *out, size_t len, struct wl_result *r)
 		}
 		if (!strstr(paths, path))
 			snprintf(paths + strlen(paths), sizeof(paths) - strlen(paths), "%s%s", paths[0] ? "+" : "", path);
+		if (!strstr(decoders, dec))
+			snprintf(decoders + strlen(decoders), sizeof(decoders) - strlen(decoders), "%s%s",
+				 decoders[0] ? ", " : "", dec);
 		if (is_decode) {
 			if (number(l, "seconds", &secs) < 0 || secs <= 0 || frames <= 0) {
 				snprintf(r->error, sizeof(r->error), "media: %s decoded no frames", clip);
@@ -130,8 +135,9 @@ static int media_parse(const char *out, size_t len, struct wl_result *r)
 		snprintf(r->error, sizeof(r->error), "media: no clip was decoded");
 		return -1;
 	}
-	/* The path used, for the record: "software", "vaapi" or both. */
-	snprintf(r->renderer, sizeof(r->renderer), "decode: %s", paths);
+	/* The path used, for the record: software or vaapi, the elements, and what VA-API offered. */
+	snprintf(r->renderer, sizeof(r->renderer), "decode: %s (%s); vaapi: %s", paths, decoders,
+		 vaapi[0] ? vaapi : "not probed");
 	return 0;
 bad:
 	free(text);
