@@ -109,10 +109,11 @@ int summary_print(struct store *s, const char *run, FILE *out)
 		snprintf(wl[nwl++], sizeof(wl[0]), "%s", sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 
-	fprintf(out, "\n%-10s %-14s %-20s %6s %7s %10s %10s %9s\n", "workload", "metric", "config", "guests", "jobs ok",
+	fprintf(out, "\n%-12s %-30s %-20s %6s %7s %10s %10s %9s\n", "workload", "metric", "config", "guests", "jobs ok",
 		"median", "sum", "% native");
-	fprintf(out, "%.*s\n", 93,
-		"---------------------------------------------------------------------------------------------");
+	for (int i = 0; i < 111; i++)
+		fputc('-', out);
+	fputc('\n', out);
 	for (int w = 0; w < nwl; w++) {
 		const struct workload_def *def = workload_find(wl[w]);
 		const char *metric = def ? def->headline_metric : "score";
@@ -134,10 +135,10 @@ int summary_print(struct store *s, const char *run, FILE *out)
 
 			snprintf(sum, sizeof(sum), isnan(total) ? "" : "%.1f", total);
 			snprintf(pct, sizeof(pct), isnan(med) || isnan(native) ? "-" : "%.1f%%", 100.0 * med / native);
-			fprintf(out, "%-10s %-14s %-20s %6s %3d/%-3d %10s %10s %9s\n", wl[w], metric, g[i].config, topo,
+			fprintf(out, "%-12s %-30s %-20s %6s %3d/%-3d %10s %10s %9s\n", wl[w], metric, g[i].config, topo,
 				g[i].ok, g[i].jobs, meds, sum, pct);
 			if (g[i].ok < g[i].jobs)
-				fprintf(out, "%-10s   %s %s\n", "", strncmp(g[i].reason, "skipped", 7) ? "first failure:" : "not run:",
+				fprintf(out, "%-12s   %s %s\n", "", strncmp(g[i].reason, "skipped", 7) ? "first failure:" : "not run:",
 					g[i].reason);
 			free(g[i].values);
 		}
@@ -146,7 +147,7 @@ int summary_print(struct store *s, const char *run, FILE *out)
 			       &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
 		while (sqlite3_step(st) == SQLITE_ROW)
-			fprintf(out, "%-10s %-14s %-20s skipped: %s\n", "*", "", sqlite3_column_text(st, 0),
+			fprintf(out, "%-12s %-30s %-20s skipped: %s\n", "*", "", sqlite3_column_text(st, 0),
 				sqlite3_column_text(st, 1));
 		sqlite3_finalize(st);
 	}
