@@ -6,7 +6,7 @@ BUILD   := build
 CSTD    := -std=c11
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS) -Iharness -Iworkloads -Iguest-agent -I/usr/include/libdrm
+ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS) -Iharness -Iworkloads -Iguest-agent -Imediator -I/usr/include/libdrm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 PLAN    ?= harness/plans/default.ini
@@ -15,6 +15,8 @@ AGENT_SRC   := $(wildcard guest-agent/*.c)
 HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard workloads/*.c)
 HARNESS_HDR := $(wildcard harness/*.h workloads/*.h)
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
+# The mediator's building blocks (issue 3); tested on their own so far.
+MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c
 TEST_SRC    := $(wildcard tests/*_test.c)
 
 AGENT        := $(BUILD)/vgpu-agent
@@ -22,6 +24,7 @@ KMS2D        := $(BUILD)/kms2d
 AGENT_SAN    := $(BUILD)/san/vgpu-agent
 VGPUBENCH    := $(BUILD)/vgpubench
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
+FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
 .PHONY: all build deps run test unit-test integration-test format clean
 
@@ -50,19 +53,24 @@ $(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_LIBS)
 
-$(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(HARNESS_SRC) $(HARNESS_HDR)
+$(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(HARNESS_SRC) $(HARNESS_HDR) $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -o $@ $< $(HARNESS_SRC) $(HARNESS_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -o $@ $< $(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(HARNESS_LIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory build
 	$(VGPUBENCH) run $(PLAN)
 
+# libFuzzer targets (clang), each run briefly by make test from its seed corpus.
+$(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Imediator -o $@ $< $(MEDIATOR_LIB_SRC)
+
 # Unit and protocol tests run under ASan+UBSan; the integration test boots a
 # real TCG guest with the release agent inside.
 test: deps
-	@$(MAKE) --no-print-directory build $(AGENT_SAN) $(TESTS_SAN)
-	@bash tests/run-tests.sh $(BUILD) $(TESTS_SAN)
+	@$(MAKE) --no-print-directory build $(AGENT_SAN) $(TESTS_SAN) $(FUZZERS)
+	@bash tests/run-tests.sh $(BUILD) $(TESTS_SAN) $(FUZZERS)
 
 format:
 	clang-format -i guest-agent/*.[ch] harness/*.[ch] workloads/*.[ch] tests/*.[ch]
