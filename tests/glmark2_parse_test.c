@@ -44,6 +44,50 @@ int main(void)
 	CHECK(parse_file("guest-virgl-contended.txt", &r) == 0, "contended guest: %s", r.error);
 	CHECK(fabs(metric_value(&r, "score") - 197.0 / 3) < 1e-9, "contended score %g", metric_value(&r, "score"));
 
+	/* Through run-glmark2.sh: scenes from --results-file's CSV, checked against the console. */
+	CHECK(parse_file("native-csv.txt", &r) == 0, "native CSV: %s", r.error);
+	CHECK(metric_value(&r, "build.fps") == 699 && metric_value(&r, "shading.frame_time") == 2.101, "CSV values");
+	CHECK(!strcmp(r.renderer, "llvmpipe (LLVM 15.0.6, 256 bits)") && !strcmp(r.surface, "640x480 windowed"),
+	      "CSV header: '%s' '%s'", r.renderer, r.surface);
+	CHECK(r.n == 8, "CSV metrics %d", r.n);
+	CHECK(parse_file("guest-virgl-csv.txt", &r) == 0, "guest CSV: %s", r.error);
+	CHECK_STR_CONTAINS(r.renderer, "virgl");
+	CHECK(metric_value(&r, "texture.fps") == 182, "guest texture fps");
+	{
+		size_t len = 0;
+		char *text = vb_read_file("tests/fixtures/glmark2/native-csv.txt", &len), *at;
+
+		/* A scene the CSV says failed. */
+		at = text ? strstr(text, "\"Success\"\n\"[texture]") : NULL;
+		CHECK(at != NULL, "fixture layout");
+		if (at) {
+			memcpy(at + 1, "Failure", 7);
+			CHECK(w->parse(text, len, &r) < 0 && strstr(r.error, "reports 'Failure'"), "failed scene: %s",
+			      r.error);
+			memcpy(at + 1, "Success", 7);
+		}
+		/* A CSV scene the console does not have. */
+		at = text ? strstr(text, "[shading] duration=5: FPS") : NULL;
+		if (at) {
+			at[1] = 'X';
+			CHECK(w->parse(text, len, &r) < 0, "console and CSV must agree");
+			at[1] = 's';
+		}
+		/* An unterminated quote in the CSV. */
+		at = text ? strstr(text, "\"[build] duration=5\",") : NULL;
+		if (at) {
+			at[19] = ' ';
+			CHECK(w->parse(text, len, &r) < 0 && strstr(r.error, "unreadable results.csv"), "bad CSV: %s",
+			      r.error);
+		}
+		/* The CSV without its end marker. */
+		at = text ? strstr(text, "--- end ---") : NULL;
+		if (at) {
+			CHECK(w->parse(text, (size_t)(at - text), &r) < 0 && strstr(r.error, "truncated"), "cut CSV");
+		}
+		free(text);
+	}
+
 	CHECK(parse_file("truncated.txt", &r) < 0, "output cut after a scene must fail");
 	CHECK_STR_CONTAINS(r.error, "did not finish");
 	CHECK(parse_file("truncated-header.txt", &r) < 0, "output cut in the header must fail");

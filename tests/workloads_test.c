@@ -13,6 +13,8 @@ static const struct {
 } fixtures[] = {
 	{ "glmark2", "tests/fixtures/glmark2/native-llvmpipe.txt" },
 	{ "glmark2", "tests/fixtures/glmark2/guest-virgl.txt" },
+	{ "glmark2", "tests/fixtures/glmark2/native-csv.txt" },
+	{ "glmark2-long", "tests/fixtures/glmark2/native-long-csv.txt" },
 	{ "kms2d", "tests/fixtures/kms2d/guest-virtio.txt" },
 	{ "piglit", "tests/fixtures/piglit/host-llvmpipe.txt" },
 	{ "piglit-smoke", "tests/fixtures/piglit/host-llvmpipe.txt" },

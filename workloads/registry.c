@@ -8,6 +8,7 @@
 #include "workload.h"
 
 extern const struct workload_def workload_glmark2;
+extern const struct workload_def workload_glmark2_long;
 extern const struct workload_def workload_kms2d;
 extern const struct workload_def workload_piglit;
 extern const struct workload_def workload_piglit_smoke;
@@ -15,6 +16,7 @@ extern const struct workload_def workload_media;
 
 static const struct workload_def *const workloads[] = {
 	&workload_glmark2,
+	&workload_glmark2_long,
 	&workload_kms2d,
 	&workload_piglit,
 	&workload_piglit_smoke,

@@ -11,10 +11,10 @@
 
 enum workload_where { WL_HOST, WL_GUEST };
 
-#define WL_MAX_METRICS 64
+#define WL_MAX_METRICS 256
 
 struct wl_metric {
-	char name[96];
+	char name[160];
 	double value;
 	char unit[16];
 	int higher_is_better;
