@@ -29,7 +29,7 @@ MAIN_PKGS=(
 	piglit waffle-utils
 	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
 	gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-vaapi vainfo
-	xvfb xauth
+	xvfb xauth chromium
 )
 # Packages that must come from <codename>-backports (QEMU >= 10).
 BPO_PKGS=(qemu-system-x86 qemu-system-gui qemu-utils)

@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <json-c/json.h>
 
 #include "check.h"
@@ -369,6 +372,50 @@ int main(int argc, char **argv)
 		json_object_put(m);
 	}
 	CHECK(saw_shutdown_ok, "shutdown acknowledged");
+
+	/* TCP transport: serves one connection at a time, and the next after it closes. */
+	{
+		int port = 20000 + (int)(getpid() % 20000);
+		char portarg[16];
+		pid_t tp;
+
+		snprintf(portarg, sizeof(portarg), "%d", port);
+		tp = fork();
+		if (tp == 0) {
+			int devnull = open("/dev/null", O_WRONLY);
+
+			dup2(devnull, 2);
+			execl(argv[1], argv[1], "--tcp", portarg, (char *)NULL);
+			_exit(127);
+		}
+		for (int round = 0; round < 2; round++) {
+			struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+						  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+			int fd = -1;
+
+			for (int tries = 0; tries < 100 && fd < 0; tries++) {
+				fd = socket(AF_INET, SOCK_STREAM, 0);
+				if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+					close(fd);
+					fd = -1;
+					usleep(50000);
+				}
+			}
+			CHECK(fd >= 0, "TCP connection %d to port %d", round + 1, port);
+			if (fd < 0)
+				break;
+			to_agent = fd;
+			from_agent = fd;
+			inlen = 0;
+			send_line("{\"id\":77,\"op\":\"hello\"}");
+			m = next_msg(5);
+			CHECK(is_type(m, "hello") && num(m, "id") == 77, "hello over TCP (connection %d)", round + 1);
+			json_object_put(m);
+			close(fd);
+		}
+		kill(tp, SIGTERM);
+		waitpid(tp, NULL, 0);
+	}
 
 	/* usage errors */
 	int st;

@@ -82,6 +82,43 @@ int main(void)
 	/* The slowed run is flagged on the trend line. */
 	CHECK_STR_CONTAINS(html, "2 runs of this plan shown; 2 flagged points");
 	CHECK_STR_CONTAINS(html, "No piglit results in this run");
+	/* The page as a browser sees it: headless Chromium loads it, and its DOM has every chart. */
+	{
+		char *cmd = vb_strdupf("timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic "
+				       "--no-first-run --disable-background-networking --disable-component-update "
+				       "--disable-sync --user-data-dir=%s/chromium --enable-logging=stderr --v=0 "
+				       "--dump-dom file://%s 2> %s/chromium.log",
+				       dir, path, dir);
+		FILE *p = access("/usr/bin/chromium", X_OK) == 0 ? popen(cmd, "r") : NULL;
+		char *dom = NULL, *log;
+		size_t got = 0;
+
+		CHECK(p != NULL, "headless Chromium (/usr/bin/chromium, installed by make deps)");
+		if (p) {
+			char buf[65536];
+			size_t r;
+
+			while ((r = fread(buf, 1, sizeof(buf), p)) > 0) {
+				dom = realloc(dom, got + r + 1);
+				if (!dom)
+					abort();
+				memcpy(dom + got, buf, r);
+				got += r;
+				dom[got] = '\0';
+			}
+			CHECK(pclose(p) == 0, "Chromium loaded the report");
+			CHECK(dom && count(dom, "<svg") == 4, "the browser's DOM has the 4 charts (%d)", dom ? count(dom, "<svg") : 0);
+			CHECK(dom && strstr(dom, "id=\"summary\""), "the browser's DOM has the summary");
+			log = vb_strdupf("%s/chromium.log", dir);
+			char *text = vb_read_file(log, NULL);
+
+			CHECK(!text || !strstr(text, "CONSOLE"), "no console errors: %s", text ? text : "");
+			free(text);
+			free(log);
+		}
+		free(dom);
+		free(cmd);
+	}
 	/* Environment, escaped. */
 	CHECK_STR_CONTAINS(html, "10.0.2 &lt;&amp;&gt;");
 	CHECK_STR_CONTAINS(html, "GL_RENDERER (qemu-virgl)");
