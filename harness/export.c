@@ -199,26 +199,6 @@ static int export_csv(struct store *st, const char *run, FILE *out)
 	return 0;
 }
 
-static void xml_text(FILE *out, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (*s == '<')
-			fputs("&lt;", out);
-		else if (*s == '>')
-			fputs("&gt;", out);
-		else if (*s == '&')
-			fputs("&amp;", out);
-		else if (*s == '"')
-			fputs("&quot;", out);
-		else if (ch < 0x20 && *s != '\n' && *s != '\t')
-			fputc(' ', out); /* not allowed in XML 1.0 */
-		else
-			fputc(*s, out);
-	}
-}
-
 struct tc {
 	char classname[160], name[64];
 	char failure[1024];
@@ -314,13 +294,13 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(out, "<testsuites name=\"vgpubench\" tests=\"%zu\" failures=\"%d\">\n", n, failures);
 	fprintf(out, "  <testsuite name=\"");
-	xml_text(out, run);
+	vb_xml_escape(out, run);
 	fprintf(out, "\" tests=\"%zu\" failures=\"%d\" skipped=\"%d\">\n", n, failures, skipped);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "    <testcase classname=\"");
-		xml_text(out, tcs[i].classname);
+		vb_xml_escape(out, tcs[i].classname);
 		fprintf(out, "\" name=\"");
-		xml_text(out, tcs[i].name);
+		vb_xml_escape(out, tcs[i].name);
 		if (!tcs[i].failure[0] && !tcs[i].skipped) {
 			fprintf(out, "\"/>\n");
 			continue;
@@ -330,7 +310,7 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 			fprintf(out, "      <skipped/>\n");
 		} else {
 			fprintf(out, "      <failure message=\"");
-			xml_text(out, tcs[i].failure);
+			vb_xml_escape(out, tcs[i].failure);
 			fprintf(out, "\"/>\n");
 		}
 		fprintf(out, "    </testcase>\n");

@@ -31,22 +31,6 @@ struct rep {
 	int charts;
 };
 
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '>')
-			fputs("&gt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else if (*s == '"')
-			fputs("&quot;", f);
-		else
-			fputc(*s, f);
-	}
-}
-
 static const char *headline(const char *workload)
 {
 	const struct workload_def *w = workload_find(workload);
@@ -101,7 +85,7 @@ static void chart(struct rep *r, const char *name, const char *script, const cha
 		vb_err("report: gnuplot failed on %s", gp);
 	} else {
 		fprintf(r->html, "<figure id=\"chart-%s\">\n%s\n<figcaption>", name, start);
-		esc(r->html, caption);
+		vb_xml_escape(r->html, caption);
 		fprintf(r->html, "</figcaption></figure>\n");
 		r->charts++;
 	}
@@ -496,7 +480,7 @@ static void section_piglit(struct rep *r)
 			c.status_regressions, c.status_fixes);
 		for (size_t i = 0; i < c.nchanges; i++) {
 			fprintf(r->html, "<li class=\"%s\">%s: ", c.changes[i].kind, c.changes[i].kind);
-			esc(r->html, c.changes[i].name);
+			vb_xml_escape(r->html, c.changes[i].name);
 			fprintf(r->html, " (%s ×%d) %s → %s</li>\n", c.changes[i].config, c.changes[i].topology,
 				c.changes[i].old_status[0] ? c.changes[i].old_status : "absent",
 				c.changes[i].new_status[0] ? c.changes[i].new_status : "absent");
@@ -516,9 +500,9 @@ static void section_environment(struct rep *r)
 		sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			fprintf(r->html, "<tr><th>");
-			esc(r->html, (const char *)sqlite3_column_text(q, 0));
+			vb_xml_escape(r->html, (const char *)sqlite3_column_text(q, 0));
 			fprintf(r->html, "</th><td>");
-			esc(r->html, (const char *)sqlite3_column_text(q, 1));
+			vb_xml_escape(r->html, (const char *)sqlite3_column_text(q, 1));
 			fprintf(r->html, "</td></tr>\n");
 		}
 		sqlite3_finalize(q);
@@ -531,7 +515,7 @@ static void section_environment(struct rep *r)
 		sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			fprintf(r->html, "<tr><th>GL_RENDERER (%s)</th><td>", sqlite3_column_text(q, 0));
-			esc(r->html, (const char *)sqlite3_column_text(q, 1));
+			vb_xml_escape(r->html, (const char *)sqlite3_column_text(q, 1));
 			fprintf(r->html, "</td></tr>\n");
 		}
 		sqlite3_finalize(q);
@@ -545,7 +529,7 @@ static void section_environment(struct rep *r)
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			fprintf(r->html, "%s<li><b>%s</b>: ", first ? "<h3>Skipped configurations</h3><ul>\n" : "",
 				sqlite3_column_text(q, 0));
-			esc(r->html, (const char *)sqlite3_column_text(q, 1));
+			vb_xml_escape(r->html, (const char *)sqlite3_column_text(q, 1));
 			fprintf(r->html, "</li>\n");
 			first = 0;
 		}
@@ -577,13 +561,13 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 		goto out;
 	}
 	fprintf(r.html, "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n<title>vgpubench report ");
-	esc(r.html, run);
+	vb_xml_escape(r.html, run);
 	fprintf(r.html, "</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
 			"table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
 			"text-align:left}th{background:#eee}.noisy{background:#fde8c8}.err{color:#b00}"
 			"li.regression{color:#b00}li.fix{color:#070}figure{margin:1em 0}"
 			"figcaption{font-size:90%%;color:#555}</style>\n</head><body>\n<h1>vgpubench report: ");
-	esc(r.html, run);
+	vb_xml_escape(r.html, run);
 	fprintf(r.html, "</h1>\n<p><a href=#summary>summary</a> · <a href=#native>%% of native</a> · "
 			"<a href=#sharing>sharing quality</a> · <a href=#frametime>frame times</a> · "
 			"<a href=#trends>trends</a> · <a href=#piglit>piglit</a> · <a href=#env>environment</a></p>\n");

@@ -309,3 +309,23 @@ const char *vb_exe_dir(void)
 		*slash = '\0';
 	return dir;
 }
+
+void vb_xml_escape(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '<')
+			fputs("&lt;", f);
+		else if (ch == '>')
+			fputs("&gt;", f);
+		else if (ch == '&')
+			fputs("&amp;", f);
+		else if (ch == '"')
+			fputs("&quot;", f);
+		else if (ch < 0x20 && ch != '\n' && ch != '\t')
+			fputc(' ', f);
+		else
+			fputc(ch, f);
+	}
+}

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Set by SIGINT/SIGTERM: every wait loop checks it and unwinds. */
@@ -44,6 +45,9 @@ int vb_reap(pid_t pid, double timeout_s);
 /* Run a command to completion and capture its stdout (NUL-terminated, max 1 MiB).
  * Returns the captured text or NULL; *status gets the wait status. */
 char *vb_capture(char *const argv[], int *status);
+
+/* Write s escaped for XML/HTML text and attributes (control characters XML 1.0 forbids become spaces). */
+void vb_xml_escape(FILE *f, const char *s);
 
 /* Path of the directory holding the running executable. */
 const char *vb_exe_dir(void);

@@ -9,7 +9,11 @@ set -u
 platform=${1:?platform}
 here=$(cd "$(dirname "$0")" && pwd)
 list=${2:-vgpubench.list}
-out=${3:-$(mktemp -d /tmp/piglit-XXXXXX)}
+out=${3:-}
+if [ -z "$out" ]; then
+	out=$(mktemp -d /tmp/piglit-XXXXXX)
+	trap 'rm -rf "$out" "$out.log"' EXIT
+fi
 case "$list" in */* | "") echo "error: LIST is a file name beside run-piglit.sh"; exit 2 ;; esac
 echo "piglit-wrapper: 1"
 if ! command -v piglit > /dev/null; then
