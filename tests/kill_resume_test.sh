@@ -54,6 +54,7 @@ rc=$?
 check '[ $rc -eq 0 ] || [ $rc -eq 3 ]' "resume exited $rc: $(tail -5 "$tmp/run2.log")"
 check '[ "$(q "SELECT status FROM runs")" = complete ]' "resumed run is complete"
 check '[ "$(q "SELECT count(*) FROM jobs")" = 2 ]' "both repetitions stored exactly once (had $before)"
+check '[ "$(q "SELECT count(*) FROM jobs WHERE status = '"'ok'"'")" = 2 ]' "both repetitions ok: $(q "SELECT reason FROM jobs WHERE status <> 'ok' LIMIT 1")"
 check 'grep -q "resuming run" "$tmp/run2.log"' "resume announced"
 check '! grep -q "repetition 1/2" "$tmp/run2.log" || [ "$before" -lt 1 ]' "repetition 1 ran again on resume"
 check '! pgrep -f "qemu-system.*$tmp" >/dev/null' "no QEMU left after the resumed run"

@@ -45,7 +45,8 @@ mount -t devtmpfs devtmpfs /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
+# /tmp stays the overlay's (host files visible, writes kept in the guest):
+# a project checked out under the host's /tmp must be reachable from guests.
 mount -t tmpfs -o mode=0755 tmpfs /newroot/run
 cp /vgpu-agent /newroot/run/vgpu-agent || fail "cannot install the agent"
 # Later connector probes read the EDID override from the new root.
