@@ -16,7 +16,7 @@ HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard w
 HARNESS_HDR := $(wildcard harness/*.h workloads/*.h)
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator's building blocks (issue 3); tested on their own so far.
-MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c
+MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c
 TEST_SRC    := $(wildcard tests/*_test.c)
 
 AGENT        := $(BUILD)/vgpu-agent
