@@ -16,7 +16,8 @@ HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard w
 HARNESS_HDR := $(wildcard harness/*.h workloads/*.h)
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator's building blocks (issue 3); tested on their own so far.
-MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c
+MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c
+MEDIATOR_TEST_SRC := mediator/tests/frontend.c
 TEST_SRC    := $(wildcard tests/*_test.c)
 
 AGENT        := $(BUILD)/vgpu-agent
@@ -53,9 +54,9 @@ $(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_LIBS)
 
-$(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(HARNESS_SRC) $(HARNESS_HDR) $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h)
+$(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(HARNESS_SRC) $(HARNESS_HDR) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(wildcard mediator/*.h mediator/tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -o $@ $< $(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(HARNESS_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -Imediator/tests -o $@ $< $(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(HARNESS_LIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory build

@@ -1,0 +1,147 @@
+/* frontend.c: the test front-end (see frontend.h). */
+#define _GNU_SOURCE
+#include "frontend.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vhost_msg.h"
+#include "vring.h"
+
+int fe_init(struct frontend *fe, int sock, size_t ram_size)
+{
+	memset(fe, 0, sizeof(*fe));
+	fe->sock = sock;
+	fe->ram_size = ram_size;
+	fe->uva = 0x7f0000000000ull;
+	fe->ram_fd = memfd_create("guest-ram", MFD_CLOEXEC);
+	if (fe->ram_fd < 0 || ftruncate(fe->ram_fd, (off_t)ram_size) < 0)
+		return -1;
+	fe->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, fe->ram_fd, 0);
+	return fe->ram == MAP_FAILED ? -1 : 0;
+}
+
+void fe_free(struct frontend *fe)
+{
+	if (fe->ram && fe->ram != MAP_FAILED)
+		munmap(fe->ram, fe->ram_size);
+	if (fe->ram_fd >= 0)
+		close(fe->ram_fd);
+	if (fe->sock >= 0)
+		close(fe->sock);
+}
+
+int fe_send(struct frontend *fe, uint32_t req, uint32_t flags, const void *payload, uint32_t size, const int *fds,
+	    int nfds)
+{
+	uint8_t buf[VHOST_MSG_HDR_SIZE + VHOST_MSG_MAX_PAYLOAD];
+	struct iovec iov = { buf, VHOST_MSG_HDR_SIZE + size };
+	union {
+		char c[CMSG_SPACE(sizeof(int) * VHOST_MSG_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (size > VHOST_MSG_MAX_PAYLOAD || nfds > VHOST_MSG_MAX_FDS)
+		return -1;
+	flags |= VHOST_USER_VERSION;
+	memcpy(buf, &req, 4);
+	memcpy(buf + 4, &flags, 4);
+	memcpy(buf + 8, &size, 4);
+	if (size)
+		memcpy(buf + VHOST_MSG_HDR_SIZE, payload, size);
+	if (nfds) {
+		mh.msg_control = ctl.c;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	return sendmsg(fe->sock, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len ? 0 : -1;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fe_reply(struct frontend *fe, uint32_t *req, void *payload, size_t cap)
+{
+	uint32_t hdr[3];
+	uint8_t skip[VHOST_MSG_MAX_PAYLOAD];
+
+	if (read_full(fe->sock, hdr, sizeof(hdr)) < 0 || !(hdr[1] & VHOST_USER_REPLY_MASK) ||
+	    hdr[2] > VHOST_MSG_MAX_PAYLOAD)
+		return -1;
+	*req = hdr[0];
+	if (read_full(fe->sock, skip, hdr[2]) < 0)
+		return -1;
+	memcpy(payload, skip, hdr[2] < cap ? hdr[2] : cap);
+	return (int)hdr[2];
+}
+
+int fe_mem_table(struct frontend *fe, uint64_t region_size, uint32_t flags)
+{
+	struct vhost_mem_table mt = { .nregions = 1 };
+
+	mt.regions[0] = (struct vhost_mem_region){ 0, region_size, fe->uva, 0 };
+	return fe_send(fe, VHOST_USER_SET_MEM_TABLE, flags, &mt, 8 + 32, &fe->ram_fd, 1);
+}
+
+int fe_setup_ring(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base, int *kick, int *call)
+{
+	struct vhost_vring_state st = { qi, num };
+	struct vhost_vring_addr addr = { qi, 0, fe->uva + base, fe->uva + base + 0x2000, fe->uva + base + 0x1000, 0 };
+	uint64_t idx = qi;
+	int rc = 0;
+
+	*kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	*call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	memset(fe->ram + base, 0, 0x3000);
+	rc |= fe_send(fe, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof(st), NULL, 0);
+	rc |= fe_send(fe, VHOST_USER_SET_VRING_ADDR, 0, &addr, sizeof(addr), NULL, 0);
+	st.num = 0;
+	rc |= fe_send(fe, VHOST_USER_SET_VRING_BASE, 0, &st, sizeof(st), NULL, 0);
+	rc |= fe_send(fe, VHOST_USER_SET_VRING_CALL, 0, &idx, 8, call, 1);
+	rc |= fe_send(fe, VHOST_USER_SET_VRING_KICK, 0, &idx, 8, kick, 1);
+	st.num = 1;
+	rc |= fe_send(fe, VHOST_USER_SET_VRING_ENABLE, 0, &st, sizeof(st), NULL, 0);
+	return rc ? -1 : 0;
+}
+
+void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,
+	      uint64_t out, uint32_t out_len, int kick)
+{
+	struct vring_desc d[2] = { { in, in_len, VRING_DESC_F_NEXT, (uint16_t)((head + 1) % num) },
+				   { out, out_len, VRING_DESC_F_WRITE, 0 } };
+	uint16_t idx;
+	uint64_t one = 1;
+
+	memcpy(fe->ram + base + 16 * head, &d[0], 16);
+	memcpy(fe->ram + base + 16 * ((head + 1) % num), &d[1], 16);
+	memcpy(&idx, fe->ram + base + 0x1000 + 2, 2);
+	memcpy(fe->ram + base + 0x1000 + 4 + 2 * (idx % num), &head, 2);
+	idx++;
+	__atomic_store_n((uint16_t *)(fe->ram + base + 0x1000 + 2), idx, __ATOMIC_RELEASE);
+	if (write(kick, &one, 8) != 8)
+		return;
+}

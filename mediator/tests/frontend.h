@@ -1,0 +1,41 @@
+/* frontend.h: a vhost-user front-end for tests: plays QEMU's part towards a
+ * back-end over a unix socket, with guest RAM in a memfd, so the mediator's
+ * device can be driven without booting a VM. */
+#ifndef VGPU_TEST_FRONTEND_H
+#define VGPU_TEST_FRONTEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct frontend {
+	int sock;     /* our end of the connection */
+	int ram_fd;   /* the guest RAM memfd */
+	uint8_t *ram; /* the guest's view of it */
+	size_t ram_size;
+	uint64_t uva; /* where "QEMU" has guest RAM mapped (what SET_MEM_TABLE and SET_VRING_ADDR say) */
+};
+
+/* Guest RAM of ram_size bytes at gpa 0; sock is the connected socket to the back-end. 0 or -1. */
+int fe_init(struct frontend *fe, int sock, size_t ram_size);
+void fe_free(struct frontend *fe);
+
+/* Send one message (flags: VHOST_USER_VERSION is added). 0 or -1. */
+int fe_send(struct frontend *fe, uint32_t req, uint32_t flags, const void *payload, uint32_t size, const int *fds,
+	    int nfds);
+
+/* Read one reply: its request and payload (up to cap bytes); returns the payload size or -1. */
+int fe_reply(struct frontend *fe, uint32_t *req, void *payload, size_t cap);
+
+/* SET_MEM_TABLE with the whole guest RAM as one region (of size region_size). */
+int fe_mem_table(struct frontend *fe, uint64_t region_size, uint32_t flags);
+
+/* Lay out a split ring of num entries at gpa base (desc), base+0x1000 (avail), base+0x2000 (used) and send
+ * SET_VRING_NUM/ADDR/BASE, CALL and KICK (eventfds returned), and ENABLE. 0 or -1. */
+int fe_setup_ring(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base, int *kick, int *call);
+
+/* Place a chain on ring qi (laid out by fe_setup_ring at base): one readable buffer at
+ * gpa `in` of in_len bytes and one writable at gpa `out` of out_len bytes, then kick. */
+void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,
+	      uint64_t out, uint32_t out_len, int kick);
+
+#endif

@@ -1,0 +1,292 @@
+/* vhost_dev.c: the vhost-user back-end protocol for one vGPU. Every message
+ * is validated (vhost_msg.c) before it changes state; a refused message never
+ * takes the connection, let alone the process, down. */
+#define _GNU_SOURCE
+#include "vhost_dev.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void queue_reset(struct vdev_queue *q)
+{
+	if (q->kick_fd >= 0)
+		close(q->kick_fd);
+	if (q->call_fd >= 0)
+		close(q->call_fd);
+	memset(q, 0, sizeof(*q));
+	q->kick_fd = q->call_fd = -1;
+}
+
+void vdev_init(struct vdev *d, int sock, unsigned nqueues, uint64_t features, const void *config, uint32_t config_len,
+	       vdev_handler handler, void *ctx)
+{
+	memset(d, 0, sizeof(*d));
+	d->sock = sock;
+	d->gpu_sock = -1;
+	d->nqueues = nqueues > VDEV_MAX_QUEUES ? VDEV_MAX_QUEUES : nqueues;
+	for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
+		queue_reset(&d->q[i]);
+	d->offered = features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+		     (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
+	d->protocol_offered = (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG);
+	d->config_len = config_len > VHOST_MSG_MAX_CONFIG ? VHOST_MSG_MAX_CONFIG : config_len;
+	memcpy(d->config, config, d->config_len);
+	d->handler = handler;
+	d->ctx = ctx;
+}
+
+static int send_reply(struct vdev *d, uint32_t request, const void *payload, uint32_t size)
+{
+	uint8_t buf[VHOST_MSG_HDR_SIZE + VHOST_MSG_MAX_PAYLOAD];
+	uint32_t flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+	size_t len = VHOST_MSG_HDR_SIZE + size, off = 0;
+
+	memcpy(buf, &request, 4);
+	memcpy(buf + 4, &flags, 4);
+	memcpy(buf + 8, &size, 4);
+	if (size)
+		memcpy(buf + VHOST_MSG_HDR_SIZE, payload, size);
+	while (off < len) {
+		ssize_t n = send(d->sock, buf + off, len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static int reply_u64(struct vdev *d, uint32_t request, uint64_t v)
+{
+	return send_reply(d, request, &v, 8);
+}
+
+/* Start a queue once everything it needs is there. */
+static void queue_try_start(struct vdev *d, unsigned qi)
+{
+	struct vdev_queue *q = &d->q[qi];
+	int event_idx = !!(d->features & (1ull << VIRTIO_RING_F_EVENT_IDX));
+
+	if (q->started || !q->addr_set || !q->num || q->kick_fd < 0)
+		return;
+	if (vring_setup(&q->vr, &d->mem, q->num, q->desc, q->avail, q->used, event_idx) < 0) {
+		snprintf(d->why, sizeof(d->why), "queue %u: %s", qi, q->vr.why);
+		return;
+	}
+	q->vr.last_avail = q->base;
+	q->vr.used_idx = q->base;
+	q->started = 1;
+	/* Without protocol features a ring is enabled as it starts. */
+	if (!(d->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
+		q->enabled = 1;
+}
+
+/* Act on a validated message. 0 done, -1 refused (reason in d->why). */
+static int act(struct vdev *d, struct vhost_msg *m)
+{
+	char err[160];
+
+	switch (m->request) {
+	case VHOST_USER_GET_FEATURES:
+		return reply_u64(d, m->request, d->offered);
+	case VHOST_USER_SET_FEATURES:
+		if (m->payload.u64 & ~d->offered) {
+			snprintf(d->why, sizeof(d->why), "SET_FEATURES: bits 0x%llx were not offered",
+				 (unsigned long long)(m->payload.u64 & ~d->offered));
+			return -1;
+		}
+		d->features = m->payload.u64;
+		return 0;
+	case VHOST_USER_GET_PROTOCOL_FEATURES:
+		return reply_u64(d, m->request, d->protocol_offered);
+	case VHOST_USER_SET_PROTOCOL_FEATURES:
+		d->protocol = m->payload.u64 & d->protocol_offered;
+		return 0;
+	case VHOST_USER_SET_OWNER:
+		d->owned = 1;
+		return 0;
+	case VHOST_USER_RESET_OWNER:
+		for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
+			queue_reset(&d->q[i]);
+		d->owned = 0;
+		return 0;
+	case VHOST_USER_GET_QUEUE_NUM:
+		return reply_u64(d, m->request, d->nqueues);
+	case VHOST_USER_SET_MEM_TABLE: {
+		struct guest_mem fresh = { 0 };
+
+		for (uint32_t i = 0; i < m->payload.mem.nregions; i++) {
+			const struct vhost_mem_region *r = &m->payload.mem.regions[i];
+
+			if (guest_mem_add(&fresh, m->fds[i], r->gpa, r->size, r->uva, r->mmap_offset, err, sizeof(err)) <
+			    0) {
+				guest_mem_clear(&fresh);
+				snprintf(d->why, sizeof(d->why), "SET_MEM_TABLE: region %u: %s", i, err);
+				return -1;
+			}
+		}
+		/* Running rings point into the old mapping: they restart on the new one. */
+		guest_mem_clear(&d->mem);
+		d->mem = fresh;
+		for (unsigned i = 0; i < d->nqueues; i++)
+			if (d->q[i].started) {
+				d->q[i].base = d->q[i].vr.last_avail;
+				d->q[i].started = 0;
+				queue_try_start(d, i);
+			}
+		return 0;
+	}
+	case VHOST_USER_SET_VRING_NUM:
+		d->q[m->payload.state.index].num = (uint16_t)m->payload.state.num;
+		return 0;
+	case VHOST_USER_SET_VRING_ADDR: {
+		struct vdev_queue *q = &d->q[m->payload.addr.index];
+
+		q->desc = m->payload.addr.desc;
+		q->avail = m->payload.addr.avail;
+		q->used = m->payload.addr.used;
+		q->addr_set = 1;
+		return 0;
+	}
+	case VHOST_USER_SET_VRING_BASE:
+		d->q[m->payload.state.index].base = (uint16_t)m->payload.state.num;
+		return 0;
+	case VHOST_USER_GET_VRING_BASE: {
+		/* Stops the ring; the reply carries where the front-end should resume. */
+		struct vdev_queue *q = &d->q[m->payload.state.index];
+		struct vhost_vring_state st = { m->payload.state.index, q->started ? q->vr.last_avail : q->base };
+
+		queue_reset(q);
+		return send_reply(d, m->request, &st, sizeof(st));
+	}
+	case VHOST_USER_SET_VRING_KICK:
+	case VHOST_USER_SET_VRING_CALL:
+	case VHOST_USER_SET_VRING_ERR: {
+		unsigned qi = (unsigned)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK);
+		int fd = m->nfds ? m->fds[0] : -1;
+		struct vdev_queue *q = &d->q[qi];
+
+		m->nfds = 0; /* the fd is ours now (or closed below) */
+		if (m->request == VHOST_USER_SET_VRING_KICK) {
+			if (q->kick_fd >= 0)
+				close(q->kick_fd);
+			q->kick_fd = fd;
+			queue_try_start(d, qi);
+		} else if (m->request == VHOST_USER_SET_VRING_CALL) {
+			if (q->call_fd >= 0)
+				close(q->call_fd);
+			q->call_fd = fd;
+		} else if (fd >= 0) {
+			close(fd); /* errors are reported as NEEDS_RESET instead */
+		}
+		return 0;
+	}
+	case VHOST_USER_SET_VRING_ENABLE:
+		d->q[m->payload.state.index].enabled = m->payload.state.num != 0;
+		return 0;
+	case VHOST_USER_GET_CONFIG: {
+		struct vhost_config c = m->payload.config;
+
+		if (c.offset + c.size > d->config_len) {
+			snprintf(d->why, sizeof(d->why), "GET_CONFIG: bytes %u..%u past the %u-byte config space", c.offset,
+				 c.offset + c.size, d->config_len);
+			/* The reply still carries the requested size, zeroed: the front-end sees no config. */
+			memset(c.data, 0, c.size);
+			send_reply(d, m->request, &c, 12 + c.size);
+			return -1;
+		}
+		memcpy(c.data, d->config + c.offset, c.size);
+		return send_reply(d, m->request, &c, 12 + c.size);
+	}
+	case VHOST_USER_SET_CONFIG:
+		snprintf(d->why, sizeof(d->why), "SET_CONFIG: the config space is read-only");
+		return -1;
+	case VHOST_USER_GPU_SET_SOCKET:
+		if (d->gpu_sock >= 0)
+			close(d->gpu_sock);
+		d->gpu_sock = m->fds[0];
+		m->nfds = 0;
+		return 0;
+	}
+	snprintf(d->why, sizeof(d->why), "%s is not handled", vhost_req_name(m->request));
+	return -1;
+}
+
+static int is_get(uint32_t req)
+{
+	return req == VHOST_USER_GET_FEATURES || req == VHOST_USER_GET_PROTOCOL_FEATURES ||
+	       req == VHOST_USER_GET_QUEUE_NUM || req == VHOST_USER_GET_VRING_BASE || req == VHOST_USER_GET_CONFIG;
+}
+
+int vdev_handle_msg(struct vdev *d)
+{
+	struct vhost_msg m;
+	char err[256];
+	int r = vhost_msg_read(d->sock, &m, err, sizeof(err));
+
+	if (r <= 0) {
+		if (r < 0)
+			snprintf(d->why, sizeof(d->why), "%s", err);
+		return r;
+	}
+	if (vhost_msg_validate(&m, d->nqueues, err, sizeof(err)) < 0) {
+		snprintf(d->why, sizeof(d->why), "%s", err);
+		r = -1;
+	} else {
+		r = act(d, &m);
+	}
+	vhost_msg_close_fds(&m);
+	/* REPLY_ACK: a message that asked for it learns whether it was applied (GETs answer by themselves). */
+	if ((m.flags & VHOST_USER_NEED_REPLY_MASK) && (d->protocol & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)) &&
+	    !is_get(m.request) && reply_u64(d, m.request, r == 0 ? 0 : 1) < 0)
+		return -1;
+	return 1;
+}
+
+int vdev_process_queue(struct vdev *d, unsigned qi)
+{
+	struct vdev_queue *q;
+	struct vring_req req;
+	uint64_t n;
+	int served = 0, r;
+
+	if (qi >= d->nqueues)
+		return -1;
+	q = &d->q[qi];
+	if (q->kick_fd >= 0 && read(q->kick_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return -1;
+	if (!q->started || !q->enabled)
+		return 0;
+	while ((r = vring_pop(&q->vr, &d->mem, &req)) == 1) {
+		uint32_t written = d->handler ? d->handler(d->ctx, qi, &req) : 0;
+
+		vring_push(&q->vr, req.head, written);
+		served++;
+	}
+	if (r < 0)
+		snprintf(d->why, sizeof(d->why), "queue %u: %s", qi, q->vr.why);
+	if (served && q->call_fd >= 0 && vring_should_notify(&q->vr)) {
+		n = 1;
+		if (write(q->call_fd, &n, sizeof(n)) < 0)
+			return -1;
+	}
+	return r < 0 ? -1 : served;
+}
+
+void vdev_free(struct vdev *d)
+{
+	for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
+		queue_reset(&d->q[i]);
+	guest_mem_clear(&d->mem);
+	if (d->gpu_sock >= 0)
+		close(d->gpu_sock);
+	if (d->sock >= 0)
+		close(d->sock);
+	d->gpu_sock = d->sock = -1;
+}

@@ -1,0 +1,72 @@
+/* vhost_dev.h: one vGPU's vhost-user back-end state: the connection to its
+ * front-end (QEMU), negotiated features, the guest memory it shares, and its
+ * virtqueues with their kick/call eventfds. The device model (virtio-gpu) plugs
+ * in as a request handler; this layer owns the protocol. */
+#ifndef VGPU_VHOST_DEV_H
+#define VGPU_VHOST_DEV_H
+
+#include <stdint.h>
+
+#include "guest_mem.h"
+#include "vhost_msg.h"
+#include "vring.h"
+
+#define VDEV_MAX_QUEUES 2
+
+#define VIRTIO_RING_F_INDIRECT_DESC 28
+#define VIRTIO_RING_F_EVENT_IDX 29
+#define VHOST_USER_F_PROTOCOL_FEATURES 30
+#define VIRTIO_F_VERSION_1 32
+
+#define VHOST_USER_PROTOCOL_F_REPLY_ACK 3
+#define VHOST_USER_PROTOCOL_F_CONFIG 9
+
+struct vdev_queue {
+	uint16_t num;
+	uint64_t desc, avail, used;
+	int addr_set;
+	uint16_t base;
+	int kick_fd, call_fd;
+	int enabled;
+	int started;
+	struct vring vr;
+};
+
+/* Handle one request of queue qi; returns the bytes written into req's writable buffers. */
+typedef uint32_t (*vdev_handler)(void *ctx, unsigned qi, struct vring_req *req);
+
+struct vdev {
+	int sock;
+	uint64_t offered, features;
+	uint64_t protocol_offered, protocol;
+	int owned;
+	struct guest_mem mem;
+	struct vdev_queue q[VDEV_MAX_QUEUES];
+	unsigned nqueues;
+	int gpu_sock; /* the front-end's display channel (GPU_SET_SOCKET), -1 until given */
+	uint8_t config[VHOST_MSG_MAX_CONFIG];
+	uint32_t config_len;
+	vdev_handler handler;
+	void *ctx;
+	char why[256]; /* why the last message or queue failed */
+};
+
+/* A back-end on connected socket sock, offering `features` (virtio device bits) and a config space. */
+void vdev_init(struct vdev *d, int sock, unsigned nqueues, uint64_t features, const void *config, uint32_t config_len,
+	       vdev_handler handler, void *ctx);
+
+/*
+ * Read and act on one front-end message. 1 handled (a refused message is
+ * answered with a failure when the front-end asked for an ack, and recorded
+ * in d->why), 0 the front-end closed the connection, -1 the connection is
+ * unusable (framing broken): the caller drops this vGPU, and only this one.
+ */
+int vdev_handle_msg(struct vdev *d);
+
+/* Serve queue qi after a kick: every available request through the handler, then notify if due. */
+int vdev_process_queue(struct vdev *d, unsigned qi);
+
+/* Release everything of this vGPU (mappings, fds); the socket is closed too. */
+void vdev_free(struct vdev *d);
+
+#endif
