@@ -63,9 +63,9 @@ run: deps
 	$(VGPUBENCH) run $(PLAN)
 
 # libFuzzer targets (clang), each run briefly by make test from its seed corpus.
-$(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h)
+$(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(wildcard mediator/*.h mediator/tests/*.h)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Imediator -o $@ $< $(MEDIATOR_LIB_SRC)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Imediator -Imediator/tests -o $@ $< $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC)
 
 # Unit and protocol tests run under ASan+UBSan; the integration test boots a
 # real TCG guest with the release agent inside.

@@ -54,7 +54,7 @@ void vhost_msg_close_fds(struct vhost_msg *m)
 	m->nfds = 0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
+int vhost_read_full(int fd, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
@@ -125,7 +125,7 @@ int vhost_msg_read(int sock, struct vhost_msg *m, char *err, size_t errlen)
 		vhost_msg_close_fds(m);
 		return -1;
 	}
-	if (m->size && read_full(sock, m->payload.raw, m->size) < 0) {
+	if (m->size && vhost_read_full(sock, m->payload.raw, m->size) < 0) {
 		snprintf(err, errlen, "%s: payload shorter than the %u bytes its header claims", vhost_req_name(m->request),
 			 m->size);
 		vhost_msg_close_fds(m);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "frontend.h"
 #include "vhost_msg.h"
 
 static int open_fds(void)
@@ -25,34 +26,18 @@ static int open_fds(void)
 	return n;
 }
 
-/* Send a header, payload and fds on s. */
+/* Send a header (whose size may lie), payload and fds on s. */
 static void send_msg(int s, uint32_t req, uint32_t flags, uint32_t size, const void *payload, size_t plen, const int *fds,
 		     int nfds)
 {
 	uint8_t buf[12 + 4096];
-	struct iovec iov = { buf, 12 + plen };
-	union {
-		char c[CMSG_SPACE(sizeof(int) * 16)];
-		struct cmsghdr align;
-	} ctl;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	memcpy(buf, &req, 4);
 	memcpy(buf + 4, &flags, 4);
 	memcpy(buf + 8, &size, 4);
 	if (plen)
 		memcpy(buf + 12, payload, plen);
-	if (nfds) {
-		mh.msg_control = ctl.c;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
-	if (sendmsg(s, &mh, 0) < 0)
+	if (fe_send_fds(s, buf, 12 + plen, fds, nfds) < 0)
 		perror("sendmsg");
 }
 

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "frontend.h"
 #include "vhost_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -25,27 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	nfds = data[0] % 10;
 	{
 		int fds[10];
-		union {
-			char c[CMSG_SPACE(sizeof(int) * 10)];
-			struct cmsghdr align;
-		} ctl;
-		struct iovec iov = { (void *)(data + 1), size - 1 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 		for (int i = 0; i < nfds; i++)
 			fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (nfds) {
-			mh.msg_control = ctl.c;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-		}
 		if (size > 1)
-			sendmsg(sv[0], &mh, MSG_NOSIGNAL);
+			fe_send_fds(sv[0], data + 1, size - 1, fds, nfds);
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
 	}

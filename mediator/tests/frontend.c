@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "frontend.h"
 
-#include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -35,25 +34,17 @@ void fe_free(struct frontend *fe)
 		close(fe->sock);
 }
 
-int fe_send(struct frontend *fe, uint32_t req, uint32_t flags, const void *payload, uint32_t size, const int *fds,
-	    int nfds)
+int fe_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds)
 {
-	uint8_t buf[VHOST_MSG_HDR_SIZE + VHOST_MSG_MAX_PAYLOAD];
-	struct iovec iov = { buf, VHOST_MSG_HDR_SIZE + size };
+	struct iovec iov = { (void *)buf, len };
 	union {
-		char c[CMSG_SPACE(sizeof(int) * VHOST_MSG_MAX_FDS)];
+		char c[CMSG_SPACE(sizeof(int) * 16)];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (size > VHOST_MSG_MAX_PAYLOAD || nfds > VHOST_MSG_MAX_FDS)
+	if (nfds < 0 || nfds > 16)
 		return -1;
-	flags |= VHOST_USER_VERSION;
-	memcpy(buf, &req, 4);
-	memcpy(buf + 4, &flags, 4);
-	memcpy(buf + 8, &size, 4);
-	if (size)
-		memcpy(buf + VHOST_MSG_HDR_SIZE, payload, size);
 	if (nfds) {
 		mh.msg_control = ctl.c;
 		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
@@ -64,24 +55,23 @@ int fe_send(struct frontend *fe, uint32_t req, uint32_t flags, const void *paylo
 		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
 	}
-	return sendmsg(fe->sock, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len ? 0 : -1;
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
-static int read_full(int fd, void *buf, size_t len)
+int fe_send(struct frontend *fe, uint32_t req, uint32_t flags, const void *payload, uint32_t size, const int *fds,
+	    int nfds)
 {
-	uint8_t *p = buf;
+	uint8_t buf[VHOST_MSG_HDR_SIZE + VHOST_MSG_MAX_PAYLOAD];
 
-	while (len) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (size > VHOST_MSG_MAX_PAYLOAD || nfds > VHOST_MSG_MAX_FDS)
+		return -1;
+	flags |= VHOST_USER_VERSION;
+	memcpy(buf, &req, 4);
+	memcpy(buf + 4, &flags, 4);
+	memcpy(buf + 8, &size, 4);
+	if (size)
+		memcpy(buf + VHOST_MSG_HDR_SIZE, payload, size);
+	return fe_send_fds(fe->sock, buf, VHOST_MSG_HDR_SIZE + size, fds, nfds);
 }
 
 int fe_reply(struct frontend *fe, uint32_t *req, void *payload, size_t cap)
@@ -89,11 +79,11 @@ int fe_reply(struct frontend *fe, uint32_t *req, void *payload, size_t cap)
 	uint32_t hdr[3];
 	uint8_t skip[VHOST_MSG_MAX_PAYLOAD];
 
-	if (read_full(fe->sock, hdr, sizeof(hdr)) < 0 || !(hdr[1] & VHOST_USER_REPLY_MASK) ||
+	if (vhost_read_full(fe->sock, hdr, sizeof(hdr)) < 0 || !(hdr[1] & VHOST_USER_REPLY_MASK) ||
 	    hdr[2] > VHOST_MSG_MAX_PAYLOAD)
 		return -1;
 	*req = hdr[0];
-	if (read_full(fe->sock, skip, hdr[2]) < 0)
+	if (vhost_read_full(fe->sock, skip, hdr[2]) < 0)
 		return -1;
 	memcpy(payload, skip, hdr[2] < cap ? hdr[2] : cap);
 	return (int)hdr[2];

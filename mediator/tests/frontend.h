@@ -19,6 +19,9 @@ struct frontend {
 int fe_init(struct frontend *fe, int sock, size_t ram_size);
 void fe_free(struct frontend *fe);
 
+/* Send len bytes with up to 16 fds (SCM_RIGHTS) in one sendmsg. 0 or -1. */
+int fe_send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
+
 /* Send one message (flags: VHOST_USER_VERSION is added). 0 or -1. */
 int fe_send(struct frontend *fe, uint32_t req, uint32_t flags, const void *payload, uint32_t size, const int *fds,
 	    int nfds);
