@@ -54,9 +54,18 @@ $(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_LIBS)
 
-$(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(HARNESS_SRC) $(HARNESS_HDR) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(wildcard mediator/*.h mediator/tests/*.h)
+# Sanitized objects, compiled once and linked into every test.
+SAN_OBJ := $(patsubst %.c,$(BUILD)/san/obj/%.o,$(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC))
+ALL_HDR := $(HARNESS_HDR) $(wildcard mediator/*.h mediator/tests/*.h)
+.SECONDARY: $(SAN_OBJ)
+
+$(BUILD)/san/obj/%.o: %.c $(ALL_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -Imediator/tests -o $@ $< $(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(HARNESS_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Imediator/tests -c -o $@ $<
+
+$(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(SAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -Imediator/tests -o $@ $< $(SAN_OBJ) $(HARNESS_LIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory build
