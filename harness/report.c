@@ -373,6 +373,15 @@ static void section_trends(struct rep *r)
 	char plots[4096] = "";
 	int idx = 0, flagged = 0;
 
+	/* Each run is loaded, and each run compared with the one before it, once. */
+	struct series_set sets[TREND_RUNS];
+	struct comparison cmp[TREND_RUNS];
+	int have[TREND_RUNS], have_cmp[TREND_RUNS];
+
+	for (int k = 0; k < nruns; k++) {
+		have[k] = series_load(r->st, ids[k], &sets[k]) == 0;
+		have_cmp[k] = k + 1 < nruns && compare_build(r->st, ids[k], ids[k + 1], &o, &cmp[k]) == 0;
+	}
 	/* One block per series of the current run, oldest run first. */
 	for (size_t i = 0; i < r->set.n && d; i++) {
 		const struct series *s = &r->set.s[i];
@@ -382,40 +391,35 @@ static void section_trends(struct rep *r)
 			continue;
 		label(l, sizeof(l), s);
 		for (int k = nruns - 1; k >= 0; k--) {
-			struct series_set set;
-
-			if (series_load(r->st, ids[k], &set) < 0)
-				continue;
 			const struct series *p =
-				series_find(&set, s->workload, s->config, s->topology, s->dom0, s->metric);
+				have[k] ? series_find(&sets[k], s->workload, s->config, s->topology, s->dom0, s->metric)
+					: NULL;
 
-			if (p && p->n) {
-				fprintf(d, "%d %.4f\n", nruns - 1 - k, median_copy(p->v, p->n));
-				if (k + 1 < nruns) {
-					struct comparison c;
+			if (!p || !p->n)
+				continue;
+			fprintf(d, "%d %.4f\n", nruns - 1 - k, median_copy(p->v, p->n));
+			for (size_t x = 0; have_cmp[k] && x < cmp[k].nrows; x++) {
+				const struct compare_row *row = &cmp[k].rows[x];
 
-					if (compare_build(r->st, ids[k], ids[k + 1], &o, &c) == 0) {
-						for (size_t x = 0; x < c.nrows; x++)
-							if (c.rows[x].verdict == V_REGRESSION &&
-							    c.rows[x].cur->topology == s->topology &&
-							    c.rows[x].cur->dom0 == s->dom0 &&
-							    !strcmp(c.rows[x].cur->config, s->config) &&
-							    !strcmp(c.rows[x].cur->metric, s->metric) &&
-							    !strcmp(c.rows[x].cur->workload, s->workload)) {
-								fprintf(fl, "%d %.4f\n", nruns - 1 - k, c.rows[x].m_new);
-								flagged++;
-							}
-						compare_free(&c);
-					}
+				if (row->verdict == V_REGRESSION && row->cur->topology == s->topology &&
+				    row->cur->dom0 == s->dom0 && !strcmp(row->cur->config, s->config) &&
+				    !strcmp(row->cur->metric, s->metric) && !strcmp(row->cur->workload, s->workload)) {
+					fprintf(fl, "%d %.4f\n", nruns - 1 - k, row->m_new);
+					flagged++;
 				}
 			}
-			series_free(&set);
 		}
 		fprintf(d, "\n\n");
 		snprintf(plots + strlen(plots), sizeof(plots) - strlen(plots),
 			 "%s'%s' index %d using 1:2 with linespoints lw 2 title '%s %s'", idx ? ", " : "", path, idx,
 			 s->workload, l);
 		idx++;
+	}
+	for (int k = 0; k < nruns; k++) {
+		if (have[k])
+			series_free(&sets[k]);
+		if (have_cmp[k])
+			compare_free(&cmp[k]);
 	}
 	if (d)
 		fclose(d);
