@@ -113,7 +113,8 @@ static int cpio_file(struct buf *b, const char *name, const char *src, unsigned 
 	return 0;
 }
 
-unsigned long long image_hash64(const void *data, size_t len, unsigned long long h)
+/* 64-bit FNV-1a: the image cache key. */
+static unsigned long long image_hash64(const void *data, size_t len, unsigned long long h)
 {
 	const unsigned char *p = data;
 

@@ -20,7 +20,4 @@ struct image {
 int image_build(const char *kernel, const char *kver, const char *agent, const char *init, const char *cache_dir,
 		struct image *img, char *err, size_t errlen);
 
-/* Exposed for tests: 64-bit FNV-1a. */
-unsigned long long image_hash64(const void *data, size_t len, unsigned long long h);
-
 #endif
