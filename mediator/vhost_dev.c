@@ -96,12 +96,12 @@ static int act(struct vdev *d, struct vhost_msg *m)
 	case VHOST_USER_GET_FEATURES:
 		return reply_u64(d, m->request, d->offered);
 	case VHOST_USER_SET_FEATURES:
-		if (m->payload.u64 & ~d->offered) {
-			snprintf(d->why, sizeof(d->why), "SET_FEATURES: bits 0x%llx were not offered",
+		/* Bits never offered are ignored, not fatal: QEMU 10 passes on transport bits (RING_RESET) the
+		 * back-end did not offer. The device acts on the offered ones only. */
+		d->features = m->payload.u64 & d->offered;
+		if (m->payload.u64 & ~d->offered)
+			snprintf(d->why, sizeof(d->why), "SET_FEATURES: ignored bits 0x%llx that were not offered",
 				 (unsigned long long)(m->payload.u64 & ~d->offered));
-			return -1;
-		}
-		d->features = m->payload.u64;
 		return 0;
 	case VHOST_USER_GET_PROTOCOL_FEATURES:
 		return reply_u64(d, m->request, d->protocol_offered);
@@ -114,6 +114,7 @@ static int act(struct vdev *d, struct vhost_msg *m)
 	case VHOST_USER_RESET_OWNER:
 		for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
 			queue_reset(&d->q[i]);
+		d->gen++;
 		d->owned = 0;
 		return 0;
 	case VHOST_USER_GET_QUEUE_NUM:
@@ -134,6 +135,8 @@ static int act(struct vdev *d, struct vhost_msg *m)
 		/* Running rings point into the old mapping: they restart on the new one. */
 		guest_mem_clear(&d->mem);
 		d->mem = fresh;
+		d->gen++;
+		d->mem_gen++;
 		for (unsigned i = 0; i < d->nqueues; i++)
 			if (d->q[i].started) {
 				d->q[i].base = d->q[i].vr.last_avail;
@@ -163,6 +166,7 @@ static int act(struct vdev *d, struct vhost_msg *m)
 		struct vhost_vring_state st = { m->payload.state.index, q->started ? q->vr.last_avail : q->base };
 
 		queue_reset(q);
+		d->gen++;
 		return send_reply(d, m->request, &st, sizeof(st));
 	}
 	case VHOST_USER_SET_VRING_KICK:
@@ -204,9 +208,25 @@ static int act(struct vdev *d, struct vhost_msg *m)
 		memcpy(c.data, d->config + c.offset, c.size);
 		return send_reply(d, m->request, &c, 12 + c.size);
 	}
-	case VHOST_USER_SET_CONFIG:
-		snprintf(d->why, sizeof(d->why), "SET_CONFIG: the config space is read-only");
-		return -1;
+	case VHOST_USER_SET_CONFIG: {
+		const struct vhost_config *c = &m->payload.config;
+		uint8_t fresh[VHOST_MSG_MAX_CONFIG];
+
+		if (!d->config_hook || (uint64_t)c->offset + c->size > d->config_len) {
+			snprintf(d->why, sizeof(d->why), "SET_CONFIG: bytes %u..%llu are not writable", c->offset,
+				 (unsigned long long)c->offset + c->size);
+			return -1;
+		}
+		memcpy(fresh, d->config, d->config_len);
+		memcpy(fresh + c->offset, c->data, c->size);
+		if (d->config_hook(d->ctx, fresh, c->offset, c->size) < 0) {
+			snprintf(d->why, sizeof(d->why), "SET_CONFIG: the device refused bytes %u..%u", c->offset,
+				 c->offset + c->size);
+			return -1;
+		}
+		memcpy(d->config, fresh, d->config_len);
+		return 0;
+	}
 	case VHOST_USER_GPU_SET_SOCKET:
 		if (d->gpu_sock >= 0)
 			close(d->gpu_sock);
@@ -249,23 +269,24 @@ int vdev_handle_msg(struct vdev *d)
 	return 1;
 }
 
-int vdev_process_queue(struct vdev *d, unsigned qi)
+int vdev_serve(struct vdev *d, unsigned qi, int budget)
 {
 	struct vdev_queue *q;
 	struct vring_req req;
 	uint64_t n;
-	int served = 0, r;
+	int served = 0, taken = 0, r = 0;
 
 	if (qi >= d->nqueues)
 		return -1;
 	q = &d->q[qi];
-	if (q->kick_fd >= 0 && read(q->kick_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		return -1;
 	if (!q->started || !q->enabled)
 		return 0;
-	while ((r = vring_pop(&q->vr, &d->mem, &req)) == 1) {
+	while ((budget <= 0 || taken < budget) && (r = vring_pop(&q->vr, &d->mem, &req)) == 1) {
 		uint32_t written = d->handler ? d->handler(d->ctx, qi, &req) : 0;
 
+		taken++;
+		if (written == VDEV_DEFERRED)
+			continue;
 		vring_push(&q->vr, req.head, written);
 		served++;
 	}
@@ -276,7 +297,34 @@ int vdev_process_queue(struct vdev *d, unsigned qi)
 		if (write(q->call_fd, &n, sizeof(n)) < 0)
 			return -1;
 	}
-	return r < 0 ? -1 : served;
+	return r < 0 ? -1 : taken;
+}
+
+int vdev_process_queue(struct vdev *d, unsigned qi)
+{
+	uint64_t n;
+
+	if (qi >= d->nqueues)
+		return -1;
+	if (d->q[qi].kick_fd >= 0 && read(d->q[qi].kick_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return -1;
+	return vdev_serve(d, qi, 0);
+}
+
+int vdev_complete(struct vdev *d, unsigned qi, uint16_t head, uint32_t written, uint32_t gen)
+{
+	struct vdev_queue *q;
+	uint64_t n = 1;
+
+	if (qi >= d->nqueues || gen != d->gen)
+		return 0;
+	q = &d->q[qi];
+	if (!q->started || q->vr.broken)
+		return 0;
+	vring_push(&q->vr, head, written);
+	if (q->call_fd >= 0 && vring_should_notify(&q->vr) && write(q->call_fd, &n, sizeof(n)) < 0)
+		return -1;
+	return 1;
 }
 
 void vdev_free(struct vdev *d)

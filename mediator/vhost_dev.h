@@ -32,8 +32,13 @@ struct vdev_queue {
 	struct vring vr;
 };
 
-/* Handle one request of queue qi; returns the bytes written into req's writable buffers. */
+/* Handle one request of queue qi; returns the bytes written into req's writable buffers, or VDEV_DEFERRED
+ * when the request completes later (vdev_complete). */
 typedef uint32_t (*vdev_handler)(void *ctx, unsigned qi, struct vring_req *req);
+#define VDEV_DEFERRED UINT32_MAX
+
+/* The front-end wrote config bytes [offset, offset + size) (already copied into config). 0 accept, -1 refuse. */
+typedef int (*vdev_config_hook)(void *ctx, uint8_t *config, uint32_t offset, uint32_t size);
 
 struct vdev {
 	int sock;
@@ -47,7 +52,10 @@ struct vdev {
 	uint8_t config[VHOST_MSG_MAX_CONFIG];
 	uint32_t config_len;
 	vdev_handler handler;
+	vdev_config_hook config_hook; /* NULL: the config space is read-only */
 	void *ctx;
+	uint32_t gen;     /* changes whenever a ring is reset or guest memory remapped */
+	uint32_t mem_gen; /* changes whenever guest memory is remapped */
 	char why[256]; /* why the last message or queue failed */
 };
 
@@ -63,8 +71,16 @@ void vdev_init(struct vdev *d, int sock, unsigned nqueues, uint64_t features, co
  */
 int vdev_handle_msg(struct vdev *d);
 
-/* Serve queue qi after a kick: every available request through the handler, then notify if due. */
+/* Serve queue qi after a kick: every available request through the handler, then notify if due.
+ * Returns the requests taken, or -1 when the ring is broken. */
 int vdev_process_queue(struct vdev *d, unsigned qi);
+
+/* Take up to budget (<= 0: all) available requests of queue qi, without reading the kick. As above. */
+int vdev_serve(struct vdev *d, unsigned qi, int budget);
+
+/* Complete a deferred request of queue qi taken while d->gen was `gen`; dropped (0) when the ring was
+ * reset or remapped since. 1 completed, 0 dropped, -1 notifying failed. */
+int vdev_complete(struct vdev *d, unsigned qi, uint16_t head, uint32_t written, uint32_t gen);
 
 /* Release everything of this vGPU (mappings, fds); the socket is closed too. */
 void vdev_free(struct vdev *d);

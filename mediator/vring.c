@@ -138,6 +138,14 @@ int vring_pop(struct vring *vr, const struct guest_mem *m, struct vring_req *req
 		return -1;
 	avail_idx = load16(&vr->avail[AVAIL_IDX]);
 	pending = (uint16_t)(avail_idx - vr->last_avail);
+	if (pending == 0 && vr->event_idx) {
+		/* Ask for a kick at the next request (avail_event, §2.7.10), then look again: a request the
+		 * driver made available before it saw the new avail_event gets no kick of its own. */
+		__atomic_store_n((uint16_t *)(vr->used + 4 + 8u * vr->num), vr->last_avail, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		avail_idx = load16(&vr->avail[AVAIL_IDX]);
+		pending = (uint16_t)(avail_idx - vr->last_avail);
+	}
 	if (pending == 0)
 		return 0;
 	if (pending > vr->num)

@@ -1,0 +1,1172 @@
+/* gpu_device.c: one vGPU's virtio-gpu device. Each command is copied out of
+ * guest memory, checked against the spec's sizes and the vGPU's own IDs,
+ * then served; every failure is answered with the spec's error response and
+ * counted, and never touches another vGPU. */
+#define _GNU_SOURCE
+#include "gpu_device.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <virgl/virglrenderer.h>
+
+#include "gpu_virgl.h"
+#include "virgl_scan.h"
+
+/* virglrenderer.h declares struct virgl_box without defining it; its layout is
+ * that of virtio_gpu_box: x, y, z, w, h, d as 32-bit integers. */
+struct virgl_box {
+	uint32_t x, y, z, w, h, d;
+};
+
+struct gpu_resource {
+	uint32_t guest_id, host_id; /* host_id: the renderer's, 0 for a host-memory 2D resource */
+	uint32_t format, width, height;
+	uint8_t *pixels; /* host-memory 2D resources: width * 4 bytes a row */
+	struct iovec *backing; /* guest pages, as host pointers into the vGPU's own guest memory */
+	uint64_t *backing_at;  /* offset of each entry in the backing */
+	int nbacking;
+	uint64_t backing_len;
+};
+
+static const char *const class_names[GC_COUNT] = {
+	"get_display_info", "resource_create_2d", "resource_unref", "set_scanout", "resource_flush",
+	"transfer_to_host_2d", "resource_attach_backing", "resource_detach_backing", "get_capset_info",
+	"get_capset", "get_edid", "ctx_create", "ctx_destroy", "ctx_attach_resource", "ctx_detach_resource",
+	"resource_create_3d", "transfer_to_host_3d", "transfer_from_host_3d", "submit_3d", "update_cursor",
+	"move_cursor", "unknown",
+};
+
+const char *gpu_cmd_class_name(enum gpu_cmd_class c)
+{
+	return c < GC_COUNT ? class_names[c] : "unknown";
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t gpu_device_features(int with_virgl)
+{
+	return (1ull << VIRTIO_GPU_F_EDID) | (with_virgl ? 1ull << VIRTIO_GPU_F_VIRGL : 0);
+}
+
+void gpu_device_config(struct virtio_gpu_config *c, int with_virgl)
+{
+	memset(c, 0, sizeof(*c));
+	c->num_scanouts = 1;
+	c->num_capsets = with_virgl ? gvirgl_num_capsets() : 0;
+}
+
+void gpu_device_init(struct gpu_device *g, struct vdev *vdev)
+{
+	memset(g, 0, sizeof(*g));
+	g->vdev = vdev;
+	gdisp_init(&g->disp);
+	idmap_init(&g->res);
+	idmap_init(&g->ctx);
+	g->num_scanouts = 1;
+	g->default_width = 1024;
+	g->default_height = 768;
+	g->mem_gen = vdev ? vdev->mem_gen : 0;
+}
+
+int gpu_device_config_write(void *opaque, uint8_t *config, uint32_t offset, uint32_t size)
+{
+	struct virtio_gpu_config c;
+
+	(void)opaque;
+	(void)offset;
+	(void)size;
+	/* Only events_clear is the driver's to write: it clears events_read bits and reads back as 0. */
+	memcpy(&c, config, sizeof(c));
+	c.events_read &= ~c.events_clear;
+	c.events_clear = 0;
+	memcpy(config, &c, sizeof(c));
+	return 0;
+}
+
+/* ---- guest buffers ---- */
+
+static size_t iov_read(const struct iovec *iov, int n, uint64_t off, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (int i = 0; i < n && done < len; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		size_t take = iov[i].iov_len - off;
+
+		if (take > len - done)
+			take = len - done;
+		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off, take);
+		done += take;
+		off = 0;
+	}
+	return done;
+}
+
+static size_t iov_write(const struct iovec *iov, int n, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	for (int i = 0; i < n && done < len; i++) {
+		size_t take = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
+
+		memcpy(iov[i].iov_base, (const uint8_t *)buf + done, take);
+		done += take;
+	}
+	return done;
+}
+
+/* Copy [off, off + len) of a resource's backing (the caller checked it lies inside). */
+static void backing_read(const struct gpu_resource *r, uint64_t off, uint8_t *dst, uint64_t len)
+{
+	int lo = 0, hi = r->nbacking - 1;
+
+	while (lo < hi) { /* the last entry starting at or before off */
+		int mid = (lo + hi + 1) / 2;
+
+		if (r->backing_at[mid] <= off)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	for (int i = lo; i < r->nbacking && len; i++) {
+		uint64_t in = off - r->backing_at[i];
+		uint64_t take = r->backing[i].iov_len - in;
+
+		if (take > len)
+			take = len;
+		memcpy(dst, (uint8_t *)r->backing[i].iov_base + in, take);
+		dst += take;
+		len -= take;
+		off += take;
+	}
+}
+
+/* ---- resources ---- */
+
+static int format_known(uint32_t f)
+{
+	switch (f) {
+	case VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM:
+	case VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM:
+	case VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM:
+	case VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM:
+	case VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM:
+	case VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM:
+	case VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM:
+	case VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM:
+		return 1;
+	}
+	return 0;
+}
+
+/* One pixel of format f (bytes low address first) as x8r8g8b8 (bytes B, G, R, X). */
+static void convert_row(uint32_t f, const uint8_t *src, uint8_t *dst, uint32_t w)
+{
+	int b, gr, rd;
+
+	switch (f) {
+	case VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM:
+	case VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM:
+		b = 0, gr = 1, rd = 2;
+		break;
+	case VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM:
+	case VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM:
+		b = 3, gr = 2, rd = 1;
+		break;
+	case VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM:
+	case VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM:
+		b = 2, gr = 1, rd = 0;
+		break;
+	default: /* A8B8G8R8, X8B8G8R8 */
+		b = 1, gr = 2, rd = 3;
+		break;
+	}
+	if (b == 0 && src != dst) {
+		memcpy(dst, src, (size_t)w * 4);
+		for (uint32_t i = 0; i < w; i++)
+			dst[i * 4 + 3] = 0xff;
+		return;
+	}
+	for (uint32_t i = 0; i < w; i++, src += 4, dst += 4) {
+		uint8_t p[4] = { src[b], src[gr], src[rd], 0xff };
+
+		memcpy(dst, p, 4);
+	}
+}
+
+static void backing_drop(struct gpu_resource *r)
+{
+	if (r->host_id && r->backing) {
+		struct iovec *iov = NULL;
+		int n = 0;
+
+		virgl_renderer_resource_detach_iov((int)r->host_id, &iov, &n);
+	}
+	free(r->backing);
+	free(r->backing_at);
+	r->backing = NULL;
+	r->backing_at = NULL;
+	r->nbacking = 0;
+	r->backing_len = 0;
+}
+
+static void resource_destroy(struct gpu_device *g, struct gpu_resource *r)
+{
+	backing_drop(r);
+	if (r->host_id)
+		virgl_renderer_resource_unref(r->host_id);
+	if (r->pixels)
+		g->mem_2d -= (uint64_t)r->width * r->height * 4;
+	free(r->pixels);
+	free(r);
+}
+
+/* Guest memory was remapped: backings point into the old mapping and are dropped (the guest re-attaches). */
+static void check_mem_gen(struct gpu_device *g)
+{
+	size_t pos = 0;
+	struct gpu_resource *r;
+
+	if (!g->vdev || g->mem_gen == g->vdev->mem_gen)
+		return;
+	while ((r = idmap_next(&g->res, &pos, NULL)))
+		backing_drop(r);
+	g->mem_gen = g->vdev->mem_gen;
+}
+
+void gpu_device_reset(struct gpu_device *g)
+{
+	size_t pos = 0;
+	struct gpu_resource *r;
+	void *c;
+	uint32_t id;
+
+	while ((r = idmap_next(&g->res, &pos, NULL)))
+		resource_destroy(g, r);
+	idmap_free(&g->res);
+	pos = 0;
+	while ((c = idmap_next(&g->ctx, &pos, &id)))
+		virgl_renderer_context_destroy((uint32_t)(uintptr_t)c);
+	idmap_free(&g->ctx);
+	g->npending = 0;
+	g->mem_2d = 0;
+	memset(g->scanout, 0, sizeof(g->scanout));
+}
+
+void gpu_device_free(struct gpu_device *g)
+{
+	gpu_device_reset(g);
+	free(g->pending);
+	free(g->flush_buf);
+	g->pending = NULL;
+	g->flush_buf = NULL;
+	g->cap_pending = 0;
+	g->flush_cap = 0;
+	gdisp_close(&g->disp, NULL);
+}
+
+/* ---- command handling ---- */
+
+struct cmd {
+	struct gpu_device *g;
+	struct vring_req *req;
+	struct virtio_gpu_ctrl_hdr hdr;
+	uint8_t buf[160]; /* the command's fixed part */
+	uint64_t host_ctx; /* for fences: the renderer context of hdr.ctx_id (0 if none) */
+};
+
+static uint32_t fail(struct cmd *c, uint32_t type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static uint32_t fail(struct cmd *c, uint32_t type, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(c->g->st.last_error, sizeof(c->g->st.last_error), "cmd 0x%x: ", c->hdr.type);
+
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(c->g->st.last_error))
+		vsnprintf(c->g->st.last_error + n, sizeof(c->g->st.last_error) - (size_t)n, fmt, ap);
+	va_end(ap);
+	c->g->st.errors++;
+	return type;
+}
+
+/* Copy the command's fixed part (len bytes); 0, or -1 when the request is shorter. */
+static int take(struct cmd *c, size_t len)
+{
+	return iov_read(c->req->in, c->req->nin, 0, c->buf, len) == len ? 0 : -1;
+}
+
+static struct gpu_resource *find_res(struct cmd *c, uint32_t id)
+{
+	return idmap_get(&c->g->res, id);
+}
+
+static int rect_inside(const struct virtio_gpu_rect *r, uint32_t w, uint32_t h)
+{
+	return (uint64_t)r->x + r->width <= w && (uint64_t)r->y + r->height <= h;
+}
+
+static uint32_t lookup_host_res(void *opaque, uint32_t guest_id)
+{
+	struct gpu_resource *r = idmap_get(&((struct gpu_device *)opaque)->res, guest_id);
+
+	return r ? r->host_id : 0;
+}
+
+static uint32_t cmd_display_info(struct cmd *c, struct virtio_gpu_resp_display_info *di)
+{
+	struct gpu_device *g = c->g;
+
+	memset(di, 0, sizeof(*di));
+	if (gdisp_get_display_info(&g->disp, di) < 0) {
+		memset(di, 0, sizeof(*di));
+		di->pmodes[0].enabled = 1;
+		di->pmodes[0].r.width = g->default_width;
+		di->pmodes[0].r.height = g->default_height;
+	}
+	for (uint32_t i = g->num_scanouts; i < VIRTIO_GPU_MAX_SCANOUTS; i++)
+		memset(&di->pmodes[i], 0, sizeof(di->pmodes[i]));
+	return VIRTIO_GPU_RESP_OK_DISPLAY_INFO;
+}
+
+static uint32_t new_resource(struct cmd *c, uint32_t id, struct gpu_resource **out)
+{
+	struct gpu_resource *r;
+
+	if (id == 0 || id == UINT32_MAX)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "resource id %u is reserved", id);
+	if (find_res(c, id))
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "resource %u exists", id);
+	if (c->g->res.live >= GPU_MAX_RESOURCES)
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "the vGPU holds %d resources already", GPU_MAX_RESOURCES);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory");
+	r->guest_id = id;
+	*out = r;
+	return 0;
+}
+
+static uint32_t cmd_create_2d(struct cmd *c)
+{
+	struct virtio_gpu_resource_create_2d m;
+	struct gpu_resource *r = NULL;
+	uint64_t bytes;
+	uint32_t e;
+
+	memcpy(&m, c->buf, sizeof(m));
+	if (!format_known(m.format))
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "format %u is not a 2D format", m.format);
+	if (!m.width || !m.height || m.width > GPU_MAX_DIM || m.height > GPU_MAX_DIM)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "size %ux%u", m.width, m.height);
+	bytes = (uint64_t)m.width * m.height * 4;
+	if (!c->g->virgl && c->g->mem_2d + bytes > GPU_MAX_2D_BYTES)
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "%ux%u would pass the vGPU's %llu MiB of 2D memory",
+			    m.width, m.height, GPU_MAX_2D_BYTES >> 20);
+	if ((e = new_resource(c, m.resource_id, &r)))
+		return e;
+	r->format = m.format;
+	r->width = m.width;
+	r->height = m.height;
+	if (c->g->virgl) {
+		struct virgl_renderer_resource_create_args a = {
+			.handle = gvirgl_new_resource_id(), .target = 2 /* 2D texture */, .format = m.format,
+			.bind = 1u << 1 /* render target */, .width = m.width, .height = m.height, .depth = 1,
+			.array_size = 1, .flags = 1 /* y = 0 at the top */,
+		};
+
+		if (virgl_renderer_resource_create(&a, NULL, 0) != 0) {
+			free(r);
+			return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the renderer refused a %ux%u resource", m.width,
+				    m.height);
+		}
+		r->host_id = a.handle;
+	} else {
+		r->pixels = calloc(1, bytes);
+		if (!r->pixels) {
+			free(r);
+			return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory for %ux%u", m.width, m.height);
+		}
+		c->g->mem_2d += bytes;
+	}
+	if (idmap_put(&c->g->res, r->guest_id, r) < 0) {
+		resource_destroy(c->g, r);
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory for the resource table");
+	}
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static void scanout_disable(struct gpu_device *g, uint32_t i)
+{
+	g->scanout[i].resource_id = 0;
+	gdisp_scanout(&g->disp, i, 0, 0);
+}
+
+static uint32_t cmd_unref(struct cmd *c)
+{
+	struct virtio_gpu_resource_unref m;
+	struct gpu_resource *r;
+
+	memcpy(&m, c->buf, sizeof(m));
+	r = idmap_del(&c->g->res, m.resource_id);
+	if (!r)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	for (uint32_t i = 0; i < c->g->num_scanouts; i++)
+		if (c->g->scanout[i].resource_id == m.resource_id)
+			scanout_disable(c->g, i);
+	resource_destroy(c->g, r);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_set_scanout(struct cmd *c)
+{
+	struct virtio_gpu_set_scanout m;
+	struct gpu_resource *r;
+
+	memcpy(&m, c->buf, sizeof(m));
+	if (m.scanout_id >= c->g->num_scanouts)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "scanout %u of %u", m.scanout_id,
+			    c->g->num_scanouts);
+	if (m.resource_id == 0) {
+		scanout_disable(c->g, m.scanout_id);
+		return VIRTIO_GPU_RESP_OK_NODATA;
+	}
+	r = find_res(c, m.resource_id);
+	if (!r)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if (!m.r.width || !m.r.height || !rect_inside(&m.r, r->width, r->height))
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "rect %ux%u+%u+%u outside %ux%u", m.r.width,
+			    m.r.height, m.r.x, m.r.y, r->width, r->height);
+	c->g->scanout[m.scanout_id].resource_id = m.resource_id;
+	c->g->scanout[m.scanout_id].r = m.r;
+	gdisp_scanout(&c->g->disp, m.scanout_id, m.r.width, m.r.height);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint8_t *flush_buffer(struct gpu_device *g, uint64_t bytes)
+{
+	if (bytes > g->flush_cap) {
+		uint8_t *b = realloc(g->flush_buf, bytes);
+
+		if (!b)
+			return NULL;
+		g->flush_buf = b;
+		g->flush_cap = bytes;
+	}
+	return g->flush_buf;
+}
+
+/* Send rectangle `a` (in resource coordinates) of r to scanout i. */
+static int flush_to_scanout(struct cmd *c, struct gpu_resource *r, uint32_t i, const struct virtio_gpu_rect *a)
+{
+	struct gpu_device *g = c->g;
+	uint64_t bytes = (uint64_t)a->width * a->height * 4;
+	uint8_t *buf = flush_buffer(g, bytes);
+
+	if (!buf)
+		return -1;
+	if (r->host_id) {
+		struct virgl_box box = { a->x, a->y, 0, a->width, a->height, 1 };
+		struct iovec iov = { buf, bytes };
+		uint64_t t0 = now_ns();
+		int e = virgl_renderer_transfer_read_iov(r->host_id, 0, 0, a->width * 4, 0, &box, 0, &iov, 1);
+
+		g->st.render_ns += now_ns() - t0;
+		if (e)
+			return -1;
+		for (uint32_t y = 0; y < a->height; y++)
+			convert_row(r->format, buf + (uint64_t)y * a->width * 4, buf + (uint64_t)y * a->width * 4,
+				    a->width);
+	} else {
+		for (uint32_t y = 0; y < a->height; y++)
+			convert_row(r->format, r->pixels + ((uint64_t)(a->y + y) * r->width + a->x) * 4,
+				    buf + (uint64_t)y * a->width * 4, a->width);
+	}
+	return gdisp_update(&g->disp, i, a->x - g->scanout[i].r.x, a->y - g->scanout[i].r.y, a->width, a->height,
+			    buf);
+}
+
+static uint32_t cmd_flush(struct cmd *c)
+{
+	struct virtio_gpu_resource_flush m;
+	struct gpu_resource *r;
+
+	memcpy(&m, c->buf, sizeof(m));
+	r = find_res(c, m.resource_id);
+	if (!r)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if (!rect_inside(&m.r, r->width, r->height))
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "rect %ux%u+%u+%u outside %ux%u", m.r.width,
+			    m.r.height, m.r.x, m.r.y, r->width, r->height);
+	c->g->st.flushes++;
+	for (uint32_t i = 0; i < c->g->num_scanouts; i++) {
+		const struct gpu_scanout *s = &c->g->scanout[i];
+		struct virtio_gpu_rect a;
+		uint32_t x1, y1;
+
+		if (s->resource_id != m.resource_id || c->g->disp.fd < 0)
+			continue;
+		/* The part of the flushed rectangle this scanout shows. */
+		a.x = m.r.x > s->r.x ? m.r.x : s->r.x;
+		a.y = m.r.y > s->r.y ? m.r.y : s->r.y;
+		x1 = m.r.x + m.r.width < s->r.x + s->r.width ? m.r.x + m.r.width : s->r.x + s->r.width;
+		y1 = m.r.y + m.r.height < s->r.y + s->r.height ? m.r.y + m.r.height : s->r.y + s->r.height;
+		if (x1 <= a.x || y1 <= a.y)
+			continue;
+		a.width = x1 - a.x;
+		a.height = y1 - a.y;
+		flush_to_scanout(c, r, i, &a);
+	}
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_transfer_2d(struct cmd *c)
+{
+	struct virtio_gpu_transfer_to_host_2d m;
+	struct gpu_resource *r;
+	uint64_t stride, last;
+
+	memcpy(&m, c->buf, sizeof(m));
+	r = find_res(c, m.resource_id);
+	if (!r)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if (!r->backing)
+		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "resource %u has no backing", m.resource_id);
+	if (!rect_inside(&m.r, r->width, r->height))
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "rect %ux%u+%u+%u outside %ux%u", m.r.width,
+			    m.r.height, m.r.x, m.r.y, r->width, r->height);
+	if (!m.r.width || !m.r.height)
+		return VIRTIO_GPU_RESP_OK_NODATA;
+	stride = (uint64_t)r->width * 4;
+	/* The rectangle's last byte in the backing; every term fits in 64 bits (sizes are capped). */
+	if (m.offset > r->backing_len)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "offset %llu past the %llu-byte backing",
+			    (unsigned long long)m.offset, (unsigned long long)r->backing_len);
+	last = (uint64_t)(m.r.height - 1) * stride + (uint64_t)m.r.width * 4;
+	if (last > r->backing_len - m.offset)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+			    "rect %ux%u at offset %llu runs past the %llu-byte backing", m.r.width, m.r.height,
+			    (unsigned long long)m.offset, (unsigned long long)r->backing_len);
+	if (r->host_id) {
+		struct virgl_box box = { m.r.x, m.r.y, 0, m.r.width, m.r.height, 1 };
+		uint64_t t0 = now_ns();
+		int e = virgl_renderer_transfer_write_iov(r->host_id, 0, 0, 0, 0, &box, m.offset, NULL, 0);
+
+		c->g->st.render_ns += now_ns() - t0;
+		if (e)
+			return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused the transfer (%d)", e);
+	} else if (m.r.x == 0 && m.r.width == r->width) {
+		backing_read(r, m.offset, r->pixels + (uint64_t)m.r.y * stride, last);
+	} else {
+		for (uint32_t y = 0; y < m.r.height; y++)
+			backing_read(r, m.offset + (uint64_t)y * stride,
+				     r->pixels + (uint64_t)(m.r.y + y) * stride + (uint64_t)m.r.x * 4,
+				     (uint64_t)m.r.width * 4);
+	}
+	c->g->st.bytes_to_host += (uint64_t)m.r.width * m.r.height * 4;
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_attach_backing(struct cmd *c)
+{
+	struct virtio_gpu_resource_attach_backing m;
+	struct gpu_resource *r;
+	struct iovec *iov;
+	uint64_t *at, total = 0;
+
+	memcpy(&m, c->buf, sizeof(m));
+	r = find_res(c, m.resource_id);
+	if (!r)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if (r->backing)
+		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "resource %u has a backing already", m.resource_id);
+	if (!m.nr_entries || m.nr_entries > GPU_MAX_BACKING_ENTRIES)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "%u backing entries", m.nr_entries);
+	if (c->req->in_len < sizeof(m) + (uint64_t)m.nr_entries * sizeof(struct virtio_gpu_mem_entry))
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "%u entries do not fit the %llu-byte request",
+			    m.nr_entries, (unsigned long long)c->req->in_len);
+	iov = calloc(m.nr_entries, sizeof(*iov));
+	at = calloc(m.nr_entries, sizeof(*at));
+	if (!iov || !at) {
+		free(iov);
+		free(at);
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory for %u entries", m.nr_entries);
+	}
+	for (uint32_t i = 0; i < m.nr_entries; i++) {
+		struct virtio_gpu_mem_entry e;
+		void *p;
+
+		iov_read(c->req->in, c->req->nin, sizeof(m) + (uint64_t)i * sizeof(e), &e, sizeof(e));
+		p = e.length ? guest_mem_gpa(&c->g->vdev->mem, e.addr, e.length) : NULL;
+		if (!p) {
+			free(iov);
+			free(at);
+			return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+				    "entry %u (%u bytes at 0x%llx) is not in guest RAM", i, e.length,
+				    (unsigned long long)e.addr);
+		}
+		iov[i].iov_base = p;
+		iov[i].iov_len = e.length;
+		at[i] = total;
+		total += e.length;
+	}
+	if (r->host_id && virgl_renderer_resource_attach_iov((int)r->host_id, iov, (int)m.nr_entries) != 0) {
+		free(iov);
+		free(at);
+		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the renderer refused the backing of resource %u",
+			    m.resource_id);
+	}
+	r->backing = iov;
+	r->backing_at = at;
+	r->nbacking = (int)m.nr_entries;
+	r->backing_len = total;
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_detach_backing(struct cmd *c)
+{
+	struct virtio_gpu_resource_detach_backing m;
+	struct gpu_resource *r;
+
+	memcpy(&m, c->buf, sizeof(m));
+	r = find_res(c, m.resource_id);
+	if (!r)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if (!r->backing)
+		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "resource %u has no backing", m.resource_id);
+	backing_drop(r);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_edid(struct cmd *c, struct virtio_gpu_resp_edid *out)
+{
+	struct virtio_gpu_cmd_get_edid m;
+
+	memcpy(&m, c->buf, sizeof(m));
+	if (m.scanout >= c->g->num_scanouts)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "scanout %u of %u", m.scanout, c->g->num_scanouts);
+	if (gdisp_get_edid(&c->g->disp, m.scanout, out) < 0)
+		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the front-end gave no EDID for scanout %u", m.scanout);
+	return VIRTIO_GPU_RESP_OK_EDID;
+}
+
+/* ---- 3D ---- */
+
+static int need_virgl(struct cmd *c, uint32_t *e)
+{
+	if (c->g->virgl)
+		return 0;
+	*e = fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "3D command without virgl");
+	return -1;
+}
+
+static int ctx_host(struct cmd *c, uint32_t guest_ctx, uint32_t *host, uint32_t *e)
+{
+	void *v = idmap_get(&c->g->ctx, guest_ctx);
+
+	if (!v) {
+		*e = fail(c, VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID, "no context %u", guest_ctx);
+		return -1;
+	}
+	*host = (uint32_t)(uintptr_t)v;
+	return 0;
+}
+
+static uint32_t cmd_capset_info(struct cmd *c, struct virtio_gpu_resp_capset_info *out)
+{
+	struct virtio_gpu_get_capset_info m;
+
+	memcpy(&m, c->buf, sizeof(m));
+	memset(out, 0, sizeof(*out));
+	if (!c->g->virgl ||
+	    gvirgl_capset_info(m.capset_index, &out->capset_id, &out->capset_max_version, &out->capset_max_size) < 0)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "no capset %u", m.capset_index);
+	return VIRTIO_GPU_RESP_OK_CAPSET_INFO;
+}
+
+/* GET_CAPSET answers with a variable-size payload: written here, returns the bytes written or 0 on error. */
+static uint32_t cmd_capset(struct cmd *c, uint32_t *type)
+{
+	struct virtio_gpu_get_capset m;
+	uint32_t id = 0, ver = 0, size = 0;
+	uint8_t *buf;
+	size_t n;
+
+	memcpy(&m, c->buf, sizeof(m));
+	for (uint32_t i = 0; c->g->virgl && i < gvirgl_num_capsets(); i++) {
+		uint32_t v, s;
+
+		if (gvirgl_capset_info(i, &id, &v, &s) == 0 && id == m.capset_id) {
+			ver = v;
+			size = s;
+			break;
+		}
+	}
+	if (!size || m.capset_version > ver) {
+		*type = fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "no capset %u version %u", m.capset_id,
+			     m.capset_version);
+		return 0;
+	}
+	if (c->req->out_len < sizeof(struct virtio_gpu_ctrl_hdr) + (uint64_t)size) {
+		*type = fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "capset %u needs %u bytes, the reply has %llu",
+			     m.capset_id, size, (unsigned long long)c->req->out_len);
+		return 0;
+	}
+	buf = calloc(1, sizeof(struct virtio_gpu_ctrl_hdr) + size);
+	if (!buf) {
+		*type = fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory");
+		return 0;
+	}
+	virgl_renderer_fill_caps(m.capset_id, m.capset_version, buf + sizeof(struct virtio_gpu_ctrl_hdr));
+	*type = VIRTIO_GPU_RESP_OK_CAPSET;
+	{
+		struct virtio_gpu_ctrl_hdr h = { .type = *type };
+
+		memcpy(buf, &h, sizeof(h));
+	}
+	n = iov_write(c->req->out, c->req->nout, buf, sizeof(struct virtio_gpu_ctrl_hdr) + size);
+	free(buf);
+	return (uint32_t)n;
+}
+
+static uint32_t cmd_ctx_create(struct cmd *c)
+{
+	struct virtio_gpu_ctx_create m;
+	uint32_t host, e;
+
+	memcpy(&m, c->buf, sizeof(m));
+	if (need_virgl(c, &e))
+		return e;
+	if (m.hdr.ctx_id == 0 || m.hdr.ctx_id == UINT32_MAX || idmap_get(&c->g->ctx, m.hdr.ctx_id))
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID, "context %u is taken or reserved", m.hdr.ctx_id);
+	if (m.nlen > sizeof(m.debug_name))
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "name of %u bytes", m.nlen);
+	if (m.context_init & 0xff)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "capset %u contexts are not offered",
+			    m.context_init & 0xff);
+	if (c->g->ctx.live >= GPU_MAX_CONTEXTS)
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "the vGPU holds %d contexts already", GPU_MAX_CONTEXTS);
+	host = gvirgl_new_context_id();
+	if (virgl_renderer_context_create(host, m.nlen, m.debug_name) != 0)
+		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the renderer refused context %u", m.hdr.ctx_id);
+	if (idmap_put(&c->g->ctx, m.hdr.ctx_id, (void *)(uintptr_t)host) < 0) {
+		virgl_renderer_context_destroy(host);
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory for the context table");
+	}
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_ctx_destroy(struct cmd *c)
+{
+	uint32_t host, e;
+
+	if (need_virgl(c, &e) || ctx_host(c, c->hdr.ctx_id, &host, &e))
+		return e;
+	idmap_del(&c->g->ctx, c->hdr.ctx_id);
+	virgl_renderer_context_destroy(host);
+	c->host_ctx = 0;
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_ctx_resource(struct cmd *c, int attach)
+{
+	struct virtio_gpu_ctx_resource m;
+	struct gpu_resource *r;
+	uint32_t host, e;
+
+	memcpy(&m, c->buf, sizeof(m));
+	if (need_virgl(c, &e) || ctx_host(c, m.hdr.ctx_id, &host, &e))
+		return e;
+	r = find_res(c, m.resource_id);
+	if (!r || !r->host_id)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if (attach)
+		virgl_renderer_ctx_attach_resource((int)host, (int)r->host_id);
+	else
+		virgl_renderer_ctx_detach_resource((int)host, (int)r->host_id);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_create_3d(struct cmd *c)
+{
+	struct virtio_gpu_resource_create_3d m;
+	struct gpu_resource *r = NULL;
+	uint32_t e;
+
+	memcpy(&m, c->buf, sizeof(m));
+	if (need_virgl(c, &e))
+		return e;
+	/* The renderer checks targets, formats and binds; the sizes are bounded here first. */
+	if (m.target > 8 || !m.width || !m.height || !m.depth || !m.array_size ||
+	    (m.target == 0 ? m.width > (256u << 20) : m.width > GPU_MAX_DIM) || m.height > GPU_MAX_DIM ||
+	    m.depth > 2048 || m.array_size > 2048 || m.last_level > 15 || m.nr_samples > 32)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+			    "target %u %ux%ux%u array %u levels %u samples %u", m.target, m.width, m.height, m.depth,
+			    m.array_size, m.last_level, m.nr_samples);
+	if ((e = new_resource(c, m.resource_id, &r)))
+		return e;
+	{
+		struct virgl_renderer_resource_create_args a = {
+			.handle = gvirgl_new_resource_id(), .target = m.target, .format = m.format, .bind = m.bind,
+			.width = m.width, .height = m.height, .depth = m.depth, .array_size = m.array_size,
+			.last_level = m.last_level, .nr_samples = m.nr_samples, .flags = m.flags,
+		};
+		uint64_t t0 = now_ns();
+		int rc = virgl_renderer_resource_create(&a, NULL, 0);
+
+		c->g->st.render_ns += now_ns() - t0;
+		if (rc != 0) {
+			free(r);
+			return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused resource %u (%d)",
+				    m.resource_id, rc);
+		}
+		r->host_id = a.handle;
+	}
+	r->format = m.format;
+	r->width = m.width;
+	r->height = m.height;
+	if (idmap_put(&c->g->res, r->guest_id, r) < 0) {
+		resource_destroy(c->g, r);
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory for the resource table");
+	}
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_transfer_3d(struct cmd *c, int to_host)
+{
+	struct virtio_gpu_transfer_host_3d m;
+	struct gpu_resource *r;
+	struct virgl_box box;
+	uint32_t host = 0, e;
+	uint64_t t0;
+	int rc;
+
+	memcpy(&m, c->buf, sizeof(m));
+	if (need_virgl(c, &e))
+		return e;
+	if (m.hdr.ctx_id && ctx_host(c, m.hdr.ctx_id, &host, &e))
+		return e;
+	r = find_res(c, m.resource_id);
+	if (!r || !r->host_id)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if (!r->backing)
+		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "resource %u has no backing", m.resource_id);
+	if (m.offset > r->backing_len)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "offset %llu past the %llu-byte backing",
+			    (unsigned long long)m.offset, (unsigned long long)r->backing_len);
+	memcpy(&box, &m.box, sizeof(box));
+	t0 = now_ns();
+	/* The renderer checks the box against the resource and the backing it holds. */
+	if (to_host)
+		rc = virgl_renderer_transfer_write_iov(r->host_id, host, (int)m.level, m.stride, m.layer_stride, &box,
+						       m.offset, NULL, 0);
+	else
+		rc = virgl_renderer_transfer_read_iov(r->host_id, host, m.level, m.stride, m.layer_stride, &box,
+						      m.offset, NULL, 0);
+	c->g->st.render_ns += now_ns() - t0;
+	if (rc)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused the transfer (%d)", rc);
+	{
+		uint64_t bytes = (uint64_t)m.box.w * m.box.h * m.box.d * 4;
+
+		if (to_host)
+			c->g->st.bytes_to_host += bytes;
+		else
+			c->g->st.bytes_from_host += bytes;
+	}
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+static uint32_t cmd_submit(struct cmd *c)
+{
+	struct virtio_gpu_cmd_submit m;
+	uint32_t host, e;
+	uint32_t *dw;
+	char why[192];
+	uint64_t t0;
+	int rc;
+
+	memcpy(&m, c->buf, sizeof(m));
+	if (need_virgl(c, &e) || ctx_host(c, m.hdr.ctx_id, &host, &e))
+		return e;
+	if (m.size % 4 || m.size > GPU_MAX_SUBMIT || c->req->in_len - sizeof(m) < m.size)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "command stream of %u bytes in a %llu-byte request",
+			    m.size, (unsigned long long)c->req->in_len);
+	if (!m.size)
+		return VIRTIO_GPU_RESP_OK_NODATA;
+	dw = malloc(m.size);
+	if (!dw)
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory for %u bytes", m.size);
+	iov_read(c->req->in, c->req->nin, sizeof(m), dw, m.size);
+	if (vscan_translate(dw, m.size / 4, lookup_host_res, c->g, why, sizeof(why)) < 0) {
+		free(dw);
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "submit refused: %s", why);
+	}
+	t0 = now_ns();
+	rc = virgl_renderer_submit_cmd(dw, (int)host, (int)(m.size / 4));
+	c->g->st.render_ns += now_ns() - t0;
+	free(dw);
+	c->g->st.bytes_to_host += m.size;
+	if (rc)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused the command stream (%d)", rc);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+/* ---- cursor queue ---- */
+
+static void cmd_cursor(struct cmd *c, int update)
+{
+	struct virtio_gpu_update_cursor m;
+	struct gpu_resource *r;
+	uint32_t shape[64 * 64];
+
+	memcpy(&m, c->buf, sizeof(m));
+	if (m.pos.scanout_id >= c->g->num_scanouts) {
+		fail(c, VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "cursor on scanout %u", m.pos.scanout_id);
+		return;
+	}
+	if (!update) {
+		gdisp_cursor(&c->g->disp, m.pos.scanout_id, m.pos.x, m.pos.y, 0, 0, NULL, 1);
+		return;
+	}
+	if (m.resource_id == 0) {
+		gdisp_cursor(&c->g->disp, m.pos.scanout_id, m.pos.x, m.pos.y, 0, 0, NULL, 0);
+		return;
+	}
+	r = find_res(c, m.resource_id);
+	if (!r || r->width != 64 || r->height != 64) {
+		fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "cursor resource %u is not a 64x64 resource",
+		     m.resource_id);
+		return;
+	}
+	if (r->host_id) {
+		uint32_t w = 0, h = 0;
+		void *data = virgl_renderer_get_cursor_data(r->host_id, &w, &h);
+
+		if (!data || w != 64 || h != 64) {
+			free(data);
+			fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "no cursor image from resource %u", m.resource_id);
+			return;
+		}
+		memcpy(shape, data, sizeof(shape));
+		free(data);
+	} else {
+		memcpy(shape, r->pixels, sizeof(shape));
+	}
+	gdisp_cursor(&c->g->disp, m.pos.scanout_id, m.pos.x, m.pos.y, m.hot_x, m.hot_y, shape, 1);
+}
+
+/* ---- dispatch ---- */
+
+struct cmd_desc {
+	uint32_t type;
+	enum gpu_cmd_class cls;
+	size_t size; /* the fixed part the request must hold */
+};
+
+static const struct cmd_desc descs[] = {
+	{ VIRTIO_GPU_CMD_GET_DISPLAY_INFO, GC_DISPLAY_INFO, sizeof(struct virtio_gpu_ctrl_hdr) },
+	{ VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, GC_RESOURCE_CREATE_2D, sizeof(struct virtio_gpu_resource_create_2d) },
+	{ VIRTIO_GPU_CMD_RESOURCE_UNREF, GC_RESOURCE_UNREF, sizeof(struct virtio_gpu_resource_unref) },
+	{ VIRTIO_GPU_CMD_SET_SCANOUT, GC_SET_SCANOUT, sizeof(struct virtio_gpu_set_scanout) },
+	{ VIRTIO_GPU_CMD_RESOURCE_FLUSH, GC_RESOURCE_FLUSH, sizeof(struct virtio_gpu_resource_flush) },
+	{ VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, GC_TRANSFER_TO_HOST_2D, sizeof(struct virtio_gpu_transfer_to_host_2d) },
+	{ VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, GC_ATTACH_BACKING,
+	  sizeof(struct virtio_gpu_resource_attach_backing) },
+	{ VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, GC_DETACH_BACKING,
+	  sizeof(struct virtio_gpu_resource_detach_backing) },
+	{ VIRTIO_GPU_CMD_GET_CAPSET_INFO, GC_GET_CAPSET_INFO, sizeof(struct virtio_gpu_get_capset_info) },
+	{ VIRTIO_GPU_CMD_GET_CAPSET, GC_GET_CAPSET, sizeof(struct virtio_gpu_get_capset) },
+	{ VIRTIO_GPU_CMD_GET_EDID, GC_GET_EDID, sizeof(struct virtio_gpu_cmd_get_edid) },
+	{ VIRTIO_GPU_CMD_CTX_CREATE, GC_CTX_CREATE, sizeof(struct virtio_gpu_ctx_create) },
+	{ VIRTIO_GPU_CMD_CTX_DESTROY, GC_CTX_DESTROY, sizeof(struct virtio_gpu_ctrl_hdr) },
+	{ VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, GC_CTX_ATTACH_RESOURCE, sizeof(struct virtio_gpu_ctx_resource) },
+	{ VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE, GC_CTX_DETACH_RESOURCE, sizeof(struct virtio_gpu_ctx_resource) },
+	{ VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, GC_RESOURCE_CREATE_3D, sizeof(struct virtio_gpu_resource_create_3d) },
+	{ VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, GC_TRANSFER_TO_HOST_3D, sizeof(struct virtio_gpu_transfer_host_3d) },
+	{ VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, GC_TRANSFER_FROM_HOST_3D, sizeof(struct virtio_gpu_transfer_host_3d) },
+	{ VIRTIO_GPU_CMD_SUBMIT_3D, GC_SUBMIT_3D, sizeof(struct virtio_gpu_cmd_submit) },
+	{ VIRTIO_GPU_CMD_UPDATE_CURSOR, GC_UPDATE_CURSOR, sizeof(struct virtio_gpu_update_cursor) },
+	{ VIRTIO_GPU_CMD_MOVE_CURSOR, GC_MOVE_CURSOR, sizeof(struct virtio_gpu_update_cursor) },
+};
+
+static int defer(struct gpu_device *g, uint32_t host_fence, uint16_t head, uint32_t written)
+{
+	if (g->npending == g->cap_pending) {
+		unsigned cap = g->cap_pending ? g->cap_pending * 2 : 64;
+		struct gpu_pending *p = realloc(g->pending, cap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		g->pending = p;
+		g->cap_pending = cap;
+	}
+	g->pending[g->npending++] = (struct gpu_pending){ host_fence, head, written, g->vdev ? g->vdev->gen : 0,
+							 now_ns() };
+	g->st.fences++;
+	return 0;
+}
+
+uint32_t gpu_device_handle(void *opaque, unsigned qi, struct vring_req *req)
+{
+	struct gpu_device *g = opaque;
+	struct cmd c = { .g = g, .req = req };
+	const struct cmd_desc *d = NULL;
+	union {
+		struct virtio_gpu_ctrl_hdr hdr;
+		struct virtio_gpu_resp_display_info di;
+		struct virtio_gpu_resp_capset_info ci;
+		struct virtio_gpu_resp_edid edid;
+	} resp;
+	size_t resp_len = sizeof(struct virtio_gpu_ctrl_hdr);
+	uint32_t type, written = 0;
+
+	memset(&resp, 0, sizeof(resp));
+	g->virgl = gvirgl_ready() && g->vdev && (g->vdev->features & (1ull << VIRTIO_GPU_F_VIRGL));
+	check_mem_gen(g);
+	if (iov_read(req->in, req->nin, 0, &c.hdr, sizeof(c.hdr)) != sizeof(c.hdr)) {
+		g->st.cmds[GC_UNKNOWN]++;
+		type = fail(&c, VIRTIO_GPU_RESP_ERR_UNSPEC, "request of %llu bytes has no header",
+			    (unsigned long long)req->in_len);
+		goto respond;
+	}
+	for (size_t i = 0; i < sizeof(descs) / sizeof(descs[0]); i++)
+		if (descs[i].type == c.hdr.type)
+			d = &descs[i];
+	/* Cursor commands belong on the cursor queue, everything else on the control queue. */
+	if (d && (qi == GPU_CURSORQ) != (d->cls == GC_UPDATE_CURSOR || d->cls == GC_MOVE_CURSOR))
+		d = NULL;
+	if (!d) {
+		g->st.cmds[GC_UNKNOWN]++;
+		type = fail(&c, VIRTIO_GPU_RESP_ERR_UNSPEC, "unknown command on queue %u", qi);
+		goto respond;
+	}
+	g->st.cmds[d->cls]++;
+	if (take(&c, d->size) < 0) {
+		type = fail(&c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "request of %llu bytes, needs %zu",
+			    (unsigned long long)req->in_len, d->size);
+		goto respond;
+	}
+	if (qi == GPU_CURSORQ) {
+		cmd_cursor(&c, d->cls == GC_UPDATE_CURSOR);
+		return 0; /* the cursor queue carries no responses */
+	}
+	switch (d->cls) {
+	case GC_DISPLAY_INFO:
+		type = cmd_display_info(&c, &resp.di);
+		if (type == VIRTIO_GPU_RESP_OK_DISPLAY_INFO)
+			resp_len = sizeof(resp.di);
+		break;
+	case GC_RESOURCE_CREATE_2D:
+		type = cmd_create_2d(&c);
+		break;
+	case GC_RESOURCE_UNREF:
+		type = cmd_unref(&c);
+		break;
+	case GC_SET_SCANOUT:
+		type = cmd_set_scanout(&c);
+		break;
+	case GC_RESOURCE_FLUSH:
+		type = cmd_flush(&c);
+		break;
+	case GC_TRANSFER_TO_HOST_2D:
+		type = cmd_transfer_2d(&c);
+		break;
+	case GC_ATTACH_BACKING:
+		type = cmd_attach_backing(&c);
+		break;
+	case GC_DETACH_BACKING:
+		type = cmd_detach_backing(&c);
+		break;
+	case GC_GET_CAPSET_INFO:
+		type = cmd_capset_info(&c, &resp.ci);
+		if (type == VIRTIO_GPU_RESP_OK_CAPSET_INFO)
+			resp_len = sizeof(resp.ci);
+		break;
+	case GC_GET_CAPSET:
+		written = cmd_capset(&c, &type);
+		if (type == VIRTIO_GPU_RESP_OK_CAPSET)
+			return written;
+		break;
+	case GC_GET_EDID:
+		type = cmd_edid(&c, &resp.edid);
+		if (type == VIRTIO_GPU_RESP_OK_EDID)
+			resp_len = sizeof(resp.edid);
+		break;
+	case GC_CTX_CREATE:
+		type = cmd_ctx_create(&c);
+		break;
+	case GC_CTX_DESTROY:
+		type = cmd_ctx_destroy(&c);
+		break;
+	case GC_CTX_ATTACH_RESOURCE:
+	case GC_CTX_DETACH_RESOURCE:
+		type = cmd_ctx_resource(&c, d->cls == GC_CTX_ATTACH_RESOURCE);
+		break;
+	case GC_RESOURCE_CREATE_3D:
+		type = cmd_create_3d(&c);
+		break;
+	case GC_TRANSFER_TO_HOST_3D:
+	case GC_TRANSFER_FROM_HOST_3D:
+		type = cmd_transfer_3d(&c, d->cls == GC_TRANSFER_TO_HOST_3D);
+		break;
+	case GC_SUBMIT_3D:
+		type = cmd_submit(&c);
+		break;
+	default:
+		type = fail(&c, VIRTIO_GPU_RESP_ERR_UNSPEC, "unhandled");
+		break;
+	}
+respond:
+	resp.hdr.type = type;
+	if (c.hdr.flags & VIRTIO_GPU_FLAG_FENCE) {
+		resp.hdr.flags = VIRTIO_GPU_FLAG_FENCE;
+		resp.hdr.fence_id = c.hdr.fence_id;
+		resp.hdr.ctx_id = c.hdr.ctx_id;
+		resp.hdr.ring_idx = c.hdr.ring_idx;
+	}
+	written = (uint32_t)iov_write(req->out, req->nout, &resp, resp_len);
+	/* A fenced command under virgl completes once the renderer has executed everything before it. */
+	if ((c.hdr.flags & VIRTIO_GPU_FLAG_FENCE) && g->virgl && type < VIRTIO_GPU_RESP_ERR_UNSPEC) {
+		void *hc = idmap_get(&g->ctx, c.hdr.ctx_id);
+		uint32_t f = gvirgl_fence(hc ? (uint32_t)(uintptr_t)hc : 0);
+
+		if (defer(g, f, req->head, written) == 0)
+			return VDEV_DEFERRED;
+	}
+	return written;
+}
+
+void gpu_device_fences_done(struct gpu_device *g, uint32_t host_fence)
+{
+	unsigned n = 0;
+	uint64_t t = now_ns();
+
+	while (n < g->npending && (int32_t)(host_fence - g->pending[n].host_fence) >= 0) {
+		struct gpu_pending *p = &g->pending[n];
+		uint64_t lat = t - p->t0_ns;
+
+		g->st.fence_ns_sum += lat;
+		if (lat > g->st.fence_ns_max)
+			g->st.fence_ns_max = lat;
+		if (g->vdev)
+			vdev_complete(g->vdev, GPU_CTRLQ, p->head, p->written, p->gen);
+		n++;
+	}
+	if (n) {
+		memmove(g->pending, g->pending + n, (g->npending - n) * sizeof(*g->pending));
+		g->npending -= n;
+	}
+}

@@ -1,0 +1,117 @@
+/* gpu_device.h: the virtio-gpu device (virtio 1.2 §5.7) of one vGPU: command
+ * decoding and validation, the vGPU's private resource and context ID spaces
+ * mapped to the renderer's process-wide ones, scanouts and cursor, fences,
+ * and per-vGPU counters. 2D resources live in host memory unless the vGPU
+ * negotiated virgl, in which case every resource lives in the shared
+ * renderer (gpu_virgl.c) and 3D commands are served there. Nothing a guest
+ * sends reaches the renderer before its sizes, IDs and ownership are checked. */
+#ifndef VGPU_GPU_DEVICE_H
+#define VGPU_GPU_DEVICE_H
+
+#include <stdint.h>
+
+#include "gpu_display.h"
+#include "idmap.h"
+#include "vhost_dev.h"
+#include "virtio_gpu.h"
+
+#define GPU_CTRLQ 0
+#define GPU_CURSORQ 1
+
+/* Counters a vGPU keeps (read over the control socket). */
+enum gpu_cmd_class {
+	GC_DISPLAY_INFO,
+	GC_RESOURCE_CREATE_2D,
+	GC_RESOURCE_UNREF,
+	GC_SET_SCANOUT,
+	GC_RESOURCE_FLUSH,
+	GC_TRANSFER_TO_HOST_2D,
+	GC_ATTACH_BACKING,
+	GC_DETACH_BACKING,
+	GC_GET_CAPSET_INFO,
+	GC_GET_CAPSET,
+	GC_GET_EDID,
+	GC_CTX_CREATE,
+	GC_CTX_DESTROY,
+	GC_CTX_ATTACH_RESOURCE,
+	GC_CTX_DETACH_RESOURCE,
+	GC_RESOURCE_CREATE_3D,
+	GC_TRANSFER_TO_HOST_3D,
+	GC_TRANSFER_FROM_HOST_3D,
+	GC_SUBMIT_3D,
+	GC_UPDATE_CURSOR,
+	GC_MOVE_CURSOR,
+	GC_UNKNOWN,
+	GC_COUNT
+};
+
+struct gpu_stats {
+	uint64_t cmds[GC_COUNT];
+	uint64_t errors;          /* commands answered with an error */
+	uint64_t bytes_to_host;   /* transferred guest -> host (2D and 3D transfers, submits) */
+	uint64_t bytes_from_host; /* host -> guest */
+	uint64_t render_ns;       /* time spent in the renderer (submits, transfers, read-backs) */
+	uint64_t fences, fence_ns_sum, fence_ns_max;
+	uint64_t flushes;
+	char last_error[192];
+};
+
+struct gpu_scanout {
+	uint32_t resource_id; /* guest ID, 0 when disabled */
+	struct virtio_gpu_rect r;
+};
+
+struct gpu_pending {
+	uint32_t host_fence;
+	uint16_t head;
+	uint32_t written;
+	uint32_t gen;
+	uint64_t t0_ns;
+};
+
+struct gpu_device {
+	struct vdev *vdev;
+	struct gpu_display disp;
+	int virgl;          /* the guest negotiated VIRTIO_GPU_F_VIRGL and the renderer runs */
+	uint32_t mem_gen;   /* backings are valid for this vdev->mem_gen only */
+	struct idmap res;   /* guest resource ID -> struct gpu_resource */
+	struct idmap ctx;   /* guest context ID -> host context ID (as a pointer-sized integer) */
+	uint64_t mem_2d;    /* bytes of 2D resource memory held */
+	uint32_t num_scanouts;
+	struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
+	uint32_t default_width, default_height; /* reported when the front-end gives no layout */
+	struct gpu_pending *pending;
+	unsigned npending, cap_pending;
+	uint8_t *flush_buf;
+	uint64_t flush_cap;
+	struct gpu_stats st;
+};
+
+/* Limits one vGPU lives within. */
+#define GPU_MAX_RESOURCES 16384
+#define GPU_MAX_CONTEXTS 256
+#define GPU_MAX_DIM 16384
+#define GPU_MAX_2D_BYTES (512ull << 20)
+#define GPU_MAX_BACKING_ENTRIES 16384
+#define GPU_MAX_SUBMIT (8u << 20)
+
+/* Features and config space a vGPU offers; with_virgl when the renderer runs. */
+uint64_t gpu_device_features(int with_virgl);
+void gpu_device_config(struct virtio_gpu_config *c, int with_virgl);
+
+void gpu_device_init(struct gpu_device *g, struct vdev *vdev);
+/* Drop every resource, context, pending fence and scanout (a disconnect or reset): only this vGPU's. */
+void gpu_device_reset(struct gpu_device *g);
+void gpu_device_free(struct gpu_device *g);
+
+/* vdev handler: one request from queue qi. */
+uint32_t gpu_device_handle(void *g, unsigned qi, struct vring_req *req);
+/* vdev config hook: events_clear. */
+int gpu_device_config_write(void *g, uint8_t *config, uint32_t offset, uint32_t size);
+
+/* The renderer completed every fence up to host_fence: answer this vGPU's requests that waited on them. */
+void gpu_device_fences_done(struct gpu_device *g, uint32_t host_fence);
+
+const char *gpu_cmd_class_name(enum gpu_cmd_class c);
+
+#endif
