@@ -15,8 +15,11 @@ AGENT_SRC   := $(wildcard guest-agent/*.c)
 HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard workloads/*.c)
 HARNESS_HDR := $(wildcard harness/*.h workloads/*.h)
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
-# The mediator's building blocks (issue 3); tested on their own so far.
-MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c
+# The mediator: its library part is linked into the tests and fuzzers too.
+MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c \
+	mediator/idmap.c mediator/virgl_scan.c mediator/gpu_display.c mediator/gpu_virgl.c mediator/gpu_device.c \
+	mediator/control.c
+MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c
 MEDIATOR_TEST_SRC := mediator/tests/frontend.c
 TEST_SRC    := $(wildcard tests/*_test.c)
 
@@ -24,6 +27,7 @@ AGENT        := $(BUILD)/vgpu-agent
 KMS2D        := $(BUILD)/kms2d
 AGENT_SAN    := $(BUILD)/san/vgpu-agent
 VGPUBENCH    := $(BUILD)/vgpubench
+MEDIATOR     := $(BUILD)/vgpu-mediator
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
@@ -32,7 +36,7 @@ FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(AGENT) $(VGPUBENCH) $(KMS2D)
+build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(MEDIATOR)
 
 # The installer is idempotent: a second run installs nothing.
 deps:
@@ -54,6 +58,10 @@ $(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_LIBS)
 
+$(MEDIATOR): mediator/main.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ mediator/main.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_LIBS)
+
 # Sanitized objects, compiled once and linked into every test.
 SAN_OBJ := $(patsubst %.c,$(BUILD)/san/obj/%.o,$(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC))
 ALL_HDR := $(HARNESS_HDR) $(wildcard mediator/*.h mediator/tests/*.h)
@@ -65,7 +73,7 @@ $(BUILD)/san/obj/%.o: %.c $(ALL_HDR)
 
 $(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(SAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -Imediator/tests -o $@ $< $(SAN_OBJ) $(HARNESS_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -Imediator/tests -o $@ $< $(SAN_OBJ) $(HARNESS_LIBS) $(MEDIATOR_LIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory build
@@ -74,7 +82,7 @@ run: deps
 # libFuzzer targets (clang), each run briefly by make test from its seed corpus.
 $(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(wildcard mediator/*.h mediator/tests/*.h)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Imediator -Imediator/tests -o $@ $< $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Imediator -Imediator/tests -o $@ $< $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(MEDIATOR_LIBS)
 
 # Unit and protocol tests run under ASan+UBSan; the integration test boots a
 # real TCG guest with the release agent inside.
@@ -83,7 +91,7 @@ test: deps
 	@bash tests/run-tests.sh $(BUILD) $(TESTS_SAN) $(FUZZERS)
 
 format:
-	clang-format -i guest-agent/*.[ch] harness/*.[ch] workloads/*.[ch] tests/*.[ch]
+	clang-format -i guest-agent/*.[ch] harness/*.[ch] workloads/*.[ch] tests/*.[ch] mediator/*.[ch] mediator/tests/*.[ch] mediator/fuzz/*.c
 
 clean:
 	rm -rf $(BUILD)

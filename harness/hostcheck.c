@@ -223,6 +223,15 @@ const char *host_skip_reason(const struct host *h, const struct config_def *c, c
 			return "no GVT-g mdev types under /sys/class/drm/card*/device";
 		return "GVT-g launcher is not built yet";
 	}
+	if (strcmp(c->name, "qemu-vhost-user-gpu") == 0 && access(HOST_VHOST_USER_GPU, X_OK) < 0)
+		return "QEMU's vhost-user-gpu back-end is not installed (" HOST_VHOST_USER_GPU ", package qemu-system-gui)";
+	if (strcmp(c->name, "mediated") == 0) {
+		char med[4096];
+
+		snprintf(med, sizeof(med), "%s/vgpu-mediator", vb_exe_dir());
+		if (access(med, X_OK) < 0)
+			return "vgpu-mediator is not built (run make)";
+	}
 	if (strcmp(c->name, "qemu-virgl") == 0 && !h->has_xvfb)
 		return "Xvfb is not installed (QEMU's SDL GL display needs it here)";
 	return NULL;

@@ -3,6 +3,9 @@
 #ifndef VGPUBENCH_HOSTCHECK_H
 #define VGPUBENCH_HOSTCHECK_H
 
+/* QEMU's own vhost-user-gpu back-end (Debian: qemu-system-gui). */
+#define HOST_VHOST_USER_GPU "/usr/lib/qemu/vhost-user-gpu"
+
 #include "configs.h"
 
 struct host {

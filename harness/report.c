@@ -511,7 +511,6 @@ static void section_environment(struct rep *r)
 		}
 		sqlite3_finalize(q);
 	}
-	fprintf(r->html, "<tr><th>mediator</th><td>vgpu-mediator not built yet (issue 3)</td></tr>\n");
 	if (sqlite3_prepare_v2(r->st->db,
 			       "SELECT config, group_concat(DISTINCT renderer) FROM jobs WHERE run_id = ? AND renderer"
 			       " IS NOT NULL GROUP BY config ORDER BY config",

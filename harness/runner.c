@@ -20,6 +20,7 @@
 
 #include "agent_client.h"
 #include "configs.h"
+#include "gpu_backend.h"
 #include "hostcheck.h"
 #include "image.h"
 #include "plan.h"
@@ -39,6 +40,7 @@ struct run {
 	char id[96];
 	char dir[PATH_MAX];
 	char agent[PATH_MAX];
+	char mediator[PATH_MAX];
 	char init[PATH_MAX];
 	char cache[PATH_MAX];
 	pid_t xvfb;
@@ -482,8 +484,34 @@ static void run_host_config(struct run *r, const struct config_def *c)
 	agent_close(&conn);
 }
 
-static const char *const virgl_gpu_args[] = { "-device", "virtio-gpu-gl-pci,xres=640,yres=480", "-display",
-					      "sdl,gl=on", NULL };
+/* Keep the mediator's per-vGPU counters next to the run's guests, and say what rendered for them. */
+static void record_backend(struct run *r, const struct config_def *c, int n, const struct gpu_backend *gb,
+			   const char *dir)
+{
+	char *path;
+	struct json_object *root, *m, *v;
+
+	if (!gb->control[0])
+		return;
+	path = vb_strdupf("%s/mediator-stats.json", dir);
+	if (gpu_backend_snapshot(gb, path) < 0) {
+		vb_err("%s with %d guests: the mediator's control socket did not answer", c->name, n);
+		free(path);
+		return;
+	}
+	root = json_object_from_file(path);
+	if (root && json_object_object_get_ex(root, "mediator", &m)) {
+		const char *gl = json_object_object_get_ex(m, "gl_renderer", &v) ? json_object_get_string(v) : "?";
+		const char *pf = json_object_object_get_ex(m, "platform", &v) ? json_object_get_string(v) : "?";
+		char *fact = vb_strdupf("vgpu-mediator: %s on %s", gl && *gl ? gl : "2D only", pf && *pf ? pf : "?");
+
+		store_host_fact(&r->store, r->id, "mediator", fact);
+		free(fact);
+	}
+	json_object_put(root);
+	vb_log("  mediator counters: %s", path);
+	free(path);
+}
 
 static int ensure_image(struct run *r)
 {
@@ -540,10 +568,11 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		.cpu = r->plan.cpu,
 		.memory_mb = r->plan.memory_mb,
 		.vcpus = r->plan.vcpus,
-		.display = r->display,
-		.gpu_args = virgl_gpu_args,
+		.display = strcmp(c->name, "qemu-virgl") == 0 ? r->display : NULL,
 	};
 	char reason[512] = "";
+	struct gpu_backend gb;
+	char err[512];
 
 	seats_for(r, c, n, &seats);
 	if (all_done(r, c, n, &seats))
@@ -554,8 +583,20 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		free(dir);
 		return;
 	}
-	vb_log("%s: booting %d guest%s at once (%s)", c->name, n, n > 1 ? "s" : "", r->host.accel);
+	if (gpu_backend_start(&gb, c->name, n, dir, r->mediator, HOST_VHOST_USER_GPU, r->plan.memory_mb, err,
+			      sizeof(err)) < 0) {
+		vb_err("%s with %d guests: %s", c->name, n, err);
+		char *why = vb_strdupf("GPU back-end did not start: %s", err);
+
+		fail_all(r, c, n, why);
+		free(why);
+		free(dir);
+		return;
+	}
+	vb_log("%s: booting %d guest%s at once (%s; %s)", c->name, n, n > 1 ? "s" : "", r->host.accel,
+	       gb.description);
 	for (int i = 0; i < n; i++) {
+		o.gpu_args = gpu_backend_args(&gb, i);
 		if (vm_start(&vms[i], i + 1, dir, &o) < 0) {
 			snprintf(reason, sizeof(reason), "guest%d: QEMU did not start", i + 1);
 			ok = 0;
@@ -621,6 +662,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 	}
 	if (have_dom0)
 		agent_close(&dom0);
+	record_backend(r, c, n, &gb, dir);
 	/* Ask each agent to power its guest off, then make sure QEMU is gone. */
 	for (int i = 0; i < nconn; i++) {
 		struct json_object *req = json_object_new_object();
@@ -637,6 +679,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 	}
 	for (int i = 0; i < nconn; i++)
 		agent_close(&conns[i]);
+	gpu_backend_stop(&gb);
 	free(dir);
 }
 
@@ -667,6 +710,7 @@ static int locate_parts(struct run *r)
 	const char *exe = vb_exe_dir();
 
 	snprintf(r->agent, sizeof(r->agent), "%s/vgpu-agent", exe);
+	snprintf(r->mediator, sizeof(r->mediator), "%s/vgpu-mediator", exe);
 	snprintf(r->init, sizeof(r->init), "%s/../harness/guest/init.sh", exe);
 	snprintf(r->cache, sizeof(r->cache), "%s/images", exe);
 	if (access(r->agent, X_OK) < 0) {

@@ -28,8 +28,9 @@ void vdev_init(struct vdev *d, int sock, unsigned nqueues, uint64_t features, co
 	d->sock = sock;
 	d->gpu_sock = -1;
 	d->nqueues = nqueues > VDEV_MAX_QUEUES ? VDEV_MAX_QUEUES : nqueues;
+	/* Fresh queues own no fds yet (queue_reset would close whatever the memory held). */
 	for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
-		queue_reset(&d->q[i]);
+		d->q[i].kick_fd = d->q[i].call_fd = -1;
 	d->offered = features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
 		     (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
 	d->protocol_offered = (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG);

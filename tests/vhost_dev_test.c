@@ -30,41 +30,7 @@ static uint32_t pong(void *ctx, unsigned qi, struct vring_req *req)
 	return 4;
 }
 
-static int ack(struct frontend *fe)
-{
-	uint32_t req;
-	uint64_t v = 99;
-
-	return fe_reply(fe, &req, &v, sizeof(v)) == 8 ? (int)v : -1;
-}
-
-/* Bring a vGPU up: negotiate, share RAM, set up queue 0. */
-static void bring_up(struct vdev *d, struct frontend *fe, int *kick, int *call)
-{
-	uint32_t req;
-	uint64_t feats = 0, want;
-
-	fe_send(fe, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0);
-	CHECK(vdev_handle_msg(d) == 1, "GET_FEATURES");
-	CHECK(fe_reply(fe, &req, &feats, 8) == 8 && req == VHOST_USER_GET_FEATURES, "features reply");
-	CHECK(feats & (1ull << VIRTIO_F_VERSION_1), "VERSION_1 offered");
-	want = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
-	fe_send(fe, VHOST_USER_SET_FEATURES, 0, &want, 8, NULL, 0);
-	CHECK(vdev_handle_msg(d) == 1 && d->features == want, "SET_FEATURES");
-	fe_send(fe, VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0);
-	CHECK(vdev_handle_msg(d) == 1 && fe_reply(fe, &req, &feats, 8) == 8, "GET_PROTOCOL_FEATURES");
-	want = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
-	fe_send(fe, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &want, 8, NULL, 0);
-	CHECK(vdev_handle_msg(d) == 1 && d->protocol == want, "REPLY_ACK negotiated");
-	fe_send(fe, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
-	CHECK(vdev_handle_msg(d) == 1 && d->owned, "SET_OWNER");
-	fe_mem_table(fe, RAM, VHOST_USER_NEED_REPLY_MASK);
-	CHECK(vdev_handle_msg(d) == 1 && ack(fe) == 0 && d->mem.n == 1, "SET_MEM_TABLE acked: %s", d->why);
-	CHECK(fe_setup_ring(fe, 0, QSZ, RING, kick, call) == 0, "ring messages sent");
-	for (int i = 0; i < 6; i++)
-		CHECK(vdev_handle_msg(d) == 1, "ring set-up message %d: %s", i, d->why);
-	CHECK(d->q[0].started && d->q[0].enabled, "queue 0 started and enabled");
-}
+#include "vdev_fixture.h"
 
 int main(void)
 {
@@ -82,8 +48,8 @@ int main(void)
 	CHECK(fe_init(&fe, sv[0], RAM) == 0 && fe_init(&fe2, sv2[0], RAM) == 0, "front-ends");
 	vdev_init(&d, sv[1], 2, 0, config, sizeof(config), pong, &served);
 	vdev_init(&d2, sv2[1], 2, 0, config, sizeof(config), pong, &served2);
-	bring_up(&d, &fe, &kick, &call);
-	bring_up(&d2, &fe2, &kick2, &call2);
+	bring_up(&d, &fe, 0, &kick, &call);
+	bring_up(&d2, &fe2, 0, &kick2, &call2);
 
 	/* a request: "ping" in, "pong" out, the driver notified */
 	memcpy(fe.ram + 0x10000, "ping", 4);

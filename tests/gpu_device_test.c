@@ -1,0 +1,605 @@
+/* gpu_device_test.c: the virtio-gpu device of vgpu-mediator driven without a
+ * VM: the test front-end shares guest RAM and rings (playing QEMU), a thread
+ * plays QEMU's display side of the vhost-user-gpu channel. Covers the 2D
+ * commands with the frame the guest drew compared to the frame the front-end
+ * received, malformed commands (bad IDs, out-of-range backing, oversized and
+ * overlapping transfers, another vGPU's IDs), the command scanner, and the
+ * virgl 3D path on the host's renderer: two vGPUs using the same guest IDs
+ * render into their own resources only. */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RAM (4u << 20)
+#include "vdev_fixture.h"
+
+#include "gpu_device.h"
+#include "gpu_virgl.h"
+#include "virgl_scan.h"
+
+/* Mesa and LLVM keep process-lifetime allocations: not ours to report. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libgallium\nleak:libLLVM\nleak:libEGL\nleak:libglapi\nleak:libvirglrenderer\nleak:dri\n"
+	       "leak:libexpat\nleak:libdrm\n";
+}
+
+#define IN 0x10000
+#define OUT 0x20000
+#define BACK 0x100000 /* backings from here */
+
+/* ---- QEMU's display side ---- */
+
+struct display {
+	int fd;
+	uint32_t fb[64 * 64]; /* what the front-end shows of scanout 0 */
+	uint32_t sw, sh;      /* the scanout's size as configured */
+	int updates, scanouts, cursors;
+	volatile int stop;
+};
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = read(fd, (uint8_t *)buf + off, len - off);
+
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static void reply(int fd, uint32_t req, const void *p, uint32_t size)
+{
+	uint32_t hdr[3] = { req, VHOST_USER_GPU_MSG_FLAG_REPLY, size };
+
+	if (write(fd, hdr, sizeof(hdr)) != sizeof(hdr) || (size && write(fd, p, size) != (ssize_t)size))
+		return;
+}
+
+static void *display_main(void *arg)
+{
+	struct display *d = arg;
+	static uint8_t payload[sizeof(struct vhost_user_gpu_update) + 64 * 64 * 4 + 16384];
+
+	while (!d->stop) {
+		struct pollfd p = { d->fd, POLLIN, 0 };
+		uint32_t hdr[3];
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if (read_full(d->fd, hdr, sizeof(hdr)) < 0 || hdr[2] > sizeof(payload) ||
+		    read_full(d->fd, payload, hdr[2]) < 0)
+			break;
+		if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES) {
+			uint64_t f = 1ull << VHOST_USER_GPU_PROTOCOL_F_EDID;
+
+			reply(d->fd, hdr[0], &f, sizeof(f));
+		} else if (hdr[0] == VHOST_USER_GPU_GET_DISPLAY_INFO) {
+			struct virtio_gpu_resp_display_info di = { .hdr.type = VIRTIO_GPU_RESP_OK_DISPLAY_INFO };
+
+			di.pmodes[0] = (struct virtio_gpu_display_one){ { 0, 0, 640, 480 }, 1, 0 };
+			reply(d->fd, hdr[0], &di, sizeof(di));
+		} else if (hdr[0] == VHOST_USER_GPU_GET_EDID) {
+			struct virtio_gpu_resp_edid e = { .hdr.type = VIRTIO_GPU_RESP_OK_EDID, .size = 128 };
+
+			memcpy(e.edid, "\0\xff\xff\xff\xff\xff\xff\0", 8);
+			reply(d->fd, hdr[0], &e, sizeof(e));
+		} else if (hdr[0] == VHOST_USER_GPU_SCANOUT) {
+			struct vhost_user_gpu_scanout s;
+
+			memcpy(&s, payload, sizeof(s));
+			d->sw = s.width;
+			d->sh = s.height;
+			d->scanouts++;
+		} else if (hdr[0] == VHOST_USER_GPU_UPDATE) {
+			struct vhost_user_gpu_update u;
+
+			memcpy(&u, payload, sizeof(u));
+			for (uint32_t y = 0; y < u.height && u.y + y < 64; y++)
+				for (uint32_t x = 0; x < u.width && u.x + x < 64; x++)
+					memcpy(&d->fb[(u.y + y) * 64 + u.x + x],
+					       payload + sizeof(u) + ((size_t)y * u.width + x) * 4, 4);
+			d->updates++;
+		} else if (hdr[0] == VHOST_USER_GPU_CURSOR_UPDATE) {
+			d->cursors++;
+		}
+	}
+	return NULL;
+}
+
+/* ---- one vGPU under test ---- */
+
+struct tgpu {
+	struct frontend fe;
+	struct vdev vd;
+	struct gpu_device gd;
+	int kick, call;
+	uint16_t head;
+	struct display disp;
+	pthread_t thr;
+	int has_disp;
+};
+
+static void tgpu_up(struct tgpu *t, uint64_t features, int with_display)
+{
+	int sv[2], dv[2];
+	struct virtio_gpu_config cfg;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+	CHECK(fe_init(&t->fe, sv[0], RAM) == 0, "front-end");
+	gpu_device_config(&cfg, features != 0);
+	vdev_init(&t->vd, sv[1], 2, gpu_device_features(features != 0), &cfg, sizeof(cfg), gpu_device_handle, &t->gd);
+	gpu_device_init(&t->gd, &t->vd);
+	t->vd.config_hook = gpu_device_config_write;
+	bring_up(&t->vd, &t->fe, features, &t->kick, &t->call);
+	t->head = 0;
+	t->has_disp = with_display;
+	if (with_display) {
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dv) == 0, "display socketpair");
+		memset(&t->disp, 0, sizeof(t->disp));
+		t->disp.fd = dv[0];
+		pthread_create(&t->thr, NULL, display_main, &t->disp);
+		CHECK(gdisp_attach(&t->gd.disp, dv[1]) == 0, "display attached");
+	}
+}
+
+static void tgpu_down(struct tgpu *t)
+{
+	if (t->has_disp) {
+		t->disp.stop = 1;
+		pthread_join(t->thr, NULL);
+		close(t->disp.fd);
+	}
+	gpu_device_free(&t->gd);
+	vdev_free(&t->vd);
+	fe_free(&t->fe);
+	close(t->kick);
+	close(t->call);
+}
+
+/* Send a command (len bytes) and return the response header's type (0 when none came). */
+static uint32_t send_cmd(struct tgpu *t, const void *cmd, uint32_t len, uint32_t out_len)
+{
+	uint16_t used_before, used_after;
+	struct virtio_gpu_ctrl_hdr resp = { 0 };
+
+	memcpy(&used_before, t->fe.ram + RING + 0x2000 + 2, 2);
+	memcpy(t->fe.ram + IN, cmd, len);
+	memset(t->fe.ram + OUT, 0, out_len);
+	fe_offer(&t->fe, RING, QSZ, t->head, IN, len, OUT, out_len, t->kick);
+	t->head = (uint16_t)((t->head + 2) % QSZ);
+	vdev_process_queue(&t->vd, GPU_CTRLQ);
+	for (int i = 0; i < 400; i++) { /* a fenced command completes when the renderer is done */
+		memcpy(&used_after, t->fe.ram + RING + 0x2000 + 2, 2);
+		if (used_after != used_before)
+			break;
+		usleep(5000);
+		gvirgl_poll();
+	}
+	memcpy(&used_after, t->fe.ram + RING + 0x2000 + 2, 2);
+	if (used_after == used_before)
+		return 0;
+	memcpy(&resp, t->fe.ram + OUT, sizeof(resp));
+	return resp.type;
+}
+
+static struct virtio_gpu_ctrl_hdr H(uint32_t type)
+{
+	return (struct virtio_gpu_ctrl_hdr){ .type = type };
+}
+
+static uint32_t create_2d(struct tgpu *t, uint32_t id, uint32_t fmt, uint32_t w, uint32_t h)
+{
+	struct virtio_gpu_resource_create_2d c = { H(VIRTIO_GPU_CMD_RESOURCE_CREATE_2D), id, fmt, w, h };
+
+	return send_cmd(t, &c, sizeof(c), 64);
+}
+
+static uint32_t attach(struct tgpu *t, uint32_t id, uint64_t addr, uint32_t len)
+{
+	struct {
+		struct virtio_gpu_resource_attach_backing a;
+		struct virtio_gpu_mem_entry e[2];
+	} m = { { H(VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING), id, 2 },
+		{ { addr, len / 2, 0 }, { addr + len / 2, len - len / 2, 0 } } };
+
+	return send_cmd(t, &m, sizeof(m), 64);
+}
+
+static uint32_t transfer(struct tgpu *t, uint32_t id, struct virtio_gpu_rect r, uint64_t off)
+{
+	struct virtio_gpu_transfer_to_host_2d m = { H(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D), r, off, id, 0 };
+
+	return send_cmd(t, &m, sizeof(m), 64);
+}
+
+static uint32_t scanout(struct tgpu *t, uint32_t sid, uint32_t id, struct virtio_gpu_rect r)
+{
+	struct virtio_gpu_set_scanout m = { H(VIRTIO_GPU_CMD_SET_SCANOUT), r, sid, id };
+
+	return send_cmd(t, &m, sizeof(m), 64);
+}
+
+static uint32_t flush(struct tgpu *t, uint32_t id, struct virtio_gpu_rect r)
+{
+	struct virtio_gpu_resource_flush m = { H(VIRTIO_GPU_CMD_RESOURCE_FLUSH), r, id, 0 };
+
+	return send_cmd(t, &m, sizeof(m), 64);
+}
+
+static uint32_t simple(struct tgpu *t, uint32_t type, uint32_t id)
+{
+	struct virtio_gpu_resource_unref m = { H(type), id, 0 };
+
+	return send_cmd(t, &m, sizeof(m), 64);
+}
+
+static void wait_updates(struct display *d, int n)
+{
+	for (int i = 0; i < 200 && d->updates < n; i++)
+		usleep(5000);
+}
+
+static void test_2d(void)
+{
+	struct tgpu t, t2;
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+	uint8_t *px;
+	int same = 1;
+
+	tgpu_up(&t, 0, 1);
+	tgpu_up(&t2, 0, 0);
+
+	{
+		struct virtio_gpu_ctrl_hdr h = H(VIRTIO_GPU_CMD_GET_DISPLAY_INFO);
+		struct virtio_gpu_resp_display_info di;
+
+		CHECK(send_cmd(&t, &h, sizeof(h), sizeof(di)) == VIRTIO_GPU_RESP_OK_DISPLAY_INFO, "display info");
+		memcpy(&di, t.fe.ram + OUT, sizeof(di));
+		CHECK(di.pmodes[0].r.width == 640 && di.pmodes[0].enabled, "the front-end's layout: %u",
+		      di.pmodes[0].r.width);
+		CHECK(send_cmd(&t2, &h, sizeof(h), sizeof(di)) == VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+		      "display info without a front-end display");
+		memcpy(&di, t2.fe.ram + OUT, sizeof(di));
+		CHECK(di.pmodes[0].r.width == 1024, "the default layout: %u", di.pmodes[0].r.width);
+	}
+	{
+		struct virtio_gpu_cmd_get_edid e = { H(VIRTIO_GPU_CMD_GET_EDID), 0, 0 };
+		struct virtio_gpu_resp_edid re;
+
+		CHECK(send_cmd(&t, &e, sizeof(e), sizeof(re)) == VIRTIO_GPU_RESP_OK_EDID, "EDID");
+		memcpy(&re, t.fe.ram + OUT, sizeof(re));
+		CHECK(re.size == 128 && re.edid[1] == 0xff, "EDID from the front-end");
+		e.scanout = 3;
+		CHECK(send_cmd(&t, &e, sizeof(e), sizeof(re)) == VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "EDID scanout");
+	}
+
+	/* creation */
+	CHECK(create_2d(&t, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA, "create");
+	CHECK(create_2d(&t, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
+	      "duplicate id");
+	CHECK(create_2d(&t, 0, 2, 64, 64) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "id 0");
+	CHECK(create_2d(&t, 2, 99, 64, 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "unknown format");
+	CHECK(create_2d(&t, 2, 2, 0, 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "zero width");
+	CHECK(create_2d(&t, 2, 2, 16384, 16384) == VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "1 GiB is past the budget");
+	CHECK(create_2d(&t, 2, 2, 0x40000000, 4) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "32-bit overflow size");
+	{
+		struct virtio_gpu_ctrl_hdr h = H(VIRTIO_GPU_CMD_RESOURCE_CREATE_2D);
+
+		CHECK(send_cmd(&t, &h, sizeof(h), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "truncated command");
+		h.type = 0x0999;
+		CHECK(send_cmd(&t, &h, sizeof(h), 64) == VIRTIO_GPU_RESP_ERR_UNSPEC, "unknown command");
+		h.type = VIRTIO_GPU_CMD_CTX_CREATE;
+		CHECK(send_cmd(&t, &h, sizeof(h), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "truncated 3D command");
+	}
+	{
+		struct virtio_gpu_ctx_create cc = { .hdr = H(VIRTIO_GPU_CMD_CTX_CREATE) };
+
+		cc.hdr.ctx_id = 1;
+		CHECK(send_cmd(&t, &cc, sizeof(cc), 64) == VIRTIO_GPU_RESP_ERR_UNSPEC, "3D without virgl");
+	}
+
+	/* backing */
+	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_ERR_UNSPEC, "transfer without backing");
+	CHECK(attach(&t, 1, RAM - 4096, 64 * 64 * 4) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "backing past RAM");
+	CHECK(attach(&t, 1, ~0ull - 100, 4096) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "backing wrapping 2^64");
+	{
+		struct virtio_gpu_resource_attach_backing a = { H(VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING), 1, 1000 };
+
+		CHECK(send_cmd(&t, &a, sizeof(a), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+		      "more entries than the request holds");
+	}
+	CHECK(attach(&t, 9, BACK, 4096) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "backing of no resource");
+	CHECK(attach(&t, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA, "backing");
+	CHECK(attach(&t, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_ERR_UNSPEC, "second backing");
+
+	/* the guest draws a pattern, the front-end must show exactly it */
+	px = t.fe.ram + BACK;
+	for (int i = 0; i < 64 * 64; i++) {
+		px[i * 4 + 0] = (uint8_t)i;
+		px[i * 4 + 1] = (uint8_t)(i >> 4);
+		px[i * 4 + 2] = (uint8_t)(255 - i);
+		px[i * 4 + 3] = 0;
+	}
+	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA, "transfer");
+	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 32, 0, 33, 64 }, 0) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "rect past the resource");
+	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 0, 0, 64, 64 }, 4) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "rect past the backing");
+	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 0, 0, 1, 1 }, ~0ull) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "offset near 2^64");
+	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 0xffffffff, 0, 2, 1 }, 0) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "x + width wrapping 32 bits");
+	CHECK(scanout(&t, 5, 1, full) == VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "scanout 5");
+	CHECK(scanout(&t, 0, 1, (struct virtio_gpu_rect){ 0, 0, 65, 64 }) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	      "scanout rect past the resource");
+	CHECK(scanout(&t, 0, 7, full) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "scanout of no resource");
+	CHECK(scanout(&t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA, "scanout");
+	CHECK(flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA, "flush");
+	wait_updates(&t.disp, 1);
+	CHECK(t.disp.scanouts >= 1 && t.disp.sw == 64 && t.disp.sh == 64, "the front-end got the scanout %ux%u",
+	      t.disp.sw, t.disp.sh);
+	CHECK(t.disp.updates == 1, "the front-end got one update (%d)", t.disp.updates);
+	for (int i = 0; i < 64 * 64; i++)
+		same &= !memcmp((uint8_t *)&t.disp.fb[i], px + i * 4, 3) && ((uint8_t *)&t.disp.fb[i])[3] == 0xff;
+	CHECK(same, "the frame the front-end received is the frame the guest drew");
+
+	/* a partial update: 8x8 at (8, 16) from an overlapping transfer */
+	for (int y = 16; y < 24; y++)
+		for (int x = 8; x < 16; x++)
+			memset(px + (y * 64 + x) * 4, 0x5a, 4);
+	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 8, 16, 8, 8 }, (16 * 64 + 8) * 4) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "partial transfer");
+	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 4, 12, 8, 8 }, (12 * 64 + 4) * 4) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "overlapping transfer");
+	CHECK(flush(&t, 1, (struct virtio_gpu_rect){ 0, 0, 32, 32 }) == VIRTIO_GPU_RESP_OK_NODATA, "partial flush");
+	wait_updates(&t.disp, 2);
+	same = 1;
+	for (int y = 0; y < 64; y++)
+		for (int x = 0; x < 64; x++)
+			same &= !memcmp((uint8_t *)&t.disp.fb[y * 64 + x], px + (y * 64 + x) * 4, 3);
+	CHECK(t.disp.updates == 2 && same, "the partial update lands where the guest drew it (%d updates)",
+	      t.disp.updates);
+
+	/* another format: R8G8B8A8 is converted to the front-end's x8r8g8b8 */
+	CHECK(create_2d(&t, 3, VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA, "RGBA resource");
+	CHECK(attach(&t, 3, BACK + 0x10000, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA, "RGBA backing");
+	memcpy(t.fe.ram + BACK + 0x10000, "\x10\x20\x30\x40", 4);
+	CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && scanout(&t, 0, 3, full) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      flush(&t, 3, (struct virtio_gpu_rect){ 0, 0, 1, 1 }) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "RGBA shown");
+	wait_updates(&t.disp, 3);
+	CHECK(!memcmp(&t.disp.fb[0], "\x30\x20\x10\xff", 4), "RGBA converted to BGRX: %08x", t.disp.fb[0]);
+
+	/* isolation: the second vGPU has no resource 1 */
+	CHECK(scanout(&t2, 0, 1, full) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "vGPU 2 cannot show vGPU 1's resource");
+	CHECK(simple(&t2, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
+	      "vGPU 2 cannot free vGPU 1's resource");
+	CHECK(create_2d(&t2, 1, 2, 16, 16) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 2 has its own ID 1");
+	CHECK(t.gd.res.live == 2 && t2.gd.res.live == 1, "separate tables");
+
+	/* fences on the 2D path complete at once and say so */
+	{
+		struct virtio_gpu_resource_flush m = { H(VIRTIO_GPU_CMD_RESOURCE_FLUSH), full, 1, 0 };
+		struct virtio_gpu_ctrl_hdr r;
+
+		m.hdr.flags = VIRTIO_GPU_FLAG_FENCE;
+		m.hdr.fence_id = 77;
+		CHECK(send_cmd(&t, &m, sizeof(m), 64) == VIRTIO_GPU_RESP_OK_NODATA, "fenced flush");
+		memcpy(&r, t.fe.ram + OUT, sizeof(r));
+		CHECK((r.flags & VIRTIO_GPU_FLAG_FENCE) && r.fence_id == 77, "fence echoed");
+	}
+
+	/* detach, unref */
+	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 1) == VIRTIO_GPU_RESP_OK_NODATA, "detach");
+	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 1) == VIRTIO_GPU_RESP_ERR_UNSPEC, "detach twice");
+	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_ERR_UNSPEC, "transfer after detach");
+	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_OK_NODATA, "unref");
+	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "unref twice");
+
+	/* guest memory remapped: backings into the old mapping are dropped */
+	fe_mem_table(&t.fe, RAM, VHOST_USER_NEED_REPLY_MASK);
+	CHECK(vdev_handle_msg(&t.vd) == 1 && ack(&t.fe) == 0, "new memory table");
+	CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_ERR_UNSPEC, "old backing gone after remap");
+	CHECK(t.gd.st.errors > 20 && t.gd.st.cmds[GC_TRANSFER_TO_HOST_2D] > 5, "counters: %llu errors",
+	      (unsigned long long)t.gd.st.errors);
+
+	gpu_device_reset(&t.gd);
+	CHECK(t.gd.res.live == 0 && t.gd.mem_2d == 0 && t2.gd.res.live == 1, "reset drops only this vGPU's state");
+	tgpu_down(&t);
+	tgpu_down(&t2);
+}
+
+/* ---- the command scanner ---- */
+
+static uint32_t lookup_plus_100(void *ctx, uint32_t id)
+{
+	(void)ctx;
+	return id <= 5 ? id + 100 : 0;
+}
+
+static void test_scanner(void)
+{
+	char why[192];
+	uint32_t s1[] = { (5u << 16) | (8u << 8) | 1, 7, 3, 2, 0, 0, /* create surface 7 on resource 3 */
+			  (6u << 16) | 6, 16, 0, 4, 16, 0, 0,          /* two vertex buffers: 4 and none */
+			  (13u << 16) | 17, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1, 1, 1 /* copy 2 -> 1 */ };
+
+	CHECK(vscan_translate(s1, sizeof(s1) / 4, lookup_plus_100, NULL, why, sizeof(why)) == 0, "scan: %s", why);
+	CHECK(s1[1] == 7 && s1[2] == 103, "surface: object handle kept, resource mapped (%u %u)", s1[1], s1[2]);
+	CHECK(s1[9] == 104 && s1[12] == 0, "vertex buffers mapped, 0 kept (%u %u)", s1[9], s1[12]);
+	CHECK(s1[14] == 101 && s1[19] == 102, "copy region both ends mapped");
+	{
+		uint32_t s[] = { (1u << 16) | 9, 6 }; /* inline write to resource 6: not this vGPU's */
+
+		CHECK(vscan_translate(s, 2, lookup_plus_100, NULL, why, sizeof(why)) < 0 && strstr(why, "resource 6"),
+		      "foreign resource refused: %s", why);
+	}
+	{
+		uint32_t s[] = { (4u << 16) | 9, 1 }; /* claims 4 dwords, has 1 */
+
+		CHECK(vscan_translate(s, 2, lookup_plus_100, NULL, why, sizeof(why)) < 0 && strstr(why, "past"),
+		      "truncated stream refused: %s", why);
+	}
+	{
+		uint32_t s[] = { (0u << 16) | 48 }, v[] = { (0u << 16) | 55 }, u[] = { 200 };
+
+		CHECK(vscan_translate(s, 1, lookup_plus_100, NULL, why, sizeof(why)) < 0, "blob command refused");
+		CHECK(vscan_translate(v, 1, lookup_plus_100, NULL, why, sizeof(why)) < 0, "video command refused");
+		CHECK(vscan_translate(u, 1, lookup_plus_100, NULL, why, sizeof(why)) < 0, "unknown command refused");
+	}
+	{
+		uint32_t s[] = { (20u << 16) | 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 5 };
+
+		CHECK(vscan_translate(s, 21 - 1, lookup_plus_100, NULL, why, sizeof(why)) < 0, "short indirect draw");
+	}
+}
+
+/* ---- 3D on the host's renderer ---- */
+
+static struct tgpu *fence_targets[2];
+
+static void on_fence(void *opaque, uint32_t f)
+{
+	(void)opaque;
+	for (int i = 0; i < 2; i++)
+		if (fence_targets[i])
+			gpu_device_fences_done(&fence_targets[i]->gd, f);
+}
+
+/* Clear resource 10 (through surface 1 of context 1) to one colour, with a fence. */
+static uint32_t clear_to(struct tgpu *t, float r, float g, float b, uint32_t res)
+{
+	struct {
+		struct virtio_gpu_cmd_submit s;
+		uint32_t dw[6 + 4 + 9];
+	} m = { { H(VIRTIO_GPU_CMD_SUBMIT_3D), sizeof(m.dw), 0 },
+		{ (5u << 16) | (8u << 8) | 1, 1, res, 2, 0, 0, /* surface 1 on the resource, B8G8R8X8 */
+		  (3u << 16) | 5, 1, 0, 1,                      /* framebuffer: one colour buffer, surface 1 */
+		  (8u << 16) | 7, 1u << 2, 0, 0, 0, 0, 0, 0, 0 } };
+
+	memcpy(&m.dw[12], &r, 4);
+	memcpy(&m.dw[13], &g, 4);
+	memcpy(&m.dw[14], &b, 4);
+	m.s.hdr.ctx_id = 1;
+	m.s.hdr.flags = VIRTIO_GPU_FLAG_FENCE;
+	m.s.hdr.fence_id = 5;
+	return send_cmd(t, &m, sizeof(m), 64);
+}
+
+static uint32_t read_back(struct tgpu *t, uint32_t res)
+{
+	struct virtio_gpu_transfer_host_3d m = { .hdr = H(VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D),
+						 .box = { 0, 0, 0, 64, 64, 1 }, .resource_id = res, .stride = 256 };
+
+	m.hdr.ctx_id = 1;
+	return send_cmd(t, &m, sizeof(m), 64);
+}
+
+static void setup_3d(struct tgpu *t)
+{
+	struct virtio_gpu_ctx_create cc = { .hdr = H(VIRTIO_GPU_CMD_CTX_CREATE), .nlen = 4 };
+	struct virtio_gpu_resource_create_3d rc = { H(VIRTIO_GPU_CMD_RESOURCE_CREATE_3D), 10, 2, 2, 1u << 1, 64, 64, 1,
+						    1, 0, 0, 0, 0 };
+	struct virtio_gpu_ctx_resource ca = { H(VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE), 10, 0 };
+
+	memcpy(cc.debug_name, "test", 4);
+	cc.hdr.ctx_id = 1;
+	CHECK(send_cmd(t, &cc, sizeof(cc), 64) == VIRTIO_GPU_RESP_OK_NODATA, "context 1");
+	CHECK(send_cmd(t, &cc, sizeof(cc), 64) == VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID, "context 1 twice");
+	CHECK(send_cmd(t, &rc, sizeof(rc), 64) == VIRTIO_GPU_RESP_OK_NODATA, "3D resource 10");
+	CHECK(attach(t, 10, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA, "3D backing");
+	ca.hdr.ctx_id = 1;
+	CHECK(send_cmd(t, &ca, sizeof(ca), 64) == VIRTIO_GPU_RESP_OK_NODATA, "attach 10 to context 1");
+}
+
+static void test_3d(void)
+{
+	char err[256];
+	struct tgpu t, t2;
+	uint8_t px[4];
+
+	if (!gvirgl_ready() && gvirgl_init("none", on_fence, NULL, err, sizeof(err)) < 0) {
+		CHECK(0, "the renderer must start on EGL surfaceless here: %s", err);
+		return;
+	}
+	CHECK(strlen(gvirgl_gl_renderer()) > 0, "GL renderer named: %s", gvirgl_gl_renderer());
+	tgpu_up(&t, 1ull << VIRTIO_GPU_F_VIRGL, 1);
+	tgpu_up(&t2, 1ull << VIRTIO_GPU_F_VIRGL, 0);
+	fence_targets[0] = &t;
+	fence_targets[1] = &t2;
+	{
+		struct virtio_gpu_get_capset_info ci = { H(VIRTIO_GPU_CMD_GET_CAPSET_INFO), 1, 0 };
+		struct virtio_gpu_resp_capset_info r;
+		struct virtio_gpu_get_capset gc = { H(VIRTIO_GPU_CMD_GET_CAPSET), 2, 2 };
+
+		CHECK(send_cmd(&t, &ci, sizeof(ci), sizeof(r)) == VIRTIO_GPU_RESP_OK_CAPSET_INFO, "capset info 1");
+		memcpy(&r, t.fe.ram + OUT, sizeof(r));
+		CHECK(r.capset_id == 2 && r.capset_max_size > 0, "capset VIRGL2 of %u bytes", r.capset_max_size);
+		CHECK(send_cmd(&t, &gc, sizeof(gc), 24 + r.capset_max_size) == VIRTIO_GPU_RESP_OK_CAPSET, "capset");
+		CHECK(send_cmd(&t, &gc, sizeof(gc), 24) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "capset too big for reply");
+		gc.capset_version = 9;
+		CHECK(send_cmd(&t, &gc, sizeof(gc), 4096) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "capset version 9");
+		ci.capset_index = 2;
+		CHECK(send_cmd(&t, &ci, sizeof(ci), sizeof(r)) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "capset index 2");
+	}
+	setup_3d(&t);
+	setup_3d(&t2); /* the same guest IDs on another vGPU */
+	{
+		struct virtio_gpu_resource_create_3d rc = { H(VIRTIO_GPU_CMD_RESOURCE_CREATE_3D), 11, 2, 2, 2, 0, 64, 1,
+							    1, 0, 0, 0, 0 };
+		struct virtio_gpu_ctx_resource ca = { H(VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE), 10, 0 };
+
+		CHECK(send_cmd(&t, &rc, sizeof(rc), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "3D width 0");
+		ca.hdr.ctx_id = 7;
+		CHECK(send_cmd(&t, &ca, sizeof(ca), 64) == VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID, "no context 7");
+		ca.hdr.ctx_id = 1;
+		ca.resource_id = 99;
+		CHECK(send_cmd(&t, &ca, sizeof(ca), 64) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource 99");
+	}
+	CHECK(clear_to(&t, 1, 0, 0, 10) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 1 clears red (fenced)");
+	CHECK(clear_to(&t2, 0, 1, 0, 10) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 2 clears green (fenced)");
+	CHECK(t.gd.st.fences >= 1 && t.gd.npending == 0, "the fence completed");
+	CHECK(clear_to(&t, 0, 0, 1, 11) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "a stream naming no resource of ours");
+	CHECK(read_back(&t, 10) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 1 reads back");
+	memcpy(px, t.fe.ram + BACK + 32 * 256 + 32 * 4, 4);
+	CHECK(px[2] == 0xff && px[1] == 0 && px[0] == 0, "vGPU 1's resource is red: %02x%02x%02x", px[2], px[1], px[0]);
+	CHECK(read_back(&t2, 10) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 2 reads back");
+	memcpy(px, t2.fe.ram + BACK + 32 * 256 + 32 * 4, 4);
+	CHECK(px[1] == 0xff && px[2] == 0, "vGPU 2's resource is green: %02x%02x%02x", px[2], px[1], px[0]);
+
+	/* scanout of a 3D resource: the front-end gets the rendered pixels */
+	CHECK(scanout(&t, 0, 10, (struct virtio_gpu_rect){ 0, 0, 64, 64 }) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      flush(&t, 10, (struct virtio_gpu_rect){ 0, 0, 64, 64 }) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "3D scanout and flush");
+	wait_updates(&t.disp, 1);
+	CHECK(t.disp.updates == 1 && !memcmp(&t.disp.fb[64 * 32 + 32], "\x00\x00\xff\xff", 4),
+	      "the front-end shows red: %08x", t.disp.fb[64 * 32 + 32]);
+	{
+		struct virtio_gpu_ctrl_hdr d = H(VIRTIO_GPU_CMD_CTX_DESTROY);
+
+		d.ctx_id = 1;
+		CHECK(send_cmd(&t, &d, sizeof(d), 64) == VIRTIO_GPU_RESP_OK_NODATA, "context destroyed");
+		CHECK(send_cmd(&t, &d, sizeof(d), 64) == VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID, "destroyed twice");
+	}
+	CHECK(read_back(&t2, 10) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 2 unaffected by vGPU 1's teardown");
+	fence_targets[0] = fence_targets[1] = NULL;
+	tgpu_down(&t);
+	tgpu_down(&t2);
+}
+
+int main(void)
+{
+	test_scanner();
+	test_2d();
+	test_3d();
+	return check_done("gpu_device");
+}
