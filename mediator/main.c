@@ -196,10 +196,16 @@ static void slot_sync(struct slot *s)
 
 		s->vd.gpu_sock = -1;
 		watch_set(&s->w_disp, -1);
-		if (gdisp_attach(&s->gd.disp, fd) < 0)
+		if (gdisp_attach(&s->gd.disp, fd) < 0) {
 			logf_("vgpu %s: display channel: %s", s->name, s->gd.disp.why);
-		else
+		} else {
+			/* A new channel (the VM restarted its device or resumed) knows no scanouts yet: QEMU must
+			 * hear of each one before any update for it. */
+			for (uint32_t i = 0; i < s->gd.num_scanouts; i++)
+				if (s->gd.scanout[i].resource_id)
+					gdisp_scanout(&s->gd.disp, i, s->gd.scanout[i].r.width, s->gd.scanout[i].r.height);
 			logf_("vgpu %s: display channel attached", s->name);
+		}
 	}
 	watch_set(&s->w_disp, s->gd.disp.fd);
 	for (unsigned q = 0; q < s->vd.nqueues; q++) {
