@@ -282,9 +282,17 @@ void gpu_device_free(struct gpu_device *g)
 struct cmd {
 	struct gpu_device *g;
 	struct vring_req *req;
+	enum gpu_cmd_class cls;
 	struct virtio_gpu_ctrl_hdr hdr;
 	uint8_t buf[160]; /* the command's fixed part */
-	uint64_t host_ctx; /* for fences: the renderer context of hdr.ctx_id (0 if none) */
+	union {           /* the response: its header, and the payload of the commands that have one */
+		struct virtio_gpu_ctrl_hdr hdr;
+		struct virtio_gpu_resp_display_info di;
+		struct virtio_gpu_resp_capset_info ci;
+		struct virtio_gpu_resp_edid edid;
+	} resp;
+	size_t resp_len;  /* bytes of resp to write: the header unless a handler says more */
+	uint32_t written; /* a handler that wrote its reply itself (GET_CAPSET) says how much here */
 };
 
 static uint32_t fail(struct cmd *c, uint32_t type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -313,9 +321,20 @@ static struct gpu_resource *find_res(struct cmd *c, uint32_t id)
 	return idmap_get(&c->g->res, id);
 }
 
-static int rect_inside(const struct virtio_gpu_rect *r, uint32_t w, uint32_t h)
+/* The vGPU's resource id in *r; 0, or the error response when it has none. */
+static uint32_t get_res(struct cmd *c, uint32_t id, struct gpu_resource **r)
 {
-	return (uint64_t)r->x + r->width <= w && (uint64_t)r->y + r->height <= h;
+	*r = find_res(c, id);
+	return *r ? 0 : fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", id);
+}
+
+/* 0 when rect lies inside resource r, else the error response. */
+static uint32_t check_rect(struct cmd *c, const struct virtio_gpu_rect *rect, const struct gpu_resource *r)
+{
+	if ((uint64_t)rect->x + rect->width <= r->width && (uint64_t)rect->y + rect->height <= r->height)
+		return 0;
+	return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "rect %ux%u+%u+%u outside %ux%u", rect->width,
+		    rect->height, rect->x, rect->y, r->width, r->height);
 }
 
 static uint32_t lookup_host_res(void *opaque, uint32_t guest_id)
@@ -325,9 +344,10 @@ static uint32_t lookup_host_res(void *opaque, uint32_t guest_id)
 	return r ? r->host_id : 0;
 }
 
-static uint32_t cmd_display_info(struct cmd *c, struct virtio_gpu_resp_display_info *di)
+static uint32_t cmd_display_info(struct cmd *c)
 {
 	struct gpu_device *g = c->g;
+	struct virtio_gpu_resp_display_info *di = &c->resp.di;
 
 	memset(di, 0, sizeof(*di));
 	if (gdisp_get_display_info(&g->disp, di) < 0) {
@@ -338,6 +358,7 @@ static uint32_t cmd_display_info(struct cmd *c, struct virtio_gpu_resp_display_i
 	}
 	for (uint32_t i = g->num_scanouts; i < VIRTIO_GPU_MAX_SCANOUTS; i++)
 		memset(&di->pmodes[i], 0, sizeof(di->pmodes[i]));
+	c->resp_len = sizeof(*di);
 	return VIRTIO_GPU_RESP_OK_DISPLAY_INFO;
 }
 
@@ -434,6 +455,7 @@ static uint32_t cmd_set_scanout(struct cmd *c)
 {
 	struct virtio_gpu_set_scanout m;
 	struct gpu_resource *r;
+	uint32_t e;
 
 	memcpy(&m, c->buf, sizeof(m));
 	if (m.scanout_id >= c->g->num_scanouts)
@@ -443,12 +465,12 @@ static uint32_t cmd_set_scanout(struct cmd *c)
 		scanout_disable(c->g, m.scanout_id);
 		return VIRTIO_GPU_RESP_OK_NODATA;
 	}
-	r = find_res(c, m.resource_id);
-	if (!r)
-		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
-	if (!m.r.width || !m.r.height || !rect_inside(&m.r, r->width, r->height))
-		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "rect %ux%u+%u+%u outside %ux%u", m.r.width,
-			    m.r.height, m.r.x, m.r.y, r->width, r->height);
+	if ((e = get_res(c, m.resource_id, &r)))
+		return e;
+	if (!m.r.width || !m.r.height)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "empty scanout rect %ux%u", m.r.width, m.r.height);
+	if ((e = check_rect(c, &m.r, r)))
+		return e;
 	c->g->scanout[m.scanout_id].resource_id = m.resource_id;
 	c->g->scanout[m.scanout_id].r = m.r;
 	gdisp_scanout(&c->g->disp, m.scanout_id, m.r.width, m.r.height);
@@ -502,14 +524,13 @@ static uint32_t cmd_flush(struct cmd *c)
 {
 	struct virtio_gpu_resource_flush m;
 	struct gpu_resource *r;
+	uint32_t e;
 
 	memcpy(&m, c->buf, sizeof(m));
-	r = find_res(c, m.resource_id);
-	if (!r)
-		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
-	if (!rect_inside(&m.r, r->width, r->height))
-		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "rect %ux%u+%u+%u outside %ux%u", m.r.width,
-			    m.r.height, m.r.x, m.r.y, r->width, r->height);
+	if ((e = get_res(c, m.resource_id, &r)))
+		return e;
+	if ((e = check_rect(c, &m.r, r)))
+		return e;
 	c->g->st.flushes++;
 	for (uint32_t i = 0; i < c->g->num_scanouts; i++) {
 		const struct gpu_scanout *s = &c->g->scanout[i];
@@ -536,17 +557,16 @@ static uint32_t cmd_transfer_2d(struct cmd *c)
 {
 	struct virtio_gpu_transfer_to_host_2d m;
 	struct gpu_resource *r;
+	uint32_t e;
 	uint64_t stride, last;
 
 	memcpy(&m, c->buf, sizeof(m));
-	r = find_res(c, m.resource_id);
-	if (!r)
-		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if ((e = get_res(c, m.resource_id, &r)))
+		return e;
 	if (!r->backing)
 		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "resource %u has no backing", m.resource_id);
-	if (!rect_inside(&m.r, r->width, r->height))
-		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "rect %ux%u+%u+%u outside %ux%u", m.r.width,
-			    m.r.height, m.r.x, m.r.y, r->width, r->height);
+	if ((e = check_rect(c, &m.r, r)))
+		return e;
 	if (!m.r.width || !m.r.height)
 		return VIRTIO_GPU_RESP_OK_NODATA;
 	stride = (uint64_t)r->width * 4;
@@ -583,13 +603,13 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 {
 	struct virtio_gpu_resource_attach_backing m;
 	struct gpu_resource *r;
+	uint32_t e;
 	struct iovec *iov;
 	uint64_t *at, total = 0;
 
 	memcpy(&m, c->buf, sizeof(m));
-	r = find_res(c, m.resource_id);
-	if (!r)
-		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if ((e = get_res(c, m.resource_id, &r)))
+		return e;
 	if (r->backing)
 		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "resource %u has a backing already", m.resource_id);
 	if (!m.nr_entries || m.nr_entries > GPU_MAX_BACKING_ENTRIES)
@@ -639,26 +659,27 @@ static uint32_t cmd_detach_backing(struct cmd *c)
 {
 	struct virtio_gpu_resource_detach_backing m;
 	struct gpu_resource *r;
+	uint32_t e;
 
 	memcpy(&m, c->buf, sizeof(m));
-	r = find_res(c, m.resource_id);
-	if (!r)
-		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if ((e = get_res(c, m.resource_id, &r)))
+		return e;
 	if (!r->backing)
 		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "resource %u has no backing", m.resource_id);
 	backing_drop(r);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-static uint32_t cmd_edid(struct cmd *c, struct virtio_gpu_resp_edid *out)
+static uint32_t cmd_edid(struct cmd *c)
 {
 	struct virtio_gpu_cmd_get_edid m;
 
 	memcpy(&m, c->buf, sizeof(m));
 	if (m.scanout >= c->g->num_scanouts)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "scanout %u of %u", m.scanout, c->g->num_scanouts);
-	if (gdisp_get_edid(&c->g->disp, m.scanout, out) < 0)
+	if (gdisp_get_edid(&c->g->disp, m.scanout, &c->resp.edid) < 0)
 		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the front-end gave no EDID for scanout %u", m.scanout);
+	c->resp_len = sizeof(c->resp.edid);
 	return VIRTIO_GPU_RESP_OK_EDID;
 }
 
@@ -684,8 +705,9 @@ static int ctx_host(struct cmd *c, uint32_t guest_ctx, uint32_t *host, uint32_t 
 	return 0;
 }
 
-static uint32_t cmd_capset_info(struct cmd *c, struct virtio_gpu_resp_capset_info *out)
+static uint32_t cmd_capset_info(struct cmd *c)
 {
+	struct virtio_gpu_resp_capset_info *out = &c->resp.ci;
 	struct virtio_gpu_get_capset_info m;
 
 	memcpy(&m, c->buf, sizeof(m));
@@ -693,52 +715,42 @@ static uint32_t cmd_capset_info(struct cmd *c, struct virtio_gpu_resp_capset_inf
 	if (!c->g->virgl ||
 	    gvirgl_capset_info(m.capset_index, &out->capset_id, &out->capset_max_version, &out->capset_max_size) < 0)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "no capset %u", m.capset_index);
+	c->resp_len = sizeof(*out);
 	return VIRTIO_GPU_RESP_OK_CAPSET_INFO;
 }
 
-/* GET_CAPSET answers with a variable-size payload: written here, returns the bytes written or 0 on error. */
-static uint32_t cmd_capset(struct cmd *c, uint32_t *type)
+/* GET_CAPSET answers with a variable-size payload: it writes its reply itself (c->written). */
+static uint32_t cmd_capset(struct cmd *c)
 {
 	struct virtio_gpu_get_capset m;
+	struct virtio_gpu_ctrl_hdr h = { .type = VIRTIO_GPU_RESP_OK_CAPSET };
 	uint32_t id = 0, ver = 0, size = 0;
 	uint8_t *buf;
-	size_t n;
 
 	memcpy(&m, c->buf, sizeof(m));
 	for (uint32_t i = 0; c->g->virgl && i < gvirgl_num_capsets(); i++) {
-		uint32_t v, s;
+		uint32_t v, sz;
 
-		if (gvirgl_capset_info(i, &id, &v, &s) == 0 && id == m.capset_id) {
+		if (gvirgl_capset_info(i, &id, &v, &sz) == 0 && id == m.capset_id) {
 			ver = v;
-			size = s;
+			size = sz;
 			break;
 		}
 	}
-	if (!size || m.capset_version > ver) {
-		*type = fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "no capset %u version %u", m.capset_id,
-			     m.capset_version);
-		return 0;
-	}
-	if (c->req->out_len < sizeof(struct virtio_gpu_ctrl_hdr) + (uint64_t)size) {
-		*type = fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "capset %u needs %u bytes, the reply has %llu",
-			     m.capset_id, size, (unsigned long long)c->req->out_len);
-		return 0;
-	}
-	buf = calloc(1, sizeof(struct virtio_gpu_ctrl_hdr) + size);
-	if (!buf) {
-		*type = fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory");
-		return 0;
-	}
-	virgl_renderer_fill_caps(m.capset_id, m.capset_version, buf + sizeof(struct virtio_gpu_ctrl_hdr));
-	*type = VIRTIO_GPU_RESP_OK_CAPSET;
-	{
-		struct virtio_gpu_ctrl_hdr h = { .type = *type };
-
-		memcpy(buf, &h, sizeof(h));
-	}
-	n = iov_write(c->req->out, c->req->nout, buf, sizeof(struct virtio_gpu_ctrl_hdr) + size);
+	if (!size || m.capset_version > ver)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "no capset %u version %u", m.capset_id,
+			    m.capset_version);
+	if (c->req->out_len < sizeof(h) + (uint64_t)size)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "capset %u needs %u bytes, the reply has %llu",
+			    m.capset_id, size, (unsigned long long)c->req->out_len);
+	buf = calloc(1, sizeof(h) + size);
+	if (!buf)
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory");
+	memcpy(buf, &h, sizeof(h));
+	virgl_renderer_fill_caps(m.capset_id, m.capset_version, buf + sizeof(h));
+	c->written = (uint32_t)iov_write(c->req->out, c->req->nout, buf, sizeof(h) + size);
 	free(buf);
-	return (uint32_t)n;
+	return h.type;
 }
 
 static uint32_t cmd_ctx_create(struct cmd *c)
@@ -776,11 +788,10 @@ static uint32_t cmd_ctx_destroy(struct cmd *c)
 		return e;
 	idmap_del(&c->g->ctx, c->hdr.ctx_id);
 	virgl_renderer_context_destroy(host);
-	c->host_ctx = 0;
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-static uint32_t cmd_ctx_resource(struct cmd *c, int attach)
+static uint32_t cmd_ctx_resource(struct cmd *c)
 {
 	struct virtio_gpu_ctx_resource m;
 	struct gpu_resource *r;
@@ -792,7 +803,7 @@ static uint32_t cmd_ctx_resource(struct cmd *c, int attach)
 	r = find_res(c, m.resource_id);
 	if (!r || !r->host_id)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
-	if (attach)
+	if (c->cls == GC_CTX_ATTACH_RESOURCE)
 		virgl_renderer_ctx_attach_resource((int)host, (int)r->host_id);
 	else
 		virgl_renderer_ctx_detach_resource((int)host, (int)r->host_id);
@@ -844,8 +855,9 @@ static uint32_t cmd_create_3d(struct cmd *c)
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-static uint32_t cmd_transfer_3d(struct cmd *c, int to_host)
+static uint32_t cmd_transfer_3d(struct cmd *c)
 {
+	int to_host = c->cls == GC_TRANSFER_TO_HOST_3D;
 	struct virtio_gpu_transfer_host_3d m;
 	struct gpu_resource *r;
 	struct virgl_box box;
@@ -926,39 +938,31 @@ static uint32_t cmd_submit(struct cmd *c)
 
 /* ---- cursor queue ---- */
 
-static void cmd_cursor(struct cmd *c, int update)
+static uint32_t cmd_cursor(struct cmd *c)
 {
 	struct virtio_gpu_update_cursor m;
 	struct gpu_resource *r;
 	uint32_t shape[64 * 64];
 
 	memcpy(&m, c->buf, sizeof(m));
-	if (m.pos.scanout_id >= c->g->num_scanouts) {
-		fail(c, VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "cursor on scanout %u", m.pos.scanout_id);
-		return;
-	}
-	if (!update) {
-		gdisp_cursor(&c->g->disp, m.pos.scanout_id, m.pos.x, m.pos.y, 0, 0, NULL, 1);
-		return;
-	}
-	if (m.resource_id == 0) {
-		gdisp_cursor(&c->g->disp, m.pos.scanout_id, m.pos.x, m.pos.y, 0, 0, NULL, 0);
-		return;
+	if (m.pos.scanout_id >= c->g->num_scanouts)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "cursor on scanout %u", m.pos.scanout_id);
+	if (c->cls == GC_MOVE_CURSOR || m.resource_id == 0) {
+		/* a move, or (resource 0) hiding the cursor */
+		gdisp_cursor(&c->g->disp, m.pos.scanout_id, m.pos.x, m.pos.y, 0, 0, NULL, c->cls == GC_MOVE_CURSOR);
+		return VIRTIO_GPU_RESP_OK_NODATA;
 	}
 	r = find_res(c, m.resource_id);
-	if (!r || r->width != 64 || r->height != 64) {
-		fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "cursor resource %u is not a 64x64 resource",
-		     m.resource_id);
-		return;
-	}
+	if (!r || r->width != 64 || r->height != 64)
+		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "cursor resource %u is not a 64x64 resource",
+			    m.resource_id);
 	if (r->host_id) {
 		uint32_t w = 0, h = 0;
 		void *data = virgl_renderer_get_cursor_data(r->host_id, &w, &h);
 
 		if (!data || w != 64 || h != 64) {
 			free(data);
-			fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "no cursor image from resource %u", m.resource_id);
-			return;
+			return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "no cursor image from resource %u", m.resource_id);
 		}
 		memcpy(shape, data, sizeof(shape));
 		free(data);
@@ -966,6 +970,7 @@ static void cmd_cursor(struct cmd *c, int update)
 		memcpy(shape, r->pixels, sizeof(shape));
 	}
 	gdisp_cursor(&c->g->disp, m.pos.scanout_id, m.pos.x, m.pos.y, m.hot_x, m.hot_y, shape, 1);
+	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
 /* ---- dispatch ---- */
@@ -974,32 +979,33 @@ struct cmd_desc {
 	uint32_t type;
 	enum gpu_cmd_class cls;
 	size_t size; /* the fixed part the request must hold */
+	uint32_t (*serve)(struct cmd *c); /* returns the response type */
 };
 
 static const struct cmd_desc descs[] = {
-	{ VIRTIO_GPU_CMD_GET_DISPLAY_INFO, GC_DISPLAY_INFO, sizeof(struct virtio_gpu_ctrl_hdr) },
-	{ VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, GC_RESOURCE_CREATE_2D, sizeof(struct virtio_gpu_resource_create_2d) },
-	{ VIRTIO_GPU_CMD_RESOURCE_UNREF, GC_RESOURCE_UNREF, sizeof(struct virtio_gpu_resource_unref) },
-	{ VIRTIO_GPU_CMD_SET_SCANOUT, GC_SET_SCANOUT, sizeof(struct virtio_gpu_set_scanout) },
-	{ VIRTIO_GPU_CMD_RESOURCE_FLUSH, GC_RESOURCE_FLUSH, sizeof(struct virtio_gpu_resource_flush) },
-	{ VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, GC_TRANSFER_TO_HOST_2D, sizeof(struct virtio_gpu_transfer_to_host_2d) },
+	{ VIRTIO_GPU_CMD_GET_DISPLAY_INFO, GC_DISPLAY_INFO, sizeof(struct virtio_gpu_ctrl_hdr), cmd_display_info },
+	{ VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, GC_RESOURCE_CREATE_2D, sizeof(struct virtio_gpu_resource_create_2d), cmd_create_2d },
+	{ VIRTIO_GPU_CMD_RESOURCE_UNREF, GC_RESOURCE_UNREF, sizeof(struct virtio_gpu_resource_unref), cmd_unref },
+	{ VIRTIO_GPU_CMD_SET_SCANOUT, GC_SET_SCANOUT, sizeof(struct virtio_gpu_set_scanout), cmd_set_scanout },
+	{ VIRTIO_GPU_CMD_RESOURCE_FLUSH, GC_RESOURCE_FLUSH, sizeof(struct virtio_gpu_resource_flush), cmd_flush },
+	{ VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, GC_TRANSFER_TO_HOST_2D, sizeof(struct virtio_gpu_transfer_to_host_2d), cmd_transfer_2d },
 	{ VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, GC_ATTACH_BACKING,
-	  sizeof(struct virtio_gpu_resource_attach_backing) },
+	  sizeof(struct virtio_gpu_resource_attach_backing), cmd_attach_backing },
 	{ VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, GC_DETACH_BACKING,
-	  sizeof(struct virtio_gpu_resource_detach_backing) },
-	{ VIRTIO_GPU_CMD_GET_CAPSET_INFO, GC_GET_CAPSET_INFO, sizeof(struct virtio_gpu_get_capset_info) },
-	{ VIRTIO_GPU_CMD_GET_CAPSET, GC_GET_CAPSET, sizeof(struct virtio_gpu_get_capset) },
-	{ VIRTIO_GPU_CMD_GET_EDID, GC_GET_EDID, sizeof(struct virtio_gpu_cmd_get_edid) },
-	{ VIRTIO_GPU_CMD_CTX_CREATE, GC_CTX_CREATE, sizeof(struct virtio_gpu_ctx_create) },
-	{ VIRTIO_GPU_CMD_CTX_DESTROY, GC_CTX_DESTROY, sizeof(struct virtio_gpu_ctrl_hdr) },
-	{ VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, GC_CTX_ATTACH_RESOURCE, sizeof(struct virtio_gpu_ctx_resource) },
-	{ VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE, GC_CTX_DETACH_RESOURCE, sizeof(struct virtio_gpu_ctx_resource) },
-	{ VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, GC_RESOURCE_CREATE_3D, sizeof(struct virtio_gpu_resource_create_3d) },
-	{ VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, GC_TRANSFER_TO_HOST_3D, sizeof(struct virtio_gpu_transfer_host_3d) },
-	{ VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, GC_TRANSFER_FROM_HOST_3D, sizeof(struct virtio_gpu_transfer_host_3d) },
-	{ VIRTIO_GPU_CMD_SUBMIT_3D, GC_SUBMIT_3D, sizeof(struct virtio_gpu_cmd_submit) },
-	{ VIRTIO_GPU_CMD_UPDATE_CURSOR, GC_UPDATE_CURSOR, sizeof(struct virtio_gpu_update_cursor) },
-	{ VIRTIO_GPU_CMD_MOVE_CURSOR, GC_MOVE_CURSOR, sizeof(struct virtio_gpu_update_cursor) },
+	  sizeof(struct virtio_gpu_resource_detach_backing), cmd_detach_backing },
+	{ VIRTIO_GPU_CMD_GET_CAPSET_INFO, GC_GET_CAPSET_INFO, sizeof(struct virtio_gpu_get_capset_info), cmd_capset_info },
+	{ VIRTIO_GPU_CMD_GET_CAPSET, GC_GET_CAPSET, sizeof(struct virtio_gpu_get_capset), cmd_capset },
+	{ VIRTIO_GPU_CMD_GET_EDID, GC_GET_EDID, sizeof(struct virtio_gpu_cmd_get_edid), cmd_edid },
+	{ VIRTIO_GPU_CMD_CTX_CREATE, GC_CTX_CREATE, sizeof(struct virtio_gpu_ctx_create), cmd_ctx_create },
+	{ VIRTIO_GPU_CMD_CTX_DESTROY, GC_CTX_DESTROY, sizeof(struct virtio_gpu_ctrl_hdr), cmd_ctx_destroy },
+	{ VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, GC_CTX_ATTACH_RESOURCE, sizeof(struct virtio_gpu_ctx_resource), cmd_ctx_resource },
+	{ VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE, GC_CTX_DETACH_RESOURCE, sizeof(struct virtio_gpu_ctx_resource), cmd_ctx_resource },
+	{ VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, GC_RESOURCE_CREATE_3D, sizeof(struct virtio_gpu_resource_create_3d), cmd_create_3d },
+	{ VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, GC_TRANSFER_TO_HOST_3D, sizeof(struct virtio_gpu_transfer_host_3d), cmd_transfer_3d },
+	{ VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, GC_TRANSFER_FROM_HOST_3D, sizeof(struct virtio_gpu_transfer_host_3d), cmd_transfer_3d },
+	{ VIRTIO_GPU_CMD_SUBMIT_3D, GC_SUBMIT_3D, sizeof(struct virtio_gpu_cmd_submit), cmd_submit },
+	{ VIRTIO_GPU_CMD_UPDATE_CURSOR, GC_UPDATE_CURSOR, sizeof(struct virtio_gpu_update_cursor), cmd_cursor },
+	{ VIRTIO_GPU_CMD_MOVE_CURSOR, GC_MOVE_CURSOR, sizeof(struct virtio_gpu_update_cursor), cmd_cursor },
 };
 
 static int defer(struct gpu_device *g, uint32_t host_fence, uint16_t head, uint32_t written)
@@ -1022,18 +1028,10 @@ static int defer(struct gpu_device *g, uint32_t host_fence, uint16_t head, uint3
 uint32_t gpu_device_handle(void *opaque, unsigned qi, struct vring_req *req)
 {
 	struct gpu_device *g = opaque;
-	struct cmd c = { .g = g, .req = req };
+	struct cmd c = { .g = g, .req = req, .resp_len = sizeof(struct virtio_gpu_ctrl_hdr) };
 	const struct cmd_desc *d = NULL;
-	union {
-		struct virtio_gpu_ctrl_hdr hdr;
-		struct virtio_gpu_resp_display_info di;
-		struct virtio_gpu_resp_capset_info ci;
-		struct virtio_gpu_resp_edid edid;
-	} resp;
-	size_t resp_len = sizeof(struct virtio_gpu_ctrl_hdr);
-	uint32_t type, written = 0;
+	uint32_t type, written;
 
-	memset(&resp, 0, sizeof(resp));
 	g->virgl = gvirgl_ready() && g->vdev && (g->vdev->features & (1ull << VIRTIO_GPU_F_VIRGL));
 	check_mem_gen(g);
 	if (iov_read(req->in, req->nin, 0, &c.hdr, sizeof(c.hdr)) != sizeof(c.hdr)) {
@@ -1053,91 +1051,27 @@ uint32_t gpu_device_handle(void *opaque, unsigned qi, struct vring_req *req)
 		type = fail(&c, VIRTIO_GPU_RESP_ERR_UNSPEC, "unknown command on queue %u", qi);
 		goto respond;
 	}
+	c.cls = d->cls;
 	g->st.cmds[d->cls]++;
 	if (take(&c, d->size) < 0) {
 		type = fail(&c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "request of %llu bytes, needs %zu",
 			    (unsigned long long)req->in_len, d->size);
 		goto respond;
 	}
-	if (qi == GPU_CURSORQ) {
-		cmd_cursor(&c, d->cls == GC_UPDATE_CURSOR);
+	type = d->serve(&c);
+	if (qi == GPU_CURSORQ)
 		return 0; /* the cursor queue carries no responses */
-	}
-	switch (d->cls) {
-	case GC_DISPLAY_INFO:
-		type = cmd_display_info(&c, &resp.di);
-		if (type == VIRTIO_GPU_RESP_OK_DISPLAY_INFO)
-			resp_len = sizeof(resp.di);
-		break;
-	case GC_RESOURCE_CREATE_2D:
-		type = cmd_create_2d(&c);
-		break;
-	case GC_RESOURCE_UNREF:
-		type = cmd_unref(&c);
-		break;
-	case GC_SET_SCANOUT:
-		type = cmd_set_scanout(&c);
-		break;
-	case GC_RESOURCE_FLUSH:
-		type = cmd_flush(&c);
-		break;
-	case GC_TRANSFER_TO_HOST_2D:
-		type = cmd_transfer_2d(&c);
-		break;
-	case GC_ATTACH_BACKING:
-		type = cmd_attach_backing(&c);
-		break;
-	case GC_DETACH_BACKING:
-		type = cmd_detach_backing(&c);
-		break;
-	case GC_GET_CAPSET_INFO:
-		type = cmd_capset_info(&c, &resp.ci);
-		if (type == VIRTIO_GPU_RESP_OK_CAPSET_INFO)
-			resp_len = sizeof(resp.ci);
-		break;
-	case GC_GET_CAPSET:
-		written = cmd_capset(&c, &type);
-		if (type == VIRTIO_GPU_RESP_OK_CAPSET)
-			return written;
-		break;
-	case GC_GET_EDID:
-		type = cmd_edid(&c, &resp.edid);
-		if (type == VIRTIO_GPU_RESP_OK_EDID)
-			resp_len = sizeof(resp.edid);
-		break;
-	case GC_CTX_CREATE:
-		type = cmd_ctx_create(&c);
-		break;
-	case GC_CTX_DESTROY:
-		type = cmd_ctx_destroy(&c);
-		break;
-	case GC_CTX_ATTACH_RESOURCE:
-	case GC_CTX_DETACH_RESOURCE:
-		type = cmd_ctx_resource(&c, d->cls == GC_CTX_ATTACH_RESOURCE);
-		break;
-	case GC_RESOURCE_CREATE_3D:
-		type = cmd_create_3d(&c);
-		break;
-	case GC_TRANSFER_TO_HOST_3D:
-	case GC_TRANSFER_FROM_HOST_3D:
-		type = cmd_transfer_3d(&c, d->cls == GC_TRANSFER_TO_HOST_3D);
-		break;
-	case GC_SUBMIT_3D:
-		type = cmd_submit(&c);
-		break;
-	default:
-		type = fail(&c, VIRTIO_GPU_RESP_ERR_UNSPEC, "unhandled");
-		break;
-	}
+	if (c.written)
+		return c.written;
 respond:
-	resp.hdr.type = type;
+	c.resp.hdr.type = type;
 	if (c.hdr.flags & VIRTIO_GPU_FLAG_FENCE) {
-		resp.hdr.flags = VIRTIO_GPU_FLAG_FENCE;
-		resp.hdr.fence_id = c.hdr.fence_id;
-		resp.hdr.ctx_id = c.hdr.ctx_id;
-		resp.hdr.ring_idx = c.hdr.ring_idx;
+		c.resp.hdr.flags = VIRTIO_GPU_FLAG_FENCE;
+		c.resp.hdr.fence_id = c.hdr.fence_id;
+		c.resp.hdr.ctx_id = c.hdr.ctx_id;
+		c.resp.hdr.ring_idx = c.hdr.ring_idx;
 	}
-	written = (uint32_t)iov_write(req->out, req->nout, &resp, resp_len);
+	written = (uint32_t)iov_write(req->out, req->nout, &c.resp, c.resp_len);
 	/* A fenced command under virgl completes once the renderer has executed everything before it. */
 	if ((c.hdr.flags & VIRTIO_GPU_FLAG_FENCE) && g->virgl && type < VIRTIO_GPU_RESP_ERR_UNSPEC) {
 		void *hc = idmap_get(&g->ctx, c.hdr.ctx_id);

@@ -379,6 +379,29 @@ static void test_2d(void)
 	wait_updates(&t.disp, 3);
 	CHECK(!memcmp(&t.disp.fb[0], "\x30\x20\x10\xff", 4), "RGBA converted to BGRX: %08x", t.disp.fb[0]);
 
+	/* cursor queue: a 64x64 shape reaches the display side; a bad scanout is counted; no response written */
+	{
+		struct virtio_gpu_update_cursor cu = { .hdr = H(VIRTIO_GPU_CMD_UPDATE_CURSOR), .pos = { 0, 10, 10, 0 },
+						       .resource_id = 1 };
+		uint8_t out[64];
+		struct vring_req rq = { .nin = 1, .nout = 1, .in_len = sizeof(cu), .out_len = sizeof(out) };
+		uint64_t errors = t.gd.st.errors;
+
+		rq.in[0] = (struct iovec){ &cu, sizeof(cu) };
+		rq.out[0] = (struct iovec){ out, sizeof(out) };
+		CHECK(gpu_device_handle(&t.gd, GPU_CURSORQ, &rq) == 0, "cursor update answered with nothing");
+		for (int i = 0; i < 200 && t.disp.cursors < 1; i++)
+			usleep(5000);
+		CHECK(t.disp.cursors == 1, "the display side got the cursor shape (%d)", t.disp.cursors);
+		cu.pos.scanout_id = 9;
+		CHECK(gpu_device_handle(&t.gd, GPU_CURSORQ, &rq) == 0 && t.gd.st.errors == errors + 1,
+		      "cursor on scanout 9 counted as an error");
+		cu.hdr.type = VIRTIO_GPU_CMD_UPDATE_CURSOR;
+		CHECK(gpu_device_handle(&t.gd, GPU_CTRLQ, &rq) == sizeof(struct virtio_gpu_ctrl_hdr) &&
+			      ((struct virtio_gpu_ctrl_hdr *)out)->type == VIRTIO_GPU_RESP_ERR_UNSPEC,
+		      "a cursor command on the control queue is refused");
+	}
+
 	/* isolation: the second vGPU has no resource 1 */
 	CHECK(scanout(&t2, 0, 1, full) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "vGPU 2 cannot show vGPU 1's resource");
 	CHECK(simple(&t2, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
