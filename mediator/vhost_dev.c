@@ -270,11 +270,20 @@ int vdev_handle_msg(struct vdev *d)
 	return 1;
 }
 
+/* Signal the driver (call eventfd) when the ring says it wants to hear. 0, or -1 when the signal fails. */
+static int notify(struct vdev_queue *q)
+{
+	uint64_t n = 1;
+
+	if (q->call_fd >= 0 && vring_should_notify(&q->vr) && write(q->call_fd, &n, sizeof(n)) < 0)
+		return -1;
+	return 0;
+}
+
 int vdev_serve(struct vdev *d, unsigned qi, int budget)
 {
 	struct vdev_queue *q;
 	struct vring_req req;
-	uint64_t n;
 	int served = 0, taken = 0, r = 0;
 
 	if (qi >= d->nqueues)
@@ -293,11 +302,8 @@ int vdev_serve(struct vdev *d, unsigned qi, int budget)
 	}
 	if (r < 0)
 		snprintf(d->why, sizeof(d->why), "queue %u: %s", qi, q->vr.why);
-	if (served && q->call_fd >= 0 && vring_should_notify(&q->vr)) {
-		n = 1;
-		if (write(q->call_fd, &n, sizeof(n)) < 0)
-			return -1;
-	}
+	if (served && notify(q) < 0)
+		return -1;
 	return r < 0 ? -1 : taken;
 }
 
@@ -315,7 +321,6 @@ int vdev_process_queue(struct vdev *d, unsigned qi)
 int vdev_complete(struct vdev *d, unsigned qi, uint16_t head, uint32_t written, uint32_t gen)
 {
 	struct vdev_queue *q;
-	uint64_t n = 1;
 
 	if (qi >= d->nqueues || gen != d->gen)
 		return 0;
@@ -323,9 +328,7 @@ int vdev_complete(struct vdev *d, unsigned qi, uint16_t head, uint32_t written, 
 	if (!q->started || q->vr.broken)
 		return 0;
 	vring_push(&q->vr, head, written);
-	if (q->call_fd >= 0 && vring_should_notify(&q->vr) && write(q->call_fd, &n, sizeof(n)) < 0)
-		return -1;
-	return 1;
+	return notify(q) < 0 ? -1 : 1;
 }
 
 void vdev_free(struct vdev *d)
