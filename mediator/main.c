@@ -70,15 +70,22 @@ static struct {
 	struct timespec t0;
 } M = { .ep = -1, .shared_fd = -1, .control_fd = -1 };
 
+/* Seconds since the mediator started. */
+static double uptime_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)(ts.tv_sec - M.t0.tv_sec) + (double)(ts.tv_nsec - M.t0.tv_nsec) / 1e9;
+}
+
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void logf_(const char *fmt, ...)
 {
-	struct timespec ts;
 	va_list ap;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	fprintf(stderr, "vgpu-mediator [%8.3f] ", (double)(ts.tv_sec - M.t0.tv_sec) + (ts.tv_nsec - M.t0.tv_nsec) / 1e9);
+	fprintf(stderr, "vgpu-mediator [%8.3f] ", uptime_s());
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -227,7 +234,6 @@ static void on_fence(void *opaque, uint32_t fence)
 static void serve_control(void)
 {
 	struct control_vgpu v[MAX_SLOTS];
-	struct timespec ts;
 	size_t n = 0;
 	char *json;
 	int fd = accept4(M.control_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -243,8 +249,7 @@ static void serve_control(void)
 			continue;
 		v[n++] = (struct control_vgpu){ s->name, s->active, s->connects, s->active ? &s->gd : NULL, s->why };
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	json = control_json(v, n, (double)(ts.tv_sec - M.t0.tv_sec) + (ts.tv_nsec - M.t0.tv_nsec) / 1e9);
+	json = control_json(v, n, uptime_s());
 	if (json) {
 		size_t len = strlen(json), off = 0;
 
@@ -349,6 +354,7 @@ static int serve_round(void)
 			if (r < 0) {
 				/* virtio's NEEDS_RESET: this vGPU stops being served; the others go on. */
 				s->broken = 1;
+				memset(s->ready, 0, sizeof(s->ready));
 				snprintf(s->why, sizeof(s->why), "%s", s->vd.why);
 				logf_("vgpu %s: queue %u broken, vGPU stopped: %s", s->name, q, s->vd.why);
 				break;
@@ -499,13 +505,11 @@ int main(int argc, char **argv)
 	logf_("ready: shared socket %s, %d named vGPU socket(s), 3D %s", listen_dir ? M.shared_path : "none", nvgpu,
 	      M.virgl ? "on" : "off");
 
-	for (;;) {
+	for (int more = 0;;) {
 		struct epoll_event ev[32];
-		int more = 0, timeout, n;
+		int timeout, n;
 
-		for (int i = 0; i < MAX_SLOTS; i++)
-			for (unsigned q = 0; q < VDEV_MAX_QUEUES; q++)
-				more |= M.slots[i].used && M.slots[i].active && M.slots[i].ready[q];
+		/* Work left from the last round: look for events without waiting, then serve again. */
 		timeout = more ? 0 : gvirgl_fences_pending() ? 1 : -1;
 		n = epoll_wait(M.ep, ev, 32, timeout);
 		if (n < 0 && errno != EINTR) {
@@ -521,7 +525,7 @@ int main(int argc, char **argv)
 			}
 			on_event(w);
 		}
-		serve_round();
+		more = serve_round();
 		gvirgl_poll();
 	}
 out:
