@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,6 +33,9 @@ void gdisp_init(struct gpu_display *g)
 	g->timeout_ms = GDISP_DEFAULT_TIMEOUT_MS;
 }
 
+/* The largest reply the front-end sends (EDID or display info), with room to spare. */
+#define REPLY_MAX (sizeof(struct virtio_gpu_resp_edid) + sizeof(struct virtio_gpu_resp_display_info))
+
 void gdisp_close(struct gpu_display *g, const char *why)
 {
 	if (g->fd >= 0)
@@ -41,6 +45,22 @@ void gdisp_close(struct gpu_display *g, const char *why)
 	g->negotiating = 0;
 	if (why)
 		snprintf(g->why, sizeof(g->why), "%s", why);
+}
+
+/* The channel failed: count it, close it with the reason. Returns -1. */
+static int broken(struct gpu_display *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int broken(struct gpu_display *g, const char *fmt, ...)
+{
+	char why[sizeof(g->why)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	g->failed++;
+	gdisp_close(g, why);
+	return -1;
 }
 
 /* Wait until fd is ready for `events` before the deadline. 0 ready, -1 timed out or failed. */
@@ -84,25 +104,13 @@ static int send_msg(struct gpu_display *g, uint32_t req, const void *a, size_t a
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(g->fd, POLLOUT, deadline) < 0) {
-				char why[96];
-
-				snprintf(why, sizeof(why), "front-end did not take display request %u within %u ms", req,
-					 g->timeout_ms);
-				g->failed++;
-				gdisp_close(g, why);
-				return -1;
-			}
+			if (wait_fd(g->fd, POLLOUT, deadline) < 0)
+				return broken(g, "front-end did not take display request %u within %u ms", req,
+					      g->timeout_ms);
 			continue;
 		}
-		if (n < 0) {
-			char why[96];
-
-			snprintf(why, sizeof(why), "display channel send: %s", strerror(errno));
-			g->failed++;
-			gdisp_close(g, why);
-			return -1;
-		}
+		if (n < 0)
+			return broken(g, "display channel send: %s", strerror(errno));
 		while (idx < 3 && (size_t)n >= iov[idx].iov_len) {
 			n -= (ssize_t)iov[idx].iov_len;
 			idx++;
@@ -137,22 +145,15 @@ static int recv_all(struct gpu_display *g, void *buf, size_t len, int64_t deadli
 }
 
 /* Read one reply (header and payload, payload up to cap bytes) within the deadline. */
-static int read_reply(struct gpu_display *g, uint32_t hdr[3], void *buf, size_t cap, int64_t deadline, char *why,
-		      size_t whylen)
+static int read_reply(struct gpu_display *g, uint32_t hdr[3], void *buf, size_t cap, int64_t deadline)
 {
-	if (recv_all(g, hdr, 3 * sizeof(uint32_t), deadline) < 0) {
-		snprintf(why, whylen, "no reply from the front-end within %u ms", g->timeout_ms);
-		return -1;
-	}
-	if (!(hdr[1] & VHOST_USER_GPU_MSG_FLAG_REPLY) || hdr[2] > cap) {
-		snprintf(why, whylen, "display reply: request %u flags 0x%x size %u is not a reply we can take", hdr[0],
-			 hdr[1], hdr[2]);
-		return -1;
-	}
-	if (recv_all(g, buf, hdr[2], deadline) < 0) {
-		snprintf(why, whylen, "display reply to %u: payload cut short", hdr[0]);
-		return -1;
-	}
+	if (recv_all(g, hdr, 3 * sizeof(uint32_t), deadline) < 0)
+		return broken(g, "no reply from the front-end within %u ms", g->timeout_ms);
+	if (!(hdr[1] & VHOST_USER_GPU_MSG_FLAG_REPLY) || hdr[2] > cap)
+		return broken(g, "display reply: request %u flags 0x%x size %u is not a reply we can take", hdr[0],
+			      hdr[1], hdr[2]);
+	if (recv_all(g, buf, hdr[2], deadline) < 0)
+		return broken(g, "display reply to %u: payload cut short", hdr[0]);
 	return 0;
 }
 
@@ -162,7 +163,7 @@ static int take_protocol_features(struct gpu_display *g, const uint32_t hdr[3], 
 	uint64_t theirs = 0, ours = 1ull << VHOST_USER_GPU_PROTOCOL_F_EDID;
 
 	if (hdr[2] != sizeof(theirs))
-		return -1;
+		return broken(g, "protocol features reply of %u bytes", hdr[2]);
 	memcpy(&theirs, payload, sizeof(theirs));
 	ours &= theirs;
 	g->negotiating = 0;
@@ -177,30 +178,23 @@ static int take_protocol_features(struct gpu_display *g, const uint32_t hdr[3], 
 static int await_reply(struct gpu_display *g, uint32_t req, void *out, size_t len)
 {
 	int64_t deadline = now_ms() + g->timeout_ms;
-	uint8_t buf[sizeof(struct virtio_gpu_resp_edid) + sizeof(struct virtio_gpu_resp_display_info)];
+	uint8_t buf[REPLY_MAX];
 	uint32_t hdr[3];
-	char why[160];
 
 	for (;;) {
-		if (read_reply(g, hdr, buf, sizeof(buf), deadline, why, sizeof(why)) < 0)
-			goto fail;
+		if (read_reply(g, hdr, buf, sizeof(buf), deadline) < 0)
+			return -1;
 		if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES && g->negotiating) {
 			if (take_protocol_features(g, hdr, buf) < 0)
 				return -1;
 			continue;
 		}
-		if (hdr[0] != req || hdr[2] != len) {
-			snprintf(why, sizeof(why), "display reply: request %u of %u bytes, expected reply to %u of %zu",
-				 hdr[0], hdr[2], req, len);
-			goto fail;
-		}
+		if (hdr[0] != req || hdr[2] != len)
+			return broken(g, "display reply: request %u of %u bytes, expected reply to %u of %zu", hdr[0],
+				      hdr[2], req, len);
 		memcpy(out, buf, len);
 		return 0;
 	}
-fail:
-	g->failed++;
-	gdisp_close(g, why);
-	return -1;
 }
 
 int gdisp_attach(struct gpu_display *g, int fd)
@@ -225,17 +219,11 @@ int gdisp_attach(struct gpu_display *g, int fd)
 
 int gdisp_readable(struct gpu_display *g)
 {
-	uint8_t buf[sizeof(struct virtio_gpu_resp_edid) + sizeof(struct virtio_gpu_resp_display_info)];
+	uint8_t buf[REPLY_MAX];
 	uint32_t hdr[3];
-	char why[160];
 
-	if (g->fd < 0)
+	if (g->fd < 0 || read_reply(g, hdr, buf, sizeof(buf), now_ms() + g->timeout_ms) < 0)
 		return -1;
-	if (read_reply(g, hdr, buf, sizeof(buf), now_ms() + g->timeout_ms, why, sizeof(why)) < 0) {
-		g->failed++;
-		gdisp_close(g, why);
-		return -1;
-	}
 	if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES && g->negotiating)
 		return take_protocol_features(g, hdr, buf);
 	/* A reply nobody waits for any more (it came after its wait timed out): dropped. */
