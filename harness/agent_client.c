@@ -36,28 +36,15 @@ static void conn_init(struct agent_conn *c, int rfd, int wfd, const char *label)
 
 int agent_connect_unix(struct agent_conn *c, const char *path, double deadline, const char *label)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = vb_unix_connect(path, deadline, 0);
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		vb_err("%s: socket path too long: %s", label, path);
+	if (fd < 0) {
+		if (errno == ENAMETOOLONG)
+			vb_err("%s: socket path too long: %s", label, path);
 		return -1;
 	}
-	strcpy(sa.sun_path, path);
-	while (!vb_stop_requested) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-		if (fd < 0)
-			return -1;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			conn_init(c, fd, fd, label);
-			return 0;
-		}
-		close(fd);
-		if (vb_now() > deadline)
-			break;
-		usleep(100000);
-	}
-	return -1;
+	conn_init(c, fd, fd, label);
+	return 0;
 }
 
 int agent_spawn_local(struct agent_conn *c, const char *agent, char *const env[], const char *log_path,

@@ -19,29 +19,12 @@ static const char *const virgl_args[] = { "-device", "virtio-gpu-gl-pci,xres=640
 /* Wait until a unix socket accepts connections (the back-end is ready), or the process died. */
 static int wait_socket(const char *path, pid_t pid, double timeout_s)
 {
-	double until = vb_now() + timeout_s;
+	int fd = vb_unix_connect(path, vb_now() + timeout_s, pid);
 
-	while (vb_now() < until) {
-		struct sockaddr_un a = { .sun_family = AF_UNIX };
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-		if (strlen(path) >= sizeof(a.sun_path)) {
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		memcpy(a.sun_path, path, strlen(path) + 1);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
-			close(fd);
-			return 0;
-		}
-		if (fd >= 0)
-			close(fd);
-		if (pid > 0 && kill(pid, 0) < 0)
-			return -1;
-		usleep(20000);
-	}
-	return -1;
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 static void vhost_args(struct gpu_backend *b, int i, int memory_mb)
@@ -167,22 +150,15 @@ const char *const *gpu_backend_args(const struct gpu_backend *b, int i)
 
 int gpu_backend_snapshot(const struct gpu_backend *b, const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct timeval tv = { 2, 0 };
 	char buf[65536];
 	FILE *f;
 	int fd, ok = 0;
 
-	if (!b->control[0])
+	if (!b->control[0] || (fd = vb_unix_connect(b->control, 0, 0)) < 0)
 		return -1;
-	if (strlen(b->control) >= sizeof(a.sun_path))
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	memcpy(a.sun_path, b->control, strlen(b->control) + 1);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || !(f = fopen(path, "w"))) {
+	if (!(f = fopen(path, "w"))) {
 		close(fd);
 		return -1;
 	}

@@ -16,6 +16,14 @@ void vb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Monotonic seconds. */
 double vb_now(void);
+
+/*
+ * Connect to the unix socket at path, trying again every 50 ms until the
+ * deadline (vb_now() time; one attempt if it has passed), until a stop is
+ * requested, or until process `watch` (when > 0) is gone. The connected fd,
+ * or -1 (errno ENAMETOOLONG when the path does not fit a socket address).
+ */
+int vb_unix_connect(const char *path, double deadline, pid_t watch);
 /* Wall-clock time as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
 void vb_utc_iso(char *buf, size_t len);
 
