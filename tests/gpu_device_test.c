@@ -42,20 +42,6 @@ struct display {
 	volatile int stop;
 };
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = read(fd, (uint8_t *)buf + off, len - off);
-
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
 static void reply(int fd, uint32_t req, const void *p, uint32_t size)
 {
 	uint32_t hdr[3] = { req, VHOST_USER_GPU_MSG_FLAG_REPLY, size };
@@ -75,8 +61,8 @@ static void *display_main(void *arg)
 
 		if (poll(&p, 1, 50) <= 0)
 			continue;
-		if (read_full(d->fd, hdr, sizeof(hdr)) < 0 || hdr[2] > sizeof(payload) ||
-		    read_full(d->fd, payload, hdr[2]) < 0)
+		if (vhost_read_full(d->fd, hdr, sizeof(hdr)) < 0 || hdr[2] > sizeof(payload) ||
+		    vhost_read_full(d->fd, payload, hdr[2]) < 0)
 			break;
 		if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES) {
 			uint64_t f = 1ull << VHOST_USER_GPU_PROTOCOL_F_EDID;
