@@ -28,15 +28,18 @@ KMS2D        := $(BUILD)/kms2d
 AGENT_SAN    := $(BUILD)/san/vgpu-agent
 VGPUBENCH    := $(BUILD)/vgpubench
 MEDIATOR     := $(BUILD)/vgpu-mediator
+BENCH_MEDIATOR := $(BUILD)/bench-mediator
+BENCH_MEDIATOR_SRC := mediator/tests/bench_mediator.c mediator/tests/frontend.c mediator/vhost_msg.c \
+	harness/util.c harness/stats.c
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
-.PHONY: all build deps run test unit-test integration-test format clean
+.PHONY: all build deps run test unit-test integration-test bench bench-mediator format clean
 
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(MEDIATOR)
+build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(MEDIATOR) $(BENCH_MEDIATOR)
 
 # The installer is idempotent: a second run installs nothing.
 deps:
@@ -62,6 +65,11 @@ $(MEDIATOR): mediator/main.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ mediator/main.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_LIBS)
 
+# The benchmark is built like a release binary: it measures, so no sanitizers.
+$(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h harness/stats.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(BENCH_MEDIATOR_SRC) -lpthread -lm
+
 # Sanitized objects, compiled once and linked into every test.
 SAN_OBJ := $(patsubst %.c,$(BUILD)/san/obj/%.o,$(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC))
 ALL_HDR := $(HARNESS_HDR) $(wildcard mediator/*.h mediator/tests/*.h)
@@ -78,6 +86,14 @@ $(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(SAN_OBJ)
 run: deps
 	@$(MAKE) --no-print-directory build
 	$(VGPUBENCH) run $(PLAN)
+
+# vgpu-mediator against QEMU's own vhost-user-gpu back-end, same command
+# stream, same machine, one run (BENCH_ARGS: e.g. --sizes 1920x1080 --reps 5).
+bench-mediator: deps
+	@$(MAKE) --no-print-directory $(MEDIATOR) $(BENCH_MEDIATOR)
+	$(BENCH_MEDIATOR) $(BENCH_ARGS)
+
+bench: bench-mediator
 
 # libFuzzer targets (clang), each run briefly by make test from its seed corpus.
 $(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(wildcard mediator/*.h mediator/tests/*.h)

@@ -171,38 +171,39 @@ static int format_known(uint32_t f)
 	return 0;
 }
 
-/* One pixel of format f (bytes low address first) as x8r8g8b8 (bytes B, G, R, X). */
+/* Formats whose bytes already are the display's x8r8g8b8 (B, G, R, then alpha or padding). */
+static int is_bgrx(uint32_t f)
+{
+	return f == VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM || f == VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM;
+}
+
+/* A row of w pixels of format f (bytes low address first) as x8r8g8b8: bytes B, G, R, then the source's
+ * alpha or padding byte, which x8r8g8b8 ignores. src may equal dst. */
 static void convert_row(uint32_t f, const uint8_t *src, uint8_t *dst, uint32_t w)
 {
-	int b, gr, rd;
-
-	switch (f) {
-	case VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM:
-	case VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM:
-		b = 0, gr = 1, rd = 2;
-		break;
-	case VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM:
-	case VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM:
-		b = 3, gr = 2, rd = 1;
-		break;
-	case VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM:
-	case VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM:
-		b = 2, gr = 1, rd = 0;
-		break;
-	default: /* A8B8G8R8, X8B8G8R8 */
-		b = 1, gr = 2, rd = 3;
-		break;
-	}
-	if (b == 0 && src != dst) {
-		memcpy(dst, src, (size_t)w * 4);
-		for (uint32_t i = 0; i < w; i++)
-			dst[i * 4 + 3] = 0xff;
+	if (is_bgrx(f)) {
+		if (src != dst)
+			memcpy(dst, src, (size_t)w * 4);
 		return;
 	}
 	for (uint32_t i = 0; i < w; i++, src += 4, dst += 4) {
-		uint8_t p[4] = { src[b], src[gr], src[rd], 0xff };
+		uint32_t v, o;
 
-		memcpy(dst, p, 4);
+		memcpy(&v, src, 4);
+		switch (f) {
+		case VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM: /* bytes A R G B */
+		case VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM:
+			o = __builtin_bswap32(v);
+			break;
+		case VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM: /* bytes R G B A: swap R and B */
+		case VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM:
+			o = (v & 0xff00ff00u) | ((v >> 16) & 0xffu) | ((v & 0xffu) << 16);
+			break;
+		default: /* A8B8G8R8, X8B8G8R8: bytes A B G R */
+			o = (v >> 8) | (v << 24);
+			break;
+		}
+		memcpy(dst, &o, 4);
 	}
 }
 
@@ -495,11 +496,13 @@ static int flush_to_scanout(struct cmd *c, struct gpu_resource *r, uint32_t i, c
 {
 	struct gpu_device *g = c->g;
 	uint64_t bytes = (uint64_t)a->width * a->height * 4;
-	uint8_t *buf = flush_buffer(g, bytes);
+	uint8_t *buf;
 
-	if (!buf)
+	if (!r->host_id && is_bgrx(r->format) && a->x == 0 && a->width == r->width) {
+		buf = r->pixels + (uint64_t)a->y * r->width * 4; /* whole rows in the display's format: no copy */
+	} else if (!(buf = flush_buffer(g, bytes))) {
 		return -1;
-	if (r->host_id) {
+	} else if (r->host_id) {
 		struct virgl_box box = { a->x, a->y, 0, a->width, a->height, 1 };
 		struct iovec iov = { buf, bytes };
 		uint64_t t0 = now_ns();
@@ -508,7 +511,7 @@ static int flush_to_scanout(struct cmd *c, struct gpu_resource *r, uint32_t i, c
 		g->st.render_ns += now_ns() - t0;
 		if (e)
 			return -1;
-		for (uint32_t y = 0; y < a->height; y++)
+		for (uint32_t y = 0; !is_bgrx(r->format) && y < a->height; y++)
 			convert_row(r->format, buf + (uint64_t)y * a->width * 4, buf + (uint64_t)y * a->width * 4,
 				    a->width);
 	} else {

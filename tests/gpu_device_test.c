@@ -335,7 +335,7 @@ static void test_2d(void)
 	      t.disp.sw, t.disp.sh);
 	CHECK(t.disp.updates == 1, "the front-end got one update (%d)", t.disp.updates);
 	for (int i = 0; i < 64 * 64; i++)
-		same &= !memcmp((uint8_t *)&t.disp.fb[i], px + i * 4, 3) && ((uint8_t *)&t.disp.fb[i])[3] == 0xff;
+		same &= !memcmp((uint8_t *)&t.disp.fb[i], px + i * 4, 3); /* x8r8g8b8: the X byte is padding */
 	CHECK(same, "the frame the front-end received is the frame the guest drew");
 
 	/* a partial update: 8x8 at (8, 16) from an overlapping transfer */
@@ -355,15 +355,38 @@ static void test_2d(void)
 	CHECK(t.disp.updates == 2 && same, "the partial update lands where the guest drew it (%d updates)",
 	      t.disp.updates);
 
-	/* another format: R8G8B8A8 is converted to the front-end's x8r8g8b8 */
-	CHECK(create_2d(&t, 3, VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA, "RGBA resource");
-	CHECK(attach(&t, 3, BACK + 0x10000, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA, "RGBA backing");
-	memcpy(t.fe.ram + BACK + 0x10000, "\x10\x20\x30\x40", 4);
-	CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && scanout(&t, 0, 3, full) == VIRTIO_GPU_RESP_OK_NODATA &&
-		      flush(&t, 3, (struct virtio_gpu_rect){ 0, 0, 1, 1 }) == VIRTIO_GPU_RESP_OK_NODATA,
-	      "RGBA shown");
-	wait_updates(&t.disp, 3);
-	CHECK(!memcmp(&t.disp.fb[0], "\x30\x20\x10\xff", 4), "RGBA converted to BGRX: %08x", t.disp.fb[0]);
+	/* every other format is converted to the front-end's x8r8g8b8 (bytes B, G, R, padding): one pixel of
+	 * R=0x30 G=0x20 B=0x10 A=0x40 laid out the way each format stores it */
+	{
+		static const struct {
+			uint32_t fmt;
+			const char *bytes;
+		} fm[] = { { VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM, "\x30\x20\x10\x40" },
+			   { VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM, "\x30\x20\x10\x40" },
+			   { VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM, "\x40\x30\x20\x10" },
+			   { VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM, "\x40\x30\x20\x10" },
+			   { VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM, "\x40\x10\x20\x30" },
+			   { VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM, "\x40\x10\x20\x30" },
+			   { VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, "\x10\x20\x30\x40" } };
+
+		for (unsigned k = 0; k < sizeof(fm) / sizeof(fm[0]); k++) {
+			uint32_t id = k ? 10 + k : 3; /* resource 3 stays for the remap check below */
+
+			CHECK(create_2d(&t, id, fm[k].fmt, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+				      attach(&t, id, BACK + 0x10000, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA,
+			      "format %u resource", fm[k].fmt);
+			memcpy(t.fe.ram + BACK + 0x10000, fm[k].bytes, 4);
+			CHECK(transfer(&t, id, full, 0) == VIRTIO_GPU_RESP_OK_NODATA &&
+				      scanout(&t, 0, id, full) == VIRTIO_GPU_RESP_OK_NODATA &&
+				      flush(&t, id, (struct virtio_gpu_rect){ 0, 0, 1, 1 }) == VIRTIO_GPU_RESP_OK_NODATA,
+			      "format %u shown", fm[k].fmt);
+			wait_updates(&t.disp, 3 + (int)k);
+			CHECK(!memcmp(&t.disp.fb[0], "\x10\x20\x30", 3), "format %u converted to x8r8g8b8: %08x",
+			      fm[k].fmt, t.disp.fb[0]);
+			CHECK(!k || simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, id) == VIRTIO_GPU_RESP_OK_NODATA,
+			      "format %u resource freed", fm[k].fmt);
+		}
+	}
 
 	/* cursor queue: a 64x64 shape reaches the display side; a bad scanout is counted; no response written */
 	{
@@ -590,7 +613,7 @@ static void test_3d(void)
 		      flush(&t, 10, (struct virtio_gpu_rect){ 0, 0, 64, 64 }) == VIRTIO_GPU_RESP_OK_NODATA,
 	      "3D scanout and flush");
 	wait_updates(&t.disp, 1);
-	CHECK(t.disp.updates == 1 && !memcmp(&t.disp.fb[64 * 32 + 32], "\x00\x00\xff\xff", 4),
+	CHECK(t.disp.updates == 1 && !memcmp(&t.disp.fb[64 * 32 + 32], "\x00\x00\xff", 3),
 	      "the front-end shows red: %08x", t.disp.fb[64 * 32 + 32]);
 	{
 		struct virtio_gpu_ctrl_hdr d = H(VIRTIO_GPU_CMD_CTX_DESTROY);

@@ -49,6 +49,7 @@ for t in "$@"; do
 	esac
 done
 run_one kill_resume_test bash tests/kill_resume_test.sh "$build"
+run_one bench_mediator_test bash tests/bench_mediator_test.sh "$build"
 
 echo
 echo "$total_pass passed, $total_fail failed"

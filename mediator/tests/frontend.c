@@ -118,13 +118,12 @@ int fe_setup_ring(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base,
 	return rc ? -1 : 0;
 }
 
-void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,
-	      uint64_t out, uint32_t out_len, int kick)
+void fe_post(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,
+	     uint64_t out, uint32_t out_len)
 {
 	struct vring_desc d[2] = { { in, in_len, VRING_DESC_F_NEXT, (uint16_t)((head + 1) % num) },
 				   { out, out_len, VRING_DESC_F_WRITE, 0 } };
 	uint16_t idx;
-	uint64_t one = 1;
 
 	memcpy(fe->ram + base + 16 * head, &d[0], 16);
 	memcpy(fe->ram + base + 16 * ((head + 1) % num), &d[1], 16);
@@ -132,6 +131,29 @@ void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, u
 	memcpy(fe->ram + base + 0x1000 + 4 + 2 * (idx % num), &head, 2);
 	idx++;
 	__atomic_store_n((uint16_t *)(fe->ram + base + 0x1000 + 2), idx, __ATOMIC_RELEASE);
-	if (write(kick, &one, 8) != 8)
-		return;
+}
+
+uint16_t fe_used_idx(struct frontend *fe, uint64_t base)
+{
+	return __atomic_load_n((uint16_t *)(fe->ram + base + 0x2000 + 2), __ATOMIC_ACQUIRE);
+}
+
+void fe_want_used(struct frontend *fe, uint64_t base, uint16_t num, uint16_t idx)
+{
+	/* virtio 1.2 §2.7.10: the device notifies when used_event lies in [old, new). */
+	__atomic_store_n((uint16_t *)(fe->ram + base + 0x1000 + 4 + 2 * num), (uint16_t)(idx - 1), __ATOMIC_RELEASE);
+}
+
+int fe_kick(int kick)
+{
+	uint64_t one = 1;
+
+	return write(kick, &one, 8) == 8 ? 0 : -1;
+}
+
+void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,
+	      uint64_t out, uint32_t out_len, int kick)
+{
+	fe_post(fe, base, num, head, in, in_len, out, out_len);
+	fe_kick(kick);
 }

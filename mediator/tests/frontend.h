@@ -36,8 +36,21 @@ int fe_mem_table(struct frontend *fe, uint64_t region_size, uint32_t flags);
  * SET_VRING_NUM/ADDR/BASE, CALL and KICK (eventfds returned), and ENABLE. 0 or -1. */
 int fe_setup_ring(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base, int *kick, int *call);
 
-/* Place a chain on ring qi (laid out by fe_setup_ring at base): one readable buffer at
- * gpa `in` of in_len bytes and one writable at gpa `out` of out_len bytes, then kick. */
+/* Place a chain on the ring laid out by fe_setup_ring at base, descriptors head and head+1: one readable
+ * buffer at gpa `in` of in_len bytes and one writable at gpa `out` of out_len bytes; publish it (no kick). */
+void fe_post(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,
+	     uint64_t out, uint32_t out_len);
+
+/* The ring's used index as the back-end last published it. */
+uint16_t fe_used_idx(struct frontend *fe, uint64_t base);
+
+/* Ask for an interrupt once the used index reaches `idx` (VIRTIO_RING_F_EVENT_IDX's used_event). */
+void fe_want_used(struct frontend *fe, uint64_t base, uint16_t num, uint16_t idx);
+
+/* Kick the back-end through eventfd `kick`. 0 or -1. */
+int fe_kick(int kick);
+
+/* fe_post, then fe_kick. */
 void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,
 	      uint64_t out, uint32_t out_len, int kick);
 

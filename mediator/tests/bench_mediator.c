@@ -1,0 +1,783 @@
+/* bench_mediator.c: `make bench-mediator`. One 2D command stream, the guest
+ * side of full-frame display updates (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of
+ * the whole frame, one frame in flight), driven over vhost-user into
+ * vgpu-mediator and into QEMU's own vhost-user-gpu back-end (2D mode) by a
+ * front-end that plays QEMU's part: guest RAM in a memfd, split rings with
+ * event index, and a display channel that takes every frame and checks the
+ * last one against what the guest drew. Prints frames/s, commands/s, MB/s,
+ * frame-time p50/p99 and back-end CPU for each back-end and size, and the
+ * ratio of vgpu-mediator to QEMU's back-end, all measured in the same run.
+ *
+ * Each measurement starts a fresh back-end process; back-ends take turns in a
+ * rotating order so drift on the machine does not favour one of them. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "frontend.h"
+#include "hostcheck.h"
+#include "stats.h"
+#include "util.h"
+#include "vhost_dev.h"
+#include "vhost_msg.h"
+#include "virtio_gpu.h"
+
+/* Guest-physical layout: control ring, cursor ring, command buffers, then the frame's backing. */
+#define CTRL_RING 0x1000
+#define CURSOR_RING 0x5000
+#define QSZ 64
+#define CMD_XFER 0x10000
+#define CMD_FLUSH 0x11000
+#define RESP_XFER 0x12000
+#define RESP_FLUSH 0x13000
+#define CMD_SETUP 0x20000 /* create, attach (up to 48K entries), scanout */
+#define RESP_SETUP 0x18000
+#define BACKING 0x100000
+#define MAX_ENTRIES ((BACKING - CMD_SETUP - 64) / sizeof(struct virtio_gpu_mem_entry))
+#define RESOURCE_ID 1
+#define REPLY_TIMEOUT_S 5.0
+
+struct backend {
+	const char *label;
+	int is_mediator;
+	int virgl; /* negotiate VIRTIO_GPU_F_VIRGL: the mediator then keeps resources in virglrenderer */
+	const char *skip; /* why it cannot run here, or NULL */
+};
+
+struct opts {
+	const char *mediator, *qemu, *csv;
+	double seconds, warmup;
+	int reps;
+	uint32_t entry_size;
+	uint32_t sizes[8][2];
+	int nsizes;
+};
+
+struct result {
+	double fps, cmds, mbs, p50_ms, p99_ms, cpu;
+	char error[256]; /* set when the measurement failed */
+};
+
+/* ---- the display side (QEMU's end of VHOST_USER_GPU_SET_SOCKET) ---- */
+
+struct display {
+	int fd;
+	uint8_t *last;  /* pixels of the last full-frame update */
+	size_t cap;     /* bytes last can hold */
+	uint32_t w, h;  /* the frame size */
+	uint64_t updates, bytes;
+	uint32_t scanout_w, scanout_h;
+	char error[160];
+	volatile int stop;
+	pthread_mutex_t lock;
+};
+
+static void disp_fail(struct display *d, const char *why)
+{
+	pthread_mutex_lock(&d->lock);
+	if (!d->error[0])
+		snprintf(d->error, sizeof(d->error), "%s", why);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static int disp_reply(int fd, uint32_t req, const void *p, uint32_t size)
+{
+	uint32_t hdr[3] = { req, VHOST_USER_GPU_MSG_FLAG_REPLY, size };
+	uint8_t buf[12 + sizeof(struct virtio_gpu_resp_edid)];
+
+	if (size > sizeof(buf) - 12)
+		return -1;
+	memcpy(buf, hdr, 12);
+	memcpy(buf + 12, p, size);
+	return write(fd, buf, 12 + size) == (ssize_t)(12 + size) ? 0 : -1;
+}
+
+static void *display_main(void *arg)
+{
+	struct display *d = arg;
+	uint8_t small[sizeof(struct vhost_user_gpu_cursor_update) + 64];
+
+	while (!d->stop) {
+		struct pollfd p = { d->fd, POLLIN, 0 };
+		uint32_t hdr[3];
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if (vhost_read_full(d->fd, hdr, sizeof(hdr)) < 0) {
+			if (!d->stop)
+				disp_fail(d, "display channel closed by the back-end");
+			break;
+		}
+		if (hdr[0] == VHOST_USER_GPU_UPDATE) {
+			struct vhost_user_gpu_update u;
+
+			if (hdr[2] < sizeof(u) || vhost_read_full(d->fd, &u, sizeof(u)) < 0) {
+				disp_fail(d, "malformed UPDATE from the back-end");
+				break;
+			}
+			size_t data = hdr[2] - sizeof(u);
+
+			if (data != (size_t)u.width * u.height * 4 || data > d->cap) {
+				disp_fail(d, "UPDATE payload does not match its rectangle, or exceeds the frame");
+				break;
+			}
+			if (vhost_read_full(d->fd, d->last, data) < 0) {
+				disp_fail(d, "UPDATE payload cut short");
+				break;
+			}
+			pthread_mutex_lock(&d->lock);
+			d->updates++;
+			d->bytes += data;
+			if (u.x != 0 || u.y != 0 || u.width != d->w || u.height != d->h)
+				snprintf(d->error, sizeof(d->error), "UPDATE of %ux%u+%u+%u, not the whole frame", u.width,
+					 u.height, u.x, u.y);
+			pthread_mutex_unlock(&d->lock);
+			continue;
+		}
+		if (hdr[2] > sizeof(small) || vhost_read_full(d->fd, small, hdr[2]) < 0) {
+			disp_fail(d, "unexpected display message from the back-end");
+			break;
+		}
+		if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES) {
+			uint64_t f = 1ull << VHOST_USER_GPU_PROTOCOL_F_EDID;
+
+			disp_reply(d->fd, hdr[0], &f, sizeof(f));
+		} else if (hdr[0] == VHOST_USER_GPU_GET_DISPLAY_INFO) {
+			struct virtio_gpu_resp_display_info di = { .hdr.type = VIRTIO_GPU_RESP_OK_DISPLAY_INFO };
+
+			di.pmodes[0] = (struct virtio_gpu_display_one){ { 0, 0, d->w, d->h }, 1, 0 };
+			disp_reply(d->fd, hdr[0], &di, sizeof(di));
+		} else if (hdr[0] == VHOST_USER_GPU_GET_EDID) {
+			struct virtio_gpu_resp_edid e = { .hdr.type = VIRTIO_GPU_RESP_ERR_UNSPEC };
+
+			disp_reply(d->fd, hdr[0], &e, sizeof(e));
+		} else if (hdr[0] == VHOST_USER_GPU_SCANOUT && hdr[2] >= sizeof(struct vhost_user_gpu_scanout)) {
+			struct vhost_user_gpu_scanout s;
+
+			memcpy(&s, small, sizeof(s));
+			pthread_mutex_lock(&d->lock);
+			d->scanout_w = s.width;
+			d->scanout_h = s.height;
+			pthread_mutex_unlock(&d->lock);
+		}
+	}
+	return NULL;
+}
+
+/* ---- one session: a back-end process, a connection, a frame ---- */
+
+struct session {
+	struct frontend fe;
+	pid_t pid;
+	int kick[2], call[2];
+	uint16_t head, used;
+	struct display disp;
+	pthread_t thr;
+	int thr_up, fe_up;
+	char dir[64], sock[96], log[96];
+	uint32_t w, h;
+};
+
+static int fail(struct result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int acked(struct session *s, struct result *r, const char *what)
+{
+	uint32_t req;
+	uint64_t v = 1;
+
+	if (fe_reply(&s->fe, &req, &v, sizeof(v)) != 8 || v != 0)
+		return fail(r, "%s: no success reply from the back-end", what);
+	return 0;
+}
+
+/* Queue one 2-descriptor chain per command (cmd[i] at in[i], response at out[i]), kick once, and wait
+ * until the back-end has used them all. Response types go to types[]. */
+static int run_cmds(struct session *s, struct result *r, int n, const uint64_t *in, const uint32_t *in_len,
+		    const uint64_t *out, uint32_t *types)
+{
+	for (int i = 0; i < n; i++) {
+		fe_post(&s->fe, CTRL_RING, QSZ, s->head, in[i], in_len[i], out[i], 64);
+		s->head = (uint16_t)((s->head + 2) % QSZ);
+	}
+	uint16_t want = (uint16_t)(s->used + n);
+
+	fe_want_used(&s->fe, CTRL_RING, QSZ, want);
+	if (fe_kick(s->kick[0]) < 0)
+		return fail(r, "kick: %s", strerror(errno));
+	double deadline = vb_now() + REPLY_TIMEOUT_S;
+
+	while (fe_used_idx(&s->fe, CTRL_RING) != want) {
+		struct pollfd p = { s->call[0], POLLIN, 0 };
+		uint64_t v;
+
+		int n = poll(&p, 1, 100);
+
+		if (n > 0 && read(s->call[0], &v, 8) < 0 && errno != EAGAIN)
+			return fail(r, "call eventfd: %s", strerror(errno));
+		if (n > 0)
+			continue;
+		if (vb_now() > deadline)
+			return fail(r, "the back-end used %u of %d commands in %.0f s (see %s)",
+				    (uint16_t)(fe_used_idx(&s->fe, CTRL_RING) - s->used), n, REPLY_TIMEOUT_S, s->log);
+		if (kill(s->pid, 0) < 0 || waitpid(s->pid, NULL, WNOHANG) == s->pid) {
+			s->pid = -1;
+			return fail(r, "the back-end died mid-command (see %s)", s->log);
+		}
+	}
+	s->used = want;
+	for (int i = 0; i < n; i++) {
+		struct virtio_gpu_ctrl_hdr h;
+
+		memcpy(&h, s->fe.ram + out[i], sizeof(h));
+		types[i] = h.type;
+	}
+	return 0;
+}
+
+static int one_cmd(struct session *s, struct result *r, const void *cmd, uint32_t len, const char *what)
+{
+	uint64_t in = CMD_SETUP, out = RESP_SETUP;
+	uint32_t type;
+
+	memcpy(s->fe.ram + CMD_SETUP, cmd, len);
+	if (run_cmds(s, r, 1, &in, &len, &out, &type) < 0)
+		return -1;
+	if (type != VIRTIO_GPU_RESP_OK_NODATA)
+		return fail(r, "%s answered 0x%x, not OK_NODATA", what, type);
+	return 0;
+}
+
+static int connect_backend(struct session *s, const struct opts *o, const struct backend *b, struct result *r)
+{
+	char name[128];
+	char *med[] = { (char *)o->mediator, "--vgpu", name, NULL };
+	char *qemu[] = { (char *)o->qemu, "--socket-path", s->sock, NULL };
+
+	snprintf(s->dir, sizeof(s->dir), "/tmp/bench-mediator.XXXXXX");
+	if (!mkdtemp(s->dir))
+		return fail(r, "mkdtemp: %s", strerror(errno));
+	snprintf(s->sock, sizeof(s->sock), "%s/vgpu.sock", s->dir);
+	snprintf(s->log, sizeof(s->log), "%s/backend.log", s->dir);
+	snprintf(name, sizeof(name), "name=bench,socket=%s", s->sock);
+	s->pid = vb_spawn(b->is_mediator ? med : qemu, NULL, s->log);
+	if (s->pid < 0)
+		return fail(r, "cannot start %s: %s", b->is_mediator ? o->mediator : o->qemu, strerror(errno));
+	int fd = vb_unix_connect(s->sock, vb_now() + 15.0, s->pid);
+
+	if (fd < 0) {
+		int st;
+
+		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+			s->pid = -1;
+			return fail(r, "no connection: the back-end exited (%s %d) before listening (see %s)",
+				    WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
+				    s->log);
+		}
+		return fail(r, "no connection on %s within 15 s (see %s)", s->sock, s->log);
+	}
+	struct timeval tv = { 5, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	size_t frame = (size_t)s->w * s->h * 4;
+	size_t ram = BACKING + ((frame + (1u << 20) - 1) & ~(size_t)((1u << 20) - 1));
+
+	s->fe_up = 1;
+	if (fe_init(&s->fe, fd, ram) < 0)
+		return fail(r, "guest RAM of %zu bytes: %s", ram, strerror(errno));
+	return 0;
+}
+
+/* Negotiate the way QEMU does, hand over the display channel, share RAM, set up both queues. */
+static int bring_up(struct session *s, const struct backend *b, struct result *r)
+{
+	uint32_t req;
+	uint64_t offered = 0, want, proto = 0;
+	int dv[2];
+
+	if (fe_send(&s->fe, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0) < 0 ||
+	    fe_reply(&s->fe, &req, &offered, 8) != 8)
+		return fail(r, "GET_FEATURES: no answer");
+	want = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
+	       (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_GPU_F_EDID) |
+	       (b->virgl ? 1ull << VIRTIO_GPU_F_VIRGL : 0);
+	if ((offered & want) != want)
+		return fail(r, "the back-end does not offer features 0x%llx", (unsigned long long)(want & ~offered));
+	if (fe_send(&s->fe, VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0) < 0 ||
+	    fe_reply(&s->fe, &req, &proto, 8) != 8)
+		return fail(r, "GET_PROTOCOL_FEATURES: no answer");
+	if (!(proto & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)))
+		return fail(r, "the back-end does not offer REPLY_ACK");
+	proto = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
+	if (fe_send(&s->fe, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0) < 0 ||
+	    fe_send(&s->fe, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0) < 0 ||
+	    fe_send(&s->fe, VHOST_USER_SET_FEATURES, VHOST_USER_NEED_REPLY_MASK, &want, 8, NULL, 0) < 0 ||
+	    acked(s, r, "SET_FEATURES") < 0)
+		return -1;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dv) < 0)
+		return fail(r, "socketpair: %s", strerror(errno));
+	s->disp.fd = dv[0];
+	if (pthread_create(&s->thr, NULL, display_main, &s->disp) != 0) {
+		close(dv[1]);
+		return fail(r, "display thread: cannot start");
+	}
+	s->thr_up = 1;
+	int rc = fe_send(&s->fe, VHOST_USER_GPU_SET_SOCKET, VHOST_USER_NEED_REPLY_MASK, NULL, 0, &dv[1], 1);
+
+	close(dv[1]);
+	if (rc < 0 || acked(s, r, "GPU_SET_SOCKET") < 0)
+		return fail(r, "GPU_SET_SOCKET: %s", r->error[0] ? r->error : "send failed");
+	if (fe_mem_table(&s->fe, s->fe.ram_size, VHOST_USER_NEED_REPLY_MASK) < 0 || acked(s, r, "SET_MEM_TABLE") < 0)
+		return -1;
+	if (fe_setup_ring(&s->fe, 0, QSZ, CTRL_RING, &s->kick[0], &s->call[0]) < 0 ||
+	    fe_setup_ring(&s->fe, 1, QSZ, CURSOR_RING, &s->kick[1], &s->call[1]) < 0)
+		return fail(r, "ring set-up: %s", strerror(errno));
+	return 0;
+}
+
+/* The guest's frame: a resource, its backing in page-sized (entry_size) pieces, scanout 0 showing it. */
+static int set_up_frame(struct session *s, const struct opts *o, struct result *r)
+{
+	uint32_t bytes = s->w * s->h * 4;
+	uint32_t n = (bytes + o->entry_size - 1) / o->entry_size;
+	struct virtio_gpu_resource_create_2d c = { { .type = VIRTIO_GPU_CMD_RESOURCE_CREATE_2D }, RESOURCE_ID,
+						   VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, s->w, s->h };
+	struct virtio_gpu_set_scanout so = { { .type = VIRTIO_GPU_CMD_SET_SCANOUT }, { 0, 0, s->w, s->h }, 0,
+					     RESOURCE_ID };
+	struct virtio_gpu_resource_attach_backing ab = { { .type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING },
+							 RESOURCE_ID, n };
+	static uint8_t attach[sizeof(ab) + MAX_ENTRIES * sizeof(struct virtio_gpu_mem_entry)];
+
+	if (n > MAX_ENTRIES)
+		return fail(r, "%u backing entries of %u bytes do not fit the command buffer", n, o->entry_size);
+	memcpy(attach, &ab, sizeof(ab));
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = i + 1 < n ? o->entry_size : bytes - i * o->entry_size;
+		struct virtio_gpu_mem_entry e = { BACKING + (uint64_t)i * o->entry_size, len, 0 };
+
+		memcpy(attach + sizeof(ab) + i * sizeof(e), &e, sizeof(e));
+	}
+	/* What the guest drew: a pattern no two neighbouring pixels share. */
+	for (uint32_t y = 0; y < s->h; y++)
+		for (uint32_t x = 0; x < s->w; x++) {
+			uint32_t px = ((x * 7u) ^ (y * 13u) ^ (x * y)) & 0xffffff;
+
+			memcpy(s->fe.ram + BACKING + ((size_t)y * s->w + x) * 4, &px, 4);
+		}
+	if (one_cmd(s, r, &c, sizeof(c), "RESOURCE_CREATE_2D") < 0 ||
+	    one_cmd(s, r, attach, (uint32_t)(sizeof(ab) + n * sizeof(struct virtio_gpu_mem_entry)),
+		    "RESOURCE_ATTACH_BACKING") < 0 ||
+	    one_cmd(s, r, &so, sizeof(so), "SET_SCANOUT") < 0)
+		return -1;
+	struct virtio_gpu_transfer_to_host_2d t = { { .type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D },
+						    { 0, 0, s->w, s->h }, 0, RESOURCE_ID, 0 };
+	struct virtio_gpu_resource_flush f = { { .type = VIRTIO_GPU_CMD_RESOURCE_FLUSH }, { 0, 0, s->w, s->h },
+					       RESOURCE_ID, 0 };
+
+	memcpy(s->fe.ram + CMD_XFER, &t, sizeof(t));
+	memcpy(s->fe.ram + CMD_FLUSH, &f, sizeof(f));
+	return 0;
+}
+
+static double cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024];
+	FILE *f;
+	unsigned long ut = 0, st = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return NAN;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+
+	/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return NAN;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Frames for `seconds`, one in flight; with times != NULL each frame's latency is kept. */
+static long frames_for(struct session *s, struct result *r, double seconds, double **times, size_t *ntimes)
+{
+	static const uint64_t in[2] = { CMD_XFER, CMD_FLUSH }, out[2] = { RESP_XFER, RESP_FLUSH };
+	static const uint32_t len[2] = { sizeof(struct virtio_gpu_transfer_to_host_2d),
+					 sizeof(struct virtio_gpu_resource_flush) };
+	double start = vb_now(), end = start + seconds;
+	size_t cap = 0;
+	long frames = 0;
+
+	for (double t0 = start; t0 < end; frames++) {
+		uint32_t types[2];
+
+		if (run_cmds(s, r, 2, in, len, out, types) < 0)
+			return -1;
+		if (types[0] != VIRTIO_GPU_RESP_OK_NODATA || types[1] != VIRTIO_GPU_RESP_OK_NODATA)
+			return fail(r, "frame %ld: transfer answered 0x%x, flush 0x%x", frames, types[0], types[1]);
+		double t1 = vb_now();
+
+		if (times) {
+			if (*ntimes == cap) {
+				cap = cap ? cap * 2 : 4096;
+				double *nt = realloc(*times, cap * sizeof(double));
+
+				if (!nt)
+					return fail(r, "out of memory for frame times");
+				*times = nt;
+			}
+			(*times)[(*ntimes)++] = t1 - t0;
+		}
+		t0 = t1;
+	}
+	return frames;
+}
+
+/* Wait until the display side has taken `frames` updates, then compare the last one with the guest's frame. */
+static int check_display(struct session *s, struct result *r, long frames)
+{
+	double deadline = vb_now() + 5.0;
+	uint64_t got;
+	uint32_t sw, sh;
+	char why[sizeof(s->disp.error)];
+
+	for (;;) {
+		pthread_mutex_lock(&s->disp.lock);
+		got = s->disp.updates;
+		sw = s->disp.scanout_w;
+		sh = s->disp.scanout_h;
+		memcpy(why, s->disp.error, sizeof(why));
+		pthread_mutex_unlock(&s->disp.lock);
+		if (got >= (uint64_t)frames || why[0] || vb_now() > deadline)
+			break;
+		usleep(1000);
+	}
+	if (why[0])
+		return fail(r, "display side: %s", why);
+	if (got != (uint64_t)frames)
+		return fail(r, "the display side received %llu of %ld frames", (unsigned long long)got, frames);
+	if (sw != s->w || sh != s->h)
+		return fail(r, "scanout announced as %ux%u, not %ux%u", sw, sh, s->w, s->h);
+	for (size_t i = 0; i < (size_t)s->w * s->h; i++) {
+		uint32_t a, b;
+
+		memcpy(&a, s->fe.ram + BACKING + i * 4, 4);
+		memcpy(&b, s->disp.last + i * 4, 4);
+		if ((a ^ b) & 0xffffff)
+			return fail(r, "pixel (%zu,%zu) on the display is %06x, the guest drew %06x", i % s->w,
+				    i / s->w, b & 0xffffff, a & 0xffffff);
+	}
+	return 0;
+}
+
+static void session_end(struct session *s, int is_mediator, struct result *r)
+{
+	if (s->fe_up)
+		fe_free(&s->fe); /* QEMU's back-end exits when its one front-end goes */
+	if (s->thr_up) {
+		s->disp.stop = 1;
+		pthread_join(s->thr, NULL);
+	}
+	if (s->disp.fd >= 0)
+		close(s->disp.fd);
+	for (int i = 0; i < 2; i++) {
+		if (s->kick[i] >= 0)
+			close(s->kick[i]);
+		if (s->call[i] >= 0)
+			close(s->call[i]);
+	}
+	if (s->pid > 0) {
+		if (is_mediator)
+			kill(s->pid, SIGTERM);
+		int st = vb_reap(s->pid, 3.0);
+
+		if (st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM && !r->error[0])
+			fail(r, "the back-end died of signal %d (see %s)", WTERMSIG(st), s->log);
+	}
+	free(s->disp.last);
+	pthread_mutex_destroy(&s->disp.lock);
+	if (!r->error[0]) {
+		unlink(s->log);
+		unlink(s->sock);
+		rmdir(s->dir);
+	}
+}
+
+static void measure(const struct opts *o, const struct backend *b, uint32_t w, uint32_t h, struct result *r)
+{
+	struct session s = { .pid = -1, .kick = { -1, -1 }, .call = { -1, -1 }, .w = w, .h = h };
+	double *times = NULL;
+	size_t ntimes = 0;
+
+	memset(r, 0, sizeof(*r));
+	s.disp.fd = -1;
+	s.disp.w = w;
+	s.disp.h = h;
+	s.disp.cap = (size_t)w * h * 4;
+	pthread_mutex_init(&s.disp.lock, NULL);
+	s.disp.last = malloc(s.disp.cap);
+	if (!s.disp.last) {
+		fail(r, "out of memory for a %ux%u frame", w, h);
+		goto out;
+	}
+	if (connect_backend(&s, o, b, r) < 0 || bring_up(&s, b, r) < 0 || set_up_frame(&s, o, r) < 0)
+		goto out;
+	long warm = frames_for(&s, r, o->warmup, NULL, NULL);
+
+	if (warm < 0)
+		goto out;
+	double cpu0 = cpu_seconds(s.pid), t0 = vb_now();
+	long frames = frames_for(&s, r, o->seconds, &times, &ntimes);
+	double el = vb_now() - t0, cpu1 = cpu_seconds(s.pid);
+
+	if (frames < 0 || check_display(&s, r, warm + frames) < 0)
+		goto out;
+	r->fps = (double)frames / el;
+	r->cmds = 2.0 * r->fps;
+	r->mbs = r->fps * w * h * 4 / 1e6;
+	r->cpu = (cpu1 - cpu0) / el * 100.0;
+	qsort(times, ntimes, sizeof(double), cmp_double);
+	r->p50_ms = ntimes ? times[ntimes / 2] * 1e3 : NAN;
+	r->p99_ms = ntimes ? times[(size_t)((double)(ntimes - 1) * 0.99)] * 1e3 : NAN;
+out:
+	free(times);
+	session_end(&s, b->is_mediator, r);
+}
+
+/* ---- the run ---- */
+
+static int parse_sizes(struct opts *o, const char *arg)
+{
+	char *copy = vb_strdup(arg), *save = NULL;
+
+	o->nsizes = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned w, h;
+		char tail;
+
+		if (o->nsizes == 8 || sscanf(t, "%ux%u%c", &w, &h, &tail) != 2 || w < 1 || h < 1 || w > 4096 ||
+		    h > 4096) {
+			fprintf(stderr, "bench-mediator: --sizes: '%s' is not WxH (1..4096, at most 8 sizes)\n", t);
+			free(copy);
+			return -1;
+		}
+		o->sizes[o->nsizes][0] = w;
+		o->sizes[o->nsizes][1] = h;
+		o->nsizes++;
+	}
+	free(copy);
+	return o->nsizes ? 0 : -1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: bench-mediator [--sizes WxH[,WxH...]] [--seconds S] [--warmup S] [--reps N]\n"
+		"                      [--entry-size BYTES] [--mediator PATH] [--qemu PATH] [--csv FILE]\n"
+		"Drives vgpu-mediator and QEMU's vhost-user-gpu (2D) with the same full-frame update stream.\n");
+}
+
+static int parse_args(struct opts *o, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		char *end = NULL;
+
+		if (!v || a[0] != '-' || a[1] != '-') {
+			usage();
+			return -1;
+		}
+		i++;
+		errno = 0;
+		if (!strcmp(a, "--sizes")) {
+			if (parse_sizes(o, v) < 0)
+				return -1;
+		} else if (!strcmp(a, "--seconds") || !strcmp(a, "--warmup")) {
+			double d = strtod(v, &end);
+
+			if (*end || errno || d < 0 || d > 600 || (d == 0 && !strcmp(a, "--seconds"))) {
+				fprintf(stderr, "bench-mediator: %s: '%s' is not a duration in seconds\n", a, v);
+				return -1;
+			}
+			*(!strcmp(a, "--seconds") ? &o->seconds : &o->warmup) = d;
+		} else if (!strcmp(a, "--reps") || !strcmp(a, "--entry-size")) {
+			long n = strtol(v, &end, 10);
+
+			if (*end || errno || n < 1 || (!strcmp(a, "--reps") ? n > 100 : n % 4 || n > (1 << 30))) {
+				fprintf(stderr, "bench-mediator: %s: '%s' is out of range\n", a, v);
+				return -1;
+			}
+			if (!strcmp(a, "--reps"))
+				o->reps = (int)n;
+			else
+				o->entry_size = (uint32_t)n;
+		} else if (!strcmp(a, "--mediator")) {
+			o->mediator = v;
+		} else if (!strcmp(a, "--qemu")) {
+			o->qemu = v;
+		} else if (!strcmp(a, "--csv")) {
+			o->csv = v;
+		} else {
+			usage();
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#define NBACKENDS 3
+
+static double median_of(const struct result *rs, int n, size_t field)
+{
+	double v[100];
+	int k = 0;
+
+	for (int i = 0; i < n && k < 100; i++)
+		if (!rs[i].error[0])
+			v[k++] = *(const double *)((const char *)&rs[i] + field);
+	return stats_median(v, (size_t)k);
+}
+
+static size_t ok_values(const struct result *rs, int n, double *v)
+{
+	size_t k = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!rs[i].error[0])
+			v[k++] = rs[i].fps;
+	return k;
+}
+
+int main(int argc, char **argv)
+{
+	static char med_default[4096];
+	struct opts o = { .seconds = 3.0, .warmup = 0.5, .reps = 3, .entry_size = 4096,
+			  .sizes = { { 1920, 1080 }, { 1024, 768 } }, .nsizes = 2 };
+	struct backend bs[NBACKENDS] = {
+		{ "qemu vhost-user-gpu (2D)", 0, 0, NULL },
+		{ "vgpu-mediator (2D)", 1, 0, NULL },
+		{ "vgpu-mediator (virgl resources)", 1, 1, NULL },
+	};
+	int failed = 0;
+	FILE *csv = NULL;
+
+	snprintf(med_default, sizeof(med_default), "%s/vgpu-mediator", vb_exe_dir());
+	o.mediator = med_default;
+	o.qemu = HOST_VHOST_USER_GPU;
+	if (parse_args(&o, argc, argv) < 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	if (access(o.qemu, X_OK) != 0)
+		bs[0].skip = "QEMU's vhost-user-gpu is not installed (make deps installs it)";
+	if (access(o.mediator, X_OK) != 0)
+		bs[1].skip = bs[2].skip = "vgpu-mediator is not built (make build)";
+	if (o.csv && !(csv = fopen(o.csv, "w"))) {
+		fprintf(stderr, "bench-mediator: --csv %s: %s\n", o.csv, strerror(errno));
+		return 2;
+	}
+	if (csv)
+		fprintf(csv, "width,height,backend,rep,frames_per_s,cmds_per_s,mb_per_s,p50_ms,p99_ms,cpu_pct,error\n");
+
+	printf("bench-mediator: full-frame 2D updates (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH, one frame in flight,\n"
+	       "backing in %u-byte entries), %d run(s) of %.1f s per back-end and size after %.1f s warm-up;\n"
+	       "medians over runs, back-ends take turns. Every frame is checked to reach the display side.\n\n",
+	       o.entry_size, o.reps, o.seconds, o.warmup);
+	for (int b = 0; b < NBACKENDS; b++)
+		if (bs[b].skip)
+			printf("%s: skipped: %s\n", bs[b].label, bs[b].skip);
+
+	for (int si = 0; si < o.nsizes; si++) {
+		uint32_t w = o.sizes[si][0], h = o.sizes[si][1];
+		struct result rs[NBACKENDS][100];
+
+		for (int rep = 0; rep < o.reps; rep++)
+			for (int k = 0; k < NBACKENDS; k++) {
+				int b = (k + rep) % NBACKENDS;
+				struct result *r = &rs[b][rep];
+
+				if (bs[b].skip) {
+					memset(r, 0, sizeof(*r));
+					snprintf(r->error, sizeof(r->error), "skipped");
+					continue;
+				}
+				measure(&o, &bs[b], w, h, r);
+				if (r->error[0]) {
+					fprintf(stderr, "bench-mediator: %ux%u %s run %d: %s\n", w, h, bs[b].label,
+						rep + 1, r->error);
+					failed = 1;
+				}
+				if (csv)
+					fprintf(csv, "%u,%u,%s,%d,%.2f,%.2f,%.2f,%.3f,%.3f,%.1f,\"%s\"\n", w, h,
+						bs[b].label, rep + 1, r->fps, r->cmds, r->mbs, r->p50_ms, r->p99_ms,
+						r->cpu, r->error);
+			}
+		printf("%ux%u (%.1f MB per frame)\n", w, h, w * h * 4 / 1e6);
+		printf("  %-33s %9s %9s %9s %8s %8s %8s\n", "back-end", "frames/s", "cmds/s", "MB/s", "p50 ms",
+		       "p99 ms", "CPU %");
+		for (int b = 0; b < NBACKENDS; b++) {
+			double v[100];
+
+			if (!ok_values(rs[b], o.reps, v)) {
+				printf("  %-33s %s\n", bs[b].label, bs[b].skip ? "skipped" : "failed (see above)");
+				continue;
+			}
+			printf("  %-33s %9.1f %9.1f %9.1f %8.2f %8.2f %8.0f\n", bs[b].label,
+			       median_of(rs[b], o.reps, offsetof(struct result, fps)),
+			       median_of(rs[b], o.reps, offsetof(struct result, cmds)),
+			       median_of(rs[b], o.reps, offsetof(struct result, mbs)),
+			       median_of(rs[b], o.reps, offsetof(struct result, p50_ms)),
+			       median_of(rs[b], o.reps, offsetof(struct result, p99_ms)),
+			       median_of(rs[b], o.reps, offsetof(struct result, cpu)));
+		}
+		for (int b = 1; b < NBACKENDS; b++) {
+			double q[100], m[100];
+			size_t nq = ok_values(rs[0], o.reps, q), nm = ok_values(rs[b], o.reps, m);
+
+			if (!nq || !nm) {
+				printf("  ratio %s / qemu: not measured\n", bs[b].label);
+				continue;
+			}
+			double ratio = stats_median(m, nm) / stats_median(q, nq);
+			struct stats_ci ci = stats_bootstrap_ratio(m, nm, q, nq, 2000, 42);
+
+			printf("  ratio %s / qemu vhost-user-gpu: %.2fx (95%% bootstrap %.2f-%.2f, %zu+%zu runs)\n",
+			       bs[b].label, ratio, ci.lo, ci.hi, nm, nq);
+		}
+		printf("\n");
+	}
+	if (csv)
+		fclose(csv);
+	if (failed)
+		printf("bench-mediator: some measurements failed (messages above; back-end logs kept)\n");
+	return failed ? 1 : 0;
+}

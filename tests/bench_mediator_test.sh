@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# bench_mediator_test.sh: `make bench-mediator` works end to end, briefly:
+# the benchmark's front-end drives QEMU's own vhost-user-gpu and vgpu-mediator
+# with the same stream, every frame reaches the display side intact, a ratio
+# is printed and the CSV holds one clean row per back-end; bad arguments and a
+# missing back-end are reported, not measured. Speed is not checked here.
+# Usage: bench_mediator_test.sh BUILD_DIR. Prints "N passed, N failed".
+set -u
+build=${1:?build dir}
+bench="$build/bench-mediator"
+tmp=$(mktemp -d /tmp/vgpubench-bench-XXXXXX)
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL bench_mediator: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+trap 'rm -rf "$tmp"' EXIT
+
+"$bench" --sizes 320x240 --seconds 0.3 --warmup 0.1 --reps 1 --csv "$tmp/out.csv" > "$tmp/out.txt" 2>&1
+rc=$?
+check '[ $rc -eq 0 ]' "a short run exits $rc: $(tail -5 "$tmp/out.txt")"
+check 'grep -q "ratio vgpu-mediator (2D) / qemu vhost-user-gpu: [0-9.]*x" "$tmp/out.txt"' \
+	"no 2D ratio printed: $(cat "$tmp/out.txt")"
+check 'grep -q "ratio vgpu-mediator (virgl resources) / qemu vhost-user-gpu: [0-9.]*x" "$tmp/out.txt"' \
+	"no virgl-resources ratio printed"
+check '[ "$(wc -l < "$tmp/out.csv")" -eq 4 ]' "the CSV should hold a header and 3 rows: $(cat "$tmp/out.csv")"
+# Every row measured (frames/s > 0) with an empty error column.
+check '[ "$(awk -F, "NR > 1 && \$5 > 0 && \$NF == \"\\\"\\\"\"" "$tmp/out.csv" | wc -l)" -eq 3 ]' \
+	"a back-end row failed: $(cat "$tmp/out.csv")"
+
+# A back-end that is not there is skipped with its reason, the other one still measured.
+"$bench" --sizes 64x64 --seconds 0.2 --warmup 0 --reps 1 --qemu /nonexistent/vhost-user-gpu > "$tmp/skip.txt" 2>&1
+rc=$?
+check '[ $rc -eq 0 ]' "a missing QEMU back-end should be a skip, not a failure (exit $rc)"
+check 'grep -q "qemu vhost-user-gpu (2D): skipped: QEMU.s vhost-user-gpu is not installed" "$tmp/skip.txt"' \
+	"no skip reason: $(cat "$tmp/skip.txt")"
+check 'grep -q "ratio vgpu-mediator (2D) / qemu: not measured" "$tmp/skip.txt"' "a ratio without QEMU's numbers"
+
+# A back-end that dies is a failure with a message, and the run goes on to the others.
+printf '#!/bin/sh\nexit 3\n' > "$tmp/dead.sh"
+chmod +x "$tmp/dead.sh"
+"$bench" --sizes 64x64 --seconds 0.2 --warmup 0 --reps 1 --mediator "$tmp/dead.sh" > "$tmp/dead.txt" 2>&1
+rc=$?
+check '[ $rc -eq 1 ]' "a dead back-end should fail the run (exit $rc)"
+check 'grep -q "vgpu-mediator (2D) run 1: no connection" "$tmp/dead.txt"' "no message for the dead back-end: $(cat "$tmp/dead.txt")"
+check 'grep -qE "qemu vhost-user-gpu \(2D\) +[0-9]" "$tmp/dead.txt"' "QEMU's back-end not measured after the failure"
+
+# Bad arguments: a clear message and exit 2.
+for args in "--sizes 0x5" "--sizes 640x480x2" "--seconds -1" "--reps 0" "--entry-size 3" "--bogus 1" "--seconds"; do
+	# shellcheck disable=SC2086
+	out=$("$bench" $args 2>&1)
+	rc=$?
+	check '[ $rc -eq 2 ] && [ -n "$out" ]' "'$args' should be refused with a message (exit $rc)"
+done
+
+echo "bench_mediator: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
