@@ -200,16 +200,6 @@ static int fail(struct result *r, const char *fmt, ...)
 	return -1;
 }
 
-static int acked(struct session *s, struct result *r, const char *what)
-{
-	uint32_t req;
-	uint64_t v = 1;
-
-	if (fe_reply(&s->fe, &req, &v, sizeof(v)) != 8 || v != 0)
-		return fail(r, "%s: no success reply from the back-end", what);
-	return 0;
-}
-
 /* Queue one 2-descriptor chain per command (cmd[i] at in[i], response at out[i]), kick once, and wait
  * until the back-end has used them all. Response types go to types[]. */
 static int run_cmds(struct session *s, struct result *r, int n, const uint64_t *in, const uint32_t *in_len,
@@ -226,16 +216,7 @@ static int run_cmds(struct session *s, struct result *r, int n, const uint64_t *
 		return fail(r, "kick: %s", strerror(errno));
 	double deadline = vb_now() + REPLY_TIMEOUT_S;
 
-	while (fe_used_idx(&s->fe, CTRL_RING) != want) {
-		struct pollfd p = { s->call[0], POLLIN, 0 };
-		uint64_t v;
-
-		int n = poll(&p, 1, 100);
-
-		if (n > 0 && read(s->call[0], &v, 8) < 0 && errno != EAGAIN)
-			return fail(r, "call eventfd: %s", strerror(errno));
-		if (n > 0)
-			continue;
+	while (fe_wait_used(&s->fe, CTRL_RING, s->call[0], want, 100) < 0) {
 		if (vb_now() > deadline)
 			return fail(r, "the back-end used %u of %d commands in %.0f s (see %s)",
 				    (uint16_t)(fe_used_idx(&s->fe, CTRL_RING) - s->used), n, REPLY_TIMEOUT_S, s->log);
@@ -310,28 +291,13 @@ static int connect_backend(struct session *s, const struct opts *o, const struct
 /* Negotiate the way QEMU does, hand over the display channel, share RAM, set up both queues. */
 static int bring_up(struct session *s, const struct backend *b, struct result *r)
 {
-	uint32_t req;
-	uint64_t offered = 0, want, proto = 0;
+	uint64_t offered, want;
 	int dv[2];
 
-	if (fe_send(&s->fe, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0) < 0 ||
-	    fe_reply(&s->fe, &req, &offered, 8) != 8)
-		return fail(r, "GET_FEATURES: no answer");
 	want = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
 	       (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_GPU_F_EDID) |
 	       (b->virgl ? 1ull << VIRTIO_GPU_F_VIRGL : 0);
-	if ((offered & want) != want)
-		return fail(r, "the back-end does not offer features 0x%llx", (unsigned long long)(want & ~offered));
-	if (fe_send(&s->fe, VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0) < 0 ||
-	    fe_reply(&s->fe, &req, &proto, 8) != 8)
-		return fail(r, "GET_PROTOCOL_FEATURES: no answer");
-	if (!(proto & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)))
-		return fail(r, "the back-end does not offer REPLY_ACK");
-	proto = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
-	if (fe_send(&s->fe, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0) < 0 ||
-	    fe_send(&s->fe, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0) < 0 ||
-	    fe_send(&s->fe, VHOST_USER_SET_FEATURES, VHOST_USER_NEED_REPLY_MASK, &want, 8, NULL, 0) < 0 ||
-	    acked(s, r, "SET_FEATURES") < 0)
+	if (fe_negotiate(&s->fe, want, &offered, r->error, sizeof(r->error)) < 0)
 		return -1;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dv) < 0)
@@ -345,9 +311,13 @@ static int bring_up(struct session *s, const struct backend *b, struct result *r
 	int rc = fe_send(&s->fe, VHOST_USER_GPU_SET_SOCKET, VHOST_USER_NEED_REPLY_MASK, NULL, 0, &dv[1], 1);
 
 	close(dv[1]);
-	if (rc < 0 || acked(s, r, "GPU_SET_SOCKET") < 0)
-		return fail(r, "GPU_SET_SOCKET: %s", r->error[0] ? r->error : "send failed");
-	if (fe_mem_table(&s->fe, s->fe.ram_size, VHOST_USER_NEED_REPLY_MASK) < 0 || acked(s, r, "SET_MEM_TABLE") < 0)
+	if (rc < 0)
+		return fail(r, "GPU_SET_SOCKET: send failed");
+	if (fe_ack(&s->fe, "GPU_SET_SOCKET", r->error, sizeof(r->error)) < 0)
+		return -1;
+	if (fe_mem_table(&s->fe, s->fe.ram_size, VHOST_USER_NEED_REPLY_MASK) < 0)
+		return fail(r, "SET_MEM_TABLE: send failed");
+	if (fe_ack(&s->fe, "SET_MEM_TABLE", r->error, sizeof(r->error)) < 0)
 		return -1;
 	if (fe_setup_ring(&s->fe, 0, QSZ, CTRL_RING, &s->kick[0], &s->call[0]) < 0 ||
 	    fe_setup_ring(&s->fe, 1, QSZ, CURSOR_RING, &s->kick[1], &s->call[1]) < 0)

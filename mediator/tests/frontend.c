@@ -2,12 +2,16 @@
 #define _GNU_SOURCE
 #include "frontend.h"
 
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "vhost_dev.h"
 #include "vhost_msg.h"
 #include "vring.h"
 
@@ -87,6 +91,75 @@ int fe_reply(struct frontend *fe, uint32_t *req, void *payload, size_t cap)
 		return -1;
 	memcpy(payload, skip, hdr[2] < cap ? hdr[2] : cap);
 	return (int)hdr[2];
+}
+
+int fe_ack(struct frontend *fe, const char *what, char *why, size_t whylen)
+{
+	uint32_t req;
+	uint64_t v = 1;
+
+	if (fe_reply(fe, &req, &v, sizeof(v)) != 8 || v != 0) {
+		snprintf(why, whylen, "%s: no success reply from the back-end", what);
+		return -1;
+	}
+	return 0;
+}
+
+int fe_negotiate(struct frontend *fe, uint64_t want, uint64_t *offered, char *why, size_t whylen)
+{
+	uint32_t req;
+	uint64_t proto = 0;
+
+	*offered = 0;
+	if (fe_send(fe, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0) < 0 || fe_reply(fe, &req, offered, 8) != 8) {
+		snprintf(why, whylen, "GET_FEATURES: no answer");
+		return -1;
+	}
+	if ((*offered & want) != want) {
+		snprintf(why, whylen, "the back-end does not offer features 0x%llx",
+			 (unsigned long long)(want & ~*offered));
+		return -1;
+	}
+	if (fe_send(fe, VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0) < 0 ||
+	    fe_reply(fe, &req, &proto, 8) != 8) {
+		snprintf(why, whylen, "GET_PROTOCOL_FEATURES: no answer");
+		return -1;
+	}
+	if (!(proto & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK))) {
+		snprintf(why, whylen, "the back-end does not offer REPLY_ACK");
+		return -1;
+	}
+	proto = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
+	if (fe_send(fe, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0) < 0 ||
+	    fe_send(fe, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0) < 0 ||
+	    fe_send(fe, VHOST_USER_SET_FEATURES, VHOST_USER_NEED_REPLY_MASK, &want, 8, NULL, 0) < 0)
+		return snprintf(why, whylen, "negotiation: send failed"), -1;
+	return fe_ack(fe, "SET_FEATURES", why, whylen);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int fe_wait_used(struct frontend *fe, uint64_t base, int call, uint16_t idx, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	while (fe_used_idx(fe, base) != idx) {
+		struct pollfd p = { call, POLLIN, 0 };
+		int64_t left = deadline - now_ms();
+		uint64_t v;
+
+		if (left <= 0)
+			return -1;
+		if (poll(&p, 1, left < 10 ? (int)left : 10) > 0 && read(call, &v, 8) != 8)
+			return -1; /* the eventfd is non-blocking and was readable: only a broken fd fails */
+	}
+	return 0;
 }
 
 int fe_mem_table(struct frontend *fe, uint64_t region_size, uint32_t flags)

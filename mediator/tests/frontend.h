@@ -29,6 +29,17 @@ int fe_send(struct frontend *fe, uint32_t req, uint32_t flags, const void *paylo
 /* Read one reply: its request and payload (up to cap bytes); returns the payload size or -1. */
 int fe_reply(struct frontend *fe, uint32_t *req, void *payload, size_t cap);
 
+/* Read the REPLY_ACK of request `what`: 0 when it reports success, else -1 with the reason in why. */
+int fe_ack(struct frontend *fe, const char *what, char *why, size_t whylen);
+
+/* Negotiate the way QEMU does with a back-end in another process: GET_FEATURES (the offer goes to
+ * *offered), GET/SET_PROTOCOL_FEATURES (REPLY_ACK, which must be offered), SET_OWNER, SET_FEATURES(want)
+ * acknowledged. 0, or -1 with the reason in why. */
+int fe_negotiate(struct frontend *fe, uint64_t want, uint64_t *offered, char *why, size_t whylen);
+
+/* Wait on the call eventfd until ring `base`'s used index is `idx`, at most timeout_ms. 0, or -1. */
+int fe_wait_used(struct frontend *fe, uint64_t base, int call, uint16_t idx, int timeout_ms);
+
 /* SET_MEM_TABLE with the whole guest RAM as one region (of size region_size). */
 int fe_mem_table(struct frontend *fe, uint64_t region_size, uint32_t flags);
 
