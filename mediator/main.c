@@ -180,8 +180,8 @@ static void slot_connect(struct slot *s, int fd)
 	struct virtio_gpu_config cfg;
 	struct timeval tv = { 1, 0 };
 
-	/* A front-end that stalls mid-message costs at most this long. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* Messages are taken as they arrive (vdev_handle_msg never waits); a front-end that does not read its
+	 * replies costs at most this long per reply, once its socket buffer is full. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	gpu_device_config(&cfg, M.virgl);
 	vdev_init(&s->vd, fd, 2, gpu_device_features(M.virgl), &cfg, sizeof(cfg), gpu_device_handle, &s->gd);
@@ -309,6 +309,8 @@ static void on_event(struct watch *w)
 			slot_disconnect(s, r == 0 ? "front-end closed the connection" : s->vd.why);
 			return;
 		}
+		if (r == 2) /* the rest of the message has not come yet */
+			break;
 		if (s->vd.why[0]) {
 			logf_("vgpu %s: %s", s->name, s->vd.why);
 			s->vd.why[0] = 0;

@@ -27,6 +27,7 @@ void vdev_init(struct vdev *d, int sock, unsigned nqueues, uint64_t features, co
 	memset(d, 0, sizeof(*d));
 	d->sock = sock;
 	d->gpu_sock = -1;
+	vhost_rx_init(&d->rx);
 	d->nqueues = nqueues > VDEV_MAX_QUEUES ? VDEV_MAX_QUEUES : nqueues;
 	/* Fresh queues own no fds yet (queue_reset would close whatever the memory held). */
 	for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
@@ -249,8 +250,10 @@ int vdev_handle_msg(struct vdev *d)
 {
 	struct vhost_msg m;
 	char err[256];
-	int r = vhost_msg_read(d->sock, &m, err, sizeof(err));
+	int r = vhost_msg_recv(d->sock, &d->rx, &m, err, sizeof(err));
 
+	if (r == 2)
+		return 2;
 	if (r <= 0) {
 		if (r < 0)
 			snprintf(d->why, sizeof(d->why), "%s", err);
@@ -336,6 +339,7 @@ void vdev_free(struct vdev *d)
 	for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
 		queue_reset(&d->q[i]);
 	guest_mem_clear(&d->mem);
+	vhost_rx_reset(&d->rx);
 	if (d->gpu_sock >= 0)
 		close(d->gpu_sock);
 	if (d->sock >= 0)

@@ -56,6 +56,7 @@ struct vdev {
 	void *ctx;
 	uint32_t gen;     /* changes whenever a ring is reset or guest memory remapped */
 	uint32_t mem_gen; /* changes whenever guest memory is remapped */
+	struct vhost_rx rx; /* the front-end's message in progress */
 	char why[256]; /* why the last message or queue failed */
 };
 
@@ -64,10 +65,12 @@ void vdev_init(struct vdev *d, int sock, unsigned nqueues, uint64_t features, co
 	       vdev_handler handler, void *ctx);
 
 /*
- * Read and act on one front-end message. 1 handled (a refused message is
- * answered with a failure when the front-end asked for an ack, and recorded
- * in d->why), 0 the front-end closed the connection, -1 the connection is
- * unusable (framing broken): the caller drops this vGPU, and only this one.
+ * Take what the front-end has sent (never waiting) and act on a message once
+ * it is whole. 1 handled (a refused message is answered with a failure when
+ * the front-end asked for an ack, and recorded in d->why), 2 the message is
+ * not whole yet (call again when the socket is readable), 0 the front-end
+ * closed the connection, -1 the connection is unusable (framing broken): the
+ * caller drops this vGPU, and only this one.
  */
 int vdev_handle_msg(struct vdev *d);
 

@@ -6,6 +6,8 @@
 #include "vhost_msg.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -71,23 +73,32 @@ int vhost_read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-int vhost_msg_read(int sock, struct vhost_msg *m, char *err, size_t errlen)
+void vhost_rx_init(struct vhost_rx *rx)
 {
-	uint8_t hdr[VHOST_MSG_HDR_SIZE];
-	struct iovec iov = { hdr, sizeof(hdr) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VHOST_MSG_MAX_FDS)];
-		struct cmsghdr align;
-	} ctl;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	ssize_t n;
+	rx->have = 0;
+	rx->nfds = 0;
+	rx->too_many_fds = 0;
+}
 
-	memset(m, 0, sizeof(*m));
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-	while (n < 0 && errno == EINTR);
-	/* Take every fd first: whatever happens next, none may leak. */
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+void vhost_rx_reset(struct vhost_rx *rx)
+{
+	for (int i = 0; i < rx->nfds; i++)
+		close(rx->fds[i]);
+	vhost_rx_init(rx);
+}
+
+static uint32_t rx_size(const struct vhost_rx *rx)
+{
+	uint32_t size;
+
+	memcpy(&size, rx->buf + 8, 4);
+	return size;
+}
+
+/* Keep every fd that came with the bytes just read; none may leak, whatever happens next. */
+static void rx_take_fds(struct vhost_rx *rx, struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -96,42 +107,102 @@ int vhost_msg_read(int sock, struct vhost_msg *m, char *err, size_t errlen)
 			int fd;
 
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (m->nfds < VHOST_MSG_MAX_FDS)
-				m->fds[m->nfds++] = fd;
-			else
+			if (rx->nfds < VHOST_MSG_MAX_FDS) {
+				rx->fds[rx->nfds++] = fd;
+			} else {
 				close(fd);
+				rx->too_many_fds = 1;
+			}
 		}
 	}
-	if (n == 0) {
-		vhost_msg_close_fds(m);
-		return 0;
+	if (mh->msg_flags & MSG_CTRUNC)
+		rx->too_many_fds = 1;
+}
+
+static int rx_fail(struct vhost_rx *rx, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int rx_fail(struct vhost_rx *rx, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	vhost_rx_reset(rx);
+	return -1;
+}
+
+int vhost_msg_recv(int sock, struct vhost_rx *rx, struct vhost_msg *m, char *err, size_t errlen)
+{
+	for (;;) {
+		size_t need = rx->have < VHOST_MSG_HDR_SIZE ? VHOST_MSG_HDR_SIZE : VHOST_MSG_HDR_SIZE + rx_size(rx);
+
+		if (rx->have == need)
+			break;
+		/* Never read past this message: the next one's fds travel with its own first bytes. */
+		struct iovec iov = { rx->buf + rx->have, need - rx->have };
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * VHOST_MSG_MAX_FDS)];
+			struct cmsghdr align;
+		} ctl;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				     .msg_controllen = sizeof(ctl.buf) };
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 2;
+		if (n < 0)
+			return rx_fail(rx, err, errlen, "receive: %s", strerror(errno));
+		rx_take_fds(rx, &mh);
+		if (n == 0 && rx->have == 0 && rx->nfds == 0)
+			return 0;
+		if (n == 0 && rx->have < VHOST_MSG_HDR_SIZE)
+			return rx_fail(rx, err, errlen, "short header (%zu of %d bytes)", rx->have, VHOST_MSG_HDR_SIZE);
+		if (n == 0) {
+			uint32_t req;
+
+			memcpy(&req, rx->buf, 4);
+			return rx_fail(rx, err, errlen, "%s: payload shorter than the %u bytes its header claims",
+				       vhost_req_name(req), rx_size(rx));
+		}
+		rx->have += (size_t)n;
+		if (rx->have == VHOST_MSG_HDR_SIZE && rx_size(rx) > VHOST_MSG_MAX_PAYLOAD) {
+			uint32_t req;
+
+			memcpy(&req, rx->buf, 4);
+			return rx_fail(rx, err, errlen, "%s claims a %u-byte payload (at most %d)", vhost_req_name(req),
+				       rx_size(rx), VHOST_MSG_MAX_PAYLOAD);
+		}
 	}
-	if (n != (ssize_t)sizeof(hdr)) {
-		snprintf(err, errlen, "short header (%zd of %d bytes)", n, VHOST_MSG_HDR_SIZE);
-		vhost_msg_close_fds(m);
-		return -1;
-	}
-	if (mh.msg_flags & MSG_CTRUNC) {
-		snprintf(err, errlen, "more than %d fds with one message", VHOST_MSG_MAX_FDS);
-		vhost_msg_close_fds(m);
-		return -1;
-	}
-	memcpy(&m->request, hdr, 4);
-	memcpy(&m->flags, hdr + 4, 4);
-	memcpy(&m->size, hdr + 8, 4);
-	if (m->size > VHOST_MSG_MAX_PAYLOAD) {
-		snprintf(err, errlen, "%s claims a %u-byte payload (at most %d)", vhost_req_name(m->request), m->size,
-			 VHOST_MSG_MAX_PAYLOAD);
-		vhost_msg_close_fds(m);
-		return -1;
-	}
-	if (m->size && vhost_read_full(sock, m->payload.raw, m->size) < 0) {
-		snprintf(err, errlen, "%s: payload shorter than the %u bytes its header claims", vhost_req_name(m->request),
-			 m->size);
-		vhost_msg_close_fds(m);
-		return -1;
-	}
+	if (rx->too_many_fds)
+		return rx_fail(rx, err, errlen, "more than %d fds with one message", VHOST_MSG_MAX_FDS);
+	memset(m, 0, sizeof(*m));
+	memcpy(&m->request, rx->buf, 4);
+	memcpy(&m->flags, rx->buf + 4, 4);
+	m->size = rx_size(rx);
+	memcpy(m->payload.raw, rx->buf + VHOST_MSG_HDR_SIZE, m->size);
+	memcpy(m->fds, rx->fds, sizeof(int) * (size_t)rx->nfds);
+	m->nfds = rx->nfds;
+	vhost_rx_init(rx); /* the fds are m's now */
 	return 1;
+}
+
+int vhost_msg_read(int sock, struct vhost_msg *m, char *err, size_t errlen)
+{
+	struct vhost_rx rx;
+
+	vhost_rx_init(&rx);
+	for (;;) {
+		struct pollfd p = { sock, POLLIN, 0 };
+		int r = vhost_msg_recv(sock, &rx, m, err, errlen);
+
+		if (r != 2)
+			return r;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return rx_fail(&rx, err, errlen, "poll: %s", strerror(errno));
+	}
 }
 
 static int bad(char *err, size_t errlen, const struct vhost_msg *m, const char *what)

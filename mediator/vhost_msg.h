@@ -89,11 +89,31 @@ struct vhost_msg {
 	int nfds;
 };
 
+/* One connection's partly received message: what a front-end has sent so far, fds included. */
+struct vhost_rx {
+	uint8_t buf[VHOST_MSG_HDR_SIZE + VHOST_MSG_MAX_PAYLOAD];
+	size_t have;
+	int fds[VHOST_MSG_MAX_FDS];
+	int nfds;
+	int too_many_fds;
+};
+
+/* An empty receiver (owning no fds). */
+void vhost_rx_init(struct vhost_rx *rx);
+/* Drop a partial message, closing the fds it brought. */
+void vhost_rx_reset(struct vhost_rx *rx);
+
 /*
- * Receive one message from a connected unix socket: header and its fds, then
- * the payload. 1 done, 0 the front-end closed the connection, -1 a transport
- * or framing error (err says which). Any fds received are closed on error.
+ * Take what the socket holds now, without waiting, towards the next message.
+ * 1 a whole message is in m (its fds now belong to m), 2 the message is not
+ * complete yet (call again when the socket is readable: a front-end that
+ * stalls mid-message holds up nobody), 0 the front-end closed the connection
+ * between messages, -1 a transport or framing error, or the connection closed
+ * mid-message (err says which). Fds are closed on error.
  */
+int vhost_msg_recv(int sock, struct vhost_rx *rx, struct vhost_msg *m, char *err, size_t errlen);
+
+/* vhost_msg_recv that waits for the whole message (for tests and fuzzers): 1, 0 or -1 as above. */
 int vhost_msg_read(int sock, struct vhost_msg *m, char *err, size_t errlen);
 
 /*
