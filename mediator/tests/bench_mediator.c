@@ -62,11 +62,17 @@ struct opts {
 	uint32_t entry_size;
 	uint32_t sizes[8][2];
 	int nsizes;
+	int vgpus[4]; /* how many VMs at once, one measurement series each */
+	int nvgpus;
 };
 
+#define MAX_VGPUS 8
+
+/* One measurement: nv VMs' front-ends at once against one back-end set-up. fps, cmds and mbs are totals. */
 struct result {
 	double fps, cmds, mbs, p50_ms, p99_ms, cpu;
-	char error[256]; /* set when the measurement failed */
+	double min_fps, max_fps, jain; /* over the VMs */
+	char error[256];               /* set when the measurement failed */
 };
 
 /* ---- the display side (QEMU's end of VHOST_USER_GPU_SET_SOCKET) ---- */
@@ -175,18 +181,26 @@ static void *display_main(void *arg)
 	return NULL;
 }
 
-/* ---- one session: a back-end process, a connection, a frame ---- */
+/* ---- one session: one VM's connection to a back-end, and its frame ---- */
 
 struct session {
 	struct frontend fe;
-	pid_t pid;
+	pid_t pid; /* the process serving it */
 	int kick[2], call[2];
 	uint16_t head, used;
 	struct display disp;
 	pthread_t thr;
 	int thr_up, fe_up;
-	char dir[64], sock[96], log[96];
+	const char *sock, *log;
 	uint32_t w, h;
+};
+
+/* The back-end processes of one measurement: one vgpu-mediator for every VM, or one QEMU back-end per VM. */
+struct fleet {
+	pid_t pid[MAX_VGPUS];
+	int npid;
+	char dir[64];
+	char sock[MAX_VGPUS][96], log[MAX_VGPUS][96];
 };
 
 static int fail(struct result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -248,21 +262,58 @@ static int one_cmd(struct session *s, struct result *r, const void *cmd, uint32_
 	return 0;
 }
 
-static int connect_backend(struct session *s, const struct opts *o, const struct backend *b, struct result *r)
+static int fleet_start(struct fleet *f, const struct opts *o, const struct backend *b, int nv, struct result *r)
 {
-	char name[128];
-	char *med[] = { (char *)o->mediator, "--vgpu", name, NULL };
-	char *qemu[] = { (char *)o->qemu, "--socket-path", s->sock, NULL };
+	char names[MAX_VGPUS][160];
+	char *argv[2 + 2 * MAX_VGPUS] = { (char *)o->mediator };
+	int argc = 1;
 
-	snprintf(s->dir, sizeof(s->dir), "/tmp/bench-mediator.XXXXXX");
-	if (!mkdtemp(s->dir))
+	snprintf(f->dir, sizeof(f->dir), "/tmp/bench-mediator.XXXXXX");
+	if (!mkdtemp(f->dir))
 		return fail(r, "mkdtemp: %s", strerror(errno));
-	snprintf(s->sock, sizeof(s->sock), "%s/vgpu.sock", s->dir);
-	snprintf(s->log, sizeof(s->log), "%s/backend.log", s->dir);
-	snprintf(name, sizeof(name), "name=bench,socket=%s", s->sock);
-	s->pid = vb_spawn(b->is_mediator ? med : qemu, NULL, s->log);
-	if (s->pid < 0)
-		return fail(r, "cannot start %s: %s", b->is_mediator ? o->mediator : o->qemu, strerror(errno));
+	for (int i = 0; i < nv; i++) {
+		snprintf(f->sock[i], sizeof(f->sock[i]), "%s/vm%d.sock", f->dir, i);
+		snprintf(f->log[i], sizeof(f->log[i]), "%s/backend%d.log", f->dir, b->is_mediator ? 0 : i);
+		snprintf(names[i], sizeof(names[i]), "name=vm%d,socket=%s", i, f->sock[i]);
+		argv[argc++] = "--vgpu";
+		argv[argc++] = names[i];
+	}
+	for (int i = 0; i < (b->is_mediator ? 1 : nv); i++) {
+		char *qemu[] = { (char *)o->qemu, "--socket-path", f->sock[i], NULL };
+
+		f->pid[i] = vb_spawn(b->is_mediator ? argv : qemu, NULL, f->log[i]);
+		if (f->pid[i] < 0)
+			return fail(r, "cannot start %s: %s", b->is_mediator ? o->mediator : o->qemu, strerror(errno));
+		f->npid++;
+	}
+	return 0;
+}
+
+static double fleet_cpu(const struct fleet *f);
+
+/* Stop the back-ends (QEMU's exits when its one front-end goes; the mediator is told) and note a crash. */
+static void fleet_end(struct fleet *f, int is_mediator, struct result *r)
+{
+	for (int i = 0; i < f->npid; i++) {
+		if (f->pid[i] <= 0)
+			continue;
+		if (is_mediator)
+			kill(f->pid[i], SIGTERM);
+		int st = vb_reap(f->pid[i], 3.0);
+
+		if (st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM && !r->error[0])
+			fail(r, "the back-end died of signal %d (see %s)", WTERMSIG(st), f->log[i]);
+	}
+	if (!r->error[0]) {
+		char *rm[] = { "rm", "-rf", f->dir, NULL };
+		int st;
+
+		free(vb_capture(rm, &st));
+	}
+}
+
+static int session_connect(struct session *s, struct result *r)
+{
 	int fd = vb_unix_connect(s->sock, vb_now() + 15.0, s->pid);
 
 	if (fd < 0) {
@@ -391,6 +442,16 @@ static double cpu_seconds(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU seconds used so far by all of the fleet's processes. */
+static double fleet_cpu(const struct fleet *f)
+{
+	double sum = 0;
+
+	for (int i = 0; i < f->npid; i++)
+		sum += cpu_seconds(f->pid[i]);
+	return sum;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -470,10 +531,10 @@ static int check_display(struct session *s, struct result *r, long frames)
 	return 0;
 }
 
-static void session_end(struct session *s, int is_mediator, struct result *r)
+static void session_end(struct session *s)
 {
 	if (s->fe_up)
-		fe_free(&s->fe); /* QEMU's back-end exits when its one front-end goes */
+		fe_free(&s->fe);
 	if (s->thr_up) {
 		s->disp.stop = 1;
 		pthread_join(s->thr, NULL);
@@ -486,62 +547,143 @@ static void session_end(struct session *s, int is_mediator, struct result *r)
 		if (s->call[i] >= 0)
 			close(s->call[i]);
 	}
-	if (s->pid > 0) {
-		if (is_mediator)
-			kill(s->pid, SIGTERM);
-		int st = vb_reap(s->pid, 3.0);
-
-		if (st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM && !r->error[0])
-			fail(r, "the back-end died of signal %d (see %s)", WTERMSIG(st), s->log);
-	}
 	free(s->disp.last);
 	pthread_mutex_destroy(&s->disp.lock);
-	if (!r->error[0]) {
-		unlink(s->log);
-		unlink(s->sock);
-		rmdir(s->dir);
-	}
 }
 
-static void measure(const struct opts *o, const struct backend *b, uint32_t w, uint32_t h, struct result *r)
+/* One VM's driver: warm up, wait for every VM to be ready, then frames for the measured time. */
+struct worker {
+	struct session s;
+	const struct opts *o;
+	int *ready, *go; /* VMs warmed up; set once all are: the measured time starts */
+	struct result r;
+	long warm, frames;
+	double elapsed;
+	double *times;
+	size_t ntimes;
+};
+
+static void *worker_main(void *arg)
 {
-	struct session s = { .pid = -1, .kick = { -1, -1 }, .call = { -1, -1 }, .w = w, .h = h };
-	double *times = NULL;
-	size_t ntimes = 0;
+	struct worker *w = arg;
+
+	w->warm = w->r.error[0] ? -1 : frames_for(&w->s, &w->r, w->o->warmup, NULL, NULL);
+	__atomic_add_fetch(w->ready, 1, __ATOMIC_ACQ_REL);
+	while (!__atomic_load_n(w->go, __ATOMIC_ACQUIRE)) /* every VM starts together */
+		usleep(200);
+	if (w->warm < 0)
+		return NULL;
+	double t0 = vb_now();
+
+	w->frames = frames_for(&w->s, &w->r, w->o->seconds, &w->times, &w->ntimes);
+	w->elapsed = vb_now() - t0;
+	return NULL;
+}
+
+static void measure(const struct opts *o, const struct backend *b, uint32_t w, uint32_t h, int nv, struct result *r)
+{
+	struct fleet f = { .npid = 0 };
+	struct worker *ws = calloc((size_t)nv, sizeof(*ws));
+	pthread_t thr[MAX_VGPUS];
+	int ready = 0, go = 0;
+	double *all = NULL;
+	size_t nall = 0;
+	int nthr = 0;
 
 	memset(r, 0, sizeof(*r));
-	s.disp.fd = -1;
-	s.disp.w = w;
-	s.disp.h = h;
-	s.disp.cap = (size_t)w * h * 4;
-	pthread_mutex_init(&s.disp.lock, NULL);
-	s.disp.last = malloc(s.disp.cap);
-	if (!s.disp.last) {
-		fail(r, "out of memory for a %ux%u frame", w, h);
-		goto out;
+	if (!ws) {
+		fail(r, "out of memory");
+		return;
 	}
-	if (connect_backend(&s, o, b, r) < 0 || bring_up(&s, b, r) < 0 || set_up_frame(&s, o, r) < 0)
-		goto out;
-	long warm = frames_for(&s, r, o->warmup, NULL, NULL);
+	for (int i = 0; i < nv; i++) {
+		struct session *s = &ws[i].s;
 
-	if (warm < 0)
+		*s = (struct session){ .kick = { -1, -1 }, .call = { -1, -1 }, .w = w, .h = h };
+		s->disp.fd = -1;
+		s->disp.w = w;
+		s->disp.h = h;
+		s->disp.cap = (size_t)w * h * 4;
+		pthread_mutex_init(&s->disp.lock, NULL);
+		s->disp.last = malloc(s->disp.cap);
+		ws[i].o = o;
+		ws[i].ready = &ready;
+		ws[i].go = &go;
+	}
+	if (fleet_start(&f, o, b, nv, r) < 0)
 		goto out;
-	double cpu0 = cpu_seconds(s.pid), t0 = vb_now();
-	long frames = frames_for(&s, r, o->seconds, &times, &ntimes);
-	double el = vb_now() - t0, cpu1 = cpu_seconds(s.pid);
+	for (int i = 0; i < nv; i++) {
+		struct session *s = &ws[i].s;
 
-	if (frames < 0 || check_display(&s, r, warm + frames) < 0)
-		goto out;
-	r->fps = (double)frames / el;
-	r->cmds = 2.0 * r->fps;
-	r->mbs = r->fps * w * h * 4 / 1e6;
-	r->cpu = (cpu1 - cpu0) / el * 100.0;
-	qsort(times, ntimes, sizeof(double), cmp_double);
-	r->p50_ms = ntimes ? times[ntimes / 2] * 1e3 : NAN;
-	r->p99_ms = ntimes ? times[(size_t)((double)(ntimes - 1) * 0.99)] * 1e3 : NAN;
+		s->pid = f.pid[b->is_mediator ? 0 : i];
+		s->sock = f.sock[i];
+		s->log = f.log[i];
+		if (!s->disp.last)
+			fail(&ws[i].r, "out of memory for a %ux%u frame", w, h);
+		else if (session_connect(s, &ws[i].r) == 0 && bring_up(s, b, &ws[i].r) == 0)
+			set_up_frame(s, o, &ws[i].r);
+	}
+	for (; nthr < nv; nthr++)
+		if (pthread_create(&thr[nthr], NULL, worker_main, &ws[nthr]) != 0)
+			break;
+	if (nthr < nv)
+		fail(r, "cannot start %d driver threads", nv);
+	while (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) < nthr)
+		usleep(200);
+	double cpu0 = fleet_cpu(&f), t0 = vb_now();
+
+	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+
+	for (int i = 0; i < nthr; i++)
+		pthread_join(thr[i], NULL);
+	double el = vb_now() - t0, cpu1 = fleet_cpu(&f);
+
+	r->min_fps = INFINITY;
+	for (int i = 0; i < nv && !r->error[0]; i++) {
+		struct worker *wk = &ws[i];
+
+		if (wk->r.error[0] || check_display(&wk->s, &wk->r, wk->warm + wk->frames) < 0) {
+			fail(r, "VM %d of %d: %.200s", i + 1, nv, wk->r.error);
+			break;
+		}
+		double fps = (double)wk->frames / wk->elapsed;
+		double *na = realloc(all, (nall + wk->ntimes) * sizeof(double));
+
+		if (!na) {
+			fail(r, "out of memory for frame times");
+			break;
+		}
+		all = na;
+		memcpy(all + nall, wk->times, wk->ntimes * sizeof(double));
+		nall += wk->ntimes;
+		r->fps += fps;
+		r->min_fps = fps < r->min_fps ? fps : r->min_fps;
+		r->max_fps = fps > r->max_fps ? fps : r->max_fps;
+	}
+	if (!r->error[0]) {
+		double per[MAX_VGPUS];
+
+		for (int i = 0; i < nv; i++)
+			per[i] = (double)ws[i].frames / ws[i].elapsed;
+		r->jain = stats_jain(per, NULL, (size_t)nv);
+		r->cmds = 2.0 * r->fps;
+		r->mbs = r->fps * w * h * 4 / 1e6;
+		r->cpu = (cpu1 - cpu0) / el * 100.0;
+		qsort(all, nall, sizeof(double), cmp_double);
+		r->p50_ms = nall ? all[nall / 2] * 1e3 : NAN;
+		r->p99_ms = nall ? all[(size_t)((double)(nall - 1) * 0.99)] * 1e3 : NAN;
+	}
+	if (r->error[0])
+		r->min_fps = 0;
 out:
-	free(times);
-	session_end(&s, b->is_mediator, r);
+	for (int i = 0; i < nv; i++) {
+		session_end(&ws[i].s);
+		free(ws[i].times);
+	}
+	fleet_end(&f, b->is_mediator, r);
+	if (r->error[0])
+		fprintf(stderr, "bench-mediator: back-end files kept in %s\n", f.dir);
+	free(all);
+	free(ws);
 }
 
 /* ---- the run ---- */
@@ -569,11 +711,32 @@ static int parse_sizes(struct opts *o, const char *arg)
 	return o->nsizes ? 0 : -1;
 }
 
+static int parse_vgpus(struct opts *o, const char *arg)
+{
+	char *copy = vb_strdup(arg), *save = NULL;
+
+	o->nvgpus = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long n = strtol(t, &end, 10);
+
+		if (*end || n < 1 || n > MAX_VGPUS || o->nvgpus == 4) {
+			fprintf(stderr, "bench-mediator: --vgpus: '%s' is not a VM count 1..%d (at most 4 counts)\n", t,
+				MAX_VGPUS);
+			free(copy);
+			return -1;
+		}
+		o->vgpus[o->nvgpus++] = (int)n;
+	}
+	free(copy);
+	return o->nvgpus ? 0 : -1;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench-mediator [--sizes WxH[,WxH...]] [--seconds S] [--warmup S] [--reps N]\n"
-		"                      [--entry-size BYTES] [--mediator PATH] [--qemu PATH] [--csv FILE]\n"
+		"usage: bench-mediator [--sizes WxH[,WxH...]] [--vgpus N[,N...]] [--seconds S] [--warmup S]\n"
+		"                      [--reps N] [--entry-size BYTES] [--mediator PATH] [--qemu PATH] [--csv FILE]\n"
 		"Drives vgpu-mediator and QEMU's vhost-user-gpu (2D) with the same full-frame update stream.\n");
 }
 
@@ -611,6 +774,9 @@ static int parse_args(struct opts *o, int argc, char **argv)
 				o->reps = (int)n;
 			else
 				o->entry_size = (uint32_t)n;
+		} else if (!strcmp(a, "--vgpus")) {
+			if (parse_vgpus(o, v) < 0)
+				return -1;
 		} else if (!strcmp(a, "--mediator")) {
 			o->mediator = v;
 		} else if (!strcmp(a, "--qemu")) {
@@ -648,11 +814,59 @@ static size_t ok_values(const struct result *rs, int n, double *v)
 	return k;
 }
 
+static void print_table(const struct opts *o, const struct backend *bs, struct result rs[][100], uint32_t w,
+			uint32_t h, int nv)
+{
+	if (nv == 1)
+		printf("%ux%u, one VM (%.1f MB per frame)\n", w, h, w * h * 4 / 1e6);
+	else
+		printf("%ux%u, %d VMs at once: totals, and each VM's share (Jain's index: 1 = fair)\n", w, h, nv);
+	printf("  %-33s %9s %9s %9s %8s %8s %7s", "back-end", "frames/s", "cmds/s", "MB/s", "p50 ms", "p99 ms",
+	       "CPU %");
+	printf(nv > 1 ? " %9s %9s %6s\n" : "\n", "VM min", "VM max", "Jain");
+	for (int b = 0; b < NBACKENDS; b++) {
+		double v[100];
+
+		if (!ok_values(rs[b], o->reps, v)) {
+			printf("  %-33s %s\n", bs[b].label, bs[b].skip ? "skipped" : "failed (see above)");
+			continue;
+		}
+		printf("  %-33s %9.1f %9.1f %9.1f %8.2f %8.2f %7.0f", bs[b].label,
+		       median_of(rs[b], o->reps, offsetof(struct result, fps)),
+		       median_of(rs[b], o->reps, offsetof(struct result, cmds)),
+		       median_of(rs[b], o->reps, offsetof(struct result, mbs)),
+		       median_of(rs[b], o->reps, offsetof(struct result, p50_ms)),
+		       median_of(rs[b], o->reps, offsetof(struct result, p99_ms)),
+		       median_of(rs[b], o->reps, offsetof(struct result, cpu)));
+		if (nv > 1)
+			printf(" %9.1f %9.1f %6.3f", median_of(rs[b], o->reps, offsetof(struct result, min_fps)),
+			       median_of(rs[b], o->reps, offsetof(struct result, max_fps)),
+			       median_of(rs[b], o->reps, offsetof(struct result, jain)));
+		printf("\n");
+	}
+	for (int b = 1; b < NBACKENDS; b++) {
+		double q[100], m[100];
+		size_t nq = ok_values(rs[0], o->reps, q), nm = ok_values(rs[b], o->reps, m);
+
+		if (!nq || !nm) {
+			printf("  ratio %s / qemu: not measured\n", bs[b].label);
+			continue;
+		}
+		double ratio = stats_median(m, nm) / stats_median(q, nq);
+		struct stats_ci ci = stats_bootstrap_ratio(m, nm, q, nq, 2000, 42);
+
+		printf("  ratio %s / qemu vhost-user-gpu: %.2fx (95%% bootstrap %.2f-%.2f, %zu+%zu runs)\n", bs[b].label,
+		       ratio, ci.lo, ci.hi, nm, nq);
+	}
+	printf("\n");
+}
+
 int main(int argc, char **argv)
 {
 	static char med_default[4096];
+	static struct result rs[NBACKENDS][100];
 	struct opts o = { .seconds = 3.0, .warmup = 0.5, .reps = 3, .entry_size = 4096,
-			  .sizes = { { 1920, 1080 }, { 1024, 768 } }, .nsizes = 2 };
+			  .sizes = { { 1920, 1080 }, { 1024, 768 } }, .nsizes = 2, .vgpus = { 1, 3 }, .nvgpus = 2 };
 	struct backend bs[NBACKENDS] = {
 		{ "qemu vhost-user-gpu (2D)", 0, 0, NULL },
 		{ "vgpu-mediator (2D)", 1, 0, NULL },
@@ -676,75 +890,46 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (csv)
-		fprintf(csv, "width,height,backend,rep,frames_per_s,cmds_per_s,mb_per_s,p50_ms,p99_ms,cpu_pct,error\n");
+		fprintf(csv, "width,height,vgpus,backend,rep,frames_per_s,cmds_per_s,mb_per_s,p50_ms,p99_ms,cpu_pct,"
+			     "vm_min_fps,vm_max_fps,jain,error\n");
 
-	printf("bench-mediator: full-frame 2D updates (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH, one frame in flight,\n"
-	       "backing in %u-byte entries), %d run(s) of %.1f s per back-end and size after %.1f s warm-up;\n"
-	       "medians over runs, back-ends take turns. Every frame is checked to reach the display side.\n\n",
+	printf("bench-mediator: full-frame 2D updates (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH, one frame in flight\n"
+	       "per VM, backing in %u-byte entries), %d run(s) of %.1f s per back-end, size and VM count after\n"
+	       "%.1f s warm-up; medians over runs, back-ends take turns. Every frame is checked to reach the display\n"
+	       "side. With several VMs, QEMU runs one back-end process per VM, vgpu-mediator one for all.\n\n",
 	       o.entry_size, o.reps, o.seconds, o.warmup);
 	for (int b = 0; b < NBACKENDS; b++)
 		if (bs[b].skip)
 			printf("%s: skipped: %s\n", bs[b].label, bs[b].skip);
 
-	for (int si = 0; si < o.nsizes; si++) {
-		uint32_t w = o.sizes[si][0], h = o.sizes[si][1];
-		struct result rs[NBACKENDS][100];
+	for (int si = 0; si < o.nsizes; si++)
+		for (int vi = 0; vi < o.nvgpus; vi++) {
+			uint32_t w = o.sizes[si][0], h = o.sizes[si][1];
+			int nv = o.vgpus[vi];
 
-		for (int rep = 0; rep < o.reps; rep++)
-			for (int k = 0; k < NBACKENDS; k++) {
-				int b = (k + rep) % NBACKENDS;
-				struct result *r = &rs[b][rep];
+			for (int rep = 0; rep < o.reps; rep++)
+				for (int k = 0; k < NBACKENDS; k++) {
+					int b = (k + rep) % NBACKENDS;
+					struct result *r = &rs[b][rep];
 
-				if (bs[b].skip) {
-					memset(r, 0, sizeof(*r));
-					snprintf(r->error, sizeof(r->error), "skipped");
-					continue;
+					if (bs[b].skip) {
+						memset(r, 0, sizeof(*r));
+						snprintf(r->error, sizeof(r->error), "skipped");
+						continue;
+					}
+					measure(&o, &bs[b], w, h, nv, r);
+					if (r->error[0]) {
+						fprintf(stderr, "bench-mediator: %ux%u x%d %s run %d: %s\n", w, h, nv,
+							bs[b].label, rep + 1, r->error);
+						failed = 1;
+					}
+					if (csv)
+						fprintf(csv, "%u,%u,%d,%s,%d,%.2f,%.2f,%.2f,%.3f,%.3f,%.1f,%.2f,%.2f,%.4f,\"%s\"\n",
+							w, h, nv, bs[b].label, rep + 1, r->fps, r->cmds, r->mbs, r->p50_ms,
+							r->p99_ms, r->cpu, r->min_fps, r->max_fps, r->jain, r->error);
 				}
-				measure(&o, &bs[b], w, h, r);
-				if (r->error[0]) {
-					fprintf(stderr, "bench-mediator: %ux%u %s run %d: %s\n", w, h, bs[b].label,
-						rep + 1, r->error);
-					failed = 1;
-				}
-				if (csv)
-					fprintf(csv, "%u,%u,%s,%d,%.2f,%.2f,%.2f,%.3f,%.3f,%.1f,\"%s\"\n", w, h,
-						bs[b].label, rep + 1, r->fps, r->cmds, r->mbs, r->p50_ms, r->p99_ms,
-						r->cpu, r->error);
-			}
-		printf("%ux%u (%.1f MB per frame)\n", w, h, w * h * 4 / 1e6);
-		printf("  %-33s %9s %9s %9s %8s %8s %8s\n", "back-end", "frames/s", "cmds/s", "MB/s", "p50 ms",
-		       "p99 ms", "CPU %");
-		for (int b = 0; b < NBACKENDS; b++) {
-			double v[100];
-
-			if (!ok_values(rs[b], o.reps, v)) {
-				printf("  %-33s %s\n", bs[b].label, bs[b].skip ? "skipped" : "failed (see above)");
-				continue;
-			}
-			printf("  %-33s %9.1f %9.1f %9.1f %8.2f %8.2f %8.0f\n", bs[b].label,
-			       median_of(rs[b], o.reps, offsetof(struct result, fps)),
-			       median_of(rs[b], o.reps, offsetof(struct result, cmds)),
-			       median_of(rs[b], o.reps, offsetof(struct result, mbs)),
-			       median_of(rs[b], o.reps, offsetof(struct result, p50_ms)),
-			       median_of(rs[b], o.reps, offsetof(struct result, p99_ms)),
-			       median_of(rs[b], o.reps, offsetof(struct result, cpu)));
+			print_table(&o, bs, rs, w, h, nv);
 		}
-		for (int b = 1; b < NBACKENDS; b++) {
-			double q[100], m[100];
-			size_t nq = ok_values(rs[0], o.reps, q), nm = ok_values(rs[b], o.reps, m);
-
-			if (!nq || !nm) {
-				printf("  ratio %s / qemu: not measured\n", bs[b].label);
-				continue;
-			}
-			double ratio = stats_median(m, nm) / stats_median(q, nq);
-			struct stats_ci ci = stats_bootstrap_ratio(m, nm, q, nq, 2000, 42);
-
-			printf("  ratio %s / qemu vhost-user-gpu: %.2fx (95%% bootstrap %.2f-%.2f, %zu+%zu runs)\n",
-			       bs[b].label, ratio, ci.lo, ci.hi, nm, nq);
-		}
-		printf("\n");
-	}
 	if (csv)
 		fclose(csv);
 	if (failed)
