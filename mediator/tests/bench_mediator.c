@@ -214,6 +214,14 @@ static int fail(struct result *r, const char *fmt, ...)
 	return -1;
 }
 
+/* Has the back-end process exited? Asked without reaping it: fleet_end reaps, and reports how it ended. */
+static int backend_gone(pid_t pid)
+{
+	siginfo_t si = { .si_pid = 0 };
+
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 ? si.si_pid == pid : 1;
+}
+
 /* Queue one 2-descriptor chain per command (cmd[i] at in[i], response at out[i]), kick once, and wait
  * until the back-end has used them all. Response types go to types[]. */
 static int run_cmds(struct session *s, struct result *r, int n, const uint64_t *in, const uint32_t *in_len,
@@ -234,10 +242,8 @@ static int run_cmds(struct session *s, struct result *r, int n, const uint64_t *
 		if (vb_now() > deadline)
 			return fail(r, "the back-end used %u of %d commands in %.0f s (see %s)",
 				    (uint16_t)(fe_used_idx(&s->fe, CTRL_RING) - s->used), n, REPLY_TIMEOUT_S, s->log);
-		if (kill(s->pid, 0) < 0 || waitpid(s->pid, NULL, WNOHANG) == s->pid) {
-			s->pid = -1;
+		if (backend_gone(s->pid))
 			return fail(r, "the back-end died mid-command (see %s)", s->log);
-		}
 	}
 	s->used = want;
 	for (int i = 0; i < n; i++) {
@@ -289,8 +295,6 @@ static int fleet_start(struct fleet *f, const struct opts *o, const struct backe
 	return 0;
 }
 
-static double fleet_cpu(const struct fleet *f);
-
 /* Stop the back-ends (QEMU's exits when its one front-end goes; the mediator is told) and note a crash. */
 static void fleet_end(struct fleet *f, int is_mediator, struct result *r)
 {
@@ -303,6 +307,8 @@ static void fleet_end(struct fleet *f, int is_mediator, struct result *r)
 
 		if (st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM && !r->error[0])
 			fail(r, "the back-end died of signal %d (see %s)", WTERMSIG(st), f->log[i]);
+		else if (st >= 0 && is_mediator && WIFEXITED(st) && WEXITSTATUS(st) != 0 && !r->error[0])
+			fail(r, "vgpu-mediator exited with status %d on SIGTERM (see %s)", WEXITSTATUS(st), f->log[i]);
 	}
 	if (!r->error[0]) {
 		char *rm[] = { "rm", "-rf", f->dir, NULL };
@@ -316,17 +322,10 @@ static int session_connect(struct session *s, struct result *r)
 {
 	int fd = vb_unix_connect(s->sock, vb_now() + 15.0, s->pid);
 
-	if (fd < 0) {
-		int st;
-
-		if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-			s->pid = -1;
-			return fail(r, "no connection: the back-end exited (%s %d) before listening (see %s)",
-				    WIFEXITED(st) ? "status" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
-				    s->log);
-		}
+	if (fd < 0 && backend_gone(s->pid))
+		return fail(r, "no connection: the back-end exited before listening (see %s)", s->log);
+	if (fd < 0)
 		return fail(r, "no connection on %s within 15 s (see %s)", s->sock, s->log);
-	}
 	struct timeval tv = { 5, 0 };
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
