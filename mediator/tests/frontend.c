@@ -132,8 +132,10 @@ int fe_negotiate(struct frontend *fe, uint64_t want, uint64_t *offered, char *wh
 	proto = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK;
 	if (fe_send(fe, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &proto, 8, NULL, 0) < 0 ||
 	    fe_send(fe, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0) < 0 ||
-	    fe_send(fe, VHOST_USER_SET_FEATURES, VHOST_USER_NEED_REPLY_MASK, &want, 8, NULL, 0) < 0)
-		return snprintf(why, whylen, "negotiation: send failed"), -1;
+	    fe_send(fe, VHOST_USER_SET_FEATURES, VHOST_USER_NEED_REPLY_MASK, &want, 8, NULL, 0) < 0) {
+		snprintf(why, whylen, "negotiation: send failed");
+		return -1;
+	}
 	return fe_ack(fe, "SET_FEATURES", why, whylen);
 }
 
