@@ -511,7 +511,7 @@ static int flush_to_scanout(struct cmd *c, struct gpu_resource *r, uint32_t i, c
 		g->st.render_ns += now_ns() - t0;
 		if (e)
 			return -1;
-		for (uint32_t y = 0; !is_bgrx(r->format) && y < a->height; y++)
+		for (uint32_t y = 0; y < a->height; y++) /* in place: nothing to do for BGRX */
 			convert_row(r->format, buf + (uint64_t)y * a->width * 4, buf + (uint64_t)y * a->width * 4,
 				    a->width);
 	} else {

@@ -9,11 +9,9 @@ set -u
 build=${1:?build dir}
 bench="$build/bench-mediator"
 tmp=$(mktemp -d /tmp/vgpubench-bench-XXXXXX)
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL bench_mediator: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
+CHECK_NAME=bench_mediator
+# shellcheck source=tests/check.sh
+. "$(dirname "$0")/check.sh"
 trap 'rm -rf "$tmp"' EXIT
 
 "$bench" --sizes 320x240 --vgpus 1 --seconds 0.3 --warmup 0.1 --reps 1 --csv "$tmp/out.csv" > "$tmp/out.txt" 2>&1
@@ -65,5 +63,4 @@ for args in "--sizes 0x5" "--sizes 640x480x2" "--vgpus 0" "--vgpus 9" "--vgpus 1
 	check '[ $rc -eq 2 ] && [ -n "$out" ]' "'$args' should be refused with a message (exit $rc)"
 done
 
-echo "bench_mediator: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+check_done

@@ -42,14 +42,6 @@ struct display {
 	volatile int stop;
 };
 
-static void reply(int fd, uint32_t req, const void *p, uint32_t size)
-{
-	uint32_t hdr[3] = { req, VHOST_USER_GPU_MSG_FLAG_REPLY, size };
-
-	if (write(fd, hdr, sizeof(hdr)) != sizeof(hdr) || (size && write(fd, p, size) != (ssize_t)size))
-		return;
-}
-
 static void *display_main(void *arg)
 {
 	struct display *d = arg;
@@ -67,17 +59,17 @@ static void *display_main(void *arg)
 		if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES) {
 			uint64_t f = 1ull << VHOST_USER_GPU_PROTOCOL_F_EDID;
 
-			reply(d->fd, hdr[0], &f, sizeof(f));
+			fe_display_reply(d->fd, hdr[0], &f, sizeof(f));
 		} else if (hdr[0] == VHOST_USER_GPU_GET_DISPLAY_INFO) {
 			struct virtio_gpu_resp_display_info di = { .hdr.type = VIRTIO_GPU_RESP_OK_DISPLAY_INFO };
 
 			di.pmodes[0] = (struct virtio_gpu_display_one){ { 0, 0, 640, 480 }, 1, 0 };
-			reply(d->fd, hdr[0], &di, sizeof(di));
+			fe_display_reply(d->fd, hdr[0], &di, sizeof(di));
 		} else if (hdr[0] == VHOST_USER_GPU_GET_EDID) {
 			struct virtio_gpu_resp_edid e = { .hdr.type = VIRTIO_GPU_RESP_OK_EDID, .size = 128 };
 
 			memcpy(e.edid, "\0\xff\xff\xff\xff\xff\xff\0", 8);
-			reply(d->fd, hdr[0], &e, sizeof(e));
+			fe_display_reply(d->fd, hdr[0], &e, sizeof(e));
 		} else if (hdr[0] == VHOST_USER_GPU_SCANOUT) {
 			struct vhost_user_gpu_scanout s;
 

@@ -6,11 +6,9 @@ set -u
 build=${1:?build dir}
 vb="$build/vgpubench"
 tmp=$(mktemp -d /tmp/vgpubench-kill-XXXXXX)
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL kill_resume: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
+CHECK_NAME=kill_resume
+# shellcheck source=tests/check.sh
+. "$(dirname "$0")/check.sh"
 q() { sqlite3 "$tmp/results/vgpubench.db" "$1"; }
 cleanup() { pkill -KILL -f "$tmp" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
@@ -76,5 +74,4 @@ check 'grep -q -- "--resume" "$tmp/run3.log"' "the message says how to resume"
 sleep 1
 check '! pgrep -f "qemu-system.*$tmp" >/dev/null' "QEMU left after Ctrl-C"
 
-echo "kill_resume: $passed passed, $failed failed"
-[ $failed -eq 0 ]
+check_done

@@ -120,33 +120,34 @@ static json_object *control(const char *path)
 	return json_tokener_parse(buf);
 }
 
-/* Field `key` of vGPU `name` in a control document, as an int64 (-1 when absent). */
-static int64_t vgpu_field(json_object *doc, const char *name, const char *key)
+/* Field `key` of vGPU `name` in a control document, or NULL. */
+static json_object *vgpu_get(json_object *doc, const char *name, const char *key)
 {
 	json_object *arr, *v, *f;
 
 	if (!doc || !json_object_object_get_ex(doc, "vgpus", &arr))
-		return -1;
+		return NULL;
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		v = json_object_array_get_idx(arr, i);
 		if (json_object_object_get_ex(v, "name", &f) && !strcmp(json_object_get_string(f), name))
-			return json_object_object_get_ex(v, key, &f) ? json_object_get_int64(f) : -1;
+			return json_object_object_get_ex(v, key, &f) ? f : NULL;
 	}
-	return -1;
+	return NULL;
+}
+
+/* ... as an int64 (-1 when absent) or a string ("" when absent). */
+static int64_t vgpu_field(json_object *doc, const char *name, const char *key)
+{
+	json_object *f = vgpu_get(doc, name, key);
+
+	return f ? json_object_get_int64(f) : -1;
 }
 
 static const char *vgpu_string(json_object *doc, const char *name, const char *key)
 {
-	json_object *arr, *v, *f;
+	json_object *f = vgpu_get(doc, name, key);
 
-	if (!doc || !json_object_object_get_ex(doc, "vgpus", &arr))
-		return "";
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		v = json_object_array_get_idx(arr, i);
-		if (json_object_object_get_ex(v, "name", &f) && !strcmp(json_object_get_string(f), name))
-			return json_object_object_get_ex(v, key, &f) ? json_object_get_string(f) : "";
-	}
-	return "";
+	return f ? json_object_get_string(f) : "";
 }
 
 /* Wait until the control document says vGPU `name` is (dis)connected. */

@@ -97,18 +97,6 @@ static void disp_fail(struct display *d, const char *why)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static int disp_reply(int fd, uint32_t req, const void *p, uint32_t size)
-{
-	uint32_t hdr[3] = { req, VHOST_USER_GPU_MSG_FLAG_REPLY, size };
-	uint8_t buf[12 + sizeof(struct virtio_gpu_resp_edid)];
-
-	if (size > sizeof(buf) - 12)
-		return -1;
-	memcpy(buf, hdr, 12);
-	memcpy(buf + 12, p, size);
-	return write(fd, buf, 12 + size) == (ssize_t)(12 + size) ? 0 : -1;
-}
-
 static void *display_main(void *arg)
 {
 	struct display *d = arg;
@@ -158,16 +146,16 @@ static void *display_main(void *arg)
 		if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES) {
 			uint64_t f = 1ull << VHOST_USER_GPU_PROTOCOL_F_EDID;
 
-			disp_reply(d->fd, hdr[0], &f, sizeof(f));
+			fe_display_reply(d->fd, hdr[0], &f, sizeof(f));
 		} else if (hdr[0] == VHOST_USER_GPU_GET_DISPLAY_INFO) {
 			struct virtio_gpu_resp_display_info di = { .hdr.type = VIRTIO_GPU_RESP_OK_DISPLAY_INFO };
 
 			di.pmodes[0] = (struct virtio_gpu_display_one){ { 0, 0, d->w, d->h }, 1, 0 };
-			disp_reply(d->fd, hdr[0], &di, sizeof(di));
+			fe_display_reply(d->fd, hdr[0], &di, sizeof(di));
 		} else if (hdr[0] == VHOST_USER_GPU_GET_EDID) {
 			struct virtio_gpu_resp_edid e = { .hdr.type = VIRTIO_GPU_RESP_ERR_UNSPEC };
 
-			disp_reply(d->fd, hdr[0], &e, sizeof(e));
+			fe_display_reply(d->fd, hdr[0], &e, sizeof(e));
 		} else if (hdr[0] == VHOST_USER_GPU_SCANOUT && hdr[2] >= sizeof(struct vhost_user_gpu_scanout)) {
 			struct vhost_user_gpu_scanout s;
 

@@ -8,11 +8,13 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "vhost_dev.h"
 #include "vhost_msg.h"
+#include "virtio_gpu.h"
 #include "vring.h"
 
 int fe_init(struct frontend *fe, int sock, size_t ram_size)
@@ -224,6 +226,14 @@ int fe_kick(int kick)
 	uint64_t one = 1;
 
 	return write(kick, &one, 8) == 8 ? 0 : -1;
+}
+
+int fe_display_reply(int fd, uint32_t req, const void *payload, uint32_t size)
+{
+	uint32_t hdr[3] = { req, VHOST_USER_GPU_MSG_FLAG_REPLY, size };
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)payload, size } };
+
+	return writev(fd, iov, 2) == (ssize_t)(sizeof(hdr) + size) ? 0 : -1;
 }
 
 void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,

@@ -61,6 +61,10 @@ void fe_want_used(struct frontend *fe, uint64_t base, uint16_t num, uint16_t idx
 /* Kick the back-end through eventfd `kick`. 0 or -1. */
 int fe_kick(int kick);
 
+/* Answer a back-end's request on the display channel (QEMU's end of VHOST_USER_GPU_SET_SOCKET): header
+ * with the reply flag and `size` bytes of payload, in one write. 0 or -1. */
+int fe_display_reply(int fd, uint32_t req, const void *payload, uint32_t size);
+
 /* fe_post, then fe_kick. */
 void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,
 	      uint64_t out, uint32_t out_len, int kick);

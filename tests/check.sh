@@ -1,0 +1,16 @@
+# check.sh: the shell tests' assertion helpers, the twin of check.h. Source it
+# after setting CHECK_NAME; end the test with check_done, which prints
+# "NAME: N passed, N failed" and returns non-zero on any failure.
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() {
+	failed=$((failed + 1))
+	echo "FAIL $CHECK_NAME: $*" >&2
+}
+# check 'shell condition' 'message when it is false'
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+check_done() {
+	echo "$CHECK_NAME: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
