@@ -4,7 +4,6 @@
 #include "hostcheck.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,21 +37,6 @@ static int in_path(const char *prog, char *out, size_t outlen)
 	}
 	free(copy);
 	return found;
-}
-
-static void probe_accel(struct host *h)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-	if (fd >= 0) {
-		close(fd);
-		strcpy(h->accel, "kvm");
-		h->accel_reason[0] = '\0';
-		return;
-	}
-	strcpy(h->accel, "tcg");
-	snprintf(h->accel_reason, sizeof(h->accel_reason), "/dev/kvm is %s",
-		 access("/dev/kvm", F_OK) == 0 ? "not usable" : "absent");
 }
 
 static void probe_qemu(struct host *h)
@@ -144,7 +128,8 @@ void host_probe(struct host *h)
 	glob_t g;
 
 	memset(h, 0, sizeof(*h));
-	probe_accel(h);
+	strcpy(h->accel, "none");
+	strcpy(h->accel_reason, "not decided yet");
 	probe_qemu(h);
 	probe_guest_kernel(h);
 	probe_cpu(h);
@@ -159,6 +144,48 @@ void host_probe(struct host *h)
 	h->has_xvfb = in_path("Xvfb", NULL, 0);
 	h->has_glmark2_host = in_path("glmark2-es2", NULL, 0);
 	h->has_glmark2_guest = in_path("glmark2-es2-drm", NULL, 0);
+}
+
+int host_choose_accel(struct host *h, enum accel_mode plan_mode, const char *cache_path, char *err, size_t errlen)
+{
+	const char *env = getenv(HOST_ACCEL_ENV);
+	char source[64];
+	struct accel_verdict v;
+	struct accel_query q = {
+		.mode = plan_mode,
+		.qemu = h->qemu,
+		.qemu_version = h->qemu_version,
+		.guest_kernel = h->guest_kernel,
+		.cache_path = cache_path,
+		.mode_source = source,
+	};
+
+	if (env && *env) {
+		if (accel_mode_parse(env, &q.mode) < 0) {
+			snprintf(err, errlen, "%s='%.32s' is not auto, kvm or tcg", HOST_ACCEL_ENV, env);
+			return -1;
+		}
+		snprintf(source, sizeof(source), "%s=%s", HOST_ACCEL_ENV, env);
+	} else {
+		snprintf(source, sizeof(source), "the plan ([guest] accel = %s)", accel_mode_name(plan_mode));
+	}
+	if (q.mode != ACCEL_TCG && (!h->qemu[0] || !h->guest_kernel[0])) {
+		if (q.mode == ACCEL_KVM) {
+			snprintf(err, errlen, "KVM was asked for by %s, but there is no %s to probe it with", source,
+				 h->qemu[0] ? "guest kernel" : "qemu-system-x86_64");
+			return -1;
+		}
+		/* Nothing can boot a guest: the configs' skip reasons say why. */
+		strcpy(h->accel, "tcg");
+		snprintf(h->accel_reason, sizeof(h->accel_reason), "KVM not probed: no %s",
+			 h->qemu[0] ? "guest kernel" : "qemu-system-x86_64");
+		return 0;
+	}
+	if (accel_decide(&q, &v, err, errlen) < 0)
+		return -1;
+	snprintf(h->accel, sizeof(h->accel), "%s", v.accel);
+	snprintf(h->accel_reason, sizeof(h->accel_reason), "%s", v.reason);
+	return 0;
 }
 
 static int has_gvt_types(void)

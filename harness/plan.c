@@ -1,7 +1,7 @@
 /* plan.c: the plan parser. A small INI dialect of our own so that every
  * error, syntactic or semantic, can name the file and the line:
  *   [plan]  name, configs, guests, workloads, repetitions, dom0_load
- *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s
+ *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
 #define _GNU_SOURCE
 #include "plan.h"
@@ -169,7 +169,7 @@ enum section { SEC_NONE, SEC_PLAN, SEC_GUEST };
 
 /* Keys seen, to reject duplicates: one bit per (section, key index). */
 static const char *const plan_keys[] = { "name", "configs", "guests", "workloads", "repetitions", "dom0_load" };
-static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_timeout_s", "job_timeout_s" };
+static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_timeout_s", "job_timeout_s", "accel" };
 
 static int key_index(const char *const *keys, size_t n, const char *k)
 {
@@ -221,8 +221,12 @@ static int set_guest_key(struct pstate *s, struct plan *p, int k, char *v)
 		return 0;
 	case 3:
 		return parse_seconds(s, "boot_timeout_s", v, 5, 3600, &p->boot_timeout_s);
-	default:
+	case 4:
 		return parse_seconds(s, "job_timeout_s", v, 1, 86400, &p->job_timeout_s);
+	default:
+		if (accel_mode_parse(v, &p->accel) < 0)
+			return fail(s, "accel: '%s' is not auto, kvm or tcg", v);
+		return 0;
 	}
 }
 
@@ -237,6 +241,7 @@ static void plan_defaults(struct plan *p)
 	strcpy(p->cpu, "Westmere");
 	p->boot_timeout_s = 300;
 	p->job_timeout_s = 600;
+	p->accel = ACCEL_AUTO;
 }
 
 int plan_parse(const char *file, const char *text, struct plan *p, char *err, size_t errlen)
@@ -321,7 +326,7 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 			int k = key_index(guest_keys, sizeof(guest_keys) / sizeof(guest_keys[0]), key);
 
 			if (k < 0)
-				return fail(&s, "unknown key '%s' in [guest] (known: memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s)", key);
+				return fail(&s, "unknown key '%s' in [guest] (known: memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel)", key);
 			if (seen_guest & (1u << k))
 				return fail(&s, "duplicate key '%s' in [guest]", key);
 			seen_guest |= 1u << k;

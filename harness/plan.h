@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "accel.h"
+
 #define PLAN_MAX_LIST 16
 
 struct plan {
@@ -23,6 +25,7 @@ struct plan {
 	char cpu[64];
 	double boot_timeout_s;
 	double job_timeout_s;
+	enum accel_mode accel; /* auto (default): KVM when a boot probe shows it works */
 };
 
 /*

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "agent_client.h"
+#include "boot_wait.h"
 #include "configs.h"
 #include "gpu_backend.h"
 #include "hostcheck.h"
@@ -43,6 +44,7 @@ struct run {
 	char mediator[PATH_MAX];
 	char init[PATH_MAX];
 	char cache[PATH_MAX];
+	char accel_cache[PATH_MAX];
 	pid_t xvfb;
 	char display[16];
 	int failed_jobs;
@@ -619,7 +621,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		} else {
 			nconn++;
 			seats.conn[i] = &conns[i];
-			if (agent_hello(&conns[i], deadline, &hello) < 0) {
+			if (boot_wait_hello(&conns[i], &vms[i], deadline, BOOT_SILENT_S, &hello, NULL) < 0) {
 				snprintf(reason, sizeof(reason), "%s: no hello from the agent within %.0f s%s (see %s)",
 					 vms[i].name, r->plan.boot_timeout_s, vm_alive(&vms[i]) ? "" : ", QEMU exited",
 					 vms[i].serial_log);
@@ -689,8 +691,8 @@ static void record_host(struct run *r)
 	char buf[64];
 
 	store_host_fact(&r->store, r->id, "accel", h->accel);
-	if (h->accel_reason[0])
-		store_host_fact(&r->store, r->id, "accel_reason", h->accel_reason);
+	store_host_fact(&r->store, r->id, "accel_reason",
+			h->accel_reason[0] ? h->accel_reason : "KVM boots the guest kernel (boot probe)");
 	store_host_fact(&r->store, r->id, "qemu", h->qemu_version[0] ? h->qemu_version : NULL);
 	store_host_fact(&r->store, r->id, "host_kernel", h->host_kernel);
 	store_host_fact(&r->store, r->id, "guest_kernel", h->guest_kernel);
@@ -713,6 +715,7 @@ static int locate_parts(struct run *r)
 	snprintf(r->mediator, sizeof(r->mediator), "%s/vgpu-mediator", exe);
 	snprintf(r->init, sizeof(r->init), "%s/../harness/guest/init.sh", exe);
 	snprintf(r->cache, sizeof(r->cache), "%s/images", exe);
+	snprintf(r->accel_cache, sizeof(r->accel_cache), "%s/accel-probe.json", exe);
 	if (access(r->agent, X_OK) < 0) {
 		vb_err("the guest agent %s is missing: run make", r->agent);
 		return -1;
@@ -721,6 +724,15 @@ static int locate_parts(struct run *r)
 		vb_err("the guest init script %s is missing", r->init);
 		return -1;
 	}
+	return 0;
+}
+
+/* Does any config of the plan boot guests? Only then is the accelerator decided. */
+static int plan_boots_guests(const struct plan *p)
+{
+	for (int i = 0; i < p->nconfigs; i++)
+		if (config_find(p->configs[i])->kind == CONFIG_GUEST)
+			return 1;
 	return 0;
 }
 
@@ -782,13 +794,22 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 		free(ppath);
 		free(pdir);
 		free(status);
+	} else if (plan_load(plan_path, &r->plan, &plan_text, err, sizeof(err)) < 0) {
+		vb_err("%s", err);
+		goto out;
+	}
+	/* What the host can do, before the run exists: a forced accelerator that cannot work stops here. */
+	host_probe(&r->host);
+	if (!plan_boots_guests(&r->plan)) {
+		snprintf(r->host.accel_reason, sizeof(r->host.accel_reason), "the plan boots no guest");
+	} else if (host_choose_accel(&r->host, r->plan.accel, r->accel_cache, err, sizeof(err)) < 0) {
+		vb_err("%s", err);
+		goto out;
+	}
+	if (resume_id) {
 		store_run_set_status(&r->store, r->id, "running");
 		vb_log("resuming run %s", r->id);
 	} else {
-		if (plan_load(plan_path, &r->plan, &plan_text, err, sizeof(err)) < 0) {
-			vb_err("%s", err);
-			goto out;
-		}
 		make_run_id(r);
 		char *rd = realpath(results_dir, NULL);
 
@@ -807,10 +828,10 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 	}
 	free(logs);
 
-	host_probe(&r->host);
 	record_host(r);
-	vb_log("host: %s, QEMU %s, guest kernel %s, %s", r->host.accel, r->host.qemu_version, r->host.kernel_version,
-	       r->host.accel_reason[0] ? r->host.accel_reason : "KVM usable");
+	vb_log("host: guests under %s, QEMU %s, guest kernel %s%s%s", r->host.accel, r->host.qemu_version,
+	       r->host.kernel_version, r->host.accel_reason[0] ? "; " : " (KVM boots the guest kernel)",
+	       r->host.accel_reason);
 
 	const char *skip[PLAN_MAX_LIST];
 

@@ -231,6 +231,22 @@ int store_host_fact(struct store *s, const char *run, const char *key, const cha
 			value);
 }
 
+char *store_host_fact_get(struct store *s, const char *run, const char *key)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM host_facts WHERE run_id = ? AND key = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = col_dup(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 int store_config(struct store *s, const char *run, const char *config, const char *status, const char *reason)
 {
 	return run_stmt(s, "INSERT OR REPLACE INTO configs(run_id, name, status, reason) VALUES (?, ?, ?, ?)", "ssss",

@@ -22,6 +22,8 @@ int store_run_load(struct store *s, const char *id, char **plan_path, char **pla
 int store_run_set_status(struct store *s, const char *id, const char *status);
 
 int store_host_fact(struct store *s, const char *run, const char *key, const char *value);
+/* A host fact of a run (malloc'ed), or NULL when it was not recorded. */
+char *store_host_fact_get(struct store *s, const char *run, const char *key);
 int store_config(struct store *s, const char *run, const char *config, const char *status, const char *reason);
 
 struct guest_row {

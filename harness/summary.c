@@ -151,5 +151,11 @@ int summary_print(struct store *s, const char *run, FILE *out)
 				sqlite3_column_text(st, 1));
 		sqlite3_finalize(st);
 	}
+	char *accel = store_host_fact_get(s, run, "accel"), *why = store_host_fact_get(s, run, "accel_reason");
+
+	if (accel && strcmp(accel, "none") != 0)
+		fprintf(out, "guests ran under %s%s%s\n", accel, why && *why ? ": " : "", why ? why : "");
+	free(accel);
+	free(why);
 	return 0;
 }

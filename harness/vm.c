@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -135,6 +136,27 @@ void vm_stop(struct vm *vm)
 	}
 	if (vm->agent_sock[0])
 		unlink(vm->agent_sock);
+}
+
+int vm_console_empty(const struct vm *vm)
+{
+	struct stat st;
+
+	return stat(vm->serial_log, &st) < 0 || st.st_size == 0;
+}
+
+char *vm_command_line(const struct vm *vm)
+{
+	size_t len;
+	char *log = vb_read_file(vm->qemu_log, &len);
+	char *cmd = NULL;
+
+	if (log && strncmp(log, "command: ", 9) == 0) {
+		log[strcspn(log, "\n")] = '\0';
+		cmd = vb_strdup(log + 9);
+	}
+	free(log);
+	return cmd;
 }
 
 const char *vm_serial_tail(const struct vm *vm)

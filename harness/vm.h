@@ -38,6 +38,12 @@ int vm_alive(struct vm *vm);
 /* Stop QEMU (SIGTERM, then SIGKILL) and reap it. Safe to call twice. */
 void vm_stop(struct vm *vm);
 
+/* 1 when nothing has reached the guest's serial log yet (or it is missing). */
+int vm_console_empty(const struct vm *vm);
+
+/* QEMU's command line as vm_start wrote it into the QEMU log (malloc'ed), or NULL. */
+char *vm_command_line(const struct vm *vm);
+
 /* The last lines of the serial log, for error messages (static buffer). */
 const char *vm_serial_tail(const struct vm *vm);
 

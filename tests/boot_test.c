@@ -1,13 +1,16 @@
-/* boot_test.c: integration test. Boots one real TCG (or KVM) guest with the
- * generated image and runs commands in it through vgpu-agent: hello, a job
- * whose output is checked, a job that times out, and shutdown powering the
- * guest off. Arguments: AGENT INIT. */
+/* boot_test.c: integration test. Decides the accelerator the way a run does
+ * (a boot probe, cached next to the agent, VGPUBENCH_ACCEL overriding), boots
+ * one real guest with the generated image under it and runs commands in it
+ * through vgpu-agent: hello, a job whose output is checked, a job that times
+ * out, and shutdown powering the guest off. Arguments: AGENT INIT. */
 #define _GNU_SOURCE
+#include <libgen.h>
 #include <stdlib.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "agent_client.h"
+#include "boot_wait.h"
 #include "check.h"
 #include "hostcheck.h"
 #include "image.h"
@@ -19,7 +22,7 @@ int main(int argc, char **argv)
 	struct host h;
 	struct image img;
 	struct vm vm;
-	struct agent_conn c;
+	struct agent_conn c = { .rfd = -1, .wfd = -1 };
 	struct agent_conn *cs[1] = { &c };
 	struct json_object *hello = NULL;
 	char err[512], dir[] = "/tmp/vgpubench-boot-XXXXXX";
@@ -32,6 +35,15 @@ int main(int argc, char **argv)
 	host_probe(&h);
 	CHECK(h.qemu_major >= 10, "QEMU 10 or newer (found '%s')", h.qemu_version);
 	CHECK(h.guest_kernel[0] != '\0', "a guest kernel is installed");
+	if (check_failed)
+		return check_done("boot");
+	char *agent_dir = vb_strdup(argv[1]);
+	char *cache = vb_strdupf("%s/accel-probe.json", dirname(agent_dir));
+
+	CHECK(host_choose_accel(&h, ACCEL_AUTO, cache, err, sizeof(err)) == 0, "accelerator: %s", err);
+	printf("boot: accelerator %s%s%s\n", h.accel, h.accel_reason[0] ? ": " : "", h.accel_reason);
+	free(cache);
+	free(agent_dir);
 	if (check_failed || !mkdtemp(dir))
 		return check_done("boot");
 	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, &img, err, sizeof(err)) == 0,
@@ -43,11 +55,13 @@ int main(int argc, char **argv)
 	double t0 = vb_now();
 
 	CHECK(agent_connect_unix(&c, vm.agent_sock, t0 + 30, "guest1") == 0, "agent socket");
-	CHECK(c.buf && agent_hello(&c, t0 + 180, &hello) == 0, "hello within 180 s");
+	CHECK(c.buf && boot_wait_hello(&c, &vm, t0 + 180, BOOT_SILENT_S, &hello, NULL) == 0, "hello within 180 s");
 	printf("boot: %s guest answered in %.1f s\n", h.accel, vb_now() - t0);
 	if (!hello) {
 		fprintf(stderr, "serial log tail:\n%s\n", vm_serial_tail(&vm));
 		vm_stop(&vm);
+		if (c.buf)
+			agent_close(&c);
 		return check_done("boot");
 	}
 	const char *drm = json_object_to_json_string_ext(hello, JSON_C_TO_STRING_PLAIN);

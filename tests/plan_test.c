@@ -42,6 +42,9 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\ndom0_load = maybe\n", "bad.ini:2: dom0_load: 'maybe' is not yes or no" },
 	{ "[plan]\n[guest]\n[guest]\n", "bad.ini:3: section [guest] appears twice" },
 	{ "[plan]\n[guest]\nvcpus = 1\nvcpus = 2\n", "bad.ini:4: duplicate key 'vcpus' in [guest]" },
+	{ "[plan]\n[guest]\naccel = hvf\n", "bad.ini:3: accel: 'hvf' is not auto, kvm or tcg" },
+	{ "[plan]\n[guest]\naccel = KVM\n", "bad.ini:3: accel: 'KVM' is not auto, kvm or tcg" },
+	{ "[plan]\n[guest]\naccel = tcg\naccel = kvm\n", "bad.ini:4: duplicate key 'accel' in [guest]" },
 };
 
 int main(void)
@@ -59,6 +62,7 @@ int main(void)
 			   "[guest]\n"
 			   "memory_mb = 2048\n"
 			   "cpu = Haswell-noTSX\n"
+			   "accel = tcg\n"
 			   "boot_timeout_s = 90.5\r\n";
 
 	CHECK(plan_parse("good.ini", good, &p, err, sizeof(err)) == 0, "good plan rejected: %s", err);
@@ -71,12 +75,14 @@ int main(void)
 	CHECK(p.memory_mb == 2048 && p.vcpus == 1, "memory %d vcpus %d", p.memory_mb, p.vcpus);
 	CHECK(strcmp(p.cpu, "Haswell-noTSX") == 0, "cpu '%s'", p.cpu);
 	CHECK(p.boot_timeout_s == 90.5, "boot timeout %g", p.boot_timeout_s);
+	CHECK(p.accel == ACCEL_TCG, "accel %s", accel_mode_name(p.accel));
 
 	CHECK(plan_parse("min.ini", "[plan]\nconfigs=native\nworkloads=glmark2", &p, err, sizeof(err)) == 0,
 	      "minimal plan rejected: %s", err);
 	CHECK(p.nguests == 1 && p.guests[0] == 3, "default topology is 3 guests");
 	CHECK(p.repetitions == 3, "default repetitions 3");
 	CHECK(p.dom0_load == 1, "dom0 joins multi-guest topologies by default");
+	CHECK(p.accel == ACCEL_AUTO, "the accelerator is decided by the probe by default");
 	CHECK(plan_parse("d.ini", "[plan]\nconfigs=native\nworkloads=glmark2\ndom0_load = no\n", &p, err, sizeof(err)) == 0 &&
 		      p.dom0_load == 0,
 	      "dom0_load = no: %s", err);

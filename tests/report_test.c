@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "report.h"
+#include "summary.h"
 #include "runs_fixture.h"
 
 static int count(const char *hay, const char *needle)
@@ -32,7 +33,8 @@ int main(void)
 	make_run(&s, "a");
 	copy_run(&s, "a", "b", 0.9);
 	exec_sql(&s, "UPDATE runs SET started_at = '2026-01-0' || rowid || 'T00:00:00Z';"
-		     "INSERT INTO host_facts VALUES ('b', 'accel', 'tcg'), ('b', 'qemu', '10.0.2 <&>');"
+		     "INSERT INTO host_facts VALUES ('b', 'accel', 'tcg'), ('b', 'qemu', '10.0.2 <&>'),"
+		     " ('b', 'accel_reason', 'KVM present but a standard kernel does not boot under it (kvm_pvm <loaded>)');"
 		     "INSERT INTO configs VALUES ('b', 'passthrough', 'skipped', 'needs KVM');"
 		     "UPDATE jobs SET renderer = 'virgl (LLVMPIPE)' WHERE config = 'qemu-virgl';"
 		     /* dom0 ran alongside the three guests in repetition 1, at 400 */
@@ -123,8 +125,32 @@ int main(void)
 	CHECK_STR_CONTAINS(html, "10.0.2 &lt;&amp;&gt;");
 	CHECK_STR_CONTAINS(html, "GL_RENDERER (qemu-virgl)");
 	CHECK_STR_CONTAINS(html, "needs KVM");
+	CHECK_STR_CONTAINS(html, "<th>accel</th><td>tcg</td>");
+	CHECK_STR_CONTAINS(html, "<th>accel_reason</th><td>KVM present but a standard kernel does not boot under it "
+				 "(kvm_pvm &lt;loaded&gt;)</td>");
 	free(html);
 	free(path);
+
+	/* The table's footer says which accelerator the guests ran under, and why not KVM. */
+	{
+		char *table = NULL;
+		size_t tlen = 0;
+		FILE *mem = open_memstream(&table, &tlen);
+
+		CHECK(mem && summary_print(&s, "b", mem) == 0, "summary printed");
+		if (mem)
+			fclose(mem);
+		CHECK_STR_CONTAINS(table, "\nguests ran under tcg: KVM present but a standard kernel does not boot under "
+					  "it (kvm_pvm <loaded>)\n");
+		free(table);
+		table = NULL;
+		mem = open_memstream(&table, &tlen);
+		CHECK(mem && summary_print(&s, "a", mem) == 0, "summary of a run without accel facts");
+		if (mem)
+			fclose(mem);
+		CHECK(table && !strstr(table, "guests ran under"), "no accelerator line without the fact");
+		free(table);
+	}
 
 	/* A run with no successful jobs still gives a page, with no empty charts. */
 	exec_sql(&s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status)"

@@ -18,7 +18,7 @@ run_one() {
 	echo "== $name"
 	out=$("$@" 2>&1)
 	rc=$?
-	echo "$out" | grep -E '^(FAIL|boot: .* in |==[0-9]+==|.*runtime error)' | head -40
+	echo "$out" | grep -E '^(FAIL|boot: (accelerator|.* answered in )|real probe: |==[0-9]+==|.*runtime error)' | head -40
 	line=$(echo "$out" | grep -E '^[a-z_0-9]+: [0-9]+ passed, [0-9]+ failed$' | tail -n1)
 	if [ -z "$line" ]; then
 		echo "$out" | tail -20
