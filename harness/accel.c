@@ -97,12 +97,12 @@ enum accel_probe_result accel_boot_probe(const char *qemu, const char *accel, co
 	snprintf(serial, sizeof(serial), "%s/serial.log", dir);
 	snprintf(log, sizeof(log), "%s/qemu.log", dir);
 	serial_arg = vb_strdupf("file:%s", serial);
-	char *argv[] = {(char *)qemu, "-nodefaults", "-no-user-config", "-no-reboot", "-machine", "pc", "-accel",
+	char *argv[] = { (char *)qemu, "-nodefaults", "-no-user-config", "-no-reboot", "-machine", "pc", "-accel",
 			(char *)accel, "-cpu", is_kvm ? "host" : "qemu64", "-smp", "1", "-m", "256", "-kernel",
 			(char *)kernel,
 			/* Nothing past the banner matters: no initramfs, no root, panic exits. */
 			"-append", "console=ttyS0 earlyprintk=serial,ttyS0 ignore_loglevel panic=-1", "-serial",
-			serial_arg, "-monitor", "none", "-display", "none", NULL};
+			serial_arg, "-monitor", "none", "-display", "none", NULL };
 	double t0 = vb_now();
 
 	pid = vb_spawn(argv, NULL, log);

@@ -17,9 +17,14 @@ static const char *txt(sqlite3_stmt *q, int i)
 	return t ? (const char *)t : NULL;
 }
 
+/* A text column as JSON, made valid UTF-8 (rows written by older versions may hold any bytes). */
 static struct json_object *jtxt(sqlite3_stmt *q, int i)
 {
-	return txt(q, i) ? json_object_new_string(txt(q, i)) : NULL;
+	char *fixed = vb_utf8_fix(txt(q, i));
+	struct json_object *o = txt(q, i) ? json_object_new_string(fixed ? fixed : txt(q, i)) : NULL;
+
+	free(fixed);
+	return o;
 }
 
 static struct json_object *jnum(sqlite3_stmt *q, int i)
@@ -148,10 +153,11 @@ fail:
 }
 
 /* RFC 4180: quote a field that holds a comma, quote or line break. */
-static void csv_field(FILE *out, const char *s, int last)
+static void csv_field(FILE *out, const char *text, int last)
 {
-	if (!s)
-		s = "";
+	char *fixed = vb_utf8_fix(text);
+	const char *s = fixed ? fixed : text ? text : "";
+
 	if (strpbrk(s, ",\"\r\n")) {
 		fputc('"', out);
 		for (; *s; s++) {
@@ -163,6 +169,7 @@ static void csv_field(FILE *out, const char *s, int last)
 	} else {
 		fputs(s, out);
 	}
+	free(fixed);
 	fputs(last ? "\r\n" : ",", out);
 }
 
@@ -202,6 +209,8 @@ static int export_csv(struct store *st, const char *run, FILE *out)
 struct tc {
 	char classname[160], name[64];
 	char failure[1024];
+	char error[512]; /* the run itself did not finish */
+	char skip[512];	 /* why it was skipped */
 	int skipped;
 };
 
@@ -223,15 +232,59 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 	sqlite3_stmt *q;
 	struct tc *tcs = NULL;
 	size_t n = 0;
-	int failures = 0, skipped = 0;
+	int failures = 0, skipped = 0, errors = 0;
 	struct comparison c;
 	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
 	int have_cmp;
-	const char *groups = "SELECT workload, config, topology, count(*), sum(status <> 'ok'),"
-			     " (SELECT status || ': ' || coalesce(reason, '') FROM jobs k WHERE k.run_id = j.run_id"
-			     "  AND k.workload = j.workload AND k.config = j.config AND k.topology = j.topology"
-			     "  AND k.status <> 'ok' LIMIT 1)"
-			     " FROM jobs j WHERE run_id = ? GROUP BY 1, 2, 3 ORDER BY 1, 2 <> 'native', 2, 3";
+	const char *groups =
+	    "SELECT workload, config, topology, count(*), sum(status NOT IN ('ok', 'skipped')),"
+	    " (SELECT status || ': ' || coalesce(reason, '') FROM jobs k WHERE k.run_id = j.run_id"
+	    "  AND k.workload = j.workload AND k.config = j.config AND k.topology = j.topology"
+	    "  AND k.status NOT IN ('ok', 'skipped') LIMIT 1),"
+	    " sum(status = 'skipped'),"
+	    " (SELECT coalesce(reason, '') FROM jobs k WHERE k.run_id = j.run_id AND k.workload = j.workload"
+	    "  AND k.config = j.config AND k.topology = j.topology AND k.status = 'skipped' LIMIT 1)"
+	    " FROM jobs j WHERE run_id = ? GROUP BY 1, 2, 3 ORDER BY 1, 2 <> 'native', 2, 3";
+
+	/* A run that did not complete is an error of its own, whatever its jobs say. */
+	if (sqlite3_prepare_v2(st->db, "SELECT status FROM runs WHERE id = ?", -1, &q, NULL) != SQLITE_OK) {
+		vb_err("database: %s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		vb_err("no run '%s'", run);
+		return -1;
+	}
+	if (strcmp(txt(q, 0), "complete") != 0) {
+		struct tc *t = tc_add(&tcs, &n);
+		char *why = store_run_reason(st, run);
+
+		snprintf(t->classname, sizeof(t->classname), "vgpubench.run");
+		snprintf(t->name, sizeof(t->name), "completion");
+		snprintf(t->error, sizeof(t->error), "the run is %s%s%s", txt(q, 0), why ? ": " : "", why ? why : "");
+		free(why);
+		errors++;
+	}
+	sqlite3_finalize(q);
+	/* Configurations the host could not run: skipped, with the reason. */
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT name, reason FROM configs WHERE run_id = ? AND status = 'skipped'"
+			       " ORDER BY rowid",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			struct tc *t = tc_add(&tcs, &n);
+
+			snprintf(t->classname, sizeof(t->classname), "config.%s", txt(q, 0));
+			snprintf(t->name, sizeof(t->name), "host check");
+			snprintf(t->skip, sizeof(t->skip), "%s", txt(q, 1) ? txt(q, 1) : "");
+			t->skipped = 1;
+			skipped++;
+		}
+		sqlite3_finalize(q);
+	}
 
 	/* Regressions against the previous comparable run, when there is one. */
 	{
@@ -256,6 +309,12 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 		if (sqlite3_column_int(q, 4) > 0)
 			snprintf(t->failure, sizeof(t->failure), "%d of %d jobs failed; first: %s",
 				 sqlite3_column_int(q, 4), sqlite3_column_int(q, 3), txt(q, 5) ? txt(q, 5) : "");
+		if (sqlite3_column_int(q, 6) == sqlite3_column_int(q, 3)) {
+			/* Every job skipped itself (e.g. no KMS device here). */
+			snprintf(t->skip, sizeof(t->skip), "%s", txt(q, 7) ? txt(q, 7) : "");
+			t->skipped = 1;
+			skipped++;
+		}
 		for (size_t i = 0; have_cmp && i < c.nrows; i++) {
 			const struct compare_row *r = &c.rows[i];
 			size_t used = strlen(t->failure);
@@ -267,6 +326,10 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 				 used ? "; " : "", c.base, r->cur->metric, r->change_pct, r->p);
 		}
 		failures += t->failure[0] != '\0';
+		if (t->failure[0] && t->skipped) {
+			t->skipped = 0; /* a regression outranks a skip */
+			skipped--;
+		}
 	}
 	sqlite3_finalize(q);
 	/* Each piglit test is a testcase of its own (worst status over repetitions and guests). */
@@ -292,22 +355,31 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 		sqlite3_finalize(q);
 	}
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(out, "<testsuites name=\"vgpubench\" tests=\"%zu\" failures=\"%d\">\n", n, failures);
+	fprintf(out, "<testsuites name=\"vgpubench\" tests=\"%zu\" failures=\"%d\" errors=\"%d\">\n", n, failures,
+		errors);
 	fprintf(out, "  <testsuite name=\"");
 	vb_xml_escape(out, run);
-	fprintf(out, "\" tests=\"%zu\" failures=\"%d\" skipped=\"%d\">\n", n, failures, skipped);
+	fprintf(out, "\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" skipped=\"%d\">\n", n, failures, errors, skipped);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "    <testcase classname=\"");
 		vb_xml_escape(out, tcs[i].classname);
 		fprintf(out, "\" name=\"");
 		vb_xml_escape(out, tcs[i].name);
-		if (!tcs[i].failure[0] && !tcs[i].skipped) {
+		if (!tcs[i].failure[0] && !tcs[i].skipped && !tcs[i].error[0]) {
 			fprintf(out, "\"/>\n");
 			continue;
 		}
 		fprintf(out, "\">\n");
-		if (tcs[i].skipped) {
-			fprintf(out, "      <skipped/>\n");
+		if (tcs[i].error[0]) {
+			fprintf(out, "      <error message=\"");
+			vb_xml_escape(out, tcs[i].error);
+			fprintf(out, "\"/>\n");
+		} else if (tcs[i].skipped) {
+			fprintf(out, "      <skipped%s", tcs[i].skip[0] ? " message=\"" : "/>\n");
+			if (tcs[i].skip[0]) {
+				vb_xml_escape(out, tcs[i].skip);
+				fprintf(out, "\"/>\n");
+			}
 		} else {
 			fprintf(out, "      <failure message=\"");
 			vb_xml_escape(out, tcs[i].failure);
@@ -324,6 +396,16 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 
 int export_run(struct store *st, const char *run, const char *format, FILE *out)
 {
+	char *pp, *pt, *dir, *status;
+
+	if (store_run_load(st, run, &pp, &pt, &dir, &status) < 0) {
+		vb_err("no run '%s'", run);
+		return -1;
+	}
+	free(pp);
+	free(pt);
+	free(dir);
+	free(status);
 	if (strcmp(format, "json") == 0)
 		return export_json(st, run, out);
 	if (strcmp(format, "csv") == 0)

@@ -152,13 +152,13 @@ int gpu_backend_snapshot(const struct gpu_backend *b, const char *path)
 {
 	struct timeval tv = { 2, 0 };
 	char buf[65536];
-	FILE *f;
+	struct vb_out out;
 	int fd, ok = 0;
 
 	if (!b->control[0] || (fd = vb_unix_connect(b->control, 0, 0)) < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (!(f = fopen(path, "w"))) {
+	if (vb_out_open(&out, path) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -169,10 +169,15 @@ int gpu_backend_snapshot(const struct gpu_backend *b, const char *path)
 			ok = r == 0;
 			break;
 		}
-		fwrite(buf, 1, (size_t)r, f);
+		if (fwrite(buf, 1, (size_t)r, out.f) != (size_t)r)
+			break;
 	}
 	close(fd);
-	return fclose(f) == 0 && ok ? 0 : -1;
+	if (!ok) {
+		vb_out_abort(&out);
+		return -1;
+	}
+	return vb_out_commit(&out);
 }
 
 void gpu_backend_stop(struct gpu_backend *b)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "compare.h"
 #include "export.h"
@@ -65,7 +66,7 @@ static int cmd_list(const char *results)
 	sqlite3_stmt *st;
 	char *db = vb_strdupf("%s/vgpubench.db", results);
 
-	if (store_open(&s, db) < 0) {
+	if (store_open_read(&s, db) < 0) {
 		free(db);
 		return 1;
 	}
@@ -92,7 +93,7 @@ static int cmd_show(const char *results, const char *run)
 	char *pp, *pt, *dir, *status;
 	int rc = 0;
 
-	if (store_open(&s, db) < 0) {
+	if (store_open_read(&s, db) < 0) {
 		free(db);
 		return 1;
 	}
@@ -100,7 +101,11 @@ static int cmd_show(const char *results, const char *run)
 		vb_err("no run '%s' in %s", run, db);
 		rc = 1;
 	} else {
-		printf("run %s (%s), logs in %s\n", run, status, dir);
+		char *why = store_run_reason(&s, run);
+
+		printf("run %s (%s%s%s), logs in %s%s%s\n", run, status, why ? ": " : "", why ? why : "",
+		       dir[0] == '/' ? "" : results, dir[0] == '/' ? "" : "/", dir);
+		free(why);
 		summary_print(&s, run, stdout);
 		free(pp);
 		free(pt);
@@ -112,6 +117,26 @@ static int cmd_show(const char *results, const char *run)
 	return rc;
 }
 
+/* Runs of different plans can be compared, but the user should know. */
+static void warn_if_plans_differ(struct store *s, const char *run, const char *base)
+{
+	char *pp[2] = { NULL, NULL }, *pt[2] = { NULL, NULL }, *dir, *status;
+	const char *ids[2] = { run, base };
+
+	for (int i = 0; i < 2; i++)
+		if (ids[i] && ids[i][0] && store_run_load(s, ids[i], &pp[i], &pt[i], &dir, &status) == 0) {
+			free(dir);
+			free(status);
+		}
+	if (pt[0] && pt[1] && strcmp(pt[0], pt[1]) != 0)
+		vb_err("warning: %s and %s ran different plans (%s, %s): differences may come from the plans", run,
+		       base, pp[0], pp[1]);
+	for (int i = 0; i < 2; i++) {
+		free(pp[i]);
+		free(pt[i]);
+	}
+}
+
 static int cmd_compare(const char *results, const char *run, const char *base, double threshold)
 {
 	struct store s;
@@ -120,7 +145,7 @@ static int cmd_compare(const char *results, const char *run, const char *base, d
 	char *db = vb_strdupf("%s/vgpubench.db", results);
 	int rc;
 
-	if (store_open(&s, db) < 0) {
+	if (store_open_read(&s, db) < 0) {
 		free(db);
 		return 1;
 	}
@@ -129,6 +154,7 @@ static int cmd_compare(const char *results, const char *run, const char *base, d
 		store_close(&s);
 		return 1;
 	}
+	warn_if_plans_differ(&s, run, c.base);
 	compare_print(&c, &o, stdout);
 	rc = c.regressions || c.status_regressions ? 4 : 0;
 	compare_free(&c);
@@ -136,27 +162,67 @@ static int cmd_compare(const char *results, const char *run, const char *base, d
 	return rc;
 }
 
+/* Is path the database itself, or its WAL or shared-memory file? */
+static int is_database_file(const char *path, const char *db)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	struct stat a, b;
+
+	if (stat(path, &a) < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		char *f = vb_strdupf("%s%s", db, suffix[i]);
+		int same = stat(f, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+
+		free(f);
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
+/* The whole export is made in memory first: nothing is written unless it is complete. */
 static int cmd_export(const char *results, const char *run, const char *format, const char *path)
 {
 	struct store s;
-	char *db = vb_strdupf("%s/vgpubench.db", results);
-	FILE *out = stdout;
-	int rc;
+	char *db = vb_strdupf("%s/vgpubench.db", results), *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	struct vb_out out = { 0 };
+	int rc = 1;
 
-	if (store_open(&s, db) < 0) {
+	if (strcmp(format, "json") && strcmp(format, "csv") && strcmp(format, "junit")) {
+		vb_err("unknown export format '%s' (json, csv or junit)", format);
+		free(db);
+		return 2;
+	}
+	if (path && is_database_file(path, db)) {
+		vb_err("refusing to write the export over the results database %s", db);
 		free(db);
 		return 1;
 	}
-	free(db);
-	if (path && !(out = fopen(path, "w"))) {
-		vb_err("cannot write %s", path);
-		store_close(&s);
+	if (store_open_read(&s, db) < 0) {
+		free(db);
 		return 1;
 	}
-	rc = export_run(&s, run, format, out) < 0 ? 1 : 0;
-	if (path && fclose(out) != 0)
-		rc = 1;
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		abort();
+	int made = export_run(&s, run, format, mem);
+
+	if (fclose(mem) != 0)
+		made = -1;
 	store_close(&s);
+	if (made == 0 && vb_out_open(&out, path) == 0) {
+		if (fwrite(text, 1, len, out.f) != len)
+			vb_out_abort(&out);
+		else if (vb_out_commit(&out) == 0)
+			rc = 0;
+	}
+	if (out.f)
+		vb_out_abort(&out);
+	free(text);
+	free(db);
 	return rc;
 }
 
@@ -166,7 +232,7 @@ static int cmd_report(const char *results, const char *run, const char *reports)
 	char *db = vb_strdupf("%s/vgpubench.db", results), *path = NULL;
 	int rc;
 
-	if (store_open(&s, db) < 0) {
+	if (store_open_read(&s, db) < 0) {
 		free(db);
 		return 1;
 	}
@@ -174,9 +240,58 @@ static int cmd_report(const char *results, const char *run, const char *reports)
 	rc = report_generate(&s, run, reports, &path) < 0 ? 1 : 0;
 	if (rc == 0)
 		printf("report: %s\n", path);
+	else if (path)
+		vb_err("the report %s is incomplete (see above)", path);
 	free(path);
 	store_close(&s);
 	return rc;
+}
+
+/* Run ids name database rows and folders: they must never be paths. */
+static int check_run_id(const char *what, const char *id)
+{
+	if (id && !vb_is_identifier(id)) {
+		fprintf(stderr,
+			"vgpubench: %s '%s' is not a run id (letters, digits, '.', '_' and '-', no '..' nor '/')\n",
+			what, id);
+		return -1;
+	}
+	return 0;
+}
+
+static int dispatch(const char *cmd, const char *results, const char *reports, const char *resume, const char *pos,
+		    const char *pos2, const char *format, const char *outpath, double threshold)
+{
+	if (strcmp(cmd, "run") == 0) {
+		if (resume && pos) {
+			fprintf(stderr, "vgpubench: give a plan or --resume RUN, not both\n");
+			return 2;
+		}
+		if (check_run_id("--resume", resume) < 0)
+			return 2;
+		return runner_run(results, reports, pos ? pos : DEFAULT_PLAN, resume);
+	}
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(results);
+	if (strcmp(cmd, "workloads") == 0)
+		return cmd_workloads();
+	if (strcmp(cmd, "show") && strcmp(cmd, "report") && strcmp(cmd, "export") && strcmp(cmd, "compare")) {
+		usage(stderr);
+		return 2;
+	}
+	if (!pos || (strcmp(cmd, "export") == 0 && !format)) {
+		usage(stderr);
+		return 2;
+	}
+	if (check_run_id("RUN", pos) < 0 || check_run_id("BASELINE", pos2) < 0)
+		return 2;
+	if (strcmp(cmd, "show") == 0)
+		return cmd_show(results, pos);
+	if (strcmp(cmd, "report") == 0)
+		return cmd_report(results, pos, reports);
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export(results, pos, format, outpath);
+	return cmd_compare(results, pos, pos2, threshold);
 }
 
 int main(int argc, char **argv)
@@ -197,6 +312,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (int i = 2; i < argc; i++) {
+		if (i + 1 < argc && argv[i][0] == '-' && strcmp(argv[i], "--threshold") && !argv[i + 1][0]) {
+			fprintf(stderr, "vgpubench: %s needs a value, got an empty one\n", argv[i]);
+			return 2;
+		}
 		if (strcmp(argv[i], "--results") == 0 && i + 1 < argc) {
 			results = argv[++i];
 		} else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc) {
@@ -229,25 +348,10 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (strcmp(cmd, "run") == 0) {
-		if (resume && pos) {
-			fprintf(stderr, "vgpubench: give a plan or --resume RUN, not both\n");
-			return 2;
-		}
-		return runner_run(results, reports, pos ? pos : DEFAULT_PLAN, resume);
-	}
-	if (strcmp(cmd, "list") == 0)
-		return cmd_list(results);
-	if (strcmp(cmd, "workloads") == 0)
-		return cmd_workloads();
-	if (strcmp(cmd, "show") == 0 && pos)
-		return cmd_show(results, pos);
-	if (strcmp(cmd, "report") == 0 && pos)
-		return cmd_report(results, pos, reports);
-	if (strcmp(cmd, "export") == 0 && pos && format)
-		return cmd_export(results, pos, format, outpath);
-	if (strcmp(cmd, "compare") == 0 && pos)
-		return cmd_compare(results, pos, pos2, threshold);
-	usage(stderr);
-	return 2;
+	int rc = dispatch(cmd, results, reports, resume, pos, pos2, format, outpath, threshold);
+
+	/* Whatever went to standard output must have arrived (a full disk, a closed pipe). */
+	if (vb_stdout_check() < 0 && (rc == 0 || rc == 3 || rc == 4))
+		rc = 1;
+	return rc;
 }

@@ -183,9 +183,11 @@ static int set_plan_key(struct pstate *s, struct plan *p, int k, char *v)
 {
 	switch (k) {
 	case 0:
-		if (strlen(v) >= sizeof(p->name) || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
-							    strlen(v) || !*v)
-			return fail(s, "name: '%s' must be 1-63 letters, digits, '-', '_' or '.'", v);
+		if (strlen(v) >= sizeof(p->name) || !vb_is_identifier(v))
+			return fail(s,
+				    "name: '%s' must be 1-63 letters, digits, '-', '_' or '.', starting with a letter "
+				    "or digit, without '..'",
+				    v);
 		strcpy(p->name, v);
 		return 0;
 	case 1:
@@ -254,6 +256,8 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 	char line[MAX_LINE + 2];
 
 	plan_defaults(p);
+	if (strncmp(cur, "\xef\xbb\xbf", 3) == 0)
+		cur += 3; /* a UTF-8 byte order mark, as some editors write */
 	while (*cur) {
 		const char *nl = strchr(cur, '\n');
 		size_t n = nl ? (size_t)(nl - cur) : strlen(cur);
@@ -316,7 +320,10 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 			int k = key_index(plan_keys, sizeof(plan_keys) / sizeof(plan_keys[0]), key);
 
 			if (k < 0)
-				return fail(&s, "unknown key '%s' in [plan] (known: name, configs, guests, workloads, repetitions, dom0_load)", key);
+				return fail(&s,
+					    "unknown key '%s' in [plan] (known: name, configs, guests, workloads, "
+					    "repetitions, dom0_load)",
+					    key);
 			if (seen_plan & (1u << k))
 				return fail(&s, "duplicate key '%s' in [plan]", key);
 			seen_plan |= 1u << k;
@@ -326,7 +333,10 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 			int k = key_index(guest_keys, sizeof(guest_keys) / sizeof(guest_keys[0]), key);
 
 			if (k < 0)
-				return fail(&s, "unknown key '%s' in [guest] (known: memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel)", key);
+				return fail(&s,
+					    "unknown key '%s' in [guest] (known: memory_mb, vcpus, cpu, "
+					    "boot_timeout_s, job_timeout_s, accel)",
+					    key);
 			if (seen_guest & (1u << k))
 				return fail(&s, "duplicate key '%s' in [guest]", key);
 			seen_guest |= 1u << k;
@@ -351,8 +361,12 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 int plan_load(const char *path, struct plan *p, char **text_out, char *err, size_t errlen)
 {
 	size_t len;
-	char *text = vb_read_file(path, &len);
+	char *text = vb_read_file_max(path, PLAN_MAX_BYTES, &len);
 
+	if (!text && errno == EFBIG) {
+		snprintf(err, errlen, "%s: the plan is larger than %d KiB: not a plan", path, PLAN_MAX_BYTES / 1024);
+		return -1;
+	}
 	if (!text) {
 		snprintf(err, errlen, "%s: cannot read the plan: %s", path, strerror(errno));
 		return -1;

@@ -8,6 +8,8 @@
 #include "accel.h"
 
 #define PLAN_MAX_LIST 16
+/* A plan file larger than this is refused before it is read whole (/dev/zero is not a plan). */
+#define PLAN_MAX_BYTES (256 * 1024)
 
 struct plan {
 	char name[64];

@@ -29,6 +29,7 @@ struct rep {
 	FILE *html;
 	struct series_set set;
 	int charts;
+	int failed; /* files or charts that could not be written */
 };
 
 static const char *headline(const char *workload)
@@ -61,45 +62,117 @@ static void label(char *buf, size_t len, const struct series *s)
 		snprintf(buf, len, "%s", s->config);
 }
 
-/* Run gnuplot on script `name`.gp in the data folder and inline the SVG it wrote. */
+/*
+ * Run gnuplot on script `name`.gp in the data folder and inline the SVG it
+ * wrote. gnuplot runs in the data folder and sees only file names we made
+ * there: no path from the command line or the database reaches its script.
+ */
 static void chart(struct rep *r, const char *name, const char *script, const char *caption)
 {
 	char *gp = vb_strdupf("%s/%s.gp", r->data, name), *svg = vb_strdupf("%s/%s.svg", r->data, name);
+	char *out = vb_strdupf("%s.svg.tmp", name), *outpath = vb_strdupf("%s/%s", r->data, out);
+	char *log = vb_strdupf("%s.log", name), *gpname = vb_strdupf("%s.gp", name);
 	char *full = vb_strdupf("set terminal svg size 860,380 dynamic font 'sans,11' background '#ffffff'\n"
 				"set output '%s'\nset grid ytics\nset key outside right top\n%s",
-				svg, script);
+				out, script);
+	char *body = NULL;
 	int st;
-	char *argv[] = { "gnuplot", gp, NULL };
+	char *argv[] = { "gnuplot", gpname, NULL };
 
 	if (vb_write_file(gp, full, strlen(full)) < 0) {
 		fprintf(r->html, "<p class=err>cannot write %s</p>\n", gp);
+		vb_err("report: cannot write %s: %s", gp, strerror(errno));
+		r->failed++;
 		goto out;
 	}
-	free(vb_capture(argv, &st));
+	st = vb_run_in(r->data, argv, log, 120);
 	size_t len;
-	char *body = vb_read_file(svg, &len);
+
+	body = st == 0 ? vb_read_file(outpath, &len) : NULL;
 	char *start = body ? strstr(body, "<svg") : NULL;
 
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !start) {
-		fprintf(r->html, "<p class=err>gnuplot failed to draw %s (script: %s)</p>\n", name, gp);
-		vb_err("report: gnuplot failed on %s", gp);
+	if (st != 0 || !start || rename(outpath, svg) < 0) {
+		fprintf(r->html, "<p class=err>gnuplot failed to draw %s (script: %s, its messages: %s/%s)</p>\n", name,
+			gp, r->data, log);
+		vb_err("report: gnuplot failed to draw %s (%s %d; see %s/%s)", name,
+		       st >= 0 && WIFEXITED(st) ? "exit status" : "wait status",
+		       st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : st, r->data, log);
+		unlink(outpath);
+		r->failed++;
 	} else {
 		fprintf(r->html, "<figure id=\"chart-%s\">\n%s\n<figcaption>", name, start);
 		vb_xml_escape(r->html, caption);
 		fprintf(r->html, "</figcaption></figure>\n");
 		r->charts++;
 	}
-	free(body);
 out:
+	free(body);
 	free(full);
 	free(gp);
 	free(svg);
+	free(out);
+	free(outpath);
+	free(log);
+	free(gpname);
 }
 
-static FILE *data_file(struct rep *r, const char *name, char **path)
+/* A data file, made in memory and written whole by data_done. */
+struct dfile {
+	FILE *f;
+	char *buf;
+	size_t len;
+	char *name; /* relative to the data folder: what the script names */
+};
+
+static FILE *data_file(struct rep *r, const char *name, struct dfile *df)
 {
-	*path = vb_strdupf("%s/%s.dat", r->data, name);
-	return fopen(*path, "w");
+	(void)r;
+	memset(df, 0, sizeof(*df));
+	df->name = vb_strdupf("%s.dat", name);
+	df->f = open_memstream(&df->buf, &df->len);
+	if (!df->f)
+		abort();
+	return df->f;
+}
+
+static void data_done(struct rep *r, struct dfile *df)
+{
+	char *path = vb_strdupf("%s/%s", r->data, df->name);
+
+	if (fclose(df->f) != 0 || vb_write_file(path, df->buf, df->len) < 0) {
+		vb_err("report: cannot write %s: %s", path, strerror(errno));
+		r->failed++;
+	}
+	df->f = NULL;
+	free(df->buf);
+	free(path);
+}
+
+/* A label as a gnuplot string literal: single quotes, a quote doubled, no control characters. */
+static void gp_quote(char *out, size_t len, const char *s)
+{
+	size_t k = 0;
+
+	if (len < 3)
+		return;
+	out[k++] = '\'';
+	for (; *s && k + 3 < len; s++) {
+		if (*s == '\'')
+			out[k++] = '\'';
+		out[k++] = (unsigned char)*s < 0x20 ? ' ' : *s;
+	}
+	out[k++] = '\'';
+	out[k] = '\0';
+}
+
+/* A label for a data file's first column: double-quoted there, so no double quotes nor control characters. */
+static void dat_label(char *out, size_t len, const char *s)
+{
+	size_t k = 0;
+
+	for (; *s && k + 1 < len; s++)
+		out[k++] = (*s == '"' || (unsigned char)*s < 0x20) ? '_' : *s;
+	out[k] = '\0';
 }
 
 static const struct series *native_of(struct rep *r, const struct series *s)
@@ -109,8 +182,9 @@ static const struct series *native_of(struct rep *r, const struct series *s)
 
 static void section_summary(struct rep *r)
 {
-	char *path;
-	FILE *d = data_file(r, "native", &path);
+	struct dfile df;
+	FILE *d = data_file(r, "native", &df);
+	const char *path = df.name;
 	int bars = 0;
 
 	fprintf(r->html, "<h2 id=summary>Summary</h2>\n<table><tr><th>workload</th><th>metric</th><th>config</th>"
@@ -146,13 +220,16 @@ static void section_summary(struct rep *r)
 			char l[96];
 
 			label(l, sizeof(l), s);
-			fprintf(d, "\"%s %s\" %.4f %.4f %.4f\n", s->workload, l, pct, pci.lo, pci.hi);
+			char dl[192], both[192];
+
+			snprintf(both, sizeof(both), "%s %s", s->workload, l);
+			dat_label(dl, sizeof(dl), both);
+			fprintf(d, "\"%s\" %.4f %.4f %.4f\n", dl, pct, pci.lo, pci.hi);
 			bars++;
 		}
 	}
 	fprintf(r->html, "</table>\n");
-	if (d)
-		fclose(d);
+	data_done(r, &df);
 	fprintf(r->html, "<h2 id=native>%% of native</h2>\n");
 	if (bars) {
 		char *script = vb_strdupf("set style data histogram\nset style histogram errorbars gap 1 lw 1.5\n"
@@ -167,7 +244,7 @@ static void section_summary(struct rep *r)
 	} else {
 		fprintf(r->html, "<p>No configuration has both native and guest results in this run.</p>\n");
 	}
-	free(path);
+	free(df.name);
 }
 
 /* Per-guest medians of a guest series: one value per guest index. */
@@ -209,8 +286,9 @@ static size_t per_guest(struct rep *r, const struct series *s, double *out, size
 
 static void section_sharing(struct rep *r)
 {
-	char *path;
-	FILE *d = data_file(r, "sharing", &path);
+	struct dfile df;
+	FILE *d = data_file(r, "sharing", &df);
+	const char *path = df.name;
 	int rows = 0;
 
 	fprintf(r->html, "<h2 id=sharing>Sharing quality</h2>\n<table><tr><th>workload</th><th>config</th>"
@@ -229,13 +307,16 @@ static void section_sharing(struct rep *r)
 		const struct series *alone = series_find(&r->set, s->workload, s->config, 1, 0, s->metric);
 		const struct series *d0 = series_find(&r->set, s->workload, s->config, s->topology, 1, s->metric);
 		double one = alone ? median_copy(alone->v, alone->n) : NAN, sum = 0;
+		char cl[64];
+
+		dat_label(cl, sizeof(cl), s->config);
 
 		fprintf(r->html, "<tr><td>%s</td><td>%s</td><td>%d</td><td>", s->workload, s->config, s->topology);
 		for (size_t k = 0; k < n; k++) {
 			sum += g[k];
 			fprintf(r->html, "%s%.1f", k ? ", " : "", g[k]);
 			if (d)
-				fprintf(d, "\"%s x%d g%zu\" %.4f\n", s->config, s->topology, k + 1, g[k]);
+				fprintf(d, "\"%s x%d g%zu\" %.4f\n", cl, s->topology, k + 1, g[k]);
 			rows++;
 		}
 		double eff = stats_scaling(g, n, one), jain = stats_jain(g, NULL, n);
@@ -248,7 +329,7 @@ static void section_sharing(struct rep *r)
 			/* dom0 is one more VM sharing the GPU: Jain over all of them. */
 			g[n] = median_copy(d0->v, d0->n);
 			if (d)
-				fprintf(d, "\"%s x%d dom0\" %.4f\n", s->config, s->topology, g[n]);
+				fprintf(d, "\"%s x%d dom0\" %.4f\n", cl, s->topology, g[n]);
 			fprintf(r->html, "<td>%.1f</td><td>%.3f</td></tr>\n", g[n], stats_jain(g, NULL, n + 1));
 		} else {
 			fprintf(r->html, "<td>–</td><td>–</td></tr>\n");
@@ -258,8 +339,7 @@ static void section_sharing(struct rep *r)
 			 "Fairness: Jain's index over per-guest throughput (1 = perfectly fair, 1/n = one guest "
 			 "takes all); with dom0 it counts dom0's own workload, run on the host at the same time, "
 			 "as one more VM.</p>\n");
-	if (d)
-		fclose(d);
+	data_done(r, &df);
 	if (rows) {
 		char *script = vb_strdupf("set style data histogram\nset style fill solid 0.6 border -1\n"
 					  "set ylabel 'per-guest median'\nset yrange [0:*]\nset xtics rotate by -30\n"
@@ -272,13 +352,14 @@ static void section_sharing(struct rep *r)
 	} else {
 		fprintf(r->html, "<p>No guest results in this run.</p>\n");
 	}
-	free(path);
+	free(df.name);
 }
 
 static void section_frametimes(struct rep *r)
 {
-	char *path;
-	FILE *d = data_file(r, "frametime", &path);
+	struct dfile df;
+	FILE *d = data_file(r, "frametime", &df);
+	const char *path = df.name;
 	char xt[2048] = "";
 	int x = 0;
 
@@ -329,12 +410,14 @@ static void section_frametimes(struct rep *r)
 			p99);
 		if (d)
 			fprintf(d, "\n\n");
-		snprintf(xt + strlen(xt), sizeof(xt) - strlen(xt), "%s'%s' %d", x ? ", " : "", l, x);
+		char ql[200];
+
+		gp_quote(ql, sizeof(ql), l);
+		snprintf(xt + strlen(xt), sizeof(xt) - strlen(xt), "%s%s %d", x ? ", " : "", ql, x);
 		x++;
 	}
 	fprintf(r->html, "</table>\n");
-	if (d)
-		fclose(d);
+	data_done(r, &df);
 	if (x) {
 		char *script = vb_strdupf("set style fill solid 0.3 border -1\nset style boxplot outliers pointtype 7\n"
 					  "set ylabel 'frame time (ms)'\nset logscale y\nset xtics (%s)\nset xrange [-0.6:%d.6]\n"
@@ -346,7 +429,7 @@ static void section_frametimes(struct rep *r)
 	} else {
 		fprintf(r->html, "<p>No workload in this run reports frame times.</p>\n");
 	}
-	free(path);
+	free(df.name);
 }
 
 static void section_trends(struct rep *r)
@@ -367,8 +450,9 @@ static void section_trends(struct rep *r)
 		snprintf(ids[nruns++], sizeof(ids[0]), "%s", sqlite3_column_text(q, 0));
 	sqlite3_finalize(q);
 
-	char *path, *flagpath;
-	FILE *d = data_file(r, "trend", &path), *fl = data_file(r, "trend-flagged", &flagpath);
+	struct dfile df, dfl;
+	FILE *d = data_file(r, "trend", &df), *fl = data_file(r, "trend-flagged", &dfl);
+	const char *path = df.name, *flagpath = dfl.name;
 	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
 	char plots[4096] = "";
 	int idx = 0, flagged = 0;
@@ -410,9 +494,12 @@ static void section_trends(struct rep *r)
 			}
 		}
 		fprintf(d, "\n\n");
+		char both[192], title[400];
+
+		snprintf(both, sizeof(both), "%s %s", s->workload, l);
+		gp_quote(title, sizeof(title), both);
 		snprintf(plots + strlen(plots), sizeof(plots) - strlen(plots),
-			 "%s'%s' index %d using 1:2 with linespoints lw 2 title '%s %s'", idx ? ", " : "", path, idx,
-			 s->workload, l);
+			 "%s'%s' index %d using 1:2 with linespoints lw 2 title %s", idx ? ", " : "", path, idx, title);
 		idx++;
 	}
 	for (int k = 0; k < nruns; k++) {
@@ -421,10 +508,8 @@ static void section_trends(struct rep *r)
 		if (have_cmp[k])
 			compare_free(&cmp[k]);
 	}
-	if (d)
-		fclose(d);
-	if (fl)
-		fclose(fl);
+	data_done(r, &df);
+	data_done(r, &dfl);
 	if (idx) {
 		char *script = vb_strdupf("set xlabel 'run (oldest → newest, last %d of plan)'\nset ylabel 'median'\n"
 					  "set xtics 1\nset yrange [0:*]\nplot %s%s%s%s\n",
@@ -439,8 +524,8 @@ static void section_trends(struct rep *r)
 	} else {
 		fprintf(r->html, "<p>No results to trend.</p>\n");
 	}
-	free(path);
-	free(flagpath);
+	free(df.name);
+	free(dfl.name);
 }
 
 static void section_piglit(struct rep *r)
@@ -545,24 +630,36 @@ static void section_environment(struct rep *r)
 int report_generate(struct store *st, const char *run, const char *reports_dir, char **path_out)
 {
 	struct rep r = { .st = st, .run = run };
-	char *path, *tmp;
+	char *path;
+	struct vb_out page;
 	int rc = -1;
 
+	char *pp, *pt, *rdir, *status;
+
+	if (!vb_is_identifier(run)) {
+		vb_err("'%s' is not a run id", run);
+		return -1;
+	}
+	if (store_run_load(st, run, &pp, &pt, &rdir, &status) < 0) {
+		vb_err("no run '%s'", run);
+		return -1;
+	}
+	free(pp);
+	free(pt);
+	free(rdir);
+	free(status);
 	r.dir = vb_strdupf("%s/%s", reports_dir, run);
 	r.data = vb_strdupf("%s/data", r.dir);
 	path = vb_strdupf("%s/index.html", r.dir);
-	tmp = vb_strdupf("%s.tmp", path);
 	if (vb_mkdirs(r.data, 0755) < 0) {
 		vb_err("cannot create %s: %s", r.data, strerror(errno));
 		goto out;
 	}
 	if (series_load(st, run, &r.set) < 0)
 		goto out;
-	r.html = fopen(tmp, "w");
-	if (!r.html) {
-		vb_err("cannot write %s: %s", tmp, strerror(errno));
+	if (vb_out_open(&page, path) < 0)
 		goto out;
-	}
+	r.html = page.f;
 	fprintf(r.html, "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n<title>vgpubench report ");
 	vb_xml_escape(r.html, run);
 	fprintf(r.html, "</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
@@ -581,11 +678,13 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 	section_piglit(&r);
 	section_environment(&r);
 	fprintf(r.html, "</body></html>\n");
-	if (fclose(r.html) != 0 || rename(tmp, path) < 0) {
-		vb_err("cannot write %s", path);
+	if (vb_out_commit(&page) < 0)
 		goto out;
-	}
-	rc = 0;
+	/* The page is there, but a chart or data file that is missing makes the report incomplete. */
+	rc = r.failed ? -1 : 0;
+	if (r.failed)
+		vb_err("report %s: %d chart%s or data file%s could not be made", path, r.failed,
+		       r.failed == 1 ? "" : "s", r.failed == 1 ? "" : "s");
 	if (path_out) {
 		*path_out = path;
 		path = NULL;
@@ -595,6 +694,5 @@ out:
 	free(r.dir);
 	free(r.data);
 	free(path);
-	free(tmp);
 	return rc;
 }

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +32,7 @@
 #include "summary.h"
 #include "util.h"
 #include "vm.h"
+#include "xvfb.h"
 #include "workload.h"
 
 #define MAX_GUESTS 16
@@ -45,8 +48,10 @@ struct run {
 	char init[PATH_MAX];
 	char cache[PATH_MAX];
 	char accel_cache[PATH_MAX];
-	pid_t xvfb;
-	char display[16];
+	char results[PATH_MAX]; /* the results folder, absolute */
+	int lock_fd;		/* owner.lock in the run folder, held while we run it */
+	char fatal[768];	/* why the run must stop (a result that cannot be stored), or "" */
+	struct xvfb x;
 	int failed_jobs;
 	struct json_object *host_env; /* the environment of jobs on the host */
 	const struct workload_def *prepared[PLAN_MAX_LIST];
@@ -60,46 +65,34 @@ static void on_signal(int sig)
 	vb_stop_requested = 1;
 }
 
-/* A private X server for the host's off-screen GL and QEMU's SDL GL display. */
-static int xvfb_start(struct run *r)
+/* Should the run unwind: a stop was requested, or a result could not be stored. */
+static int stopping(const struct run *r)
 {
-	for (int n = 90; n < 140; n++) {
-		char lock[64], sock[64], *log;
-		char disp[16];
-
-		snprintf(lock, sizeof(lock), "/tmp/.X%d-lock", n);
-		snprintf(sock, sizeof(sock), "/tmp/.X11-unix/X%d", n);
-		if (access(lock, F_OK) == 0 || access(sock, F_OK) == 0)
-			continue;
-		snprintf(disp, sizeof(disp), ":%d", n);
-		log = vb_strdupf("%s/xvfb.log", r->dir);
-		char *argv[] = { "Xvfb", disp, "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset", NULL };
-
-		r->xvfb = vb_spawn(argv, NULL, log);
-		free(log);
-		if (r->xvfb < 0)
-			return -1;
-		for (int i = 0; i < 100 && !vb_stop_requested; i++) {
-			if (access(sock, F_OK) == 0) {
-				snprintf(r->display, sizeof(r->display), "%s", disp);
-				return 0;
-			}
-			usleep(100000);
-		}
-		vb_reap(r->xvfb, 0);
-		r->xvfb = 0;
-	}
-	vb_err("cannot start Xvfb (see %s/xvfb.log)", r->dir);
-	return -1;
+	return vb_stop_requested || r->fatal[0];
 }
 
-static void xvfb_stop(struct run *r)
+/*
+ * Check a store call: a result that cannot be stored stops the run (the
+ * first reason is kept for the run's record). 1 when rc says it was stored.
+ */
+static int stored(struct run *r, int rc, const char *what)
 {
-	if (r->xvfb > 0) {
-		kill(r->xvfb, SIGTERM);
-		vb_reap(r->xvfb, 5.0);
-		r->xvfb = 0;
-	}
+	if (rc >= 0)
+		return 1;
+	if (!r->fatal[0])
+		snprintf(r->fatal, sizeof(r->fatal), "could not store %s: %s", what,
+			 r->store.err[0] ? r->store.err : "database error");
+	return 0;
+}
+
+/* A path inside the results folder as stored: relative to that folder, so the folder can move. */
+static const char *results_rel(const struct run *r, const char *path)
+{
+	size_t n = strlen(r->results);
+
+	if (path && strncmp(path, r->results, n) == 0 && path[n] == '/')
+		return path + n + 1;
+	return path;
 }
 
 static int contains_ci(const char *hay, const char *needle)
@@ -216,8 +209,8 @@ static void save_artifact(struct run *r, const struct config_def *c, int topo, i
 		return;
 	dir = vb_strdupf("%s/%s/%s-n%d-g%d-r%d", r->dir, w->name, c->name, topo, guest, rep);
 	path = vb_strdupf("%s/%s", dir, wr->artifact_name);
-	if (vb_mkdirs(dir, 0755) < 0 || vb_write_file(path, wr->artifact, wr->artifact_len) < 0)
-		vb_err("cannot keep %s: %s", path, strerror(errno));
+	if ((vb_mkdirs(dir, 0755) < 0 || vb_write_file(path, wr->artifact, wr->artifact_len) < 0) && !r->fatal[0])
+		snprintf(r->fatal, sizeof(r->fatal), "could not keep %s: %s", path, strerror(errno));
 	free(dir);
 	free(path);
 }
@@ -321,7 +314,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 			.sys_s = res[i].sys_s,
 			.maxrss_kb = res[i].maxrss_kb,
 			.exit_code = res[i].code,
-			.log_path = logs[i],
+			.log_path = results_rel(r, logs[i]),
 			.metrics = &wr[i],
 		};
 		if (!strcmp(st, "skipped")) {
@@ -336,8 +329,10 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 					       wr[i].m[k].value, wr[i].renderer);
 		}
 	}
-	if (store_jobs(&r->store, r->id, rows, n) < 0)
-		vb_err("could not store %s repetition %d of %s", w->name, rep, c->name);
+	char *what = vb_strdupf("%s repetition %d of %s", w->name, rep, c->name);
+
+	stored(r, store_jobs(&r->store, r->id, rows, n), what);
+	free(what);
 	for (int i = 0; i < n; i++) {
 		save_artifact(r, c, topo, s->index[i], w, rep, &wr[i]);
 		wl_result_free(&wr[i]);
@@ -384,7 +379,8 @@ static void fail_all(struct run *r, const struct config_def *c, int topo, const 
 
 				if (store_job_done(&r->store, r->id, c->name, topo, s.index[i], wn, rep))
 					continue;
-				store_jobs(&r->store, r->id, &row, 1);
+				if (!stored(r, store_jobs(&r->store, r->id, &row, 1), "a failed job"))
+					return;
 				r->failed_jobs++;
 			}
 }
@@ -433,12 +429,12 @@ static void prepare_workload(struct run *r, const struct workload_def *w)
 
 static void run_workloads(struct run *r, const struct config_def *c, int topo, const struct seats *s)
 {
-	for (int wi = 0; wi < r->plan.nworkloads && !vb_stop_requested; wi++) {
+	for (int wi = 0; wi < r->plan.nworkloads && !stopping(r); wi++) {
 		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
 
 		if (!all_done(r, c, topo, s))
 			prepare_workload(r, w);
-		for (int rep = 1; rep <= r->plan.repetitions && !vb_stop_requested; rep++) {
+		for (int rep = 1; rep <= r->plan.repetitions && !stopping(r); rep++) {
 			if (rep_done(r, c, topo, s, w, rep))
 				continue;
 			run_rep(r, c, topo, w, rep, s);
@@ -507,7 +503,7 @@ static void record_backend(struct run *r, const struct config_def *c, int n, con
 		const char *pf = json_object_object_get_ex(m, "platform", &v) ? json_object_get_string(v) : "?";
 		char *fact = vb_strdupf("vgpu-mediator: %s on %s", gl && *gl ? gl : "2D only", pf && *pf ? pf : "?");
 
-		store_host_fact(&r->store, r->id, "mediator", fact);
+		stored(r, store_host_fact(&r->store, r->id, "mediator", fact), "a host fact");
 		free(fact);
 	}
 	json_object_put(root);
@@ -531,7 +527,7 @@ static int ensure_image(struct run *r)
 	}
 	free(cache);
 	vb_log("guest image: %s + %s (%s)", r->img.kernel, r->img.initrd, r->img.cached ? "cached" : "built");
-	store_host_fact(&r->store, r->id, "guest_initramfs", r->img.initrd);
+	stored(r, store_host_fact(&r->store, r->id, "guest_initramfs", r->img.initrd), "a host fact");
 	r->have_img = 1;
 	return 0;
 }
@@ -570,7 +566,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		.cpu = r->plan.cpu,
 		.memory_mb = r->plan.memory_mb,
 		.vcpus = r->plan.vcpus,
-		.display = strcmp(c->name, "qemu-virgl") == 0 ? r->display : NULL,
+		.display = strcmp(c->name, "qemu-virgl") == 0 ? r->x.display : NULL,
 	};
 	char reason[512] = "";
 	struct gpu_backend gb;
@@ -612,7 +608,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		struct json_object *hello = NULL;
 		char drm[512];
 		struct guest_row g = { .config = c->name, .topology = n, .guest_index = i + 1, .accel = r->host.accel,
-				       .serial_log = vms[i].serial_log, .boot_s = -1 };
+				       .serial_log = results_rel(r, vms[i].serial_log), .boot_s = -1 };
 
 		if (agent_connect_unix(&conns[i], vms[i].agent_sock, deadline, vms[i].name) < 0) {
 			snprintf(reason, sizeof(reason), "%s: no agent socket (QEMU exited? see %s)", vms[i].name,
@@ -641,7 +637,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 			vb_log("  %s up in %.1f s: kernel %s, drm %s", vms[i].name, g.boot_s, g.kernel ? g.kernel : "?",
 			       drm);
 		}
-		store_guest(&r->store, r->id, &g);
+		stored(r, store_guest(&r->store, r->id, &g), "a guest's boot");
 		json_object_put(hello);
 	}
 	if (!ok && !vb_stop_requested) {
@@ -688,23 +684,26 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 static void record_host(struct run *r)
 {
 	struct host *h = &r->host;
-	char buf[64];
+	char cpus[16], mem[32];
 
-	store_host_fact(&r->store, r->id, "accel", h->accel);
-	store_host_fact(&r->store, r->id, "accel_reason",
-			h->accel_reason[0] ? h->accel_reason : "KVM boots the guest kernel (boot probe)");
-	store_host_fact(&r->store, r->id, "qemu", h->qemu_version[0] ? h->qemu_version : NULL);
-	store_host_fact(&r->store, r->id, "host_kernel", h->host_kernel);
-	store_host_fact(&r->store, r->id, "guest_kernel", h->guest_kernel);
-	store_host_fact(&r->store, r->id, "cpu_model", h->cpu_model);
-	snprintf(buf, sizeof(buf), "%d", h->cpus);
-	store_host_fact(&r->store, r->id, "cpus", buf);
-	snprintf(buf, sizeof(buf), "%lld", h->mem_kb);
-	store_host_fact(&r->store, r->id, "mem_kb", buf);
-	store_host_fact(&r->store, r->id, "mesa", h->mesa_version);
-	store_host_fact(&r->store, r->id, "virglrenderer", h->virglrenderer_version[0] ? h->virglrenderer_version : NULL);
-	store_host_fact(&r->store, r->id, "host_gpu",
-			h->has_render_node ? "render node present" : "none: native renders with llvmpipe on the CPU");
+	snprintf(cpus, sizeof(cpus), "%d", h->cpus);
+	snprintf(mem, sizeof(mem), "%lld", h->mem_kb);
+	const char *const facts[][2] = {
+		{ "accel", h->accel },
+		{ "accel_reason", h->accel_reason[0] ? h->accel_reason : "KVM boots the guest kernel (boot probe)" },
+		{ "qemu", h->qemu_version[0] ? h->qemu_version : NULL },
+		{ "host_kernel", h->host_kernel },
+		{ "guest_kernel", h->guest_kernel },
+		{ "cpu_model", h->cpu_model },
+		{ "cpus", cpus },
+		{ "mem_kb", mem },
+		{ "mesa", h->mesa_version },
+		{ "virglrenderer", h->virglrenderer_version[0] ? h->virglrenderer_version : NULL },
+		{ "host_gpu", h->has_render_node ? "render node present" : "none: native renders with llvmpipe on the CPU" },
+	};
+
+	for (size_t i = 0; i < sizeof(facts) / sizeof(facts[0]) && !r->fatal[0]; i++)
+		stored(r, store_host_fact(&r->store, r->id, facts[i][0], facts[i][1]), "the host's facts");
 }
 
 static int locate_parts(struct run *r)
@@ -736,7 +735,8 @@ static int plan_boots_guests(const struct plan *p)
 	return 0;
 }
 
-static void make_run_id(struct run *r)
+/* The run id: time, plan name and, when another run took that already, a number. */
+static void make_run_id(struct run *r, int attempt)
 {
 	char ts[32];
 	time_t t = time(NULL);
@@ -744,7 +744,112 @@ static void make_run_id(struct run *r)
 
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
-	snprintf(r->id, sizeof(r->id), "%s-%s", ts, r->plan.name);
+	if (attempt)
+		snprintf(r->id, sizeof(r->id), "%s-%s-%d", ts, r->plan.name, attempt + 1);
+	else
+		snprintf(r->id, sizeof(r->id), "%s-%s", ts, r->plan.name);
+}
+
+/* The run folder: stored relative to the results folder (which may move), used absolute. 0 or -1. */
+static int set_run_dir(struct run *r, const char *rel)
+{
+	int n;
+
+	if (rel[0] == '/')
+		n = snprintf(r->dir, sizeof(r->dir), "%s", rel); /* written before paths were relative */
+	else
+		n = snprintf(r->dir, sizeof(r->dir), "%s/%s", r->results, rel);
+	if (n < 0 || (size_t)n >= sizeof(r->dir)) {
+		vb_err("the run folder %s/%s is too long a path", r->results, rel);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Own the run while this harness lives: an advisory lock on a file in the
+ * run folder, with our PID in it. 0, or -1 with a message (another harness
+ * runs it, naming its PID).
+ */
+static int own_run(struct run *r)
+{
+	char *path = vb_strdupf("%s/owner.lock", r->dir), pid[32];
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		vb_err("cannot create %s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int busy = errno == EWOULDBLOCK;
+		char *held = busy ? vb_read_file_max(path, 64, NULL) : NULL;
+
+		if (busy)
+			vb_err("run %s is being run right now by vgpubench PID %ld (lock %s); refusing to run it twice",
+			       r->id, held ? strtol(held, NULL, 10) : -1L, path);
+		else
+			vb_err("cannot lock %s: %s", path, strerror(errno));
+		free(held);
+		close(fd);
+		free(path);
+		return -1;
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) != (ssize_t)strlen(pid))
+		vb_err("cannot write our PID into %s: %s", path, strerror(errno));
+	r->lock_fd = fd;
+	free(path);
+	return 0;
+}
+
+/* Load the plan of a run to resume and find its folder. 0 or -1 (message printed). */
+static int load_resumed(struct run *r, const char *resume_id, const char *db, char **plan_text)
+{
+	char *ppath, *pdir, *status, *label;
+	char err[1024];
+	int rc = -1;
+
+	if (store_run_load(&r->store, resume_id, &ppath, plan_text, &pdir, &status) < 0) {
+		vb_err("no run '%s' in %s", resume_id, db);
+		return -1;
+	}
+	label = vb_strdupf("%s (plan stored with run %s)", ppath, resume_id);
+	if (plan_parse(label, *plan_text, &r->plan, err, sizeof(err)) < 0) {
+		vb_err("%s", err);
+	} else {
+		if (strcmp(status, "complete") == 0)
+			vb_log("run %s is already complete; checking for missing jobs anyway", resume_id);
+		snprintf(r->id, sizeof(r->id), "%s", resume_id);
+		rc = set_run_dir(r, pdir);
+	}
+	free(label);
+	free(ppath);
+	free(pdir);
+	free(status);
+	return rc;
+}
+
+/* Record a new run under a fresh id (another harness may start the same plan in the same second). */
+static int create_run(struct run *r, const char *plan_path, const char *plan_text)
+{
+	for (int attempt = 0; attempt < 100; attempt++) {
+		make_run_id(r, attempt);
+		char *rel = vb_strdupf("runs/%s", r->id);
+		int rc = set_run_dir(r, rel) < 0
+			     ? -1
+			     : store_run_create(&r->store, r->id, r->plan.name, plan_path, plan_text, rel);
+
+		free(rel);
+		if (rc == 0) {
+			vb_log("run %s: plan %s", r->id, plan_path);
+			return 0;
+		}
+		if (rc != -2)
+			return -1;
+	}
+	vb_err("could not find a free run id for plan %s", r->plan.name);
+	return -1;
 }
 
 int runner_run(const char *results_dir, const char *reports_dir, const char *plan_path, const char *resume_id)
@@ -757,12 +862,13 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 
 	if (!r)
 		return 1;
+	r->lock_fd = -1;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	if (locate_parts(r) < 0)
 		goto out;
-	if (vb_mkdirs(results_dir, 0755) < 0) {
+	if (vb_mkdirs(results_dir, 0755) < 0 || !realpath(results_dir, r->results)) {
 		vb_err("cannot create %s: %s", results_dir, strerror(errno));
 		goto out;
 	}
@@ -771,29 +877,8 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 		goto out;
 
 	if (resume_id) {
-		char *ppath, *pdir, *status, *label;
-
-		if (store_run_load(&r->store, resume_id, &ppath, &plan_text, &pdir, &status) < 0) {
-			vb_err("no run '%s' in %s", resume_id, db);
+		if (load_resumed(r, resume_id, db, &plan_text) < 0)
 			goto out;
-		}
-		label = vb_strdupf("%s (plan stored with run %s)", ppath, resume_id);
-		if (plan_parse(label, plan_text, &r->plan, err, sizeof(err)) < 0) {
-			vb_err("%s", err);
-			free(label);
-			free(ppath);
-			free(pdir);
-			free(status);
-			goto out;
-		}
-		free(label);
-		if (strcmp(status, "complete") == 0)
-			vb_log("run %s is already complete; checking for missing jobs anyway", resume_id);
-		snprintf(r->id, sizeof(r->id), "%s", resume_id);
-		snprintf(r->dir, sizeof(r->dir), "%s", pdir);
-		free(ppath);
-		free(pdir);
-		free(status);
 	} else if (plan_load(plan_path, &r->plan, &plan_text, err, sizeof(err)) < 0) {
 		vb_err("%s", err);
 		goto out;
@@ -806,19 +891,8 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 		vb_err("%s", err);
 		goto out;
 	}
-	if (resume_id) {
-		store_run_set_status(&r->store, r->id, "running");
-		vb_log("resuming run %s", r->id);
-	} else {
-		make_run_id(r);
-		char *rd = realpath(results_dir, NULL);
-
-		snprintf(r->dir, sizeof(r->dir), "%s/runs/%s", rd ? rd : results_dir, r->id);
-		free(rd);
-		if (store_run_create(&r->store, r->id, r->plan.name, plan_path, plan_text, r->dir) < 0)
-			goto out;
-		vb_log("run %s: plan %s", r->id, plan_path);
-	}
+	if (!resume_id && create_run(r, plan_path, plan_text) < 0)
+		goto out;
 	char *logs = vb_strdupf("%s/logs", r->dir);
 
 	if (vb_mkdirs(logs, 0755) < 0) {
@@ -827,11 +901,22 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 		goto out;
 	}
 	free(logs);
+	if (own_run(r) < 0)
+		goto out;
+	if (resume_id) {
+		if (!stored(r, store_run_set_status(&r->store, r->id, "running", NULL), "the run's status"))
+			goto finish;
+		vb_log("resuming run %s", r->id);
+	}
 
 	record_host(r);
-	vb_log("host: guests under %s, QEMU %s, guest kernel %s%s%s", r->host.accel, r->host.qemu_version,
-	       r->host.kernel_version, r->host.accel_reason[0] ? "; " : " (KVM boots the guest kernel)",
-	       r->host.accel_reason);
+	if (strcmp(r->host.accel, "none") == 0)
+		vb_log("host: QEMU %s, guest kernel %s; %s", r->host.qemu_version, r->host.kernel_version,
+		       r->host.accel_reason);
+	else
+		vb_log("host: guests under %s, QEMU %s, guest kernel %s%s%s", r->host.accel, r->host.qemu_version,
+		       r->host.kernel_version, r->host.accel_reason[0] ? "; " : " (KVM boots the guest kernel)",
+		       r->host.accel_reason);
 
 	const char *skip[PLAN_MAX_LIST];
 
@@ -840,20 +925,23 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 		static char bufs[PLAN_MAX_LIST][256];
 
 		skip[i] = host_skip_reason(&r->host, c, bufs[i], sizeof(bufs[i]));
-		store_config(&r->store, r->id, c->name, skip[i] ? "skipped" : "run", skip[i]);
+		stored(r, store_config(&r->store, r->id, c->name, skip[i] ? "skipped" : "run", skip[i]),
+		       "the configurations");
 		if (skip[i]) {
 			vb_log("%s: skipped: %s", c->name, skip[i]);
 			continue;
 		}
 		need_x = 1;
 	}
-	int x_ok = !need_x || xvfb_start(r) == 0;
+	char *xlog = vb_strdupf("%s/xvfb.log", r->dir);
+	int x_ok = !need_x || stopping(r) || xvfb_start(&r->x, xlog, 10) == 0;
 
+	free(xlog);
 	r->host_env = json_object_new_object();
 
-	json_object_object_add(r->host_env, "DISPLAY", json_object_new_string(r->display));
+	json_object_object_add(r->host_env, "DISPLAY", json_object_new_string(r->x.display));
 
-	for (int i = 0; i < r->plan.nconfigs && !vb_stop_requested; i++) {
+	for (int i = 0; i < r->plan.nconfigs && !stopping(r); i++) {
 		const struct config_def *c = config_find(r->plan.configs[i]);
 		const char *why = NULL;
 
@@ -871,30 +959,52 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 			run_host_config(r, c);
 			continue;
 		}
-		for (int t = 0; t < r->plan.nguests && !vb_stop_requested; t++)
+		for (int t = 0; t < r->plan.nguests && !stopping(r); t++)
 			run_guest_topology(r, c, r->plan.guests[t]);
 	}
-	xvfb_stop(r);
+	xvfb_stop(&r->x);
+finish:
+	if (r->fatal[0]) {
+		vb_err("run %s stopped: %s", r->id, r->fatal);
+		if (store_run_set_status(&r->store, r->id, "failed", r->fatal) < 0)
+			vb_err("the run could not be marked failed either; it stays 'running' in %s", db);
+		vb_err("what was stored before is kept in %s; once the cause is gone, continue with: "
+		       "vgpubench run --resume %s",
+		       db, r->id);
+		rc = 1;
+		goto out;
+	}
 	if (vb_stop_requested) {
-		store_run_set_status(&r->store, r->id, "interrupted");
+		if (store_run_set_status(&r->store, r->id, "interrupted", "interrupted by a signal") < 0)
+			vb_err("the run could not be marked interrupted; it stays 'running' in %s", db);
 		vb_log("interrupted: results so far are in %s; continue with: vgpubench run --resume %s", db, r->id);
 		rc = 130;
 		goto out;
 	}
-	store_run_set_status(&r->store, r->id, "complete");
+	if (store_run_set_status(&r->store, r->id, "complete", NULL) < 0) {
+		vb_err("every job is stored, but the run could not be marked complete: %s", r->store.err);
+		rc = 1;
+		goto out;
+	}
 	summary_print(&r->store, r->id, stdout);
 	printf("\nrun %s: database %s, logs %s\n", r->id, db, r->dir);
+	rc = r->failed_jobs ? 3 : 0;
 	{
 		char *report = NULL;
 
-		if (report_generate(&r->store, r->id, reports_dir, &report) == 0)
+		if (report_generate(&r->store, r->id, reports_dir, &report) == 0) {
 			printf("report: %s\n", report);
-		else
-			vb_err("the report could not be generated; the results are stored");
+		} else {
+			vb_err("the report %s is incomplete or missing (see above); the results are stored",
+			       report ? report : "");
+			rc = 1;
+		}
 		free(report);
 	}
-	rc = r->failed_jobs ? 3 : 0;
 out:
+	xvfb_stop(&r->x);
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
 	json_object_put(r->host_env);
 	store_close(&r->store);
 	free(db);

@@ -2,119 +2,320 @@
 #define _GNU_SOURCE
 #include "store.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
-#define SCHEMA_VERSION 2
+/* Version 2 added subtests; version 3 added runs.reason, application_id and user_version. */
+#define SCHEMA_VERSION 3
+/* PRAGMA application_id of a vgpubench database: "vgpb". */
+#define APP_ID	0x76677062
+#define BUSY_MS 10000
+
+/* The tables every vgpubench database has, in the order they are created. */
+static const char *const tables[] = { "schema_version", "runs", "host_facts", "configs", "guests", "jobs", "metrics",
+				      "subtests" };
 
 static const char *const schema_sql =
-	"CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS runs("
-	"  id TEXT PRIMARY KEY,"
-	"  plan_name TEXT NOT NULL,"
-	"  plan_path TEXT NOT NULL,"
-	"  plan_text TEXT NOT NULL,"
-	"  dir TEXT NOT NULL,"
-	"  started_at TEXT NOT NULL,"
-	"  finished_at TEXT,"
-	"  status TEXT NOT NULL CHECK(status IN ('running','complete','interrupted','failed')));"
-	"CREATE TABLE IF NOT EXISTS host_facts("
-	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	"  key TEXT NOT NULL, value TEXT,"
-	"  PRIMARY KEY(run_id, key));"
-	"CREATE TABLE IF NOT EXISTS configs("
-	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL,"
-	"  status TEXT NOT NULL CHECK(status IN ('run','skipped')),"
-	"  reason TEXT,"
-	"  PRIMARY KEY(run_id, name));"
-	"CREATE TABLE IF NOT EXISTS guests("
-	"  id INTEGER PRIMARY KEY,"
-	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	"  config TEXT NOT NULL, topology INTEGER NOT NULL, guest_index INTEGER NOT NULL,"
-	"  accel TEXT, boot_s REAL, kernel TEXT, agent_version TEXT, drm TEXT, serial_log TEXT,"
-	"  status TEXT NOT NULL CHECK(status IN ('up','failed')), reason TEXT,"
-	"  recorded_at TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS jobs("
-	"  id INTEGER PRIMARY KEY,"
-	"  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	"  config TEXT NOT NULL, topology INTEGER NOT NULL, guest_index INTEGER NOT NULL,"
-	"  workload TEXT NOT NULL, repetition INTEGER NOT NULL,"
-	"  status TEXT NOT NULL CHECK(status IN ('ok','failed','timeout','skipped')),"
-	"  reason TEXT, accel TEXT, renderer TEXT,"
-	"  wall_s REAL, user_s REAL, sys_s REAL, maxrss_kb INTEGER, exit_code INTEGER,"
-	"  log_path TEXT, finished_at TEXT NOT NULL,"
-	"  UNIQUE(run_id, config, topology, guest_index, workload, repetition));"
-	"CREATE TABLE IF NOT EXISTS metrics("
-	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,"
-	"  direction TEXT NOT NULL CHECK(direction IN ('higher','lower')),"
-	"  PRIMARY KEY(job_id, name));"
-	"CREATE TABLE IF NOT EXISTS subtests("
-	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL,"
-	"  status TEXT NOT NULL CHECK(status IN ('pass','warn','fail','crash','timeout','skip','notrun')),"
-	"  PRIMARY KEY(job_id, name));"
-	"CREATE INDEX IF NOT EXISTS jobs_by_run ON jobs(run_id, workload, config, topology);";
+    "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS runs("
+    "  id TEXT PRIMARY KEY,"
+    "  plan_name TEXT NOT NULL,"
+    "  plan_path TEXT NOT NULL,"
+    "  plan_text TEXT NOT NULL,"
+    "  dir TEXT NOT NULL,"
+    "  started_at TEXT NOT NULL,"
+    "  finished_at TEXT,"
+    "  status TEXT NOT NULL CHECK(status IN ('running','complete','interrupted','failed')),"
+    "  reason TEXT);"
+    "CREATE TABLE IF NOT EXISTS host_facts("
+    "  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  key TEXT NOT NULL, value TEXT,"
+    "  PRIMARY KEY(run_id, key));"
+    "CREATE TABLE IF NOT EXISTS configs("
+    "  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK(status IN ('run','skipped')),"
+    "  reason TEXT,"
+    "  PRIMARY KEY(run_id, name));"
+    "CREATE TABLE IF NOT EXISTS guests("
+    "  id INTEGER PRIMARY KEY,"
+    "  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  config TEXT NOT NULL, topology INTEGER NOT NULL, guest_index INTEGER NOT NULL,"
+    "  accel TEXT, boot_s REAL, kernel TEXT, agent_version TEXT, drm TEXT, serial_log TEXT,"
+    "  status TEXT NOT NULL CHECK(status IN ('up','failed')), reason TEXT,"
+    "  recorded_at TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS jobs("
+    "  id INTEGER PRIMARY KEY,"
+    "  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  config TEXT NOT NULL, topology INTEGER NOT NULL, guest_index INTEGER NOT NULL,"
+    "  workload TEXT NOT NULL, repetition INTEGER NOT NULL,"
+    "  status TEXT NOT NULL CHECK(status IN ('ok','failed','timeout','skipped')),"
+    "  reason TEXT, accel TEXT, renderer TEXT,"
+    "  wall_s REAL, user_s REAL, sys_s REAL, maxrss_kb INTEGER, exit_code INTEGER,"
+    "  log_path TEXT, finished_at TEXT NOT NULL,"
+    "  UNIQUE(run_id, config, topology, guest_index, workload, repetition));"
+    "CREATE TABLE IF NOT EXISTS metrics("
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL, value REAL NOT NULL, unit TEXT NOT NULL,"
+    "  direction TEXT NOT NULL CHECK(direction IN ('higher','lower')),"
+    "  PRIMARY KEY(job_id, name));"
+    "CREATE TABLE IF NOT EXISTS subtests("
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK(status IN ('pass','warn','fail','crash','timeout','skip','notrun')),"
+    "  PRIMARY KEY(job_id, name));"
+    "CREATE INDEX IF NOT EXISTS jobs_by_run ON jobs(run_id, workload, config, topology);";
+
+/* Say what failed in words a user can act on; kept in s->err for the caller. */
+static void db_error(struct store *s, const char *what)
+{
+	int code = s->db ? sqlite3_errcode(s->db) : SQLITE_NOMEM;
+	const char *msg = s->db ? sqlite3_errmsg(s->db) : "out of memory";
+
+	switch (code) {
+	case SQLITE_FULL:
+		snprintf(s->err, sizeof(s->err), "the disk holding the database is full (%s)", msg);
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		snprintf(s->err, sizeof(s->err), "the database was locked by another process for more than %d s (%s)",
+			 BUSY_MS / 1000, msg);
+		break;
+	case SQLITE_READONLY:
+		snprintf(s->err, sizeof(s->err), "the database is read-only (%s)", msg);
+		break;
+	default:
+		snprintf(s->err, sizeof(s->err), "%s", msg);
+	}
+	vb_err("database: %s%s%s", s->err, what ? " in: " : "", what ? what : "");
+}
 
 static int exec_sql(struct store *s, const char *sql)
 {
-	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		char what[64];
 
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		vb_err("database: %s (in: %.60s)", msg ? msg : "?", sql);
-		sqlite3_free(msg);
+		snprintf(what, sizeof(what), "%.60s", sql);
+		db_error(s, what);
 		return -1;
 	}
 	return 0;
 }
 
-int store_open(struct store *s, const char *path)
+static int pragma_int(struct store *s, const char *sql, int *out)
 {
 	sqlite3_stmt *st;
-	int version = 0;
+	int rc = -1;
 
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		vb_err("cannot open the database %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		sqlite3_close(s->db);
-		s->db = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Which of our tables exist (bit i for tables[i]), and how many tables there are in all. */
+static int table_census(struct store *s, unsigned *ours, int *all, char *names, size_t nlen)
+{
+	sqlite3_stmt *st;
+
+	*ours = 0;
+	*all = 0;
+	names[0] = '\0';
+	if (sqlite3_prepare_v2(s->db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", -1, &st,
+			       NULL) != SQLITE_OK) {
+		db_error(s, "reading the schema");
 		return -1;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
-	if (exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") < 0 ||
-	    exec_sql(s, "BEGIN IMMEDIATE;") < 0)
-		goto fail;
-	if (exec_sql(s, schema_sql) < 0) {
-		exec_sql(s, "ROLLBACK;");
-		goto fail;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *n = (const char *)sqlite3_column_text(st, 0);
+
+		(*all)++;
+		for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+			if (n && strcmp(n, tables[i]) == 0)
+				*ours |= 1u << i;
+		if (strlen(names) + strlen(n ? n : "") + 3 < nlen)
+			snprintf(names + strlen(names), nlen - strlen(names), "%s%s", names[0] ? ", " : "", n ? n : "");
 	}
-	if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			version = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* The version a vgpubench database says it has, 0 for a new one; -1 (message) for anything else. */
+static int identify(struct store *s, const char *path, int *version)
+{
+	int app = 0, user = 0, all;
+	unsigned ours;
+	char names[256];
+	sqlite3_stmt *st;
+
+	if (pragma_int(s, "PRAGMA application_id", &app) < 0 || pragma_int(s, "PRAGMA user_version", &user) < 0 ||
+	    table_census(s, &ours, &all, names, sizeof(names)) < 0) {
+		if (!s->err[0])
+			db_error(s, "reading the header");
+		return -1;
 	}
-	if (version > SCHEMA_VERSION) {
-		vb_err("%s has schema version %d; this vgpubench knows up to %d", path, version, SCHEMA_VERSION);
-		exec_sql(s, "ROLLBACK;");
+	*version = 0;
+	if (all == 0 && app == 0 && user == 0)
+		return 0; /* new and empty */
+	if (app == APP_ID) {
+		*version = user;
+	} else if (app == 0 && (ours & 1u)) {
+		/* Written before version 3, which set application_id: its version is in schema_version. */
+		if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version", -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				*version = sqlite3_column_int(st, 0);
+			sqlite3_finalize(st);
+		}
+	}
+	if (*version <= 0) {
+		snprintf(s->err, sizeof(s->err),
+			 "%s is not a vgpubench database (application_id %#x, tables: %s); refusing to touch it", path,
+			 (unsigned)app, names[0] ? names : "none");
+		vb_err("%s", s->err);
+		return -1;
+	}
+	if (*version > SCHEMA_VERSION) {
+		snprintf(s->err, sizeof(s->err), "%s has schema version %d; this vgpubench knows up to %d", path,
+			 *version, SCHEMA_VERSION);
+		vb_err("%s", s->err);
+		return -1;
+	}
+	/* Version 1 had no subtests table; every other table is there in every version. */
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (!(ours & (1u << i)) && !(*version == 1 && strcmp(tables[i], "subtests") == 0)) {
+			snprintf(s->err, sizeof(s->err),
+				 "the database %s is damaged: table '%s' is missing (schema version %d); restore it "
+				 "from a backup or move it away",
+				 path, tables[i], *version);
+			vb_err("%s", s->err);
+			return -1;
+		}
+	return 0;
+}
+
+/* Create the schema in a new database, or bring an older one up to SCHEMA_VERSION. */
+static int upgrade(struct store *s, int version)
+{
+	char pragmas[96];
+
+	int app = 0, user = 0;
+
+	if (exec_sql(s, "BEGIN IMMEDIATE;") < 0)
+		return -1;
+	/* Another harness may have created or upgraded it while we waited for the lock. */
+	if (pragma_int(s, "PRAGMA application_id", &app) == 0 && pragma_int(s, "PRAGMA user_version", &user) == 0 &&
+	    app == APP_ID && user == SCHEMA_VERSION)
+		return exec_sql(s, "COMMIT;");
+	if (exec_sql(s, schema_sql) < 0)
 		goto fail;
-	}
-	/* Version 2 added subtests, created above for older databases too. */
-	if (version < SCHEMA_VERSION &&
-	    exec_sql(s, version == 0 ? "INSERT INTO schema_version VALUES (2);" : "UPDATE schema_version SET version = 2;") <
-		    0) {
-		exec_sql(s, "ROLLBACK;");
+	if (version == 0 && exec_sql(s, "INSERT INTO schema_version VALUES (0);") < 0)
 		goto fail;
-	}
-	if (exec_sql(s, "COMMIT;") < 0)
+	if (version > 0 && version < 3 && exec_sql(s, "ALTER TABLE runs ADD COLUMN reason TEXT;") < 0)
+		goto fail;
+	snprintf(pragmas, sizeof(pragmas), "UPDATE schema_version SET version = %d; PRAGMA application_id = %d;",
+		 SCHEMA_VERSION, APP_ID);
+	if (exec_sql(s, pragmas) < 0)
+		goto fail;
+	snprintf(pragmas, sizeof(pragmas), "PRAGMA user_version = %d;", SCHEMA_VERSION);
+	if (exec_sql(s, pragmas) < 0 || exec_sql(s, "COMMIT;") < 0)
 		goto fail;
 	return 0;
 fail:
+	sqlite3_exec(s->db, "ROLLBACK;", NULL, NULL, NULL);
+	return -1;
+}
+
+static void close_db(struct store *s)
+{
 	sqlite3_close(s->db);
 	s->db = NULL;
+}
+
+int store_open(struct store *s, const char *path)
+{
+	int version;
+
+	memset(s, 0, sizeof(*s));
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		vb_err("cannot open the database %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		close_db(s);
+		return -1;
+	}
+	sqlite3_busy_timeout(s->db, BUSY_MS);
+	if (identify(s, path, &version) < 0)
+		goto fail;
+	if (exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;") < 0)
+		goto fail;
+	if (version < SCHEMA_VERSION && upgrade(s, version) < 0)
+		goto fail;
+	return 0;
+fail:
+	close_db(s);
+	return -1;
+}
+
+/* "file:" URI of a path, for the immutable fallback. */
+static char *file_uri(const char *path, const char *query)
+{
+	size_t n = strlen(path);
+	char *u = malloc(3 * n + strlen(query) + 8), *o = u;
+
+	if (!u)
+		abort();
+	o += sprintf(o, "file:");
+	for (const char *p = path; *p; p++)
+		if (*p == '%' || *p == '?' || *p == '#')
+			o += sprintf(o, "%%%02X", (unsigned char)*p);
+		else
+			*o++ = *p;
+	sprintf(o, "?%s", query);
+	return u;
+}
+
+int store_open_read(struct store *s, const char *path)
+{
+	int version;
+
+	memset(s, 0, sizeof(*s));
+	if (access(path, F_OK) < 0) {
+		snprintf(s->err, sizeof(s->err), "no results database at %s: %s", path, strerror(errno));
+		vb_err("%s", s->err);
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    pragma_int(s, "PRAGMA application_id", &version) < 0) {
+		/* A WAL database in a folder we cannot write: read it as it is on disk. */
+		char *uri = file_uri(path, "immutable=1");
+
+		close_db(s);
+		if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+			vb_err("cannot open the database %s: %s", path,
+			       s->db ? sqlite3_errmsg(s->db) : "out of memory");
+			free(uri);
+			close_db(s);
+			return -1;
+		}
+		free(uri);
+	}
+	sqlite3_busy_timeout(s->db, BUSY_MS);
+	if (identify(s, path, &version) < 0)
+		goto fail;
+	if (version == 0) {
+		snprintf(s->err, sizeof(s->err), "%s is empty: no vgpubench results there", path);
+		vb_err("%s", s->err);
+		goto fail;
+	}
+	return 0;
+fail:
+	close_db(s);
 	return -1;
 }
 
@@ -125,6 +326,18 @@ void store_close(struct store *s)
 	s->db = NULL;
 }
 
+/* Bind text (NULL as NULL), made valid UTF-8 first: captured output may be anything. */
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	char *fixed = vb_utf8_fix(v);
+
+	if (v)
+		sqlite3_bind_text(st, i, fixed ? fixed : v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+	free(fixed);
+}
+
 /* Prepare, bind text/int/double args described by fmt ('s','i','d','l'), step once. */
 static int run_stmt(struct store *s, const char *sql, const char *fmt, ...)
 {
@@ -133,7 +346,7 @@ static int run_stmt(struct store *s, const char *sql, const char *fmt, ...)
 	int rc, i = 1;
 
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		vb_err("database: %s", sqlite3_errmsg(s->db));
+		db_error(s, NULL);
 		return -1;
 	}
 	va_start(ap, fmt);
@@ -142,10 +355,7 @@ static int run_stmt(struct store *s, const char *sql, const char *fmt, ...)
 		case 's': {
 			const char *v = va_arg(ap, const char *);
 
-			if (v)
-				sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-			else
-				sqlite3_bind_null(st, i);
+			bind_text(st, i, v);
 			break;
 		}
 		case 'i':
@@ -168,7 +378,7 @@ static int run_stmt(struct store *s, const char *sql, const char *fmt, ...)
 	va_end(ap);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		vb_err("database: %s", sqlite3_errmsg(s->db));
+		db_error(s, NULL);
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -179,13 +389,32 @@ static int run_stmt(struct store *s, const char *sql, const char *fmt, ...)
 int store_run_create(struct store *s, const char *id, const char *plan_name, const char *plan_path,
 		     const char *plan_text, const char *dir)
 {
+	sqlite3_stmt *st;
 	char now[32];
+	int rc;
 
 	vb_utc_iso(now, sizeof(now));
-	return run_stmt(s,
-			"INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status) "
-			"VALUES (?, ?, ?, ?, ?, ?, 'running')",
-			"ssssss", id, plan_name, plan_path, plan_text, dir, now);
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status) "
+			       "VALUES (?, ?, ?, ?, ?, ?, 'running')",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_error(s, NULL);
+		return -1;
+	}
+	bind_text(st, 1, id);
+	bind_text(st, 2, plan_name);
+	bind_text(st, 3, plan_path);
+	bind_text(st, 4, plan_text);
+	bind_text(st, 5, dir);
+	bind_text(st, 6, now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return -2;
+	db_error(s, "recording the run");
+	return -1;
 }
 
 static char *col_dup(sqlite3_stmt *st, int i)
@@ -215,14 +444,28 @@ int store_run_load(struct store *s, const char *id, char **plan_path, char **pla
 	return rc;
 }
 
-int store_run_set_status(struct store *s, const char *id, const char *status)
+char *store_run_reason(struct store *s, const char *id)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT reason FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return NULL; /* a database written before version 3 has no reasons */
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = col_dup(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+int store_run_set_status(struct store *s, const char *id, const char *status, const char *reason)
 {
 	char now[32];
 	int done = strcmp(status, "running") != 0;
 
 	vb_utc_iso(now, sizeof(now));
-	return run_stmt(s, "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", "sss", status,
-			done ? now : NULL, id);
+	return run_stmt(s, "UPDATE runs SET status = ?, finished_at = ?, reason = ? WHERE id = ?", "ssss", status,
+			done ? now : NULL, reason, id);
 }
 
 int store_host_fact(struct store *s, const char *run, const char *key, const char *value)
@@ -273,16 +516,16 @@ static int insert_subtests(struct store *s, sqlite3_int64 job_id, const struct w
 
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO subtests(job_id, name, status) VALUES (?, ?, ?)", -1, &st, NULL) !=
 	    SQLITE_OK) {
-		vb_err("database: %s", sqlite3_errmsg(s->db));
+		db_error(s, NULL);
 		return -1;
 	}
 	for (size_t i = 0; i < r->nsub && rc == 0; i++) {
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, job_id);
-		sqlite3_bind_text(st, 2, r->sub[i].name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, r->sub[i].status, -1, SQLITE_TRANSIENT);
+		bind_text(st, 2, r->sub[i].name);
+		bind_text(st, 3, r->sub[i].status);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			vb_err("database: test '%s': %s", r->sub[i].name, sqlite3_errmsg(s->db));
+			db_error(s, "a test status");
 			rc = -1;
 		}
 	}

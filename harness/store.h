@@ -9,17 +9,31 @@
 
 struct store {
 	sqlite3 *db;
+	char err[512]; /* what the last failure was, in words (disk full, locked for N s...) */
 };
 
-/* Open (creating or upgrading the schema). 0 or -1 with a message printed. */
+/*
+ * Open for writing, creating a new database or upgrading an older vgpubench
+ * one. Every open checks what the file is first: a database of another
+ * program (application_id, tables) is refused untouched, and a vgpubench
+ * database with a table missing is reported damaged, never recreated.
+ * 0, or -1 with a message printed (and in s->err).
+ */
 int store_open(struct store *s, const char *path);
+/* Open an existing database for reading only: never creates nor upgrades,
+ * and works in a read-only folder. 0, or -1 with a message printed. */
+int store_open_read(struct store *s, const char *path);
 void store_close(struct store *s);
 
+/* 0, -2 when a run with this id exists already, -1 on other errors. */
 int store_run_create(struct store *s, const char *id, const char *plan_name, const char *plan_path,
 		     const char *plan_text, const char *dir);
 /* Load plan text and folder of a run for --resume. Returned strings are malloc'ed. */
 int store_run_load(struct store *s, const char *id, char **plan_path, char **plan_text, char **dir, char **status);
-int store_run_set_status(struct store *s, const char *id, const char *status);
+/* Why a run failed or was interrupted (malloc'ed), or NULL. */
+char *store_run_reason(struct store *s, const char *id);
+/* status: running, complete, interrupted or failed; reason: why it failed (NULL otherwise). */
+int store_run_set_status(struct store *s, const char *id, const char *status, const char *reason);
 
 int store_host_fact(struct store *s, const char *run, const char *key, const char *value);
 /* A host fact of a run (malloc'ed), or NULL when it was not recorded. */

@@ -2,8 +2,10 @@
 #define _GNU_SOURCE
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -85,7 +87,7 @@ int vb_mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
-char *vb_read_file(const char *path, size_t *len)
+char *vb_read_file_max(const char *path, size_t max, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -101,20 +103,35 @@ char *vb_read_file(const char *path, size_t *len)
 			if (!nb) {
 				free(buf);
 				fclose(f);
+				errno = ENOMEM;
 				return NULL;
 			}
 			buf = nb;
 			cap = ncap;
 		}
-		size_t r = fread(buf + n, 1, cap - n - 1, f);
+		size_t want = cap - n - 1;
+
+		/* One byte past the cap tells a file at the cap from a larger one. */
+		if (max != SIZE_MAX && want > max + 1 - n)
+			want = max + 1 - n;
+		size_t r = fread(buf + n, 1, want, f);
 
 		n += r;
+		if (n > max) {
+			free(buf);
+			fclose(f);
+			errno = EFBIG;
+			return NULL;
+		}
 		if (r == 0)
 			break;
 	}
 	if (ferror(f)) {
+		int e = errno;
+
 		free(buf);
 		fclose(f);
+		errno = e ? e : EIO;
 		return NULL;
 	}
 	fclose(f);
@@ -124,10 +141,15 @@ char *vb_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+char *vb_read_file(const char *path, size_t *len)
+{
+	return vb_read_file_max(path, SIZE_MAX, len);
+}
+
 int vb_write_file(const char *path, const void *data, size_t len)
 {
 	char *tmp = vb_strdupf("%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), e;
 	const char *p = data;
 
 	if (fd < 0) {
@@ -140,21 +162,195 @@ int vb_write_file(const char *path, const void *data, size_t len)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			close(fd);
-			unlink(tmp);
-			free(tmp);
-			return -1;
+			e = w < 0 ? errno : EIO;
+			goto fail;
 		}
 		p += w;
 		len -= (size_t)w;
 	}
+	if (fsync(fd) < 0) {
+		e = errno;
+		goto fail;
+	}
 	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		free(tmp);
-		return -1;
+		e = errno;
+		fd = -1;
+		goto fail;
 	}
 	free(tmp);
 	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	errno = e;
+	return -1;
+}
+
+int vb_out_open(struct vb_out *o, const char *path)
+{
+	struct stat st;
+
+	memset(o, 0, sizeof(*o));
+	if (!path || strcmp(path, "-") == 0) {
+		o->f = stdout;
+		o->direct = 1;
+		o->path = vb_strdup("standard output");
+		return 0;
+	}
+	o->path = vb_strdup(path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* A device, a pipe, /dev/stdout: no rename possible, write it directly. */
+		o->direct = 1;
+		o->f = fopen(path, "w");
+	} else {
+		o->tmp = vb_strdupf("%s.tmp.XXXXXX", path);
+		int fd = mkstemp(o->tmp);
+
+		if (fd >= 0 && fchmod(fd, 0644) == 0)
+			o->f = fdopen(fd, "w");
+		else if (fd >= 0)
+			close(fd);
+		if (!o->f && fd >= 0)
+			unlink(o->tmp);
+	}
+	if (!o->f) {
+		vb_err("cannot write %s: %s", path, strerror(errno));
+		free(o->path);
+		free(o->tmp);
+		memset(o, 0, sizeof(*o));
+		return -1;
+	}
+	return 0;
+}
+
+int vb_out_commit(struct vb_out *o)
+{
+	int bad = fflush(o->f) != 0 || ferror(o->f);
+	int e = errno;
+
+	if (!bad && o->tmp && fsync(fileno(o->f)) < 0) {
+		bad = 1;
+		e = errno;
+	}
+	if (o->f != stdout && fclose(o->f) != 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	o->f = NULL;
+	if (!bad && o->tmp && rename(o->tmp, o->path) < 0) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad) {
+		vb_err("cannot write %s: %s%s", o->path, strerror(e ? e : EIO),
+		       o->tmp ? " (the file there, if any, is unchanged)" : "");
+		if (o->tmp)
+			unlink(o->tmp);
+	}
+	free(o->path);
+	free(o->tmp);
+	memset(o, 0, sizeof(*o));
+	return bad ? -1 : 0;
+}
+
+void vb_out_abort(struct vb_out *o)
+{
+	if (o->f && o->f != stdout)
+		fclose(o->f);
+	if (o->tmp)
+		unlink(o->tmp);
+	free(o->path);
+	free(o->tmp);
+	memset(o, 0, sizeof(*o));
+}
+
+int vb_stdout_check(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		vb_err("cannot write to standard output: %s", strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return 0;
+}
+
+int vb_is_identifier(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 127 || !isalnum((unsigned char)s[0]) || strstr(s, ".."))
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+char *vb_utf8_fix(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t bad = 0, len = 0;
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; p[i];) {
+		size_t n = utf8_seq(p + i);
+
+		bad += n == 0;
+		i += n ? n : 1;
+		len = i;
+	}
+	if (!bad)
+		return NULL;
+	char *out = malloc(len + 2 * bad + 1), *o = out;
+
+	if (!out)
+		abort();
+	for (size_t i = 0; p[i];) {
+		size_t n = utf8_seq(p + i);
+
+		if (n) {
+			memcpy(o, p + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
 }
 
 char *vb_strdupf(const char *fmt, ...)
@@ -217,6 +413,32 @@ pid_t vb_spawn(char *const argv[], char *const env[], const char *log_path)
 	execvp(argv[0], argv);
 	fprintf(stderr, "vgpubench: cannot start %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
+}
+
+int vb_run_in(const char *dir, char *const argv[], const char *log_path, double timeout_s)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY), fd;
+
+		if (chdir(dir) < 0)
+			_exit(126);
+		fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (in >= 0)
+			dup2(in, STDIN_FILENO);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		execvp(argv[0], argv);
+		fprintf(stderr, "vgpubench: cannot start %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return vb_reap(pid, timeout_s);
 }
 
 int vb_reap(pid_t pid, double timeout_s)
@@ -312,8 +534,11 @@ const char *vb_exe_dir(void)
 	return dir;
 }
 
-void vb_xml_escape(FILE *f, const char *s)
+void vb_xml_escape(FILE *f, const char *text)
 {
+	char *fixed = vb_utf8_fix(text);
+	const char *s = fixed ? fixed : text;
+
 	for (; s && *s; s++) {
 		unsigned char ch = (unsigned char)*s;
 
@@ -330,6 +555,7 @@ void vb_xml_escape(FILE *f, const char *s)
 		else
 			fputc(ch, f);
 	}
+	free(fixed);
 }
 
 int vb_unix_connect(const char *path, double deadline, pid_t watch)

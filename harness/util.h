@@ -31,8 +31,36 @@ void vb_utc_iso(char *buf, size_t len);
 int vb_mkdirs(const char *path, mode_t mode);
 /* Read a whole file (NUL-terminated); *len gets its size. NULL on error. */
 char *vb_read_file(const char *path, size_t *len);
-/* Write a whole file atomically (tmp + rename). 0 or -1. */
+/* The same, refusing (errno EFBIG) a file of more than max bytes before reading it all. */
+char *vb_read_file_max(const char *path, size_t max, size_t *len);
+/* Write a whole file atomically (tmp in the same folder, fsync, rename). 0 or -1 (errno set). */
 int vb_write_file(const char *path, const void *data, size_t len);
+
+/*
+ * An output file written whole or not at all: a temporary file next to the
+ * target, fsync'd and renamed over it by vb_out_commit. A target that exists
+ * and is not a regular file (a device, a pipe) is written directly; NULL or
+ * "-" is standard output. Every write error, fflush's and fclose's included,
+ * fails the commit, and then a regular target is left as it was.
+ */
+struct vb_out {
+	FILE *f; /* write here */
+	char *path;
+	char *tmp; /* NULL when written directly */
+	int direct;
+};
+int vb_out_open(struct vb_out *o, const char *path); /* 0, or -1 with a message printed */
+int vb_out_commit(struct vb_out *o);		     /* 0, or -1 with a message printed */
+void vb_out_abort(struct vb_out *o);		     /* drop what was written */
+
+/* Flush standard output; -1 with a message when anything written to it was lost. */
+int vb_stdout_check(void);
+
+/* Is s a run id or name: 1-127 of [A-Za-z0-9._-], starting with a letter or digit, no ".."? */
+int vb_is_identifier(const char *s);
+
+/* NULL when s is valid UTF-8; else a malloc'ed copy with U+FFFD for every invalid byte. */
+char *vb_utf8_fix(const char *s);
 
 /* printf into a fresh string; aborts on out-of-memory. */
 char *vb_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -46,6 +74,13 @@ char *vb_strdup(const char *s);
  * process group. Returns the pid or -1.
  */
 pid_t vb_spawn(char *const argv[], char *const env[], const char *log_path);
+
+/*
+ * Run argv to completion in folder dir (the command sees only paths relative
+ * to it), stdin from /dev/null, stdout and stderr into log_path (a path
+ * relative to dir, truncated), killed after timeout_s. The wait status or -1.
+ */
+int vb_run_in(const char *dir, char *const argv[], const char *log_path, double timeout_s);
 
 /* Wait for pid up to timeout_s; then SIGTERM, then SIGKILL. Returns the wait status or -1. */
 int vb_reap(pid_t pid, double timeout_s);

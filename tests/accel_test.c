@@ -69,7 +69,7 @@ static int probe_gone(void)
 
 static struct accel_query query(enum accel_mode mode)
 {
-	return (struct accel_query){.mode = mode,
+	return (struct accel_query){ .mode = mode,
 				    .mode_source = "the test",
 				    .qemu = qemu,
 				    .qemu_version = "10.0.2",
@@ -77,7 +77,7 @@ static struct accel_query query(enum accel_mode mode)
 				    .cache_path = cache,
 				    .timeout_s = 1.0,
 				    .kvm_device = kvm_dev,
-				    .pvm_module = pvm};
+				    .pvm_module = pvm };
 }
 
 static void test_modes(void)

@@ -161,10 +161,27 @@ int main(int argc, char **argv)
 	/* Exports. JUnit fails the slowed run's testcases against its previous run. */
 	text = exported(&s, "slow", "junit", &rc);
 	CHECK(rc == 0, "junit export");
-	CHECK_STR_CONTAINS(text, "<testsuites name=\"vgpubench\" tests=\"2\" failures=\"2\">");
+	CHECK_STR_CONTAINS(text, "<testsuites name=\"vgpubench\" tests=\"2\" failures=\"2\" errors=\"0\">");
 	CHECK_STR_CONTAINS(text, "classname=\"glmark2.qemu-virgl\" name=\"guests=3\"");
 	CHECK_STR_CONTAINS(text, "regression vs same: score -10.0%");
 	free(text);
+	/* A run that did not complete is an error, skipped configurations and jobs are <skipped/>. */
+	CHECK(store_run_set_status(&s, "slow", "interrupted", "interrupted by a signal") == 0, "interrupt 'slow'");
+	exec_sql(&s,
+		 "INSERT INTO configs VALUES ('slow', 'passthrough', 'skipped', 'needs KVM <and> an IOMMU');"
+		 "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, reason,"
+		 " accel, finished_at) VALUES ('slow', 'native', 0, 0, 'kms2d', 1, 'skipped', 'no KMS device', 'none',"
+		 " 'now');");
+	text = exported(&s, "slow", "junit", &rc);
+	CHECK(rc == 0, "junit export of an interrupted run");
+	CHECK_STR_CONTAINS(text, "tests=\"5\" failures=\"2\" errors=\"1\" skipped=\"2\"");
+	CHECK_STR_CONTAINS(text, "<error message=\"the run is interrupted: interrupted by a signal\"/>");
+	CHECK_STR_CONTAINS(text, "classname=\"config.passthrough\" name=\"host check\">\n"
+				 "      <skipped message=\"needs KVM &lt;and&gt; an IOMMU\"/>");
+	CHECK_STR_CONTAINS(text,
+			   "classname=\"kms2d.native\" name=\"host\">\n      <skipped message=\"no KMS device\"/>");
+	free(text);
+	CHECK(store_run_set_status(&s, "slow", "complete", NULL) == 0, "'slow' complete again");
 	text = exported(&s, "same", "junit", &rc);
 	CHECK(rc == 0, "junit export with piglit tests");
 	CHECK_STR_CONTAINS(text, "classname=\"piglit.native.0\" name=\"spec@a\">");

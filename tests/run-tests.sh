@@ -38,6 +38,7 @@ run_one() {
 	fi
 }
 
+tmp_before=$(ls -A /tmp /tmp/.X11-unix 2>/dev/null | sort)
 for t in "$@"; do
 	name=$(basename "$t")
 	case "$name" in
@@ -50,7 +51,27 @@ for t in "$@"; do
 	esac
 done
 run_one kill_resume_test bash tests/kill_resume_test.sh "$build"
+run_one harness_faults_test bash tests/harness_faults_test.sh "$build"
 run_one bench_mediator_test bash tests/bench_mediator_test.sh "$build"
+
+# The suite leaves nothing behind in /tmp: no folder, no X lock or socket, no process.
+sleep 1
+tmp_after=$(ls -A /tmp /tmp/.X11-unix 2>/dev/null | sort)
+left=$(comm -13 <(echo "$tmp_before") <(echo "$tmp_after"))
+echo "== leftovers"
+if [ -n "$left" ]; then
+	echo "FAIL: the tests left in /tmp:" $left
+	total_fail=$((total_fail + 1))
+else
+	total_pass=$((total_pass + 1))
+fi
+procs=$(pgrep -a -f '/tmp/vgpubench-' | grep -v -e pgrep -e run-tests)
+if [ -n "$procs" ]; then
+	echo "FAIL: the tests left processes running: $procs"
+	total_fail=$((total_fail + 1))
+else
+	total_pass=$((total_pass + 1))
+fi
 
 echo
 echo "$total_pass passed, $total_fail failed"

@@ -41,7 +41,7 @@ static inline void make_run(struct store *s, const char *id)
 			wl_add_metric(&m, "build.frame_time", 1000.0 / (base * f), "ms", 0);
 			store_jobs(s, id, &j, 1);
 		}
-	store_run_set_status(s, id, "complete");
+	store_run_set_status(s, id, "complete", NULL);
 }
 
 /* Copy run `from` as `to`, scaling throughput by factor (frame times by 1/factor). */

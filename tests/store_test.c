@@ -31,6 +31,102 @@ static int count(struct store *s, const char *sql)
 	return n;
 }
 
+/* Run sql on a database with sqlite3 itself (another program's view). */
+static void raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fprintf(stderr, "raw sql on %s failed: %s\n", path, db ? sqlite3_errmsg(db) : "?");
+	sqlite3_close(db);
+}
+
+/* What a database file is, checked on every open. */
+static void test_identity(const char *dir, const char *db)
+{
+	struct store s;
+	char *foreign = vb_strdupf("%s/foreign.db", dir), *before, *after, *legacy = vb_strdupf("%s/v2.db", dir);
+	char *copy = vb_strdupf("%s/damaged.db", dir), *cmd;
+	size_t blen = 0, alen = 0;
+
+	/* Another program's database: refused, byte for byte untouched. */
+	raw_sql(foreign, "CREATE TABLE accounts(id INTEGER, owner TEXT); INSERT INTO accounts VALUES (1, 'x');");
+	before = vb_read_file(foreign, &blen);
+	CHECK(store_open(&s, foreign) < 0, "a foreign database is refused");
+	CHECK_STR_CONTAINS(s.err, "is not a vgpubench database (application_id 0, tables: accounts)");
+	CHECK(store_open_read(&s, foreign) < 0, "and refused for reading too");
+	after = vb_read_file(foreign, &alen);
+	CHECK(before && after && blen == alen && memcmp(before, after, blen) == 0, "the foreign file is unchanged");
+	free(before);
+	free(after);
+
+	/* A table dropped from ours: reported damaged, not recreated. */
+	cmd = vb_strdupf("cp %s %s", db, copy);
+	CHECK(system(cmd) == 0, "copy the database");
+	free(cmd);
+	raw_sql(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
+	CHECK(store_open(&s, copy) < 0, "a database with a table missing is refused");
+	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 3)");
+	CHECK(store_open_read(&s, copy) < 0, "also for reading");
+	raw_sql(copy, "SELECT 1");
+	{
+		sqlite3 *raw = NULL;
+		sqlite3_stmt *st = NULL;
+		int n = -1;
+
+		if (sqlite3_open(copy, &raw) == SQLITE_OK &&
+		    sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'", -1, &st,
+				       NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+		sqlite3_close(raw);
+		CHECK(n == 0, "the missing table was not recreated (%d)", n);
+	}
+
+	/* A version 2 database (no application_id, no runs.reason) is upgraded in place. */
+	raw_sql(legacy,
+		"CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);"
+		"CREATE TABLE runs(id TEXT PRIMARY KEY, plan_name TEXT NOT NULL, plan_path TEXT NOT NULL,"
+		" plan_text TEXT NOT NULL, dir TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,"
+		" status TEXT NOT NULL);"
+		"INSERT INTO runs VALUES ('old', 'p', 'p.ini', '[plan]', '/abs/runs/old', 't', NULL, 'complete');"
+		"CREATE TABLE host_facts(run_id TEXT, key TEXT, value TEXT);"
+		"CREATE TABLE configs(run_id TEXT, name TEXT, status TEXT, reason TEXT);"
+		"CREATE TABLE guests(id INTEGER PRIMARY KEY, run_id TEXT);"
+		"CREATE TABLE jobs(id INTEGER PRIMARY KEY, run_id TEXT, config TEXT, topology INTEGER,"
+		" workload TEXT);"
+		"CREATE TABLE metrics(job_id INTEGER, name TEXT);"
+		"CREATE TABLE subtests(job_id INTEGER, name TEXT);");
+	CHECK(store_open_read(&s, legacy) == 0, "a version 2 database can be read as it is");
+	store_close(&s);
+	CHECK(store_open(&s, legacy) == 0, "a version 2 database is upgraded: %s", s.err);
+	CHECK(count(&s, "PRAGMA user_version") == 3 && count(&s, "SELECT version FROM schema_version") == 3,
+	      "now version 3");
+	CHECK(store_run_set_status(&s, "old", "failed", "disk full") == 0, "runs.reason added");
+	store_close(&s);
+
+	/* Reading never creates. */
+	char *none = vb_strdupf("%s/none.db", dir);
+
+	CHECK(store_open_read(&s, none) < 0 && access(none, F_OK) < 0, "reading a missing database creates nothing");
+	CHECK_STR_CONTAINS(s.err, "no results database at");
+	free(none);
+
+	/* Text that is not UTF-8 is stored as valid UTF-8. */
+	CHECK(store_open(&s, db) == 0, "open");
+	CHECK(store_host_fact(&s, "r1", "bad", "a\xff\xfe b \xc3\x28 \xe2\x82\xac") == 0, "store invalid UTF-8");
+	char *v = store_host_fact_get(&s, "r1", "bad");
+
+	CHECK(v && strcmp(v, "a\xef\xbf\xbd\xef\xbf\xbd b \xef\xbf\xbd( \xe2\x82\xac") == 0, "replaced: '%s'",
+	      v ? v : "(null)");
+	free(v);
+	store_close(&s);
+	free(foreign);
+	free(legacy);
+	free(copy);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/vgpubench-store-XXXXXX";
@@ -97,7 +193,7 @@ int main(void)
 	char *x1, *x2, *x3, *x4;
 
 	CHECK(store_run_load(&s, "nope", &x1, &x2, &x3, &x4) < 0, "unknown run");
-	CHECK(store_run_set_status(&s, "r1", "interrupted") == 0, "set status");
+	CHECK(store_run_set_status(&s, "r1", "interrupted", "a test") == 0, "set status");
 	CHECK(count(&s, "SELECT count(*) FROM runs WHERE status='interrupted' AND finished_at IS NOT NULL") == 1,
 	      "interrupted with a finish time");
 
@@ -133,6 +229,8 @@ int main(void)
 	CHECK(store_open(&s, junk) < 0, "a file that is not a database is refused");
 	unlink(junk);
 	free(junk);
+
+	test_identity(dir, db);
 
 	free(pp);
 	free(pt);
