@@ -396,16 +396,10 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 
 int export_run(struct store *st, const char *run, const char *format, FILE *out)
 {
-	char *pp, *pt, *dir, *status;
-
-	if (store_run_load(st, run, &pp, &pt, &dir, &status) < 0) {
+	if (!store_run_exists(st, run)) {
 		vb_err("no run '%s'", run);
 		return -1;
 	}
-	free(pp);
-	free(pt);
-	free(dir);
-	free(status);
 	if (strcmp(format, "json") == 0)
 		return export_json(st, run, out);
 	if (strcmp(format, "csv") == 0)

@@ -634,20 +634,14 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 	struct vb_out page;
 	int rc = -1;
 
-	char *pp, *pt, *rdir, *status;
-
 	if (!vb_is_identifier(run)) {
 		vb_err("'%s' is not a run id", run);
 		return -1;
 	}
-	if (store_run_load(st, run, &pp, &pt, &rdir, &status) < 0) {
+	if (!store_run_exists(st, run)) {
 		vb_err("no run '%s'", run);
 		return -1;
 	}
-	free(pp);
-	free(pt);
-	free(rdir);
-	free(status);
 	r.dir = vb_strdupf("%s/%s", reports_dir, run);
 	r.data = vb_strdupf("%s/data", r.dir);
 	path = vb_strdupf("%s/index.html", r.dir);

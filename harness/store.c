@@ -444,6 +444,19 @@ int store_run_load(struct store *s, const char *id, char **plan_path, char **pla
 	return rc;
 }
 
+int store_run_exists(struct store *s, const char *id)
+{
+	sqlite3_stmt *st;
+	int found = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
 char *store_run_reason(struct store *s, const char *id)
 {
 	sqlite3_stmt *st;

@@ -30,6 +30,8 @@ int store_run_create(struct store *s, const char *id, const char *plan_name, con
 		     const char *plan_text, const char *dir);
 /* Load plan text and folder of a run for --resume. Returned strings are malloc'ed. */
 int store_run_load(struct store *s, const char *id, char **plan_path, char **plan_text, char **dir, char **status);
+/* Is there a run with this id? */
+int store_run_exists(struct store *s, const char *id);
 /* Why a run failed or was interrupted (malloc'ed), or NULL. */
 char *store_run_reason(struct store *s, const char *id);
 /* status: running, complete, interrupted or failed; reason: why it failed (NULL otherwise). */
