@@ -1,30 +1,39 @@
-/* configs.c: the run configurations known to vgpubench. Whether the host can
- * run one is decided by hostcheck.c; this table only says what each one is. */
+/* configs.c: the registry of run configurations. One list, CONFIG_LIST,
+ * names each configuration's definition (config_<id> in config_<id>.c);
+ * the declarations and the table are generated from it. */
 #include "configs.h"
 
 #include <string.h>
 
-static const struct config_def configs[] = {
-	{ "native", CONFIG_HOST, "workload on the host, straight on the host GPU", NULL, NULL, NULL },
-	{ "qemu-virgl", CONFIG_GUEST, "peer baseline: QEMU's built-in virtio-gpu-gl-pci (virgl)", "virgl",
-	  "virtio_gpu", NULL },
-	{ "mediated", CONFIG_GUEST, "guests served by one vgpu-mediator process over vhost-user-gpu", "virgl",
-	  "virtio_gpu", NULL },
-	{ "qemu-vhost-user-gpu", CONFIG_GUEST, "peer baseline: QEMU's own vhost-user-gpu back-end, one per guest",
-	  "virgl", "virtio_gpu", NULL },
-	{ "passthrough", CONFIG_GUEST, "one guest owns the physical GPU via vfio-pci", NULL, NULL, NULL },
-	{ "gvt-g", CONFIG_GUEST, "kernel GVT-g mediated device", NULL, "i915", NULL },
-};
+#define CONFIG_LIST(X) X(native) X(qemu_virgl) X(mediated) X(qemu_vhost_user_gpu) X(passthrough) X(gvt_g)
+
+#define DECLARE(id) extern const struct config_def config_##id;
+CONFIG_LIST(DECLARE)
+#undef DECLARE
+
+#define ENTRY(id) &config_##id,
+static const struct config_def *const configs[] = { CONFIG_LIST(ENTRY) };
+#undef ENTRY
+
+#define NCONFIGS (sizeof(configs) / sizeof(configs[0]))
 
 const struct config_def *config_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++)
-		if (strcmp(configs[i].name, name) == 0)
-			return &configs[i];
+	for (size_t i = 0; name && i < NCONFIGS; i++)
+		if (strcmp(configs[i]->name, name) == 0)
+			return configs[i];
 	return NULL;
 }
 
 const struct config_def *config_at(size_t i)
 {
-	return i < sizeof(configs) / sizeof(configs[0]) ? &configs[i] : NULL;
+	return i < NCONFIGS ? configs[i] : NULL;
+}
+
+const char *config_baseline(void)
+{
+	for (size_t i = 0; i < NCONFIGS; i++)
+		if (configs[i]->baseline)
+			return configs[i]->name;
+	return "";
 }

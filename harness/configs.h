@@ -1,28 +1,63 @@
-/* configs.h: the registry of run configurations a plan can name
- * (DESIGN.md §2): where the workload runs and which GPU path it must use. */
+/* configs.h: run configurations as plugins (DESIGN.md §2), shaped like
+ * struct workload_def: one file per configuration (harness/config_*.c)
+ * fills a struct config_def with what the configuration is, why a host
+ * cannot run it, how its guests get their GPU (QEMU arguments, back-end
+ * processes), its counters, and the GPU path its jobs must show. The
+ * registry (configs.c) lists them once, in CONFIG_LIST. No code outside a
+ * configuration's own file looks at its name. */
 #ifndef VGPUBENCH_CONFIGS_H
 #define VGPUBENCH_CONFIGS_H
 
 #include <stddef.h>
+
+struct host;
+struct gpu_backend;
 
 enum config_kind {
 	CONFIG_HOST,  /* workload runs on the host itself */
 	CONFIG_GUEST, /* workload runs in QEMU guests */
 };
 
+/* What a configuration's back-end may use: where its files go, the binaries, the guests' shape. */
+struct backend_env {
+	const char *dir;            /* the topology's folder in the run folder (sockets, logs) */
+	const char *mediator;       /* the vgpu-mediator binary */
+	int memory_mb;              /* each guest's RAM */
+};
+
 struct config_def {
 	const char *name;
 	enum config_kind kind;
 	const char *description;
+	/* The baseline "% of native" divides by (one configuration has it). */
+	int baseline;
 	/* Substring GL_RENDERER must contain in a guest (NULL: not checked). */
 	const char *guest_renderer;
 	/* The KMS driver a guest's 2D workloads must run on (NULL: not checked). */
 	const char *guest_kms_driver;
-	/* Why this build cannot run it at all (not yet built), or NULL. */
-	const char *unavailable;
+	/* Its guests show their display in the run's private X server (QEMU's SDL GL display). */
+	int needs_display;
+	/*
+	 * NULL when host h can run it (beyond what every configuration of its
+	 * kind needs, which hostcheck.c checks), else why not, in words that
+	 * say what would fix it (buf may hold them).
+	 */
+	const char *(*skip_reason)(const struct host *h, char *buf, size_t len);
+	/*
+	 * Guest configurations: start what serves n guests and fill b (QEMU
+	 * arguments per guest, processes, description). 0, or -1 with the
+	 * reason in err and nothing left running.
+	 */
+	int (*start)(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen);
+	/* Its counters into path (JSON), or NULL when it keeps none. 0 or -1. */
+	int (*snapshot)(const struct gpu_backend *b, const char *path);
+	/* The file the counters are kept in, in the topology's folder. */
+	const char *counters_file;
 };
 
 const struct config_def *config_find(const char *name);
 const struct config_def *config_at(size_t i); /* NULL past the end */
+/* The name of the baseline configuration ("% of native" divides by it). */
+const char *config_baseline(void);
 
 #endif

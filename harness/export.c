@@ -7,6 +7,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "configs.h"
 #include "compare.h"
 #include "util.h"
 
@@ -244,7 +245,7 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 	    " sum(status = 'skipped'),"
 	    " (SELECT coalesce(reason, '') FROM jobs k WHERE k.run_id = j.run_id AND k.workload = j.workload"
 	    "  AND k.config = j.config AND k.topology = j.topology AND k.status = 'skipped' LIMIT 1)"
-	    " FROM jobs j WHERE run_id = ? GROUP BY 1, 2, 3 ORDER BY 1, 2 <> 'native', 2, 3";
+	    " FROM jobs j WHERE run_id = ?1 GROUP BY 1, 2, 3 ORDER BY 1, 2 <> ?2, 2, 3";
 
 	/* A run that did not complete is an error of its own, whatever its jobs say. */
 	if (sqlite3_prepare_v2(st->db, "SELECT status FROM runs WHERE id = ?", -1, &q, NULL) != SQLITE_OK) {
@@ -300,6 +301,7 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 		return -1;
 	}
 	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, config_baseline(), -1, SQLITE_STATIC); /* the baseline first */
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		struct tc *t = tc_add(&tcs, &n);
 

@@ -1,13 +1,14 @@
-/* gpu_backend.h: the GPU side of a guest configuration: which QEMU device
- * each guest gets and which back-end processes serve it. qemu-virgl needs no
- * process; mediated starts one vgpu-mediator for all guests (one vGPU socket
- * each, one control socket); qemu-vhost-user-gpu starts QEMU's own back-end,
- * one process per guest. Back-ends die with the harness (PDEATHSIG). */
+/* gpu_backend.h: what serves a guest configuration's GPU: the QEMU device
+ * arguments of each guest and the back-end processes, started by the
+ * configuration's own start op (configs.h) with the helpers below. Back-ends
+ * die with the harness (PDEATHSIG). */
 #ifndef VGPUBENCH_GPU_BACKEND_H
 #define VGPUBENCH_GPU_BACKEND_H
 
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "configs.h"
 
 #define GPU_BACKEND_MAX 16
 #define GPU_BACKEND_ARGS 14
@@ -23,24 +24,35 @@ struct gpu_backend {
 	char *owned[GPU_BACKEND_MAX][GPU_BACKEND_ARGS];
 	const char *args[GPU_BACKEND_MAX][GPU_BACKEND_ARGS];
 	char description[256]; /* what serves the guests, for the report */
+	int (*snapshot)(const struct gpu_backend *b, const char *path); /* the config's counters op */
 };
 
 /*
- * Start what serves config's n guests (files under dir). mediator: the
- * vgpu-mediator binary; vhost_user_gpu: QEMU's back-end; memory_mb: each
- * guest's RAM (shared as memfd with a vhost-user back-end). 0, or -1 with the
- * reason in err (nothing left running).
+ * Start what serves c's n guests (files under env->dir) through c->start.
+ * 0, or -1 with the reason in err (nothing left running).
  */
-int gpu_backend_start(struct gpu_backend *b, const char *config, int n, const char *dir, const char *mediator,
-		      const char *vhost_user_gpu, int memory_mb, char *err, size_t errlen);
+int gpu_backend_start(struct gpu_backend *b, const struct config_def *c, int n, const struct backend_env *env,
+		      char *err, size_t errlen);
 
 /* QEMU arguments for guest i (0-based), NULL-terminated. */
 const char *const *gpu_backend_args(const struct gpu_backend *b, int i);
 
-/* The mediator's counters (its control socket's JSON) into path. 0, or -1 (no mediator or no answer). */
-int gpu_backend_snapshot(const struct gpu_backend *b, const char *path);
+/* The configuration's counters into path. 0, or -1 (it keeps none, or they could not be read). */
+int gpu_backend_counters(const struct gpu_backend *b, const char *path);
 
 /* Stop every back-end process and release the arguments. Safe to call twice. */
 void gpu_backend_stop(struct gpu_backend *b);
+
+/* For start ops. */
+
+/* Wait until a unix socket accepts connections, or process pid died. 0 or -1. */
+int gpu_backend_wait_socket(const char *path, pid_t pid, double timeout_s);
+
+/* vhost-user guests: a socket path per guest (b->sock) and the QEMU arguments
+ * that share the guest's RAM as memfd with the back-end. 0, or -1 with err. */
+int gpu_backend_vhost_user(struct gpu_backend *b, const struct backend_env *env, char *err, size_t errlen);
+
+/* Read the JSON a back-end's control socket (b->control) sends into path, written whole. 0 or -1. */
+int gpu_backend_snapshot(const struct gpu_backend *b, const char *path);
 
 #endif

@@ -3,7 +3,6 @@
 #define _GNU_SOURCE
 #include "hostcheck.h"
 
-#include <dirent.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,78 +187,21 @@ int host_choose_accel(struct host *h, enum accel_mode plan_mode, const char *cac
 	return 0;
 }
 
-static int has_gvt_types(void)
-{
-	glob_t g;
-	int found = 0;
-
-	if (glob("/sys/class/drm/card*/device/mdev_supported_types/*", 0, NULL, &g) == 0) {
-		found = g.gl_pathc > 0;
-		globfree(&g);
-	}
-	return found;
-}
-
-static int has_iommu_groups(void)
-{
-	DIR *d = opendir("/sys/kernel/iommu_groups");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n > 0;
-}
-
 const char *host_skip_reason(const struct host *h, const struct config_def *c, char *buf, size_t buflen)
 {
-	if (c->unavailable)
-		return c->unavailable;
+	/* What every configuration of a kind needs; the rest is the configuration's own business. */
 	if (c->kind == CONFIG_HOST) {
 		if (!h->has_xvfb)
 			return "Xvfb is not installed (run make deps)";
-		return NULL;
-	}
-	if (!h->qemu[0])
-		return "qemu-system-x86_64 is not installed (run make deps)";
-	if (h->qemu_major < 10) {
-		snprintf(buf, buflen, "QEMU %s is older than 10", h->qemu_version);
-		return buf;
-	}
-	if (!h->guest_kernel[0])
-		return "no guest kernel: /boot/vmlinuz-* with modules (install linux-image-amd64)";
-	if (strcmp(c->name, "passthrough") == 0) {
-		if (strcmp(h->accel, "kvm") != 0) {
-			snprintf(buf, buflen, "needs KVM (%s)", h->accel_reason);
+	} else {
+		if (!h->qemu[0])
+			return "qemu-system-x86_64 is not installed (run make deps)";
+		if (h->qemu_major < 10) {
+			snprintf(buf, buflen, "QEMU %s is older than 10", h->qemu_version);
 			return buf;
 		}
-		if (!has_iommu_groups())
-			return "no IOMMU groups (VT-d/AMD-Vi off or absent)";
-		return "no spare GPU bound to vfio-pci";
+		if (!h->guest_kernel[0])
+			return "no guest kernel: /boot/vmlinuz-* with modules (install linux-image-amd64)";
 	}
-	if (strcmp(c->name, "gvt-g") == 0) {
-		if (strcmp(h->accel, "kvm") != 0) {
-			snprintf(buf, buflen, "needs KVM (%s)", h->accel_reason);
-			return buf;
-		}
-		if (!has_gvt_types())
-			return "no GVT-g mdev types under /sys/class/drm/card*/device";
-		return "GVT-g launcher is not built yet";
-	}
-	if (strcmp(c->name, "qemu-vhost-user-gpu") == 0 && access(HOST_VHOST_USER_GPU, X_OK) < 0)
-		return "QEMU's vhost-user-gpu back-end is not installed (" HOST_VHOST_USER_GPU ", package qemu-system-gui)";
-	if (strcmp(c->name, "mediated") == 0) {
-		char med[4096];
-
-		snprintf(med, sizeof(med), "%s/vgpu-mediator", vb_exe_dir());
-		if (access(med, X_OK) < 0)
-			return "vgpu-mediator is not built (run make)";
-	}
-	if (strcmp(c->name, "qemu-virgl") == 0 && !h->has_xvfb)
-		return "Xvfb is not installed (QEMU's SDL GL display needs it here)";
-	return NULL;
+	return c->skip_reason ? c->skip_reason(h, buf, buflen) : NULL;
 }

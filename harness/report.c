@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "configs.h"
 #include "compare.h"
 #include "series.h"
 #include "stats.h"
@@ -177,7 +178,7 @@ static void dat_label(char *out, size_t len, const char *s)
 
 static const struct series *native_of(struct rep *r, const struct series *s)
 {
-	return series_find(&r->set, s->workload, "native", 0, 0, s->metric);
+	return series_find(&r->set, s->workload, config_baseline(), 0, 0, s->metric);
 }
 
 static void section_summary(struct rep *r)
@@ -216,7 +217,7 @@ static void section_summary(struct rep *r)
 			fprintf(r->html, "<td>–</td><td>–</td></tr>\n");
 		else
 			fprintf(r->html, "<td>%.1f%%</td><td>%.1f – %.1f%%</td></tr>\n", pct, pci.lo, pci.hi);
-		if (d && !isnan(pct) && strcmp(s->config, "native") != 0) {
+		if (d && !isnan(pct) && strcmp(s->config, config_baseline()) != 0) {
 			char l[96];
 
 			label(l, sizeof(l), s);

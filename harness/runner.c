@@ -489,11 +489,11 @@ static void record_backend(struct run *r, const struct config_def *c, int n, con
 	char *path;
 	struct json_object *root, *m, *v;
 
-	if (!gb->control[0])
+	if (!c->snapshot || !c->counters_file)
 		return;
-	path = vb_strdupf("%s/mediator-stats.json", dir);
-	if (gpu_backend_snapshot(gb, path) < 0) {
-		vb_err("%s with %d guests: the mediator's control socket did not answer", c->name, n);
+	path = vb_strdupf("%s/%s", dir, c->counters_file);
+	if (gpu_backend_counters(gb, path) < 0) {
+		vb_err("%s with %d guests: its counters could not be read", c->name, n);
 		free(path);
 		return;
 	}
@@ -507,7 +507,7 @@ static void record_backend(struct run *r, const struct config_def *c, int n, con
 		free(fact);
 	}
 	json_object_put(root);
-	vb_log("  mediator counters: %s", path);
+	vb_log("  %s counters: %s", c->name, path);
 	free(path);
 }
 
@@ -566,7 +566,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		.cpu = r->plan.cpu,
 		.memory_mb = r->plan.memory_mb,
 		.vcpus = r->plan.vcpus,
-		.display = strcmp(c->name, "qemu-virgl") == 0 ? r->x.display : NULL,
+		.display = c->needs_display ? r->x.display : NULL,
 	};
 	char reason[512] = "";
 	struct gpu_backend gb;
@@ -581,8 +581,9 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		free(dir);
 		return;
 	}
-	if (gpu_backend_start(&gb, c->name, n, dir, r->mediator, HOST_VHOST_USER_GPU, r->plan.memory_mb, err,
-			      sizeof(err)) < 0) {
+	struct backend_env env = { .dir = dir, .mediator = r->mediator, .memory_mb = r->plan.memory_mb };
+
+	if (gpu_backend_start(&gb, c, n, &env, err, sizeof(err)) < 0) {
 		vb_err("%s with %d guests: %s", c->name, n, err);
 		char *why = vb_strdupf("GPU back-end did not start: %s", err);
 

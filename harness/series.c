@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "configs.h"
 #include "util.h"
 
 static const char *col(sqlite3_stmt *st, int i)
@@ -21,7 +22,7 @@ int series_load(struct store *st, const char *run, struct series_set *out)
 			  " j.topology > 0 AND j.guest_index = 0 AS dom0"
 			  " FROM jobs j JOIN metrics m ON m.job_id = j.id"
 			  " WHERE j.run_id = ? AND j.status = 'ok'"
-			  " ORDER BY j.workload, j.config <> 'native', j.config, j.topology, dom0, m.name, j.repetition,"
+			  " ORDER BY j.workload, j.config <> ?2, j.config, j.topology, dom0, m.name, j.repetition,"
 			  " j.guest_index";
 
 	memset(out, 0, sizeof(*out));
@@ -30,6 +31,7 @@ int series_load(struct store *st, const char *run, struct series_set *out)
 		return -1;
 	}
 	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, config_baseline(), -1, SQLITE_STATIC); /* the baseline first */
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		struct series *cur = out->n ? &out->s[out->n - 1] : NULL;
 		int topo = sqlite3_column_int(q, 2), dom0 = sqlite3_column_int(q, 7);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "configs.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -57,7 +58,7 @@ static void collect(struct store *s, const char *run, const char *workload, cons
 			  " (SELECT value FROM metrics m WHERE m.job_id = j.id AND m.name = ?3),"
 			  " j.topology > 0 AND j.guest_index = 0 AS dom0"
 			  " FROM jobs j WHERE j.run_id = ?1 AND j.workload = ?2"
-			  " ORDER BY j.config <> 'native', j.config, j.topology, dom0, j.guest_index, j.repetition";
+			  " ORDER BY j.config <> ?4, j.config, j.topology, dom0, j.guest_index, j.repetition";
 
 	*ng = 0;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -65,6 +66,7 @@ static void collect(struct store *s, const char *run, const char *workload, cons
 	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, workload, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 3, metric, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, config_baseline(), -1, SQLITE_STATIC); /* the baseline first */
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *config = (const char *)sqlite3_column_text(st, 0);
 		int topo = sqlite3_column_int(st, 1), dom0 = sqlite3_column_int(st, 5);
@@ -126,7 +128,7 @@ int summary_print(struct store *s, const char *run, FILE *out)
 			double med = stats_median(g[i].values, g[i].nvalues);
 			char topo[16], pct[16], sum[16], meds[16];
 
-			if (strcmp(g[i].config, "native") == 0 && !g[i].topology && !isnan(med))
+			if (strcmp(g[i].config, config_baseline()) == 0 && !g[i].topology && !isnan(med))
 				native = med;
 			snprintf(topo, sizeof(topo), !g[i].topology ? "host" : g[i].dom0 ? "dom0+%d" : "%d",
 				 g[i].topology);

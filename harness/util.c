@@ -558,6 +558,17 @@ void vb_xml_escape(FILE *f, const char *text)
 	free(fixed);
 }
 
+/* Has process pid exited? A child of ours that exited is a zombie until reaped: look without reaping it. */
+int vb_exited(pid_t pid)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0)
+		return info.si_pid == pid;
+	return kill(pid, 0) < 0; /* not our child */
+}
+
 int vb_unix_connect(const char *path, double deadline, pid_t watch)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -576,7 +587,7 @@ int vb_unix_connect(const char *path, double deadline, pid_t watch)
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 			return fd;
 		close(fd);
-		if (vb_stop_requested || vb_now() > deadline || (watch > 0 && kill(watch, 0) < 0))
+		if (vb_stop_requested || vb_now() > deadline || (watch > 0 && vb_exited(watch)))
 			return -1;
 		usleep(50000);
 	}

@@ -82,6 +82,9 @@ pid_t vb_spawn(char *const argv[], char *const env[], const char *log_path);
  */
 int vb_run_in(const char *dir, char *const argv[], const char *log_path, double timeout_s);
 
+/* Has process pid exited? Our exited child is seen without being reaped (its status stays for vb_reap). */
+int vb_exited(pid_t pid);
+
 /* Wait for pid up to timeout_s; then SIGTERM, then SIGKILL. Returns the wait status or -1. */
 int vb_reap(pid_t pid, double timeout_s);
 

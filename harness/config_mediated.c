@@ -1,0 +1,70 @@
+/* config_mediated.c: guests on -device vhost-user-gpu-pci (RAM shared as
+ * memfd), all served by one vgpu-mediator process: one vGPU socket per
+ * guest and one control socket whose counters are kept with the run. */
+#define _GNU_SOURCE
+#include "configs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpu_backend.h"
+#include "util.h"
+
+static const char *skip_reason(const struct host *h, char *buf, size_t len)
+{
+	(void)h;
+	snprintf(buf, len, "%s/vgpu-mediator", vb_exe_dir());
+	return access(buf, X_OK) == 0 ? NULL : "vgpu-mediator is not built (run make)";
+}
+
+static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
+{
+	char *argv[8 + 2 * GPU_BACKEND_MAX];
+	char *specs[GPU_BACKEND_MAX];
+	int k = 0;
+
+	if (gpu_backend_vhost_user(b, env, err, errlen) < 0)
+		return -1;
+	snprintf(b->control, sizeof(b->control), "%s/mediator.control.sock", env->dir);
+	snprintf(b->log[0], sizeof(b->log[0]), "%s/mediator.log", env->dir);
+	unlink(b->control);
+	argv[k++] = (char *)env->mediator;
+	argv[k++] = "--control";
+	argv[k++] = b->control;
+	for (int i = 0; i < n; i++) {
+		specs[i] = vb_strdupf("name=guest%d,socket=%s", i + 1, b->sock[i]);
+		argv[k++] = "--vgpu";
+		argv[k++] = specs[i];
+	}
+	argv[k] = NULL;
+	b->pid[0] = vb_spawn(argv, NULL, b->log[0]);
+	for (int i = 0; i < n; i++)
+		free(specs[i]);
+	if (b->pid[0] <= 0) {
+		snprintf(err, errlen, "cannot start %s: %s", env->mediator, strerror(errno));
+		return -1;
+	}
+	b->npid = 1;
+	if (gpu_backend_wait_socket(b->control, b->pid[0], 20) < 0) {
+		snprintf(err, errlen, "vgpu-mediator did not come up (see %s)", b->log[0]);
+		return -1;
+	}
+	snprintf(b->description, sizeof(b->description), "one vgpu-mediator process for %d guest%s", n,
+		 n > 1 ? "s" : "");
+	return 0;
+}
+
+const struct config_def config_mediated = {
+	.name = "mediated",
+	.kind = CONFIG_GUEST,
+	.description = "guests served by one vgpu-mediator process over vhost-user-gpu",
+	.guest_renderer = "virgl",
+	.guest_kms_driver = "virtio_gpu",
+	.skip_reason = skip_reason,
+	.start = start,
+	.snapshot = gpu_backend_snapshot,
+	.counters_file = "mediator-stats.json",
+};

@@ -1,0 +1,10 @@
+/* config_native.c: the workload on the host, straight on the host GPU
+ * (llvmpipe where the host has none, recorded as such): the baseline. */
+#include "configs.h"
+
+const struct config_def config_native = {
+	.name = "native",
+	.kind = CONFIG_HOST,
+	.description = "workload on the host, straight on the host GPU",
+	.baseline = 1,
+};

@@ -1,0 +1,43 @@
+/* config_passthrough.c: one guest owns a spare GPU through VT-d/AMD-Vi
+ * (vfio-pci). No back-end is started yet: the skip reason says what this
+ * host lacks, in the order a lab host would fix it. */
+#include "configs.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hostcheck.h"
+
+static int has_iommu_groups(void)
+{
+	DIR *d = opendir("/sys/kernel/iommu_groups");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0;
+}
+
+static const char *skip_reason(const struct host *h, char *buf, size_t len)
+{
+	if (strcmp(h->accel, "kvm") != 0) {
+		snprintf(buf, len, "needs KVM (%s)", h->accel_reason);
+		return buf;
+	}
+	if (!has_iommu_groups())
+		return "no IOMMU groups (VT-d/AMD-Vi off or absent: enable it in the firmware, boot with intel_iommu=on)";
+	return "no spare GPU bound to vfio-pci";
+}
+
+const struct config_def config_passthrough = {
+	.name = "passthrough",
+	.kind = CONFIG_GUEST,
+	.description = "one guest owns the physical GPU via vfio-pci",
+	.skip_reason = skip_reason,
+};

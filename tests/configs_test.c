@@ -1,0 +1,158 @@
+/* configs_test.c: run configurations as plugins (harness/config_*.c): the
+ * registry generated from one list, the host checks every configuration of
+ * a kind shares and each one's own skip reason, against fake hosts, and
+ * the back-ends' start ops: QEMU's virgl device, a missing mediator (an
+ * error, nothing left running), QEMU's real vhost-user-gpu back-end and
+ * the memfd-shared RAM its guests get. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "configs.h"
+#include "gpu_backend.h"
+#include "hostcheck.h"
+#include "util.h"
+
+static void test_registry(void)
+{
+	int baselines = 0, n = 0;
+
+	for (size_t i = 0; config_at(i); i++, n++) {
+		const struct config_def *c = config_at(i);
+
+		CHECK(c->name && *c->name && c->description && *c->description, "config %zu has a name and a description", i);
+		CHECK(config_find(c->name) == c, "%s is found by its name", c->name);
+		for (size_t k = 0; k < i; k++)
+			CHECK(strcmp(config_at(k)->name, c->name) != 0, "%s is listed once", c->name);
+		baselines += c->baseline;
+		CHECK(c->kind == CONFIG_GUEST || !c->start, "%s: a host configuration starts no back-end", c->name);
+		CHECK(!c->snapshot == !c->counters_file, "%s: counters and their file go together", c->name);
+	}
+	CHECK(n == 6, "six configurations (%d)", n);
+	CHECK(baselines == 1 && strcmp(config_baseline(), "native") == 0, "one baseline: '%s'", config_baseline());
+	CHECK(config_find("qemu-foo") == NULL && config_find(NULL) == NULL, "unknown names are not found");
+	CHECK(config_at((size_t)n) == NULL, "past the end");
+	static const char *const served[] = { "qemu-virgl", "mediated", "qemu-vhost-user-gpu" };
+
+	for (size_t i = 0; i < 3; i++)
+		CHECK(config_find(served[i]) && config_find(served[i])->start, "%s has a back-end", served[i]);
+	CHECK(config_find("qemu-virgl")->needs_display && !config_find("mediated")->needs_display,
+	      "only QEMU's SDL GL display needs the run's X server");
+	CHECK(config_find("mediated")->snapshot != NULL, "the mediator keeps counters");
+}
+
+static void fake_host(struct host *h)
+{
+	memset(h, 0, sizeof(*h));
+	strcpy(h->accel, "tcg");
+	strcpy(h->accel_reason, "KVM present but a standard kernel does not boot under it");
+	strcpy(h->qemu, "/usr/bin/qemu-system-x86_64");
+	strcpy(h->qemu_version, "10.0.2");
+	h->qemu_major = 10;
+	strcpy(h->guest_kernel, "/boot/vmlinuz-test");
+	h->has_xvfb = 1;
+}
+
+static void test_skip_reasons(void)
+{
+	struct host h;
+	char buf[512];
+	const char *why;
+
+	fake_host(&h);
+	CHECK(host_skip_reason(&h, config_find("native"), buf, sizeof(buf)) == NULL, "native runs");
+	CHECK(host_skip_reason(&h, config_find("qemu-virgl"), buf, sizeof(buf)) == NULL, "qemu-virgl runs");
+	why = host_skip_reason(&h, config_find("passthrough"), buf, sizeof(buf));
+	CHECK_STR_CONTAINS(why, "needs KVM (KVM present but a standard kernel does not boot under it)");
+	why = host_skip_reason(&h, config_find("gvt-g"), buf, sizeof(buf));
+	CHECK_STR_CONTAINS(why, "needs KVM (");
+	strcpy(h.accel, "kvm");
+	why = host_skip_reason(&h, config_find("passthrough"), buf, sizeof(buf));
+	CHECK(why && !strstr(why, "needs KVM"), "under KVM passthrough says what else is missing: %s", why ? why : "");
+	why = host_skip_reason(&h, config_find("gvt-g"), buf, sizeof(buf));
+	CHECK(why && (strstr(why, "i915.enable_gvt=1") || strstr(why, "not built yet")), "gvt-g: %s", why ? why : "");
+
+	h.has_xvfb = 0;
+	CHECK_STR_CONTAINS(host_skip_reason(&h, config_find("native"), buf, sizeof(buf)), "Xvfb is not installed");
+	CHECK_STR_CONTAINS(host_skip_reason(&h, config_find("qemu-virgl"), buf, sizeof(buf)),
+			   "Xvfb is not installed (QEMU's SDL GL display");
+	CHECK(host_skip_reason(&h, config_find("qemu-vhost-user-gpu"), buf, sizeof(buf)) == NULL ||
+		      access("/usr/lib/qemu/vhost-user-gpu", X_OK) < 0,
+	      "no X server needed without an SDL display");
+	h.qemu_major = 7;
+	strcpy(h.qemu_version, "7.2.0");
+	for (size_t i = 0; config_at(i); i++)
+		if (config_at(i)->kind == CONFIG_GUEST)
+			CHECK_STR_CONTAINS(host_skip_reason(&h, config_at(i), buf, sizeof(buf)), "QEMU 7.2.0 is older than 10");
+	h.qemu[0] = '\0';
+	CHECK_STR_CONTAINS(host_skip_reason(&h, config_find("mediated"), buf, sizeof(buf)),
+			   "qemu-system-x86_64 is not installed");
+	fake_host(&h);
+	h.guest_kernel[0] = '\0';
+	CHECK_STR_CONTAINS(host_skip_reason(&h, config_find("qemu-virgl"), buf, sizeof(buf)), "no guest kernel");
+}
+
+static void test_backends(const char *dir)
+{
+	struct gpu_backend b;
+	char err[512] = "";
+	struct backend_env env = { .dir = dir, .mediator = "/nonexistent/vgpu-mediator", .memory_mb = 256 };
+
+	CHECK(gpu_backend_start(&b, config_find("qemu-virgl"), 2, &env, err, sizeof(err)) == 0, "virgl: %s", err);
+	CHECK(gpu_backend_args(&b, 1) && strcmp(gpu_backend_args(&b, 1)[1], "virtio-gpu-gl-pci,xres=640,yres=480") == 0,
+	      "each guest gets virtio-gpu-gl-pci");
+	CHECK(gpu_backend_args(&b, 2) == NULL, "no third guest");
+	CHECK(gpu_backend_counters(&b, "/nonexistent") < 0, "QEMU's virgl keeps no counters");
+	gpu_backend_stop(&b);
+
+	CHECK(gpu_backend_start(&b, config_find("passthrough"), 1, &env, err, sizeof(err)) < 0, "no passthrough back-end");
+	CHECK_STR_CONTAINS(err, "config passthrough has no GPU back-end here");
+	CHECK(gpu_backend_start(&b, config_find("qemu-virgl"), 0, &env, err, sizeof(err)) < 0, "no guests");
+	CHECK(gpu_backend_start(&b, config_find("qemu-virgl"), GPU_BACKEND_MAX + 1, &env, err, sizeof(err)) < 0,
+	      "too many guests");
+
+	double t0 = vb_now();
+
+	CHECK(gpu_backend_start(&b, config_find("mediated"), 2, &env, err, sizeof(err)) < 0, "a missing mediator");
+	CHECK_STR_CONTAINS(err, "vgpu-mediator did not come up");
+	CHECK(vb_now() - t0 < 10 && b.npid == 0, "known at once, nothing left running (%d)", b.npid);
+
+	if (access("/usr/lib/qemu/vhost-user-gpu", X_OK) < 0) {
+		CHECK(0, "QEMU's vhost-user-gpu is installed by make deps");
+		return;
+	}
+	CHECK(gpu_backend_start(&b, config_find("qemu-vhost-user-gpu"), 1, &env, err, sizeof(err)) == 0,
+	      "QEMU's back-end: %s", err);
+	const char *const *a = gpu_backend_args(&b, 0);
+	char *joined = vb_strdupf("%s %s %s %s %s %s %s", a[0], a[1], a[2], a[3], a[4], a[5], a[7]);
+
+	CHECK_STR_CONTAINS(joined, "-object memory-backend-memfd,id=gmem,size=256M,share=on -numa node,memdev=gmem");
+	CHECK_STR_CONTAINS(joined, "vhost-user-gpu-pci,chardev=vgpu");
+	CHECK(access(b.sock[0], F_OK) == 0, "its socket %s is there", b.sock[0]);
+	pid_t pid = b.pid[0];
+
+	free(joined);
+	gpu_backend_stop(&b);
+	CHECK(kill(pid, 0) < 0 && access(b.sock[0], F_OK) < 0, "stopped, socket removed");
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/vgpubench-configs-XXXXXX";
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_registry();
+	test_skip_reasons();
+	test_backends(dir);
+	char *rm = vb_strdupf("rm -rf %s", dir);
+
+	if (system(rm) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	free(rm);
+	return check_done("configs");
+}
