@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "compare.h"
+#include "doctor.h"
 #include "export.h"
 #include "report.h"
 #include "runner.h"
@@ -26,6 +27,8 @@ static void usage(FILE *f)
 		   "  vgpubench show RUN [--results DIR]        print a run's summary table\n"
 		   "  vgpubench list [--results DIR]            list the runs in the database\n"
 		   "  vgpubench workloads                       the workload catalogue\n"
+		   "  vgpubench doctor [PLAN]                   what this host can run, and what would fix the rest;\n"
+		   "                                            exits 0 when PLAN (default: the default plan) can run\n"
 		   "  vgpubench compare RUN [BASELINE] [--threshold PCT] [--results DIR]\n"
 		   "                                            RUN against BASELINE (default: the previous run\n"
 		   "                                            of the same plan); exits 4 on regressions\n"
@@ -273,6 +276,17 @@ static int dispatch(const char *cmd, const char *results, const char *reports, c
 	}
 	if (strcmp(cmd, "list") == 0)
 		return cmd_list(results);
+	if (strcmp(cmd, "doctor") == 0) {
+		char *cache = vb_strdupf("%s/accel-probe.json", vb_exe_dir());
+		/* The default plan of this build, wherever the command is run from. */
+		char *plan = pos ? vb_strdup(pos) : vb_strdupf("%s/../%s", vb_exe_dir(), DEFAULT_PLAN);
+		struct doctor_opts o = { .plan = plan, .sysfs = "/sys", .accel_cache = cache };
+		int rc = doctor_run(&o, stdout);
+
+		free(cache);
+		free(plan);
+		return rc;
+	}
 	if (strcmp(cmd, "workloads") == 0)
 		return cmd_workloads();
 	if (strcmp(cmd, "show") && strcmp(cmd, "report") && strcmp(cmd, "export") && strcmp(cmd, "compare")) {
