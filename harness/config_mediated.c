@@ -60,6 +60,7 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 const struct config_def config_mediated = {
 	.name = "mediated",
 	.kind = CONFIG_GUEST,
+	.role = ROLE_MEDIATED,
 	.description = "guests served by one vgpu-mediator process over vhost-user-gpu",
 	.guest_renderer = "virgl",
 	.guest_kms_driver = "virtio_gpu",

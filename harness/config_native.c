@@ -6,5 +6,5 @@ const struct config_def config_native = {
 	.name = "native",
 	.kind = CONFIG_HOST,
 	.description = "workload on the host, straight on the host GPU",
-	.baseline = 1,
+	.role = ROLE_NATIVE,
 };

@@ -38,6 +38,7 @@ static const char *skip_reason(const struct host *h, char *buf, size_t len)
 const struct config_def config_passthrough = {
 	.name = "passthrough",
 	.kind = CONFIG_GUEST,
+	.role = ROLE_PASSTHROUGH,
 	.description = "one guest owns the physical GPU via vfio-pci",
 	.skip_reason = skip_reason,
 };

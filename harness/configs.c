@@ -30,10 +30,17 @@ const struct config_def *config_at(size_t i)
 	return i < NCONFIGS ? configs[i] : NULL;
 }
 
-const char *config_baseline(void)
+const struct config_def *config_with_role(enum config_role role)
 {
 	for (size_t i = 0; i < NCONFIGS; i++)
-		if (configs[i]->baseline)
-			return configs[i]->name;
-	return "";
+		if (role != ROLE_NONE && configs[i]->role == role)
+			return configs[i];
+	return NULL;
+}
+
+const char *config_baseline(void)
+{
+	const struct config_def *c = config_with_role(ROLE_NATIVE);
+
+	return c ? c->name : "";
 }

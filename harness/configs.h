@@ -13,6 +13,14 @@
 struct host;
 struct gpu_backend;
 
+/* The corners of the triangle: native (the baseline "% of native" divides by), mediated, passthrough. */
+enum config_role {
+	ROLE_NONE,
+	ROLE_NATIVE,
+	ROLE_MEDIATED,
+	ROLE_PASSTHROUGH,
+};
+
 enum config_kind {
 	CONFIG_HOST,  /* workload runs on the host itself */
 	CONFIG_GUEST, /* workload runs in QEMU guests */
@@ -29,8 +37,8 @@ struct config_def {
 	const char *name;
 	enum config_kind kind;
 	const char *description;
-	/* The baseline "% of native" divides by (one configuration has it). */
-	int baseline;
+	/* Its corner of the mediated / passthrough / native triangle the report opens with, if any. */
+	enum config_role role;
 	/* Substring GL_RENDERER must contain in a guest (NULL: not checked). */
 	const char *guest_renderer;
 	/* The KMS driver a guest's 2D workloads must run on (NULL: not checked). */
@@ -57,7 +65,9 @@ struct config_def {
 
 const struct config_def *config_find(const char *name);
 const struct config_def *config_at(size_t i); /* NULL past the end */
-/* The name of the baseline configuration ("% of native" divides by it). */
+/* The configuration that holds a corner of the triangle (one each), or NULL. */
+const struct config_def *config_with_role(enum config_role role);
+/* The name of the baseline configuration ("% of native" divides by it): the native corner. */
 const char *config_baseline(void);
 
 #endif

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "report.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #define BOOT_ITERS 2000
 #define BOOT_SEED 0x76677075ULL
 #define TREND_RUNS 10
+#define PLAN_TOPOS 16
 
 struct rep {
 	struct store *st;
@@ -73,7 +75,7 @@ static void chart(struct rep *r, const char *name, const char *script, const cha
 	char *gp = vb_strdupf("%s/%s.gp", r->data, name), *svg = vb_strdupf("%s/%s.svg", r->data, name);
 	char *out = vb_strdupf("%s.svg.tmp", name), *outpath = vb_strdupf("%s/%s", r->data, out);
 	char *log = vb_strdupf("%s.log", name), *gpname = vb_strdupf("%s.gp", name);
-	char *full = vb_strdupf("set terminal svg size 860,380 dynamic font 'sans,11' background '#ffffff'\n"
+	char *full = vb_strdupf("set terminal svg size 860,380 dynamic noenhanced font 'sans,11' background '#ffffff'\n"
 				"set output '%s'\nset grid ytics\nset key outside right top\n%s",
 				out, script);
 	char *body = NULL;
@@ -176,9 +178,116 @@ static void dat_label(char *out, size_t len, const char *s)
 	out[k] = '\0';
 }
 
+/* A workload's name as part of a file name: letters, digits, '-' and '_' only. */
+static void file_key(char *out, size_t len, const char *name)
+{
+	size_t k = 0;
+
+	for (; *name && k + 1 < len; name++)
+		out[k++] = (isalnum((unsigned char)*name) || *name == '-' || *name == '_') ? *name : '_';
+	out[k] = '\0';
+}
+
 static const struct series *native_of(struct rep *r, const struct series *s)
 {
 	return series_find(&r->set, s->workload, config_baseline(), 0, 0, s->metric);
+}
+
+/* One cell of the triangle: median(a) ÷ median(b) with its 95% interval, or why there is none. */
+static void triangle_cell(struct rep *r, const struct series *a, const struct series *b, const char *aname,
+			  const char *bname)
+{
+	const char *names[2] = { aname, bname };
+	const struct series *ss[2] = { a, b };
+
+	if (a && b && a->n && b->n) {
+		double ratio = 100.0 * median_copy(a->v, a->n) / median_copy(b->v, b->n);
+		struct stats_ci ci = stats_bootstrap_ratio(a->v, a->n, b->v, b->n, BOOT_ITERS, BOOT_SEED);
+
+		fprintf(r->html, "<td>%.1f%% (%.1f – %.1f%%)</td>", ratio, 100 * ci.lo, 100 * ci.hi);
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		char *status, *reason;
+
+		if (ss[k] && ss[k]->n)
+			continue;
+		fprintf(r->html, "<td class=na>");
+		if (!names[k]) {
+			fprintf(r->html, "no such configuration");
+		} else if (store_config_get(r->st, r->run, names[k], &status, &reason) < 0) {
+			fprintf(r->html, "%s: not in this run's plan", names[k]);
+		} else {
+			fprintf(r->html, "%s: ", names[k]);
+			if (strcmp(status, "skipped") == 0) {
+				fprintf(r->html, "skipped: ");
+				vb_xml_escape(r->html, reason);
+			} else {
+				fprintf(r->html, "no successful job here");
+			}
+			free(status);
+			free(reason);
+		}
+		fprintf(r->html, "</td>");
+		return;
+	}
+}
+
+/*
+ * The report opens with the triangle: mediated ÷ native, passthrough ÷
+ * native and mediated ÷ passthrough for each workload and guest count, each
+ * with its bootstrap interval; a corner that did not run says why instead.
+ */
+static void section_triangle(struct rep *r)
+{
+	const struct config_def *med = config_with_role(ROLE_MEDIATED), *pt = config_with_role(ROLE_PASSTHROUGH);
+	const char *mn = med ? med->name : NULL, *pn = pt ? pt->name : NULL, *nn = config_baseline();
+	int rows = 0;
+
+	fprintf(r->html, "<h2 id=triangle>Mediated, passthrough and native</h2>\n<table><tr><th>workload</th>"
+			 "<th>metric</th><th>guests</th><th>%s ÷ %s</th><th>%s ÷ %s</th><th>%s ÷ %s</th></tr>\n",
+		mn ? mn : "?", nn, pn ? pn : "?", nn, mn ? mn : "?", pn ? pn : "?");
+	for (size_t i = 0; i < r->set.n; i++) {
+		const char *w = r->set.s[i].workload, *metric = headline(w);
+		int topo[PLAN_TOPOS], ntopo = 0;
+
+		if (i > 0 && strcmp(r->set.s[i - 1].workload, w) == 0)
+			continue; /* one pass per workload */
+		/* The guest counts any configuration of this workload ran with. */
+		for (size_t k = i; k < r->set.n && strcmp(r->set.s[k].workload, w) == 0; k++) {
+			const struct series *x = &r->set.s[k];
+			int seen = 0;
+
+			if (!x->topology || x->dom0 || strcmp(x->metric, metric))
+				continue;
+			for (int t = 0; t < ntopo; t++)
+				seen |= topo[t] == x->topology;
+			if (!seen && ntopo < PLAN_TOPOS)
+				topo[ntopo++] = x->topology;
+		}
+		const struct series *nat = series_find(&r->set, w, nn, 0, 0, metric);
+
+		for (int t = 0; t < ntopo; t++) {
+			const struct series *m = mn ? series_find(&r->set, w, mn, topo[t], 0, metric) : NULL;
+			const struct series *p = pn ? series_find(&r->set, w, pn, topo[t], 0, metric) : NULL;
+
+			fprintf(r->html, "<tr><td>");
+			vb_xml_escape(r->html, w);
+			fprintf(r->html, "</td><td>");
+			vb_xml_escape(r->html, metric);
+			fprintf(r->html, "</td><td>%d</td>", topo[t]);
+			triangle_cell(r, m, nat, mn, nn);
+			triangle_cell(r, p, nat, pn, nn);
+			triangle_cell(r, m, p, mn, pn);
+			fprintf(r->html, "</tr>\n");
+			rows++;
+		}
+	}
+	fprintf(r->html, "</table>\n");
+	if (!rows)
+		fprintf(r->html, "<p>No guest results in this run.</p>\n");
+	fprintf(r->html, "<p>Medians over every guest and repetition, per guest; intervals are 95%% bootstrap intervals "
+			 "of the ratio of medians. Passthrough gives one guest the whole GPU.</p>\n");
 }
 
 static void section_summary(struct rep *r)
@@ -287,10 +396,13 @@ static size_t per_guest(struct rep *r, const struct series *s, double *out, size
 
 static void section_sharing(struct rep *r)
 {
-	struct dfile df;
-	FILE *d = data_file(r, "sharing", &df);
-	const char *path = df.name;
-	int rows = 0;
+	/* One chart per workload (its own unit): a data file each, drawn after the table. */
+	struct sharing_file {
+		const char *workload;
+		struct dfile df;
+		int rows;
+	} files[32];
+	int nfiles = 0;
 
 	fprintf(r->html, "<h2 id=sharing>Sharing quality</h2>\n<table><tr><th>workload</th><th>config</th>"
 			 "<th>guests</th><th>per-guest medians</th><th>sum</th><th>scaling efficiency</th>"
@@ -305,6 +417,21 @@ static void section_sharing(struct rep *r)
 		n = per_guest(r, s, g, 64);
 		if (!n)
 			continue;
+		if (!nfiles || strcmp(files[nfiles - 1].workload, s->workload) != 0) {
+			if (nfiles == 32)
+				break;
+			char key[64], *name;
+
+			file_key(key, sizeof(key), s->workload);
+			name = vb_strdupf("sharing-%s", key);
+			files[nfiles].workload = s->workload;
+			files[nfiles].rows = 0;
+			data_file(r, name, &files[nfiles].df);
+			free(name);
+			nfiles++;
+		}
+		FILE *d = files[nfiles - 1].df.f;
+		int *rows = &files[nfiles - 1].rows;
 		const struct series *alone = series_find(&r->set, s->workload, s->config, 1, 0, s->metric);
 		const struct series *d0 = series_find(&r->set, s->workload, s->config, s->topology, 1, s->metric);
 		double one = alone ? median_copy(alone->v, alone->n) : NAN, sum = 0;
@@ -318,7 +445,7 @@ static void section_sharing(struct rep *r)
 			fprintf(r->html, "%s%.1f", k ? ", " : "", g[k]);
 			if (d)
 				fprintf(d, "\"%s x%d g%zu\" %.4f\n", cl, s->topology, k + 1, g[k]);
-			rows++;
+			(*rows)++;
 		}
 		double eff = stats_scaling(g, n, one), jain = stats_jain(g, NULL, n);
 
@@ -340,20 +467,29 @@ static void section_sharing(struct rep *r)
 			 "Fairness: Jain's index over per-guest throughput (1 = perfectly fair, 1/n = one guest "
 			 "takes all); with dom0 it counts dom0's own workload, run on the host at the same time, "
 			 "as one more VM.</p>\n");
-	data_done(r, &df);
-	if (rows) {
-		char *script = vb_strdupf("set style data histogram\nset style fill solid 0.6 border -1\n"
-					  "set ylabel 'per-guest median'\nset yrange [0:*]\nset xtics rotate by -30\n"
-					  "unset key\nplot '%s' using 2:xtic(1) lc rgb '#5b8c3a'\n",
-					  path);
+	for (int f = 0; f < nfiles; f++) {
+		struct sharing_file *sf = &files[f];
+		char ylabel[200], what[160], caption[512], *name = vb_strdup(sf->df.name);
 
-		chart(r, "sharing", script, "Per-guest throughput (median over repetitions) when 1, 2, 3… guests (and "
-					    "dom0) share the GPU.");
+		data_done(r, &sf->df);
+		*strrchr(name, '.') = '\0'; /* the chart is named like its data */
+		snprintf(what, sizeof(what), "%s per-guest %s", sf->workload, headline(sf->workload));
+		gp_quote(ylabel, sizeof(ylabel), what);
+		char *script = vb_strdupf("set style data histogram\nset style fill solid 0.6 border -1\n"
+					  "set ylabel %s\nset yrange [0:*]\nset xtics rotate by -30\n"
+					  "unset key\nplot '%s' using 2:xtic(1) lc rgb '#5b8c3a'\n",
+					  ylabel, sf->df.name);
+
+		snprintf(caption, sizeof(caption),
+			 "%s: per-guest %s (median over repetitions) when 1, 2, 3… guests (and dom0) share the GPU.",
+			 sf->workload, headline(sf->workload));
+		chart(r, name, script, caption);
 		free(script);
-	} else {
-		fprintf(r->html, "<p>No guest results in this run.</p>\n");
+		free(name);
+		free(sf->df.name);
 	}
-	free(df.name);
+	if (!nfiles)
+		fprintf(r->html, "<p>No guest results in this run.</p>\n");
 }
 
 static void section_frametimes(struct rep *r)
@@ -433,11 +569,94 @@ static void section_frametimes(struct rep *r)
 	free(df.name);
 }
 
+
+struct trend_runs {
+	int n;
+	struct series_set sets[TREND_RUNS];
+	struct comparison cmp[TREND_RUNS];
+	int have[TREND_RUNS], have_cmp[TREND_RUNS];
+};
+
+/* One workload's trend chart (one unit per chart): a line per series of the current run, oldest run first. */
+static void trend_chart(struct rep *r, const char *workload, const struct trend_runs *t, int *flagged_total)
+{
+	char key[64], *name, *flagname;
+	struct dfile df, dfl;
+	char plots[4096] = "";
+	int idx = 0, flagged = 0;
+
+	file_key(key, sizeof(key), workload);
+	name = vb_strdupf("trend-%s", key);
+	flagname = vb_strdupf("trend-%s-flagged", key);
+	FILE *d = data_file(r, name, &df), *fl = data_file(r, flagname, &dfl);
+
+	for (size_t i = 0; i < r->set.n; i++) {
+		const struct series *s = &r->set.s[i];
+		char l[96];
+
+		if (strcmp(s->workload, workload) != 0 || strcmp(s->metric, headline(s->workload)) != 0)
+			continue;
+		label(l, sizeof(l), s);
+		for (int k = t->n - 1; k >= 0; k--) {
+			const struct series *p = t->have[k] ? series_find(&t->sets[k], s->workload, s->config,
+									   s->topology, s->dom0, s->metric)
+							    : NULL;
+
+			if (!p || !p->n)
+				continue;
+			fprintf(d, "%d %.4f\n", t->n - 1 - k, median_copy(p->v, p->n));
+			for (size_t x = 0; t->have_cmp[k] && x < t->cmp[k].nrows; x++) {
+				const struct compare_row *row = &t->cmp[k].rows[x];
+
+				if (row->verdict == V_REGRESSION && row->cur->topology == s->topology &&
+				    row->cur->dom0 == s->dom0 && !strcmp(row->cur->config, s->config) &&
+				    !strcmp(row->cur->metric, s->metric) && !strcmp(row->cur->workload, s->workload)) {
+					fprintf(fl, "%d %.4f\n", t->n - 1 - k, row->m_new);
+					flagged++;
+				}
+			}
+		}
+		fprintf(d, "\n\n");
+		char title[200];
+
+		gp_quote(title, sizeof(title), l);
+		snprintf(plots + strlen(plots), sizeof(plots) - strlen(plots),
+			 "%s'%s' index %d using 1:2 with linespoints lw 2 title %s", idx ? ", " : "", df.name, idx, title);
+		idx++;
+	}
+	data_done(r, &df);
+	data_done(r, &dfl);
+	if (idx) {
+		char ylabel[200], what[160], caption[512];
+
+		snprintf(what, sizeof(what), "%s %s", workload, headline(workload));
+		gp_quote(ylabel, sizeof(ylabel), what);
+		char *script = vb_strdupf("set xlabel 'run (oldest → newest, last %d of plan)'\nset ylabel %s\n"
+					  "set xtics 1\nset yrange [0:*]\nplot %s%s%s%s\n",
+					  t->n, ylabel, plots, flagged ? ", '" : "", flagged ? dfl.name : "",
+					  flagged ? "' using 1:2 with points pt 7 ps 2 lc rgb 'red' title 'regression'" : "");
+
+		snprintf(caption, sizeof(caption),
+			 "%s: median of %s over the latest runs of this plan; red points are flagged regressions against "
+			 "the run before.",
+			 workload, headline(workload));
+		chart(r, name, script, caption);
+		free(script);
+	}
+	*flagged_total += flagged;
+	free(df.name);
+	free(dfl.name);
+	free(name);
+	free(flagname);
+}
+
 static void section_trends(struct rep *r)
 {
 	sqlite3_stmt *q;
 	char ids[TREND_RUNS][96];
-	int nruns = 0;
+	struct trend_runs t = { 0 };
+	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
+	int flagged = 0, charts = r->charts + r->failed;
 	const char *sql = "SELECT p.id FROM runs p, runs r WHERE r.id = ?1 AND p.plan_name = r.plan_name"
 			  " AND (p.id = r.id OR (p.status = 'complete' AND (p.started_at, p.rowid) < (r.started_at, r.rowid)))"
 			  " ORDER BY p.started_at DESC, p.rowid DESC LIMIT ?2";
@@ -447,86 +666,29 @@ static void section_trends(struct rep *r)
 		return;
 	sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(q, 2, TREND_RUNS);
-	while (sqlite3_step(q) == SQLITE_ROW && nruns < TREND_RUNS)
-		snprintf(ids[nruns++], sizeof(ids[0]), "%s", sqlite3_column_text(q, 0));
+	while (sqlite3_step(q) == SQLITE_ROW && t.n < TREND_RUNS)
+		snprintf(ids[t.n++], sizeof(ids[0]), "%s", sqlite3_column_text(q, 0));
 	sqlite3_finalize(q);
-
-	struct dfile df, dfl;
-	FILE *d = data_file(r, "trend", &df), *fl = data_file(r, "trend-flagged", &dfl);
-	const char *path = df.name, *flagpath = dfl.name;
-	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
-	char plots[4096] = "";
-	int idx = 0, flagged = 0;
-
 	/* Each run is loaded, and each run compared with the one before it, once. */
-	struct series_set sets[TREND_RUNS];
-	struct comparison cmp[TREND_RUNS];
-	int have[TREND_RUNS], have_cmp[TREND_RUNS];
-
-	for (int k = 0; k < nruns; k++) {
-		have[k] = series_load(r->st, ids[k], &sets[k]) == 0;
-		have_cmp[k] = k + 1 < nruns && compare_build(r->st, ids[k], ids[k + 1], &o, &cmp[k]) == 0;
+	for (int k = 0; k < t.n; k++) {
+		t.have[k] = series_load(r->st, ids[k], &t.sets[k]) == 0;
+		t.have_cmp[k] = k + 1 < t.n && compare_build(r->st, ids[k], ids[k + 1], &o, &t.cmp[k]) == 0;
 	}
-	/* One block per series of the current run, oldest run first. */
-	for (size_t i = 0; i < r->set.n && d; i++) {
-		const struct series *s = &r->set.s[i];
-		char l[96];
-
-		if (strcmp(s->metric, headline(s->workload)) != 0)
-			continue;
-		label(l, sizeof(l), s);
-		for (int k = nruns - 1; k >= 0; k--) {
-			const struct series *p =
-				have[k] ? series_find(&sets[k], s->workload, s->config, s->topology, s->dom0, s->metric)
-					: NULL;
-
-			if (!p || !p->n)
-				continue;
-			fprintf(d, "%d %.4f\n", nruns - 1 - k, median_copy(p->v, p->n));
-			for (size_t x = 0; have_cmp[k] && x < cmp[k].nrows; x++) {
-				const struct compare_row *row = &cmp[k].rows[x];
-
-				if (row->verdict == V_REGRESSION && row->cur->topology == s->topology &&
-				    row->cur->dom0 == s->dom0 && !strcmp(row->cur->config, s->config) &&
-				    !strcmp(row->cur->metric, s->metric) && !strcmp(row->cur->workload, s->workload)) {
-					fprintf(fl, "%d %.4f\n", nruns - 1 - k, row->m_new);
-					flagged++;
-				}
-			}
-		}
-		fprintf(d, "\n\n");
-		char both[192], title[400];
-
-		snprintf(both, sizeof(both), "%s %s", s->workload, l);
-		gp_quote(title, sizeof(title), both);
-		snprintf(plots + strlen(plots), sizeof(plots) - strlen(plots),
-			 "%s'%s' index %d using 1:2 with linespoints lw 2 title %s", idx ? ", " : "", path, idx, title);
-		idx++;
+	/* One chart per workload: never two units on one axis. */
+	for (size_t i = 0; i < r->set.n; i++)
+		if (i == 0 || strcmp(r->set.s[i].workload, r->set.s[i - 1].workload) != 0)
+			trend_chart(r, r->set.s[i].workload, &t, &flagged);
+	for (int k = 0; k < t.n; k++) {
+		if (t.have[k])
+			series_free(&t.sets[k]);
+		if (t.have_cmp[k])
+			compare_free(&t.cmp[k]);
 	}
-	for (int k = 0; k < nruns; k++) {
-		if (have[k])
-			series_free(&sets[k]);
-		if (have_cmp[k])
-			compare_free(&cmp[k]);
-	}
-	data_done(r, &df);
-	data_done(r, &dfl);
-	if (idx) {
-		char *script = vb_strdupf("set xlabel 'run (oldest → newest, last %d of plan)'\nset ylabel 'median'\n"
-					  "set xtics 1\nset yrange [0:*]\nplot %s%s%s%s\n",
-					  nruns, plots, flagged ? ", '" : "", flagged ? flagpath : "",
-					  flagged ? "' using 1:2 with points pt 7 ps 2 lc rgb 'red' title 'regression'" : "");
-
-		chart(r, "trend", script, "Median of the headline metric over the latest runs of this plan; red "
-					  "points are flagged regressions against the run before.");
-		free(script);
-		fprintf(r->html, "<p>%d run%s of this plan shown; %d flagged point%s.</p>\n", nruns, nruns == 1 ? "" : "s",
+	if (r->charts + r->failed > charts)
+		fprintf(r->html, "<p>%d run%s of this plan shown; %d flagged point%s.</p>\n", t.n, t.n == 1 ? "" : "s",
 			flagged, flagged == 1 ? "" : "s");
-	} else {
+	else
 		fprintf(r->html, "<p>No results to trend.</p>\n");
-	}
-	free(df.name);
-	free(dfl.name);
 }
 
 static void section_piglit(struct rep *r)
@@ -661,11 +823,12 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 			"table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
 			"text-align:left}th{background:#eee}.noisy{background:#fde8c8}.err{color:#b00}"
 			"li.regression{color:#b00}li.fix{color:#070}figure{margin:1em 0}"
-			"figcaption{font-size:90%%;color:#555}</style>\n</head><body>\n<h1>vgpubench report: ");
+			"figcaption{font-size:90%%;color:#555}td.na{color:#777;font-size:90%%}</style>\n</head><body>\n<h1>vgpubench report: ");
 	vb_xml_escape(r.html, run);
-	fprintf(r.html, "</h1>\n<p><a href=#summary>summary</a> · <a href=#native>%% of native</a> · "
+	fprintf(r.html, "</h1>\n<p><a href=#triangle>mediated, passthrough, native</a> · <a href=#summary>summary</a> · <a href=#native>%% of native</a> · "
 			"<a href=#sharing>sharing quality</a> · <a href=#frametime>frame times</a> · "
 			"<a href=#trends>trends</a> · <a href=#piglit>piglit</a> · <a href=#env>environment</a></p>\n");
+	section_triangle(&r);
 	section_summary(&r);
 	section_sharing(&r);
 	section_frametimes(&r);

@@ -503,6 +503,26 @@ char *store_host_fact_get(struct store *s, const char *run, const char *key)
 	return v;
 }
 
+int store_config_get(struct store *s, const char *run, const char *config, char **status, char **reason)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	*status = *reason = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT status, reason FROM configs WHERE run_id = ? AND name = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, config, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*status = col_dup(st, 0);
+		*reason = col_dup(st, 1);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int store_config(struct store *s, const char *run, const char *config, const char *status, const char *reason)
 {
 	return run_stmt(s, "INSERT OR REPLACE INTO configs(run_id, name, status, reason) VALUES (?, ?, ?, ?)", "ssss",

@@ -41,6 +41,9 @@ int store_host_fact(struct store *s, const char *run, const char *key, const cha
 /* A host fact of a run (malloc'ed), or NULL when it was not recorded. */
 char *store_host_fact_get(struct store *s, const char *run, const char *key);
 int store_config(struct store *s, const char *run, const char *config, const char *status, const char *reason);
+/* A configuration's verdict in a run: *status "run" or "skipped", *reason (malloc'ed). 0, or -1 when the
+ * run's plan did not name it. */
+int store_config_get(struct store *s, const char *run, const char *config, char **status, char **reason);
 
 struct guest_row {
 	const char *config;

@@ -17,7 +17,7 @@
 
 static void test_registry(void)
 {
-	int baselines = 0, n = 0;
+	int roles[4] = { 0 }, n = 0;
 
 	for (size_t i = 0; config_at(i); i++, n++) {
 		const struct config_def *c = config_at(i);
@@ -26,12 +26,17 @@ static void test_registry(void)
 		CHECK(config_find(c->name) == c, "%s is found by its name", c->name);
 		for (size_t k = 0; k < i; k++)
 			CHECK(strcmp(config_at(k)->name, c->name) != 0, "%s is listed once", c->name);
-		baselines += c->baseline;
+		roles[c->role]++;
 		CHECK(c->kind == CONFIG_GUEST || !c->start, "%s: a host configuration starts no back-end", c->name);
 		CHECK(!c->snapshot == !c->counters_file, "%s: counters and their file go together", c->name);
 	}
 	CHECK(n == 6, "six configurations (%d)", n);
-	CHECK(baselines == 1 && strcmp(config_baseline(), "native") == 0, "one baseline: '%s'", config_baseline());
+	CHECK(roles[ROLE_NATIVE] == 1 && roles[ROLE_MEDIATED] == 1 && roles[ROLE_PASSTHROUGH] == 1,
+	      "one configuration for each corner of the triangle");
+	CHECK(strcmp(config_baseline(), "native") == 0, "the baseline: '%s'", config_baseline());
+	CHECK(config_with_role(ROLE_MEDIATED) == config_find("mediated") &&
+		      config_with_role(ROLE_PASSTHROUGH) == config_find("passthrough") && !config_with_role(ROLE_NONE),
+	      "the corners");
 	CHECK(config_find("qemu-foo") == NULL && config_find(NULL) == NULL, "unknown names are not found");
 	CHECK(config_at((size_t)n) == NULL, "past the end");
 	static const char *const served[] = { "qemu-virgl", "mediated", "qemu-vhost-user-gpu" };

@@ -41,7 +41,14 @@ int main(void)
 		     "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
 		     " finished_at) VALUES ('b', 'qemu-virgl', 3, 0, 'glmark2', 1, 'ok', 'none', 'now');"
 		     "INSERT INTO metrics SELECT id, 'score', 400, 'score', 'higher' FROM jobs"
-		     " WHERE run_id = 'b' AND topology = 3 AND guest_index = 0;");
+		     " WHERE run_id = 'b' AND topology = 3 AND guest_index = 0;"
+		     /* three mediated guests at half the native median (766.5) */
+		     "INSERT INTO configs VALUES ('b', 'mediated', 'run', NULL);"
+		     "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
+		     " finished_at) SELECT 'b', 'mediated', 3, guest_index, workload, repetition, 'ok', 'tcg', 'now'"
+		     " FROM jobs WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 3 AND guest_index > 0;"
+		     "INSERT INTO metrics SELECT id, 'score', 383.25, 'score', 'higher' FROM jobs"
+		     " WHERE run_id = 'b' AND config = 'mediated';");
 	CHECK(report_generate(&s, "b", reports, &path) == 0, "report generated");
 	CHECK(path && strstr(path, "/reports/b/index.html"), "path %s", path ? path : "(none)");
 
@@ -50,8 +57,8 @@ int main(void)
 
 	CHECK(html && strncmp(html, "<!DOCTYPE html>", 15) == 0, "an HTML page");
 	CHECK_STR_CONTAINS(html, "</body></html>");
-	static const char *const sections[] = { "id=summary", "id=native", "id=sharing", "id=frametime",
-						"id=trends", "id=piglit", "id=env" };
+	static const char *const sections[] = { "id=triangle", "id=summary", "id=native", "id=sharing",
+						"id=frametime", "id=trends", "id=piglit", "id=env" };
 
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		CHECK_STR_CONTAINS(html, sections[i]);
@@ -121,6 +128,16 @@ int main(void)
 		free(dom);
 		free(cmd);
 	}
+	/* The report opens with the triangle; a corner that did not run says why. */
+	CHECK(html && strstr(html, "id=triangle") < strstr(html, "id=summary"), "the triangle comes first");
+	CHECK_STR_CONTAINS(html, "<th>mediated ÷ native</th><th>passthrough ÷ native</th><th>mediated ÷ passthrough</th>");
+	CHECK_STR_CONTAINS(html, "<tr><td>glmark2</td><td>score</td><td>3</td><td>50.0% (");
+	CHECK_STR_CONTAINS(html, "<td class=na>passthrough: skipped: needs KVM</td>");
+	CHECK(count(html, "<td class=na>passthrough: skipped: needs KVM</td>") == 2,
+	      "passthrough's skip reason in both of its cells (%d)", count(html, "passthrough: skipped: needs KVM</td>"));
+	/* One chart per workload for sharing and trends: units never mix. */
+	CHECK_STR_CONTAINS(html, "id=\"chart-sharing-glmark2\"");
+	CHECK_STR_CONTAINS(html, "id=\"chart-trend-glmark2\"");
 	/* Environment, escaped. */
 	CHECK_STR_CONTAINS(html, "10.0.2 &lt;&amp;&gt;");
 	CHECK_STR_CONTAINS(html, "GL_RENDERER (qemu-virgl)");
