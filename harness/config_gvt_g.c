@@ -3,23 +3,10 @@
 #define _GNU_SOURCE
 #include "configs.h"
 
-#include <glob.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "hostcheck.h"
-
-static int has_gvt_types(void)
-{
-	glob_t g;
-	int found = 0;
-
-	if (glob("/sys/class/drm/card*/device/mdev_supported_types/*", 0, NULL, &g) == 0) {
-		found = g.gl_pathc > 0;
-		globfree(&g);
-	}
-	return found;
-}
 
 static const char *skip_reason(const struct host *h, char *buf, size_t len)
 {
@@ -27,8 +14,8 @@ static const char *skip_reason(const struct host *h, char *buf, size_t len)
 		snprintf(buf, len, "needs KVM (%s)", h->accel_reason);
 		return buf;
 	}
-	if (!has_gvt_types())
-		return "no GVT-g mdev types under /sys/class/drm/card*/device (needs a supported Intel iGPU, "
+	if (!host_gvt_types("/sys"))
+		return "no GVT-g mdev types under /sys/bus/pci/devices (needs a supported Intel iGPU, "
 		       "i915.enable_gvt=1 and kvmgt)";
 	return "GVT-g launcher is not built yet";
 }

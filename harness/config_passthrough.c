@@ -3,26 +3,10 @@
  * host lacks, in the order a lab host would fix it. */
 #include "configs.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "hostcheck.h"
-
-static int has_iommu_groups(void)
-{
-	DIR *d = opendir("/sys/kernel/iommu_groups");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n > 0;
-}
 
 static const char *skip_reason(const struct host *h, char *buf, size_t len)
 {
@@ -30,7 +14,7 @@ static const char *skip_reason(const struct host *h, char *buf, size_t len)
 		snprintf(buf, len, "needs KVM (%s)", h->accel_reason);
 		return buf;
 	}
-	if (!has_iommu_groups())
+	if (!host_iommu_groups("/sys"))
 		return "no IOMMU groups (VT-d/AMD-Vi off or absent: enable it in the firmware, boot with intel_iommu=on)";
 	return "no spare GPU bound to vfio-pci";
 }

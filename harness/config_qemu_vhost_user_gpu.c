@@ -14,16 +14,14 @@
 #include "hostcheck.h"
 #include "util.h"
 
-#define VHOST_USER_GPU HOST_VHOST_USER_GPU
-
 static const char *skip_reason(const struct host *h, char *buf, size_t len)
 {
 	(void)h;
 	(void)buf;
 	(void)len;
-	return access(VHOST_USER_GPU, X_OK) == 0
+	return access(HOST_VHOST_USER_GPU, X_OK) == 0
 		       ? NULL
-		       : "QEMU's vhost-user-gpu back-end is not installed (" VHOST_USER_GPU ", package qemu-system-gui)";
+		       : "QEMU's vhost-user-gpu back-end is not installed (" HOST_VHOST_USER_GPU ", package qemu-system-gui)";
 }
 
 /* QEMU's back-end serves one connection: probing its socket would use it up, so wait for the file. */
@@ -42,13 +40,13 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		return -1;
 	for (int i = 0; i < n; i++) {
 		char *sockarg = vb_strdupf("--socket-path=%s", b->sock[i]);
-		char *argv[] = { VHOST_USER_GPU, sockarg, NULL };
+		char *argv[] = { HOST_VHOST_USER_GPU, sockarg, NULL };
 
 		snprintf(b->log[i], sizeof(b->log[i]), "%s/guest%d.vhost-user-gpu.log", env->dir, i + 1);
 		b->pid[i] = vb_spawn(argv, NULL, b->log[i]);
 		free(sockarg);
 		if (b->pid[i] <= 0) {
-			snprintf(err, errlen, "cannot start %s: %s", VHOST_USER_GPU, strerror(errno));
+			snprintf(err, errlen, "cannot start %s: %s", HOST_VHOST_USER_GPU, strerror(errno));
 			return -1;
 		}
 		b->npid = i + 1;

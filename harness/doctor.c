@@ -4,7 +4,6 @@
 #include "doctor.h"
 
 #include <dirent.h>
-#include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +30,6 @@ static void link_name(const char *path, char *out, size_t len)
 	base = base ? base + 1 : target;
 	if (strlen(base) < len)
 		memcpy(out, base, strlen(base) + 1);
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	while (d && (de = readdir(d)))
-		n += de->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
 }
 
 int doctor_gpus(const char *sysfs, struct doctor_gpu *out, int max)
@@ -126,7 +112,7 @@ static int vaapi_profiles(void)
 
 static void host_facts(const struct doctor_opts *o, struct host *h, FILE *out)
 {
-	char buf[1024], *path;
+	char buf[1024];
 	struct doctor_gpu gpus[32];
 	int ngpu = doctor_gpus(o->sysfs, gpus, 32), spare = 0, groups;
 
@@ -150,9 +136,7 @@ static void host_facts(const struct doctor_opts *o, struct host *h, FILE *out)
 	}
 	fact(out, "guest kernel", h->guest_kernel[0] != '\0', h->guest_kernel[0] ? h->guest_kernel : "none",
 	     "apt-get install linux-image-amd64 (make deps)");
-	path = vb_strdupf("%s/kernel/iommu_groups", o->sysfs);
-	groups = count_entries(path);
-	free(path);
+	groups = host_iommu_groups(o->sysfs);
 	snprintf(buf, sizeof(buf), "%d IOMMU group%s", groups, groups == 1 ? "" : "s");
 	fact(out, "IOMMU", groups > 0, buf,
 	     "enable VT-d (or AMD-Vi) in the firmware and boot with intel_iommu=on (or amd_iommu=on)");
@@ -184,13 +168,8 @@ static void host_facts(const struct doctor_opts *o, struct host *h, FILE *out)
 	fact(out, "spare GPU", spare > 0, buf,
 	     "a second GPU the host console does not use, alone in its IOMMU group, for passthrough");
 	{
-		glob_t g;
-		char *pat = vb_strdupf("%s/bus/pci/devices/*/mdev_supported_types/*", o->sysfs);
-		int n = glob(pat, 0, NULL, &g) == 0 ? (int)g.gl_pathc : 0;
+		int n = host_gvt_types(o->sysfs);
 
-		if (n)
-			globfree(&g);
-		free(pat);
 		snprintf(buf, sizeof(buf), "%d mdev type%s", n, n == 1 ? "" : "s");
 		fact(out, "GVT-g", n > 0, buf,
 		     "a supported Intel iGPU (Broadwell to Comet Lake) with i915.enable_gvt=1 and the kvmgt module");

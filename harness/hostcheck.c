@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "hostcheck.h"
 
+#include <dirent.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,35 @@ void host_probe(struct host *h)
 	h->has_xvfb = in_path("Xvfb", NULL, 0);
 	h->has_glmark2_host = in_path("glmark2-es2", NULL, 0);
 	h->has_glmark2_guest = in_path("glmark2-es2-drm", NULL, 0);
+}
+
+int host_iommu_groups(const char *sysfs)
+{
+	char *path = vb_strdupf("%s/kernel/iommu_groups", sysfs);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	free(path);
+	return n;
+}
+
+int host_gvt_types(const char *sysfs)
+{
+	char *pat = vb_strdupf("%s/bus/pci/devices/*/mdev_supported_types/i915-GVTg*", sysfs);
+	glob_t g;
+	int n = 0;
+
+	if (glob(pat, 0, NULL, &g) == 0) {
+		n = (int)g.gl_pathc;
+		globfree(&g);
+	}
+	free(pat);
+	return n;
 }
 
 int host_choose_accel(struct host *h, enum accel_mode plan_mode, const char *cache_path, char *err, size_t errlen)
