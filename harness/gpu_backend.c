@@ -95,6 +95,11 @@ int gpu_backend_snapshot(const struct gpu_backend *b, const char *path)
 	if (!b->control[0] || (fd = vb_unix_connect(b->control, 0, 0)) < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* Ask by name (the mediator's control protocol); a back-end that only writes ignores it. */
+	if (send(fd, "stats\n", 6, MSG_NOSIGNAL) != 6 || shutdown(fd, SHUT_WR) < 0) {
+		close(fd);
+		return -1;
+	}
 	if (vb_out_open(&out, path) < 0) {
 		close(fd);
 		return -1;

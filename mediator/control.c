@@ -1,17 +1,51 @@
-/* control.c: counters of every vGPU as one JSON document. */
+/* control.c: counters of every vGPU as one JSON document, and the parser of
+ * the control socket's request lines. */
 #define _GNU_SOURCE
 #include "control.h"
 
+#include <errno.h>
 #include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "gpu_virgl.h"
+#include "gpu_sched.h"
 
 static void add_u64(json_object *o, const char *k, uint64_t v)
 {
 	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
+}
+
+static void add_ms(json_object *o, const char *k, uint64_t ns)
+{
+	json_object_object_add(o, k, json_object_new_double((double)ns / 1e6));
+}
+
+/* What the scheduler knows of a vGPU: its settings and share, GPU time and how it was measured, waits. */
+static json_object *sched_json(const struct sched_vgpu *sv, double share)
+{
+	json_object *o = json_object_new_object();
+
+	add_u64(o, "weight", sv->weight);
+	json_object_object_add(o, "target_fps", json_object_new_double(sv->target_fps));
+	json_object_object_add(o, "share", share < 0 ? NULL : json_object_new_double(share));
+	add_ms(o, "gpu_ms", sv->gpu_ns);
+	add_ms(o, "gpu_sync_ms", sv->sync_ns);
+	add_ms(o, "gpu_async_ms", sv->async_ns);
+	add_ms(o, "overlap_ms", sv->overlap_ns);
+	add_u64(o, "batches", sv->batches);
+	add_u64(o, "turns", sv->turns);
+	add_ms(o, "queued_ms", sv->queued_ns);
+	add_ms(o, "throttled_ms", sv->throttled_ns);
+	add_u64(o, "throttles", sv->throttles);
+	add_u64(o, "frames", sv->frames);
+	json_object_object_add(o, "fps_last_s", json_object_new_double(sv->fps_last_s));
+	add_u64(o, "windows", sv->windows);
+	add_u64(o, "windows_met", sv->windows_met);
+	return o;
 }
 
 static json_object *vgpu_json(const struct control_vgpu *v)
@@ -19,6 +53,8 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "name", json_object_new_string(v->name));
+	if (v->sv)
+		json_object_object_add(o, "sched", sched_json(v->sv, v->share));
 	json_object_object_add(o, "connected", json_object_new_boolean(v->connected));
 	add_u64(o, "connects", v->connects);
 	json_object_object_add(o, "last_problem", json_object_new_string(v->why ? v->why : ""));
@@ -57,7 +93,7 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 	return o;
 }
 
-char *control_json(const struct control_vgpu *v, size_t n, double uptime_s)
+char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s, double uptime_s)
 {
 	json_object *root = json_object_new_object(), *m = json_object_new_object(), *arr = json_object_new_array();
 	char *out;
@@ -67,11 +103,144 @@ char *control_json(const struct control_vgpu *v, size_t n, double uptime_s)
 	json_object_object_add(m, "virgl", json_object_new_boolean(gvirgl_ready()));
 	json_object_object_add(m, "gl_renderer", json_object_new_string(gvirgl_gl_renderer()));
 	json_object_object_add(m, "platform", json_object_new_string(gvirgl_platform()));
+	if (s) {
+		json_object *so = json_object_new_object();
+
+		json_object_object_add(so, "policy", json_object_new_string(sched_policy_name(s->policy)));
+		add_ms(so, "timeslice_ms", s->timeslice_ns);
+		add_ms(so, "period_ms", s->period_ns);
+		json_object_object_add(so, "others_cap", json_object_new_double(s->others_cap));
+		json_object_object_add(
+		    so, "gpu_time",
+		    json_object_new_string("in-order renderer timeline: fenced batches from submission "
+					   "to seen retired, renderer calls while none is in flight; "
+					   "retirement seen at a 1 ms poll"));
+		json_object_object_add(m, "scheduler", so);
+	}
 	json_object_object_add(root, "mediator", m);
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(arr, vgpu_json(&v[i]));
 	json_object_object_add(root, "vgpus", arr);
 	out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
+	return out;
+}
+
+/* A whole-string number: 0, or -1. */
+static int parse_long(const char *s, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return errno || end == s || *end ? -1 : 0;
+}
+
+static int parse_double(const char *s, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	return errno || end == s || *end || !isfinite(*v) ? -1 : 0;
+}
+
+int control_parse(const char *line, struct control_req *r, char *err, size_t errlen)
+{
+	char buf[CONTROL_MAX_LINE + 1], *save = NULL, *w[8];
+	size_t len = strlen(line), n = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->fps = -1;
+	if (len && line[len - 1] == '\n')
+		len--;
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (len > CONTROL_MAX_LINE) {
+		snprintf(err, errlen, "request longer than %d bytes", CONTROL_MAX_LINE);
+		return -1;
+	}
+	memcpy(buf, line, len);
+	buf[len] = 0;
+	for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (n == sizeof(w) / sizeof(w[0])) {
+			snprintf(err, errlen, "too many words (at most %zu)", n);
+			return -1;
+		}
+		w[n++] = t;
+	}
+	if (!n || !strcmp(w[0], "stats")) {
+		if (n > 1) {
+			snprintf(err, errlen, "stats takes no argument");
+			return -1;
+		}
+		r->op = CTL_STATS;
+		return 0;
+	}
+	if (!strcmp(w[0], "policy")) {
+		enum sched_policy p;
+
+		if (n != 2 || sched_policy_parse(w[1], &p) < 0) {
+			snprintf(err, errlen, "policy takes one of best-effort, equal-share, fixed-share, sla");
+			return -1;
+		}
+		r->op = CTL_POLICY;
+		r->policy = (int)p;
+		return 0;
+	}
+	if (!strcmp(w[0], "timeslice")) {
+		if (n != 2 || parse_long(w[1], &r->timeslice_ms) < 0 || r->timeslice_ms < 1 || r->timeslice_ms > 1000) {
+			snprintf(err, errlen, "timeslice takes milliseconds, 1 to 1000");
+			return -1;
+		}
+		r->op = CTL_TIMESLICE;
+		return 0;
+	}
+	if (!strcmp(w[0], "set")) {
+		if (n < 3) {
+			snprintf(err, errlen, "set takes a vGPU name and weight=N and/or fps=F");
+			return -1;
+		}
+		if (strlen(w[1]) >= sizeof(r->vgpu)) {
+			snprintf(err, errlen, "vGPU name longer than %zu bytes", sizeof(r->vgpu) - 1);
+			return -1;
+		}
+		snprintf(r->vgpu, sizeof(r->vgpu), "%s", w[1]);
+		for (size_t i = 2; i < n; i++) {
+			if (!strncmp(w[i], "weight=", 7)) {
+				if (parse_long(w[i] + 7, &r->weight) < 0 || r->weight < 1 ||
+				    r->weight > SCHED_MAX_WEIGHT) {
+					snprintf(err, errlen, "weight must be 1 to %d: '%.40s'", SCHED_MAX_WEIGHT,
+						 w[i] + 7);
+					return -1;
+				}
+			} else if (!strncmp(w[i], "fps=", 4)) {
+				if (parse_double(w[i] + 4, &r->fps) < 0 || r->fps < 0 || r->fps > SCHED_MAX_FPS) {
+					snprintf(err, errlen, "fps must be 0 to %.0f: '%.40s'", SCHED_MAX_FPS,
+						 w[i] + 4);
+					return -1;
+				}
+			} else {
+				snprintf(err, errlen, "unknown setting '%.40s' (weight=, fps=)", w[i]);
+				return -1;
+			}
+		}
+		r->op = CTL_SET;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown request '%.40s' (stats, policy, timeslice, set)", w[0]);
+	return -1;
+}
+
+char *control_answer(const char *why)
+{
+	json_object *o = json_object_new_object();
+	char *out;
+
+	json_object_object_add(o, "ok", json_object_new_boolean(!why));
+	if (why)
+		json_object_object_add(o, "error", json_object_new_string(why));
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
 	return out;
 }

@@ -1,5 +1,13 @@
-/* control.h: the mediator's counters as JSON, served on its control socket
- * (one snapshot per connection: connect, read to EOF). */
+/* control.h: the mediator's control socket: its counters as JSON, and the
+ * requests it takes. One request per connection: the client writes one line
+ * and reads the answer to EOF. A client that writes nothing (or only shuts
+ * its side down) gets the counters, so `socat - UNIX:…` or a plain connect
+ * and read still work:
+ *   stats                          the counters (also an empty line)
+ *   policy NAME                    best-effort | equal-share | fixed-share | sla
+ *   timeslice MS                   1..1000
+ *   set VGPU weight=N fps=F ...    a vGPU's fixed-share weight, SLA target (0: none)
+ * Every request but stats is answered {"ok":true} or {"ok":false,"error":…}. */
 #ifndef VGPU_CONTROL_H
 #define VGPU_CONTROL_H
 
@@ -7,8 +15,13 @@
 
 #include "gpu_device.h"
 
+struct sched;
+struct sched_vgpu;
+
 struct control_vgpu {
 	const char *name;
+	const struct sched_vgpu *sv; /* the scheduler's accounting of it */
+	double share;                /* its share under the policy now, negative for none */
 	int connected;
 	uint64_t connects;
 	const struct gpu_device *gd; /* NULL when not connected */
@@ -16,6 +29,25 @@ struct control_vgpu {
 };
 
 /* The snapshot as a malloc'd JSON string (NULL without memory). */
-char *control_json(const struct control_vgpu *v, size_t n, double uptime_s);
+char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s, double uptime_s);
+
+enum control_op { CTL_STATS, CTL_POLICY, CTL_TIMESLICE, CTL_SET };
+
+#define CONTROL_MAX_LINE 512
+
+struct control_req {
+	enum control_op op;
+	int policy;          /* CTL_POLICY: an enum sched_policy */
+	long timeslice_ms;   /* CTL_TIMESLICE */
+	char vgpu[64];       /* CTL_SET */
+	long weight;         /* CTL_SET: 0 when not given */
+	double fps;          /* CTL_SET: negative when not given */
+};
+
+/* Parse one request line (its newline optional). 0, or -1 with the reason in err. */
+int control_parse(const char *line, struct control_req *r, char *err, size_t errlen);
+
+/* {"ok":true} or {"ok":false,"error":why} (malloc'd, NULL without memory). */
+char *control_answer(const char *why);
 
 #endif

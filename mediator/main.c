@@ -1,16 +1,20 @@
 /* main.c: vgpu-mediator, one process serving many VMs' vGPUs over
  * vhost-user-gpu. One thread runs the event loop and the renderer: it takes
- * front-end messages, kicks and display replies as they come, and serves the
- * vGPUs' queues round-robin, a bounded number of commands per vGPU per turn,
- * so submissions from all vGPUs go through the one renderer in turn.
+ * front-end messages, kicks and display replies as they come, and gives the
+ * vGPUs with work turns on the one renderer in the order and for the time
+ * the scheduler (gpu_sched.h) decides: a turn lasts up to a time slice, a vGPU
+ * whose share is spent waits for the next period. Every renderer call and
+ * every retired fence is charged to its vGPU on one timeline.
  *
  *   vgpu-mediator --listen DIR           DIR/vgpu.sock takes any number of VMs
- *   vgpu-mediator --vgpu name=g1,socket=PATH [--vgpu ...]
+ *   vgpu-mediator --vgpu name=g1,socket=PATH[,weight=N][,fps=F] [--vgpu ...]
  *   options: --control PATH  --render-node PATH|auto|none  --no-virgl
+ *            --policy best-effort|equal-share|fixed-share|sla  --timeslice-ms N
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +30,14 @@
 #include "control.h"
 #include "gpu_device.h"
 #include "gpu_virgl.h"
+#include "gpu_sched.h"
 
-#define MAX_SLOTS 64
-#define TURN_BUDGET 8 /* commands one vGPU may have served before the next vGPU's turn */
+#define MAX_SLOTS SCHED_MAX_VGPUS
+#define CHUNK 4 /* commands served between two looks at the clock within a turn */
+#define MAX_CTL 8 /* control connections open at once */
+#define CTL_WAIT_NS 200000000ull /* a control client that writes nothing this long gets the counters */
 
-enum watch_kind { W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_SIGNAL };
+enum watch_kind { W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL };
 
 struct slot;
 
@@ -39,6 +46,14 @@ struct watch {
 	struct slot *s;
 	unsigned qi;
 	int fd; /* the fd registered, -1 none */
+};
+
+struct ctl_conn {
+	int used;
+	uint64_t since;
+	size_t len;
+	char buf[CONTROL_MAX_LINE + 2];
+	struct watch w;
 };
 
 struct slot {
@@ -68,7 +83,25 @@ static struct {
 	int virgl;
 	unsigned next_anon;
 	struct timespec t0;
+	struct sched sched;
+	int held;              /* a vGPU with work is held by its share: wake at the next period */
+	uint32_t fence_seen;   /* the renderer's last retired fence, reported by on_fence */
+	int fence_new;
+	struct ctl_conn ctl[MAX_CTL];
 } M = { .ep = -1, .shared_fd = -1, .control_fd = -1 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static unsigned slot_index(const struct slot *s)
+{
+	return (unsigned)(s - M.slots);
+}
 
 /* Seconds since the mediator started. */
 static double uptime_s(void)
@@ -149,6 +182,7 @@ static struct slot *slot_new(const char *name)
 		s->w_disp = (struct watch){ W_DISP, s, 0, -1 };
 		for (unsigned q = 0; q < VDEV_MAX_QUEUES; q++)
 			s->w_kick[q] = (struct watch){ W_KICK, s, q, -1 };
+		sched_vgpu_add(&M.sched, (unsigned)i);
 		return s;
 	}
 	return NULL;
@@ -171,8 +205,11 @@ static void slot_disconnect(struct slot *s, const char *why)
 	s->active = 0;
 	s->broken = 0;
 	memset(s->ready, 0, sizeof(s->ready));
-	if (s->shared)
+	sched_present(&M.sched, slot_index(s), 0, mono_ns());
+	if (s->shared) {
 		s->used = 0;
+		sched_vgpu_remove(&M.sched, slot_index(s));
+	}
 }
 
 static void slot_connect(struct slot *s, int fd)
@@ -191,6 +228,7 @@ static void slot_connect(struct slot *s, int fd)
 	s->broken = 0;
 	s->connects++;
 	s->why[0] = 0;
+	sched_present(&M.sched, slot_index(s), 1, mono_ns());
 	watch_set(&s->w_conn, fd);
 	logf_("vgpu %s: front-end connected", s->name);
 }
@@ -210,7 +248,8 @@ static void slot_sync(struct slot *s)
 			 * hear of each one before any update for it. */
 			for (uint32_t i = 0; i < s->gd.num_scanouts; i++)
 				if (s->gd.scanout[i].resource_id)
-					gdisp_scanout(&s->gd.disp, i, s->gd.scanout[i].r.width, s->gd.scanout[i].r.height);
+					gdisp_scanout(&s->gd.disp, i, s->gd.scanout[i].r.width,
+						      s->gd.scanout[i].r.height);
 			logf_("vgpu %s: display channel attached", s->name);
 		}
 	}
@@ -218,51 +257,219 @@ static void slot_sync(struct slot *s)
 	for (unsigned q = 0; q < s->vd.nqueues; q++) {
 		watch_set(&s->w_kick[q], s->vd.q[q].kick_fd);
 		/* A ring (re)started may hold requests already. */
-		if (s->vd.q[q].started && s->vd.q[q].enabled)
+		if (s->vd.q[q].started && s->vd.q[q].enabled) {
 			s->ready[q] = 1;
+			sched_wait(&M.sched, slot_index(s), mono_ns());
+		}
 	}
 }
 
+/* The renderer retired every fence up to `fence`; what it retired is charged and answered after its poll. */
 static void on_fence(void *opaque, uint32_t fence)
 {
 	(void)opaque;
+	M.fence_seen = fence;
+	M.fence_new = 1;
+}
+
+static int batch_older(const void *a, const void *b)
+{
+	/* Fence order, wrap-aware: by distance back from the fence just seen, farthest first. */
+	uint32_t da = M.fence_seen - ((const struct sched_batch *)a)->fence;
+	uint32_t db = M.fence_seen - ((const struct sched_batch *)b)->fence;
+
+	return da < db ? 1 : da > db ? -1 : 0;
+}
+
+/* Charge the batches retired since the last poll to their vGPUs (in fence order), then answer their requests. */
+static void retire_fences(void)
+{
+	uint32_t fence = M.fence_seen;
+	struct sched_batch *b;
+	size_t k = 0, cap = 0;
+
+	if (!M.fence_new)
+		return;
+	M.fence_new = 0;
+	for (int i = 0; i < MAX_SLOTS; i++)
+		if (M.slots[i].used && M.slots[i].active)
+			cap += M.slots[i].gd.npending;
+	b = cap ? malloc(cap * sizeof(*b)) : NULL;
+	for (int i = 0; b && i < MAX_SLOTS; i++) {
+		const struct gpu_device *g = &M.slots[i].gd;
+
+		if (!M.slots[i].used || !M.slots[i].active)
+			continue;
+		for (unsigned p = 0; p < g->npending && (int32_t)(fence - g->pending[p].host_fence) >= 0; p++)
+			b[k++] = (struct sched_batch){ (unsigned)i, g->pending[p].t0_ns, g->pending[p].host_fence };
+	}
+	qsort(b, k, sizeof(*b), batch_older);
+	/* Without memory for the list the batches go uncharged; their requests are still answered. */
+	sched_retire(&M.sched, b, k, mono_ns());
+	free(b);
 	for (int i = 0; i < MAX_SLOTS; i++)
 		if (M.slots[i].used && M.slots[i].active)
 			gpu_device_fences_done(&M.slots[i].gd, fence);
 }
 
-static void serve_control(void)
+/* Write all of buf to a control client (it has a 1 s send timeout). */
+static void ctl_send(int fd, const char *buf)
+{
+	size_t len = buf ? strlen(buf) : 0, off = 0;
+
+	while (off < len) {
+		ssize_t w = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static char *ctl_snapshot(void)
 {
 	struct control_vgpu v[MAX_SLOTS];
 	size_t n = 0;
-	char *json;
-	int fd = accept4(M.control_fd, NULL, NULL, SOCK_CLOEXEC);
-	struct timeval tv = { 1, 0 };
 
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	sched_tick(&M.sched, mono_ns());
 	for (int i = 0; i < MAX_SLOTS; i++) {
 		struct slot *s = &M.slots[i];
 
 		if (!s->used)
 			continue;
-		v[n++] = (struct control_vgpu){ s->name, s->active, s->connects, s->active ? &s->gd : NULL, s->why };
+		v[n++] = (struct control_vgpu){ s->name, &M.sched.v[i], sched_share(&M.sched, (unsigned)i), s->active,
+						s->connects, s->active ? &s->gd : NULL, s->why };
 	}
-	json = control_json(v, n, uptime_s());
-	if (json) {
-		size_t len = strlen(json), off = 0;
+	return control_json(v, n, &M.sched, uptime_s());
+}
 
-		while (off < len) {
-			ssize_t w = send(fd, json + off, len - off, MSG_NOSIGNAL);
+static struct slot *slot_named(const char *name)
+{
+	for (int i = 0; i < MAX_SLOTS; i++)
+		if (M.slots[i].used && !strcmp(M.slots[i].name, name))
+			return &M.slots[i];
+	return NULL;
+}
 
-			if (w <= 0)
-				break;
-			off += (size_t)w;
+/* Carry out one request line; the answer (malloc'd). */
+static char *ctl_request(const char *line)
+{
+	struct control_req r;
+	char err[160];
+	uint64_t now = mono_ns();
+	struct slot *s;
+
+	if (control_parse(line, &r, err, sizeof(err)) < 0) {
+		logf_("control: refused a request: %s", err);
+		return control_answer(err);
+	}
+	switch (r.op) {
+	case CTL_STATS:
+		return ctl_snapshot();
+	case CTL_POLICY:
+		sched_set_policy(&M.sched, (enum sched_policy)r.policy, now);
+		logf_("control: policy %s", sched_policy_name(M.sched.policy));
+		break;
+	case CTL_TIMESLICE:
+		sched_set_timeslice(&M.sched, (uint64_t)r.timeslice_ms * 1000000u, now);
+		logf_("control: time slice %ld ms", r.timeslice_ms);
+		break;
+	case CTL_SET:
+		if (!(s = slot_named(r.vgpu))) {
+			snprintf(err, sizeof(err), "no vGPU named '%.60s'", r.vgpu);
+			return control_answer(err);
 		}
-		free(json);
+		if ((r.weight && sched_set_weight(&M.sched, slot_index(s), r.weight) < 0) ||
+		    (r.fps >= 0 && sched_set_target(&M.sched, slot_index(s), r.fps) < 0))
+			return control_answer("the scheduler refused the value");
+		logf_("control: vgpu %s: weight %u, target %.1f fps", s->name, M.sched.v[slot_index(s)].weight,
+		      M.sched.v[slot_index(s)].target_fps);
+		break;
 	}
-	close(fd);
+	return control_answer(NULL);
+}
+
+static void ctl_close(struct ctl_conn *c, const char *line)
+{
+	char *out = ctl_request(line);
+
+	ctl_send(c->w.fd, out);
+	free(out);
+	close(c->w.fd);
+	watch_set(&c->w, -1);
+	c->used = 0;
+}
+
+static void on_control_accept(void)
+{
+	int fd = accept4(M.control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct timeval tv = { 1, 0 };
+	struct ctl_conn *c = NULL;
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	for (int i = 0; i < MAX_CTL && !c; i++)
+		if (!M.ctl[i].used)
+			c = &M.ctl[i];
+	if (!c) { /* too many waiting: this one gets the counters at once */
+		char *out = ctl_snapshot();
+
+		ctl_send(fd, out);
+		free(out);
+		close(fd);
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	c->used = 1;
+	c->since = mono_ns();
+	c->w = (struct watch){ W_CTLCONN, NULL, 0, -1 };
+	if (watch_set(&c->w, fd) < 0) {
+		close(fd);
+		c->used = 0;
+	}
+}
+
+/* A control client wrote: act on its line once whole, or on its shutdown. */
+static void on_control_data(struct watch *w)
+{
+	struct ctl_conn *c = (struct ctl_conn *)((char *)w - offsetof(struct ctl_conn, w));
+	ssize_t n = read(w->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		c->len += (size_t)n;
+	c->buf[c->len] = 0;
+	if (n <= 0 || memchr(c->buf, '\n', c->len) || c->len == sizeof(c->buf) - 1) {
+		char *nl = memchr(c->buf, '\n', c->len);
+
+		if (nl)
+			nl[1] = 0;
+		ctl_close(c, c->buf);
+	}
+}
+
+/* Clients that wrote nothing in time get the counters. Returns ms until the next one is due, -1 if none waits. */
+static int ctl_expire(uint64_t now)
+{
+	int next = -1;
+
+	for (int i = 0; i < MAX_CTL; i++) {
+		struct ctl_conn *c = &M.ctl[i];
+
+		if (!c->used)
+			continue;
+		if (now >= c->since + CTL_WAIT_NS && !c->len) {
+			ctl_close(c, "stats");
+		} else {
+			int ms =
+			    now >= c->since + CTL_WAIT_NS ? 1 : (int)((c->since + CTL_WAIT_NS - now) / 1000000u) + 1;
+
+			next = next < 0 || ms < next ? ms : next;
+		}
+	}
+	return next;
 }
 
 static void on_listen(struct watch *w)
@@ -322,6 +529,7 @@ static void on_event(struct watch *w)
 		if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 			logf_("vgpu %s: kick %u: %s", s->name, w->qi, strerror(errno));
 		s->ready[w->qi] = 1;
+		sched_wait(&M.sched, slot_index(s), mono_ns());
 		break;
 	case W_DISP:
 		if (gdisp_readable(&s->gd.disp) < 0) {
@@ -330,56 +538,141 @@ static void on_event(struct watch *w)
 		}
 		break;
 	case W_CONTROL:
-		serve_control();
+		on_control_accept();
+		break;
+	case W_CTLCONN:
+		on_control_data(w);
 		break;
 	case W_SIGNAL:
 		break;
 	}
 }
 
-/* One round over every vGPU with work: each gets up to TURN_BUDGET commands. 1 if any work remains. */
-static int serve_round(void)
+/* Serve one chunk of queue q of vGPU i, charging its time. -1 when the ring broke, 1 when it has more, 0 when done. */
+static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 {
-	int more = 0;
+	uint64_t t0 = mono_ns(), t1, flushes = s->gd.st.flushes;
+	int in_flight = gvirgl_fences_pending();
+	int r = vdev_serve(&s->vd, q, CHUNK);
 
-	for (int i = 0; i < MAX_SLOTS; i++) {
-		struct slot *s = &M.slots[i];
+	t1 = mono_ns();
+	sched_charge_call(&M.sched, i, t0, t1, in_flight);
+	for (; flushes < s->gd.st.flushes; flushes++)
+		sched_frame(&M.sched, i, t1);
+	if (r < 0) {
+		/* virtio's NEEDS_RESET: this vGPU stops being served; the others go on. */
+		s->broken = 1;
+		memset(s->ready, 0, sizeof(s->ready));
+		_Static_assert(sizeof(s->why) == sizeof(s->vd.why), "reasons of one size");
+		memcpy(s->why, s->vd.why, sizeof(s->why));
+		s->why[sizeof(s->why) - 1] = 0;
+		logf_("vgpu %s: queue %u broken, vGPU stopped: %s", s->name, q, s->vd.why);
+		return -1;
+	}
+	if (r < CHUNK) {
+		s->ready[q] = 0;
+		return 0;
+	}
+	return 1;
+}
 
-		if (!s->used || !s->active || s->broken)
-			continue;
+/* One turn of vGPU i: chunks of its queues until they are empty, its time slice is over or its share is spent.
+ * 1 if it still has work. */
+static int serve_turn(struct slot *s, unsigned i)
+{
+	uint64_t start = mono_ns(), now;
+
+	sched_turn(&M.sched, i, start);
+	for (;;) {
+		int left = 0;
+
 		for (unsigned q = 0; q < s->vd.nqueues; q++) {
 			int r;
 
 			if (!s->ready[q])
 				continue;
-			r = vdev_serve(&s->vd, q, TURN_BUDGET);
-			if (r < 0) {
-				/* virtio's NEEDS_RESET: this vGPU stops being served; the others go on. */
-				s->broken = 1;
-				memset(s->ready, 0, sizeof(s->ready));
-				snprintf(s->why, sizeof(s->why), "%s", s->vd.why);
-				logf_("vgpu %s: queue %u broken, vGPU stopped: %s", s->name, q, s->vd.why);
-				break;
-			}
-			if (r < TURN_BUDGET)
-				s->ready[q] = 0;
-			else
-				more = 1;
+			if ((r = serve_chunk(s, i, q)) < 0)
+				return 0;
+			left |= r;
+		}
+		if (!left)
+			return 0;
+		now = mono_ns();
+		if (sched_slice_over(&M.sched, start, now) || !sched_may_serve(&M.sched, i, now))
+			return 1;
+	}
+}
+
+/* One round: every vGPU with work, in the scheduler's order, gets a turn unless its share is spent. 1 if any work
+ * remains that may be served now. */
+static int serve_round(void)
+{
+	int work[MAX_SLOTS], more = 0;
+	unsigned order[MAX_SLOTS];
+	size_t k;
+
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+
+		work[i] = 0;
+		if (!s->used || !s->active || s->broken)
+			continue;
+		for (unsigned q = 0; q < s->vd.nqueues; q++)
+			work[i] |= s->ready[q];
+	}
+	M.held = 0;
+	k = sched_order(&M.sched, work, MAX_SLOTS, order);
+	for (size_t j = 0; j < k; j++) {
+		unsigned i = order[j];
+
+		if (!sched_may_serve(&M.sched, i, mono_ns())) {
+			M.held = 1;
+			continue;
+		}
+		if (serve_turn(&M.slots[i], i)) {
+			sched_wait(&M.sched, i, mono_ns());
+			more = 1;
 		}
 	}
 	return more;
 }
 
+/* How long the loop may sleep (ms, -1 forever): not at all with work left, 1 ms while fences are in flight (the
+ * poll that sees them retire), until the next period while a vGPU is held, until a quiet control client is due. */
+static int loop_timeout(int more)
+{
+	uint64_t now = mono_ns(), end = M.sched.period_start + M.sched.period_ns;
+	int t = -1, c;
+
+	if (more)
+		return 0;
+	if (gvirgl_fences_pending())
+		t = 1;
+	if (M.held) {
+		int ms = now >= end ? 0 : (int)((end - now) / 1000000u) + 1;
+
+		t = t < 0 || ms < t ? ms : t;
+	}
+	c = ctl_expire(now);
+	if (c >= 0 && (t < 0 || c < t))
+		t = c;
+	return t;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: vgpu-mediator (--listen DIR | --vgpu name=NAME,socket=PATH ...)\n"
-			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n");
+	fprintf(stderr, "usage: vgpu-mediator (--listen DIR | --vgpu name=NAME,socket=PATH[,weight=N][,fps=F] ...)\n"
+			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n"
+			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n");
 }
 
 static int parse_vgpu(const char *spec)
 {
-	char buf[512], *save = NULL, *name = NULL, *path = NULL;
+	char buf[512], *save = NULL, *name = NULL, *path = NULL, *weight = NULL, *fps = NULL;
 	struct slot *s;
+	char *end;
+	long w = 1;
+	double f = 0;
 
 	snprintf(buf, sizeof(buf), "%s", spec);
 	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
@@ -387,6 +680,10 @@ static int parse_vgpu(const char *spec)
 			name = kv + 5;
 		else if (!strncmp(kv, "socket=", 7))
 			path = kv + 7;
+		else if (!strncmp(kv, "weight=", 7))
+			weight = kv + 7;
+		else if (!strncmp(kv, "fps=", 4))
+			fps = kv + 4;
 		else {
 			fprintf(stderr, "vgpu-mediator: --vgpu %s: unknown key in '%s'\n", spec, kv);
 			return -1;
@@ -396,17 +693,26 @@ static int parse_vgpu(const char *spec)
 		fprintf(stderr, "vgpu-mediator: --vgpu %s: needs name= and socket=\n", spec);
 		return -1;
 	}
-	for (int i = 0; i < MAX_SLOTS; i++)
-		if (M.slots[i].used && !strcmp(M.slots[i].name, name)) {
-			fprintf(stderr, "vgpu-mediator: --vgpu: name %s given twice\n", name);
-			return -1;
-		}
+	if (weight && ((w = strtol(weight, &end, 10)), end == weight || *end || w < 1 || w > SCHED_MAX_WEIGHT)) {
+		fprintf(stderr, "vgpu-mediator: --vgpu %s: weight must be 1 to %d\n", spec, SCHED_MAX_WEIGHT);
+		return -1;
+	}
+	if (fps && ((f = strtod(fps, &end)), end == fps || *end || !(f >= 0 && f <= SCHED_MAX_FPS))) {
+		fprintf(stderr, "vgpu-mediator: --vgpu %s: fps must be 0 to %.0f\n", spec, SCHED_MAX_FPS);
+		return -1;
+	}
+	if (slot_named(name)) {
+		fprintf(stderr, "vgpu-mediator: --vgpu: name %s given twice\n", name);
+		return -1;
+	}
 	s = slot_new(name);
 	if (!s) {
 		fprintf(stderr, "vgpu-mediator: more than %d vGPUs\n", MAX_SLOTS);
 		return -1;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
+	sched_set_weight(&M.sched, slot_index(s), w);
+	sched_set_target(&M.sched, slot_index(s), f);
 	return 0;
 }
 
@@ -414,14 +720,37 @@ int main(int argc, char **argv)
 {
 	const char *listen_dir = NULL, *control = NULL, *render_node = "auto";
 	int no_virgl = 0, nvgpu = 0, sfd;
+	enum sched_policy policy = SCHED_BEST_EFFORT;
+	long slice_ms = 2;
+	char *end;
 	sigset_t sigs;
 	char err[256];
 
 	clock_gettime(CLOCK_MONOTONIC, &M.t0);
+	/* Options first, so --vgpu weights land in a scheduler that exists. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
+			if (sched_policy_parse(argv[++i], &policy) < 0) {
+				fprintf(stderr, "vgpu-mediator: --policy %s: not one of best-effort, equal-share, "
+						"fixed-share, sla\n",
+					argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--timeslice-ms") && i + 1 < argc) {
+			slice_ms = strtol(argv[++i], &end, 10);
+			if (end == argv[i] || *end || slice_ms < 1 || slice_ms > 1000) {
+				fprintf(stderr, "vgpu-mediator: --timeslice-ms %s: milliseconds, 1 to 1000\n", argv[i]);
+				return 2;
+			}
+		}
+	}
+	sched_init(&M.sched, policy, (uint64_t)slice_ms * 1000000u, mono_ns());
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (!strcmp(a, "--listen") && i + 1 < argc)
+		if ((!strcmp(a, "--policy") || !strcmp(a, "--timeslice-ms")) && i + 1 < argc)
+			i++;
+		else if (!strcmp(a, "--listen") && i + 1 < argc)
 			listen_dir = argv[++i];
 		else if (!strcmp(a, "--vgpu") && i + 1 < argc) {
 			if (parse_vgpu(argv[++i]) < 0)
@@ -504,16 +833,15 @@ int main(int argc, char **argv)
 		M.w_control = (struct watch){ W_CONTROL, NULL, 0, -1 };
 		watch_set(&M.w_control, M.control_fd);
 	}
-	logf_("ready: shared socket %s, %d named vGPU socket(s), 3D %s", listen_dir ? M.shared_path : "none", nvgpu,
-	      M.virgl ? "on" : "off");
+	logf_("ready: shared socket %s, %d named vGPU socket(s), 3D %s, policy %s, time slice %ld ms",
+	      listen_dir ? M.shared_path : "none", nvgpu, M.virgl ? "on" : "off", sched_policy_name(policy), slice_ms);
 
 	for (int more = 0;;) {
 		struct epoll_event ev[32];
-		int timeout, n;
+		int n;
 
 		/* Work left from the last round: look for events without waiting, then serve again. */
-		timeout = more ? 0 : gvirgl_fences_pending() ? 1 : -1;
-		n = epoll_wait(M.ep, ev, 32, timeout);
+		n = epoll_wait(M.ep, ev, 32, loop_timeout(more));
 		if (n < 0 && errno != EINTR) {
 			logf_("epoll_wait: %s", strerror(errno));
 			break;
@@ -527,8 +855,10 @@ int main(int argc, char **argv)
 			}
 			on_event(w);
 		}
+		sched_tick(&M.sched, mono_ns());
 		more = serve_round();
 		gvirgl_poll();
+		retire_fences();
 	}
 out:
 	for (int i = 0; i < MAX_SLOTS; i++)

@@ -6,9 +6,14 @@
  * vGPU; a hostile message drops only its sender; a second front-end on a
  * taken vGPU socket is refused; `--listen DIR` gives every connection its own
  * vGPU; the control socket's counters follow all of it; SIGTERM ends the
- * process cleanly. Usage: mediator_process_test PATH/vgpu-mediator */
+ * process cleanly. Under fixed share with weights 3:1, two front-ends that
+ * keep their queues full get 75/25 of the renderer's time, and a weight set
+ * over the control socket while they run takes effect.
+ * Usage: mediator_process_test PATH/vgpu-mediator */
 #define _GNU_SOURCE
 #include <json-c/json.h>
+#include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -33,12 +38,13 @@ static pid_t med_pid;
 struct client {
 	struct frontend fe;
 	int kick, call;
-	uint16_t head, used;
+	uint16_t head, used, qsz;
 	int up;
 };
 
-/* Connect to a vGPU socket and bring the device up the way QEMU does (no display channel). 0 or -1. */
-static int client_up(struct client *c, const char *path)
+/* Connect to a vGPU socket and bring the device up the way QEMU does (no display channel), with ram bytes of
+ * guest RAM and a control queue of qsz entries. 0 or -1. */
+static int client_open(struct client *c, const char *path, size_t ram, uint16_t qsz)
 {
 	char why[256];
 	uint64_t offered;
@@ -46,7 +52,8 @@ static int client_up(struct client *c, const char *path)
 
 	memset(c, 0, sizeof(*c));
 	c->kick = c->call = -1;
-	if (fd < 0 || fe_init(&c->fe, fd, RAM) < 0) {
+	c->qsz = qsz;
+	if (fd < 0 || fe_init(&c->fe, fd, ram) < 0) {
 		if (fd >= 0)
 			close(fd);
 		fprintf(stderr, "connect %s failed\n", path);
@@ -57,13 +64,18 @@ static int client_up(struct client *c, const char *path)
 			 (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
 				 (1ull << VHOST_USER_F_PROTOCOL_FEATURES),
 			 &offered, why, sizeof(why)) < 0 ||
-	    fe_mem_table(&c->fe, RAM, VHOST_USER_NEED_REPLY_MASK) < 0 ||
+	    fe_mem_table(&c->fe, ram, VHOST_USER_NEED_REPLY_MASK) < 0 ||
 	    fe_ack(&c->fe, "SET_MEM_TABLE", why, sizeof(why)) < 0 ||
-	    fe_setup_ring(&c->fe, 0, QSZ, RING, &c->kick, &c->call) < 0) {
+	    fe_setup_ring(&c->fe, 0, qsz, RING, &c->kick, &c->call) < 0) {
 		fprintf(stderr, "bring-up on %s: %s\n", path, why);
 		return -1;
 	}
 	return 0;
+}
+
+static int client_up(struct client *c, const char *path)
+{
+	return client_open(c, path, RAM, QSZ);
 }
 
 static void client_down(struct client *c)
@@ -85,9 +97,9 @@ static uint32_t client_cmd(struct client *c, const void *cmd, uint32_t len)
 
 	memcpy(c->fe.ram + IN, cmd, len);
 	memset(c->fe.ram + OUT, 0, 64);
-	fe_post(&c->fe, RING, QSZ, c->head, IN, len, OUT, 64);
-	c->head = (uint16_t)((c->head + 2) % QSZ);
-	fe_want_used(&c->fe, RING, QSZ, (uint16_t)(c->used + 1));
+	fe_post(&c->fe, RING, c->qsz, c->head, IN, len, OUT, 64);
+	c->head = (uint16_t)((c->head + 2) % c->qsz);
+	fe_want_used(&c->fe, RING, c->qsz, (uint16_t)(c->used + 1));
 	if (fe_kick(c->kick) < 0 || fe_wait_used(&c->fe, RING, c->call, (uint16_t)(c->used + 1), 5000) < 0)
 		return 0;
 	c->used++;
@@ -103,8 +115,8 @@ static uint32_t create(struct client *c, uint32_t id)
 	return client_cmd(c, &m, sizeof(m));
 }
 
-/* The control socket's JSON document (caller puts it), or NULL. */
-static json_object *control(const char *path)
+/* Send one request line to the control socket; its answer parsed (caller puts it), or NULL. */
+static json_object *control_req(const char *path, const char *line)
 {
 	int fd = vb_unix_connect(path, vb_now() + 5.0, med_pid);
 	char buf[65536];
@@ -113,11 +125,21 @@ static json_object *control(const char *path)
 
 	if (fd < 0)
 		return NULL;
+	if (line && (write(fd, line, strlen(line)) != (ssize_t)strlen(line) || shutdown(fd, SHUT_WR) < 0)) {
+		close(fd);
+		return NULL;
+	}
 	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	close(fd);
 	buf[len] = '\0';
 	return json_tokener_parse(buf);
+}
+
+/* The counters: asked for by name, or (as an old client does) by connecting and reading. */
+static json_object *control(const char *path)
+{
+	return control_req(path, "stats\n");
 }
 
 /* Field `key` of vGPU `name` in a control document, or NULL. */
@@ -318,6 +340,173 @@ static void test_listen(const char *dir)
 	CHECK(access(sock, F_OK) != 0, "the socket is removed on exit");
 }
 
+/* GPU time (ms) the scheduler charged to vGPU name, -1 when absent. */
+static double gpu_ms(json_object *doc, const char *name)
+{
+	json_object *sc = vgpu_get(doc, name, "sched"), *f;
+
+	return sc && json_object_object_get_ex(sc, "gpu_ms", &f) ? json_object_get_double(f) : -1;
+}
+
+static int answer_ok(json_object *doc)
+{
+	json_object *f;
+
+	return doc && json_object_object_get_ex(doc, "ok", &f) && json_object_get_boolean(f);
+}
+
+#define BIG_RAM (8u << 20)
+#define BIG_QSZ 64
+#define PIXELS 0x100000 /* the resource's backing: 1024x1024 BGRX, 4 MiB */
+
+/* A 1024x1024 resource with its backing, and the transfer command that streams it, at IN. 0 or -1. */
+static int stream_setup(struct client *c)
+{
+	struct {
+		struct virtio_gpu_resource_attach_backing a;
+		struct virtio_gpu_mem_entry e;
+	} ab = { { { .type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING }, 1, 1 }, { PIXELS, 4u << 20, 0 } };
+	struct virtio_gpu_resource_create_2d cr = { { .type = VIRTIO_GPU_CMD_RESOURCE_CREATE_2D }, 1,
+						    VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 1024, 1024 };
+	struct virtio_gpu_transfer_to_host_2d t = {
+	    {.type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D}, {0, 0, 1024, 1024}, 0, 1, 0};
+
+	if (client_cmd(c, &cr, sizeof(cr)) != VIRTIO_GPU_RESP_OK_NODATA ||
+	    client_cmd(c, &ab, sizeof(ab)) != VIRTIO_GPU_RESP_OK_NODATA)
+		return -1;
+	memcpy(c->fe.ram + IN, &t, sizeof(t));
+	return 0;
+}
+
+/* Keep both clients' queues full of full-frame transfers for `secs` seconds. 0, or -1 when one stopped being
+ * answered. */
+static int stream(struct client *cl, int n, double secs)
+{
+	uint16_t posted[2] = { 0, 0 };
+	double end = vb_now() + secs, last[2] = { vb_now(), vb_now() };
+
+	for (int k = 0; k < n; k++)
+		posted[k] = cl[k].used;
+	while (vb_now() < end) {
+		struct pollfd p[2];
+
+		for (int k = 0; k < n; k++) {
+			struct client *c = &cl[k];
+
+			c->used = fe_used_idx(&c->fe, RING);
+			if (c->used != posted[k]) {
+				if (vb_now() - last[k] > 5.0) {
+					fprintf(stderr, "client %d: no answer for 5 s\n", k);
+					return -1;
+				}
+				continue;
+			}
+			/* All answered: post a full ring's worth again (two descriptors a chain). */
+			for (uint16_t h = 0; h < c->qsz; h += 2)
+				fe_post(&c->fe, RING, c->qsz, h, IN, sizeof(struct virtio_gpu_transfer_to_host_2d), OUT,
+					64);
+			posted[k] = (uint16_t)(posted[k] + c->qsz / 2);
+			fe_want_used(&c->fe, RING, c->qsz, posted[k]);
+			fe_kick(c->kick);
+			last[k] = vb_now();
+		}
+		for (int k = 0; k < n; k++)
+			p[k] = (struct pollfd){ .fd = cl[k].call, .events = POLLIN };
+		if (poll(p, (nfds_t)n, 10) > 0)
+			for (int k = 0; k < n; k++) {
+				uint64_t v;
+
+				if (p[k].revents & POLLIN)
+					(void)!read(cl[k].call, &v, sizeof(v));
+			}
+	}
+	/* Let what is posted finish, so the next phase starts from empty queues. */
+	for (int k = 0; k < n; k++)
+		if (fe_wait_used(&cl[k].fe, RING, cl[k].call, posted[k], 5000) < 0)
+			return -1;
+		else
+			cl[k].used = posted[k];
+	return 0;
+}
+
+/* Share of a's GPU time between two control documents. */
+static double share_a(json_object *before, json_object *after)
+{
+	double a = gpu_ms(after, "a") - gpu_ms(before, "a"), b = gpu_ms(after, "b") - gpu_ms(before, "b");
+
+	return a + b > 0 ? a / (a + b) : -1;
+}
+
+static void test_shares(const char *dir)
+{
+	char a_sock[256], b_sock[256], ctl[256], log[256], va[300], vb[300];
+	struct client c[2];
+	json_object *d0, *d1, *d2, *r, *sc, *f;
+	double sa;
+
+	snprintf(a_sock, sizeof(a_sock), "%s/sa.sock", dir);
+	snprintf(b_sock, sizeof(b_sock), "%s/sb.sock", dir);
+	snprintf(ctl, sizeof(ctl), "%s/shares.control.sock", dir);
+	snprintf(log, sizeof(log), "%s/shares.log", dir);
+	snprintf(va, sizeof(va), "name=a,socket=%s,weight=3", a_sock);
+	snprintf(vb, sizeof(vb), "name=b,socket=%s", b_sock);
+	char *argv[] = { (char *)mediator, "--no-virgl", "--policy", "fixed-share", "--vgpu", va, "--vgpu", vb,
+			 "--control", ctl, NULL };
+
+	med_pid = start(argv, log);
+	CHECK(client_open(&c[0], a_sock, BIG_RAM, BIG_QSZ) == 0 && stream_setup(&c[0]) == 0, "a streams 4 MiB frames");
+	CHECK(client_open(&c[1], b_sock, BIG_RAM, BIG_QSZ) == 0 && stream_setup(&c[1]) == 0, "b streams 4 MiB frames");
+
+	d0 = control(ctl);
+	sc = vgpu_get(d0, "a", "sched");
+	CHECK(sc && json_object_object_get_ex(sc, "share", &f) && fabs(json_object_get_double(f) - 0.75) < 1e-9,
+	      "the control socket gives a its configured share of 0.75");
+	CHECK(stream(c, 2, 3.0) == 0, "both are answered throughout");
+	d1 = control(ctl);
+	sa = share_a(d0, d1);
+	printf("fixed share 3:1 over 3 s: a %.3f, b %.3f of the GPU time\n", sa, 1 - sa);
+	CHECK(fabs(sa - 0.75) <= 0.05, "fixed share 3:1: a got %.3f of the GPU time (b %.3f)", sa, 1 - sa);
+	sc = vgpu_get(d1, "b", "sched");
+	CHECK(sc && json_object_object_get_ex(sc, "throttled_ms", &f) && json_object_get_double(f) > 0,
+	      "b was held back by its share");
+
+	r = control_req(ctl, "set b weight=3\n");
+	CHECK(answer_ok(r), "weight set over the control socket: %s", r ? json_object_to_json_string(r) : "no answer");
+	json_object_put(r);
+	usleep(200 * 1000);
+	d1 = (json_object_put(d1), control(ctl));
+	CHECK(stream(c, 2, 3.0) == 0, "both are answered after the change");
+	d2 = control(ctl);
+	sa = share_a(d1, d2);
+	printf("fixed share 3:3 over 3 s: a %.3f, b %.3f of the GPU time\n", sa, 1 - sa);
+	CHECK(fabs(sa - 0.5) <= 0.05, "then 3:3: a got %.3f", sa);
+
+	r = control_req(ctl, "set nobody weight=2\n");
+	CHECK(r && !answer_ok(r) && check_contains(json_object_to_json_string(r), "no vGPU named"),
+	      "an unknown vGPU is refused by name");
+	json_object_put(r);
+	r = control_req(ctl, "set a weight=0\n");
+	CHECK(r && !answer_ok(r), "weight 0 is refused");
+	json_object_put(r);
+	r = control_req(ctl, "policy round-robin\n");
+	CHECK(r && !answer_ok(r), "an unknown policy is refused");
+	json_object_put(r);
+	r = control_req(ctl, "policy equal-share\n");
+	CHECK(answer_ok(r), "the policy changes at run time");
+	json_object_put(r);
+	r = control_req(ctl, NULL);
+	CHECK(r && json_object_object_get_ex(r, "mediator", &f) && json_object_object_get_ex(f, "scheduler", &sc) &&
+		      json_object_object_get_ex(sc, "policy", &f) && !strcmp(json_object_get_string(f), "equal-share"),
+	      "a client that only reads gets the counters, with the new policy");
+	json_object_put(r);
+	json_object_put(d0);
+	json_object_put(d1);
+	json_object_put(d2);
+	client_down(&c[0]);
+	client_down(&c[1]);
+	stop(med_pid, log);
+}
+
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/vgpu-mediator-test.XXXXXX";
@@ -331,6 +520,7 @@ int main(int argc, char **argv)
 	CHECK(mkdtemp(dir) != NULL, "temp dir");
 	test_named(dir);
 	test_listen(dir);
+	test_shares(dir);
 	if (!check_failed) {
 		char *rm[] = { "rm", "-rf", dir, NULL };
 		int st;

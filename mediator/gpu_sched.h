@@ -1,0 +1,160 @@
+/* gpu_sched.h: the mediator's GPU scheduler: how much renderer time each vGPU
+ * used, which vGPU the one renderer serves next, and the policy that shares
+ * it. Pure arithmetic over times the caller passes in (monotonic
+ * nanoseconds): no clock, no I/O, no allocation, so every rule is tested
+ * against hand-computed cases (tests/gpu_sched_test.c).
+ *
+ * GPU time. The renderer is one in-order timeline, as an engine is for
+ * GVT-g (time from schedule-in to schedule-out):
+ *  - a fenced batch is in flight from its submission (the fence's creation)
+ *    until the renderer reports its fence retired; the batch that retires is
+ *    charged from max(its submission, the end of what was charged before) to
+ *    the moment the retirement is seen. Batches seen retiring together share
+ *    the interval: each stretch goes in equal parts to the batches submitted
+ *    by then (the order inside one poll is not observable);
+ *  - a renderer call (command decode, transfers, 2D copies) made while no
+ *    batch is in flight is charged to its vGPU; made while one is in flight,
+ *    it overlaps that batch on another core and is counted as overlap, not
+ *    charged, so the charged times never add up to more than wall time.
+ * Limits: retirement is seen at the caller's poll (1 ms tick in the
+ * mediator), so a batch's end is late by up to one poll; a renderer that
+ * runs batches of several vGPUs in parallel is charged as if in order.
+ *
+ * Policies (one list, SCHED_POLICY_LIST):
+ *  - best-effort: work-conserving round-robin, a time slice per turn;
+ *  - equal-share: each present vGPU (front-end connected) may use 1/n of
+ *    every period, busy or not the others;
+ *  - fixed-share: weight / sum of the weights of every configured vGPU,
+ *    connected or not;
+ *  - sla: vGPUs with a frame-rate target are served first and never held;
+ *    the others share a cap that shrinks while a target is missed over the
+ *    last second and grows back while every target is met with margin
+ *    (VGRIS's SLA-aware scheduling).
+ * A share is enforced per period (100 ms, or 10 time slices if longer): a
+ * vGPU whose budget is spent is held until the next period; an overrun is
+ * carried into the next period as debt (at most two periods'), unused budget
+ * is not carried. A share of 1 or more is never held. */
+#ifndef VGPU_GPU_SCHED_H
+#define VGPU_GPU_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCHED_POLICY_LIST(X)                     \
+	X(SCHED_BEST_EFFORT, "best-effort")      \
+	X(SCHED_EQUAL_SHARE, "equal-share")      \
+	X(SCHED_FIXED_SHARE, "fixed-share")      \
+	X(SCHED_SLA, "sla")
+
+#define SCHED_POLICY_ENUM(e, name) e,
+enum sched_policy { SCHED_POLICY_LIST(SCHED_POLICY_ENUM) SCHED_NPOLICIES };
+#undef SCHED_POLICY_ENUM
+
+#define SCHED_MAX_VGPUS 64
+#define SCHED_MIN_PERIOD_NS 100000000ull /* 100 ms */
+#define SCHED_BUCKET_NS 100000000ull     /* frame counts are kept in 100 ms buckets */
+#define SCHED_BUCKETS 10                 /* ... ten of them: the last second */
+#define SCHED_SLA_STEP_BUCKETS 5         /* the SLA cap is revised every 500 ms */
+#define SCHED_SLA_MIN_CAP 0.02
+#define SCHED_MAX_WEIGHT 1000
+#define SCHED_MAX_FPS 1000.0
+
+struct sched_vgpu {
+	/* Set by the caller (sched_vgpu_add, sched_set_*, sched_present). */
+	int configured;    /* the slot exists: counts for fixed share */
+	int present;       /* a front-end is connected: counts for equal share and sla */
+	unsigned weight;   /* fixed share weight, 1..SCHED_MAX_WEIGHT */
+	double target_fps; /* sla target, 0 for none */
+
+	/* Accounting, for the caller to read. */
+	uint64_t gpu_ns;       /* renderer time charged (sync_ns + async_ns) */
+	uint64_t sync_ns;      /* ... from renderer calls made while nothing was in flight */
+	uint64_t async_ns;     /* ... from batches in flight */
+	uint64_t overlap_ns;   /* renderer-call time not charged: a batch was in flight meanwhile */
+	uint64_t batches;      /* fenced batches retired */
+	uint64_t turns;        /* turns it was served */
+	uint64_t queued_ns;    /* from having work (a kick) to the start of its turn */
+	uint64_t throttled_ns; /* the part of queued_ns the policy held it back */
+	uint64_t throttles;    /* times it was held back */
+	uint64_t frames;       /* frames shown (flushes) */
+	uint64_t windows, windows_met; /* active one-second windows, and those that met target_fps */
+	double fps_last_s;     /* frames in the last whole second */
+
+	/* The scheduler's own. */
+	int unlimited;    /* no share applies this period */
+	int64_t budget_ns;
+	int waiting, held;
+	uint64_t wait_since, held_since;
+	uint32_t bucket[SCHED_BUCKETS];
+	uint64_t gpu_ns_second; /* gpu_ns at the start of the current second */
+	uint32_t frames_second;
+	uint32_t frames_bucket; /* frames since the last bucket closed */
+};
+
+struct sched {
+	enum sched_policy policy;
+	uint64_t timeslice_ns, period_ns;
+	uint64_t period_start;
+	uint64_t bucket_start;
+	unsigned bucket_pos, buckets_done;
+	uint64_t cursor;   /* renderer time is charged up to here */
+	double others_cap; /* sla: fraction of a period the vGPUs without a target may use together */
+	unsigned rr;       /* where the next round starts */
+	struct sched_vgpu v[SCHED_MAX_VGPUS];
+};
+
+/* A fenced batch seen retiring: whose, and when it was submitted. */
+struct sched_batch {
+	unsigned vgpu;
+	uint64_t submit_ns;
+	uint32_t fence; /* the caller's, for its ordering */
+};
+
+const char *sched_policy_name(enum sched_policy p);
+/* 0 and *p set, or -1 for a name that is no policy. */
+int sched_policy_parse(const char *name, enum sched_policy *p);
+
+/* Start at `now` with a policy and a time slice (1..1000 ms, others are clamped). */
+void sched_init(struct sched *s, enum sched_policy p, uint64_t timeslice_ns, uint64_t now);
+void sched_set_policy(struct sched *s, enum sched_policy p, uint64_t now);
+void sched_set_timeslice(struct sched *s, uint64_t timeslice_ns, uint64_t now);
+
+/* Slot i becomes a configured vGPU (weight 1, no target, not present); its accounting starts from zero. */
+void sched_vgpu_add(struct sched *s, unsigned i);
+void sched_vgpu_remove(struct sched *s, unsigned i);
+/* A front-end connected (1) or left (0). */
+void sched_present(struct sched *s, unsigned i, int present, uint64_t now);
+/* 0, or -1 for a value out of range (nothing changed). Shares change from the next period. */
+int sched_set_weight(struct sched *s, unsigned i, long weight);
+int sched_set_target(struct sched *s, unsigned i, double fps);
+
+/* The share of a period vGPU i may use under the policy now; negative when none applies (work-conserving). */
+double sched_share(const struct sched *s, unsigned i);
+
+/* Roll periods and frame buckets up to now: budgets refilled, SLA cap revised, seconds closed. */
+void sched_tick(struct sched *s, uint64_t now);
+
+/* The order in which to offer turns this round: every i with has_work[i] (n entries), sla targets first, then
+ * round-robin from a start that moves each round. Returns how many were written to order. */
+size_t sched_order(struct sched *s, const int *has_work, unsigned n, unsigned *order);
+
+/* vGPU i has work not yet served (a kick, or left over after its turn). */
+void sched_wait(struct sched *s, unsigned i, uint64_t now);
+/* May vGPU i be served now? 0 means held by the policy until a later period (counted as throttled). */
+int sched_may_serve(struct sched *s, unsigned i, uint64_t now);
+/* A turn of vGPU i starts: its wait ends. */
+void sched_turn(struct sched *s, unsigned i, uint64_t now);
+/* Has the turn that started at turn_start used its time slice by now? */
+int sched_slice_over(const struct sched *s, uint64_t turn_start, uint64_t now);
+
+/* vGPU i made renderer calls from t0 to t1; in_flight: batches (anyone's) were in flight at t0. */
+void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, int in_flight);
+/* Batches b[0..k) (in fence order) were seen retired at now. */
+void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64_t now);
+/* vGPU i showed a frame. */
+void sched_frame(struct sched *s, unsigned i, uint64_t now);
+
+/* Frames of vGPU i over the last second (a sliding window of ten buckets). */
+double sched_fps(const struct sched *s, unsigned i);
+
+#endif

@@ -1,0 +1,344 @@
+/* gpu_sched_test.c: the scheduler's arithmetic against hand-computed cases:
+ * shares under each policy, budgets, debt and its floor, throttled and
+ * queued time, charging renderer calls and retired batches on one timeline,
+ * frame windows, the SLA cap, the order of turns; then two simulated
+ * renderers (3:1 under fixed share, a hog under equal share) whose measured
+ * GPU time must follow the configured shares. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "gpu_sched.h"
+
+#define MS 1000000ull
+
+static int near(double a, double b, double tol)
+{
+	return fabs(a - b) <= tol;
+}
+
+static void test_names(void)
+{
+	enum sched_policy p;
+
+	for (unsigned i = 0; i < SCHED_NPOLICIES; i++) {
+		CHECK(sched_policy_parse(sched_policy_name((enum sched_policy)i), &p) == 0 && p == i,
+		      "policy %u round trip", i);
+	}
+	CHECK(sched_policy_parse("round-robin", &p) == -1, "an unknown policy is refused");
+	CHECK(sched_policy_parse(NULL, &p) == -1, "no name is refused");
+	CHECK(!strcmp(sched_policy_name(SCHED_FIXED_SHARE), "fixed-share"), "name of fixed share");
+	CHECK(!strcmp(sched_policy_name((enum sched_policy)99), "unknown"), "name of a bad value");
+}
+
+static void three(struct sched *s, enum sched_policy p)
+{
+	sched_init(s, p, 2 * MS, 0);
+	for (unsigned i = 0; i < 3; i++) {
+		sched_vgpu_add(s, i);
+		sched_present(s, i, 1, 0);
+	}
+}
+
+static void test_shares(void)
+{
+	struct sched s;
+
+	three(&s, SCHED_BEST_EFFORT);
+	CHECK(sched_share(&s, 0) < 0, "best effort has no share");
+	three(&s, SCHED_EQUAL_SHARE);
+	CHECK(near(sched_share(&s, 1), 1.0 / 3, 1e-9), "equal share of three: %f", sched_share(&s, 1));
+	sched_present(&s, 2, 0, 0);
+	CHECK(near(sched_share(&s, 0), 0.5, 1e-9), "equal share of the two present");
+	CHECK(sched_share(&s, 2) == 0, "an absent vGPU has no share");
+	three(&s, SCHED_FIXED_SHARE);
+	CHECK(sched_set_weight(&s, 0, 2) == 0, "weight 2");
+	CHECK(near(sched_share(&s, 0), 0.5, 1e-9) && near(sched_share(&s, 1), 0.25, 1e-9), "2:1:1 is 50/25/25");
+	sched_present(&s, 2, 0, 0);
+	CHECK(near(sched_share(&s, 1), 0.25, 1e-9), "fixed share stays when another leaves");
+	CHECK(sched_set_weight(&s, 0, 0) == -1 && sched_set_weight(&s, 0, SCHED_MAX_WEIGHT + 1) == -1,
+	      "weights out of range are refused");
+	CHECK(sched_set_weight(&s, 9, 2) == -1, "no weight for a vGPU that is not configured");
+	CHECK(s.v[0].weight == 2, "a refused weight changes nothing");
+	CHECK(sched_set_target(&s, 0, -1) == -1 && sched_set_target(&s, 0, NAN) == -1 &&
+		      sched_set_target(&s, 0, SCHED_MAX_FPS + 1) == -1,
+	      "targets out of range are refused");
+	three(&s, SCHED_SLA);
+	CHECK(sched_set_target(&s, 2, 30) == 0, "target 30 fps");
+	CHECK(sched_share(&s, 2) < 0, "a target is never held");
+	CHECK(near(sched_share(&s, 0), 0.5, 1e-9), "the others split the cap: %f", sched_share(&s, 0));
+}
+
+static void test_budget(void)
+{
+	struct sched s;
+
+	sched_init(&s, SCHED_EQUAL_SHARE, 2 * MS, 0);
+	sched_vgpu_add(&s, 0);
+	sched_vgpu_add(&s, 1);
+	sched_present(&s, 0, 1, 0);
+	sched_present(&s, 1, 1, 0);
+	CHECK(s.period_ns == 100 * MS, "period 100 ms");
+	CHECK(s.v[0].budget_ns == (int64_t)(50 * MS), "half of a period: %lld", (long long)s.v[0].budget_ns);
+	sched_charge_call(&s, 0, 0, 30 * MS, 0);
+	CHECK(sched_may_serve(&s, 0, 30 * MS), "30 of 50 ms used: served");
+	sched_wait(&s, 0, 30 * MS);
+	sched_charge_call(&s, 0, 30 * MS, 60 * MS, 0);
+	CHECK(!sched_may_serve(&s, 0, 60 * MS), "60 of 50 ms used: held");
+	CHECK(!sched_may_serve(&s, 0, 70 * MS), "still held");
+	CHECK(s.v[0].throttles == 1, "one hold counted, not two: %llu", (unsigned long long)s.v[0].throttles);
+	CHECK(sched_may_serve(&s, 0, 100 * MS), "served again next period");
+	CHECK(s.v[0].budget_ns == (int64_t)(40 * MS), "the 10 ms overrun is carried: %lld",
+	      (long long)s.v[0].budget_ns);
+	sched_turn(&s, 0, 100 * MS);
+	CHECK(s.v[0].queued_ns == 70 * MS && s.v[0].throttled_ns == 40 * MS, "queued 70 ms of which held 40: %llu %llu",
+	      (unsigned long long)s.v[0].queued_ns, (unsigned long long)s.v[0].throttled_ns);
+	CHECK(s.v[0].turns == 1, "one turn");
+
+	sched_charge_call(&s, 0, 100 * MS, 230 * MS, 0);
+	sched_tick(&s, 230 * MS);
+	CHECK(s.v[0].budget_ns == -(int64_t)(40 * MS), "40 - 130 ms, refilled by 50: %lld",
+	      (long long)s.v[0].budget_ns);
+	sched_charge_call(&s, 0, 230 * MS, 730 * MS, 0);
+	sched_tick(&s, 730 * MS);
+	CHECK(s.v[0].budget_ns == (int64_t)(50 * MS), "debt floored at 200 ms and repaid by five periods: %lld",
+	      (long long)s.v[0].budget_ns);
+	/* A 500 ms batch: the periods roll while it flies, it is charged when it retires. */
+	for (uint64_t t = 800; t <= 1200; t += 100)
+		sched_tick(&s, t * MS);
+	{
+		struct sched_batch b = { 0, 730 * MS, 0 };
+
+		sched_retire(&s, &b, 1, 1230 * MS);
+	}
+	sched_tick(&s, 1300 * MS);
+	CHECK(s.v[0].budget_ns == -(int64_t)(150 * MS),
+	      "an overrun of 450 ms becomes 200 ms of debt, less one period's share: %lld",
+	      (long long)s.v[0].budget_ns);
+	/* Alone under equal share: a share of 1 is never held. */
+	sched_present(&s, 1, 0, 1300 * MS);
+	sched_charge_call(&s, 0, 1300 * MS, 2000 * MS, 0);
+	CHECK(sched_may_serve(&s, 0, 2000 * MS), "one vGPU alone is never held");
+
+	/* A policy change drops the old debts. */
+	sched_present(&s, 1, 1, 2000 * MS);
+	sched_set_policy(&s, SCHED_FIXED_SHARE, 2000 * MS);
+	CHECK(s.v[0].budget_ns == (int64_t)(50 * MS), "fixed share 1:1 starts clean: %lld",
+	      (long long)s.v[0].budget_ns);
+	sched_set_policy(&s, SCHED_BEST_EFFORT, 2000 * MS);
+	sched_charge_call(&s, 0, 2000 * MS, 3000 * MS, 0);
+	CHECK(sched_may_serve(&s, 0, 3000 * MS), "best effort never holds");
+}
+
+static void test_slice(void)
+{
+	struct sched s;
+
+	sched_init(&s, SCHED_BEST_EFFORT, 2 * MS, 0);
+	CHECK(!sched_slice_over(&s, 10 * MS, 11 * MS) && sched_slice_over(&s, 10 * MS, 12 * MS), "a 2 ms slice");
+	sched_init(&s, SCHED_BEST_EFFORT, 0, 0);
+	CHECK(s.timeslice_ns == MS, "a slice under 1 ms becomes 1 ms");
+	sched_set_timeslice(&s, 50 * MS, 0);
+	CHECK(s.period_ns == 500 * MS, "10 slices of 50 ms make the period: %llu", (unsigned long long)s.period_ns);
+	sched_set_timeslice(&s, 5000 * MS, 0);
+	CHECK(s.timeslice_ns == 1000 * MS, "a slice over 1 s becomes 1 s");
+}
+
+static void test_charging(void)
+{
+	struct sched s;
+	struct sched_batch b[3];
+
+	sched_init(&s, SCHED_BEST_EFFORT, 2 * MS, 0);
+	sched_vgpu_add(&s, 0);
+	sched_vgpu_add(&s, 1);
+	sched_charge_call(&s, 0, 0, 10 * MS, 0);
+	sched_charge_call(&s, 1, 5 * MS, 20 * MS, 0);
+	CHECK(s.v[0].gpu_ns == 10 * MS && s.v[1].gpu_ns == 10 * MS, "overlapping calls charge wall time once");
+	sched_charge_call(&s, 1, 20 * MS, 25 * MS, 1);
+	CHECK(s.v[1].gpu_ns == 10 * MS && s.v[1].overlap_ns == 5 * MS, "a call while a batch flies is overlap");
+
+	/* One batch: from max(submit, what was charged) to when its retirement is seen. */
+	b[0] = (struct sched_batch){ 0, 30 * MS, 0 };
+	sched_retire(&s, b, 1, 42 * MS);
+	CHECK(s.v[0].async_ns == 12 * MS && s.v[0].batches == 1, "one batch: 12 ms, got %llu",
+	      (unsigned long long)s.v[0].async_ns);
+	/* Two seen together: [42,50] to the first alone, [50,70] split. */
+	b[0] = (struct sched_batch){ 0, 40 * MS, 0 };
+	b[1] = (struct sched_batch){ 1, 50 * MS, 0 };
+	sched_retire(&s, b, 2, 70 * MS);
+	CHECK(s.v[0].async_ns == 12 * MS + 18 * MS && s.v[1].async_ns == 10 * MS, "8 + 10 and 10: %llu %llu",
+	      (unsigned long long)s.v[0].async_ns, (unsigned long long)s.v[1].async_ns);
+	/* Three at once, all submitted before the cursor: equal thirds. */
+	b[0] = (struct sched_batch){ 0, 60 * MS, 0 };
+	b[1] = (struct sched_batch){ 1, 61 * MS, 0 };
+	b[2] = (struct sched_batch){ 1, 62 * MS, 0 };
+	sched_retire(&s, b, 3, 100 * MS);
+	CHECK(s.v[0].async_ns == 40 * MS && s.v[1].async_ns == 30 * MS, "thirds of 30 ms: %llu %llu",
+	      (unsigned long long)s.v[0].async_ns, (unsigned long long)s.v[1].async_ns);
+	CHECK(s.v[0].gpu_ns + s.v[1].gpu_ns <= 100 * MS, "never more than wall time: %llu",
+	      (unsigned long long)(s.v[0].gpu_ns + s.v[1].gpu_ns));
+	CHECK(s.v[0].gpu_ns == s.v[0].sync_ns + s.v[0].async_ns, "gpu = sync + async");
+	sched_retire(&s, b, 0, 200 * MS);
+	CHECK(s.cursor == 100 * MS, "nothing retired moves nothing");
+	b[0] = (struct sched_batch){ 7, 90 * MS, 0 };
+	sched_retire(&s, b, 1, 110 * MS);
+	CHECK(s.cursor == 110 * MS, "a batch of a vGPU that left still moves the timeline");
+}
+
+static void test_frames(void)
+{
+	struct sched s;
+
+	sched_init(&s, SCHED_SLA, 2 * MS, 0);
+	sched_vgpu_add(&s, 0);
+	sched_vgpu_add(&s, 1);
+	sched_present(&s, 0, 1, 0);
+	sched_present(&s, 1, 1, 0);
+	sched_set_target(&s, 0, 30);
+	/* 20 frames a second, under the target. */
+	for (int i = 0; i < 20; i++)
+		sched_frame(&s, 0, (uint64_t)i * 50 * MS);
+	sched_tick(&s, 1000 * MS);
+	CHECK(near(sched_fps(&s, 0), 20, 1e-9) && s.v[0].fps_last_s == 20, "20 frames in the last second: %f",
+	      sched_fps(&s, 0));
+	CHECK(s.v[0].windows == 1 && s.v[0].windows_met == 0, "one window, missed");
+	CHECK(near(s.others_cap, 0.49, 1e-9), "missed at 500 and 1000 ms: cap 0.7 * 0.7, got %f", s.others_cap);
+	sched_tick(&s, 1100 * MS);
+	CHECK(near(sched_share(&s, 1), 0.49, 1e-9), "the other's share follows the cap");
+	/* Then 40 a second: met with spare, the cap grows back. */
+	for (int i = 0; i < 40; i++)
+		sched_frame(&s, 0, 1100 * MS + (uint64_t)i * 25 * MS);
+	sched_tick(&s, 2100 * MS);
+	CHECK(s.v[0].windows == 2 && s.v[0].windows_met == 1, "second window met: %llu/%llu",
+	      (unsigned long long)s.v[0].windows_met, (unsigned long long)s.v[0].windows);
+	{
+		double cap = s.others_cap;
+
+		for (int i = 40; i < 80; i++)
+			sched_frame(&s, 0, 1100 * MS + (uint64_t)i * 25 * MS);
+		sched_tick(&s, 3100 * MS);
+		CHECK(near(s.others_cap, cap + 0.2, 1e-9), "met with spare twice: the cap grows by 0.2 from %f: %f",
+		      cap, s.others_cap);
+	}
+	/* An hour of silence: nothing breaks, the rate is 0. */
+	sched_tick(&s, 3600000 * MS);
+	CHECK(sched_fps(&s, 0) == 0 && s.buckets_done % SCHED_BUCKETS == 0, "quiet hour: fps %f, buckets %u",
+	      sched_fps(&s, 0), s.buckets_done);
+	CHECK(s.period_start + s.period_ns > 3600000 * MS, "periods caught up");
+}
+
+static void test_order(void)
+{
+	struct sched s;
+	int work[4] = { 1, 1, 0, 1 };
+	unsigned o[4];
+	size_t k;
+
+	sched_init(&s, SCHED_SLA, 2 * MS, 0);
+	for (unsigned i = 0; i < 4; i++)
+		sched_vgpu_add(&s, i);
+	sched_set_target(&s, 3, 30);
+	k = sched_order(&s, work, 4, o);
+	CHECK(k == 3 && o[0] == 3 && o[1] == 0 && o[2] == 1, "target first, then round robin: %zu %u %u %u", k, o[0],
+	      o[1], o[2]);
+	k = sched_order(&s, work, 4, o);
+	CHECK(k == 3 && o[0] == 3 && o[1] == 1 && o[2] == 0, "the next round starts one further");
+	sched_set_policy(&s, SCHED_BEST_EFFORT, 0);
+	k = sched_order(&s, work, 4, o);
+	CHECK(k == 3 && o[0] == 3 && o[1] == 0 && o[2] == 1, "best effort: no priority, rotation from 2");
+}
+
+/* Two or three always-busy vGPUs served the way the mediator serves them: each turn is one 1 ms renderer call; when
+ * everyone with work is held, time passes idle. Returns each vGPU's GPU time share over `secs` seconds. */
+static void simulate(struct sched *s, unsigned n, const double *demand, double secs, double *share)
+{
+	uint64_t now = 0, end = (uint64_t)(secs * 1e9), total = 0;
+	double credit[SCHED_MAX_VGPUS] = { 0 };
+	int work[SCHED_MAX_VGPUS];
+	unsigned o[SCHED_MAX_VGPUS];
+
+	while (now < end) {
+		size_t k;
+		int served = 0;
+
+		for (unsigned i = 0; i < n; i++) {
+			/* A vGPU with demand d < 1 has work once it has earned a millisecond at d of wall time. */
+			work[i] = demand[i] >= 1 || credit[i] >= 1;
+			if (work[i])
+				sched_wait(s, i, now);
+		}
+		k = sched_order(s, work, n, o);
+		for (size_t j = 0; j < k; j++) {
+			unsigned i = o[j];
+
+			if (!sched_may_serve(s, i, now))
+				continue;
+			sched_turn(s, i, now);
+			sched_charge_call(s, i, now, now + MS, 0);
+			for (unsigned m = 0; m < n; m++)
+				credit[m] += demand[m];
+			if (demand[i] < 1)
+				credit[i] -= 1;
+			now += MS;
+			served = 1;
+		}
+		if (!served) {
+			for (unsigned m = 0; m < n; m++)
+				credit[m] += demand[m];
+			now += MS;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		total += s->v[i].gpu_ns;
+	for (unsigned i = 0; i < n; i++)
+		share[i] = (double)s->v[i].gpu_ns / (double)total;
+}
+
+static void test_simulated(void)
+{
+	struct sched s;
+	double share[3], busy[3] = { 1, 1, 1 }, victims[3] = { 1, 0.2, 0.2 };
+
+	sched_init(&s, SCHED_FIXED_SHARE, 2 * MS, 0);
+	sched_vgpu_add(&s, 0);
+	sched_vgpu_add(&s, 1);
+	sched_present(&s, 0, 1, 0);
+	sched_present(&s, 1, 1, 0);
+	sched_set_weight(&s, 0, 3);
+	simulate(&s, 2, busy, 10, share);
+	CHECK(near(share[0], 0.75, 0.02), "3:1 under fixed share gives 75/25: %.3f/%.3f", share[0], share[1]);
+	CHECK(s.v[1].throttled_ns > 0 && s.v[1].throttled_ns <= s.v[1].queued_ns, "held time is part of queued time");
+
+	three(&s, SCHED_EQUAL_SHARE);
+	simulate(&s, 3, busy, 10, share);
+	CHECK(near(share[0], 1.0 / 3, 0.02) && near(share[2], 1.0 / 3, 0.02), "equal share of three: %.3f %.3f %.3f",
+	      share[0], share[1], share[2]);
+
+	/* A hog and two victims that want a fifth of the renderer each. */
+	three(&s, SCHED_EQUAL_SHARE);
+	simulate(&s, 3, victims, 10, share);
+	CHECK((double)s.v[1].gpu_ns >= 0.19 * 10e9 && (double)s.v[2].gpu_ns >= 0.19 * 10e9,
+	      "under equal share each victim gets what it asks: %.2f s, %.2f s", (double)s.v[1].gpu_ns / 1e9,
+	      (double)s.v[2].gpu_ns / 1e9);
+	CHECK((double)s.v[0].gpu_ns <= 0.35 * 10e9, "the hog is held to its third: %.2f s",
+	      (double)s.v[0].gpu_ns / 1e9);
+
+	three(&s, SCHED_BEST_EFFORT);
+	simulate(&s, 3, victims, 10, share);
+	CHECK((double)s.v[0].gpu_ns >= 0.55 * 10e9, "best effort lets the hog take the rest: %.2f s",
+	      (double)s.v[0].gpu_ns / 1e9);
+}
+
+int main(void)
+{
+	test_names();
+	test_shares();
+	test_budget();
+	test_slice();
+	test_charging();
+	test_frames();
+	test_order();
+	test_simulated();
+	return check_done("gpu_sched_test");
+}
