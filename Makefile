@@ -13,7 +13,7 @@ PLAN    ?= harness/plans/default.ini
 
 AGENT_SRC   := $(wildcard guest-agent/*.c)
 HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard workloads/*.c)
-HARNESS_HDR := $(wildcard harness/*.h workloads/*.h)
+HARNESS_HDR := $(wildcard harness/*.h workloads/*.h) mediator/gpu_sched.h
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too.
 MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c \
@@ -25,6 +25,7 @@ TEST_SRC    := $(wildcard tests/*_test.c)
 
 AGENT        := $(BUILD)/vgpu-agent
 KMS2D        := $(BUILD)/kms2d
+GPUHOG       := $(BUILD)/gpuhog
 AGENT_SAN    := $(BUILD)/san/vgpu-agent
 VGPUBENCH    := $(BUILD)/vgpubench
 MEDIATOR     := $(BUILD)/vgpu-mediator
@@ -39,7 +40,7 @@ FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(MEDIATOR) $(BENCH_MEDIATOR)
+build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(GPUHOG) $(MEDIATOR) $(BENCH_MEDIATOR)
 
 # The installer is idempotent: a second run installs nothing.
 deps:
@@ -57,6 +58,10 @@ $(KMS2D): workloads/kms2d/kms2d.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags libdrm) -o $@ $< $$(pkg-config --libs libdrm)
 
+$(GPUHOG): workloads/gpuhog/gpuhog.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags epoxy) -o $@ $< $$(pkg-config --libs epoxy)
+
 $(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_LIBS)
@@ -68,7 +73,7 @@ $(MEDIATOR): mediator/main.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h)
 # The benchmark is built like a release binary: it measures, so no sanitizers.
 $(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h harness/stats.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(BENCH_MEDIATOR_SRC) -lpthread -lm
+	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(BENCH_MEDIATOR_SRC) -ljson-c -lpthread -lm
 
 # Sanitized objects, compiled once and linked into every test.
 SAN_OBJ := $(patsubst %.c,$(BUILD)/san/obj/%.o,$(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC))

@@ -34,9 +34,9 @@ static void conn_init(struct agent_conn *c, int rfd, int wfd, const char *label)
 	snprintf(c->label, sizeof(c->label), "%s", label);
 }
 
-int agent_connect_unix(struct agent_conn *c, const char *path, double deadline, const char *label)
+int agent_connect_unix(struct agent_conn *c, const char *path, double deadline, pid_t owner, const char *label)
 {
-	int fd = vb_unix_connect(path, deadline, 0);
+	int fd = vb_unix_connect(path, deadline, owner);
 
 	if (fd < 0) {
 		if (errno == ENAMETOOLONG)

@@ -20,8 +20,9 @@ struct agent_conn {
 	long long next_id;
 };
 
-/* Connect to a unix socket, retrying until deadline (monotonic seconds). */
-int agent_connect_unix(struct agent_conn *c, const char *path, double deadline, const char *label);
+/* Connect to a unix socket, retrying until deadline (monotonic seconds), or until process owner (the QEMU that
+ * serves it; 0: none) is gone. */
+int agent_connect_unix(struct agent_conn *c, const char *path, double deadline, pid_t owner, const char *label);
 /* Start `agent --stdio` locally with extra env ("K=V" list); stderr to log_path. */
 int agent_spawn_local(struct agent_conn *c, const char *agent, char *const env[], const char *log_path,
 		      const char *label);

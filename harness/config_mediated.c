@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gpu_backend.h"
+#include "plan.h"
 #include "util.h"
 
 static const char *skip_reason(const struct host *h, char *buf, size_t len)
@@ -22,8 +23,10 @@ static const char *skip_reason(const struct host *h, char *buf, size_t len)
 
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
 {
-	char *argv[8 + 2 * GPU_BACKEND_MAX];
+	char *argv[12 + 2 * GPU_BACKEND_MAX];
 	char *specs[GPU_BACKEND_MAX];
+	char slice[16];
+	const struct plan_mediator *m = env->sched;
 	int k = 0;
 
 	if (gpu_backend_vhost_user(b, env, err, errlen) < 0)
@@ -34,8 +37,21 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 	argv[k++] = (char *)env->mediator;
 	argv[k++] = "--control";
 	argv[k++] = b->control;
+	if (m && plan_policy_name(m->policy)) {
+		argv[k++] = "--policy";
+		argv[k++] = (char *)plan_policy_name(m->policy);
+	}
+	if (m && m->timeslice_ms) {
+		snprintf(slice, sizeof(slice), "%d", m->timeslice_ms);
+		argv[k++] = "--timeslice-ms";
+		argv[k++] = slice;
+	}
 	for (int i = 0; i < n; i++) {
-		specs[i] = vb_strdupf("name=guest%d,socket=%s", i + 1, b->sock[i]);
+		int g = i + 1, w = m && g <= PLAN_MAX_GUEST ? m->weight[g] : 0;
+		double fps = m && g <= PLAN_MAX_GUEST ? m->target_fps[g] : 0;
+
+		/* Each guest's vGPU is named guestN: the plan's weights and targets, the runner's counters. */
+		specs[i] = vb_strdupf("name=guest%d,socket=%s,weight=%d,fps=%g", g, b->sock[i], w ? w : 1, fps);
 		argv[k++] = "--vgpu";
 		argv[k++] = specs[i];
 	}
@@ -52,8 +68,8 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		snprintf(err, errlen, "vgpu-mediator did not come up (see %s)", b->log[0]);
 		return -1;
 	}
-	snprintf(b->description, sizeof(b->description), "one vgpu-mediator process for %d guest%s", n,
-		 n > 1 ? "s" : "");
+	snprintf(b->description, sizeof(b->description), "one vgpu-mediator process for %d guest%s, %s", n,
+		 n > 1 ? "s" : "", m && plan_policy_name(m->policy) ? plan_policy_name(m->policy) : "best-effort");
 	return 0;
 }
 

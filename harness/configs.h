@@ -27,10 +27,13 @@ enum config_kind {
 };
 
 /* What a configuration's back-end may use: where its files go, the binaries, the guests' shape. */
+struct plan_mediator;
+
 struct backend_env {
 	const char *dir;            /* the topology's folder in the run folder (sockets, logs) */
 	const char *mediator;       /* the vgpu-mediator binary */
 	int memory_mb;              /* each guest's RAM */
+	const struct plan_mediator *sched; /* how the mediator schedules (NULL: its defaults) */
 };
 
 struct config_def {

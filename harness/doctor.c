@@ -218,6 +218,15 @@ int doctor_run(const struct doctor_opts *o, FILE *out)
 	for (int i = 0; i < p.nconfigs; i++)
 		if (host_skip_reason(&h, config_find(p.configs[i]), buf, sizeof(buf)))
 			runnable = 0;
+	/* Scenarios run on the mediated configuration. */
+	if (p.nscenarios) {
+		const struct config_def *m = config_with_role(ROLE_MEDIATED);
+		const char *why = m ? host_skip_reason(&h, m, buf, sizeof(buf)) : "no mediated configuration";
+
+		fprintf(out, "  %d scenario%s on %s: %s%s\n", p.nscenarios, p.nscenarios > 1 ? "s" : "",
+			m ? m->name : "?", why ? "skipped: " : "runnable", why ? why : "");
+		runnable &= !why;
+	}
 	fprintf(out, "plan %s: %s\n", o->plan,
 		runnable ? "every configuration it names can run here"
 			 : "some configurations it names cannot run here (their jobs are skipped with the reason)");

@@ -85,40 +85,64 @@ int gpu_backend_counters(const struct gpu_backend *b, const char *path)
 	return b->snapshot ? b->snapshot(b, path) : -1;
 }
 
-int gpu_backend_snapshot(const struct gpu_backend *b, const char *path)
+char *gpu_backend_request(const char *control, const char *line)
 {
 	struct timeval tv = { 2, 0 };
-	char buf[65536];
-	struct vb_out out;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
 	int fd, ok = 0;
 
-	if (!b->control[0] || (fd = vb_unix_connect(b->control, 0, 0)) < 0)
-		return -1;
+	if (!control || !control[0] || (fd = vb_unix_connect(control, 0, 0)) < 0)
+		return NULL;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	/* Ask by name (the mediator's control protocol); a back-end that only writes ignores it. */
-	if (send(fd, "stats\n", 6, MSG_NOSIGNAL) != 6 || shutdown(fd, SHUT_WR) < 0) {
+	/* One request line, then our side shut: the answer comes to EOF. */
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line) || shutdown(fd, SHUT_WR) < 0) {
 		close(fd);
-		return -1;
-	}
-	if (vb_out_open(&out, path) < 0) {
-		close(fd);
-		return -1;
+		return NULL;
 	}
 	for (;;) {
-		ssize_t r = read(fd, buf, sizeof(buf));
+		ssize_t r;
 
+		if (len + 4096 + 1 > cap) {
+			char *nb = cap >= GPU_BACKEND_MAX_ANSWER ? NULL : realloc(buf, cap = cap ? cap * 2 : 16384);
+
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len - 1);
 		if (r <= 0) {
 			ok = r == 0;
 			break;
 		}
-		if (fwrite(buf, 1, (size_t)r, out.f) != (size_t)r)
-			break;
+		len += (size_t)r;
 	}
 	close(fd);
 	if (!ok) {
-		vb_out_abort(&out);
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	return buf;
+}
+
+int gpu_backend_snapshot(const struct gpu_backend *b, const char *path)
+{
+	char *doc = gpu_backend_request(b->control, "stats\n");
+	struct vb_out out;
+
+	if (!doc)
+		return -1;
+	if (vb_out_open(&out, path) < 0) {
+		free(doc);
 		return -1;
 	}
+	if (fputs(doc, out.f) == EOF) {
+		vb_out_abort(&out);
+		free(doc);
+		return -1;
+	}
+	free(doc);
 	return vb_out_commit(&out);
 }
 

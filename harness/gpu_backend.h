@@ -55,4 +55,11 @@ int gpu_backend_vhost_user(struct gpu_backend *b, const struct backend_env *env,
 /* Read the JSON a back-end's control socket (b->control) sends into path, written whole. 0 or -1. */
 int gpu_backend_snapshot(const struct gpu_backend *b, const char *path);
 
+/* The longest answer a control socket may give. */
+#define GPU_BACKEND_MAX_ANSWER (4u << 20)
+
+/* Send one request line to the control socket at `control` (vgpu-mediator's protocol, control.h); its answer
+ * (malloc'd), or NULL when it could not be asked or did not answer whole within 2 s a read. */
+char *gpu_backend_request(const char *control, const char *line);
+
 #endif

@@ -2,6 +2,8 @@
  * error, syntactic or semantic, can name the file and the line:
  *   [plan]  name, configs, guests, workloads, repetitions, dom0_load
  *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel
+ *   [mediator] policy, timeslice_ms, weights, targets
+ *   [scenario NAME] policies, guests, baseline, weights, targets, timeslice_ms
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
 #define _GNU_SOURCE
 #include "plan.h"
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "configs.h"
+#include "gpu_sched.h"
 #include "util.h"
 #include "workload.h"
 
@@ -25,7 +28,18 @@ struct pstate {
 	int line;
 	char *err;
 	size_t errlen;
+	struct plan_mediator *med; /* the section's scheduling ([mediator] or a scenario) */
+	struct plan_scenario *sc;  /* the scenario being read */
 };
+
+#define POLICY_NAME(e, name) name,
+static const char *const policy_names[] = { SCHED_POLICY_LIST(POLICY_NAME) NULL };
+#undef POLICY_NAME
+
+const char *plan_policy_name(int i)
+{
+	return i >= 0 && i < SCHED_NPOLICIES ? policy_names[i] : NULL;
+}
 
 static int fail(struct pstate *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct pstate *s, const char *fmt, ...)
@@ -165,11 +179,123 @@ static int add_guests(struct pstate *s, struct plan *p, const char *v)
 	return 0;
 }
 
-enum section { SEC_NONE, SEC_PLAN, SEC_GUEST };
+static int policy_index(struct pstate *s, const char *key, const char *v)
+{
+	for (int i = 0; policy_names[i]; i++)
+		if (!strcmp(policy_names[i], v))
+			return i;
+	return fail(s, "%s: unknown policy '%s' (known: best-effort, equal-share, fixed-share, sla)", key, v), -2;
+}
+
+/* "guestN:VALUE": N and the value's text. */
+static int guest_pair(struct pstate *s, const char *key, const char *item, int *n, const char **val)
+{
+	const char *colon = strchr(item, ':');
+	char num[8];
+	size_t len;
+
+	if (strncmp(item, "guest", 5) || !colon || (len = (size_t)(colon - item - 5)) == 0 || len >= sizeof(num))
+		return fail(s, "%s: '%s' is not guestN:VALUE (e.g. guest1:2)", key, item);
+	memcpy(num, item + 5, len);
+	num[len] = 0;
+	if (parse_int(s, key, num, 1, PLAN_MAX_GUEST, n) < 0)
+		return -1;
+	*val = colon + 1;
+	return 0;
+}
+
+static void named_guest(struct pstate *s, int n)
+{
+	if (n > s->med->max_guest) {
+		s->med->max_guest = n;
+		s->med->line = s->line;
+	}
+}
+
+static int add_weight(struct pstate *s, struct plan *p, const char *item)
+{
+	const char *v;
+	int n, w;
+
+	(void)p;
+	if (guest_pair(s, "weights", item, &n, &v) < 0 || parse_int(s, "weights", v, 1, SCHED_MAX_WEIGHT, &w) < 0)
+		return -1;
+	if (s->med->weight[n])
+		return fail(s, "weights: guest%d is given twice", n);
+	s->med->weight[n] = w;
+	named_guest(s, n);
+	return 0;
+}
+
+static int add_target(struct pstate *s, struct plan *p, const char *item)
+{
+	const char *v;
+	int n;
+	double fps;
+
+	(void)p;
+	if (guest_pair(s, "targets", item, &n, &v) < 0 ||
+	    parse_seconds(s, "targets (frames/s)", v, 1, SCHED_MAX_FPS, &fps) < 0)
+		return -1;
+	if (s->med->target_fps[n] > 0)
+		return fail(s, "targets: guest%d is given twice", n);
+	s->med->target_fps[n] = fps;
+	named_guest(s, n);
+	return 0;
+}
+
+static int add_policy(struct pstate *s, struct plan *p, const char *name)
+{
+	struct plan_scenario *sc = s->sc;
+	int i = policy_index(s, "policies", name);
+
+	(void)p;
+	if (i < 0)
+		return -1;
+	for (int k = 0; k < sc->npolicies; k++)
+		if (sc->policies[k] == i)
+			return fail(s, "policies: '%s' is listed twice", name);
+	sc->policies[sc->npolicies++] = i;
+	return 0;
+}
+
+/* A scenario's seat list: workload names or idle. */
+static int add_seat(struct pstate *s, const char *key, const char *name, const char **list, int *n)
+{
+	const char *found = NULL;
+
+	if (*n == PLAN_MAX_SEATS)
+		return fail(s, "%s: more than %d guests", key, PLAN_MAX_SEATS);
+	if (strcmp(name, "idle") != 0) {
+		for (size_t i = 0; workload_at(i); i++)
+			if (!strcmp(workload_at(i)->name, name))
+				found = workload_at(i)->name;
+		if (!found)
+			return fail(s, "%s: unknown workload '%s' (a workload name, or idle)", key, name);
+	}
+	list[(*n)++] = found;
+	return 0;
+}
+
+static int add_guest_seat(struct pstate *s, struct plan *p, const char *name)
+{
+	(void)p;
+	return add_seat(s, "guests", name, s->sc->guests, &s->sc->nguests);
+}
+
+static int add_baseline_seat(struct pstate *s, struct plan *p, const char *name)
+{
+	(void)p;
+	return add_seat(s, "baseline", name, s->sc->baseline, &s->sc->nbaseline);
+}
+
+enum section { SEC_NONE, SEC_PLAN, SEC_GUEST, SEC_MEDIATOR, SEC_SCENARIO };
 
 /* Keys seen, to reject duplicates: one bit per (section, key index). */
 static const char *const plan_keys[] = { "name", "configs", "guests", "workloads", "repetitions", "dom0_load" };
 static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_timeout_s", "job_timeout_s", "accel" };
+static const char *const mediator_keys[] = { "policy", "timeslice_ms", "weights", "targets" };
+static const char *const scenario_keys[] = { "policies", "guests", "baseline", "weights", "targets", "timeslice_ms" };
 
 static int key_index(const char *const *keys, size_t n, const char *k)
 {
@@ -232,6 +358,70 @@ static int set_guest_key(struct pstate *s, struct plan *p, int k, char *v)
 	}
 }
 
+static int set_mediator_key(struct pstate *s, struct plan *p, int k, char *v)
+{
+	switch (k) {
+	case 0: {
+		int i = policy_index(s, "policy", v);
+
+		if (i < 0)
+			return -1;
+		s->med->policy = i;
+		return 0;
+	}
+	case 1:
+		return parse_int(s, "timeslice_ms", v, 1, 1000, &s->med->timeslice_ms);
+	case 2:
+		return each_item(s, "weights", v, add_weight, p);
+	default:
+		return each_item(s, "targets", v, add_target, p);
+	}
+}
+
+static int set_scenario_key(struct pstate *s, struct plan *p, int k, char *v)
+{
+	switch (k) {
+	case 0:
+		return each_item(s, "policies", v, add_policy, p);
+	case 1:
+		return each_item(s, "guests", v, add_guest_seat, p);
+	case 2:
+		return each_item(s, "baseline", v, add_baseline_seat, p);
+	case 3:
+		return set_mediator_key(s, p, 2, v);
+	case 4:
+		return set_mediator_key(s, p, 3, v);
+	default:
+		return set_mediator_key(s, p, 1, v);
+	}
+}
+
+/* A scenario is whole: its lists agree with each other. */
+static int check_scenario(struct pstate *s, struct plan_scenario *sc)
+{
+	int busy = 0, line = s->line;
+
+	s->line = sc->line;
+	if (!sc->nguests)
+		return fail(s, "[scenario %s] needs 'guests' (a workload or idle for each guest)", sc->name);
+	if (!sc->npolicies)
+		return fail(s, "[scenario %s] needs 'policies'", sc->name);
+	for (int i = 0; i < sc->nguests; i++)
+		busy |= sc->guests[i] != NULL;
+	if (!busy)
+		return fail(s, "[scenario %s]: every guest is idle", sc->name);
+	if (sc->nbaseline && sc->nbaseline != sc->nguests)
+		return fail(s, "[scenario %s]: baseline names %d guests, guests %d", sc->name, sc->nbaseline,
+			    sc->nguests);
+	if (sc->med.max_guest > sc->nguests) {
+		s->line = sc->med.line;
+		return fail(s, "guest%d is named, but [scenario %s] has %d guests", sc->med.max_guest, sc->name,
+			    sc->nguests);
+	}
+	s->line = line;
+	return 0;
+}
+
 static void plan_defaults(struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -244,14 +434,15 @@ static void plan_defaults(struct plan *p)
 	p->boot_timeout_s = 300;
 	p->job_timeout_s = 600;
 	p->accel = ACCEL_AUTO;
+	p->med.policy = -1;
 }
 
 int plan_parse(const char *file, const char *text, struct plan *p, char *err, size_t errlen)
 {
 	struct pstate s = { .file = file, .err = err, .errlen = errlen };
 	enum section sec = SEC_NONE;
-	unsigned seen_plan = 0, seen_guest = 0;
-	int had_plan = 0;
+	unsigned seen_plan = 0, seen_guest = 0, seen_med = 0, seen_sc = 0;
+	int had_plan = 0, had_med = 0;
 	const char *cur = text;
 	char line[MAX_LINE + 2];
 
@@ -292,8 +483,39 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 					return fail(&s, "section [guest] appears twice");
 				sec = SEC_GUEST;
 				seen_guest |= 0x80000000u;
+			} else if (strcmp(name, "mediator") == 0) {
+				if (had_med)
+					return fail(&s, "section [mediator] appears twice");
+				sec = SEC_MEDIATOR;
+				had_med = 1;
+				s.med = &p->med;
+			} else if (strncmp(name, "scenario", 8) == 0 && isspace((unsigned char)name[8])) {
+				char *sn = trim(name + 8);
+				struct plan_scenario *sc;
+
+				if (strlen(sn) >= sizeof(sc->name) || !vb_is_identifier(sn))
+					return fail(&s, "scenario name '%s' must be 1-63 letters, digits, '-', '_' or '.'",
+						    sn);
+				for (int i = 0; i < p->nscenarios; i++)
+					if (!strcmp(p->scenarios[i].name, sn))
+						return fail(&s, "section [scenario %s] appears twice", sn);
+				if (p->nscenarios && check_scenario(&s, s.sc) < 0)
+					return -1;
+				if (p->nscenarios == PLAN_MAX_SCENARIOS)
+					return fail(&s, "more than %d scenarios", PLAN_MAX_SCENARIOS);
+				sc = &p->scenarios[p->nscenarios++];
+				memset(sc, 0, sizeof(*sc));
+				strcpy(sc->name, sn);
+				sc->med.policy = -1;
+				sc->line = s.line;
+				s.sc = sc;
+				s.med = &sc->med;
+				seen_sc = 0;
+				sec = SEC_SCENARIO;
 			} else {
-				return fail(&s, "unknown section [%s] (known: [plan], [guest])", name);
+				return fail(&s,
+					    "unknown section [%s] (known: [plan], [guest], [mediator], [scenario NAME])",
+					    name);
 			}
 			continue;
 		}
@@ -329,6 +551,30 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 			seen_plan |= 1u << k;
 			if (set_plan_key(&s, p, k, val) < 0)
 				return -1;
+		} else if (sec == SEC_MEDIATOR) {
+			int k = key_index(mediator_keys, sizeof(mediator_keys) / sizeof(mediator_keys[0]), key);
+
+			if (k < 0)
+				return fail(&s, "unknown key '%s' in [mediator] (known: policy, timeslice_ms, weights, targets)",
+					    key);
+			if (seen_med & (1u << k))
+				return fail(&s, "duplicate key '%s' in [mediator]", key);
+			seen_med |= 1u << k;
+			if (set_mediator_key(&s, p, k, val) < 0)
+				return -1;
+		} else if (sec == SEC_SCENARIO) {
+			int k = key_index(scenario_keys, sizeof(scenario_keys) / sizeof(scenario_keys[0]), key);
+
+			if (k < 0)
+				return fail(&s,
+					    "unknown key '%s' in [scenario %s] (known: policies, guests, baseline, weights, "
+					    "targets, timeslice_ms)",
+					    key, s.sc->name);
+			if (seen_sc & (1u << k))
+				return fail(&s, "duplicate key '%s' in [scenario %s]", key, s.sc->name);
+			seen_sc |= 1u << k;
+			if (set_scenario_key(&s, p, k, val) < 0)
+				return -1;
 		} else {
 			int k = key_index(guest_keys, sizeof(guest_keys) / sizeof(guest_keys[0]), key);
 
@@ -344,16 +590,32 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 				return -1;
 		}
 	}
+	if (p->nscenarios && check_scenario(&s, s.sc) < 0)
+		return -1;
 	s.line = 0;
 	if (!had_plan)
 		return fail(&s, "no [plan] section");
-	if (p->nconfigs == 0)
+	/* A plan of scenarios alone needs no configs or workloads of its own. */
+	if (p->nconfigs == 0 && !p->nscenarios)
 		return fail(&s, "[plan] needs 'configs'");
-	if (p->nworkloads == 0)
+	if (p->nworkloads == 0 && p->nconfigs)
 		return fail(&s, "[plan] needs 'workloads'");
+	if (p->nconfigs == 0 && p->nworkloads)
+		return fail(&s, "[plan] lists workloads but no configs to run them on");
 	if (p->nguests == 0) {
 		p->guests[0] = 3;
 		p->nguests = 1;
+	}
+	if (p->med.max_guest) {
+		int most = 0;
+
+		for (int i = 0; i < p->nguests; i++)
+			most = p->guests[i] > most ? p->guests[i] : most;
+		if (p->med.max_guest > most) {
+			s.line = p->med.line;
+			return fail(&s, "[mediator] names guest%d, but the plan boots at most %d guests", p->med.max_guest,
+				    most);
+		}
 	}
 	return 0;
 }

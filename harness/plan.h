@@ -1,5 +1,6 @@
 /* plan.h: the plan file (INI): which configs, guest counts, workloads and
- * repetitions a run takes, and the guest machine shape. */
+ * repetitions a run takes, the guest machine shape, how the mediator
+ * schedules, and the sharing-quality scenarios. */
 #ifndef VGPUBENCH_PLAN_H
 #define VGPUBENCH_PLAN_H
 
@@ -10,6 +11,33 @@
 #define PLAN_MAX_LIST 16
 /* A plan file larger than this is refused before it is read whole (/dev/zero is not a plan). */
 #define PLAN_MAX_BYTES (256 * 1024)
+#define PLAN_MAX_SCENARIOS 8
+#define PLAN_MAX_SEATS 8 /* guests in one scenario */
+#define PLAN_MAX_GUEST 16 /* guest numbers run 1..16 */
+
+/* How vgpu-mediator schedules ([mediator], or a scenario's own). Guests are named guest1, guest2, ... */
+struct plan_mediator {
+	int policy;       /* index in SCHED_POLICY_LIST, -1 when not given (the mediator's default) */
+	int timeslice_ms; /* 0 when not given */
+	int weight[PLAN_MAX_GUEST + 1];        /* by guest number; 0 when not given (weight 1) */
+	double target_fps[PLAN_MAX_GUEST + 1]; /* by guest number; 0 for none */
+	int max_guest;                         /* highest guest number a weight or target names */
+	int line;                              /* where that guest was named, for the message */
+};
+
+/* A sharing-quality scenario ([scenario NAME]): one boot of mediated guests, each running its own workload
+ * ("idle": none), once under each policy; with a baseline, the same again with the baseline's workloads. */
+struct plan_scenario {
+	char name[64];
+	int policies[8]; /* indexes in SCHED_POLICY_LIST */
+	int npolicies;
+	const char *guests[PLAN_MAX_SEATS]; /* workload names (registry strings), NULL for idle */
+	int nguests;
+	const char *baseline[PLAN_MAX_SEATS];
+	int nbaseline; /* 0: no baseline */
+	struct plan_mediator med; /* its weights, targets and time slice (policy unused) */
+	int line;                 /* of its header */
+};
 
 struct plan {
 	char name[64];
@@ -28,7 +56,15 @@ struct plan {
 	double boot_timeout_s;
 	double job_timeout_s;
 	enum accel_mode accel; /* auto (default): KVM when a boot probe shows it works */
+	/* [mediator]: for the mediated config's runs */
+	struct plan_mediator med;
+	/* [scenario NAME] */
+	struct plan_scenario scenarios[PLAN_MAX_SCENARIOS];
+	int nscenarios;
 };
+
+/* The mediator's name for policy index i ("best-effort", ...), or NULL past the end. */
+const char *plan_policy_name(int i);
 
 /*
  * Parse plan text. `file` names it in messages. On error returns -1 and

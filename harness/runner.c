@@ -31,6 +31,7 @@
 #include "store.h"
 #include "summary.h"
 #include "util.h"
+#include "vgpu_stats.h"
 #include "vm.h"
 #include "xvfb.h"
 #include "workload.h"
@@ -128,10 +129,10 @@ static const char *judge_job(struct run *r, const struct config_def *c, int on_h
 		if (jr->error[0])
 			snprintf(reason, rlen, "%s", jr->error);
 		else if (strcmp(jr->status, "signaled") == 0)
-			snprintf(reason, rlen, "%s killed by signal %d%s%s", w->name, jr->signal, parsed < 0 ? "; " : "",
+			snprintf(reason, rlen, "%s killed by signal %d%s%.400s", w->name, jr->signal, parsed < 0 ? "; " : "",
 				 parsed < 0 ? wr->error : "");
 		else if (strcmp(jr->status, "exited") == 0)
-			snprintf(reason, rlen, "%s exited with code %d%s%s", w->name, jr->code, parsed < 0 ? "; " : "",
+			snprintf(reason, rlen, "%s exited with code %d%s%.400s", w->name, jr->code, parsed < 0 ? "; " : "",
 				 parsed < 0 ? wr->error : "");
 		else
 			snprintf(reason, rlen, "job %s", jr->status);
@@ -228,6 +229,7 @@ struct seats {
 	int n;
 	int index[MAX_GUESTS + 1];
 	struct agent_conn *conn[MAX_GUESTS + 1];
+	const char *control; /* the mediator's control socket, when a mediator serves the guests */
 };
 
 /* The seats of config c with `topo` guests: the host alone, or the guests plus dom0 when it joins. */
@@ -244,6 +246,25 @@ static void seats_for(struct run *r, const struct config_def *c, int topo, struc
 		s->index[s->n++] = 0;
 }
 
+/* w's command line in `where`; a program this project builds runs from the build folder (guests see the host's
+ * root, so the same path). out has room for 32 entries; *bin (malloc'd, or NULL) is the caller's to free. */
+static const char *const *resolved_argv(const struct workload_def *w, enum workload_where where, const char **out,
+					char **bin)
+{
+	const char *const *a = w->argv(where);
+	int k = 0;
+
+	*bin = NULL;
+	if (!w->bundled)
+		return a;
+	*bin = vb_strdupf("%s/../%s", vb_exe_dir(), a[0]);
+	out[k++] = *bin;
+	for (a++; *a && k < 31; a++)
+		out[k++] = *a;
+	out[k] = NULL;
+	return out;
+}
+
 /* Run repetition `rep` of workload w on every seat at once and store it in one transaction. */
 static void run_rep(struct run *r, const struct config_def *c, int topo, const struct workload_def *w, int rep,
 		    const struct seats *s)
@@ -255,44 +276,55 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 	char reasons[MAX_GUESTS + 1][512];
 	const char *const *argvs[MAX_GUESTS + 1];
 	struct json_object *envs[MAX_GUESTS + 1];
+	struct vgpu_stats vs[MAX_GUESTS + 1];
+	char vnames[MAX_GUESTS + 1][16];
+	char *before = NULL, *after = NULL;
 	int n = s->n;
 
 	if (!wr)
 		abort();
 	const char *bundled[MAX_GUESTS + 1][32];
-	/* A program this project builds runs from the build folder; guests see the host's root, so the same path. */
-	char *bin = w->bundled ? vb_strdupf("%s/../%s", vb_exe_dir(), w->argv(WL_HOST)[0]) : NULL;
+	char *bins[MAX_GUESTS + 1];
 
 	for (int i = 0; i < n; i++) {
 		int host = s->index[i] == 0;
 
 		logs[i] = log_path(r, c->name, topo, s->index[i], w->name, rep);
-		argvs[i] = w->argv(host ? WL_HOST : WL_GUEST);
+		argvs[i] = resolved_argv(w, host ? WL_HOST : WL_GUEST, bundled[i], &bins[i]);
 		envs[i] = host ? r->host_env : NULL;
-		if (bin) {
-			int k = 0;
-
-			bundled[i][k++] = bin;
-			for (const char *const *a = argvs[i] + 1; *a && k < 31; a++)
-				bundled[i][k++] = *a;
-			bundled[i][k] = NULL;
-			argvs[i] = bundled[i];
-		}
 	}
 	if (c->kind == CONFIG_HOST)
 		vb_log("%s: %s repetition %d/%d on the host", c->name, w->name, rep, r->plan.repetitions);
 	else
 		vb_log("%s: %s repetition %d/%d on %d guest%s%s", c->name, w->name, rep, r->plan.repetitions, topo,
 		       topo == 1 ? "" : "s at once", n > topo ? " and dom0" : "");
+	/* The mediator's scheduling counters around the repetition: each guest's vGPU's share of it. */
+	if (s->control)
+		before = gpu_backend_request(s->control, "stats\n");
 	agent_run_parallel(s->conn, n, argvs, envs, r->plan.job_timeout_s, (const char *const *)logs, res);
+	if (s->control)
+		after = gpu_backend_request(s->control, "stats\n");
+	for (int i = 0; i < n; i++) {
+		struct vgpu_stats b, a;
+
+		memset(&vs[i], 0, sizeof(vs[i]));
+		snprintf(vnames[i], sizeof(vnames[i]), "guest%d", s->index[i]);
+		if (s->index[i] && before && after && vgpu_stats_parse(before, vnames[i], &b) == 0 &&
+		    vgpu_stats_parse(after, vnames[i], &a) == 0)
+			vgpu_stats_delta(&b, &a, &vs[i]);
+	}
+	if (s->control && (!before || !after))
+		vb_err("%s: the mediator's counters could not be read around repetition %d", c->name, rep);
+	free(before);
+	free(after);
 	if (vb_stop_requested) {
 		/* The repetition was cut short: store nothing, --resume runs it again. */
 		for (int i = 0; i < n; i++) {
 			free(logs[i]);
+			free(bins[i]);
 			job_result_free(&res[i]);
 		}
 		free(wr);
-		free(bin);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -316,6 +348,8 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 			.exit_code = res[i].code,
 			.log_path = results_rel(r, logs[i]),
 			.metrics = &wr[i],
+			.vgpu_name = vs[i].present ? vnames[i] : NULL,
+			.vgpu = vs[i].present ? &vs[i] : NULL,
 		};
 		if (!strcmp(st, "skipped")) {
 			vb_log("  %s: skipped: %s", s->conn[i]->label, reasons[i]);
@@ -337,10 +371,10 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 		save_artifact(r, c, topo, s->index[i], w, rep, &wr[i]);
 		wl_result_free(&wr[i]);
 		free(logs[i]);
+		free(bins[i]);
 		job_result_free(&res[i]);
 	}
 	free(wr);
-	free(bin);
 }
 
 static int rep_done(struct run *r, const struct config_def *c, int topo, const struct seats *s,
@@ -551,13 +585,21 @@ static const char *jstr(struct json_object *o, const char *key)
 		       : NULL;
 }
 
-static void run_guest_topology(struct run *r, const struct config_def *c, int n)
-{
+/* Guests booted together, and their agents. */
+struct guest_set {
 	struct vm vms[MAX_GUESTS];
-	struct agent_conn conns[MAX_GUESTS], dom0;
-	struct seats seats;
-	int nvm = 0, nconn = 0, ok = 1, have_dom0 = 0;
-	char *dir;
+	struct agent_conn conns[MAX_GUESTS];
+	int nvm, nconn;
+};
+
+/*
+ * Boot n guests of config c whose GPU back-end gb is running (files under dir) and wait for their agents; each
+ * boot is stored as a guest row under `label`. 0, or -1 with the reason (what is up stays in gs for
+ * guests_stop).
+ */
+static int guests_boot(struct run *r, const struct config_def *c, const char *label, int n, const char *dir,
+		       const struct gpu_backend *gb, struct guest_set *gs, char *reason, size_t rlen)
+{
 	struct vm_opts o = {
 		.qemu = r->host.qemu,
 		.accel = r->host.accel,
@@ -568,6 +610,91 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		.vcpus = r->plan.vcpus,
 		.display = c->needs_display ? r->x.display : NULL,
 	};
+	int ok = 1;
+
+	memset(gs, 0, sizeof(*gs));
+	for (int i = 0; i < n; i++) {
+		o.gpu_args = gpu_backend_args(gb, i);
+		if (vm_start(&gs->vms[i], i + 1, dir, &o) < 0) {
+			snprintf(reason, rlen, "guest%d: QEMU did not start", i + 1);
+			ok = 0;
+			break;
+		}
+		gs->nvm++;
+	}
+	double deadline = vb_now() + r->plan.boot_timeout_s;
+
+	for (int i = 0; ok && i < gs->nvm; i++) {
+		struct vm *vm = &gs->vms[i];
+		struct json_object *hello = NULL;
+		char drm[512];
+		struct guest_row g = { .config = label, .topology = n, .guest_index = i + 1, .accel = r->host.accel,
+				       .serial_log = results_rel(r, vm->serial_log), .boot_s = -1 };
+
+		if (agent_connect_unix(&gs->conns[i], vm->agent_sock, deadline, vm->pid, vm->name) < 0) {
+			snprintf(reason, rlen, "%s: no agent socket (QEMU exited? see %s)", vm->name, vm->qemu_log);
+			ok = 0;
+		} else {
+			gs->nconn++;
+			if (boot_wait_hello(&gs->conns[i], vm, deadline, BOOT_SILENT_S, &hello, NULL) < 0) {
+				snprintf(reason, rlen, "%s: no hello from the agent within %.0f s%s (see %s)", vm->name,
+					 r->plan.boot_timeout_s, vm_alive(vm) ? "" : ", QEMU exited", vm->serial_log);
+				ok = 0;
+			}
+		}
+		if (vb_stop_requested)
+			return -1;
+		g.status = ok ? "up" : "failed";
+		g.reason = ok ? NULL : reason;
+		if (ok) {
+			g.boot_s = vb_now() - vm->started;
+			g.kernel = jstr(hello, "kernel");
+			g.agent_version = jstr(hello, "version");
+			json_drm_summary(hello, drm, sizeof(drm));
+			g.drm = drm;
+			vb_log("  %s up in %.1f s: kernel %s, drm %s", vm->name, g.boot_s, g.kernel ? g.kernel : "?", drm);
+		}
+		stored(r, store_guest(&r->store, r->id, &g), "a guest's boot");
+		json_object_put(hello);
+	}
+	if (!ok && !vb_stop_requested) {
+		vb_err("%s with %d guests: %s", label, n, reason);
+		for (int i = 0; i < gs->nvm; i++)
+			if (!vm_alive(&gs->vms[i]) || strstr(reason, gs->vms[i].name))
+				fprintf(stderr, "--- %s serial log (tail) ---\n%s\n", gs->vms[i].name,
+					vm_serial_tail(&gs->vms[i]));
+	}
+	return ok ? 0 : -1;
+}
+
+/* Ask each agent to power its guest off, then make sure QEMU is gone. */
+static void guests_stop(struct guest_set *gs)
+{
+	for (int i = 0; i < gs->nconn; i++) {
+		struct json_object *req = json_object_new_object();
+
+		json_object_object_add(req, "op", json_object_new_string("shutdown"));
+		agent_send(&gs->conns[i], req);
+	}
+	double until = vb_now() + 10;
+
+	for (int i = 0; i < gs->nvm; i++) {
+		while (vm_alive(&gs->vms[i]) && vb_now() < until)
+			usleep(50000);
+		vm_stop(&gs->vms[i]);
+	}
+	for (int i = 0; i < gs->nconn; i++)
+		agent_close(&gs->conns[i]);
+	gs->nvm = gs->nconn = 0;
+}
+
+static void run_guest_topology(struct run *r, const struct config_def *c, int n)
+{
+	struct guest_set gs;
+	struct agent_conn dom0;
+	struct seats seats;
+	int have_dom0 = 0;
+	char *dir;
 	char reason[512] = "";
 	struct gpu_backend gb;
 	char err[512];
@@ -581,7 +708,9 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		free(dir);
 		return;
 	}
-	struct backend_env env = { .dir = dir, .mediator = r->mediator, .memory_mb = r->plan.memory_mb };
+	struct backend_env env = {
+		.dir = dir, .mediator = r->mediator, .memory_mb = r->plan.memory_mb, .sched = &r->plan.med
+	};
 
 	if (gpu_backend_start(&gb, c, n, &env, err, sizeof(err)) < 0) {
 		vb_err("%s with %d guests: %s", c->name, n, err);
@@ -592,68 +721,22 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		free(dir);
 		return;
 	}
+	seats.control = gb.control[0] ? gb.control : NULL;
 	vb_log("%s: booting %d guest%s at once (%s; %s)", c->name, n, n > 1 ? "s" : "", r->host.accel,
 	       gb.description);
-	for (int i = 0; i < n; i++) {
-		o.gpu_args = gpu_backend_args(&gb, i);
-		if (vm_start(&vms[i], i + 1, dir, &o) < 0) {
-			snprintf(reason, sizeof(reason), "guest%d: QEMU did not start", i + 1);
-			ok = 0;
-			break;
-		}
-		nvm++;
-	}
-	double deadline = vb_now() + r->plan.boot_timeout_s;
+	if (guests_boot(r, c, c->name, n, dir, &gb, &gs, reason, sizeof(reason)) < 0) {
+		if (!vb_stop_requested) {
+			char *why = vb_strdupf("guests did not boot: %s", reason);
 
-	for (int i = 0; ok && i < nvm; i++) {
-		struct json_object *hello = NULL;
-		char drm[512];
-		struct guest_row g = { .config = c->name, .topology = n, .guest_index = i + 1, .accel = r->host.accel,
-				       .serial_log = results_rel(r, vms[i].serial_log), .boot_s = -1 };
-
-		if (agent_connect_unix(&conns[i], vms[i].agent_sock, deadline, vms[i].name) < 0) {
-			snprintf(reason, sizeof(reason), "%s: no agent socket (QEMU exited? see %s)", vms[i].name,
-				 vms[i].qemu_log);
-			ok = 0;
-		} else {
-			nconn++;
-			seats.conn[i] = &conns[i];
-			if (boot_wait_hello(&conns[i], &vms[i], deadline, BOOT_SILENT_S, &hello, NULL) < 0) {
-				snprintf(reason, sizeof(reason), "%s: no hello from the agent within %.0f s%s (see %s)",
-					 vms[i].name, r->plan.boot_timeout_s, vm_alive(&vms[i]) ? "" : ", QEMU exited",
-					 vms[i].serial_log);
-				ok = 0;
-			}
+			fail_all(r, c, n, why);
+			free(why);
 		}
-		if (vb_stop_requested)
-			break;
-		g.status = ok ? "up" : "failed";
-		g.reason = ok ? NULL : reason;
-		if (ok) {
-			g.boot_s = vb_now() - vms[i].started;
-			g.kernel = jstr(hello, "kernel");
-			g.agent_version = jstr(hello, "version");
-			json_drm_summary(hello, drm, sizeof(drm));
-			g.drm = drm;
-			vb_log("  %s up in %.1f s: kernel %s, drm %s", vms[i].name, g.boot_s, g.kernel ? g.kernel : "?",
-			       drm);
-		}
-		stored(r, store_guest(&r->store, r->id, &g), "a guest's boot");
-		json_object_put(hello);
-	}
-	if (!ok && !vb_stop_requested) {
-		vb_err("%s with %d guests: %s", c->name, n, reason);
-		for (int i = 0; i < nvm; i++)
-			if (!vm_alive(&vms[i]) || strstr(reason, vms[i].name))
-				fprintf(stderr, "--- %s serial log (tail) ---\n%s\n", vms[i].name, vm_serial_tail(&vms[i]));
-		char *why = vb_strdupf("guests did not boot: %s", reason);
-
-		fail_all(r, c, n, why);
-		free(why);
-	} else if (ok && seats.n > n && start_host_agent(r, &dom0, "dom0") < 0) {
+	} else if (seats.n > n && start_host_agent(r, &dom0, "dom0") < 0) {
 		if (!vb_stop_requested)
 			fail_all(r, c, n, "the dom0 agent did not start");
-	} else if (ok) {
+	} else {
+		for (int i = 0; i < n; i++)
+			seats.conn[i] = &gs.conns[i];
 		have_dom0 = seats.n > n;
 		if (have_dom0)
 			seats.conn[n] = &dom0;
@@ -662,24 +745,317 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 	if (have_dom0)
 		agent_close(&dom0);
 	record_backend(r, c, n, &gb, dir);
-	/* Ask each agent to power its guest off, then make sure QEMU is gone. */
-	for (int i = 0; i < nconn; i++) {
-		struct json_object *req = json_object_new_object();
-
-		json_object_object_add(req, "op", json_object_new_string("shutdown"));
-		agent_send(&conns[i], req);
-	}
-	double until = vb_now() + 10;
-
-	for (int i = 0; i < nvm; i++) {
-		while (vm_alive(&vms[i]) && vb_now() < until)
-			usleep(50000);
-		vm_stop(&vms[i]);
-	}
-	for (int i = 0; i < nconn; i++)
-		agent_close(&conns[i]);
+	guests_stop(&gs);
 	gpu_backend_stop(&gb);
 	free(dir);
+}
+
+/* ---- sharing-quality scenarios ---- */
+
+#define SCENARIO_SAMPLE_S 1.0 /* the mediator is asked this often during a scenario job */
+
+/* What one scenario phase runs: the scenario, the policy it runs under, its phase and each guest's workload. */
+struct scenario_phase {
+	const struct plan_scenario *sc;
+	const char *policy, *phase;
+	const char *const *seat; /* workload names, NULL for idle */
+};
+
+/* Store every guest's job of this phase and repetition as `status` for `reason` (a scenario that cannot run). */
+static void scenario_fail(struct run *r, const struct scenario_phase *ph, int rep, const char *status,
+			  const char *reason)
+{
+	struct scenario_row rows[PLAN_MAX_SEATS];
+	char names[PLAN_MAX_SEATS][16];
+	int n = ph->sc->nguests;
+
+	if (store_scenario_done(&r->store, r->id, ph->sc->name, ph->policy, ph->phase, 1, rep))
+		return;
+	for (int g = 0; g < n; g++) {
+		snprintf(names[g], sizeof(names[g]), "guest%d", g + 1);
+		rows[g] = (struct scenario_row){ .scenario = ph->sc->name, .policy_run = ph->policy, .phase = ph->phase,
+						 .guest_index = g + 1, .workload = ph->seat[g] ? ph->seat[g] : "idle",
+						 .repetition = rep, .status = status, .reason = reason, .wall_s = -1,
+						 .vgpu_name = names[g] };
+	}
+	stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs");
+}
+
+/* One repetition of a phase: every busy guest runs its workload at once, idle guests run nothing; the mediator's
+ * counters are read around it and sampled during it; every guest's row is stored in one transaction. */
+static void scenario_rep(struct run *r, const struct config_def *c, const struct scenario_phase *ph, int rep,
+			 struct guest_set *gs, const char *control)
+{
+	const struct plan_scenario *sc = ph->sc;
+	int n = sc->nguests, nb = 0, slot[PLAN_MAX_SEATS];
+	struct agent_conn *conns[PLAN_MAX_SEATS];
+	const char *const *argvs[PLAN_MAX_SEATS];
+	const char *bundled[PLAN_MAX_SEATS][32];
+	char *bins[PLAN_MAX_SEATS], *logs[PLAN_MAX_SEATS], *before, *after;
+	struct job_result res[PLAN_MAX_SEATS];
+	struct wl_result *wr = calloc(PLAN_MAX_SEATS, sizeof(*wr));
+	struct scenario_row rows[PLAN_MAX_SEATS];
+	struct vgpu_stats vs[PLAN_MAX_SEATS];
+	char names[PLAN_MAX_SEATS][16], reasons[PLAN_MAX_SEATS][512], label[160];
+	const char *namep[PLAN_MAX_SEATS];
+	struct vgpu_sampler sp;
+	int sampling;
+	double total = 0;
+
+	if (!wr)
+		abort();
+	snprintf(label, sizeof(label), "scenario-%s-%s-%s", sc->name, ph->policy, ph->phase);
+	for (int g = 0; g < n; g++) {
+		const struct workload_def *w = ph->seat[g] ? workload_find(ph->seat[g]) : NULL;
+
+		snprintf(names[g], sizeof(names[g]), "guest%d", g + 1);
+		namep[g] = names[g];
+		slot[g] = -1;
+		if (!w)
+			continue;
+		logs[nb] = log_path(r, label, n, g + 1, w->name, rep);
+		argvs[nb] = resolved_argv(w, WL_GUEST, bundled[nb], &bins[nb]);
+		conns[nb] = &gs->conns[g];
+		slot[g] = nb++;
+	}
+	vb_log("scenario %s, %s, %s: repetition %d/%d (%s)", sc->name, ph->policy, ph->phase, rep, r->plan.repetitions,
+	       label);
+	before = gpu_backend_request(control, "stats\n");
+	sampling = vgpu_sampler_start(&sp, control, namep, n, SCENARIO_SAMPLE_S) == 0;
+	agent_run_parallel(conns, nb, argvs, NULL, r->plan.job_timeout_s, (const char *const *)logs, res);
+	if (sampling)
+		vgpu_sampler_stop(&sp);
+	after = gpu_backend_request(control, "stats\n");
+	if (!vb_stop_requested) {
+		for (int g = 0; g < n; g++) {
+			struct vgpu_stats b, a;
+
+			memset(&vs[g], 0, sizeof(vs[g]));
+			if (before && after && vgpu_stats_parse(before, names[g], &b) == 0 &&
+			    vgpu_stats_parse(after, names[g], &a) == 0)
+				vgpu_stats_delta(&b, &a, &vs[g]);
+			total += vs[g].present ? vs[g].gpu_ms : 0;
+		}
+		if (!before || !after)
+			vb_err("scenario %s: the mediator's counters could not be read", sc->name);
+		/* The contended window: from the start until the first busy guest's job ended, from the samples. */
+		double wend = -1;
+		size_t last = 0;
+
+		for (int k = 0; k < nb; k++)
+			if (res[k].wall_s > 0 && (wend < 0 || res[k].wall_s < wend))
+				wend = res[k].wall_s;
+		for (size_t i = 0; sampling && i < sp.ns; i++)
+			if (sp.s[i].t_s <= wend)
+				last = i;
+		for (int g = 0; g < n; g++) {
+			const struct workload_def *w = ph->seat[g] ? workload_find(ph->seat[g]) : NULL;
+			int k = slot[g];
+			const char *st = "ok";
+
+			reasons[g][0] = 0;
+			rows[g] = (struct scenario_row){ .scenario = sc->name, .policy_run = ph->policy, .phase = ph->phase,
+							 .guest_index = g + 1, .workload = w ? w->name : "idle",
+							 .repetition = rep, .status = "ok", .wall_s = -1,
+							 .vgpu_name = names[g], .vgpu = vs[g].present ? &vs[g] : NULL,
+							 .samples = sampling ? sp.s : NULL, .nsamples = sampling ? sp.ns : 0,
+							 .sample_col = g, .window_gpu_ms = -1, .window_s = -1 };
+			if (sampling && last > 0 && sp.s[0].present[g] && sp.s[last].present[g]) {
+				rows[g].window_gpu_ms = sp.s[last].gpu_ms[g] - sp.s[0].gpu_ms[g];
+				rows[g].window_s = sp.s[last].t_s - sp.s[0].t_s;
+			}
+			if (w) {
+				st = judge(r, c, 0, w, &res[k], &wr[k], reasons[g], sizeof(reasons[g]));
+				rows[g].status = st;
+				rows[g].reason = reasons[g][0] ? reasons[g] : NULL;
+				rows[g].renderer = wr[k].renderer[0] ? wr[k].renderer : NULL;
+				rows[g].wall_s = res[k].wall_s;
+				rows[g].log_path = results_rel(r, logs[k]);
+				rows[g].metric = w->headline_metric;
+				for (int m = 0; m < wr[k].n; m++)
+					if (!strcmp(wr[k].m[m].name, w->headline_metric)) {
+						rows[g].value = wr[k].m[m].value;
+						rows[g].unit = wr[k].m[m].unit;
+						rows[g].has_value = 1;
+					}
+				if (strcmp(st, "ok") != 0 && strcmp(st, "skipped") != 0)
+					r->failed_jobs++;
+			}
+			{
+				char what[96];
+
+				if (rows[g].has_value)
+					snprintf(what, sizeof(what), "%.1f %s", rows[g].value, rows[g].unit);
+				else
+					snprintf(what, sizeof(what), "%s", w ? st : "nothing to run");
+				vb_log("  %s: %s %s, GPU time %.0f ms (%.0f%% of the guests'), held %.0f ms%s%s", names[g],
+				       rows[g].workload, what, vs[g].present ? vs[g].gpu_ms : 0,
+				       total > 0 && vs[g].present ? 100 * vs[g].gpu_ms / total : 0,
+				       vs[g].present ? vs[g].throttled_ms : 0, reasons[g][0] ? ": " : "", reasons[g]);
+			}
+		}
+		stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs");
+	}
+	for (int k = 0; k < nb; k++) {
+		wl_result_free(&wr[k]);
+		job_result_free(&res[k]);
+		free(logs[k]);
+		free(bins[k]);
+	}
+	if (sampling)
+		vgpu_sampler_free(&sp);
+	free(wr);
+	free(before);
+	free(after);
+}
+
+/* Set the mediator to a policy with the scenario's weights and targets. 0, or -1 with the refusal printed. */
+static int scenario_policy(const struct plan_scenario *sc, int policy, const char *control)
+{
+	char line[128], *ans;
+	int ok = 1;
+
+	snprintf(line, sizeof(line), "policy %s\n", plan_policy_name(policy));
+	ans = gpu_backend_request(control, line);
+	ok = ans && strstr(ans, "\"ok\":true");
+	if (!ok)
+		vb_err("scenario %s: the mediator refused '%s': %s", sc->name, plan_policy_name(policy),
+		       ans ? ans : "no answer");
+	free(ans);
+	for (int g = 1; ok && g <= sc->nguests; g++) {
+		snprintf(line, sizeof(line), "set guest%d weight=%d fps=%g\n", g, sc->med.weight[g] ? sc->med.weight[g] : 1,
+			 sc->med.target_fps[g]);
+		ans = gpu_backend_request(control, line);
+		ok = ans && strstr(ans, "\"ok\":true");
+		if (!ok)
+			vb_err("scenario %s: the mediator refused '%s': %s", sc->name, line, ans ? ans : "no answer");
+		free(ans);
+	}
+	return ok ? 0 : -1;
+}
+
+static int phase_done(struct run *r, const struct scenario_phase *ph)
+{
+	for (int rep = 1; rep <= r->plan.repetitions; rep++)
+		for (int g = 1; g <= ph->sc->nguests; g++)
+			if (!store_scenario_done(&r->store, r->id, ph->sc->name, ph->policy, ph->phase, g, rep))
+				return 0;
+	return 1;
+}
+
+/* Every phase of scenario sc under every policy, as `status` for `reason`. */
+static void scenario_fail_all(struct run *r, const struct plan_scenario *sc, const char *status, const char *reason)
+{
+	for (int p = 0; p < sc->npolicies; p++)
+		for (int b = 0; b < (sc->nbaseline ? 2 : 1); b++) {
+			struct scenario_phase ph = { sc, plan_policy_name(sc->policies[p]), b ? "baseline" : "contended",
+						     b ? sc->baseline : sc->guests };
+
+			for (int rep = 1; rep <= r->plan.repetitions; rep++)
+				scenario_fail(r, &ph, rep, status, reason);
+		}
+}
+
+/* One scenario: its guests booted once on one mediator; under each policy (set over the control socket) the
+ * contended phase, then the baseline, each for the plan's repetitions. */
+static void run_scenario(struct run *r, const struct config_def *c, const struct plan_scenario *sc)
+{
+	int n = sc->nguests, all = 1;
+	struct guest_set gs;
+	struct gpu_backend gb;
+	char err[512], reason[512] = "", label[96];
+	char *dir;
+	struct plan_mediator med = sc->med;
+
+	for (int p = 0; p < sc->npolicies; p++)
+		for (int b = 0; b < (sc->nbaseline ? 2 : 1); b++) {
+			struct scenario_phase ph = { sc, plan_policy_name(sc->policies[p]), b ? "baseline" : "contended",
+						     b ? sc->baseline : sc->guests };
+
+			all &= phase_done(r, &ph);
+		}
+	if (all)
+		return;
+	dir = vb_strdupf("%s/vms/sc-%s", r->dir, sc->name); /* short: unix socket paths live in it */
+	if (vb_mkdirs(dir, 0755) < 0) {
+		vb_err("cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+		return;
+	}
+	med.policy = sc->policies[0];
+	struct backend_env env = { .dir = dir, .mediator = r->mediator, .memory_mb = r->plan.memory_mb, .sched = &med };
+
+	if (gpu_backend_start(&gb, c, n, &env, err, sizeof(err)) < 0 || !gb.control[0]) {
+		char *why = vb_strdupf("the mediator did not start: %s", err);
+
+		vb_err("scenario %s: %s", sc->name, why);
+		scenario_fail_all(r, sc, "failed", why);
+		free(why);
+		free(dir);
+		return;
+	}
+	snprintf(label, sizeof(label), "scenario:%s", sc->name);
+	vb_log("scenario %s: booting %d guests at once (%s; %s)", sc->name, n, r->host.accel, gb.description);
+	if (guests_boot(r, c, label, n, dir, &gb, &gs, reason, sizeof(reason)) < 0) {
+		if (!vb_stop_requested) {
+			char *why = vb_strdupf("guests did not boot: %s", reason);
+
+			scenario_fail_all(r, sc, "failed", why);
+			free(why);
+		}
+	} else {
+		for (int p = 0; p < sc->npolicies && !stopping(r); p++) {
+			const char *pn = plan_policy_name(sc->policies[p]);
+
+			if (scenario_policy(sc, sc->policies[p], gb.control) < 0) {
+				for (int b = 0; b < (sc->nbaseline ? 2 : 1); b++) {
+					struct scenario_phase ph = { sc, pn, b ? "baseline" : "contended",
+								     b ? sc->baseline : sc->guests };
+
+					for (int rep = 1; rep <= r->plan.repetitions; rep++)
+						scenario_fail(r, &ph, rep, "failed", "the mediator refused the policy");
+				}
+				continue;
+			}
+			for (int b = 0; b < (sc->nbaseline ? 2 : 1) && !stopping(r); b++) {
+				struct scenario_phase ph = { sc, pn, b ? "baseline" : "contended",
+							     b ? sc->baseline : sc->guests };
+
+				for (int rep = 1; rep <= r->plan.repetitions && !stopping(r); rep++)
+					if (!store_scenario_done(&r->store, r->id, sc->name, pn, ph.phase, 1, rep))
+						scenario_rep(r, c, &ph, rep, &gs, gb.control);
+			}
+		}
+	}
+	record_backend(r, c, n, &gb, dir);
+	guests_stop(&gs);
+	gpu_backend_stop(&gb);
+	free(dir);
+}
+
+/* The plan's scenarios, on the mediated configuration; where it cannot run here, each is stored skipped with why. */
+static void run_scenarios(struct run *r)
+{
+	const struct config_def *c = config_with_role(ROLE_MEDIATED);
+	char buf[256];
+	const char *skip;
+
+	if (!r->plan.nscenarios)
+		return;
+	skip = c ? host_skip_reason(&r->host, c, buf, sizeof(buf)) : "no mediated configuration is built in";
+	for (int i = 0; i < r->plan.nscenarios && !stopping(r); i++) {
+		if (skip) {
+			vb_log("scenario %s: skipped: %s", r->plan.scenarios[i].name, skip);
+			scenario_fail_all(r, &r->plan.scenarios[i], "skipped", skip);
+			continue;
+		}
+		if (ensure_image(r) < 0) {
+			scenario_fail_all(r, &r->plan.scenarios[i], "failed",
+					  "the guest image could not be built (see the harness's messages)");
+			continue;
+		}
+		run_scenario(r, c, &r->plan.scenarios[i]);
+	}
 }
 
 static void record_host(struct run *r)
@@ -730,6 +1106,8 @@ static int locate_parts(struct run *r)
 /* Does any config of the plan boot guests? Only then is the accelerator decided. */
 static int plan_boots_guests(const struct plan *p)
 {
+	if (p->nscenarios)
+		return 1;
 	for (int i = 0; i < p->nconfigs; i++)
 		if (config_find(p->configs[i])->kind == CONFIG_GUEST)
 			return 1;
@@ -934,6 +1312,7 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 		}
 		need_x = 1;
 	}
+	need_x |= r->plan.nscenarios > 0;
 	char *xlog = vb_strdupf("%s/xvfb.log", r->dir);
 	int x_ok = !need_x || stopping(r) || xvfb_start(&r->x, xlog, 10) == 0;
 
@@ -963,6 +1342,8 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 		for (int t = 0; t < r->plan.nguests && !stopping(r); t++)
 			run_guest_topology(r, c, r->plan.guests[t]);
 	}
+	if (x_ok && !stopping(r))
+		run_scenarios(r);
 	xvfb_stop(&r->x);
 finish:
 	if (r->fatal[0]) {

@@ -10,16 +10,26 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "vgpu_stats.h"
 
-/* Version 2 added subtests; version 3 added runs.reason, application_id and user_version. */
-#define SCHEMA_VERSION 3
+/* Version 2 added subtests; version 3 added runs.reason, application_id and user_version; version 4 added
+ * vgpu_stats, scenario_jobs and scenario_samples. */
+#define SCHEMA_VERSION 4
 /* PRAGMA application_id of a vgpubench database: "vgpb". */
 #define APP_ID	0x76677062
 #define BUSY_MS 10000
 
 /* The tables every vgpubench database has, in the order they are created. */
 static const char *const tables[] = { "schema_version", "runs", "host_facts", "configs", "guests", "jobs", "metrics",
-				      "subtests" };
+				      "subtests", "vgpu_stats", "scenario_jobs", "scenario_samples" };
+/* The schema version each of them first appeared in. */
+static const int table_since[] = { 1, 1, 1, 1, 1, 1, 1, 2, 4, 4, 4 };
+
+/* A vGPU's scheduling over one job, as columns (vgpu_stats and scenario_jobs share them). */
+#define VGPU_COLUMNS                                                                                                   \
+	"  vgpu TEXT, policy TEXT, share REAL, weight REAL, target_fps REAL,"                                           \
+	"  gpu_ms REAL, gpu_sync_ms REAL, gpu_async_ms REAL, overlap_ms REAL, queued_ms REAL, throttled_ms REAL,"      \
+	"  batches INTEGER, frames INTEGER, windows INTEGER, windows_met INTEGER,"
 
 static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);"
@@ -70,7 +80,25 @@ static const char *const schema_sql =
     "  name TEXT NOT NULL,"
     "  status TEXT NOT NULL CHECK(status IN ('pass','warn','fail','crash','timeout','skip','notrun')),"
     "  PRIMARY KEY(job_id, name));"
-    "CREATE INDEX IF NOT EXISTS jobs_by_run ON jobs(run_id, workload, config, topology);";
+    "CREATE INDEX IF NOT EXISTS jobs_by_run ON jobs(run_id, workload, config, topology);"
+    "CREATE TABLE IF NOT EXISTS vgpu_stats("
+    "  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE," VGPU_COLUMNS
+    "  CHECK(gpu_ms IS NULL OR gpu_ms >= 0));"
+    "CREATE TABLE IF NOT EXISTS scenario_jobs("
+    "  id INTEGER PRIMARY KEY,"
+    "  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  scenario TEXT NOT NULL, policy_run TEXT NOT NULL,"
+    "  phase TEXT NOT NULL CHECK(phase IN ('contended','baseline')),"
+    "  guest_index INTEGER NOT NULL, workload TEXT NOT NULL, repetition INTEGER NOT NULL,"
+    "  status TEXT NOT NULL CHECK(status IN ('ok','failed','timeout','skipped')),"
+    "  reason TEXT, renderer TEXT, metric TEXT, value REAL, unit TEXT,"
+    "  wall_s REAL, log_path TEXT, window_gpu_ms REAL, window_s REAL," VGPU_COLUMNS
+    "  finished_at TEXT NOT NULL,"
+    "  UNIQUE(run_id, scenario, policy_run, phase, guest_index, repetition));"
+    "CREATE TABLE IF NOT EXISTS scenario_samples("
+    "  job_id INTEGER NOT NULL REFERENCES scenario_jobs(id) ON DELETE CASCADE,"
+    "  t_s REAL NOT NULL, gpu_ms REAL NOT NULL, frames REAL NOT NULL,"
+    "  PRIMARY KEY(job_id, t_s));";
 
 /* Say what failed in words a user can act on; kept in s->err for the caller. */
 static void db_error(struct store *s, const char *what)
@@ -188,9 +216,9 @@ static int identify(struct store *s, const char *path, int *version)
 		vb_err("%s", s->err);
 		return -1;
 	}
-	/* Version 1 had no subtests table; every other table is there in every version. */
+	/* A table is missing only if the database's version should have it. */
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		if (!(ours & (1u << i)) && !(*version == 1 && strcmp(tables[i], "subtests") == 0)) {
+		if (!(ours & (1u << i)) && table_since[i] <= *version) {
 			snprintf(s->err, sizeof(s->err),
 				 "the database %s is damaged: table '%s' is missing (schema version %d); restore it "
 				 "from a backup or move it away",
@@ -588,6 +616,16 @@ static int insert_job(struct store *s, const char *run, const struct job_row *j)
 			     (long long)job_id, m->name, m->value, m->unit, m->higher_is_better ? "higher" : "lower") < 0)
 			return -1;
 	}
+	if (j->vgpu && j->vgpu->present &&
+	    run_stmt(s,
+		     "INSERT INTO vgpu_stats(job_id, vgpu, policy, share, weight, target_fps, gpu_ms, gpu_sync_ms,"
+		     " gpu_async_ms, overlap_ms, queued_ms, throttled_ms, batches, frames, windows, windows_met)"
+		     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		     "lssddddddddddddd", (long long)job_id, j->vgpu_name, j->vgpu->policy, j->vgpu->share,
+		     j->vgpu->weight, j->vgpu->target_fps, j->vgpu->gpu_ms, j->vgpu->sync_ms, j->vgpu->async_ms,
+		     j->vgpu->overlap_ms, j->vgpu->queued_ms, j->vgpu->throttled_ms, j->vgpu->batches, j->vgpu->frames,
+		     j->vgpu->windows, j->vgpu->windows_met) < 0)
+		return -1;
 	return j->metrics && j->metrics->nsub ? insert_subtests(s, job_id, j->metrics) : 0;
 }
 
@@ -623,4 +661,233 @@ int store_job_done(struct store *s, const char *run, const char *config, int top
 	found = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
 	return found;
+}
+
+static int insert_scenario_job(struct store *s, const char *run, const struct scenario_row *r)
+{
+	static const struct vgpu_stats none = { .share = -1 };
+	const struct vgpu_stats *v = r->vgpu && r->vgpu->present ? r->vgpu : &none;
+	char now[32];
+	sqlite3_int64 id;
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	vb_utc_iso(now, sizeof(now));
+	if (run_stmt(s,
+		     "INSERT INTO scenario_jobs(run_id, scenario, policy_run, phase, guest_index, workload, repetition,"
+		     " status, reason, renderer, metric, value, unit, wall_s, log_path, window_gpu_ms, window_s, vgpu, policy,"
+		     " share, weight,"
+		     " target_fps, gpu_ms, gpu_sync_ms, gpu_async_ms, overlap_ms, queued_ms, throttled_ms, batches,"
+		     " frames, windows, windows_met, finished_at)"
+		     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		     "ssssisissssdsdsddssddddddddddddds", run, r->scenario, r->policy_run, r->phase, r->guest_index,
+		     r->workload, r->repetition, r->status, r->reason, r->renderer, r->metric, r->has_value ? r->value : -1,
+		     r->unit, r->wall_s, r->log_path, r->window_gpu_ms, r->window_s, r->vgpu_name, v->present ? v->policy : NULL, v->share,
+		     v->present ? v->weight : -1, v->present ? v->target_fps : -1, v->present ? v->gpu_ms : -1,
+		     v->present ? v->sync_ms : -1, v->present ? v->async_ms : -1, v->present ? v->overlap_ms : -1,
+		     v->present ? v->queued_ms : -1, v->present ? v->throttled_ms : -1, v->present ? v->batches : -1,
+		     v->present ? v->frames : -1, v->present ? v->windows : -1, v->present ? v->windows_met : -1,
+		     now) < 0)
+		return -1;
+	id = sqlite3_last_insert_rowid(s->db);
+	if (!r->nsamples)
+		return 0;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO scenario_samples(job_id, t_s, gpu_ms, frames) VALUES (?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_error(s, NULL);
+		return -1;
+	}
+	for (size_t i = 0; i < r->nsamples && rc == 0; i++) {
+		const struct vgpu_sample *sm = &r->samples[i];
+
+		if (!sm->present[r->sample_col])
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_double(st, 2, sm->t_s);
+		sqlite3_bind_double(st, 3, sm->gpu_ms[r->sample_col]);
+		sqlite3_bind_double(st, 4, sm->frames[r->sample_col]);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			db_error(s, "a scheduling sample");
+			rc = -1;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int store_scenario_jobs(struct store *s, const char *run, const struct scenario_row *rows, int n)
+{
+	if (exec_sql(s, "BEGIN IMMEDIATE;") < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (insert_scenario_job(s, run, &rows[i]) < 0) {
+			exec_sql(s, "ROLLBACK;");
+			return -1;
+		}
+	return exec_sql(s, "COMMIT;");
+}
+
+int store_scenario_done(struct store *s, const char *run, const char *scenario, const char *policy_run,
+			const char *phase, int guest_index, int repetition)
+{
+	sqlite3_stmt *st;
+	int found;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT 1 FROM scenario_jobs WHERE run_id=? AND scenario=? AND policy_run=? AND phase=?"
+			       " AND guest_index=? AND repetition=?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	bind_text(st, 1, run);
+	bind_text(st, 2, scenario);
+	bind_text(st, 3, policy_run);
+	bind_text(st, 4, phase);
+	sqlite3_bind_int(st, 5, guest_index);
+	sqlite3_bind_int(st, 6, repetition);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static void col_text(sqlite3_stmt *st, int c, char *out, size_t len)
+{
+	const char *v = (const char *)sqlite3_column_text(st, c);
+
+	snprintf(out, len, "%s", v ? v : "");
+}
+
+static double col_num(sqlite3_stmt *st, int c)
+{
+	return sqlite3_column_type(st, c) == SQLITE_NULL ? -1 : sqlite3_column_double(st, c);
+}
+
+/* A database written before version 4 has no scenario tables: nothing to read, not an error. */
+static int no_table(struct store *s)
+{
+	return strstr(sqlite3_errmsg(s->db), "no such table") != NULL;
+}
+
+int store_scenario_results(struct store *s, const char *run, struct scenario_result **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, scenario, policy_run, phase, guest_index, workload, repetition, status, reason,"
+			       " metric, value, unit, share, weight, target_fps, gpu_ms, queued_ms, throttled_ms, frames,"
+			       " windows, windows_met, wall_s, window_gpu_ms, window_s FROM scenario_jobs WHERE run_id = ?"
+			       " ORDER BY id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		if (no_table(s))
+			return 0;
+		db_error(s, "reading the scenarios");
+		return -1;
+	}
+	bind_text(st, 1, run);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct scenario_result *r;
+
+		if (*n == cap) {
+			struct scenario_result *nr = realloc(*out, (cap = cap ? cap * 2 : 32) * sizeof(*nr));
+
+			if (!nr) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			*out = nr;
+		}
+		r = &(*out)[(*n)++];
+		memset(r, 0, sizeof(*r));
+		r->id = sqlite3_column_int64(st, 0);
+		col_text(st, 1, r->scenario, sizeof(r->scenario));
+		col_text(st, 2, r->policy_run, sizeof(r->policy_run));
+		col_text(st, 3, r->phase, sizeof(r->phase));
+		r->guest_index = sqlite3_column_int(st, 4);
+		col_text(st, 5, r->workload, sizeof(r->workload));
+		r->repetition = sqlite3_column_int(st, 6);
+		col_text(st, 7, r->status, sizeof(r->status));
+		col_text(st, 8, r->reason, sizeof(r->reason));
+		col_text(st, 9, r->metric, sizeof(r->metric));
+		r->value = col_num(st, 10);
+		col_text(st, 11, r->unit, sizeof(r->unit));
+		r->share = col_num(st, 12);
+		r->weight = col_num(st, 13);
+		r->target_fps = col_num(st, 14);
+		r->gpu_ms = col_num(st, 15);
+		r->queued_ms = col_num(st, 16);
+		r->throttled_ms = col_num(st, 17);
+		r->frames = col_num(st, 18);
+		r->windows = col_num(st, 19);
+		r->windows_met = col_num(st, 20);
+		r->wall_s = col_num(st, 21);
+		r->window_gpu_ms = col_num(st, 22);
+		r->window_s = col_num(st, 23);
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading the scenarios");
+		sqlite3_finalize(st);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int store_scenario_samples(struct store *s, long long job_id, double **t, double **gpu_ms, double **frames,
+			   size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*t = *gpu_ms = *frames = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT t_s, gpu_ms, frames FROM scenario_samples WHERE job_id = ? ORDER BY t_s",
+			       -1, &st, NULL) != SQLITE_OK) {
+		if (no_table(s))
+			return 0;
+		db_error(s, "reading scheduling samples");
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, job_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			double *a = realloc(*t, nc * sizeof(double)), *b, *c;
+
+			if (a)
+				*t = a;
+			b = a ? realloc(*gpu_ms, nc * sizeof(double)) : NULL;
+			if (b)
+				*gpu_ms = b;
+			c = b ? realloc(*frames, nc * sizeof(double)) : NULL;
+			if (!c) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			*frames = c;
+			cap = nc;
+		}
+		(*t)[*n] = sqlite3_column_double(st, 0);
+		(*gpu_ms)[*n] = sqlite3_column_double(st, 1);
+		(*frames)[*n] = sqlite3_column_double(st, 2);
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading scheduling samples");
+		free(*t);
+		free(*gpu_ms);
+		free(*frames);
+		*t = *gpu_ms = *frames = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
 }

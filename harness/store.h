@@ -7,6 +7,9 @@
 #include <sqlite3.h>
 #include "workload.h"
 
+struct vgpu_stats;
+struct vgpu_sample;
+
 struct store {
 	sqlite3 *db;
 	char err[512]; /* what the last failure was, in words (disk full, locked for N s...) */
@@ -70,6 +73,8 @@ struct job_row {
 	int exit_code;
 	const char *log_path;
 	const struct wl_result *metrics; /* may be NULL */
+	const char *vgpu_name;           /* the mediator's vGPU that served it, with */
+	const struct vgpu_stats *vgpu;   /* its scheduling over the job (NULL: none, e.g. not mediated) */
 };
 
 /* Write a group of jobs (one repetition on every guest at once) atomically. */
@@ -78,5 +83,49 @@ int store_jobs(struct store *s, const char *run, const struct job_row *jobs, int
 /* Is there already a row for this job? (for --resume) */
 int store_job_done(struct store *s, const char *run, const char *config, int topology, int guest_index,
 		   const char *workload, int repetition);
+
+/* One guest of a sharing-quality scenario in one repetition (scenario_jobs). */
+struct scenario_row {
+	const char *scenario, *policy_run; /* the scenario and the policy it ran under */
+	const char *phase;                 /* "contended" or "baseline" */
+	int guest_index;
+	const char *workload; /* "idle" for a guest that ran nothing */
+	int repetition;
+	const char *status, *reason, *renderer;
+	const char *metric; /* the workload's headline metric, with */
+	double value;       /* its value, when */
+	int has_value;
+	const char *unit;
+	double wall_s;
+	const char *log_path;
+	const char *vgpu_name;
+	const struct vgpu_stats *vgpu; /* its scheduling over the job (NULL: unknown) */
+	double window_gpu_ms; /* its GPU time while every busy guest of the scenario still ran (-1: unknown) */
+	double window_s;      /* how long that was */
+	const struct vgpu_sample *samples; /* sampled during the job: column sample_col is this guest's */
+	size_t nsamples;
+	int sample_col;
+};
+
+/* Write one repetition of a scenario (every guest, with samples) atomically. */
+int store_scenario_jobs(struct store *s, const char *run, const struct scenario_row *rows, int n);
+/* Is this scenario job stored already? (for --resume) */
+int store_scenario_done(struct store *s, const char *run, const char *scenario, const char *policy_run,
+			const char *phase, int guest_index, int repetition);
+
+/* A stored scenario job, as the report reads it (numbers -1 when unknown). */
+struct scenario_result {
+	long long id;
+	char scenario[64], policy_run[24], phase[16], workload[64], status[16], reason[512], metric[64], unit[16];
+	int guest_index, repetition;
+	double value, share, weight, target_fps, gpu_ms, queued_ms, throttled_ms, frames, windows, windows_met, wall_s;
+	double window_gpu_ms, window_s;
+};
+
+/* Every scenario job of a run, in the order stored (malloc'd array; none for databases before version 4). */
+int store_scenario_results(struct store *s, const char *run, struct scenario_result **out, size_t *n);
+/* A scenario job's samples (three malloc'd arrays of *n). */
+int store_scenario_samples(struct store *s, long long job_id, double **t, double **gpu_ms, double **frames,
+			   size_t *n);
 
 #endif

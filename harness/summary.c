@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "configs.h"
+#include "scenario_summary.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -97,6 +98,44 @@ static void collect(struct store *s, const char *run, const char *workload, cons
 	sqlite3_finalize(st);
 }
 
+/* The sharing-quality scenarios, one line per guest of each policy and phase. */
+static void print_scenarios(struct store *s, const char *run, FILE *out)
+{
+	struct scenario_result *rows;
+	struct scen_phase *p;
+	size_t n, np;
+
+	if (store_scenario_results(s, run, &rows, &n) < 0 || !n || scen_summarise(rows, n, &p, &np) < 0) {
+		free(rows);
+		return;
+	}
+	fprintf(out, "\n%-12s %-12s %-10s %-7s %-8s %12s %9s %10s %6s\n", "scenario", "policy", "phase", "guest",
+		"workload", "throughput", "GPU share", "configured", "kept");
+	for (int i = 0; i < 111; i++)
+		fputc('-', out);
+	fputc('\n', out);
+	for (size_t i = 0; i < np; i++) {
+		const struct scen_phase *b = scen_baseline_of(p, np, &p[i]);
+
+		for (int g = 0; g < p[i].n; g++) {
+			const struct scen_guest *sg = &p[i].g[g];
+			double kept = strcmp(p[i].phase, "contended") ? NAN : scen_kept(&p[i], b, g);
+			char v[24], sh[16], cf[16], kp[16];
+
+			snprintf(v, sizeof(v), isnan(sg->value) ? "-" : "%.1f", sg->value);
+			snprintf(sh, sizeof(sh), isnan(sg->gpu_share) ? "-" : "%.3f", sg->gpu_share);
+			snprintf(cf, sizeof(cf), isnan(sg->share) ? "-" : "%.3f", sg->share);
+			snprintf(kp, sizeof(kp), isnan(kept) ? "" : "%.2f", kept);
+			fprintf(out, "%-12s %-12s %-10s guest%-2d %-8s %12s %9s %10s %6s\n", p[i].scenario, p[i].policy,
+				p[i].phase, sg->guest_index, sg->workload, v, sh, cf, kp);
+			if (sg->problem[0])
+				fprintf(out, "%-12s   first failure: %s\n", "", sg->problem);
+		}
+	}
+	free(p);
+	free(rows);
+}
+
 int summary_print(struct store *s, const char *run, FILE *out)
 {
 	sqlite3_stmt *st;
@@ -153,6 +192,7 @@ int summary_print(struct store *s, const char *run, FILE *out)
 				sqlite3_column_text(st, 1));
 		sqlite3_finalize(st);
 	}
+	print_scenarios(s, run, out);
 	char *accel = store_host_fact_get(s, run, "accel"), *why = store_host_fact_get(s, run, "accel_reason");
 
 	if (accel && strcmp(accel, "none") != 0)

@@ -372,7 +372,11 @@ void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, in
 	if (i >= SCHED_MAX_VGPUS || t1 <= t0)
 		return;
 	if (in_flight) {
+		/* It ran beside the batches in flight: the caller's time, and theirs is shorter by it. */
 		s->v[i].overlap_ns += t1 - t0;
+		s->v[i].sync_ns += t1 - t0;
+		charge(s, i, t1 - t0);
+		s->stolen += t1 - t0;
 		return;
 	}
 	from = t0 > s->cursor ? t0 : s->cursor;
@@ -385,10 +389,17 @@ void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, in
 
 void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64_t now)
 {
-	uint64_t next = now, acc = 0;
+	uint64_t next = now, acc = 0, start0, total, take;
+	double keep;
 
 	if (!k)
 		return;
+	/* What the calls made beside these batches took is not theirs. */
+	start0 = b[0].submit_ns > s->cursor ? b[0].submit_ns : s->cursor;
+	total = now > start0 ? now - start0 : 0;
+	take = s->stolen < total ? s->stolen : total;
+	s->stolen -= take;
+	keep = total ? (double)(total - take) / (double)total : 0;
 	/* Stretch j runs from batch j's start to batch j+1's (the last to now) and is split among batches 0..j;
 	 * walking back, acc is what batch j gets of the stretches from its own on. */
 	for (size_t j = k; j-- > 0;) {
@@ -401,8 +412,10 @@ void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64
 		if (next > start)
 			next = start;
 		if (b[j].vgpu < SCHED_MAX_VGPUS && s->v[b[j].vgpu].configured) {
-			charge(s, b[j].vgpu, acc);
-			s->v[b[j].vgpu].async_ns += acc;
+			uint64_t mine = (uint64_t)((double)acc * keep);
+
+			charge(s, b[j].vgpu, mine);
+			s->v[b[j].vgpu].async_ns += mine;
 			s->v[b[j].vgpu].batches++;
 		}
 	}

@@ -12,10 +12,12 @@
  *    the moment the retirement is seen. Batches seen retiring together share
  *    the interval: each stretch goes in equal parts to the batches submitted
  *    by then (the order inside one poll is not observable);
- *  - a renderer call (command decode, transfers, 2D copies) made while no
- *    batch is in flight is charged to its vGPU; made while one is in flight,
- *    it overlaps that batch on another core and is counted as overlap, not
- *    charged, so the charged times never add up to more than wall time.
+ *  - a renderer call (command decode, transfers, 2D copies) is charged to
+ *    its vGPU. Made while a batch is in flight, it ran on one core while the
+ *    batch ran on the others, slowing it: it is counted as overlap too, and
+ *    the in-flight batches' interval is shortened by it when they retire, so
+ *    the charged times never add up to more than wall time and a vGPU's
+ *    command decoding is never charged to the batch it waited behind.
  * Limits: retirement is seen at the caller's poll (1 ms tick in the
  * mediator), so a batch's end is late by up to one poll; a renderer that
  * runs batches of several vGPUs in parallel is charged as if in order.
@@ -68,9 +70,9 @@ struct sched_vgpu {
 
 	/* Accounting, for the caller to read. */
 	uint64_t gpu_ns;       /* renderer time charged (sync_ns + async_ns) */
-	uint64_t sync_ns;      /* ... from renderer calls made while nothing was in flight */
-	uint64_t async_ns;     /* ... from batches in flight */
-	uint64_t overlap_ns;   /* renderer-call time not charged: a batch was in flight meanwhile */
+	uint64_t sync_ns;      /* ... from its renderer calls */
+	uint64_t async_ns;     /* ... from its batches in flight */
+	uint64_t overlap_ns;   /* renderer-call time while a batch was in flight (taken out of that batch's) */
 	uint64_t batches;      /* fenced batches retired */
 	uint64_t turns;        /* turns it was served */
 	uint64_t queued_ns;    /* from having work (a kick) to the start of its turn */
@@ -98,6 +100,7 @@ struct sched {
 	uint64_t bucket_start;
 	unsigned bucket_pos, buckets_done;
 	uint64_t cursor;   /* renderer time is charged up to here */
+	uint64_t stolen;   /* call time charged since, while batches flew: taken out of their interval */
 	double others_cap; /* sla: fraction of a period the vGPUs without a target may use together */
 	unsigned rr;       /* where the next round starts */
 	struct sched_vgpu v[SCHED_MAX_VGPUS];

@@ -55,8 +55,21 @@ check '[ $rc -eq 1 ]' "a dead back-end should fail the run (exit $rc)"
 check 'grep -q "vgpu-mediator (2D) run 1: VM 1 of 1: no connection" "$tmp/dead.txt"' "no message for the dead back-end: $(cat "$tmp/dead.txt")"
 check 'grep -qE "qemu vhost-user-gpu \(2D\) +[0-9]" "$tmp/dead.txt"' "QEMU's back-end not measured after the failure"
 
+# The scheduler mode: two VMs 3:1 under fixed share, the first a hog; each VM's configured and measured share.
+"$bench" --policy fixed-share,best-effort --weights 3,1 --hog 2 --sizes 320x240 --seconds 0.5 --warmup 0.1 --reps 1 \
+	> "$tmp/pol.txt" 2>&1
+rc=$?
+check '[ $rc -eq 0 ]' "--policy: exit $rc: $(tail -5 "$tmp/pol.txt")"
+check 'grep -q "320x240, 2 VMs, fixed-share" "$tmp/pol.txt" && grep -q "320x240, 2 VMs, best-effort" "$tmp/pol.txt"' \
+	"a table per policy: $(cat "$tmp/pol.txt")"
+check 'grep -qE "^  vm0 +3 +2 +0.750 +0\.[0-9]{3}" "$tmp/pol.txt" && grep -qE "^  vm1 +1 +1 +0.250 +0\.[0-9]{3}" "$tmp/pol.txt"' \
+	"each VM's weight, transfers a frame, configured and measured share: $(cat "$tmp/pol.txt")"
+check 'grep -qE "^  vm0 +3 +2 +- " "$tmp/pol.txt"' "best effort configures no share: $(cat "$tmp/pol.txt")"
+check 'grep -q "Jain over GPU share / weight: [0-9.]*" "$tmp/pol.txt"' "no Jain line"
+
 # Bad arguments: a clear message and exit 2.
-for args in "--sizes 0x5" "--sizes 640x480x2" "--vgpus 0" "--vgpus 9" "--vgpus 1,x" "--seconds -1" "--reps 0" "--entry-size 3" "--bogus 1" "--seconds"; do
+for args in "--sizes 0x5" "--sizes 640x480x2" "--vgpus 0" "--vgpus 9" "--vgpus 1,x" "--seconds -1" "--reps 0" "--entry-size 3" "--bogus 1" "--seconds" \
+	"--policy lottery" "--policy sla,sla,sla,sla,sla" "--weights 0" "--weights 1,x" "--hog 0" "--hog 17"; do
 	# shellcheck disable=SC2086
 	out=$("$bench" $args 2>&1)
 	rc=$?

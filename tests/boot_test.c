@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 	CHECK(vm_start(&vm, 1, dir, &o) == 0, "QEMU started");
 	double t0 = vb_now();
 
-	CHECK(agent_connect_unix(&c, vm.agent_sock, t0 + 30, "guest1") == 0, "agent socket");
+	CHECK(agent_connect_unix(&c, vm.agent_sock, t0 + 30, vm.pid, "guest1") == 0, "agent socket");
 	CHECK(c.buf && boot_wait_hello(&c, &vm, t0 + 180, BOOT_SILENT_S, &hello, NULL) == 0, "hello within 180 s");
 	printf("boot: %s guest answered in %.1f s\n", h.accel, vb_now() - t0);
 	if (!hello) {

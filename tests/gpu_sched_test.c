@@ -155,35 +155,43 @@ static void test_charging(void)
 	sched_charge_call(&s, 0, 0, 10 * MS, 0);
 	sched_charge_call(&s, 1, 5 * MS, 20 * MS, 0);
 	CHECK(s.v[0].gpu_ns == 10 * MS && s.v[1].gpu_ns == 10 * MS, "overlapping calls charge wall time once");
-	sched_charge_call(&s, 1, 20 * MS, 25 * MS, 1);
-	CHECK(s.v[1].gpu_ns == 10 * MS && s.v[1].overlap_ns == 5 * MS, "a call while a batch flies is overlap");
 
-	/* One batch: from max(submit, what was charged) to when its retirement is seen. */
-	b[0] = (struct sched_batch){ 0, 30 * MS, 0 };
-	sched_retire(&s, b, 1, 42 * MS);
-	CHECK(s.v[0].async_ns == 12 * MS && s.v[0].batches == 1, "one batch: 12 ms, got %llu",
+	/* A batch of vGPU 0 flies from 20 ms; vGPU 1's call at 22-25 ms runs beside it: vGPU 1's, and out of the
+	 * batch's 12 ms. */
+	sched_charge_call(&s, 1, 22 * MS, 25 * MS, 1);
+	CHECK(s.v[1].gpu_ns == 13 * MS && s.v[1].overlap_ns == 3 * MS, "a call beside a batch: the caller's, and overlap");
+	b[0] = (struct sched_batch){ 0, 20 * MS, 0 };
+	sched_retire(&s, b, 1, 32 * MS);
+	CHECK(s.v[0].async_ns == 9 * MS && s.v[0].batches == 1, "the batch: 12 ms less the 3 beside it, got %llu",
 	      (unsigned long long)s.v[0].async_ns);
-	/* Two seen together: [42,50] to the first alone, [50,70] split. */
+	CHECK(s.v[0].gpu_ns + s.v[1].gpu_ns == 32 * MS, "32 ms of wall time, 32 charged");
+	/* Two seen together: [40,50] to the first alone, [50,70] split. */
 	b[0] = (struct sched_batch){ 0, 40 * MS, 0 };
 	b[1] = (struct sched_batch){ 1, 50 * MS, 0 };
 	sched_retire(&s, b, 2, 70 * MS);
-	CHECK(s.v[0].async_ns == 12 * MS + 18 * MS && s.v[1].async_ns == 10 * MS, "8 + 10 and 10: %llu %llu",
+	CHECK(s.v[0].async_ns == 9 * MS + 20 * MS && s.v[1].async_ns == 10 * MS, "10 + 10 and 10: %llu %llu",
 	      (unsigned long long)s.v[0].async_ns, (unsigned long long)s.v[1].async_ns);
 	/* Three at once, all submitted before the cursor: equal thirds. */
 	b[0] = (struct sched_batch){ 0, 60 * MS, 0 };
 	b[1] = (struct sched_batch){ 1, 61 * MS, 0 };
 	b[2] = (struct sched_batch){ 1, 62 * MS, 0 };
 	sched_retire(&s, b, 3, 100 * MS);
-	CHECK(s.v[0].async_ns == 40 * MS && s.v[1].async_ns == 30 * MS, "thirds of 30 ms: %llu %llu",
+	CHECK(s.v[0].async_ns == 39 * MS && s.v[1].async_ns == 30 * MS, "thirds of 30 ms: %llu %llu",
 	      (unsigned long long)s.v[0].async_ns, (unsigned long long)s.v[1].async_ns);
-	CHECK(s.v[0].gpu_ns + s.v[1].gpu_ns <= 100 * MS, "never more than wall time: %llu",
+	/* Calls beside batches that took more than the batches' whole interval: nothing left for the batch. */
+	sched_charge_call(&s, 1, 100 * MS, 120 * MS, 1);
+	b[0] = (struct sched_batch){ 0, 110 * MS, 0 };
+	sched_retire(&s, b, 1, 115 * MS);
+	CHECK(s.v[0].async_ns == 39 * MS && s.stolen == 15 * MS, "5 ms interval, all of it taken: %llu, %llu left",
+	      (unsigned long long)s.v[0].async_ns, (unsigned long long)s.stolen);
+	CHECK(s.v[0].gpu_ns + s.v[1].gpu_ns <= 120 * MS, "never more than wall time: %llu",
 	      (unsigned long long)(s.v[0].gpu_ns + s.v[1].gpu_ns));
 	CHECK(s.v[0].gpu_ns == s.v[0].sync_ns + s.v[0].async_ns, "gpu = sync + async");
 	sched_retire(&s, b, 0, 200 * MS);
-	CHECK(s.cursor == 100 * MS, "nothing retired moves nothing");
-	b[0] = (struct sched_batch){ 7, 90 * MS, 0 };
-	sched_retire(&s, b, 1, 110 * MS);
-	CHECK(s.cursor == 110 * MS, "a batch of a vGPU that left still moves the timeline");
+	CHECK(s.cursor == 115 * MS, "nothing retired moves nothing");
+	b[0] = (struct sched_batch){ 7, 120 * MS, 0 };
+	sched_retire(&s, b, 1, 130 * MS);
+	CHECK(s.cursor == 130 * MS, "a batch of a vGPU that left still moves the timeline");
 }
 
 static void test_frames(void)

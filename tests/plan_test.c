@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "gpu_sched.h"
 #include "plan.h"
 
 struct bad {
@@ -45,6 +46,46 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\n[guest]\naccel = hvf\n", "bad.ini:3: accel: 'hvf' is not auto, kvm or tcg" },
 	{ "[plan]\n[guest]\naccel = KVM\n", "bad.ini:3: accel: 'KVM' is not auto, kvm or tcg" },
 	{ "[plan]\n[guest]\naccel = tcg\naccel = kvm\n", "bad.ini:4: duplicate key 'accel' in [guest]" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\npolicy = lottery\n",
+	  "bad.ini:5: policy: unknown policy 'lottery' (known: best-effort" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\ntimeslice_ms = 0\n",
+	  "bad.ini:5: timeslice_ms: '0' is not a whole number from 1 to 1000" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nweights = guest1=2\n",
+	  "bad.ini:5: weights: 'guest1=2' is not guestN:VALUE" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nweights = guest1:0\n",
+	  "bad.ini:5: weights: '0' is not a whole number from 1 to 1000" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nweights = guest1:2 guest1:3\n",
+	  "bad.ini:5: weights: guest1 is given twice" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\ntargets = guest0:30\n",
+	  "bad.ini:5: targets: '0' is not a whole number from 1 to 16" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\ntargets = guest1:fast\n",
+	  "bad.ini:5: targets (frames/s): 'fast'" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\nguests=1,3\n[mediator]\n\nweights = guest4:2\n",
+	  "bad.ini:7: [mediator] names guest4, but the plan boots at most 3 guests" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\n[mediator]\n",
+	  "bad.ini:5: section [mediator] appears twice" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nshare = 2\n",
+	  "bad.ini:5: unknown key 'share' in [mediator]" },
+	{ "[plan]\n[scenario a/b]\n", "bad.ini:2: scenario name 'a/b' must be" },
+	{ "[plan]\n[scenario]\n", "bad.ini:2: unknown section [scenario]" },
+	{ "[plan]\n[scenario x]\npolicies = sla\n", "bad.ini:2: [scenario x] needs 'guests'" },
+	{ "[plan]\n[scenario x]\nguests = glmark2\n[scenario y]\n", "bad.ini:2: [scenario x] needs 'policies'" },
+	{ "[plan]\n[scenario x]\nguests = idle idle\npolicies = sla\n", "bad.ini:2: [scenario x]: every guest is idle" },
+	{ "[plan]\n[scenario x]\nguests = glmark3\n", "bad.ini:3: guests: unknown workload 'glmark3'" },
+	{ "[plan]\n[scenario x]\nguests = glmark2 glmark2\nbaseline = idle\npolicies = sla\n",
+	  "bad.ini:2: [scenario x]: baseline names 1 guests, guests 2" },
+	{ "[plan]\n[scenario x]\nguests = glmark2 glmark2\npolicies = sla sla\n",
+	  "bad.ini:4: policies: 'sla' is listed twice" },
+	{ "[plan]\n[scenario x]\nguests = glmark2 glmark2\npolicies = sla\n\ntargets = guest3:30\n",
+	  "bad.ini:6: guest3 is named, but [scenario x] has 2 guests" },
+	{ "[plan]\n[scenario x]\nguests = glmark2\npolicies = sla\n[scenario x]\n",
+	  "bad.ini:5: section [scenario x] appears twice" },
+	{ "[plan]\n[scenario x]\nguests = glmark2\nguests = glmark2\n", "bad.ini:4: duplicate key 'guests' in [scenario x]" },
+	{ "[plan]\n[scenario x]\nguests = a b c d e f g h i\n", "bad.ini:3: guests: unknown workload 'a'" },
+	{ "[plan]\n[scenario x]\nguests = idle idle idle idle idle idle idle idle idle\n",
+	  "bad.ini:3: guests: more than 8 guests" },
+	{ "[plan]\nworkloads = glmark2\n[scenario x]\nguests = glmark2\npolicies = sla\n",
+	  "bad.ini: [plan] lists workloads but no configs" },
 };
 
 int main(void)
@@ -103,6 +144,28 @@ int main(void)
 	CHECK_STR_CONTAINS(err, "bad.ini:2: line longer than");
 	free(longline);
 
+	{
+		const char *sc = "[plan]\nname = sharing\n"
+				 "[mediator]\npolicy = fixed-share\ntimeslice_ms = 4\nweights = guest1:2, guest2:1\n"
+				 "[scenario noisy]\npolicies = best-effort, equal-share\nguests = kms2d glmark2 glmark2\n"
+				 "baseline = idle glmark2 glmark2\n"
+				 "[scenario sla]\npolicies = sla\nguests = kms2d, glmark2\ntargets = guest2:30\n"
+				 "weights = guest1:3\n";
+
+		CHECK(plan_parse("sc.ini", sc, &p, err, sizeof(err)) == 0, "a plan of scenarios alone: %s", err);
+		CHECK(p.nconfigs == 0 && p.nscenarios == 2, "two scenarios, no configs");
+		CHECK(p.med.policy == 2 && !strcmp(plan_policy_name(p.med.policy), "fixed-share") &&
+			      p.med.timeslice_ms == 4 && p.med.weight[1] == 2 && p.med.weight[2] == 1 && p.med.weight[3] == 0,
+		      "[mediator]: fixed share, 4 ms, 2:1");
+		CHECK(p.scenarios[0].npolicies == 2 && p.scenarios[0].policies[1] == 1 && p.scenarios[0].nguests == 3 &&
+			      !strcmp(p.scenarios[0].guests[0], "kms2d") && p.scenarios[0].nbaseline == 3 &&
+			      p.scenarios[0].baseline[0] == NULL && !strcmp(p.scenarios[0].baseline[1], "glmark2"),
+		      "scenario noisy");
+		CHECK(!strcmp(p.scenarios[1].name, "sla") && p.scenarios[1].med.target_fps[2] == 30 &&
+			      p.scenarios[1].med.weight[1] == 3 && p.scenarios[1].med.policy == -1 && p.med.target_fps[2] == 0,
+		      "scenario sla keeps its own target and weight");
+		CHECK(plan_policy_name(SCHED_NPOLICIES) == NULL && plan_policy_name(-1) == NULL, "policy names end");
+	}
 	CHECK(plan_load("tests/fixtures/plans/no-such-file.ini", &p, NULL, err, sizeof(err)) < 0, "missing file");
 	CHECK_STR_CONTAINS(err, "no-such-file.ini: cannot read the plan");
 	CHECK(plan_load("harness/plans/default.ini", &p, NULL, err, sizeof(err)) == 0, "default plan: %s", err);

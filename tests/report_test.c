@@ -9,6 +9,7 @@
 #include "report.h"
 #include "summary.h"
 #include "runs_fixture.h"
+#include "vgpu_stats.h"
 
 static int count(const char *hay, const char *needle)
 {
@@ -179,6 +180,61 @@ int main(void)
 	CHECK_STR_CONTAINS(html, "No guest results in this run");
 	free(html);
 	free(path);
+
+	/* Scenarios: their own section, a table per scenario, a share chart and a chart over time per policy. */
+	{
+		struct vgpu_sample smp[4];
+		struct vgpu_stats hog = { .present = 1, .share = 0.5, .weight = 1, .gpu_ms = 300, .throttled_ms = 120 },
+				  vic = { .present = 1, .share = 0.5, .weight = 1, .target_fps = 30, .gpu_ms = 100,
+					  .windows = 10, .windows_met = 9 };
+		struct scenario_row rows[4] = {
+			{ .scenario = "noisy", .policy_run = "equal-share", .phase = "contended", .guest_index = 1,
+			  .workload = "gpuhog", .repetition = 1, .status = "ok", .metric = "fps", .value = 16, .has_value = 1,
+			  .unit = "fps", .wall_s = 40, .vgpu_name = "guest1", .vgpu = &hog, .samples = smp, .nsamples = 4,
+			  .sample_col = 0, .window_gpu_ms = 150, .window_s = 3 },
+			{ .scenario = "noisy", .policy_run = "equal-share", .phase = "contended", .guest_index = 2,
+			  .workload = "glmark2", .repetition = 1, .status = "ok", .metric = "score", .value = 90,
+			  .has_value = 1, .unit = "score", .wall_s = 20, .vgpu_name = "guest2", .vgpu = &vic, .samples = smp,
+			  .nsamples = 4, .sample_col = 1, .window_gpu_ms = 50, .window_s = 3 },
+			{ .scenario = "noisy", .policy_run = "equal-share", .phase = "baseline", .guest_index = 1,
+			  .workload = "idle", .repetition = 1, .status = "ok", .wall_s = -1, .vgpu_name = "guest1",
+			  .window_gpu_ms = 0, .window_s = 3 },
+			{ .scenario = "noisy", .policy_run = "equal-share", .phase = "baseline", .guest_index = 2,
+			  .workload = "glmark2", .repetition = 1, .status = "ok", .metric = "score", .value = 180,
+			  .has_value = 1, .unit = "score", .wall_s = 20, .vgpu_name = "guest2", .window_gpu_ms = 90,
+			  .window_s = 3 },
+		};
+
+		for (int i = 0; i < 4; i++) {
+			memset(&smp[i], 0, sizeof(smp[i]));
+			smp[i].t_s = i;
+			smp[i].present[0] = smp[i].present[1] = 1;
+			smp[i].gpu_ms[0] = 75.0 * i;
+			smp[i].gpu_ms[1] = 25.0 * i;
+		}
+		exec_sql(&s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status)"
+			     " VALUES ('sc', 'sharing', 'p', '', 'runs/sc', '2026-03-01T00:00:00Z', 'complete')");
+		CHECK(store_scenario_jobs(&s, "sc", rows, 2) == 0 && store_scenario_jobs(&s, "sc", rows + 2, 2) == 0,
+		      "scenario rows stored: %s", s.err);
+		path = NULL;
+		CHECK(report_generate(&s, "sc", reports, &path) == 0, "a report of scenarios alone");
+		html = path ? vb_read_file(path, &len) : NULL;
+		CHECK_STR_CONTAINS(html, "<h2 id=scenarios>");
+		CHECK_STR_CONTAINS(html, "<h3>scenario noisy</h3>");
+		/* The hog: 150 of 200 ms in the window, its configured half, held 120 ms. */
+		CHECK_STR_CONTAINS(html, "<td>guest1</td><td>gpuhog</td><td>16.0 fps</td><td>0.750</td><td>0.500</td>"
+					 "<td>120</td>");
+		/* The victim kept 90 of its 180: 0.50; 9 of 10 windows met its target. */
+		CHECK_STR_CONTAINS(html, "<td>guest2</td><td>glmark2</td><td>90.0 score</td><td>0.250</td><td>0.500</td>"
+					 "<td>0</td><td>90%</td><td>0.50</td>");
+		CHECK_STR_CONTAINS(html, "Jain on GPU time per weight 0.800");
+		CHECK(count(html, "<svg") == 2, "a share chart and a chart over time (%d)", count(html, "<svg"));
+		CHECK_STR_CONTAINS(html, "id=\"chart-scenario-noisy-shares\"");
+		CHECK_STR_CONTAINS(html, "id=\"chart-scenario-noisy-0-time\"");
+		CHECK(!strstr(html ? html : "", "class=err"), "no chart failed");
+		free(html);
+		free(path);
+	}
 
 	store_close(&s);
 	char *rm = vb_strdupf("rm -rf %s", dir);

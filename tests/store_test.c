@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "store.h"
+#include "vgpu_stats.h"
 #include "summary.h"
 #include "util.h"
 
@@ -66,7 +67,7 @@ static void test_identity(const char *dir, const char *db)
 	free(cmd);
 	raw_sql(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
 	CHECK(store_open(&s, copy) < 0, "a database with a table missing is refused");
-	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 3)");
+	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 4)");
 	CHECK(store_open_read(&s, copy) < 0, "also for reading");
 	raw_sql(copy, "SELECT 1");
 	{
@@ -101,10 +102,32 @@ static void test_identity(const char *dir, const char *db)
 	CHECK(store_open_read(&s, legacy) == 0, "a version 2 database can be read as it is");
 	store_close(&s);
 	CHECK(store_open(&s, legacy) == 0, "a version 2 database is upgraded: %s", s.err);
-	CHECK(count(&s, "PRAGMA user_version") == 3 && count(&s, "SELECT version FROM schema_version") == 3,
-	      "now version 3");
+	CHECK(count(&s, "PRAGMA user_version") == 4 && count(&s, "SELECT version FROM schema_version") == 4,
+	      "now version 4");
 	CHECK(store_run_set_status(&s, "old", "failed", "disk full") == 0, "runs.reason added");
+	CHECK(count(&s, "SELECT count(*) FROM sqlite_master WHERE name IN ('vgpu_stats', 'scenario_jobs',"
+			" 'scenario_samples')") == 3,
+	      "the version 4 tables are added");
 	store_close(&s);
+
+	/* A version 3 database lacks the scenario tables: not damaged, read as having no scenarios. */
+	{
+		char *v3 = vb_strdupf("%s/v3.db", dir);
+		struct scenario_result *sr = (void *)1;
+		size_t sn = 9;
+
+		cmd = vb_strdupf("cp %s %s", db, v3);
+		CHECK(system(cmd) == 0, "copy the database");
+		free(cmd);
+		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
+			    "PRAGMA user_version = 3; UPDATE schema_version SET version = 3;");
+		CHECK(store_open_read(&s, v3) == 0, "a version 3 database opens for reading: %s", s.err);
+		CHECK(store_scenario_results(&s, "r1", &sr, &sn) == 0 && sn == 0 && !sr, "no scenarios in it");
+		store_close(&s);
+		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 4, "and is upgraded to 4");
+		store_close(&s);
+		free(v3);
+	}
 
 	/* Reading never creates. */
 	char *none = vb_strdupf("%s/none.db", dir);
@@ -125,6 +148,71 @@ static void test_identity(const char *dir, const char *db)
 	free(foreign);
 	free(legacy);
 	free(copy);
+}
+
+/* Scheduling counters of a mediated job; a scenario's rows, samples and resume check; what the report reads. */
+static void test_scheduling(const char *db)
+{
+	struct store s;
+	struct wl_result m = metrics(120);
+	struct vgpu_stats vs = { .present = 1, .policy = "fixed-share", .share = 0.5, .weight = 2, .gpu_ms = 750,
+				 .sync_ms = 50, .async_ms = 700, .throttled_ms = 30, .batches = 40, .frames = 90 };
+	struct job_row j = { .config = "mediated", .topology = 1, .guest_index = 1, .workload = "glmark2",
+			     .repetition = 1, .status = "ok", .accel = "tcg", .wall_s = 1, .user_s = 1, .maxrss_kb = 1,
+			     .metrics = &m, .vgpu_name = "guest1", .vgpu = &vs };
+	struct vgpu_sample smp[3] = { { .t_s = 0 }, { .t_s = 1 }, { .t_s = 2 } };
+	struct scenario_row rows[2];
+	struct scenario_result *res = NULL;
+	size_t n = 0;
+	double *t, *g, *f;
+
+	for (int i = 0; i < 3; i++) {
+		smp[i].present[0] = smp[i].present[1] = 1;
+		smp[i].gpu_ms[0] = 100.0 * i;
+		smp[i].gpu_ms[1] = 50.0 * i;
+		smp[i].frames[1] = 30.0 * i;
+	}
+	smp[2].present[0] = 0;
+	rows[0] = (struct scenario_row){ .scenario = "noisy", .policy_run = "equal-share", .phase = "contended",
+					 .guest_index = 1, .workload = "gpuhog", .repetition = 1, .status = "ok",
+					 .metric = "fps", .value = 16.5, .has_value = 1, .unit = "fps", .wall_s = 40,
+					 .vgpu_name = "guest1", .vgpu = &vs, .samples = smp, .nsamples = 3,
+					 .sample_col = 0, .window_gpu_ms = 200, .window_s = 2 };
+	rows[1] = rows[0];
+	rows[1].guest_index = 2;
+	rows[1].workload = "idle";
+	rows[1].has_value = 0;
+	rows[1].vgpu = NULL;
+	rows[1].sample_col = 1;
+	rows[1].window_gpu_ms = -1;
+
+	CHECK(store_open(&s, db) == 0, "open");
+	CHECK(store_run_create(&s, "r2", "sharing", "s.ini", "[plan]\n", "runs/r2") == 0, "a second run");
+	CHECK(store_jobs(&s, "r2", &j, 1) == 0, "a mediated job with its scheduling: %s", s.err);
+	CHECK(count(&s, "SELECT count(*) FROM vgpu_stats WHERE vgpu='guest1' AND policy='fixed-share' AND gpu_ms=750"
+			" AND share=0.5") == 1,
+	      "its vGPU's counters are kept with it");
+	CHECK(store_scenario_jobs(&s, "r2", rows, 2) == 0, "a scenario repetition: %s", s.err);
+	CHECK(store_scenario_done(&s, "r2", "noisy", "equal-share", "contended", 2, 1), "found for resume");
+	CHECK(!store_scenario_done(&s, "r2", "noisy", "equal-share", "baseline", 2, 1), "the baseline is not");
+	CHECK(store_scenario_jobs(&s, "r2", rows, 2) < 0, "the same repetition twice is refused");
+	CHECK(count(&s, "SELECT count(*) FROM scenario_jobs") == 2, "and left nothing half-stored");
+	CHECK(count(&s, "SELECT count(*) FROM scenario_samples") == 5, "five samples (one was missing)");
+	CHECK(store_scenario_results(&s, "r2", &res, &n) == 0 && n == 2, "read back: %zu", n);
+	CHECK(n == 2 && res[0].value == 16.5 && res[0].gpu_ms == 750 && res[0].window_gpu_ms == 200 &&
+		      !strcmp(res[1].workload, "idle") && res[1].value < 0 && res[1].gpu_ms < 0 && res[1].window_gpu_ms < 0,
+	      "values, and unknowns as -1");
+	CHECK(n == 2 && store_scenario_samples(&s, res[1].id, &t, &g, &f, &n) == 0 && n == 3 && g[2] == 100 &&
+		      f[2] == 60 && t[1] == 1,
+	      "a guest's samples in time order");
+	free(t);
+	free(g);
+	free(f);
+	free(res);
+	rows[0].status = "grand";
+	rows[0].repetition = rows[1].repetition = 2;
+	CHECK(store_scenario_jobs(&s, "r2", rows, 2) < 0, "an unknown status is refused");
+	store_close(&s);
 }
 
 int main(void)
@@ -231,6 +319,7 @@ int main(void)
 	free(junk);
 
 	test_identity(dir, db);
+	test_scheduling(db);
 
 	free(pp);
 	free(pt);

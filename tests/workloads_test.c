@@ -16,6 +16,7 @@ static const struct {
 	{ "glmark2", "tests/fixtures/glmark2/native-csv.txt" },
 	{ "glmark2-long", "tests/fixtures/glmark2/native-long-csv.txt" },
 	{ "kms2d", "tests/fixtures/kms2d/guest-virtio.txt" },
+	{ "gpuhog", "tests/fixtures/gpuhog/native-llvmpipe.txt" },
 	{ "piglit", "tests/fixtures/piglit/host-llvmpipe.txt" },
 	{ "piglit-smoke", "tests/fixtures/piglit/host-llvmpipe.txt" },
 	{ "media", "tests/fixtures/media/host-software.txt" },

@@ -10,6 +10,7 @@
 extern const struct workload_def workload_glmark2;
 extern const struct workload_def workload_glmark2_long;
 extern const struct workload_def workload_kms2d;
+extern const struct workload_def workload_gpuhog;
 extern const struct workload_def workload_piglit;
 extern const struct workload_def workload_piglit_smoke;
 extern const struct workload_def workload_media;
@@ -18,6 +19,7 @@ static const struct workload_def *const workloads[] = {
 	&workload_glmark2,
 	&workload_glmark2_long,
 	&workload_kms2d,
+	&workload_gpuhog,
 	&workload_piglit,
 	&workload_piglit_smoke,
 	&workload_media,

@@ -9,9 +9,16 @@
  * ratio of vgpu-mediator to QEMU's back-end, all measured in the same run.
  *
  * Each measurement starts a fresh back-end process; back-ends take turns in a
- * rotating order so drift on the machine does not favour one of them. */
+ * rotating order so drift on the machine does not favour one of them.
+ *
+ * With --policy, it measures the mediator's scheduler instead: the VMs
+ * (weights from --weights, VM 1 a hog sending --hog transfers per frame)
+ * stream at once under each policy, and it prints the share of the GPU time
+ * each VM received (read from the mediator's control socket) against the
+ * share its policy configured. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +72,13 @@ struct opts {
 	int nsizes;
 	int vgpus[4]; /* how many VMs at once, one measurement series each */
 	int nvgpus;
+	/* the scheduler mode */
+	char policies[4][24]; /* measure under each (none: compare back-ends) */
+	int npolicies;
+	int weights[8]; /* per VM (their count is the VM count) */
+	int nweights;
+	int hog;        /* VM 1 sends this many full-frame transfers per frame (1: like the others) */
+	const char *policy; /* the one being measured */
 };
 
 #define MAX_VGPUS 8
@@ -72,6 +87,8 @@ struct opts {
 struct result {
 	double fps, cmds, mbs, p50_ms, p99_ms, cpu;
 	double min_fps, max_fps, jain; /* over the VMs */
+	/* the scheduler mode, per VM over the measured time */
+	double vm_fps[MAX_VGPUS], gpu_ms[MAX_VGPUS], held_ms[MAX_VGPUS], share[MAX_VGPUS];
 	char error[256];               /* set when the measurement failed */
 };
 
@@ -189,6 +206,7 @@ struct fleet {
 	int npid;
 	char dir[64];
 	char sock[MAX_VGPUS][96], log[MAX_VGPUS][96];
+	char control[96]; /* the mediator's control socket, in the scheduler mode */
 };
 
 static int fail(struct result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -259,16 +277,24 @@ static int one_cmd(struct session *s, struct result *r, const void *cmd, uint32_
 static int fleet_start(struct fleet *f, const struct opts *o, const struct backend *b, int nv, struct result *r)
 {
 	char names[MAX_VGPUS][160];
-	char *argv[2 + 2 * MAX_VGPUS] = { (char *)o->mediator };
+	char *argv[6 + 2 * MAX_VGPUS] = { (char *)o->mediator };
 	int argc = 1;
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/bench-mediator.XXXXXX");
 	if (!mkdtemp(f->dir))
 		return fail(r, "mkdtemp: %s", strerror(errno));
+	if (o->policy && b->is_mediator) {
+		snprintf(f->control, sizeof(f->control), "%s/control.sock", f->dir);
+		argv[argc++] = "--control";
+		argv[argc++] = f->control;
+		argv[argc++] = "--policy";
+		argv[argc++] = (char *)o->policy;
+	}
 	for (int i = 0; i < nv; i++) {
 		snprintf(f->sock[i], sizeof(f->sock[i]), "%s/vm%d.sock", f->dir, i);
 		snprintf(f->log[i], sizeof(f->log[i]), "%s/backend%d.log", f->dir, b->is_mediator ? 0 : i);
-		snprintf(names[i], sizeof(names[i]), "name=vm%d,socket=%s", i, f->sock[i]);
+		snprintf(names[i], sizeof(names[i]), "name=vm%d,socket=%s,weight=%d", i, f->sock[i],
+			 i < o->nweights ? o->weights[i] : 1);
 		argv[argc++] = "--vgpu";
 		argv[argc++] = names[i];
 	}
@@ -281,6 +307,77 @@ static int fleet_start(struct fleet *f, const struct opts *o, const struct backe
 		f->npid++;
 	}
 	return 0;
+}
+
+/* What the mediator's control socket says of each VM's scheduling. */
+struct sched_snap {
+	double gpu_ms, held_ms, share;
+};
+
+/* Ask the control socket for its counters and read vm0..vm(nv-1). 0, or -1. */
+static int sched_snapshot(const char *control, int nv, struct sched_snap *out)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	json_object *doc, *arr;
+	int fd, ok = -1;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", control);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || write(fd, "stats\n", 6) != 6 ||
+	    shutdown(fd, SHUT_WR) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len + 4097 > cap) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
+
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (!buf)
+		return -1;
+	buf[len] = 0;
+	doc = json_tokener_parse(buf);
+	free(buf);
+	if (doc && json_object_object_get_ex(doc, "vgpus", &arr) && json_object_is_type(arr, json_type_array)) {
+		ok = 0;
+		for (int i = 0; i < nv; i++) {
+			char name[16];
+			int found = 0;
+
+			snprintf(name, sizeof(name), "vm%d", i);
+			for (size_t k = 0; k < json_object_array_length(arr); k++) {
+				json_object *v = json_object_array_get_idx(arr, k), *f, *sc;
+
+				if (!json_object_object_get_ex(v, "name", &f) || strcmp(json_object_get_string(f), name) ||
+				    !json_object_object_get_ex(v, "sched", &sc))
+					continue;
+				out[i].gpu_ms = json_object_object_get_ex(sc, "gpu_ms", &f) ? json_object_get_double(f) : 0;
+				out[i].held_ms =
+					json_object_object_get_ex(sc, "throttled_ms", &f) ? json_object_get_double(f) : 0;
+				out[i].share = json_object_object_get_ex(sc, "share", &f) && f ? json_object_get_double(f)
+											: NAN;
+				found = 1;
+			}
+			if (!found)
+				ok = -1;
+		}
+	}
+	json_object_put(doc);
+	return ok;
 }
 
 /* Stop the back-ends (QEMU's exits when its one front-end goes; the mediator is told) and note a crash. */
@@ -446,23 +543,36 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Frames for `seconds`, one in flight; with times != NULL each frame's latency is kept. */
-static long frames_for(struct session *s, struct result *r, double seconds, double **times, size_t *ntimes)
+#define MAX_HOG 16
+
+/* Frames for `seconds`, one in flight, each `xfers` full-frame transfers and a flush; with times != NULL each
+ * frame's latency is kept. */
+static long frames_for(struct session *s, struct result *r, double seconds, int xfers, double **times,
+		       size_t *ntimes)
 {
-	static const uint64_t in[2] = { CMD_XFER, CMD_FLUSH }, out[2] = { RESP_XFER, RESP_FLUSH };
-	static const uint32_t len[2] = { sizeof(struct virtio_gpu_transfer_to_host_2d),
-					 sizeof(struct virtio_gpu_resource_flush) };
+	uint64_t in[MAX_HOG + 1], out[MAX_HOG + 1];
+	uint32_t len[MAX_HOG + 1];
 	double start = vb_now(), end = start + seconds;
 	size_t cap = 0;
 	long frames = 0;
 
+	for (int i = 0; i < xfers; i++) {
+		in[i] = CMD_XFER;
+		out[i] = RESP_XFER;
+		len[i] = sizeof(struct virtio_gpu_transfer_to_host_2d);
+	}
+	in[xfers] = CMD_FLUSH;
+	out[xfers] = RESP_FLUSH;
+	len[xfers] = sizeof(struct virtio_gpu_resource_flush);
 	for (double t0 = start; t0 < end; frames++) {
-		uint32_t types[2];
+		uint32_t types[MAX_HOG + 1];
 
-		if (run_cmds(s, r, 2, in, len, out, types) < 0)
+		if (run_cmds(s, r, xfers + 1, in, len, out, types) < 0)
 			return -1;
-		if (types[0] != VIRTIO_GPU_RESP_OK_NODATA || types[1] != VIRTIO_GPU_RESP_OK_NODATA)
-			return fail(r, "frame %ld: transfer answered 0x%x, flush 0x%x", frames, types[0], types[1]);
+		for (int i = 0; i <= xfers; i++)
+			if (types[i] != VIRTIO_GPU_RESP_OK_NODATA)
+				return fail(r, "frame %ld: command %d of %d answered 0x%x", frames, i + 1, xfers + 1,
+					    types[i]);
 		double t1 = vb_now();
 
 		if (times) {
@@ -542,6 +652,7 @@ static void session_end(struct session *s)
 struct worker {
 	struct session s;
 	const struct opts *o;
+	int xfers; /* transfers per frame: more for the hog */
 	int *ready, *go; /* VMs warmed up; set once all are: the measured time starts */
 	struct result r;
 	long warm, frames;
@@ -554,7 +665,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	w->warm = w->r.error[0] ? -1 : frames_for(&w->s, &w->r, w->o->warmup, NULL, NULL);
+	w->warm = w->r.error[0] ? -1 : frames_for(&w->s, &w->r, w->o->warmup, w->xfers, NULL, NULL);
 	__atomic_add_fetch(w->ready, 1, __ATOMIC_ACQ_REL);
 	while (!__atomic_load_n(w->go, __ATOMIC_ACQUIRE)) /* every VM starts together */
 		usleep(200);
@@ -562,7 +673,7 @@ static void *worker_main(void *arg)
 		return NULL;
 	double t0 = vb_now();
 
-	w->frames = frames_for(&w->s, &w->r, w->o->seconds, &w->times, &w->ntimes);
+	w->frames = frames_for(&w->s, &w->r, w->o->seconds, w->xfers, &w->times, &w->ntimes);
 	w->elapsed = vb_now() - t0;
 	return NULL;
 }
@@ -595,6 +706,7 @@ static void measure(const struct opts *o, const struct backend *b, uint32_t w, u
 		ws[i].o = o;
 		ws[i].ready = &ready;
 		ws[i].go = &go;
+		ws[i].xfers = i == 0 && o->policy && o->hog > 1 ? o->hog : 1;
 	}
 	if (fleet_start(&f, o, b, nv, r) < 0)
 		goto out;
@@ -617,12 +729,30 @@ static void measure(const struct opts *o, const struct backend *b, uint32_t w, u
 	while (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) < nthr)
 		usleep(200);
 	double cpu0 = fleet_cpu(&f), t0 = vb_now();
+	struct sched_snap before[MAX_VGPUS], after[MAX_VGPUS];
 
+	if (f.control[0] && sched_snapshot(f.control, nv, before) < 0)
+		fail(r, "the mediator's control socket did not answer");
 	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
 
 	for (int i = 0; i < nthr; i++)
 		pthread_join(thr[i], NULL);
 	double el = vb_now() - t0, cpu1 = fleet_cpu(&f);
+
+	if (f.control[0] && !r->error[0]) {
+		double total = 0;
+
+		if (sched_snapshot(f.control, nv, after) < 0)
+			fail(r, "the mediator's control socket did not answer");
+		for (int i = 0; i < nv; i++) {
+			r->gpu_ms[i] = after[i].gpu_ms - before[i].gpu_ms;
+			r->held_ms[i] = after[i].held_ms - before[i].held_ms;
+			r->share[i] = after[i].share;
+			total += r->gpu_ms[i];
+		}
+		for (int i = 0; i < nv; i++)
+			r->gpu_ms[i] = total > 0 ? r->gpu_ms[i] / total : NAN; /* now a share of the total */
+	}
 
 	r->min_fps = INFINITY;
 	for (int i = 0; i < nv && !r->error[0]; i++) {
@@ -650,7 +780,7 @@ static void measure(const struct opts *o, const struct backend *b, uint32_t w, u
 		double per[MAX_VGPUS];
 
 		for (int i = 0; i < nv; i++)
-			per[i] = (double)ws[i].frames / ws[i].elapsed;
+			per[i] = r->vm_fps[i] = (double)ws[i].frames / ws[i].elapsed;
 		r->jain = stats_jain(per, NULL, (size_t)nv);
 		r->cmds = 2.0 * r->fps;
 		r->mbs = r->fps * w * h * 4 / 1e6;
@@ -724,7 +854,54 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: bench-mediator [--sizes WxH[,WxH...]] [--vgpus N[,N...]] [--seconds S] [--warmup S]\n"
 		"                      [--reps N] [--entry-size BYTES] [--mediator PATH] [--qemu PATH] [--csv FILE]\n"
-		"Drives vgpu-mediator and QEMU's vhost-user-gpu (2D) with the same full-frame update stream.\n");
+		"                      [--policy P[,P...] [--weights W,W,...] [--hog N]]\n"
+		"Drives vgpu-mediator and QEMU's vhost-user-gpu (2D) with the same full-frame update stream.\n"
+		"With --policy: the mediator's scheduler, the GPU-time share of each VM against its configured share.\n");
+}
+
+static int parse_policies(struct opts *o, const char *arg)
+{
+	char *copy = vb_strdup(arg), *save = NULL;
+	static const char *const known[] = { "best-effort", "equal-share", "fixed-share", "sla" };
+
+	o->npolicies = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int ok = 0;
+
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			ok |= !strcmp(t, known[k]);
+		if (!ok || o->npolicies == 4) {
+			fprintf(stderr, "bench-mediator: --policy: '%s' is not best-effort, equal-share, fixed-share or sla "
+					"(at most 4)\n",
+				t);
+			free(copy);
+			return -1;
+		}
+		snprintf(o->policies[o->npolicies++], sizeof(o->policies[0]), "%s", t);
+	}
+	free(copy);
+	return o->npolicies ? 0 : -1;
+}
+
+static int parse_weights(struct opts *o, const char *arg)
+{
+	char *copy = vb_strdup(arg), *save = NULL;
+
+	o->nweights = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long n = strtol(t, &end, 10);
+
+		if (*end || n < 1 || n > 1000 || o->nweights == MAX_VGPUS) {
+			fprintf(stderr, "bench-mediator: --weights: '%s' is not a weight 1..1000 (at most %d VMs)\n", t,
+				MAX_VGPUS);
+			free(copy);
+			return -1;
+		}
+		o->weights[o->nweights++] = (int)n;
+	}
+	free(copy);
+	return o->nweights ? 0 : -1;
 }
 
 static int parse_args(struct opts *o, int argc, char **argv)
@@ -764,6 +941,20 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		} else if (!strcmp(a, "--vgpus")) {
 			if (parse_vgpus(o, v) < 0)
 				return -1;
+		} else if (!strcmp(a, "--policy")) {
+			if (parse_policies(o, v) < 0)
+				return -1;
+		} else if (!strcmp(a, "--weights")) {
+			if (parse_weights(o, v) < 0)
+				return -1;
+		} else if (!strcmp(a, "--hog")) {
+			long n = strtol(v, &end, 10);
+
+			if (*end || errno || n < 1 || n > MAX_HOG) {
+				fprintf(stderr, "bench-mediator: --hog: '%s' is not 1..%d transfers a frame\n", v, MAX_HOG);
+				return -1;
+			}
+			o->hog = (int)n;
 		} else if (!strcmp(a, "--mediator")) {
 			o->mediator = v;
 		} else if (!strcmp(a, "--qemu")) {
@@ -848,12 +1039,61 @@ static void print_table(const struct opts *o, const struct backend *bs, struct r
 	printf("\n");
 }
 
+/* The scheduler mode: under each policy, every VM's share of the GPU time against its configured share. */
+static int run_policies(struct opts *o, const struct backend *med)
+{
+	static struct result rs[100];
+	int failed = 0, nv = o->nweights ? o->nweights : o->vgpus[0];
+
+	if (med->skip) {
+		printf("vgpu-mediator: skipped: %s\n", med->skip);
+		return 1;
+	}
+	printf("bench-mediator --policy: %d VMs stream full-frame 2D updates into one vgpu-mediator at once%s;\n"
+	       "%d run(s) of %.1f s after %.1f s warm-up; each VM's share of the GPU time the mediator charged\n"
+	       "(its control socket, before and after) against the share its policy configured. Medians over runs.\n\n",
+	       nv, o->hog > 1 ? " (VM 1 a hog: several transfers a frame)" : "", o->reps, o->seconds, o->warmup);
+	for (int si = 0; si < o->nsizes; si++)
+		for (int pi = 0; pi < o->npolicies; pi++) {
+			uint32_t w = o->sizes[si][0], h = o->sizes[si][1];
+			double x[MAX_VGPUS], wt[MAX_VGPUS];
+
+			o->policy = o->policies[pi];
+			for (int rep = 0; rep < o->reps; rep++) {
+				measure(o, med, w, h, nv, &rs[rep]);
+				if (rs[rep].error[0]) {
+					fprintf(stderr, "bench-mediator: %ux%u %s run %d: %s\n", w, h, o->policy, rep + 1,
+						rs[rep].error);
+					failed = 1;
+				}
+			}
+			printf("%ux%u, %d VMs, %s\n", w, h, nv, o->policy);
+			printf("  %-4s %6s %8s %10s %10s %9s %9s\n", "VM", "weight", "xfers", "configured", "GPU share",
+			       "frames/s", "held ms");
+			for (int i = 0; i < nv; i++) {
+				double sh = median_of(rs, o->reps, offsetof(struct result, gpu_ms) + (size_t)i * sizeof(double));
+				double cf = median_of(rs, o->reps, offsetof(struct result, share) + (size_t)i * sizeof(double));
+				char cfs[16];
+
+				snprintf(cfs, sizeof(cfs), isnan(cf) ? "-" : "%.3f", cf);
+				printf("  vm%-2d %6d %8d %10s %10.3f %9.1f %9.0f\n", i, i < o->nweights ? o->weights[i] : 1,
+				       i == 0 && o->hog > 1 ? o->hog : 1, cfs, sh,
+				       median_of(rs, o->reps, offsetof(struct result, vm_fps) + (size_t)i * sizeof(double)),
+				       median_of(rs, o->reps, offsetof(struct result, held_ms) + (size_t)i * sizeof(double)));
+				x[i] = sh;
+				wt[i] = i < o->nweights ? o->weights[i] : 1;
+			}
+			printf("  Jain over GPU share / weight: %.3f\n\n", stats_jain(x, wt, (size_t)nv));
+		}
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	static char med_default[4096];
 	static struct result rs[NBACKENDS][100];
 	struct opts o = { .seconds = 3.0, .warmup = 0.5, .reps = 3, .entry_size = 4096,
-			  .sizes = { { 1920, 1080 }, { 1024, 768 } }, .nsizes = 2, .vgpus = { 1, 3 }, .nvgpus = 2 };
+			  .sizes = { { 1920, 1080 }, { 1024, 768 } }, .nsizes = 2, .vgpus = { 1, 3 }, .nvgpus = 2, .hog = 1 };
 	struct backend bs[NBACKENDS] = {
 		{ "qemu vhost-user-gpu (2D)", 0, 0, NULL },
 		{ "vgpu-mediator (2D)", 1, 0, NULL },
@@ -885,6 +1125,11 @@ int main(int argc, char **argv)
 	       "%.1f s warm-up; medians over runs, back-ends take turns. Every frame is checked to reach the display\n"
 	       "side. With several VMs, QEMU runs one back-end process per VM, vgpu-mediator one for all.\n\n",
 	       o.entry_size, o.reps, o.seconds, o.warmup);
+	if (o.npolicies) {
+		if (csv)
+			fclose(csv);
+		return run_policies(&o, &bs[1]) ? 1 : 0;
+	}
 	for (int b = 0; b < NBACKENDS; b++)
 		if (bs[b].skip)
 			printf("%s: skipped: %s\n", bs[b].label, bs[b].skip);

@@ -1,0 +1,206 @@
+/* vgpu_stats.c: the mediator's per-vGPU scheduling counters from its
+ * control-socket JSON, differences over a job, and the sampling thread. */
+#define _GNU_SOURCE
+#include "vgpu_stats.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gpu_backend.h"
+#include "util.h"
+
+static double num(struct json_object *o, const char *key, double dflt)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+		return dflt;
+	return json_object_get_double(v);
+}
+
+int vgpu_stats_get(struct json_object *doc, const char *name, struct vgpu_stats *out)
+{
+	struct json_object *arr, *m, *sc, *pol, *v, *f;
+
+	memset(out, 0, sizeof(*out));
+	out->share = -1;
+	if (!doc || !json_object_object_get_ex(doc, "vgpus", &arr) || !json_object_is_type(arr, json_type_array))
+		return -1;
+	if (json_object_object_get_ex(doc, "mediator", &m) && json_object_object_get_ex(m, "scheduler", &sc) &&
+	    json_object_object_get_ex(sc, "policy", &pol) && json_object_is_type(pol, json_type_string))
+		snprintf(out->policy, sizeof(out->policy), "%s", json_object_get_string(pol));
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		v = json_object_array_get_idx(arr, i);
+		if (!json_object_object_get_ex(v, "name", &f) || !json_object_is_type(f, json_type_string) ||
+		    strcmp(json_object_get_string(f), name) != 0)
+			continue;
+		if (!json_object_object_get_ex(v, "sched", &sc) || !json_object_is_type(sc, json_type_object))
+			return -1;
+		out->present = 1;
+		out->share = num(sc, "share", -1);
+		out->weight = num(sc, "weight", 1);
+		out->target_fps = num(sc, "target_fps", 0);
+		out->gpu_ms = num(sc, "gpu_ms", 0);
+		out->sync_ms = num(sc, "gpu_sync_ms", 0);
+		out->async_ms = num(sc, "gpu_async_ms", 0);
+		out->overlap_ms = num(sc, "overlap_ms", 0);
+		out->queued_ms = num(sc, "queued_ms", 0);
+		out->throttled_ms = num(sc, "throttled_ms", 0);
+		out->batches = num(sc, "batches", 0);
+		out->turns = num(sc, "turns", 0);
+		out->throttles = num(sc, "throttles", 0);
+		out->frames = num(sc, "frames", 0);
+		out->windows = num(sc, "windows", 0);
+		out->windows_met = num(sc, "windows_met", 0);
+		return 0;
+	}
+	return -1;
+}
+
+int vgpu_stats_parse(const char *doc, const char *name, struct vgpu_stats *out)
+{
+	struct json_object *o = doc ? json_tokener_parse(doc) : NULL;
+	int r = vgpu_stats_get(o, name, out);
+
+	json_object_put(o);
+	return r;
+}
+
+int vgpu_stats_delta(const struct vgpu_stats *b, const struct vgpu_stats *a, struct vgpu_stats *d)
+{
+	if (!b->present || !a->present)
+		return -1;
+	*d = *a;
+#define DELTA(f) d->f = a->f >= b->f ? a->f - b->f : a->f /* a counter that went back: the vGPU reconnected */
+	DELTA(gpu_ms);
+	DELTA(sync_ms);
+	DELTA(async_ms);
+	DELTA(overlap_ms);
+	DELTA(queued_ms);
+	DELTA(throttled_ms);
+	DELTA(batches);
+	DELTA(turns);
+	DELTA(throttles);
+	DELTA(frames);
+	DELTA(windows);
+	DELTA(windows_met);
+#undef DELTA
+	return 0;
+}
+
+/* One sample: every followed vGPU's GPU time and frames now. */
+static void take(struct vgpu_sampler *sp)
+{
+	char *doc = gpu_backend_request(sp->control, "stats\n");
+	struct json_object *o = doc ? json_tokener_parse(doc) : NULL;
+	struct vgpu_sample smp = { .t_s = vb_now() - sp->t0 };
+	int any = 0;
+
+	for (int i = 0; i < sp->n; i++) {
+		struct vgpu_stats st;
+
+		if (vgpu_stats_get(o, sp->names[i], &st) == 0) {
+			smp.gpu_ms[i] = st.gpu_ms;
+			smp.frames[i] = st.frames;
+			smp.present[i] = 1;
+			any = 1;
+		}
+	}
+	json_object_put(o);
+	free(doc);
+	pthread_mutex_lock(&sp->mu);
+	if (!any)
+		sp->failures++;
+	else if (sp->ns < VGPU_SAMPLES_MAX)
+		sp->s[sp->ns++] = smp;
+	pthread_mutex_unlock(&sp->mu);
+}
+
+static void *sampler_main(void *arg)
+{
+	struct vgpu_sampler *sp = arg;
+
+	pthread_mutex_lock(&sp->mu);
+	while (!sp->stop) {
+		struct timespec until;
+		double next = vb_now() + sp->interval_s;
+
+		pthread_mutex_unlock(&sp->mu);
+		take(sp);
+		pthread_mutex_lock(&sp->mu);
+		clock_gettime(CLOCK_REALTIME, &until);
+		{
+			double wait = next - vb_now();
+			long long ns = wait > 0 ? (long long)(wait * 1e9) : 0;
+
+			until.tv_sec += (time_t)(ns / 1000000000LL);
+			until.tv_nsec += (long)(ns % 1000000000LL);
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+		}
+		while (!sp->stop && pthread_cond_timedwait(&sp->cv, &sp->mu, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&sp->mu);
+	return NULL;
+}
+
+int vgpu_sampler_start(struct vgpu_sampler *sp, const char *control, const char *const *names, int n,
+		       double interval_s)
+{
+	memset(sp, 0, sizeof(*sp));
+	if (!control || n < 1 || n > VGPU_SAMPLER_MAX || !(interval_s >= 0.05))
+		return -1;
+	snprintf(sp->control, sizeof(sp->control), "%s", control);
+	for (int i = 0; i < n; i++)
+		snprintf(sp->names[i], sizeof(sp->names[i]), "%s", names[i]);
+	sp->n = n;
+	sp->interval_s = interval_s;
+	sp->s = calloc(VGPU_SAMPLES_MAX, sizeof(*sp->s));
+	if (!sp->s)
+		return -1;
+	pthread_mutex_init(&sp->mu, NULL);
+	pthread_cond_init(&sp->cv, NULL);
+	sp->t0 = vb_now();
+	if (pthread_create(&sp->th, NULL, sampler_main, sp) != 0) {
+		pthread_mutex_destroy(&sp->mu);
+		pthread_cond_destroy(&sp->cv);
+		free(sp->s);
+		sp->s = NULL;
+		return -1;
+	}
+	sp->running = 1;
+	return 0;
+}
+
+void vgpu_sampler_stop(struct vgpu_sampler *sp)
+{
+	if (!sp->running)
+		return;
+	pthread_mutex_lock(&sp->mu);
+	sp->stop = 1;
+	pthread_cond_signal(&sp->cv);
+	pthread_mutex_unlock(&sp->mu);
+	pthread_join(sp->th, NULL);
+	sp->running = 0;
+	take(sp);
+}
+
+void vgpu_sampler_free(struct vgpu_sampler *sp)
+{
+	vgpu_sampler_stop(sp);
+	if (sp->s) {
+		pthread_mutex_destroy(&sp->mu);
+		pthread_cond_destroy(&sp->cv);
+	}
+	free(sp->s);
+	sp->s = NULL;
+	sp->ns = 0;
+}

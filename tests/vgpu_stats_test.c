@@ -1,0 +1,120 @@
+/* vgpu_stats_test.c: reading the mediator's per-vGPU scheduling counters
+ * from its control JSON (present, absent, malformed), differences over a job
+ * (a counter that went back means the vGPU reconnected), and the sampler
+ * thread against a control socket played by this test, which answers each
+ * "stats" request with a larger GPU time. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "gpu_backend.h"
+#include "util.h"
+#include "vgpu_stats.h"
+
+static const char doc[] =
+	"{ \"mediator\": { \"scheduler\": { \"policy\": \"fixed-share\" } },"
+	"  \"vgpus\": [ { \"name\": \"guest1\", \"sched\": { \"weight\": 2, \"target_fps\": 0, \"share\": 0.5,"
+	"  \"gpu_ms\": 120.5, \"gpu_sync_ms\": 20, \"gpu_async_ms\": 100.5, \"overlap_ms\": 3, \"queued_ms\": 40,"
+	"  \"throttled_ms\": 10, \"batches\": 7, \"turns\": 9, \"throttles\": 1, \"frames\": 30, \"windows\": 2,"
+	"  \"windows_met\": 1 } },"
+	"  { \"name\": \"guest2\", \"sched\": { \"share\": null, \"gpu_ms\": 5 } },"
+	"  { \"name\": \"guest3\" } ] }";
+
+static int listen_fd;
+static int served;
+
+/* Answer requests until told to stop (a connection that sends "quit"). */
+static void *server(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		char req[64] = "", ans[256];
+		int fd = accept(listen_fd, NULL, NULL);
+		ssize_t n;
+
+		if (fd < 0)
+			return NULL;
+		n = read(fd, req, sizeof(req) - 1);
+		if (n > 0 && !strncmp(req, "quit", 4)) {
+			close(fd);
+			return NULL;
+		}
+		served++;
+		snprintf(ans, sizeof(ans),
+			 "{\"vgpus\":[{\"name\":\"guest1\",\"sched\":{\"gpu_ms\":%d,\"frames\":%d}}]}", served * 100,
+			 served);
+		(void)!write(fd, ans, strlen(ans));
+		close(fd);
+	}
+}
+
+int main(void)
+{
+	struct vgpu_stats a, b, d;
+	struct vgpu_sampler sp;
+	char path[] = "/tmp/vgpu-stats-test-XXXXXX", sock[100];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *names[] = { "guest1", "guest9" };
+	pthread_t th;
+	char *ans;
+
+	CHECK(vgpu_stats_parse(doc, "guest1", &a) == 0 && a.present, "guest1 is there");
+	CHECK(a.gpu_ms == 120.5 && a.sync_ms == 20 && a.async_ms == 100.5 && a.share == 0.5 && a.weight == 2 &&
+		      a.frames == 30 && a.windows_met == 1 && !strcmp(a.policy, "fixed-share"),
+	      "its counters and the policy");
+	CHECK(vgpu_stats_parse(doc, "guest2", &b) == 0 && b.share < 0 && b.weight == 1 && b.gpu_ms == 5,
+	      "a null share is none; missing numbers take their defaults");
+	CHECK(vgpu_stats_parse(doc, "guest3", &b) < 0 && !b.present, "a vGPU without a sched object");
+	CHECK(vgpu_stats_parse(doc, "guest4", &b) < 0 && !b.present, "a vGPU that is not there");
+	CHECK(vgpu_stats_parse("{\"vgpus\": 3}", "guest1", &b) < 0, "vgpus that is no array");
+	CHECK(vgpu_stats_parse("not json", "guest1", &b) < 0, "not JSON");
+	CHECK(vgpu_stats_parse(NULL, "guest1", &b) < 0, "no document");
+
+	b = a;
+	b.gpu_ms = 220.5;
+	b.frames = 10; /* went back: a new connection counts from zero */
+	CHECK(vgpu_stats_delta(&a, &b, &d) == 0 && d.gpu_ms == 100 && d.frames == 10 && d.share == 0.5,
+	      "differences: %f %f", d.gpu_ms, d.frames);
+	b.present = 0;
+	CHECK(vgpu_stats_delta(&a, &b, &d) < 0, "no difference without both");
+
+	/* The sampler against our own control socket. */
+	CHECK(mkdtemp(path) != NULL, "temp dir");
+	snprintf(sock, sizeof(sock), "%s/control.sock", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(listen_fd >= 0 && bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(listen_fd, 8) == 0,
+	      "listen");
+	pthread_create(&th, NULL, server, NULL);
+	ans = gpu_backend_request(sock, "stats\n");
+	CHECK(ans && check_contains(ans, "\"gpu_ms\":100"), "one request, one answer: %s", ans ? ans : "none");
+	free(ans);
+	CHECK(vgpu_sampler_start(&sp, sock, names, 2, 0.1) == 0, "the sampler starts");
+	usleep(550 * 1000);
+	vgpu_sampler_stop(&sp);
+	CHECK(sp.ns >= 4 && sp.ns <= 9, "about one sample every 0.1 s, and a last one: %zu", sp.ns);
+	CHECK(sp.ns >= 2 && sp.s[0].present[0] && !sp.s[0].present[1], "a vGPU the mediator does not know is absent");
+	CHECK(sp.ns >= 2 && sp.s[sp.ns - 1].gpu_ms[0] > sp.s[0].gpu_ms[0] && sp.s[sp.ns - 1].t_s > sp.s[0].t_s,
+	      "GPU time and time grow");
+	CHECK(sp.failures == 0, "every ask answered");
+	vgpu_sampler_free(&sp);
+	CHECK(sp.s == NULL && sp.ns == 0, "freed");
+	CHECK(vgpu_sampler_start(&sp, sock, names, 0, 0.1) < 0, "no vGPU to follow is refused");
+	CHECK(vgpu_sampler_start(&sp, sock, names, 1, 0.001) < 0, "an interval under 50 ms is refused");
+	/* A socket nobody answers: asks fail, counted, nothing stored. */
+	CHECK(vgpu_sampler_start(&sp, "/nonexistent/control.sock", names, 1, 0.1) == 0, "sampling nothing");
+	usleep(250 * 1000);
+	vgpu_sampler_stop(&sp);
+	CHECK(sp.ns == 0 && sp.failures >= 2, "failures counted: %d", sp.failures);
+	vgpu_sampler_free(&sp);
+	free(gpu_backend_request(sock, "quit\n"));
+	pthread_join(th, NULL);
+	close(listen_fd);
+	unlink(sock);
+	rmdir(path);
+	return check_done("vgpu_stats");
+}
