@@ -413,6 +413,11 @@ static int check_scenario(struct pstate *s, struct plan_scenario *sc)
 	if (sc->nbaseline && sc->nbaseline != sc->nguests)
 		return fail(s, "[scenario %s]: baseline names %d guests, guests %d", sc->name, sc->nbaseline,
 			    sc->nguests);
+	busy = 0;
+	for (int i = 0; i < sc->nbaseline; i++)
+		busy |= sc->baseline[i] != NULL;
+	if (sc->nbaseline && !busy)
+		return fail(s, "[scenario %s]: every guest of the baseline is idle", sc->name);
 	if (sc->med.max_guest > sc->nguests) {
 		s->line = sc->med.line;
 		return fail(s, "guest%d is named, but [scenario %s] has %d guests", sc->med.max_guest, sc->name,

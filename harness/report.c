@@ -643,7 +643,7 @@ static void section_scenarios(struct rep *r)
 		"ran (median over repetitions), "
 		"against the <b>configured</b> share the policy gave it (– : best effort, or an SLA target, has none). "
 		"<b>held</b>: time the policy kept its work waiting. <b>target met</b>: one-second windows at or above "
-		"its frame-rate target, of those it was active in. <b>kept</b>: its throughput next to the others ÷ "
+		"its frame-rate target, of those while its job ran. <b>kept</b>: its throughput next to the others ÷ "
 		"in the baseline (the noisy guest idle), under the same policy. Policies: best-effort = "
 		"work-conserving round robin; equal-share = 1/n of every 100 ms to each connected guest, busy or not "
 		"the others; fixed-share = weight ÷ Σweights; sla = guests with a target first, the others capped "
@@ -682,7 +682,7 @@ static void section_scenarios(struct rep *r)
 			}
 			fprintf(r->html, "</td></tr>\n");
 		}
-		fprintf(r->html, "<tr><td colspan=11 class=na>%s, %s: Jain on GPU time per weight %s; on throughput %s</td></tr>\n",
+		fprintf(r->html, "<tr><td colspan=11 class=na>%s, %s: Jain on GPU time per weight %s; on throughput per weight %s</td></tr>\n",
 			ph->policy, ph->phase, cell(a, sizeof(a), "%.3f", ph->jain_gpu),
 			cell(b, sizeof(b), "%.3f", ph->jain_value));
 		if (i + 1 == np || strcmp(p[i + 1].scenario, ph->scenario) != 0) {

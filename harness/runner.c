@@ -781,6 +781,25 @@ static void scenario_fail(struct run *r, const struct scenario_phase *ph, int re
 	stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs");
 }
 
+/* A frame-rate target's windows: the one-second sample intervals while the guest's own job ran, and those whose
+ * frame rate reached the target (the mediator's own windows also count seconds after the job ended). */
+static void target_windows(const struct vgpu_sampler *sp, int g, double wall_s, struct vgpu_stats *v)
+{
+	int n = 0, met = 0;
+
+	for (size_t i = 1; i < sp->ns; i++) {
+		const struct vgpu_sample *a = &sp->s[i - 1], *b = &sp->s[i];
+		double dt = b->t_s - a->t_s;
+
+		if (!a->present[g] || !b->present[g] || dt <= 0 || b->t_s > wall_s)
+			continue;
+		n++;
+		met += (b->frames[g] - a->frames[g]) / dt >= v->target_fps;
+	}
+	v->windows = n;
+	v->windows_met = met;
+}
+
 /* One repetition of a phase: every busy guest runs its workload at once, idle guests run nothing; the mediator's
  * counters are read around it and sampled during it; every guest's row is stored in one transaction. */
 static void scenario_rep(struct run *r, const struct config_def *c, const struct scenario_phase *ph, int rep,
@@ -864,6 +883,8 @@ static void scenario_rep(struct run *r, const struct config_def *c, const struct
 				rows[g].window_gpu_ms = sp.s[last].gpu_ms[g] - sp.s[0].gpu_ms[g];
 				rows[g].window_s = sp.s[last].t_s - sp.s[0].t_s;
 			}
+			if (w && vs[g].present && vs[g].target_fps > 0 && sampling)
+				target_windows(&sp, g, res[k].wall_s, &vs[g]);
 			if (w) {
 				st = judge(r, c, 0, w, &res[k], &wr[k], reasons[g], sizeof(reasons[g]));
 				rows[g].status = st;

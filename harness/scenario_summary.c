@@ -98,7 +98,7 @@ static int busy(const struct scen_guest *g)
 
 static void fairness(struct scen_phase *p)
 {
-	double x[PLAN_MAX_SEATS], w[PLAN_MAX_SEATS], v[PLAN_MAX_SEATS];
+	double x[PLAN_MAX_SEATS], w[PLAN_MAX_SEATS], v[PLAN_MAX_SEATS], vw[PLAN_MAX_SEATS];
 	int nx = 0, nv = 0, same = 1;
 	const char *first = NULL;
 
@@ -114,11 +114,13 @@ static void fairness(struct scen_phase *p)
 			x[nx] = sg->gpu_share;
 			w[nx++] = sg->weight > 0 ? sg->weight : 1;
 		}
-		if (!isnan(sg->value))
+		if (!isnan(sg->value)) {
+			vw[nv] = sg->weight > 0 ? sg->weight : 1;
 			v[nv++] = sg->value;
+		}
 	}
 	p->jain_gpu = nx >= 2 ? stats_jain(x, w, (size_t)nx) : NAN;
-	p->jain_value = same && nv >= 2 ? stats_jain(v, NULL, (size_t)nv) : NAN;
+	p->jain_value = same && nv >= 2 ? stats_jain(v, vw, (size_t)nv) : NAN;
 }
 
 int scen_summarise(const struct scenario_result *rows, size_t n, struct scen_phase **out, size_t *nout)

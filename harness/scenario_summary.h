@@ -32,7 +32,7 @@ struct scen_phase {
 	int n; /* guests */
 	struct scen_guest g[PLAN_MAX_SEATS];
 	double jain_gpu;   /* Jain over busy guests' GPU-time share ÷ weight; NAN when under two busy guests */
-	double jain_value; /* Jain over busy guests' throughput when they all run one workload; NAN otherwise */
+	double jain_value; /* Jain over busy guests' throughput ÷ weight when they all run one workload; NAN otherwise */
 };
 
 /* Group rows (one per guest and repetition) into phases, in the order first stored. *out is malloc'd. 0 or -1. */

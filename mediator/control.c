@@ -113,8 +113,8 @@ char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s
 		json_object_object_add(
 		    so, "gpu_time",
 		    json_object_new_string("in-order renderer timeline: fenced batches from submission "
-					   "to seen retired, less the calls made beside them; every renderer "
-					   "call to its caller; retirement seen at a 1 ms poll"));
+					   "to seen retired, renderer calls while none is in flight; "
+					   "retirement seen at a 1 ms poll"));
 		json_object_object_add(m, "scheduler", so);
 	}
 	json_object_object_add(root, "mediator", m);

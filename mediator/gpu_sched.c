@@ -196,20 +196,25 @@ double sched_fps(const struct sched *s, unsigned i)
 	return (double)n;
 }
 
-/* sla: shrink the others' cap while a present target with work misses over the last second, let it grow back
- * while every target is met with 10% to spare. */
+/* sla: shrink the others' cap while a present target that wants the GPU misses over the last second, let it grow
+ * back while every such target is met with 10% to spare (a target with little to draw holds nobody back). */
 static void revise_cap(struct sched *s)
 {
 	int targets = 0, miss = 0, spare = 1;
+	uint64_t step = SCHED_SLA_STEP_BUCKETS * SCHED_BUCKET_NS;
 
 	for (unsigned i = 0; i < SCHED_MAX_VGPUS; i++) {
-		const struct sched_vgpu *v = &s->v[i];
+		struct sched_vgpu *v = &s->v[i];
 		double fps = sched_fps(s, i);
+		int wants = v->waiting || (double)(v->gpu_ns - v->gpu_ns_step) >= SCHED_SLA_BUSY * (double)step;
 
+		v->gpu_ns_step = v->gpu_ns;
 		if (!v->configured || !v->present || !has_target(v))
 			continue;
 		targets++;
-		if (fps < v->target_fps && (fps > 0 || v->waiting))
+		if (!wants)
+			continue; /* it asks for (almost) nothing */
+		if (fps < v->target_fps)
 			miss = 1;
 		if (fps < 1.1 * v->target_fps)
 			spare = 0;
@@ -273,6 +278,12 @@ void sched_tick(struct sched *s, uint64_t now)
 		if (rest > 2 * SCHED_BUCKETS)
 			skip = (rest - SCHED_BUCKETS) - (rest - SCHED_BUCKETS) % SCHED_BUCKETS;
 		s->buckets_done += (unsigned)skip;
+		/* Nobody drew in the skipped seconds: under sla, every step of them let the cap grow. */
+		if (s->policy == SCHED_SLA && skip) {
+			double cap = s->others_cap + 0.1 * (double)(skip / SCHED_SLA_STEP_BUCKETS);
+
+			s->others_cap = cap < 1.0 ? cap : 1.0;
+		}
 		for (uint64_t b = skip; b < rest; b++)
 			close_bucket(s, zero);
 		s->bucket_start += nb * SCHED_BUCKET_NS;
@@ -372,11 +383,7 @@ void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, in
 	if (i >= SCHED_MAX_VGPUS || t1 <= t0)
 		return;
 	if (in_flight) {
-		/* It ran beside the batches in flight: the caller's time, and theirs is shorter by it. */
 		s->v[i].overlap_ns += t1 - t0;
-		s->v[i].sync_ns += t1 - t0;
-		charge(s, i, t1 - t0);
-		s->stolen += t1 - t0;
 		return;
 	}
 	from = t0 > s->cursor ? t0 : s->cursor;
@@ -389,17 +396,10 @@ void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, in
 
 void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64_t now)
 {
-	uint64_t next = now, acc = 0, start0, total, take;
-	double keep;
+	uint64_t next = now, acc = 0;
 
 	if (!k)
 		return;
-	/* What the calls made beside these batches took is not theirs. */
-	start0 = b[0].submit_ns > s->cursor ? b[0].submit_ns : s->cursor;
-	total = now > start0 ? now - start0 : 0;
-	take = s->stolen < total ? s->stolen : total;
-	s->stolen -= take;
-	keep = total ? (double)(total - take) / (double)total : 0;
 	/* Stretch j runs from batch j's start to batch j+1's (the last to now) and is split among batches 0..j;
 	 * walking back, acc is what batch j gets of the stretches from its own on. */
 	for (size_t j = k; j-- > 0;) {
@@ -412,10 +412,8 @@ void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64
 		if (next > start)
 			next = start;
 		if (b[j].vgpu < SCHED_MAX_VGPUS && s->v[b[j].vgpu].configured) {
-			uint64_t mine = (uint64_t)((double)acc * keep);
-
-			charge(s, b[j].vgpu, mine);
-			s->v[b[j].vgpu].async_ns += mine;
+			charge(s, b[j].vgpu, acc);
+			s->v[b[j].vgpu].async_ns += acc;
 			s->v[b[j].vgpu].batches++;
 		}
 	}

@@ -12,12 +12,10 @@
  *    the moment the retirement is seen. Batches seen retiring together share
  *    the interval: each stretch goes in equal parts to the batches submitted
  *    by then (the order inside one poll is not observable);
- *  - a renderer call (command decode, transfers, 2D copies) is charged to
- *    its vGPU. Made while a batch is in flight, it ran on one core while the
- *    batch ran on the others, slowing it: it is counted as overlap too, and
- *    the in-flight batches' interval is shortened by it when they retire, so
- *    the charged times never add up to more than wall time and a vGPU's
- *    command decoding is never charged to the batch it waited behind.
+ *  - a renderer call (command decode, transfers, 2D copies) made while no
+ *    batch is in flight is charged to its vGPU; made while one is in flight,
+ *    it overlaps that batch on another core and is counted as overlap, not
+ *    charged, so the charged times never add up to more than wall time.
  * Limits: retirement is seen at the caller's poll (1 ms tick in the
  * mediator), so a batch's end is late by up to one poll; a renderer that
  * runs batches of several vGPUs in parallel is charged as if in order.
@@ -29,9 +27,11 @@
  *  - fixed-share: weight / sum of the weights of every configured vGPU,
  *    connected or not;
  *  - sla: vGPUs with a frame-rate target are served first and never held;
- *    the others share a cap that shrinks while a target is missed over the
- *    last second and grows back while every target is met with margin
- *    (VGRIS's SLA-aware scheduling).
+ *    the others share a cap that shrinks while a target that wants the GPU
+ *    (work waiting, or 5% of the last step's time used) misses over the last
+ *    second, and grows back while every such target is met with margin
+ *    (VGRIS's SLA-aware scheduling). A target drawing a blinking cursor is
+ *    not missing its target.
  * A share is enforced per period (100 ms, or 10 time slices if longer): a
  * vGPU whose budget is spent is held until the next period; an overrun is
  * carried into the next period as debt (at most two periods'), unused budget
@@ -58,6 +58,7 @@ enum sched_policy { SCHED_POLICY_LIST(SCHED_POLICY_ENUM) SCHED_NPOLICIES };
 #define SCHED_BUCKETS 10                 /* ... ten of them: the last second */
 #define SCHED_SLA_STEP_BUCKETS 5         /* the SLA cap is revised every 500 ms */
 #define SCHED_SLA_MIN_CAP 0.02
+#define SCHED_SLA_BUSY 0.05 /* a target using this much of a step's time wants the GPU */
 #define SCHED_MAX_WEIGHT 1000
 #define SCHED_MAX_FPS 1000.0
 
@@ -70,9 +71,9 @@ struct sched_vgpu {
 
 	/* Accounting, for the caller to read. */
 	uint64_t gpu_ns;       /* renderer time charged (sync_ns + async_ns) */
-	uint64_t sync_ns;      /* ... from its renderer calls */
-	uint64_t async_ns;     /* ... from its batches in flight */
-	uint64_t overlap_ns;   /* renderer-call time while a batch was in flight (taken out of that batch's) */
+	uint64_t sync_ns;      /* ... from renderer calls made while nothing was in flight */
+	uint64_t async_ns;     /* ... from batches in flight */
+	uint64_t overlap_ns;   /* renderer-call time not charged: a batch was in flight meanwhile */
 	uint64_t batches;      /* fenced batches retired */
 	uint64_t turns;        /* turns it was served */
 	uint64_t queued_ns;    /* from having work (a kick) to the start of its turn */
@@ -89,6 +90,7 @@ struct sched_vgpu {
 	uint64_t wait_since, held_since;
 	uint32_t bucket[SCHED_BUCKETS];
 	uint64_t gpu_ns_second; /* gpu_ns at the start of the current second */
+	uint64_t gpu_ns_step;   /* gpu_ns at the last revision of the sla cap */
 	uint32_t frames_second;
 	uint32_t frames_bucket; /* frames since the last bucket closed */
 };
@@ -100,7 +102,6 @@ struct sched {
 	uint64_t bucket_start;
 	unsigned bucket_pos, buckets_done;
 	uint64_t cursor;   /* renderer time is charged up to here */
-	uint64_t stolen;   /* call time charged since, while batches flew: taken out of their interval */
 	double others_cap; /* sla: fraction of a period the vGPUs without a target may use together */
 	unsigned rr;       /* where the next round starts */
 	struct sched_vgpu v[SCHED_MAX_VGPUS];

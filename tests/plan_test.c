@@ -72,6 +72,8 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\n[scenario x]\nguests = glmark2\n[scenario y]\n", "bad.ini:2: [scenario x] needs 'policies'" },
 	{ "[plan]\n[scenario x]\nguests = idle idle\npolicies = sla\n", "bad.ini:2: [scenario x]: every guest is idle" },
 	{ "[plan]\n[scenario x]\nguests = glmark3\n", "bad.ini:3: guests: unknown workload 'glmark3'" },
+	{ "[plan]\n[scenario x]\nguests = glmark2\nbaseline = idle\npolicies = sla\n",
+	  "bad.ini:2: [scenario x]: every guest of the baseline is idle" },
 	{ "[plan]\n[scenario x]\nguests = glmark2 glmark2\nbaseline = idle\npolicies = sla\n",
 	  "bad.ini:2: [scenario x]: baseline names 1 guests, guests 2" },
 	{ "[plan]\n[scenario x]\nguests = glmark2 glmark2\npolicies = sla sla\n",

@@ -107,6 +107,8 @@ int main(void)
 	snprintf(rows[11].workload, sizeof(rows[11].workload), "idle");
 	CHECK(scen_summarise(rows + 9, 3, &p, &np) == 0 && np == 1, "one phase");
 	CHECK(np == 1 && near(p[0].jain_gpu, 1.0), "2:1 against weights 2:1: Jain %f", np ? p[0].jain_gpu : -1);
+	CHECK(np == 1 && near(p[0].jain_value, 1.0), "20 and 10 fps at weights 2:1: Jain per weight %f",
+	      np ? p[0].jain_value : -1);
 	free(p);
 	CHECK(scen_summarise(rows, 0, &p, &np) == 0 && np == 0, "no rows, no phases");
 	free(p);
