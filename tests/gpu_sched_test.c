@@ -31,13 +31,19 @@ static void test_names(void)
 	CHECK(!strcmp(sched_policy_name((enum sched_policy)99), "unknown"), "name of a bad value");
 }
 
-static void three(struct sched *s, enum sched_policy p)
+/* n present vGPUs under policy p, a 2 ms slice, from time 0. */
+static void some(struct sched *s, enum sched_policy p, unsigned n)
 {
 	sched_init(s, p, 2 * MS, 0);
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		sched_vgpu_add(s, i);
 		sched_present(s, i, 1, 0);
 	}
+}
+
+static void three(struct sched *s, enum sched_policy p)
+{
+	some(s, p, 3);
 }
 
 static void test_shares(void)
@@ -73,11 +79,7 @@ static void test_budget(void)
 {
 	struct sched s;
 
-	sched_init(&s, SCHED_EQUAL_SHARE, 2 * MS, 0);
-	sched_vgpu_add(&s, 0);
-	sched_vgpu_add(&s, 1);
-	sched_present(&s, 0, 1, 0);
-	sched_present(&s, 1, 1, 0);
+	some(&s, SCHED_EQUAL_SHARE, 2);
 	CHECK(s.period_ns == 100 * MS, "period 100 ms");
 	CHECK(s.v[0].budget_ns == (int64_t)(50 * MS), "half of a period: %lld", (long long)s.v[0].budget_ns);
 	sched_charge_call(&s, 0, 0, 30 * MS, 0);
@@ -190,11 +192,7 @@ static void test_frames(void)
 {
 	struct sched s;
 
-	sched_init(&s, SCHED_SLA, 2 * MS, 0);
-	sched_vgpu_add(&s, 0);
-	sched_vgpu_add(&s, 1);
-	sched_present(&s, 0, 1, 0);
-	sched_present(&s, 1, 1, 0);
+	some(&s, SCHED_SLA, 2);
 	sched_set_target(&s, 0, 30);
 	/* 20 frames a second, under the target, each using 20 ms of the renderer: it wants the GPU. */
 	for (int i = 0; i < 20; i++) {
@@ -231,11 +229,7 @@ static void test_frames(void)
 	{
 		struct sched c;
 
-		sched_init(&c, SCHED_SLA, 2 * MS, 0);
-		sched_vgpu_add(&c, 0);
-		sched_vgpu_add(&c, 1);
-		sched_present(&c, 0, 1, 0);
-		sched_present(&c, 1, 1, 0);
+		some(&c, SCHED_SLA, 2);
 		sched_set_target(&c, 0, 30);
 		for (int i = 0; i < 20; i++) {
 			sched_charge_call(&c, 0, (uint64_t)i * 200 * MS, (uint64_t)i * 200 * MS + MS / 10, 0);
@@ -337,11 +331,7 @@ static void test_simulated(void)
 	struct sched s;
 	double share[3], busy[3] = { 1, 1, 1 }, victims[3] = { 1, 0.2, 0.2 };
 
-	sched_init(&s, SCHED_FIXED_SHARE, 2 * MS, 0);
-	sched_vgpu_add(&s, 0);
-	sched_vgpu_add(&s, 1);
-	sched_present(&s, 0, 1, 0);
-	sched_present(&s, 1, 1, 0);
+	some(&s, SCHED_FIXED_SHARE, 2);
 	sched_set_weight(&s, 0, 3);
 	simulate(&s, 2, busy, 10, share);
 	CHECK(near(share[0], 0.75, 0.02), "3:1 under fixed share gives 75/25: %.3f/%.3f", share[0], share[1]);
