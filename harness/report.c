@@ -395,6 +395,16 @@ static size_t per_guest(struct rep *r, const struct series *s, double *out, size
 	return n;
 }
 
+/* A number for a table cell, or an en dash. */
+static const char *cell(char *buf, size_t len, const char *fmt, double v)
+{
+	if (isnan(v))
+		snprintf(buf, len, "–");
+	else
+		snprintf(buf, len, fmt, v);
+	return buf;
+}
+
 static void section_sharing(struct rep *r)
 {
 	/* One chart per workload (its own unit): a data file each, drawn after the table. */
@@ -452,8 +462,8 @@ static void section_sharing(struct rep *r)
 
 		char effs[16];
 
-		snprintf(effs, sizeof(effs), isnan(eff) ? "–" : "%.2f", eff);
-		fprintf(r->html, "</td><td>%.1f</td><td>%s</td><td>%.3f</td>", sum, effs, jain);
+		fprintf(r->html, "</td><td>%.1f</td><td>%s</td><td>%.3f</td>", sum, cell(effs, sizeof(effs), "%.2f", eff),
+			jain);
 		if (d0) {
 			/* dom0 is one more VM sharing the GPU: Jain over all of them. */
 			g[n] = median_copy(d0->v, d0->n);
@@ -491,16 +501,6 @@ static void section_sharing(struct rep *r)
 	}
 	if (!nfiles)
 		fprintf(r->html, "<p>No guest results in this run.</p>\n");
-}
-
-/* A number for a table cell, or an en dash. */
-static const char *cell(char *buf, size_t len, const char *fmt, double v)
-{
-	if (isnan(v))
-		snprintf(buf, len, "–");
-	else
-		snprintf(buf, len, fmt, v);
-	return buf;
 }
 
 /* Each guest's share of the GPU time over one job, from the mediator's samples: a line per guest. */

@@ -964,17 +964,36 @@ static int phase_done(struct run *r, const struct scenario_phase *ph)
 	return 1;
 }
 
+/* How many phases scenario sc runs under each policy: contended, and baseline when it has one. */
+static int scenario_phases(const struct plan_scenario *sc)
+{
+	return sc->nbaseline ? 2 : 1;
+}
+
+/* Phase b (0 contended, 1 baseline) of scenario sc under its policy p. */
+static struct scenario_phase scenario_phase_at(const struct plan_scenario *sc, int p, int b)
+{
+	return (struct scenario_phase){ sc, plan_policy_name(sc->policies[p]), b ? "baseline" : "contended",
+					b ? sc->baseline : sc->guests };
+}
+
+/* Every phase of scenario sc under its policy p, as `status` for `reason`. */
+static void scenario_fail_policy(struct run *r, const struct plan_scenario *sc, int p, const char *status,
+				 const char *reason)
+{
+	for (int b = 0; b < scenario_phases(sc); b++) {
+		struct scenario_phase ph = scenario_phase_at(sc, p, b);
+
+		for (int rep = 1; rep <= r->plan.repetitions; rep++)
+			scenario_fail(r, &ph, rep, status, reason);
+	}
+}
+
 /* Every phase of scenario sc under every policy, as `status` for `reason`. */
 static void scenario_fail_all(struct run *r, const struct plan_scenario *sc, const char *status, const char *reason)
 {
 	for (int p = 0; p < sc->npolicies; p++)
-		for (int b = 0; b < (sc->nbaseline ? 2 : 1); b++) {
-			struct scenario_phase ph = { sc, plan_policy_name(sc->policies[p]), b ? "baseline" : "contended",
-						     b ? sc->baseline : sc->guests };
-
-			for (int rep = 1; rep <= r->plan.repetitions; rep++)
-				scenario_fail(r, &ph, rep, status, reason);
-		}
+		scenario_fail_policy(r, sc, p, status, reason);
 }
 
 /* One scenario: its guests booted once on one mediator; under each policy (set over the control socket) the
@@ -989,9 +1008,8 @@ static void run_scenario(struct run *r, const struct config_def *c, const struct
 	struct plan_mediator med = sc->med;
 
 	for (int p = 0; p < sc->npolicies; p++)
-		for (int b = 0; b < (sc->nbaseline ? 2 : 1); b++) {
-			struct scenario_phase ph = { sc, plan_policy_name(sc->policies[p]), b ? "baseline" : "contended",
-						     b ? sc->baseline : sc->guests };
+		for (int b = 0; b < scenario_phases(sc); b++) {
+			struct scenario_phase ph = scenario_phase_at(sc, p, b);
 
 			all &= phase_done(r, &ph);
 		}
@@ -1026,24 +1044,15 @@ static void run_scenario(struct run *r, const struct config_def *c, const struct
 		}
 	} else {
 		for (int p = 0; p < sc->npolicies && !stopping(r); p++) {
-			const char *pn = plan_policy_name(sc->policies[p]);
-
 			if (scenario_policy(sc, sc->policies[p], gb.control) < 0) {
-				for (int b = 0; b < (sc->nbaseline ? 2 : 1); b++) {
-					struct scenario_phase ph = { sc, pn, b ? "baseline" : "contended",
-								     b ? sc->baseline : sc->guests };
-
-					for (int rep = 1; rep <= r->plan.repetitions; rep++)
-						scenario_fail(r, &ph, rep, "failed", "the mediator refused the policy");
-				}
+				scenario_fail_policy(r, sc, p, "failed", "the mediator refused the policy");
 				continue;
 			}
-			for (int b = 0; b < (sc->nbaseline ? 2 : 1) && !stopping(r); b++) {
-				struct scenario_phase ph = { sc, pn, b ? "baseline" : "contended",
-							     b ? sc->baseline : sc->guests };
+			for (int b = 0; b < scenario_phases(sc) && !stopping(r); b++) {
+				struct scenario_phase ph = scenario_phase_at(sc, p, b);
 
 				for (int rep = 1; rep <= r->plan.repetitions && !stopping(r); rep++)
-					if (!store_scenario_done(&r->store, r->id, sc->name, pn, ph.phase, 1, rep))
+					if (!store_scenario_done(&r->store, r->id, sc->name, ph.policy, ph.phase, 1, rep))
 						scenario_rep(r, c, &ph, rep, &gs, gb.control);
 			}
 		}
