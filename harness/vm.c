@@ -35,9 +35,11 @@ int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
 	}
 	snprintf(vm->dir, sizeof(vm->dir), "%s", dir);
 	snprintf(vm->agent_sock, sizeof(vm->agent_sock), "%s/%s.agent.sock", dir, vm->name);
+	snprintf(vm->qmp_sock, sizeof(vm->qmp_sock), "%s/%s.qmp.sock", dir, vm->name);
 	snprintf(vm->serial_log, sizeof(vm->serial_log), "%s/%s.serial.log", dir, vm->name);
 	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/%s.qemu.log", dir, vm->name);
 	unlink(vm->agent_sock);
+	unlink(vm->qmp_sock);
 
 #define ARG(s) (argv[n++] = (char *)(s))
 #define OWN(s) (owned[no++] = argv[n++] = (s))
@@ -68,6 +70,8 @@ int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
 	OWN(vb_strdupf("file:%s", vm->serial_log));
 	ARG("-monitor");
 	ARG("none");
+	ARG("-qmp");
+	OWN(vb_strdupf("unix:%s,server=on,wait=off", vm->qmp_sock));
 	/* The host's root, read-only; the guest puts a tmpfs overlay on top. */
 	ARG("-fsdev");
 	ARG("local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap");
@@ -136,6 +140,8 @@ void vm_stop(struct vm *vm)
 	}
 	if (vm->agent_sock[0])
 		unlink(vm->agent_sock);
+	if (vm->qmp_sock[0])
+		unlink(vm->qmp_sock);
 }
 
 int vm_console_empty(const struct vm *vm)

@@ -24,6 +24,7 @@ struct vm {
 	pid_t pid;
 	char dir[512];
 	char agent_sock[512];
+	char qmp_sock[512]; /* QEMU's QMP socket (qmp.h) */
 	char serial_log[512];
 	char qemu_log[512];
 	double started; /* monotonic */

@@ -48,6 +48,21 @@ static json_object *sched_json(const struct sched_vgpu *sv, double share)
 	return o;
 }
 
+static json_object *health_json(const struct vgpu_health *h)
+{
+	json_object *o = json_object_new_object();
+
+	add_u64(o, "resets", h->resets);
+	add_u64(o, "resumes", h->resumes);
+	add_u64(o, "ring_stops", h->ring_stops);
+	add_u64(o, "recoveries", h->recoveries);
+	json_object_object_add(o, "last_reset_s", h->last_reset_s < 0 ? NULL : json_object_new_double(h->last_reset_s));
+	json_object_object_add(o, "last_reset", json_object_new_string(h->last_reset));
+	add_u64(o, "drain_ms_max", h->drain_ms_max);
+	add_u64(o, "drain_timeouts", h->drain_timeouts);
+	return o;
+}
+
 static json_object *vgpu_json(const struct control_vgpu *v)
 {
 	json_object *o = json_object_new_object();
@@ -58,6 +73,9 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 	json_object_object_add(o, "connected", json_object_new_boolean(v->connected));
 	add_u64(o, "connects", v->connects);
 	json_object_object_add(o, "last_problem", json_object_new_string(v->why ? v->why : ""));
+	json_object_object_add(o, "broken", json_object_new_boolean(v->broken));
+	if (v->h)
+		json_object_object_add(o, "health", health_json(v->h));
 	if (v->gd) {
 		const struct gpu_device *g = v->gd;
 		const struct gpu_stats *s = &g->st;

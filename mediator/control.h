@@ -18,6 +18,18 @@
 struct sched;
 struct sched_vgpu;
 
+/* A vGPU's resets and recoveries, kept across its connections. */
+struct vgpu_health {
+	uint64_t resets;          /* device resets (the driver reset the device: state dropped) */
+	uint64_t resumes;         /* rings stopped and restarted where they were (a pause: state kept) */
+	uint64_t ring_stops;      /* GET_VRING_BASE */
+	uint64_t recoveries;      /* a broken vGPU served again after its rings restarted */
+	double last_reset_s;      /* mediator uptime of the last reset, negative for never */
+	char last_reset[160];     /* why the last reset was known, and what it dropped */
+	uint64_t drain_ms_max;    /* the longest a stopping ring held the loop to finish its fences */
+	uint64_t drain_timeouts;  /* rings stopped with fences still unfinished after the bound */
+};
+
 struct control_vgpu {
 	const char *name;
 	const struct sched_vgpu *sv; /* the scheduler's accounting of it */
@@ -26,6 +38,8 @@ struct control_vgpu {
 	uint64_t connects;
 	const struct gpu_device *gd; /* NULL when not connected */
 	const char *why;             /* why it last disconnected or broke, "" if never */
+	int broken;                  /* a ring is broken: not served until the front-end restarts it */
+	const struct vgpu_health *h;
 };
 
 /* The snapshot as a malloc'd JSON string (NULL without memory). */

@@ -62,11 +62,27 @@ int guest_mem_add(struct guest_mem *m, int fd, uint64_t gpa, uint64_t size, uint
 					    .size = size,
 					    .uva = uva,
 					    .mmap_offset = mmap_offset,
+					    .dev = (uint64_t)st.st_dev,
+					    .ino = (uint64_t)st.st_ino,
 					    .host = (uint8_t *)p + (mmap_offset - start),
 					    .map_base = p,
 					    .map_len = (size_t)len };
 	m->n++;
 	return 0;
+}
+
+int guest_mem_same(const struct guest_mem *a, const struct guest_mem *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (int i = 0; i < a->n; i++) {
+		const struct guest_region *x = &a->r[i], *y = &b->r[i];
+
+		if (x->gpa != y->gpa || x->size != y->size || x->uva != y->uva || x->mmap_offset != y->mmap_offset ||
+		    x->dev != y->dev || x->ino != y->ino)
+			return 0;
+	}
+	return 1;
 }
 
 void guest_mem_clear(struct guest_mem *m)

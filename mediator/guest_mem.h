@@ -15,6 +15,7 @@ struct guest_region {
 	uint64_t size;
 	uint64_t uva;  /* the front-end's (QEMU's) virtual address */
 	uint64_t mmap_offset;
+	uint64_t dev, ino; /* the file it maps (fstat), to know the same table when it comes again */
 	uint8_t *host; /* our mapping of [mmap_offset, mmap_offset + size) */
 	void *map_base;
 	size_t map_len;
@@ -33,6 +34,10 @@ struct guest_mem {
  */
 int guest_mem_add(struct guest_mem *m, int fd, uint64_t gpa, uint64_t size, uint64_t uva, uint64_t mmap_offset,
 		  char *err, size_t errlen);
+
+/* 1 when b maps exactly what a maps (same files, offsets and addresses, in the same order): a front-end
+ * that sends its table again on every ring start (QEMU on resume) changes nothing. */
+int guest_mem_same(const struct guest_mem *a, const struct guest_mem *b);
 
 /* Unmap every region. */
 void guest_mem_clear(struct guest_mem *m);

@@ -10,6 +10,7 @@
  *   vgpu-mediator --vgpu name=g1,socket=PATH[,weight=N][,fps=F] [--vgpu ...]
  *   options: --control PATH  --render-node PATH|auto|none  --no-virgl
  *            --policy best-effort|equal-share|fixed-share|sla  --timeslice-ms N
+ *            --trace-vhost (log every front-end message)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +37,7 @@
 #define CHUNK 4 /* commands served between two looks at the clock within a turn */
 #define MAX_CTL 8 /* control connections open at once */
 #define CTL_WAIT_NS 200000000ull /* a control client that writes nothing this long gets the counters */
+#define DRAIN_NS 2000000000ull /* the longest a stopping ring waits for its fences (it holds every vGPU) */
 
 enum watch_kind { W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL };
 
@@ -63,8 +65,11 @@ struct slot {
 	int shared;  /* accepted on the shared --listen socket: the slot goes away on disconnect */
 	int used;
 	int active;  /* a front-end is connected */
-	int broken;  /* a queue is broken: the vGPU is no longer served until it reconnects */
+	int broken;  /* a queue is broken: not served until the front-end restarts its rings (or reconnects) */
+	uint32_t broken_gen; /* vd.gen when it broke: a restart of the rings changes it */
 	uint64_t connects;
+	struct vgpu_health health;
+	struct vgpu_health health_base; /* ring_stops and resumes of the connections before this one */
 	char why[256];
 	struct vdev vd;
 	struct gpu_device gd;
@@ -88,6 +93,7 @@ static struct {
 	uint32_t fence_seen;   /* the renderer's last retired fence, reported by on_fence */
 	int fence_new;
 	struct ctl_conn ctl[MAX_CTL];
+	int trace_vhost;       /* log every front-end message */
 } M = { .ep = -1, .shared_fd = -1, .control_fd = -1 };
 
 static uint64_t mono_ns(void)
@@ -177,6 +183,7 @@ static struct slot *slot_new(const char *name)
 		s->used = 1;
 		s->listen_fd = -1;
 		snprintf(s->name, sizeof(s->name), "%s", name);
+		s->health.last_reset_s = -1;
 		s->w_listen = (struct watch){ W_LISTEN, s, 0, -1 };
 		s->w_conn = (struct watch){ W_CONN, s, 0, -1 };
 		s->w_disp = (struct watch){ W_DISP, s, 0, -1 };
@@ -199,6 +206,8 @@ static void slot_disconnect(struct slot *s, const char *why)
 	watch_set(&s->w_disp, -1);
 	for (unsigned q = 0; q < VDEV_MAX_QUEUES; q++)
 		watch_set(&s->w_kick[q], -1);
+	s->health_base.ring_stops += s->vd.ring_stops;
+	s->health_base.resumes += s->vd.resumes;
 	/* Only this vGPU's state goes: its resources, contexts, pending fences, mappings. */
 	gpu_device_free(&s->gd);
 	vdev_free(&s->vd);
@@ -212,6 +221,8 @@ static void slot_disconnect(struct slot *s, const char *why)
 	}
 }
 
+static void slot_event(void *opaque, enum vdev_event ev, unsigned qi);
+
 static void slot_connect(struct slot *s, int fd)
 {
 	struct virtio_gpu_config cfg;
@@ -224,6 +235,8 @@ static void slot_connect(struct slot *s, int fd)
 	vdev_init(&s->vd, fd, 2, gpu_device_features(M.virgl), &cfg, sizeof(cfg), gpu_device_handle, &s->gd);
 	gpu_device_init(&s->gd, &s->vd);
 	s->vd.config_hook = gpu_device_config_write;
+	s->vd.event_hook = slot_event;
+	s->vd.event_ctx = s;
 	s->active = 1;
 	s->broken = 0;
 	s->connects++;
@@ -254,6 +267,12 @@ static void slot_sync(struct slot *s)
 		}
 	}
 	watch_set(&s->w_disp, s->gd.disp.fd);
+	if (s->broken && s->vd.gen != s->broken_gen && s->vd.q[GPU_CTRLQ].started) {
+		/* The front-end stopped and restarted its rings: a fresh ring is served again. */
+		s->broken = 0;
+		s->health.recoveries++;
+		logf_("vgpu %s: rings restarted, served again", s->name);
+	}
 	for (unsigned q = 0; q < s->vd.nqueues; q++) {
 		watch_set(&s->w_kick[q], s->vd.q[q].kick_fd);
 		/* A ring (re)started may hold requests already. */
@@ -312,6 +331,59 @@ static void retire_fences(void)
 			gpu_device_fences_done(&M.slots[i].gd, fence);
 }
 
+/* A ring of s is stopping (the front-end waits for GET_VRING_BASE's reply): let the renderer finish the fences
+ * of its requests, so their answers reach the ring before it stops. This holds the loop, so at most DRAIN_NS. */
+static void drain_fences(struct slot *s)
+{
+	uint64_t t0 = mono_ns(), now = t0, ms;
+
+	while (s->gd.npending && now - t0 < DRAIN_NS) {
+		struct timespec nap = { 0, 500000 };
+
+		gvirgl_poll();
+		retire_fences();
+		if (!s->gd.npending)
+			break;
+		nanosleep(&nap, NULL);
+		now = mono_ns();
+	}
+	ms = (mono_ns() - t0) / 1000000u;
+	if (ms > s->health.drain_ms_max)
+		s->health.drain_ms_max = ms;
+	if (s->gd.npending) {
+		s->health.drain_timeouts++;
+		logf_("vgpu %s: ring stopped with %u fence(s) unfinished after %llu ms: their requests are dropped",
+		      s->name, s->gd.npending, (unsigned long long)ms);
+	}
+}
+
+/* What the vhost-user layer tells besides requests: a ring stopping, a device reset. */
+static void slot_event(void *opaque, enum vdev_event ev, unsigned qi)
+{
+	struct slot *s = opaque;
+	size_t res = s->gd.res.live, ctx = s->gd.ctx.live;
+
+	switch (ev) {
+	case VDEV_RING_STOPPING:
+		if (qi == GPU_CTRLQ)
+			drain_fences(s);
+		break;
+	case VDEV_DEVICE_RESET:
+		/* Only this vGPU's state goes; the rings serve again once set up. */
+		gpu_device_reset(&s->gd);
+		s->health.resets++;
+		s->health.last_reset_s = uptime_s();
+		snprintf(s->health.last_reset, sizeof(s->health.last_reset),
+			 "%.100s: dropped %zu resource(s), %zu context(s)", s->vd.reset_why, res, ctx);
+		if (s->broken) {
+			s->broken = 0;
+			s->health.recoveries++;
+		}
+		logf_("vgpu %s: device reset (%s)", s->name, s->health.last_reset);
+		break;
+	}
+}
+
 /* Write all of buf to a control client (it has a 1 s send timeout). */
 static void ctl_send(int fd, const char *buf)
 {
@@ -337,8 +409,11 @@ static char *ctl_snapshot(void)
 
 		if (!s->used)
 			continue;
-		v[n++] = (struct control_vgpu){ s->name, &M.sched.v[i], sched_share(&M.sched, (unsigned)i), s->active,
-						s->connects, s->active ? &s->gd : NULL, s->why };
+		s->health.ring_stops = s->health_base.ring_stops + (s->active ? s->vd.ring_stops : 0);
+		s->health.resumes = s->health_base.resumes + (s->active ? s->vd.resumes : 0);
+		v[n++] = (struct control_vgpu){ s->name,	  &M.sched.v[i], sched_share(&M.sched, (unsigned)i),
+						s->active,	  s->connects,	 s->active ? &s->gd : NULL,
+						s->why,		  s->broken,	 &s->health };
 	}
 	return control_json(v, n, &M.sched, uptime_s());
 }
@@ -518,6 +593,8 @@ static void on_event(struct watch *w)
 		}
 		if (r == 2) /* the rest of the message has not come yet */
 			break;
+		if (M.trace_vhost)
+			logf_("vgpu %s: << %s", s->name, s->vd.last_msg);
 		if (s->vd.why[0]) {
 			logf_("vgpu %s: %s", s->name, s->vd.why);
 			s->vd.why[0] = 0;
@@ -562,6 +639,7 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 	if (r < 0) {
 		/* virtio's NEEDS_RESET: this vGPU stops being served; the others go on. */
 		s->broken = 1;
+		s->broken_gen = s->vd.gen;
 		memset(s->ready, 0, sizeof(s->ready));
 		_Static_assert(sizeof(s->why) == sizeof(s->vd.why), "reasons of one size");
 		memcpy(s->why, s->vd.why, sizeof(s->why));
@@ -663,7 +741,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: vgpu-mediator (--listen DIR | --vgpu name=NAME,socket=PATH[,weight=N][,fps=F] ...)\n"
 			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n"
-			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n");
+			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n"
+			"                     [--trace-vhost]\n");
 }
 
 static int parse_vgpu(const char *spec)
@@ -762,6 +841,8 @@ int main(int argc, char **argv)
 			render_node = argv[++i];
 		else if (!strcmp(a, "--no-virgl"))
 			no_virgl = 1;
+		else if (!strcmp(a, "--trace-vhost"))
+			M.trace_vhost = 1;
 		else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage();
 			return 0;

@@ -34,7 +34,8 @@ void vdev_init(struct vdev *d, int sock, unsigned nqueues, uint64_t features, co
 		d->q[i].kick_fd = d->q[i].call_fd = -1;
 	d->offered = features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
 		     (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
-	d->protocol_offered = (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG);
+	d->protocol_offered = (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG) |
+			      (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE);
 	d->config_len = config_len > VHOST_MSG_MAX_CONFIG ? VHOST_MSG_MAX_CONFIG : config_len;
 	memcpy(d->config, config, d->config_len);
 	d->handler = handler;
@@ -69,6 +70,50 @@ static int reply_u64(struct vdev *d, uint32_t request, uint64_t v)
 	return send_reply(d, request, &v, 8);
 }
 
+static void event(struct vdev *d, enum vdev_event ev, unsigned qi)
+{
+	if (d->event_hook)
+		d->event_hook(d->event_ctx, ev, qi);
+}
+
+/* The device was reset: the device layer drops its state; stopped rings no longer tell anything. */
+static void device_reset(struct vdev *d, const char *why)
+{
+	memset(d->stopped, 0, sizeof(d->stopped));
+	d->reset_armed = 0;
+	d->resets++;
+	d->gen++;
+	snprintf(d->reset_why, sizeof(d->reset_why), "%s", why);
+	event(d, VDEV_DEVICE_RESET, 0);
+}
+
+/* A ring stopped by GET_VRING_BASE starts again. QEMU restarts a paused ring where it stopped, on the same
+ * memory; after a virtio reset every ring starts at 0, usually elsewhere. The first ring that restarts
+ * differently means the device was reset; once every stopped ring restarted, the question is closed. */
+static void ring_restarted(struct vdev *d, unsigned qi)
+{
+	struct vdev_stop *st = &d->stopped[qi];
+	struct vdev_queue *q = &d->q[qi];
+	char why[128];
+
+	if (!d->reset_armed || !st->valid)
+		return;
+	if (q->base != st->base || q->desc != st->desc || q->avail != st->avail || q->used != st->used) {
+		if (q->base != st->base)
+			snprintf(why, sizeof(why), "queue %u restarted at %u, stopped at %u", qi, q->base, st->base);
+		else
+			snprintf(why, sizeof(why), "queue %u restarted on another ring", qi);
+		device_reset(d, why);
+		return;
+	}
+	st->valid = 0;
+	d->reset_armed = 0;
+	for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
+		d->reset_armed |= d->stopped[i].valid;
+	if (!d->reset_armed)
+		d->resumes++;
+}
+
 /* Start a queue once everything it needs is there. */
 static void queue_try_start(struct vdev *d, unsigned qi)
 {
@@ -84,6 +129,7 @@ static void queue_try_start(struct vdev *d, unsigned qi)
 	q->vr.last_avail = q->base;
 	q->vr.used_idx = q->base;
 	q->started = 1;
+	ring_restarted(d, qi);
 	/* Without protocol features a ring is enabled as it starts. */
 	if (!(d->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
 		q->enabled = 1;
@@ -114,10 +160,13 @@ static int act(struct vdev *d, struct vhost_msg *m)
 		d->owned = 1;
 		return 0;
 	case VHOST_USER_RESET_OWNER:
+	case VHOST_USER_RESET_DEVICE:
+		/* Every ring stops and the device forgets its state; RESET_DEVICE keeps the ownership. */
 		for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
 			queue_reset(&d->q[i]);
-		d->gen++;
-		d->owned = 0;
+		if (m->request == VHOST_USER_RESET_OWNER)
+			d->owned = 0;
+		device_reset(d, vhost_req_name(m->request));
 		return 0;
 	case VHOST_USER_GET_QUEUE_NUM:
 		return reply_u64(d, m->request, d->nqueues);
@@ -133,6 +182,13 @@ static int act(struct vdev *d, struct vhost_msg *m)
 				snprintf(d->why, sizeof(d->why), "SET_MEM_TABLE: region %u: %s", i, err);
 				return -1;
 			}
+		}
+		/* QEMU sends its table again on every start (a resume too): the same table keeps its mapping, so
+		 * nothing that points into guest memory (backings, rings) has to be dropped. */
+		if (guest_mem_same(&fresh, &d->mem)) {
+			guest_mem_clear(&fresh);
+			d->mem_kept++;
+			return 0;
 		}
 		/* Running rings point into the old mapping: they restart on the new one. */
 		guest_mem_clear(&d->mem);
@@ -163,10 +219,20 @@ static int act(struct vdev *d, struct vhost_msg *m)
 		d->q[m->payload.state.index].base = (uint16_t)m->payload.state.num;
 		return 0;
 	case VHOST_USER_GET_VRING_BASE: {
-		/* Stops the ring; the reply carries where the front-end should resume. */
-		struct vdev_queue *q = &d->q[m->payload.state.index];
-		struct vhost_vring_state st = { m->payload.state.index, q->started ? q->vr.last_avail : q->base };
+		/* Stops the ring; the reply carries where the front-end should resume. What is in flight on it is
+		 * finished first (a stopped ring takes no completions), so a pause loses no request. */
+		unsigned qi = m->payload.state.index;
+		struct vdev_queue *q = &d->q[qi];
+		struct vhost_vring_state st;
 
+		if (q->started)
+			event(d, VDEV_RING_STOPPING, qi);
+		st = (struct vhost_vring_state){ qi, q->started ? q->vr.last_avail : q->base };
+		if (q->started) {
+			d->stopped[qi] = (struct vdev_stop){ 1, (uint16_t)st.num, q->desc, q->avail, q->used };
+			d->reset_armed = 1;
+		}
+		d->ring_stops++;
 		queue_reset(q);
 		d->gen++;
 		return send_reply(d, m->request, &st, sizeof(st));
@@ -261,8 +327,10 @@ int vdev_handle_msg(struct vdev *d)
 	}
 	if (vhost_msg_validate(&m, d->nqueues, err, sizeof(err)) < 0) {
 		snprintf(d->why, sizeof(d->why), "%s", err);
+		snprintf(d->last_msg, sizeof(d->last_msg), "refused: %.140s", err);
 		r = -1;
 	} else {
+		vhost_msg_describe(&m, d->last_msg, sizeof(d->last_msg));
 		r = act(d, &m);
 	}
 	vhost_msg_close_fds(&m);

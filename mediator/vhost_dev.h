@@ -20,6 +20,7 @@
 
 #define VHOST_USER_PROTOCOL_F_REPLY_ACK 3
 #define VHOST_USER_PROTOCOL_F_CONFIG 9
+#define VHOST_USER_PROTOCOL_F_RESET_DEVICE 13
 
 struct vdev_queue {
 	uint16_t num;
@@ -36,6 +37,24 @@ struct vdev_queue {
  * when the request completes later (vdev_complete). */
 typedef uint32_t (*vdev_handler)(void *ctx, unsigned qi, struct vring_req *req);
 #define VDEV_DEFERRED UINT32_MAX
+
+/*
+ * What the device layer hears of besides requests:
+ *  VDEV_RING_STOPPING  GET_VRING_BASE on queue qi: the front-end waits for the reply, and a stopped ring
+ *                      takes no completion, so finish (vdev_complete) what is in flight on it now.
+ *  VDEV_DEVICE_RESET   the driver reset the device (d->reset_why says how that was known): drop every
+ *                      resource, context, scanout and fence; the rings start afresh.
+ * How a reset is told from a pause (QMP stop/cont stops and restarts the rings too): see mediator/RESET.md.
+ */
+enum vdev_event { VDEV_RING_STOPPING, VDEV_DEVICE_RESET };
+typedef void (*vdev_event_hook)(void *ctx, enum vdev_event ev, unsigned qi);
+
+/* Where a ring was when GET_VRING_BASE stopped it. */
+struct vdev_stop {
+	int valid;
+	uint16_t base;
+	uint64_t desc, avail, used;
+};
 
 /* The front-end wrote config bytes [offset, offset + size) (already copied into config). 0 accept, -1 refuse. */
 typedef int (*vdev_config_hook)(void *ctx, uint8_t *config, uint32_t offset, uint32_t size);
@@ -54,6 +73,16 @@ struct vdev {
 	vdev_handler handler;
 	vdev_config_hook config_hook; /* NULL: the config space is read-only */
 	void *ctx;
+	vdev_event_hook event_hook; /* NULL: nobody listens */
+	void *event_ctx;
+	struct vdev_stop stopped[VDEV_MAX_QUEUES];
+	int reset_armed;       /* a ring was stopped: its restart tells a reset from a pause */
+	uint64_t ring_stops;   /* GET_VRING_BASE received */
+	uint64_t resets;       /* device resets seen */
+	uint64_t resumes;      /* stopped rings that all restarted where they stopped (a pause) */
+	uint64_t mem_kept;     /* SET_MEM_TABLE that repeated the table in force (kept, not remapped) */
+	char reset_why[128];   /* how the last reset was known */
+	char last_msg[160];    /* the last message, described (vhost_msg_describe) */
 	uint32_t gen;     /* changes whenever a ring is reset or guest memory remapped */
 	uint32_t mem_gen; /* changes whenever guest memory is remapped */
 	struct vhost_rx rx; /* the front-end's message in progress */

@@ -38,6 +38,7 @@ static const struct {
 	{ VHOST_USER_GET_CONFIG, "GET_CONFIG" },
 	{ VHOST_USER_SET_CONFIG, "SET_CONFIG" },
 	{ VHOST_USER_GPU_SET_SOCKET, "GPU_SET_SOCKET" },
+	{ VHOST_USER_RESET_DEVICE, "RESET_DEVICE" },
 };
 
 const char *vhost_req_name(uint32_t request)
@@ -226,6 +227,7 @@ int vhost_msg_validate(const struct vhost_msg *m, unsigned nqueues, char *err, s
 	case VHOST_USER_GET_FEATURES:
 	case VHOST_USER_SET_OWNER:
 	case VHOST_USER_RESET_OWNER:
+	case VHOST_USER_RESET_DEVICE:
 	case VHOST_USER_GET_PROTOCOL_FEATURES:
 	case VHOST_USER_GET_QUEUE_NUM:
 		want_size = 0;
@@ -303,4 +305,45 @@ int vhost_msg_validate(const struct vhost_msg *m, unsigned nqueues, char *err, s
 		return -1;
 	}
 	return 0;
+}
+
+void vhost_msg_describe(const struct vhost_msg *m, char *buf, size_t len)
+{
+	const char *name = vhost_req_name(m->request);
+	const char *ack = (m->flags & VHOST_USER_NEED_REPLY_MASK) ? " (ack)" : "";
+
+	switch (m->request) {
+	case VHOST_USER_SET_FEATURES:
+	case VHOST_USER_SET_PROTOCOL_FEATURES:
+		snprintf(buf, len, "%s 0x%llx%s", name, (unsigned long long)m->payload.u64, ack);
+		break;
+	case VHOST_USER_SET_VRING_NUM:
+	case VHOST_USER_SET_VRING_BASE:
+	case VHOST_USER_GET_VRING_BASE:
+	case VHOST_USER_SET_VRING_ENABLE:
+		snprintf(buf, len, "%s q%u %u%s", name, m->payload.state.index, m->payload.state.num, ack);
+		break;
+	case VHOST_USER_SET_VRING_ADDR:
+		snprintf(buf, len, "%s q%u desc 0x%llx avail 0x%llx used 0x%llx%s", name, m->payload.addr.index,
+			 (unsigned long long)m->payload.addr.desc, (unsigned long long)m->payload.addr.avail,
+			 (unsigned long long)m->payload.addr.used, ack);
+		break;
+	case VHOST_USER_SET_VRING_KICK:
+	case VHOST_USER_SET_VRING_CALL:
+	case VHOST_USER_SET_VRING_ERR:
+		snprintf(buf, len, "%s q%u%s%s", name, (unsigned)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK),
+			 (m->payload.u64 & VHOST_USER_VRING_NOFD_MASK) ? " no fd" : "", ack);
+		break;
+	case VHOST_USER_SET_MEM_TABLE:
+		snprintf(buf, len, "%s %u region(s), first gpa 0x%llx size 0x%llx%s", name, m->payload.mem.nregions,
+			 (unsigned long long)m->payload.mem.regions[0].gpa,
+			 (unsigned long long)m->payload.mem.regions[0].size, ack);
+		break;
+	case VHOST_USER_GET_CONFIG:
+	case VHOST_USER_SET_CONFIG:
+		snprintf(buf, len, "%s bytes %u+%u%s", name, m->payload.config.offset, m->payload.config.size, ack);
+		break;
+	default:
+		snprintf(buf, len, "%s%s", name, ack);
+	}
 }

@@ -30,6 +30,7 @@ enum vhost_req {
 	VHOST_USER_GET_CONFIG = 24,
 	VHOST_USER_SET_CONFIG = 25,
 	VHOST_USER_GPU_SET_SOCKET = 33,
+	VHOST_USER_RESET_DEVICE = 34,
 };
 
 #define VHOST_USER_VERSION 0x1
@@ -132,5 +133,8 @@ void vhost_msg_close_fds(struct vhost_msg *m);
 
 /* The request's name, for messages ("unknown" for others). */
 const char *vhost_req_name(uint32_t request);
+
+/* One line saying what a validated message asks (name, queue, numbers, fds), for --trace-vhost. */
+void vhost_msg_describe(const struct vhost_msg *m, char *buf, size_t len);
 
 #endif

@@ -429,10 +429,23 @@ static void test_2d(void)
 	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_OK_NODATA, "unref");
 	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "unref twice");
 
-	/* guest memory remapped: backings into the old mapping are dropped */
+	/* the same memory table again (QEMU sends it on every resume): the mapping and the backings stay */
 	fe_mem_table(&t.fe, RAM, VHOST_USER_NEED_REPLY_MASK);
-	CHECK(vdev_handle_msg(&t.vd) == 1 && ack(&t.fe) == 0, "new memory table");
-	CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_ERR_UNSPEC, "old backing gone after remap");
+	CHECK(vdev_handle_msg(&t.vd) == 1 && ack(&t.fe) == 0, "the same memory table again");
+	CHECK(t.vd.mem_kept == 1, "kept, not remapped");
+	CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA, "the backing survives the repeated table");
+
+	/* another table (the same RAM in two regions): remapped, backings into the old mapping are dropped */
+	{
+		struct vhost_mem_table mt = { 2, 0, { { 0, RAM / 2, t.fe.uva, 0 }, { RAM / 2, RAM / 2, t.fe.uva + RAM / 2,
+								      RAM / 2 } } };
+		int fds[2] = { t.fe.ram_fd, t.fe.ram_fd };
+
+		fe_send(&t.fe, VHOST_USER_SET_MEM_TABLE, VHOST_USER_NEED_REPLY_MASK, &mt,
+			8 + 2 * sizeof(struct vhost_mem_region), fds, 2);
+		CHECK(vdev_handle_msg(&t.vd) == 1 && ack(&t.fe) == 0, "a new memory table");
+		CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_ERR_UNSPEC, "old backing gone after remap");
+	}
 	CHECK(t.gd.st.errors > 20 && t.gd.st.cmds[GC_TRANSFER_TO_HOST_2D] > 5, "counters: %llu errors",
 	      (unsigned long long)t.gd.st.errors);
 

@@ -8,7 +8,9 @@
  * vGPU; the control socket's counters follow all of it; SIGTERM ends the
  * process cleanly. Under fixed share with weights 3:1, two front-ends that
  * keep their queues full get 75/25 of the renderer's time, and a weight set
- * over the control socket while they run takes effect.
+ * over the control socket while they run takes effect. A ring stopped and
+ * resumed keeps its vGPU's state; a device reset (RESET_DEVICE, or rings that
+ * restart afresh) drops it and brings a broken vGPU back, neighbour untouched.
  * Usage: mediator_process_test PATH/vgpu-mediator */
 #define _GNU_SOURCE
 #include <json-c/json.h>
@@ -297,6 +299,124 @@ static void test_named(const char *dir)
 	stop(med_pid, log);
 }
 
+/* Field `key` of vGPU `name`'s health object, or -1. */
+static int64_t health_field(json_object *doc, const char *name, const char *key)
+{
+	json_object *h = vgpu_get(doc, name, "health"), *f;
+
+	return h && json_object_object_get_ex(h, key, &f) ? json_object_get_int64(f) : -1;
+}
+
+/* Stop c's control queue and start it again: where it stopped (a resume, as QMP cont does), or at 0 on a cleared
+ * ring (a driver that reset its device). 0 or -1. */
+static int client_restart(struct client *c, int fresh)
+{
+	uint16_t at;
+
+	if (fe_stop_ring(&c->fe, 0, &at) < 0)
+		return -1;
+	close(c->kick);
+	close(c->call);
+	if (fresh) {
+		c->head = c->used = 0;
+		return fe_setup_ring(&c->fe, 0, c->qsz, RING, &c->kick, &c->call);
+	}
+	return at == c->used ? fe_resume_ring(&c->fe, 0, c->qsz, RING, at, &c->kick, &c->call) : -1;
+}
+
+/* Wait until vGPU `name`'s `broken` flag reads want. */
+static int wait_broken(const char *ctl, const char *name, int want)
+{
+	for (int i = 0; i < 100; i++) {
+		json_object *doc = control(ctl);
+		json_object *f = vgpu_get(doc, name, "broken");
+		int b = f ? json_object_get_boolean(f) : -1;
+
+		json_object_put(doc);
+		if (b == want)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+/* Reset and pause as QEMU's front-end does them (mediator/RESET.md): a resume keeps the vGPU's resources, a ring
+ * that restarts at 0 on a cleared ring or RESET_DEVICE drops them, a broken ring is served again after a reset,
+ * and the neighbour never notices. */
+static void test_reset(const char *dir)
+{
+	char a_sock[256], b_sock[256], ctl[256], log[256], va[300], vb[300];
+	struct client a, b;
+	json_object *doc;
+	uint32_t req;
+	uint64_t proto;
+
+	snprintf(a_sock, sizeof(a_sock), "%s/ra.sock", dir);
+	snprintf(b_sock, sizeof(b_sock), "%s/rb.sock", dir);
+	snprintf(ctl, sizeof(ctl), "%s/rcontrol.sock", dir);
+	snprintf(log, sizeof(log), "%s/reset.log", dir);
+	snprintf(va, sizeof(va), "name=a,socket=%s", a_sock);
+	snprintf(vb, sizeof(vb), "name=b,socket=%s", b_sock);
+	char *argv[] = { (char *)mediator, "--vgpu", va, "--vgpu", vb, "--control", ctl, "--trace-vhost", NULL };
+
+	med_pid = start(argv, log);
+	CHECK(client_up(&a, a_sock) == 0 && client_up(&b, b_sock) == 0, "front-ends a and b up");
+	CHECK(fe_send(&a.fe, VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0) == 0 &&
+		      fe_reply(&a.fe, &req, &proto, sizeof(proto)) == 8 &&
+		      (proto & (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE)),
+	      "RESET_DEVICE is offered (protocol features 0x%llx)", (unsigned long long)proto);
+	for (uint32_t id = 1; id <= 3; id++)
+		CHECK(create(&a, id) == VIRTIO_GPU_RESP_OK_NODATA, "a creates resource %u", id);
+	CHECK(create(&b, 1) == VIRTIO_GPU_RESP_OK_NODATA, "b creates resource 1");
+
+	CHECK(client_restart(&a, 0) == 0, "a's ring stops at %u and resumes there", a.used);
+	CHECK(fe_mem_table(&a.fe, RAM, VHOST_USER_NEED_REPLY_MASK) == 0 && fe_ack(&a.fe, "SET_MEM_TABLE", NULL, 0) == 0,
+	      "the same memory table again, as QEMU sends it on resume");
+	CHECK(create(&a, 3) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "after the resume resource 3 still exists");
+	doc = control(ctl);
+	CHECK(vgpu_field(doc, "a", "resources") == 3, "a pause keeps a's 3 resources (%lld)",
+	      (long long)vgpu_field(doc, "a", "resources"));
+	CHECK(health_field(doc, "a", "resumes") == 1 && health_field(doc, "a", "resets") == 0,
+	      "counted as a resume, not a reset (resumes %lld, resets %lld)", (long long)health_field(doc, "a", "resumes"),
+	      (long long)health_field(doc, "a", "resets"));
+	json_object_put(doc);
+
+	CHECK(client_restart(&a, 1) == 0, "a's ring stops, then starts at 0 on a cleared ring (no RESET_DEVICE)");
+	CHECK(create(&a, 1) == VIRTIO_GPU_RESP_OK_NODATA, "after the reset resource 1 is free again");
+	doc = control(ctl);
+	CHECK(vgpu_field(doc, "a", "resources") == 1, "the reset dropped a's old resources (%lld left)",
+	      (long long)vgpu_field(doc, "a", "resources"));
+	CHECK(health_field(doc, "a", "resets") == 1 &&
+		      check_contains(json_object_get_string(vgpu_get(doc, "a", "health")), "restarted at 0, stopped at 4"),
+	      "the reset is counted with how it was known: %s", json_object_get_string(vgpu_get(doc, "a", "health")));
+	CHECK(vgpu_field(doc, "b", "resources") == 1, "b keeps its resource (%lld)",
+	      (long long)vgpu_field(doc, "b", "resources"));
+	json_object_put(doc);
+
+	/* A descriptor outside guest RAM breaks a's ring; a RESET_DEVICE and fresh rings bring it back. */
+	fe_offer(&a.fe, RING, a.qsz, a.head, 4ull * RAM, 64, OUT, 64, a.kick);
+	CHECK(wait_broken(ctl, "a", 1), "a descriptor outside RAM breaks a's ring");
+	CHECK(create(&b, 2) == VIRTIO_GPU_RESP_OK_NODATA, "b is served while a is broken");
+	CHECK(fe_send(&a.fe, VHOST_USER_RESET_DEVICE, 0, NULL, 0, NULL, 0) == 0, "a sends RESET_DEVICE");
+	close(a.kick);
+	close(a.call);
+	a.head = a.used = 0;
+	CHECK(fe_setup_ring(&a.fe, 0, a.qsz, RING, &a.kick, &a.call) == 0, "and sets its ring up again");
+	CHECK(wait_broken(ctl, "a", 0), "a is no longer broken");
+	CHECK(create(&a, 1) == VIRTIO_GPU_RESP_OK_NODATA, "a is served again, from an empty resource table");
+	doc = control(ctl);
+	CHECK(health_field(doc, "a", "resets") == 2 && health_field(doc, "a", "recoveries") == 1,
+	      "the reset and the recovery are counted: %s", json_object_get_string(vgpu_get(doc, "a", "health")));
+	CHECK(vgpu_field(doc, "a", "resources") == 1 && vgpu_field(doc, "b", "resources") == 2,
+	      "a has 1 resource, b 2 (%lld, %lld)", (long long)vgpu_field(doc, "a", "resources"),
+	      (long long)vgpu_field(doc, "b", "resources"));
+	CHECK(health_field(doc, "b", "resets") == 0 && health_field(doc, "b", "ring_stops") == 0, "b saw no reset");
+	json_object_put(doc);
+	client_down(&a);
+	client_down(&b);
+	stop(med_pid, log);
+}
+
 static void test_listen(const char *dir)
 {
 	char ldir[256], sock[300], ctl[300], log[256];
@@ -519,6 +639,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	CHECK(mkdtemp(dir) != NULL, "temp dir");
 	test_named(dir);
+	test_reset(dir);
 	test_listen(dir);
 	test_shares(dir);
 	if (!check_failed) {

@@ -19,6 +19,7 @@ static const struct kv_metric metrics[] = {
 	{ "fps", "fps", 1 },
 	{ "frame_time_p50_ms", "ms", 0 },
 	{ "frame_time_p99_ms", "ms", 0 },
+	{ "frame_time_max_ms", "ms", 0 },
 	{ "frames", "frames", 1 },
 };
 
@@ -34,6 +35,7 @@ static const char *const gpuhog_needs[] = { "EGL on Mesa's surfaceless platform 
 static const struct wl_metric_decl gpuhog_metrics[] = {
 	{ "fps", "fps", 1, "full-screen frames of a fragment-heavy shader, each finished before the next" },
 	{ "frame_time_p*_ms", "ms", 0, "time per frame, draw to glFinish" },
+	{ "frame_time_max_ms", "ms", 0, "the longest frame: how long the guest's GPU stalled at worst" },
 	{ "frames", "frames", 1, "frames drawn in the set time" },
 	{ NULL, NULL, 0, NULL },
 };

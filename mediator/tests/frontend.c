@@ -174,7 +174,9 @@ int fe_mem_table(struct frontend *fe, uint64_t region_size, uint32_t flags)
 	return fe_send(fe, VHOST_USER_SET_MEM_TABLE, flags, &mt, 8 + 32, &fe->ram_fd, 1);
 }
 
-int fe_setup_ring(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base, int *kick, int *call)
+/* SET_VRING_NUM/ADDR/BASE (at index `at`), CALL, KICK (fresh eventfds) and ENABLE of queue qi on the ring at
+ * gpa base. */
+static int ring_start(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base, uint16_t at, int *kick, int *call)
 {
 	struct vhost_vring_state st = { qi, num };
 	struct vhost_vring_addr addr = { qi, 0, fe->uva + base, fe->uva + base + 0x2000, fe->uva + base + 0x1000, 0 };
@@ -183,16 +185,39 @@ int fe_setup_ring(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base,
 
 	*kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	*call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	memset(fe->ram + base, 0, 0x3000);
 	rc |= fe_send(fe, VHOST_USER_SET_VRING_NUM, 0, &st, sizeof(st), NULL, 0);
 	rc |= fe_send(fe, VHOST_USER_SET_VRING_ADDR, 0, &addr, sizeof(addr), NULL, 0);
-	st.num = 0;
+	st.num = at;
 	rc |= fe_send(fe, VHOST_USER_SET_VRING_BASE, 0, &st, sizeof(st), NULL, 0);
 	rc |= fe_send(fe, VHOST_USER_SET_VRING_CALL, 0, &idx, 8, call, 1);
 	rc |= fe_send(fe, VHOST_USER_SET_VRING_KICK, 0, &idx, 8, kick, 1);
 	st.num = 1;
 	rc |= fe_send(fe, VHOST_USER_SET_VRING_ENABLE, 0, &st, sizeof(st), NULL, 0);
 	return rc ? -1 : 0;
+}
+
+int fe_setup_ring(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base, int *kick, int *call)
+{
+	memset(fe->ram + base, 0, 0x3000);
+	return ring_start(fe, qi, num, base, 0, kick, call);
+}
+
+int fe_stop_ring(struct frontend *fe, unsigned qi, uint16_t *at)
+{
+	struct vhost_vring_state st = { qi, 0 };
+	uint32_t req = 0;
+
+	if (fe_send(fe, VHOST_USER_GET_VRING_BASE, 0, &st, sizeof(st), NULL, 0) < 0 ||
+	    fe_reply(fe, &req, &st, sizeof(st)) != (int)sizeof(st) || req != VHOST_USER_GET_VRING_BASE ||
+	    st.index != qi)
+		return -1;
+	*at = (uint16_t)st.num;
+	return 0;
+}
+
+int fe_resume_ring(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base, uint16_t at, int *kick, int *call)
+{
+	return ring_start(fe, qi, num, base, at, kick, call);
 }
 
 void fe_post(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,

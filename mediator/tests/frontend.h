@@ -47,6 +47,13 @@ int fe_mem_table(struct frontend *fe, uint64_t region_size, uint32_t flags);
  * SET_VRING_NUM/ADDR/BASE, CALL and KICK (eventfds returned), and ENABLE. 0 or -1. */
 int fe_setup_ring(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base, int *kick, int *call);
 
+/* GET_VRING_BASE of queue qi (the ring stops): *at gets where it stopped. 0 or -1. */
+int fe_stop_ring(struct frontend *fe, unsigned qi, uint16_t *at);
+
+/* Start queue qi again on the ring at gpa base as it is (not cleared), at index `at`: what QEMU does on resume
+ * (fresh kick and call eventfds returned). 0 or -1. */
+int fe_resume_ring(struct frontend *fe, unsigned qi, uint16_t num, uint64_t base, uint16_t at, int *kick, int *call);
+
 /* Place a chain on the ring laid out by fe_setup_ring at base, descriptors head and head+1: one readable
  * buffer at gpa `in` of in_len bytes and one writable at gpa `out` of out_len bytes; publish it (no kick). */
 void fe_post(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,

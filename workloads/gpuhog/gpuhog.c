@@ -188,6 +188,7 @@ int main(int argc, char **argv)
 	printf("fps: %.3f\n", (double)frames / sum);
 	printf("frame_time_p50_ms: %.3f\n", ft[frames / 2]);
 	printf("frame_time_p99_ms: %.3f\n", ft[(size_t)((double)(frames - 1) * 0.99)]);
+	printf("frame_time_max_ms: %.3f\n", ft[frames - 1]);
 	printf("pixel: %02x%02x%02x\n", px[0], px[1], px[2]);
 	printf("done: 1\n");
 	free(ft);

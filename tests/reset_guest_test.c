@@ -1,0 +1,311 @@
+/* reset_guest_test.c: integration test of vGPU reset and pause (mediator/RESET.md) with two real TCG guests on a
+ * real vgpu-mediator, started the way a mediated run starts it. guest2 draws (gpuhog, 3D through the mediator)
+ * the whole time, and its longest frame must stay under NEIGHBOUR_STALL_MS. guest1:
+ *   - unbinds and binds virtio_gpu, then runs a 3D job: it succeeds, and once it ended its vGPU holds as many
+ *     resources as after a fresh boot;
+ *   - is paused (QMP stop), 3 s, continued (cont) in the middle of a 3D job: the job finishes, nothing is lost;
+ *   - is reset (QMP system_reset): it reboots into a working vGPU.
+ * Arguments: AGENT INIT MEDIATOR GPUHOG. */
+#define _GNU_SOURCE
+#include <json-c/json.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "agent_client.h"
+#include "boot_wait.h"
+#include "check.h"
+#include "configs.h"
+#include "gpu_backend.h"
+#include "hostcheck.h"
+#include "image.h"
+#include "qmp.h"
+#include "util.h"
+#include "vm.h"
+
+#define MEMORY_MB 768
+/* The longest a neighbour's frame may take while guest1 is reset, paused and rebooted: the mediator holds every
+ * vGPU for at most 2 s while a stopping ring finishes its fences (DRAIN_NS in mediator/main.c), plus a frame. */
+#define NEIGHBOUR_STALL_MS 3000.0
+
+static const char *gpuhog;
+static struct gpu_backend backend;
+
+struct neighbour {
+	struct agent_conn *c;
+	char log[600];
+	volatile int stop;
+	int runs, failed;
+	double max_frame_ms;
+	char why[256];
+};
+
+/* A value "key: v" in a job's output, or -1. */
+static double out_value(const char *out, const char *key)
+{
+	const char *p = out ? strstr(out, key) : NULL;
+
+	return p ? atof(p + strlen(key)) : -1;
+}
+
+/* gpuhog for `seconds` on c: 0 when it exited 0 on virgl, else -1 with why. *max_ms gets its longest frame. */
+static int hog(struct agent_conn *c, int seconds, const char *log, double *max_ms, char *why, size_t whylen)
+{
+	char secs[16];
+	const char *argv[] = { gpuhog, "--seconds", secs, "--size", "320x240", "--iterations", "8", NULL };
+	const char *const *argvs[1] = { argv };
+	const char *logs[1] = { log };
+	struct agent_conn *cs[1] = { c };
+	struct job_result r;
+	int rc = -1;
+
+	snprintf(secs, sizeof(secs), "%d", seconds);
+	agent_run_parallel(cs, 1, argvs, NULL, seconds + 120, logs, &r);
+	if (strcmp(r.status, "exited") || r.code != 0)
+		snprintf(why, whylen, "gpuhog ended %s %d: %.180s", r.status, r.code, r.error);
+	else if (!r.out || !strstr(r.out, "renderer: virgl"))
+		snprintf(why, whylen, "gpuhog did not draw on virgl: %.120s", r.out ? r.out : "");
+	else
+		rc = 0;
+	if (max_ms)
+		*max_ms = out_value(r.out, "frame_time_max_ms: ");
+	job_result_free(&r);
+	return rc;
+}
+
+static void *neighbour_main(void *arg)
+{
+	struct neighbour *n = arg;
+
+	while (!n->stop) {
+		double max_ms = -1;
+
+		if (hog(n->c, 8, n->log, &max_ms, n->why, sizeof(n->why)) < 0) {
+			n->failed++;
+			break;
+		}
+		n->runs++;
+		if (max_ms > n->max_frame_ms)
+			n->max_frame_ms = max_ms;
+	}
+	return NULL;
+}
+
+/* Field `key` of vGPU `name` (or of its `health` object when health is set) from the mediator; -1 if absent. */
+static long long vgpu_value(const char *name, const char *key, int health)
+{
+	char *doc = gpu_backend_request(backend.control, "stats\n");
+	json_object *root = doc ? json_tokener_parse(doc) : NULL, *arr, *v, *f;
+	long long out = -1;
+
+	if (root && json_object_object_get_ex(root, "vgpus", &arr))
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			v = json_object_array_get_idx(arr, i);
+			if (!json_object_object_get_ex(v, "name", &f) || strcmp(json_object_get_string(f), name))
+				continue;
+			if (health && !json_object_object_get_ex(v, "health", &v))
+				break;
+			if (json_object_object_get_ex(v, key, &f))
+				out = json_object_get_int64(f);
+		}
+	json_object_put(root);
+	free(doc);
+	return out;
+}
+
+/* Wait up to 10 s for guest1's vGPU to hold `want` resources (a guest frees its buffers as its job exits). */
+static long long settle_resources(long long want)
+{
+	long long n = -1;
+
+	for (int i = 0; i < 100 && (n = vgpu_value("guest1", "resources", 0)) != want; i++)
+		usleep(100000);
+	return n;
+}
+
+/* A shell line in guest1 (exit 0 expected). */
+static int guest_sh(struct agent_conn *c, const char *line, const char *log)
+{
+	const char *argv[] = { "sh", "-c", line, NULL };
+	const char *const *argvs[1] = { argv };
+	const char *logs[1] = { log };
+	struct agent_conn *cs[1] = { c };
+	struct job_result r;
+	int ok;
+
+	agent_run_parallel(cs, 1, argvs, NULL, 60, logs, &r);
+	ok = !strcmp(r.status, "exited") && r.code == 0;
+	if (!ok)
+		fprintf(stderr, "guest: '%s' ended %s %d: %s\n", line, r.status, r.code, r.out ? r.out : "");
+	job_result_free(&r);
+	return ok ? 0 : -1;
+}
+
+struct pauser {
+	const char *qmp;
+	int rc;
+	char err[256];
+};
+
+/* 3 s into the job: stop the VM for 3 s, then continue it. */
+static void *pauser_main(void *arg)
+{
+	struct pauser *p = arg;
+
+	sleep(3);
+	p->rc = qmp_execute(p->qmp, "stop", NULL, 10, p->err, sizeof(p->err));
+	sleep(3);
+	if (qmp_execute(p->qmp, "cont", NULL, 10, p->err, sizeof(p->err)) < 0)
+		p->rc = -1;
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct host h;
+	struct image img;
+	struct vm vm[2];
+	struct agent_conn c[2] = { { .rfd = -1, .wfd = -1 }, { .rfd = -1, .wfd = -1 } };
+	struct json_object *hello = NULL;
+	struct neighbour nb = { .c = &c[1] };
+	pthread_t nb_thread;
+	char err[512], dir[] = "/tmp/vgpubench-rst-XXXXXX", log[600], why[256];
+	long long fresh, resets;
+	int booted = 0, nb_started = 0;
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: %s AGENT INIT MEDIATOR GPUHOG\n", argv[0]);
+		return 2;
+	}
+	gpuhog = realpath(argv[4], NULL);
+	host_probe(&h);
+	CHECK(gpuhog != NULL, "gpuhog at %s", argv[4]);
+	CHECK(h.qemu_major >= 10, "QEMU 10 or newer (found '%s')", h.qemu_version);
+	CHECK(h.guest_kernel[0] != '\0', "a guest kernel is installed");
+	if (check_failed)
+		return check_done("reset_guest");
+	char *agent_dir = vb_strdup(argv[1]);
+	char *cache = vb_strdupf("%s/accel-probe.json", dirname(agent_dir));
+
+	CHECK(host_choose_accel(&h, ACCEL_AUTO, cache, err, sizeof(err)) == 0, "accelerator: %s", err);
+	free(cache);
+	free(agent_dir);
+	if (check_failed || !mkdtemp(dir))
+		return check_done("reset_guest");
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, &img, err, sizeof(err)) == 0,
+	      "image: %s", err);
+	struct backend_env env = { .dir = dir, .mediator = argv[3], .memory_mb = MEMORY_MB, .sched = NULL };
+
+	CHECK(!check_failed && gpu_backend_start(&backend, config_find("mediated"), 2, &env, err, sizeof(err)) == 0,
+	      "vgpu-mediator for two guests: %s", err);
+	for (int i = 0; i < 2 && !check_failed; i++) {
+		struct vm_opts o = { .qemu = h.qemu, .accel = h.accel, .kernel = img.kernel, .initrd = img.initrd,
+				     .cpu = "Westmere", .memory_mb = MEMORY_MB, .vcpus = 1, .display = NULL,
+				     .gpu_args = gpu_backend_args(&backend, i) };
+
+		CHECK(vm_start(&vm[i], i + 1, dir, &o) == 0, "guest%d started", i + 1);
+		booted = i + 1;
+	}
+	for (int i = 0; i < booted && !check_failed; i++) {
+		double t0 = vb_now();
+
+		CHECK(agent_connect_unix(&c[i], vm[i].agent_sock, t0 + 30, vm[i].pid, vm[i].name) == 0 &&
+			      boot_wait_hello(&c[i], &vm[i], t0 + 240, BOOT_SILENT_S, &hello, NULL) == 0,
+		      "guest%d answers", i + 1);
+		json_object_put(hello);
+		hello = NULL;
+	}
+	if (check_failed)
+		goto out;
+	snprintf(log, sizeof(log), "%s/guest1.jobs.log", dir);
+	snprintf(nb.log, sizeof(nb.log), "%s/guest2.jobs.log", dir);
+	fresh = vgpu_value("guest1", "resources", 0);
+	printf("reset_guest: a freshly booted guest1 holds %lld resource(s)\n", fresh);
+	CHECK(fresh >= 0, "the mediator counts guest1's resources");
+	CHECK(pthread_create(&nb_thread, NULL, neighbour_main, &nb) == 0, "guest2 starts drawing");
+	nb_started = !check_failed;
+	CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws before any reset: %s", why);
+
+	/* 1. The driver unbound and bound again: the device is reset, its old state dropped. */
+	resets = vgpu_value("guest1", "resets", 1);
+	CHECK(guest_sh(&c[0],
+		       "d=$(basename $(readlink -f /sys/bus/virtio/drivers/virtio_gpu/virtio*)) && "
+		       "echo $d > /sys/bus/virtio/drivers/virtio_gpu/unbind && sleep 1 && "
+		       "echo $d > /sys/bus/virtio/drivers/virtio_gpu/bind && sleep 1 && test -e /dev/dri/renderD128",
+		       log) == 0,
+	      "guest1 unbinds and binds virtio_gpu");
+	CHECK(vgpu_value("guest1", "resets", 1) > resets, "the mediator saw the device reset (%lld, before %lld)",
+	      vgpu_value("guest1", "resets", 1), resets);
+	CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws after the rebind: %s", why);
+	CHECK(settle_resources(fresh) == fresh, "after its job guest1 holds what a fresh boot holds (%lld, fresh %lld)",
+	      vgpu_value("guest1", "resources", 0), fresh);
+
+	/* 2. Paused in the middle of a 3D job: the job finishes, nothing is dropped. */
+	{
+		struct pauser p = { .qmp = vm[0].qmp_sock };
+		pthread_t t;
+		long long resumes = vgpu_value("guest1", "resumes", 1), errors = vgpu_value("guest1", "errors", 0);
+
+		resets = vgpu_value("guest1", "resets", 1);
+		CHECK(pthread_create(&t, NULL, pauser_main, &p) == 0, "the pauser starts");
+		CHECK(hog(&c[0], 10, log, NULL, why, sizeof(why)) == 0, "guest1's job survives stop/cont: %s", why);
+		pthread_join(t, NULL);
+		CHECK(p.rc == 0, "QMP stop, then cont: %s", p.err);
+		CHECK(vgpu_value("guest1", "resumes", 1) > resumes && vgpu_value("guest1", "resets", 1) == resets,
+		      "counted as a resume, not a reset (resumes %lld, resets %lld)", vgpu_value("guest1", "resumes", 1),
+		      vgpu_value("guest1", "resets", 1));
+		CHECK(vgpu_value("guest1", "drain_timeouts", 1) == 0, "every fence finished before its ring stopped");
+		CHECK(vgpu_value("guest1", "errors", 0) == errors,
+		      "no command failed across the pause (errors %lld, before %lld; backings must survive the resume)",
+		      vgpu_value("guest1", "errors", 0), errors);
+		printf("reset_guest: the pause held the loop %lld ms at most\n", vgpu_value("guest1", "drain_ms_max", 1));
+		CHECK(settle_resources(fresh) == fresh, "no resource lost or left behind (%lld, fresh %lld)",
+		      vgpu_value("guest1", "resources", 0), fresh);
+	}
+
+	/* 3. system_reset: the guest reboots (QEMU is told to reset, not to quit) into a working vGPU. */
+	resets = vgpu_value("guest1", "resets", 1);
+	CHECK(qmp_execute(vm[0].qmp_sock, "set-action", "{\"reboot\":\"reset\"}", 10, err, sizeof(err)) == 0 &&
+		      qmp_execute(vm[0].qmp_sock, "system_reset", NULL, 10, err, sizeof(err)) == 0,
+	      "QMP system_reset: %s", err);
+	{
+		double t0 = vb_now();
+
+		c[0].len = 0; /* whatever the old agent left half-sent */
+		CHECK(agent_hello(&c[0], t0 + 240, &hello) == 0, "guest1 answers again after its reboot");
+		printf("reset_guest: guest1 rebooted in %.1f s\n", vb_now() - t0);
+		json_object_put(hello);
+		hello = NULL;
+	}
+	CHECK(vgpu_value("guest1", "resets", 1) > resets, "the reboot reset the vGPU");
+	CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws after its reboot: %s", why);
+	CHECK(settle_resources(fresh) == fresh, "and holds what a fresh boot holds (%lld, fresh %lld)",
+	      vgpu_value("guest1", "resources", 0), fresh);
+
+out:
+	if (nb_started) {
+		nb.stop = 1;
+		pthread_join(nb_thread, NULL);
+		printf("reset_guest: guest2 drew %d job(s) throughout, longest frame %.0f ms\n", nb.runs, nb.max_frame_ms);
+		CHECK(nb.failed == 0, "guest2 never failed: %s", nb.why);
+		CHECK(nb.runs >= 2, "guest2 drew throughout (%d jobs)", nb.runs);
+		CHECK(nb.max_frame_ms >= 0 && nb.max_frame_ms <= NEIGHBOUR_STALL_MS,
+		      "guest2's longest frame %.0f ms is within %.0f ms", nb.max_frame_ms, NEIGHBOUR_STALL_MS);
+	}
+	for (int i = 0; i < 2; i++)
+		agent_close(&c[i]);
+	for (int i = 0; i < booted; i++)
+		vm_stop(&vm[i]);
+	gpu_backend_stop(&backend);
+	if (!check_failed) {
+		char *rm[] = { "rm", "-rf", dir, NULL };
+		int st;
+
+		free(vb_capture(rm, &st));
+	} else {
+		fprintf(stderr, "reset_guest: files kept in %s\n", dir);
+	}
+	free((char *)gpuhog);
+	return check_done("reset_guest");
+}
