@@ -18,8 +18,8 @@ HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too.
 MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c \
 	mediator/idmap.c mediator/virgl_scan.c mediator/gpu_display.c mediator/gpu_virgl.c mediator/gpu_device.c \
-	mediator/control.c mediator/gpu_sched.c
-MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c
+	mediator/control.c mediator/gpu_sched.c mediator/sandbox.c mediator/watchdog.c
+MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp
 MEDIATOR_TEST_SRC := mediator/tests/frontend.c
 TEST_SRC    := $(wildcard tests/*_test.c)
 

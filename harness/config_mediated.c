@@ -23,9 +23,9 @@ static const char *skip_reason(const struct host *h, char *buf, size_t len)
 
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
 {
-	char *argv[12 + 2 * GPU_BACKEND_MAX];
+	char *argv[16 + 2 * GPU_BACKEND_MAX];
 	char *specs[GPU_BACKEND_MAX];
-	char slice[16];
+	char slice[16], watchdog[16];
 	const struct plan_mediator *m = env->sched;
 	int k = 0;
 
@@ -45,6 +45,15 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		snprintf(slice, sizeof(slice), "%d", m->timeslice_ms);
 		argv[k++] = "--timeslice-ms";
 		argv[k++] = slice;
+	}
+	if (m && m->watchdog_set) {
+		snprintf(watchdog, sizeof(watchdog), "%d", m->watchdog_ms);
+		argv[k++] = "--watchdog-ms";
+		argv[k++] = watchdog;
+	}
+	if (m && m->watchdog_quarantine) {
+		argv[k++] = "--watchdog-action";
+		argv[k++] = "quarantine";
 	}
 	for (int i = 0; i < n; i++) {
 		int g = i + 1, w = m && g <= PLAN_MAX_GUEST ? m->weight[g] : 0;

@@ -2,7 +2,7 @@
  * error, syntactic or semantic, can name the file and the line:
  *   [plan]  name, configs, guests, workloads, repetitions, dom0_load
  *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel
- *   [mediator] policy, timeslice_ms, weights, targets
+ *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action
  *   [scenario NAME] policies, guests, baseline, weights, targets, timeslice_ms
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
 #define _GNU_SOURCE
@@ -294,7 +294,8 @@ enum section { SEC_NONE, SEC_PLAN, SEC_GUEST, SEC_MEDIATOR, SEC_SCENARIO };
 /* Keys seen, to reject duplicates: one bit per (section, key index). */
 static const char *const plan_keys[] = { "name", "configs", "guests", "workloads", "repetitions", "dom0_load" };
 static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_timeout_s", "job_timeout_s", "accel" };
-static const char *const mediator_keys[] = { "policy", "timeslice_ms", "weights", "targets" };
+static const char *const mediator_keys[] = { "policy",	   "timeslice_ms", "weights",
+					     "targets", "watchdog_ms",	   "watchdog_action" };
 static const char *const scenario_keys[] = { "policies", "guests", "baseline", "weights", "targets", "timeslice_ms" };
 
 static int key_index(const char *const *keys, size_t n, const char *k)
@@ -373,8 +374,16 @@ static int set_mediator_key(struct pstate *s, struct plan *p, int k, char *v)
 		return parse_int(s, "timeslice_ms", v, 1, 1000, &s->med->timeslice_ms);
 	case 2:
 		return each_item(s, "weights", v, add_weight, p);
-	default:
+	case 3:
 		return each_item(s, "targets", v, add_target, p);
+	case 4:
+		s->med->watchdog_set = 1;
+		return parse_int(s, "watchdog_ms", v, 0, 600000, &s->med->watchdog_ms);
+	default:
+		if (strcmp(v, "report") && strcmp(v, "quarantine"))
+			return fail(s, "watchdog_action: '%s' is not report or quarantine", v);
+		s->med->watchdog_quarantine = !strcmp(v, "quarantine");
+		return 0;
 	}
 }
 
@@ -560,7 +569,9 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 			int k = key_index(mediator_keys, sizeof(mediator_keys) / sizeof(mediator_keys[0]), key);
 
 			if (k < 0)
-				return fail(&s, "unknown key '%s' in [mediator] (known: policy, timeslice_ms, weights, targets)",
+				return fail(&s,
+					    "unknown key '%s' in [mediator] (known: policy, timeslice_ms, weights, targets, "
+					    "watchdog_ms, watchdog_action)",
 					    key);
 			if (seen_med & (1u << k))
 				return fail(&s, "duplicate key '%s' in [mediator]", key);

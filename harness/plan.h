@@ -22,6 +22,9 @@ struct plan_mediator {
 	int weight[PLAN_MAX_GUEST + 1];        /* by guest number; 0 when not given (weight 1) */
 	double target_fps[PLAN_MAX_GUEST + 1]; /* by guest number; 0 for none */
 	int max_guest;                         /* highest guest number a weight or target names */
+	int watchdog_set;        /* watchdog_ms was given */
+	int watchdog_ms;         /* a fence or renderer call past this trips the vGPU's watchdog; 0 off */
+	int watchdog_quarantine; /* on a trip the vGPU is quarantined until its device is reset (else reported) */
 	int line;                              /* where that guest was named, for the message */
 };
 

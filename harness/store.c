@@ -13,17 +13,17 @@
 #include "vgpu_stats.h"
 
 /* Version 2 added subtests; version 3 added runs.reason, application_id and user_version; version 4 added
- * vgpu_stats, scenario_jobs and scenario_samples. */
-#define SCHEMA_VERSION 4
+ * vgpu_stats, scenario_jobs and scenario_samples; version 5 added vgpu_health. */
+#define SCHEMA_VERSION 5
 /* PRAGMA application_id of a vgpubench database: "vgpb". */
 #define APP_ID	0x76677062
 #define BUSY_MS 10000
 
 /* The tables every vgpubench database has, in the order they are created. */
 static const char *const tables[] = { "schema_version", "runs", "host_facts", "configs", "guests", "jobs", "metrics",
-				      "subtests", "vgpu_stats", "scenario_jobs", "scenario_samples" };
+				      "subtests", "vgpu_stats", "scenario_jobs", "scenario_samples", "vgpu_health" };
 /* The schema version each of them first appeared in. */
-static const int table_since[] = { 1, 1, 1, 1, 1, 1, 1, 2, 4, 4, 4 };
+static const int table_since[] = { 1, 1, 1, 1, 1, 1, 1, 2, 4, 4, 4, 5 };
 
 /* A vGPU's scheduling over one job, as columns (vgpu_stats and scenario_jobs share them). */
 #define VGPU_COLUMNS                                                                                                   \
@@ -98,7 +98,11 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS scenario_samples("
     "  job_id INTEGER NOT NULL REFERENCES scenario_jobs(id) ON DELETE CASCADE,"
     "  t_s REAL NOT NULL, gpu_ms REAL NOT NULL, frames REAL NOT NULL,"
-    "  PRIMARY KEY(job_id, t_s));";
+    "  PRIMARY KEY(job_id, t_s));"
+    "CREATE TABLE IF NOT EXISTS vgpu_health("
+    "  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  resets INTEGER NOT NULL, recoveries INTEGER NOT NULL, errors INTEGER NOT NULL,"
+    "  watchdog_trips INTEGER NOT NULL, watchdog_longest_ms REAL NOT NULL);";
 
 /* Say what failed in words a user can act on; kept in s->err for the caller. */
 static void db_error(struct store *s, const char *what)
@@ -625,6 +629,13 @@ static int insert_job(struct store *s, const char *run, const struct job_row *j)
 		     j->vgpu->weight, j->vgpu->target_fps, j->vgpu->gpu_ms, j->vgpu->sync_ms, j->vgpu->async_ms,
 		     j->vgpu->overlap_ms, j->vgpu->queued_ms, j->vgpu->throttled_ms, j->vgpu->batches, j->vgpu->frames,
 		     j->vgpu->windows, j->vgpu->windows_met) < 0)
+		return -1;
+	if (j->vgpu && j->vgpu->present &&
+	    run_stmt(s,
+		     "INSERT INTO vgpu_health(job_id, resets, recoveries, errors, watchdog_trips, watchdog_longest_ms)"
+		     " VALUES (?,?,?,?,?,?)",
+		     "llllld", (long long)job_id, (long long)j->vgpu->resets, (long long)j->vgpu->recoveries,
+		     (long long)j->vgpu->errors, (long long)j->vgpu->watchdog_trips, j->vgpu->watchdog_longest_ms) < 0)
 		return -1;
 	return j->metrics && j->metrics->nsub ? insert_subtests(s, job_id, j->metrics) : 0;
 }

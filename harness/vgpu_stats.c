@@ -57,6 +57,15 @@ int vgpu_stats_get(struct json_object *doc, const char *name, struct vgpu_stats 
 		out->frames = num(sc, "frames", 0);
 		out->windows = num(sc, "windows", 0);
 		out->windows_met = num(sc, "windows_met", 0);
+		out->errors = num(v, "errors", 0);
+		if (json_object_object_get_ex(v, "health", &f)) {
+			out->resets = num(f, "resets", 0);
+			out->recoveries = num(f, "recoveries", 0);
+		}
+		if (json_object_object_get_ex(v, "watchdog", &f)) {
+			out->watchdog_trips = num(f, "trips", 0);
+			out->watchdog_longest_ms = num(f, "longest_ms", 0);
+		}
 		return 0;
 	}
 	return -1;
@@ -89,7 +98,13 @@ int vgpu_stats_delta(const struct vgpu_stats *b, const struct vgpu_stats *a, str
 	DELTA(frames);
 	DELTA(windows);
 	DELTA(windows_met);
+	DELTA(resets);
+	DELTA(recoveries);
+	DELTA(errors);
+	DELTA(watchdog_trips);
 #undef DELTA
+	if (!d->watchdog_trips)
+		d->watchdog_longest_ms = 0;
 	return 0;
 }
 

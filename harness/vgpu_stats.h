@@ -1,5 +1,6 @@
 /* vgpu_stats.h: what vgpu-mediator's control socket says of one vGPU's
- * scheduling (its "sched" object: GPU time, waits, frames, share), the
+ * scheduling (its "sched" object: GPU time, waits, frames, share), its
+ * health (resets, recoveries, watchdog trips, failed commands), the
  * difference over a job, and a sampler that asks the socket every interval
  * while a job runs, for GPU-time shares and frame rates over time. */
 #ifndef VGPUBENCH_VGPU_STATS_H
@@ -17,6 +18,10 @@ struct vgpu_stats {
 	double weight, target_fps;
 	double gpu_ms, sync_ms, async_ms, overlap_ms, queued_ms, throttled_ms;
 	double batches, turns, throttles, frames, windows, windows_met;
+	/* health (0 when the mediator does not report it) */
+	double resets, recoveries, errors;
+	double watchdog_trips;      /* fences or renderer calls past the watchdog's bound */
+	double watchdog_longest_ms; /* the longest of them (over the vGPU's life; over a job only if it tripped) */
 };
 
 /* vGPU `name` in a control document (parsed JSON). 0, or -1 (absent: out->present is 0). */

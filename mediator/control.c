@@ -13,6 +13,8 @@
 
 #include "gpu_virgl.h"
 #include "gpu_sched.h"
+#include "sandbox.h"
+#include "watchdog.h"
 
 static void add_u64(json_object *o, const char *k, uint64_t v)
 {
@@ -48,6 +50,24 @@ static json_object *sched_json(const struct sched_vgpu *sv, double share)
 	return o;
 }
 
+/* Which confinement ran, what it kept, and what it refused (sandbox.h). */
+static json_object *sandbox_json(void)
+{
+	struct sandbox_status st;
+	json_object *o = json_object_new_object(), *refused = json_object_new_object();
+
+	sandbox_status(&st);
+	json_object_object_add(o, "on", json_object_new_boolean(st.on));
+	json_object_object_add(o, "mode", json_object_new_string(st.mode));
+	json_object_object_add(o, "user", json_object_new_string(st.user));
+	json_object_object_add(o, "inherited_fds_closed", json_object_new_int(st.fds_closed));
+	json_object_object_add(o, "fds", json_object_new_string(st.kept));
+	for (size_t i = 0; i < st.nrefused; i++)
+		add_u64(refused, st.refused[i].name, st.refused[i].count);
+	json_object_object_add(o, "refused_syscalls", refused);
+	return o;
+}
+
 static json_object *health_json(const struct vgpu_health *h)
 {
 	json_object *o = json_object_new_object();
@@ -76,6 +96,20 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 	json_object_object_add(o, "broken", json_object_new_boolean(v->broken));
 	if (v->h)
 		json_object_object_add(o, "health", health_json(v->h));
+	if (v->wd) {
+		json_object *w = json_object_new_object();
+
+		add_ms(w, "bound_ms", v->wd->bound_ns);
+		add_u64(w, "trips", v->wd->trips);
+		add_u64(w, "call_trips", v->wd->call_trips);
+		add_ms(w, "longest_ms", v->wd->longest_ns);
+		json_object_object_add(w, "stuck", json_object_new_boolean(v->wd->tripped));
+		if (v->wd->tripped) {
+			add_u64(w, "stuck_fence", v->wd->fence);
+			add_ms(w, "stuck_ms", v->wd->stuck_ns);
+		}
+		json_object_object_add(o, "watchdog", w);
+	}
 	if (v->gd) {
 		const struct gpu_device *g = v->gd;
 		const struct gpu_stats *s = &g->st;
@@ -135,6 +169,7 @@ char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s
 					   "retirement seen at a 1 ms poll"));
 		json_object_object_add(m, "scheduler", so);
 	}
+	json_object_object_add(m, "sandbox", sandbox_json());
 	json_object_object_add(root, "mediator", m);
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(arr, vgpu_json(&v[i]));

@@ -17,6 +17,7 @@
 
 struct sched;
 struct sched_vgpu;
+struct watchdog;
 
 /* A vGPU's resets and recoveries, kept across its connections. */
 struct vgpu_health {
@@ -40,6 +41,7 @@ struct control_vgpu {
 	const char *why;             /* why it last disconnected or broke, "" if never */
 	int broken;                  /* a ring is broken: not served until the front-end restarts it */
 	const struct vgpu_health *h;
+	const struct watchdog *wd;   /* its stuck-renderer watchdog */
 };
 
 /* The snapshot as a malloc'd JSON string (NULL without memory). */

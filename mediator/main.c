@@ -11,10 +11,15 @@
  *   options: --control PATH  --render-node PATH|auto|none  --no-virgl
  *            --policy best-effort|equal-share|fixed-share|sla  --timeslice-ms N
  *            --trace-vhost (log every front-end message)
+ *            --watchdog-ms N (default 2000, 0 off)  --watchdog-action report|quarantine
+ *            --no-sandbox | --sandbox-user USER (default nobody, when root)  --sandbox-self-test
+ * Once its sockets and renderer are up it confines itself (sandbox.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +37,8 @@
 #include "gpu_device.h"
 #include "gpu_virgl.h"
 #include "gpu_sched.h"
+#include "sandbox.h"
+#include "watchdog.h"
 
 #define MAX_SLOTS SCHED_MAX_VGPUS
 #define CHUNK 4 /* commands served between two looks at the clock within a turn */
@@ -69,6 +76,7 @@ struct slot {
 	uint32_t broken_gen; /* vd.gen when it broke: a restart of the rings changes it */
 	uint64_t connects;
 	struct vgpu_health health;
+	struct watchdog wd;
 	struct vgpu_health health_base; /* ring_stops and resumes of the connections before this one */
 	char why[256];
 	struct vdev vd;
@@ -94,6 +102,12 @@ static struct {
 	int fence_new;
 	struct ctl_conn ctl[MAX_CTL];
 	int trace_vhost;       /* log every front-end message */
+	uint64_t watchdog_ns;  /* a fence unretired this long trips the vGPU's watchdog (0: off) */
+	int watchdog_quarantine; /* on a trip: answer the vGPU's waiting requests and stop serving it until reset */
+	/* While the loop serves a vGPU (renderer calls included): which, and since when (0: not serving). The
+	 * watchdog thread reads them to say, while it lasts, which vGPU holds every other one. */
+	_Atomic unsigned call_vgpu;
+	_Atomic uint64_t call_since;
 } M = { .ep = -1, .shared_fd = -1, .control_fd = -1 };
 
 static uint64_t mono_ns(void)
@@ -184,6 +198,7 @@ static struct slot *slot_new(const char *name)
 		s->listen_fd = -1;
 		snprintf(s->name, sizeof(s->name), "%s", name);
 		s->health.last_reset_s = -1;
+		watchdog_init(&s->wd, M.watchdog_ns);
 		s->w_listen = (struct watch){ W_LISTEN, s, 0, -1 };
 		s->w_conn = (struct watch){ W_CONN, s, 0, -1 };
 		s->w_disp = (struct watch){ W_DISP, s, 0, -1 };
@@ -371,6 +386,7 @@ static void slot_event(void *opaque, enum vdev_event ev, unsigned qi)
 	case VDEV_DEVICE_RESET:
 		/* Only this vGPU's state goes; the rings serve again once set up. */
 		gpu_device_reset(&s->gd);
+		watchdog_clear(&s->wd);
 		s->health.resets++;
 		s->health.last_reset_s = uptime_s();
 		snprintf(s->health.last_reset, sizeof(s->health.last_reset),
@@ -382,6 +398,59 @@ static void slot_event(void *opaque, enum vdev_event ev, unsigned qi)
 		logf_("vgpu %s: device reset (%s)", s->name, s->health.last_reset);
 		break;
 	}
+}
+
+/* The watchdog over every vGPU's oldest unretired fence: a trip is logged, and under quarantine the vGPU's waiting
+ * requests are answered (its guest stops waiting on a fence the renderer may never retire) and it is not served
+ * again until its driver resets the device. */
+static void watch_fences(void)
+{
+	uint64_t now = mono_ns();
+
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+		const struct gpu_pending *p = s->gd.npending ? &s->gd.pending[0] : NULL;
+
+		if (!s->used || !s->active)
+			continue;
+		if (!watchdog_check(&s->wd, p != NULL, p ? p->host_fence : 0, p ? p->t0_ns : 0, now))
+			continue;
+		logf_("vgpu %s: watchdog: fence %u unretired after %llu ms (bound %llu ms), %u request(s) waiting%s",
+		      s->name, s->wd.fence, (unsigned long long)(s->wd.stuck_ns / 1000000u),
+		      (unsigned long long)(M.watchdog_ns / 1000000u), s->gd.npending,
+		      M.watchdog_quarantine ? ": answered, vGPU quarantined until its device is reset" : "");
+		if (M.watchdog_quarantine) {
+			gpu_device_fences_done(&s->gd, s->gd.pending[s->gd.npending - 1].host_fence);
+			s->broken = 1;
+			s->broken_gen = s->vd.gen;
+			memset(s->ready, 0, sizeof(s->ready));
+			snprintf(s->why, sizeof(s->why), "watchdog: fence %u unretired after %llu ms", s->wd.fence,
+				 (unsigned long long)(s->wd.stuck_ns / 1000000u));
+		}
+	}
+}
+
+/* The watchdog thread: a loop held inside one vGPU's renderer calls past the bound answers nobody, not even
+ * the control socket, so this thread says so in the log while it lasts (once per call). */
+static void *watchdog_thread(void *arg)
+{
+	uint64_t reported = 0;
+
+	(void)arg;
+	for (;;) {
+		struct timespec nap = { 0, 100000000 };
+		uint64_t since = atomic_load(&M.call_since), now = mono_ns();
+
+		if (since && since != reported && now - since > M.watchdog_ns) {
+			unsigned i = atomic_load(&M.call_vgpu);
+
+			reported = since;
+			logf_("vgpu %s: watchdog: a renderer call has held the loop for %llu ms; every vGPU waits",
+			      i < MAX_SLOTS ? M.slots[i].name : "?", (unsigned long long)((now - since) / 1000000u));
+		}
+		nanosleep(&nap, NULL);
+	}
+	return NULL;
 }
 
 /* Write all of buf to a control client (it has a 1 s send timeout). */
@@ -413,7 +482,8 @@ static char *ctl_snapshot(void)
 		s->health.resumes = s->health_base.resumes + (s->active ? s->vd.resumes : 0);
 		v[n++] = (struct control_vgpu){ s->name,	  &M.sched.v[i], sched_share(&M.sched, (unsigned)i),
 						s->active,	  s->connects,	 s->active ? &s->gd : NULL,
-						s->why,		  s->broken,	 &s->health };
+						s->why,		  s->broken,	 &s->health,
+						&s->wd };
 	}
 	return control_json(v, n, &M.sched, uptime_s());
 }
@@ -629,10 +699,18 @@ static void on_event(struct watch *w)
 static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 {
 	uint64_t t0 = mono_ns(), t1, flushes = s->gd.st.flushes;
-	int in_flight = gvirgl_fences_pending();
-	int r = vdev_serve(&s->vd, q, CHUNK);
+	int in_flight = gvirgl_fences_pending(), r;
+
+	atomic_store(&M.call_vgpu, i);
+	atomic_store(&M.call_since, t0);
+	r = vdev_serve(&s->vd, q, CHUNK);
 
 	t1 = mono_ns();
+	atomic_store(&M.call_since, 0);
+	if (watchdog_call(&s->wd, t0, t1))
+		logf_("vgpu %s: watchdog: its renderer calls held every vGPU for %llu ms (bound %llu ms): one shared GL "
+		      "context cannot be preempted",
+		      s->name, (unsigned long long)((t1 - t0) / 1000000u), (unsigned long long)(M.watchdog_ns / 1000000u));
 	sched_charge_call(&M.sched, i, t0, t1, in_flight);
 	for (; flushes < s->gd.st.flushes; flushes++)
 		sched_frame(&M.sched, i, t1);
@@ -737,12 +815,74 @@ static int loop_timeout(int more)
 	return t;
 }
 
+/* Enter the sandbox (sandbox.h) with the descriptors the loop uses; the socket files go when the process does. */
+static int confine(int no_sandbox, const char *user)
+{
+	int keep[MAX_SLOTS + 3];
+	const char *paths[MAX_SLOTS + 3];
+	size_t nk = 0, np = 0;
+	struct sandbox_status st;
+	char err[256];
+
+	if (no_sandbox) {
+		sandbox_off("--no-sandbox");
+		logf_("sandbox: off (--no-sandbox)");
+		return 0;
+	}
+	keep[nk++] = M.ep;
+	keep[nk++] = M.w_signal.fd;
+	if (M.shared_fd >= 0) {
+		keep[nk++] = M.shared_fd;
+		paths[np++] = M.shared_path;
+	}
+	if (M.control_fd >= 0) {
+		keep[nk++] = M.control_fd;
+		paths[np++] = M.control_path;
+	}
+	for (int i = 0; i < MAX_SLOTS; i++)
+		if (M.slots[i].used && M.slots[i].listen_fd >= 0) {
+			keep[nk++] = M.slots[i].listen_fd;
+			paths[np++] = M.slots[i].path;
+		}
+	paths[np] = NULL;
+	if (sandbox_enter(keep, nk, user, paths, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vgpu-mediator: cannot enter the sandbox: %s (--no-sandbox to run without)\n", err);
+		return -1;
+	}
+	sandbox_status(&st);
+	logf_("sandbox: %s, user %s, keeps %s", st.mode, st.user, st.kept);
+	return 0;
+}
+
+/* --sandbox-self-test: set up the renderer as a run does, confine, then make a refused call (it must fail with
+ * EPERM) and a forbidden one (it must kill the process). Exits 0 only if the forbidden call came back. */
+static int sandbox_self_test(const char *render_node, int no_virgl, const char *user)
+{
+	char err[256];
+	char *const args[] = { "/bin/true", NULL };
+	int fd;
+
+	if (!no_virgl && gvirgl_init(render_node, on_fence, NULL, err, sizeof(err)) < 0)
+		fprintf(stderr, "vgpu-mediator: self-test without the renderer: %s\n", err);
+	if (confine(0, user) < 0)
+		return 1;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	printf("sandbox self-test: socket(AF_INET) %s\n", fd < 0 && errno == EPERM ? "refused (EPERM)" : "ALLOWED");
+	fflush(stdout);
+	if (fd >= 0)
+		return 1;
+	execve(args[0], args, NULL);
+	printf("sandbox self-test: execve was not stopped: %s\n", strerror(errno));
+	return 1;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: vgpu-mediator (--listen DIR | --vgpu name=NAME,socket=PATH[,weight=N][,fps=F] ...)\n"
 			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n"
 			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n"
-			"                     [--trace-vhost]\n");
+			"                     [--watchdog-ms N] [--watchdog-action report|quarantine]\n"
+			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n");
 }
 
 static int parse_vgpu(const char *spec)
@@ -797,15 +937,17 @@ static int parse_vgpu(const char *spec)
 
 int main(int argc, char **argv)
 {
-	const char *listen_dir = NULL, *control = NULL, *render_node = "auto";
-	int no_virgl = 0, nvgpu = 0, sfd;
+	const char *listen_dir = NULL, *control = NULL, *render_node = "auto", *sandbox_user = NULL;
+	int no_virgl = 0, nvgpu = 0, sfd, no_sandbox = 0, self_test = 0;
 	enum sched_policy policy = SCHED_BEST_EFFORT;
 	long slice_ms = 2;
 	char *end;
 	sigset_t sigs;
 	char err[256];
 
+	sandbox_note_inherited();
 	clock_gettime(CLOCK_MONOTONIC, &M.t0);
+	M.watchdog_ns = (uint64_t)WATCHDOG_DEFAULT_MS * 1000000u;
 	/* Options first, so --vgpu weights land in a scheduler that exists. */
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
@@ -815,6 +957,15 @@ int main(int argc, char **argv)
 					argv[i]);
 				return 2;
 			}
+		} else if (!strcmp(argv[i], "--watchdog-ms") && i + 1 < argc) {
+			long ms = strtol(argv[++i], &end, 10);
+
+			if (end == argv[i] || *end || ms < 0 || ms > 600000) {
+				fprintf(stderr, "vgpu-mediator: --watchdog-ms %s: milliseconds, 0 (off) to 600000\n",
+					argv[i]);
+				return 2;
+			}
+			M.watchdog_ns = (uint64_t)ms * 1000000u;
 		} else if (!strcmp(argv[i], "--timeslice-ms") && i + 1 < argc) {
 			slice_ms = strtol(argv[++i], &end, 10);
 			if (end == argv[i] || *end || slice_ms < 1 || slice_ms > 1000) {
@@ -827,7 +978,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if ((!strcmp(a, "--policy") || !strcmp(a, "--timeslice-ms")) && i + 1 < argc)
+		if ((!strcmp(a, "--policy") || !strcmp(a, "--timeslice-ms") || !strcmp(a, "--watchdog-ms")) && i + 1 < argc)
 			i++;
 		else if (!strcmp(a, "--listen") && i + 1 < argc)
 			listen_dir = argv[++i];
@@ -843,6 +994,20 @@ int main(int argc, char **argv)
 			no_virgl = 1;
 		else if (!strcmp(a, "--trace-vhost"))
 			M.trace_vhost = 1;
+		else if (!strcmp(a, "--watchdog-action") && i + 1 < argc) {
+			const char *v = argv[++i];
+
+			if (strcmp(v, "report") && strcmp(v, "quarantine")) {
+				fprintf(stderr, "vgpu-mediator: --watchdog-action %s: report or quarantine\n", v);
+				return 2;
+			}
+			M.watchdog_quarantine = !strcmp(v, "quarantine");
+		} else if (!strcmp(a, "--no-sandbox"))
+			no_sandbox = 1;
+		else if (!strcmp(a, "--sandbox-user") && i + 1 < argc)
+			sandbox_user = argv[++i];
+		else if (!strcmp(a, "--sandbox-self-test"))
+			self_test = 1;
 		else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage();
 			return 0;
@@ -852,6 +1017,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (self_test && !listen_dir && !nvgpu)
+		return sandbox_self_test(render_node, no_virgl, sandbox_user);
 	if (!listen_dir && !nvgpu) {
 		usage();
 		return 2;
@@ -914,6 +1081,16 @@ int main(int argc, char **argv)
 		M.w_control = (struct watch){ W_CONTROL, NULL, 0, -1 };
 		watch_set(&M.w_control, M.control_fd);
 	}
+	if (M.watchdog_ns) {
+		pthread_t wt;
+
+		if (pthread_create(&wt, NULL, watchdog_thread, NULL) == 0)
+			pthread_detach(wt);
+		else
+			logf_("watchdog: no thread: a held loop is reported only once it is free again");
+	}
+	if (confine(no_sandbox, sandbox_user) < 0)
+		return 1;
 	logf_("ready: shared socket %s, %d named vGPU socket(s), 3D %s, policy %s, time slice %ld ms",
 	      listen_dir ? M.shared_path : "none", nvgpu, M.virgl ? "on" : "off", sched_policy_name(policy), slice_ms);
 
@@ -940,6 +1117,7 @@ int main(int argc, char **argv)
 		more = serve_round();
 		gvirgl_poll();
 		retire_fences();
+		watch_fences();
 	}
 out:
 	for (int i = 0; i < MAX_SLOTS; i++)

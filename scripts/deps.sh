@@ -22,7 +22,7 @@ fi
 # Packages from the main suite.
 MAIN_PKGS=(
 	build-essential pkg-config libsqlite3-dev libjson-c-dev libdrm-dev sqlite3 gnuplot-nox
-	libvirglrenderer-dev libepoxy-dev
+	libvirglrenderer-dev libepoxy-dev libseccomp-dev
 	clang libclang-rt-dev
 	linux-image-amd64 busybox-static cpio kmod
 	libgl1-mesa-dri libegl-mesa0 libgles2 mesa-utils

@@ -11,6 +11,8 @@
  * over the control socket while they run takes effect. A ring stopped and
  * resumed keeps its vGPU's state; a device reset (RESET_DEVICE, or rings that
  * restart afresh) drops it and brings a broken vGPU back, neighbour untouched.
+ * The mediator serves confined (seccomp, unprivileged), and its self-test
+ * dies on a forbidden call.
  * Usage: mediator_process_test PATH/vgpu-mediator */
 #define _GNU_SOURCE
 #include <json-c/json.h>
@@ -417,6 +419,63 @@ static void test_reset(const char *dir)
 	stop(med_pid, log);
 }
 
+/* Field `key` of the mediator's sandbox object, as a JSON string ("" when absent). */
+static const char *sandbox_field(json_object *doc, const char *key)
+{
+	json_object *m, *sb, *f;
+
+	if (doc && json_object_object_get_ex(doc, "mediator", &m) && json_object_object_get_ex(m, "sandbox", &sb) &&
+	    json_object_object_get_ex(sb, key, &f))
+		return json_object_to_json_string(f);
+	return "";
+}
+
+/* The sandbox (sandbox.h): --sandbox-self-test is killed by its forbidden call after a refused one; a serving
+ * mediator is confined (as nobody when started as root) and refuses nothing a front-end makes it do;
+ * --no-sandbox says so on the control socket. */
+static void test_sandbox(const char *dir)
+{
+	char *self[] = { (char *)mediator, "--sandbox-self-test", NULL };
+	char sock[256], ctl[256], log[256], spec[300];
+	struct client a;
+	json_object *doc;
+	int st;
+	char *out = vb_capture(self, &st);
+
+	CHECK(out && strstr(out, "socket(AF_INET) refused (EPERM)"), "the self-test's socket() is refused: %s",
+	      out ? out : "");
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "and its execve kills it with SIGSYS (status 0x%x)", st);
+	free(out);
+
+	snprintf(sock, sizeof(sock), "%s/sa.sock", dir);
+	snprintf(ctl, sizeof(ctl), "%s/scontrol.sock", dir);
+	snprintf(log, sizeof(log), "%s/sandbox.log", dir);
+	snprintf(spec, sizeof(spec), "name=a,socket=%s", sock);
+	for (int off = 0; off < 2; off++) {
+		char *argv[] = { (char *)mediator, "--vgpu", spec, "--control", ctl, off ? "--no-sandbox" : NULL, NULL };
+
+		med_pid = start(argv, log);
+		CHECK(client_up(&a, sock) == 0 && create(&a, 1) == VIRTIO_GPU_RESP_OK_NODATA, "a front-end is served");
+		doc = control(ctl);
+		if (off) {
+			CHECK(!strcmp(sandbox_field(doc, "on"), "false") && strstr(sandbox_field(doc, "mode"), "--no-sandbox"),
+			      "--no-sandbox shows: %s", sandbox_field(doc, "mode"));
+		} else {
+			CHECK(!strcmp(sandbox_field(doc, "on"), "true"), "the mediator is confined: %s",
+			      sandbox_field(doc, "mode"));
+			CHECK(geteuid() != 0 || !strcmp(sandbox_field(doc, "user"), "\"nobody\""),
+			      "started as root it runs as nobody: %s", sandbox_field(doc, "user"));
+			CHECK(!strcmp(sandbox_field(doc, "refused_syscalls"), "{ }"), "nothing was refused: %s",
+			      sandbox_field(doc, "refused_syscalls"));
+		}
+		json_object_put(doc);
+		client_down(&a);
+		stop(med_pid, log);
+		CHECK(access(sock, F_OK) != 0 && access(ctl, F_OK) != 0, "its socket files are gone after it (%s)",
+		      off ? "unconfined" : "confined");
+	}
+}
+
 static void test_listen(const char *dir)
 {
 	char ldir[256], sock[300], ctl[300], log[256];
@@ -640,6 +699,7 @@ int main(int argc, char **argv)
 	CHECK(mkdtemp(dir) != NULL, "temp dir");
 	test_named(dir);
 	test_reset(dir);
+	test_sandbox(dir);
 	test_listen(dir);
 	test_shares(dir);
 	if (!check_failed) {

@@ -64,6 +64,10 @@ static const struct bad bad_plans[] = {
 	  "bad.ini:7: [mediator] names guest4, but the plan boots at most 3 guests" },
 	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\n[mediator]\n",
 	  "bad.ini:5: section [mediator] appears twice" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nwatchdog_ms = soon\n",
+	  "bad.ini:5: watchdog_ms: 'soon' is not a whole number from 0 to 600000" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nwatchdog_action = reboot\n",
+	  "bad.ini:5: watchdog_action: 'reboot' is not report or quarantine" },
 	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nshare = 2\n",
 	  "bad.ini:5: unknown key 'share' in [mediator]" },
 	{ "[plan]\n[scenario a/b]\n", "bad.ini:2: scenario name 'a/b' must be" },
@@ -149,6 +153,7 @@ int main(void)
 	{
 		const char *sc = "[plan]\nname = sharing\n"
 				 "[mediator]\npolicy = fixed-share\ntimeslice_ms = 4\nweights = guest1:2, guest2:1\n"
+				 "watchdog_ms = 500\nwatchdog_action = quarantine\n"
 				 "[scenario noisy]\npolicies = best-effort, equal-share\nguests = kms2d glmark2 glmark2\n"
 				 "baseline = idle glmark2 glmark2\n"
 				 "[scenario sla]\npolicies = sla\nguests = kms2d, glmark2\ntargets = guest2:30\n"
@@ -159,6 +164,8 @@ int main(void)
 		CHECK(p.med.policy == 2 && !strcmp(plan_policy_name(p.med.policy), "fixed-share") &&
 			      p.med.timeslice_ms == 4 && p.med.weight[1] == 2 && p.med.weight[2] == 1 && p.med.weight[3] == 0,
 		      "[mediator]: fixed share, 4 ms, 2:1");
+		CHECK(p.med.watchdog_set && p.med.watchdog_ms == 500 && p.med.watchdog_quarantine,
+		      "[mediator]: watchdog 500 ms, quarantine");
 		CHECK(p.scenarios[0].npolicies == 2 && p.scenarios[0].policies[1] == 1 && p.scenarios[0].nguests == 3 &&
 			      !strcmp(p.scenarios[0].guests[0], "kms2d") && p.scenarios[0].nbaseline == 3 &&
 			      p.scenarios[0].baseline[0] == NULL && !strcmp(p.scenarios[0].baseline[1], "glmark2"),

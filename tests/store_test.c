@@ -67,7 +67,7 @@ static void test_identity(const char *dir, const char *db)
 	free(cmd);
 	raw_sql(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
 	CHECK(store_open(&s, copy) < 0, "a database with a table missing is refused");
-	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 4)");
+	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 5)");
 	CHECK(store_open_read(&s, copy) < 0, "also for reading");
 	raw_sql(copy, "SELECT 1");
 	{
@@ -102,12 +102,12 @@ static void test_identity(const char *dir, const char *db)
 	CHECK(store_open_read(&s, legacy) == 0, "a version 2 database can be read as it is");
 	store_close(&s);
 	CHECK(store_open(&s, legacy) == 0, "a version 2 database is upgraded: %s", s.err);
-	CHECK(count(&s, "PRAGMA user_version") == 4 && count(&s, "SELECT version FROM schema_version") == 4,
-	      "now version 4");
+	CHECK(count(&s, "PRAGMA user_version") == 5 && count(&s, "SELECT version FROM schema_version") == 5,
+	      "now version 5");
 	CHECK(store_run_set_status(&s, "old", "failed", "disk full") == 0, "runs.reason added");
 	CHECK(count(&s, "SELECT count(*) FROM sqlite_master WHERE name IN ('vgpu_stats', 'scenario_jobs',"
-			" 'scenario_samples')") == 3,
-	      "the version 4 tables are added");
+			" 'scenario_samples', 'vgpu_health')") == 4,
+	      "the version 4 and 5 tables are added");
 	store_close(&s);
 
 	/* A version 3 database lacks the scenario tables: not damaged, read as having no scenarios. */
@@ -120,11 +120,11 @@ static void test_identity(const char *dir, const char *db)
 		CHECK(system(cmd) == 0, "copy the database");
 		free(cmd);
 		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
-			    "PRAGMA user_version = 3; UPDATE schema_version SET version = 3;");
+			    "DROP TABLE vgpu_health; PRAGMA user_version = 3; UPDATE schema_version SET version = 3;");
 		CHECK(store_open_read(&s, v3) == 0, "a version 3 database opens for reading: %s", s.err);
 		CHECK(store_scenario_results(&s, "r1", &sr, &sn) == 0 && sn == 0 && !sr, "no scenarios in it");
 		store_close(&s);
-		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 4, "and is upgraded to 4");
+		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 5, "and is upgraded to 5");
 		store_close(&s);
 		free(v3);
 	}
@@ -156,7 +156,8 @@ static void test_scheduling(const char *db)
 	struct store s;
 	struct wl_result m = metrics(120);
 	struct vgpu_stats vs = { .present = 1, .policy = "fixed-share", .share = 0.5, .weight = 2, .gpu_ms = 750,
-				 .sync_ms = 50, .async_ms = 700, .throttled_ms = 30, .batches = 40, .frames = 90 };
+				 .sync_ms = 50, .async_ms = 700, .throttled_ms = 30, .batches = 40, .frames = 90,
+				 .resets = 1, .watchdog_trips = 2, .watchdog_longest_ms = 5236.5 };
 	struct job_row j = { .config = "mediated", .topology = 1, .guest_index = 1, .workload = "glmark2",
 			     .repetition = 1, .status = "ok", .accel = "tcg", .wall_s = 1, .user_s = 1, .maxrss_kb = 1,
 			     .metrics = &m, .vgpu_name = "guest1", .vgpu = &vs };
@@ -192,6 +193,9 @@ static void test_scheduling(const char *db)
 	CHECK(count(&s, "SELECT count(*) FROM vgpu_stats WHERE vgpu='guest1' AND policy='fixed-share' AND gpu_ms=750"
 			" AND share=0.5") == 1,
 	      "its vGPU's counters are kept with it");
+	CHECK(count(&s, "SELECT count(*) FROM vgpu_health WHERE resets=1 AND recoveries=0 AND watchdog_trips=2"
+			" AND watchdog_longest_ms=5236.5") == 1,
+	      "and its health: a reset, two watchdog trips, the longest 5236.5 ms");
 	CHECK(store_scenario_jobs(&s, "r2", rows, 2) == 0, "a scenario repetition: %s", s.err);
 	CHECK(store_scenario_done(&s, "r2", "noisy", "equal-share", "contended", 2, 1), "found for resume");
 	CHECK(!store_scenario_done(&s, "r2", "noisy", "equal-share", "baseline", 2, 1), "the baseline is not");

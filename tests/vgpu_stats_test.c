@@ -1,6 +1,7 @@
 /* vgpu_stats_test.c: reading the mediator's per-vGPU scheduling counters
  * from its control JSON (present, absent, malformed), differences over a job
- * (a counter that went back means the vGPU reconnected), and the sampler
+ * (a counter that went back means the vGPU reconnected; a job without a
+ * watchdog trip has no longest stall), and the sampler
  * thread against a control socket played by this test, which answers each
  * "stats" request with a larger GPU time. */
 #define _GNU_SOURCE
@@ -20,7 +21,8 @@ static const char doc[] =
 	"  \"vgpus\": [ { \"name\": \"guest1\", \"sched\": { \"weight\": 2, \"target_fps\": 0, \"share\": 0.5,"
 	"  \"gpu_ms\": 120.5, \"gpu_sync_ms\": 20, \"gpu_async_ms\": 100.5, \"overlap_ms\": 3, \"queued_ms\": 40,"
 	"  \"throttled_ms\": 10, \"batches\": 7, \"turns\": 9, \"throttles\": 1, \"frames\": 30, \"windows\": 2,"
-	"  \"windows_met\": 1 } },"
+	"  \"windows_met\": 1 }, \"errors\": 4, \"health\": { \"resets\": 2, \"recoveries\": 1 },"
+	"  \"watchdog\": { \"trips\": 1, \"longest_ms\": 5236.5 } },"
 	"  { \"name\": \"guest2\", \"sched\": { \"share\": null, \"gpu_ms\": 5 } },"
 	"  { \"name\": \"guest3\" } ] }";
 
@@ -66,6 +68,9 @@ int main(void)
 	CHECK(a.gpu_ms == 120.5 && a.sync_ms == 20 && a.async_ms == 100.5 && a.share == 0.5 && a.weight == 2 &&
 		      a.frames == 30 && a.windows_met == 1 && !strcmp(a.policy, "fixed-share"),
 	      "its counters and the policy");
+	CHECK(a.errors == 4 && a.resets == 2 && a.recoveries == 1 && a.watchdog_trips == 1 &&
+		      a.watchdog_longest_ms == 5236.5,
+	      "its health: errors, resets, recoveries, watchdog");
 	CHECK(vgpu_stats_parse(doc, "guest2", &b) == 0 && b.share < 0 && b.weight == 1 && b.gpu_ms == 5,
 	      "a null share is none; missing numbers take their defaults");
 	CHECK(vgpu_stats_parse(doc, "guest3", &b) < 0 && !b.present, "a vGPU without a sched object");
@@ -79,6 +84,12 @@ int main(void)
 	b.frames = 10; /* went back: a new connection counts from zero */
 	CHECK(vgpu_stats_delta(&a, &b, &d) == 0 && d.gpu_ms == 100 && d.frames == 10 && d.share == 0.5,
 	      "differences: %f %f", d.gpu_ms, d.frames);
+	CHECK(d.watchdog_trips == 0 && d.watchdog_longest_ms == 0 && d.resets == 0,
+	      "no trip during the job: no longest stall is charged to it");
+	b.watchdog_trips = 3;
+	b.watchdog_longest_ms = 7000;
+	CHECK(vgpu_stats_delta(&a, &b, &d) == 0 && d.watchdog_trips == 2 && d.watchdog_longest_ms == 7000,
+	      "two trips during the job, the longest 7 s");
 	b.present = 0;
 	CHECK(vgpu_stats_delta(&a, &b, &d) < 0, "no difference without both");
 
