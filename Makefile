@@ -30,17 +30,19 @@ AGENT_SAN    := $(BUILD)/san/vgpu-agent
 VGPUBENCH    := $(BUILD)/vgpubench
 MEDIATOR     := $(BUILD)/vgpu-mediator
 BENCH_MEDIATOR := $(BUILD)/bench-mediator
+HOSTILE      := $(BUILD)/vgpu-hostile
+HOSTILE_SRC  := mediator/tests/hostile.c mediator/tests/frontend.c mediator/vhost_msg.c harness/util.c
 BENCH_MEDIATOR_SRC := mediator/tests/bench_mediator.c mediator/tests/frontend.c mediator/vhost_msg.c \
 	harness/util.c harness/stats.c
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
-.PHONY: all build deps run test unit-test integration-test bench bench-mediator format clean
+.PHONY: all build deps run test unit-test integration-test bench bench-mediator fuzz format clean
 
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(GPUHOG) $(MEDIATOR) $(BENCH_MEDIATOR)
+build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(GPUHOG) $(MEDIATOR) $(BENCH_MEDIATOR) $(HOSTILE)
 
 # The installer is idempotent: a second run installs nothing.
 deps:
@@ -75,6 +77,11 @@ $(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/tests/
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(BENCH_MEDIATOR_SRC) -ljson-c -lpthread -lm
 
+# The hostile front-end (the robustness catalogue), built like the benchmark: it drives release back-ends.
+$(HOSTILE): $(HOSTILE_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(HOSTILE_SRC) -ljson-c -lpthread
+
 # Sanitized objects, compiled once and linked into every test.
 SAN_OBJ := $(patsubst %.c,$(BUILD)/san/obj/%.o,$(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC))
 ALL_HDR := $(HARNESS_HDR) $(wildcard mediator/*.h mediator/tests/*.h)
@@ -104,6 +111,13 @@ bench: bench-mediator
 $(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(wildcard mediator/*.h mediator/tests/*.h)
 	@mkdir -p $(dir $@)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Imediator -Imediator/tests -o $@ $< $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(MEDIATOR_LIBS)
+
+# Long fuzzing: every target FUZZ_SECONDS each, its corpus kept under build/fuzz/corpus (make test keeps its
+# short runs from the seeds alone).
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@bash scripts/fuzz.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZERS)
 
 # Unit and protocol tests run under ASan+UBSan; the integration test boots a
 # real TCG guest with the release agent inside.

@@ -902,7 +902,8 @@ static void section_piglit(struct rep *r)
 	int rows = 0;
 	const char *sql = "SELECT j.config, j.topology, count(*), sum(s.status = 'pass'), sum(s.status = 'warn'),"
 			  " sum(s.status = 'fail'), sum(s.status IN ('crash','timeout')), sum(s.status IN ('skip','notrun'))"
-			  " FROM subtests s JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? GROUP BY 1, 2 ORDER BY 1, 2";
+			  " FROM subtests s JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? AND j.workload LIKE 'piglit%'"
+			  " GROUP BY 1, 2 ORDER BY 1, 2";
 
 	fprintf(r->html, "<h2 id=piglit>piglit</h2>\n");
 	if (sqlite3_prepare_v2(r->st->db, sql, -1, &q, NULL) != SQLITE_OK)
@@ -945,6 +946,86 @@ static void section_piglit(struct rep *r)
 		fprintf(r->html, "</ul>\n");
 		compare_free(&c);
 	}
+}
+
+#define ROBUST_MAX_BACKENDS 4
+
+/* The robustness catalogue case by case: one column per back-end, its last repetition's status in each cell, and
+ * how many cases each passed. */
+static void section_robustness(struct rep *r)
+{
+	struct subtest_result *t = NULL;
+	size_t n = 0;
+	char backends[ROBUST_MAX_BACKENDS][48];
+	int nb = 0, pass[ROBUST_MAX_BACKENDS] = { 0 }, cases[ROBUST_MAX_BACKENDS] = { 0 };
+
+	fprintf(r->html, "<h2 id=robustness>Robustness</h2>\n");
+	if (store_subtests(r->st, r->run, "robustness", &t, &n) < 0 || !n) {
+		fprintf(r->html, "<p>No robustness catalogue in this run (workload <code>robustness</code>).</p>\n");
+		free(t);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) { /* back-ends in order of first appearance */
+		const char *slash = strchr(t[i].name, '/');
+		int k, len = slash ? (int)(slash - t[i].name) : (int)strlen(t[i].name);
+
+		for (k = 0; k < nb && (strncmp(backends[k], t[i].name, (size_t)len) || backends[k][len]); k++)
+			;
+		if (k == nb && nb < ROBUST_MAX_BACKENDS)
+			snprintf(backends[nb++], sizeof(backends[0]), "%.*s", len, t[i].name);
+	}
+	fprintf(r->html, "<p>A hostile vhost-user front-end's malformed inputs (vgpu-hostile), each on a fresh connection: "
+			 "<b>pass</b> = the back-end refused it and served on, or served again after a device reset, "
+			 "with its other VMs served throughout; <b>warn</b> = served again only on a new connection; "
+			 "<b>fail</b> = that vGPU never served again, or another VM's stalled; <b>crash</b> = the "
+			 "process ended; <b>timeout</b> = it answered nobody.</p>\n<table><tr><th>case</th>");
+	for (int k = 0; k < nb; k++) {
+		fprintf(r->html, "<th>");
+		vb_xml_escape(r->html, backends[k]);
+		fprintf(r->html, "</th>");
+	}
+	fprintf(r->html, "</tr>\n");
+	for (size_t i = 0; i < n; i++) {
+		const char *slash = strchr(t[i].name, '/');
+		const char *cname = slash ? slash + 1 : t[i].name;
+		const char *cell[ROBUST_MAX_BACKENDS] = { NULL };
+		int first = 1;
+
+		/* A case's row is written where its name first appears, with every back-end's last repetition. */
+		for (size_t j = 0; j < n; j++) {
+			const char *sl = strchr(t[j].name, '/');
+
+			if (strcmp(sl ? sl + 1 : t[j].name, cname))
+				continue;
+			if (j < i) {
+				first = 0;
+				break;
+			}
+			for (int k = 0; k < nb; k++)
+				if ((size_t)(sl ? sl - t[j].name : 0) == strlen(backends[k]) &&
+				    !strncmp(t[j].name, backends[k], strlen(backends[k])))
+					cell[k] = t[j].status;
+		}
+		if (!first)
+			continue;
+		fprintf(r->html, "<tr><td>");
+		vb_xml_escape(r->html, cname);
+		fprintf(r->html, "</td>");
+		for (int k = 0; k < nb; k++) {
+			if (cell[k]) {
+				cases[k]++;
+				pass[k] += !strcmp(cell[k], "pass");
+			}
+			fprintf(r->html, "<td class=%s>%s</td>", cell[k] && strcmp(cell[k], "pass") ? "err" : "na",
+				cell[k] ? cell[k] : "–");
+		}
+		fprintf(r->html, "</tr>\n");
+	}
+	fprintf(r->html, "<tr><th>passed</th>");
+	for (int k = 0; k < nb; k++)
+		fprintf(r->html, "<th>%d of %d</th>", pass[k], cases[k]);
+	fprintf(r->html, "</tr></table>\n");
+	free(t);
 }
 
 static void section_environment(struct rep *r)
@@ -1033,7 +1114,8 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 	fprintf(r.html, "</h1>\n<p><a href=#triangle>mediated, passthrough, native</a> · <a href=#summary>summary</a> · <a href=#native>%% of native</a> · "
 			"<a href=#sharing>sharing quality</a> · <a href=#scenarios>scenarios</a> · "
 			"<a href=#frametime>frame times</a> · "
-			"<a href=#trends>trends</a> · <a href=#piglit>piglit</a> · <a href=#env>environment</a></p>\n");
+			"<a href=#trends>trends</a> · <a href=#piglit>piglit</a> · <a href=#robustness>robustness</a> · "
+			"<a href=#env>environment</a></p>\n");
 	section_triangle(&r);
 	section_summary(&r);
 	section_sharing(&r);
@@ -1041,6 +1123,7 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 	section_frametimes(&r);
 	section_trends(&r);
 	section_piglit(&r);
+	section_robustness(&r);
 	section_environment(&r);
 	fprintf(r.html, "</body></html>\n");
 	if (vb_out_commit(&page) < 0)

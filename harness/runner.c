@@ -145,8 +145,9 @@ static const char *judge_job(struct run *r, const struct config_def *c, int on_h
 		return "failed";
 	}
 	/* The path must be the one the config promises. */
-	if (w->path == WL_PATH_MEDIA) {
-		/* Software decode is a path of its own, named in every metric: never mixed with VA-API. */
+	if (w->path == WL_PATH_MEDIA || w->path == WL_PATH_NONE) {
+		/* Software decode is a path of its own, named in every metric: never mixed with VA-API. A job that
+		 * renders nothing has no path to check. */
 		reason[0] = '\0';
 		return "ok";
 	}
@@ -255,7 +256,7 @@ static const char *const *resolved_argv(const struct workload_def *w, enum workl
 	int k = 0;
 
 	*bin = NULL;
-	if (!w->bundled)
+	if (!w->bundled || a[0][0] == '/') /* an absolute path is the system's, not ours */
 		return a;
 	*bin = vb_strdupf("%s/../%s", vb_exe_dir(), a[0]);
 	out[k++] = *bin;

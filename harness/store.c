@@ -902,3 +902,48 @@ int store_scenario_samples(struct store *s, long long job_id, double **t, double
 	}
 	return 0;
 }
+
+int store_subtests(struct store *s, const char *run, const char *workload, struct subtest_result **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT j.repetition, t.name, t.status FROM subtests t JOIN jobs j ON j.id = t.job_id"
+			       " WHERE j.run_id = ? AND j.workload = ? ORDER BY t.name, j.repetition",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_error(s, "reading test statuses");
+		return -1;
+	}
+	bind_text(st, 1, run);
+	bind_text(st, 2, workload);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct subtest_result *r;
+
+		if (*n == cap) {
+			struct subtest_result *nr = realloc(*out, (cap = cap ? cap * 2 : 64) * sizeof(*nr));
+
+			if (!nr) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			*out = nr;
+		}
+		r = &(*out)[(*n)++];
+		r->repetition = sqlite3_column_int(st, 0);
+		col_text(st, 1, r->name, sizeof(r->name));
+		col_text(st, 2, r->status, sizeof(r->status));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading test statuses");
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}

@@ -128,4 +128,13 @@ int store_scenario_results(struct store *s, const char *run, struct scenario_res
 int store_scenario_samples(struct store *s, long long job_id, double **t, double **gpu_ms, double **frames,
 			   size_t *n);
 
+/* One test status of a run's job (a piglit test, a robustness case). */
+struct subtest_result {
+	int repetition;
+	char name[160], status[12];
+};
+
+/* Every test status of workload `workload`'s jobs in a run, by name then repetition (malloc'd array). */
+int store_subtests(struct store *s, const char *run, const char *workload, struct subtest_result **out, size_t *n);
+
 #endif

@@ -695,22 +695,44 @@ static void on_event(struct watch *w)
 	}
 }
 
+/* The vGPU whose batch has been in flight longest (the head of the renderer's timeline), or NULL. */
+static struct slot *oldest_batch_owner(void)
+{
+	struct slot *best = NULL;
+
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+
+		if (s->used && s->active && s->gd.npending &&
+		    (!best || s->gd.pending[0].t0_ns < best->gd.pending[0].t0_ns))
+			best = s;
+	}
+	return best;
+}
+
 /* Serve one chunk of queue q of vGPU i, charging its time. -1 when the ring broke, 1 when it has more, 0 when done. */
 static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 {
 	uint64_t t0 = mono_ns(), t1, flushes = s->gd.st.flushes;
 	int in_flight = gvirgl_fences_pending(), r;
+	struct slot *culprit = oldest_batch_owner();
 
+	if (!culprit)
+		culprit = s;
 	atomic_store(&M.call_vgpu, i);
 	atomic_store(&M.call_since, t0);
 	r = vdev_serve(&s->vd, q, CHUNK);
 
 	t1 = mono_ns();
 	atomic_store(&M.call_since, 0);
-	if (watchdog_call(&s->wd, t0, t1))
-		logf_("vgpu %s: watchdog: its renderer calls held every vGPU for %llu ms (bound %llu ms): one shared GL "
-		      "context cannot be preempted",
-		      s->name, (unsigned long long)((t1 - t0) / 1000000u), (unsigned long long)(M.watchdog_ns / 1000000u));
+	/* A call held this long waited on the renderer's in-order timeline: on the oldest batch in flight when it
+	 * began (that vGPU's work is the cause), or on its own work when none was. */
+	if (watchdog_call(&culprit->wd, t0, t1))
+		logf_("vgpu %s: watchdog: the renderer held every vGPU for %llu ms (bound %llu ms) in a call for vgpu %s%s: "
+		      "one shared GL context cannot be preempted",
+		      culprit->name, (unsigned long long)((t1 - t0) / 1000000u),
+		      (unsigned long long)(M.watchdog_ns / 1000000u), s->name,
+		      culprit != s ? ", behind the batch in flight" : "");
 	sched_charge_call(&M.sched, i, t0, t1, in_flight);
 	for (; flushes < s->gd.st.flushes; flushes++)
 		sched_frame(&M.sched, i, t1);

@@ -1,10 +1,11 @@
 /* watchdog.h: the stuck-renderer watchdog of one vGPU. It watches the
  * vGPU's oldest unretired fence; one that stays unretired past the bound is a
  * trip (counted once per fence), reported with the fence and how long it has
- * been pending until it retires or the vGPU is reset. A renderer call made
- * for the vGPU that itself lasts past the bound is a trip too: with one
- * shared GL context (llvmpipe finishing a heavy draw inside the call) the
- * whole event loop, every vGPU, waited on it. Pure arithmetic on the
+ * been pending until it retires or the vGPU is reset. A renderer call that
+ * lasts past the bound is a trip too, charged to the vGPU whose work it
+ * waited on (main.c: the oldest batch in flight when it began, else the
+ * caller): with one shared GL context (llvmpipe finishing a heavy draw
+ * inside a call) the whole event loop, every vGPU, waited. Pure arithmetic on the
  * caller's clock; what to do on a trip is the caller's (main.c: report, or
  * quarantine the vGPU until its driver resets the device). */
 #ifndef VGPU_WATCHDOG_H

@@ -20,6 +20,7 @@ static const struct {
 	{ "piglit", "tests/fixtures/piglit/host-llvmpipe.txt" },
 	{ "piglit-smoke", "tests/fixtures/piglit/host-llvmpipe.txt" },
 	{ "media", "tests/fixtures/media/host-software.txt" },
+	{ "robustness", "tests/fixtures/robustness/host-both.txt" },
 	{ "media", "tests/fixtures/media/guest-software.txt" },
 };
 
@@ -32,7 +33,9 @@ int main(void)
 		int covered = 0;
 
 		CHECK(w->name && w->description && w->budget && w->headline_metric && w->parse, "%s is complete", w->name);
-		CHECK(!strcmp(w->cls, "3d") || !strcmp(w->cls, "2d") || !strcmp(w->cls, "media"), "%s class '%s'",
+		CHECK(!strcmp(w->cls, "3d") || !strcmp(w->cls, "2d") || !strcmp(w->cls, "media") ||
+			      !strcmp(w->cls, "robustness"),
+		      "%s class '%s'",
 		      w->name, w->cls);
 		CHECK(w->argv(WL_HOST)[0] && w->argv(WL_GUEST)[0], "%s runs on the host and in a guest", w->name);
 		CHECK(w->requires && w->requires[0], "%s says what it needs", w->name);

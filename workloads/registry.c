@@ -14,6 +14,7 @@ extern const struct workload_def workload_gpuhog;
 extern const struct workload_def workload_piglit;
 extern const struct workload_def workload_piglit_smoke;
 extern const struct workload_def workload_media;
+extern const struct workload_def workload_robustness;
 
 static const struct workload_def *const workloads[] = {
 	&workload_glmark2,
@@ -23,6 +24,7 @@ static const struct workload_def *const workloads[] = {
 	&workload_piglit,
 	&workload_piglit_smoke,
 	&workload_media,
+	&workload_robustness,
 };
 
 const struct workload_def *workload_find(const char *name)

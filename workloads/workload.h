@@ -45,6 +45,7 @@ enum wl_path {
 	WL_PATH_GL,  /* GL_RENDERER */
 	WL_PATH_KMS, /* the KMS driver */
 	WL_PATH_MEDIA, /* the decode path, named in each metric (vaapi or software) */
+	WL_PATH_NONE,  /* no rendering path: the job drives back-ends itself (robustness) */
 };
 
 /* One declared metric: a name pattern (fnmatch), its unit and direction. */

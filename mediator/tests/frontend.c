@@ -267,3 +267,83 @@ void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, u
 	fe_post(fe, base, num, head, in, in_len, out, out_len);
 	fe_kick(kick);
 }
+
+static void *display_main(void *arg)
+{
+	struct fe_display *d = arg;
+	uint8_t buf[4096];
+
+	while (!d->stop) {
+		struct pollfd p = { d->fd, POLLIN, 0 };
+		uint32_t hdr[3], left;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if (vhost_read_full(d->fd, hdr, sizeof(hdr)) < 0)
+			break;
+		for (left = hdr[2]; left;) { /* the payload (an update's pixels too) is read and dropped */
+			uint32_t n = left < sizeof(buf) ? left : (uint32_t)sizeof(buf);
+
+			if (vhost_read_full(d->fd, buf, n) < 0)
+				goto out;
+			left -= n;
+		}
+		if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES) {
+			uint64_t f = 1ull << VHOST_USER_GPU_PROTOCOL_F_EDID;
+
+			fe_display_reply(d->fd, hdr[0], &f, sizeof(f));
+		} else if (hdr[0] == VHOST_USER_GPU_GET_DISPLAY_INFO) {
+			struct virtio_gpu_resp_display_info di = { .hdr.type = VIRTIO_GPU_RESP_OK_DISPLAY_INFO };
+
+			di.pmodes[0] = (struct virtio_gpu_display_one){ { 0, 0, d->w, d->h }, 1, 0 };
+			fe_display_reply(d->fd, hdr[0], &di, sizeof(di));
+		} else if (hdr[0] == VHOST_USER_GPU_GET_EDID) {
+			struct virtio_gpu_resp_edid e = { .hdr.type = VIRTIO_GPU_RESP_ERR_UNSPEC };
+
+			fe_display_reply(d->fd, hdr[0], &e, sizeof(e));
+		} else if (hdr[0] == VHOST_USER_GPU_DMABUF_UPDATE) {
+			fe_display_reply(d->fd, hdr[0], NULL, 0);
+		}
+	}
+out:
+	d->closed = 1;
+	return NULL;
+}
+
+int fe_display_start(struct frontend *fe, struct fe_display *d, uint32_t w, uint32_t h, int ack)
+{
+	int dv[2], rc;
+	char why[128];
+
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	d->w = w;
+	d->h = h;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dv) < 0)
+		return -1;
+	d->fd = dv[0];
+	if (pthread_create(&d->th, NULL, display_main, d) != 0) {
+		close(dv[0]);
+		close(dv[1]);
+		d->fd = -1;
+		return -1;
+	}
+	d->up = 1;
+	rc = fe_send(fe, VHOST_USER_GPU_SET_SOCKET, ack ? VHOST_USER_NEED_REPLY_MASK : 0, NULL, 0, &dv[1], 1);
+	close(dv[1]);
+	if (rc < 0 || (ack && fe_ack(fe, "GPU_SET_SOCKET", why, sizeof(why)) < 0))
+		return -1;
+	return 0;
+}
+
+void fe_display_stop(struct fe_display *d)
+{
+	if (d->up) {
+		d->stop = 1;
+		pthread_join(d->th, NULL);
+		d->up = 0;
+	}
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+}

@@ -4,6 +4,7 @@
 #ifndef VGPU_TEST_FRONTEND_H
 #define VGPU_TEST_FRONTEND_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,6 +72,22 @@ int fe_kick(int kick);
 /* Answer a back-end's request on the display channel (QEMU's end of VHOST_USER_GPU_SET_SOCKET): header
  * with the reply flag and `size` bytes of payload, in one write. 0 or -1. */
 int fe_display_reply(int fd, uint32_t req, const void *payload, uint32_t size);
+
+/* A display channel played as QEMU plays its end of VHOST_USER_GPU_SET_SOCKET: a thread answers the back-end's
+ * requests (protocol features, one w x h display, no EDID) and reads and drops everything else it sends. */
+struct fe_display {
+	int fd; /* our end, -1 when none */
+	uint32_t w, h;
+	pthread_t th;
+	int up;
+	volatile int stop;
+	volatile int closed; /* the back-end closed it or sent garbage */
+};
+
+/* Create the channel, start its thread and hand the other end over (GPU_SET_SOCKET, acknowledged when REPLY_ACK
+ * was negotiated: ack). 0 or -1. */
+int fe_display_start(struct frontend *fe, struct fe_display *d, uint32_t w, uint32_t h, int ack);
+void fe_display_stop(struct fe_display *d);
 
 /* fe_post, then fe_kick. */
 void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, uint64_t in, uint32_t in_len,
