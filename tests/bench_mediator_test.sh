@@ -8,11 +8,10 @@
 set -u
 build=${1:?build dir}
 bench="$build/bench-mediator"
-tmp=$(mktemp -d /tmp/vgpubench-bench-XXXXXX)
 CHECK_NAME=bench_mediator
 # shellcheck source=tests/check.sh
 . "$(dirname "$0")/check.sh"
-trap 'rm -rf "$tmp"' EXIT
+check_tmpdir bench
 
 "$bench" --sizes 320x240 --vgpus 1 --seconds 0.3 --warmup 0.1 --reps 1 --csv "$tmp/out.csv" > "$tmp/out.txt" 2>&1
 rc=$?

@@ -12,6 +12,7 @@
 #include "agent_client.h"
 #include "boot_wait.h"
 #include "check.h"
+#include "guest_fixture.h"
 #include "hostcheck.h"
 #include "image.h"
 #include "util.h"
@@ -32,18 +33,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s AGENT INIT\n", argv[0]);
 		return 2;
 	}
-	host_probe(&h);
-	CHECK(h.qemu_major >= 10, "QEMU 10 or newer (found '%s')", h.qemu_version);
-	CHECK(h.guest_kernel[0] != '\0', "a guest kernel is installed");
-	if (check_failed)
+	if (guest_host_ready(&h, argv[1]) < 0)
 		return check_done("boot");
-	char *agent_dir = vb_strdup(argv[1]);
-	char *cache = vb_strdupf("%s/accel-probe.json", dirname(agent_dir));
-
-	CHECK(host_choose_accel(&h, ACCEL_AUTO, cache, err, sizeof(err)) == 0, "accelerator: %s", err);
 	printf("boot: accelerator %s%s%s\n", h.accel, h.accel_reason[0] ? ": " : "", h.accel_reason);
-	free(cache);
-	free(agent_dir);
 	if (check_failed || !mkdtemp(dir))
 		return check_done("boot");
 	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, &img, err, sizeof(err)) == 0,

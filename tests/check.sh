@@ -14,3 +14,11 @@ check_done() {
 	echo "$CHECK_NAME: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 }
+
+# check_tmpdir NAME: a scratch folder $tmp (/tmp/vgpubench-NAME-XXXXXX) that is removed, and any process still
+# naming it killed, when the test exits; q SQL asks the results database kept in it.
+check_tmpdir() {
+	tmp=$(mktemp -d "/tmp/vgpubench-$1-XXXXXX")
+	trap 'pkill -KILL -f "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+}
+q() { sqlite3 "$tmp/results/vgpubench.db" "$1"; }

@@ -5,13 +5,10 @@
 set -u
 build=${1:?build dir}
 vb="$build/vgpubench"
-tmp=$(mktemp -d /tmp/vgpubench-kill-XXXXXX)
 CHECK_NAME=kill_resume
 # shellcheck source=tests/check.sh
 . "$(dirname "$0")/check.sh"
-q() { sqlite3 "$tmp/results/vgpubench.db" "$1"; }
-cleanup() { pkill -KILL -f "$tmp" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+check_tmpdir kill
 
 cat > "$tmp/plan.ini" <<'PLAN'
 [plan]

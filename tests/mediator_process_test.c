@@ -176,12 +176,12 @@ static const char *vgpu_string(json_object *doc, const char *name, const char *k
 	return f ? json_object_get_string(f) : "";
 }
 
-/* Wait until the control document says vGPU `name` is (dis)connected. */
-static int wait_connected(const char *ctl, const char *name, int want)
+/* Wait until field `key` of vGPU `name` reads want (a boolean reads 0 or 1) in the control document. */
+static int wait_field(const char *ctl, const char *name, const char *key, int want)
 {
 	for (int i = 0; i < 100; i++) {
 		json_object *doc = control(ctl);
-		int64_t c = vgpu_field(doc, name, "connected");
+		int64_t c = vgpu_field(doc, name, key);
 
 		json_object_put(doc);
 		if (c == want)
@@ -189,6 +189,12 @@ static int wait_connected(const char *ctl, const char *name, int want)
 		usleep(50000);
 	}
 	return 0;
+}
+
+/* Wait until the control document says vGPU `name` is (dis)connected. */
+static int wait_connected(const char *ctl, const char *name, int want)
+{
+	return wait_field(ctl, name, "connected", want);
 }
 
 static pid_t start(char *const argv[], const char *log)
@@ -209,23 +215,34 @@ static void stop(pid_t pid, const char *log)
 	      st, log);
 }
 
+/* The files of a mediator serving two named vGPUs, a and b, for one test (tag): sockets, control socket, log, and
+ * the --vgpu specs (a_opts appended to a's, if any). */
+struct two {
+	char a_sock[256], b_sock[256], ctl[256], log[256], va[300], vb[300];
+};
+
+static void two_vgpus(struct two *t, const char *dir, const char *tag, const char *a_opts)
+{
+	snprintf(t->a_sock, sizeof(t->a_sock), "%s/%s-a.sock", dir, tag);
+	snprintf(t->b_sock, sizeof(t->b_sock), "%s/%s-b.sock", dir, tag);
+	snprintf(t->ctl, sizeof(t->ctl), "%s/%s-control.sock", dir, tag);
+	snprintf(t->log, sizeof(t->log), "%s/%s.log", dir, tag);
+	snprintf(t->va, sizeof(t->va), "name=a,socket=%s%s%s", t->a_sock, a_opts ? "," : "", a_opts ? a_opts : "");
+	snprintf(t->vb, sizeof(t->vb), "name=b,socket=%s", t->b_sock);
+}
+
 static void test_named(const char *dir)
 {
-	char a_sock[256], b_sock[256], ctl[256], log[256], va[300], vb[300];
+	struct two t;
 	struct client a, b, a2, intruder;
 	json_object *doc;
 
-	snprintf(a_sock, sizeof(a_sock), "%s/a.sock", dir);
-	snprintf(b_sock, sizeof(b_sock), "%s/b.sock", dir);
-	snprintf(ctl, sizeof(ctl), "%s/control.sock", dir);
-	snprintf(log, sizeof(log), "%s/named.log", dir);
-	snprintf(va, sizeof(va), "name=a,socket=%s", a_sock);
-	snprintf(vb, sizeof(vb), "name=b,socket=%s", b_sock);
-	char *argv[] = { (char *)mediator, "--vgpu", va, "--vgpu", vb, "--control", ctl, NULL };
+	two_vgpus(&t, dir, "named", NULL);
+	char *argv[] = { (char *)mediator, "--vgpu", t.va, "--vgpu", t.vb, "--control", t.ctl, NULL };
 
-	med_pid = start(argv, log);
-	CHECK(client_up(&a, a_sock) == 0, "front-end a up");
-	CHECK(client_up(&b, b_sock) == 0, "front-end b up");
+	med_pid = start(argv, t.log);
+	CHECK(client_up(&a, t.a_sock) == 0, "front-end a up");
+	CHECK(client_up(&b, t.b_sock) == 0, "front-end b up");
 
 	/* private ID spaces */
 	CHECK(create(&a, 1) == VIRTIO_GPU_RESP_OK_NODATA, "a creates resource 1");
@@ -251,7 +268,7 @@ static void test_named(const char *dir)
 
 	/* a second front-end on a taken vGPU socket is refused; a is not disturbed */
 	{
-		int fd = vb_unix_connect(a_sock, vb_now() + 5.0, med_pid);
+		int fd = vb_unix_connect(t.a_sock, vb_now() + 5.0, med_pid);
 		uint32_t req;
 		uint64_t v;
 
@@ -264,18 +281,18 @@ static void test_named(const char *dir)
 
 	/* a disconnects: b keeps everything, a's state goes */
 	client_down(&a);
-	CHECK(wait_connected(ctl, "a", 0), "the control socket shows a disconnected");
+	CHECK(wait_connected(t.ctl, "a", 0), "the control socket shows a disconnected");
 	CHECK(create(&b, 4) == VIRTIO_GPU_RESP_OK_NODATA, "b is served after a left");
-	doc = control(ctl);
+	doc = control(t.ctl);
 	CHECK(vgpu_field(doc, "b", "resources") == 4, "b keeps its 4 resources (%lld)",
 	      (long long)vgpu_field(doc, "b", "resources"));
 	CHECK(vgpu_field(doc, "a", "connects") == 1, "a connected once");
 	json_object_put(doc);
 
 	/* a's front-end restarts and reconnects to the same socket: a fresh vGPU */
-	CHECK(client_up(&a2, a_sock) == 0, "a reconnects to the same socket");
+	CHECK(client_up(&a2, t.a_sock) == 0, "a reconnects to the same socket");
 	CHECK(create(&a2, 1) == VIRTIO_GPU_RESP_OK_NODATA, "resource 1 is free again: the old state is gone");
-	doc = control(ctl);
+	doc = control(t.ctl);
 	CHECK(vgpu_field(doc, "a", "connects") == 2 && vgpu_field(doc, "a", "connected") == 1 &&
 		      vgpu_field(doc, "a", "resources") == 1,
 	      "a: connected, 2 connects, 1 resource");
@@ -286,19 +303,19 @@ static void test_named(const char *dir)
 		uint32_t hdr[3] = { 9999, VHOST_USER_VERSION, 1u << 30 };
 
 		CHECK(write(a2.fe.sock, hdr, sizeof(hdr)) == sizeof(hdr), "a sends a 1 GiB claim");
-		CHECK(wait_connected(ctl, "a", 0), "a is dropped");
+		CHECK(wait_connected(t.ctl, "a", 0), "a is dropped");
 		CHECK(create(&b, 5) == VIRTIO_GPU_RESP_OK_NODATA, "b is served");
-		doc = control(ctl);
+		doc = control(t.ctl);
 		CHECK(strstr(vgpu_string(doc, "a", "last_problem"), "payload") != NULL, "the reason is kept: '%s'",
 		      vgpu_string(doc, "a", "last_problem"));
 		json_object_put(doc);
 		client_down(&a2);
-		CHECK(client_up(&a2, a_sock) == 0 && create(&a2, 1) == VIRTIO_GPU_RESP_OK_NODATA,
+		CHECK(client_up(&a2, t.a_sock) == 0 && create(&a2, 1) == VIRTIO_GPU_RESP_OK_NODATA,
 		      "and can come back");
 		client_down(&a2);
 	}
 	client_down(&b);
-	stop(med_pid, log);
+	stop(med_pid, t.log);
 }
 
 /* Field `key` of vGPU `name`'s health object, or -1. */
@@ -326,43 +343,22 @@ static int client_restart(struct client *c, int fresh)
 	return at == c->used ? fe_resume_ring(&c->fe, 0, c->qsz, RING, at, &c->kick, &c->call) : -1;
 }
 
-/* Wait until vGPU `name`'s `broken` flag reads want. */
-static int wait_broken(const char *ctl, const char *name, int want)
-{
-	for (int i = 0; i < 100; i++) {
-		json_object *doc = control(ctl);
-		json_object *f = vgpu_get(doc, name, "broken");
-		int b = f ? json_object_get_boolean(f) : -1;
-
-		json_object_put(doc);
-		if (b == want)
-			return 1;
-		usleep(50000);
-	}
-	return 0;
-}
-
 /* Reset and pause as QEMU's front-end does them (mediator/RESET.md): a resume keeps the vGPU's resources, a ring
  * that restarts at 0 on a cleared ring or RESET_DEVICE drops them, a broken ring is served again after a reset,
  * and the neighbour never notices. */
 static void test_reset(const char *dir)
 {
-	char a_sock[256], b_sock[256], ctl[256], log[256], va[300], vb[300];
+	struct two t;
 	struct client a, b;
 	json_object *doc;
 	uint32_t req;
 	uint64_t proto;
 
-	snprintf(a_sock, sizeof(a_sock), "%s/ra.sock", dir);
-	snprintf(b_sock, sizeof(b_sock), "%s/rb.sock", dir);
-	snprintf(ctl, sizeof(ctl), "%s/rcontrol.sock", dir);
-	snprintf(log, sizeof(log), "%s/reset.log", dir);
-	snprintf(va, sizeof(va), "name=a,socket=%s", a_sock);
-	snprintf(vb, sizeof(vb), "name=b,socket=%s", b_sock);
-	char *argv[] = { (char *)mediator, "--vgpu", va, "--vgpu", vb, "--control", ctl, "--trace-vhost", NULL };
+	two_vgpus(&t, dir, "reset", NULL);
+	char *argv[] = { (char *)mediator, "--vgpu", t.va, "--vgpu", t.vb, "--control", t.ctl, "--trace-vhost", NULL };
 
-	med_pid = start(argv, log);
-	CHECK(client_up(&a, a_sock) == 0 && client_up(&b, b_sock) == 0, "front-ends a and b up");
+	med_pid = start(argv, t.log);
+	CHECK(client_up(&a, t.a_sock) == 0 && client_up(&b, t.b_sock) == 0, "front-ends a and b up");
 	CHECK(fe_send(&a.fe, VHOST_USER_GET_PROTOCOL_FEATURES, 0, NULL, 0, NULL, 0) == 0 &&
 		      fe_reply(&a.fe, &req, &proto, sizeof(proto)) == 8 &&
 		      (proto & (1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE)),
@@ -375,7 +371,7 @@ static void test_reset(const char *dir)
 	CHECK(fe_mem_table(&a.fe, RAM, VHOST_USER_NEED_REPLY_MASK) == 0 && fe_ack(&a.fe, "SET_MEM_TABLE", NULL, 0) == 0,
 	      "the same memory table again, as QEMU sends it on resume");
 	CHECK(create(&a, 3) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "after the resume resource 3 still exists");
-	doc = control(ctl);
+	doc = control(t.ctl);
 	CHECK(vgpu_field(doc, "a", "resources") == 3, "a pause keeps a's 3 resources (%lld)",
 	      (long long)vgpu_field(doc, "a", "resources"));
 	CHECK(health_field(doc, "a", "resumes") == 1 && health_field(doc, "a", "resets") == 0,
@@ -385,7 +381,7 @@ static void test_reset(const char *dir)
 
 	CHECK(client_restart(&a, 1) == 0, "a's ring stops, then starts at 0 on a cleared ring (no RESET_DEVICE)");
 	CHECK(create(&a, 1) == VIRTIO_GPU_RESP_OK_NODATA, "after the reset resource 1 is free again");
-	doc = control(ctl);
+	doc = control(t.ctl);
 	CHECK(vgpu_field(doc, "a", "resources") == 1, "the reset dropped a's old resources (%lld left)",
 	      (long long)vgpu_field(doc, "a", "resources"));
 	CHECK(health_field(doc, "a", "resets") == 1 &&
@@ -397,16 +393,16 @@ static void test_reset(const char *dir)
 
 	/* A descriptor outside guest RAM breaks a's ring; a RESET_DEVICE and fresh rings bring it back. */
 	fe_offer(&a.fe, RING, a.qsz, a.head, 4ull * RAM, 64, OUT, 64, a.kick);
-	CHECK(wait_broken(ctl, "a", 1), "a descriptor outside RAM breaks a's ring");
+	CHECK(wait_field(t.ctl, "a", "broken", 1), "a descriptor outside RAM breaks a's ring");
 	CHECK(create(&b, 2) == VIRTIO_GPU_RESP_OK_NODATA, "b is served while a is broken");
 	CHECK(fe_send(&a.fe, VHOST_USER_RESET_DEVICE, 0, NULL, 0, NULL, 0) == 0, "a sends RESET_DEVICE");
 	close(a.kick);
 	close(a.call);
 	a.head = a.used = 0;
 	CHECK(fe_setup_ring(&a.fe, 0, a.qsz, RING, &a.kick, &a.call) == 0, "and sets its ring up again");
-	CHECK(wait_broken(ctl, "a", 0), "a is no longer broken");
+	CHECK(wait_field(t.ctl, "a", "broken", 0), "a is no longer broken");
 	CHECK(create(&a, 1) == VIRTIO_GPU_RESP_OK_NODATA, "a is served again, from an empty resource table");
-	doc = control(ctl);
+	doc = control(t.ctl);
 	CHECK(health_field(doc, "a", "resets") == 2 && health_field(doc, "a", "recoveries") == 1,
 	      "the reset and the recovery are counted: %s", json_object_get_string(vgpu_get(doc, "a", "health")));
 	CHECK(vgpu_field(doc, "a", "resources") == 1 && vgpu_field(doc, "b", "resources") == 2,
@@ -416,7 +412,7 @@ static void test_reset(const char *dir)
 	json_object_put(doc);
 	client_down(&a);
 	client_down(&b);
-	stop(med_pid, log);
+	stop(med_pid, t.log);
 }
 
 /* Field `key` of the mediator's sandbox object, as a JSON string ("" when absent). */
@@ -618,30 +614,25 @@ static double share_a(json_object *before, json_object *after)
 
 static void test_shares(const char *dir)
 {
-	char a_sock[256], b_sock[256], ctl[256], log[256], va[300], vb[300];
+	struct two t;
 	struct client c[2];
 	json_object *d0, *d1, *d2, *r, *sc, *f;
 	double sa;
 
-	snprintf(a_sock, sizeof(a_sock), "%s/sa.sock", dir);
-	snprintf(b_sock, sizeof(b_sock), "%s/sb.sock", dir);
-	snprintf(ctl, sizeof(ctl), "%s/shares.control.sock", dir);
-	snprintf(log, sizeof(log), "%s/shares.log", dir);
-	snprintf(va, sizeof(va), "name=a,socket=%s,weight=3", a_sock);
-	snprintf(vb, sizeof(vb), "name=b,socket=%s", b_sock);
-	char *argv[] = { (char *)mediator, "--no-virgl", "--policy", "fixed-share", "--vgpu", va, "--vgpu", vb,
-			 "--control", ctl, NULL };
+	two_vgpus(&t, dir, "shares", "weight=3");
+	char *argv[] = { (char *)mediator, "--no-virgl", "--policy", "fixed-share", "--vgpu", t.va, "--vgpu", t.vb,
+			 "--control", t.ctl, NULL };
 
-	med_pid = start(argv, log);
-	CHECK(client_open(&c[0], a_sock, BIG_RAM, BIG_QSZ) == 0 && stream_setup(&c[0]) == 0, "a streams 4 MiB frames");
-	CHECK(client_open(&c[1], b_sock, BIG_RAM, BIG_QSZ) == 0 && stream_setup(&c[1]) == 0, "b streams 4 MiB frames");
+	med_pid = start(argv, t.log);
+	CHECK(client_open(&c[0], t.a_sock, BIG_RAM, BIG_QSZ) == 0 && stream_setup(&c[0]) == 0, "a streams 4 MiB frames");
+	CHECK(client_open(&c[1], t.b_sock, BIG_RAM, BIG_QSZ) == 0 && stream_setup(&c[1]) == 0, "b streams 4 MiB frames");
 
-	d0 = control(ctl);
+	d0 = control(t.ctl);
 	sc = vgpu_get(d0, "a", "sched");
 	CHECK(sc && json_object_object_get_ex(sc, "share", &f) && fabs(json_object_get_double(f) - 0.75) < 1e-9,
 	      "the control socket gives a its configured share of 0.75");
 	CHECK(stream(c, 2, 3.0) == 0, "both are answered throughout");
-	d1 = control(ctl);
+	d1 = control(t.ctl);
 	sa = share_a(d0, d1);
 	printf("fixed share 3:1 over 3 s: a %.3f, b %.3f of the GPU time\n", sa, 1 - sa);
 	CHECK(fabs(sa - 0.75) <= 0.05, "fixed share 3:1: a got %.3f of the GPU time (b %.3f)", sa, 1 - sa);
@@ -649,31 +640,31 @@ static void test_shares(const char *dir)
 	CHECK(sc && json_object_object_get_ex(sc, "throttled_ms", &f) && json_object_get_double(f) > 0,
 	      "b was held back by its share");
 
-	r = control_req(ctl, "set b weight=3\n");
+	r = control_req(t.ctl, "set b weight=3\n");
 	CHECK(answer_ok(r), "weight set over the control socket: %s", r ? json_object_to_json_string(r) : "no answer");
 	json_object_put(r);
 	usleep(200 * 1000);
-	d1 = (json_object_put(d1), control(ctl));
+	d1 = (json_object_put(d1), control(t.ctl));
 	CHECK(stream(c, 2, 3.0) == 0, "both are answered after the change");
-	d2 = control(ctl);
+	d2 = control(t.ctl);
 	sa = share_a(d1, d2);
 	printf("fixed share 3:3 over 3 s: a %.3f, b %.3f of the GPU time\n", sa, 1 - sa);
 	CHECK(fabs(sa - 0.5) <= 0.05, "then 3:3: a got %.3f", sa);
 
-	r = control_req(ctl, "set nobody weight=2\n");
+	r = control_req(t.ctl, "set nobody weight=2\n");
 	CHECK(r && !answer_ok(r) && check_contains(json_object_to_json_string(r), "no vGPU named"),
 	      "an unknown vGPU is refused by name");
 	json_object_put(r);
-	r = control_req(ctl, "set a weight=0\n");
+	r = control_req(t.ctl, "set a weight=0\n");
 	CHECK(r && !answer_ok(r), "weight 0 is refused");
 	json_object_put(r);
-	r = control_req(ctl, "policy round-robin\n");
+	r = control_req(t.ctl, "policy round-robin\n");
 	CHECK(r && !answer_ok(r), "an unknown policy is refused");
 	json_object_put(r);
-	r = control_req(ctl, "policy equal-share\n");
+	r = control_req(t.ctl, "policy equal-share\n");
 	CHECK(answer_ok(r), "the policy changes at run time");
 	json_object_put(r);
-	r = control_req(ctl, NULL);
+	r = control_req(t.ctl, NULL);
 	CHECK(r && json_object_object_get_ex(r, "mediator", &f) && json_object_object_get_ex(f, "scheduler", &sc) &&
 		      json_object_object_get_ex(sc, "policy", &f) && !strcmp(json_object_get_string(f), "equal-share"),
 	      "a client that only reads gets the counters, with the new policy");
@@ -683,7 +674,7 @@ static void test_shares(const char *dir)
 	json_object_put(d2);
 	client_down(&c[0]);
 	client_down(&c[1]);
-	stop(med_pid, log);
+	stop(med_pid, t.log);
 }
 
 int main(int argc, char **argv)

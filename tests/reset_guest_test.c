@@ -17,6 +17,7 @@
 #include "agent_client.h"
 #include "boot_wait.h"
 #include "check.h"
+#include "guest_fixture.h"
 #include "configs.h"
 #include "gpu_backend.h"
 #include "hostcheck.h"
@@ -204,18 +205,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	gpuhog = realpath(argv[4], NULL);
-	host_probe(&h);
 	CHECK(gpuhog != NULL, "gpuhog at %s", argv[4]);
-	CHECK(h.qemu_major >= 10, "QEMU 10 or newer (found '%s')", h.qemu_version);
-	CHECK(h.guest_kernel[0] != '\0', "a guest kernel is installed");
-	if (check_failed)
+	if (check_failed || guest_host_ready(&h, argv[1]) < 0)
 		return check_done("reset_guest");
-	char *agent_dir = vb_strdup(argv[1]);
-	char *cache = vb_strdupf("%s/accel-probe.json", dirname(agent_dir));
-
-	CHECK(host_choose_accel(&h, ACCEL_AUTO, cache, err, sizeof(err)) == 0, "accelerator: %s", err);
-	free(cache);
-	free(agent_dir);
 	if (check_failed || !mkdtemp(dir))
 		return check_done("reset_guest");
 	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, &img, err, sizeof(err)) == 0,

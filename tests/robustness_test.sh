@@ -10,13 +10,10 @@
 set -u
 build=${1:?build dir}
 vb="$build/vgpubench"
-tmp=$(mktemp -d /tmp/vgpubench-rob-XXXXXX)
 CHECK_NAME=robustness
 # shellcheck source=tests/check.sh
 . "$(dirname "$0")/check.sh"
-q() { sqlite3 "$tmp/results/vgpubench.db" "$1"; }
-cleanup() { pkill -KILL -f "$tmp" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+check_tmpdir rob
 
 "$build/vgpu-hostile" > "$tmp/hostile.txt" 2>&1
 rc=$?

@@ -160,19 +160,8 @@ static void *display_main(void *arg)
 			disp_fail(d, "unexpected display message from the back-end");
 			break;
 		}
-		if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES) {
-			uint64_t f = 1ull << VHOST_USER_GPU_PROTOCOL_F_EDID;
-
-			fe_display_reply(d->fd, hdr[0], &f, sizeof(f));
-		} else if (hdr[0] == VHOST_USER_GPU_GET_DISPLAY_INFO) {
-			struct virtio_gpu_resp_display_info di = { .hdr.type = VIRTIO_GPU_RESP_OK_DISPLAY_INFO };
-
-			di.pmodes[0] = (struct virtio_gpu_display_one){ { 0, 0, d->w, d->h }, 1, 0 };
-			fe_display_reply(d->fd, hdr[0], &di, sizeof(di));
-		} else if (hdr[0] == VHOST_USER_GPU_GET_EDID) {
-			struct virtio_gpu_resp_edid e = { .hdr.type = VIRTIO_GPU_RESP_ERR_UNSPEC };
-
-			fe_display_reply(d->fd, hdr[0], &e, sizeof(e));
+		if (fe_display_answer(d->fd, hdr[0], d->w, d->h)) {
+			/* answered */
 		} else if (hdr[0] == VHOST_USER_GPU_SCANOUT && hdr[2] >= sizeof(struct vhost_user_gpu_scanout)) {
 			struct vhost_user_gpu_scanout s;
 

@@ -268,6 +268,29 @@ void fe_offer(struct frontend *fe, uint64_t base, uint16_t num, uint16_t head, u
 	fe_kick(kick);
 }
 
+int fe_display_answer(int fd, uint32_t req, uint32_t w, uint32_t h)
+{
+	if (req == VHOST_USER_GPU_GET_PROTOCOL_FEATURES) {
+		uint64_t f = 1ull << VHOST_USER_GPU_PROTOCOL_F_EDID;
+
+		fe_display_reply(fd, req, &f, sizeof(f));
+	} else if (req == VHOST_USER_GPU_GET_DISPLAY_INFO) {
+		struct virtio_gpu_resp_display_info di = { .hdr.type = VIRTIO_GPU_RESP_OK_DISPLAY_INFO };
+
+		di.pmodes[0] = (struct virtio_gpu_display_one){ { 0, 0, w, h }, 1, 0 };
+		fe_display_reply(fd, req, &di, sizeof(di));
+	} else if (req == VHOST_USER_GPU_GET_EDID) {
+		struct virtio_gpu_resp_edid e = { .hdr.type = VIRTIO_GPU_RESP_ERR_UNSPEC };
+
+		fe_display_reply(fd, req, &e, sizeof(e));
+	} else if (req == VHOST_USER_GPU_DMABUF_UPDATE) {
+		fe_display_reply(fd, req, NULL, 0);
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 static void *display_main(void *arg)
 {
 	struct fe_display *d = arg;
@@ -288,22 +311,7 @@ static void *display_main(void *arg)
 				goto out;
 			left -= n;
 		}
-		if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES) {
-			uint64_t f = 1ull << VHOST_USER_GPU_PROTOCOL_F_EDID;
-
-			fe_display_reply(d->fd, hdr[0], &f, sizeof(f));
-		} else if (hdr[0] == VHOST_USER_GPU_GET_DISPLAY_INFO) {
-			struct virtio_gpu_resp_display_info di = { .hdr.type = VIRTIO_GPU_RESP_OK_DISPLAY_INFO };
-
-			di.pmodes[0] = (struct virtio_gpu_display_one){ { 0, 0, d->w, d->h }, 1, 0 };
-			fe_display_reply(d->fd, hdr[0], &di, sizeof(di));
-		} else if (hdr[0] == VHOST_USER_GPU_GET_EDID) {
-			struct virtio_gpu_resp_edid e = { .hdr.type = VIRTIO_GPU_RESP_ERR_UNSPEC };
-
-			fe_display_reply(d->fd, hdr[0], &e, sizeof(e));
-		} else if (hdr[0] == VHOST_USER_GPU_DMABUF_UPDATE) {
-			fe_display_reply(d->fd, hdr[0], NULL, 0);
-		}
+		fe_display_answer(d->fd, hdr[0], d->w, d->h);
 	}
 out:
 	d->closed = 1;

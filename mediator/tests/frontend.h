@@ -73,6 +73,10 @@ int fe_kick(int kick);
  * with the reply flag and `size` bytes of payload, in one write. 0 or -1. */
 int fe_display_reply(int fd, uint32_t req, const void *payload, uint32_t size);
 
+/* Answer, as QEMU does, a display-channel request of the back-end's that waits for a reply: protocol features
+ * (EDID), display info (one w x h display), EDID (none), a dma-buf update. 1 when req was one of them. */
+int fe_display_answer(int fd, uint32_t req, uint32_t w, uint32_t h);
+
 /* A display channel played as QEMU plays its end of VHOST_USER_GPU_SET_SOCKET: a thread answers the back-end's
  * requests (protocol features, one w x h display, no EDID) and reads and drops everything else it sends. */
 struct fe_display {
