@@ -281,7 +281,17 @@ int control_parse(const char *line, struct control_req *r, char *err, size_t err
 		r->op = CTL_SET;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown request '%.40s' (stats, policy, timeslice, set)", w[0]);
+	if (!strcmp(w[0], "watchdog")) {
+		if (n < 2 || n > 3 || parse_long(w[1], &r->watchdog_ms) < 0 || r->watchdog_ms < 0 ||
+		    r->watchdog_ms > 600000 || (n == 3 && strcmp(w[2], "report") && strcmp(w[2], "quarantine"))) {
+			snprintf(err, errlen, "watchdog takes milliseconds, 0 (off) to 600000, then report or quarantine");
+			return -1;
+		}
+		r->op = CTL_WATCHDOG;
+		r->watchdog_action = n == 3 ? (!strcmp(w[2], "quarantine") ? 1 : 0) : -1;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown request '%.40s' (stats, policy, timeslice, set, watchdog)", w[0]);
 	return -1;
 }
 

@@ -7,6 +7,7 @@
  *   policy NAME                    best-effort | equal-share | fixed-share | sla
  *   timeslice MS                   1..1000
  *   set VGPU weight=N fps=F ...    a vGPU's fixed-share weight, SLA target (0: none)
+ *   watchdog MS [report|quarantine] the stuck-renderer watchdog's bound (0: off) and action
  * Every request but stats is answered {"ok":true} or {"ok":false,"error":…}. */
 #ifndef VGPU_CONTROL_H
 #define VGPU_CONTROL_H
@@ -47,7 +48,7 @@ struct control_vgpu {
 /* The snapshot as a malloc'd JSON string (NULL without memory). */
 char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s, double uptime_s);
 
-enum control_op { CTL_STATS, CTL_POLICY, CTL_TIMESLICE, CTL_SET };
+enum control_op { CTL_STATS, CTL_POLICY, CTL_TIMESLICE, CTL_SET, CTL_WATCHDOG };
 
 #define CONTROL_MAX_LINE 512
 
@@ -58,6 +59,8 @@ struct control_req {
 	char vgpu[64];       /* CTL_SET */
 	long weight;         /* CTL_SET: 0 when not given */
 	double fps;          /* CTL_SET: negative when not given */
+	long watchdog_ms;    /* CTL_WATCHDOG: the bound, 0 off */
+	int watchdog_action; /* CTL_WATCHDOG: 1 quarantine, 0 report, -1 unchanged */
 };
 
 /* Parse one request line (its newline optional). 0, or -1 with the reason in err. */

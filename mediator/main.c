@@ -102,7 +102,7 @@ static struct {
 	int fence_new;
 	struct ctl_conn ctl[MAX_CTL];
 	int trace_vhost;       /* log every front-end message */
-	uint64_t watchdog_ns;  /* a fence unretired this long trips the vGPU's watchdog (0: off) */
+	_Atomic uint64_t watchdog_ns; /* a fence unretired this long trips the vGPU's watchdog (0: off) */
 	int watchdog_quarantine; /* on a trip: answer the vGPU's waiting requests and stop serving it until reset */
 	/* While the loop serves a vGPU (renderer calls included): which, and since when (0: not serving). The
 	 * watchdog thread reads them to say, while it lasts, which vGPU holds every other one. */
@@ -400,6 +400,19 @@ static void slot_event(void *opaque, enum vdev_event ev, unsigned qi)
 	}
 }
 
+/* A tripped vGPU under --watchdog-action quarantine: its waiting requests are answered (its guest stops waiting on
+ * work the renderer may never finish) and it is not served until its driver resets the device. */
+static void quarantine(struct slot *s, const char *why)
+{
+	if (s->gd.npending)
+		gpu_device_fences_done(&s->gd, s->gd.pending[s->gd.npending - 1].host_fence);
+	s->broken = 1;
+	s->broken_gen = s->vd.gen;
+	memset(s->ready, 0, sizeof(s->ready));
+	snprintf(s->why, sizeof(s->why), "watchdog: %s", why);
+	logf_("vgpu %s: quarantined until its device is reset: %s", s->name, why);
+}
+
 /* The watchdog over every vGPU's oldest unretired fence: a trip is logged, and under quarantine the vGPU's waiting
  * requests are answered (its guest stops waiting on a fence the renderer may never retire) and it is not served
  * again until its driver resets the device. */
@@ -420,12 +433,11 @@ static void watch_fences(void)
 		      (unsigned long long)(M.watchdog_ns / 1000000u), s->gd.npending,
 		      M.watchdog_quarantine ? ": answered, vGPU quarantined until its device is reset" : "");
 		if (M.watchdog_quarantine) {
-			gpu_device_fences_done(&s->gd, s->gd.pending[s->gd.npending - 1].host_fence);
-			s->broken = 1;
-			s->broken_gen = s->vd.gen;
-			memset(s->ready, 0, sizeof(s->ready));
-			snprintf(s->why, sizeof(s->why), "watchdog: fence %u unretired after %llu ms", s->wd.fence,
+			char why[96];
+
+			snprintf(why, sizeof(why), "fence %u unretired after %llu ms", s->wd.fence,
 				 (unsigned long long)(s->wd.stuck_ns / 1000000u));
+			quarantine(s, why);
 		}
 	}
 }
@@ -441,7 +453,9 @@ static void *watchdog_thread(void *arg)
 		struct timespec nap = { 0, 100000000 };
 		uint64_t since = atomic_load(&M.call_since), now = mono_ns();
 
-		if (since && since != reported && now - since > M.watchdog_ns) {
+		uint64_t bound = atomic_load(&M.watchdog_ns);
+
+		if (bound && since && since != reported && now - since > bound) {
 			unsigned i = atomic_load(&M.call_vgpu);
 
 			reported = since;
@@ -518,6 +532,14 @@ static char *ctl_request(const char *line)
 	case CTL_TIMESLICE:
 		sched_set_timeslice(&M.sched, (uint64_t)r.timeslice_ms * 1000000u, now);
 		logf_("control: time slice %ld ms", r.timeslice_ms);
+		break;
+	case CTL_WATCHDOG:
+		M.watchdog_ns = (uint64_t)r.watchdog_ms * 1000000u;
+		if (r.watchdog_action >= 0)
+			M.watchdog_quarantine = r.watchdog_action;
+		for (int i = 0; i < MAX_SLOTS; i++)
+			M.slots[i].wd.bound_ns = M.watchdog_ns;
+		logf_("control: watchdog %ld ms, %s", r.watchdog_ms, M.watchdog_quarantine ? "quarantine" : "report");
 		break;
 	case CTL_SET:
 		if (!(s = slot_named(r.vgpu))) {
@@ -727,12 +749,20 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 	atomic_store(&M.call_since, 0);
 	/* A call held this long waited on the renderer's in-order timeline: on the oldest batch in flight when it
 	 * began (that vGPU's work is the cause), or on its own work when none was. */
-	if (watchdog_call(&culprit->wd, t0, t1))
+	if (watchdog_call(&culprit->wd, t0, t1)) {
 		logf_("vgpu %s: watchdog: the renderer held every vGPU for %llu ms (bound %llu ms) in a call for vgpu %s%s: "
 		      "one shared GL context cannot be preempted",
 		      culprit->name, (unsigned long long)((t1 - t0) / 1000000u),
 		      (unsigned long long)(M.watchdog_ns / 1000000u), s->name,
 		      culprit != s ? ", behind the batch in flight" : "");
+		if (M.watchdog_quarantine) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "its work held the renderer %llu ms",
+				 (unsigned long long)((t1 - t0) / 1000000u));
+			quarantine(culprit, why);
+		}
+	}
 	sched_charge_call(&M.sched, i, t0, t1, in_flight);
 	for (; flushes < s->gd.st.flushes; flushes++)
 		sched_frame(&M.sched, i, t1);

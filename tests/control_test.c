@@ -33,6 +33,14 @@ int main(void)
 	      "set guest1 weight=2 fps=30.5");
 	CHECK(control_parse("set g fps=0", &r, err, sizeof(err)) == 0 && r.weight == 0 && r.fps == 0,
 	      "fps=0 clears a target; weight untouched");
+	CHECK(control_parse("watchdog 500 quarantine", &r, err, sizeof(err)) == 0 && r.op == CTL_WATCHDOG &&
+		      r.watchdog_ms == 500 && r.watchdog_action == 1,
+	      "watchdog 500 quarantine");
+	CHECK(control_parse("watchdog 0", &r, err, sizeof(err)) == 0 && r.watchdog_ms == 0 && r.watchdog_action == -1,
+	      "watchdog 0: off, the action unchanged");
+	CHECK(refused("watchdog", "watchdog takes"), "watchdog without a bound");
+	CHECK(refused("watchdog -1", "watchdog takes"), "a negative bound");
+	CHECK(refused("watchdog 500 reboot", "watchdog takes"), "an unknown action");
 	CHECK(refused("stats now", "no argument"), "stats with an argument");
 	CHECK(refused("policy", "policy takes"), "policy without a name");
 	CHECK(refused("policy lottery", "policy takes"), "an unknown policy");

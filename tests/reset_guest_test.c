@@ -5,7 +5,9 @@
  *     resources as after a fresh boot;
  *   - is paused (QMP stop), 3 s, continued (cont) in the middle of a 3D job: the job finishes, nothing is lost;
  *   - is reset (QMP system_reset): it reboots into a working vGPU;
- *   - draws one frame far longer than the watchdog's bound: reported, and the job still finishes.
+ *   - draws one frame far longer than the watchdog's bound: reported, and the job still finishes;
+ *   - draws it again with the watchdog set to quarantine: its vGPU serves nothing more until its reboot resets
+ *     the device.
  * Arguments: AGENT INIT MEDIATOR GPUHOG. */
 #define _GNU_SOURCE
 #include <json-c/json.h>
@@ -53,8 +55,8 @@ static double out_value(const char *out, const char *key)
 
 /* gpuhog for `seconds` at size with iterations per pixel on c: 0 when it exited 0 on virgl, else -1 with why.
  * *max_ms gets its longest frame. */
-static int hog_sized(struct agent_conn *c, int seconds, const char *size, const char *iterations, const char *log,
-		     double *max_ms, char *why, size_t whylen)
+static int hog_sized(struct agent_conn *c, int seconds, const char *size, const char *iterations, int timeout_s,
+		     const char *log, double *max_ms, char *why, size_t whylen)
 {
 	char secs[16];
 	const char *argv[] = { gpuhog, "--seconds", secs, "--size", size, "--iterations", iterations, NULL };
@@ -65,7 +67,7 @@ static int hog_sized(struct agent_conn *c, int seconds, const char *size, const 
 	int rc = -1;
 
 	snprintf(secs, sizeof(secs), "%d", seconds);
-	agent_run_parallel(cs, 1, argvs, NULL, seconds + 120, logs, &r);
+	agent_run_parallel(cs, 1, argvs, NULL, timeout_s, logs, &r);
 	if (strcmp(r.status, "exited") || r.code != 0)
 		snprintf(why, whylen, "gpuhog ended %s %d: %.180s", r.status, r.code, r.error);
 	else if (!r.out || !strstr(r.out, "renderer: virgl"))
@@ -81,7 +83,7 @@ static int hog_sized(struct agent_conn *c, int seconds, const char *size, const 
 /* A light gpuhog: small frames. */
 static int hog(struct agent_conn *c, int seconds, const char *log, double *max_ms, char *why, size_t whylen)
 {
-	return hog_sized(c, seconds, "320x240", "8", log, max_ms, why, whylen);
+	return hog_sized(c, seconds, "320x240", "8", seconds + 120, log, max_ms, why, whylen);
 }
 
 static void *neighbour_main(void *arg)
@@ -309,7 +311,7 @@ int main(int argc, char **argv)
 		double max_ms = -1;
 		long long trips = vgpu_value("guest1", "trips", 2);
 
-		CHECK(hog_sized(&c[0], 1, "960x720", "4096", log, &max_ms, why, sizeof(why)) == 0,
+		CHECK(hog_sized(&c[0], 1, "960x720", "4096", 120, log, &max_ms, why, sizeof(why)) == 0,
 		      "guest1 draws one heavy frame: %s", why);
 		printf("reset_guest: the heavy frame took %.0f ms; the watchdog saw %lld ms\n", max_ms,
 		       vgpu_value("guest1", "longest_ms", 2));
@@ -319,6 +321,34 @@ int main(int argc, char **argv)
 		CHECK(vgpu_value("guest1", "longest_ms", 2) > 2000, "it saw the frame take over 2 s (%lld ms)",
 		      vgpu_value("guest1", "longest_ms", 2));
 		CHECK(vgpu_value("guest1", "stuck", 2) == 0, "and is no longer stuck");
+	}
+
+	/* 5. The same frame under quarantine (set over the control socket): guest1's vGPU is stopped, so its next job
+	 * cannot finish; its reboot resets the device and the vGPU serves again. */
+	{
+		char *ans = gpu_backend_request(backend.control, "watchdog 2000 quarantine\n");
+		long long recoveries = vgpu_value("guest1", "recoveries", 1);
+
+		CHECK(ans && strstr(ans, "\"ok\":true"), "the watchdog is set to quarantine: %s", ans ? ans : "no answer");
+		free(ans);
+		/* The heavy frame's own job may still end: its fence is answered, its later commands dropped. */
+		hog_sized(&c[0], 1, "960x720", "4096", 60, log, NULL, why, sizeof(why));
+		CHECK(vgpu_value("guest1", "broken", 0) == 1, "guest1's vGPU is quarantined");
+		CHECK(hog_sized(&c[0], 2, "320x240", "8", 20, log, NULL, why, sizeof(why)) < 0,
+		      "a quarantined guest's next job cannot finish");
+		CHECK(qmp_execute(vm[0].qmp_sock, "system_reset", NULL, 10, err, sizeof(err)) == 0, "QMP system_reset: %s",
+		      err);
+		/* The job that never ended left the agent connection given up: a new one to the rebooted guest. */
+		agent_close(&c[0]);
+		CHECK(agent_connect_unix(&c[0], vm[0].agent_sock, vb_now() + 30, vm[0].pid, vm[0].name) == 0 &&
+			      agent_hello(&c[0], vb_now() + 240, &hello) == 0,
+		      "guest1 answers after its reboot");
+		json_object_put(hello);
+		hello = NULL;
+		CHECK(vgpu_value("guest1", "broken", 0) == 0 && vgpu_value("guest1", "recoveries", 1) > recoveries,
+		      "the device reset lifted the quarantine (recoveries %lld, before %lld)",
+		      vgpu_value("guest1", "recoveries", 1), recoveries);
+		CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws again: %s", why);
 	}
 
 	{
