@@ -958,8 +958,17 @@ static void section_robustness(struct rep *r)
 	size_t n = 0;
 	char backends[ROBUST_MAX_BACKENDS][48];
 	int nb = 0, pass[ROBUST_MAX_BACKENDS] = { 0 }, cases[ROBUST_MAX_BACKENDS] = { 0 };
+	struct health_totals h = { 0 };
 
 	fprintf(r->html, "<h2 id=robustness>Robustness</h2>\n");
+	if (store_health_totals(r->st, r->run, &h) == 0 && h.jobs)
+		fprintf(r->html, "<p>The mediated jobs' vGPUs (%lld jobs): %lld device reset(s), %lld recovery(ies), %lld "
+				 "command(s) answered with an error, %lld watchdog trip(s)%s",
+			h.jobs, h.resets, h.recoveries, h.errors, h.watchdog_trips,
+			h.watchdog_trips ? ", the longest " : ".</p>\n");
+	if (h.jobs && h.watchdog_trips)
+		fprintf(r->html, "%.0f ms (a fence unretired or a renderer call holding every vGPU past the bound).</p>\n",
+			h.watchdog_longest_ms);
 	if (store_subtests(r->st, r->run, "robustness", &t, &n) < 0 || !n) {
 		fprintf(r->html, "<p>No robustness catalogue in this run (workload <code>robustness</code>).</p>\n");
 		free(t);

@@ -947,3 +947,37 @@ int store_subtests(struct store *s, const char *run, const char *workload, struc
 	}
 	return 0;
 }
+
+int store_health_totals(struct store *s, const char *run, struct health_totals *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT count(*), total(h.resets), total(h.recoveries), total(h.errors),"
+			       " total(h.watchdog_trips), max(h.watchdog_longest_ms)"
+			       " FROM vgpu_health h JOIN jobs j ON j.id = h.job_id WHERE j.run_id = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		if (no_table(s))
+			return 0;
+		db_error(s, "reading the vGPUs' health");
+		return -1;
+	}
+	bind_text(st, 1, run);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->jobs = sqlite3_column_int64(st, 0);
+		out->resets = (long long)sqlite3_column_double(st, 1);
+		out->recoveries = (long long)sqlite3_column_double(st, 2);
+		out->errors = (long long)sqlite3_column_double(st, 3);
+		out->watchdog_trips = (long long)sqlite3_column_double(st, 4);
+		out->watchdog_longest_ms = sqlite3_column_double(st, 5);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		db_error(s, "reading the vGPUs' health");
+		return -1;
+	}
+	return 0;
+}

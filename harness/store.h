@@ -128,6 +128,13 @@ int store_scenario_results(struct store *s, const char *run, struct scenario_res
 int store_scenario_samples(struct store *s, long long job_id, double **t, double **gpu_ms, double **frames,
 			   size_t *n);
 
+/* What the mediated jobs of a run saw of their vGPUs' health, summed (vgpu_health; zeros before schema 5). */
+struct health_totals {
+	long long jobs, resets, recoveries, errors, watchdog_trips;
+	double watchdog_longest_ms;
+};
+int store_health_totals(struct store *s, const char *run, struct health_totals *out);
+
 /* One test status of a run's job (a piglit test, a robustness case). */
 struct subtest_result {
 	int repetition;

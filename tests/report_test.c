@@ -59,7 +59,7 @@ int main(void)
 	CHECK(html && strncmp(html, "<!DOCTYPE html>", 15) == 0, "an HTML page");
 	CHECK_STR_CONTAINS(html, "</body></html>");
 	static const char *const sections[] = { "id=triangle", "id=summary", "id=native", "id=sharing",
-						"id=frametime", "id=trends", "id=piglit", "id=env" };
+						"id=frametime", "id=trends", "id=piglit", "id=robustness", "id=env" };
 
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		CHECK_STR_CONTAINS(html, sections[i]);

@@ -196,6 +196,13 @@ static void test_scheduling(const char *db)
 	CHECK(count(&s, "SELECT count(*) FROM vgpu_health WHERE resets=1 AND recoveries=0 AND watchdog_trips=2"
 			" AND watchdog_longest_ms=5236.5") == 1,
 	      "and its health: a reset, two watchdog trips, the longest 5236.5 ms");
+	{
+		struct health_totals h;
+
+		CHECK(store_health_totals(&s, "r2", &h) == 0 && h.jobs == 1 && h.resets == 1 && h.watchdog_trips == 2 &&
+			      h.watchdog_longest_ms == 5236.5,
+		      "the run's health totals: %lld jobs, %lld resets, %lld trips", h.jobs, h.resets, h.watchdog_trips);
+	}
 	CHECK(store_scenario_jobs(&s, "r2", rows, 2) == 0, "a scenario repetition: %s", s.err);
 	CHECK(store_scenario_done(&s, "r2", "noisy", "equal-share", "contended", 2, 1), "found for resume");
 	CHECK(!store_scenario_done(&s, "r2", "noisy", "equal-share", "baseline", 2, 1), "the baseline is not");
