@@ -738,9 +738,12 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 	uint64_t t0 = mono_ns(), t1, flushes = s->gd.st.flushes;
 	int in_flight = gvirgl_fences_pending(), r;
 	struct slot *culprit = oldest_batch_owner();
+	struct gpu_pending head = { 0 };
 
 	if (!culprit)
 		culprit = s;
+	else
+		head = culprit->gd.pending[0]; /* the batch a held call waits on: one trip, not a second for its fence */
 	atomic_store(&M.call_vgpu, i);
 	atomic_store(&M.call_since, t0);
 	r = vdev_serve(&s->vd, q, CHUNK);
@@ -749,7 +752,7 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 	atomic_store(&M.call_since, 0);
 	/* A call held this long waited on the renderer's in-order timeline: on the oldest batch in flight when it
 	 * began (that vGPU's work is the cause), or on its own work when none was. */
-	if (watchdog_call(&culprit->wd, t0, t1)) {
+	if (watchdog_call(&culprit->wd, t0, t1, culprit != s || head.t0_ns, head.host_fence, head.t0_ns)) {
 		logf_("vgpu %s: watchdog: the renderer held every vGPU for %llu ms (bound %llu ms) in a call for vgpu %s%s: "
 		      "one shared GL context cannot be preempted",
 		      culprit->name, (unsigned long long)((t1 - t0) / 1000000u),
@@ -870,7 +873,7 @@ static int loop_timeout(int more)
 /* Enter the sandbox (sandbox.h) with the descriptors the loop uses; the socket files go when the process does. */
 static int confine(int no_sandbox, const char *user)
 {
-	int keep[MAX_SLOTS + 3];
+	int keep[MAX_SLOTS + 4]; /* epoll, signals, shared and control sockets, each named vGPU's socket */
 	const char *paths[MAX_SLOTS + 3];
 	size_t nk = 0, np = 0;
 	struct sandbox_status st;
@@ -907,7 +910,7 @@ static int confine(int no_sandbox, const char *user)
 }
 
 /* --sandbox-self-test: set up the renderer as a run does, confine, then make a refused call (it must fail with
- * EPERM) and a forbidden one (it must kill the process). Exits 0 only if the forbidden call came back. */
+ * EPERM) and a forbidden one (it must kill the process). Returning at all (exit 1) means the sandbox failed. */
 static int sandbox_self_test(const char *render_node, int no_virgl, const char *user)
 {
 	char err[256];

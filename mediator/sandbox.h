@@ -45,8 +45,8 @@ void sandbox_note_inherited(void);
  * Enter the sandbox: close every inherited fd but keep[0..nkeep), become `user` when
  * root (NULL: "nobody"), and install the filter. unlink_paths (NULL-ended,
  * may be NULL) are removed by the helper when the process ends. 0, or -1
- * with the reason in err (nothing is half-applied: a failure before the
- * filter leaves the process as it was, except for closed fds).
+ * with the reason in err; after a failure the process may already have
+ * closed fds and dropped its user, but has no filter: the caller exits.
  */
 int sandbox_enter(const int *keep, size_t nkeep, const char *user, const char *const *unlink_paths, char *err,
 		  size_t errlen);

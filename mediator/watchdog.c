@@ -35,16 +35,24 @@ int watchdog_check(struct watchdog *w, int have, uint32_t fence, uint64_t t0, ui
 	return 1;
 }
 
-int watchdog_call(struct watchdog *w, uint64_t t0, uint64_t t1)
+int watchdog_call(struct watchdog *w, uint64_t t0, uint64_t t1, int have, uint32_t fence, uint64_t fence_t0)
 {
 	uint64_t d = t1 > t0 ? t1 - t0 : 0;
 
 	if (!w->bound_ns || d <= w->bound_ns)
 		return 0;
+	if (w->tripped && have && fence == w->fence) /* already tripped for the batch the call waited on */
+		return 0;
 	w->trips++;
 	w->call_trips++;
 	if (d > w->longest_ns)
 		w->longest_ns = d;
+	if (have) {
+		w->tripped = 1;
+		w->fence = fence;
+		w->since_ns = fence_t0;
+		w->stuck_ns = t1 > fence_t0 ? t1 - fence_t0 : 0;
+	}
 	return 1;
 }
 

@@ -32,8 +32,9 @@ void watchdog_init(struct watchdog *w, uint64_t bound_ns);
  * that fence just passed the bound (a new trip), else 0. */
 int watchdog_check(struct watchdog *w, int have, uint32_t fence, uint64_t t0, uint64_t now);
 
-/* A renderer call for the vGPU ran from t0 to t1. Returns 1 when it lasted past the bound (a trip). */
-int watchdog_call(struct watchdog *w, uint64_t t0, uint64_t t1);
+/* A renderer call charged to the vGPU ran from t0 to t1, waiting (have) on its batch `fence` submitted at
+ * fence_t0. Returns 1 when it lasted past the bound (a trip); that fence, still unretired, is then the same trip. */
+int watchdog_call(struct watchdog *w, uint64_t t0, uint64_t t1, int have, uint32_t fence, uint64_t fence_t0);
 
 /* The vGPU was reset: nothing is watched any more (counters stay). */
 void watchdog_clear(struct watchdog *w);

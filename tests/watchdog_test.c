@@ -27,10 +27,17 @@ int main(void)
 	CHECK(!w.tripped && w.trips == 2 && w.longest_ns == 5000 * MS, "a reset forgets it, the counters stay");
 	CHECK(watchdog_check(&w, 1, 9, 10000 * MS, 13000 * MS) == 0, "and the same fence does not trip again");
 
-	CHECK(watchdog_call(&w, 20000 * MS, 21500 * MS) == 0 && w.trips == 2, "a 1.5 s renderer call: no trip");
-	CHECK(watchdog_call(&w, 30000 * MS, 35500 * MS) == 1 && w.trips == 3 && w.call_trips == 1,
+	CHECK(watchdog_call(&w, 20000 * MS, 21500 * MS, 0, 0, 0) == 0 && w.trips == 2, "a 1.5 s renderer call: no trip");
+	CHECK(watchdog_call(&w, 30000 * MS, 35500 * MS, 0, 0, 0) == 1 && w.trips == 3 && w.call_trips == 1,
 	      "a 5.5 s renderer call (it held the loop): a trip");
 	CHECK(w.longest_ns == 5500 * MS, "the longest is that call's 5.5 s");
+	CHECK(watchdog_call(&w, 40000 * MS, 43000 * MS, 1, 12, 39900 * MS) == 1 && w.trips == 4 && w.tripped &&
+		      w.fence == 12,
+	      "a 3 s call that waited on batch 12: a trip, batch 12 the stuck one");
+	CHECK(watchdog_check(&w, 1, 12, 39900 * MS, 43100 * MS) == 0 && w.trips == 4,
+	      "batch 12 still unretired: the same trip, not a second");
+	CHECK(watchdog_call(&w, 43100 * MS, 46000 * MS, 1, 12, 39900 * MS) == 0 && w.trips == 4,
+	      "nor another call waiting on it");
 
 	watchdog_init(&w, 0);
 	CHECK(watchdog_check(&w, 1, 1, 0, 100000 * MS) == 0 && w.trips == 0, "bound 0: off");
