@@ -43,16 +43,6 @@ const char *compare_classify(const char *o, const char *n)
 	return sn > so ? "regression" : "fix";
 }
 
-/* Smallest two-sided exact p-value Mann-Whitney can give for these sizes. */
-static double min_p(size_t na, size_t nb)
-{
-	double c = 1;
-
-	for (size_t i = 1; i <= na; i++)
-		c = c * (double)(nb + i) / (double)i;
-	return 2.0 / c;
-}
-
 static double median_of(const struct series *s)
 {
 	double *tmp = malloc(s->n * sizeof(double));
@@ -149,7 +139,8 @@ int compare_build(struct store *st, const char *run, const char *base, const str
 	for (size_t i = 0; i < c->b.n; i++) {
 		const struct series *cur = &c->b.s[i];
 		const struct series *old = series_find(&c->a, cur->workload, cur->config, cur->topology, cur->dom0, cur->metric);
-		struct compare_row r = { .old = old, .cur = cur, .p = NAN, .m_old = NAN, .change_pct = NAN };
+		struct compare_row r = { .old = old, .cur = cur, .p = NAN, .m_old = NAN, .change_pct = NAN,
+					 .detectable_pct = NAN };
 
 		r.m_new = median_of(cur);
 		if (old && old->n && cur->n) {
@@ -159,7 +150,14 @@ int compare_build(struct store *st, const char *run, const char *base, const str
 			r.change_pct = r.m_old != 0 ? 100.0 * (r.m_new - r.m_old) / fabs(r.m_old) : NAN;
 			r.p = stats_mann_whitney_p(old->v, old->n, cur->v, cur->n, MWU_AUTO);
 			r.noisy = stats_cv(old->v, old->n) > NOISY_CV || stats_cv(cur->v, cur->n) > NOISY_CV;
-			r.underpowered = min_p(old->n, cur->n) >= o->alpha;
+			r.underpowered = stats_mwu_min_p(old->n, cur->n) >= o->alpha;
+			r.detectable_pct = stats_detectable_pct(stats_cv(old->v, old->n), old->n, stats_cv(cur->v, cur->n),
+								cur->n, o->alpha, COMPARE_POWER);
+			if (!(r.detectable_pct <= o->threshold_pct)) {
+				double cv = fmax(stats_cv(old->v, old->n), stats_cv(cur->v, cur->n));
+
+				r.needs = stats_values_needed(cv, o->threshold_pct, o->alpha, COMPARE_POWER);
+			}
 			if (!isnan(r.change_pct) && r.p < o->alpha && fabs(r.change_pct) > o->threshold_pct)
 				r.verdict = r.change_pct * bad_sign > 0 ? V_REGRESSION : V_IMPROVEMENT;
 		}
@@ -181,25 +179,36 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 
 	fprintf(out, "compare %s against %s (flagged: change > %.1f%% and Mann-Whitney p < %.2f)\n\n", c->run, c->base,
 		o->threshold_pct, o->alpha);
-	fprintf(out, "%-9s %-24s %-12s %6s %10s %10s %8s %8s  %s\n", "workload", "metric", "config", "guests", "old",
-		"new", "change", "p", "verdict");
+	fprintf(out, "%-9s %-24s %-12s %6s %10s %10s %8s %8s %8s  %s\n", "workload", "metric", "config", "guests", "old",
+		"new", "change", "p", "detect", "verdict");
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct compare_row *r = &c->rows[i];
-		char topo[12], old[16], chg[16], p[16];
+		char topo[12], old[16], chg[16], p[16], det[16], need[64] = "";
+		/* A guest row takes one value per guest and repetition; host and dom0 rows one per repetition. */
+		size_t per_rep = r->cur->topology > 0 && !r->cur->dom0 ? (size_t)r->cur->topology : 1;
 
 		snprintf(topo, sizeof(topo), !r->cur->topology ? "host" : r->cur->dom0 ? "dom0+%d" : "%d",
 			 r->cur->topology);
 		snprintf(old, sizeof(old), isnan(r->m_old) ? "-" : "%.2f", r->m_old);
 		snprintf(chg, sizeof(chg), isnan(r->change_pct) ? "-" : "%+.1f%%", r->change_pct);
 		snprintf(p, sizeof(p), isnan(r->p) ? "-" : "%.3g", r->p);
+		if (isnan(r->detectable_pct))
+			snprintf(det, sizeof(det), "-");
+		else if (isinf(r->detectable_pct))
+			snprintf(det, sizeof(det), "none");
+		else
+			snprintf(det, sizeof(det), "%.1f%%", r->detectable_pct);
+		if (r->needs && !r->underpowered)
+			snprintf(need, sizeof(need), " (underpowered: needs ~%zu repetitions)",
+				 (r->needs + per_rep - 1) / per_rep);
 		underpowered |= r->underpowered;
-		fprintf(out, "%-9s %-24s %-12s %6s %10s %10.2f %8s %8s  %s%s%s\n", r->cur->workload, r->cur->metric,
-			r->cur->config, topo, old, r->m_new, chg, p,
+		fprintf(out, "%-9s %-24s %-12s %6s %10s %10.2f %8s %8s %8s  %s%s%s%s\n", r->cur->workload, r->cur->metric,
+			r->cur->config, topo, old, r->m_new, chg, p, det,
 			r->verdict == V_REGRESSION	? "REGRESSION"
 			: r->verdict == V_IMPROVEMENT ? "improvement"
 			: r->old			? ""
 							: "new metric",
-			r->noisy ? " (noisy)" : "", r->underpowered ? " (too few runs)" : "");
+			r->noisy ? " (noisy)" : "", r->underpowered ? " (too few runs)" : "", need);
 	}
 	for (size_t i = 0; i < c->a.n; i++) {
 		const struct series *s = &c->a.s[i];
@@ -225,6 +234,10 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 		fprintf(out, "(too few runs): with so few values per side Mann-Whitney cannot reach p < %.2f; "
 			     "use 4 or more repetitions (or more guests)\n",
 			o->alpha);
+	fprintf(out, "detect: the smallest change each row could flag at %.0f%% power, from its values and CVs "
+		     "(normal approximation, Mann-Whitney's efficiency 3/pi); a row that cannot see %.1f%% says how many "
+		     "repetitions would\n",
+		100 * COMPARE_POWER, o->threshold_pct);
 }
 
 void compare_free(struct comparison *c)

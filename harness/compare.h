@@ -12,6 +12,9 @@ struct compare_opts {
 	double alpha;         /* and p must be below this (default 0.05) */
 };
 
+/* The power at which a row's detectable change is stated. */
+#define COMPARE_POWER 0.80
+
 enum verdict { V_SAME, V_REGRESSION, V_IMPROVEMENT };
 
 struct compare_row {
@@ -20,6 +23,8 @@ struct compare_row {
 	enum verdict verdict;
 	int noisy;        /* coefficient of variation above 10% on either side */
 	int underpowered; /* too few values on a side for p to reach alpha */
+	double detectable_pct; /* the smallest change this row's n and CVs detect at 80% power (INFINITY, NAN) */
+	size_t needs;          /* when that exceeds the threshold: values per side it would take (0: not needed) */
 };
 
 struct status_change {

@@ -23,6 +23,7 @@
 
 #define BOOT_ITERS 2000
 #define BOOT_SEED 0x76677075ULL
+#define REPORT_THRESHOLD_PCT 5.0 /* compare's default threshold */
 #define TREND_RUNS 10
 #define PLAN_TOPOS 16
 
@@ -291,6 +292,24 @@ static void section_triangle(struct rep *r)
 			 "of the ratio of medians. Passthrough gives one guest the whole GPU.</p>\n");
 }
 
+/* What compare could flag between this row and a run like it (same n, same CV), at 80% power; where that is more
+ * than compare's default threshold, how many repetitions it would take. */
+static void detectable_cell(struct rep *r, const struct series *s, double cv)
+{
+	double d = stats_detectable_pct(cv, s->n, cv, s->n, 0.05, COMPARE_POWER);
+	size_t per_rep = s->topology > 0 && !s->dom0 ? (size_t)s->topology : 1;
+
+	if (isnan(d))
+		fprintf(r->html, "<td>–</td>");
+	else if (isinf(d))
+		fprintf(r->html, "<td class=noisy title=\"too few values for Mann-Whitney to reach p &lt; 0.05\">none</td>");
+	else if (d > REPORT_THRESHOLD_PCT)
+		fprintf(r->html, "<td class=noisy>%.1f%% (underpowered: needs ~%zu repetitions)</td>", d,
+			(stats_values_needed(cv, REPORT_THRESHOLD_PCT, 0.05, COMPARE_POWER) + per_rep - 1) / per_rep);
+	else
+		fprintf(r->html, "<td>%.1f%%</td>", d);
+}
+
 static void section_summary(struct rep *r)
 {
 	struct dfile df;
@@ -299,8 +318,9 @@ static void section_summary(struct rep *r)
 	int bars = 0;
 
 	fprintf(r->html, "<h2 id=summary>Summary</h2>\n<table><tr><th>workload</th><th>metric</th><th>config</th>"
-			 "<th>guests</th><th>n</th><th>median</th><th>95%% CI</th><th>CV</th><th>%% of native</th>"
-			 "<th>95%% CI</th></tr>\n");
+			 "<th>guests</th><th>n</th><th>median</th><th>95%% CI</th><th>CV</th>"
+			 "<th title=\"the smallest change compare could flag against a run like this one, at 80%% power\">"
+			 "detectable</th><th>%% of native</th><th>95%% CI</th></tr>\n");
 	for (size_t i = 0; i < r->set.n; i++) {
 		const struct series *s = &r->set.s[i], *nat = native_of(r, s);
 
@@ -323,6 +343,7 @@ static void section_summary(struct rep *r)
 			s->topology, s->n, med,
 			ci.lo, ci.hi, cv > 0.10 ? " class=noisy title=\"noisy: CV above 10%\"" : "",
 			isnan(cv) ? 0.0 : 100 * cv);
+		detectable_cell(r, s, cv);
 		if (isnan(pct))
 			fprintf(r->html, "<td>–</td><td>–</td></tr>\n");
 		else
@@ -860,7 +881,7 @@ static void section_trends(struct rep *r)
 	sqlite3_stmt *q;
 	char ids[TREND_RUNS][96];
 	struct trend_runs t = { 0 };
-	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
+	struct compare_opts o = { .threshold_pct = REPORT_THRESHOLD_PCT, .alpha = 0.05 };
 	int flagged = 0, charts = r->charts + r->failed;
 	const char *sql = "SELECT p.id FROM runs p, runs r WHERE r.id = ?1 AND p.plan_name = r.plan_name"
 			  " AND (p.id = r.id OR (p.status = 'complete' AND (p.started_at, p.rowid) < (r.started_at, r.rowid)))"
@@ -930,7 +951,7 @@ static void section_piglit(struct rep *r)
 	/* Changes against the previous run of the plan. */
 	char base[96];
 	struct comparison c;
-	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
+	struct compare_opts o = { .threshold_pct = REPORT_THRESHOLD_PCT, .alpha = 0.05 };
 
 	if (rows && series_previous_run(r->st, r->run, base, sizeof(base)) == 0 &&
 	    compare_build(r->st, r->run, base, &o, &c) == 0) {

@@ -265,3 +265,56 @@ double stats_scaling(const double *per_guest, size_t n, double alone)
 		s += per_guest[i];
 	return s / alone;
 }
+
+double stats_normal_quantile(double p)
+{
+	double lo = -40, hi = 40;
+
+	if (!(p > 0 && p < 1))
+		return NAN;
+	/* Bisection on the CDF 0.5 * erfc(-x / sqrt 2): monotone, and 200 halvings are far below double precision. */
+	for (int i = 0; i < 200; i++) {
+		double mid = (lo + hi) / 2;
+
+		if (0.5 * erfc(-mid / sqrt(2.0)) < p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
+}
+
+double stats_mwu_min_p(size_t na, size_t nb)
+{
+	double c = 1;
+
+	for (size_t i = 1; i <= na; i++)
+		c = c * (double)(nb + i) / (double)i;
+	return 2.0 / c;
+}
+
+double stats_detectable_pct(double cv_a, size_t na, double cv_b, size_t nb, double alpha, double power)
+{
+	double z;
+
+	if (isnan(cv_a) || isnan(cv_b) || na < 2 || nb < 2)
+		return NAN;
+	if (stats_mwu_min_p(na, nb) >= alpha)
+		return INFINITY;
+	z = stats_normal_quantile(1 - alpha / 2) + stats_normal_quantile(power);
+	return 100.0 * z * sqrt(cv_a * cv_a / (double)na + cv_b * cv_b / (double)nb) / sqrt(STATS_MWU_ARE);
+}
+
+size_t stats_values_needed(double cv, double pct, double alpha, double power)
+{
+	double z, n;
+	size_t floor_n = 2;
+
+	if (isnan(cv) || !(pct > 0))
+		return 0;
+	while (stats_mwu_min_p(floor_n, floor_n) >= alpha && floor_n < 1000)
+		floor_n++;
+	z = stats_normal_quantile(1 - alpha / 2) + stats_normal_quantile(power);
+	n = ceil(2.0 * (z * cv / (pct / 100.0)) * (z * cv / (pct / 100.0)) / STATS_MWU_ARE);
+	return n < (double)floor_n ? floor_n : n > 1e6 ? 1000000 : (size_t)n;
+}

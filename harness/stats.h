@@ -42,6 +42,31 @@ enum stats_mwu_method { MWU_AUTO, MWU_EXACT, MWU_ASYMPTOTIC };
  */
 double stats_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb, enum stats_mwu_method m);
 
+/* The standard normal quantile: x with P(Z <= x) = p, for 0 < p < 1 (NAN otherwise). */
+double stats_normal_quantile(double p);
+
+/* Mann-Whitney's asymptotic relative efficiency against the t-test on normal data (3/π): it needs about 1/0.955
+ * times the values to detect the same shift. */
+#define STATS_MWU_ARE 0.954929658551372
+
+/*
+ * The smallest change, in percent of the median, that a two-sided
+ * Mann-Whitney test at level alpha detects with probability `power`
+ * between na and nb values whose coefficients of variation are cv_a and
+ * cv_b: (z(1 - alpha/2) + z(power)) * sqrt(cv_a²/na + cv_b²/nb) / sqrt(ARE),
+ * the normal sample-size formula with the efficiency above. INFINITY when
+ * the exact test can never reach alpha with so few values; NAN when a CV is
+ * unknown (fewer than 2 values).
+ */
+double stats_detectable_pct(double cv_a, size_t na, double cv_b, size_t nb, double alpha, double power);
+
+/* Values per side that the same formula needs to detect pct% at coefficient of variation cv (at least what the
+ * exact test needs to reach alpha at all). 0 when cv is unknown. */
+size_t stats_values_needed(double cv, double pct, double alpha, double power);
+
+/* Smallest two-sided p-value the exact Mann-Whitney test can give with na and nb values. */
+double stats_mwu_min_p(size_t na, size_t nb);
+
 /* Jain's index (Σx)² / (n·Σx²) of x[i] / w[i] (w may be NULL: all weights 1). NAN if undefined. */
 double stats_jain(const double *x, const double *w, size_t n);
 

@@ -93,6 +93,13 @@ int main(int argc, char **argv)
 	CHECK_STR_CONTAINS(text, "REGRESSION");
 	CHECK_STR_CONTAINS(text, "-10.0%");
 	CHECK_STR_CONTAINS(text, "4 regressions");
+	CHECK_STR_CONTAINS(text, " detect ");
+	CHECK_STR_CONTAINS(text, "the smallest change each row could flag at 80% power");
+	for (size_t i = 0; i < c.nrows; i++)
+		CHECK(!isnan(c.rows[i].detectable_pct) && c.rows[i].detectable_pct > 0 &&
+			      c.rows[i].detectable_pct < c.rows[i].change_pct * (c.rows[i].change_pct < 0 ? -1 : 1),
+		      "%s %s: a 10%% shift it flagged is above what it can detect (%.1f%%)", c.rows[i].cur->config,
+		      c.rows[i].cur->metric, c.rows[i].detectable_pct);
 	free(text);
 	compare_free(&c);
 

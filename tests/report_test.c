@@ -63,6 +63,7 @@ int main(void)
 
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		CHECK_STR_CONTAINS(html, sections[i]);
+	CHECK_STR_CONTAINS(html, "detectable</th>");
 	CHECK(count(html, "<svg") == 4 && count(html, "</svg>") == 4, "four inline SVG charts (%d)", count(html, "<svg"));
 	static const char *const charts[] = { "chart-native", "chart-sharing", "chart-frametime", "chart-trend" };
 

@@ -109,5 +109,23 @@ int main(void)
 	CHECK(close_to(stats_scaling(g3, 3, 209), 270.0 / 209.0), "scaling efficiency");
 	CHECK(isnan(stats_scaling(g3, 3, 0)), "scaling with no baseline");
 	CHECK(isnan(stats_cv(v, 1)), "cv needs two values");
+
+	/* The normal quantile, and the detectable change (by hand: z = 1.959964 + 0.841621 = 2.801585). */
+	CHECK(fabs(stats_normal_quantile(0.975) - 1.959963985) < 1e-8, "z(0.975) %.9f", stats_normal_quantile(0.975));
+	CHECK(fabs(stats_normal_quantile(0.8) - 0.841621234) < 1e-8, "z(0.8)");
+	CHECK(fabs(stats_normal_quantile(0.5)) < 1e-12 && isnan(stats_normal_quantile(0)) &&
+		      isnan(stats_normal_quantile(1)),
+	      "z(0.5) = 0; 0 and 1 have none");
+	/* CV 7%, 5 values a side: 2.801585 * sqrt(2 * 0.0049 / 5) / sqrt(3 / pi) = 12.69% */
+	CHECK(fabs(stats_detectable_pct(0.07, 5, 0.07, 5, 0.05, 0.8) - 12.6926) < 0.001, "CV 7%%, n 5: %.4f%%",
+	      stats_detectable_pct(0.07, 5, 0.07, 5, 0.05, 0.8));
+	CHECK(isinf(stats_detectable_pct(0.01, 3, 0.01, 3, 0.05, 0.8)), "3 a side can never reach p < 0.05: none");
+	CHECK(isnan(stats_detectable_pct(NAN, 5, 0.07, 5, 0.05, 0.8)), "an unknown CV: unknown");
+	/* To see 5% at CV 7%: 2 * (2.801585 * 0.07 / 0.05)^2 / 0.954930 = 32.2 -> 33 a side */
+	CHECK(stats_values_needed(0.07, 5, 0.05, 0.8) == 33, "33 values a side see 5%% at CV 7%% (%zu)",
+	      stats_values_needed(0.07, 5, 0.05, 0.8));
+	CHECK(stats_values_needed(0.001, 5, 0.05, 0.8) == 4, "never fewer than the exact test needs (4)");
+	CHECK(fabs(stats_mwu_min_p(4, 4) - 2.0 / 70) < 1e-12 && fabs(stats_mwu_min_p(3, 3) - 0.1) < 1e-12,
+	      "the exact test's smallest p: 4+4 2/70, 3+3 0.1");
 	return check_done("stats");
 }
