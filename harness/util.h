@@ -92,6 +92,9 @@ int vb_reap(pid_t pid, double timeout_s);
  * Returns the captured text or NULL; *status gets the wait status. */
 char *vb_capture(char *const argv[], int *status);
 
+/* Remove path and everything below it (links are removed, not followed). 0, or -1 when something stayed. */
+int vb_rm_rf(const char *path);
+
 /* Write s escaped for XML/HTML text and attributes (control characters XML 1.0 forbids become spaces). */
 void vb_xml_escape(FILE *f, const char *s);
 

@@ -303,10 +303,7 @@ int main(void)
 	test_probe_and_cache();
 	test_overrides();
 	test_real_probe();
-	char *rm = vb_strdupf("rm -rf %s", tmp);
-
-	if (system(rm) != 0)
+	if (vb_rm_rf(tmp) < 0)
 		fprintf(stderr, "cannot remove %s\n", tmp);
-	free(rm);
 	return check_done("accel");
 }

@@ -100,10 +100,7 @@ int main(int argc, char **argv)
 	CHECK(!vm_alive(&vm), "the guest powered off");
 	vm_stop(&vm);
 	agent_close(&c);
-	char *rm = vb_strdupf("rm -rf %s", dir);
-
-	if (system(rm) != 0)
+	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
-	free(rm);
 	return check_done("boot");
 }

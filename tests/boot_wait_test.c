@@ -90,10 +90,7 @@ int main(void)
 	/* A missing serial log counts as empty. */
 	unlink(vm.serial_log);
 	CHECK(vm_console_empty(&vm), "a missing serial log is empty");
-	char *rm = vb_strdupf("rm -rf %s", dir);
-
-	if (system(rm) != 0)
+	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
-	free(rm);
 	return check_done("boot_wait");
 }

@@ -222,11 +222,8 @@ int main(int argc, char **argv)
 	free(text);
 
 	store_close(&s);
-	char *rm = vb_strdupf("rm -rf %s", dir);
-
-	if (system(rm) != 0)
+	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
-	free(rm);
 	free(db);
 	return check_done("compare");
 }

@@ -154,10 +154,7 @@ int main(void)
 	test_registry();
 	test_skip_reasons();
 	test_backends(dir);
-	char *rm = vb_strdupf("rm -rf %s", dir);
-
-	if (system(rm) != 0)
+	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
-	free(rm);
 	return check_done("configs");
 }

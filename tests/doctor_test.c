@@ -123,10 +123,7 @@ int main(void)
 	free(out);
 	unsetenv("VGPUBENCH_ACCEL");
 
-	char *rm = vb_strdupf("rm -rf %s", root);
-
-	if (system(rm) != 0)
+	if (vb_rm_rf(root) < 0)
 		fprintf(stderr, "cannot remove %s\n", root);
-	free(rm);
 	return check_done("doctor");
 }

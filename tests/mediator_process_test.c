@@ -693,13 +693,9 @@ int main(int argc, char **argv)
 	test_sandbox(dir);
 	test_listen(dir);
 	test_shares(dir);
-	if (!check_failed) {
-		char *rm[] = { "rm", "-rf", dir, NULL };
-		int st;
-
-		free(vb_capture(rm, &st));
-	} else {
+	if (!check_failed)
+		vb_rm_rf(dir);
+	else
 		fprintf(stderr, "mediator logs kept in %s\n", dir);
-	}
 	return check_done("mediator_process");
 }

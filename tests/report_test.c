@@ -238,11 +238,8 @@ int main(void)
 	}
 
 	store_close(&s);
-	char *rm = vb_strdupf("rm -rf %s", dir);
-
-	if (system(rm) != 0)
+	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
-	free(rm);
 	free(reports);
 	free(db);
 	return check_done("report");

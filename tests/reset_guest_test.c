@@ -374,14 +374,10 @@ out:
 	for (int i = 0; i < booted; i++)
 		vm_stop(&vm[i]);
 	gpu_backend_stop(&backend);
-	if (!check_failed) {
-		char *rm[] = { "rm", "-rf", dir, NULL };
-		int st;
-
-		free(vb_capture(rm, &st));
-	} else {
+	if (!check_failed)
+		vb_rm_rf(dir);
+	else
 		fprintf(stderr, "reset_guest: files kept in %s\n", dir);
-	}
 	free((char *)gpuhog);
 	return check_done("reset_guest");
 }

@@ -336,11 +336,8 @@ int main(void)
 	free(pt);
 	free(rd);
 	free(status);
-	char *cmd = vb_strdupf("rm -rf %s", dir);
-
-	if (system(cmd) != 0)
+	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
-	free(cmd);
 	free(db);
 	return check_done("store");
 }

@@ -384,12 +384,8 @@ static void fleet_end(struct fleet *f, int is_mediator, struct result *r)
 		else if (st >= 0 && is_mediator && WIFEXITED(st) && WEXITSTATUS(st) != 0 && !r->error[0])
 			fail(r, "vgpu-mediator exited with status %d on SIGTERM (see %s)", WEXITSTATUS(st), f->log[i]);
 	}
-	if (!r->error[0]) {
-		char *rm[] = { "rm", "-rf", f->dir, NULL };
-		int st;
-
-		free(vb_capture(rm, &st));
-	}
+	if (!r->error[0])
+		vb_rm_rf(f->dir);
 }
 
 static int session_connect(struct session *s, struct result *r)

@@ -865,11 +865,6 @@ int main(int argc, char **argv)
 		backend_stop(b);
 		nb++;
 	}
-	{
-		char *rm[] = { "rm", "-rf", dir, NULL };
-		int st;
-
-		free(vb_capture(rm, &st));
-	}
+	vb_rm_rf(dir);
 	return nb ? 0 : 1;
 }
