@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -779,6 +780,26 @@ static int no_table(struct store *s)
 	return strstr(sqlite3_errmsg(s->db), "no such table") != NULL;
 }
 
+/* A new zeroed row at the end of *rows (n used of cap, elem bytes each), growing it by doubling; NULL without
+ * memory (the rows so far stay). */
+static void *next_row(void **rows, size_t *n, size_t *cap, size_t elem)
+{
+	uint8_t *r;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 32;
+		void *nr = realloc(*rows, nc * elem);
+
+		if (!nr)
+			return NULL;
+		*rows = nr;
+		*cap = nc;
+	}
+	r = (uint8_t *)*rows + (*n)++ * elem;
+	memset(r, 0, elem);
+	return r;
+}
+
 int store_scenario_results(struct store *s, const char *run, struct scenario_result **out, size_t *n)
 {
 	sqlite3_stmt *st;
@@ -800,19 +821,12 @@ int store_scenario_results(struct store *s, const char *run, struct scenario_res
 	}
 	bind_text(st, 1, run);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct scenario_result *r;
+		struct scenario_result *r = next_row((void **)out, n, &cap, sizeof(*r));
 
-		if (*n == cap) {
-			struct scenario_result *nr = realloc(*out, (cap = cap ? cap * 2 : 32) * sizeof(*nr));
-
-			if (!nr) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			*out = nr;
+		if (!r) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		r = &(*out)[(*n)++];
-		memset(r, 0, sizeof(*r));
 		r->id = sqlite3_column_int64(st, 0);
 		col_text(st, 1, r->scenario, sizeof(r->scenario));
 		col_text(st, 2, r->policy_run, sizeof(r->policy_run));
@@ -921,18 +935,12 @@ int store_subtests(struct store *s, const char *run, const char *workload, struc
 	bind_text(st, 1, run);
 	bind_text(st, 2, workload);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct subtest_result *r;
+		struct subtest_result *r = next_row((void **)out, n, &cap, sizeof(*r));
 
-		if (*n == cap) {
-			struct subtest_result *nr = realloc(*out, (cap = cap ? cap * 2 : 64) * sizeof(*nr));
-
-			if (!nr) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			*out = nr;
+		if (!r) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		r = &(*out)[(*n)++];
 		r->repetition = sqlite3_column_int(st, 0);
 		col_text(st, 1, r->name, sizeof(r->name));
 		col_text(st, 2, r->status, sizeof(r->status));
