@@ -81,7 +81,6 @@ static void device_reset(struct vdev *d, const char *why)
 {
 	memset(d->stopped, 0, sizeof(d->stopped));
 	d->reset_armed = 0;
-	d->resets++;
 	d->gen++;
 	snprintf(d->reset_why, sizeof(d->reset_why), "%s", why);
 	event(d, VDEV_DEVICE_RESET, 0);

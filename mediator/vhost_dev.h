@@ -78,7 +78,6 @@ struct vdev {
 	struct vdev_stop stopped[VDEV_MAX_QUEUES];
 	int reset_armed;       /* a ring was stopped: its restart tells a reset from a pause */
 	uint64_t ring_stops;   /* GET_VRING_BASE received */
-	uint64_t resets;       /* device resets seen */
 	uint64_t resumes;      /* stopped rings that all restarted where they stopped (a pause) */
 	uint64_t mem_kept;     /* SET_MEM_TABLE that repeated the table in force (kept, not remapped) */
 	char reset_why[128];   /* how the last reset was known */
