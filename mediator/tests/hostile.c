@@ -76,11 +76,6 @@ struct backend {
 	int status; /* how the process ended (waitpid), once it has */
 };
 
-struct ctx {
-	struct backend *b;
-	struct vm *v;
-};
-
 /* ---- connections ---- */
 
 static void vm_close(struct vm *v)
@@ -319,344 +314,344 @@ static void put_cmd(struct vm *v, uint32_t type)
 }
 
 /* Front-end messages. */
-static void msg_payload_short(struct ctx *c)
+static void msg_payload_short(struct vm *v)
 {
 	uint32_t half = 0;
 
-	raw(c->v, VHOST_USER_SET_FEATURES, 0, 4, &half, 4, NULL, 0);
+	raw(v, VHOST_USER_SET_FEATURES, 0, 4, &half, 4, NULL, 0);
 }
 
-static void msg_payload_missing(struct ctx *c)
+static void msg_payload_missing(struct vm *v)
 {
-	raw(c->v, VHOST_USER_SET_VRING_NUM, 0, 0, NULL, 0, NULL, 0);
+	raw(v, VHOST_USER_SET_VRING_NUM, 0, 0, NULL, 0, NULL, 0);
 }
 
-static void msg_payload_huge(struct ctx *c)
+static void msg_payload_huge(struct vm *v)
 {
-	raw(c->v, VHOST_USER_SET_MEM_TABLE, 0, 1u << 30, NULL, 0, NULL, 0);
+	raw(v, VHOST_USER_SET_MEM_TABLE, 0, 1u << 30, NULL, 0, NULL, 0);
 }
 
-static void msg_unknown_request(struct ctx *c)
+static void msg_unknown_request(struct vm *v)
 {
-	raw(c->v, 999, 0, 0, NULL, 0, NULL, 0);
+	raw(v, 999, 0, 0, NULL, 0, NULL, 0);
 }
 
-static void msg_bad_version(struct ctx *c)
+static void msg_bad_version(struct vm *v)
 {
 	uint64_t f = 0;
 
-	raw(c->v, VHOST_USER_SET_FEATURES, 0x2, 8, &f, 8, NULL, 0);
+	raw(v, VHOST_USER_SET_FEATURES, 0x2, 8, &f, 8, NULL, 0);
 }
 
-static void msg_queue_index(struct ctx *c)
+static void msg_queue_index(struct vm *v)
 {
 	struct vhost_vring_state st = { 200, 16 };
 
-	raw(c->v, VHOST_USER_SET_VRING_NUM, 0, sizeof(st), &st, sizeof(st), NULL, 0);
+	raw(v, VHOST_USER_SET_VRING_NUM, 0, sizeof(st), &st, sizeof(st), NULL, 0);
 	st.num = 0;
-	raw(c->v, VHOST_USER_SET_VRING_BASE, 0, sizeof(st), &st, sizeof(st), NULL, 0);
+	raw(v, VHOST_USER_SET_VRING_BASE, 0, sizeof(st), &st, sizeof(st), NULL, 0);
 }
 
-static void msg_vring_num_odd(struct ctx *c)
+static void msg_vring_num_odd(struct vm *v)
 {
 	struct vhost_vring_state st = { 0, 3 };
 
-	raw(c->v, VHOST_USER_SET_VRING_NUM, 0, sizeof(st), &st, sizeof(st), NULL, 0);
-	post_descs(c->v, (struct vring_desc[]){ { IN, 24, VRING_DESC_F_NEXT, 1 }, { OUT, 64, VRING_DESC_F_WRITE, 0 } },
-		   2, c->v->head);
+	raw(v, VHOST_USER_SET_VRING_NUM, 0, sizeof(st), &st, sizeof(st), NULL, 0);
+	post_descs(v, (struct vring_desc[]){ { IN, 24, VRING_DESC_F_NEXT, 1 }, { OUT, 64, VRING_DESC_F_WRITE, 0 } },
+		   2, v->head);
 }
 
-static void msg_regions_without_fds(struct ctx *c)
+static void msg_regions_without_fds(struct vm *v)
 {
 	struct vhost_mem_table mt = { .nregions = 2 };
 
-	mt.regions[0] = (struct vhost_mem_region){ 0, RAM / 2, c->v->fe.uva, 0 };
-	mt.regions[1] = (struct vhost_mem_region){ RAM / 2, RAM / 2, c->v->fe.uva + RAM / 2, RAM / 2 };
-	raw(c->v, VHOST_USER_SET_MEM_TABLE, 0, 8 + 64, &mt, 8 + 64, &c->v->fe.ram_fd, 1);
+	mt.regions[0] = (struct vhost_mem_region){ 0, RAM / 2, v->fe.uva, 0 };
+	mt.regions[1] = (struct vhost_mem_region){ RAM / 2, RAM / 2, v->fe.uva + RAM / 2, RAM / 2 };
+	raw(v, VHOST_USER_SET_MEM_TABLE, 0, 8 + 64, &mt, 8 + 64, &v->fe.ram_fd, 1);
 }
 
-static void msg_region_past_fd(struct ctx *c)
+static void msg_region_past_fd(struct vm *v)
 {
 	struct vhost_mem_table mt = { .nregions = 1 };
 
 	/* 64 MiB claimed on a 1 MiB file; then a command whose buffer lies past the file's end. */
-	mt.regions[0] = (struct vhost_mem_region){ 0, 64u << 20, c->v->fe.uva, 0 };
-	raw(c->v, VHOST_USER_SET_MEM_TABLE, 0, 8 + 32, &mt, 8 + 32, &c->v->fe.ram_fd, 1);
-	post_descs(c->v,
-		   (struct vring_desc[]){ { 32u << 20, 24, VRING_DESC_F_NEXT, (uint16_t)((c->v->head + 1) % QSZ) },
+	mt.regions[0] = (struct vhost_mem_region){ 0, 64u << 20, v->fe.uva, 0 };
+	raw(v, VHOST_USER_SET_MEM_TABLE, 0, 8 + 32, &mt, 8 + 32, &v->fe.ram_fd, 1);
+	post_descs(v,
+		   (struct vring_desc[]){ { 32u << 20, 24, VRING_DESC_F_NEXT, (uint16_t)((v->head + 1) % QSZ) },
 					  { OUT, 64, VRING_DESC_F_WRITE, 0 } },
-		   2, c->v->head);
+		   2, v->head);
 }
 
-static void msg_zero_regions(struct ctx *c)
+static void msg_zero_regions(struct vm *v)
 {
 	struct vhost_mem_table mt = { .nregions = 0 };
 
-	raw(c->v, VHOST_USER_SET_MEM_TABLE, 0, 8, &mt, 8, NULL, 0);
+	raw(v, VHOST_USER_SET_MEM_TABLE, 0, 8, &mt, 8, NULL, 0);
 }
 
-static void msg_config_past_end(struct ctx *c)
+static void msg_config_past_end(struct vm *v)
 {
 	struct vhost_config cfg = { .offset = 200, .size = 200 };
 	uint8_t ans[512];
 	uint32_t req;
 
-	raw(c->v, VHOST_USER_GET_CONFIG, 0, 12 + 200, &cfg, 12 + 200, NULL, 0);
-	fe_reply(&c->v->fe, &req, ans, sizeof(ans));
+	raw(v, VHOST_USER_GET_CONFIG, 0, 12 + 200, &cfg, 12 + 200, NULL, 0);
+	fe_reply(&v->fe, &req, ans, sizeof(ans));
 }
 
-static void msg_vring_addr_outside(struct ctx *c)
+static void msg_vring_addr_outside(struct vm *v)
 {
-	struct vhost_vring_addr a = { 0, 0, c->v->fe.uva + 64 * RAM, c->v->fe.uva + 65 * RAM, c->v->fe.uva + 66 * RAM, 0 };
+	struct vhost_vring_addr a = { 0, 0, v->fe.uva + 64 * RAM, v->fe.uva + 65 * RAM, v->fe.uva + 66 * RAM, 0 };
 
-	raw(c->v, VHOST_USER_SET_VRING_ADDR, 0, sizeof(a), &a, sizeof(a), NULL, 0);
-	fe_kick(c->v->kick[0]);
+	raw(v, VHOST_USER_SET_VRING_ADDR, 0, sizeof(a), &a, sizeof(a), NULL, 0);
+	fe_kick(v->kick[0]);
 }
 
-static void msg_half_then_close(struct ctx *c)
+static void msg_half_then_close(struct vm *v)
 {
 	uint32_t hdr[2] = { VHOST_USER_GET_FEATURES, VHOST_USER_VERSION };
 
-	(void)!write(c->v->fe.sock, hdr, 5);
-	vm_close(c->v);
+	(void)!write(v->fe.sock, hdr, 5);
+	vm_close(v);
 }
 
 /* Rings and descriptors: a valid command behind a malformed chain. */
-static void ring_chain(struct ctx *c, struct vring_desc first, int with_out)
+static void ring_chain(struct vm *v, struct vring_desc first, int with_out)
 {
-	put_cmd(c->v, VIRTIO_GPU_CMD_GET_DISPLAY_INFO);
+	put_cmd(v, VIRTIO_GPU_CMD_GET_DISPLAY_INFO);
 	if (with_out)
-		post_descs(c->v, (struct vring_desc[]){ first, { OUT, 64, VRING_DESC_F_WRITE, 0 } }, 2, c->v->head);
+		post_descs(v, (struct vring_desc[]){ first, { OUT, 64, VRING_DESC_F_WRITE, 0 } }, 2, v->head);
 	else
-		post_descs(c->v, &first, 1, c->v->head);
+		post_descs(v, &first, 1, v->head);
 }
 
-static uint16_t next_slot(struct ctx *c)
+static uint16_t next_slot(struct vm *v)
 {
-	return (uint16_t)((c->v->head + 1) % QSZ);
+	return (uint16_t)((v->head + 1) % QSZ);
 }
 
-static void ring_desc_outside_ram(struct ctx *c)
+static void ring_desc_outside_ram(struct vm *v)
 {
-	ring_chain(c, (struct vring_desc){ 4ull * RAM, 24, VRING_DESC_F_NEXT, next_slot(c) }, 1);
+	ring_chain(v, (struct vring_desc){ 4ull * RAM, 24, VRING_DESC_F_NEXT, next_slot(v) }, 1);
 }
 
-static void ring_desc_zero_length(struct ctx *c)
+static void ring_desc_zero_length(struct vm *v)
 {
-	ring_chain(c, (struct vring_desc){ IN, 0, VRING_DESC_F_NEXT, next_slot(c) }, 1);
+	ring_chain(v, (struct vring_desc){ IN, 0, VRING_DESC_F_NEXT, next_slot(v) }, 1);
 }
 
-static void ring_desc_wraps(struct ctx *c)
+static void ring_desc_wraps(struct vm *v)
 {
-	ring_chain(c, (struct vring_desc){ 0xfffffffffffff000ull, 0x2000, VRING_DESC_F_NEXT, next_slot(c) }, 1);
+	ring_chain(v, (struct vring_desc){ 0xfffffffffffff000ull, 0x2000, VRING_DESC_F_NEXT, next_slot(v) }, 1);
 }
 
-static void ring_chain_loop(struct ctx *c)
+static void ring_chain_loop(struct vm *v)
 {
-	ring_chain(c, (struct vring_desc){ IN, 24, VRING_DESC_F_NEXT, c->v->head }, 0);
+	ring_chain(v, (struct vring_desc){ IN, 24, VRING_DESC_F_NEXT, v->head }, 0);
 }
 
-static void ring_next_out_of_range(struct ctx *c)
+static void ring_next_out_of_range(struct vm *v)
 {
-	ring_chain(c, (struct vring_desc){ IN, 24, VRING_DESC_F_NEXT, 5000 }, 0);
+	ring_chain(v, (struct vring_desc){ IN, 24, VRING_DESC_F_NEXT, 5000 }, 0);
 }
 
-static void ring_writable_first(struct ctx *c)
+static void ring_writable_first(struct vm *v)
 {
-	post_descs(c->v,
-		   (struct vring_desc[]){ { OUT, 64, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, next_slot(c) },
+	post_descs(v,
+		   (struct vring_desc[]){ { OUT, 64, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, next_slot(v) },
 					  { IN, 24, 0, 0 } },
-		   2, c->v->head);
+		   2, v->head);
 }
 
-static void ring_avail_jump(struct ctx *c)
+static void ring_avail_jump(struct vm *v)
 {
 	uint16_t idx;
 
-	memcpy(&idx, c->v->fe.ram + RING + 0x1000 + 2, 2);
+	memcpy(&idx, v->fe.ram + RING + 0x1000 + 2, 2);
 	idx = (uint16_t)(idx + 1000);
-	__atomic_store_n((uint16_t *)(c->v->fe.ram + RING + 0x1000 + 2), idx, __ATOMIC_RELEASE);
-	fe_kick(c->v->kick[0]);
+	__atomic_store_n((uint16_t *)(v->fe.ram + RING + 0x1000 + 2), idx, __ATOMIC_RELEASE);
+	fe_kick(v->kick[0]);
 }
 
-static void ring_head_out_of_range(struct ctx *c)
+static void ring_head_out_of_range(struct vm *v)
 {
-	post_descs(c->v, (struct vring_desc[]){ { IN, 24, 0, 0 } }, 1, 999);
+	post_descs(v, (struct vring_desc[]){ { IN, 24, 0, 0 } }, 1, 999);
 }
 
-static void ring_indirect(struct ctx *c, uint64_t addr, uint32_t len)
+static void ring_indirect(struct vm *v, uint64_t addr, uint32_t len)
 {
-	ring_chain(c, (struct vring_desc){ addr, len, VRING_DESC_F_INDIRECT, 0 }, 0);
+	ring_chain(v, (struct vring_desc){ addr, len, VRING_DESC_F_INDIRECT, 0 }, 0);
 }
 
-static void ring_indirect_outside_ram(struct ctx *c)
+static void ring_indirect_outside_ram(struct vm *v)
 {
-	ring_indirect(c, 4ull * RAM, 32);
+	ring_indirect(v, 4ull * RAM, 32);
 }
 
-static void ring_indirect_bad_length(struct ctx *c)
+static void ring_indirect_bad_length(struct vm *v)
 {
-	ring_indirect(c, IND, 17);
+	ring_indirect(v, IND, 17);
 }
 
-static void ring_indirect_nested(struct ctx *c)
+static void ring_indirect_nested(struct vm *v)
 {
 	struct vring_desc t[2] = { { IND + 0x100, 32, VRING_DESC_F_INDIRECT, 0 }, { OUT, 64, VRING_DESC_F_WRITE, 0 } };
 
-	memcpy(c->v->fe.ram + IND, t, sizeof(t));
-	ring_indirect(c, IND, sizeof(t));
+	memcpy(v->fe.ram + IND, t, sizeof(t));
+	ring_indirect(v, IND, sizeof(t));
 }
 
 /* Commands: well-formed rings, malformed GPU commands. */
-static void cmd_short(struct ctx *c)
+static void cmd_short(struct vm *v)
 {
 	uint32_t t = VIRTIO_GPU_CMD_RESOURCE_CREATE_2D;
 
-	vm_cmd(c->v, &t, 4);
+	vm_cmd(v, &t, 4);
 }
 
-static void cmd_unknown_type(struct ctx *c)
+static void cmd_unknown_type(struct vm *v)
 {
 	struct virtio_gpu_ctrl_hdr h = { .type = 0x9999 };
 
-	vm_cmd(c->v, &h, sizeof(h));
+	vm_cmd(v, &h, sizeof(h));
 }
 
-static void cmd_create_overflow(struct ctx *c)
+static void cmd_create_overflow(struct vm *v)
 {
-	create(c->v, 50, 0x10000, 0x10000); /* 2^34 bytes: wraps a 32-bit product */
-	create(c->v, 51, 0xffffffffu, 0xffffffffu);
+	create(v, 50, 0x10000, 0x10000); /* 2^34 bytes: wraps a 32-bit product */
+	create(v, 51, 0xffffffffu, 0xffffffffu);
 }
 
-static void cmd_create_zero(struct ctx *c)
+static void cmd_create_zero(struct vm *v)
 {
-	create(c->v, 50, 0, 16);
+	create(v, 50, 0, 16);
 }
 
-static void cmd_transfer_outside(struct ctx *c)
+static void cmd_transfer_outside(struct vm *v)
 {
 	struct virtio_gpu_transfer_to_host_2d t = { { .type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D }, { 0, 0, 64, 64 }, 0, 50, 0 };
 
-	create(c->v, 50, 16, 16);
-	attach(c->v, 50, BACK, 16 * 16 * 4);
-	vm_cmd(c->v, &t, sizeof(t));
+	create(v, 50, 16, 16);
+	attach(v, 50, BACK, 16 * 16 * 4);
+	vm_cmd(v, &t, sizeof(t));
 }
 
-static void cmd_transfer_offset_overflow(struct ctx *c)
+static void cmd_transfer_offset_overflow(struct vm *v)
 {
 	struct virtio_gpu_transfer_to_host_2d t = { { .type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D }, { 0, 0, 16, 16 },
 						    0xfffffffffffffff0ull, 50, 0 };
 
-	create(c->v, 50, 16, 16);
-	attach(c->v, 50, BACK, 16 * 16 * 4);
-	vm_cmd(c->v, &t, sizeof(t));
+	create(v, 50, 16, 16);
+	attach(v, 50, BACK, 16 * 16 * 4);
+	vm_cmd(v, &t, sizeof(t));
 }
 
-static void cmd_flush_unknown(struct ctx *c)
+static void cmd_flush_unknown(struct vm *v)
 {
 	struct virtio_gpu_resource_flush f = { { .type = VIRTIO_GPU_CMD_RESOURCE_FLUSH }, { 0, 0, 16, 16 }, 777, 0 };
 
-	vm_cmd(c->v, &f, sizeof(f));
+	vm_cmd(v, &f, sizeof(f));
 }
 
-static void cmd_scanout_bad_id(struct ctx *c)
+static void cmd_scanout_bad_id(struct vm *v)
 {
 	struct virtio_gpu_set_scanout s = { { .type = VIRTIO_GPU_CMD_SET_SCANOUT }, { 0, 0, 16, 16 }, 99, 50 };
 
-	create(c->v, 50, 16, 16);
-	vm_cmd(c->v, &s, sizeof(s));
+	create(v, 50, 16, 16);
+	vm_cmd(v, &s, sizeof(s));
 }
 
-static void cmd_scanout_rect_outside(struct ctx *c)
+static void cmd_scanout_rect_outside(struct vm *v)
 {
 	struct virtio_gpu_set_scanout s = { { .type = VIRTIO_GPU_CMD_SET_SCANOUT }, { 100, 100, 4096, 4096 }, 0, 50 };
 
-	create(c->v, 50, 16, 16);
-	attach(c->v, 50, BACK, 16 * 16 * 4);
-	vm_cmd(c->v, &s, sizeof(s));
+	create(v, 50, 16, 16);
+	attach(v, 50, BACK, 16 * 16 * 4);
+	vm_cmd(v, &s, sizeof(s));
 }
 
-static void cmd_response_too_small(struct ctx *c)
+static void cmd_response_too_small(struct vm *v)
 {
 	struct virtio_gpu_ctrl_hdr h = { .type = VIRTIO_GPU_CMD_GET_DISPLAY_INFO };
 
-	vm_cmd_at(c->v, &h, sizeof(h), 4);
+	vm_cmd_at(v, &h, sizeof(h), 4);
 }
 
-static void cmd_use_after_unref(struct ctx *c)
+static void cmd_use_after_unref(struct vm *v)
 {
 	struct virtio_gpu_resource_unref u = { { .type = VIRTIO_GPU_CMD_RESOURCE_UNREF }, 50, 0 };
 	struct virtio_gpu_transfer_to_host_2d t = { { .type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D }, { 0, 0, 16, 16 }, 0, 50, 0 };
 	struct virtio_gpu_resource_flush f = { { .type = VIRTIO_GPU_CMD_RESOURCE_FLUSH }, { 0, 0, 16, 16 }, 50, 0 };
 
-	create(c->v, 50, 16, 16);
-	attach(c->v, 50, BACK, 16 * 16 * 4);
-	vm_cmd(c->v, &u, sizeof(u));
-	vm_cmd(c->v, &t, sizeof(t));
-	vm_cmd(c->v, &f, sizeof(f));
-	vm_cmd(c->v, &u, sizeof(u));
+	create(v, 50, 16, 16);
+	attach(v, 50, BACK, 16 * 16 * 4);
+	vm_cmd(v, &u, sizeof(u));
+	vm_cmd(v, &t, sizeof(t));
+	vm_cmd(v, &f, sizeof(f));
+	vm_cmd(v, &u, sizeof(u));
 }
 
 /* Backing entries. */
-static void backing_count_huge(struct ctx *c)
+static void backing_count_huge(struct vm *v)
 {
 	struct virtio_gpu_resource_attach_backing a = { { .type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING }, 50,
 							 0x7fffffff };
 
-	create(c->v, 50, 16, 16);
-	vm_cmd(c->v, &a, sizeof(a));
+	create(v, 50, 16, 16);
+	vm_cmd(v, &a, sizeof(a));
 }
 
-static void backing_outside_ram(struct ctx *c)
+static void backing_outside_ram(struct vm *v)
 {
 	struct virtio_gpu_transfer_to_host_2d t = { { .type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D }, { 0, 0, 16, 16 }, 0, 50, 0 };
 
-	create(c->v, 50, 16, 16);
-	attach(c->v, 50, 64ull * RAM, 16 * 16 * 4);
-	vm_cmd(c->v, &t, sizeof(t));
+	create(v, 50, 16, 16);
+	attach(v, 50, 64ull * RAM, 16 * 16 * 4);
+	vm_cmd(v, &t, sizeof(t));
 }
 
-static void backing_entry_wraps(struct ctx *c)
+static void backing_entry_wraps(struct vm *v)
 {
 	struct virtio_gpu_transfer_to_host_2d t = { { .type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D }, { 0, 0, 16, 16 }, 0, 50, 0 };
 
-	create(c->v, 50, 16, 16);
-	attach(c->v, 50, 0xffffffffffffff00ull, 16 * 16 * 4);
-	vm_cmd(c->v, &t, sizeof(t));
+	create(v, 50, 16, 16);
+	attach(v, 50, 0xffffffffffffff00ull, 16 * 16 * 4);
+	vm_cmd(v, &t, sizeof(t));
 }
 
-static void backing_too_short(struct ctx *c)
+static void backing_too_short(struct vm *v)
 {
 	struct virtio_gpu_transfer_to_host_2d t = { { .type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D }, { 0, 0, 16, 16 }, 0, 50, 0 };
 
-	create(c->v, 50, 16, 16);
-	attach(c->v, 50, BACK, 64);
-	vm_cmd(c->v, &t, sizeof(t));
+	create(v, 50, 16, 16);
+	attach(v, 50, BACK, 64);
+	vm_cmd(v, &t, sizeof(t));
 }
 
-static void backing_twice(struct ctx *c)
+static void backing_twice(struct vm *v)
 {
-	create(c->v, 50, 16, 16);
-	attach(c->v, 50, BACK, 16 * 16 * 4);
-	attach(c->v, 50, BACK, 16 * 16 * 4);
+	create(v, 50, 16, 16);
+	attach(v, 50, BACK, 16 * 16 * 4);
+	attach(v, 50, BACK, 16 * 16 * 4);
 }
 
 /* Life cycle. */
-static void stop_mid_request(struct ctx *c)
+static void stop_mid_request(struct vm *v)
 {
 	uint16_t at;
 
-	put_cmd(c->v, VIRTIO_GPU_CMD_GET_DISPLAY_INFO);
-	post_descs(c->v, (struct vring_desc[]){ { IN, 24, VRING_DESC_F_NEXT, next_slot(c) }, { OUT, 64, VRING_DESC_F_WRITE, 0 } },
-		   2, c->v->head);
-	fe_stop_ring(&c->v->fe, 0, &at);
-	close(c->v->call[0]);
-	c->v->call[0] = -1;
+	put_cmd(v, VIRTIO_GPU_CMD_GET_DISPLAY_INFO);
+	post_descs(v, (struct vring_desc[]){ { IN, 24, VRING_DESC_F_NEXT, next_slot(v) }, { OUT, 64, VRING_DESC_F_WRITE, 0 } },
+		   2, v->head);
+	fe_stop_ring(&v->fe, 0, &at);
+	close(v->call[0]);
+	v->call[0] = -1;
 }
 
 struct hcase {
 	const char *name, *cls;
-	void (*run)(struct ctx *c);
+	void (*run)(struct vm *v);
 };
 
 #define CASE(n, k, f) { n, k, f }
@@ -731,7 +726,6 @@ static int open_serving(struct backend *b, struct vm *v, uint32_t id)
 static enum outcome run_case(struct backend *b, const struct hcase *k, const char **nb, char *det, size_t detlen)
 {
 	struct vm victim;
-	struct ctx c = { b, &victim };
 	enum outcome o;
 
 	*nb = "-";
@@ -749,7 +743,7 @@ static enum outcome run_case(struct backend *b, const struct hcase *k, const cha
 		snprintf(det, detlen, "the victim's device did not come up");
 		return O_SETUP;
 	}
-	k->run(&c);
+	k->run(&victim);
 	usleep(300000);
 	if (!backend_alive(b)) {
 		ended(b, det, detlen);
