@@ -18,7 +18,7 @@ HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too.
 MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c \
 	mediator/idmap.c mediator/virgl_scan.c mediator/gpu_display.c mediator/gpu_virgl.c mediator/gpu_device.c \
-	mediator/control.c mediator/gpu_sched.c mediator/sandbox.c mediator/watchdog.c
+	mediator/control.c mediator/gpu_sched.c mediator/sandbox.c mediator/watchdog.c mediator/vtest_dev.c
 MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp
 MEDIATOR_TEST_SRC := mediator/tests/frontend.c
 TEST_SRC    := $(wildcard tests/*_test.c)
@@ -30,19 +30,21 @@ AGENT_SAN    := $(BUILD)/san/vgpu-agent
 VGPUBENCH    := $(BUILD)/vgpubench
 MEDIATOR     := $(BUILD)/vgpu-mediator
 BENCH_MEDIATOR := $(BUILD)/bench-mediator
+BENCH_VTEST  := $(BUILD)/bench-vtest
 HOSTILE      := $(BUILD)/vgpu-hostile
 HOSTILE_SRC  := mediator/tests/hostile.c mediator/tests/frontend.c mediator/vhost_msg.c harness/util.c
 BENCH_MEDIATOR_SRC := mediator/tests/bench_mediator.c mediator/tests/frontend.c mediator/vhost_msg.c \
 	harness/util.c harness/stats.c
+BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/vtest_ns.c harness/xvfb.c harness/util.c harness/stats.c
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
-.PHONY: all build deps run test unit-test integration-test bench bench-mediator fuzz format clean
+.PHONY: all build deps run test unit-test integration-test bench bench-mediator bench-vtest fuzz format clean
 
 all: deps
 	@$(MAKE) --no-print-directory build
 
-build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(GPUHOG) $(MEDIATOR) $(BENCH_MEDIATOR) $(HOSTILE)
+build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(GPUHOG) $(MEDIATOR) $(BENCH_MEDIATOR) $(BENCH_VTEST) $(HOSTILE)
 
 # The installer is idempotent: a second run installs nothing.
 deps:
@@ -77,6 +79,10 @@ $(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/tests/
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(BENCH_MEDIATOR_SRC) -ljson-c -lpthread -lm
 
+$(BENCH_VTEST): $(BENCH_VTEST_SRC) $(wildcard harness/vtest_ns.h harness/xvfb.h harness/util.h harness/stats.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iharness -o $@ $(BENCH_VTEST_SRC) -lm
+
 # The hostile front-end (the robustness catalogue), built like the benchmark: it drives release back-ends.
 $(HOSTILE): $(HOSTILE_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h)
 	@mkdir -p $(dir $@)
@@ -105,7 +111,13 @@ bench-mediator: deps
 	@$(MAKE) --no-print-directory $(MEDIATOR) $(BENCH_MEDIATOR)
 	$(BENCH_MEDIATOR) $(BENCH_ARGS)
 
-bench: bench-mediator
+# glmark2 through vgpu-mediator's vtest socket and through virglrenderer's own server, same run (BENCH_VTEST_ARGS:
+# e.g. --reps 5 --clients 2).
+bench-vtest: deps
+	@$(MAKE) --no-print-directory $(MEDIATOR) $(BENCH_VTEST)
+	$(BENCH_VTEST) $(BENCH_VTEST_ARGS)
+
+bench: bench-mediator bench-vtest
 
 # libFuzzer targets (clang), each run briefly by make test from its seed corpus.
 $(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(wildcard mediator/*.h mediator/tests/*.h)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "vtest_ns.h"
 
 /* Most captured stdout per job; more is logged to the file but not kept. */
 #define OUT_MAX (8u << 20)
@@ -47,8 +48,8 @@ int agent_connect_unix(struct agent_conn *c, const char *path, double deadline, 
 	return 0;
 }
 
-int agent_spawn_local(struct agent_conn *c, const char *agent, char *const env[], const char *log_path,
-		      const char *label)
+int agent_spawn_local(struct agent_conn *c, const char *agent, char *const env[], const char *vtest_socket,
+		      const char *log_path, const char *label)
 {
 	int in[2], out[2];
 	pid_t parent = getpid(), pid;
@@ -91,6 +92,14 @@ int agent_spawn_local(struct agent_conn *c, const char *agent, char *const env[]
 		}
 		for (char *const *e = env; e && *e; e++)
 			putenv(*e);
+		if (vtest_socket) {
+			char err[400];
+
+			if (vtest_ns_enter(vtest_socket, err, sizeof(err)) < 0) {
+				fprintf(stderr, "vgpubench: %s's agent cannot reach the vtest socket: %s\n", label, err);
+				_exit(127);
+			}
+		}
 		execl(agent, agent, "--stdio", (char *)NULL);
 		fprintf(stderr, "vgpubench: cannot start %s: %s\n", agent, strerror(errno));
 		_exit(127);

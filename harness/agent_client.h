@@ -23,9 +23,11 @@ struct agent_conn {
 /* Connect to a unix socket, retrying until deadline (monotonic seconds), or until process owner (the QEMU that
  * serves it; 0: none) is gone. */
 int agent_connect_unix(struct agent_conn *c, const char *path, double deadline, pid_t owner, const char *label);
-/* Start `agent --stdio` locally with extra env ("K=V" list); stderr to log_path. */
-int agent_spawn_local(struct agent_conn *c, const char *agent, char *const env[], const char *log_path,
-		      const char *label);
+/* Start `agent --stdio` locally with extra env ("K=V" list); stderr to log_path. vtest_socket (NULL: none): the
+ * agent and its jobs run in a private mount namespace where Mesa's vtest client reaches that socket (vtest_ns.h);
+ * an agent that cannot enter it says why in its log and exits. */
+int agent_spawn_local(struct agent_conn *c, const char *agent, char *const env[], const char *vtest_socket,
+		      const char *log_path, const char *label);
 void agent_close(struct agent_conn *c);
 
 /* Send a request (reference dropped). 0 or -1. */

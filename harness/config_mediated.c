@@ -1,6 +1,7 @@
 /* config_mediated.c: guests on -device vhost-user-gpu-pci (RAM shared as
  * memfd), all served by one vgpu-mediator process: one vGPU socket per
- * guest and one control socket whose counters are kept with the run. */
+ * guest, a vtest socket for dom0's own GL clients (its vGPU, "dom0") and one
+ * control socket whose counters are kept with the run. */
 #define _GNU_SOURCE
 #include "configs.h"
 
@@ -23,8 +24,8 @@ static const char *skip_reason(const struct host *h, char *buf, size_t len)
 
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
 {
-	char *argv[16 + 2 * GPU_BACKEND_MAX];
-	char *specs[GPU_BACKEND_MAX];
+	char *argv[18 + 2 * GPU_BACKEND_MAX];
+	char *specs[GPU_BACKEND_MAX], *dom0;
 	char slice[16], watchdog[16];
 	const struct plan_mediator *m = env->sched;
 	int k = 0;
@@ -33,6 +34,7 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		return -1;
 	snprintf(b->control, sizeof(b->control), "%s/mediator.control.sock", env->dir);
 	snprintf(b->log[0], sizeof(b->log[0]), "%s/mediator.log", env->dir);
+	snprintf(b->vtest, sizeof(b->vtest), "%s/vtest.sock", env->dir);
 	unlink(b->control);
 	argv[k++] = (char *)env->mediator;
 	argv[k++] = "--control";
@@ -64,10 +66,15 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		argv[k++] = "--vgpu";
 		argv[k++] = specs[i];
 	}
+	/* The plan's weights and targets name guests from 1: dom0 keeps weight 1 and no target. */
+	dom0 = vb_strdupf("name=dom0,socket=%s", b->vtest);
+	argv[k++] = "--vtest";
+	argv[k++] = dom0;
 	argv[k] = NULL;
 	b->pid[0] = vb_spawn(argv, NULL, b->log[0]);
 	for (int i = 0; i < n; i++)
 		free(specs[i]);
+	free(dom0);
 	if (b->pid[0] <= 0) {
 		snprintf(err, errlen, "cannot start %s: %s", env->mediator, strerror(errno));
 		return -1;
@@ -77,7 +84,7 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		snprintf(err, errlen, "vgpu-mediator did not come up (see %s)", b->log[0]);
 		return -1;
 	}
-	snprintf(b->description, sizeof(b->description), "one vgpu-mediator process for %d guest%s, %s", n,
+	snprintf(b->description, sizeof(b->description), "one vgpu-mediator process for %d guest%s and dom0, %s", n,
 		 n > 1 ? "s" : "", m && plan_policy_name(m->policy) ? plan_policy_name(m->policy) : "best-effort");
 	return 0;
 }
@@ -86,7 +93,7 @@ const struct config_def config_mediated = {
 	.name = "mediated",
 	.kind = CONFIG_GUEST,
 	.role = ROLE_MEDIATED,
-	.description = "guests served by one vgpu-mediator process over vhost-user-gpu",
+	.description = "guests served by one vgpu-mediator process over vhost-user-gpu, dom0's GL clients over vtest",
 	.guest_renderer = "virgl",
 	.guest_kms_driver = "virtio_gpu",
 	.skip_reason = skip_reason,

@@ -20,6 +20,7 @@ struct gpu_backend {
 	int npid;
 	char sock[GPU_BACKEND_MAX][512];
 	char control[512];
+	char vtest[512]; /* a socket serving dom0's GL clients too (vtest protocol), "" when the back-end has none */
 	char log[GPU_BACKEND_MAX][512];
 	char *owned[GPU_BACKEND_MAX][GPU_BACKEND_ARGS];
 	const char *args[GPU_BACKEND_MAX][GPU_BACKEND_ARGS];

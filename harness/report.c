@@ -497,8 +497,10 @@ static void section_sharing(struct rep *r)
 	}
 	fprintf(r->html, "</table>\n<p>Scaling efficiency: the guests' summed throughput ÷ one guest alone. "
 			 "Fairness: Jain's index over per-guest throughput (1 = perfectly fair, 1/n = one guest "
-			 "takes all); with dom0 it counts dom0's own workload, run on the host at the same time, "
-			 "as one more VM.</p>\n");
+			 "takes all); with dom0 it counts dom0's own workload, run at the same time, as one more "
+			 "VM: under mediated its GL goes through the mediator too (its vtest socket: one more vGPU), "
+			 "under the other configurations it renders on the host beside them (the environment "
+			 "section says which).</p>\n");
 	for (int f = 0; f < nfiles; f++) {
 		struct sharing_file *sf = &files[f];
 		char ylabel[200], what[160], caption[512], *name = vb_strdup(sf->df.name);

@@ -96,20 +96,38 @@ static const char *results_rel(const struct run *r, const char *path)
 	return path;
 }
 
+static int is_socket(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 static int contains_ci(const char *hay, const char *needle)
 {
 	return strcasestr(hay, needle) != NULL;
 }
 
+/* Where a job ran, for the path it must show. */
+enum seat_path {
+	SEAT_GUEST, /* in a guest: the config's path */
+	SEAT_HOST,  /* on the host itself (native, or dom0 beside guests of a config that does not serve it) */
+	SEAT_VTEST, /* dom0 beside guests, its GL through the back-end's vtest socket (GALLIUM_DRIVER=virpipe) */
+};
+
 /*
  * Decide a job's status from what the agent said and what the workload
- * printed. Returns the status; fills reason. A job on the host (native, or
- * dom0 alongside guests) must not have gone through virgl nor fallen back to
- * software on a host that has a GPU; a guest job must use the config's path.
+ * printed. Returns the status; fills reason. A job on the host must not have
+ * gone through virgl nor fallen back to software on a host that has a GPU; a
+ * dom0 job served through vtest must have gone through virgl; a guest job
+ * must use the config's path.
  */
-static const char *judge_job(struct run *r, const struct config_def *c, int on_host, const struct workload_def *w,
-			     const struct job_result *jr, struct wl_result *wr, char *reason, size_t rlen)
+static const char *judge_job(struct run *r, const struct config_def *c, enum seat_path where,
+			     const struct workload_def *w, const struct job_result *jr, struct wl_result *wr,
+			     char *reason, size_t rlen)
 {
+	int on_host = where != SEAT_GUEST;
+
 	int parsed;
 
 	memset(wr, 0, sizeof(*wr));
@@ -161,6 +179,16 @@ static const char *judge_job(struct run *r, const struct config_def *c, int on_h
 		reason[0] = '\0';
 		return "ok";
 	}
+	if (where == SEAT_VTEST && !contains_ci(wr->renderer, "virgl")) {
+		snprintf(reason, rlen, "wrong GPU path: dom0's job should render through %s's vtest socket, GL_RENDERER "
+			 "is '%s'", c->name, wr->renderer);
+		wr->n = 0;
+		return "failed";
+	}
+	if (where == SEAT_VTEST) {
+		reason[0] = '\0';
+		return "ok";
+	}
 	if (!on_host && c->guest_renderer && !contains_ci(wr->renderer, c->guest_renderer)) {
 		snprintf(reason, rlen, "wrong GPU path: GL_RENDERER is '%s', %s promises '%s'", wr->renderer, c->name,
 			 c->guest_renderer);
@@ -188,10 +216,11 @@ static const char *judge_job(struct run *r, const struct config_def *c, int on_h
 }
 
 /* judge_job, and a job that is not ok keeps no metrics nor test statuses. */
-static const char *judge(struct run *r, const struct config_def *c, int on_host, const struct workload_def *w,
-			 const struct job_result *jr, struct wl_result *wr, char *reason, size_t rlen)
+static const char *judge(struct run *r, const struct config_def *c, enum seat_path where,
+			 const struct workload_def *w, const struct job_result *jr, struct wl_result *wr, char *reason,
+			 size_t rlen)
 {
-	const char *st = judge_job(r, c, on_host, w, jr, wr, reason, rlen);
+	const char *st = judge_job(r, c, where, w, jr, wr, reason, rlen);
 
 	if (strcmp(st, "ok") != 0) {
 		wl_result_free(wr);
@@ -231,6 +260,7 @@ struct seats {
 	int index[MAX_GUESTS + 1];
 	struct agent_conn *conn[MAX_GUESTS + 1];
 	const char *control; /* the mediator's control socket, when a mediator serves the guests */
+	const char *vtest;   /* the back-end's vtest socket, when it serves dom0's GL too (dom0 is then its vGPU) */
 };
 
 /* The seats of config c with `topo` guests: the host alone, or the guests plus dom0 when it joins. */
@@ -309,8 +339,9 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 		struct vgpu_stats b, a;
 
 		memset(&vs[i], 0, sizeof(vs[i]));
-		snprintf(vnames[i], sizeof(vnames[i]), "guest%d", s->index[i]);
-		if (s->index[i] && before && after && vgpu_stats_parse(before, vnames[i], &b) == 0 &&
+		/* dom0's vGPU, when the back-end serves it, is its vtest endpoint (config_mediated.c names it). */
+		snprintf(vnames[i], sizeof(vnames[i]), s->index[i] ? "guest%d" : "dom0", s->index[i]);
+		if ((s->index[i] || s->vtest) && before && after && vgpu_stats_parse(before, vnames[i], &b) == 0 &&
 		    vgpu_stats_parse(after, vnames[i], &a) == 0)
 			vgpu_stats_delta(&b, &a, &vs[i]);
 	}
@@ -330,7 +361,8 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 	}
 	for (int i = 0; i < n; i++) {
 		int host = s->index[i] == 0;
-		const char *st = judge(r, c, host, w, &res[i], &wr[i], reasons[i], sizeof(reasons[i]));
+		enum seat_path where = !host ? SEAT_GUEST : s->vtest ? SEAT_VTEST : SEAT_HOST;
+		const char *st = judge(r, c, where, w, &res[i], &wr[i], reasons[i], sizeof(reasons[i]));
 
 		rows[i] = (struct job_row){
 			.config = c->name,
@@ -477,13 +509,15 @@ static void run_workloads(struct run *r, const struct config_def *c, int topo, c
 	}
 }
 
-/* Start the host's own agent (native jobs, dom0). 0, or -1 with a message printed. */
-static int start_host_agent(struct run *r, struct agent_conn *conn, const char *label)
+/* Start the host's own agent (native jobs, dom0); vtest: the socket its GL clients reach the back-end through
+ * (NULL: they render on the host). 0, or -1 with a message printed. */
+static int start_host_agent(struct run *r, struct agent_conn *conn, const char *label, const char *vtest)
 {
+	static char *const virpipe[] = { "GALLIUM_DRIVER=virpipe", NULL };
 	struct json_object *hello;
 	char *log = vb_strdupf("%s/%s-agent.log", r->dir, label);
 
-	if (agent_spawn_local(conn, r->agent, NULL, log, label) < 0) {
+	if (agent_spawn_local(conn, r->agent, vtest ? virpipe : NULL, vtest, log, label) < 0) {
 		vb_err("cannot start the host agent %s (see %s)", r->agent, log);
 		free(log);
 		return -1;
@@ -507,7 +541,7 @@ static void run_host_config(struct run *r, const struct config_def *c)
 	seats_for(r, c, 0, &s);
 	if (all_done(r, c, 0, &s))
 		return;
-	if (start_host_agent(r, &conn, "host") < 0) {
+	if (start_host_agent(r, &conn, "host", NULL) < 0) {
 		if (!vb_stop_requested)
 			fail_all(r, c, 0, "the host agent did not start");
 		return;
@@ -723,6 +757,8 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		return;
 	}
 	seats.control = gb.control[0] ? gb.control : NULL;
+	/* A mediator without its renderer offers no vtest socket: dom0 then renders on the host, and says so. */
+	seats.vtest = seats.n > n && gb.vtest[0] && is_socket(gb.vtest) ? gb.vtest : NULL;
 	vb_log("%s: booting %d guest%s at once (%s; %s)", c->name, n, n > 1 ? "s" : "", r->host.accel,
 	       gb.description);
 	if (guests_boot(r, c, c->name, n, dir, &gb, &gs, reason, sizeof(reason)) < 0) {
@@ -732,7 +768,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 			fail_all(r, c, n, why);
 			free(why);
 		}
-	} else if (seats.n > n && start_host_agent(r, &dom0, "dom0") < 0) {
+	} else if (seats.n > n && start_host_agent(r, &dom0, "dom0", seats.vtest) < 0) {
 		if (!vb_stop_requested)
 			fail_all(r, c, n, "the dom0 agent did not start");
 	} else {
@@ -741,6 +777,17 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		have_dom0 = seats.n > n;
 		if (have_dom0)
 			seats.conn[n] = &dom0;
+		if (have_dom0) {
+			char *key = vb_strdupf("dom0 path (%s)", c->name);
+			const char *fact = seats.vtest ? "GL clients through the back-end's vtest socket (Mesa virpipe, in "
+							 "a private mount namespace): one more vGPU"
+				       : gb.vtest[0]   ? "GL clients on the host itself: the back-end offered no vtest socket "
+							 "(see its log)"
+						       : "GL clients on the host itself, beside the back-end";
+
+			stored(r, store_host_fact(&r->store, r->id, key, fact), "a host fact");
+			free(key);
+		}
 		run_workloads(r, c, n, &seats);
 	}
 	if (have_dom0)
@@ -887,7 +934,7 @@ static void scenario_rep(struct run *r, const struct config_def *c, const struct
 			if (w && vs[g].present && vs[g].target_fps > 0 && sampling)
 				target_windows(&sp, g, res[k].wall_s, &vs[g]);
 			if (w) {
-				st = judge(r, c, 0, w, &res[k], &wr[k], reasons[g], sizeof(reasons[g]));
+				st = judge(r, c, SEAT_GUEST, w, &res[k], &wr[k], reasons[g], sizeof(reasons[g]));
 				rows[g].status = st;
 				rows[g].reason = reasons[g][0] ? reasons[g] : NULL;
 				rows[g].renderer = wr[k].renderer[0] ? wr[k].renderer : NULL;

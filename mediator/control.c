@@ -88,6 +88,14 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "name", json_object_new_string(v->name));
+	json_object_object_add(o, "kind", json_object_new_string(v->vtest == 1	 ? "vtest endpoint"
+								 : v->vtest == 2 ? "vtest client"
+										 : "vm"));
+	if (v->vtest == 2) {
+		json_object_object_add(o, "program", json_object_new_string(v->program ? v->program : ""));
+		add_u64(o, "protocol", (uint64_t)v->protocol);
+		add_u64(o, "shm_bytes", v->shm_bytes);
+	}
 	if (v->sv)
 		json_object_object_add(o, "sched", sched_json(v->sv, v->share));
 	json_object_object_add(o, "connected", json_object_new_boolean(v->connected));
@@ -141,6 +149,14 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 		add_u64(o, "display_bytes", g->disp.update_bytes);
 		json_object_object_add(o, "display", json_object_new_string(g->disp.fd >= 0 ? "attached" : "none"));
 		json_object_object_add(o, "display_problem", json_object_new_string(g->disp.why));
+	}
+	if (v->vtest == 1) {
+		json_object *arr = json_object_new_array();
+
+		add_u64(o, "dropped", v->dropped);
+		for (size_t i = 0; i < v->nclients; i++)
+			json_object_array_add(arr, vgpu_json(&v->clients[i]));
+		json_object_object_add(o, "clients", arr);
 	}
 	return o;
 }

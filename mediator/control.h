@@ -43,6 +43,15 @@ struct control_vgpu {
 	int broken;                  /* a ring is broken: not served until the front-end restarts it */
 	const struct vgpu_health *h;
 	const struct watchdog *wd;   /* its stuck-renderer watchdog */
+	/* A vtest endpoint (dom0's GL clients, vtest_dev.h): the vGPU's counters are its clients' summed, those gone
+	 * included, and each client connected now is listed under it with its own. */
+	int vtest;                          /* 1 an endpoint, 2 one of its clients */
+	const char *program;                /* a client: the program its create_renderer named */
+	int protocol;                       /* a client: the protocol version agreed */
+	uint64_t shm_bytes;                 /* a client: shared memory it holds */
+	uint64_t dropped;                   /* an endpoint: clients dropped for breaking the protocol (why: the last) */
+	const struct control_vgpu *clients; /* an endpoint: its clients connected now */
+	size_t nclients;
 };
 
 /* The snapshot as a malloc'd JSON string (NULL without memory). */

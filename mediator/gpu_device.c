@@ -44,6 +44,23 @@ const char *gpu_cmd_class_name(enum gpu_cmd_class c)
 	return c < GC_COUNT ? class_names[c] : "unknown";
 }
 
+void gpu_stats_add(struct gpu_stats *sum, const struct gpu_stats *s)
+{
+	for (int i = 0; i < GC_COUNT; i++)
+		sum->cmds[i] += s->cmds[i];
+	sum->errors += s->errors;
+	sum->bytes_to_host += s->bytes_to_host;
+	sum->bytes_from_host += s->bytes_from_host;
+	sum->render_ns += s->render_ns;
+	sum->fences += s->fences;
+	sum->fence_ns_sum += s->fence_ns_sum;
+	if (s->fence_ns_max > sum->fence_ns_max)
+		sum->fence_ns_max = s->fence_ns_max;
+	sum->flushes += s->flushes;
+	if (s->last_error[0])
+		memcpy(sum->last_error, s->last_error, sizeof(sum->last_error));
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -632,7 +649,11 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 		void *p;
 
 		iov_read(c->req->in, c->req->nin, sizeof(m) + (uint64_t)i * sizeof(e), &e, sizeof(e));
-		p = e.length ? guest_mem_gpa(&c->g->vdev->mem, e.addr, e.length) : NULL;
+		p = NULL;
+		if (e.length && c->g->mem_at) /* a host client's own memory */
+			p = c->g->mem_at(c->g->mem_ctx, e.addr, e.length);
+		else if (e.length && c->g->vdev)
+			p = guest_mem_gpa(&c->g->vdev->mem, e.addr, e.length);
 		if (!p) {
 			free(iov);
 			free(at);
@@ -1043,7 +1064,8 @@ uint32_t gpu_device_handle(void *opaque, unsigned qi, struct vring_req *req)
 	const struct cmd_desc *d = NULL;
 	uint32_t type, written;
 
-	g->virgl = gvirgl_ready() && g->vdev && (g->vdev->features & (1ull << VIRTIO_GPU_F_VIRGL));
+	g->virgl = gvirgl_ready() &&
+		   (g->mem_at || (g->vdev && (g->vdev->features & (1ull << VIRTIO_GPU_F_VIRGL))));
 	check_mem_gen(g);
 	if (iov_read(req->in, req->nin, 0, &c.hdr, sizeof(c.hdr)) != sizeof(c.hdr)) {
 		g->st.cmds[GC_UNKNOWN]++;

@@ -69,8 +69,15 @@ struct gpu_pending {
 	uint64_t t0_ns;
 };
 
+/* Host pointer to [addr, addr + len) of a client that is no VM (vtest): its own address space for backings. */
+typedef void *(*gpu_mem_at)(void *ctx, uint64_t addr, uint64_t len);
+
 struct gpu_device {
-	struct vdev *vdev;
+	struct vdev *vdev;  /* the VM's vhost-user device; NULL for a host client (see mem_at) */
+	/* A host client (a vtest connection, vtest_dev.h) sets these: backing addresses resolve through mem_at
+	 * instead of guest RAM, and 3D is on whenever the renderer runs (there is no feature negotiation). */
+	gpu_mem_at mem_at;
+	void *mem_ctx;
 	struct gpu_display disp;
 	int virgl;          /* the guest negotiated VIRTIO_GPU_F_VIRGL and the renderer runs */
 	uint32_t mem_gen;   /* backings are valid for this vdev->mem_gen only */
@@ -113,5 +120,8 @@ int gpu_device_config_write(void *g, uint8_t *config, uint32_t offset, uint32_t 
 void gpu_device_fences_done(struct gpu_device *g, uint32_t host_fence);
 
 const char *gpu_cmd_class_name(enum gpu_cmd_class c);
+
+/* Add the counters of s to sum (the longest fence wait is the longer of the two; last_error is s's if it has one). */
+void gpu_stats_add(struct gpu_stats *sum, const struct gpu_stats *s);
 
 #endif

@@ -430,3 +430,19 @@ void sched_frame(struct sched *s, unsigned i, uint64_t now)
 	s->v[i].frames_bucket++;
 	s->v[i].frames_second++;
 }
+
+void sched_account_add(struct sched_vgpu *sum, const struct sched_vgpu *v)
+{
+	sum->gpu_ns += v->gpu_ns;
+	sum->sync_ns += v->sync_ns;
+	sum->async_ns += v->async_ns;
+	sum->overlap_ns += v->overlap_ns;
+	sum->batches += v->batches;
+	sum->turns += v->turns;
+	sum->queued_ns += v->queued_ns;
+	sum->throttled_ns += v->throttled_ns;
+	sum->throttles += v->throttles;
+	sum->frames += v->frames;
+	sum->windows += v->windows;
+	sum->windows_met += v->windows_met;
+}

@@ -158,6 +158,9 @@ void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64
 /* vGPU i showed a frame. */
 void sched_frame(struct sched *s, unsigned i, uint64_t now);
 
+/* Add v's accounting (GPU time, batches, turns, waits, frames, windows) to sum's; settings are not touched. */
+void sched_account_add(struct sched_vgpu *sum, const struct sched_vgpu *v);
+
 /* Frames of vGPU i over the last second (a sliding window of ten buckets). */
 double sched_fps(const struct sched *s, unsigned i);
 

@@ -8,6 +8,8 @@
  *
  *   vgpu-mediator --listen DIR           DIR/vgpu.sock takes any number of VMs
  *   vgpu-mediator --vgpu name=g1,socket=PATH[,weight=N][,fps=F] [--vgpu ...]
+ *   vgpu-mediator --vtest name=dom0,socket=PATH[,weight=N][,fps=F]   the host's own GL clients (Mesa's
+ *                 virpipe driver): each connection is a vGPU of its own (vtest_dev.h), counted under NAME
  *   options: --control PATH  --render-node PATH|auto|none  --no-virgl
  *            --policy best-effort|equal-share|fixed-share|sla  --timeslice-ms N
  *            --trace-vhost (log every front-end message)
@@ -38,21 +40,26 @@
 #include "gpu_virgl.h"
 #include "gpu_sched.h"
 #include "sandbox.h"
+#include "vtest_dev.h"
 #include "watchdog.h"
 
 #define MAX_SLOTS SCHED_MAX_VGPUS
 #define CHUNK 4 /* commands served between two looks at the clock within a turn */
 #define MAX_CTL 8 /* control connections open at once */
+#define MAX_VTEST 4 /* vtest endpoints */
 #define CTL_WAIT_NS 200000000ull /* a control client that writes nothing this long gets the counters */
+#define OWED_POLL_NS 100000 /* how often the renderer is polled while a vtest client blocks in a busy-wait */
 #define DRAIN_NS 2000000000ull /* the longest a stopping ring waits for its fences (it holds every vGPU) */
 
-enum watch_kind { W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL };
+enum watch_kind { W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL, W_VTEST };
 
 struct slot;
+struct vtest_ep;
 
 struct watch {
 	enum watch_kind kind;
 	struct slot *s;
+	struct vtest_ep *ep; /* W_VTEST */
 	unsigned qi;
 	int fd; /* the fd registered, -1 none */
 };
@@ -83,6 +90,30 @@ struct slot {
 	struct gpu_device gd;
 	int ready[VDEV_MAX_QUEUES];
 	struct watch w_listen, w_conn, w_kick[VDEV_MAX_QUEUES], w_disp;
+	struct vtest_ep *ep; /* a vtest client of this endpoint (its vGPU has no vdev), else NULL */
+	struct vtest_dev vt;
+};
+
+/* What a vtest endpoint's clients used: those gone, summed as they leave, plus (at a snapshot) those here. */
+struct vt_totals {
+	struct sched_vgpu sv; /* accounting only */
+	struct gpu_stats st;
+	uint64_t resources, contexts, pending;
+	struct watchdog wd; /* trips summed, the longest of all */
+};
+
+/* A vtest socket: dom0's GL clients, one vGPU per connection, counted together under the endpoint's name. */
+struct vtest_ep {
+	int used;
+	char name[64];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int listen_fd;
+	long weight;
+	double fps;
+	uint64_t connects, dropped;
+	char why[256]; /* why the last client was dropped */
+	struct vt_totals gone;
+	struct watch w;
 };
 
 static struct {
@@ -101,6 +132,7 @@ static struct {
 	uint32_t fence_seen;   /* the renderer's last retired fence, reported by on_fence */
 	int fence_new;
 	struct ctl_conn ctl[MAX_CTL];
+	struct vtest_ep vtest[MAX_VTEST];
 	int trace_vhost;       /* log every front-end message */
 	_Atomic uint64_t watchdog_ns; /* a fence unretired this long trips the vGPU's watchdog (0: off) */
 	int watchdog_quarantine; /* on a trip: answer the vGPU's waiting requests and stop serving it until reset */
@@ -199,21 +231,46 @@ static struct slot *slot_new(const char *name)
 		snprintf(s->name, sizeof(s->name), "%s", name);
 		s->health.last_reset_s = -1;
 		watchdog_init(&s->wd, M.watchdog_ns);
-		s->w_listen = (struct watch){ W_LISTEN, s, 0, -1 };
-		s->w_conn = (struct watch){ W_CONN, s, 0, -1 };
-		s->w_disp = (struct watch){ W_DISP, s, 0, -1 };
+		s->w_listen = (struct watch){ .kind = W_LISTEN, .s = s, .fd = -1 };
+		s->w_conn = (struct watch){ .kind = W_CONN, .s = s, .fd = -1 };
+		s->w_disp = (struct watch){ .kind = W_DISP, .s = s, .fd = -1 };
 		for (unsigned q = 0; q < VDEV_MAX_QUEUES; q++)
-			s->w_kick[q] = (struct watch){ W_KICK, s, q, -1 };
+			s->w_kick[q] = (struct watch){ .kind = W_KICK, .s = s, .qi = q, .fd = -1 };
 		sched_vgpu_add(&M.sched, (unsigned)i);
 		return s;
 	}
 	return NULL;
 }
 
+/* Add what a vtest client used to t. */
+static void vt_fold(struct vt_totals *t, const struct slot *s)
+{
+	sched_account_add(&t->sv, &M.sched.v[slot_index(s)]);
+	gpu_stats_add(&t->st, &s->gd.st);
+	t->wd.trips += s->wd.trips;
+	t->wd.call_trips += s->wd.call_trips;
+	if (s->wd.longest_ns > t->wd.longest_ns)
+		t->wd.longest_ns = s->wd.longest_ns;
+}
+
 static void slot_disconnect(struct slot *s, const char *why)
 {
 	if (!s->active)
 		return;
+	if (s->ep) {
+		logf_("vgpu %s: vtest client '%s' gone: %s (%llu messages, %llu resources, %llu errors)", s->name,
+		      s->vt.name, why, (unsigned long long)s->vt.messages, (unsigned long long)s->gd.res.live,
+		      (unsigned long long)s->gd.st.errors);
+		vt_fold(&s->ep->gone, s);
+		watch_set(&s->w_conn, -1);
+		vtest_free(&s->vt);
+		close(s->vt.fd);
+		s->active = 0;
+		s->used = 0;
+		sched_present(&M.sched, slot_index(s), 0, mono_ns());
+		sched_vgpu_remove(&M.sched, slot_index(s));
+		return;
+	}
 	logf_("vgpu %s: disconnected: %s (%llu resources, %llu errors)", s->name, why,
 	      (unsigned long long)s->gd.res.live, (unsigned long long)s->gd.st.errors);
 	snprintf(s->why, sizeof(s->why), "%s", why);
@@ -298,6 +355,101 @@ static void slot_sync(struct slot *s)
 	}
 }
 
+/* After a vtest client's messages were read, served or answered: whether it has work, and whether to read it. */
+static void vt_sync(struct slot *s)
+{
+	int had = s->ready[0];
+
+	if (!s->active || s->broken)
+		return;
+	s->ready[0] = vtest_has_work(&s->vt);
+	if (s->ready[0] && !had)
+		sched_wait(&M.sched, slot_index(s), mono_ns());
+	watch_set(&s->w_conn, vtest_want_read(&s->vt) ? s->vt.fd : -1);
+}
+
+/* A vtest client broke the protocol or had a command refused: it goes alone, its reason kept on the endpoint. */
+static void vt_drop(struct slot *s, const char *why)
+{
+	struct vtest_ep *ep = s->ep;
+
+	ep->dropped++;
+	snprintf(ep->why, sizeof(ep->why), "%.60s ('%.60s'): %.120s", s->name, s->vt.name, why);
+	slot_disconnect(s, why);
+}
+
+/* Drop the vtest clients marked broken during the loop's last pass (never while one is being served). */
+static void vt_reap(void)
+{
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+
+		if (s->used && s->active && s->ep && s->broken) {
+			char why[sizeof(s->why)];
+
+			memcpy(why, s->why, sizeof(why));
+			vt_drop(s, why);
+		}
+	}
+}
+
+/* A broken vGPU: not served until its front-end restarts its rings (a VM) or dropped (a vtest client). */
+static void slot_break(struct slot *s, const char *why)
+{
+	size_t n = strnlen(why, sizeof(s->why) - 1);
+
+	s->broken = 1;
+	s->broken_gen = s->vd.gen;
+	memset(s->ready, 0, sizeof(s->ready));
+	memmove(s->why, why, n); /* why may be another reason of the same slot */
+	s->why[n] = 0;
+}
+
+static void on_vtest_accept(struct vtest_ep *ep)
+{
+	int fd = accept4(ep->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	struct timeval tv = { 1, 0 };
+	char name[80];
+	struct slot *s;
+
+	if (fd < 0)
+		return;
+	snprintf(name, sizeof(name), "%s#%llu", ep->name, (unsigned long long)ep->connects + 1);
+	if (!(s = slot_new(name))) {
+		logf_("vtest %s: refused a client: all %d vGPU slots are in use", ep->name, MAX_SLOTS);
+		close(fd);
+		return;
+	}
+	ep->connects++;
+	/* Replies are small and the client reads them before it writes on: a client that stops reading costs at
+	 * most this long per reply. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	s->ep = ep;
+	s->shared = 1;
+	s->active = 1;
+	s->connects = 1;
+	gpu_device_init(&s->gd, NULL);
+	vtest_init(&s->vt, fd, &s->gd);
+	sched_set_weight(&M.sched, slot_index(s), ep->weight);
+	sched_set_target(&M.sched, slot_index(s), ep->fps);
+	sched_present(&M.sched, slot_index(s), 1, mono_ns());
+	watch_set(&s->w_conn, fd);
+	logf_("vgpu %s: vtest client connected", s->name);
+}
+
+/* A vtest client wrote: take it in, or let it go when it closed or broke the protocol. */
+static void on_vtest_data(struct slot *s)
+{
+	int r = vtest_read(&s->vt);
+
+	if (r == 0)
+		slot_disconnect(s, "the client closed the connection");
+	else if (r < 0)
+		vt_drop(s, s->vt.why);
+	else
+		vt_sync(s);
+}
+
 /* The renderer retired every fence up to `fence`; what it retired is charged and answered after its poll. */
 static void on_fence(void *opaque, uint32_t fence)
 {
@@ -341,9 +493,18 @@ static void retire_fences(void)
 	/* Without memory for the list the batches go uncharged; their requests are still answered. */
 	sched_retire(&M.sched, b, k, mono_ns());
 	free(b);
-	for (int i = 0; i < MAX_SLOTS; i++)
-		if (M.slots[i].used && M.slots[i].active)
-			gpu_device_fences_done(&M.slots[i].gd, fence);
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+
+		if (!s->used || !s->active)
+			continue;
+		gpu_device_fences_done(&s->gd, fence);
+		if (s->ep && !s->broken) {
+			if (vtest_fences_done(&s->vt) < 0)
+				slot_break(s, s->vt.why);
+			vt_sync(s);
+		}
+	}
 }
 
 /* A ring of s is stopping (the front-end waits for GET_VRING_BASE's reply): let the renderer finish the fences
@@ -404,12 +565,12 @@ static void slot_event(void *opaque, enum vdev_event ev, unsigned qi)
  * work the renderer may never finish) and it is not served until its driver resets the device. */
 static void quarantine(struct slot *s, const char *why)
 {
+	char reason[200];
+
 	if (s->gd.npending)
 		gpu_device_fences_done(&s->gd, s->gd.pending[s->gd.npending - 1].host_fence);
-	s->broken = 1;
-	s->broken_gen = s->vd.gen;
-	memset(s->ready, 0, sizeof(s->ready));
-	snprintf(s->why, sizeof(s->why), "watchdog: %s", why);
+	snprintf(reason, sizeof(reason), "watchdog: %s", why);
+	slot_break(s, reason);
 	logf_("vgpu %s: quarantined until its device is reset: %s", s->name, why);
 }
 
@@ -481,24 +642,92 @@ static void ctl_send(int fd, const char *buf)
 	}
 }
 
+/* Counters of one slot for the control socket. */
+static struct control_vgpu slot_counters(struct slot *s)
+{
+	unsigned i = slot_index(s);
+
+	return (struct control_vgpu){ .name = s->name,
+				      .sv = &M.sched.v[i],
+				      .share = sched_share(&M.sched, i),
+				      .connected = s->active,
+				      .connects = s->connects,
+				      .gd = s->active ? &s->gd : NULL,
+				      .why = s->why,
+				      .broken = s->broken,
+				      .h = s->ep ? NULL : &s->health,
+				      .wd = &s->wd,
+				      .vtest = s->ep ? 2 : 0,
+				      .program = s->vt.name,
+				      .protocol = s->vt.version,
+				      .shm_bytes = s->vt.shm_bytes };
+}
+
+/* A vtest endpoint as one vGPU: its clients' counters summed (into t and g, the caller's), each client listed. */
+static struct control_vgpu ep_counters(const struct vtest_ep *ep, struct vt_totals *t, struct gpu_device *g,
+				       struct control_vgpu *clients)
+{
+	size_t k = 0;
+	double share = -1;
+
+	*t = ep->gone;
+	t->sv.weight = (unsigned)ep->weight;
+	t->sv.target_fps = ep->fps;
+	t->wd.bound_ns = M.watchdog_ns;
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+
+		if (!s->used || !s->active || s->ep != ep)
+			continue;
+		vt_fold(t, s);
+		t->sv.fps_last_s += M.sched.v[i].fps_last_s;
+		t->resources += s->gd.res.live;
+		t->contexts += s->gd.ctx.live;
+		t->pending += s->gd.npending;
+		t->wd.tripped |= s->wd.tripped;
+		share = sched_share(&M.sched, (unsigned)i);
+		clients[k++] = slot_counters(s);
+	}
+	gpu_device_init(g, NULL);
+	g->virgl = M.virgl;
+	g->st = t->st;
+	g->res.live = t->resources;
+	g->ctx.live = t->contexts;
+	g->npending = (unsigned)t->pending;
+	return (struct control_vgpu){ .name = ep->name,
+				      .sv = &t->sv,
+				      .share = share,
+				      .connected = k > 0,
+				      .connects = ep->connects,
+				      .gd = g,
+				      .why = ep->why,
+				      .wd = &t->wd,
+				      .vtest = 1,
+				      .dropped = ep->dropped,
+				      .clients = clients,
+				      .nclients = k };
+}
+
 static char *ctl_snapshot(void)
 {
-	struct control_vgpu v[MAX_SLOTS];
+	struct control_vgpu v[MAX_SLOTS + MAX_VTEST], clients[MAX_VTEST][MAX_SLOTS];
+	struct vt_totals tot[MAX_VTEST];
+	struct gpu_device agg[MAX_VTEST];
 	size_t n = 0;
 
 	sched_tick(&M.sched, mono_ns());
 	for (int i = 0; i < MAX_SLOTS; i++) {
 		struct slot *s = &M.slots[i];
 
-		if (!s->used)
+		if (!s->used || s->ep)
 			continue;
 		s->health.ring_stops = s->health_base.ring_stops + (s->active ? s->vd.ring_stops : 0);
 		s->health.resumes = s->health_base.resumes + (s->active ? s->vd.resumes : 0);
-		v[n++] = (struct control_vgpu){ s->name,	  &M.sched.v[i], sched_share(&M.sched, (unsigned)i),
-						s->active,	  s->connects,	 s->active ? &s->gd : NULL,
-						s->why,		  s->broken,	 &s->health,
-						&s->wd };
+		v[n++] = slot_counters(s);
 	}
+	for (int e = 0; e < MAX_VTEST; e++)
+		if (M.vtest[e].used)
+			v[n++] = ep_counters(&M.vtest[e], &tot[e], &agg[e], clients[e]);
 	return control_json(v, n, &M.sched, uptime_s());
 }
 
@@ -507,6 +736,14 @@ static struct slot *slot_named(const char *name)
 	for (int i = 0; i < MAX_SLOTS; i++)
 		if (M.slots[i].used && !strcmp(M.slots[i].name, name))
 			return &M.slots[i];
+	return NULL;
+}
+
+static struct vtest_ep *ep_named(const char *name)
+{
+	for (int i = 0; i < MAX_VTEST; i++)
+		if (M.vtest[i].used && !strcmp(M.vtest[i].name, name))
+			return &M.vtest[i];
 	return NULL;
 }
 
@@ -590,7 +827,7 @@ static void on_control_accept(void)
 	memset(c, 0, sizeof(*c));
 	c->used = 1;
 	c->since = mono_ns();
-	c->w = (struct watch){ W_CTLCONN, NULL, 0, -1 };
+	c->w = (struct watch){ .kind = W_CTLCONN, .fd = -1 };
 	if (watch_set(&c->w, fd) < 0) {
 		close(fd);
 		c->used = 0;
@@ -676,8 +913,17 @@ static void on_event(struct watch *w)
 	case W_LISTEN:
 		on_listen(w);
 		break;
+	case W_VTEST:
+		on_vtest_accept(w->ep);
+		break;
 	case W_CONN: {
-		int r = vdev_handle_msg(&s->vd);
+		int r;
+
+		if (s->ep) {
+			on_vtest_data(s);
+			break;
+		}
+		r = vdev_handle_msg(&s->vd);
 
 		if (r <= 0) {
 			slot_disconnect(s, r == 0 ? "front-end closed the connection" : s->vd.why);
@@ -732,6 +978,12 @@ static struct slot *oldest_batch_owner(void)
 	return best;
 }
 
+/* The queues a vGPU is served from: its rings, or a vtest client's one stream. */
+static unsigned slot_queues(const struct slot *s)
+{
+	return s->ep ? 1 : s->vd.nqueues;
+}
+
 /* Serve one chunk of queue q of vGPU i, charging its time. -1 when the ring broke, 1 when it has more, 0 when done. */
 static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 {
@@ -746,7 +998,7 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 		head = culprit->gd.pending[0]; /* the batch a held call waits on: one trip, not a second for its fence */
 	atomic_store(&M.call_vgpu, i);
 	atomic_store(&M.call_since, t0);
-	r = vdev_serve(&s->vd, q, CHUNK);
+	r = s->ep ? vtest_serve(&s->vt, CHUNK) : vdev_serve(&s->vd, q, CHUNK);
 
 	t1 = mono_ns();
 	atomic_store(&M.call_since, 0);
@@ -769,16 +1021,20 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 	sched_charge_call(&M.sched, i, t0, t1, in_flight);
 	for (; flushes < s->gd.st.flushes; flushes++)
 		sched_frame(&M.sched, i, t1);
+	if (r < 0 && s->ep) {
+		/* The client is dropped once the round is over (vt_reap). */
+		slot_break(s, s->vt.why);
+		return -1;
+	}
 	if (r < 0) {
 		/* virtio's NEEDS_RESET: this vGPU stops being served; the others go on. */
-		s->broken = 1;
-		s->broken_gen = s->vd.gen;
-		memset(s->ready, 0, sizeof(s->ready));
-		_Static_assert(sizeof(s->why) == sizeof(s->vd.why), "reasons of one size");
-		memcpy(s->why, s->vd.why, sizeof(s->why));
-		s->why[sizeof(s->why) - 1] = 0;
+		slot_break(s, s->vd.why);
 		logf_("vgpu %s: queue %u broken, vGPU stopped: %s", s->name, q, s->vd.why);
 		return -1;
+	}
+	if (s->ep) {
+		vt_sync(s);
+		return s->ready[0];
 	}
 	if (r < CHUNK) {
 		s->ready[q] = 0;
@@ -797,7 +1053,7 @@ static int serve_turn(struct slot *s, unsigned i)
 	for (;;) {
 		int left = 0;
 
-		for (unsigned q = 0; q < s->vd.nqueues; q++) {
+		for (unsigned q = 0; q < slot_queues(s); q++) {
 			int r;
 
 			if (!s->ready[q])
@@ -828,7 +1084,7 @@ static int serve_round(void)
 		work[i] = 0;
 		if (!s->used || !s->active || s->broken)
 			continue;
-		for (unsigned q = 0; q < s->vd.nqueues; q++)
+		for (unsigned q = 0; q < slot_queues(s); q++)
 			work[i] |= s->ready[q];
 	}
 	M.held = 0;
@@ -870,11 +1126,34 @@ static int loop_timeout(int more)
 	return t;
 }
 
+/* A vtest client is blocked in a busy-wait: its program waits on the answer (Mesa does so about once a frame), so
+ * the renderer is polled every OWED_POLL_NS rather than every 1 ms. */
+static int vt_owed(void)
+{
+	for (int i = 0; i < MAX_SLOTS; i++)
+		if (M.slots[i].used && M.slots[i].active && M.slots[i].ep && M.slots[i].vt.owe_busy)
+			return 1;
+	return 0;
+}
+
+/* Wait for events as loop_timeout says, more finely while a vtest client waits on its fences. */
+static int loop_wait(struct epoll_event *ev, int max, int more)
+{
+	int ms = loop_timeout(more);
+
+	if (ms != 0 && vt_owed()) {
+		struct timespec fine = { 0, OWED_POLL_NS };
+
+		return epoll_pwait2(M.ep, ev, max, &fine, NULL);
+	}
+	return epoll_wait(M.ep, ev, max, ms);
+}
+
 /* Enter the sandbox (sandbox.h) with the descriptors the loop uses; the socket files go when the process does. */
 static int confine(int no_sandbox, const char *user)
 {
-	int keep[MAX_SLOTS + 4]; /* epoll, signals, shared and control sockets, each named vGPU's socket */
-	const char *paths[MAX_SLOTS + 3];
+	int keep[MAX_SLOTS + MAX_VTEST + 4]; /* epoll, signals, shared and control sockets, each named socket */
+	const char *paths[MAX_SLOTS + MAX_VTEST + 3];
 	size_t nk = 0, np = 0;
 	struct sandbox_status st;
 	char err[256];
@@ -898,6 +1177,11 @@ static int confine(int no_sandbox, const char *user)
 		if (M.slots[i].used && M.slots[i].listen_fd >= 0) {
 			keep[nk++] = M.slots[i].listen_fd;
 			paths[np++] = M.slots[i].path;
+		}
+	for (int i = 0; i < MAX_VTEST; i++)
+		if (M.vtest[i].used && M.vtest[i].listen_fd >= 0) {
+			keep[nk++] = M.vtest[i].listen_fd;
+			paths[np++] = M.vtest[i].path;
 		}
 	paths[np] = NULL;
 	if (sandbox_enter(keep, nk, user, paths, err, sizeof(err)) < 0) {
@@ -937,63 +1221,105 @@ static void usage(void)
 			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n"
 			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n"
 			"                     [--watchdog-ms N] [--watchdog-action report|quarantine]\n"
+			"                     [--vtest name=NAME,socket=PATH[,weight=N][,fps=F] ...]\n"
 			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n");
 }
 
-static int parse_vgpu(const char *spec)
-{
-	char buf[512], *save = NULL, *name = NULL, *path = NULL, *weight = NULL, *fps = NULL;
-	struct slot *s;
-	char *end;
-	long w = 1;
-	double f = 0;
+/* A --vgpu or --vtest spec: name=NAME,socket=PATH[,weight=N][,fps=F]. */
+struct spec {
+	char buf[512];
+	const char *name, *path;
+	long weight;
+	double fps;
+};
 
-	snprintf(buf, sizeof(buf), "%s", spec);
-	for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+static int parse_spec(const char *opt, const char *text, struct spec *sp)
+{
+	char *save = NULL, *weight = NULL, *fps = NULL, *end;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->weight = 1;
+	snprintf(sp->buf, sizeof(sp->buf), "%s", text);
+	for (char *kv = strtok_r(sp->buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
 		if (!strncmp(kv, "name=", 5))
-			name = kv + 5;
+			sp->name = kv + 5;
 		else if (!strncmp(kv, "socket=", 7))
-			path = kv + 7;
+			sp->path = kv + 7;
 		else if (!strncmp(kv, "weight=", 7))
 			weight = kv + 7;
 		else if (!strncmp(kv, "fps=", 4))
 			fps = kv + 4;
 		else {
-			fprintf(stderr, "vgpu-mediator: --vgpu %s: unknown key in '%s'\n", spec, kv);
+			fprintf(stderr, "vgpu-mediator: %s %s: unknown key in '%s'\n", opt, text, kv);
 			return -1;
 		}
 	}
-	if (!name || !*name || !path || !*path) {
-		fprintf(stderr, "vgpu-mediator: --vgpu %s: needs name= and socket=\n", spec);
+	if (!sp->name || !*sp->name || !sp->path || !*sp->path) {
+		fprintf(stderr, "vgpu-mediator: %s %s: needs name= and socket=\n", opt, text);
 		return -1;
 	}
-	if (weight && ((w = strtol(weight, &end, 10)), end == weight || *end || w < 1 || w > SCHED_MAX_WEIGHT)) {
-		fprintf(stderr, "vgpu-mediator: --vgpu %s: weight must be 1 to %d\n", spec, SCHED_MAX_WEIGHT);
+	if (weight &&
+	    ((sp->weight = strtol(weight, &end, 10)), end == weight || *end || sp->weight < 1 || sp->weight > SCHED_MAX_WEIGHT)) {
+		fprintf(stderr, "vgpu-mediator: %s %s: weight must be 1 to %d\n", opt, text, SCHED_MAX_WEIGHT);
 		return -1;
 	}
-	if (fps && ((f = strtod(fps, &end)), end == fps || *end || !(f >= 0 && f <= SCHED_MAX_FPS))) {
-		fprintf(stderr, "vgpu-mediator: --vgpu %s: fps must be 0 to %.0f\n", spec, SCHED_MAX_FPS);
+	if (fps && ((sp->fps = strtod(fps, &end)), end == fps || *end || !(sp->fps >= 0 && sp->fps <= SCHED_MAX_FPS))) {
+		fprintf(stderr, "vgpu-mediator: %s %s: fps must be 0 to %.0f\n", opt, text, SCHED_MAX_FPS);
 		return -1;
 	}
-	if (slot_named(name)) {
-		fprintf(stderr, "vgpu-mediator: --vgpu: name %s given twice\n", name);
+	if (slot_named(sp->name) || ep_named(sp->name)) {
+		fprintf(stderr, "vgpu-mediator: %s: name %s given twice\n", opt, sp->name);
 		return -1;
 	}
-	s = slot_new(name);
+	return 0;
+}
+
+static int parse_vgpu(const char *text)
+{
+	struct spec sp;
+	struct slot *s;
+
+	if (parse_spec("--vgpu", text, &sp) < 0)
+		return -1;
+	s = slot_new(sp.name);
 	if (!s) {
 		fprintf(stderr, "vgpu-mediator: more than %d vGPUs\n", MAX_SLOTS);
 		return -1;
 	}
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	sched_set_weight(&M.sched, slot_index(s), w);
-	sched_set_target(&M.sched, slot_index(s), f);
+	snprintf(s->path, sizeof(s->path), "%s", sp.path);
+	sched_set_weight(&M.sched, slot_index(s), sp.weight);
+	sched_set_target(&M.sched, slot_index(s), sp.fps);
+	return 0;
+}
+
+static int parse_vtest(const char *text)
+{
+	struct spec sp;
+	struct vtest_ep *ep = NULL;
+
+	if (parse_spec("--vtest", text, &sp) < 0)
+		return -1;
+	for (int i = 0; i < MAX_VTEST && !ep; i++)
+		if (!M.vtest[i].used)
+			ep = &M.vtest[i];
+	if (!ep) {
+		fprintf(stderr, "vgpu-mediator: more than %d vtest endpoints\n", MAX_VTEST);
+		return -1;
+	}
+	ep->used = 1;
+	ep->listen_fd = -1;
+	snprintf(ep->name, sizeof(ep->name), "%s", sp.name);
+	snprintf(ep->path, sizeof(ep->path), "%s", sp.path);
+	ep->weight = sp.weight;
+	ep->fps = sp.fps;
+	ep->w = (struct watch){ .kind = W_VTEST, .ep = ep, .fd = -1 };
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *listen_dir = NULL, *control = NULL, *render_node = "auto", *sandbox_user = NULL;
-	int no_virgl = 0, nvgpu = 0, sfd, no_sandbox = 0, self_test = 0;
+	int no_virgl = 0, nvgpu = 0, nvtest = 0, sfd, no_sandbox = 0, self_test = 0;
 	enum sched_policy policy = SCHED_BEST_EFFORT;
 	long slice_ms = 2;
 	char *end;
@@ -1041,6 +1367,10 @@ int main(int argc, char **argv)
 			if (parse_vgpu(argv[++i]) < 0)
 				return 2;
 			nvgpu++;
+		} else if (!strcmp(a, "--vtest") && i + 1 < argc) {
+			if (parse_vtest(argv[++i]) < 0)
+				return 2;
+			nvtest++;
 		} else if (!strcmp(a, "--control") && i + 1 < argc)
 			control = argv[++i];
 		else if (!strcmp(a, "--render-node") && i + 1 < argc)
@@ -1072,9 +1402,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (self_test && !listen_dir && !nvgpu)
+	if (self_test && !listen_dir && !nvgpu && !nvtest)
 		return sandbox_self_test(render_node, no_virgl, sandbox_user);
-	if (!listen_dir && !nvgpu) {
+	if (!listen_dir && !nvgpu && !nvtest) {
 		usage();
 		return 2;
 	}
@@ -1089,7 +1419,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vgpu-mediator: epoll/signalfd: %s\n", strerror(errno));
 		return 1;
 	}
-	M.w_signal = (struct watch){ W_SIGNAL, NULL, 0, -1 };
+	M.w_signal = (struct watch){ .kind = W_SIGNAL, .fd = -1 };
 	watch_set(&M.w_signal, sfd);
 
 	if (!no_virgl) {
@@ -1118,9 +1448,25 @@ int main(int argc, char **argv)
 			return 1;
 		watch_set(&s->w_listen, s->listen_fd);
 	}
+	for (int i = 0; i < MAX_VTEST; i++) {
+		struct vtest_ep *ep = &M.vtest[i];
+
+		if (!ep->used)
+			continue;
+		if (!M.virgl) {
+			/* No socket at all: a client finds nothing to connect to, rather than a server that refuses it. */
+			logf_("vtest %s: not offered: its clients need the renderer, and 3D is off", ep->name);
+			continue;
+		}
+		if ((ep->listen_fd = listen_on(ep->path)) < 0)
+			return 1;
+		/* dom0's clients may run as any user: the socket is the endpoint's only gate. */
+		chmod(ep->path, 0666);
+		watch_set(&ep->w, ep->listen_fd);
+	}
 	if (M.shared_fd >= 0) {
 		/* The shared socket: a W_LISTEN watch with no slot makes a slot per connection. */
-		M.w_shared = (struct watch){ W_LISTEN, NULL, 0, -1 };
+		M.w_shared = (struct watch){ .kind = W_LISTEN, .fd = -1 };
 		watch_set(&M.w_shared, M.shared_fd);
 	}
 	if (!control && listen_dir) {
@@ -1133,7 +1479,7 @@ int main(int argc, char **argv)
 		snprintf(M.control_path, sizeof(M.control_path), "%s", control);
 		if ((M.control_fd = listen_on(control)) < 0)
 			return 1;
-		M.w_control = (struct watch){ W_CONTROL, NULL, 0, -1 };
+		M.w_control = (struct watch){ .kind = W_CONTROL, .fd = -1 };
 		watch_set(&M.w_control, M.control_fd);
 	}
 	if (M.watchdog_ns) {
@@ -1146,15 +1492,16 @@ int main(int argc, char **argv)
 	}
 	if (confine(no_sandbox, sandbox_user) < 0)
 		return 1;
-	logf_("ready: shared socket %s, %d named vGPU socket(s), 3D %s, policy %s, time slice %ld ms",
-	      listen_dir ? M.shared_path : "none", nvgpu, M.virgl ? "on" : "off", sched_policy_name(policy), slice_ms);
+	logf_("ready: shared socket %s, %d named vGPU socket(s), %d vtest socket(s), 3D %s, policy %s, time slice %ld ms",
+	      listen_dir ? M.shared_path : "none", nvgpu, nvtest, M.virgl ? "on" : "off", sched_policy_name(policy),
+	      slice_ms);
 
 	for (int more = 0;;) {
 		struct epoll_event ev[32];
 		int n;
 
 		/* Work left from the last round: look for events without waiting, then serve again. */
-		n = epoll_wait(M.ep, ev, 32, loop_timeout(more));
+		n = loop_wait(ev, 32, more);
 		if (n < 0 && errno != EINTR) {
 			logf_("epoll_wait: %s", strerror(errno));
 			break;
@@ -1173,6 +1520,7 @@ int main(int argc, char **argv)
 		gvirgl_poll();
 		retire_fences();
 		watch_fences();
+		vt_reap();
 	}
 out:
 	for (int i = 0; i < MAX_SLOTS; i++)
@@ -1182,6 +1530,11 @@ out:
 				close(M.slots[i].listen_fd);
 				unlink(M.slots[i].path);
 			}
+		}
+	for (int i = 0; i < MAX_VTEST; i++)
+		if (M.vtest[i].used && M.vtest[i].listen_fd >= 0) {
+			close(M.vtest[i].listen_fd);
+			unlink(M.vtest[i].path);
 		}
 	if (M.shared_fd >= 0)
 		unlink(M.shared_path);

@@ -26,7 +26,7 @@ MAIN_PKGS=(
 	clang libclang-rt-dev
 	linux-image-amd64 busybox-static cpio kmod
 	libgl1-mesa-dri libegl-mesa0 libgles2 mesa-utils
-	glmark2-es2-drm glmark2-es2-x11 kmscube
+	glmark2-es2-drm glmark2-es2-x11 kmscube virgl-server
 	piglit waffle-utils
 	gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
 	gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-vaapi vainfo

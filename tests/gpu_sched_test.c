@@ -357,9 +357,32 @@ static void test_simulated(void)
 	      (double)s.v[0].gpu_ns / 1e9);
 }
 
+/* A vtest endpoint's totals: its clients' accounting summed, their settings left alone. */
+static void test_account_add(void)
+{
+	struct sched_vgpu sum = { .weight = 3, .target_fps = 30 }, a = { .weight = 1 }, b = { .weight = 7 };
+
+	a.gpu_ns = 100, a.sync_ns = 40, a.async_ns = 60, a.overlap_ns = 5, a.batches = 2, a.turns = 3;
+	a.queued_ns = 7, a.throttled_ns = 1, a.throttles = 1, a.frames = 4, a.windows = 2, a.windows_met = 1;
+	b.gpu_ns = 1000, b.sync_ns = 400, b.async_ns = 600, b.overlap_ns = 50, b.batches = 20, b.turns = 30;
+	b.queued_ns = 70, b.throttled_ns = 10, b.throttles = 10, b.frames = 40, b.windows = 20, b.windows_met = 10;
+	b.fps_last_s = 12;
+	sched_account_add(&sum, &a);
+	sched_account_add(&sum, &b);
+	CHECK(sum.gpu_ns == 1100 && sum.sync_ns == 440 && sum.async_ns == 660 && sum.overlap_ns == 55,
+	      "GPU time summed");
+	CHECK(sum.batches == 22 && sum.turns == 33 && sum.queued_ns == 77 && sum.throttled_ns == 11 &&
+		      sum.throttles == 11,
+	      "batches, turns and waits summed");
+	CHECK(sum.frames == 44 && sum.windows == 22 && sum.windows_met == 11, "frames and windows summed");
+	CHECK(sum.weight == 3 && sum.target_fps == 30 && sum.fps_last_s == 0,
+	      "settings and the last second's rate are not summed");
+}
+
 int main(void)
 {
 	test_names();
+	test_account_add();
 	test_shares();
 	test_budget();
 	test_slice();

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "control_doc.h"
 #include "frontend.h"
 #include "util.h"
 #include "vhost_dev.h"
@@ -146,32 +147,17 @@ static json_object *control(const char *path)
 	return control_req(path, "stats\n");
 }
 
-/* Field `key` of vGPU `name` in a control document, or NULL. */
-static json_object *vgpu_get(json_object *doc, const char *name, const char *key)
-{
-	json_object *arr, *v, *f;
-
-	if (!doc || !json_object_object_get_ex(doc, "vgpus", &arr))
-		return NULL;
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		v = json_object_array_get_idx(arr, i);
-		if (json_object_object_get_ex(v, "name", &f) && !strcmp(json_object_get_string(f), name))
-			return json_object_object_get_ex(v, key, &f) ? f : NULL;
-	}
-	return NULL;
-}
-
 /* ... as an int64 (-1 when absent) or a string ("" when absent). */
 static int64_t vgpu_field(json_object *doc, const char *name, const char *key)
 {
-	json_object *f = vgpu_get(doc, name, key);
+	json_object *f = control_doc_field(doc, name, key);
 
 	return f ? json_object_get_int64(f) : -1;
 }
 
 static const char *vgpu_string(json_object *doc, const char *name, const char *key)
 {
-	json_object *f = vgpu_get(doc, name, key);
+	json_object *f = control_doc_field(doc, name, key);
 
 	return f ? json_object_get_string(f) : "";
 }
@@ -321,7 +307,7 @@ static void test_named(const char *dir)
 /* Field `key` of vGPU `name`'s health object, or -1. */
 static int64_t health_field(json_object *doc, const char *name, const char *key)
 {
-	json_object *h = vgpu_get(doc, name, "health"), *f;
+	json_object *h = control_doc_field(doc, name, "health"), *f;
 
 	return h && json_object_object_get_ex(h, key, &f) ? json_object_get_int64(f) : -1;
 }
@@ -385,8 +371,8 @@ static void test_reset(const char *dir)
 	CHECK(vgpu_field(doc, "a", "resources") == 1, "the reset dropped a's old resources (%lld left)",
 	      (long long)vgpu_field(doc, "a", "resources"));
 	CHECK(health_field(doc, "a", "resets") == 1 &&
-		      check_contains(json_object_get_string(vgpu_get(doc, "a", "health")), "restarted at 0, stopped at 4"),
-	      "the reset is counted with how it was known: %s", json_object_get_string(vgpu_get(doc, "a", "health")));
+		      check_contains(json_object_get_string(control_doc_field(doc, "a", "health")), "restarted at 0, stopped at 4"),
+	      "the reset is counted with how it was known: %s", json_object_get_string(control_doc_field(doc, "a", "health")));
 	CHECK(vgpu_field(doc, "b", "resources") == 1, "b keeps its resource (%lld)",
 	      (long long)vgpu_field(doc, "b", "resources"));
 	json_object_put(doc);
@@ -404,7 +390,7 @@ static void test_reset(const char *dir)
 	CHECK(create(&a, 1) == VIRTIO_GPU_RESP_OK_NODATA, "a is served again, from an empty resource table");
 	doc = control(t.ctl);
 	CHECK(health_field(doc, "a", "resets") == 2 && health_field(doc, "a", "recoveries") == 1,
-	      "the reset and the recovery are counted: %s", json_object_get_string(vgpu_get(doc, "a", "health")));
+	      "the reset and the recovery are counted: %s", json_object_get_string(control_doc_field(doc, "a", "health")));
 	CHECK(vgpu_field(doc, "a", "resources") == 1 && vgpu_field(doc, "b", "resources") == 2,
 	      "a has 1 resource, b 2 (%lld, %lld)", (long long)vgpu_field(doc, "a", "resources"),
 	      (long long)vgpu_field(doc, "b", "resources"));
@@ -518,7 +504,7 @@ static void test_listen(const char *dir)
 /* GPU time (ms) the scheduler charged to vGPU name, -1 when absent. */
 static double gpu_ms(json_object *doc, const char *name)
 {
-	json_object *sc = vgpu_get(doc, name, "sched"), *f;
+	json_object *sc = control_doc_field(doc, name, "sched"), *f;
 
 	return sc && json_object_object_get_ex(sc, "gpu_ms", &f) ? json_object_get_double(f) : -1;
 }
@@ -628,7 +614,7 @@ static void test_shares(const char *dir)
 	CHECK(client_open(&c[1], t.b_sock, BIG_RAM, BIG_QSZ) == 0 && stream_setup(&c[1]) == 0, "b streams 4 MiB frames");
 
 	d0 = control(t.ctl);
-	sc = vgpu_get(d0, "a", "sched");
+	sc = control_doc_field(d0, "a", "sched");
 	CHECK(sc && json_object_object_get_ex(sc, "share", &f) && fabs(json_object_get_double(f) - 0.75) < 1e-9,
 	      "the control socket gives a its configured share of 0.75");
 	CHECK(stream(c, 2, 3.0) == 0, "both are answered throughout");
@@ -636,7 +622,7 @@ static void test_shares(const char *dir)
 	sa = share_a(d0, d1);
 	printf("fixed share 3:1 over 3 s: a %.3f, b %.3f of the GPU time\n", sa, 1 - sa);
 	CHECK(fabs(sa - 0.75) <= 0.05, "fixed share 3:1: a got %.3f of the GPU time (b %.3f)", sa, 1 - sa);
-	sc = vgpu_get(d1, "b", "sched");
+	sc = control_doc_field(d1, "b", "sched");
 	CHECK(sc && json_object_object_get_ex(sc, "throttled_ms", &f) && json_object_get_double(f) > 0,
 	      "b was held back by its share");
 
