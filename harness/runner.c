@@ -757,8 +757,9 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		return;
 	}
 	seats.control = gb.control[0] ? gb.control : NULL;
-	/* A mediator without its renderer offers no vtest socket: dom0 then renders on the host, and says so. */
-	seats.vtest = seats.n > n && gb.vtest[0] && is_socket(gb.vtest) ? gb.vtest : NULL;
+	/* A mediator without its renderer offers no vtest socket, and dom0's private mount namespace needs root:
+	 * without either, dom0 renders on the host, and the run says so. */
+	seats.vtest = seats.n > n && gb.vtest[0] && is_socket(gb.vtest) && geteuid() == 0 ? gb.vtest : NULL;
 	vb_log("%s: booting %d guest%s at once (%s; %s)", c->name, n, n > 1 ? "s" : "", r->host.accel,
 	       gb.description);
 	if (guests_boot(r, c, c->name, n, dir, &gb, &gs, reason, sizeof(reason)) < 0) {
@@ -781,9 +782,11 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 			char *key = vb_strdupf("dom0 path (%s)", c->name);
 			const char *fact = seats.vtest ? "GL clients through the back-end's vtest socket (Mesa virpipe, in "
 							 "a private mount namespace): one more vGPU"
-				       : gb.vtest[0]   ? "GL clients on the host itself: the back-end offered no vtest socket "
-							 "(see its log)"
-						       : "GL clients on the host itself, beside the back-end";
+				       : !gb.vtest[0]  ? "GL clients on the host itself, beside the back-end"
+				       : geteuid()     ? "GL clients on the host itself: reaching the back-end's vtest socket "
+							 "takes a private mount namespace, which needs root"
+						       : "GL clients on the host itself: the back-end offered no vtest socket "
+							 "(see its log)";
 
 			stored(r, store_host_fact(&r->store, r->id, key, fact), "a host fact");
 			free(key);

@@ -1455,7 +1455,8 @@ int main(int argc, char **argv)
 			continue;
 		if (!M.virgl) {
 			/* No socket at all: a client finds nothing to connect to, rather than a server that refuses it. */
-			logf_("vtest %s: not offered: its clients need the renderer, and 3D is off", ep->name);
+			snprintf(ep->why, sizeof(ep->why), "not offered: its clients need the renderer, and 3D is off");
+			logf_("vtest %s: %s", ep->name, ep->why);
 			continue;
 		}
 		if ((ep->listen_fd = listen_on(ep->path)) < 0)
