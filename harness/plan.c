@@ -2,6 +2,7 @@
  * error, syntactic or semantic, can name the file and the line:
  *   [plan]  name, configs, guests, workloads, repetitions, dom0_load
  *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel
+ *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads
  *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action
  *   [scenario NAME] policies, guests, baseline, weights, targets, timeslice_ms
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
@@ -289,7 +290,7 @@ static int add_baseline_seat(struct pstate *s, struct plan *p, const char *name)
 	return add_seat(s, "baseline", name, s->sc->baseline, &s->sc->nbaseline);
 }
 
-enum section { SEC_NONE, SEC_PLAN, SEC_GUEST, SEC_MEDIATOR, SEC_SCENARIO };
+enum section { SEC_NONE, SEC_PLAN, SEC_GUEST, SEC_MEDIATOR, SEC_SCENARIO, SEC_NOISE, SEC_COUNT };
 
 /* Keys seen, to reject duplicates: one bit per (section, key index). */
 static const char *const plan_keys[] = { "name", "configs", "guests", "workloads", "repetitions", "dom0_load" };
@@ -297,6 +298,7 @@ static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_tim
 static const char *const mediator_keys[] = { "policy",	   "timeslice_ms", "weights",
 					     "targets", "watchdog_ms",	   "watchdog_action" };
 static const char *const scenario_keys[] = { "policies", "guests", "baseline", "weights", "targets", "timeslice_ms" };
+static const char *const noise_keys[] = { "warmup", "max_steal_pct", "max_redos", "lp_num_threads" };
 
 static int key_index(const char *const *keys, size_t n, const char *k)
 {
@@ -304,6 +306,17 @@ static int key_index(const char *const *keys, size_t n, const char *k)
 		if (strcmp(keys[i], k) == 0)
 			return (int)i;
 	return -1;
+}
+
+static int parse_bool(struct pstate *s, const char *key, const char *v, int *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+		*out = 1;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return fail(s, "%s: '%s' is not yes or no", key, v);
+	return 0;
 }
 
 static int set_plan_key(struct pstate *s, struct plan *p, int k, char *v)
@@ -326,13 +339,7 @@ static int set_plan_key(struct pstate *s, struct plan *p, int k, char *v)
 	case 4:
 		return parse_int(s, "repetitions", v, 1, 100, &p->repetitions);
 	default:
-		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
-			p->dom0_load = 1;
-		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
-			p->dom0_load = 0;
-		else
-			return fail(s, "dom0_load: '%s' is not yes or no", v);
-		return 0;
+		return parse_bool(s, "dom0_load", v, &p->dom0_load);
 	}
 }
 
@@ -436,6 +443,58 @@ static int check_scenario(struct pstate *s, struct plan_scenario *sc)
 	return 0;
 }
 
+static int set_noise_key(struct pstate *s, struct plan *p, int k, char *v)
+{
+	switch (k) {
+	case 0:
+		return parse_bool(s, "warmup", v, &p->noise.warmup);
+	case 1:
+		return parse_seconds(s, "max_steal_pct", v, 0, 100, &p->noise.max_steal_pct);
+	case 2:
+		return parse_int(s, "max_redos", v, 0, 10, &p->noise.max_redos);
+	default:
+		return parse_int(s, "lp_num_threads", v, 1, 256, &p->noise.lp_num_threads);
+	}
+}
+
+/* The sections' keys and how each is set, one row a section. */
+struct section_def {
+	const char *name;
+	const char *const *keys;
+	size_t nkeys;
+	int (*set)(struct pstate *s, struct plan *p, int k, char *v);
+};
+
+#define KEYS(k) k, sizeof(k) / sizeof(k[0])
+static const struct section_def sections[SEC_COUNT] = {
+	[SEC_PLAN] = { "plan", KEYS(plan_keys), set_plan_key },
+	[SEC_GUEST] = { "guest", KEYS(guest_keys), set_guest_key },
+	[SEC_MEDIATOR] = { "mediator", KEYS(mediator_keys), set_mediator_key },
+	[SEC_SCENARIO] = { "scenario", KEYS(scenario_keys), set_scenario_key },
+	[SEC_NOISE] = { "noise", KEYS(noise_keys), set_noise_key },
+};
+#undef KEYS
+
+/* key = val in section sec (seen: the keys of that section given so far). */
+static int set_key(struct pstate *s, struct plan *p, enum section sec, unsigned *seen, const char *key, char *val)
+{
+	const struct section_def *d = &sections[sec];
+	int k = key_index(d->keys, d->nkeys, key);
+	char where[100], known[200] = "";
+
+	snprintf(where, sizeof(where), "[%s%s%s]", d->name, sec == SEC_SCENARIO ? " " : "",
+		 sec == SEC_SCENARIO ? s->sc->name : "");
+	if (k < 0) {
+		for (size_t i = 0; i < d->nkeys; i++)
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "", d->keys[i]);
+		return fail(s, "unknown key '%s' in %s (known: %s)", key, where, known);
+	}
+	if (*seen & (1u << k))
+		return fail(s, "duplicate key '%s' in %s", key, where);
+	*seen |= 1u << k;
+	return d->set(s, p, k, val);
+}
+
 static void plan_defaults(struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -449,14 +508,16 @@ static void plan_defaults(struct plan *p)
 	p->job_timeout_s = 600;
 	p->accel = ACCEL_AUTO;
 	p->med.policy = -1;
+	p->noise.max_steal_pct = 10;
+	p->noise.max_redos = 2;
 }
 
 int plan_parse(const char *file, const char *text, struct plan *p, char *err, size_t errlen)
 {
 	struct pstate s = { .file = file, .err = err, .errlen = errlen };
 	enum section sec = SEC_NONE;
-	unsigned seen_plan = 0, seen_guest = 0, seen_med = 0, seen_sc = 0;
-	int had_plan = 0, had_med = 0;
+	unsigned seen[SEC_COUNT] = { 0 };
+	int had[SEC_COUNT] = { 0 };
 	const char *cur = text;
 	char line[MAX_LINE + 2];
 
@@ -487,23 +548,16 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 			*close = '\0';
 			char *name = trim(l + 1);
 
-			if (strcmp(name, "plan") == 0) {
-				if (had_plan)
-					return fail(&s, "section [plan] appears twice");
-				sec = SEC_PLAN;
-				had_plan = 1;
-			} else if (strcmp(name, "guest") == 0) {
-				if (seen_guest & 0x80000000u)
-					return fail(&s, "section [guest] appears twice");
-				sec = SEC_GUEST;
-				seen_guest |= 0x80000000u;
-			} else if (strcmp(name, "mediator") == 0) {
-				if (had_med)
-					return fail(&s, "section [mediator] appears twice");
-				sec = SEC_MEDIATOR;
-				had_med = 1;
-				s.med = &p->med;
-			} else if (strncmp(name, "scenario", 8) == 0 && isspace((unsigned char)name[8])) {
+			if (!strcmp(name, "plan") || !strcmp(name, "guest") || !strcmp(name, "mediator") ||
+			    !strcmp(name, "noise")) {
+				sec = !strcmp(name, "plan")	 ? SEC_PLAN
+				      : !strcmp(name, "guest")	 ? SEC_GUEST
+				      : !strcmp(name, "mediator") ? SEC_MEDIATOR
+								  : SEC_NOISE;
+				if (had[sec])
+					return fail(&s, "section [%s] appears twice", name);
+				had[sec] = 1;
+				s.med = &p->med;			} else if (strncmp(name, "scenario", 8) == 0 && isspace((unsigned char)name[8])) {
 				char *sn = trim(name + 8);
 				struct plan_scenario *sc;
 
@@ -524,11 +578,11 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 				sc->line = s.line;
 				s.sc = sc;
 				s.med = &sc->med;
-				seen_sc = 0;
+				seen[SEC_SCENARIO] = 0;
 				sec = SEC_SCENARIO;
 			} else {
 				return fail(&s,
-					    "unknown section [%s] (known: [plan], [guest], [mediator], [scenario NAME])",
+					    "unknown section [%s] (known: [plan], [guest], [mediator], [noise], [scenario NAME])",
 					    name);
 			}
 			continue;
@@ -552,64 +606,13 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 			return fail(&s, "%s: missing value", key);
 		if (sec == SEC_NONE)
 			return fail(&s, "key '%s' outside any section (start with [plan])", key);
-		if (sec == SEC_PLAN) {
-			int k = key_index(plan_keys, sizeof(plan_keys) / sizeof(plan_keys[0]), key);
-
-			if (k < 0)
-				return fail(&s,
-					    "unknown key '%s' in [plan] (known: name, configs, guests, workloads, "
-					    "repetitions, dom0_load)",
-					    key);
-			if (seen_plan & (1u << k))
-				return fail(&s, "duplicate key '%s' in [plan]", key);
-			seen_plan |= 1u << k;
-			if (set_plan_key(&s, p, k, val) < 0)
-				return -1;
-		} else if (sec == SEC_MEDIATOR) {
-			int k = key_index(mediator_keys, sizeof(mediator_keys) / sizeof(mediator_keys[0]), key);
-
-			if (k < 0)
-				return fail(&s,
-					    "unknown key '%s' in [mediator] (known: policy, timeslice_ms, weights, targets, "
-					    "watchdog_ms, watchdog_action)",
-					    key);
-			if (seen_med & (1u << k))
-				return fail(&s, "duplicate key '%s' in [mediator]", key);
-			seen_med |= 1u << k;
-			if (set_mediator_key(&s, p, k, val) < 0)
-				return -1;
-		} else if (sec == SEC_SCENARIO) {
-			int k = key_index(scenario_keys, sizeof(scenario_keys) / sizeof(scenario_keys[0]), key);
-
-			if (k < 0)
-				return fail(&s,
-					    "unknown key '%s' in [scenario %s] (known: policies, guests, baseline, weights, "
-					    "targets, timeslice_ms)",
-					    key, s.sc->name);
-			if (seen_sc & (1u << k))
-				return fail(&s, "duplicate key '%s' in [scenario %s]", key, s.sc->name);
-			seen_sc |= 1u << k;
-			if (set_scenario_key(&s, p, k, val) < 0)
-				return -1;
-		} else {
-			int k = key_index(guest_keys, sizeof(guest_keys) / sizeof(guest_keys[0]), key);
-
-			if (k < 0)
-				return fail(&s,
-					    "unknown key '%s' in [guest] (known: memory_mb, vcpus, cpu, "
-					    "boot_timeout_s, job_timeout_s, accel)",
-					    key);
-			if (seen_guest & (1u << k))
-				return fail(&s, "duplicate key '%s' in [guest]", key);
-			seen_guest |= 1u << k;
-			if (set_guest_key(&s, p, k, val) < 0)
-				return -1;
-		}
+		if (set_key(&s, p, sec, &seen[sec], key, val) < 0)
+			return -1;
 	}
 	if (p->nscenarios && check_scenario(&s, s.sc) < 0)
 		return -1;
 	s.line = 0;
-	if (!had_plan)
+	if (!had[SEC_PLAN])
 		return fail(&s, "no [plan] section");
 	/* A plan of scenarios alone needs no configs or workloads of its own. */
 	if (p->nconfigs == 0 && !p->nscenarios)

@@ -59,6 +59,13 @@ struct plan {
 	double boot_timeout_s;
 	double job_timeout_s;
 	enum accel_mode accel; /* auto (default): KVM when a boot probe shows it works */
+	/* [noise]: what keeps a measurement clean (README "Noise") */
+	struct plan_noise {
+		int warmup;           /* a discarded repetition before the measured ones */
+		double max_steal_pct; /* a repetition with more CPU steal than this is redone (0: never) */
+		int max_redos;        /* ... at most this many times */
+		int lp_num_threads;   /* LP_NUM_THREADS for every renderer of the run (0: llvmpipe's own choice) */
+	} noise;
 	/* [mediator]: for the mediated config's runs */
 	struct plan_mediator med;
 	/* [scenario NAME] */

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "boot_wait.h"
 #include "configs.h"
 #include "gpu_backend.h"
+#include "host_noise.h"
 #include "hostcheck.h"
 #include "image.h"
 #include "plan.h"
@@ -54,7 +56,8 @@ struct run {
 	char fatal[768];	/* why the run must stop (a result that cannot be stored), or "" */
 	struct xvfb x;
 	int failed_jobs;
-	struct json_object *host_env; /* the environment of jobs on the host */
+	struct json_object *host_env;  /* the environment of jobs on the host */
+	struct json_object *guest_env; /* ... in guests (NULL: their own) */
 	const struct workload_def *prepared[PLAN_MAX_LIST];
 	struct image img;
 	int have_img;
@@ -296,46 +299,27 @@ static const char *const *resolved_argv(const struct workload_def *w, enum workl
 	return out;
 }
 
-/* Run repetition `rep` of workload w on every seat at once and store it in one transaction. */
-static void run_rep(struct run *r, const struct config_def *c, int topo, const struct workload_def *w, int rep,
-		    const struct seats *s)
+/* Run the seats' jobs once, at the same time: their results, each guest's vGPU's counters over it (from the
+ * mediator, when one serves them) and what else the host did meanwhile (noise: steal and load; redos kept). */
+static void run_seats(struct run *r, const struct config_def *c, const struct seats *s, int rep,
+		      const char *const *const *argvs, struct json_object **envs, const char *const *logs,
+		      struct job_result *res, struct vgpu_stats *vs, char (*vnames)[16], struct job_noise *noise)
 {
-	struct job_result res[MAX_GUESTS + 1];
-	struct wl_result *wr = calloc((size_t)s->n, sizeof(*wr));
-	struct job_row rows[MAX_GUESTS + 1];
-	char *logs[MAX_GUESTS + 1];
-	char reasons[MAX_GUESTS + 1][512];
-	const char *const *argvs[MAX_GUESTS + 1];
-	struct json_object *envs[MAX_GUESTS + 1];
-	struct vgpu_stats vs[MAX_GUESTS + 1];
-	char vnames[MAX_GUESTS + 1][16];
+	struct host_sample h0, h1;
 	char *before = NULL, *after = NULL;
-	int n = s->n;
 
-	if (!wr)
-		abort();
-	const char *bundled[MAX_GUESTS + 1][32];
-	char *bins[MAX_GUESTS + 1];
-
-	for (int i = 0; i < n; i++) {
-		int host = s->index[i] == 0;
-
-		logs[i] = log_path(r, c->name, topo, s->index[i], w->name, rep);
-		argvs[i] = resolved_argv(w, host ? WL_HOST : WL_GUEST, bundled[i], &bins[i]);
-		envs[i] = host ? r->host_env : NULL;
-	}
-	if (c->kind == CONFIG_HOST)
-		vb_log("%s: %s repetition %d/%d on the host", c->name, w->name, rep, r->plan.repetitions);
-	else
-		vb_log("%s: %s repetition %d/%d on %d guest%s%s", c->name, w->name, rep, r->plan.repetitions, topo,
-		       topo == 1 ? "" : "s at once", n > topo ? " and dom0" : "");
+	host_sample_read(&h0);
 	/* The mediator's scheduling counters around the repetition: each guest's vGPU's share of it. */
 	if (s->control)
 		before = gpu_backend_request(s->control, "stats\n");
-	agent_run_parallel(s->conn, n, argvs, envs, r->plan.job_timeout_s, (const char *const *)logs, res);
+	agent_run_parallel(s->conn, s->n, argvs, envs, r->plan.job_timeout_s, logs, res);
 	if (s->control)
 		after = gpu_backend_request(s->control, "stats\n");
-	for (int i = 0; i < n; i++) {
+	host_sample_read(&h1);
+	noise->steal_pct = host_steal_pct(&h0, &h1);
+	noise->load_before = h0.ok ? h0.load1 : NAN;
+	noise->load_after = h1.ok ? h1.load1 : NAN;
+	for (int i = 0; i < s->n; i++) {
 		struct vgpu_stats b, a;
 
 		memset(&vs[i], 0, sizeof(vs[i]));
@@ -349,8 +333,66 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 		vb_err("%s: the mediator's counters could not be read around repetition %d", c->name, rep);
 	free(before);
 	free(after);
-	if (vb_stop_requested) {
-		/* The repetition was cut short: store nothing, --resume runs it again. */
+}
+
+/* Run repetition `rep` of workload w on every seat at once and store it in one transaction; rep 0 is the plan's
+ * warm-up, run the same way and discarded. A repetition whose CPU steal passed the plan's bound is run again (up
+ * to its limit), and the jobs kept say so. */
+static void run_rep(struct run *r, const struct config_def *c, int topo, const struct workload_def *w, int rep,
+		    const struct seats *s)
+{
+	struct job_result res[MAX_GUESTS + 1];
+	struct wl_result *wr = calloc((size_t)s->n, sizeof(*wr));
+	struct job_row rows[MAX_GUESTS + 1];
+	char *logs[MAX_GUESTS + 1];
+	char reasons[MAX_GUESTS + 1][512];
+	const char *const *argvs[MAX_GUESTS + 1];
+	struct json_object *envs[MAX_GUESTS + 1];
+	struct vgpu_stats vs[MAX_GUESTS + 1];
+	char vnames[MAX_GUESTS + 1][16];
+	char redo_reason[160] = "";
+	struct job_noise noise = { 0 };
+	int n = s->n;
+
+	if (!wr)
+		abort();
+	const char *bundled[MAX_GUESTS + 1][32];
+	char *bins[MAX_GUESTS + 1];
+
+	for (int i = 0; i < n; i++) {
+		int host = s->index[i] == 0;
+
+		logs[i] = log_path(r, c->name, topo, s->index[i], w->name, rep);
+		argvs[i] = resolved_argv(w, host ? WL_HOST : WL_GUEST, bundled[i], &bins[i]);
+		envs[i] = host ? r->host_env : r->guest_env;
+	}
+	for (;;) {
+		double steal;
+
+		if (rep == 0)
+			vb_log("%s: %s warm-up repetition on %s (discarded)", c->name, w->name,
+			       c->kind == CONFIG_HOST ? "the host" : "every seat");
+		else if (c->kind == CONFIG_HOST)
+			vb_log("%s: %s repetition %d/%d on the host", c->name, w->name, rep, r->plan.repetitions);
+		else
+			vb_log("%s: %s repetition %d/%d on %d guest%s%s", c->name, w->name, rep, r->plan.repetitions, topo,
+			       topo == 1 ? "" : "s at once", n > topo ? " and dom0" : "");
+		run_seats(r, c, s, rep, argvs, envs, (const char *const *)logs, res, vs, vnames, &noise);
+		steal = noise.steal_pct;
+		if (vb_stop_requested || rep == 0 || !(r->plan.noise.max_steal_pct > 0) ||
+		    !(steal > r->plan.noise.max_steal_pct) || noise.redos >= r->plan.noise.max_redos)
+			break;
+		/* The host's CPUs went to other tenants for part of it: the figures say more of them than of us. */
+		snprintf(redo_reason, sizeof(redo_reason), "CPU steal %.1f%% over the repetition (bound %.1f%%)", steal,
+			 r->plan.noise.max_steal_pct);
+		vb_log("  redone: %s", redo_reason);
+		for (int i = 0; i < n; i++)
+			job_result_free(&res[i]);
+		noise.redos++;
+		noise.redo_reason = redo_reason;
+	}
+	if (vb_stop_requested || rep == 0) {
+		/* Cut short, or the warm-up: store nothing (--resume runs a cut repetition again). */
 		for (int i = 0; i < n; i++) {
 			free(logs[i]);
 			free(bins[i]);
@@ -383,6 +425,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 			.metrics = &wr[i],
 			.vgpu_name = vs[i].present ? vnames[i] : NULL,
 			.vgpu = vs[i].present ? &vs[i] : NULL,
+			.noise = &noise,
 		};
 		if (!strcmp(st, "skipped")) {
 			vb_log("  %s: skipped: %s", s->conn[i]->label, reasons[i]);
@@ -499,14 +542,43 @@ static void run_workloads(struct run *r, const struct config_def *c, int topo, c
 	for (int wi = 0; wi < r->plan.nworkloads && !stopping(r); wi++) {
 		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
 
+		int todo = 0;
+
 		if (!all_done(r, c, topo, s))
 			prepare_workload(r, w);
+		for (int rep = 1; rep <= r->plan.repetitions; rep++)
+			todo |= !rep_done(r, c, topo, s, w, rep);
+		if (todo && r->plan.noise.warmup && !stopping(r))
+			run_rep(r, c, topo, w, 0, s);
 		for (int rep = 1; rep <= r->plan.repetitions && !stopping(r); rep++) {
 			if (rep_done(r, c, topo, s, w, rep))
 				continue;
 			run_rep(r, c, topo, w, rep, s);
 		}
 	}
+}
+
+/* The plan's [noise] settings: LP_NUM_THREADS in the harness's own environment (every renderer it starts inherits
+ * it: the mediator, QEMU's virgl, the host agent; guests get it with each job), and what the run did about noise,
+ * kept as a host fact. */
+static void apply_noise_settings(struct run *r)
+{
+	const struct plan_noise *n = &r->plan.noise;
+	char lp[32] = "llvmpipe's own choice", steal[96] = "off", *fact;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n->lp_num_threads) {
+		snprintf(lp, sizeof(lp), "%d", n->lp_num_threads);
+		setenv("LP_NUM_THREADS", lp, 1);
+	}
+	if (n->max_steal_pct > 0)
+		snprintf(steal, sizeof(steal), "a repetition over %.1f%% is redone, at most %d time%s", n->max_steal_pct,
+			 n->max_redos, n->max_redos == 1 ? "" : "s");
+	fact = vb_strdupf("warm-up repetition: %s; CPU steal: %s; LP_NUM_THREADS: %s; CPU pinning: off (%ld CPUs%s)",
+			  n->warmup ? "on (discarded)" : "off", steal, lp, cpus,
+			  cpus < 4 ? ": too few to keep guests, mediator and dom0 apart" : ": not implemented yet");
+	stored(r, store_host_fact(&r->store, r->id, "noise", fact), "a host fact");
+	free(fact);
 }
 
 /* Start the host's own agent (native jobs, dom0); vtest: the socket its GL clients reach the back-end through
@@ -1394,6 +1466,7 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 		need_x = 1;
 	}
 	need_x |= r->plan.nscenarios > 0;
+	apply_noise_settings(r);
 	char *xlog = vb_strdupf("%s/xvfb.log", r->dir);
 	int x_ok = !need_x || stopping(r) || xvfb_start(&r->x, xlog, 10) == 0;
 
@@ -1401,6 +1474,14 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 	r->host_env = json_object_new_object();
 
 	json_object_object_add(r->host_env, "DISPLAY", json_object_new_string(r->x.display));
+	if (r->plan.noise.lp_num_threads) {
+		char lp[16];
+
+		snprintf(lp, sizeof(lp), "%d", r->plan.noise.lp_num_threads);
+		json_object_object_add(r->host_env, "LP_NUM_THREADS", json_object_new_string(lp));
+		r->guest_env = json_object_new_object();
+		json_object_object_add(r->guest_env, "LP_NUM_THREADS", json_object_new_string(lp));
+	}
 
 	for (int i = 0; i < r->plan.nconfigs && !stopping(r); i++) {
 		const struct config_def *c = config_find(r->plan.configs[i]);
@@ -1469,6 +1550,7 @@ out:
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);
 	json_object_put(r->host_env);
+	json_object_put(r->guest_env);
 	store_close(&r->store);
 	free(db);
 	free(plan_text);

@@ -14,17 +14,18 @@
 #include "vgpu_stats.h"
 
 /* Version 2 added subtests; version 3 added runs.reason, application_id and user_version; version 4 added
- * vgpu_stats, scenario_jobs and scenario_samples; version 5 added vgpu_health. */
-#define SCHEMA_VERSION 5
+ * vgpu_stats, scenario_jobs and scenario_samples; version 5 added vgpu_health; version 6 added job_noise. */
+#define SCHEMA_VERSION 6
 /* PRAGMA application_id of a vgpubench database: "vgpb". */
 #define APP_ID	0x76677062
 #define BUSY_MS 10000
 
 /* The tables every vgpubench database has, in the order they are created. */
 static const char *const tables[] = { "schema_version", "runs", "host_facts", "configs", "guests", "jobs", "metrics",
-				      "subtests", "vgpu_stats", "scenario_jobs", "scenario_samples", "vgpu_health" };
+				      "subtests", "vgpu_stats", "scenario_jobs", "scenario_samples", "vgpu_health",
+				      "job_noise" };
 /* The schema version each of them first appeared in. */
-static const int table_since[] = { 1, 1, 1, 1, 1, 1, 1, 2, 4, 4, 4, 5 };
+static const int table_since[] = { 1, 1, 1, 1, 1, 1, 1, 2, 4, 4, 4, 5, 6 };
 
 /* A vGPU's scheduling over one job, as columns (vgpu_stats and scenario_jobs share them). */
 #define VGPU_COLUMNS                                                                                                   \
@@ -103,7 +104,11 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS vgpu_health("
     "  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
     "  resets INTEGER NOT NULL, recoveries INTEGER NOT NULL, errors INTEGER NOT NULL,"
-    "  watchdog_trips INTEGER NOT NULL, watchdog_longest_ms REAL NOT NULL);";
+    "  watchdog_trips INTEGER NOT NULL, watchdog_longest_ms REAL NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS job_noise("
+    "  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  steal_pct REAL, load_before REAL, load_after REAL,"
+    "  redos INTEGER NOT NULL, redo_reason TEXT);";
 
 /* Say what failed in words a user can act on; kept in s->err for the caller. */
 static void db_error(struct store *s, const char *what)
@@ -637,6 +642,12 @@ static int insert_job(struct store *s, const char *run, const struct job_row *j)
 		     " VALUES (?,?,?,?,?,?)",
 		     "llllld", (long long)job_id, (long long)j->vgpu->resets, (long long)j->vgpu->recoveries,
 		     (long long)j->vgpu->errors, (long long)j->vgpu->watchdog_trips, j->vgpu->watchdog_longest_ms) < 0)
+		return -1;
+	if (j->noise && run_stmt(s,
+				 "INSERT INTO job_noise(job_id, steal_pct, load_before, load_after, redos, redo_reason)"
+				 " VALUES (?,?,?,?,?,?)",
+				 "ldddls", (long long)job_id, j->noise->steal_pct, j->noise->load_before,
+				 j->noise->load_after, (long long)j->noise->redos, j->noise->redo_reason) < 0)
 		return -1;
 	return j->metrics && j->metrics->nsub ? insert_subtests(s, job_id, j->metrics) : 0;
 }

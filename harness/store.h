@@ -58,6 +58,14 @@ struct guest_row {
 };
 int store_guest(struct store *s, const char *run, const struct guest_row *g);
 
+/* What else the host did during a job's repetition (host_noise.h); a NAN figure is stored as NULL. */
+struct job_noise {
+	double steal_pct;        /* CPU steal over the repetition */
+	double load_before, load_after; /* 1-minute load average */
+	int redos;               /* times the repetition was run again before this one was kept */
+	const char *redo_reason; /* why the last redo was made (NULL: none) */
+};
+
 struct job_row {
 	const char *config;
 	int topology;    /* guests running at once (0 for host configs) */
@@ -75,6 +83,7 @@ struct job_row {
 	const struct wl_result *metrics; /* may be NULL */
 	const char *vgpu_name;           /* the mediator's vGPU that served it, with */
 	const struct vgpu_stats *vgpu;   /* its scheduling over the job (NULL: none, e.g. not mediated) */
+	const struct job_noise *noise;   /* the host's noise over its repetition (NULL: not measured) */
 };
 
 /* Write a group of jobs (one repetition on every guest at once) atomically. */

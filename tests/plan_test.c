@@ -42,6 +42,13 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\n[plan]\n", "bad.ini:2: section [plan] appears twice" },
 	{ "[plan]\ndom0_load = maybe\n", "bad.ini:2: dom0_load: 'maybe' is not yes or no" },
 	{ "[plan]\n[guest]\n[guest]\n", "bad.ini:3: section [guest] appears twice" },
+	{ "[plan]\n[noise]\n[noise]\n", "bad.ini:3: section [noise] appears twice" },
+	{ "[plan]\n[noise]\nwarmup = later\n", "bad.ini:3: warmup: 'later' is not yes or no" },
+	{ "[plan]\n[noise]\nmax_steal_pct = 101\n", "bad.ini:3: max_steal_pct: '101'" },
+	{ "[plan]\n[noise]\nmax_redos = 11\n", "bad.ini:3: max_redos: '11' is not a whole number from 0 to 10" },
+	{ "[plan]\n[noise]\nlp_num_threads = 0\n", "bad.ini:3: lp_num_threads: '0' is not a whole number from 1" },
+	{ "[plan]\n[noise]\npin = yes\n",
+	  "bad.ini:3: unknown key 'pin' in [noise] (known: warmup, max_steal_pct, max_redos, lp_num_threads)" },
 	{ "[plan]\n[guest]\nvcpus = 1\nvcpus = 2\n", "bad.ini:4: duplicate key 'vcpus' in [guest]" },
 	{ "[plan]\n[guest]\naccel = hvf\n", "bad.ini:3: accel: 'hvf' is not auto, kvm or tcg" },
 	{ "[plan]\n[guest]\naccel = KVM\n", "bad.ini:3: accel: 'KVM' is not auto, kvm or tcg" },
@@ -130,6 +137,15 @@ int main(void)
 	CHECK(p.repetitions == 3, "default repetitions 3");
 	CHECK(p.dom0_load == 1, "dom0 joins multi-guest topologies by default");
 	CHECK(p.accel == ACCEL_AUTO, "the accelerator is decided by the probe by default");
+	CHECK(!p.noise.warmup && p.noise.max_steal_pct == 10 && p.noise.max_redos == 2 && !p.noise.lp_num_threads,
+	      "noise defaults: no warm-up, redo past 10%% steal at most twice, llvmpipe's own thread count");
+	CHECK(plan_parse("n.ini",
+			 "[plan]\nconfigs=native\nworkloads=glmark2\n[noise]\nwarmup = yes\nmax_steal_pct = 2.5\n"
+			 "max_redos = 0\nlp_num_threads = 2\n",
+			 &p, err, sizeof(err)) == 0 &&
+		      p.noise.warmup && p.noise.max_steal_pct == 2.5 && p.noise.max_redos == 0 &&
+		      p.noise.lp_num_threads == 2,
+	      "[noise] read: %s", err);
 	CHECK(plan_parse("d.ini", "[plan]\nconfigs=native\nworkloads=glmark2\ndom0_load = no\n", &p, err, sizeof(err)) == 0 &&
 		      p.dom0_load == 0,
 	      "dom0_load = no: %s", err);

@@ -67,7 +67,7 @@ static void test_identity(const char *dir, const char *db)
 	free(cmd);
 	raw_sql(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
 	CHECK(store_open(&s, copy) < 0, "a database with a table missing is refused");
-	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 5)");
+	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 6)");
 	CHECK(store_open_read(&s, copy) < 0, "also for reading");
 	raw_sql(copy, "SELECT 1");
 	{
@@ -102,12 +102,12 @@ static void test_identity(const char *dir, const char *db)
 	CHECK(store_open_read(&s, legacy) == 0, "a version 2 database can be read as it is");
 	store_close(&s);
 	CHECK(store_open(&s, legacy) == 0, "a version 2 database is upgraded: %s", s.err);
-	CHECK(count(&s, "PRAGMA user_version") == 5 && count(&s, "SELECT version FROM schema_version") == 5,
-	      "now version 5");
+	CHECK(count(&s, "PRAGMA user_version") == 6 && count(&s, "SELECT version FROM schema_version") == 6,
+	      "now version 6");
 	CHECK(store_run_set_status(&s, "old", "failed", "disk full") == 0, "runs.reason added");
 	CHECK(count(&s, "SELECT count(*) FROM sqlite_master WHERE name IN ('vgpu_stats', 'scenario_jobs',"
-			" 'scenario_samples', 'vgpu_health')") == 4,
-	      "the version 4 and 5 tables are added");
+			" 'scenario_samples', 'vgpu_health', 'job_noise')") == 5,
+	      "the version 4, 5 and 6 tables are added");
 	store_close(&s);
 
 	/* A version 3 database lacks the scenario tables: not damaged, read as having no scenarios. */
@@ -120,11 +120,12 @@ static void test_identity(const char *dir, const char *db)
 		CHECK(system(cmd) == 0, "copy the database");
 		free(cmd);
 		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
-			    "DROP TABLE vgpu_health; PRAGMA user_version = 3; UPDATE schema_version SET version = 3;");
+			    "DROP TABLE vgpu_health; DROP TABLE job_noise; PRAGMA user_version = 3;"
+			    "UPDATE schema_version SET version = 3;");
 		CHECK(store_open_read(&s, v3) == 0, "a version 3 database opens for reading: %s", s.err);
 		CHECK(store_scenario_results(&s, "r1", &sr, &sn) == 0 && sn == 0 && !sr, "no scenarios in it");
 		store_close(&s);
-		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 5, "and is upgraded to 5");
+		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 6, "and is upgraded to 6");
 		store_close(&s);
 		free(v3);
 	}
