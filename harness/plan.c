@@ -1,6 +1,7 @@
 /* plan.c: the plan parser. A small INI dialect of our own so that every
  * error, syntactic or semantic, can name the file and the line:
- *   [plan]  name, configs, guests, workloads, repetitions, dom0_load
+ *   [plan]  name, configs, guests, workloads, repetitions (N or auto), dom0_load, min_repetitions,
+ *           max_repetitions, target_ci_pct (the last three for repetitions = auto)
  *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel
  *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads
  *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action
@@ -293,7 +294,9 @@ static int add_baseline_seat(struct pstate *s, struct plan *p, const char *name)
 enum section { SEC_NONE, SEC_PLAN, SEC_GUEST, SEC_MEDIATOR, SEC_SCENARIO, SEC_NOISE, SEC_COUNT };
 
 /* Keys seen, to reject duplicates: one bit per (section, key index). */
-static const char *const plan_keys[] = { "name", "configs", "guests", "workloads", "repetitions", "dom0_load" };
+static const char *const plan_keys[] = { "name",	   "configs",	      "guests",		 "workloads",
+					 "repetitions", "dom0_load",	      "min_repetitions", "max_repetitions",
+					 "target_ci_pct" };
 static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_timeout_s", "job_timeout_s", "accel" };
 static const char *const mediator_keys[] = { "policy",	   "timeslice_ms", "weights",
 					     "targets", "watchdog_ms",	   "watchdog_action" };
@@ -337,9 +340,19 @@ static int set_plan_key(struct pstate *s, struct plan *p, int k, char *v)
 	case 3:
 		return each_item(s, "workloads", v, add_workload, p);
 	case 4:
+		if (!strcmp(v, "auto")) {
+			p->adaptive.on = 1;
+			return 0;
+		}
 		return parse_int(s, "repetitions", v, 1, 100, &p->repetitions);
-	default:
+	case 5:
 		return parse_bool(s, "dom0_load", v, &p->dom0_load);
+	case 6:
+		return parse_int(s, "min_repetitions", v, 2, 100, &p->adaptive.min);
+	case 7:
+		return parse_int(s, "max_repetitions", v, 2, 100, &p->adaptive.max);
+	default:
+		return parse_seconds(s, "target_ci_pct", v, 0.1, 100, &p->adaptive.target_ci_pct);
 	}
 }
 
@@ -508,6 +521,9 @@ static void plan_defaults(struct plan *p)
 	p->job_timeout_s = 600;
 	p->accel = ACCEL_AUTO;
 	p->med.policy = -1;
+	p->adaptive.min = 5;
+	p->adaptive.max = 20;
+	p->adaptive.target_ci_pct = 5;
 	p->noise.max_steal_pct = 10;
 	p->noise.max_redos = 2;
 }
@@ -625,6 +641,10 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 		p->guests[0] = 3;
 		p->nguests = 1;
 	}
+	if (p->adaptive.min > p->adaptive.max)
+		return fail(&s, "min_repetitions (%d) is more than max_repetitions (%d)", p->adaptive.min, p->adaptive.max);
+	if (p->adaptive.on)
+		p->repetitions = p->adaptive.min;
 	if (p->med.max_guest) {
 		int most = 0;
 

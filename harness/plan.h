@@ -50,7 +50,14 @@ struct plan {
 	int nguests;
 	const char *workloads[PLAN_MAX_LIST];
 	int nworkloads;
-	int repetitions;
+	int repetitions; /* planned per row; with repetitions = auto, the least (min_repetitions) */
+	/* repetitions = auto: repeat a row until the 95% interval of its median is within ±target_ci_pct, between
+	 * min_repetitions and max_repetitions times (Phoronix Test Suite's dynamic run count, on the interval). */
+	struct plan_adaptive {
+		int on;
+		int min, max;
+		double target_ci_pct;
+	} adaptive;
 	int dom0_load; /* dom0 runs the workload alongside 2 or more guests */
 	/* [guest] */
 	int memory_mb;

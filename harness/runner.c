@@ -30,6 +30,7 @@
 #include "image.h"
 #include "plan.h"
 #include "report.h"
+#include "stats.h"
 #include "store.h"
 #include "summary.h"
 #include "util.h"
@@ -299,6 +300,12 @@ static const char *const *resolved_argv(const struct workload_def *w, enum workl
 	return out;
 }
 
+/* The last repetition a row may run: the plan's count, or with repetitions = auto its maximum. */
+static int last_rep(const struct run *r)
+{
+	return r->plan.adaptive.on ? r->plan.adaptive.max : r->plan.repetitions;
+}
+
 /* Run the seats' jobs once, at the same time: their results, each guest's vGPU's counters over it (from the
  * mediator, when one serves them) and what else the host did meanwhile (noise: steal and load; redos kept). */
 static void run_seats(struct run *r, const struct config_def *c, const struct seats *s, int rep,
@@ -373,9 +380,9 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 			vb_log("%s: %s warm-up repetition on %s (discarded)", c->name, w->name,
 			       c->kind == CONFIG_HOST ? "the host" : "every seat");
 		else if (c->kind == CONFIG_HOST)
-			vb_log("%s: %s repetition %d/%d on the host", c->name, w->name, rep, r->plan.repetitions);
+			vb_log("%s: %s repetition %d/%d on the host", c->name, w->name, rep, last_rep(r));
 		else
-			vb_log("%s: %s repetition %d/%d on %d guest%s%s", c->name, w->name, rep, r->plan.repetitions, topo,
+			vb_log("%s: %s repetition %d/%d on %d guest%s%s", c->name, w->name, rep, last_rep(r), topo,
 			       topo == 1 ? "" : "s at once", n > topo ? " and dom0" : "");
 		run_seats(r, c, s, rep, argvs, envs, (const char *const *)logs, res, vs, vnames, &noise);
 		steal = noise.steal_pct;
@@ -462,12 +469,100 @@ static int rep_done(struct run *r, const struct config_def *c, int topo, const s
 	return 1;
 }
 
+/* repetitions = auto: the host fact that says why row (c, topo, w) stopped repeating (malloc'd key). */
+static char *stop_key(const struct config_def *c, int topo, const char *workload)
+{
+	return vb_strdupf("repetitions (%s, %s%d, %s)", c->name, topo ? "guests " : "host ", topo, workload);
+}
+
+/* Has row (c, topo, w) stopped repeating (repetitions = auto)? */
+static int row_stopped(struct run *r, const struct config_def *c, int topo, const char *workload)
+{
+	char *key = stop_key(c, topo, workload), *fact = store_host_fact_get(&r->store, r->id, key);
+	int stopped = fact != NULL;
+
+	free(key);
+	free(fact);
+	return stopped;
+}
+
 static int all_done(struct run *r, const struct config_def *c, int topo, const struct seats *s)
 {
-	for (int wi = 0; wi < r->plan.nworkloads; wi++)
+	for (int wi = 0; wi < r->plan.nworkloads; wi++) {
+		if (r->plan.adaptive.on) {
+			if (!row_stopped(r, c, topo, r->plan.workloads[wi]))
+				return 0;
+			continue;
+		}
 		for (int rep = 1; rep <= r->plan.repetitions; rep++)
 			if (!rep_done(r, c, topo, s, workload_find(r->plan.workloads[wi]), rep))
 				return 0;
+	}
+	return 1;
+}
+
+/*
+ * repetitions = auto: how wide the 95% bootstrap interval of the row's median is now, in % of the median on its
+ * wider side, over the seat groups of the row (its guests; dom0 beside them; the host): the widest. -1 when a
+ * group has no successful value at all, or the values cannot be read.
+ */
+static double row_ci_pct(struct run *r, const struct config_def *c, int topo, const struct seats *s,
+			 const struct workload_def *w)
+{
+	double widest = 0;
+
+	for (int dom0 = 0; dom0 <= 1; dom0++) {
+		int has = 0;
+		double *v, med, half;
+		size_t n;
+		struct stats_ci ci;
+
+		for (int i = 0; i < s->n; i++)
+			has |= dom0 ? s->index[i] == 0 : s->index[i] != 0;
+		if (!has)
+			continue;
+		if (store_row_values(&r->store, r->id, c->name, topo, dom0, w->name, w->headline_metric, &v, &n) < 0 ||
+		    n == 0) {
+			free(v);
+			return -1;
+		}
+		ci = stats_bootstrap_median(v, n, 2000, 1);
+		med = stats_median(v, n);
+		half = fmax(med - ci.lo, ci.hi - med);
+		free(v);
+		if (!(med > 0))
+			return -1;
+		widest = fmax(widest, 100 * half / med);
+	}
+	return widest;
+}
+
+/* repetitions = auto, after repetition rep: stop here? Then the reason is kept as a host fact. */
+static int row_stop(struct run *r, const struct config_def *c, int topo, const struct seats *s,
+		    const struct workload_def *w, int rep)
+{
+	const struct plan_adaptive *a = &r->plan.adaptive;
+	double pct;
+	char *why, *key;
+
+	if (!a->on || rep < a->min)
+		return 0;
+	pct = row_ci_pct(r, c, topo, s, w);
+	if (pct >= 0 && pct <= a->target_ci_pct)
+		why = vb_strdupf("stopped after %d: the 95%% interval of the median is within ±%.1f%% (target ±%.1f%%)",
+				 rep, pct, a->target_ci_pct);
+	else if (pct < 0)
+		why = vb_strdupf("stopped after %d: no successful job to measure", rep);
+	else if (rep >= a->max)
+		why = vb_strdupf("stopped at the most, %d: the 95%% interval of the median is ±%.1f%% (target ±%.1f%%)",
+				 rep, pct, a->target_ci_pct);
+	else
+		return 0;
+	key = stop_key(c, topo, w->name);
+	vb_log("  %s", why);
+	stored(r, store_host_fact(&r->store, r->id, key, why), "a host fact");
+	free(key);
+	free(why);
 	return 1;
 }
 
@@ -550,10 +645,13 @@ static void run_workloads(struct run *r, const struct config_def *c, int topo, c
 			todo |= !rep_done(r, c, topo, s, w, rep);
 		if (todo && r->plan.noise.warmup && !stopping(r))
 			run_rep(r, c, topo, w, 0, s);
-		for (int rep = 1; rep <= r->plan.repetitions && !stopping(r); rep++) {
-			if (rep_done(r, c, topo, s, w, rep))
-				continue;
-			run_rep(r, c, topo, w, rep, s);
+		if (r->plan.adaptive.on && row_stopped(r, c, topo, w->name))
+			continue; /* decided before a --resume */
+		for (int rep = 1; rep <= last_rep(r) && !stopping(r); rep++) {
+			if (!rep_done(r, c, topo, s, w, rep))
+				run_rep(r, c, topo, w, rep, s);
+			if (!stopping(r) && row_stop(r, c, topo, s, w, rep))
+				break;
 		}
 	}
 }

@@ -1000,3 +1000,46 @@ int store_health_totals(struct store *s, const char *run, struct health_totals *
 	}
 	return 0;
 }
+
+int store_row_values(struct store *s, const char *run, const char *config, int topology, int dom0, const char *workload,
+		     const char *metric, double **v, size_t *n)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*v = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT m.value FROM metrics m JOIN jobs j ON j.id = m.job_id WHERE j.run_id = ?"
+			       " AND j.config = ? AND j.topology = ? AND j.workload = ? AND m.name = ? AND j.status = 'ok'"
+			       " AND (j.topology = 0 OR (j.guest_index = 0) = ?) ORDER BY j.id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_error(s, "reading a row's values");
+		return -1;
+	}
+	bind_text(st, 1, run);
+	bind_text(st, 2, config);
+	sqlite3_bind_int(st, 3, topology);
+	bind_text(st, 4, workload);
+	bind_text(st, 5, metric);
+	sqlite3_bind_int(st, 6, dom0 ? 1 : 0);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		double *x = next_row((void **)v, n, &cap, sizeof(**v));
+
+		if (!x) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		*x = sqlite3_column_double(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading a row's values");
+		free(*v);
+		*v = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}

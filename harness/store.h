@@ -89,6 +89,12 @@ struct job_row {
 /* Write a group of jobs (one repetition on every guest at once) atomically. */
 int store_jobs(struct store *s, const char *run, const struct job_row *jobs, int n);
 
+/* The values of metric `metric` in one row of a run (config × topology × workload): its guests' jobs, or with dom0
+ * set dom0's beside them (a host configuration's, topology 0, either way); successful jobs only, in the order they
+ * were stored. *v is malloc'd (NULL when there are none). 0, or -1 with the reason in s->err. */
+int store_row_values(struct store *s, const char *run, const char *config, int topology, int dom0, const char *workload,
+		     const char *metric, double **v, size_t *n);
+
 /* Is there already a row for this job? (for --resume) */
 int store_job_done(struct store *s, const char *run, const char *config, int topology, int guest_index,
 		   const char *workload, int repetition);

@@ -43,6 +43,11 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\ndom0_load = maybe\n", "bad.ini:2: dom0_load: 'maybe' is not yes or no" },
 	{ "[plan]\n[guest]\n[guest]\n", "bad.ini:3: section [guest] appears twice" },
 	{ "[plan]\n[noise]\n[noise]\n", "bad.ini:3: section [noise] appears twice" },
+	{ "[plan]\nrepetitions = many\n", "bad.ini:2: repetitions: 'many'" },
+	{ "[plan]\nconfigs=native\nworkloads=glmark2\nrepetitions = auto\nmin_repetitions = 9\nmax_repetitions = 4\n",
+	  "bad.ini: min_repetitions (9) is more than max_repetitions (4)" },
+	{ "[plan]\nmin_repetitions = 1\n", "bad.ini:2: min_repetitions: '1' is not a whole number from 2 to 100" },
+	{ "[plan]\ntarget_ci_pct = 0\n", "bad.ini:2: target_ci_pct: '0'" },
 	{ "[plan]\n[noise]\nwarmup = later\n", "bad.ini:3: warmup: 'later' is not yes or no" },
 	{ "[plan]\n[noise]\nmax_steal_pct = 101\n", "bad.ini:3: max_steal_pct: '101'" },
 	{ "[plan]\n[noise]\nmax_redos = 11\n", "bad.ini:3: max_redos: '11' is not a whole number from 0 to 10" },
@@ -137,6 +142,15 @@ int main(void)
 	CHECK(p.repetitions == 3, "default repetitions 3");
 	CHECK(p.dom0_load == 1, "dom0 joins multi-guest topologies by default");
 	CHECK(p.accel == ACCEL_AUTO, "the accelerator is decided by the probe by default");
+	CHECK(!p.adaptive.on && p.adaptive.min == 5 && p.adaptive.max == 20 && p.adaptive.target_ci_pct == 5,
+	      "fixed repetitions by default; auto would run 5 to 20 until ±5%%");
+	CHECK(plan_parse("a.ini",
+			 "[plan]\nconfigs=native\nworkloads=glmark2\nmin_repetitions = 4\nrepetitions = auto\n"
+			 "target_ci_pct = 2.5\n",
+			 &p, err, sizeof(err)) == 0 &&
+		      p.adaptive.on && p.adaptive.min == 4 && p.adaptive.max == 20 && p.adaptive.target_ci_pct == 2.5 &&
+		      p.repetitions == 4,
+	      "repetitions = auto, in any order of the keys: the planned count is the least: %s", err);
 	CHECK(!p.noise.warmup && p.noise.max_steal_pct == 10 && p.noise.max_redos == 2 && !p.noise.lp_num_threads,
 	      "noise defaults: no warm-up, redo past 10%% steal at most twice, llvmpipe's own thread count");
 	CHECK(plan_parse("n.ini",
