@@ -641,12 +641,12 @@ static void run_workloads(struct run *r, const struct config_def *c, int topo, c
 
 		if (!all_done(r, c, topo, s))
 			prepare_workload(r, w);
+		if (r->plan.adaptive.on && row_stopped(r, c, topo, w->name))
+			continue; /* decided before a --resume */
 		for (int rep = 1; rep <= r->plan.repetitions; rep++)
 			todo |= !rep_done(r, c, topo, s, w, rep);
 		if (todo && r->plan.noise.warmup && !stopping(r))
 			run_rep(r, c, topo, w, 0, s);
-		if (r->plan.adaptive.on && row_stopped(r, c, topo, w->name))
-			continue; /* decided before a --resume */
 		for (int rep = 1; rep <= last_rep(r) && !stopping(r); rep++) {
 			if (!rep_done(r, c, topo, s, w, rep))
 				run_rep(r, c, topo, w, rep, s);
