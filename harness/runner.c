@@ -637,15 +637,15 @@ static void run_workloads(struct run *r, const struct config_def *c, int topo, c
 	for (int wi = 0; wi < r->plan.nworkloads && !stopping(r); wi++) {
 		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
 
-		int todo = 0;
+		int missing = 0; /* a planned repetition of the row is not stored yet */
 
 		if (!all_done(r, c, topo, s))
 			prepare_workload(r, w);
 		if (r->plan.adaptive.on && row_stopped(r, c, topo, w->name))
 			continue; /* decided before a --resume */
 		for (int rep = 1; rep <= r->plan.repetitions; rep++)
-			todo |= !rep_done(r, c, topo, s, w, rep);
-		if (todo && r->plan.noise.warmup && !stopping(r))
+			missing |= !rep_done(r, c, topo, s, w, rep);
+		if (missing && r->plan.noise.warmup && !stopping(r))
 			run_rep(r, c, topo, w, 0, s);
 		for (int rep = 1; rep <= last_rep(r) && !stopping(r); rep++) {
 			if (!rep_done(r, c, topo, s, w, rep))
