@@ -8,8 +8,9 @@
 
 #include "hostcheck.h"
 
-static const char *skip_reason(const struct host *h, char *buf, size_t len)
+static const char *skip_reason(const struct host *h, const struct plan *p, char *buf, size_t len)
 {
+	(void)p;
 	if (strcmp(h->accel, "kvm") != 0) {
 		snprintf(buf, len, "needs KVM (%s)", h->accel_reason);
 		return buf;
@@ -25,5 +26,6 @@ const struct config_def config_gvt_g = {
 	.kind = CONFIG_GUEST,
 	.description = "kernel GVT-g mediated device",
 	.guest_kms_driver = "i915",
+	.needs_lab_hardware = 1,
 	.skip_reason = skip_reason,
 };

@@ -15,9 +15,10 @@
 #include "plan.h"
 #include "util.h"
 
-static const char *skip_reason(const struct host *h, char *buf, size_t len)
+static const char *skip_reason(const struct host *h, const struct plan *p, char *buf, size_t len)
 {
 	(void)h;
+	(void)p;
 	snprintf(buf, len, "%s/vgpu-mediator", vb_exe_dir());
 	return access(buf, X_OK) == 0 ? NULL : "vgpu-mediator is not built (run make)";
 }

@@ -14,9 +14,10 @@
 #include "hostcheck.h"
 #include "util.h"
 
-static const char *skip_reason(const struct host *h, char *buf, size_t len)
+static const char *skip_reason(const struct host *h, const struct plan *p, char *buf, size_t len)
 {
 	(void)h;
+	(void)p;
 	(void)buf;
 	(void)len;
 	return access(HOST_VHOST_USER_GPU, X_OK) == 0

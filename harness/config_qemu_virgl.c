@@ -11,8 +11,9 @@
 static const char *const virgl_args[] = { "-device", "virtio-gpu-gl-pci,xres=640,yres=480", "-display", "sdl,gl=on",
 					  NULL };
 
-static const char *skip_reason(const struct host *h, char *buf, size_t len)
+static const char *skip_reason(const struct host *h, const struct plan *p, char *buf, size_t len)
 {
+	(void)p;
 	(void)buf;
 	(void)len;
 	return h->has_xvfb ? NULL : "Xvfb is not installed (QEMU's SDL GL display needs it here; run make deps)";

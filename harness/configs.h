@@ -12,6 +12,7 @@
 
 struct host;
 struct gpu_backend;
+struct plan;
 
 /* The corners of the triangle: native (the baseline "% of native" divides by), mediated, passthrough. */
 enum config_role {
@@ -30,6 +31,8 @@ enum config_kind {
 struct plan_mediator;
 
 struct backend_env {
+	const struct host *host;
+	const struct plan *plan;
 	const char *dir;            /* the topology's folder in the run folder (sockets, logs) */
 	const char *mediator;       /* the vgpu-mediator binary */
 	int memory_mb;              /* each guest's RAM */
@@ -46,20 +49,35 @@ struct config_def {
 	const char *guest_renderer;
 	/* The KMS driver a guest's 2D workloads must run on (NULL: not checked). */
 	const char *guest_kms_driver;
+	/* A guest's GL must be the device's own: a software renderer there is a fallback, and fails the job. */
+	int guest_hw_gl;
 	/* Its guests show their display in the run's private X server (QEMU's SDL GL display). */
 	int needs_display;
+	/* It needs hardware most hosts lack (an IOMMU and a spare GPU, a GVT-g iGPU): a plan naming it still runs
+	 * where that is missing, with its skip and the reason kept in the results (`vgpubench doctor` exits 0). */
+	int needs_lab_hardware;
+	/* The most guests one back-end serves (0: no limit); a plan's larger guest counts are skipped with why. */
+	int max_guests;
 	/*
-	 * NULL when host h can run it (beyond what every configuration of its
-	 * kind needs, which hostcheck.c checks), else why not, in words that
-	 * say what would fix it (buf may hold them).
+	 * NULL when host h can run it for plan p (NULL: the defaults), beyond
+	 * what every configuration of its kind needs (hostcheck.c checks that),
+	 * else why not, in words that say what would fix it (buf may hold them).
 	 */
-	const char *(*skip_reason)(const struct host *h, char *buf, size_t len);
+	const char *(*skip_reason)(const struct host *h, const struct plan *p, char *buf, size_t len);
 	/*
 	 * Guest configurations: start what serves n guests and fill b (QEMU
 	 * arguments per guest, processes, description). 0, or -1 with the
 	 * reason in err and nothing left running.
 	 */
 	int (*start)(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen);
+	/* Give back what start took besides processes (b->priv; e.g. a device's binding). NULL: nothing. */
+	void (*stop)(struct gpu_backend *b);
+	/*
+	 * At a run's start: give back what runs killed before they could stop
+	 * left behind under results_dir. The number of things given back, or
+	 * -1 with what could not be in msg. NULL: it leaves nothing behind.
+	 */
+	int (*recover)(const struct host *h, const char *results_dir, char *msg, size_t len);
 	/* Its counters into path (JSON), or NULL when it keeps none. 0 or -1. */
 	int (*snapshot)(const struct gpu_backend *b, const char *path);
 	/* The file the counters are kept in, in the topology's folder. */

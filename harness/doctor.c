@@ -193,42 +193,54 @@ int doctor_run(const struct doctor_opts *o, FILE *out)
 {
 	struct host h;
 	struct plan p;
-	char err[1024] = "", buf[512];
+	char err[1024] = "", buf[512], lab[128] = "";
 	int plan_ok, runnable = 1;
 
 	host_probe(&h);
+	snprintf(h.sysfs, sizeof(h.sysfs), "%s", o->sysfs);
 	if (host_choose_accel(&h, ACCEL_AUTO, o->accel_cache, err, sizeof(err)) < 0) {
 		strcpy(h.accel, "tcg");
 		snprintf(h.accel_reason, sizeof(h.accel_reason), "%s", err);
 	}
 	fprintf(out, "vgpubench doctor: what this host can run (%s, %d CPUs)\n", h.cpu_model, h.cpus);
 	host_facts(o, &h, out);
+	/* The plan's settings (its passthrough device, say) decide some verdicts. */
+	plan_ok = plan_load(o->plan, &p, NULL, err, sizeof(err)) == 0;
 	fprintf(out, "configurations:\n");
 	for (size_t i = 0; config_at(i); i++) {
 		const struct config_def *c = config_at(i);
-		const char *why = host_skip_reason(&h, c, buf, sizeof(buf));
+		const char *why = host_skip_reason(&h, plan_ok ? &p : NULL, c, buf, sizeof(buf));
 
 		fprintf(out, "  %-24s %s%s\n", c->name, why ? "skipped: " : "runnable", why ? why : "");
 	}
-	plan_ok = plan_load(o->plan, &p, NULL, err, sizeof(err)) == 0;
 	if (!plan_ok) {
 		fprintf(out, "plan: %s\n", err);
 		return 1;
 	}
-	for (int i = 0; i < p.nconfigs; i++)
-		if (host_skip_reason(&h, config_find(p.configs[i]), buf, sizeof(buf)))
+	for (int i = 0; i < p.nconfigs; i++) {
+		const struct config_def *c = config_find(p.configs[i]);
+
+		if (!host_skip_reason(&h, &p, c, buf, sizeof(buf)))
+			continue;
+		if (c->needs_lab_hardware)
+			snprintf(lab + strlen(lab), sizeof(lab) - strlen(lab), "%s%s", lab[0] ? ", " : "", c->name);
+		else
 			runnable = 0;
+	}
 	/* Scenarios run on the mediated configuration. */
 	if (p.nscenarios) {
 		const struct config_def *m = config_with_role(ROLE_MEDIATED);
-		const char *why = m ? host_skip_reason(&h, m, buf, sizeof(buf)) : "no mediated configuration";
+		const char *why = m ? host_skip_reason(&h, &p, m, buf, sizeof(buf)) : "no mediated configuration";
 
 		fprintf(out, "  %d scenario%s on %s: %s%s\n", p.nscenarios, p.nscenarios > 1 ? "s" : "",
 			m ? m->name : "?", why ? "skipped: " : "runnable", why ? why : "");
 		runnable &= !why;
 	}
 	fprintf(out, "plan %s: %s\n", o->plan,
-		runnable ? "every configuration it names can run here"
-			 : "some configurations it names cannot run here (their jobs are skipped with the reason)");
+		!runnable ? "some configurations it names cannot run here (their jobs are skipped with the reason)"
+		: lab[0]  ? "it can run here"
+			  : "every configuration it names can run here");
+	if (lab[0])
+		fprintf(out, "  without the hardware it needs, %s: skipped, and the run keeps the reason\n", lab);
 	return runnable ? 0 : 1;
 }

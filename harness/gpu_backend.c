@@ -60,6 +60,7 @@ int gpu_backend_start(struct gpu_backend *b, const struct config_def *c, int n, 
 	snprintf(b->config, sizeof(b->config), "%s", c->name);
 	b->n = n;
 	b->snapshot = c->snapshot;
+	b->stop = c->stop;
 	if (n < 1 || n > GPU_BACKEND_MAX) {
 		snprintf(err, errlen, "%d guests: between 1 and %d", n, GPU_BACKEND_MAX);
 		return -1;
@@ -155,6 +156,10 @@ void gpu_backend_stop(struct gpu_backend *b)
 			b->pid[i] = 0;
 		}
 	b->npid = 0;
+	/* After the processes (the guests are gone by now): what the config took, e.g. a device's binding. */
+	if (b->stop)
+		b->stop(b);
+	b->stop = NULL;
 	for (int i = 0; i < GPU_BACKEND_MAX; i++) {
 		for (int k = 0; k < GPU_BACKEND_ARGS; k++) {
 			free(b->owned[i][k]);

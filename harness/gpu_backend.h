@@ -26,6 +26,11 @@ struct gpu_backend {
 	const char *args[GPU_BACKEND_MAX][GPU_BACKEND_ARGS];
 	char description[256]; /* what serves the guests, for the report */
 	int (*snapshot)(const struct gpu_backend *b, const char *path); /* the config's counters op */
+	void (*stop)(struct gpu_backend *b); /* the config's stop op */
+	void *priv;                          /* the config's own state, for its stop op */
+	/* The KMS driver the guests' 2D jobs must show, when the back-end knows it better than its config ("": the
+	 * config's guest_kms_driver). */
+	char kms_driver[32];
 };
 
 /*

@@ -128,6 +128,7 @@ void host_probe(struct host *h)
 	glob_t g;
 
 	memset(h, 0, sizeof(*h));
+	strcpy(h->sysfs, "/sys");
 	strcpy(h->accel, "none");
 	strcpy(h->accel_reason, "not decided yet");
 	probe_qemu(h);
@@ -217,7 +218,8 @@ int host_choose_accel(struct host *h, enum accel_mode plan_mode, const char *cac
 	return 0;
 }
 
-const char *host_skip_reason(const struct host *h, const struct config_def *c, char *buf, size_t buflen)
+const char *host_skip_reason(const struct host *h, const struct plan *p, const struct config_def *c, char *buf,
+			     size_t buflen)
 {
 	/* What every configuration of a kind needs; the rest is the configuration's own business. */
 	if (c->kind == CONFIG_HOST) {
@@ -233,5 +235,5 @@ const char *host_skip_reason(const struct host *h, const struct config_def *c, c
 		if (!h->guest_kernel[0])
 			return "no guest kernel: /boot/vmlinuz-* with modules (install linux-image-amd64)";
 	}
-	return c->skip_reason ? c->skip_reason(h, buf, buflen) : NULL;
+	return c->skip_reason ? c->skip_reason(h, p, buf, buflen) : NULL;
 }

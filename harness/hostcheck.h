@@ -10,6 +10,7 @@
 #include "configs.h"
 
 struct host {
+	char sysfs[128]; /* where sysfs is: "/sys" (a fixture tree in tests) */
 	char accel[8]; /* "kvm" or "tcg" once host_choose_accel ran, "none" when no guest boots */
 	char accel_reason[512];
 	char qemu[256];      /* path */
@@ -50,7 +51,8 @@ int host_gvt_types(const char *sysfs);
  */
 int host_choose_accel(struct host *h, enum accel_mode plan_mode, const char *cache_path, char *err, size_t errlen);
 
-/* NULL when the host can run config c, else the reason it is skipped. */
-const char *host_skip_reason(const struct host *h, const struct config_def *c, char *buf, size_t buflen);
+/* NULL when the host can run config c for plan p (NULL: the defaults), else the reason it is skipped. */
+const char *host_skip_reason(const struct host *h, const struct plan *p, const struct config_def *c, char *buf,
+			     size_t buflen);
 
 #endif

@@ -4,6 +4,7 @@
  *           max_repetitions, target_ci_pct (the last three for repetitions = auto)
  *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel
  *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads
+ *   [passthrough] device (auto, or a PCI address)
  *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action
  *   [scenario NAME] policies, guests, baseline, weights, targets, timeslice_ms
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
@@ -20,6 +21,7 @@
 
 #include "configs.h"
 #include "gpu_sched.h"
+#include "pci_vfio.h"
 #include "util.h"
 #include "workload.h"
 
@@ -291,7 +293,7 @@ static int add_baseline_seat(struct pstate *s, struct plan *p, const char *name)
 	return add_seat(s, "baseline", name, s->sc->baseline, &s->sc->nbaseline);
 }
 
-enum section { SEC_NONE, SEC_PLAN, SEC_GUEST, SEC_MEDIATOR, SEC_SCENARIO, SEC_NOISE, SEC_COUNT };
+enum section { SEC_NONE, SEC_PLAN, SEC_GUEST, SEC_MEDIATOR, SEC_SCENARIO, SEC_NOISE, SEC_PASSTHROUGH, SEC_COUNT };
 
 /* Keys seen, to reject duplicates: one bit per (section, key index). */
 static const char *const plan_keys[] = { "name",	   "configs",	      "guests",		 "workloads",
@@ -302,6 +304,7 @@ static const char *const mediator_keys[] = { "policy",	   "timeslice_ms", "weigh
 					     "targets", "watchdog_ms",	   "watchdog_action" };
 static const char *const scenario_keys[] = { "policies", "guests", "baseline", "weights", "targets", "timeslice_ms" };
 static const char *const noise_keys[] = { "warmup", "max_steal_pct", "max_redos", "lp_num_threads" };
+static const char *const passthrough_keys[] = { "device" };
 
 static int key_index(const char *const *keys, size_t n, const char *k)
 {
@@ -470,6 +473,19 @@ static int set_noise_key(struct pstate *s, struct plan *p, int k, char *v)
 	}
 }
 
+static int set_passthrough_key(struct pstate *s, struct plan *p, int k, char *v)
+{
+	(void)k;
+	if (strcmp(v, "auto") == 0) {
+		p->pt.device[0] = '\0';
+		return 0;
+	}
+	if (!pci_bdf_valid(v))
+		return fail(s, "device: '%s' is neither auto nor a PCI address in full form (like 0000:03:00.0)", v);
+	strcpy(p->pt.device, v);
+	return 0;
+}
+
 /* The sections' keys and how each is set, one row a section. */
 struct section_def {
 	const char *name;
@@ -485,6 +501,7 @@ static const struct section_def sections[SEC_COUNT] = {
 	[SEC_MEDIATOR] = { "mediator", KEYS(mediator_keys), set_mediator_key },
 	[SEC_SCENARIO] = { "scenario", KEYS(scenario_keys), set_scenario_key },
 	[SEC_NOISE] = { "noise", KEYS(noise_keys), set_noise_key },
+	[SEC_PASSTHROUGH] = { "passthrough", KEYS(passthrough_keys), set_passthrough_key },
 };
 #undef KEYS
 
@@ -564,16 +581,18 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 			*close = '\0';
 			char *name = trim(l + 1);
 
-			if (!strcmp(name, "plan") || !strcmp(name, "guest") || !strcmp(name, "mediator") ||
-			    !strcmp(name, "noise")) {
-				sec = !strcmp(name, "plan")	 ? SEC_PLAN
-				      : !strcmp(name, "guest")	 ? SEC_GUEST
-				      : !strcmp(name, "mediator") ? SEC_MEDIATOR
-								  : SEC_NOISE;
+			enum section named = SEC_NONE;
+
+			for (int i = SEC_PLAN; i < SEC_COUNT; i++)
+				if (i != SEC_SCENARIO && strcmp(name, sections[i].name) == 0)
+					named = (enum section)i;
+			if (named != SEC_NONE) {
+				sec = named;
 				if (had[sec])
 					return fail(&s, "section [%s] appears twice", name);
 				had[sec] = 1;
-				s.med = &p->med;			} else if (strncmp(name, "scenario", 8) == 0 && isspace((unsigned char)name[8])) {
+				s.med = &p->med;
+			} else if (strncmp(name, "scenario", 8) == 0 && isspace((unsigned char)name[8])) {
 				char *sn = trim(name + 8);
 				struct plan_scenario *sc;
 
@@ -598,7 +617,8 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 				sec = SEC_SCENARIO;
 			} else {
 				return fail(&s,
-					    "unknown section [%s] (known: [plan], [guest], [mediator], [noise], [scenario NAME])",
+					    "unknown section [%s] (known: [plan], [guest], [mediator], [noise], [passthrough], "
+					    "[scenario NAME])",
 					    name);
 			}
 			continue;

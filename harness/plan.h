@@ -73,6 +73,10 @@ struct plan {
 		int max_redos;        /* ... at most this many times */
 		int lp_num_threads;   /* LP_NUM_THREADS for every renderer of the run (0: llvmpipe's own choice) */
 	} noise;
+	/* [passthrough]: the host device the passthrough config hands to its guest */
+	struct plan_passthrough {
+		char device[16]; /* a PCI address, "" for auto (the first spare display-class device) */
+	} pt;
 	/* [mediator]: for the mediated config's runs */
 	struct plan_mediator med;
 	/* [scenario NAME] */

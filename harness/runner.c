@@ -119,14 +119,20 @@ enum seat_path {
 	SEAT_VTEST, /* dom0 beside guests, its GL through the back-end's vtest socket (GALLIUM_DRIVER=virpipe) */
 };
 
+/* A GL renderer string of Mesa's CPU renderers. */
+static int software_renderer(const char *renderer)
+{
+	return contains_ci(renderer, "llvmpipe") || contains_ci(renderer, "softpipe") || contains_ci(renderer, "swrast");
+}
+
 /*
  * Decide a job's status from what the agent said and what the workload
  * printed. Returns the status; fills reason. A job on the host must not have
  * gone through virgl nor fallen back to software on a host that has a GPU; a
  * dom0 job served through vtest must have gone through virgl; a guest job
- * must use the config's path.
+ * must use the config's path (kms: the KMS driver its 2D jobs must show).
  */
-static const char *judge_job(struct run *r, const struct config_def *c, enum seat_path where,
+static const char *judge_job(struct run *r, const struct config_def *c, enum seat_path where, const char *kms,
 			     const struct workload_def *w, const struct job_result *jr, struct wl_result *wr,
 			     char *reason, size_t rlen)
 {
@@ -174,9 +180,9 @@ static const char *judge_job(struct run *r, const struct config_def *c, enum sea
 		return "ok";
 	}
 	if (w->path == WL_PATH_KMS) {
-		if (!on_host && c->guest_kms_driver && strcmp(wr->renderer, c->guest_kms_driver) != 0) {
+		if (!on_host && kms && strcmp(wr->renderer, kms) != 0) {
 			snprintf(reason, rlen, "wrong device: KMS driver is '%s', %s promises '%s'", wr->renderer,
-				 c->name, c->guest_kms_driver);
+				 c->name, kms);
 			wr->n = 0;
 			return "failed";
 		}
@@ -193,6 +199,12 @@ static const char *judge_job(struct run *r, const struct config_def *c, enum sea
 		reason[0] = '\0';
 		return "ok";
 	}
+	if (!on_host && c->guest_hw_gl && software_renderer(wr->renderer)) {
+		snprintf(reason, rlen, "software fallback: GL_RENDERER is '%s' in a guest that owns the GPU",
+			 wr->renderer);
+		wr->n = 0;
+		return "failed";
+	}
 	if (!on_host && c->guest_renderer && !contains_ci(wr->renderer, c->guest_renderer)) {
 		snprintf(reason, rlen, "wrong GPU path: GL_RENDERER is '%s', %s promises '%s'", wr->renderer, c->name,
 			 c->guest_renderer);
@@ -200,8 +212,7 @@ static const char *judge_job(struct run *r, const struct config_def *c, enum sea
 		return "failed";
 	}
 	if (on_host) {
-		int software = contains_ci(wr->renderer, "llvmpipe") || contains_ci(wr->renderer, "softpipe") ||
-			       contains_ci(wr->renderer, "swrast");
+		int software = software_renderer(wr->renderer);
 
 		if (contains_ci(wr->renderer, "virgl")) {
 			snprintf(reason, rlen, "wrong GPU path: native job rendered through '%s'", wr->renderer);
@@ -220,11 +231,11 @@ static const char *judge_job(struct run *r, const struct config_def *c, enum sea
 }
 
 /* judge_job, and a job that is not ok keeps no metrics nor test statuses. */
-static const char *judge(struct run *r, const struct config_def *c, enum seat_path where,
+static const char *judge(struct run *r, const struct config_def *c, enum seat_path where, const char *kms,
 			 const struct workload_def *w, const struct job_result *jr, struct wl_result *wr, char *reason,
 			 size_t rlen)
 {
-	const char *st = judge_job(r, c, where, w, jr, wr, reason, rlen);
+	const char *st = judge_job(r, c, where, kms, w, jr, wr, reason, rlen);
 
 	if (strcmp(st, "ok") != 0) {
 		wl_result_free(wr);
@@ -265,12 +276,14 @@ struct seats {
 	struct agent_conn *conn[MAX_GUESTS + 1];
 	const char *control; /* the mediator's control socket, when a mediator serves the guests */
 	const char *vtest;   /* the back-end's vtest socket, when it serves dom0's GL too (dom0 is then its vGPU) */
+	const char *kms_driver; /* the KMS driver the guests' 2D jobs must show (NULL: not checked) */
 };
 
 /* The seats of config c with `topo` guests: the host alone, or the guests plus dom0 when it joins. */
 static void seats_for(struct run *r, const struct config_def *c, int topo, struct seats *s)
 {
 	memset(s, 0, sizeof(*s));
+	s->kms_driver = c->guest_kms_driver;
 	if (c->kind == CONFIG_HOST) {
 		s->index[s->n++] = 0;
 		return;
@@ -411,7 +424,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 	for (int i = 0; i < n; i++) {
 		int host = s->index[i] == 0;
 		enum seat_path where = !host ? SEAT_GUEST : s->vtest ? SEAT_VTEST : SEAT_HOST;
-		const char *st = judge(r, c, where, w, &res[i], &wr[i], reasons[i], sizeof(reasons[i]));
+		const char *st = judge(r, c, where, s->kms_driver, w, &res[i], &wr[i], reasons[i], sizeof(reasons[i]));
 
 		rows[i] = (struct job_row){
 			.config = c->name,
@@ -566,8 +579,8 @@ static int row_stop(struct run *r, const struct config_def *c, int topo, const s
 	return 1;
 }
 
-/* Record every missing job of this config/topology as failed for `reason`. */
-static void fail_all(struct run *r, const struct config_def *c, int topo, const char *reason)
+/* Record every missing job of this config/topology as `status` (failed or skipped) for `reason`. */
+static void mark_all(struct run *r, const struct config_def *c, int topo, const char *status, const char *reason)
 {
 	struct seats s;
 
@@ -577,17 +590,22 @@ static void fail_all(struct run *r, const struct config_def *c, int topo, const 
 			for (int i = 0; i < s.n; i++) {
 				const char *wn = r->plan.workloads[wi];
 				struct job_row row = { .config = c->name, .topology = topo, .guest_index = s.index[i],
-						       .workload = wn, .repetition = rep, .status = "failed",
+						       .workload = wn, .repetition = rep, .status = status,
 						       .reason = reason, .accel = s.index[i] ? r->host.accel : "none",
 						       .wall_s = -1, .user_s = -1, .sys_s = -1, .maxrss_kb = -1,
 						       .exit_code = -1 };
 
 				if (store_job_done(&r->store, r->id, c->name, topo, s.index[i], wn, rep))
 					continue;
-				if (!stored(r, store_jobs(&r->store, r->id, &row, 1), "a failed job"))
+				if (!stored(r, store_jobs(&r->store, r->id, &row, 1), "a job that could not run"))
 					return;
-				r->failed_jobs++;
+				r->failed_jobs += strcmp(status, "failed") == 0;
 			}
+}
+
+static void fail_all(struct run *r, const struct config_def *c, int topo, const char *reason)
+{
+	mark_all(r, c, topo, "failed", reason);
 }
 
 /* Record every planned job of config c as failed for `reason`. */
@@ -907,15 +925,27 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 	seats_for(r, c, n, &seats);
 	if (all_done(r, c, n, &seats))
 		return;
+	if (c->max_guests && n > c->max_guests) {
+		char *why = vb_strdupf("%s serves at most %d guest%s at once", c->name, c->max_guests,
+				       c->max_guests > 1 ? "s" : "");
+
+		vb_log("%s with %d guests: skipped: %s", c->name, n, why);
+		mark_all(r, c, n, "skipped", why);
+		free(why);
+		return;
+	}
 	dir = vb_strdupf("%s/vms/%s-n%d", r->dir, c->name, n);
 	if (vb_mkdirs(dir, 0755) < 0) {
 		vb_err("cannot create %s: %s", dir, strerror(errno));
 		free(dir);
 		return;
 	}
-	struct backend_env env = {
-		.dir = dir, .mediator = r->mediator, .memory_mb = r->plan.memory_mb, .sched = &r->plan.med
-	};
+	struct backend_env env = { .host = &r->host,
+				   .plan = &r->plan,
+				   .dir = dir,
+				   .mediator = r->mediator,
+				   .memory_mb = r->plan.memory_mb,
+				   .sched = &r->plan.med };
 
 	if (gpu_backend_start(&gb, c, n, &env, err, sizeof(err)) < 0) {
 		vb_err("%s with %d guests: %s", c->name, n, err);
@@ -927,6 +957,8 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		return;
 	}
 	seats.control = gb.control[0] ? gb.control : NULL;
+	if (gb.kms_driver[0])
+		seats.kms_driver = gb.kms_driver;
 	/* A mediator without its renderer offers no vtest socket, and dom0's private mount namespace needs root:
 	 * without either, dom0 renders on the host, and the run says so. */
 	seats.vtest = seats.n > n && gb.vtest[0] && is_socket(gb.vtest) && geteuid() == 0 ? gb.vtest : NULL;
@@ -1107,7 +1139,8 @@ static void scenario_rep(struct run *r, const struct config_def *c, const struct
 			if (w && vs[g].present && vs[g].target_fps > 0 && sampling)
 				target_windows(&sp, g, res[k].wall_s, &vs[g]);
 			if (w) {
-				st = judge(r, c, SEAT_GUEST, w, &res[k], &wr[k], reasons[g], sizeof(reasons[g]));
+				st = judge(r, c, SEAT_GUEST, c->guest_kms_driver, w, &res[k], &wr[k], reasons[g],
+					   sizeof(reasons[g]));
 				rows[g].status = st;
 				rows[g].reason = reasons[g][0] ? reasons[g] : NULL;
 				rows[g].renderer = wr[k].renderer[0] ? wr[k].renderer : NULL;
@@ -1293,7 +1326,7 @@ static void run_scenarios(struct run *r)
 
 	if (!r->plan.nscenarios)
 		return;
-	skip = c ? host_skip_reason(&r->host, c, buf, sizeof(buf)) : "no mediated configuration is built in";
+	skip = c ? host_skip_reason(&r->host, &r->plan, c, buf, sizeof(buf)) : "no mediated configuration is built in";
 	for (int i = 0; i < r->plan.nscenarios && !stopping(r); i++) {
 		if (skip) {
 			vb_log("scenario %s: skipped: %s", r->plan.scenarios[i].name, skip);
@@ -1332,6 +1365,25 @@ static void record_host(struct run *r)
 
 	for (size_t i = 0; i < sizeof(facts) / sizeof(facts[0]) && !r->fatal[0]; i++)
 		stored(r, store_host_fact(&r->store, r->id, facts[i][0], facts[i][1]), "the host's facts");
+}
+
+/* What runs killed before they could stop left behind (a device still on vfio-pci, say), given back first. */
+static void recover_left_behind(struct run *r)
+{
+	for (size_t i = 0; config_at(i); i++) {
+		const struct config_def *c = config_at(i);
+		char msg[1024] = "";
+		int n;
+
+		if (!c->recover)
+			continue;
+		n = c->recover(&r->host, r->results, msg, sizeof(msg));
+		if (n < 0)
+			vb_err("%s: what an earlier run left behind could not all be given back: %s", c->name, msg);
+		else if (n > 0)
+			vb_log("%s: gave back %d device%s an earlier run left bound (see its journal)", c->name, n,
+			       n > 1 ? "s" : "");
+	}
 }
 
 static int locate_parts(struct run *r)
@@ -1540,6 +1592,7 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 	}
 
 	record_host(r);
+	recover_left_behind(r);
 	if (strcmp(r->host.accel, "none") == 0)
 		vb_log("host: QEMU %s, guest kernel %s; %s", r->host.qemu_version, r->host.kernel_version,
 		       r->host.accel_reason);
@@ -1554,7 +1607,7 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 		const struct config_def *c = config_find(r->plan.configs[i]);
 		static char bufs[PLAN_MAX_LIST][256];
 
-		skip[i] = host_skip_reason(&r->host, c, bufs[i], sizeof(bufs[i]));
+		skip[i] = host_skip_reason(&r->host, &r->plan, c, bufs[i], sizeof(bufs[i]));
 		stored(r, store_config(&r->store, r->id, c->name, skip[i] ? "skipped" : "run", skip[i]),
 		       "the configurations");
 		if (skip[i]) {

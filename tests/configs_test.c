@@ -13,6 +13,8 @@
 #include "configs.h"
 #include "gpu_backend.h"
 #include "hostcheck.h"
+#include "plan.h"
+#include "sysfs_fixture.h"
 #include "util.h"
 
 static void test_registry(void)
@@ -51,6 +53,7 @@ static void test_registry(void)
 static void fake_host(struct host *h)
 {
 	memset(h, 0, sizeof(*h));
+	strcpy(h->sysfs, "/nonexistent-sysfs");
 	strcpy(h->accel, "tcg");
 	strcpy(h->accel_reason, "KVM present but a standard kernel does not boot under it");
 	strcpy(h->qemu, "/usr/bin/qemu-system-x86_64");
@@ -67,36 +70,35 @@ static void test_skip_reasons(void)
 	const char *why;
 
 	fake_host(&h);
-	CHECK(host_skip_reason(&h, config_find("native"), buf, sizeof(buf)) == NULL, "native runs");
-	CHECK(host_skip_reason(&h, config_find("qemu-virgl"), buf, sizeof(buf)) == NULL, "qemu-virgl runs");
-	why = host_skip_reason(&h, config_find("passthrough"), buf, sizeof(buf));
-	CHECK_STR_CONTAINS(why, "needs KVM (KVM present but a standard kernel does not boot under it)");
-	why = host_skip_reason(&h, config_find("gvt-g"), buf, sizeof(buf));
+	CHECK(host_skip_reason(&h, NULL, config_find("native"), buf, sizeof(buf)) == NULL, "native runs");
+	CHECK(host_skip_reason(&h, NULL, config_find("qemu-virgl"), buf, sizeof(buf)) == NULL, "qemu-virgl runs");
+	/* Passthrough runs under TCG too: what it lacks here is an IOMMU (the fake host's sysfs is empty). */
+	why = host_skip_reason(&h, NULL, config_find("passthrough"), buf, sizeof(buf));
+	CHECK_STR_CONTAINS(why, "no IOMMU groups (VT-d or AMD-Vi is off or absent");
+	why = host_skip_reason(&h, NULL, config_find("gvt-g"), buf, sizeof(buf));
 	CHECK_STR_CONTAINS(why, "needs KVM (");
 	strcpy(h.accel, "kvm");
-	why = host_skip_reason(&h, config_find("passthrough"), buf, sizeof(buf));
-	CHECK(why && !strstr(why, "needs KVM"), "under KVM passthrough says what else is missing: %s", why ? why : "");
-	why = host_skip_reason(&h, config_find("gvt-g"), buf, sizeof(buf));
+	why = host_skip_reason(&h, NULL, config_find("gvt-g"), buf, sizeof(buf));
 	CHECK(why && (strstr(why, "i915.enable_gvt=1") || strstr(why, "not built yet")), "gvt-g: %s", why ? why : "");
 
 	h.has_xvfb = 0;
-	CHECK_STR_CONTAINS(host_skip_reason(&h, config_find("native"), buf, sizeof(buf)), "Xvfb is not installed");
-	CHECK_STR_CONTAINS(host_skip_reason(&h, config_find("qemu-virgl"), buf, sizeof(buf)),
+	CHECK_STR_CONTAINS(host_skip_reason(&h, NULL, config_find("native"), buf, sizeof(buf)), "Xvfb is not installed");
+	CHECK_STR_CONTAINS(host_skip_reason(&h, NULL, config_find("qemu-virgl"), buf, sizeof(buf)),
 			   "Xvfb is not installed (QEMU's SDL GL display");
-	CHECK(host_skip_reason(&h, config_find("qemu-vhost-user-gpu"), buf, sizeof(buf)) == NULL ||
+	CHECK(host_skip_reason(&h, NULL, config_find("qemu-vhost-user-gpu"), buf, sizeof(buf)) == NULL ||
 		      access("/usr/lib/qemu/vhost-user-gpu", X_OK) < 0,
 	      "no X server needed without an SDL display");
 	h.qemu_major = 7;
 	strcpy(h.qemu_version, "7.2.0");
 	for (size_t i = 0; config_at(i); i++)
 		if (config_at(i)->kind == CONFIG_GUEST)
-			CHECK_STR_CONTAINS(host_skip_reason(&h, config_at(i), buf, sizeof(buf)), "QEMU 7.2.0 is older than 10");
+			CHECK_STR_CONTAINS(host_skip_reason(&h, NULL, config_at(i), buf, sizeof(buf)), "QEMU 7.2.0 is older than 10");
 	h.qemu[0] = '\0';
-	CHECK_STR_CONTAINS(host_skip_reason(&h, config_find("mediated"), buf, sizeof(buf)),
+	CHECK_STR_CONTAINS(host_skip_reason(&h, NULL, config_find("mediated"), buf, sizeof(buf)),
 			   "qemu-system-x86_64 is not installed");
 	fake_host(&h);
 	h.guest_kernel[0] = '\0';
-	CHECK_STR_CONTAINS(host_skip_reason(&h, config_find("qemu-virgl"), buf, sizeof(buf)), "no guest kernel");
+	CHECK_STR_CONTAINS(host_skip_reason(&h, NULL, config_find("qemu-virgl"), buf, sizeof(buf)), "no guest kernel");
 }
 
 static void test_backends(const char *dir)
@@ -112,8 +114,8 @@ static void test_backends(const char *dir)
 	CHECK(gpu_backend_counters(&b, "/nonexistent") < 0, "QEMU's virgl keeps no counters");
 	gpu_backend_stop(&b);
 
-	CHECK(gpu_backend_start(&b, config_find("passthrough"), 1, &env, err, sizeof(err)) < 0, "no passthrough back-end");
-	CHECK_STR_CONTAINS(err, "config passthrough has no GPU back-end here");
+	CHECK(gpu_backend_start(&b, config_find("gvt-g"), 1, &env, err, sizeof(err)) < 0, "no GVT-g back-end");
+	CHECK_STR_CONTAINS(err, "config gvt-g has no GPU back-end here");
 	CHECK(gpu_backend_start(&b, config_find("qemu-virgl"), 0, &env, err, sizeof(err)) < 0, "no guests");
 	CHECK(gpu_backend_start(&b, config_find("qemu-virgl"), GPU_BACKEND_MAX + 1, &env, err, sizeof(err)) < 0,
 	      "too many guests");
@@ -143,6 +145,47 @@ static void test_backends(const char *dir)
 	CHECK(kill(pid, 0) < 0 && access(b.sock[0], F_OK) < 0, "stopped, socket removed");
 }
 
+/*
+ * Passthrough's back-end against a fixture sysfs like the nested lab's L1: a
+ * virtio GPU behind a root port, alone in its IOMMU group and bound to
+ * vfio-pci already (so nothing is written), and the console's GPU.
+ */
+static void test_passthrough(const char *dir)
+{
+	char *root = vb_strdupf("%s/sys", dir);
+	struct host h;
+	struct plan p;
+	struct gpu_backend b;
+	char err[1024] = "", buf[512];
+	struct backend_env env = { .host = &h, .plan = &p, .dir = dir, .memory_mb = 256 };
+	const struct config_def *c = config_find("passthrough");
+
+	fixture_root = root;
+	fixture_pci("0000:00:01.0", "0x030000\n", "0x1234\n", "0x1111\n", 1, "bochs-drm", "0");
+	fixture_pci("0000:01:00.0", "0x030000\n", "0x1af4\n", "0x1050\n", 0, "vfio-pci", "5");
+	fake_host(&h);
+	strcpy(h.sysfs, root);
+	memset(&p, 0, sizeof(p));
+	CHECK(host_skip_reason(&h, &p, c, buf, sizeof(buf)) == NULL, "runnable: %s", buf);
+	CHECK(c->max_guests == 1 && c->needs_lab_hardware && c->stop && c->recover, "one guest; lab hardware");
+	CHECK(gpu_backend_start(&b, c, 1, &env, err, sizeof(err)) == 0, "start: %s", err);
+	CHECK(gpu_backend_args(&b, 0) && !strcmp(gpu_backend_args(&b, 0)[0], "-device") &&
+		      !strcmp(gpu_backend_args(&b, 0)[1], "vfio-pci,host=0000:01:00.0") && !gpu_backend_args(&b, 0)[2],
+	      "the guest gets the device through vfio-pci");
+	CHECK(!strcmp(b.kms_driver, "virtio_gpu"), "its guest's 2D jobs must show virtio_gpu (%s)", b.kms_driver);
+	CHECK_STR_CONTAINS(b.description, "0000:01:00.0 (1af4:1050, host driver vfio-pci) on vfio-pci, for one guest");
+	gpu_backend_stop(&b);
+	CHECK(b.priv == NULL && b.stop == NULL, "stopped, its state released");
+
+	CHECK(gpu_backend_start(&b, c, 3, &env, err, sizeof(err)) < 0, "one device, not three guests");
+	CHECK_STR_CONTAINS(err, "passthrough hands its one device to one guest, not 3");
+	strcpy(p.pt.device, "0000:00:01.0");
+	CHECK_STR_CONTAINS(host_skip_reason(&h, &p, c, buf, sizeof(buf)), "0000:00:01.0 shows the host console");
+	CHECK(gpu_backend_start(&b, c, 1, &env, err, sizeof(err)) < 0, "the plan's device is the console's");
+	CHECK_STR_CONTAINS(err, "0000:00:01.0 shows the host console");
+	free(root);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/vgpubench-configs-XXXXXX";
@@ -154,6 +197,7 @@ int main(void)
 	test_registry();
 	test_skip_reasons();
 	test_backends(dir);
+	test_passthrough(dir);
 	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 	return check_done("configs");

@@ -9,30 +9,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "sysfs_fixture.h"
 #include "doctor.h"
 #include "util.h"
 
 static char root[] = "/tmp/vgpubench-doctor-XXXXXX";
-
-static void put(const char *rel, const char *text)
-{
-	char *path = vb_strdupf("%s/%s", root, rel), *dir = vb_strdup(path);
-
-	*strrchr(dir, '/') = '\0';
-	if (vb_mkdirs(dir, 0755) < 0 || vb_write_file(path, text, strlen(text)) < 0)
-		fprintf(stderr, "fixture: cannot write %s\n", path);
-	free(path);
-	free(dir);
-}
-
-static void link_to(const char *rel, const char *target)
-{
-	char *path = vb_strdupf("%s/%s", root, rel);
-
-	if (symlink(target, path) < 0)
-		fprintf(stderr, "fixture: cannot link %s\n", path);
-	free(path);
-}
 
 /* doctor_run's output and exit status for plan text. */
 static char *doctor(const char *plan_text, int *rc)
@@ -43,7 +24,7 @@ static char *doctor(const char *plan_text, int *rc)
 	struct doctor_opts o = { .plan = plan, .sysfs = root, .accel_cache = cache };
 
 	if (plan_text)
-		put("plan.ini", plan_text);
+		fixture_put("plan.ini", plan_text);
 	else
 		unlink(plan);
 	*rc = doctor_run(&o, mem);
@@ -61,20 +42,22 @@ int main(void)
 
 	if (!mkdtemp(root))
 		return 1;
-	put("bus/pci/devices/0000:00:02.0/class", "0x030000\n");
-	put("bus/pci/devices/0000:00:02.0/boot_vga", "1\n");
-	put("bus/pci/drivers/i915/bind", "");
-	put("bus/pci/drivers/vfio-pci/bind", "");
-	link_to("bus/pci/devices/0000:00:02.0/driver", "../../drivers/i915");
-	put("bus/pci/devices/0000:00:02.0/mdev_supported_types/i915-GVTg_V5_4/available_instances", "2\n");
-	put("bus/pci/devices/0000:01:00.0/class", "0x030200\n");
-	put("bus/pci/devices/0000:01:00.0/boot_vga", "0\n");
-	link_to("bus/pci/devices/0000:01:00.0/driver", "../../drivers/vfio-pci");
-	put("kernel/iommu_groups/7/type", "DMA\n");
-	link_to("bus/pci/devices/0000:01:00.0/iommu_group", "../../../../kernel/iommu_groups/7");
-	put("bus/pci/devices/0000:00:1f.0/class", "0x060100\n");
-	put("module/vfio/refcnt", "1\n");
-	put("module/vfio_pci/refcnt", "0\n");
+	fixture_root = root;
+	fixture_put("bus/pci/devices/0000:00:02.0/class", "0x030000\n");
+	fixture_put("bus/pci/devices/0000:00:02.0/boot_vga", "1\n");
+	fixture_put("bus/pci/drivers/i915/bind", "");
+	fixture_put("bus/pci/drivers/vfio-pci/bind", "");
+	fixture_link("bus/pci/devices/0000:00:02.0/driver", "../../drivers/i915");
+	fixture_put("bus/pci/devices/0000:00:02.0/mdev_supported_types/i915-GVTg_V5_4/available_instances", "2\n");
+	fixture_put("bus/pci/devices/0000:01:00.0/class", "0x030200\n");
+	fixture_put("bus/pci/devices/0000:01:00.0/boot_vga", "0\n");
+	fixture_link("bus/pci/devices/0000:01:00.0/driver", "../../drivers/vfio-pci");
+	fixture_put("kernel/iommu_groups/7/type", "DMA\n");
+	fixture_link("bus/pci/devices/0000:01:00.0/iommu_group", "../../../../kernel/iommu_groups/7");
+	fixture_link("kernel/iommu_groups/7/devices/0000:01:00.0", "../../../../bus/pci/devices/0000:01:00.0");
+	fixture_put("bus/pci/devices/0000:00:1f.0/class", "0x060100\n");
+	fixture_put("module/vfio/refcnt", "1\n");
+	fixture_put("module/vfio_pci/refcnt", "0\n");
 
 	n = doctor_gpus(root, g, 8);
 	CHECK(n == 2, "two display-class devices (%d)", n);
@@ -108,13 +91,24 @@ int main(void)
 		CHECK_STR_CONTAINS(out, line);
 		free(line);
 	}
-	CHECK_STR_CONTAINS(out, "passthrough              skipped: needs KVM (TCG chosen by VGPUBENCH_ACCEL=tcg)");
+	/* Under TCG too: the spare GPU is on vfio-pci already, alone in its group. */
+	CHECK_STR_CONTAINS(out, "passthrough              runnable\n");
 	CHECK_STR_CONTAINS(out, "every configuration it names can run here");
 	free(out);
 
-	out = doctor("[plan]\nconfigs = native, passthrough\nworkloads = glmark2\n", &rc);
-	CHECK(rc == 1, "a plan naming passthrough cannot run here (%d)", rc);
-	CHECK_STR_CONTAINS(out, "some configurations it names cannot run here");
+	out = doctor("[plan]\nconfigs = native, passthrough\nworkloads = glmark2\n[passthrough]\ndevice = 0000:00:02.0\n",
+		     &rc);
+	CHECK_STR_CONTAINS(out, "passthrough              skipped: 0000:00:02.0 shows the host console");
+	CHECK(rc == 0, "a plan naming passthrough can run without it (%d)", rc);
+	CHECK_STR_CONTAINS(out, "it can run here\n  without the hardware it needs, passthrough: skipped, and the run "
+				"keeps the reason");
+	free(out);
+
+	out = doctor("[plan]\nconfigs = native, qemu-vhost-user-gpu, gvt-g\nworkloads = glmark2\n", &rc);
+	if (access("/usr/lib/qemu/vhost-user-gpu", X_OK) < 0) {
+		CHECK(rc == 1, "a plan naming a configuration that cannot run here (%d)", rc);
+		CHECK_STR_CONTAINS(out, "some configurations it names cannot run here");
+	}
 	free(out);
 
 	out = doctor(NULL, &rc);

@@ -52,6 +52,10 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\n[noise]\nmax_steal_pct = 101\n", "bad.ini:3: max_steal_pct: '101'" },
 	{ "[plan]\n[noise]\nmax_redos = 11\n", "bad.ini:3: max_redos: '11' is not a whole number from 0 to 10" },
 	{ "[plan]\n[noise]\nlp_num_threads = 0\n", "bad.ini:3: lp_num_threads: '0' is not a whole number from 1" },
+	{ "[plan]\n[passthrough]\ndevice = 01:00.0\n",
+	  "bad.ini:3: device: '01:00.0' is neither auto nor a PCI address in full form (like 0000:03:00.0)" },
+	{ "[plan]\n[passthrough]\n[passthrough]\n", "bad.ini:3: section [passthrough] appears twice" },
+	{ "[plan]\n[passthrough]\nlab = nested\n", "bad.ini:3: unknown key 'lab' in [passthrough] (known: device)" },
 	{ "[plan]\n[noise]\npin = yes\n",
 	  "bad.ini:3: unknown key 'pin' in [noise] (known: warmup, max_steal_pct, max_redos, lp_num_threads)" },
 	{ "[plan]\n[guest]\nvcpus = 1\nvcpus = 2\n", "bad.ini:4: duplicate key 'vcpus' in [guest]" },
@@ -160,6 +164,15 @@ int main(void)
 		      p.noise.warmup && p.noise.max_steal_pct == 2.5 && p.noise.max_redos == 0 &&
 		      p.noise.lp_num_threads == 2,
 	      "[noise] read: %s", err);
+	CHECK(!p.pt.device[0], "passthrough's device: auto unless named");
+	CHECK(plan_parse("pt.ini", "[plan]\nconfigs=passthrough\nworkloads=kms2d\n[passthrough]\ndevice = 0000:03:00.0\n",
+			 &p, err, sizeof(err)) == 0 &&
+		      !strcmp(p.pt.device, "0000:03:00.0"),
+	      "[passthrough] device read: %s", err);
+	CHECK(plan_parse("pt.ini", "[plan]\nconfigs=passthrough\nworkloads=kms2d\n[passthrough]\ndevice = auto\n", &p,
+			 err, sizeof(err)) == 0 &&
+		      !p.pt.device[0],
+	      "device = auto: %s", err);
 	CHECK(plan_parse("d.ini", "[plan]\nconfigs=native\nworkloads=glmark2\ndom0_load = no\n", &p, err, sizeof(err)) == 0 &&
 		      p.dom0_load == 0,
 	      "dom0_load = no: %s", err);
@@ -209,5 +222,7 @@ int main(void)
 	CHECK_STR_CONTAINS(err, "no-such-file.ini: cannot read the plan");
 	CHECK(plan_load("harness/plans/default.ini", &p, NULL, err, sizeof(err)) == 0, "default plan: %s", err);
 	CHECK(p.nguests == 2 && p.guests[1] == 3, "the default plan runs 1 and 3 guests");
+	CHECK(p.nconfigs == 4 && !strcmp(p.configs[3], "passthrough") && !strcmp(p.configs[0], "native"),
+	      "the default plan names the triangle's corners: native, mediated, passthrough");
 	return check_done("plan");
 }

@@ -56,6 +56,25 @@ for arg in $(cat /proc/cmdline); do
 	vgpu.name=*) hostname "${arg#vgpu.name=}" ;;
 	esac
 done
+# A passed-through GPU's driver is not in the initramfs: load it by the
+# device's modalias from the host's module tree, with the host's firmware
+# visible to the kernel's loader (which looks in this root) beside the EDID
+# override. Emulated GPUs are bound by now (virtio-pci): nothing to do.
+firmware=""
+for dev in /sys/bus/pci/devices/*; do
+	case "$(cat "$dev/class")" in
+	0x03*) ;;
+	*) continue ;;
+	esac
+	[ -e "$dev/driver" ] && continue
+	if [ -z "$firmware" ] && [ -d /lower/lib/firmware ]; then
+		firmware=1
+		mount -t overlay overlay -o lowerdir=/lib/firmware:/lower/lib/firmware /lib/firmware ||
+			echo "vgpu-init: the host's firmware is not visible to GPU drivers"
+	fi
+	echo "vgpu-init: loading the driver of ${dev##*/} from the host's modules"
+	chroot /newroot /sbin/modprobe "$(cat "$dev/modalias")" || echo "vgpu-init: no driver for ${dev##*/}"
+done
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8
