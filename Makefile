@@ -58,7 +58,7 @@ $(AGENT_SAN): $(AGENT_SRC) $(wildcard guest-agent/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(AGENT_SRC) -ljson-c
 
-$(KMS2D): workloads/kms2d/kms2d.c
+$(KMS2D): workloads/kms2d/kms2d.c workloads/kms2d/kms2d_frames.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags libdrm) -o $@ $< $$(pkg-config --libs libdrm)
 

@@ -241,6 +241,8 @@ int doctor_run(const struct doctor_opts *o, FILE *out)
 		: lab[0]  ? "it can run here"
 			  : "every configuration it names can run here");
 	if (lab[0])
-		fprintf(out, "  without the hardware it needs, %s: skipped, and the run keeps the reason\n", lab);
+		fprintf(out, "  without the hardware it needs, %s: skipped, and the run keeps the reason (harness/plans/lab.ini "
+			"proves the passthrough path in a nested lab)\n",
+			lab);
 	return runnable ? 0 : 1;
 }

@@ -31,6 +31,13 @@ struct gpu_backend {
 	/* The KMS driver the guests' 2D jobs must show, when the back-end knows it better than its config ("": the
 	 * config's guest_kms_driver). */
 	char kms_driver[32];
+	/* The guests' shape, when the back-end needs its own ("" or 0: the plan's and vm.c's). */
+	char machine[16];      /* QEMU machine type */
+	char kernel_args[128]; /* more for the guest kernel's command line */
+	int memory_mb, vcpus;
+	/* The guest is a lab host (nested_lab.h): the harness runs this plan file inside it with vgpubench and keeps
+	 * that run's results, instead of running the workloads there itself ("": not a lab). */
+	char lab_plan[512];
 };
 
 /*

@@ -4,7 +4,7 @@
  *           max_repetitions, target_ci_pct (the last three for repetitions = auto)
  *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel
  *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads
- *   [passthrough] device (auto, or a PCI address)
+ *   [passthrough] device (auto, or a PCI address), lab (none or nested)
  *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action
  *   [scenario NAME] policies, guests, baseline, weights, targets, timeslice_ms
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
@@ -304,7 +304,7 @@ static const char *const mediator_keys[] = { "policy",	   "timeslice_ms", "weigh
 					     "targets", "watchdog_ms",	   "watchdog_action" };
 static const char *const scenario_keys[] = { "policies", "guests", "baseline", "weights", "targets", "timeslice_ms" };
 static const char *const noise_keys[] = { "warmup", "max_steal_pct", "max_redos", "lp_num_threads" };
-static const char *const passthrough_keys[] = { "device" };
+static const char *const passthrough_keys[] = { "device", "lab" };
 
 static int key_index(const char *const *keys, size_t n, const char *k)
 {
@@ -475,7 +475,12 @@ static int set_noise_key(struct pstate *s, struct plan *p, int k, char *v)
 
 static int set_passthrough_key(struct pstate *s, struct plan *p, int k, char *v)
 {
-	(void)k;
+	if (k == 1) {
+		if (strcmp(v, "none") && strcmp(v, "nested"))
+			return fail(s, "lab: '%s' is neither none nor nested", v);
+		p->pt.nested_lab = strcmp(v, "nested") == 0;
+		return 0;
+	}
 	if (strcmp(v, "auto") == 0) {
 		p->pt.device[0] = '\0';
 		return 0;

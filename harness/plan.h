@@ -76,6 +76,7 @@ struct plan {
 	/* [passthrough]: the host device the passthrough config hands to its guest */
 	struct plan_passthrough {
 		char device[16]; /* a PCI address, "" for auto (the first spare display-class device) */
+		int nested_lab;  /* lab = nested: prove the path in a nested lab VM instead (nested_lab.h) */
 	} pt;
 	/* [mediator]: for the mediated config's runs */
 	struct plan_mediator med;

@@ -190,9 +190,19 @@ static void file_key(char *out, size_t len, const char *name)
 	out[k] = '\0';
 }
 
+/* Did config's jobs in this run come from a nested lab (store_lab_get)? Its numbers prove a path, not a speed. */
+static int is_lab(struct rep *r, const char *config)
+{
+	char *lab = config ? store_lab_get(r->st, r->run, config) : NULL;
+
+	free(lab);
+	return lab != NULL;
+}
+
+/* The native series s is a share of, or NULL (none, or s is a nested lab's). */
 static const struct series *native_of(struct rep *r, const struct series *s)
 {
-	return series_find(&r->set, s->workload, config_baseline(), 0, 0, s->metric);
+	return is_lab(r, s->config) ? NULL : series_find(&r->set, s->workload, config_baseline(), 0, 0, s->metric);
 }
 
 /* One cell of the triangle: median(a) ÷ median(b) with its 95% interval, or why there is none. */
@@ -202,6 +212,13 @@ static void triangle_cell(struct rep *r, const struct series *a, const struct se
 	const char *names[2] = { aname, bname };
 	const struct series *ss[2] = { a, b };
 
+	for (int k = 0; k < 2; k++)
+		if (ss[k] && ss[k]->n && is_lab(r, names[k])) {
+			fprintf(r->html, "<td class=na>%s: nested lab only (median %.1f): it proves the path, not the speed "
+					 "(see the environment's nested lab fact)</td>",
+				names[k], median_copy(ss[k]->v, ss[k]->n));
+			return;
+		}
 	if (a && b && a->n && b->n) {
 		double ratio = 100.0 * median_copy(a->v, a->n) / median_copy(b->v, b->n);
 		struct stats_ci ci = stats_bootstrap_ratio(a->v, a->n, b->v, b->n, BOOT_ITERS, BOOT_SEED);
@@ -344,7 +361,9 @@ static void section_summary(struct rep *r)
 			ci.lo, ci.hi, cv > 0.10 ? " class=noisy title=\"noisy: CV above 10%\"" : "",
 			isnan(cv) ? 0.0 : 100 * cv);
 		detectable_cell(r, s, cv);
-		if (isnan(pct))
+		if (is_lab(r, s->config))
+			fprintf(r->html, "<td colspan=2>nested lab: proves the path, not the speed</td></tr>\n");
+		else if (isnan(pct))
 			fprintf(r->html, "<td>–</td><td>–</td></tr>\n");
 		else
 			fprintf(r->html, "<td>%.1f%%</td><td>%.1f – %.1f%%</td></tr>\n", pct, pci.lo, pci.hi);

@@ -28,6 +28,7 @@
 #include "host_noise.h"
 #include "hostcheck.h"
 #include "image.h"
+#include "nested_lab.h"
 #include "plan.h"
 #include "report.h"
 #include "stats.h"
@@ -829,9 +830,11 @@ static int guests_boot(struct run *r, const struct config_def *c, const char *la
 		.kernel = r->img.kernel,
 		.initrd = r->img.initrd,
 		.cpu = r->plan.cpu,
-		.memory_mb = r->plan.memory_mb,
-		.vcpus = r->plan.vcpus,
+		.memory_mb = gb->memory_mb ? gb->memory_mb : r->plan.memory_mb,
+		.vcpus = gb->vcpus ? gb->vcpus : r->plan.vcpus,
 		.display = c->needs_display ? r->x.display : NULL,
+		.machine = gb->machine[0] ? gb->machine : NULL,
+		.kernel_args = gb->kernel_args[0] ? gb->kernel_args : NULL,
 	};
 	int ok = 1;
 
@@ -911,6 +914,42 @@ static void guests_stop(struct guest_set *gs)
 	gs->nvm = gs->nconn = 0;
 }
 
+#define LAB_TIMEOUT_S 2400.0 /* the nested lab's whole inner run: its guest boots in minutes under nested TCG */
+
+/* The topology's guest is a nested lab host (gpu_backend.h): the configuration runs inside it, and the inner run's
+ * jobs come back into this run, with what the lab showed. */
+static void run_lab(struct run *r, const struct config_def *c, int n, struct guest_set *gs,
+		    const struct gpu_backend *gb, const char *dir)
+{
+	struct nested_lab lab = { .dir = dir,
+				  .results = r->results,
+				  .plan = gb->lab_plan,
+				  .qmp = gs->vms[0].qmp_sock,
+				  .timeout_s = LAB_TIMEOUT_S };
+	char *bin = vb_strdupf("%s/vgpubench", vb_exe_dir());
+	char *accel = vb_strdupf("tcg in a lab host under %s", r->host.accel);
+	char err[512], evidence[1024], verdict[512];
+
+	lab.vgpubench = bin;
+	if (nested_lab_run(&lab, &gs->conns[0], &r->store, r->id, c->name, n, accel, err, sizeof(err)) < 0) {
+		char *why = vb_strdupf("nested lab: %s", err);
+
+		vb_err("%s with %d guest: %s", c->name, n, why);
+		if (!vb_stop_requested)
+			fail_all(r, c, n, why);
+		free(why);
+	} else {
+		r->failed_jobs += nested_lab_verdict(&lab, verdict, sizeof(verdict)) ? lab.jobs : lab.jobs - lab.jobs_ok;
+	}
+	nested_lab_evidence(&lab, evidence, sizeof(evidence));
+	stored(r, store_lab_set(&r->store, r->id, c->name, evidence), "the nested lab's evidence");
+	vb_log("  nested lab: %s", evidence);
+	if (nested_lab_verdict(&lab, verdict, sizeof(verdict)))
+		vb_err("  %s", verdict);
+	free(bin);
+	free(accel);
+}
+
 static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 {
 	struct guest_set gs;
@@ -956,6 +995,12 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		free(dir);
 		return;
 	}
+	{
+		char *key = vb_strdupf("back-end (%s, %d guest%s)", c->name, n, n > 1 ? "s" : "");
+
+		stored(r, store_host_fact(&r->store, r->id, key, gb.description), "a host fact");
+		free(key);
+	}
 	seats.control = gb.control[0] ? gb.control : NULL;
 	if (gb.kms_driver[0])
 		seats.kms_driver = gb.kms_driver;
@@ -971,6 +1016,8 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 			fail_all(r, c, n, why);
 			free(why);
 		}
+	} else if (gb.lab_plan[0]) {
+		run_lab(r, c, n, &gs, &gb, dir);
 	} else if (seats.n > n && start_host_agent(r, &dom0, "dom0", seats.vtest) < 0) {
 		if (!vb_stop_requested)
 			fail_all(r, c, n, "the dom0 agent did not start");
@@ -1276,7 +1323,10 @@ static void run_scenario(struct run *r, const struct config_def *c, const struct
 		return;
 	}
 	med.policy = sc->policies[0];
-	struct backend_env env = { .dir = dir, .mediator = r->mediator, .memory_mb = r->plan.memory_mb, .sched = &med };
+	struct backend_env env = {
+		.host = &r->host, .plan = &r->plan, .dir = dir, .mediator = r->mediator, .memory_mb = r->plan.memory_mb,
+		.sched = &med
+	};
 
 	if (gpu_backend_start(&gb, c, n, &env, err, sizeof(err)) < 0 || !gb.control[0]) {
 		char *why = vb_strdupf("the mediator did not start: %s", err);

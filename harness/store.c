@@ -561,6 +561,25 @@ int store_config_get(struct store *s, const char *run, const char *config, char 
 	return rc;
 }
 
+#define LAB_FACT "nested lab (%s)"
+
+int store_lab_set(struct store *s, const char *run, const char *config, const char *evidence)
+{
+	char *key = vb_strdupf(LAB_FACT, config);
+	int rc = store_host_fact(s, run, key, evidence);
+
+	free(key);
+	return rc;
+}
+
+char *store_lab_get(struct store *s, const char *run, const char *config)
+{
+	char *key = vb_strdupf(LAB_FACT, config), *v = store_host_fact_get(s, run, key);
+
+	free(key);
+	return v;
+}
+
 int store_config(struct store *s, const char *run, const char *config, const char *status, const char *reason)
 {
 	return run_stmt(s, "INSERT OR REPLACE INTO configs(run_id, name, status, reason) VALUES (?, ?, ?, ?)", "ssss",

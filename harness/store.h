@@ -47,6 +47,10 @@ int store_config(struct store *s, const char *run, const char *config, const cha
 /* A configuration's verdict in a run: *status "run" or "skipped", *reason (malloc'ed). 0, or -1 when the
  * run's plan did not name it. */
 int store_config_get(struct store *s, const char *run, const char *config, char **status, char **reason);
+/* A configuration whose jobs in a run came from a nested lab (nested_lab.h): what the lab showed. Kept as a host
+ * fact. store_lab_get: that evidence (malloc'ed), or NULL when the configuration ran on the host itself. */
+int store_lab_set(struct store *s, const char *run, const char *config, const char *evidence);
+char *store_lab_get(struct store *s, const char *run, const char *config);
 
 struct guest_row {
 	const char *config;

@@ -175,12 +175,19 @@ int summary_print(struct store *s, const char *run, FILE *out)
 			double total = g[i].topology >= 2 && !g[i].dom0 ? median_rep_sum(s, run, wl[w], metric, &g[i]) : NAN;
 
 			snprintf(sum, sizeof(sum), isnan(total) ? "" : "%.1f", total);
-			snprintf(pct, sizeof(pct), isnan(med) || isnan(native) ? "-" : "%.1f%%", 100.0 * med / native);
+			char *lab = store_lab_get(s, run, g[i].config);
+
+			/* A nested lab's numbers prove the path, not the speed: never a share of native. */
+			snprintf(pct, sizeof(pct), lab ? "lab" : isnan(med) || isnan(native) ? "-" : "%.1f%%",
+				 100.0 * med / native);
 			fprintf(out, "%-12s %-30s %-20s %6s %3d/%-3d %10s %10s %9s\n", wl[w], metric, g[i].config, topo,
 				g[i].ok, g[i].jobs, meds, sum, pct);
 			if (g[i].ok < g[i].jobs)
 				fprintf(out, "%-12s   %s %s\n", "", strncmp(g[i].reason, "skipped", 7) ? "first failure:" : "not run:",
 					g[i].reason);
+			if (lab)
+				fprintf(out, "%-12s   %s (nested lab): %s\n", "", g[i].config, lab);
+			free(lab);
 			free(g[i].values);
 		}
 	}

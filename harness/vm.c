@@ -50,7 +50,7 @@ int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
 	ARG("-no-user-config");
 	ARG("-no-reboot");
 	ARG("-machine");
-	ARG("pc");
+	ARG(o->machine ? o->machine : "pc");
 	ARG("-accel");
 	ARG(o->accel);
 	ARG("-cpu");
@@ -64,8 +64,8 @@ int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
 	ARG("-initrd");
 	ARG(o->initrd);
 	ARG("-append");
-	OWN(vb_strdupf("console=ttyS0 panic=-1 loglevel=4 rdinit=/init drm.edid_firmware=%s vgpu.name=%s",
-			 EDID_FIRMWARE_NAME, vm->name));
+	OWN(vb_strdupf("console=ttyS0 panic=-1 loglevel=4 rdinit=/init drm.edid_firmware=%s vgpu.name=%s%s%s",
+			 EDID_FIRMWARE_NAME, vm->name, o->kernel_args ? " " : "", o->kernel_args ? o->kernel_args : ""));
 	ARG("-serial");
 	OWN(vb_strdupf("file:%s", vm->serial_log));
 	ARG("-monitor");

@@ -183,6 +183,37 @@ static void test_passthrough(const char *dir)
 	CHECK_STR_CONTAINS(host_skip_reason(&h, &p, c, buf, sizeof(buf)), "0000:00:01.0 shows the host console");
 	CHECK(gpu_backend_start(&b, c, 1, &env, err, sizeof(err)) < 0, "the plan's device is the console's");
 	CHECK_STR_CONTAINS(err, "0000:00:01.0 shows the host console");
+
+	/* The nested lab: its guest is a lab host, and the plan it runs is written for it. */
+	p.pt.nested_lab = 1;
+	p.nworkloads = 1;
+	p.workloads[0] = "kms2d";
+	p.repetitions = 2;
+	p.job_timeout_s = 600;
+	strcpy(p.cpu, "Westmere");
+	strcpy(h.kernel_version, "0.0-none");
+	CHECK_STR_CONTAINS(host_skip_reason(&h, &p, c, buf, sizeof(buf)),
+			   "the guest kernel 0.0-none has no vfio-pci module for the nested lab's host");
+	CHECK(gpu_backend_start(&b, c, 1, &env, err, sizeof(err)) == 0, "the lab host's back-end: %s", err);
+	CHECK(!strcmp(b.machine, "q35") && !strcmp(b.kernel_args, "intel_iommu=on nomodeset") && b.memory_mb >= 2048 &&
+		      b.vcpus == 2,
+	      "q35, the IOMMU on, room for its own guest: %s %s %d %d", b.machine, b.kernel_args, b.memory_mb, b.vcpus);
+	const char *const *la = gpu_backend_args(&b, 0);
+	char *joined = vb_strdupf("%s %s %s %s %s %s", la[0], la[1], la[2], la[3], la[4], la[5]);
+
+	CHECK_STR_CONTAINS(joined, "-device intel-iommu,intremap=on,caching-mode=on -device pcie-root-port,id=lab.rp");
+	CHECK_STR_CONTAINS(joined, "virtio-gpu-pci,iommu_platform=on,disable-legacy=on,bus=lab.rp,xres=640,yres=480");
+	free(joined);
+	char *inner = vb_read_file(b.lab_plan, NULL);
+	struct plan ip;
+
+	CHECK(inner && plan_parse("lab-plan.ini", inner, &ip, err, sizeof(err)) == 0, "the inner plan parses: %s", err);
+	CHECK(inner && ip.nconfigs == 1 && !strcmp(ip.configs[0], "passthrough") && !strcmp(ip.pt.device, "0000:01:00.0") &&
+		      !ip.pt.nested_lab && ip.nworkloads == 1 && !strcmp(ip.workloads[0], "kms2d") &&
+		      ip.repetitions == 2 && ip.accel == ACCEL_TCG && !strcmp(ip.cpu, "Westmere"),
+	      "the inner plan: passthrough for real on the lab host's GPU, the outer plan's workloads");
+	free(inner);
+	gpu_backend_stop(&b);
 	free(root);
 }
 

@@ -101,7 +101,7 @@ int main(void)
 	CHECK_STR_CONTAINS(out, "passthrough              skipped: 0000:00:02.0 shows the host console");
 	CHECK(rc == 0, "a plan naming passthrough can run without it (%d)", rc);
 	CHECK_STR_CONTAINS(out, "it can run here\n  without the hardware it needs, passthrough: skipped, and the run "
-				"keeps the reason");
+				"keeps the reason (harness/plans/lab.ini proves the passthrough path in a nested lab)");
 	free(out);
 
 	out = doctor("[plan]\nconfigs = native, qemu-vhost-user-gpu, gvt-g\nworkloads = glmark2\n", &rc);

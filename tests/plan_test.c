@@ -55,7 +55,8 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\n[passthrough]\ndevice = 01:00.0\n",
 	  "bad.ini:3: device: '01:00.0' is neither auto nor a PCI address in full form (like 0000:03:00.0)" },
 	{ "[plan]\n[passthrough]\n[passthrough]\n", "bad.ini:3: section [passthrough] appears twice" },
-	{ "[plan]\n[passthrough]\nlab = nested\n", "bad.ini:3: unknown key 'lab' in [passthrough] (known: device)" },
+	{ "[plan]\n[passthrough]\nlab = yes\n", "bad.ini:3: lab: 'yes' is neither none nor nested" },
+	{ "[plan]\n[passthrough]\nbus = 1\n", "bad.ini:3: unknown key 'bus' in [passthrough] (known: device, lab)" },
 	{ "[plan]\n[noise]\npin = yes\n",
 	  "bad.ini:3: unknown key 'pin' in [noise] (known: warmup, max_steal_pct, max_redos, lp_num_threads)" },
 	{ "[plan]\n[guest]\nvcpus = 1\nvcpus = 2\n", "bad.ini:4: duplicate key 'vcpus' in [guest]" },
@@ -169,6 +170,10 @@ int main(void)
 			 &p, err, sizeof(err)) == 0 &&
 		      !strcmp(p.pt.device, "0000:03:00.0"),
 	      "[passthrough] device read: %s", err);
+	CHECK(!p.pt.nested_lab, "no lab unless asked for");
+	CHECK(plan_load("harness/plans/lab.ini", &p, NULL, err, sizeof(err)) == 0 && p.pt.nested_lab &&
+		      p.nconfigs == 1 && !strcmp(p.configs[0], "passthrough") && p.nguests == 1 && p.guests[0] == 1,
+	      "the nested lab's plan: passthrough, one guest, lab = nested: %s", err);
 	CHECK(plan_parse("pt.ini", "[plan]\nconfigs=passthrough\nworkloads=kms2d\n[passthrough]\ndevice = auto\n", &p,
 			 err, sizeof(err)) == 0 &&
 		      !p.pt.device[0],

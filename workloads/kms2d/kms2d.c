@@ -27,6 +27,8 @@
 #include <xf86drmMode.h>
 #include <drm_fourcc.h>
 
+#include "kms2d_frames.h"
+
 #define EXIT_SKIP 77
 #define RECT 64
 #define MAX_FLIPS 100000
@@ -123,6 +125,22 @@ static int pick_output(struct kms *k)
 			}
 		}
 		drmModeFreeConnector(c);
+	}
+	if (!found) {
+		/* What the driver shows instead, for the log. */
+		for (int i = 0; i < res->count_connectors; i++) {
+			drmModeConnector *c = drmModeGetConnector(k->fd, res->connectors[i]);
+
+			if (c)
+				fprintf(stderr, "kms2d: connector %u (type %u): %s, %d modes, %d encoders\n", c->connector_id,
+					c->connector_type,
+					c->connection == DRM_MODE_CONNECTED	 ? "connected"
+					: c->connection == DRM_MODE_DISCONNECTED ? "disconnected"
+										 : "state unknown",
+					c->count_modes, c->count_encoders);
+			drmModeFreeConnector(c);
+		}
+		fprintf(stderr, "kms2d: %d connectors, %d CRTCs\n", res->count_connectors, res->count_crtcs);
 	}
 	drmModeFreeResources(res);
 	if (!found) {
@@ -267,7 +285,7 @@ int main(int argc, char **argv)
 	printf("fill.per_s: %.2f\nfill.mb_per_s: %.2f\n", n / t, n * mb / t);
 
 	/* copy */
-	fill(&k.fb[1], w, h, 0, 0, w, h, 0xff336699u);
+	fill(&k.fb[1], w, h, 0, 0, w, h, KMS2D_COPY_XRGB);
 	n = 0;
 	t0 = now();
 	do {
