@@ -22,7 +22,7 @@
 #include "plan.h"
 #include "util.h"
 
-#define JOURNAL "passthrough.journal"
+#define JOURNAL "passthrough.journal" /* NAME.journal: the nested lab reads the inner run's there */
 
 struct pt_state {
 	struct pci_kernel k;

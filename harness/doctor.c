@@ -12,6 +12,7 @@
 
 #include "configs.h"
 #include "hostcheck.h"
+#include "mdev.h"
 #include "plan.h"
 #include "util.h"
 
@@ -168,9 +169,16 @@ static void host_facts(const struct doctor_opts *o, struct host *h, FILE *out)
 	fact(out, "spare GPU", spare > 0, buf,
 	     "a second GPU the host console does not use, alone in its IOMMU group, for passthrough");
 	{
-		int n = host_gvt_types(o->sysfs);
+		struct pci_kernel k;
+		struct mdev_type t[8];
+		int n;
 
+		pci_kernel_init(&k, o->sysfs);
+		n = mdev_types(&k, "i915-GVTg", t, 8);
 		snprintf(buf, sizeof(buf), "%d mdev type%s", n, n == 1 ? "" : "s");
+		for (int i = 0; i < n; i++)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%.63s on %.15s (%d left)", i ? ", " : ": ",
+				 t[i].id, t[i].parent, t[i].available);
 		fact(out, "GVT-g", n > 0, buf,
 		     "a supported Intel iGPU (Broadwell to Comet Lake) with i915.enable_gvt=1 and the kvmgt module");
 	}

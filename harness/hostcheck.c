@@ -162,20 +162,6 @@ int host_iommu_groups(const char *sysfs)
 	return n;
 }
 
-int host_gvt_types(const char *sysfs)
-{
-	char *pat = vb_strdupf("%s/bus/pci/devices/*/mdev_supported_types/i915-GVTg*", sysfs);
-	glob_t g;
-	int n = 0;
-
-	if (glob(pat, 0, NULL, &g) == 0) {
-		n = (int)g.gl_pathc;
-		globfree(&g);
-	}
-	free(pat);
-	return n;
-}
-
 int host_choose_accel(struct host *h, enum accel_mode plan_mode, const char *cache_path, char *err, size_t errlen)
 {
 	const char *env = getenv(HOST_ACCEL_ENV);

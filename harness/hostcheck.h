@@ -36,8 +36,6 @@ void host_probe(struct host *h);
 
 /* How many IOMMU groups the kernel made, under sysfs ("/sys", or a fixture tree). */
 int host_iommu_groups(const char *sysfs);
-/* How many GVT-g mediated-device types (i915-GVTg_*) the host's PCI devices offer, under sysfs. */
-int host_gvt_types(const char *sysfs);
 
 /* The environment variable that overrides the plan's accelerator. */
 #define HOST_ACCEL_ENV "VGPUBENCH_ACCEL"

@@ -315,7 +315,7 @@ int nested_lab_run(struct nested_lab *lab, struct agent_conn *host, struct store
 	job_result_free(&res);
 	/* The inner guest's console, for whoever reads this run. */
 	{
-		char *serial = vb_strdupf("%s/vms/passthrough-n1/guest1.serial.log", dir);
+		char *serial = vb_strdupf("%s/vms/%s-n1/guest1.serial.log", dir, config);
 		char *keep = vb_strdupf("%s/lab-guest1.serial.log", lab->dir);
 		const char *argv[] = { "cat", serial, NULL };
 
@@ -325,7 +325,8 @@ int nested_lab_run(struct nested_lab *lab, struct agent_conn *host, struct store
 		free(serial);
 		free(keep);
 	}
-	journal = vb_strdupf("%s/vms/passthrough-n1/passthrough.journal", dir);
+	/* The inner run is of the same configuration, one guest: its folder and journal are named after it. */
+	journal = vb_strdupf("%s/vms/%s-n1/%s.journal", dir, config, config);
 	const char *cat_argv[] = { "cat", journal, NULL };
 
 	lab_job(host, cat_argv, NULL, 60, NULL, &res);

@@ -317,8 +317,7 @@ void pci_journal_close(struct pci_journal *j)
 	j->fd = -1;
 }
 
-/* One line into the journal, on disk before the kernel is touched. */
-static int journal_add(struct pci_journal *j, const char *line, char *err, size_t len)
+int pci_journal_add(struct pci_journal *j, const char *line, char *err, size_t len)
 {
 	size_t n = strlen(line);
 
@@ -329,24 +328,28 @@ static int journal_add(struct pci_journal *j, const char *line, char *err, size_
 	return 0;
 }
 
+int pci_kernel_write(const struct pci_kernel *k, const char *rel, const char *val, char *err, size_t len)
+{
+	char *path = vb_strdupf("%s/%s", k->sysfs, rel);
+	int rc = k->write(k, path, val);
+
+	if (rc < 0)
+		snprintf(err, len, "writing '%.40s' to %s: %s", val[0] == '\n' ? "\\n" : val, path, strerror(errno));
+	free(path);
+	return rc;
+}
+
 static int kwrite(const struct pci_kernel *k, const char *val, char *err, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 static int kwrite(const struct pci_kernel *k, const char *val, char *err, size_t len, const char *fmt, ...)
 {
 	char rel[256];
 	va_list ap;
-	char *path;
-	int rc;
 
 	va_start(ap, fmt);
 	vsnprintf(rel, sizeof(rel), fmt, ap);
 	va_end(ap);
-	path = vb_strdupf("%s/%s", k->sysfs, rel);
-	rc = k->write(k, path, val);
-	if (rc < 0)
-		snprintf(err, len, "writing '%.40s' to %s: %s", val[0] == '\n' ? "\\n" : val, path, strerror(errno));
-	free(path);
-	return rc;
+	return pci_kernel_write(k, rel, val, err, len);
 }
 
 /* Wait until bdf's driver is `want` ("" for none). 0, or -1 with what it is instead. */
@@ -400,7 +403,7 @@ int pci_vfio_bind(const struct pci_kernel *k, struct pci_journal *j, const struc
 		return -1;
 	snprintf(line, sizeof(line), "bind %s %s %s\n", f->bdf, f->driver[0] ? f->driver : "-",
 		 f->override[0] ? f->override : "-");
-	if (journal_add(j, line, err, len) < 0)
+	if (pci_journal_add(j, line, err, len) < 0)
 		return -1;
 	if (kwrite(k, VFIO_DRIVER, err, len, "bus/pci/devices/%s/driver_override", f->bdf) < 0)
 		return -1;
@@ -482,7 +485,7 @@ int pci_vfio_restore(const struct pci_kernel *k, struct pci_journal *j, char *er
 			continue;
 		}
 		snprintf(line, sizeof(line), "restored %s\n", bdf[i]);
-		if (journal_add(j, line, why, sizeof(why)) < 0) {
+		if (pci_journal_add(j, line, why, sizeof(why)) < 0) {
 			snprintf(err + strlen(err), len - strlen(err), "%s%s", failed++ ? "; " : "", why);
 			continue;
 		}
@@ -491,7 +494,9 @@ int pci_vfio_restore(const struct pci_kernel *k, struct pci_journal *j, char *er
 	return failed ? -1 : restored;
 }
 
-int pci_vfio_recover(const struct pci_kernel *k, const char *pattern, char *err, size_t len)
+int pci_journal_recover(const struct pci_kernel *k, const char *pattern,
+			int (*undo)(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len), char *err,
+			size_t len)
 {
 	glob_t g;
 	int total = 0, failed = 0;
@@ -506,7 +511,7 @@ int pci_vfio_recover(const struct pci_kernel *k, const char *pattern, char *err,
 
 		if (pci_journal_open(&j, g.gl_pathv[i], why, sizeof(why)) < 0)
 			continue; /* a live run's, or unreadable: not ours to touch */
-		n = pci_vfio_restore(k, &j, why, sizeof(why));
+		n = undo(k, &j, why, sizeof(why));
 		pci_journal_close(&j);
 		if (n < 0)
 			snprintf(err + strlen(err), len - strlen(err), "%s%s: %s", failed++ ? "; " : "", g.gl_pathv[i],
@@ -516,4 +521,9 @@ int pci_vfio_recover(const struct pci_kernel *k, const char *pattern, char *err,
 	}
 	globfree(&g);
 	return failed ? -1 : total;
+}
+
+int pci_vfio_recover(const struct pci_kernel *k, const char *pattern, char *err, size_t len)
+{
+	return pci_journal_recover(k, pattern, pci_vfio_restore, err, len);
 }

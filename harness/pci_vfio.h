@@ -26,6 +26,9 @@ struct pci_kernel {
 /* The kernel under sysfs ("/sys" when NULL): writes go to the files themselves. */
 void pci_kernel_init(struct pci_kernel *k, const char *sysfs);
 
+/* Write val to <sysfs>/rel through k's op. 0, or -1 with what failed in err. */
+int pci_kernel_write(const struct pci_kernel *k, const char *rel, const char *val, char *err, size_t len);
+
 /* What sysfs says of one PCI function. */
 struct pci_fn {
 	char bdf[16];           /* domain:bus:device.function, e.g. 0000:01:00.0 */
@@ -69,6 +72,8 @@ struct pci_journal {
 /* Open (create) the journal at path and lock it. 0, or -1 with err (another run holds it, or it cannot be made). */
 int pci_journal_open(struct pci_journal *j, const char *path, char *err, size_t len);
 void pci_journal_close(struct pci_journal *j);
+/* One line into the journal, on disk (fsync) when this returns 0; -1 with err. */
+int pci_journal_add(struct pci_journal *j, const char *line, char *err, size_t len);
 
 /*
  * Bind f to vfio-pci through driver_override, its old binding journaled
@@ -83,6 +88,15 @@ int pci_vfio_bind(const struct pci_kernel *k, struct pci_journal *j, const struc
  * could not be (the rest is still tried).
  */
 int pci_vfio_restore(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len);
+
+/*
+ * For each journal matching pattern (a glob) that no live run holds (the
+ * journals of runs that were killed), undo what it holds with `undo`. The
+ * number undone, or -1 with what could not be (the rest is still tried).
+ */
+int pci_journal_recover(const struct pci_kernel *k, const char *pattern,
+			int (*undo)(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len), char *err,
+			size_t len);
 
 /*
  * Restore what the journals matching pattern (a glob) hold, for each one no

@@ -5,6 +5,7 @@
  *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel
  *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads
  *   [passthrough] device (auto, or a PCI address), lab (none or nested)
+ *   [gvt-g] type (auto, or an mdev type id)
  *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action
  *   [scenario NAME] policies, guests, baseline, weights, targets, timeslice_ms
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
@@ -293,7 +294,17 @@ static int add_baseline_seat(struct pstate *s, struct plan *p, const char *name)
 	return add_seat(s, "baseline", name, s->sc->baseline, &s->sc->nbaseline);
 }
 
-enum section { SEC_NONE, SEC_PLAN, SEC_GUEST, SEC_MEDIATOR, SEC_SCENARIO, SEC_NOISE, SEC_PASSTHROUGH, SEC_COUNT };
+enum section {
+	SEC_NONE,
+	SEC_PLAN,
+	SEC_GUEST,
+	SEC_MEDIATOR,
+	SEC_SCENARIO,
+	SEC_NOISE,
+	SEC_PASSTHROUGH,
+	SEC_GVT,
+	SEC_COUNT
+};
 
 /* Keys seen, to reject duplicates: one bit per (section, key index). */
 static const char *const plan_keys[] = { "name",	   "configs",	      "guests",		 "workloads",
@@ -305,6 +316,7 @@ static const char *const mediator_keys[] = { "policy",	   "timeslice_ms", "weigh
 static const char *const scenario_keys[] = { "policies", "guests", "baseline", "weights", "targets", "timeslice_ms" };
 static const char *const noise_keys[] = { "warmup", "max_steal_pct", "max_redos", "lp_num_threads" };
 static const char *const passthrough_keys[] = { "device", "lab" };
+static const char *const gvt_keys[] = { "type" };
 
 static int key_index(const char *const *keys, size_t n, const char *k)
 {
@@ -491,6 +503,19 @@ static int set_passthrough_key(struct pstate *s, struct plan *p, int k, char *v)
 	return 0;
 }
 
+static int set_gvt_key(struct pstate *s, struct plan *p, int k, char *v)
+{
+	(void)k;
+	if (strcmp(v, "auto") == 0) {
+		p->gvt.type[0] = '\0';
+		return 0;
+	}
+	if (strlen(v) >= sizeof(p->gvt.type) || !vb_is_identifier(v))
+		return fail(s, "type: '%s' is neither auto nor an mdev type id (like i915-GVTg_V5_4)", v);
+	strcpy(p->gvt.type, v);
+	return 0;
+}
+
 /* The sections' keys and how each is set, one row a section. */
 struct section_def {
 	const char *name;
@@ -507,6 +532,7 @@ static const struct section_def sections[SEC_COUNT] = {
 	[SEC_SCENARIO] = { "scenario", KEYS(scenario_keys), set_scenario_key },
 	[SEC_NOISE] = { "noise", KEYS(noise_keys), set_noise_key },
 	[SEC_PASSTHROUGH] = { "passthrough", KEYS(passthrough_keys), set_passthrough_key },
+	[SEC_GVT] = { "gvt-g", KEYS(gvt_keys), set_gvt_key },
 };
 #undef KEYS
 
@@ -623,7 +649,7 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 			} else {
 				return fail(&s,
 					    "unknown section [%s] (known: [plan], [guest], [mediator], [noise], [passthrough], "
-					    "[scenario NAME])",
+					    "[gvt-g], [scenario NAME])",
 					    name);
 			}
 			continue;

@@ -78,6 +78,10 @@ struct plan {
 		char device[16]; /* a PCI address, "" for auto (the first spare display-class device) */
 		int nested_lab;  /* lab = nested: prove the path in a nested lab VM instead (nested_lab.h) */
 	} pt;
+	/* [gvt-g]: the GVT-g vGPU type the gvt-g config's guests get */
+	struct plan_gvt {
+		char type[64]; /* a type id (i915-GVTg_V5_4), "" for auto (the one with the most instances left) */
+	} gvt;
 	/* [mediator]: for the mediated config's runs */
 	struct plan_mediator med;
 	/* [scenario NAME] */

@@ -81,7 +81,7 @@ int main(void)
 	CHECK_STR_CONTAINS(out, "spare GPU                ok");
 	CHECK_STR_CONTAINS(out, "0000:01:00.0 (vfio-pci, IOMMU group 7)");
 	CHECK_STR_CONTAINS(out, "0000:00:02.0 (i915, the console's)");
-	CHECK_STR_CONTAINS(out, "GVT-g                    ok   1 mdev type\n");
+	CHECK_STR_CONTAINS(out, "GVT-g                    ok   1 mdev type: i915-GVTg_V5_4 on 0000:00:02.0 (2 left)\n");
 	static const char *const names[] = { "native", "qemu-virgl", "mediated", "qemu-vhost-user-gpu", "passthrough",
 					     "gvt-g" };
 

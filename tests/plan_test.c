@@ -56,6 +56,8 @@ static const struct bad bad_plans[] = {
 	  "bad.ini:3: device: '01:00.0' is neither auto nor a PCI address in full form (like 0000:03:00.0)" },
 	{ "[plan]\n[passthrough]\n[passthrough]\n", "bad.ini:3: section [passthrough] appears twice" },
 	{ "[plan]\n[passthrough]\nlab = yes\n", "bad.ini:3: lab: 'yes' is neither none nor nested" },
+	{ "[plan]\n[gvt-g]\ntype = ../x\n", "bad.ini:3: type: '../x' is neither auto nor an mdev type id" },
+	{ "[plan]\n[gvt-g]\ninstances = 2\n", "bad.ini:3: unknown key 'instances' in [gvt-g] (known: type)" },
 	{ "[plan]\n[passthrough]\nbus = 1\n", "bad.ini:3: unknown key 'bus' in [passthrough] (known: device, lab)" },
 	{ "[plan]\n[noise]\npin = yes\n",
 	  "bad.ini:3: unknown key 'pin' in [noise] (known: warmup, max_steal_pct, max_redos, lp_num_threads)" },
@@ -171,6 +173,11 @@ int main(void)
 		      !strcmp(p.pt.device, "0000:03:00.0"),
 	      "[passthrough] device read: %s", err);
 	CHECK(!p.pt.nested_lab, "no lab unless asked for");
+	CHECK(!p.gvt.type[0], "gvt-g's type: auto unless named");
+	CHECK(plan_parse("g.ini", "[plan]\nconfigs=gvt-g\nworkloads=kms2d\n[gvt-g]\ntype = i915-GVTg_V5_4\n", &p, err,
+			 sizeof(err)) == 0 &&
+		      !strcmp(p.gvt.type, "i915-GVTg_V5_4"),
+	      "[gvt-g] type read: %s", err);
 	CHECK(plan_load("harness/plans/lab.ini", &p, NULL, err, sizeof(err)) == 0 && p.pt.nested_lab &&
 		      p.nconfigs == 1 && !strcmp(p.configs[0], "passthrough") && p.nguests == 1 && p.guests[0] == 1,
 	      "the nested lab's plan: passthrough, one guest, lab = nested: %s", err);
