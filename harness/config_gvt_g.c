@@ -23,11 +23,6 @@
 #define GVT_PREFIX "i915-GVTg"
 #define JOURNAL "gvt-g.journal"
 
-struct gvt_state {
-	struct pci_kernel k;
-	struct pci_journal j;
-};
-
 static const char *wanted(const struct plan *p)
 {
 	return p && p->gvt.type[0] ? p->gvt.type : "auto";
@@ -55,66 +50,44 @@ static const char *skip_reason(const struct host *h, const struct plan *p, char 
 
 static void stop(struct gpu_backend *b)
 {
-	struct gvt_state *st = b->priv;
 	char err[1024];
 
-	if (!st)
-		return;
-	if (st->j.fd >= 0 && mdev_remove_all(&st->k, &st->j, err, sizeof(err)) < 0)
-		vb_err("gvt-g: vGPUs left behind: %s (the journal %s keeps them; the next run's start tries again)", err,
-		       st->j.path);
-	pci_journal_close(&st->j);
-	free(st);
+	if (pci_hold_release(b->priv, mdev_remove_all, err, sizeof(err)) < 0)
+		vb_err("gvt-g: vGPUs left behind: %s; the next run's start tries again", err);
 	b->priv = NULL;
 }
 
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
 {
-	struct gvt_state *st = calloc(1, sizeof(*st));
+	char *journal = vb_strdupf("%s/" JOURNAL, env->dir);
+	struct pci_hold *h = pci_hold_open(env->host ? env->host->sysfs : NULL, journal, err, errlen);
 	struct mdev_type t;
-	char *journal;
 
-	if (!st) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	st->j.fd = -1;
-	pci_kernel_init(&st->k, env->host ? env->host->sysfs : NULL);
-	b->priv = st;
-	if (mdev_choose(&st->k, GVT_PREFIX, wanted(env->plan), n, &t, err, errlen) < 0)
-		return -1;
-	journal = vb_strdupf("%s/" JOURNAL, env->dir);
-	if (pci_journal_open(&st->j, journal, err, errlen) < 0) {
-		free(journal);
-		return -1;
-	}
 	free(journal);
+	if (!h)
+		return -1;
+	b->priv = h;
+	if (mdev_choose(&h->k, GVT_PREFIX, wanted(env->plan), n, &t, err, errlen) < 0)
+		return -1;
 	/* On failure gpu_backend_start calls stop, which removes what the journal says was created. */
 	for (int i = 0; i < n; i++) {
 		char uuid[40], path[512];
 
-		if (mdev_create(&st->k, &st->j, &t, uuid, err, errlen) < 0)
+		if (mdev_create(&h->k, &h->j, &t, uuid, err, errlen) < 0)
 			return -1;
-		mdev_path(&st->k, uuid, path, sizeof(path));
+		mdev_path(&h->k, uuid, path, sizeof(path));
 		b->args[i][0] = "-device";
 		b->args[i][1] = b->owned[i][1] = vb_strdupf("vfio-pci,sysfsdev=%s,display=off", path);
 		b->args[i][2] = NULL;
 	}
-	snprintf(b->description, sizeof(b->description), "%d GVT-g vGPU%s of type %.63s (%.120s) on %.15s", n, n > 1 ? "s" : "",
-		 t.id, t.description[0] ? t.description : t.name, t.parent);
+	snprintf(b->description, sizeof(b->description), "%d GVT-g vGPU%s of type %.63s (%.120s) on %.15s", n,
+		 n > 1 ? "s" : "", t.id, t.description[0] ? t.description : t.name, t.parent);
 	return 0;
 }
 
 static int recover(const struct host *h, const char *results_dir, char *msg, size_t len)
 {
-	struct pci_kernel k;
-	char *pattern = vb_strdupf("%s/*/vms/*/" JOURNAL, results_dir);
-	int n;
-
-	pci_kernel_init(&k, h->sysfs);
-	n = mdev_recover(&k, pattern, msg, len);
-	free(pattern);
-	return n;
+	return pci_hold_recover(h->sysfs, results_dir, JOURNAL, mdev_remove_all, msg, len);
 }
 
 const struct config_def config_gvt_g = {

@@ -24,11 +24,6 @@
 
 #define JOURNAL "passthrough.journal" /* NAME.journal: the nested lab reads the inner run's there */
 
-struct pt_state {
-	struct pci_kernel k;
-	struct pci_journal j;
-};
-
 /*
  * The nested lab ([passthrough] lab = nested; nested_lab.h): the guest is a
  * lab host, q35 with an emulated VT-d IOMMU and a virtio GPU behind a PCIe
@@ -125,22 +120,16 @@ static const char *skip_reason(const struct host *h, const struct plan *p, char 
 
 static void stop(struct gpu_backend *b)
 {
-	struct pt_state *st = b->priv;
 	char err[1024];
 
-	if (!st)
-		return;
-	if (st->j.fd >= 0 && pci_vfio_restore(&st->k, &st->j, err, sizeof(err)) < 0)
-		vb_err("passthrough: the device's old binding is not back: %s (the journal %s keeps it; the next run's "
-		       "start tries again)", err, st->j.path);
-	pci_journal_close(&st->j);
-	free(st);
+	if (pci_hold_release(b->priv, pci_vfio_restore, err, sizeof(err)) < 0)
+		vb_err("passthrough: the device's old binding is not back: %s; the next run's start tries again", err);
 	b->priv = NULL;
 }
 
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
 {
-	struct pt_state *st;
+	struct pci_hold *h;
 	struct pci_fn f;
 	const char *drm;
 	char *journal;
@@ -151,26 +140,16 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		snprintf(err, errlen, "passthrough hands its one device to one guest, not %d", n);
 		return -1;
 	}
-	st = calloc(1, sizeof(*st));
-	if (!st) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	st->j.fd = -1;
-	pci_kernel_init(&st->k, env->host ? env->host->sysfs : NULL);
-	b->priv = st;
-	if (pci_vfio_choose(&st->k, env->plan && env->plan->pt.device[0] ? env->plan->pt.device : "auto", &f, err,
-			    errlen) < 0 ||
-	    pci_vfio_group_check(&st->k, &f, err, errlen) < 0)
-		return -1;
 	journal = vb_strdupf("%s/" JOURNAL, env->dir);
-	if (pci_journal_open(&st->j, journal, err, errlen) < 0) {
-		free(journal);
-		return -1;
-	}
+	h = pci_hold_open(env->host ? env->host->sysfs : NULL, journal, err, errlen);
 	free(journal);
+	if (!h)
+		return -1;
+	b->priv = h;
 	/* On failure gpu_backend_start calls stop, which gives back whatever the journal says was changed. */
-	if (pci_vfio_bind(&st->k, &st->j, &f, err, errlen) < 0)
+	if (pci_vfio_choose(&h->k, env->plan && env->plan->pt.device[0] ? env->plan->pt.device : "auto", &f, err,
+			    errlen) < 0 ||
+	    pci_vfio_group_check(&h->k, &f, err, errlen) < 0 || pci_vfio_bind(&h->k, &h->j, &f, err, errlen) < 0)
 		return -1;
 	b->args[0][0] = "-device";
 	b->args[0][1] = b->owned[0][1] = vb_strdupf("vfio-pci,host=%s", f.bdf);
@@ -185,14 +164,7 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 
 static int recover(const struct host *h, const char *results_dir, char *msg, size_t len)
 {
-	struct pci_kernel k;
-	char *pattern = vb_strdupf("%s/*/vms/*/" JOURNAL, results_dir);
-	int n;
-
-	pci_kernel_init(&k, h->sysfs);
-	n = pci_vfio_recover(&k, pattern, msg, len);
-	free(pattern);
-	return n;
+	return pci_hold_recover(h->sysfs, results_dir, JOURNAL, pci_vfio_restore, msg, len);
 }
 
 const struct config_def config_passthrough = {

@@ -4,7 +4,6 @@
 #include "doctor.h"
 
 #include <dirent.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -13,56 +12,31 @@
 #include "configs.h"
 #include "hostcheck.h"
 #include "mdev.h"
+#include "pci_vfio.h"
 #include "plan.h"
 #include "util.h"
-
-/* The last path element a symlink points at ("" when it is no link). */
-static void link_name(const char *path, char *out, size_t len)
-{
-	char target[PATH_MAX];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	const char *base;
-
-	out[0] = '\0';
-	if (n <= 0)
-		return;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) < len)
-		memcpy(out, base, strlen(base) + 1);
-}
 
 int doctor_gpus(const char *sysfs, struct doctor_gpu *out, int max)
 {
 	char *dir = vb_strdupf("%s/bus/pci/devices", sysfs);
 	DIR *d = opendir(dir);
 	struct dirent *de;
+	struct pci_kernel k;
 	int n = 0;
 
+	pci_kernel_init(&k, sysfs);
 	while (d && (de = readdir(d)) && n < max) {
-		char *cls = vb_strdupf("%s/%s/class", dir, de->d_name);
-		char *text = de->d_name[0] == '.' ? NULL : vb_read_file_max(cls, 64, NULL);
+		struct pci_fn f;
 
-		if (text && strncmp(text, "0x03", 4) == 0) {
-			struct doctor_gpu *g = &out[n++];
-			char *p = vb_strdupf("%s/%s/driver", dir, de->d_name);
-			char *bv = vb_strdupf("%s/%s/boot_vga", dir, de->d_name);
-			char *grp = vb_strdupf("%s/%s/iommu_group", dir, de->d_name);
-			char *v = vb_read_file_max(bv, 16, NULL);
+		if (pci_fn_read(&k, de->d_name, &f) < 0 || f.cls >> 16 != 0x03)
+			continue;
+		struct doctor_gpu *g = &out[n++];
 
-			memset(g, 0, sizeof(*g));
-			snprintf(g->bdf, sizeof(g->bdf), "%.15s", de->d_name);
-			link_name(p, g->driver, sizeof(g->driver));
-			link_name(grp, g->group, sizeof(g->group));
-			g->boot_vga = v && v[0] == '1';
-			free(v);
-			free(p);
-			free(bv);
-			free(grp);
-		}
-		free(text);
-		free(cls);
+		memset(g, 0, sizeof(*g));
+		snprintf(g->bdf, sizeof(g->bdf), "%s", f.bdf);
+		snprintf(g->driver, sizeof(g->driver), "%s", f.driver);
+		snprintf(g->group, sizeof(g->group), "%s", f.group);
+		g->boot_vga = f.console;
 	}
 	if (d)
 		closedir(d);

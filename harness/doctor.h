@@ -22,7 +22,7 @@ int doctor_run(const struct doctor_opts *o, FILE *out);
 struct doctor_gpu {
 	char bdf[16];     /* 0000:01:00.0 */
 	char driver[32];  /* bound driver, "" when none */
-	int boot_vga;     /* the firmware's console device */
+	int boot_vga;     /* the host console's device (the firmware's boot VGA, or the framebuffer console's) */
 	char group[16];   /* IOMMU group, "" when none */
 };
 

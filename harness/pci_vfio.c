@@ -494,9 +494,7 @@ int pci_vfio_restore(const struct pci_kernel *k, struct pci_journal *j, char *er
 	return failed ? -1 : restored;
 }
 
-int pci_journal_recover(const struct pci_kernel *k, const char *pattern,
-			int (*undo)(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len), char *err,
-			size_t len)
+int pci_journal_recover(const struct pci_kernel *k, const char *pattern, pci_undo_fn undo, char *err, size_t len)
 {
 	glob_t g;
 	int total = 0, failed = 0;
@@ -526,4 +524,48 @@ int pci_journal_recover(const struct pci_kernel *k, const char *pattern,
 int pci_vfio_recover(const struct pci_kernel *k, const char *pattern, char *err, size_t len)
 {
 	return pci_journal_recover(k, pattern, pci_vfio_restore, err, len);
+}
+
+struct pci_hold *pci_hold_open(const char *sysfs, const char *journal, char *err, size_t len)
+{
+	struct pci_hold *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		snprintf(err, len, "out of memory");
+		return NULL;
+	}
+	pci_kernel_init(&h->k, sysfs);
+	if (pci_journal_open(&h->j, journal, err, len) < 0) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+int pci_hold_release(struct pci_hold *h, pci_undo_fn undo, char *err, size_t len)
+{
+	int rc = 0;
+
+	if (!h)
+		return 0;
+	if (h->j.fd >= 0 && undo(&h->k, &h->j, err, len) < 0) {
+		snprintf(err + strlen(err), len - strlen(err), " (the journal %s keeps it)", h->j.path);
+		rc = -1;
+	}
+	pci_journal_close(&h->j);
+	free(h);
+	return rc;
+}
+
+int pci_hold_recover(const char *sysfs, const char *results_dir, const char *name, pci_undo_fn undo, char *err,
+		     size_t len)
+{
+	struct pci_kernel k;
+	char *pattern = vb_strdupf("%s/*/vms/*/%s", results_dir, name);
+	int n;
+
+	pci_kernel_init(&k, sysfs);
+	n = pci_journal_recover(&k, pattern, undo, err, len);
+	free(pattern);
+	return n;
 }

@@ -89,14 +89,36 @@ int pci_vfio_bind(const struct pci_kernel *k, struct pci_journal *j, const struc
  */
 int pci_vfio_restore(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len);
 
+/* What undoes a journal's changes (pci_vfio_restore, mdev_remove_all): the number undone, or -1 with err. */
+typedef int (*pci_undo_fn)(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len);
+
 /*
  * For each journal matching pattern (a glob) that no live run holds (the
  * journals of runs that were killed), undo what it holds with `undo`. The
  * number undone, or -1 with what could not be (the rest is still tried).
  */
-int pci_journal_recover(const struct pci_kernel *k, const char *pattern,
-			int (*undo)(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len), char *err,
-			size_t len);
+int pci_journal_recover(const struct pci_kernel *k, const char *pattern, pci_undo_fn undo, char *err, size_t len);
+
+/* A back-end's hold on host devices: the kernel it writes through and the journal of what it changed there. */
+struct pci_hold {
+	struct pci_kernel k;
+	struct pci_journal j;
+};
+
+/* A hold on the kernel under sysfs (NULL: "/sys") with its journal at path, locked. NULL with why in err. */
+struct pci_hold *pci_hold_open(const char *sysfs, const char *journal, char *err, size_t len);
+
+/* Undo what the hold's journal holds, then close and free it (NULL: nothing). 0, or -1 with what is left and the
+ * journal that keeps it. */
+int pci_hold_release(struct pci_hold *h, pci_undo_fn undo, char *err, size_t len);
+
+/*
+ * At a run's start: undo what the journals named `name` in the topology
+ * folders of the runs under results_dir hold, for each one no live run
+ * holds. The number undone, or -1 with what could not be.
+ */
+int pci_hold_recover(const char *sysfs, const char *results_dir, const char *name, pci_undo_fn undo, char *err,
+		     size_t len);
 
 /*
  * Restore what the journals matching pattern (a glob) hold, for each one no

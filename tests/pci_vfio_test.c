@@ -282,6 +282,43 @@ static void test_recover(struct pci_kernel *k)
 	free(live_path);
 }
 
+/* A back-end's hold: the journal opened with the kernel, given back and freed in one call. */
+static void test_hold(struct pci_kernel *k)
+{
+	char err[1024], *jpath = vb_strdupf("%s/run5/passthrough.journal", fixture_root);
+	struct pci_hold *h, *h2;
+	struct pci_fn f;
+
+	fixture_put("run5/.keep", "");
+	h = pci_hold_open(fixture_root, jpath, err, sizeof(err));
+	CHECK(h && !strcmp(h->k.sysfs, fixture_root) && h->j.fd >= 0, "a hold: %s", err);
+	h2 = pci_hold_open(fixture_root, jpath, err, sizeof(err));
+	CHECK(!h2, "a second hold on a held journal fails");
+	CHECK_STR_CONTAINS(err, "held by a running vgpubench");
+	if (!h)
+		return;
+	h->k.write = k->write;
+	h->k.priv = k->priv;
+	h->k.settle_s = k->settle_s;
+	pci_fn_read(&h->k, "0000:01:00.0", &f);
+	CHECK(pci_vfio_bind(&h->k, &h->j, &f, err, sizeof(err)) == 0, "bound through the hold: %s", err);
+	CHECK(pci_hold_release(h, pci_vfio_restore, err, sizeof(err)) == 0, "released: %s", err);
+	CHECK(pci_fn_read(k, "0000:01:00.0", &f) == 0 && !strcmp(f.driver, "amdgpu"), "given back on release");
+	CHECK(pci_hold_release(NULL, pci_vfio_restore, err, sizeof(err)) == 0, "releasing no hold is nothing");
+	h = pci_hold_open(fixture_root, jpath, err, sizeof(err));
+	CHECK(h != NULL, "the journal is free again after release");
+	if (h) {
+		/* A journaled device that is gone: the release says what is left and where it is kept. */
+		if (pci_journal_add(&h->j, "bind 0000:08:00.0 amdgpu -\n", err, sizeof(err)) < 0)
+			fprintf(stderr, "%s\n", err);
+		CHECK(pci_hold_release(h, pci_vfio_restore, err, sizeof(err)) < 0, "a release that cannot undo all");
+		CHECK_STR_CONTAINS(err, "0000:08:00.0 is gone from");
+		CHECK_STR_CONTAINS(err, "(the journal ");
+		CHECK_STR_CONTAINS(err, "run5/passthrough.journal keeps it)");
+	}
+	free(jpath);
+}
+
 int main(void)
 {
 	static char root[] = "/tmp/vgpubench-pci-XXXXXX";
@@ -300,6 +337,7 @@ int main(void)
 	test_group(&k);
 	test_bind_restore(&k, &fk);
 	test_recover(&k);
+	test_hold(&k);
 	if (vb_rm_rf(root) < 0)
 		fprintf(stderr, "cannot remove %s\n", root);
 	return check_done("pci_vfio");
