@@ -2,12 +2,14 @@
 #define _GNU_SOURCE
 #include "compare.h"
 
+#include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stats.h"
 #include "util.h"
+#include "workload.h"
 
 #define NOISY_CV 0.10
 
@@ -54,6 +56,48 @@ static double median_of(const struct series *s)
 	m = stats_median(tmp, s->n);
 	free(tmp);
 	return m;
+}
+
+/*
+ * The paired per-scene test of headline row r: each scene's median new ÷
+ * old, the geometric mean's change and the signed-rank p of their
+ * logarithms; flagged like the score (p < alpha and beyond the threshold).
+ */
+static enum verdict scene_test(const struct comparison *c, const struct compare_opts *o, struct compare_row *r)
+{
+	const struct workload_def *w = workload_find(r->cur->workload);
+	double d[WL_MAX_METRICS], sum = 0;
+	size_t k = 0;
+	int higher = 1;
+
+	r->scene_change_pct = r->scene_p = NAN;
+	if (!w || !w->scene_metrics || !w->headline_metric || strcmp(r->cur->metric, w->headline_metric) != 0)
+		return V_SAME;
+	for (size_t i = 0; i < c->b.n && k < WL_MAX_METRICS; i++) {
+		const struct series *s = &c->b.s[i], *old;
+
+		if (strcmp(s->workload, r->cur->workload) || strcmp(s->config, r->cur->config) ||
+		    s->topology != r->cur->topology || s->dom0 != r->cur->dom0 || fnmatch(w->scene_metrics, s->metric, 0))
+			continue;
+		old = series_find(&c->a, s->workload, s->config, s->topology, s->dom0, s->metric);
+		if (!old || !old->n || !s->n)
+			continue;
+		double mo = median_of(old), mn = median_of(s);
+
+		if (!(mo > 0 && mn > 0))
+			continue;
+		d[k] = log(mn / mo);
+		sum += d[k++];
+		higher = s->higher_is_better;
+	}
+	r->nscenes = k;
+	if (!k)
+		return V_SAME;
+	r->scene_change_pct = 100.0 * (exp(sum / (double)k) - 1.0);
+	r->scene_p = stats_wilcoxon_p(d, k, MWU_AUTO);
+	if (!(r->scene_p < o->alpha) || !(fabs(r->scene_change_pct) > o->threshold_pct))
+		return V_SAME;
+	return (r->scene_change_pct < 0) == (higher != 0) ? V_REGRESSION : V_IMPROVEMENT;
 }
 
 static int load_changes(struct store *st, struct comparison *c)
@@ -140,7 +184,7 @@ int compare_build(struct store *st, const char *run, const char *base, const str
 		const struct series *cur = &c->b.s[i];
 		const struct series *old = series_find(&c->a, cur->workload, cur->config, cur->topology, cur->dom0, cur->metric);
 		struct compare_row r = { .old = old, .cur = cur, .p = NAN, .m_old = NAN, .change_pct = NAN,
-					 .detectable_pct = NAN };
+					 .detectable_pct = NAN, .scene_change_pct = NAN, .scene_p = NAN };
 
 		r.m_new = median_of(cur);
 		if (old && old->n && cur->n) {
@@ -158,8 +202,17 @@ int compare_build(struct store *st, const char *run, const char *base, const str
 
 				r.needs = stats_values_needed(cv, o->threshold_pct, o->alpha, COMPARE_POWER);
 			}
-			if (!isnan(r.change_pct) && r.p < o->alpha && fabs(r.change_pct) > o->threshold_pct)
+			if (!isnan(r.change_pct) && r.p < o->alpha && fabs(r.change_pct) > o->threshold_pct) {
 				r.verdict = r.change_pct * bad_sign > 0 ? V_REGRESSION : V_IMPROVEMENT;
+				r.flagged_by = BY_SCORE;
+			}
+			enum verdict by_scenes = scene_test(c, o, &r);
+
+			/* The scenes flag a row the score did not, or confirm it; where they disagree the score stands. */
+			if (by_scenes != V_SAME && (r.verdict == V_SAME || r.verdict == by_scenes)) {
+				r.verdict = by_scenes;
+				r.flagged_by |= BY_SCENES;
+			}
 		}
 		c->regressions += r.verdict == V_REGRESSION;
 		c->improvements += r.verdict == V_IMPROVEMENT;
@@ -177,8 +230,10 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 {
 	int underpowered = 0;
 
-	fprintf(out, "compare %s against %s (flagged: change > %.1f%% and Mann-Whitney p < %.2f)\n\n", c->run, c->base,
-		o->threshold_pct, o->alpha);
+	fprintf(out,
+		"compare %s against %s (flagged: change > %.1f%% and Mann-Whitney p < %.2f, or the same over the paired "
+		"scenes)\n\n",
+		c->run, c->base, o->threshold_pct, o->alpha);
 	fprintf(out, "%-9s %-24s %-12s %6s %10s %10s %8s %8s %8s  %s\n", "workload", "metric", "config", "guests", "old",
 		"new", "change", "p", "detect", "verdict");
 	for (size_t i = 0; i < c->nrows; i++) {
@@ -202,13 +257,24 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 			snprintf(need, sizeof(need), " (underpowered: needs ~%zu repetitions)",
 				 (r->needs + per_rep - 1) / per_rep);
 		underpowered |= r->underpowered;
-		fprintf(out, "%-9s %-24s %-12s %6s %10s %10.2f %8s %8s %8s  %s%s%s%s\n", r->cur->workload, r->cur->metric,
-			r->cur->config, topo, old, r->m_new, chg, p, det,
+		static const char *const by[] = { "", " by score", " by scenes", " by score and scenes" };
+		char scenes[96] = "";
+
+		if (r->nscenes) {
+			char sp[24];
+
+			snprintf(sp, sizeof(sp), isnan(r->scene_p) ? "no change" : "p %.3g", r->scene_p);
+			snprintf(scenes, sizeof(scenes), " [scenes: %+.1f%%, %s, %zu paired%s]", r->scene_change_pct, sp,
+				 r->nscenes, r->nscenes < COMPARE_MIN_SCENES ? ", too few to flag" : "");
+		}
+		fprintf(out, "%-9s %-24s %-12s %6s %10s %10.2f %8s %8s %8s  %s%s%s%s%s%s\n", r->cur->workload,
+			r->cur->metric, r->cur->config, topo, old, r->m_new, chg, p, det,
 			r->verdict == V_REGRESSION	? "REGRESSION"
 			: r->verdict == V_IMPROVEMENT ? "improvement"
 			: r->old			? ""
 							: "new metric",
-			r->noisy ? " (noisy)" : "", r->underpowered ? " (too few runs)" : "", need);
+			r->verdict != V_SAME ? by[r->flagged_by & 3] : "", r->noisy ? " (noisy)" : "",
+			r->underpowered ? " (too few runs)" : "", need, scenes);
 	}
 	for (size_t i = 0; i < c->a.n; i++) {
 		const struct series *s = &c->a.s[i];
@@ -234,6 +300,10 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 		fprintf(out, "(too few runs): with so few values per side Mann-Whitney cannot reach p < %.2f; "
 			     "use 4 or more repetitions (or more guests)\n",
 			o->alpha);
+	fprintf(out, "scenes: a headline with scenes (glmark2) is also compared scene by scene: each scene's median new "
+		     "÷ old, their geometric mean's change, and the Wilcoxon signed-rank p of their logarithms (paired, "
+		     "flagged like the score; it needs %d scenes or more to reach p < 0.05)\n",
+		COMPARE_MIN_SCENES);
 	fprintf(out, "detect: the smallest change each row could flag at %.0f%% power, from its values and CVs "
 		     "(normal approximation, Mann-Whitney's efficiency 3/pi); a row that cannot see %.1f%% says how many "
 		     "repetitions would\n",

@@ -1,6 +1,8 @@
 /* compare.h: one run against a baseline: per metric old and new medians,
- * change, Mann-Whitney p and a verdict; piglit status changes classified the
- * way piglit's summary does. */
+ * change, Mann-Whitney p and a verdict; for a workload with scenes
+ * (glmark2), its headline also scene by scene, paired (Wilcoxon signed-rank
+ * over the per-scene ratios), and which test flagged it; piglit status
+ * changes classified the way piglit's summary does. */
 #ifndef VGPUBENCH_COMPARE_H
 #define VGPUBENCH_COMPARE_H
 
@@ -17,6 +19,12 @@ struct compare_opts {
 
 enum verdict { V_SAME, V_REGRESSION, V_IMPROVEMENT };
 
+/* Which test flagged a row: the score-level Mann-Whitney, the paired per-scene Wilcoxon, or both. */
+enum flagged_by { BY_NONE = 0, BY_SCORE = 1, BY_SCENES = 2, BY_BOTH = 3 };
+
+/* The paired per-scene test needs this many scenes before the signed-rank test can reach p < 0.05 at all. */
+#define COMPARE_MIN_SCENES 6
+
 struct compare_row {
 	const struct series *old, *cur;
 	double m_old, m_new, change_pct, p;
@@ -25,6 +33,11 @@ struct compare_row {
 	int underpowered; /* too few values on a side for p to reach alpha */
 	double detectable_pct; /* the smallest change this row's n and CVs detect at 80% power (INFINITY, NAN) */
 	size_t needs;          /* when that exceeds the threshold: values per side it would take (0: not needed) */
+	/* A headline row of a workload with scenes (workload.h scene_metrics): each scene's median new ÷ old, paired
+	 * by scene; their geometric mean's change and the Wilcoxon signed-rank p of their logarithms. */
+	size_t nscenes;
+	double scene_change_pct, scene_p;
+	enum flagged_by flagged_by;
 };
 
 struct status_change {

@@ -257,7 +257,8 @@ void nested_lab_evidence(const struct nested_lab *lab, char *buf, size_t len)
 		 lab->driver_after[0] ? lab->driver_after : "?",
 		 lab->restored && !strcmp(lab->driver_after, lab->driver_before) ? "as before" : "not as before",
 		 lab->jobs_ok, lab->jobs,
-		 lab->frame_seen ? "kms2d's frame seen on the outermost display" : "no kms2d frame seen on the outermost display");
+		 lab->frame_seen ? "kms2d's frame seen on the outermost display"
+				 : "no kms2d frame seen on the outermost display");
 	if (lab->frame_seen)
 		snprintf(buf + strlen(buf), len - strlen(buf), " (%dx%d, pixel-exact, %.0f s in)", lab->frame_w,
 			 lab->frame_h, lab->frame_s);
@@ -338,10 +339,9 @@ int nested_lab_run(struct nested_lab *lab, struct agent_conn *host, struct store
 
 		lab_job(host, link_argv, NULL, 60, NULL, &res);
 		if (res.out && strcmp(res.status, "exited") == 0 && res.code == 0) {
-			const char *base = strrchr(res.out, '/');
+			const char *base = strrchr(res.out, '/') ? strrchr(res.out, '/') + 1 : res.out;
 
-			snprintf(lab->driver_after, sizeof(lab->driver_after), "%.*s", (int)strcspn(base ? base + 1 : res.out, "\n"),
-				 base ? base + 1 : res.out);
+			snprintf(lab->driver_after, sizeof(lab->driver_after), "%.*s", (int)strcspn(base, "\n"), base);
 		} else {
 			snprintf(lab->driver_after, sizeof(lab->driver_after), "none");
 		}

@@ -266,6 +266,85 @@ double stats_scaling(const double *per_guest, size_t n, double alone)
 	return s / alone;
 }
 
+static int cmp_abs(const void *x, const void *y)
+{
+	double a = fabs(*(const double *)x), b = fabs(*(const double *)y);
+
+	return (a > b) - (a < b);
+}
+
+/* P(W+ <= w) for n differences without ties: subsets of {1..n} whose sum is at most w, over 2^n. */
+static double signed_rank_cdf(size_t n, double w)
+{
+	size_t top = n * (n + 1) / 2;
+	double *cnt = calloc(top + 1, sizeof(double)), below = 0;
+
+	if (!cnt)
+		return NAN;
+	cnt[0] = 1;
+	for (size_t r = 1; r <= n; r++)
+		for (size_t k = top; k >= r; k--)
+			cnt[k] += cnt[k - r];
+	for (size_t k = 0; k <= top && (double)k <= w; k++)
+		below += cnt[k];
+	free(cnt);
+	return below / ldexp(1.0, (int)n);
+}
+
+double stats_wilcoxon_p(const double *d, size_t n, enum stats_mwu_method m)
+{
+	double *x = malloc((n ? n : 1) * sizeof(double)), r_plus = 0, r_minus = 0, tie_term = 0, p;
+	size_t k = 0;
+	int zeros = 0, ties = 0;
+
+	if (!x)
+		return NAN;
+	for (size_t i = 0; i < n; i++) {
+		if (d[i] == 0)
+			zeros = 1;
+		else if (!isnan(d[i]))
+			x[k++] = d[i];
+	}
+	if (k == 0) {
+		free(x);
+		return NAN;
+	}
+	qsort(x, k, sizeof(double), cmp_abs);
+	for (size_t i = 0; i < k;) {
+		size_t j = i;
+
+		while (j + 1 < k && fabs(x[j + 1]) == fabs(x[i]))
+			j++;
+		double rank = ((double)i + (double)j) / 2.0 + 1.0, t = (double)(j - i + 1);
+
+		if (t > 1) {
+			ties = 1;
+			tie_term += t * (t * t - 1);
+		}
+		for (size_t q = i; q <= j; q++)
+			*(x[q] > 0 ? &r_plus : &r_minus) += rank;
+		i = j + 1;
+	}
+	free(x);
+	if (m == MWU_AUTO)
+		m = n <= 50 && !zeros && !ties ? MWU_EXACT : MWU_ASYMPTOTIC;
+	double nn = (double)k, mn = nn * (nn + 1) / 4.0;
+
+	if (m == MWU_EXACT) {
+		/* The tail on r_plus's side, doubled. */
+		p = r_plus > mn ? 1.0 - signed_rank_cdf(k, r_plus - 1) : signed_rank_cdf(k, r_plus);
+		p *= 2.0;
+	} else {
+		double se = sqrt((nn * (nn + 1) * (2 * nn + 1) - 0.5 * tie_term) / 24.0);
+		double t = r_plus < r_minus ? r_plus : r_minus;
+
+		if (se <= 0)
+			return 1.0;
+		p = erfc(fabs((t - mn) / se) / sqrt(2.0));
+	}
+	return p > 1.0 ? 1.0 : p;
+}
+
 double stats_normal_quantile(double p)
 {
 	double lo = -40, hi = 40;

@@ -42,6 +42,17 @@ enum stats_mwu_method { MWU_AUTO, MWU_EXACT, MWU_ASYMPTOTIC };
  */
 double stats_mann_whitney_p(const double *a, size_t na, const double *b, size_t nb, enum stats_mwu_method m);
 
+/*
+ * Two-sided Wilcoxon signed-rank test p-value of the paired differences d
+ * (SciPy's wilcoxon with zero_method "wilcox", no continuity correction):
+ * zero differences are dropped; MWU_EXACT counts the distribution of the
+ * positive rank sum (valid without ties or zeros); MWU_ASYMPTOTIC is the
+ * normal approximation with the tie correction; MWU_AUTO takes the exact one
+ * when there are at most 50 differences, none zero and no ties among their
+ * sizes. NAN when no difference is left.
+ */
+double stats_wilcoxon_p(const double *d, size_t n, enum stats_mwu_method m);
+
 /* The standard normal quantile: x with P(Z <= x) = p, for 0 < p < 1 (NAN otherwise). */
 double stats_normal_quantile(double p);
 

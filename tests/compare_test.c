@@ -47,6 +47,94 @@ static char *exported(struct store *s, const char *run, const char *format, int 
 	return text;
 }
 
+/*
+ * A glmark2 row of one mediated guest, 3 repetitions with some noise, and nscenes scenes; `slow` scales every scene
+ * by its own factor from 0.93 to 0.965 and the score by their mean (about -5.3%).
+ */
+static void make_scene_run(struct store *s, const char *id, int nscenes, int slow)
+{
+	static const double noise[] = { 1.0, 1.03, 0.97 };
+	static const double factor[] = { 0.93, 0.935, 0.94, 0.945, 0.95, 0.955, 0.96, 0.965 };
+
+	store_run_create(s, id, "scenes", "plan.ini", "[plan]\n", "/tmp");
+	for (int rep = 1; rep <= 3; rep++) {
+		struct wl_result m = { 0 };
+		struct job_row j = { .config = "mediated", .topology = 1, .guest_index = 1, .workload = "glmark2",
+				     .repetition = rep, .status = "ok", .accel = "tcg", .wall_s = 1, .user_s = 1,
+				     .maxrss_kb = 1, .metrics = &m };
+		double sum = 0;
+
+		for (int k = 0; k < nscenes; k++) {
+			char name[32];
+			double fps = (100 + 10 * k) * noise[rep - 1] * (slow ? factor[k] : 1);
+
+			snprintf(name, sizeof(name), "scene%d.fps", k);
+			wl_add_metric(&m, name, fps, "fps", 1);
+			sum += fps;
+		}
+		wl_add_metric(&m, "score", sum / nscenes, "score", 1);
+		store_jobs(s, id, &j, 1);
+	}
+	store_run_set_status(s, id, "complete", NULL);
+}
+
+/* What compare_print writes for c (malloc'ed). */
+static char *printed(const struct comparison *c, const struct compare_opts *o)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	compare_print(c, o, mem);
+	fclose(mem);
+	return text;
+}
+
+/* The paired per-scene path: what the score's test cannot see with 3 repetitions, 8 scenes can. */
+static void test_scenes(struct store *s, const struct compare_opts *o)
+{
+	struct comparison c;
+	char *text;
+
+	make_scene_run(s, "sc-a", 8, 0);
+	make_scene_run(s, "sc-b", 8, 1);
+	make_scene_run(s, "sc-same", 8, 0);
+	make_scene_run(s, "sc3-a", 3, 0);
+	make_scene_run(s, "sc3-b", 3, 1);
+	CHECK(compare_build(s, "sc-b", "sc-a", o, &c) == 0, "compare the scene runs");
+	const struct compare_row *score = NULL;
+
+	for (size_t i = 0; i < c.nrows; i++)
+		if (!strcmp(c.rows[i].cur->metric, "score"))
+			score = &c.rows[i];
+	CHECK(score && score->p >= 0.05 && score->underpowered, "the score alone cannot flag 3 repetitions (p %g)",
+	      score ? score->p : NAN);
+	CHECK(score && score->nscenes == 8 && fabs(score->scene_p - 2.0 / 256) < 1e-12,
+	      "8 scenes, all slower: the exact signed-rank p is 2/256 (%g)", score ? score->scene_p : NAN);
+	CHECK(score && fabs(score->scene_change_pct + 5.26) < 0.05, "their geometric mean moved %.2f%%",
+	      score ? score->scene_change_pct : NAN);
+	CHECK(score && score->verdict == V_REGRESSION && score->flagged_by == BY_SCENES, "flagged by the scenes alone");
+	text = printed(&c, o);
+	CHECK_STR_CONTAINS(text, "REGRESSION by scenes");
+	CHECK_STR_CONTAINS(text, "[scenes: -5.3%, p 0.00781, 8 paired]");
+	CHECK_STR_CONTAINS(text, "compared scene by scene");
+	free(text);
+	compare_free(&c);
+
+	CHECK(compare_build(s, "sc-same", "sc-a", o, &c) == 0 && c.regressions == 0 && c.improvements == 0,
+	      "identical scenes flag nothing");
+	text = printed(&c, o);
+	CHECK_STR_CONTAINS(text, "[scenes: +0.0%, no change, 8 paired]");
+	free(text);
+	compare_free(&c);
+
+	CHECK(compare_build(s, "sc3-b", "sc3-a", o, &c) == 0 && c.regressions == 0, "3 scenes cannot flag");
+	text = printed(&c, o);
+	CHECK_STR_CONTAINS(text, "3 paired, too few to flag]");
+	free(text);
+	compare_free(&c);
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -84,12 +172,8 @@ int main(int argc, char **argv)
 		else
 			CHECK(fabs(r->change_pct - 100.0 / 9) < 0.5, "frame time change %g%%", r->change_pct);
 	}
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
+	char *text = printed(&c, &o);
 
-	compare_print(&c, &o, mem);
-	fclose(mem);
 	CHECK_STR_CONTAINS(text, "REGRESSION");
 	CHECK_STR_CONTAINS(text, "-10.0%");
 	CHECK_STR_CONTAINS(text, "4 regressions");
@@ -128,6 +212,8 @@ int main(int argc, char **argv)
 	compare_free(&c);
 	CHECK(compare_build(&s, "a", NULL, &o, &c) < 0, "the first run has no baseline");
 	compare_free(&c);
+
+	test_scenes(&s, &o);
 
 	/* piglit statuses, classified as piglit's summary does. */
 	add_subtest(&s, "a", "spec@a", "pass");

@@ -39,7 +39,7 @@ int main(void)
 			continue;
 		char *rest = line + strlen(kind) + 1;
 
-		if (strcmp(kind, "mwu") == 0) {
+		if (strcmp(kind, "mwu") == 0 || strcmp(kind, "wilcoxon") == 0) {
 			if (sscanf(rest, "%15s", method) != 1)
 				continue;
 			rest += strlen(method) + 1;
@@ -54,6 +54,13 @@ int main(void)
 							  strcmp(method, "exact") == 0 ? MWU_EXACT : MWU_ASYMPTOTIC);
 
 			CHECK(close_to(got, want), "mwu %s (n=%zu,%zu): got %.12g want %.12g", method, na, nb, got, want);
+			checked++;
+		} else if (strcmp(kind, "wilcoxon") == 0 && nf == 2) {
+			na = parse_list(fields[0], a, 64);
+			want = strtod(fields[1], NULL);
+			double got = stats_wilcoxon_p(a, na, strcmp(method, "exact") == 0 ? MWU_EXACT : MWU_ASYMPTOTIC);
+
+			CHECK(close_to(got, want), "wilcoxon %s (n=%zu): got %.12g want %.12g", method, na, got, want);
 			checked++;
 		} else if (nf == 2) {
 			na = parse_list(fields[0], a, 64);
@@ -73,6 +80,16 @@ int main(void)
 	free(text);
 	CHECK(checked >= 25, "only %d reference values checked", checked);
 
+	/* The signed-rank test's own choice: exact without zeros or ties, the approximation otherwise. */
+	{
+		double d8[] = { -0.052, -0.031, -0.047, -0.012, -0.066, 0.004, -0.039, -0.021 };
+		double tied[] = { 1.0, -1.0, 2.0, 2.0, -3.0, 4.0, 4.0, 4.0, -5.0, 6.0 }, zero[] = { 0, 0 };
+
+		CHECK(close_to(stats_wilcoxon_p(d8, 8, MWU_AUTO), 0.015625), "wilcoxon auto: exact for 8 distinct");
+		CHECK(close_to(stats_wilcoxon_p(tied, 10, MWU_AUTO), 0.21946693041), "wilcoxon auto: ties, approximation");
+		CHECK(isnan(stats_wilcoxon_p(zero, 2, MWU_AUTO)) && isnan(stats_wilcoxon_p(zero, 0, MWU_AUTO)),
+		      "no difference left: no p");
+	}
 	/* MWU_AUTO follows SciPy's rule: exact without ties and a small sample. */
 	double x[] = { 209, 212, 205 }, y[] = { 190, 188, 193 };
 

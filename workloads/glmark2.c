@@ -402,6 +402,7 @@ const struct workload_def workload_glmark2 = {
 	.description = "glmark2 build, texture and shading scenes at 640x480 (OpenGL ES 2.0)",
 	.argv = glmark2_argv,
 	.headline_metric = "score",
+	.scene_metrics = "*.fps",
 	.parse = glmark2_parse,
 };
 
@@ -416,5 +417,6 @@ const struct workload_def workload_glmark2_long = {
 	.description = "glmark2's full default scene set at 640x480 (OpenGL ES 2.0)",
 	.argv = glmark2_long_argv,
 	.headline_metric = "score",
+	.scene_metrics = "*.fps",
 	.parse = glmark2_parse,
 };

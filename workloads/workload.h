@@ -78,6 +78,9 @@ struct workload_def {
 	const struct wl_metric_decl *metrics;
 	/* The metric the summary leads with. */
 	const char *headline_metric;
+	/* Its per-scene metrics (an fnmatch pattern, e.g. "*.fps"; NULL: none): compare also tests the headline's
+	 * change scene by scene, paired (compare.h). */
+	const char *scene_metrics;
 	/*
 	 * Parse the job's stdout into r (overwritten: wl_result_free it first if
 	 * it held subtests). 0, or -1 with r->error set and nothing allocated.
