@@ -32,7 +32,7 @@ struct gpu_backend {
 	 * config's guest_kms_driver). */
 	char kms_driver[32];
 	/* The guests' shape, when the back-end needs its own ("" or 0: the plan's and vm.c's). */
-	char machine[16];      /* QEMU machine type */
+	char machine[48];      /* QEMU machine type and its options */
 	char kernel_args[128]; /* more for the guest kernel's command line */
 	int memory_mb, vcpus;
 	/* The guest is a lab host (nested_lab.h): the harness runs this plan file inside it with vgpubench and keeps

@@ -16,7 +16,7 @@ struct vm_opts {
 	const char *display; /* X display for -display sdl,gl=on, or NULL */
 	/* The GPU: extra QEMU args (NULL-terminated), chosen by the config. */
 	const char *const *gpu_args;
-	const char *machine;     /* QEMU's machine type (NULL: pc) */
+	const char *machine;     /* QEMU's machine type, with its options (NULL: pc) */
 	const char *kernel_args; /* more for the guest kernel's command line (NULL: none) */
 };
 

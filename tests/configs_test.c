@@ -195,7 +195,8 @@ static void test_passthrough(const char *dir)
 	CHECK_STR_CONTAINS(host_skip_reason(&h, &p, c, buf, sizeof(buf)),
 			   "the guest kernel 0.0-none has no vfio-pci module for the nested lab's host");
 	CHECK(gpu_backend_start(&b, c, 1, &env, err, sizeof(err)) == 0, "the lab host's back-end: %s", err);
-	CHECK(!strcmp(b.machine, "q35") && !strcmp(b.kernel_args, "intel_iommu=on nomodeset") && b.memory_mb >= 2048 &&
+	CHECK(!strcmp(b.machine, "q35,kernel-irqchip=split") && !strcmp(b.kernel_args, "intel_iommu=on nomodeset") &&
+		      b.memory_mb >= 2048 &&
 		      b.vcpus == 2,
 	      "q35, the IOMMU on, room for its own guest: %s %s %d %d", b.machine, b.kernel_args, b.memory_mb, b.vcpus);
 	const char *const *la = gpu_backend_args(&b, 0);
