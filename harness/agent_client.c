@@ -447,3 +447,12 @@ void job_result_free(struct job_result *r)
 	free(r->out);
 	r->out = NULL;
 }
+
+const char *agent_json_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}

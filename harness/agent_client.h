@@ -70,4 +70,7 @@ void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *
 
 void job_result_free(struct job_result *r);
 
+/* The string member `key` of a JSON object an agent (or a job it ran) sent, or NULL when absent or not a string. */
+const char *agent_json_str(struct json_object *o, const char *key);
+
 #endif

@@ -70,15 +70,6 @@ static void read_journal(struct nested_lab *lab, const char *text)
 	free(copy);
 }
 
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
-
 static double jnum(struct json_object *o, const char *key, double dflt)
 {
 	struct json_object *v;
@@ -98,7 +89,7 @@ static void job_metrics(struct json_object *job, struct wl_result *r)
 	if (json_object_object_get_ex(job, "metrics", &m) && json_object_is_type(m, json_type_object)) {
 		json_object_object_foreach(m, name, v)
 		{
-			const char *unit = jstr(v, "unit"), *dir = jstr(v, "direction");
+			const char *unit = agent_json_str(v, "unit"), *dir = agent_json_str(v, "direction");
 			double value = jnum(v, "value", NAN);
 			struct wl_metric *x;
 
@@ -147,7 +138,8 @@ static int import(struct nested_lab *lab, struct json_object *jobs, struct store
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *j = json_object_array_get_idx(jobs, i);
-		const char *status = jstr(j, "status"), *workload = jstr(j, "workload"), *renderer = jstr(j, "renderer");
+		const char *status = agent_json_str(j, "status"), *workload = agent_json_str(j, "workload");
+		const char *renderer = agent_json_str(j, "renderer");
 
 		if (!status || !workload)
 			continue;
@@ -160,7 +152,7 @@ static int import(struct nested_lab *lab, struct json_object *jobs, struct store
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *j = json_object_array_get_idx(jobs, i);
-		const char *status = jstr(j, "status"), *workload = jstr(j, "workload");
+		const char *status = agent_json_str(j, "status"), *workload = agent_json_str(j, "workload");
 		int proven_ok = status && strcmp(status, "ok") == 0 && !fail;
 
 		if (!status || !workload || !workload_find(workload))
@@ -173,9 +165,9 @@ static int import(struct nested_lab *lab, struct json_object *jobs, struct store
 			.workload = workload,
 			.repetition = (int)jnum(j, "repetition", 1),
 			.status = proven_ok || strcmp(status, "ok") ? status : "failed",
-			.reason = proven_ok || strcmp(status, "ok") ? jstr(j, "reason") : fail,
+			.reason = proven_ok || strcmp(status, "ok") ? agent_json_str(j, "reason") : fail,
 			.accel = accel,
-			.renderer = jstr(j, "renderer"),
+			.renderer = agent_json_str(j, "renderer"),
 			.wall_s = jnum(j, "wall_s", -1),
 			.user_s = jnum(j, "user_s", -1),
 			.sys_s = jnum(j, "sys_s", -1),
@@ -210,7 +202,7 @@ static char *results_rel(const struct nested_lab *lab, const char *path)
 static char *fetch_log(const struct nested_lab *lab, struct agent_conn *host, struct json_object *job,
 		       const char *inner_log)
 {
-	const char *log = jstr(job, "log"), *base = log ? strrchr(log, '/') : NULL;
+	const char *log = agent_json_str(job, "log"), *base = log ? strrchr(log, '/') : NULL;
 	struct job_result res;
 	char *from, *to, *rel;
 

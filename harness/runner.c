@@ -800,15 +800,6 @@ static void json_drm_summary(struct json_object *hello, char *out, size_t len)
 	snprintf(out, len, "%s", json_object_to_json_string_ext(drm, JSON_C_TO_STRING_PLAIN));
 }
 
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
-
 /* Guests booted together, and their agents. */
 struct guest_set {
 	struct vm vms[MAX_GUESTS];
@@ -874,8 +865,8 @@ static int guests_boot(struct run *r, const struct config_def *c, const char *la
 		g.reason = ok ? NULL : reason;
 		if (ok) {
 			g.boot_s = vb_now() - vm->started;
-			g.kernel = jstr(hello, "kernel");
-			g.agent_version = jstr(hello, "version");
+			g.kernel = agent_json_str(hello, "kernel");
+			g.agent_version = agent_json_str(hello, "version");
 			json_drm_summary(hello, drm, sizeof(drm));
 			g.drm = drm;
 			vb_log("  %s up in %.1f s: kernel %s, drm %s", vm->name, g.boot_s, g.kernel ? g.kernel : "?", drm);
