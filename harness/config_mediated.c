@@ -25,9 +25,9 @@ static const char *skip_reason(const struct host *h, const struct plan *p, char 
 
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
 {
-	char *argv[18 + 2 * GPU_BACKEND_MAX];
+	char *argv[20 + 2 * GPU_BACKEND_MAX];
 	char *specs[GPU_BACKEND_MAX], *dom0;
-	char slice[16], watchdog[16];
+	char slice[16], watchdog[16], throttle[16];
 	const struct plan_mediator *m = env->sched;
 	int k = 0;
 
@@ -58,6 +58,11 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		argv[k++] = "--watchdog-action";
 		argv[k++] = "quarantine";
 	}
+	if (m && m->throttle_pct) {
+		snprintf(throttle, sizeof(throttle), "%d", m->throttle_pct);
+		argv[k++] = "--throttle";
+		argv[k++] = throttle;
+	}
 	for (int i = 0; i < n; i++) {
 		int g = i + 1, w = m && g <= PLAN_MAX_GUEST ? m->weight[g] : 0;
 		double fps = m && g <= PLAN_MAX_GUEST ? m->target_fps[g] : 0;
@@ -85,8 +90,10 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		snprintf(err, errlen, "vgpu-mediator did not come up (see %s)", b->log[0]);
 		return -1;
 	}
-	snprintf(b->description, sizeof(b->description), "one vgpu-mediator process for %d guest%s and dom0, %s", n,
-		 n > 1 ? "s" : "", m && plan_policy_name(m->policy) ? plan_policy_name(m->policy) : "best-effort");
+	snprintf(b->description, sizeof(b->description), "one vgpu-mediator process for %d guest%s and dom0, %s%s%s%s", n,
+		 n > 1 ? "s" : "", m && plan_policy_name(m->policy) ? plan_policy_name(m->policy) : "best-effort",
+		 m && m->throttle_pct ? ", throttled " : "", m && m->throttle_pct ? throttle : "",
+		 m && m->throttle_pct ? "% on purpose (calibrate)" : "");
 	return 0;
 }
 
@@ -97,6 +104,7 @@ const struct config_def config_mediated = {
 	.description = "guests served by one vgpu-mediator process over vhost-user-gpu, dom0's GL clients over vtest",
 	.guest_renderer = "virgl",
 	.guest_kms_driver = "virtio_gpu",
+	.slowdown = "mediator throttle",
 	.skip_reason = skip_reason,
 	.start = start,
 	.snapshot = gpu_backend_snapshot,

@@ -7,4 +7,5 @@ const struct config_def config_native = {
 	.kind = CONFIG_HOST,
 	.description = "workload on the host, straight on the host GPU",
 	.role = ROLE_NATIVE,
+	.slowdown = "CPU quota",
 };

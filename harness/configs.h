@@ -58,6 +58,10 @@ struct config_def {
 	int needs_lab_hardware;
 	/* The most guests one back-end serves (0: no limit); a plan's larger guest counts are skipped with why. */
 	int max_guests;
+	/* How a known slowdown (vgpubench calibrate) reaches its jobs, in words; NULL: it has no such knob. A host
+	 * configuration's is a CPU quota on its jobs (cpu_quota.h); a guest configuration's start reads it from
+	 * backend_env.sched->throttle_pct. */
+	const char *slowdown;
 	/*
 	 * NULL when host h can run it for plan p (NULL: the defaults), beyond
 	 * what every configuration of its kind needs (hostcheck.c checks that),

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "calibrate.h"
 #include "compare.h"
 #include "doctor.h"
 #include "export.h"
@@ -32,6 +33,10 @@ static void usage(FILE *f)
 		   "  vgpubench compare RUN [BASELINE] [--threshold PCT] [--results DIR]\n"
 		   "                                            RUN against BASELINE (default: the previous run\n"
 		   "                                            of the same plan); exits 4 on regressions\n"
+		   "  vgpubench calibrate [PLAN] [--slowdown PCT] [--rounds N] [--threshold PCT] [--results DIR]\n"
+		   "                                            run PLAN twice unchanged and once slowed down by PCT%%\n"
+		   "                                            (default 5), N times (default 1): each row's false alarms\n"
+		   "                                            and detections, stored as a run that show prints\n"
 		   "  vgpubench report RUN [--reports DIR] [--results DIR]\n"
 		   "                                            HTML report in DIR/RUN/index.html (default reports)\n"
 		   "  vgpubench export RUN --format json|csv|junit [--out FILE] [--results DIR]\n"
@@ -103,6 +108,11 @@ static int cmd_show(const char *results, const char *run)
 	if (store_run_load(&s, run, &pp, &pt, &dir, &status) < 0) {
 		vb_err("no run '%s' in %s", run, db);
 		rc = 1;
+	} else if (calibrate_print(&s, run, stdout) == 0) {
+		free(pp);
+		free(pt);
+		free(dir);
+		free(status);
 	} else {
 		char *why = store_run_reason(&s, run);
 
@@ -262,8 +272,23 @@ static int check_run_id(const char *what, const char *id)
 	return 0;
 }
 
+/* A whole-number option: 0 and *v, or -1 with a message. */
+static int int_option(const char *name, const char *text, int lo, int hi, int *v)
+{
+	char *end;
+	long x = strtol(text, &end, 10);
+
+	if (end == text || *end || x < lo || x > hi) {
+		fprintf(stderr, "vgpubench: %s takes a whole number from %d to %d, got '%s'\n", name, lo, hi, text);
+		return -1;
+	}
+	*v = (int)x;
+	return 0;
+}
+
 static int dispatch(const char *cmd, const char *results, const char *reports, const char *resume, const char *pos,
-		    const char *pos2, const char *format, const char *outpath, double threshold)
+		    const char *pos2, const char *format, const char *outpath, double threshold,
+		    const struct calibrate_opts *cal)
 {
 	if (strcmp(cmd, "run") == 0) {
 		if (resume && pos) {
@@ -276,6 +301,15 @@ static int dispatch(const char *cmd, const char *results, const char *reports, c
 	}
 	if (strcmp(cmd, "list") == 0)
 		return cmd_list(results);
+	if (strcmp(cmd, "calibrate") == 0) {
+		struct calibrate_opts o = *cal;
+
+		o.plan = pos ? pos : DEFAULT_PLAN;
+		o.results = results;
+		o.reports = reports;
+		o.cmp = (struct compare_opts){ .threshold_pct = threshold, .alpha = 0.05 };
+		return calibrate_run(&o);
+	}
 	if (strcmp(cmd, "doctor") == 0) {
 		char *cache = vb_strdupf("%s/accel-probe.json", vb_exe_dir());
 		/* The default plan of this build, wherever the command is run from. */
@@ -314,6 +348,7 @@ int main(int argc, char **argv)
 	const char *format = NULL, *outpath = NULL;
 	const char *results = DEFAULT_RESULTS, *resume = NULL, *pos = NULL, *pos2 = NULL;
 	double threshold = 5.0;
+	struct calibrate_opts cal = { .slowdown_pct = 5, .rounds = 1 };
 	const char *cmd;
 
 	if (argc < 2) {
@@ -340,6 +375,12 @@ int main(int argc, char **argv)
 			format = argv[++i];
 		} else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
 			outpath = argv[++i];
+		} else if (strcmp(argv[i], "--slowdown") == 0 && i + 1 < argc) {
+			if (int_option("--slowdown", argv[++i], 1, 90, &cal.slowdown_pct) < 0)
+				return 2;
+		} else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+			if (int_option("--rounds", argv[++i], 1, 20, &cal.rounds) < 0)
+				return 2;
 		} else if (strcmp(argv[i], "--threshold") == 0 && i + 1 < argc) {
 			char *end;
 
@@ -362,7 +403,7 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	int rc = dispatch(cmd, results, reports, resume, pos, pos2, format, outpath, threshold);
+	int rc = dispatch(cmd, results, reports, resume, pos, pos2, format, outpath, threshold, &cal);
 
 	/* Whatever went to standard output must have arrived (a full disk, a closed pipe). */
 	if (vb_stdout_check() < 0 && (rc == 0 || rc == 3 || rc == 4))

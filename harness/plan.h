@@ -26,6 +26,7 @@ struct plan_mediator {
 	int watchdog_ms;         /* a fence or renderer call past this trips the vGPU's watchdog; 0 off */
 	int watchdog_quarantine; /* on a trip the vGPU is quarantined until its device is reset (else reported) */
 	int line;                              /* where that guest was named, for the message */
+	int throttle_pct; /* vgpu-mediator --throttle: a known slowdown (set by vgpubench calibrate, not by plans) */
 };
 
 /* A sharing-quality scenario ([scenario NAME]): one boot of mediated guests, each running its own workload

@@ -24,6 +24,7 @@
 #include "agent_client.h"
 #include "boot_wait.h"
 #include "configs.h"
+#include "cpu_quota.h"
 #include "gpu_backend.h"
 #include "host_noise.h"
 #include "hostcheck.h"
@@ -63,6 +64,7 @@ struct run {
 	const struct workload_def *prepared[PLAN_MAX_LIST];
 	struct image img;
 	int have_img;
+	int slowdown_pct; /* run_opts.slowdown_pct, or what a resumed run recorded */
 };
 
 static void on_signal(int sig)
@@ -722,9 +724,32 @@ static int start_host_agent(struct run *r, struct agent_conn *conn, const char *
 	return 0;
 }
 
+/* A slowdown injected into native jobs: the host agent (and every job it starts) under a CPU quota. 0, or -1 with
+ * the reason stored for the configuration's jobs. */
+static int slow_down_host(struct run *r, const struct config_def *c, const struct agent_conn *conn, struct cpu_quota *q)
+{
+	char err[512], name[128];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	snprintf(name, sizeof(name), "vgpubench-%s-%s", r->id, c->name);
+	if (cpu_quota_create(q, "/sys/fs/cgroup", name, r->slowdown_pct, cpus, err, sizeof(err)) < 0 ||
+	    cpu_quota_add(q, conn->local_pid, err, sizeof(err)) < 0) {
+		char *why = vb_strdupf("the %d%% slowdown could not be injected: %s", r->slowdown_pct, err);
+
+		vb_err("%s: %s", c->name, why);
+		fail_all(r, c, 0, why);
+		free(why);
+		return -1;
+	}
+	vb_log("%s: jobs under a CPU quota of %ld us every %ld us (%d%% less than %ld CPUs), the injected slowdown",
+	       c->name, q->quota_us, q->period_us, r->slowdown_pct, cpus);
+	return 0;
+}
+
 static void run_host_config(struct run *r, const struct config_def *c)
 {
 	struct agent_conn conn;
+	struct cpu_quota quota = { .dir = "" };
 	struct seats s;
 
 	seats_for(r, c, 0, &s);
@@ -735,9 +760,21 @@ static void run_host_config(struct run *r, const struct config_def *c)
 			fail_all(r, c, 0, "the host agent did not start");
 		return;
 	}
-	s.conn[0] = &conn;
-	run_workloads(r, c, 0, &s);
+	if (!r->slowdown_pct || !c->slowdown || slow_down_host(r, c, &conn, &quota) == 0) {
+		s.conn[0] = &conn;
+		run_workloads(r, c, 0, &s);
+	}
 	agent_close(&conn);
+	if (quota.dir[0]) {
+		char *fact = vb_strdupf("%ld us every %ld us; the kernel held the jobs back in %lld periods",
+					quota.quota_us, quota.period_us, cpu_quota_throttled(&quota));
+		char *key = vb_strdupf("cpu quota (%s)", c->name);
+
+		stored(r, store_host_fact(&r->store, r->id, key, fact), "a host fact");
+		free(key);
+		free(fact);
+	}
+	cpu_quota_remove(&quota);
 }
 
 /* Keep the mediator's per-vGPU counters next to the run's guests, and say what rendered for them. */
@@ -1577,6 +1614,39 @@ static int create_run(struct run *r, const char *plan_path, const char *plan_tex
 
 int runner_run(const char *results_dir, const char *reports_dir, const char *plan_path, const char *resume_id)
 {
+	return runner_run_with(results_dir, reports_dir, plan_path, resume_id, NULL);
+}
+
+/* The slowdown asked for (a new run) or recorded (a resumed one): the mediator's throttle follows it. 0, or -1
+ * when it could not be recorded. */
+static int set_slowdown(struct run *r, const char *resume_id, const struct run_opts *o)
+{
+	char *fact;
+
+	if (resume_id) {
+		fact = store_host_fact_get(&r->store, r->id, RUNNER_SLOWDOWN_FACT);
+		r->slowdown_pct = fact ? atoi(fact) : 0;
+		free(fact);
+	} else if (o && o->slowdown_pct > 0) {
+		r->slowdown_pct = o->slowdown_pct;
+		fact = vb_strdupf("%d%%: a mediator's --throttle %d (mediated rows), a CPU quota of %d%% of the host's "
+				  "CPUs (native rows); configurations without a knob as they are",
+				  r->slowdown_pct, r->slowdown_pct, 100 - r->slowdown_pct);
+		int rc = store_host_fact(&r->store, r->id, RUNNER_SLOWDOWN_FACT, fact);
+
+		free(fact);
+		if (!stored(r, rc, "a host fact"))
+			return -1;
+	}
+	r->plan.med.throttle_pct = r->slowdown_pct;
+	if (r->slowdown_pct)
+		vb_log("run %s: a %d%% slowdown is injected on purpose (%s)", r->id, r->slowdown_pct, RUNNER_SLOWDOWN_FACT);
+	return 0;
+}
+
+int runner_run_with(const char *results_dir, const char *reports_dir, const char *plan_path, const char *resume_id,
+		    const struct run_opts *opts)
+{
 	struct run *r = calloc(1, sizeof(*r));
 	char err[1024];
 	char *db = NULL, *plan_text = NULL;
@@ -1605,6 +1675,14 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 	} else if (plan_load(plan_path, &r->plan, &plan_text, err, sizeof(err)) < 0) {
 		vb_err("%s", err);
 		goto out;
+	} else if (opts && opts->name_suffix) {
+		size_t len = strlen(r->plan.name);
+
+		if (len + strlen(opts->name_suffix) >= sizeof(r->plan.name)) {
+			vb_err("plan name %s%s is too long", r->plan.name, opts->name_suffix);
+			goto out;
+		}
+		memcpy(r->plan.name + len, opts->name_suffix, strlen(opts->name_suffix) + 1);
 	}
 	/* What the host can do, before the run exists: a forced accelerator that cannot work stops here. */
 	host_probe(&r->host);
@@ -1616,6 +1694,8 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 	}
 	if (!resume_id && create_run(r, plan_path, plan_text) < 0)
 		goto out;
+	if (opts && opts->id_out)
+		snprintf(opts->id_out, opts->id_len, "%s", r->id);
 	char *logs = vb_strdupf("%s/logs", r->dir);
 
 	if (vb_mkdirs(logs, 0755) < 0) {
@@ -1633,6 +1713,8 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 	}
 
 	record_host(r);
+	if (set_slowdown(r, resume_id, opts) < 0)
+		goto finish;
 	recover_left_behind(r);
 	if (strcmp(r->host.accel, "none") == 0)
 		vb_log("host: QEMU %s, guest kernel %s; %s", r->host.qemu_version, r->host.kernel_version,

@@ -3,6 +3,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,8 +15,9 @@
 #include "vgpu_stats.h"
 
 /* Version 2 added subtests; version 3 added runs.reason, application_id and user_version; version 4 added
- * vgpu_stats, scenario_jobs and scenario_samples; version 5 added vgpu_health; version 6 added job_noise. */
-#define SCHEMA_VERSION 6
+ * vgpu_stats, scenario_jobs and scenario_samples; version 5 added vgpu_health; version 6 added job_noise; version 7
+ * added calibration_rows. */
+#define SCHEMA_VERSION 7
 /* PRAGMA application_id of a vgpubench database: "vgpb". */
 #define APP_ID	0x76677062
 #define BUSY_MS 10000
@@ -23,9 +25,9 @@
 /* The tables every vgpubench database has, in the order they are created. */
 static const char *const tables[] = { "schema_version", "runs", "host_facts", "configs", "guests", "jobs", "metrics",
 				      "subtests", "vgpu_stats", "scenario_jobs", "scenario_samples", "vgpu_health",
-				      "job_noise" };
+				      "job_noise", "calibration_rows" };
 /* The schema version each of them first appeared in. */
-static const int table_since[] = { 1, 1, 1, 1, 1, 1, 1, 2, 4, 4, 4, 5, 6 };
+static const int table_since[] = { 1, 1, 1, 1, 1, 1, 1, 2, 4, 4, 4, 5, 6, 7 };
 
 /* A vGPU's scheduling over one job, as columns (vgpu_stats and scenario_jobs share them). */
 #define VGPU_COLUMNS                                                                                                   \
@@ -108,7 +110,14 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS job_noise("
     "  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
     "  steal_pct REAL, load_before REAL, load_after REAL,"
-    "  redos INTEGER NOT NULL, redo_reason TEXT);";
+    "  redos INTEGER NOT NULL, redo_reason TEXT);"
+    "CREATE TABLE IF NOT EXISTS calibration_rows("
+    "  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    "  workload TEXT NOT NULL, metric TEXT NOT NULL, config TEXT NOT NULL, topology INTEGER NOT NULL,"
+    "  dom0 INTEGER NOT NULL, injected TEXT,"
+    "  aa_pairs INTEGER NOT NULL, aa_flagged INTEGER NOT NULL, ab_pairs INTEGER NOT NULL, ab_detected INTEGER NOT NULL,"
+    "  change_pct REAL, detectable_pct REAL,"
+    "  PRIMARY KEY(run_id, workload, metric, config, topology, dom0));";
 
 /* Say what failed in words a user can act on; kept in s->err for the caller. */
 static void db_error(struct store *s, const char *what)
@@ -1057,6 +1066,114 @@ int store_row_values(struct store *s, const char *run, const char *config, int t
 		db_error(s, "reading a row's values");
 		free(*v);
 		*v = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static const char *text_or_empty(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+static void bind_number(sqlite3_stmt *st, int i, double v)
+{
+	if (isfinite(v))
+		sqlite3_bind_double(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int store_calibration_put(struct store *s, const char *run, const struct calibration_row *rows, size_t n)
+{
+	sqlite3_stmt *st;
+
+	if (exec_sql(s, "BEGIN IMMEDIATE;") < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO calibration_rows(run_id, workload, metric, config, topology, dom0,"
+			       " injected, aa_pairs, aa_flagged, ab_pairs, ab_detected, change_pct, detectable_pct)"
+			       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_error(s, "storing the calibration");
+		exec_sql(s, "ROLLBACK;");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct calibration_row *r = &rows[i];
+
+		sqlite3_reset(st);
+		bind_text(st, 1, run);
+		bind_text(st, 2, r->workload);
+		bind_text(st, 3, r->metric);
+		bind_text(st, 4, r->config);
+		sqlite3_bind_int(st, 5, r->topology);
+		sqlite3_bind_int(st, 6, r->dom0);
+		bind_text(st, 7, r->injected[0] ? r->injected : NULL);
+		sqlite3_bind_int(st, 8, r->aa_pairs);
+		sqlite3_bind_int(st, 9, r->aa_flagged);
+		sqlite3_bind_int(st, 10, r->ab_pairs);
+		sqlite3_bind_int(st, 11, r->ab_detected);
+		bind_number(st, 12, r->change_pct);
+		bind_number(st, 13, r->detectable_pct);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			db_error(s, "storing the calibration");
+			sqlite3_finalize(st);
+			exec_sql(s, "ROLLBACK;");
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	return exec_sql(s, "COMMIT;");
+}
+
+int store_calibration_get(struct store *s, const char *run, struct calibration_row **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT workload, metric, config, topology, dom0, injected, aa_pairs, aa_flagged, ab_pairs,"
+			       " ab_detected, change_pct, detectable_pct FROM calibration_rows WHERE run_id = ?"
+			       " ORDER BY workload, config, topology, dom0, metric",
+			       -1, &st, NULL) != SQLITE_OK) {
+		if (no_table(s))
+			return 0;
+		db_error(s, "reading the calibration");
+		return -1;
+	}
+	bind_text(st, 1, run);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct calibration_row *nr = realloc(*out, (*n + 1) * sizeof(**out)), *r;
+
+		if (!nr)
+			abort();
+		*out = nr;
+		r = &nr[(*n)++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->workload, sizeof(r->workload), "%s", text_or_empty(st, 0));
+		snprintf(r->metric, sizeof(r->metric), "%s", text_or_empty(st, 1));
+		snprintf(r->config, sizeof(r->config), "%s", text_or_empty(st, 2));
+		r->topology = sqlite3_column_int(st, 3);
+		r->dom0 = sqlite3_column_int(st, 4);
+		snprintf(r->injected, sizeof(r->injected), "%s", text_or_empty(st, 5));
+		r->aa_pairs = sqlite3_column_int(st, 6);
+		r->aa_flagged = sqlite3_column_int(st, 7);
+		r->ab_pairs = sqlite3_column_int(st, 8);
+		r->ab_detected = sqlite3_column_int(st, 9);
+		r->change_pct = sqlite3_column_type(st, 10) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 10);
+		r->detectable_pct = sqlite3_column_type(st, 11) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 11);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading the calibration");
+		free(*out);
+		*out = NULL;
 		*n = 0;
 		return -1;
 	}

@@ -163,4 +163,21 @@ struct subtest_result {
 /* Every test status of workload `workload`'s jobs in a run, by name then repetition (malloc'd array). */
 int store_subtests(struct store *s, const char *run, const char *workload, struct subtest_result **out, size_t *n);
 
+/* One row of a calibration (vgpubench calibrate): how often A/A pairs of unchanged runs flagged it, how often A/B
+ * pairs with the injected slowdown did, the change the slowdown made and the change the row could detect. */
+struct calibration_row {
+	char workload[64], metric[96], config[32];
+	int topology, dom0;
+	char injected[96]; /* what was injected into this row ("" for nothing: its configuration has no knob) */
+	int aa_pairs, aa_flagged;  /* A/A pairs, and how many flagged it (a false alarm) */
+	int ab_pairs, ab_detected; /* A/B pairs, and how many flagged it as a regression */
+	double change_pct;         /* the median change over the A/B pairs (NAN: none) */
+	double detectable_pct;     /* the median detectable change over the A/A pairs (NAN: unknown, or none at all) */
+};
+
+/* Store a calibration's rows under its run, atomically. 0, or -1 with the reason in s->err. */
+int store_calibration_put(struct store *s, const char *run, const struct calibration_row *rows, size_t n);
+/* A run's calibration rows (malloc'd; none when it is no calibration, or the database predates schema 7). */
+int store_calibration_get(struct store *s, const char *run, struct calibration_row **out, size_t *n);
+
 #endif

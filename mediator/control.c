@@ -178,6 +178,10 @@ char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s
 		add_ms(so, "timeslice_ms", s->timeslice_ns);
 		add_ms(so, "period_ms", s->period_ns);
 		json_object_object_add(so, "others_cap", json_object_new_double(s->others_cap));
+		/* --throttle: the slowdown injected on purpose, and the pauses it took */
+		json_object_object_add(so, "throttle_pct", json_object_new_int((int)s->throttle.pct));
+		add_ms(so, "throttle_paused_ms", s->throttle.paused_ns);
+		json_object_object_add(so, "throttle_pauses", json_object_new_int64((int64_t)s->throttle.pauses));
 		json_object_object_add(
 		    so, "gpu_time",
 		    json_object_new_string("in-order renderer timeline: fenced batches from submission "

@@ -372,6 +372,7 @@ static void charge(struct sched *s, unsigned i, uint64_t ns)
 	struct sched_vgpu *v = &s->v[i];
 
 	v->gpu_ns += ns;
+	s->charged_ns += ns;
 	if (!v->unlimited)
 		v->budget_ns -= (int64_t)ns;
 }
@@ -429,6 +430,44 @@ void sched_frame(struct sched *s, unsigned i, uint64_t now)
 	s->v[i].frames++;
 	s->v[i].frames_bucket++;
 	s->v[i].frames_second++;
+}
+
+int sched_set_throttle(struct sched *s, unsigned pct)
+{
+	if (pct > SCHED_MAX_THROTTLE)
+		return -1;
+	s->throttle.pct = pct;
+	s->throttle.seen_ns = s->charged_ns;
+	s->throttle.owed_ns = 0;
+	return 0;
+}
+
+uint64_t sched_throttle_due(struct sched *s)
+{
+	struct sched_throttle *t = &s->throttle;
+	uint64_t fresh = s->charged_ns - t->seen_ns;
+
+	if (!t->pct)
+		return 0;
+	/* Charged time converts to debt whole ns at a time: what does not divide evenly waits for more. */
+	uint64_t owed = fresh * t->pct / (100 - t->pct);
+
+	if (owed) {
+		t->owed_ns += owed;
+		t->seen_ns += owed * (100 - t->pct) / t->pct;
+	}
+	if (t->owed_ns < SCHED_THROTTLE_MIN_NS)
+		return 0;
+	return t->owed_ns < SCHED_THROTTLE_MAX_NS ? t->owed_ns : SCHED_THROTTLE_MAX_NS;
+}
+
+void sched_throttle_paid(struct sched *s, uint64_t ns)
+{
+	struct sched_throttle *t = &s->throttle;
+
+	t->owed_ns = ns < t->owed_ns ? t->owed_ns - ns : 0;
+	t->paused_ns += ns;
+	t->pauses++;
 }
 
 void sched_account_add(struct sched_vgpu *sum, const struct sched_vgpu *v)

@@ -35,7 +35,15 @@
  * A share is enforced per period (100 ms, or 10 time slices if longer): a
  * vGPU whose budget is spent is held until the next period; an overrun is
  * carried into the next period as debt (at most two periods'), unused budget
- * is not carried. A share of 1 or more is never held. */
+ * is not carried. A share of 1 or more is never held.
+ *
+ * Throttle (vgpu-mediator --throttle PCT; the known slowdown `vgpubench
+ * calibrate` injects): the renderer is withheld PCT% of its busy time, as if
+ * it were PCT% slower. Every nanosecond charged to any vGPU owes PCT/(100-PCT)
+ * ns of pause; the caller stops serving while a pause is due, lets the
+ * batches in flight retire (so the pause itself is never charged), then
+ * sleeps it. Service time t becomes t / (1 - PCT/100): a row bound by the
+ * renderer loses PCT% of its throughput, one bound elsewhere less. */
 #ifndef VGPU_GPU_SCHED_H
 #define VGPU_GPU_SCHED_H
 
@@ -61,6 +69,9 @@ enum sched_policy { SCHED_POLICY_LIST(SCHED_POLICY_ENUM) SCHED_NPOLICIES };
 #define SCHED_SLA_BUSY 0.05 /* a target using this much of a step's time wants the GPU */
 #define SCHED_MAX_WEIGHT 1000
 #define SCHED_MAX_FPS 1000.0
+#define SCHED_MAX_THROTTLE 90                 /* percent */
+#define SCHED_THROTTLE_MIN_NS 1000000ull      /* a pause shorter than 1 ms is not due yet */
+#define SCHED_THROTTLE_MAX_NS 200000000ull    /* one pause is at most 200 ms; the rest stays owed */
 
 struct sched_vgpu {
 	/* Set by the caller (sched_vgpu_add, sched_set_*, sched_present). */
@@ -104,6 +115,14 @@ struct sched {
 	uint64_t cursor;   /* renderer time is charged up to here */
 	double others_cap; /* sla: fraction of a period the vGPUs without a target may use together */
 	unsigned rr;       /* where the next round starts */
+	uint64_t charged_ns; /* renderer time charged to anyone, ever */
+	struct sched_throttle {
+		unsigned pct;       /* 0: off */
+		uint64_t seen_ns;   /* charged_ns already turned into debt */
+		uint64_t owed_ns;   /* pause owed */
+		uint64_t paused_ns; /* pauses taken */
+		uint64_t pauses;
+	} throttle;
 	struct sched_vgpu v[SCHED_MAX_VGPUS];
 };
 
@@ -157,6 +176,13 @@ void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, in
 void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64_t now);
 /* vGPU i showed a frame. */
 void sched_frame(struct sched *s, unsigned i, uint64_t now);
+
+/* Throttle the renderer by pct percent (0 off, up to SCHED_MAX_THROTTLE) from now on: 0, or -1 out of range. */
+int sched_set_throttle(struct sched *s, unsigned pct);
+/* The pause owed now in ns (at most SCHED_THROTTLE_MAX_NS), 0 while less than SCHED_THROTTLE_MIN_NS is owed. */
+uint64_t sched_throttle_due(struct sched *s);
+/* A pause of ns was taken: it pays that much of what is owed. */
+void sched_throttle_paid(struct sched *s, uint64_t ns);
 
 /* Add v's accounting (GPU time, batches, turns, waits, frames, windows) to sum's; settings are not touched. */
 void sched_account_add(struct sched_vgpu *sum, const struct sched_vgpu *v);

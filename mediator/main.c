@@ -14,6 +14,7 @@
  *            --policy best-effort|equal-share|fixed-share|sla  --timeslice-ms N
  *            --trace-vhost (log every front-end message)
  *            --watchdog-ms N (default 2000, 0 off)  --watchdog-action report|quarantine
+ *            --throttle PCT (withhold the renderer PCT% of its busy time: a known slowdown, gpu_sched.h)
  *            --no-sandbox | --sandbox-user USER (default nobody, when root)  --sandbox-self-test
  * Once its sockets and renderer are up it confines itself (sandbox.h).
  */
@@ -129,6 +130,7 @@ static struct {
 	struct timespec t0;
 	struct sched sched;
 	int held;              /* a vGPU with work is held by its share: wake at the next period */
+	uint64_t throttle_hold; /* --throttle: since when service is held for a pause owed (0: not held) */
 	uint32_t fence_seen;   /* the renderer's last retired fence, reported by on_fence */
 	int fence_new;
 	struct ctl_conn ctl[MAX_CTL];
@@ -1104,6 +1106,32 @@ static int serve_round(void)
 	return more;
 }
 
+/* --throttle: while a pause is owed nothing is served; once the batches in flight have retired (so the pause is
+ * not charged to them), or after THROTTLE_DRAIN_NS of waiting for them, the loop sleeps it. 1 while service is held. */
+#define THROTTLE_DRAIN_NS 100000000ull
+static int throttle_step(void)
+{
+	uint64_t due = sched_throttle_due(&M.sched), now;
+	struct timespec ts;
+
+	if (!due) {
+		M.throttle_hold = 0;
+		return 0;
+	}
+	now = mono_ns();
+	if (!M.throttle_hold)
+		M.throttle_hold = now;
+	if (gvirgl_fences_pending() && now - M.throttle_hold < THROTTLE_DRAIN_NS)
+		return 1;
+	ts.tv_sec = (time_t)(due / 1000000000u);
+	ts.tv_nsec = (long)(due % 1000000000u);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	sched_throttle_paid(&M.sched, mono_ns() - now);
+	M.throttle_hold = 0;
+	return 0;
+}
+
 /* How long the loop may sleep (ms, -1 forever): not at all with work left, 1 ms while fences are in flight (the
  * poll that sees them retire), until the next period while a vGPU is held, until a quiet control client is due. */
 static int loop_timeout(int more)
@@ -1113,7 +1141,8 @@ static int loop_timeout(int more)
 
 	if (more)
 		return 0;
-	if (gvirgl_fences_pending())
+	/* Retirement is seen at this poll; a throttle holding service for its pause waits on it too. */
+	if (gvirgl_fences_pending() || M.throttle_hold)
 		t = 1;
 	if (M.held) {
 		int ms = now >= end ? 0 : (int)((end - now) / 1000000u) + 1;
@@ -1220,7 +1249,7 @@ static void usage(void)
 	fprintf(stderr, "usage: vgpu-mediator (--listen DIR | --vgpu name=NAME,socket=PATH[,weight=N][,fps=F] ...)\n"
 			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n"
 			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n"
-			"                     [--watchdog-ms N] [--watchdog-action report|quarantine]\n"
+			"                     [--watchdog-ms N] [--watchdog-action report|quarantine] [--throttle PCT]\n"
 			"                     [--vtest name=NAME,socket=PATH[,weight=N][,fps=F] ...]\n"
 			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n");
 }
@@ -1322,6 +1351,7 @@ int main(int argc, char **argv)
 	int no_virgl = 0, nvgpu = 0, nvtest = 0, sfd, no_sandbox = 0, self_test = 0;
 	enum sched_policy policy = SCHED_BEST_EFFORT;
 	long slice_ms = 2;
+	unsigned throttle = 0;
 	char *end;
 	sigset_t sigs;
 	char err[256];
@@ -1347,6 +1377,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			M.watchdog_ns = (uint64_t)ms * 1000000u;
+		} else if (!strcmp(argv[i], "--throttle") && i + 1 < argc) {
+			long pct = strtol(argv[++i], &end, 10);
+
+			if (end == argv[i] || *end || pct < 0 || pct > SCHED_MAX_THROTTLE) {
+				fprintf(stderr, "vgpu-mediator: --throttle %s: a percentage, 0 (off) to %d\n", argv[i],
+					SCHED_MAX_THROTTLE);
+				return 2;
+			}
+			throttle = (unsigned)pct;
 		} else if (!strcmp(argv[i], "--timeslice-ms") && i + 1 < argc) {
 			slice_ms = strtol(argv[++i], &end, 10);
 			if (end == argv[i] || *end || slice_ms < 1 || slice_ms > 1000) {
@@ -1356,10 +1395,13 @@ int main(int argc, char **argv)
 		}
 	}
 	sched_init(&M.sched, policy, (uint64_t)slice_ms * 1000000u, mono_ns());
+	sched_set_throttle(&M.sched, throttle);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if ((!strcmp(a, "--policy") || !strcmp(a, "--timeslice-ms") || !strcmp(a, "--watchdog-ms")) && i + 1 < argc)
+		if ((!strcmp(a, "--policy") || !strcmp(a, "--timeslice-ms") || !strcmp(a, "--watchdog-ms") ||
+		     !strcmp(a, "--throttle")) &&
+		    i + 1 < argc)
 			i++;
 		else if (!strcmp(a, "--listen") && i + 1 < argc)
 			listen_dir = argv[++i];
@@ -1493,9 +1535,10 @@ int main(int argc, char **argv)
 	}
 	if (confine(no_sandbox, sandbox_user) < 0)
 		return 1;
-	logf_("ready: shared socket %s, %d named vGPU socket(s), %d vtest socket(s), 3D %s, policy %s, time slice %ld ms",
+	logf_("ready: shared socket %s, %d named vGPU socket(s), %d vtest socket(s), 3D %s, policy %s, time slice %ld ms, "
+	      "throttle %u%%",
 	      listen_dir ? M.shared_path : "none", nvgpu, nvtest, M.virgl ? "on" : "off", sched_policy_name(policy),
-	      slice_ms);
+	      slice_ms, throttle);
 
 	for (int more = 0;;) {
 		struct epoll_event ev[32];
@@ -1517,7 +1560,7 @@ int main(int argc, char **argv)
 			on_event(w);
 		}
 		sched_tick(&M.sched, mono_ns());
-		more = serve_round();
+		more = throttle_step() ? 0 : serve_round();
 		gvirgl_poll();
 		retire_fences();
 		watch_fences();

@@ -379,6 +379,42 @@ static void test_account_add(void)
 	      "settings and the last second's rate are not summed");
 }
 
+/* --throttle: pct% of the charged time is owed as pause; due from 1 ms, at most 200 ms at once; paying clears it. */
+static void test_throttle(void)
+{
+	struct sched s;
+
+	some(&s, SCHED_BEST_EFFORT, 2);
+	CHECK(sched_set_throttle(&s, 91) == -1 && s.throttle.pct == 0, "a throttle over 90%% is refused");
+	sched_charge_call(&s, 0, 0, 10 * MS, 0);
+	CHECK(sched_set_throttle(&s, 50) == 0, "50%% is taken");
+	CHECK(sched_throttle_due(&s) == 0, "time charged before the throttle owes nothing");
+	sched_charge_call(&s, 1, 10 * MS, 10 * MS + MS / 2, 0);
+	CHECK(sched_throttle_due(&s) == 0 && s.throttle.owed_ns == MS / 2, "0.5 ms charged at 50%% owes 0.5 ms: not due");
+	sched_charge_call(&s, 0, 11 * MS, 14 * MS, 0);
+	CHECK(sched_throttle_due(&s) == 3 * MS + MS / 2, "3.5 ms charged at 50%% owes 3.5 ms: due");
+	CHECK(sched_throttle_due(&s) == 3 * MS + MS / 2, "asking again owes no more");
+	sched_throttle_paid(&s, 3 * MS);
+	CHECK(sched_throttle_due(&s) == 0 && s.throttle.owed_ns == MS / 2, "3 ms paid: 0.5 ms owed, not due");
+	CHECK(s.throttle.paused_ns == 3 * MS && s.throttle.pauses == 1, "the pause is counted");
+	sched_throttle_paid(&s, 5 * MS);
+	CHECK(s.throttle.owed_ns == 0, "an overlong pause clears the debt, no credit");
+
+	some(&s, SCHED_BEST_EFFORT, 1);
+	sched_set_throttle(&s, 5);
+	sched_charge_call(&s, 0, 0, 19 * MS, 0);
+	CHECK(sched_throttle_due(&s) == MS, "19 ms charged at 5%% owes 1 ms (5/95)");
+	sched_charge_call(&s, 0, 19 * MS, 19 * MS + 7, 0);
+	sched_throttle_due(&s);
+	CHECK(s.throttle.owed_ns == MS && s.charged_ns - s.throttle.seen_ns == 7,
+	      "a remainder too small for a whole ns waits for more");
+	sched_retire(&s, &(struct sched_batch){ 0, 20 * MS, 1 }, 1, 20 * MS + 19 * 1000 * MS);
+	CHECK(sched_throttle_due(&s) == SCHED_THROTTLE_MAX_NS, "a large debt is paid 200 ms at a time");
+	sched_throttle_paid(&s, SCHED_THROTTLE_MAX_NS);
+	CHECK(sched_throttle_due(&s) == SCHED_THROTTLE_MAX_NS, "... and the rest stays owed");
+	CHECK(sched_set_throttle(&s, 0) == 0 && sched_throttle_due(&s) == 0, "off: nothing is owed");
+}
+
 int main(void)
 {
 	test_names();
@@ -390,5 +426,6 @@ int main(void)
 	test_frames();
 	test_order();
 	test_simulated();
+	test_throttle();
 	return check_done("gpu_sched_test");
 }

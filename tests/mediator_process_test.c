@@ -663,6 +663,49 @@ static void test_shares(const char *dir)
 	stop(med_pid, t.log);
 }
 
+static double sched_number(json_object *doc, const char *key)
+{
+	json_object *m, *sc, *f;
+
+	return json_object_object_get_ex(doc, "mediator", &m) && json_object_object_get_ex(m, "scheduler", &sc) &&
+			       json_object_object_get_ex(sc, key, &f)
+		       ? json_object_get_double(f)
+		       : -1;
+}
+
+/* --throttle 50: one vGPU streaming full frames is served half the time: the pauses taken add up to the renderer
+ * time charged (less what is still owed, under a pause), and the vGPU is answered throughout. */
+static void test_throttle(const char *dir)
+{
+	struct two t;
+	struct client c;
+	json_object *d0, *d1;
+
+	two_vgpus(&t, dir, "throttle", NULL);
+	char *argv[] = { (char *)mediator, "--no-virgl", "--throttle", "50", "--vgpu", t.va, "--control", t.ctl, NULL };
+	char *bad[] = { (char *)mediator, "--no-virgl", "--throttle", "95", "--vgpu", t.va, NULL };
+	pid_t pid = vb_spawn(bad, NULL, t.log);
+
+	CHECK(pid > 0 && WIFEXITED(vb_reap(pid, 10.0)), "--throttle 95 is refused");
+	med_pid = start(argv, t.log);
+	CHECK(client_open(&c, t.a_sock, BIG_RAM, BIG_QSZ) == 0 && stream_setup(&c) == 0, "a streams 4 MiB frames");
+	d0 = control(t.ctl);
+	CHECK(sched_number(d0, "throttle_pct") == 50, "the control socket says the throttle is 50%%");
+	CHECK(stream(&c, 1, 2.0) == 0, "a is answered throughout under the throttle");
+	d1 = control(t.ctl);
+	double charged = gpu_ms(d1, "a") - gpu_ms(d0, "a");
+	double paused = sched_number(d1, "throttle_paused_ms") - sched_number(d0, "throttle_paused_ms");
+
+	printf("throttle 50%% over 2 s: %.0f ms charged, %.0f ms paused\n", charged, paused);
+	CHECK(charged > 100 && paused > charged - 250 && paused < charged + 250,
+	      "the pauses match the time charged at 50%%: %.0f ms paused for %.0f ms charged", paused, charged);
+	CHECK(sched_number(d1, "throttle_pauses") > 0, "pauses are counted");
+	json_object_put(d0);
+	json_object_put(d1);
+	client_down(&c);
+	stop(med_pid, t.log);
+}
+
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/vgpu-mediator-test.XXXXXX";
@@ -678,6 +721,7 @@ int main(int argc, char **argv)
 	test_reset(dir);
 	test_sandbox(dir);
 	test_listen(dir);
+	test_throttle(dir);
 	test_shares(dir);
 	if (!check_failed)
 		vb_rm_rf(dir);

@@ -1,6 +1,7 @@
 /* store_test.c: the results database: schema creation and re-opening, runs,
  * atomic job groups, resume look-ups, and the summary read back from it. */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -67,7 +68,7 @@ static void test_identity(const char *dir, const char *db)
 	free(cmd);
 	raw_sql(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
 	CHECK(store_open(&s, copy) < 0, "a database with a table missing is refused");
-	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 6)");
+	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 7)");
 	CHECK(store_open_read(&s, copy) < 0, "also for reading");
 	raw_sql(copy, "SELECT 1");
 	{
@@ -102,12 +103,12 @@ static void test_identity(const char *dir, const char *db)
 	CHECK(store_open_read(&s, legacy) == 0, "a version 2 database can be read as it is");
 	store_close(&s);
 	CHECK(store_open(&s, legacy) == 0, "a version 2 database is upgraded: %s", s.err);
-	CHECK(count(&s, "PRAGMA user_version") == 6 && count(&s, "SELECT version FROM schema_version") == 6,
-	      "now version 6");
+	CHECK(count(&s, "PRAGMA user_version") == 7 && count(&s, "SELECT version FROM schema_version") == 7,
+	      "now version 7");
 	CHECK(store_run_set_status(&s, "old", "failed", "disk full") == 0, "runs.reason added");
 	CHECK(count(&s, "SELECT count(*) FROM sqlite_master WHERE name IN ('vgpu_stats', 'scenario_jobs',"
-			" 'scenario_samples', 'vgpu_health', 'job_noise')") == 5,
-	      "the version 4, 5 and 6 tables are added");
+			" 'scenario_samples', 'vgpu_health', 'job_noise', 'calibration_rows')") == 6,
+	      "the version 4, 5, 6 and 7 tables are added");
 	store_close(&s);
 
 	/* A version 3 database lacks the scenario tables: not damaged, read as having no scenarios. */
@@ -120,12 +121,16 @@ static void test_identity(const char *dir, const char *db)
 		CHECK(system(cmd) == 0, "copy the database");
 		free(cmd);
 		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
-			    "DROP TABLE vgpu_health; DROP TABLE job_noise; PRAGMA user_version = 3;"
+			    "DROP TABLE vgpu_health; DROP TABLE job_noise; DROP TABLE calibration_rows;"
+			    "PRAGMA user_version = 3;"
 			    "UPDATE schema_version SET version = 3;");
 		CHECK(store_open_read(&s, v3) == 0, "a version 3 database opens for reading: %s", s.err);
 		CHECK(store_scenario_results(&s, "r1", &sr, &sn) == 0 && sn == 0 && !sr, "no scenarios in it");
+		struct calibration_row *cr = (void *)1;
+
+		CHECK(store_calibration_get(&s, "r1", &cr, &sn) == 0 && sn == 0 && !cr, "nor a calibration");
 		store_close(&s);
-		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 6, "and is upgraded to 6");
+		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 7, "and is upgraded to 7");
 		store_close(&s);
 		free(v3);
 	}
@@ -250,6 +255,28 @@ int main(void)
 				  .metrics = &m1 };
 
 	CHECK(store_jobs(&s, "r1", &native, 1) == 0, "store native job");
+	{
+		struct calibration_row in[2] = {
+			{ .workload = "glmark2", .metric = "score", .config = "mediated", .topology = 1,
+			  .injected = "mediator throttle 5%", .aa_pairs = 2, .aa_flagged = 1, .ab_pairs = 4, .ab_detected = 3,
+			  .change_pct = -4.5, .detectable_pct = 3.25 },
+			{ .workload = "glmark2", .metric = "score", .config = "qemu-virgl", .topology = 3, .dom0 = 1,
+			  .aa_pairs = 1, .change_pct = NAN, .detectable_pct = INFINITY },
+		};
+		struct calibration_row *out = NULL;
+		size_t n = 0;
+
+		CHECK(store_calibration_put(&s, "r1", in, 2) == 0, "calibration rows stored");
+		CHECK(store_calibration_get(&s, "r1", &out, &n) == 0 && n == 2, "and read back (%zu)", n);
+		CHECK(n == 2 && !strcmp(out[0].config, "mediated") && !strcmp(out[0].injected, "mediator throttle 5%") &&
+			      out[0].aa_flagged == 1 && out[0].ab_pairs == 4 && out[0].ab_detected == 3 &&
+			      out[0].change_pct == -4.5 && out[0].detectable_pct == 3.25,
+		      "a row keeps its counts, a negative change and its detectable change");
+		CHECK(n == 2 && out[1].dom0 == 1 && !out[1].injected[0] && isnan(out[1].change_pct) &&
+			      isnan(out[1].detectable_pct),
+		      "nothing injected, no change and no detectable change read back as such");
+		free(out);
+	}
 	struct job_row group[2] = { native, native };
 
 	group[0].config = group[1].config = "qemu-virgl";

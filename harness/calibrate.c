@@ -1,0 +1,288 @@
+/* calibrate.c: `vgpubench calibrate`: A/A and A/B runs of a plan, and the
+ * false-alarm and detection rates of each row (calibrate.h). */
+#define _GNU_SOURCE
+#include "calibrate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "configs.h"
+#include "plan.h"
+#include "runner.h"
+#include "stats.h"
+#include "util.h"
+
+#define CALIBRATE_MAX_ROUNDS 20
+#define CALIBRATION_FACT "calibration"
+
+/* A row being counted, with the figures its medians are taken from. */
+struct tally {
+	struct calibration_row row;
+	double *changes, *detectable;
+	size_t nchanges, ndetectable;
+};
+
+struct tallies {
+	struct tally *t;
+	size_t n;
+};
+
+static void push(double **v, size_t *n, double x)
+{
+	double *nv = realloc(*v, (*n + 1) * sizeof(double));
+
+	if (!nv)
+		abort();
+	nv[(*n)++] = x;
+	*v = nv;
+}
+
+static struct tally *tally_for(struct tallies *ts, const struct series *s, int slowdown_pct)
+{
+	const struct config_def *c = config_find(s->config);
+	struct tally *t;
+
+	for (size_t i = 0; i < ts->n; i++) {
+		const struct calibration_row *r = &ts->t[i].row;
+
+		if (!strcmp(r->workload, s->workload) && !strcmp(r->metric, s->metric) && !strcmp(r->config, s->config) &&
+		    r->topology == s->topology && r->dom0 == s->dom0)
+			return &ts->t[i];
+	}
+	t = realloc(ts->t, (ts->n + 1) * sizeof(*t));
+	if (!t)
+		abort();
+	ts->t = t;
+	t = &ts->t[ts->n++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->row.workload, sizeof(t->row.workload), "%s", s->workload);
+	snprintf(t->row.metric, sizeof(t->row.metric), "%s", s->metric);
+	snprintf(t->row.config, sizeof(t->row.config), "%s", s->config);
+	t->row.topology = s->topology;
+	t->row.dom0 = s->dom0;
+	if (c && c->slowdown)
+		snprintf(t->row.injected, sizeof(t->row.injected), "%s %d%%", c->slowdown, slowdown_pct);
+	return t;
+}
+
+/* One pair: run against base, counted as A/A (ab = 0) or A/B. 0, or -1 when the comparison could not be made. */
+static int count_pair(struct store *st, const char *run, const char *base, int ab, const struct calibrate_opts *o,
+		      struct tallies *ts)
+{
+	struct comparison c;
+
+	if (compare_build(st, run, base, &o->cmp, &c) < 0)
+		return -1;
+	for (size_t i = 0; i < c.nrows; i++) {
+		const struct compare_row *r = &c.rows[i];
+		struct tally *t;
+
+		if (!r->old || isnan(r->change_pct))
+			continue; /* no values on one side: no pair for this row */
+		t = tally_for(ts, r->cur, o->slowdown_pct);
+		if (ab) {
+			t->row.ab_pairs++;
+			t->row.ab_detected += r->verdict == V_REGRESSION;
+			push(&t->changes, &t->nchanges, r->change_pct);
+		} else {
+			t->row.aa_pairs++;
+			t->row.aa_flagged += r->verdict != V_SAME;
+			if (isfinite(r->detectable_pct))
+				push(&t->detectable, &t->ndetectable, r->detectable_pct);
+		}
+	}
+	compare_free(&c);
+	return 0;
+}
+
+static double median_or_nan(double *v, size_t n)
+{
+	return n ? stats_median(v, n) : NAN;
+}
+
+/* Record the calibration as a run of its own: the plan it calibrated, its rows, the runs it took. 0 or -1. */
+static int record(struct store *st, const struct calibrate_opts *o, const struct plan *p, const char *plan_text,
+		  char ids[][3][96], const struct tallies *ts, char *id, size_t idlen)
+{
+	char ts_buf[32], name[96], *rel = NULL, *dir, *fact;
+	time_t now = time(NULL);
+	struct tm tm;
+	struct calibration_row *rows;
+	int rc = -1;
+
+	gmtime_r(&now, &tm);
+	strftime(ts_buf, sizeof(ts_buf), "%Y%m%d-%H%M%S", &tm);
+	snprintf(name, sizeof(name), "%s-calibration", p->name);
+	for (int attempt = 0; attempt < 100; attempt++) {
+		if (attempt)
+			snprintf(id, idlen, "%s-%s-%d", ts_buf, name, attempt + 1);
+		else
+			snprintf(id, idlen, "%s-%s", ts_buf, name);
+		free(rel);
+		rel = vb_strdupf("runs/%s", id);
+		rc = store_run_create(st, id, name, o->plan, plan_text, rel);
+		if (rc != -2)
+			break;
+	}
+	dir = vb_strdupf("%s/%s", o->results, rel);
+	free(rel);
+	if (rc < 0 || vb_mkdirs(dir, 0755) < 0) {
+		vb_err("cannot record the calibration: %s", rc < 0 ? st->err : strerror(errno));
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	/* The runs it took, round by round: A, A', B. */
+	size_t len = 0;
+	char *runs = NULL;
+	FILE *f = open_memstream(&runs, &len);
+
+	if (!f)
+		abort();
+	for (int r = 0; r < o->rounds; r++)
+		fprintf(f, "%sround %d: A %s, A' %s, B %s", r ? "; " : "", r + 1, ids[r][0], ids[r][1], ids[r][2]);
+	fclose(f);
+	fact = vb_strdupf("a %d%% slowdown, %d round%s, flagged when the change is over %.1f%% and p < %.2f; %s",
+			  o->slowdown_pct, o->rounds, o->rounds == 1 ? "" : "s", o->cmp.threshold_pct, o->cmp.alpha, runs);
+	free(runs);
+	rows = calloc(ts->n ? ts->n : 1, sizeof(*rows));
+	if (!rows)
+		abort();
+	for (size_t i = 0; i < ts->n; i++) {
+		rows[i] = ts->t[i].row;
+		rows[i].change_pct = median_or_nan(ts->t[i].changes, ts->t[i].nchanges);
+		rows[i].detectable_pct = median_or_nan(ts->t[i].detectable, ts->t[i].ndetectable);
+	}
+	rc = store_host_fact(st, id, CALIBRATION_FACT, fact) < 0 || store_calibration_put(st, id, rows, ts->n) < 0 ||
+		     store_run_set_status(st, id, "complete", NULL) < 0
+		 ? -1
+		 : 0;
+	if (rc < 0)
+		vb_err("cannot record the calibration %s: %s", id, st->err);
+	free(rows);
+	free(fact);
+	return rc;
+}
+
+static void rate(char *buf, size_t len, int k, int n)
+{
+	if (n)
+		snprintf(buf, len, "%d/%d %3.0f%%", k, n, 100.0 * k / n);
+	else
+		snprintf(buf, len, "-");
+}
+
+int calibrate_print(struct store *st, const char *run, FILE *out)
+{
+	struct calibration_row *rows;
+	size_t n;
+	char *fact = store_host_fact_get(st, run, CALIBRATION_FACT);
+	int aa = 0, aa_flag = 0, ab = 0, ab_det = 0;
+
+	if (!fact || store_calibration_get(st, run, &rows, &n) < 0) {
+		free(fact);
+		return -1;
+	}
+	fprintf(out, "calibration %s: %s\n\n", run, fact);
+	fprintf(out, "%-9s %-24s %-12s %6s %-22s %12s %12s %9s %8s\n", "workload", "metric", "config", "guests", "injected",
+		"A/A flagged", "A/B caught", "measured", "detect");
+	for (size_t i = 0; i < n; i++) {
+		const struct calibration_row *r = &rows[i];
+		char topo[16], aas[32], abs[32], chg[16], det[16];
+
+		snprintf(topo, sizeof(topo), !r->topology ? "host" : r->dom0 ? "dom0+%d" : "%d", r->topology);
+		rate(aas, sizeof(aas), r->aa_flagged, r->aa_pairs);
+		rate(abs, sizeof(abs), r->ab_detected, r->ab_pairs);
+		snprintf(chg, sizeof(chg), isnan(r->change_pct) ? "-" : "%+.1f%%", r->change_pct);
+		snprintf(det, sizeof(det), isnan(r->detectable_pct) ? "-" : "%.1f%%", r->detectable_pct);
+		fprintf(out, "%-9s %-24s %-12s %6s %-22s %12s %12s %9s %8s\n", r->workload, r->metric, r->config, topo,
+			r->injected[0] ? r->injected : "nothing (no knob)", aas, r->injected[0] ? abs : "-", chg, det);
+		aa += r->aa_pairs;
+		aa_flag += r->aa_flagged;
+		if (r->injected[0]) {
+			ab += r->ab_pairs;
+			ab_det += r->ab_detected;
+		}
+	}
+	fprintf(out, "\nfalse alarms: %d of %d A/A row pairs flagged (%.1f%%); detections: %d of %d A/B row pairs with a "
+		     "slowdown injected flagged as regressions (%.1f%%)\n",
+		aa_flag, aa, aa ? 100.0 * aa_flag / aa : 0.0, ab_det, ab, ab ? 100.0 * ab_det / ab : 0.0);
+	fprintf(out, "measured: the median change the slowdown made to the row (a row bound elsewhere than the throttled "
+		     "part moves less than the slowdown); detect: the median change its A/A pairs could detect at 80%% "
+		     "power\n");
+	free(rows);
+	free(fact);
+	return 0;
+}
+
+int calibrate_run(const struct calibrate_opts *o)
+{
+	struct plan p;
+	char err[1024], *plan_text = NULL, *db = NULL, id[160];
+	char (*ids)[3][96];
+	struct store st;
+	struct tallies ts = { 0 };
+	int failed_jobs = 0, rc = 1;
+
+	if (o->slowdown_pct < 1 || o->slowdown_pct > 90 || o->rounds < 1 || o->rounds > CALIBRATE_MAX_ROUNDS) {
+		vb_err("calibrate takes a slowdown of 1 to 90%% and 1 to %d rounds (got %d%%, %d)", CALIBRATE_MAX_ROUNDS,
+		       o->slowdown_pct, o->rounds);
+		return 2;
+	}
+	if (plan_load(o->plan, &p, &plan_text, err, sizeof(err)) < 0) {
+		vb_err("%s", err);
+		return 1;
+	}
+	ids = calloc((size_t)o->rounds, sizeof(*ids));
+	if (!ids)
+		abort();
+	for (int r = 0; r < o->rounds; r++)
+		for (int k = 0; k < 3; k++) {
+			struct run_opts ro = { .name_suffix = k == 2 ? "-cal-slow" : "-cal",
+					       .slowdown_pct = k == 2 ? o->slowdown_pct : 0,
+					       .id_out = ids[r][k],
+					       .id_len = sizeof(ids[r][k]) };
+			static const char *const what[] = { "A, unchanged", "A', unchanged", "B, slowed down" };
+
+			vb_log("calibrate: round %d of %d, run %s", r + 1, o->rounds, what[k]);
+			int run_rc = runner_run_with(o->results, o->reports, o->plan, NULL, &ro);
+
+			if (run_rc == 3) {
+				failed_jobs = 1;
+			} else if (run_rc != 0) {
+				vb_err("calibrate: run %s ended with exit %d; the calibration stops (the runs so far are kept)",
+				       ids[r][k][0] ? ids[r][k] : "(none)", run_rc);
+				rc = run_rc;
+				goto out;
+			}
+		}
+	db = vb_strdupf("%s/vgpubench.db", o->results);
+	if (store_open(&st, db) < 0)
+		goto out;
+	for (int r = 0; r < o->rounds && rc == 1; r++)
+		if (count_pair(&st, ids[r][1], ids[r][0], 0, o, &ts) < 0 ||
+		    count_pair(&st, ids[r][2], ids[r][0], 1, o, &ts) < 0 || count_pair(&st, ids[r][2], ids[r][1], 1, o, &ts) < 0)
+			rc = -1;
+	if (rc == 1 && record(&st, o, &p, plan_text, ids, &ts, id, sizeof(id)) == 0) {
+		printf("\n");
+		calibrate_print(&st, id, stdout);
+		printf("\ncalibration %s: database %s\n", id, db);
+		rc = failed_jobs ? 3 : 0;
+	} else {
+		rc = 1;
+	}
+	store_close(&st);
+out:
+	for (size_t i = 0; i < ts.n; i++) {
+		free(ts.t[i].changes);
+		free(ts.t[i].detectable);
+	}
+	free(ts.t);
+	free(ids);
+	free(db);
+	free(plan_text);
+	return rc;
+}

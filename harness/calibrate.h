@@ -1,0 +1,38 @@
+/* calibrate.h: `vgpubench calibrate PLAN`: what a nightly comparison of
+ * this plan on this host catches, measured end to end rather than assumed.
+ *
+ * Each round runs the plan twice unchanged (A, A') and once with a known
+ * slowdown injected (B: the mediator's --throttle for mediated rows, a CPU
+ * quota for native ones; runner.h run_opts). Then, row by row, with the
+ * same test `vgpubench compare` uses:
+ *  - A' against A is an A/A pair: a row it flags is a false alarm;
+ *  - B against A and B against A' are A/B pairs: a row they flag as a
+ *    regression is a detection.
+ * The rates, the change the slowdown made and what each row could detect
+ * are printed, and stored as a run of their own (plan name NAME-calibration,
+ * table calibration_rows) that `vgpubench show` prints again. The plan's
+ * runs are named NAME-cal and NAME-cal-slow (short: their folders hold unix
+ * sockets), so a nightly `compare` of NAME never takes one as its baseline. */
+#ifndef VGPUBENCH_CALIBRATE_H
+#define VGPUBENCH_CALIBRATE_H
+
+#include <stdio.h>
+
+#include "compare.h"
+#include "store.h"
+
+struct calibrate_opts {
+	const char *plan, *results, *reports;
+	int slowdown_pct; /* 1..90, default 5 */
+	int rounds;       /* default 1 */
+	struct compare_opts cmp;
+};
+
+/* Run a calibration. Exit codes as `vgpubench run`'s: 0 done, 1 could not run (a run failed; what was stored stays),
+ * 3 done but some jobs failed, 130 interrupted. */
+int calibrate_run(const struct calibrate_opts *o);
+
+/* Print a calibration run's table (from the store) to out. 0, or -1 when run is no calibration. */
+int calibrate_print(struct store *st, const char *run, FILE *out);
+
+#endif
