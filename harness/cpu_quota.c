@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "cpu_quota.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -170,4 +171,22 @@ void cpu_quota_remove(struct cpu_quota *q)
 	for (int i = 0; i < 200 && rmdir(q->dir) < 0 && errno == EBUSY; i++)
 		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
 	q->dir[0] = 0;
+}
+
+int cpu_quota_recover(const char *root, const char *prefix)
+{
+	char base[PATH_MAX - 300], path[PATH_MAX];
+	int version, removed = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if (find_hierarchy(root, base, sizeof(base), &version) < 0 || !(d = opendir(base)))
+		return 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix)) && strlen(e->d_name) < 256) {
+			snprintf(path, sizeof(path), "%s/%s", base, e->d_name);
+			removed += rmdir(path) == 0;
+		}
+	closedir(d);
+	return removed;
 }

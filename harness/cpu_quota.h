@@ -35,5 +35,8 @@ int cpu_quota_add(struct cpu_quota *q, pid_t pid, char *err, size_t errlen);
 long long cpu_quota_throttled(const struct cpu_quota *q);
 /* Remove the group once its processes are gone (waits up to 2 s for them). Safe on a group never made. */
 void cpu_quota_remove(struct cpu_quota *q);
+/* Remove the groups runs killed before they could left under root: every "PREFIX*" group of the cpu hierarchy
+ * with no process in it (a live run's is busy and stays). How many were removed. */
+int cpu_quota_recover(const char *root, const char *prefix);
 
 #endif

@@ -3,7 +3,7 @@
  *   [plan]  name, configs, guests, workloads, repetitions (N or auto), dom0_load, min_repetitions,
  *           max_repetitions, target_ci_pct (the last three for repetitions = auto)
  *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel
- *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads
+ *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads, pin_cpus
  *   [passthrough] device (auto, or a PCI address), lab (none or nested)
  *   [gvt-g] type (auto, or an mdev type id)
  *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action
@@ -314,7 +314,7 @@ static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_tim
 static const char *const mediator_keys[] = { "policy",	   "timeslice_ms", "weights",
 					     "targets", "watchdog_ms",	   "watchdog_action" };
 static const char *const scenario_keys[] = { "policies", "guests", "baseline", "weights", "targets", "timeslice_ms" };
-static const char *const noise_keys[] = { "warmup", "max_steal_pct", "max_redos", "lp_num_threads" };
+static const char *const noise_keys[] = { "warmup", "max_steal_pct", "max_redos", "lp_num_threads", "pin_cpus" };
 static const char *const passthrough_keys[] = { "device", "lab" };
 static const char *const gvt_keys[] = { "type" };
 
@@ -480,8 +480,10 @@ static int set_noise_key(struct pstate *s, struct plan *p, int k, char *v)
 		return parse_seconds(s, "max_steal_pct", v, 0, 100, &p->noise.max_steal_pct);
 	case 2:
 		return parse_int(s, "max_redos", v, 0, 10, &p->noise.max_redos);
-	default:
+	case 3:
 		return parse_int(s, "lp_num_threads", v, 1, 256, &p->noise.lp_num_threads);
+	default:
+		return parse_bool(s, "pin_cpus", v, &p->noise.pin_cpus);
 	}
 }
 
@@ -574,6 +576,7 @@ static void plan_defaults(struct plan *p)
 	p->adaptive.target_ci_pct = 5;
 	p->noise.max_steal_pct = 10;
 	p->noise.max_redos = 2;
+	p->noise.pin_cpus = 1;
 }
 
 int plan_parse(const char *file, const char *text, struct plan *p, char *err, size_t errlen)

@@ -73,6 +73,8 @@ struct plan {
 		double max_steal_pct; /* a repetition with more CPU steal than this is redone (0: never) */
 		int max_redos;        /* ... at most this many times */
 		int lp_num_threads;   /* LP_NUM_THREADS for every renderer of the run (0: llvmpipe's own choice) */
+		int pin_cpus;         /* guests, back-end and dom0 on CPUs of their own where the host has enough
+				       * (cpu_pin.h; default yes) */
 	} noise;
 	/* [passthrough]: the host device the passthrough config hands to its guest */
 	struct plan_passthrough {

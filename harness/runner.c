@@ -24,6 +24,7 @@
 #include "agent_client.h"
 #include "boot_wait.h"
 #include "configs.h"
+#include "cpu_pin.h"
 #include "cpu_quota.h"
 #include "gpu_backend.h"
 #include "host_noise.h"
@@ -693,9 +694,11 @@ static void apply_noise_settings(struct run *r)
 	if (n->max_steal_pct > 0)
 		snprintf(steal, sizeof(steal), "a repetition over %.1f%% is redone, at most %d time%s", n->max_steal_pct,
 			 n->max_redos, n->max_redos == 1 ? "" : "s");
-	fact = vb_strdupf("warm-up repetition: %s; CPU steal: %s; LP_NUM_THREADS: %s; CPU pinning: off (%ld CPUs%s)",
-			  n->warmup ? "on (discarded)" : "off", steal, lp, cpus,
-			  cpus < 4 ? ": too few to keep guests, mediator and dom0 apart" : ": not implemented yet");
+	fact = vb_strdupf("warm-up repetition: %s; CPU steal: %s; LP_NUM_THREADS: %s; CPU pinning: %s (%ld CPUs)",
+			  n->warmup ? "on (discarded)" : "off", steal, lp,
+			  n->pin_cpus ? "where the host has enough CPUs (host fact cpu pinning per guest topology)"
+				      : "off (pin_cpus = no)",
+			  cpus);
 	stored(r, store_host_fact(&r->store, r->id, "noise", fact), "a host fact");
 	free(fact);
 }
@@ -978,6 +981,40 @@ static void run_lab(struct run *r, const struct config_def *c, int n, struct gue
 	free(accel);
 }
 
+/* [noise] pin_cpus: the topology's guests, back-end and dom0 (NULL: not beside them) on CPUs of their own where
+ * the host has enough (cpu_pin.h); what was done, or why not, is kept as a host fact. */
+static void pin_topology(struct run *r, const struct config_def *c, int n, const struct guest_set *gs,
+			 const struct gpu_backend *gb, const struct agent_conn *dom0)
+{
+	struct cpu_pin_plan p;
+	cpu_set_t avail;
+	char err[256] = "", *key, *fact;
+	int ok;
+
+	if (!r->plan.noise.pin_cpus)
+		return;
+	if (sched_getaffinity(0, sizeof(avail), &avail) < 0) {
+		snprintf(err, sizeof(err), "cannot read the harness's CPUs: %s", strerror(errno));
+		p.on = 0;
+	} else {
+		cpu_pin_plan(&p, &avail, n, r->plan.vcpus, dom0 != NULL);
+	}
+	ok = p.on;
+	for (int i = 0; ok && i < gs->nvm; i++)
+		ok = cpu_pin_process(gs->vms[i].pid, &p.guest[i], err, sizeof(err)) == 0;
+	for (int i = 0; ok && i < gb->npid; i++)
+		ok = gb->pid[i] <= 0 || cpu_pin_process(gb->pid[i], &p.backend, err, sizeof(err)) == 0;
+	if (ok && dom0)
+		ok = cpu_pin_process(dom0->local_pid, &p.dom0, err, sizeof(err)) == 0;
+	fact = ok ? vb_strdup(p.desc) : vb_strdupf("%s%s", p.on ? "failed, left as it was: " : "", err[0] ? err : p.desc);
+	key = vb_strdupf("cpu pinning (%s, %d guest%s)", c->name, n, n > 1 ? "s" : "");
+	if (ok)
+		vb_log("%s: pinned: %s", c->name, p.desc);
+	stored(r, store_host_fact(&r->store, r->id, key, fact), "a host fact");
+	free(key);
+	free(fact);
+}
+
 static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 {
 	struct guest_set gs;
@@ -1068,6 +1105,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 			stored(r, store_host_fact(&r->store, r->id, key, fact), "a host fact");
 			free(key);
 		}
+		pin_topology(r, c, n, &gs, &gb, have_dom0 ? &dom0 : NULL);
 		run_workloads(r, c, n, &seats);
 	}
 	if (have_dom0)
@@ -1462,6 +1500,11 @@ static void recover_left_behind(struct run *r)
 			vb_log("%s: gave back %d device%s an earlier run left bound (see its journal)", c->name, n,
 			       n > 1 ? "s" : "");
 	}
+	/* A run killed while its native jobs ran under an injected slowdown left their CPU quota's cgroup. */
+	int groups = cpu_quota_recover("/sys/fs/cgroup", "vgpubench-");
+
+	if (groups > 0)
+		vb_log("removed %d CPU quota group%s an earlier run left behind", groups, groups > 1 ? "s" : "");
 }
 
 static int locate_parts(struct run *r)

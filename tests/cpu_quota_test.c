@@ -16,6 +16,15 @@
 #include "cpu_quota.h"
 #include "sysfs_fixture.h"
 
+static int fixture_exists(const char *rel)
+{
+	char *path = vb_strdupf("%s/%s", fixture_root, rel);
+	int yes = access(path, F_OK) == 0;
+
+	free(path);
+	return yes;
+}
+
 static char *fixture_read(const char *rel)
 {
 	char *path = vb_strdupf("%s/%s", fixture_root, rel), *text = vb_read_file(path, NULL);
@@ -78,6 +87,18 @@ static void test_v1_and_hybrid(void)
 	      fixture_text_is("hy/cpu/vb/cpu.cfs_period_us", "100000\n"),
 	      "v1: quota and period are written");
 	CHECK(cpu_quota_throttled(&q) == -1, "v1: no cpu.stat, no count");
+	/* What killed runs left: empty groups of ours go, a busy one (here: not empty) and others' stay. */
+	fixture_put("hy/cpu/vgpubench-old1/.keep", "");
+	fixture_rm("hy/cpu/vgpubench-old1/.keep");
+	fixture_put("hy/cpu/vgpubench-old2/.keep", "");
+	fixture_rm("hy/cpu/vgpubench-old2/.keep");
+	fixture_put("hy/cpu/vgpubench-live/cgroup.procs", "77\n");
+	fixture_put("hy/cpu/other/.keep", "");
+	fixture_rm("hy/cpu/other/.keep");
+	CHECK(cpu_quota_recover(dir, "vgpubench-") == 2, "two groups left behind are removed");
+	CHECK(!fixture_exists("hy/cpu/vgpubench-old1") && fixture_exists("hy/cpu/vgpubench-live") &&
+		      fixture_exists("hy/cpu/other"),
+	      "a busy group and another program's stay");
 	free(dir);
 
 	dir = vb_strdupf("%s/nothing", fixture_root);

@@ -60,7 +60,7 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\n[gvt-g]\ninstances = 2\n", "bad.ini:3: unknown key 'instances' in [gvt-g] (known: type)" },
 	{ "[plan]\n[passthrough]\nbus = 1\n", "bad.ini:3: unknown key 'bus' in [passthrough] (known: device, lab)" },
 	{ "[plan]\n[noise]\npin = yes\n",
-	  "bad.ini:3: unknown key 'pin' in [noise] (known: warmup, max_steal_pct, max_redos, lp_num_threads)" },
+	  "bad.ini:3: unknown key 'pin' in [noise] (known: warmup, max_steal_pct, max_redos, lp_num_threads, pin_cpus)" },
 	{ "[plan]\n[guest]\nvcpus = 1\nvcpus = 2\n", "bad.ini:4: duplicate key 'vcpus' in [guest]" },
 	{ "[plan]\n[guest]\naccel = hvf\n", "bad.ini:3: accel: 'hvf' is not auto, kvm or tcg" },
 	{ "[plan]\n[guest]\naccel = KVM\n", "bad.ini:3: accel: 'KVM' is not auto, kvm or tcg" },
@@ -158,14 +158,15 @@ int main(void)
 		      p.adaptive.on && p.adaptive.min == 4 && p.adaptive.max == 20 && p.adaptive.target_ci_pct == 2.5 &&
 		      p.repetitions == 4,
 	      "repetitions = auto, in any order of the keys: the planned count is the least: %s", err);
-	CHECK(!p.noise.warmup && p.noise.max_steal_pct == 10 && p.noise.max_redos == 2 && !p.noise.lp_num_threads,
-	      "noise defaults: no warm-up, redo past 10%% steal at most twice, llvmpipe's own thread count");
+	CHECK(!p.noise.warmup && p.noise.max_steal_pct == 10 && p.noise.max_redos == 2 && !p.noise.lp_num_threads &&
+		      p.noise.pin_cpus,
+	      "noise defaults: no warm-up, redo past 10%% steal at most twice, llvmpipe's own thread count, pinning");
 	CHECK(plan_parse("n.ini",
 			 "[plan]\nconfigs=native\nworkloads=glmark2\n[noise]\nwarmup = yes\nmax_steal_pct = 2.5\n"
-			 "max_redos = 0\nlp_num_threads = 2\n",
+			 "max_redos = 0\nlp_num_threads = 2\npin_cpus = no\n",
 			 &p, err, sizeof(err)) == 0 &&
 		      p.noise.warmup && p.noise.max_steal_pct == 2.5 && p.noise.max_redos == 0 &&
-		      p.noise.lp_num_threads == 2,
+		      p.noise.lp_num_threads == 2 && !p.noise.pin_cpus,
 	      "[noise] read: %s", err);
 	CHECK(!p.pt.device[0], "passthrough's device: auto unless named");
 	CHECK(plan_parse("pt.ini", "[plan]\nconfigs=passthrough\nworkloads=kms2d\n[passthrough]\ndevice = 0000:03:00.0\n",
@@ -233,6 +234,9 @@ int main(void)
 	CHECK(plan_load("tests/fixtures/plans/no-such-file.ini", &p, NULL, err, sizeof(err)) < 0, "missing file");
 	CHECK_STR_CONTAINS(err, "no-such-file.ini: cannot read the plan");
 	CHECK(plan_load("harness/plans/default.ini", &p, NULL, err, sizeof(err)) == 0, "default plan: %s", err);
+	CHECK(plan_load("harness/plans/nightly.ini", &p, NULL, err, sizeof(err)) == 0 && p.noise.warmup &&
+		      p.noise.lp_num_threads == 2 && p.repetitions == 6,
+	      "the nightly plan: %s", err);
 	CHECK(p.nguests == 2 && p.guests[1] == 3, "the default plan runs 1 and 3 guests");
 	CHECK(p.nconfigs == 4 && !strcmp(p.configs[3], "passthrough") && !strcmp(p.configs[0], "native"),
 	      "the default plan names the triangle's corners: native, mediated, passthrough");
