@@ -11,12 +11,12 @@
 
 #include "configs.h"
 #include "plan.h"
+#include "report.h"
 #include "runner.h"
 #include "stats.h"
 #include "util.h"
 
 #define CALIBRATE_MAX_ROUNDS 20
-#define CALIBRATION_FACT "calibration"
 
 /* A row being counted, with the figures its medians are taken from. */
 struct tally {
@@ -267,10 +267,17 @@ int calibrate_run(const struct calibrate_opts *o)
 		    count_pair(&st, ids[r][2], ids[r][0], 1, o, &ts) < 0 || count_pair(&st, ids[r][2], ids[r][1], 1, o, &ts) < 0)
 			rc = -1;
 	if (rc == 1 && record(&st, o, &p, plan_text, ids, &ts, id, sizeof(id)) == 0) {
+		char *report = NULL;
+
 		printf("\n");
 		calibrate_print(&st, id, stdout);
 		printf("\ncalibration %s: database %s\n", id, db);
 		rc = failed_jobs ? 3 : 0;
+		if (report_generate(&st, id, o->reports, &report) == 0)
+			printf("report: %s\n", report);
+		else
+			rc = 1;
+		free(report);
 	} else {
 		rc = 1;
 	}

@@ -21,6 +21,9 @@
 #include "compare.h"
 #include "store.h"
 
+/* The host fact of a calibration's own run: the slowdown, rounds, test, and the runs it took. */
+#define CALIBRATION_FACT "calibration"
+
 struct calibrate_opts {
 	const char *plan, *results, *reports;
 	int slowdown_pct; /* 1..90, default 5 */

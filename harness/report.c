@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "calibrate.h"
 #include "configs.h"
 #include "compare.h"
 #include "scenario_summary.h"
@@ -1127,6 +1128,58 @@ static void section_environment(struct rep *r)
 	}
 }
 
+/* A calibration's own run (`vgpubench calibrate`): each row's false alarms, detections and measured change. Nothing
+ * for other runs. */
+static void section_calibration(struct rep *r)
+{
+	struct calibration_row *rows;
+	size_t n;
+	char *fact;
+	int aa = 0, aa_flag = 0, ab = 0, ab_det = 0;
+
+	if (store_calibration_get(r->st, r->run, &rows, &n) < 0 || !n)
+		return;
+	fact = store_host_fact_get(r->st, r->run, CALIBRATION_FACT);
+	fprintf(r->html, "<h2 id=calibration>Calibration</h2>\n<p>");
+	vb_xml_escape(r->html, fact ? fact : "");
+	fprintf(r->html, "</p>\n<p>A/A: pairs of unchanged runs, a flag is a false alarm. A/B: an unchanged run against "
+			 "one slowed down on purpose, a regression flagged is a detection. Measured: the median change the "
+			 "slowdown made; detectable: the median change the A/A pairs could detect at 80%% power.</p>\n"
+			 "<table><tr><th>workload<th>metric<th>config<th>guests<th>injected<th>A/A flagged<th>A/B caught"
+			 "<th>measured<th>detectable</tr>\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct calibration_row *c = &rows[i];
+		const char *const cells[] = { c->workload, c->metric, c->config };
+
+		fprintf(r->html, "<tr>");
+		for (size_t k = 0; k < 3; k++) {
+			fprintf(r->html, "<td>");
+			vb_xml_escape(r->html, cells[k]);
+		}
+		fprintf(r->html, c->topology ? (c->dom0 ? "<td>dom0+%d" : "<td>%d") : "<td>host", c->topology);
+		fprintf(r->html, "<td>");
+		vb_xml_escape(r->html, c->injected[0] ? c->injected : "nothing (no knob)");
+		fprintf(r->html, "<td>%d/%d", c->aa_flagged, c->aa_pairs);
+		if (c->injected[0])
+			fprintf(r->html, "<td>%d/%d", c->ab_detected, c->ab_pairs);
+		else
+			fprintf(r->html, "<td class=na>-");
+		fprintf(r->html, isnan(c->change_pct) ? "<td class=na>-" : "<td>%+.1f%%", c->change_pct);
+		fprintf(r->html, isnan(c->detectable_pct) ? "<td class=na>-</tr>\n" : "<td>%.1f%%</tr>\n",
+			c->detectable_pct);
+		aa += c->aa_pairs;
+		aa_flag += c->aa_flagged;
+		if (c->injected[0]) {
+			ab += c->ab_pairs;
+			ab_det += c->ab_detected;
+		}
+	}
+	fprintf(r->html, "</table>\n<p>False alarms: %d of %d A/A row pairs; detections: %d of %d A/B row pairs.</p>\n",
+		aa_flag, aa, ab_det, ab);
+	free(rows);
+	free(fact);
+}
+
 int report_generate(struct store *st, const char *run, const char *reports_dir, char **path_out)
 {
 	struct rep r = { .st = st, .run = run };
@@ -1167,6 +1220,7 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 			"<a href=#frametime>frame times</a> · "
 			"<a href=#trends>trends</a> · <a href=#piglit>piglit</a> · <a href=#robustness>robustness</a> · "
 			"<a href=#env>environment</a></p>\n");
+	section_calibration(&r);
 	section_triangle(&r);
 	section_summary(&r);
 	section_sharing(&r);

@@ -61,6 +61,8 @@ check 'grep -qE "^kms2d +fill.mb_per_s +mediated +1 +mediator throttle 50% +0/1 
 	"show prints the calibration: $(grep fill "$tmp/show.log")"
 check 'grep -qE "^false alarms: [0-9]+ of [0-9]+ A/A row pairs flagged .*; detections: [0-9]+ of" "$tmp/show.log"' \
 	"... and its totals: $(grep "^false" "$tmp/show.log")"
+check 'grep -q "id=calibration" "$tmp/reports/$cal/index.html"' "the calibration's report page has its table"
+check 'grep -q "^report: $tmp/reports/$cal/index.html" "$tmp/cal.log"' "... and calibrate says where it is"
 "$vb" calibrate "$tmp/plan.ini" --slowdown 95 --results "$tmp/results" > "$tmp/bad.log" 2>&1
 rc=$?
 check '[ "$rc" = 2 ]' "a 95% slowdown is refused (exit $rc): $(cat "$tmp/bad.log")"

@@ -2,6 +2,7 @@
  * section, one inline gnuplot SVG per chart with data drawn in it, the
  * summary's numbers, and the regression marked on the trend. */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -181,6 +182,39 @@ int main(void)
 	CHECK_STR_CONTAINS(html, "No guest results in this run");
 	free(html);
 	free(path);
+
+	/* A calibration's own run: its table first, rows of configurations without a knob marked so. */
+	{
+		struct calibration_row cal[2] = {
+			{ .workload = "glmark2", .metric = "score", .config = "mediated", .topology = 1,
+			  .injected = "mediator throttle 5%", .aa_pairs = 3, .aa_flagged = 0, .ab_pairs = 6, .ab_detected = 1,
+			  .change_pct = -3.5, .detectable_pct = 3.1 },
+			{ .workload = "glmark2", .metric = "score", .config = "qemu-virgl", .topology = 3, .dom0 = 1,
+			  .aa_pairs = 3, .aa_flagged = 1, .change_pct = NAN, .detectable_pct = NAN },
+		};
+
+		exec_sql(&s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status)"
+			     " VALUES ('cal', 'x-calibration', 'p', '', 'runs/cal', '2026-02-02T00:00:00Z', 'complete')");
+		CHECK(store_calibration_put(&s, "cal", cal, 2) == 0 &&
+			      store_host_fact(&s, "cal", "calibration", "a 5% slowdown, 3 rounds <A&B>") == 0,
+		      "a calibration stored");
+		path = NULL;
+		CHECK(report_generate(&s, "cal", reports, &path) == 0, "a calibration's report");
+		html = path ? vb_read_file(path, &len) : NULL;
+		CHECK_STR_CONTAINS(html, "<h2 id=calibration>Calibration</h2>");
+		CHECK_STR_CONTAINS(html, "a 5% slowdown, 3 rounds &lt;A&amp;B&gt;");
+		CHECK_STR_CONTAINS(html, "<td>mediator throttle 5%<td>0/3<td>1/6<td>-3.5%<td>3.1%</tr>");
+		CHECK_STR_CONTAINS(html, "<td>dom0+3<td>nothing (no knob)<td>1/3<td class=na>-<td class=na>-<td class=na>-</tr>");
+		CHECK_STR_CONTAINS(html, "False alarms: 1 of 6 A/A row pairs; detections: 1 of 6 A/B row pairs.");
+		free(html);
+		free(path);
+		path = NULL;
+		CHECK(report_generate(&s, "empty", reports, &path) == 0 && (html = vb_read_file(path, &len)) &&
+			      !strstr(html, "id=calibration"),
+		      "no calibration section in other runs");
+		free(html);
+		free(path);
+	}
 
 	/* Scenarios: their own section, a table per scenario, a share chart and a chart over time per policy. */
 	{
