@@ -175,12 +175,27 @@ static void rate(char *buf, size_t len, int k, int n)
 		snprintf(buf, len, "-");
 }
 
+struct calibration_totals calibration_totals(const struct calibration_row *rows, size_t n)
+{
+	struct calibration_totals t = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		t.aa += rows[i].aa_pairs;
+		t.aa_flagged += rows[i].aa_flagged;
+		if (rows[i].injected[0]) {
+			t.ab += rows[i].ab_pairs;
+			t.ab_detected += rows[i].ab_detected;
+		}
+	}
+	return t;
+}
+
 int calibrate_print(struct store *st, const char *run, FILE *out)
 {
 	struct calibration_row *rows;
 	size_t n;
 	char *fact = store_host_fact_get(st, run, CALIBRATION_FACT);
-	int aa = 0, aa_flag = 0, ab = 0, ab_det = 0;
+	struct calibration_totals t;
 
 	if (!fact || store_calibration_get(st, run, &rows, &n) < 0) {
 		free(fact);
@@ -200,16 +215,12 @@ int calibrate_print(struct store *st, const char *run, FILE *out)
 		snprintf(det, sizeof(det), isnan(r->detectable_pct) ? "-" : "%.1f%%", r->detectable_pct);
 		fprintf(out, "%-9s %-24s %-12s %6s %-22s %12s %12s %9s %8s\n", r->workload, r->metric, r->config, topo,
 			r->injected[0] ? r->injected : "nothing (no knob)", aas, r->injected[0] ? abs : "-", chg, det);
-		aa += r->aa_pairs;
-		aa_flag += r->aa_flagged;
-		if (r->injected[0]) {
-			ab += r->ab_pairs;
-			ab_det += r->ab_detected;
-		}
 	}
+	t = calibration_totals(rows, n);
 	fprintf(out, "\nfalse alarms: %d of %d A/A row pairs flagged (%.1f%%); detections: %d of %d A/B row pairs with a "
 		     "slowdown injected flagged as regressions (%.1f%%)\n",
-		aa_flag, aa, aa ? 100.0 * aa_flag / aa : 0.0, ab_det, ab, ab ? 100.0 * ab_det / ab : 0.0);
+		t.aa_flagged, t.aa, t.aa ? 100.0 * t.aa_flagged / t.aa : 0.0, t.ab_detected, t.ab,
+		t.ab ? 100.0 * t.ab_detected / t.ab : 0.0);
 	fprintf(out, "measured: the median change the slowdown made to the row (a row bound elsewhere than the throttled "
 		     "part moves less than the slowdown); detect: the median change its A/A pairs could detect at 80%% "
 		     "power\n");

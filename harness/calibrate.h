@@ -35,6 +35,13 @@ struct calibrate_opts {
  * 3 done but some jobs failed, 130 interrupted. */
 int calibrate_run(const struct calibrate_opts *o);
 
+/* A calibration's totals: A/A row pairs and their flags over every row; A/B row pairs and their detections over the
+ * rows a slowdown was injected into. */
+struct calibration_totals {
+	int aa, aa_flagged, ab, ab_detected;
+};
+struct calibration_totals calibration_totals(const struct calibration_row *rows, size_t n);
+
 /* Print a calibration run's table (from the store) to out. 0, or -1 when run is no calibration. */
 int calibrate_print(struct store *st, const char *run, FILE *out);
 

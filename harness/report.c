@@ -1135,7 +1135,7 @@ static void section_calibration(struct rep *r)
 	struct calibration_row *rows;
 	size_t n;
 	char *fact;
-	int aa = 0, aa_flag = 0, ab = 0, ab_det = 0;
+	struct calibration_totals t;
 
 	if (store_calibration_get(r->st, r->run, &rows, &n) < 0 || !n)
 		return;
@@ -1167,15 +1167,10 @@ static void section_calibration(struct rep *r)
 		fprintf(r->html, isnan(c->change_pct) ? "<td class=na>-" : "<td>%+.1f%%", c->change_pct);
 		fprintf(r->html, isnan(c->detectable_pct) ? "<td class=na>-</tr>\n" : "<td>%.1f%%</tr>\n",
 			c->detectable_pct);
-		aa += c->aa_pairs;
-		aa_flag += c->aa_flagged;
-		if (c->injected[0]) {
-			ab += c->ab_pairs;
-			ab_det += c->ab_detected;
-		}
 	}
+	t = calibration_totals(rows, n);
 	fprintf(r->html, "</table>\n<p>False alarms: %d of %d A/A row pairs; detections: %d of %d A/B row pairs.</p>\n",
-		aa_flag, aa, ab_det, ab);
+		t.aa_flagged, t.aa, t.ab_detected, t.ab);
 	free(rows);
 	free(fact);
 }
