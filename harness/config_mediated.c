@@ -27,7 +27,7 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 {
 	char *argv[20 + 2 * GPU_BACKEND_MAX];
 	char *specs[GPU_BACKEND_MAX], *dom0;
-	char slice[16], watchdog[16], throttle[16];
+	char slice[16], watchdog[16], throttle[16], fps[16], disp[32];
 	const struct plan_mediator *m = env->sched;
 	int k = 0;
 
@@ -63,6 +63,11 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		argv[k++] = "--throttle";
 		argv[k++] = throttle;
 	}
+	if (m && m->display_fps_set) {
+		snprintf(fps, sizeof(fps), "%d", m->display_fps);
+		argv[k++] = "--display-fps";
+		argv[k++] = fps;
+	}
 	for (int i = 0; i < n; i++) {
 		int g = i + 1, w = m && g <= PLAN_MAX_GUEST ? m->weight[g] : 0;
 		double fps = m && g <= PLAN_MAX_GUEST ? m->target_fps[g] : 0;
@@ -90,8 +95,13 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		snprintf(err, errlen, "vgpu-mediator did not come up (see %s)", b->log[0]);
 		return -1;
 	}
-	snprintf(b->description, sizeof(b->description), "one vgpu-mediator process for %d guest%s and dom0, %s%s%s%s", n,
-		 n > 1 ? "s" : "", m && plan_policy_name(m->policy) ? plan_policy_name(m->policy) : "best-effort",
+	if (m && m->display_fps_set && !m->display_fps)
+		snprintf(disp, sizeof(disp), "on every flush");
+	else
+		snprintf(disp, sizeof(disp), "at most %d a second", m && m->display_fps_set ? m->display_fps : 60);
+	snprintf(b->description, sizeof(b->description),
+		 "one vgpu-mediator process for %d guest%s and dom0, %s, display updates %s%s%s%s", n, n > 1 ? "s" : "",
+		 m && plan_policy_name(m->policy) ? plan_policy_name(m->policy) : "best-effort", disp,
 		 m && m->throttle_pct ? ", throttled " : "", m && m->throttle_pct ? throttle : "",
 		 m && m->throttle_pct ? "% on purpose (calibrate)" : "");
 	return 0;

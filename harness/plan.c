@@ -6,7 +6,7 @@
  *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads, pin_cpus
  *   [passthrough] device (auto, or a PCI address), lab (none or nested)
  *   [gvt-g] type (auto, or an mdev type id)
- *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action
+ *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action, display_fps
  *   [scenario NAME] policies, guests, baseline, weights, targets, timeslice_ms
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
 #define _GNU_SOURCE
@@ -312,7 +312,7 @@ static const char *const plan_keys[] = { "name",	   "configs",	      "guests",		
 					 "target_ci_pct" };
 static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_timeout_s", "job_timeout_s", "accel" };
 static const char *const mediator_keys[] = { "policy",	   "timeslice_ms", "weights",
-					     "targets", "watchdog_ms",	   "watchdog_action" };
+					     "targets", "watchdog_ms",	   "watchdog_action", "display_fps" };
 static const char *const scenario_keys[] = { "policies", "guests", "baseline", "weights", "targets", "timeslice_ms" };
 static const char *const noise_keys[] = { "warmup", "max_steal_pct", "max_redos", "lp_num_threads", "pin_cpus" };
 static const char *const passthrough_keys[] = { "device", "lab" };
@@ -414,6 +414,9 @@ static int set_mediator_key(struct pstate *s, struct plan *p, int k, char *v)
 	case 4:
 		s->med->watchdog_set = 1;
 		return parse_int(s, "watchdog_ms", v, 0, 600000, &s->med->watchdog_ms);
+	case 6:
+		s->med->display_fps_set = 1;
+		return parse_int(s, "display_fps", v, 0, 1000, &s->med->display_fps);
 	default:
 		if (strcmp(v, "report") && strcmp(v, "quarantine"))
 			return fail(s, "watchdog_action: '%s' is not report or quarantine", v);

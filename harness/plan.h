@@ -25,6 +25,8 @@ struct plan_mediator {
 	int watchdog_set;        /* watchdog_ms was given */
 	int watchdog_ms;         /* a fence or renderer call past this trips the vGPU's watchdog; 0 off */
 	int watchdog_quarantine; /* on a trip the vGPU is quarantined until its device is reset (else reported) */
+	int display_fps_set;     /* display_fps was given */
+	int display_fps;         /* vgpu-mediator --display-fps: display updates a second at most (0: every flush) */
 	int line;                              /* where that guest was named, for the message */
 	int throttle_pct; /* vgpu-mediator --throttle: a known slowdown (set by vgpubench calibrate, not by plans) */
 };

@@ -546,6 +546,118 @@ static void section_sharing(struct rep *r)
 		fprintf(r->html, "<p>No guest results in this run.</p>\n");
 }
 
+/* What each stage means, for the table's header (the names are the mediator's: stage_hist.h). */
+static const char *stage_meaning(int i)
+{
+	static const char *const m[STAGE_COUNT] = {
+		[STAGE_KICK_WAIT] = "a kick seen to its queue served",
+		[STAGE_CHECK] = "decoding, checks, ID translation, copies from guest memory",
+		[STAGE_RENDER] = "renderer calls of a command (submits, transfers)",
+		[STAGE_FENCE] = "a fenced batch from submission to its fence seen retired",
+		[STAGE_READBACK] = "a display update read back from the renderer",
+		[STAGE_DISPLAY_SEND] = "a display update sent to the front-end",
+	};
+	return i >= 0 && i < STAGE_COUNT ? m[i] : "";
+}
+
+/* One workload's rows [a, b): a table of each stage's time a frame, p50 and p99, and a stacked bar per config and
+ * guest count. */
+static void stages_workload(struct rep *r, const struct stage_row *rows, size_t a, size_t b)
+{
+	struct dfile df;
+	char key[64], *name, caption[256], *script;
+
+	file_key(key, sizeof(key), rows[a].workload);
+	name = vb_strdupf("stages-%s", key);
+	data_file(r, name, &df);
+	fprintf(df.f, "row");
+	for (int i = 0; i < STAGE_COUNT; i++)
+		fprintf(df.f, " %s", stage_name((enum stage)i));
+	fprintf(df.f, "\n");
+	fprintf(r->html, "<h3>");
+	vb_xml_escape(r->html, rows[a].workload);
+	fprintf(r->html, "</h3>\n<table><tr><th>config</th><th>guests</th><th>jobs</th><th>frames</th>");
+	for (int i = 0; i < STAGE_COUNT; i++)
+		fprintf(r->html, "<th>%s<br>ms/frame · p50 · p99 µs</th>", stage_name((enum stage)i));
+	fprintf(r->html, "</tr>\n");
+	for (size_t k = a; k < b; k++) {
+		const struct stage_row *sr = &rows[k];
+		char cl[64];
+
+		dat_label(cl, sizeof(cl), sr->config);
+		if (sr->dom0)
+			fprintf(df.f, "\"%s x%d dom0\"", cl, sr->topology);
+		else
+			fprintf(df.f, "\"%s x%d\"", cl, sr->topology);
+		fprintf(r->html, "<tr><td>");
+		vb_xml_escape(r->html, sr->config);
+		fprintf(r->html, sr->dom0 ? "</td><td>dom0+%d</td>" : "</td><td>%d</td>", sr->topology);
+		fprintf(r->html, "<td>%d</td><td>%.0f</td>", sr->jobs, sr->frames);
+		for (int i = 0; i < STAGE_COUNT; i++) {
+			const struct stage_hist *h = &sr->h[i];
+			double per = sr->frames > 0 ? (double)h->total_ns / 1e6 / sr->frames : NAN;
+			char ms[32];
+
+			fprintf(df.f, " %.4f", isnan(per) ? 0 : per);
+			if (!h->count) {
+				fprintf(r->html, "<td class=na>–</td>");
+				continue;
+			}
+			fprintf(r->html, "<td>%s · %.0f · %.0f</td>", cell(ms, sizeof(ms), "%.3f", per),
+				(double)stage_percentile(h, 50) / 1e3, (double)stage_percentile(h, 99) / 1e3);
+		}
+		fprintf(df.f, "\n");
+		fprintf(r->html, "</tr>\n");
+	}
+	fprintf(r->html, "</table>\n");
+	data_done(r, &df);
+	script = vb_strdupf("set style data histograms\nset style histogram rowstacked\n"
+			    "set style fill solid 0.7 border -1\nset boxwidth 0.6\n"
+			    "set ylabel 'ms per frame'\nset yrange [0:*]\nset xtics rotate by -30\n"
+			    "plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i)\n",
+			    STAGE_COUNT + 1, df.name);
+	snprintf(caption, sizeof(caption),
+		 "%s: the mediator's time per frame, stage by stage, for each configuration and guest count.",
+		 rows[a].workload);
+	chart(r, name, script, caption);
+	free(script);
+	free(name);
+	free(df.name);
+}
+
+/* Where the mediator's time goes, per workload (from the jobs' stage histograms summed: job_stages). */
+static void section_stages(struct rep *r)
+{
+	struct stage_row *rows = NULL;
+	size_t n = 0;
+
+	fprintf(r->html, "<h2 id=stages>Where the mediator's time goes</h2>\n");
+	if (store_stage_rows(r->st, r->run, &rows, &n) < 0) {
+		fprintf(r->html, "<p class=err>cannot read the stage histograms: ");
+		vb_xml_escape(r->html, r->st->err);
+		fprintf(r->html, "</p>\n");
+		r->failed++;
+		return;
+	}
+	if (!n) {
+		fprintf(r->html, "<p>No job of this run was served by vgpu-mediator with stage histograms.</p>\n");
+		return;
+	}
+	fprintf(r->html, "<p>Each stage's time per frame the guest showed (a flush; dom0: its clients' flushes), "
+			 "summed over the row's successful jobs, from the mediator's per-vGPU histograms read before "
+			 "and after each job. p50/p99 are per event, at most 25%% over the true value (log-linear "
+			 "buckets). Stages:");
+	for (int i = 0; i < STAGE_COUNT; i++)
+		fprintf(r->html, "%s <b>%s</b>: %s", i ? ";" : "", stage_name((enum stage)i), stage_meaning(i));
+	fprintf(r->html, ". With one loop thread no queue lies between the check and the renderer.</p>\n");
+	for (size_t a = 0, b; a < n; a = b) {
+		for (b = a; b < n && !strcmp(rows[b].workload, rows[a].workload); b++)
+			;
+		stages_workload(r, rows, a, b);
+	}
+	free(rows);
+}
+
 /* Each guest's share of the GPU time over one job, from the mediator's samples: a line per guest. */
 static void scenario_time_chart(struct rep *r, const struct scen_phase *ph, int index)
 {
@@ -1211,7 +1323,8 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 			"figcaption{font-size:90%%;color:#555}td.na{color:#777;font-size:90%%}</style>\n</head><body>\n<h1>vgpubench report: ");
 	vb_xml_escape(r.html, run);
 	fprintf(r.html, "</h1>\n<p><a href=#triangle>mediated, passthrough, native</a> · <a href=#summary>summary</a> · <a href=#native>%% of native</a> · "
-			"<a href=#sharing>sharing quality</a> · <a href=#scenarios>scenarios</a> · "
+			"<a href=#sharing>sharing quality</a> · <a href=#stages>mediator stages</a> · "
+			"<a href=#scenarios>scenarios</a> · "
 			"<a href=#frametime>frame times</a> · "
 			"<a href=#trends>trends</a> · <a href=#piglit>piglit</a> · <a href=#robustness>robustness</a> · "
 			"<a href=#env>environment</a></p>\n");
@@ -1219,6 +1332,7 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 	section_triangle(&r);
 	section_summary(&r);
 	section_sharing(&r);
+	section_stages(&r);
 	section_scenarios(&r);
 	section_frametimes(&r);
 	section_trends(&r);

@@ -16,8 +16,8 @@
 
 /* Version 2 added subtests; version 3 added runs.reason, application_id and user_version; version 4 added
  * vgpu_stats, scenario_jobs and scenario_samples; version 5 added vgpu_health; version 6 added job_noise; version 7
- * added calibration_rows. */
-#define SCHEMA_VERSION 7
+ * added calibration_rows; version 8 added job_stages. */
+#define SCHEMA_VERSION 8
 /* PRAGMA application_id of a vgpubench database: "vgpb". */
 #define APP_ID	0x76677062
 #define BUSY_MS 10000
@@ -25,9 +25,9 @@
 /* The tables every vgpubench database has, in the order they are created. */
 static const char *const tables[] = { "schema_version", "runs", "host_facts", "configs", "guests", "jobs", "metrics",
 				      "subtests", "vgpu_stats", "scenario_jobs", "scenario_samples", "vgpu_health",
-				      "job_noise", "calibration_rows" };
+				      "job_noise", "calibration_rows", "job_stages" };
 /* The schema version each of them first appeared in. */
-static const int table_since[] = { 1, 1, 1, 1, 1, 1, 1, 2, 4, 4, 4, 5, 6, 7 };
+static const int table_since[] = { 1, 1, 1, 1, 1, 1, 1, 2, 4, 4, 4, 5, 6, 7, 8 };
 
 /* A vGPU's scheduling over one job, as columns (vgpu_stats and scenario_jobs share them). */
 #define VGPU_COLUMNS                                                                                                   \
@@ -117,7 +117,13 @@ static const char *const schema_sql =
     "  dom0 INTEGER NOT NULL, injected TEXT,"
     "  aa_pairs INTEGER NOT NULL, aa_flagged INTEGER NOT NULL, ab_pairs INTEGER NOT NULL, ab_detected INTEGER NOT NULL,"
     "  change_pct REAL, detectable_pct REAL,"
-    "  PRIMARY KEY(run_id, workload, metric, config, topology, dom0));";
+    "  PRIMARY KEY(run_id, workload, metric, config, topology, dom0));"
+    "CREATE TABLE IF NOT EXISTS job_stages("
+    "  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+    "  stage TEXT NOT NULL, count INTEGER NOT NULL, total_ms REAL NOT NULL,"
+    "  p50_us REAL NOT NULL, p99_us REAL NOT NULL, max_us REAL NOT NULL,"
+    "  buckets TEXT NOT NULL,"
+    "  PRIMARY KEY(job_id, stage));";
 
 /* Say what failed in words a user can act on; kept in s->err for the caller. */
 static void db_error(struct store *s, const char *what)
@@ -632,6 +638,74 @@ static int insert_subtests(struct store *s, sqlite3_int64 job_id, const struct w
 	return rc;
 }
 
+/* The buckets of h that hold anything, as "BUCKET:COUNT ..." (malloc'd; NULL without memory). */
+static char *buckets_text(const struct stage_hist *h)
+{
+	char *out = malloc(STAGE_BUCKETS * 28 + 1);
+	size_t len = 0;
+
+	if (!out)
+		return NULL;
+	out[0] = 0;
+	for (unsigned b = 0; b < STAGE_BUCKETS; b++)
+		if (h->b[b])
+			len += (size_t)sprintf(out + len, "%s%u:%llu", len ? " " : "", b, (unsigned long long)h->b[b]);
+	return out;
+}
+
+/* Parse buckets_text's form into h->b. 0, or -1 (malformed: h->b cleared). */
+static int buckets_parse(const char *text, struct stage_hist *h)
+{
+	const char *p = text;
+
+	memset(h->b, 0, sizeof(h->b));
+	while (*p) {
+		unsigned long b;
+		unsigned long long c;
+		char *end;
+
+		b = strtoul(p, &end, 10);
+		if (end == p || *end != ':' || b >= STAGE_BUCKETS)
+			goto bad;
+		p = end + 1;
+		c = strtoull(p, &end, 10);
+		if (end == p || (*end && *end != ' '))
+			goto bad;
+		h->b[b] = c;
+		p = *end ? end + 1 : end;
+	}
+	return 0;
+bad:
+	memset(h->b, 0, sizeof(h->b));
+	return -1;
+}
+
+static int insert_stages(struct store *s, sqlite3_int64 job_id, const struct vgpu_stats *v)
+{
+	for (int i = 0; i < STAGE_COUNT; i++) {
+		const struct stage_hist *h = &v->stage[i];
+		char *b;
+		int rc;
+
+		if (!h->count)
+			continue;
+		if (!(b = buckets_text(h))) {
+			snprintf(s->err, sizeof(s->err), "no memory for a job's stage histogram");
+			return -1;
+		}
+		rc = run_stmt(s,
+			      "INSERT INTO job_stages(job_id, stage, count, total_ms, p50_us, p99_us, max_us, buckets)"
+			      " VALUES (?,?,?,?,?,?,?,?)",
+			      "lsldddds", (long long)job_id, stage_name((enum stage)i), (long long)h->count,
+			      (double)h->total_ns / 1e6, (double)stage_percentile(h, 50) / 1e3,
+			      (double)stage_percentile(h, 99) / 1e3, (double)h->max_ns / 1e3, b);
+		free(b);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int insert_job(struct store *s, const char *run, const struct job_row *j)
 {
 	char now[32];
@@ -670,6 +744,8 @@ static int insert_job(struct store *s, const char *run, const struct job_row *j)
 		     " VALUES (?,?,?,?,?,?)",
 		     "llllld", (long long)job_id, (long long)j->vgpu->resets, (long long)j->vgpu->recoveries,
 		     (long long)j->vgpu->errors, (long long)j->vgpu->watchdog_trips, j->vgpu->watchdog_longest_ms) < 0)
+		return -1;
+	if (j->vgpu && j->vgpu->present && j->vgpu->stages_present && insert_stages(s, job_id, j->vgpu) < 0)
 		return -1;
 	if (j->noise && run_stmt(s,
 				 "INSERT INTO job_noise(job_id, steal_pct, load_before, load_after, redos, redo_reason)"
@@ -1172,6 +1248,71 @@ int store_calibration_get(struct store *s, const char *run, struct calibration_r
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		db_error(s, "reading the calibration");
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int store_stage_rows(struct store *s, const char *run, struct stage_row **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	sqlite3_int64 last_job = -1;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT j.id, j.workload, j.config, j.topology, j.topology > 0 AND j.guest_index = 0,"
+			       " js.stage, js.count, js.total_ms, js.max_us, js.buckets, v.frames"
+			       " FROM job_stages js JOIN jobs j ON j.id = js.job_id LEFT JOIN vgpu_stats v ON v.job_id = j.id"
+			       " WHERE j.run_id = ? AND j.status = 'ok'"
+			       " ORDER BY j.workload, j.config, j.topology, 5, j.id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		if (no_table(s))
+			return 0;
+		db_error(s, "reading the stage histograms");
+		return -1;
+	}
+	bind_text(st, 1, run);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *wl = text_or_empty(st, 1), *cfg = text_or_empty(st, 2);
+		int topo = sqlite3_column_int(st, 3), dom0 = sqlite3_column_int(st, 4);
+		int stage = stage_from_name(text_or_empty(st, 5));
+		struct stage_row *r = *n ? &(*out)[*n - 1] : NULL;
+		struct stage_hist h = { 0 };
+
+		if (stage < 0 || buckets_parse(text_or_empty(st, 9), &h) < 0)
+			continue; /* a stage this harness does not know, or a damaged row: left out, not guessed */
+		if (!r || strcmp(r->workload, wl) || strcmp(r->config, cfg) || r->topology != topo || r->dom0 != dom0) {
+			struct stage_row *nr = realloc(*out, (*n + 1) * sizeof(**out));
+
+			if (!nr)
+				abort();
+			*out = nr;
+			r = &nr[(*n)++];
+			memset(r, 0, sizeof(*r));
+			snprintf(r->workload, sizeof(r->workload), "%s", wl);
+			snprintf(r->config, sizeof(r->config), "%s", cfg);
+			r->topology = topo;
+			r->dom0 = dom0;
+			last_job = -1;
+		}
+		if (sqlite3_column_int64(st, 0) != last_job) {
+			last_job = sqlite3_column_int64(st, 0);
+			r->jobs++;
+			r->frames += sqlite3_column_type(st, 10) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 10);
+		}
+		h.count = (uint64_t)sqlite3_column_int64(st, 6);
+		h.total_ns = (uint64_t)(sqlite3_column_double(st, 7) * 1e6);
+		h.max_ns = (uint64_t)(sqlite3_column_double(st, 8) * 1e3);
+		stage_hist_add(&r->h[stage], &h);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading the stage histograms");
 		free(*out);
 		*out = NULL;
 		*n = 0;

@@ -5,6 +5,7 @@
 #define VGPUBENCH_STORE_H
 
 #include <sqlite3.h>
+#include "stage_hist.h"
 #include "workload.h"
 
 struct vgpu_stats;
@@ -179,5 +180,18 @@ struct calibration_row {
 int store_calibration_put(struct store *s, const char *run, const struct calibration_row *rows, size_t n);
 /* A run's calibration rows (malloc'd; none when it is no calibration, or the database predates schema 7). */
 int store_calibration_get(struct store *s, const char *run, struct calibration_row **out, size_t *n);
+
+/* Where the mediator's time went in one row (workload x config x topology x dom0): its ok jobs' stage histograms
+ * summed (job_stages), and the frames those jobs' vGPUs showed. */
+struct stage_row {
+	char workload[64], config[32];
+	int topology, dom0;
+	int jobs;
+	double frames;
+	struct stage_hist h[STAGE_COUNT];
+};
+
+/* A run's stage rows (malloc'd, none for a run without them). 0, or -1 with the reason in s->err. */
+int store_stage_rows(struct store *s, const char *run, struct stage_row **out, size_t *n);
 
 #endif

@@ -23,6 +23,48 @@ static double num(struct json_object *o, const char *key, double dflt)
 	return json_object_get_double(v);
 }
 
+/* The vGPU's "stages" object into out->stage: counts, totals and the buckets it lists ([bucket, count] pairs, each
+ * checked). 0, or -1 (absent or malformed: nothing taken). */
+static int stages_get(struct json_object *v, struct vgpu_stats *out)
+{
+	struct json_object *st, *so, *hist, *pair, *f;
+
+	if (!json_object_object_get_ex(v, "stages", &st) || !json_object_is_type(st, json_type_object))
+		return -1;
+	for (int i = 0; i < STAGE_COUNT; i++) {
+		struct stage_hist *h = &out->stage[i];
+		uint64_t sum = 0;
+
+		if (!json_object_object_get_ex(st, stage_name((enum stage)i), &so) ||
+		    !json_object_object_get_ex(so, "hist", &hist) || !json_object_is_type(hist, json_type_array))
+			goto bad;
+		h->count = (uint64_t)num(so, "count", 0);
+		h->total_ns = (uint64_t)(num(so, "total_ms", 0) * 1e6);
+		h->max_ns = (uint64_t)(num(so, "max_us", 0) * 1e3);
+		for (size_t k = 0; k < json_object_array_length(hist); k++) {
+			int64_t b, c;
+
+			pair = json_object_array_get_idx(hist, k);
+			if (!json_object_is_type(pair, json_type_array) || json_object_array_length(pair) != 2)
+				goto bad;
+			f = json_object_array_get_idx(pair, 0);
+			b = json_object_get_int64(f);
+			c = json_object_get_int64(json_object_array_get_idx(pair, 1));
+			if (b < 0 || b >= STAGE_BUCKETS || c < 0)
+				goto bad;
+			h->b[b] = (uint64_t)c;
+			sum += (uint64_t)c;
+		}
+		if (sum != h->count)
+			goto bad;
+	}
+	out->stages_present = 1;
+	return 0;
+bad:
+	memset(out->stage, 0, sizeof(out->stage));
+	return -1;
+}
+
 int vgpu_stats_get(struct json_object *doc, const char *name, struct vgpu_stats *out)
 {
 	struct json_object *arr, *m, *sc, *pol, *v, *f;
@@ -66,6 +108,7 @@ int vgpu_stats_get(struct json_object *doc, const char *name, struct vgpu_stats 
 			out->watchdog_trips = num(f, "trips", 0);
 			out->watchdog_longest_ms = num(f, "longest_ms", 0);
 		}
+		stages_get(v, out);
 		return 0;
 	}
 	return -1;
@@ -105,6 +148,12 @@ int vgpu_stats_delta(const struct vgpu_stats *b, const struct vgpu_stats *a, str
 #undef DELTA
 	if (!d->watchdog_trips)
 		d->watchdog_longest_ms = 0;
+	d->stages_present = a->stages_present && b->stages_present;
+	for (int i = 0; i < STAGE_COUNT; i++)
+		if (!d->stages_present || stage_hist_sub(&a->stage[i], &b->stage[i], &d->stage[i]) < 0)
+			d->stage[i] = a->stage[i]; /* went back: the vGPU reconnected (as DELTA) */
+	if (!d->stages_present)
+		memset(d->stage, 0, sizeof(d->stage));
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* vgpu_stats.h: what vgpu-mediator's control socket says of one vGPU's
  * scheduling (its "sched" object: GPU time, waits, frames, share), its
- * health (resets, recoveries, watchdog trips, failed commands), the
+ * health (resets, recoveries, watchdog trips, failed commands), its stage
+ * histograms (where a command's time goes), the
  * difference over a job, and a sampler that asks the socket every interval
  * while a job runs, for GPU-time shares and frame rates over time. */
 #ifndef VGPUBENCH_VGPU_STATS_H
@@ -8,6 +9,8 @@
 
 #include <pthread.h>
 #include <stddef.h>
+
+#include "stage_hist.h"
 
 struct json_object;
 
@@ -22,6 +25,9 @@ struct vgpu_stats {
 	double resets, recoveries, errors;
 	double watchdog_trips;      /* fences or renderer calls past the watchdog's bound */
 	double watchdog_longest_ms; /* the longest of them (over the vGPU's life; over a job only if it tripped) */
+	/* where its time went, stage by stage (the mediator's stage_hist.h; absent from older mediators) */
+	int stages_present;
+	struct stage_hist stage[STAGE_COUNT];
 };
 
 /* vGPU `name` in a control document (parsed JSON). 0, or -1 (absent: out->present is 0). */

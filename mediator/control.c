@@ -83,6 +83,35 @@ static json_object *health_json(const struct vgpu_health *h)
 	return o;
 }
 
+/* Each stage's histogram (stage_hist.h): count, total, p50/p99/max, and the buckets that hold anything as
+ * [bucket, count] pairs, so that a reader can take the difference of two snapshots. */
+static json_object *stages_json(const struct stage_hist *st)
+{
+	json_object *o = json_object_new_object();
+
+	for (int i = 0; i < STAGE_COUNT; i++) {
+		const struct stage_hist *h = &st[i];
+		json_object *so = json_object_new_object(), *hist = json_object_new_array();
+
+		add_u64(so, "count", h->count);
+		json_object_object_add(so, "total_ms", json_object_new_double((double)h->total_ns / 1e6));
+		json_object_object_add(so, "p50_us", json_object_new_double((double)stage_percentile(h, 50) / 1e3));
+		json_object_object_add(so, "p99_us", json_object_new_double((double)stage_percentile(h, 99) / 1e3));
+		json_object_object_add(so, "max_us", json_object_new_double((double)h->max_ns / 1e3));
+		for (unsigned b = 0; b < STAGE_BUCKETS; b++)
+			if (h->b[b]) {
+				json_object *pair = json_object_new_array();
+
+				json_object_array_add(pair, json_object_new_int((int)b));
+				json_object_array_add(pair, json_object_new_int64((int64_t)h->b[b]));
+				json_object_array_add(hist, pair);
+			}
+		json_object_object_add(so, "hist", hist);
+		json_object_object_add(o, stage_name((enum stage)i), so);
+	}
+	return o;
+}
+
 static json_object *vgpu_json(const struct control_vgpu *v)
 {
 	json_object *o = json_object_new_object();
@@ -147,6 +176,15 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 		add_u64(o, "flushes", s->flushes);
 		add_u64(o, "display_updates", g->disp.updates);
 		add_u64(o, "display_bytes", g->disp.update_bytes);
+		/* --display-fps: flushes folded into a later update, and the time updates took (read-backs included) */
+		add_u64(o, "display_coalesced", s->display_coalesced);
+		json_object_object_add(o, "display_ms", json_object_new_double((double)s->present_ns / 1e6));
+		json_object_object_add(o, "display_refresh_hz",
+				       json_object_new_double(g->display_interval_ns ? 1e9 / (double)g->display_interval_ns
+										: 0));
+		/* How frames reach the front-end: copied over the display socket (no dmabuf scanout is offered) */
+		json_object_object_add(o, "display_path", json_object_new_string("copy"));
+		json_object_object_add(o, "stages", stages_json(s->stage));
 		json_object_object_add(o, "display", json_object_new_string(g->disp.fd >= 0 ? "attached" : "none"));
 		json_object_object_add(o, "display_problem", json_object_new_string(g->disp.why));
 	}

@@ -57,6 +57,10 @@ void gpu_stats_add(struct gpu_stats *sum, const struct gpu_stats *s)
 	if (s->fence_ns_max > sum->fence_ns_max)
 		sum->fence_ns_max = s->fence_ns_max;
 	sum->flushes += s->flushes;
+	sum->display_coalesced += s->display_coalesced;
+	sum->present_ns += s->present_ns;
+	for (int i = 0; i < STAGE_COUNT; i++)
+		stage_hist_add(&sum->stage[i], &s->stage[i]);
 	if (s->last_error[0])
 		memcpy(sum->last_error, s->last_error, sizeof(sum->last_error));
 }
@@ -450,6 +454,8 @@ static uint32_t cmd_create_2d(struct cmd *c)
 static void scanout_disable(struct gpu_device *g, uint32_t i)
 {
 	g->scanout[i].resource_id = 0;
+	g->scanout[i].dirty = 0;
+	g->scanout[i].announce = 0;
 	gdisp_scanout(&g->disp, i, 0, 0);
 }
 
@@ -473,6 +479,7 @@ static uint32_t cmd_set_scanout(struct cmd *c)
 {
 	struct virtio_gpu_set_scanout m;
 	struct gpu_resource *r;
+	struct gpu_scanout *s;
 	uint32_t e;
 
 	memcpy(&m, c->buf, sizeof(m));
@@ -489,9 +496,18 @@ static uint32_t cmd_set_scanout(struct cmd *c)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "empty scanout rect %ux%u", m.r.width, m.r.height);
 	if ((e = check_rect(c, &m.r, r)))
 		return e;
-	c->g->scanout[m.scanout_id].resource_id = m.resource_id;
-	c->g->scanout[m.scanout_id].r = m.r;
-	gdisp_scanout(&c->g->disp, m.scanout_id, m.r.width, m.r.height);
+	s = &c->g->scanout[m.scanout_id];
+	if (s->resource_id != m.resource_id || memcmp(&s->r, &m.r, sizeof(m.r))) {
+		s->dirty = 0; /* damage flushed on what it showed before goes with it */
+		s->full = 1;  /* and what it shows now is all new */
+	}
+	s->resource_id = m.resource_id;
+	s->r = m.r;
+	/* Announced with the next update: QEMU shows a new surface only then, and keeps just the last one. */
+	if (c->g->display_interval_ns)
+		s->announce = 1;
+	else
+		gdisp_scanout(&c->g->disp, m.scanout_id, m.r.width, m.r.height);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -509,11 +525,11 @@ static uint8_t *flush_buffer(struct gpu_device *g, uint64_t bytes)
 }
 
 /* Send rectangle `a` (in resource coordinates) of r to scanout i. */
-static int flush_to_scanout(struct cmd *c, struct gpu_resource *r, uint32_t i, const struct virtio_gpu_rect *a)
+static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32_t i, const struct virtio_gpu_rect *a)
 {
-	struct gpu_device *g = c->g;
-	uint64_t bytes = (uint64_t)a->width * a->height * 4;
+	uint64_t bytes = (uint64_t)a->width * a->height * 4, t0 = now_ns(), t1;
 	uint8_t *buf;
+	int e;
 
 	if (!r->host_id && is_bgrx(r->format) && a->x == 0 && a->width == r->width) {
 		buf = r->pixels + (uint64_t)a->y * r->width * 4; /* whole rows in the display's format: no copy */
@@ -522,10 +538,11 @@ static int flush_to_scanout(struct cmd *c, struct gpu_resource *r, uint32_t i, c
 	} else if (r->host_id) {
 		struct virgl_box box = { a->x, a->y, 0, a->width, a->height, 1 };
 		struct iovec iov = { buf, bytes };
-		uint64_t t0 = now_ns();
-		int e = virgl_renderer_transfer_read_iov(r->host_id, 0, 0, a->width * 4, 0, &box, 0, &iov, 1);
 
-		g->st.render_ns += now_ns() - t0;
+		e = virgl_renderer_transfer_read_iov(r->host_id, 0, 0, a->width * 4, 0, &box, 0, &iov, 1);
+		t1 = now_ns();
+		stage_record(&g->st.stage[STAGE_READBACK], t1 - t0);
+		g->st.present_ns += t1 - t0;
 		if (e)
 			return -1;
 		for (uint32_t y = 0; y < a->height; y++) /* in place: nothing to do for BGRX */
@@ -536,13 +553,28 @@ static int flush_to_scanout(struct cmd *c, struct gpu_resource *r, uint32_t i, c
 			convert_row(r->format, r->pixels + ((uint64_t)(a->y + y) * r->width + a->x) * 4,
 				    buf + (uint64_t)y * a->width * 4, a->width);
 	}
-	return gdisp_update(&g->disp, i, a->x - g->scanout[i].r.x, a->y - g->scanout[i].r.y, a->width, a->height,
-			    buf);
+	t0 = now_ns();
+	e = gdisp_update(&g->disp, i, a->x - g->scanout[i].r.x, a->y - g->scanout[i].r.y, a->width, a->height, buf);
+	t1 = now_ns();
+	stage_record(&g->st.stage[STAGE_DISPLAY_SEND], t1 - t0);
+	g->st.present_ns += t1 - t0;
+	return e;
+}
+
+/* The smallest rectangle holding a and b. */
+static struct virtio_gpu_rect rect_union(const struct virtio_gpu_rect *a, const struct virtio_gpu_rect *b)
+{
+	uint32_t x0 = a->x < b->x ? a->x : b->x, y0 = a->y < b->y ? a->y : b->y;
+	uint32_t x1 = a->x + a->width > b->x + b->width ? a->x + a->width : b->x + b->width;
+	uint32_t y1 = a->y + a->height > b->y + b->height ? a->y + a->height : b->y + b->height;
+
+	return (struct virtio_gpu_rect){ .x = x0, .y = y0, .width = x1 - x0, .height = y1 - y0 };
 }
 
 static uint32_t cmd_flush(struct cmd *c)
 {
 	struct virtio_gpu_resource_flush m;
+	struct gpu_device *g = c->g;
 	struct gpu_resource *r;
 	uint32_t e;
 
@@ -551,15 +583,21 @@ static uint32_t cmd_flush(struct cmd *c)
 		return e;
 	if ((e = check_rect(c, &m.r, r)))
 		return e;
-	c->g->st.flushes++;
-	for (uint32_t i = 0; i < c->g->num_scanouts; i++) {
-		const struct gpu_scanout *s = &c->g->scanout[i];
+	g->st.flushes++;
+	for (uint32_t i = 0; i < g->num_scanouts; i++) {
+		struct gpu_scanout *s = &g->scanout[i];
 		struct virtio_gpu_rect a;
 		uint32_t x1, y1;
 
-		if (s->resource_id != m.resource_id || c->g->disp.fd < 0)
+		if (s->resource_id != m.resource_id || g->disp.fd < 0)
 			continue;
-		/* The part of the flushed rectangle this scanout shows. */
+		if (s->full) {
+			/* What it shows changed: all of it goes (within the resource: checked at set_scanout). */
+			a = s->r;
+			s->full = 0;
+			goto damaged;
+		}
+		/* The part of the flushed rectangle this scanout shows (all within the resource: check_rect). */
 		a.x = m.r.x > s->r.x ? m.r.x : s->r.x;
 		a.y = m.r.y > s->r.y ? m.r.y : s->r.y;
 		x1 = m.r.x + m.r.width < s->r.x + s->r.width ? m.r.x + m.r.width : s->r.x + s->r.width;
@@ -568,9 +606,53 @@ static uint32_t cmd_flush(struct cmd *c)
 			continue;
 		a.width = x1 - a.x;
 		a.height = y1 - a.y;
-		flush_to_scanout(c, r, i, &a);
+damaged:
+		if (!g->display_interval_ns) {
+			flush_to_scanout(g, r, i, &a);
+			continue;
+		}
+		if (s->dirty)
+			g->st.display_coalesced++;
+		s->damage = s->dirty ? rect_union(&s->damage, &a) : a;
+		s->dirty = 1;
 	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+void gpu_device_set_display_interval(struct gpu_device *g, uint64_t interval_ns)
+{
+	g->display_interval_ns = interval_ns;
+	g->present_next_ns = 0;
+}
+
+uint64_t gpu_device_present(struct gpu_device *g, uint64_t now)
+{
+	int pending = 0;
+
+	for (uint32_t i = 0; i < g->num_scanouts; i++)
+		pending |= g->scanout[i].dirty;
+	if (!pending)
+		return UINT64_MAX;
+	if (now < g->present_next_ns)
+		return g->present_next_ns - now;
+	for (uint32_t i = 0; i < g->num_scanouts; i++) {
+		struct gpu_scanout *s = &g->scanout[i];
+		struct gpu_resource *r;
+
+		if (!s->dirty)
+			continue;
+		s->dirty = 0;
+		/* The scanout still shows the resource the damage was flushed on (set_scanout and unref clear it). */
+		r = idmap_get(&g->res, s->resource_id);
+		if (!r || g->disp.fd < 0)
+			continue;
+		if (s->announce && gdisp_scanout(&g->disp, i, s->r.width, s->r.height) < 0)
+			continue;
+		s->announce = 0;
+		flush_to_scanout(g, r, i, &s->damage);
+	}
+	g->present_next_ns = now + g->display_interval_ns;
+	return UINT64_MAX;
 }
 
 static uint32_t cmd_transfer_2d(struct cmd *c)
@@ -1057,9 +1139,8 @@ static int defer(struct gpu_device *g, uint32_t host_fence, uint16_t head, uint3
 	return 0;
 }
 
-uint32_t gpu_device_handle(void *opaque, unsigned qi, struct vring_req *req)
+static uint32_t handle(struct gpu_device *g, unsigned qi, struct vring_req *req)
 {
-	struct gpu_device *g = opaque;
 	struct cmd c = { .g = g, .req = req, .resp_len = sizeof(struct virtio_gpu_ctrl_hdr) };
 	const struct cmd_desc *d = NULL;
 	uint32_t type, written;
@@ -1116,6 +1197,23 @@ respond:
 	return written;
 }
 
+/* One command, its time split into stages: renderer calls, display updates sent before its answer (--display-fps
+ * 0), and the rest (the check). */
+uint32_t gpu_device_handle(void *opaque, unsigned qi, struct vring_req *req)
+{
+	struct gpu_device *g = opaque;
+	uint64_t t0 = now_ns(), render = g->st.render_ns, shown = g->st.present_ns, spent;
+	uint32_t r = handle(g, qi, req);
+
+	spent = now_ns() - t0;
+	render = g->st.render_ns - render;
+	shown = g->st.present_ns - shown;
+	if (render)
+		stage_record(&g->st.stage[STAGE_RENDER], render);
+	stage_record(&g->st.stage[STAGE_CHECK], spent > render + shown ? spent - render - shown : 0);
+	return r;
+}
+
 void gpu_device_fences_done(struct gpu_device *g, uint32_t host_fence)
 {
 	unsigned n = 0;
@@ -1126,6 +1224,7 @@ void gpu_device_fences_done(struct gpu_device *g, uint32_t host_fence)
 		uint64_t lat = t - p->t0_ns;
 
 		g->st.fence_ns_sum += lat;
+		stage_record(&g->st.stage[STAGE_FENCE], lat);
 		if (lat > g->st.fence_ns_max)
 			g->st.fence_ns_max = lat;
 		if (g->vdev)

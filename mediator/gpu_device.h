@@ -12,6 +12,7 @@
 
 #include "gpu_display.h"
 #include "idmap.h"
+#include "stage_hist.h"
 #include "vhost_dev.h"
 #include "virtio_gpu.h"
 
@@ -50,15 +51,22 @@ struct gpu_stats {
 	uint64_t errors;          /* commands answered with an error */
 	uint64_t bytes_to_host;   /* transferred guest -> host (2D and 3D transfers, submits) */
 	uint64_t bytes_from_host; /* host -> guest */
-	uint64_t render_ns;       /* time spent in the renderer (submits, transfers, read-backs) */
+	uint64_t render_ns;       /* time spent in renderer calls of commands (submits, transfers) */
 	uint64_t fences, fence_ns_sum, fence_ns_max;
 	uint64_t flushes;
+	uint64_t display_coalesced; /* flushes folded into a later display update (the latest frame won) */
+	uint64_t present_ns;        /* time spent on display updates (read-backs from the renderer, sends) */
+	struct stage_hist stage[STAGE_COUNT]; /* where the time goes (stage_hist.h); kick_wait is the caller's */
 	char last_error[192];
 };
 
 struct gpu_scanout {
 	uint32_t resource_id; /* guest ID, 0 when disabled */
 	struct virtio_gpu_rect r;
+	int dirty;                     /* flushed, not yet sent to the display */
+	int full;                      /* it changed: its next update carries all of it */
+	int announce;                  /* its size is yet to be announced, with its next update */
+	struct virtio_gpu_rect damage; /* the bounding box of what was flushed since (resource coordinates) */
 };
 
 struct gpu_pending {
@@ -91,6 +99,9 @@ struct gpu_device {
 	unsigned npending, cap_pending;
 	uint8_t *flush_buf;
 	uint64_t flush_cap;
+	/* The display's refresh (gpu_device_set_display_interval): flushes are sent at most once an interval. */
+	uint64_t display_interval_ns;
+	uint64_t present_next_ns; /* the earliest the next update may go */
 	struct gpu_stats st;
 };
 
@@ -110,6 +121,16 @@ void gpu_device_init(struct gpu_device *g, struct vdev *vdev);
 /* Drop every resource, context, pending fence and scanout (a disconnect or reset): only this vGPU's. */
 void gpu_device_reset(struct gpu_device *g);
 void gpu_device_free(struct gpu_device *g);
+
+/* The display's refresh. With interval_ns 0 every RESOURCE_FLUSH is sent to the display before it is answered.
+ * Otherwise a flush only records its damage and is answered at once (a guest never waits on the display), and
+ * gpu_device_present sends each scanout's damage at most once an interval: the latest frame wins, and only the
+ * bounding box of what was flushed since the last update is read (back from the renderer, for 3D) and sent. */
+void gpu_device_set_display_interval(struct gpu_device *g, uint64_t interval_ns);
+
+/* Send the damage due at now_ns (CLOCK_MONOTONIC). Returns the ns until pending damage is due, or UINT64_MAX when
+ * none is pending. */
+uint64_t gpu_device_present(struct gpu_device *g, uint64_t now_ns);
 
 /* vdev handler: one request from queue qi. */
 uint32_t gpu_device_handle(void *g, unsigned qi, struct vring_req *req);

@@ -204,6 +204,8 @@ int gdisp_attach(struct gpu_display *g, int fd)
 	gdisp_close(g, NULL);
 	g->why[0] = 0;
 	g->fd = fd;
+	memset(g->shown_w, 0, sizeof(g->shown_w)); /* a new channel: nothing announced on it yet */
+	memset(g->shown_h, 0, sizeof(g->shown_h));
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		gdisp_close(g, "display channel: cannot make it non-blocking");
@@ -258,7 +260,15 @@ int gdisp_scanout(struct gpu_display *g, uint32_t scanout, uint32_t width, uint3
 {
 	struct vhost_user_gpu_scanout m = { scanout, width, height };
 
-	return send_msg(g, VHOST_USER_GPU_SCANOUT, &m, sizeof(m), NULL, 0);
+	if (scanout >= VIRTIO_GPU_MAX_SCANOUTS)
+		return -1;
+	if (width && g->shown_w[scanout] == width && g->shown_h[scanout] == height)
+		return 0;
+	if (send_msg(g, VHOST_USER_GPU_SCANOUT, &m, sizeof(m), NULL, 0) < 0)
+		return -1;
+	g->shown_w[scanout] = width;
+	g->shown_h[scanout] = width ? height : 0;
+	return 0;
 }
 
 int gdisp_update(struct gpu_display *g, uint32_t scanout, uint32_t x, uint32_t y, uint32_t w, uint32_t h,

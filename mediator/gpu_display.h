@@ -16,6 +16,8 @@ struct gpu_display {
 	int negotiating;   /* our GET_PROTOCOL_FEATURES awaits its answer */
 	unsigned timeout_ms; /* the longest any one send or reply may take */
 	uint64_t updates, update_bytes, failed;
+	/* Each scanout's size as last announced on this channel (0: disabled, or not yet). */
+	uint32_t shown_w[VIRTIO_GPU_MAX_SCANOUTS], shown_h[VIRTIO_GPU_MAX_SCANOUTS];
 	char why[192]; /* why the channel was closed */
 };
 
@@ -36,7 +38,9 @@ int gdisp_get_display_info(struct gpu_display *g, struct virtio_gpu_resp_display
 /* Ask the front-end for a scanout's EDID (needs the EDID protocol feature). 0 or -1. */
 int gdisp_get_edid(struct gpu_display *g, uint32_t scanout, struct virtio_gpu_resp_edid *out);
 
-/* Configure a scanout (width 0 disables it). 0 or -1. */
+/* Configure a scanout (width 0 disables it). A size the channel already announced is not sent again: QEMU makes
+ * a new display surface for every SCANOUT and keeps only the last one made before the next UPDATE, so repeated
+ * announcements (a guest flipping between two buffers) would only leak surfaces there. 0 or -1. */
 int gdisp_scanout(struct gpu_display *g, uint32_t scanout, uint32_t width, uint32_t height);
 
 /* Send a w x h rectangle at (x, y) of scanout, pixels packed as x8r8g8b8 (w * 4 bytes a row). 0 or -1. */

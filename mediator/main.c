@@ -50,6 +50,7 @@
 #define MAX_VTEST 4 /* vtest endpoints */
 #define CTL_WAIT_NS 200000000ull /* a control client that writes nothing this long gets the counters */
 #define OWED_POLL_NS 100000 /* how often the renderer is polled while a vtest client blocks in a busy-wait */
+#define DISPLAY_DEFAULT_FPS 60 /* --display-fps: a display's usual refresh */
 #define DRAIN_NS 2000000000ull /* the longest a stopping ring waits for its fences (it holds every vGPU) */
 
 enum watch_kind { W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL, W_VTEST };
@@ -90,6 +91,7 @@ struct slot {
 	struct vdev vd;
 	struct gpu_device gd;
 	int ready[VDEV_MAX_QUEUES];
+	uint64_t kick_ns[VDEV_MAX_QUEUES]; /* the oldest kick (vtest: message) not yet served, 0 for none */
 	struct watch w_listen, w_conn, w_kick[VDEV_MAX_QUEUES], w_disp;
 	struct vtest_ep *ep; /* a vtest client of this endpoint (its vGPU has no vdev), else NULL */
 	struct vtest_dev vt;
@@ -131,6 +133,8 @@ static struct {
 	struct sched sched;
 	int held;              /* a vGPU with work is held by its share: wake at the next period */
 	uint64_t throttle_hold; /* --throttle: since when service is held for a pause owed (0: not held) */
+	uint64_t display_interval_ns; /* --display-fps: the displays' refresh (0: every flush, sent as it comes) */
+	uint64_t present_wait_ns;     /* until the next display update is due (UINT64_MAX: none pending) */
 	uint32_t fence_seen;   /* the renderer's last retired fence, reported by on_fence */
 	int fence_new;
 	struct ctl_conn ctl[MAX_CTL];
@@ -142,7 +146,7 @@ static struct {
 	 * watchdog thread reads them to say, while it lasts, which vGPU holds every other one. */
 	_Atomic unsigned call_vgpu;
 	_Atomic uint64_t call_since;
-} M = { .ep = -1, .shared_fd = -1, .control_fd = -1 };
+} M = { .ep = -1, .shared_fd = -1, .control_fd = -1, .present_wait_ns = UINT64_MAX };
 
 static uint64_t mono_ns(void)
 {
@@ -308,11 +312,13 @@ static void slot_connect(struct slot *s, int fd)
 	gpu_device_config(&cfg, M.virgl);
 	vdev_init(&s->vd, fd, 2, gpu_device_features(M.virgl), &cfg, sizeof(cfg), gpu_device_handle, &s->gd);
 	gpu_device_init(&s->gd, &s->vd);
+	gpu_device_set_display_interval(&s->gd, M.display_interval_ns);
 	s->vd.config_hook = gpu_device_config_write;
 	s->vd.event_hook = slot_event;
 	s->vd.event_ctx = s;
 	s->active = 1;
 	s->broken = 0;
+	memset(s->kick_ns, 0, sizeof(s->kick_ns));
 	s->connects++;
 	s->why[0] = 0;
 	sched_present(&M.sched, slot_index(s), 1, mono_ns());
@@ -444,6 +450,8 @@ static void on_vtest_data(struct slot *s)
 {
 	int r = vtest_read(&s->vt);
 
+	if (r > 0 && !s->kick_ns[0])
+		s->kick_ns[0] = mono_ns();
 	if (r == 0)
 		slot_disconnect(s, "the client closed the connection");
 	else if (r < 0)
@@ -946,6 +954,8 @@ static void on_event(struct watch *w)
 		if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 			logf_("vgpu %s: kick %u: %s", s->name, w->qi, strerror(errno));
 		s->ready[w->qi] = 1;
+		if (!s->kick_ns[w->qi])
+			s->kick_ns[w->qi] = mono_ns();
 		sched_wait(&M.sched, slot_index(s), mono_ns());
 		break;
 	case W_DISP:
@@ -994,6 +1004,10 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 	struct slot *culprit = oldest_batch_owner();
 	struct gpu_pending head = { 0 };
 
+	if (s->kick_ns[q]) {
+		stage_record(&s->gd.st.stage[STAGE_KICK_WAIT], t0 - s->kick_ns[q]);
+		s->kick_ns[q] = 0;
+	}
 	if (!culprit)
 		culprit = s;
 	else
@@ -1106,6 +1120,34 @@ static int serve_round(void)
 	return more;
 }
 
+/* Send the display updates that are due (gpu_device_present), each charged to its vGPU like a renderer call: a 3D
+ * scanout's damage is read back from the renderer. Leaves in M.present_wait_ns when the next one is due. */
+static void present_all(void)
+{
+	uint64_t wait = UINT64_MAX;
+
+	for (unsigned i = 0; i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+		uint64_t t0, t1, w, sent = s->gd.st.present_ns;
+		int in_flight;
+
+		if (!s->used || !s->active || s->ep)
+			continue;
+		t0 = mono_ns();
+		in_flight = gvirgl_fences_pending();
+		atomic_store(&M.call_vgpu, i);
+		atomic_store(&M.call_since, t0);
+		w = gpu_device_present(&s->gd, t0);
+		atomic_store(&M.call_since, 0);
+		t1 = mono_ns();
+		if (s->gd.st.present_ns != sent)
+			sched_charge_call(&M.sched, i, t0, t1, in_flight);
+		if (w < wait)
+			wait = w;
+	}
+	M.present_wait_ns = wait;
+}
+
 /* --throttle: while a pause is owed nothing is served; once the batches in flight have retired (so the pause is
  * not charged to them), or after THROTTLE_DRAIN_NS of waiting for them, the loop sleeps it. 1 while service is held. */
 #define THROTTLE_DRAIN_NS 100000000ull
@@ -1148,6 +1190,12 @@ static int loop_timeout(int more)
 		int ms = now >= end ? 0 : (int)((end - now) / 1000000u) + 1;
 
 		t = t < 0 || ms < t ? ms : t;
+	}
+	if (M.present_wait_ns != UINT64_MAX) {
+		uint64_t ms = (M.present_wait_ns + 999999u) / 1000000u;
+
+		if (t < 0 || ms < (uint64_t)t)
+			t = (int)ms;
 	}
 	c = ctl_expire(now);
 	if (c >= 0 && (t < 0 || c < t))
@@ -1250,6 +1298,7 @@ static void usage(void)
 			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n"
 			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n"
 			"                     [--watchdog-ms N] [--watchdog-action report|quarantine] [--throttle PCT]\n"
+			"                     [--display-fps N]\n"
 			"                     [--vtest name=NAME,socket=PATH[,weight=N][,fps=F] ...]\n"
 			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n");
 }
@@ -1359,6 +1408,7 @@ int main(int argc, char **argv)
 	sandbox_note_inherited();
 	clock_gettime(CLOCK_MONOTONIC, &M.t0);
 	M.watchdog_ns = (uint64_t)WATCHDOG_DEFAULT_MS * 1000000u;
+	M.display_interval_ns = 1000000000ull / DISPLAY_DEFAULT_FPS;
 	/* Options first, so --vgpu weights land in a scheduler that exists. */
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
@@ -1386,6 +1436,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			throttle = (unsigned)pct;
+		} else if (!strcmp(argv[i], "--display-fps") && i + 1 < argc) {
+			long fps = strtol(argv[++i], &end, 10);
+
+			if (end == argv[i] || *end || fps < 0 || fps > 1000) {
+				fprintf(stderr, "vgpu-mediator: --display-fps %s: updates a second, 0 (every flush) to 1000\n",
+					argv[i]);
+				return 2;
+			}
+			M.display_interval_ns = fps ? 1000000000ull / (uint64_t)fps : 0;
 		} else if (!strcmp(argv[i], "--timeslice-ms") && i + 1 < argc) {
 			slice_ms = strtol(argv[++i], &end, 10);
 			if (end == argv[i] || *end || slice_ms < 1 || slice_ms > 1000) {
@@ -1400,7 +1459,7 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 
 		if ((!strcmp(a, "--policy") || !strcmp(a, "--timeslice-ms") || !strcmp(a, "--watchdog-ms") ||
-		     !strcmp(a, "--throttle")) &&
+		     !strcmp(a, "--throttle") || !strcmp(a, "--display-fps")) &&
 		    i + 1 < argc)
 			i++;
 		else if (!strcmp(a, "--listen") && i + 1 < argc)
@@ -1536,9 +1595,9 @@ int main(int argc, char **argv)
 	if (confine(no_sandbox, sandbox_user) < 0)
 		return 1;
 	logf_("ready: shared socket %s, %d named vGPU socket(s), %d vtest socket(s), 3D %s, policy %s, time slice %ld ms, "
-	      "throttle %u%%",
+	      "throttle %u%%, display updates %s",
 	      listen_dir ? M.shared_path : "none", nvgpu, nvtest, M.virgl ? "on" : "off", sched_policy_name(policy),
-	      slice_ms, throttle);
+	      slice_ms, throttle, M.display_interval_ns ? "coalesced to the refresh" : "on every flush");
 
 	for (int more = 0;;) {
 		struct epoll_event ev[32];
@@ -1563,6 +1622,7 @@ int main(int argc, char **argv)
 		more = throttle_step() ? 0 : serve_round();
 		gvirgl_poll();
 		retire_fences();
+		present_all();
 		watch_fences();
 		vt_reap();
 	}

@@ -21,6 +21,21 @@ check 'grep -q "ratio vgpu-mediator (2D) / qemu vhost-user-gpu: [0-9.]*x" "$tmp/
 check 'grep -q "ratio vgpu-mediator (virgl resources) / qemu vhost-user-gpu: [0-9.]*x" "$tmp/out.txt"' \
 	"no virgl-resources ratio printed"
 check '[ "$(wc -l < "$tmp/out.csv")" -eq 4 ]' "the CSV should hold a header and 3 rows: $(cat "$tmp/out.csv")"
+# The mediator coalesces display updates to its refresh (60 a second by default): fewer updates than frames, at
+# least one (the last frame was checked on the display); QEMU's back-end sends every frame.
+check '[ "$(awk -F, "NR > 1 && \$4 == \"vgpu-mediator (2D)\" && \$15 > 0 && \$15 < \$6" "$tmp/out.csv" | wc -l)" -eq 1 ]' \
+	"the mediator should send fewer display updates than frames: $(cat "$tmp/out.csv")"
+check '[ "$(awk -F, "NR > 1 && \$4 ~ /^qemu/ && \$15 == \$6" "$tmp/out.csv" | wc -l)" -eq 1 ]' \
+	"QEMU's back-end should display every frame: $(cat "$tmp/out.csv")"
+
+# --display-fps 0: every flush reaches the display, each one counted and the last one checked.
+"$bench" --sizes 320x240 --vgpus 1 --seconds 0.3 --warmup 0.1 --reps 1 --display-fps 0 --qemu /nonexistent/q \
+	--csv "$tmp/every.csv" > "$tmp/every.txt" 2>&1
+rc=$?
+check '[ $rc -eq 0 ]' "--display-fps 0: exit $rc: $(tail -5 "$tmp/every.txt")"
+check '[ "$(awk -F, "NR > 1 && \$4 ~ /^vgpu-mediator/ && \$6 > 0 && \$15 == \$6 && \$NF == \"\\\"\\\"\"" "$tmp/every.csv" | wc -l)" -eq 2 ]' \
+	"--display-fps 0: every frame displayed: $(cat "$tmp/every.csv")"
+check 'grep -q "vgpu-mediator sends every frame (--display-fps 0)" "$tmp/every.txt"' "the header says so"
 # Every row measured (frames/s > 0) with an empty error column.
 check '[ "$(awk -F, "NR > 1 && \$6 > 0 && \$NF == \"\\\"\\\"\"" "$tmp/out.csv" | wc -l)" -eq 3 ]' \
 	"a back-end row failed: $(cat "$tmp/out.csv")"
@@ -67,7 +82,7 @@ check 'grep -qE "^  vm0 +3 +2 +- " "$tmp/pol.txt"' "best effort configures no sh
 check 'grep -q "Jain over GPU share / weight: [0-9.]*" "$tmp/pol.txt"' "no Jain line"
 
 # Bad arguments: a clear message and exit 2.
-for args in "--sizes 0x5" "--sizes 640x480x2" "--vgpus 0" "--vgpus 9" "--vgpus 1,x" "--seconds -1" "--reps 0" "--entry-size 3" "--bogus 1" "--seconds" \
+for args in "--sizes 0x5" "--sizes 640x480x2" "--vgpus 0" "--vgpus 17" "--display-fps -1" "--display-fps 1001" "--vgpus 1,x" "--seconds -1" "--reps 0" "--entry-size 3" "--bogus 1" "--seconds" \
 	"--policy lottery" "--policy sla,sla,sla,sla,sla" "--weights 0" "--weights 1,x" "--hog 0" "--hog 17"; do
 	# shellcheck disable=SC2086
 	out=$("$bench" $args 2>&1)

@@ -25,8 +25,14 @@ static inline int check_contains(const char *hay, const char *needle)
 	return hay && strstr(hay, needle) != NULL;
 }
 
+/* The text to print for a string that may be NULL. */
+static inline const char *check_str(const char *s)
+{
+	return s ? s : "(null)";
+}
+
 #define CHECK_STR_CONTAINS(hay, needle) \
-	CHECK(check_contains((hay), (needle)), "'%s' does not contain '%s'", (hay), (needle))
+	CHECK(check_contains((hay), (needle)), "'%s' does not contain '%s'", check_str(hay), (needle))
 
 static inline int check_done(const char *name)
 {

@@ -8,6 +8,7 @@
  * render into their own resources only. */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -38,8 +39,11 @@ struct display {
 	int fd;
 	uint32_t fb[64 * 64]; /* what the front-end shows of scanout 0 */
 	uint32_t sw, sh;      /* the scanout's size as configured */
-	int updates, scanouts, cursors;
-	volatile int stop;
+	/* Counted after what they count is written: reading one (seq_cst) makes the fields written before it
+	 * visible to the test's thread. */
+	_Atomic int updates, scanouts, cursors;
+	struct virtio_gpu_rect last; /* the last update's rectangle */
+	_Atomic int stop;
 };
 
 static void *display_main(void *arg)
@@ -85,6 +89,7 @@ static void *display_main(void *arg)
 				for (uint32_t x = 0; x < u.width && u.x + x < 64; x++)
 					memcpy(&d->fb[(u.y + y) * 64 + u.x + x],
 					       payload + sizeof(u) + ((size_t)y * u.width + x) * 4, 4);
+			d->last = (struct virtio_gpu_rect){ u.x, u.y, u.width, u.height };
 			d->updates++;
 		} else if (hdr[0] == VHOST_USER_GPU_CURSOR_UPDATE) {
 			d->cursors++;
@@ -633,10 +638,123 @@ static void test_3d(void)
 	tgpu_down(&t2);
 }
 
+/* Draw a 64x64 pattern seeded by k into the backing at BACK. */
+static void draw(struct tgpu *t, int k)
+{
+	for (int i = 0; i < 64 * 64; i++) {
+		t->fe.ram[BACK + i * 4 + 0] = (uint8_t)(i + k);
+		t->fe.ram[BACK + i * 4 + 1] = (uint8_t)(k * 7);
+		t->fe.ram[BACK + i * 4 + 2] = (uint8_t)(i >> 4);
+	}
+}
+
+static int shows(struct tgpu *t, struct virtio_gpu_rect r)
+{
+	for (uint32_t y = r.y; y < r.y + r.height; y++)
+		for (uint32_t x = r.x; x < r.x + r.width; x++)
+			if (memcmp(&t->disp.fb[y * 64 + x], t->fe.ram + BACK + (y * 64 + x) * 4, 3))
+				return 0;
+	return 1;
+}
+
+/* --display-fps: flushes record damage and are answered at once; gpu_device_present sends the bounding box of
+ * the damage at most once an interval, the latest content winning; a scanout that changes, or whose resource
+ * goes, drops its damage. */
+static void test_coalesce(void)
+{
+	struct tgpu t;
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+	uint64_t now, w, sec = 1000000000ull;
+
+	tgpu_up(&t, 0, 1);
+	gpu_device_set_display_interval(&t.gd, sec);
+	CHECK(create_2d(&t, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      attach(&t, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "coalesce: a resource");
+	draw(&t, 1);
+	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && scanout(&t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "coalesce: on the scanout");
+	CHECK(gpu_device_present(&t.gd, 5 * sec) == UINT64_MAX, "nothing flushed: nothing pending");
+	CHECK(t.disp.scanouts == 0, "the scanout is announced with its first update, not before");
+	/* a scanout's first update carries all of it, whatever was flushed */
+	CHECK(flush(&t, 1, (struct virtio_gpu_rect){ 8, 8, 4, 4 }) == VIRTIO_GPU_RESP_OK_NODATA, "a small flush");
+	CHECK(gpu_device_present(&t.gd, 5 * sec) == UINT64_MAX, "sent");
+	wait_updates(&t.disp, 1);
+	CHECK(t.disp.updates == 1 && t.disp.scanouts == 1 && t.disp.sw == 64 && t.disp.last.width == 64 &&
+		      t.disp.last.height == 64 && shows(&t, full),
+	      "a new scanout: announced once, then all of it (%d updates, %ux%u)", t.disp.updates, t.disp.last.width,
+	      t.disp.last.height);
+	t.disp.updates = 0;
+	CHECK(flush(&t, 1, (struct virtio_gpu_rect){ 0, 0, 16, 16 }) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      flush(&t, 1, (struct virtio_gpu_rect){ 32, 40, 16, 8 }) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "two flushes answered without a display update");
+	usleep(50000);
+	CHECK(t.disp.updates == 0 && t.gd.st.flushes == 3 && t.gd.st.display_coalesced == 1,
+	      "flushes wait for the refresh: %d updates, %llu coalesced", t.disp.updates,
+	      (unsigned long long)t.gd.st.display_coalesced);
+	now = 10 * sec;
+	CHECK(gpu_device_present(&t.gd, now) == UINT64_MAX, "the due damage sent, none left");
+	wait_updates(&t.disp, 1);
+	CHECK(t.disp.updates == 1 && t.disp.last.x == 0 && t.disp.last.y == 0 && t.disp.last.width == 48 &&
+		      t.disp.last.height == 48,
+	      "one update, the bounding box of both flushes: %d updates, %ux%u+%u+%u", t.disp.updates,
+	      t.disp.last.width, t.disp.last.height, t.disp.last.x, t.disp.last.y);
+	CHECK(shows(&t, (struct virtio_gpu_rect){ 0, 0, 48, 48 }), "the display shows what the guest drew there");
+
+	/* within the interval: held; once due: the latest frame */
+	draw(&t, 2);
+	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "frame 2 flushed");
+	w = gpu_device_present(&t.gd, now + sec / 4);
+	CHECK(w == sec - sec / 4, "held until the refresh is due: %llu ns to wait", (unsigned long long)w);
+	draw(&t, 3);
+	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "frame 3 flushed");
+	CHECK(gpu_device_present(&t.gd, now + sec) == UINT64_MAX, "sent at the refresh");
+	wait_updates(&t.disp, 2);
+	CHECK(t.disp.updates == 2 && t.disp.last.width == 64 && t.disp.last.height == 64 && shows(&t, full),
+	      "frame 2 never shown, frame 3 whole (%d updates)", t.disp.updates);
+	CHECK(t.gd.st.display_coalesced == 2, "frame 2 counted as coalesced (%llu)",
+	      (unsigned long long)t.gd.st.display_coalesced);
+
+	/* damage goes with the scanout it was flushed on */
+	CHECK(create_2d(&t, 2, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "a second resource");
+	CHECK(flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA && scanout(&t, 0, 2, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "flush, then the scanout flips");
+	CHECK(gpu_device_present(&t.gd, now + 5 * sec) == UINT64_MAX, "a flip drops the old damage");
+	/* flipping between same-size buffers announces nothing new (QEMU would make, and leak, a surface each time) */
+	CHECK(scanout(&t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 1, (struct virtio_gpu_rect){ 0, 0, 1, 1 }) ==
+									     VIRTIO_GPU_RESP_OK_NODATA &&
+		      gpu_device_present(&t.gd, now + 6 * sec) == UINT64_MAX,
+	      "flip back and flush a pixel");
+	wait_updates(&t.disp, 3);
+	CHECK(t.disp.updates == 3 && t.disp.scanouts == 1 && t.disp.last.width == 64 && shows(&t, full),
+	      "the flip shows the whole buffer, with no second announcement (%d updates, %d announcements)",
+	      t.disp.updates, t.disp.scanouts);
+	CHECK(scanout(&t, 0, 2, full) == VIRTIO_GPU_RESP_OK_NODATA, "flip to 2 again");
+	CHECK(flush(&t, 2, full) == VIRTIO_GPU_RESP_OK_NODATA && simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 2) ==
+									      VIRTIO_GPU_RESP_OK_NODATA,
+	      "flush, then the resource goes");
+	CHECK(gpu_device_present(&t.gd, now + 9 * sec) == UINT64_MAX, "an unref drops its damage");
+	usleep(50000);
+	CHECK(t.disp.updates == 3, "neither was sent (%d updates)", t.disp.updates);
+
+	/* 0: every flush as it comes, before its answer */
+	gpu_device_set_display_interval(&t.gd, 0);
+	CHECK(scanout(&t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "flush with no refresh interval");
+	wait_updates(&t.disp, 4);
+	CHECK(t.disp.updates == 4 && gpu_device_present(&t.gd, now + 20 * sec) == UINT64_MAX,
+	      "sent at once, nothing left pending (%d updates)", t.disp.updates);
+	tgpu_down(&t);
+}
+
 int main(void)
 {
 	test_scanner();
 	test_2d();
+	test_coalesce();
 	test_3d();
 	return check_done("gpu_device");
 }

@@ -598,6 +598,15 @@ static double share_a(json_object *before, json_object *after)
 	return a + b > 0 ? a / (a + b) : -1;
 }
 
+/* How far a measured share may be from the configured one. A turn is not cut inside a chunk of commands, so a
+ * vGPU can overrun its share by up to a chunk's time each period: under ThreadSanitizer (this test built with it
+ * drives the TSan mediator) a chunk of 4 MiB copies takes several times longer, and b's 25% comes out near 31%. */
+#if defined(__SANITIZE_THREAD__)
+#define SHARE_TOLERANCE 0.10
+#else
+#define SHARE_TOLERANCE 0.05
+#endif
+
 static void test_shares(const char *dir)
 {
 	struct two t;
@@ -621,7 +630,7 @@ static void test_shares(const char *dir)
 	d1 = control(t.ctl);
 	sa = share_a(d0, d1);
 	printf("fixed share 3:1 over 3 s: a %.3f, b %.3f of the GPU time\n", sa, 1 - sa);
-	CHECK(fabs(sa - 0.75) <= 0.05, "fixed share 3:1: a got %.3f of the GPU time (b %.3f)", sa, 1 - sa);
+	CHECK(fabs(sa - 0.75) <= SHARE_TOLERANCE, "fixed share 3:1: a got %.3f of the GPU time (b %.3f)", sa, 1 - sa);
 	sc = control_doc_field(d1, "b", "sched");
 	CHECK(sc && json_object_object_get_ex(sc, "throttled_ms", &f) && json_object_get_double(f) > 0,
 	      "b was held back by its share");
@@ -635,7 +644,7 @@ static void test_shares(const char *dir)
 	d2 = control(t.ctl);
 	sa = share_a(d1, d2);
 	printf("fixed share 3:3 over 3 s: a %.3f, b %.3f of the GPU time\n", sa, 1 - sa);
-	CHECK(fabs(sa - 0.5) <= 0.05, "then 3:3: a got %.3f", sa);
+	CHECK(fabs(sa - 0.5) <= SHARE_TOLERANCE, "then 3:3: a got %.3f", sa);
 
 	r = control_req(t.ctl, "set nobody weight=2\n");
 	CHECK(r && !answer_ok(r) && check_contains(json_object_to_json_string(r), "no vGPU named"),
@@ -687,10 +696,27 @@ static void test_throttle(const char *dir)
 	pid_t pid = vb_spawn(bad, NULL, t.log);
 
 	CHECK(pid > 0 && WIFEXITED(vb_reap(pid, 10.0)), "--throttle 95 is refused");
+	bad[2] = "--display-fps";
+	bad[3] = "1001";
+	pid = vb_spawn(bad, NULL, t.log);
+	{
+		int st = pid > 0 ? vb_reap(pid, 10.0) : -1;
+		char *log = vb_read_file(t.log, NULL);
+
+		CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 2 && log && check_contains(log, "--display-fps 1001"),
+		      "--display-fps 1001 is refused with its reason: %s", log ? log : "(no log)");
+		free(log);
+	}
 	med_pid = start(argv, t.log);
 	CHECK(client_open(&c, t.a_sock, BIG_RAM, BIG_QSZ) == 0 && stream_setup(&c) == 0, "a streams 4 MiB frames");
 	d0 = control(t.ctl);
 	CHECK(sched_number(d0, "throttle_pct") == 50, "the control socket says the throttle is 50%%");
+	{
+		json_object *hz = control_doc_field(d0, "a", "display_refresh_hz"), *path = control_doc_field(d0, "a", "display_path");
+
+		CHECK(hz && fabs(json_object_get_double(hz) - 60) < 0.01 && path && !strcmp(json_object_get_string(path), "copy"),
+		      "display updates at the default 60 a second, copied through the display socket");
+	}
 	CHECK(stream(&c, 1, 2.0) == 0, "a is answered throughout under the throttle");
 	d1 = control(t.ctl);
 	double charged = gpu_ms(d1, "a") - gpu_ms(d0, "a");

@@ -69,6 +69,8 @@ static const struct bad bad_plans[] = {
 	  "bad.ini:5: policy: unknown policy 'lottery' (known: best-effort" },
 	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\ntimeslice_ms = 0\n",
 	  "bad.ini:5: timeslice_ms: '0' is not a whole number from 1 to 1000" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\ndisplay_fps = 2000\n",
+	  "bad.ini:5: display_fps: '2000' is not a whole number from 0 to 1000" },
 	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nweights = guest1=2\n",
 	  "bad.ini:5: weights: 'guest1=2' is not guestN:VALUE" },
 	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nweights = guest1:0\n",
@@ -209,7 +211,7 @@ int main(void)
 	{
 		const char *sc = "[plan]\nname = sharing\n"
 				 "[mediator]\npolicy = fixed-share\ntimeslice_ms = 4\nweights = guest1:2, guest2:1\n"
-				 "watchdog_ms = 500\nwatchdog_action = quarantine\n"
+				 "watchdog_ms = 500\nwatchdog_action = quarantine\ndisplay_fps = 30\n"
 				 "[scenario noisy]\npolicies = best-effort, equal-share\nguests = kms2d glmark2 glmark2\n"
 				 "baseline = idle glmark2 glmark2\n"
 				 "[scenario sla]\npolicies = sla\nguests = kms2d, glmark2\ntargets = guest2:30\n"
@@ -222,6 +224,7 @@ int main(void)
 		      "[mediator]: fixed share, 4 ms, 2:1");
 		CHECK(p.med.watchdog_set && p.med.watchdog_ms == 500 && p.med.watchdog_quarantine,
 		      "[mediator]: watchdog 500 ms, quarantine");
+		CHECK(p.med.display_fps_set && p.med.display_fps == 30, "[mediator]: display updates at 30 a second");
 		CHECK(p.scenarios[0].npolicies == 2 && p.scenarios[0].policies[1] == 1 && p.scenarios[0].nguests == 3 &&
 			      !strcmp(p.scenarios[0].guests[0], "kms2d") && p.scenarios[0].nbaseline == 3 &&
 			      p.scenarios[0].baseline[0] == NULL && !strcmp(p.scenarios[0].baseline[1], "glmark2"),

@@ -50,6 +50,13 @@ int main(void)
 		     " finished_at) SELECT 'b', 'mediated', 3, guest_index, workload, repetition, 'ok', 'tcg', 'now'"
 		     " FROM jobs WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 3 AND guest_index > 0;"
 		     "INSERT INTO metrics SELECT id, 'score', 383.25, 'score', 'higher' FROM jobs"
+		     " WHERE run_id = 'b' AND config = 'mediated';"
+		     /* where the mediator's time went: 100 frames a job, 50 ms checking, 30 ms waiting on fences */
+		     "INSERT INTO vgpu_stats(job_id, vgpu, frames) SELECT id, 'guest' || guest_index, 100 FROM jobs"
+		     " WHERE run_id = 'b' AND config = 'mediated';"
+		     "INSERT INTO job_stages SELECT id, 'check', 100, 50.0, 0, 0, 1000, '30:90 40:10' FROM jobs"
+		     " WHERE run_id = 'b' AND config = 'mediated';"
+		     "INSERT INTO job_stages SELECT id, 'fence', 10, 30.0, 0, 0, 4100, '50:10' FROM jobs"
 		     " WHERE run_id = 'b' AND config = 'mediated';");
 	CHECK(report_generate(&s, "b", reports, &path) == 0, "report generated");
 	CHECK(path && strstr(path, "/reports/b/index.html"), "path %s", path ? path : "(none)");
@@ -59,14 +66,20 @@ int main(void)
 
 	CHECK(html && strncmp(html, "<!DOCTYPE html>", 15) == 0, "an HTML page");
 	CHECK_STR_CONTAINS(html, "</body></html>");
-	static const char *const sections[] = { "id=triangle", "id=summary", "id=native", "id=sharing",
-						"id=frametime", "id=trends", "id=piglit", "id=robustness", "id=env" };
+	static const char *const sections[] = { "id=triangle", "id=summary", "id=native",    "id=sharing", "id=stages",
+						"id=frametime", "id=trends",  "id=piglit", "id=robustness", "id=env" };
 
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		CHECK_STR_CONTAINS(html, sections[i]);
 	CHECK_STR_CONTAINS(html, "detectable</th>");
-	CHECK(count(html, "<svg") == 4 && count(html, "</svg>") == 4, "four inline SVG charts (%d)", count(html, "<svg"));
-	static const char *const charts[] = { "chart-native", "chart-sharing", "chart-frametime", "chart-trend" };
+	CHECK(count(html, "<svg") == 5 && count(html, "</svg>") == 5, "five inline SVG charts (%d)", count(html, "<svg"));
+	static const char *const charts[] = { "chart-native", "chart-sharing", "chart-stages", "chart-frametime",
+					      "chart-trend" };
+	/* per frame: 50 ms / 100 frames checking; p50 in bucket 30 (up to 196.6 us), p99 in bucket 40 capped at the
+	 * longest (1000 us); fences 0.3 ms a frame, every percentile capped at the longest */
+	CHECK_STR_CONTAINS(html, "<td>0.500 · 197 · 1000</td>");
+	CHECK_STR_CONTAINS(html, "<td>0.300 · 4100 · 4100</td>");
+	CHECK_STR_CONTAINS(html, "<td class=na>–</td>");
 
 	for (size_t i = 0; i < 4; i++) {
 		const char *c = html ? strstr(html, charts[i]) : NULL, *end = c ? strstr(c, "</svg>") : NULL;
@@ -119,7 +132,7 @@ int main(void)
 				dom[got] = '\0';
 			}
 			CHECK(pclose(p) == 0, "Chromium loaded the report");
-			CHECK(dom && count(dom, "<svg") == 4, "the browser's DOM has the 4 charts (%d)", dom ? count(dom, "<svg") : 0);
+			CHECK(dom && count(dom, "<svg") == 5, "the browser's DOM has the 5 charts (%d)", dom ? count(dom, "<svg") : 0);
 			CHECK(dom && strstr(dom, "id=\"summary\""), "the browser's DOM has the summary");
 			log = vb_strdupf("%s/chromium.log", dir);
 			char *text = vb_read_file(log, NULL);

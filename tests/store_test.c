@@ -43,6 +43,13 @@ static void raw_sql(const char *path, const char *sql)
 	sqlite3_close(db);
 }
 
+/* Run sql on an open store's connection (a test's own edit of the rows). */
+static void raw_sql_db(struct store *s, const char *sql)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fprintf(stderr, "raw sql failed: %s\n", sqlite3_errmsg(s->db));
+}
+
 /* What a database file is, checked on every open. */
 static void test_identity(const char *dir, const char *db)
 {
@@ -68,7 +75,7 @@ static void test_identity(const char *dir, const char *db)
 	free(cmd);
 	raw_sql(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
 	CHECK(store_open(&s, copy) < 0, "a database with a table missing is refused");
-	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 7)");
+	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 8)");
 	CHECK(store_open_read(&s, copy) < 0, "also for reading");
 	raw_sql(copy, "SELECT 1");
 	{
@@ -103,12 +110,12 @@ static void test_identity(const char *dir, const char *db)
 	CHECK(store_open_read(&s, legacy) == 0, "a version 2 database can be read as it is");
 	store_close(&s);
 	CHECK(store_open(&s, legacy) == 0, "a version 2 database is upgraded: %s", s.err);
-	CHECK(count(&s, "PRAGMA user_version") == 7 && count(&s, "SELECT version FROM schema_version") == 7,
-	      "now version 7");
+	CHECK(count(&s, "PRAGMA user_version") == 8 && count(&s, "SELECT version FROM schema_version") == 8,
+	      "now version 8");
 	CHECK(store_run_set_status(&s, "old", "failed", "disk full") == 0, "runs.reason added");
 	CHECK(count(&s, "SELECT count(*) FROM sqlite_master WHERE name IN ('vgpu_stats', 'scenario_jobs',"
-			" 'scenario_samples', 'vgpu_health', 'job_noise', 'calibration_rows')") == 6,
-	      "the version 4, 5, 6 and 7 tables are added");
+			" 'scenario_samples', 'vgpu_health', 'job_noise', 'calibration_rows', 'job_stages')") == 7,
+	      "the version 4, 5, 6, 7 and 8 tables are added");
 	store_close(&s);
 
 	/* A version 3 database lacks the scenario tables: not damaged, read as having no scenarios. */
@@ -122,6 +129,7 @@ static void test_identity(const char *dir, const char *db)
 		free(cmd);
 		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
 			    "DROP TABLE vgpu_health; DROP TABLE job_noise; DROP TABLE calibration_rows;"
+			    "DROP TABLE job_stages;"
 			    "PRAGMA user_version = 3;"
 			    "UPDATE schema_version SET version = 3;");
 		CHECK(store_open_read(&s, v3) == 0, "a version 3 database opens for reading: %s", s.err);
@@ -129,8 +137,11 @@ static void test_identity(const char *dir, const char *db)
 		struct calibration_row *cr = (void *)1;
 
 		CHECK(store_calibration_get(&s, "r1", &cr, &sn) == 0 && sn == 0 && !cr, "nor a calibration");
+		struct stage_row *sgr = (void *)1;
+
+		CHECK(store_stage_rows(&s, "r1", &sgr, &sn) == 0 && sn == 0 && !sgr, "nor stage histograms");
 		store_close(&s);
-		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 7, "and is upgraded to 7");
+		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 8, "and is upgraded to 8");
 		store_close(&s);
 		free(v3);
 	}
@@ -193,9 +204,46 @@ static void test_scheduling(const char *db)
 	rows[1].sample_col = 1;
 	rows[1].window_gpu_ms = -1;
 
+	/* where its time went: two stages recorded, the others empty (not stored) */
+	vs.stages_present = 1;
+	for (int i = 0; i < 100; i++)
+		stage_record(&vs.stage[STAGE_CHECK], 20000 + 100 * (uint64_t)i);
+	stage_record(&vs.stage[STAGE_FENCE], 3000000);
+	stage_record(&vs.stage[STAGE_FENCE], 5000000);
+
 	CHECK(store_open(&s, db) == 0, "open");
 	CHECK(store_run_create(&s, "r2", "sharing", "s.ini", "[plan]\n", "runs/r2") == 0, "a second run");
 	CHECK(store_jobs(&s, "r2", &j, 1) == 0, "a mediated job with its scheduling: %s", s.err);
+	CHECK(count(&s, "SELECT count(*) FROM job_stages") == 2 &&
+		      count(&s, "SELECT count FROM job_stages WHERE stage = 'check'") == 100,
+	      "its two stages with events are kept, with their counts");
+	{
+		struct stage_row *sr = NULL;
+		size_t sn = 0;
+
+		j.repetition = 2; /* a second job of the same row: histograms add up */
+		CHECK(store_jobs(&s, "r2", &j, 1) == 0, "a second repetition: %s", s.err);
+		CHECK(store_stage_rows(&s, "r2", &sr, &sn) == 0 && sn == 1, "one row: %zu", sn);
+		CHECK(sn == 1 && !strcmp(sr[0].workload, "glmark2") && !strcmp(sr[0].config, "mediated") &&
+			      sr[0].topology == 1 && !sr[0].dom0 && sr[0].jobs == 2 && sr[0].frames == 180,
+		      "mediated x1 glmark2: 2 jobs, 180 frames");
+		CHECK(sn == 1 && sr[0].h[STAGE_CHECK].count == 200 && sr[0].h[STAGE_FENCE].count == 4 &&
+			      sr[0].h[STAGE_RENDER].count == 0,
+		      "the histograms summed over both jobs");
+		CHECK(sn == 1 && stage_percentile(&sr[0].h[STAGE_FENCE], 99) >= 5000000 &&
+			      stage_percentile(&sr[0].h[STAGE_FENCE], 99) <= 5000000 * 1.25 &&
+			      stage_percentile(&sr[0].h[STAGE_CHECK], 50) >= 24900,
+		      "percentiles from the stored buckets: p99 fence %llu ns",
+		      sn ? (unsigned long long)stage_percentile(&sr[0].h[STAGE_FENCE], 99) : 0ull);
+		free(sr);
+		raw_sql_db(&s, "UPDATE job_stages SET buckets = '999:1' WHERE stage = 'fence'");
+		CHECK(store_stage_rows(&s, "r2", &sr, &sn) == 0 && sn == 1 && sr[0].h[STAGE_FENCE].count == 0 &&
+			      sr[0].h[STAGE_CHECK].count == 200,
+		      "a damaged bucket list is left out, not guessed");
+		free(sr);
+		raw_sql_db(&s, "DELETE FROM jobs WHERE run_id = 'r2' AND repetition = 2");
+		j.repetition = 1;
+	}
 	CHECK(count(&s, "SELECT count(*) FROM vgpu_stats WHERE vgpu='guest1' AND policy='fixed-share' AND gpu_ms=750"
 			" AND share=0.5") == 1,
 	      "its vGPU's counters are kept with it");

@@ -92,6 +92,50 @@ int main(void)
 	      "two trips during the job, the longest 7 s");
 	b.present = 0;
 	CHECK(vgpu_stats_delta(&a, &b, &d) < 0, "no difference without both");
+	CHECK(!a.stages_present, "a mediator without stage histograms: none taken");
+
+	/* stage histograms: taken bucket by bucket, checked, and differenced */
+	{
+		char *sd = vb_strdupf("{\"vgpus\":[{\"name\":\"g\",\"sched\":{},\"stages\":{"
+				      "\"kick_wait\":{\"count\":3,\"total_ms\":0.006,\"max_us\":2.5,\"hist\":[[1,2],[5,1]]},"
+				      "\"check\":{\"count\":0,\"total_ms\":0,\"hist\":[]},\"render\":{\"count\":0,\"hist\":[]},"
+				      "\"fence\":{\"count\":1,\"total_ms\":4,\"max_us\":4000,\"hist\":[[%u,1]]},"
+				      "\"readback\":{\"count\":0,\"hist\":[]},\"display_send\":{\"count\":0,\"hist\":[]}}}]}",
+				      stage_bucket(4000000));
+		struct vgpu_stats s1, s2, sdelta;
+
+		CHECK(vgpu_stats_parse(sd, "g", &s1) == 0 && s1.stages_present && s1.stage[STAGE_KICK_WAIT].count == 3 &&
+			      s1.stage[STAGE_KICK_WAIT].b[1] == 2 && s1.stage[STAGE_KICK_WAIT].b[5] == 1 &&
+			      s1.stage[STAGE_FENCE].total_ns == 4000000,
+		      "stages read: counts, buckets, totals");
+		s2 = s1;
+		stage_record(&s2.stage[STAGE_FENCE], 8000000);
+		stage_record(&s2.stage[STAGE_FENCE], 8000000);
+		CHECK(vgpu_stats_delta(&s1, &s2, &sdelta) == 0 && sdelta.stages_present &&
+			      sdelta.stage[STAGE_FENCE].count == 2 && sdelta.stage[STAGE_KICK_WAIT].count == 0 &&
+			      stage_percentile(&sdelta.stage[STAGE_FENCE], 50) >= 8000000,
+		      "over a job: only what came between");
+		s2.stage[STAGE_KICK_WAIT].count = 1; /* went back: a reconnection */
+		s2.stage[STAGE_KICK_WAIT].b[1] = 0;
+		s2.stage[STAGE_KICK_WAIT].b[5] = 1;
+		CHECK(vgpu_stats_delta(&s1, &s2, &sdelta) == 0 && sdelta.stage[STAGE_KICK_WAIT].count == 1,
+		      "a histogram that went back counts from the reconnection");
+		free(sd);
+		/* malformed: a bucket out of range, counts that do not add up, a pair that is no pair */
+		const char *bad[] = { "[[122,1]]", "[[1,5]]", "[[1]]", "[5]", "[[-1,1]]" };
+
+		for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			sd = vb_strdupf("{\"vgpus\":[{\"name\":\"g\",\"sched\":{},\"stages\":{"
+					"\"kick_wait\":{\"count\":1,\"hist\":%s},\"check\":{\"count\":0,\"hist\":[]},"
+					"\"render\":{\"count\":0,\"hist\":[]},\"fence\":{\"count\":0,\"hist\":[]},"
+					"\"readback\":{\"count\":0,\"hist\":[]},\"display_send\":{\"count\":0,\"hist\":[]}}}]}",
+					bad[k]);
+			CHECK(vgpu_stats_parse(sd, "g", &s1) == 0 && s1.present && !s1.stages_present &&
+				      s1.stage[STAGE_KICK_WAIT].count == 0,
+			      "malformed stages %s: the vGPU read, its stages not", bad[k]);
+			free(sd);
+		}
+	}
 
 	/* The sampler against our own control socket. */
 	CHECK(mkdtemp(path) != NULL, "temp dir");

@@ -78,15 +78,18 @@ struct opts {
 	int weights[8]; /* per VM (their count is the VM count) */
 	int nweights;
 	int hog;        /* VM 1 sends this many full-frame transfers per frame (1: like the others) */
+	int display_fps; /* the mediator's --display-fps (-1: its default) */
 	const char *policy; /* the one being measured */
 };
 
-#define MAX_VGPUS 8
+#define MAX_VGPUS 16
 
 /* One measurement: nv VMs' front-ends at once against one back-end set-up. fps, cmds and mbs are totals. */
 struct result {
 	double fps, cmds, mbs, p50_ms, p99_ms, cpu;
 	double min_fps, max_fps, jain; /* over the VMs */
+	double disp_fps;               /* display updates the display side took a second, total (frames/s times
+					* the share of the frames it took) */
 	/* the scheduler mode, per VM over the measured time */
 	double vm_fps[MAX_VGPUS], gpu_ms[MAX_VGPUS], held_ms[MAX_VGPUS], share[MAX_VGPUS];
 	char error[256];               /* set when the measurement failed */
@@ -266,7 +269,8 @@ static int one_cmd(struct session *s, struct result *r, const void *cmd, uint32_
 static int fleet_start(struct fleet *f, const struct opts *o, const struct backend *b, int nv, struct result *r)
 {
 	char names[MAX_VGPUS][160];
-	char *argv[6 + 2 * MAX_VGPUS] = { (char *)o->mediator };
+	char *argv[8 + 2 * MAX_VGPUS] = { (char *)o->mediator };
+	char fps[16];
 	int argc = 1;
 
 	snprintf(f->dir, sizeof(f->dir), "/tmp/bench-mediator.XXXXXX");
@@ -278,6 +282,11 @@ static int fleet_start(struct fleet *f, const struct opts *o, const struct backe
 		argv[argc++] = f->control;
 		argv[argc++] = "--policy";
 		argv[argc++] = (char *)o->policy;
+	}
+	if (o->display_fps >= 0 && b->is_mediator) {
+		snprintf(fps, sizeof(fps), "%d", o->display_fps);
+		argv[argc++] = "--display-fps";
+		argv[argc++] = fps;
 	}
 	for (int i = 0; i < nv; i++) {
 		snprintf(f->sock[i], sizeof(f->sock[i]), "%s/vm%d.sock", f->dir, i);
@@ -576,11 +585,25 @@ static long frames_for(struct session *s, struct result *r, double seconds, int 
 	return frames;
 }
 
-/* Wait until the display side has taken `frames` updates, then compare the last one with the guest's frame. */
-static int check_display(struct session *s, struct result *r, long frames)
+static uint64_t display_updates(struct display *d)
 {
-	double deadline = vb_now() + 5.0;
-	uint64_t got;
+	uint64_t n;
+
+	pthread_mutex_lock(&d->lock);
+	n = d->updates;
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}
+
+/* Wait until the display side has taken every update, then compare the last one with the guest's frame. With
+ * every_flush, each of the `frames` flushes is an update; otherwise (a back-end that coalesces updates to its
+ * display's refresh) there are between 1 and `frames` of them, and they are all in once none has come for
+ * QUIET_S (the longest refresh interval is far shorter). */
+#define QUIET_S 0.25
+static int check_display(struct session *s, struct result *r, long frames, int every_flush)
+{
+	double deadline = vb_now() + 5.0, quiet = vb_now() + QUIET_S;
+	uint64_t got, seen = UINT64_MAX;
 	uint32_t sw, sh;
 	char why[sizeof(s->disp.error)];
 
@@ -591,14 +614,22 @@ static int check_display(struct session *s, struct result *r, long frames)
 		sh = s->disp.scanout_h;
 		memcpy(why, s->disp.error, sizeof(why));
 		pthread_mutex_unlock(&s->disp.lock);
-		if (got >= (uint64_t)frames || why[0] || vb_now() > deadline)
+		if (why[0] || vb_now() > deadline)
 			break;
+		if (every_flush ? got >= (uint64_t)frames : got == seen && vb_now() > quiet)
+			break;
+		if (got != seen) {
+			seen = got;
+			quiet = vb_now() + QUIET_S;
+		}
 		usleep(1000);
 	}
 	if (why[0])
 		return fail(r, "display side: %s", why);
-	if (got != (uint64_t)frames)
+	if (every_flush && got != (uint64_t)frames)
 		return fail(r, "the display side received %llu of %ld frames", (unsigned long long)got, frames);
+	if (!every_flush && (got < 1 || got > (uint64_t)frames))
+		return fail(r, "the display side received %llu updates for %ld frames", (unsigned long long)got, frames);
 	if (sw != s->w || sh != s->h)
 		return fail(r, "scanout announced as %ux%u, not %ux%u", sw, sh, s->w, s->h);
 	for (size_t i = 0; i < (size_t)s->w * s->h; i++) {
@@ -660,6 +691,7 @@ static void *worker_main(void *arg)
 
 	w->frames = frames_for(&w->s, &w->r, w->o->seconds, w->xfers, &w->times, &w->ntimes);
 	w->elapsed = vb_now() - t0;
+
 	return NULL;
 }
 
@@ -743,7 +775,8 @@ static void measure(const struct opts *o, const struct backend *b, uint32_t w, u
 	for (int i = 0; i < nv && !r->error[0]; i++) {
 		struct worker *wk = &ws[i];
 
-		if (wk->r.error[0] || check_display(&wk->s, &wk->r, wk->warm + wk->frames) < 0) {
+		if (wk->r.error[0] ||
+		    check_display(&wk->s, &wk->r, wk->warm + wk->frames, !b->is_mediator || o->display_fps == 0) < 0) {
 			fail(r, "VM %d of %d: %.200s", i + 1, nv, wk->r.error);
 			break;
 		}
@@ -758,6 +791,8 @@ static void measure(const struct opts *o, const struct backend *b, uint32_t w, u
 		memcpy(all + nall, wk->times, wk->ntimes * sizeof(double));
 		nall += wk->ntimes;
 		r->fps += fps;
+		/* the share of its frames (warm-up included) the display took, at the measured frame rate */
+		r->disp_fps += fps * (double)display_updates(&wk->s.disp) / (double)(wk->warm + wk->frames);
 		r->min_fps = fps < r->min_fps ? fps : r->min_fps;
 		r->max_fps = fps > r->max_fps ? fps : r->max_fps;
 	}
@@ -839,7 +874,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: bench-mediator [--sizes WxH[,WxH...]] [--vgpus N[,N...]] [--seconds S] [--warmup S]\n"
 		"                      [--reps N] [--entry-size BYTES] [--mediator PATH] [--qemu PATH] [--csv FILE]\n"
-		"                      [--policy P[,P...] [--weights W,W,...] [--hog N]]\n"
+		"                      [--policy P[,P...] [--weights W,W,...] [--hog N]] [--display-fps N]\n"
 		"Drives vgpu-mediator and QEMU's vhost-user-gpu (2D) with the same full-frame update stream.\n"
 		"With --policy: the mediator's scheduler, the GPU-time share of each VM against its configured share.\n");
 }
@@ -932,6 +967,14 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		} else if (!strcmp(a, "--weights")) {
 			if (parse_weights(o, v) < 0)
 				return -1;
+		} else if (!strcmp(a, "--display-fps")) {
+			long n = strtol(v, &end, 10);
+
+			if (*end || errno || n < 0 || n > 1000) {
+				fprintf(stderr, "bench-mediator: --display-fps: '%s' is not 0 (every flush) to 1000\n", v);
+				return -1;
+			}
+			o->display_fps = (int)n;
 		} else if (!strcmp(a, "--hog")) {
 			long n = strtol(v, &end, 10);
 
@@ -984,8 +1027,8 @@ static void print_table(const struct opts *o, const struct backend *bs, struct r
 		printf("%ux%u, one VM (%.1f MB per frame)\n", w, h, w * h * 4 / 1e6);
 	else
 		printf("%ux%u, %d VMs at once: totals, and each VM's share (Jain's index: 1 = fair)\n", w, h, nv);
-	printf("  %-33s %9s %9s %9s %8s %8s %7s", "back-end", "frames/s", "cmds/s", "MB/s", "p50 ms", "p99 ms",
-	       "CPU %");
+	printf("  %-33s %9s %9s %9s %9s %8s %8s %7s", "back-end", "frames/s", "display/s", "cmds/s", "MB/s", "p50 ms",
+	       "p99 ms", "CPU %");
 	printf(nv > 1 ? " %9s %9s %6s\n" : "\n", "VM min", "VM max", "Jain");
 	for (int b = 0; b < NBACKENDS; b++) {
 		double v[100];
@@ -994,8 +1037,9 @@ static void print_table(const struct opts *o, const struct backend *bs, struct r
 			printf("  %-33s %s\n", bs[b].label, bs[b].skip ? "skipped" : "failed (see above)");
 			continue;
 		}
-		printf("  %-33s %9.1f %9.1f %9.1f %8.2f %8.2f %7.0f", bs[b].label,
+		printf("  %-33s %9.1f %9.1f %9.1f %9.1f %8.2f %8.2f %7.0f", bs[b].label,
 		       median_of(rs[b], o->reps, offsetof(struct result, fps)),
+		       median_of(rs[b], o->reps, offsetof(struct result, disp_fps)),
 		       median_of(rs[b], o->reps, offsetof(struct result, cmds)),
 		       median_of(rs[b], o->reps, offsetof(struct result, mbs)),
 		       median_of(rs[b], o->reps, offsetof(struct result, p50_ms)),
@@ -1078,7 +1122,8 @@ int main(int argc, char **argv)
 	static char med_default[4096];
 	static struct result rs[NBACKENDS][100];
 	struct opts o = { .seconds = 3.0, .warmup = 0.5, .reps = 3, .entry_size = 4096,
-			  .sizes = { { 1920, 1080 }, { 1024, 768 } }, .nsizes = 2, .vgpus = { 1, 3 }, .nvgpus = 2, .hog = 1 };
+			  .sizes = { { 1920, 1080 }, { 1024, 768 } }, .nsizes = 2, .vgpus = { 1, 3 }, .nvgpus = 2, .hog = 1,
+			  .display_fps = -1 };
 	struct backend bs[NBACKENDS] = {
 		{ "qemu vhost-user-gpu (2D)", 0, 0, NULL },
 		{ "vgpu-mediator (2D)", 1, 0, NULL },
@@ -1103,13 +1148,16 @@ int main(int argc, char **argv)
 	}
 	if (csv)
 		fprintf(csv, "width,height,vgpus,backend,rep,frames_per_s,cmds_per_s,mb_per_s,p50_ms,p99_ms,cpu_pct,"
-			     "vm_min_fps,vm_max_fps,jain,error\n");
+			     "vm_min_fps,vm_max_fps,jain,display_per_s,error\n");
 
 	printf("bench-mediator: full-frame 2D updates (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH, one frame in flight\n"
 	       "per VM, backing in %u-byte entries), %d run(s) of %.1f s per back-end, size and VM count after\n"
-	       "%.1f s warm-up; medians over runs, back-ends take turns. Every frame is checked to reach the display\n"
-	       "side. With several VMs, QEMU runs one back-end process per VM, vgpu-mediator one for all.\n\n",
-	       o.entry_size, o.reps, o.seconds, o.warmup);
+	       "%.1f s warm-up; medians over runs, back-ends take turns. With several VMs, QEMU runs one back-end\n"
+	       "process per VM, vgpu-mediator one for all. frames/s: frames the guests completed; display/s: updates\n"
+	       "the display side took. QEMU's back-end sends every frame; vgpu-mediator sends %s.\n"
+	       "The last frame on the display must equal the one the guest drew.\n\n",
+	       o.entry_size, o.reps, o.seconds, o.warmup,
+	       o.display_fps == 0 ? "every frame (--display-fps 0)" : "at most its display's refresh a second, the latest frame winning (--display-fps)");
 	if (o.npolicies) {
 		if (csv)
 			fclose(csv);
@@ -1141,9 +1189,11 @@ int main(int argc, char **argv)
 						failed = 1;
 					}
 					if (csv)
-						fprintf(csv, "%u,%u,%d,%s,%d,%.2f,%.2f,%.2f,%.3f,%.3f,%.1f,%.2f,%.2f,%.4f,\"%s\"\n",
+						fprintf(csv,
+							"%u,%u,%d,%s,%d,%.2f,%.2f,%.2f,%.3f,%.3f,%.1f,%.2f,%.2f,%.4f,%.2f,\"%s\"\n",
 							w, h, nv, bs[b].label, rep + 1, r->fps, r->cmds, r->mbs, r->p50_ms,
-							r->p99_ms, r->cpu, r->min_fps, r->max_fps, r->jain, r->error);
+							r->p99_ms, r->cpu, r->min_fps, r->max_fps, r->jain, r->disp_fps,
+							r->error);
 				}
 			print_table(&o, bs, rs, w, h, nv);
 		}
