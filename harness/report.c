@@ -446,8 +446,81 @@ static const char *cell(char *buf, size_t len, const char *fmt, double v)
 	return buf;
 }
 
+/* One point of a scaling curve: the summed per-guest medians of a config with n guests. */
+struct scale_point {
+	const char *workload, *config;
+	int guests;
+	double sum;
+};
+
+/* The scaling curve of one workload: summed throughput against the guest count, a line per config, with the ideal
+ * (n times one guest alone) for each. Only when some config ran with two guest counts or more. */
+static void scaling_chart(struct rep *r, const struct scale_point *pt, size_t a, size_t b)
+{
+	struct dfile df;
+	char key[64], *name, caption[256], ylabel[200], what[160], *script, plot[4096];
+	size_t len = 0;
+	int blocks = 0, curves = 0;
+
+	for (size_t i = a; i < b; i++) {
+		size_t j = i;
+
+		while (j + 1 < b && !strcmp(pt[j + 1].config, pt[i].config))
+			j++;
+		curves += j > i;
+		i = j;
+	}
+	if (!curves)
+		return;
+	file_key(key, sizeof(key), pt[a].workload);
+	name = vb_strdupf("scaling-%s", key);
+	data_file(r, name, &df);
+	plot[0] = 0;
+	for (size_t i = a; i < b;) {
+		size_t j = i;
+		double one = NAN;
+		char cq[80];
+
+		while (j < b && !strcmp(pt[j].config, pt[i].config))
+			j++;
+		/* one gnuplot index per config: guests, sum, and the ideal from one guest alone */
+		for (size_t k = i; k < j; k++)
+			if (pt[k].guests == 1)
+				one = pt[k].sum;
+		fprintf(df.f, "# %s\n", pt[i].config);
+		for (size_t k = i; k < j; k++)
+			fprintf(df.f, "%d %.4f %.4f\n", pt[k].guests, pt[k].sum, isnan(one) ? NAN : one * pt[k].guests);
+		fprintf(df.f, "\n\n");
+		gp_quote(cq, sizeof(cq), pt[i].config);
+		len += (size_t)snprintf(plot + len, len < sizeof(plot) ? sizeof(plot) - len : 0,
+					"%s'%s' index %d using 1:2 with linespoints lw 2 title %s", blocks ? ", " : "",
+					df.name, blocks, cq);
+		if (!isnan(one) && len < sizeof(plot))
+			len += (size_t)snprintf(plot + len, sizeof(plot) - len,
+						", '%s' index %d using 1:3 with lines dt 2 lc %d title ''", df.name,
+						blocks, blocks + 1);
+		blocks++;
+		i = j;
+	}
+	data_done(r, &df);
+	snprintf(what, sizeof(what), "%s summed over the guests", headline(pt[a].workload));
+	gp_quote(ylabel, sizeof(ylabel), what);
+	script = vb_strdupf("set xlabel 'guests at once'\nset ylabel %s\nset yrange [0:*]\nset xtics 1\nplot %s\n",
+			    ylabel, len < sizeof(plot) ? plot : "1/0 title 'too many configurations'");
+	snprintf(caption, sizeof(caption),
+		 "%s: the guests' summed %s against how many share the GPU, one line per configuration; dashed, "
+		 "n times one guest alone (scaling efficiency 1).",
+		 pt[a].workload, headline(pt[a].workload));
+	chart(r, name, script, caption);
+	free(script);
+	free(name);
+	free(df.name);
+}
+
 static void section_sharing(struct rep *r)
 {
+	struct scale_point pts[256];
+	size_t npts = 0;
 	/* One chart per workload (its own unit): a data file each, drawn after the table. */
 	struct sharing_file {
 		const char *workload;
@@ -505,6 +578,8 @@ static void section_sharing(struct rep *r)
 
 		fprintf(r->html, "</td><td>%.1f</td><td>%s</td><td>%.3f</td>", sum, cell(effs, sizeof(effs), "%.2f", eff),
 			jain);
+		if (npts < sizeof(pts) / sizeof(pts[0]))
+			pts[npts++] = (struct scale_point){ s->workload, s->config, s->topology, sum };
 		if (d0) {
 			/* dom0 is one more VM sharing the GPU: Jain over all of them. */
 			g[n] = median_copy(d0->v, d0->n);
@@ -544,6 +619,12 @@ static void section_sharing(struct rep *r)
 	}
 	if (!nfiles)
 		fprintf(r->html, "<p>No guest results in this run.</p>\n");
+	/* The series come ordered by workload, config, guests: each workload's points are one stretch. */
+	for (size_t a = 0, b; a < npts; a = b) {
+		for (b = a; b < npts && !strcmp(pts[b].workload, pts[a].workload); b++)
+			;
+		scaling_chart(r, pts, a, b);
+	}
 }
 
 /* What each stage means, for the table's header (the names are the mediator's: stage_hist.h). */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "copy_pool.h"
 #include "gpu_virgl.h"
 #include "gpu_sched.h"
 #include "sandbox.h"
@@ -155,6 +156,17 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 		json_object_object_add(o, "virgl", json_object_new_boolean(g->virgl));
 		add_u64(o, "resources", g->res.live);
 		add_u64(o, "contexts", g->ctx.live);
+		/* What it holds: host copies of 2D resources, guest memory referenced as backings (the guest's, mapped
+		 * once for the whole VM), and the host memory its tables and display buffer take. Renderer-side
+		 * memory (3D resources in virglrenderer) is not known here. */
+		json_object *mem = json_object_new_object();
+
+		add_u64(mem, "resources_2d_bytes", g->mem_2d);
+		add_u64(mem, "backing_bytes", g->backing_bytes);
+		add_u64(mem, "backing_tables_bytes", g->backing_table_bytes);
+		add_u64(mem, "display_buffer_bytes", g->flush_cap);
+		add_u64(mem, "id_tables_bytes", idmap_bytes(&g->res) + idmap_bytes(&g->ctx));
+		json_object_object_add(o, "memory", mem);
 		for (int i = 0; i < GC_COUNT; i++)
 			if (s->cmds[i])
 				add_u64(cmds, gpu_cmd_class_name((enum gpu_cmd_class)i), s->cmds[i]);
@@ -226,6 +238,15 @@ char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s
 					   "to seen retired, renderer calls while none is in flight; "
 					   "retirement seen at a 1 ms poll"));
 		json_object_object_add(m, "scheduler", so);
+	}
+	{
+		/* copy_pool.h: helper threads sharing large copies from guest memory with the loop */
+		uint64_t jobs, split;
+
+		copy_pool_counts(gpu_device_copy_pool(), &jobs, &split);
+		json_object_object_add(m, "copy_threads", json_object_new_int((int)copy_pool_threads(gpu_device_copy_pool())));
+		add_u64(m, "copies", jobs);
+		add_u64(m, "copies_split", split);
 	}
 	json_object_object_add(m, "sandbox", sandbox_json());
 	json_object_object_add(root, "mediator", m);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <virgl/virglrenderer.h>
 
+#include "copy_pool.h"
 #include "gpu_virgl.h"
 #include "virgl_scan.h"
 
@@ -174,6 +175,51 @@ static void backing_read(const struct gpu_resource *r, uint64_t off, uint8_t *ds
 	}
 }
 
+/* ---- copies from guest memory, shared with the pool's threads ---- */
+
+static struct copy_pool *pool;
+
+void gpu_device_set_copy_pool(struct copy_pool *p)
+{
+	pool = p;
+}
+
+struct copy_pool *gpu_device_copy_pool(void)
+{
+	return pool;
+}
+
+#define COPY_PART (1u << 20) /* the least a thread is given: smaller copies are not worth a hand-off */
+
+/* Whole rows: one run of bytes of the backing into one run of the resource. */
+struct copy_run {
+	const struct gpu_resource *r;
+	uint64_t off;
+	uint8_t *dst;
+};
+
+static void copy_run_part(void *ctx, uint64_t b, uint64_t e)
+{
+	const struct copy_run *c = ctx;
+
+	backing_read(c->r, c->off + b, c->dst + b, e - b);
+}
+
+/* Part of each row: rows [b, e) of a rectangle. */
+struct copy_rows {
+	const struct gpu_resource *r;
+	uint64_t off, stride, row_bytes;
+	uint8_t *dst; /* the rectangle's first pixel in the resource */
+};
+
+static void copy_rows_part(void *ctx, uint64_t b, uint64_t e)
+{
+	const struct copy_rows *c = ctx;
+
+	for (uint64_t y = b; y < e; y++)
+		backing_read(c->r, c->off + y * c->stride, c->dst + y * c->stride, c->row_bytes);
+}
+
 /* ---- resources ---- */
 
 static int format_known(uint32_t f)
@@ -228,7 +274,7 @@ static void convert_row(uint32_t f, const uint8_t *src, uint8_t *dst, uint32_t w
 	}
 }
 
-static void backing_drop(struct gpu_resource *r)
+static void backing_drop(struct gpu_device *g, struct gpu_resource *r)
 {
 	if (r->host_id && r->backing) {
 		struct iovec *iov = NULL;
@@ -236,6 +282,8 @@ static void backing_drop(struct gpu_resource *r)
 
 		virgl_renderer_resource_detach_iov((int)r->host_id, &iov, &n);
 	}
+	g->backing_bytes -= r->backing_len;
+	g->backing_table_bytes -= (uint64_t)r->nbacking * (sizeof(*r->backing) + sizeof(*r->backing_at));
 	free(r->backing);
 	free(r->backing_at);
 	r->backing = NULL;
@@ -246,7 +294,7 @@ static void backing_drop(struct gpu_resource *r)
 
 static void resource_destroy(struct gpu_device *g, struct gpu_resource *r)
 {
-	backing_drop(r);
+	backing_drop(g, r);
 	if (r->host_id)
 		virgl_renderer_resource_unref(r->host_id);
 	if (r->pixels)
@@ -264,7 +312,7 @@ static void check_mem_gen(struct gpu_device *g)
 	if (!g->vdev || g->mem_gen == g->vdev->mem_gen)
 		return;
 	while ((r = idmap_next(&g->res, &pos, NULL)))
-		backing_drop(r);
+		backing_drop(g, r);
 	g->mem_gen = g->vdev->mem_gen;
 }
 
@@ -690,12 +738,14 @@ static uint32_t cmd_transfer_2d(struct cmd *c)
 		if (e)
 			return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused the transfer (%d)", e);
 	} else if (m.r.x == 0 && m.r.width == r->width) {
-		backing_read(r, m.offset, r->pixels + (uint64_t)m.r.y * stride, last);
+		struct copy_run cr = { r, m.offset, r->pixels + (uint64_t)m.r.y * stride };
+
+		copy_pool_run(pool, copy_run_part, &cr, last, COPY_PART);
 	} else {
-		for (uint32_t y = 0; y < m.r.height; y++)
-			backing_read(r, m.offset + (uint64_t)y * stride,
-				     r->pixels + (uint64_t)(m.r.y + y) * stride + (uint64_t)m.r.x * 4,
-				     (uint64_t)m.r.width * 4);
+		struct copy_rows cr = { r, m.offset, stride, (uint64_t)m.r.width * 4,
+					r->pixels + (uint64_t)m.r.y * stride + (uint64_t)m.r.x * 4 };
+
+		copy_pool_run(pool, copy_rows_part, &cr, m.r.height, COPY_PART / cr.row_bytes + 1);
 	}
 	c->g->st.bytes_to_host += (uint64_t)m.r.width * m.r.height * 4;
 	return VIRTIO_GPU_RESP_OK_NODATA;
@@ -758,6 +808,8 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 	r->backing_at = at;
 	r->nbacking = (int)m.nr_entries;
 	r->backing_len = total;
+	c->g->backing_bytes += total;
+	c->g->backing_table_bytes += (uint64_t)m.nr_entries * (sizeof(*iov) + sizeof(*at));
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -772,7 +824,7 @@ static uint32_t cmd_detach_backing(struct cmd *c)
 		return e;
 	if (!r->backing)
 		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "resource %u has no backing", m.resource_id);
-	backing_drop(r);
+	backing_drop(c->g, r);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 

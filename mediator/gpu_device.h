@@ -92,6 +92,8 @@ struct gpu_device {
 	struct idmap res;   /* guest resource ID -> struct gpu_resource */
 	struct idmap ctx;   /* guest context ID -> host context ID (as a pointer-sized integer) */
 	uint64_t mem_2d;    /* bytes of 2D resource memory held */
+	uint64_t backing_bytes;       /* guest memory its resources' backings reference */
+	uint64_t backing_table_bytes; /* host memory for those backings' entry tables */
 	uint32_t num_scanouts;
 	struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
 	uint32_t default_width, default_height; /* reported when the front-end gives no layout */
@@ -131,6 +133,12 @@ void gpu_device_set_display_interval(struct gpu_device *g, uint64_t interval_ns)
 /* Send the damage due at now_ns (CLOCK_MONOTONIC). Returns the ns until pending damage is due, or UINT64_MAX when
  * none is pending. */
 uint64_t gpu_device_present(struct gpu_device *g, uint64_t now_ns);
+
+/* The helper threads that share large copies from guest memory (copy_pool.h), for every vGPU of the process;
+ * NULL (the default) copies in the caller. Set before any vGPU is served. */
+struct copy_pool;
+void gpu_device_set_copy_pool(struct copy_pool *p);
+struct copy_pool *gpu_device_copy_pool(void);
 
 /* vdev handler: one request from queue qi. */
 uint32_t gpu_device_handle(void *g, unsigned qi, struct vring_req *req);

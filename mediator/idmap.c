@@ -121,3 +121,8 @@ void *idmap_next(const struct idmap *m, size_t *pos, uint32_t *id)
 	}
 	return NULL;
 }
+
+size_t idmap_bytes(const struct idmap *m)
+{
+	return m->cap * (sizeof(*m->keys) + sizeof(*m->vals));
+}

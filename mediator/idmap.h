@@ -19,6 +19,8 @@ void *idmap_get(const struct idmap *m, uint32_t id);
 int idmap_put(struct idmap *m, uint32_t id, void *val);
 /* Remove and return the value (NULL if absent). */
 void *idmap_del(struct idmap *m, uint32_t id);
+/* Host memory its table takes, in bytes. */
+size_t idmap_bytes(const struct idmap *m);
 /* Walk every entry: *pos starts at 0; NULL when done. */
 void *idmap_next(const struct idmap *m, size_t *pos, uint32_t *id);
 

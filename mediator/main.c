@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "copy_pool.h"
 #include "gpu_device.h"
 #include "gpu_virgl.h"
 #include "gpu_sched.h"
@@ -51,6 +52,7 @@
 #define CTL_WAIT_NS 200000000ull /* a control client that writes nothing this long gets the counters */
 #define OWED_POLL_NS 100000 /* how often the renderer is polled while a vtest client blocks in a busy-wait */
 #define DISPLAY_DEFAULT_FPS 60 /* --display-fps: a display's usual refresh */
+#define COPY_THREADS_DEFAULT_MAX 3 /* --copy-threads by default: the CPUs but one, at most this many */
 #define DRAIN_NS 2000000000ull /* the longest a stopping ring waits for its fences (it holds every vGPU) */
 
 enum watch_kind { W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL, W_VTEST };
@@ -1298,7 +1300,7 @@ static void usage(void)
 			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n"
 			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n"
 			"                     [--watchdog-ms N] [--watchdog-action report|quarantine] [--throttle PCT]\n"
-			"                     [--display-fps N]\n"
+			"                     [--display-fps N] [--copy-threads N]\n"
 			"                     [--vtest name=NAME,socket=PATH[,weight=N][,fps=F] ...]\n"
 			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n");
 }
@@ -1401,6 +1403,8 @@ int main(int argc, char **argv)
 	enum sched_policy policy = SCHED_BEST_EFFORT;
 	long slice_ms = 2;
 	unsigned throttle = 0;
+	long copy_threads = -1;
+	struct copy_pool *pool = NULL;
 	char *end;
 	sigset_t sigs;
 	char err[256];
@@ -1445,6 +1449,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			M.display_interval_ns = fps ? 1000000000ull / (uint64_t)fps : 0;
+		} else if (!strcmp(argv[i], "--copy-threads") && i + 1 < argc) {
+			copy_threads = strtol(argv[++i], &end, 10);
+			if (end == argv[i] || *end || copy_threads < 0 || copy_threads > COPY_POOL_MAX_THREADS) {
+				fprintf(stderr, "vgpu-mediator: --copy-threads %s: helper threads, 0 (none) to %d\n",
+					argv[i], COPY_POOL_MAX_THREADS);
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--timeslice-ms") && i + 1 < argc) {
 			slice_ms = strtol(argv[++i], &end, 10);
 			if (end == argv[i] || *end || slice_ms < 1 || slice_ms > 1000) {
@@ -1459,7 +1470,7 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 
 		if ((!strcmp(a, "--policy") || !strcmp(a, "--timeslice-ms") || !strcmp(a, "--watchdog-ms") ||
-		     !strcmp(a, "--throttle") || !strcmp(a, "--display-fps")) &&
+		     !strcmp(a, "--throttle") || !strcmp(a, "--display-fps") || !strcmp(a, "--copy-threads")) &&
 		    i + 1 < argc)
 			i++;
 		else if (!strcmp(a, "--listen") && i + 1 < argc)
@@ -1592,12 +1603,24 @@ int main(int argc, char **argv)
 		else
 			logf_("watchdog: no thread: a held loop is reported only once it is free again");
 	}
+	if (copy_threads < 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+		copy_threads = cpus > 1 ? cpus - 1 : 0;
+		if (copy_threads > COPY_THREADS_DEFAULT_MAX)
+			copy_threads = COPY_THREADS_DEFAULT_MAX;
+	}
+	/* Before the sandbox: it lets llvmpipe's threads be made, not ours. */
+	if (copy_pool_start(&pool, (unsigned)copy_threads) < 0)
+		logf_("copy threads: none (%s): copies from guest memory stay on the loop thread", strerror(errno));
+	gpu_device_set_copy_pool(pool);
 	if (confine(no_sandbox, sandbox_user) < 0)
 		return 1;
 	logf_("ready: shared socket %s, %d named vGPU socket(s), %d vtest socket(s), 3D %s, policy %s, time slice %ld ms, "
-	      "throttle %u%%, display updates %s",
+	      "throttle %u%%, display updates %s, %u copy thread(s)",
 	      listen_dir ? M.shared_path : "none", nvgpu, nvtest, M.virgl ? "on" : "off", sched_policy_name(policy),
-	      slice_ms, throttle, M.display_interval_ns ? "coalesced to the refresh" : "on every flush");
+	      slice_ms, throttle, M.display_interval_ns ? "coalesced to the refresh" : "on every flush",
+	      copy_pool_threads(pool));
 
 	for (int more = 0;;) {
 		struct epoll_event ev[32];
@@ -1644,5 +1667,7 @@ out:
 		unlink(M.shared_path);
 	if (M.control_fd >= 0)
 		unlink(M.control_path);
+	gpu_device_set_copy_pool(NULL);
+	copy_pool_stop(pool);
 	return 0;
 }

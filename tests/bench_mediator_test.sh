@@ -67,7 +67,7 @@ rc=$?
 sed -n 's/.*back-end files kept in \(\/tmp\/bench-mediator\.[A-Za-z0-9]*\)$/\1/p' "$tmp/dead.txt" | xargs -r rm -rf
 check '[ $rc -eq 1 ]' "a dead back-end should fail the run (exit $rc)"
 check 'grep -q "vgpu-mediator (2D) run 1: VM 1 of 1: no connection" "$tmp/dead.txt"' "no message for the dead back-end: $(cat "$tmp/dead.txt")"
-check 'grep -qE "qemu vhost-user-gpu \(2D\) +[0-9]" "$tmp/dead.txt"' "QEMU's back-end not measured after the failure"
+check 'grep -qE "qemu vhost-user-gpu \(2D\) +[0-9]" "$tmp/dead.txt"' "QEMU's back-end not measured after the failure: $(tr "\n" "|" < "$tmp/dead.txt")"
 
 # The scheduler mode: two VMs 3:1 under fixed share, the first a hog; each VM's configured and measured share.
 "$bench" --policy fixed-share,best-effort --weights 3,1 --hog 2 --sizes 320x240 --seconds 0.5 --warmup 0.1 --reps 1 \

@@ -671,6 +671,10 @@ static void test_coalesce(void)
 	CHECK(create_2d(&t, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
 		      attach(&t, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA,
 	      "coalesce: a resource");
+	CHECK(t.gd.mem_2d == 64 * 64 * 4 && t.gd.backing_bytes == 64 * 64 * 4 &&
+		      t.gd.backing_table_bytes == 2 * (sizeof(struct iovec) + sizeof(uint64_t)),
+	      "its memory: %llu bytes of 2D copy, %llu of guest backing in 2 entries",
+	      (unsigned long long)t.gd.mem_2d, (unsigned long long)t.gd.backing_bytes);
 	draw(&t, 1);
 	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && scanout(&t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
 	      "coalesce: on the scanout");
@@ -747,6 +751,9 @@ static void test_coalesce(void)
 	wait_updates(&t.disp, 4);
 	CHECK(t.disp.updates == 4 && gpu_device_present(&t.gd, now + 20 * sec) == UINT64_MAX,
 	      "sent at once, nothing left pending (%d updates)", t.disp.updates);
+	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.mem_2d == 0 &&
+		      t.gd.backing_bytes == 0 && t.gd.backing_table_bytes == 0,
+	      "all of it given back with the resource");
 	tgpu_down(&t);
 }
 

@@ -691,11 +691,16 @@ static void test_throttle(const char *dir)
 	json_object *d0, *d1;
 
 	two_vgpus(&t, dir, "throttle", NULL);
-	char *argv[] = { (char *)mediator, "--no-virgl", "--throttle", "50", "--vgpu", t.va, "--control", t.ctl, NULL };
+	char *argv[] = { (char *)mediator, "--no-virgl", "--throttle", "50", "--copy-threads", "2", "--vgpu", t.va,
+			 "--control", t.ctl, NULL };
 	char *bad[] = { (char *)mediator, "--no-virgl", "--throttle", "95", "--vgpu", t.va, NULL };
 	pid_t pid = vb_spawn(bad, NULL, t.log);
 
 	CHECK(pid > 0 && WIFEXITED(vb_reap(pid, 10.0)), "--throttle 95 is refused");
+	bad[2] = "--copy-threads";
+	bad[3] = "16";
+	pid = vb_spawn(bad, NULL, t.log);
+	CHECK(pid > 0 && WIFEXITED(vb_reap(pid, 10.0)), "--copy-threads 16 is refused");
 	bad[2] = "--display-fps";
 	bad[3] = "1001";
 	pid = vb_spawn(bad, NULL, t.log);
@@ -726,6 +731,14 @@ static void test_throttle(const char *dir)
 	CHECK(charged > 100 && paused > charged - 250 && paused < charged + 250,
 	      "the pauses match the time charged at 50%%: %.0f ms paused for %.0f ms charged", paused, charged);
 	CHECK(sched_number(d1, "throttle_pauses") > 0, "pauses are counted");
+	{
+		json_object *m = NULL, *th = NULL, *sp = NULL;
+
+		json_object_object_get_ex(d1, "mediator", &m);
+		CHECK(m && json_object_object_get_ex(m, "copy_threads", &th) && json_object_get_int(th) == 2 &&
+			      json_object_object_get_ex(m, "copies_split", &sp) && json_object_get_int64(sp) > 0,
+		      "two copy threads, and the 4 MiB transfers were shared with them");
+	}
 	json_object_put(d0);
 	json_object_put(d1);
 	client_down(&c);

@@ -243,5 +243,8 @@ int main(void)
 	CHECK(p.nguests == 2 && p.guests[1] == 3, "the default plan runs 1 and 3 guests");
 	CHECK(p.nconfigs == 4 && !strcmp(p.configs[3], "passthrough") && !strcmp(p.configs[0], "native"),
 	      "the default plan names the triangle's corners: native, mediated, passthrough");
+	CHECK(plan_load("harness/plans/scale.ini", &p, NULL, err, sizeof(err)) == 0 && p.nguests == 4 &&
+		      p.guests[3] == 8 && p.memory_mb == 512,
+	      "the scaling plan: 1, 2, 4 and 8 guests of 512 MiB: %s", err);
 	return check_done("plan");
 }

@@ -51,6 +51,12 @@ int main(void)
 		     " FROM jobs WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 3 AND guest_index > 0;"
 		     "INSERT INTO metrics SELECT id, 'score', 383.25, 'score', 'higher' FROM jobs"
 		     " WHERE run_id = 'b' AND config = 'mediated';"
+		     /* one qemu-virgl guest alone at 200: with the three above, a scaling curve */
+		     "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
+		     " finished_at) SELECT 'b', 'qemu-virgl', 1, 1, 'glmark2', repetition, 'ok', 'tcg', 'now'"
+		     " FROM jobs WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 3 AND guest_index = 1;"
+		     "INSERT INTO metrics SELECT id, 'score', 200, 'score', 'higher' FROM jobs"
+		     " WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 1;"
 		     /* where the mediator's time went: 100 frames a job, 50 ms checking, 30 ms waiting on fences */
 		     "INSERT INTO vgpu_stats(job_id, vgpu, frames) SELECT id, 'guest' || guest_index, 100 FROM jobs"
 		     " WHERE run_id = 'b' AND config = 'mediated';"
@@ -72,9 +78,9 @@ int main(void)
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		CHECK_STR_CONTAINS(html, sections[i]);
 	CHECK_STR_CONTAINS(html, "detectable</th>");
-	CHECK(count(html, "<svg") == 5 && count(html, "</svg>") == 5, "five inline SVG charts (%d)", count(html, "<svg"));
-	static const char *const charts[] = { "chart-native", "chart-sharing", "chart-stages", "chart-frametime",
-					      "chart-trend" };
+	CHECK(count(html, "<svg") == 6 && count(html, "</svg>") == 6, "six inline SVG charts (%d)", count(html, "<svg"));
+	static const char *const charts[] = { "chart-native", "chart-sharing", "chart-scaling", "chart-stages",
+					      "chart-frametime", "chart-trend" };
 	/* per frame: 50 ms / 100 frames checking; p50 in bucket 30 (up to 196.6 us), p99 in bucket 40 capped at the
 	 * longest (1000 us); fences 0.3 ms a frame, every percentile capped at the longest */
 	CHECK_STR_CONTAINS(html, "<td>0.500 · 197 · 1000</td>");
@@ -132,7 +138,7 @@ int main(void)
 				dom[got] = '\0';
 			}
 			CHECK(pclose(p) == 0, "Chromium loaded the report");
-			CHECK(dom && count(dom, "<svg") == 5, "the browser's DOM has the 5 charts (%d)", dom ? count(dom, "<svg") : 0);
+			CHECK(dom && count(dom, "<svg") == 6, "the browser's DOM has the 6 charts (%d)", dom ? count(dom, "<svg") : 0);
 			CHECK(dom && strstr(dom, "id=\"summary\""), "the browser's DOM has the summary");
 			log = vb_strdupf("%s/chromium.log", dir);
 			char *text = vb_read_file(log, NULL);
@@ -149,10 +155,23 @@ int main(void)
 	CHECK_STR_CONTAINS(html, "<th>mediated ÷ native</th><th>passthrough ÷ native</th><th>mediated ÷ passthrough</th>");
 	CHECK_STR_CONTAINS(html, "<tr><td>glmark2</td><td>score</td><td>3</td><td>50.0% (");
 	CHECK_STR_CONTAINS(html, "<td class=na>passthrough: skipped: needs KVM</td>");
-	CHECK(count(html, "<td class=na>passthrough: skipped: needs KVM</td>") == 2,
-	      "passthrough's skip reason in both of its cells (%d)", count(html, "passthrough: skipped: needs KVM</td>"));
+	/* three guests: both of passthrough's cells; one guest (qemu-virgl alone ran it): passthrough ÷ native, while
+	 * mediated ÷ passthrough names the first corner missing, mediated */
+	CHECK(count(html, "<td class=na>passthrough: skipped: needs KVM</td>") == 3,
+	      "passthrough's skip reason in each of its cells (%d)", count(html, "passthrough: skipped: needs KVM</td>"));
 	/* One chart per workload for sharing and trends: units never mix. */
 	CHECK_STR_CONTAINS(html, "id=\"chart-sharing-glmark2\"");
+	/* qemu-virgl ran 1 and 3 guests: a scaling curve with its ideal; mediated only 3, a lone point */
+	CHECK_STR_CONTAINS(html, "id=\"chart-scaling-glmark2\"");
+	{
+		char *dat = vb_strdupf("%s/b/data/scaling-glmark2.dat", reports), *txt = vb_read_file(dat, NULL);
+
+		CHECK(txt && strstr(txt, "# qemu-virgl\n1 200.0000 200.0000\n3 ") && strstr(txt, " 600.0000\n") && strstr(txt, "# mediated\n3 1149.7500 nan\n"),
+		      "the curve's points per config (3 x 383.25 for mediated, no ideal without one guest alone): %s",
+		      check_str(txt));
+		free(txt);
+		free(dat);
+	}
 	CHECK_STR_CONTAINS(html, "id=\"chart-trend-glmark2\"");
 	/* Environment, escaped. */
 	CHECK_STR_CONTAINS(html, "10.0.2 &lt;&amp;&gt;");
