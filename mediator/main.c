@@ -1305,6 +1305,20 @@ static void usage(void)
 			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n");
 }
 
+/* A whole number option from lo to hi: 0, or -1 with the reason printed (what: what it counts, in words). */
+static int opt_long(const char *opt, const char *text, long lo, long hi, const char *what, long *out)
+{
+	char *end;
+	long v = strtol(text, &end, 10);
+
+	if (end == text || *end || v < lo || v > hi) {
+		fprintf(stderr, "vgpu-mediator: %s %s: %s, %ld to %ld\n", opt, text, what, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 /* A --vgpu or --vtest spec: name=NAME,socket=PATH[,weight=N][,fps=F]. */
 struct spec {
 	char buf[512];
@@ -1405,7 +1419,6 @@ int main(int argc, char **argv)
 	unsigned throttle = 0;
 	long copy_threads = -1;
 	struct copy_pool *pool = NULL;
-	char *end;
 	sigset_t sigs;
 	char err[256];
 
@@ -1423,45 +1436,35 @@ int main(int argc, char **argv)
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--watchdog-ms") && i + 1 < argc) {
-			long ms = strtol(argv[++i], &end, 10);
+			long ms;
 
-			if (end == argv[i] || *end || ms < 0 || ms > 600000) {
-				fprintf(stderr, "vgpu-mediator: --watchdog-ms %s: milliseconds, 0 (off) to 600000\n",
-					argv[i]);
+			if (opt_long(argv[i], argv[i + 1], 0, 600000, "milliseconds, 0 (off)", &ms) < 0)
 				return 2;
-			}
 			M.watchdog_ns = (uint64_t)ms * 1000000u;
+			i++;
 		} else if (!strcmp(argv[i], "--throttle") && i + 1 < argc) {
-			long pct = strtol(argv[++i], &end, 10);
+			long pct;
 
-			if (end == argv[i] || *end || pct < 0 || pct > SCHED_MAX_THROTTLE) {
-				fprintf(stderr, "vgpu-mediator: --throttle %s: a percentage, 0 (off) to %d\n", argv[i],
-					SCHED_MAX_THROTTLE);
+			if (opt_long(argv[i], argv[i + 1], 0, SCHED_MAX_THROTTLE, "a percentage, 0 (off)", &pct) < 0)
 				return 2;
-			}
 			throttle = (unsigned)pct;
+			i++;
 		} else if (!strcmp(argv[i], "--display-fps") && i + 1 < argc) {
-			long fps = strtol(argv[++i], &end, 10);
+			long fps;
 
-			if (end == argv[i] || *end || fps < 0 || fps > 1000) {
-				fprintf(stderr, "vgpu-mediator: --display-fps %s: updates a second, 0 (every flush) to 1000\n",
-					argv[i]);
+			if (opt_long(argv[i], argv[i + 1], 0, 1000, "updates a second, 0 (every flush)", &fps) < 0)
 				return 2;
-			}
 			M.display_interval_ns = fps ? 1000000000ull / (uint64_t)fps : 0;
+			i++;
 		} else if (!strcmp(argv[i], "--copy-threads") && i + 1 < argc) {
-			copy_threads = strtol(argv[++i], &end, 10);
-			if (end == argv[i] || *end || copy_threads < 0 || copy_threads > COPY_POOL_MAX_THREADS) {
-				fprintf(stderr, "vgpu-mediator: --copy-threads %s: helper threads, 0 (none) to %d\n",
-					argv[i], COPY_POOL_MAX_THREADS);
+			if (opt_long(argv[i], argv[i + 1], 0, COPY_POOL_MAX_THREADS, "helper threads, 0 (none)",
+				     &copy_threads) < 0)
 				return 2;
-			}
+			i++;
 		} else if (!strcmp(argv[i], "--timeslice-ms") && i + 1 < argc) {
-			slice_ms = strtol(argv[++i], &end, 10);
-			if (end == argv[i] || *end || slice_ms < 1 || slice_ms > 1000) {
-				fprintf(stderr, "vgpu-mediator: --timeslice-ms %s: milliseconds, 1 to 1000\n", argv[i]);
+			if (opt_long(argv[i], argv[i + 1], 1, 1000, "milliseconds", &slice_ms) < 0)
 				return 2;
-			}
+			i++;
 		}
 	}
 	sched_init(&M.sched, policy, (uint64_t)slice_ms * 1000000u, mono_ns());
