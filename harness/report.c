@@ -461,7 +461,11 @@ static void scaling_chart(struct rep *r, const struct scale_point *pt, size_t a,
 	char key[64], *name, caption[256], ylabel[200], what[160], *script, plot[4096];
 	size_t len = 0;
 	int blocks = 0, curves = 0;
+	double top = 0;
 
+	for (size_t i = a; i < b; i++)
+		if (pt[i].sum > top)
+			top = pt[i].sum;
 	for (size_t i = a; i < b; i++) {
 		size_t j = i;
 
@@ -505,11 +509,12 @@ static void scaling_chart(struct rep *r, const struct scale_point *pt, size_t a,
 	data_done(r, &df);
 	snprintf(what, sizeof(what), "%s summed over the guests", headline(pt[a].workload));
 	gp_quote(ylabel, sizeof(ylabel), what);
-	script = vb_strdupf("set xlabel 'guests at once'\nset ylabel %s\nset yrange [0:*]\nset xtics 1\nplot %s\n",
-			    ylabel, len < sizeof(plot) ? plot : "1/0 title 'too many configurations'");
+	/* The y range follows the measured sums: the ideal may run off the top rather than flatten them. */
+	script = vb_strdupf("set xlabel 'guests at once'\nset ylabel %s\nset yrange [0:%.4g]\nset xtics 1\nplot %s\n",
+			    ylabel, top > 0 ? top * 1.6 : 1.0, len < sizeof(plot) ? plot : "1/0 title 'too many configurations'");
 	snprintf(caption, sizeof(caption),
 		 "%s: the guests' summed %s against how many share the GPU, one line per configuration; dashed, "
-		 "n times one guest alone (scaling efficiency 1).",
+		 "n times one guest alone (scaling efficiency 1), cut at the top of the chart.",
 		 pt[a].workload, headline(pt[a].workload));
 	chart(r, name, script, caption);
 	free(script);
