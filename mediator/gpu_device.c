@@ -758,6 +758,7 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 	uint32_t e;
 	struct iovec *iov;
 	uint64_t *at, total = 0;
+	uint32_t n = 0; /* entries kept: one that continues the previous in host memory extends it */
 
 	memcpy(&m, c->buf, sizeof(m));
 	if ((e = get_res(c, m.resource_id, &r)))
@@ -793,12 +794,18 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 				    "entry %u (%u bytes at 0x%llx) is not in guest RAM", i, e.length,
 				    (unsigned long long)e.addr);
 		}
-		iov[i].iov_base = p;
-		iov[i].iov_len = e.length;
-		at[i] = total;
+		/* Guest pages that lie next to each other in host memory are one run: fewer, longer copies here and in
+		 * the renderer (which copies a many-piece backing through a bounce buffer first). */
+		if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == (uint8_t *)p) {
+			iov[n - 1].iov_len += e.length;
+		} else {
+			iov[n].iov_base = p;
+			iov[n].iov_len = e.length;
+			at[n++] = total;
+		}
 		total += e.length;
 	}
-	if (r->host_id && virgl_renderer_resource_attach_iov((int)r->host_id, iov, (int)m.nr_entries) != 0) {
+	if (r->host_id && virgl_renderer_resource_attach_iov((int)r->host_id, iov, (int)n) != 0) {
 		free(iov);
 		free(at);
 		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the renderer refused the backing of resource %u",
@@ -806,10 +813,10 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 	}
 	r->backing = iov;
 	r->backing_at = at;
-	r->nbacking = (int)m.nr_entries;
+	r->nbacking = (int)n;
 	r->backing_len = total;
 	c->g->backing_bytes += total;
-	c->g->backing_table_bytes += (uint64_t)m.nr_entries * (sizeof(*iov) + sizeof(*at));
+	c->g->backing_table_bytes += (uint64_t)n * (sizeof(*iov) + sizeof(*at));
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 

@@ -671,9 +671,10 @@ static void test_coalesce(void)
 	CHECK(create_2d(&t, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
 		      attach(&t, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA,
 	      "coalesce: a resource");
+	/* attach() gives two entries, the second right after the first in guest RAM: one run of host memory */
 	CHECK(t.gd.mem_2d == 64 * 64 * 4 && t.gd.backing_bytes == 64 * 64 * 4 &&
-		      t.gd.backing_table_bytes == 2 * (sizeof(struct iovec) + sizeof(uint64_t)),
-	      "its memory: %llu bytes of 2D copy, %llu of guest backing in 2 entries",
+		      t.gd.backing_table_bytes == 1 * (sizeof(struct iovec) + sizeof(uint64_t)),
+	      "its memory: %llu bytes of 2D copy, %llu of guest backing in one run",
 	      (unsigned long long)t.gd.mem_2d, (unsigned long long)t.gd.backing_bytes);
 	draw(&t, 1);
 	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && scanout(&t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
@@ -744,12 +745,43 @@ static void test_coalesce(void)
 	usleep(50000);
 	CHECK(t.disp.updates == 3, "neither was sent (%d updates)", t.disp.updates);
 
+	/* entries out of order stay apart, and the copy follows them: the backing's second half first */
+	{
+		struct {
+			struct virtio_gpu_resource_attach_backing a;
+			struct virtio_gpu_mem_entry e[2];
+		} ab = { { H(VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING), 3, 2 },
+			 { { BACK + 8192, 8192, 0 }, { BACK, 8192, 0 } } };
+		uint64_t tables = t.gd.backing_table_bytes;
+		int same = 1;
+
+		CHECK(create_2d(&t, 3, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      send_cmd(&t, &ab, sizeof(ab), 64) == VIRTIO_GPU_RESP_OK_NODATA,
+		      "a backing in two entries out of order");
+		CHECK(t.gd.backing_table_bytes - tables == 2 * (sizeof(struct iovec) + sizeof(uint64_t)),
+		      "kept as two entries");
+		draw(&t, 5);
+		CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && scanout(&t, 0, 3, full) ==
+											VIRTIO_GPU_RESP_OK_NODATA &&
+			      flush(&t, 3, full) == VIRTIO_GPU_RESP_OK_NODATA,
+		      "drawn, transferred, shown");
+		CHECK(gpu_device_present(&t.gd, now + 15 * sec) == UINT64_MAX, "sent");
+		wait_updates(&t.disp, 4);
+		for (int i = 0; i < 64 * 64; i++) /* pixel i of the resource is byte 4i of the backing as attached */
+			same &= !memcmp(&t.disp.fb[i], t.fe.ram + BACK + ((uint64_t)i * 4 + 8192) % 16384, 3);
+		CHECK(t.disp.updates == 4 && same, "the display shows the halves in the backing's order (%d updates)",
+		      t.disp.updates);
+		CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 3) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      t.gd.backing_table_bytes == tables,
+		      "and given back");
+	}
+
 	/* 0: every flush as it comes, before its answer */
 	gpu_device_set_display_interval(&t.gd, 0);
 	CHECK(scanout(&t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
 	      "flush with no refresh interval");
-	wait_updates(&t.disp, 4);
-	CHECK(t.disp.updates == 4 && gpu_device_present(&t.gd, now + 20 * sec) == UINT64_MAX,
+	wait_updates(&t.disp, 5);
+	CHECK(t.disp.updates == 5 && gpu_device_present(&t.gd, now + 20 * sec) == UINT64_MAX,
 	      "sent at once, nothing left pending (%d updates)", t.disp.updates);
 	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.mem_2d == 0 &&
 		      t.gd.backing_bytes == 0 && t.gd.backing_table_bytes == 0,
