@@ -602,6 +602,10 @@ static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32
 				    buf + (uint64_t)y * a->width * 4, a->width);
 	}
 	t0 = now_ns();
+	/* QEMU draws an update into the surface its last SCANOUT made, and has none on a new channel (or after a reset,
+	 * which comes with one): never send an update for a scanout this channel has not been told about. */
+	if (!g->disp.shown_w[i] && gdisp_scanout(&g->disp, i, g->scanout[i].r.width, g->scanout[i].r.height) < 0)
+		return -1;
 	e = gdisp_update(&g->disp, i, a->x - g->scanout[i].r.x, a->y - g->scanout[i].r.y, a->width, a->height, buf);
 	t1 = now_ns();
 	stage_record(&g->st.stage[STAGE_DISPLAY_SEND], t1 - t0);

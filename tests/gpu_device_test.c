@@ -783,6 +783,18 @@ static void test_coalesce(void)
 	wait_updates(&t.disp, 5);
 	CHECK(t.disp.updates == 5 && gpu_device_present(&t.gd, now + 20 * sec) == UINT64_MAX,
 	      "sent at once, nothing left pending (%d updates)", t.disp.updates);
+	/* a channel that was never told of the scanout (a new one: QEMU makes them anew after a reset) gets the
+	 * SCANOUT before the update, or QEMU would draw into a surface it does not have */
+	{
+		int before = t.disp.scanouts;
+
+		t.gd.disp.shown_w[0] = t.gd.disp.shown_h[0] = 0;
+		CHECK(flush(&t, 1, (struct virtio_gpu_rect){ 0, 0, 8, 8 }) == VIRTIO_GPU_RESP_OK_NODATA, "a flush");
+		wait_updates(&t.disp, 6);
+		CHECK(t.disp.updates == 6 && t.disp.scanouts == before + 1 && t.disp.sw == 64,
+		      "announced first, then the update (%d announcements, %d updates)", t.disp.scanouts - before,
+		      t.disp.updates);
+	}
 	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.mem_2d == 0 &&
 		      t.gd.backing_bytes == 0 && t.gd.backing_table_bytes == 0,
 	      "all of it given back with the resource");
