@@ -34,6 +34,7 @@ static void usage(FILE *f)
 		   "                                            RUN against BASELINE (default: the previous run\n"
 		   "                                            of the same plan); exits 4 on regressions\n"
 		   "  vgpubench calibrate [PLAN] [--slowdown PCT] [--rounds N] [--threshold PCT] [--results DIR]\n"
+		   "                      [--reports DIR]\n"
 		   "                                            run PLAN twice unchanged and once slowed down by PCT%%\n"
 		   "                                            (default 5), N times (default 1): each row's false alarms\n"
 		   "                                            and detections, stored as a run that show prints\n"
