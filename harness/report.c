@@ -122,6 +122,15 @@ out:
 	free(gpname);
 }
 
+/* A section whose rows the store could not give: say so with the store's reason, and count the report incomplete. */
+static void unreadable(struct rep *r, const char *what)
+{
+	fprintf(r->html, "<p class=err>%s could not be read: ", what);
+	vb_xml_escape(r->html, r->st->err);
+	fprintf(r->html, "</p>\n");
+	r->failed++;
+}
+
 /* A data file, made in memory and written whole by data_done. */
 struct dfile {
 	FILE *f;
@@ -719,10 +728,7 @@ static void section_stages(struct rep *r)
 
 	fprintf(r->html, "<h2 id=stages>Where the mediator's time goes</h2>\n");
 	if (store_stage_rows(r->st, r->run, &rows, &n) < 0) {
-		fprintf(r->html, "<p class=err>cannot read the stage histograms: ");
-		vb_xml_escape(r->html, r->st->err);
-		fprintf(r->html, "</p>\n");
-		r->failed++;
+		unreadable(r, "The stage histograms");
 		return;
 	}
 	if (!n) {
@@ -865,10 +871,7 @@ static void section_scenarios(struct rep *r)
 	size_t n, np;
 
 	if (store_scenario_results(r->st, r->run, &rows, &n) < 0) {
-		fprintf(r->html, "<p class=err>The scenarios could not be read: ");
-		vb_xml_escape(r->html, r->st->err);
-		fprintf(r->html, "</p>\n");
-		r->failed++;
+		unreadable(r, "The scenarios");
 		return;
 	}
 	if (!n) {
