@@ -503,7 +503,6 @@ static void scanout_disable(struct gpu_device *g, uint32_t i)
 {
 	g->scanout[i].resource_id = 0;
 	g->scanout[i].dirty = 0;
-	g->scanout[i].announce = 0;
 	gdisp_scanout(&g->disp, i, 0, 0);
 }
 
@@ -549,13 +548,10 @@ static uint32_t cmd_set_scanout(struct cmd *c)
 		s->dirty = 0; /* damage flushed on what it showed before goes with it */
 		s->full = 1;  /* and what it shows now is all new */
 	}
+	/* Its size reaches the front-end with its next update (flush_to_scanout): QEMU shows a new surface only then,
+	 * and keeps just the last one made. */
 	s->resource_id = m.resource_id;
 	s->r = m.r;
-	/* Announced with the next update: QEMU shows a new surface only then, and keeps just the last one. */
-	if (c->g->display_interval_ns)
-		s->announce = 1;
-	else
-		gdisp_scanout(&c->g->disp, m.scanout_id, m.r.width, m.r.height);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -603,8 +599,9 @@ static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32
 	}
 	t0 = now_ns();
 	/* QEMU draws an update into the surface its last SCANOUT made, and has none on a new channel (or after a reset,
-	 * which comes with one): never send an update for a scanout this channel has not been told about. */
-	if (!g->disp.shown_w[i] && gdisp_scanout(&g->disp, i, g->scanout[i].r.width, g->scanout[i].r.height) < 0)
+	 * which comes with one): the scanout's size goes first whenever this channel has not been told it (gdisp_scanout
+	 * sends nothing for a size already announced). */
+	if (gdisp_scanout(&g->disp, i, g->scanout[i].r.width, g->scanout[i].r.height) < 0)
 		return -1;
 	e = gdisp_update(&g->disp, i, a->x - g->scanout[i].r.x, a->y - g->scanout[i].r.y, a->width, a->height, buf);
 	t1 = now_ns();
@@ -696,12 +693,8 @@ uint64_t gpu_device_present(struct gpu_device *g, uint64_t now)
 		s->dirty = 0;
 		/* The scanout still shows the resource the damage was flushed on (set_scanout and unref clear it). */
 		r = idmap_get(&g->res, s->resource_id);
-		if (!r || g->disp.fd < 0)
-			continue;
-		if (s->announce && gdisp_scanout(&g->disp, i, s->r.width, s->r.height) < 0)
-			continue;
-		s->announce = 0;
-		flush_to_scanout(g, r, i, &s->damage);
+		if (r && g->disp.fd >= 0)
+			flush_to_scanout(g, r, i, &s->damage);
 	}
 	g->present_next_ns = now + g->display_interval_ns;
 	return UINT64_MAX;

@@ -65,7 +65,6 @@ struct gpu_scanout {
 	struct virtio_gpu_rect r;
 	int dirty;                     /* flushed, not yet sent to the display */
 	int full;                      /* it changed: its next update carries all of it */
-	int announce;                  /* its size is yet to be announced, with its next update */
 	struct virtio_gpu_rect damage; /* the bounding box of what was flushed since (resource coordinates) */
 };
 
