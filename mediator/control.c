@@ -166,6 +166,9 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 		add_u64(mem, "backing_tables_bytes", g->backing_table_bytes);
 		add_u64(mem, "display_buffer_bytes", g->flush_cap);
 		add_u64(mem, "id_tables_bytes", idmap_bytes(&g->res) + idmap_bytes(&g->ctx));
+		add_u64(mem, "remaps", g->remaps);
+		add_u64(mem, "backings_moved", g->backings_moved);
+		add_u64(mem, "backings_lost", g->backings_lost);
 		json_object_object_add(o, "memory", mem);
 		for (int i = 0; i < GC_COUNT; i++)
 			if (s->cmds[i])

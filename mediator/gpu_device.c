@@ -28,6 +28,7 @@ struct gpu_resource {
 	uint8_t *pixels; /* host-memory 2D resources: width * 4 bytes a row */
 	struct iovec *backing; /* guest pages, as host pointers into the vGPU's own guest memory */
 	uint64_t *backing_at;  /* offset of each entry in the backing */
+	uint64_t *backing_gpa; /* each entry's guest address: looked up again when guest memory is remapped */
 	int nbacking;
 	uint64_t backing_len;
 };
@@ -96,7 +97,6 @@ void gpu_device_init(struct gpu_device *g, struct vdev *vdev)
 	g->num_scanouts = 1;
 	g->default_width = 1024;
 	g->default_height = 768;
-	g->mem_gen = vdev ? vdev->mem_gen : 0;
 }
 
 int gpu_device_config_write(void *opaque, uint8_t *config, uint32_t offset, uint32_t size)
@@ -274,6 +274,24 @@ static void convert_row(uint32_t f, const uint8_t *src, uint8_t *dst, uint32_t w
 	}
 }
 
+/* Host memory one backing entry's tables take. */
+#define BACKING_ENTRY_BYTES (sizeof(struct iovec) + 2 * sizeof(uint64_t))
+
+/* Forget a backing the renderer no longer holds. */
+static void backing_free(struct gpu_device *g, struct gpu_resource *r)
+{
+	g->backing_bytes -= r->backing_len;
+	g->backing_table_bytes -= (uint64_t)r->nbacking * BACKING_ENTRY_BYTES;
+	free(r->backing);
+	free(r->backing_at);
+	free(r->backing_gpa);
+	r->backing = NULL;
+	r->backing_at = NULL;
+	r->backing_gpa = NULL;
+	r->nbacking = 0;
+	r->backing_len = 0;
+}
+
 static void backing_drop(struct gpu_device *g, struct gpu_resource *r)
 {
 	if (r->host_id && r->backing) {
@@ -282,14 +300,7 @@ static void backing_drop(struct gpu_device *g, struct gpu_resource *r)
 
 		virgl_renderer_resource_detach_iov((int)r->host_id, &iov, &n);
 	}
-	g->backing_bytes -= r->backing_len;
-	g->backing_table_bytes -= (uint64_t)r->nbacking * (sizeof(*r->backing) + sizeof(*r->backing_at));
-	free(r->backing);
-	free(r->backing_at);
-	r->backing = NULL;
-	r->backing_at = NULL;
-	r->nbacking = 0;
-	r->backing_len = 0;
+	backing_free(g, r);
 }
 
 static void resource_destroy(struct gpu_device *g, struct gpu_resource *r)
@@ -303,17 +314,58 @@ static void resource_destroy(struct gpu_device *g, struct gpu_resource *r)
 	free(r);
 }
 
-/* Guest memory was remapped: backings point into the old mapping and are dropped (the guest re-attaches). */
-static void check_mem_gen(struct gpu_device *g)
+/* Host pointer to [addr, addr + len) of the client's memory: guest RAM, or a host client's own (mem_at). */
+static void *backing_at_addr(const struct gpu_device *g, uint64_t addr, uint64_t len)
+{
+	if (!len)
+		return NULL;
+	if (g->mem_at)
+		return g->mem_at(g->mem_ctx, addr, len);
+	return g->vdev ? guest_mem_gpa(&g->vdev->mem, addr, len) : NULL;
+}
+
+void gpu_device_mem_remapped(struct gpu_device *g)
 {
 	size_t pos = 0;
 	struct gpu_resource *r;
 
-	if (!g->vdev || g->mem_gen == g->vdev->mem_gen)
-		return;
-	while ((r = idmap_next(&g->res, &pos, NULL)))
-		backing_drop(g, r);
-	g->mem_gen = g->vdev->mem_gen;
+	g->remaps++;
+	while ((r = idmap_next(&g->res, &pos, NULL))) {
+		int lost = -1;
+
+		if (!r->backing)
+			continue;
+		/* Let the renderer go first, while the old mapping is still there: for a buffer it keeps in host
+		 * memory (queries) it copies the backing out on detach, and it writes query results into the backing
+		 * whenever it polls. */
+		if (r->host_id) {
+			struct iovec *iov = NULL;
+			int n = 0;
+
+			virgl_renderer_resource_detach_iov((int)r->host_id, &iov, &n);
+		}
+		for (int i = 0; i < r->nbacking && lost < 0; i++) {
+			void *p = backing_at_addr(g, r->backing_gpa[i], r->backing[i].iov_len);
+
+			if (p)
+				r->backing[i].iov_base = p;
+			else
+				lost = i;
+		}
+		if (lost < 0 && r->host_id &&
+		    virgl_renderer_resource_attach_iov((int)r->host_id, r->backing, r->nbacking) != 0)
+			lost = r->nbacking;
+		if (lost < 0) {
+			g->backings_moved++;
+			continue;
+		}
+		/* Its memory left guest RAM: the guest's next transfer on it fails as with no backing at all. */
+		g->backings_lost++;
+		snprintf(g->st.last_error, sizeof(g->st.last_error),
+			 "guest memory remapped: the backing of resource %u (entry %d) is no longer in guest RAM",
+			 r->guest_id, lost);
+		backing_free(g, r);
+	}
 }
 
 void gpu_device_reset(struct gpu_device *g)
@@ -754,8 +806,8 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 	struct gpu_resource *r;
 	uint32_t e;
 	struct iovec *iov;
-	uint64_t *at, total = 0;
-	uint32_t n = 0; /* entries kept: one that continues the previous in host memory extends it */
+	uint64_t *at, *gpa, total = 0;
+	uint32_t n = 0; /* entries kept: one that continues the previous in guest and host memory extends it */
 
 	memcpy(&m, c->buf, sizeof(m));
 	if ((e = get_res(c, m.resource_id, &r)))
@@ -769,9 +821,11 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 			    m.nr_entries, (unsigned long long)c->req->in_len);
 	iov = calloc(m.nr_entries, sizeof(*iov));
 	at = calloc(m.nr_entries, sizeof(*at));
-	if (!iov || !at) {
+	gpa = calloc(m.nr_entries, sizeof(*gpa));
+	if (!iov || !at || !gpa) {
 		free(iov);
 		free(at);
+		free(gpa);
 		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory for %u entries", m.nr_entries);
 	}
 	for (uint32_t i = 0; i < m.nr_entries; i++) {
@@ -779,25 +833,25 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 		void *p;
 
 		iov_read(c->req->in, c->req->nin, sizeof(m) + (uint64_t)i * sizeof(e), &e, sizeof(e));
-		p = NULL;
-		if (e.length && c->g->mem_at) /* a host client's own memory */
-			p = c->g->mem_at(c->g->mem_ctx, e.addr, e.length);
-		else if (e.length && c->g->vdev)
-			p = guest_mem_gpa(&c->g->vdev->mem, e.addr, e.length);
+		p = backing_at_addr(c->g, e.addr, e.length);
 		if (!p) {
 			free(iov);
 			free(at);
+			free(gpa);
 			return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
 				    "entry %u (%u bytes at 0x%llx) is not in guest RAM", i, e.length,
 				    (unsigned long long)e.addr);
 		}
-		/* Guest pages that lie next to each other in host memory are one run: fewer, longer copies here and in
-		 * the renderer (which copies a many-piece backing through a bounce buffer first). */
-		if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == (uint8_t *)p) {
+		/* Guest pages that lie next to each other in guest and in host memory are one run: fewer, longer copies
+		 * here and in the renderer (which copies a many-piece backing through a bounce buffer first). A run
+		 * is one guest range, so it can be looked up again after a remap (gpu_device_mem_remapped). */
+		if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == (uint8_t *)p &&
+		    gpa[n - 1] + iov[n - 1].iov_len == e.addr) {
 			iov[n - 1].iov_len += e.length;
 		} else {
 			iov[n].iov_base = p;
 			iov[n].iov_len = e.length;
+			gpa[n] = e.addr;
 			at[n++] = total;
 		}
 		total += e.length;
@@ -805,15 +859,17 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 	if (r->host_id && virgl_renderer_resource_attach_iov((int)r->host_id, iov, (int)n) != 0) {
 		free(iov);
 		free(at);
+		free(gpa);
 		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the renderer refused the backing of resource %u",
 			    m.resource_id);
 	}
 	r->backing = iov;
 	r->backing_at = at;
+	r->backing_gpa = gpa;
 	r->nbacking = (int)n;
 	r->backing_len = total;
 	c->g->backing_bytes += total;
-	c->g->backing_table_bytes += (uint64_t)n * (sizeof(*iov) + sizeof(*at));
+	c->g->backing_table_bytes += (uint64_t)n * BACKING_ENTRY_BYTES;
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -1203,7 +1259,6 @@ static uint32_t handle(struct gpu_device *g, unsigned qi, struct vring_req *req)
 
 	g->virgl = gvirgl_ready() &&
 		   (g->mem_at || (g->vdev && (g->vdev->features & (1ull << VIRTIO_GPU_F_VIRGL))));
-	check_mem_gen(g);
 	if (iov_read(req->in, req->nin, 0, &c.hdr, sizeof(c.hdr)) != sizeof(c.hdr)) {
 		g->st.cmds[GC_UNKNOWN]++;
 		type = fail(&c, VIRTIO_GPU_RESP_ERR_UNSPEC, "request of %llu bytes has no header",

@@ -87,12 +87,14 @@ struct gpu_device {
 	void *mem_ctx;
 	struct gpu_display disp;
 	int virgl;          /* the guest negotiated VIRTIO_GPU_F_VIRGL and the renderer runs */
-	uint32_t mem_gen;   /* backings are valid for this vdev->mem_gen only */
 	struct idmap res;   /* guest resource ID -> struct gpu_resource */
 	struct idmap ctx;   /* guest context ID -> host context ID (as a pointer-sized integer) */
 	uint64_t mem_2d;    /* bytes of 2D resource memory held */
 	uint64_t backing_bytes;       /* guest memory its resources' backings reference */
 	uint64_t backing_table_bytes; /* host memory for those backings' entry tables */
+	uint64_t remaps;              /* guest memory remapped under it (gpu_device_mem_remapped) */
+	uint64_t backings_moved;      /* backings looked up again in the new map */
+	uint64_t backings_lost;       /* backings dropped: their memory was no longer in guest RAM */
 	uint32_t num_scanouts;
 	struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
 	uint32_t default_width, default_height; /* reported when the front-end gives no layout */
@@ -122,6 +124,12 @@ void gpu_device_init(struct gpu_device *g, struct vdev *vdev);
 /* Drop every resource, context, pending fence and scanout (a disconnect or reset): only this vGPU's. */
 void gpu_device_reset(struct gpu_device *g);
 void gpu_device_free(struct gpu_device *g);
+
+/* The vGPU's guest memory was remapped (VDEV_MEM_REMAPPED): vdev->mem is the new map and the old one is still
+ * mapped until this returns. Every backing is detached from the renderer (which may read it, or write query
+ * results into it, until then), looked up again by its guest addresses in the new map and attached afresh; one
+ * whose memory is no longer in guest RAM is dropped (backings_lost, last_error), as if the guest had detached it. */
+void gpu_device_mem_remapped(struct gpu_device *g);
 
 /* The display's refresh. With interval_ns 0 every RESOURCE_FLUSH is sent to the display before it is answered.
  * Otherwise a flush only records its damage and is answered at once (a guest never waits on the display), and

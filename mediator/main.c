@@ -545,7 +545,7 @@ static void drain_fences(struct slot *s)
 	}
 }
 
-/* What the vhost-user layer tells besides requests: a ring stopping, a device reset. */
+/* What the vhost-user layer tells besides requests: a ring stopping, a device reset, guest memory remapped. */
 static void slot_event(void *opaque, enum vdev_event ev, unsigned qi)
 {
 	struct slot *s = opaque;
@@ -570,6 +570,15 @@ static void slot_event(void *opaque, enum vdev_event ev, unsigned qi)
 		}
 		logf_("vgpu %s: device reset (%s)", s->name, s->health.last_reset);
 		break;
+	case VDEV_MEM_REMAPPED: {
+		uint64_t lost = s->gd.backings_lost;
+
+		gpu_device_mem_remapped(&s->gd);
+		if (s->gd.backings_lost != lost)
+			logf_("vgpu %s: guest memory remapped: %llu backing(s) no longer in guest RAM were dropped",
+			      s->name, (unsigned long long)(s->gd.backings_lost - lost));
+		break;
+	}
 	}
 }
 

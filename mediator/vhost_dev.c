@@ -189,11 +189,17 @@ static int act(struct vdev *d, struct vhost_msg *m)
 			d->mem_kept++;
 			return 0;
 		}
-		/* Running rings point into the old mapping: they restart on the new one. */
-		guest_mem_clear(&d->mem);
-		d->mem = fresh;
-		d->gen++;
-		d->mem_gen++;
+		/* The device moves what points into the old mapping before it goes; running rings restart on the new
+		 * one. */
+		{
+			struct guest_mem old = d->mem;
+
+			d->mem = fresh;
+			d->gen++;
+			if (old.n)
+				event(d, VDEV_MEM_REMAPPED, 0);
+			guest_mem_clear(&old);
+		}
 		for (unsigned i = 0; i < d->nqueues; i++)
 			if (d->q[i].started) {
 				d->q[i].base = d->q[i].vr.last_avail;

@@ -44,9 +44,12 @@ typedef uint32_t (*vdev_handler)(void *ctx, unsigned qi, struct vring_req *req);
  *                      takes no completion, so finish (vdev_complete) what is in flight on it now.
  *  VDEV_DEVICE_RESET   the driver reset the device (d->reset_why says how that was known): drop every
  *                      resource, context, scanout and fence; the rings start afresh.
+ *  VDEV_MEM_REMAPPED   SET_MEM_TABLE replaced the guest memory map: d->mem is the new one, and the old one is
+ *                      unmapped when the hook returns. Everything that points into guest memory outside this
+ *                      layer (backings, and what the renderer was given of them) moves to the new map now.
  * How a reset is told from a pause (QMP stop/cont stops and restarts the rings too): see mediator/RESET.md.
  */
-enum vdev_event { VDEV_RING_STOPPING, VDEV_DEVICE_RESET };
+enum vdev_event { VDEV_RING_STOPPING, VDEV_DEVICE_RESET, VDEV_MEM_REMAPPED };
 typedef void (*vdev_event_hook)(void *ctx, enum vdev_event ev, unsigned qi);
 
 /* Where a ring was when GET_VRING_BASE stopped it. */
@@ -83,7 +86,6 @@ struct vdev {
 	char reset_why[128];   /* how the last reset was known */
 	char last_msg[160];    /* the last message, described (vhost_msg_describe) */
 	uint32_t gen;     /* changes whenever a ring is reset or guest memory remapped */
-	uint32_t mem_gen; /* changes whenever guest memory is remapped */
 	struct vhost_rx rx; /* the front-end's message in progress */
 	char why[256]; /* why the last message or queue failed */
 };

@@ -4,6 +4,7 @@
 #include "vtest_dev.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,8 +262,11 @@ static int do_create(struct vtest_dev *t, const struct msg *m)
 	if (!size)
 		return 0; /* a multisampled resource, or protocol 0: no memory */
 	s = calloc(1, sizeof(*s));
-	fd = memfd_create("vgpu-vtest", MFD_CLOEXEC);
+	/* Sealed at its size: the client gets the descriptor, and memory it shrank under the mediator's mapping
+	 * would fault the whole process (SIGBUS) on the next access. */
+	fd = memfd_create("vgpu-vtest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (!s || fd < 0 || ftruncate(fd, size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0 ||
 	    (s->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
 		int e = errno;
 

@@ -111,6 +111,14 @@ struct tgpu {
 	int has_disp;
 };
 
+/* Guest memory remapped: the backings move, as the mediator's loop has them (main.c). */
+static void remap_hook(void *ctx, enum vdev_event ev, unsigned qi)
+{
+	(void)qi;
+	if (ev == VDEV_MEM_REMAPPED)
+		gpu_device_mem_remapped(ctx);
+}
+
 static void tgpu_up(struct tgpu *t, uint64_t features, int with_display)
 {
 	int sv[2], dv[2];
@@ -122,6 +130,8 @@ static void tgpu_up(struct tgpu *t, uint64_t features, int with_display)
 	vdev_init(&t->vd, sv[1], 2, gpu_device_features(features != 0), &cfg, sizeof(cfg), gpu_device_handle, &t->gd);
 	gpu_device_init(&t->gd, &t->vd);
 	t->vd.config_hook = gpu_device_config_write;
+	t->vd.event_hook = remap_hook;
+	t->vd.event_ctx = &t->gd;
 	bring_up(&t->vd, &t->fe, features, &t->kick, &t->call);
 	t->head = 0;
 	t->has_disp = with_display;
@@ -440,7 +450,7 @@ static void test_2d(void)
 	CHECK(t.vd.mem_kept == 1, "kept, not remapped");
 	CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA, "the backing survives the repeated table");
 
-	/* another table (the same RAM in two regions): remapped, backings into the old mapping are dropped */
+	/* another table (the same RAM in two regions): remapped, the backing moves to the new mapping */
 	{
 		struct vhost_mem_table mt = { 2, 0, { { 0, RAM / 2, t.fe.uva, 0 }, { RAM / 2, RAM / 2, t.fe.uva + RAM / 2,
 								      RAM / 2 } } };
@@ -449,7 +459,10 @@ static void test_2d(void)
 		fe_send(&t.fe, VHOST_USER_SET_MEM_TABLE, VHOST_USER_NEED_REPLY_MASK, &mt,
 			8 + 2 * sizeof(struct vhost_mem_region), fds, 2);
 		CHECK(vdev_handle_msg(&t.vd) == 1 && ack(&t.fe) == 0, "a new memory table");
-		CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_ERR_UNSPEC, "old backing gone after remap");
+		CHECK(t.gd.remaps == 1 && t.gd.backings_moved == 1 && !t.gd.backings_lost,
+		      "the backing moved: %llu remap(s), %llu moved, %llu lost", (unsigned long long)t.gd.remaps,
+		      (unsigned long long)t.gd.backings_moved, (unsigned long long)t.gd.backings_lost);
+		CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA, "a transfer from it after the remap");
 	}
 	CHECK(t.gd.st.errors > 20 && t.gd.st.cmds[GC_TRANSFER_TO_HOST_2D] > 5, "counters: %llu errors",
 	      (unsigned long long)t.gd.st.errors);
@@ -673,7 +686,7 @@ static void test_coalesce(void)
 	      "coalesce: a resource");
 	/* attach() gives two entries, the second right after the first in guest RAM: one run of host memory */
 	CHECK(t.gd.mem_2d == 64 * 64 * 4 && t.gd.backing_bytes == 64 * 64 * 4 &&
-		      t.gd.backing_table_bytes == 1 * (sizeof(struct iovec) + sizeof(uint64_t)),
+		      t.gd.backing_table_bytes == 1 * (sizeof(struct iovec) + 2 * sizeof(uint64_t)),
 	      "its memory: %llu bytes of 2D copy, %llu of guest backing in one run",
 	      (unsigned long long)t.gd.mem_2d, (unsigned long long)t.gd.backing_bytes);
 	draw(&t, 1);
@@ -758,7 +771,7 @@ static void test_coalesce(void)
 		CHECK(create_2d(&t, 3, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
 			      send_cmd(&t, &ab, sizeof(ab), 64) == VIRTIO_GPU_RESP_OK_NODATA,
 		      "a backing in two entries out of order");
-		CHECK(t.gd.backing_table_bytes - tables == 2 * (sizeof(struct iovec) + sizeof(uint64_t)),
+		CHECK(t.gd.backing_table_bytes - tables == 2 * (sizeof(struct iovec) + 2 * sizeof(uint64_t)),
 		      "kept as two entries");
 		draw(&t, 5);
 		CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && scanout(&t, 0, 3, full) ==
@@ -801,11 +814,69 @@ static void test_coalesce(void)
 	tgpu_down(&t);
 }
 
+
+/* SET_MEM_TABLE with another table while resources hold backings: each backing moves to the new mapping before
+ * the old one goes (the renderer copies a host-memory buffer's backing out when it lets go of it, so a backing
+ * left pointing at the old mapping crashes the process), and one that left guest RAM is dropped alone. */
+static void test_remap(void)
+{
+	char err[256];
+	struct tgpu t;
+	uint8_t px[4];
+	/* a buffer the renderer keeps in host memory and copies to and from its backing (VIRGL_BIND_CUSTOM) */
+	struct virtio_gpu_resource_create_3d buf = { H(VIRTIO_GPU_CMD_RESOURCE_CREATE_3D), 12, 0, 64, 1u << 17, 4096, 1,
+						     1, 1, 0, 0, 0, 0 };
+	struct virtio_gpu_transfer_host_3d put = { .hdr = H(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D),
+						   .box = { 0, 0, 0, 4096, 1, 1 }, .resource_id = 13 };
+
+	if (!gvirgl_ready() && gvirgl_init("none", on_fence, NULL, err, sizeof(err)) < 0) {
+		CHECK(0, "the renderer must start on EGL surfaceless here: %s", err);
+		return;
+	}
+	tgpu_up(&t, 1ull << VIRTIO_GPU_F_VIRGL, 0);
+	fence_targets[0] = &t;
+	setup_3d(&t); /* resource 10, backing at BACK */
+	CHECK(send_cmd(&t, &buf, sizeof(buf), 64) == VIRTIO_GPU_RESP_OK_NODATA, "host-memory buffer 12");
+	CHECK(attach(&t, 12, BACK + 0x10000, 4096) == VIRTIO_GPU_RESP_OK_NODATA, "its backing");
+	buf.resource_id = 13;
+	CHECK(send_cmd(&t, &buf, sizeof(buf), 64) == VIRTIO_GPU_RESP_OK_NODATA, "host-memory buffer 13");
+	CHECK(attach(&t, 13, RAM - 8192, 4096) == VIRTIO_GPU_RESP_OK_NODATA, "its backing, near the end of RAM");
+	CHECK(create_2d(&t, 20, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      attach(&t, 20, BACK + 0x20000, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "2D resource 20 with a backing");
+
+	/* the same memory, a table 16 KiB shorter: a new mapping, and the last 16 KiB are no longer guest RAM */
+	fe_mem_table(&t.fe, RAM - 16384, VHOST_USER_NEED_REPLY_MASK);
+	CHECK(vdev_handle_msg(&t.vd) == 1 && ack(&t.fe) == 0, "SET_MEM_TABLE with another table: %s", t.vd.why);
+	CHECK(t.gd.remaps == 1 && t.gd.backings_moved == 3 && t.gd.backings_lost == 1,
+	      "3 backings moved, 1 lost: %llu remap(s), %llu moved, %llu lost", (unsigned long long)t.gd.remaps,
+	      (unsigned long long)t.gd.backings_moved, (unsigned long long)t.gd.backings_lost);
+	CHECK(strstr(t.gd.st.last_error, "resource 13") != NULL, "the lost one named: %s", t.gd.st.last_error);
+	CHECK(t.gd.backing_bytes == 64 * 64 * 4 * 2 + 4096, "backing bytes counted down: %llu",
+	      (unsigned long long)t.gd.backing_bytes);
+
+	/* the renderer writes into the moved backing: the guest sees it */
+	memset(t.fe.ram + BACK, 0, 64 * 64 * 4);
+	CHECK(clear_to(&t, 1, 0, 0, 10) == VIRTIO_GPU_RESP_OK_NODATA, "draw after the remap");
+	CHECK(read_back(&t, 10) == VIRTIO_GPU_RESP_OK_NODATA, "read back after the remap");
+	memcpy(px, t.fe.ram + BACK + 32 * 256 + 32 * 4, 4);
+	CHECK(px[2] == 0xff && px[1] == 0 && px[0] == 0, "the guest's memory has the red: %02x%02x%02x", px[2], px[1],
+	      px[0]);
+	CHECK(transfer(&t, 20, (struct virtio_gpu_rect){ 0, 0, 64, 64 }, 0) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "2D transfer from the moved backing");
+	put.hdr.ctx_id = 1;
+	CHECK(send_cmd(&t, &put, sizeof(put), 64) != VIRTIO_GPU_RESP_OK_NODATA, "no transfer on the lost backing");
+	CHECK(attach(&t, 13, BACK + 0x30000, 4096) == VIRTIO_GPU_RESP_OK_NODATA, "the guest attaches it anew");
+	fence_targets[0] = NULL;
+	tgpu_down(&t); /* every backing detached while mapped: no crash here either */
+}
+
 int main(void)
 {
 	test_scanner();
 	test_2d();
 	test_coalesce();
 	test_3d();
+	test_remap();
 	return check_done("gpu_device");
 }

@@ -357,6 +357,30 @@ static void test_reset(const char *dir)
 	CHECK(fe_mem_table(&a.fe, RAM, VHOST_USER_NEED_REPLY_MASK) == 0 && fe_ack(&a.fe, "SET_MEM_TABLE", NULL, 0) == 0,
 	      "the same memory table again, as QEMU sends it on resume");
 	CHECK(create(&a, 3) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "after the resume resource 3 still exists");
+
+	/* Another table (16 KiB shorter): the backing of resource 2 moves to the new mapping, and stays usable. */
+	{
+		struct {
+			struct virtio_gpu_resource_attach_backing a;
+			struct virtio_gpu_mem_entry e;
+		} ab = { { { .type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING }, 2, 1 }, { 0x20000, 16 * 16 * 4, 0 } };
+		struct virtio_gpu_transfer_to_host_2d tr = { { .type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D },
+							     { 0, 0, 16, 16 }, 0, 2, 0 };
+		json_object *mem;
+
+		CHECK(client_cmd(&a, &ab, sizeof(ab)) == VIRTIO_GPU_RESP_OK_NODATA, "a backs resource 2");
+		CHECK(fe_mem_table(&a.fe, RAM - 16384, VHOST_USER_NEED_REPLY_MASK) == 0 &&
+			      fe_ack(&a.fe, "SET_MEM_TABLE", NULL, 0) == 0,
+		      "another memory table");
+		CHECK(client_cmd(&a, &tr, sizeof(tr)) == VIRTIO_GPU_RESP_OK_NODATA, "a transfer from the moved backing");
+		doc = control(t.ctl);
+		mem = control_doc_field(doc, "a", "memory");
+		CHECK(mem && json_object_get_int64(json_object_object_get(mem, "remaps")) == 1 &&
+			      json_object_get_int64(json_object_object_get(mem, "backings_moved")) == 1 &&
+			      json_object_get_int64(json_object_object_get(mem, "backings_lost")) == 0,
+		      "counted: %s", json_object_to_json_string(mem));
+		json_object_put(doc);
+	}
 	doc = control(t.ctl);
 	CHECK(vgpu_field(doc, "a", "resources") == 3, "a pause keeps a's 3 resources (%lld)",
 	      (long long)vgpu_field(doc, "a", "resources"));
@@ -371,7 +395,7 @@ static void test_reset(const char *dir)
 	CHECK(vgpu_field(doc, "a", "resources") == 1, "the reset dropped a's old resources (%lld left)",
 	      (long long)vgpu_field(doc, "a", "resources"));
 	CHECK(health_field(doc, "a", "resets") == 1 &&
-		      check_contains(json_object_get_string(control_doc_field(doc, "a", "health")), "restarted at 0, stopped at 4"),
+		      check_contains(json_object_get_string(control_doc_field(doc, "a", "health")), "restarted at 0, stopped at 6"),
 	      "the reset is counted with how it was known: %s", json_object_get_string(control_doc_field(doc, "a", "health")));
 	CHECK(vgpu_field(doc, "b", "resources") == 1, "b keeps its resource (%lld)",
 	      (long long)vgpu_field(doc, "b", "resources"));

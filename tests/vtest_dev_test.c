@@ -8,6 +8,7 @@
  * backing the renderer reads (its bytes come back through a transfer), and
  * it goes with the client. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -150,6 +151,9 @@ int main(void)
 		if (mfd >= 0)
 			mem = mmap(NULL, 256, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
 		CHECK(mem != MAP_FAILED, "it maps");
+		/* the mediator maps it too: a client that shrank it would have the mediator fault on the next access */
+		CHECK(mfd >= 0 && ftruncate(mfd, 0) < 0 && errno == EPERM, "the client cannot shrink it");
+		CHECK(mfd >= 0 && ftruncate(mfd, 1 << 20) < 0 && errno == EPERM, "nor grow it");
 		if (mem != MAP_FAILED) {
 			for (int i = 0; i < 256; i++)
 				mem[i] = (uint8_t)(255 - i);
