@@ -3,7 +3,7 @@
  *   [plan]  name, configs, guests, workloads, repetitions (N or auto), dom0_load, min_repetitions,
  *           max_repetitions, target_ci_pct (the last three for repetitions = auto)
  *   [guest] memory_mb, vcpus, cpu, boot_timeout_s, job_timeout_s, accel
- *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads, pin_cpus
+ *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads, pin_cpus, boots
  *   [passthrough] device (auto, or a PCI address), lab (none or nested)
  *   [gvt-g] type (auto, or an mdev type id)
  *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action, display_fps
@@ -314,7 +314,8 @@ static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_tim
 static const char *const mediator_keys[] = { "policy",	   "timeslice_ms", "weights",
 					     "targets", "watchdog_ms",	   "watchdog_action", "display_fps" };
 static const char *const scenario_keys[] = { "policies", "guests", "baseline", "weights", "targets", "timeslice_ms" };
-static const char *const noise_keys[] = { "warmup", "max_steal_pct", "max_redos", "lp_num_threads", "pin_cpus" };
+static const char *const noise_keys[] = { "warmup",   "max_steal_pct", "max_redos",
+					  "lp_num_threads", "pin_cpus",	   "boots" };
 static const char *const passthrough_keys[] = { "device", "lab" };
 static const char *const gvt_keys[] = { "type" };
 
@@ -485,8 +486,11 @@ static int set_noise_key(struct pstate *s, struct plan *p, int k, char *v)
 		return parse_int(s, "max_redos", v, 0, 10, &p->noise.max_redos);
 	case 3:
 		return parse_int(s, "lp_num_threads", v, 1, 256, &p->noise.lp_num_threads);
-	default:
+	case 4:
 		return parse_bool(s, "pin_cpus", v, &p->noise.pin_cpus);
+	default:
+		p->noise.boots_line = s->line;
+		return parse_int(s, "boots", v, 1, PLAN_MAX_BOOTS, &p->noise.boots);
 	}
 }
 
@@ -580,6 +584,15 @@ static void plan_defaults(struct plan *p)
 	p->noise.max_steal_pct = 10;
 	p->noise.max_redos = 2;
 	p->noise.pin_cpus = 1;
+	p->noise.boots = 1;
+}
+
+void plan_boot_reps(const struct plan *p, int b, int *first, int *last)
+{
+	int n = p->noise.boots > 0 ? p->noise.boots : 1;
+
+	*first = (b - 1) * p->repetitions / n + 1;
+	*last = b * p->repetitions / n;
 }
 
 int plan_parse(const char *file, const char *text, struct plan *p, char *err, size_t errlen)
@@ -702,6 +715,12 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 		return fail(&s, "min_repetitions (%d) is more than max_repetitions (%d)", p->adaptive.min, p->adaptive.max);
 	if (p->adaptive.on)
 		p->repetitions = p->adaptive.min;
+	if (p->noise.boots > p->repetitions && p->nconfigs) {
+		s.line = p->noise.boots_line;
+		return fail(&s, "boots = %d: a row takes %d repetition%s%s, and every boot needs one at least",
+			    p->noise.boots, p->repetitions, p->repetitions == 1 ? "" : "s",
+			    p->adaptive.on ? " (min_repetitions)" : "");
+	}
 	if (p->med.max_guest) {
 		int most = 0;
 

@@ -45,6 +45,8 @@ struct plan_scenario {
 	int line;                 /* of its header */
 };
 
+#define PLAN_MAX_BOOTS 16
+
 struct plan {
 	char name[64];
 	const char *configs[PLAN_MAX_LIST]; /* registry names (static strings) */
@@ -77,6 +79,10 @@ struct plan {
 		int lp_num_threads;   /* LP_NUM_THREADS for every renderer of the run (0: llvmpipe's own choice) */
 		int pin_cpus;         /* guests, back-end and dom0 on CPUs of their own where the host has enough
 				       * (cpu_pin.h; default yes) */
+		/* A guest topology's repetitions spread over this many fresh starts of its back-end and guests
+		 * (default 1): what differs between boots then is inside every run's spread, not between runs. */
+		int boots;
+		int boots_line;
 	} noise;
 	/* [passthrough]: the host device the passthrough config hands to its guest */
 	struct plan_passthrough {
@@ -93,6 +99,10 @@ struct plan {
 	struct plan_scenario scenarios[PLAN_MAX_SCENARIOS];
 	int nscenarios;
 };
+
+/* The planned repetitions [*first, *last] that boot b (1..noise.boots) of a guest topology takes: consecutive, as
+ * even as they divide. With repetitions = auto the last boot goes on past *last while its rows repeat. */
+void plan_boot_reps(const struct plan *p, int b, int *first, int *last);
 
 /* The mediator's name for policy index i ("best-effort", ...), or NULL past the end. */
 const char *plan_policy_name(int i);

@@ -66,6 +66,7 @@ struct run {
 	struct image img;
 	int have_img;
 	int slowdown_pct; /* run_opts.slowdown_pct, or what a resumed run recorded */
+	int boot;	  /* which boot of a topology's guests jobs run in now (1..[noise] boots), 0 on the host */
 };
 
 static void on_signal(int sig)
@@ -375,7 +376,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 	struct vgpu_stats vs[MAX_GUESTS + 1];
 	char vnames[MAX_GUESTS + 1][16];
 	char redo_reason[160] = "";
-	struct job_noise noise = { 0 };
+	struct job_noise noise = { .boot = c->kind == CONFIG_HOST ? 0 : r->boot };
 	int n = s->n;
 
 	if (!wr)
@@ -654,7 +655,10 @@ static void prepare_workload(struct run *r, const struct workload_def *w)
 	free(argv[0]);
 }
 
-static void run_workloads(struct run *r, const struct config_def *c, int topo, const struct seats *s)
+/* Repetitions [first, last] of every workload on the seats (a warm-up first, when planned and one is still to run);
+ * open: the topology's last boot, where repetitions = auto goes on past `last` until the row stops. */
+static void run_workloads(struct run *r, const struct config_def *c, int topo, const struct seats *s, int first,
+			  int last, int open)
 {
 	for (int wi = 0; wi < r->plan.nworkloads && !stopping(r); wi++) {
 		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
@@ -665,17 +669,36 @@ static void run_workloads(struct run *r, const struct config_def *c, int topo, c
 			prepare_workload(r, w);
 		if (r->plan.adaptive.on && row_stopped(r, c, topo, w->name))
 			continue; /* decided before a --resume */
-		for (int rep = 1; rep <= r->plan.repetitions; rep++)
+		for (int rep = first; rep <= last; rep++)
 			missing |= !rep_done(r, c, topo, s, w, rep);
 		if (missing && r->plan.noise.warmup && !stopping(r))
 			run_rep(r, c, topo, w, 0, s);
-		for (int rep = 1; rep <= last_rep(r) && !stopping(r); rep++) {
+		for (int rep = first; rep <= (open ? last_rep(r) : last) && !stopping(r); rep++) {
 			if (!rep_done(r, c, topo, s, w, rep))
 				run_rep(r, c, topo, w, rep, s);
-			if (!stopping(r) && row_stop(r, c, topo, s, w, rep))
+			if (open && !stopping(r) && row_stop(r, c, topo, s, w, rep))
 				break;
 		}
 	}
+}
+
+/* Are repetitions [first, last] of every workload stored (or, open-ended under repetitions = auto, has every row
+ * stopped)? A boot that has nothing left to run is not booted again on --resume. */
+static int reps_done(struct run *r, const struct config_def *c, int topo, const struct seats *s, int first, int last,
+		     int open)
+{
+	if (open)
+		return all_done(r, c, topo, s);
+	for (int wi = 0; wi < r->plan.nworkloads; wi++) {
+		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
+
+		if (r->plan.adaptive.on && row_stopped(r, c, topo, w->name))
+			continue;
+		for (int rep = first; rep <= last; rep++)
+			if (!rep_done(r, c, topo, s, w, rep))
+				return 0;
+	}
+	return 1;
 }
 
 /* The plan's [noise] settings: LP_NUM_THREADS in the harness's own environment (every renderer it starts inherits
@@ -694,11 +717,12 @@ static void apply_noise_settings(struct run *r)
 	if (n->max_steal_pct > 0)
 		snprintf(steal, sizeof(steal), "a repetition over %.1f%% is redone, at most %d time%s", n->max_steal_pct,
 			 n->max_redos, n->max_redos == 1 ? "" : "s");
-	fact = vb_strdupf("warm-up repetition: %s; CPU steal: %s; LP_NUM_THREADS: %s; CPU pinning: %s (%ld CPUs)",
-			  n->warmup ? "on (discarded)" : "off", steal, lp,
+	fact = vb_strdupf("warm-up repetition: %s; CPU steal: %s; LP_NUM_THREADS: %s; CPU pinning: %s (%ld CPUs); "
+			  "guest boots: %d a topology%s",
+			  n->warmup ? "on (discarded, one a boot)" : "off", steal, lp,
 			  n->pin_cpus ? "where the host has enough CPUs (host fact cpu pinning per guest topology)"
 				      : "off (pin_cpus = no)",
-			  cpus);
+			  cpus, n->boots, n->boots > 1 ? ", its repetitions spread over them (job_noise.boot)" : "");
 	stored(r, store_host_fact(&r->store, r->id, "noise", fact), "a host fact");
 	free(fact);
 }
@@ -765,7 +789,7 @@ static void run_host_config(struct run *r, const struct config_def *c)
 	}
 	if (!r->slowdown_pct || !c->slowdown || slow_down_host(r, c, &conn, &quota) == 0) {
 		s.conn[0] = &conn;
-		run_workloads(r, c, 0, &s);
+		run_workloads(r, c, 0, &s, 1, r->plan.repetitions, 1);
 	}
 	agent_close(&conn);
 	if (quota.dir[0]) {
@@ -1015,35 +1039,21 @@ static void pin_topology(struct run *r, const struct config_def *c, int n, const
 	free(fact);
 }
 
-static void run_guest_topology(struct run *r, const struct config_def *c, int n)
+/*
+ * One boot of a guest topology: the back-end and n guests started fresh, repetitions [first, last] of every
+ * workload run on them (open: to the end of the rows, see run_workloads), everything stopped again. dir holds the
+ * boot's sockets and logs. 1 when the topology was a nested lab (its inner run is the whole topology: no more
+ * boots), else 0.
+ */
+static int run_guest_boot(struct run *r, const struct config_def *c, int n, struct seats *seats, const char *dir,
+			  int first, int last, int open)
 {
 	struct guest_set gs;
 	struct agent_conn dom0;
-	struct seats seats;
-	int have_dom0 = 0;
-	char *dir;
+	int have_dom0 = 0, lab = 0;
 	char reason[512] = "";
 	struct gpu_backend gb;
 	char err[512];
-
-	seats_for(r, c, n, &seats);
-	if (all_done(r, c, n, &seats))
-		return;
-	if (c->max_guests && n > c->max_guests) {
-		char *why = vb_strdupf("%s serves at most %d guest%s at once", c->name, c->max_guests,
-				       c->max_guests > 1 ? "s" : "");
-
-		vb_log("%s with %d guests: skipped: %s", c->name, n, why);
-		mark_all(r, c, n, "skipped", why);
-		free(why);
-		return;
-	}
-	dir = vb_strdupf("%s/vms/%s-n%d", r->dir, c->name, n);
-	if (vb_mkdirs(dir, 0755) < 0) {
-		vb_err("cannot create %s: %s", dir, strerror(errno));
-		free(dir);
-		return;
-	}
 	struct backend_env env = { .host = &r->host,
 				   .plan = &r->plan,
 				   .dir = dir,
@@ -1057,8 +1067,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 
 		fail_all(r, c, n, why);
 		free(why);
-		free(dir);
-		return;
+		return 0;
 	}
 	{
 		char *key = vb_strdupf("back-end (%s, %d guest%s)", c->name, n, n > 1 ? "s" : "");
@@ -1066,12 +1075,12 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		stored(r, store_host_fact(&r->store, r->id, key, gb.description), "a host fact");
 		free(key);
 	}
-	seats.control = gb.control[0] ? gb.control : NULL;
+	seats->control = gb.control[0] ? gb.control : NULL;
 	if (gb.kms_driver[0])
-		seats.kms_driver = gb.kms_driver;
+		seats->kms_driver = gb.kms_driver;
 	/* A mediator without its renderer offers no vtest socket, and dom0's private mount namespace needs root:
 	 * without either, dom0 renders on the host, and the run says so. */
-	seats.vtest = seats.n > n && gb.vtest[0] && is_socket(gb.vtest) && geteuid() == 0 ? gb.vtest : NULL;
+	seats->vtest = seats->n > n && gb.vtest[0] && is_socket(gb.vtest) && geteuid() == 0 ? gb.vtest : NULL;
 	vb_log("%s: booting %d guest%s at once (%s; %s)", c->name, n, n > 1 ? "s" : "", r->host.accel,
 	       gb.description);
 	if (guests_boot(r, c, c->name, n, dir, &gb, &gs, reason, sizeof(reason)) < 0) {
@@ -1083,37 +1092,91 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		}
 	} else if (gb.lab_plan[0]) {
 		run_lab(r, c, n, &gs, &gb, dir);
-	} else if (seats.n > n && start_host_agent(r, &dom0, "dom0", seats.vtest) < 0) {
+		lab = 1;
+	} else if (seats->n > n && start_host_agent(r, &dom0, "dom0", seats->vtest) < 0) {
 		if (!vb_stop_requested)
 			fail_all(r, c, n, "the dom0 agent did not start");
 	} else {
 		for (int i = 0; i < n; i++)
-			seats.conn[i] = &gs.conns[i];
-		have_dom0 = seats.n > n;
+			seats->conn[i] = &gs.conns[i];
+		have_dom0 = seats->n > n;
 		if (have_dom0)
-			seats.conn[n] = &dom0;
+			seats->conn[n] = &dom0;
 		if (have_dom0) {
 			char *key = vb_strdupf("dom0 path (%s)", c->name);
-			const char *fact = seats.vtest ? "GL clients through the back-end's vtest socket (Mesa virpipe, in "
-							 "a private mount namespace): one more vGPU"
-				       : !gb.vtest[0]  ? "GL clients on the host itself, beside the back-end"
-				       : geteuid()     ? "GL clients on the host itself: reaching the back-end's vtest socket "
-							 "takes a private mount namespace, which needs root"
-						       : "GL clients on the host itself: the back-end offered no vtest socket "
-							 "(see its log)";
+			const char *fact = seats->vtest ? "GL clients through the back-end's vtest socket (Mesa virpipe, "
+							  "in a private mount namespace): one more vGPU"
+				       : !gb.vtest[0]	? "GL clients on the host itself, beside the back-end"
+				       : geteuid()	? "GL clients on the host itself: reaching the back-end's vtest "
+							  "socket takes a private mount namespace, which needs root"
+							: "GL clients on the host itself: the back-end offered no vtest "
+							  "socket (see its log)";
 
 			stored(r, store_host_fact(&r->store, r->id, key, fact), "a host fact");
 			free(key);
 		}
 		pin_topology(r, c, n, &gs, &gb, have_dom0 ? &dom0 : NULL);
-		run_workloads(r, c, n, &seats);
+		run_workloads(r, c, n, seats, first, last, open);
 	}
 	if (have_dom0)
 		agent_close(&dom0);
 	record_backend(r, c, n, &gb, dir);
 	guests_stop(&gs);
 	gpu_backend_stop(&gb);
-	free(dir);
+	return lab;
+}
+
+/* A guest topology: its repetitions over the plan's boots ([noise] boots), each boot in a folder of its own when
+ * there are several (vms/CONFIG-nN-bootB). */
+static void run_guest_topology(struct run *r, const struct config_def *c, int n)
+{
+	struct seats seats;
+	int boots = r->plan.noise.boots > 0 ? r->plan.noise.boots : 1;
+
+	seats_for(r, c, n, &seats);
+	if (all_done(r, c, n, &seats))
+		return;
+	if (c->max_guests && n > c->max_guests) {
+		char *why = vb_strdupf("%s serves at most %d guest%s at once", c->name, c->max_guests,
+				       c->max_guests > 1 ? "s" : "");
+
+		vb_log("%s with %d guests: skipped: %s", c->name, n, why);
+		mark_all(r, c, n, "skipped", why);
+		free(why);
+		return;
+	}
+	for (int b = 1; b <= boots && !stopping(r); b++) {
+		int first, last, open = b == boots, lab;
+		char *dir;
+
+		plan_boot_reps(&r->plan, b, &first, &last);
+		if (reps_done(r, c, n, &seats, first, last, open))
+			continue;
+		dir = boots > 1 ? vb_strdupf("%s/vms/%s-n%d-boot%d", r->dir, c->name, n, b)
+				: vb_strdupf("%s/vms/%s-n%d", r->dir, c->name, n);
+		if (vb_mkdirs(dir, 0755) < 0) {
+			vb_err("cannot create %s: %s", dir, strerror(errno));
+			free(dir);
+			return;
+		}
+		if (boots > 1) {
+			char range[64];
+
+			if (last > first)
+				snprintf(range, sizeof(range), "repetitions %d to %d", first, last);
+			else
+				snprintf(range, sizeof(range), "repetition %d", first);
+			vb_log("%s with %d guest%s: boot %d of %d (%s%s)", c->name, n, n > 1 ? "s" : "", b, boots, range,
+			       open && r->plan.adaptive.on ? ", and on while its rows repeat" : "");
+		}
+		r->boot = b;
+		seats_for(r, c, n, &seats);
+		lab = run_guest_boot(r, c, n, &seats, dir, first, last, open);
+		r->boot = 0;
+		free(dir);
+		if (lab)
+			break;
+	}
 }
 
 /* ---- sharing-quality scenarios ---- */

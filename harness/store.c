@@ -16,8 +16,8 @@
 
 /* Version 2 added subtests; version 3 added runs.reason, application_id and user_version; version 4 added
  * vgpu_stats, scenario_jobs and scenario_samples; version 5 added vgpu_health; version 6 added job_noise; version 7
- * added calibration_rows; version 8 added job_stages. */
-#define SCHEMA_VERSION 8
+ * added calibration_rows; version 8 added job_stages; version 9 added job_noise.boot. */
+#define SCHEMA_VERSION 9
 /* PRAGMA application_id of a vgpubench database: "vgpb". */
 #define APP_ID	0x76677062
 #define BUSY_MS 10000
@@ -110,7 +110,7 @@ static const char *const schema_sql =
     "CREATE TABLE IF NOT EXISTS job_noise("
     "  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
     "  steal_pct REAL, load_before REAL, load_after REAL,"
-    "  redos INTEGER NOT NULL, redo_reason TEXT);"
+    "  redos INTEGER NOT NULL, redo_reason TEXT, boot INTEGER);"
     "CREATE TABLE IF NOT EXISTS calibration_rows("
     "  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
     "  workload TEXT NOT NULL, metric TEXT NOT NULL, config TEXT NOT NULL, topology INTEGER NOT NULL,"
@@ -272,6 +272,9 @@ static int upgrade(struct store *s, int version)
 	if (version == 0 && exec_sql(s, "INSERT INTO schema_version VALUES (0);") < 0)
 		goto fail;
 	if (version > 0 && version < 3 && exec_sql(s, "ALTER TABLE runs ADD COLUMN reason TEXT;") < 0)
+		goto fail;
+	/* job_noise came in version 6 without the boot its job ran in (NULL for those jobs). */
+	if (version >= 6 && version < 9 && exec_sql(s, "ALTER TABLE job_noise ADD COLUMN boot INTEGER;") < 0)
 		goto fail;
 	snprintf(pragmas, sizeof(pragmas), "UPDATE schema_version SET version = %d; PRAGMA application_id = %d;",
 		 SCHEMA_VERSION, APP_ID);
@@ -747,11 +750,13 @@ static int insert_job(struct store *s, const char *run, const struct job_row *j)
 		return -1;
 	if (j->vgpu && j->vgpu->present && j->vgpu->stages_present && insert_stages(s, job_id, j->vgpu) < 0)
 		return -1;
-	if (j->noise && run_stmt(s,
-				 "INSERT INTO job_noise(job_id, steal_pct, load_before, load_after, redos, redo_reason)"
-				 " VALUES (?,?,?,?,?,?)",
-				 "ldddls", (long long)job_id, j->noise->steal_pct, j->noise->load_before,
-				 j->noise->load_after, (long long)j->noise->redos, j->noise->redo_reason) < 0)
+	if (j->noise &&
+	    run_stmt(s,
+		     "INSERT INTO job_noise(job_id, steal_pct, load_before, load_after, redos, redo_reason, boot)"
+		     " VALUES (?,?,?,?,?,?,?)",
+		     "ldddlsd", (long long)job_id, j->noise->steal_pct, j->noise->load_before, j->noise->load_after,
+		     (long long)j->noise->redos, j->noise->redo_reason, j->noise->boot ? (double)j->noise->boot : -1.0) <
+		    0)
 		return -1;
 	return j->metrics && j->metrics->nsub ? insert_subtests(s, job_id, j->metrics) : 0;
 }

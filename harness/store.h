@@ -69,6 +69,7 @@ struct job_noise {
 	double load_before, load_after; /* 1-minute load average */
 	int redos;               /* times the repetition was run again before this one was kept */
 	const char *redo_reason; /* why the last redo was made (NULL: none) */
+	int boot;                /* which boot of its guests it ran in ([noise] boots; stored NULL when 0: the host) */
 };
 
 struct job_row {

@@ -2,7 +2,8 @@
 # noise_run_test.sh: a plan's [noise] section in a real run: the warm-up
 # repetition runs and is not stored, every stored job has its CPU steal and
 # load average (job_noise), LP_NUM_THREADS reaches the host's jobs, and the
-# run says what it did about noise (host fact "noise").
+# run says what it did about noise (host fact "noise"); with boots = 2 a guest
+# topology's repetitions are split over two fresh boots, each job says which.
 # Usage: noise_run_test.sh BUILD_DIR. Prints "N passed, N failed".
 set -u
 build=${1:?build dir}
@@ -40,4 +41,30 @@ check 'echo "$fact" | grep -q "over 50.0% is redone, at most 1 time;"' "... and 
 check 'echo "$fact" | grep -q "LP_NUM_THREADS: 3"' "... and LP_NUM_THREADS: $fact"
 log=$(ls "$tmp"/results/runs/*/logs/native-n0-g0-kms2d-r1.log 2>/dev/null | head -1)
 check '[ -n "$log" ]' "the job's log is kept"
+
+# boots = 2: one mediated guest booted twice, repetition 1 in the first boot and 2-3 in the second.
+cat > "$tmp/boots.ini" <<'PLAN'
+[plan]
+name = boots
+configs = mediated
+guests = 1
+workloads = kms2d
+repetitions = 3
+[noise]
+boots = 2
+PLAN
+rm -rf "$tmp/results"
+"$vb" run "$tmp/boots.ini" --results "$tmp/results" --reports "$tmp/reports" > "$tmp/boots.log" 2>&1
+rc=$?
+check '[ "$rc" = 0 ]' "the boots run ends well (exit $rc): $(tail -5 "$tmp/boots.log")"
+check 'grep -q "mediated with 1 guest: boot 1 of 2 (repetition 1)" "$tmp/boots.log"' "boot 1 says what it runs"
+check 'grep -q "mediated with 1 guest: boot 2 of 2 (repetitions 2 to 3)" "$tmp/boots.log"' "... and boot 2"
+got=$(q "SELECT j.repetition || ':' || n.boot FROM jobs j JOIN job_noise n ON n.job_id = j.id WHERE j.status = 'ok' ORDER BY j.repetition" | tr '\n' ' ')
+check '[ "$got" = "1:1 2:2 3:2 " ]' "each job ran in its boot (repetition:boot): $got"
+check '[ "$(q "SELECT count(*) FROM guests WHERE status = '"'up'"'")" = 2 ]' "the guest was booted twice: $(q "SELECT status FROM guests")"
+run=$(q "SELECT id FROM runs")
+check '[ -s "$tmp/results/runs/$run/vms/mediated-n1-boot1/guest1.serial.log" ] && [ -s "$tmp/results/runs/$run/vms/mediated-n1-boot2/guest1.serial.log" ]' \
+	"each boot keeps its own logs: $(ls "$tmp/results/runs/$run/vms" 2>&1 | tr '\n' ' ')"
+fact=$(q "SELECT value FROM host_facts WHERE key = 'noise'")
+check 'echo "$fact" | grep -q "guest boots: 2 a topology"' "the run says how many boots: $fact"
 check_done

@@ -60,7 +60,13 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\n[gvt-g]\ninstances = 2\n", "bad.ini:3: unknown key 'instances' in [gvt-g] (known: type)" },
 	{ "[plan]\n[passthrough]\nbus = 1\n", "bad.ini:3: unknown key 'bus' in [passthrough] (known: device, lab)" },
 	{ "[plan]\n[noise]\npin = yes\n",
-	  "bad.ini:3: unknown key 'pin' in [noise] (known: warmup, max_steal_pct, max_redos, lp_num_threads, pin_cpus)" },
+	  "bad.ini:3: unknown key 'pin' in [noise] (known: warmup, max_steal_pct, max_redos, lp_num_threads, pin_cpus, "
+	  "boots)" },
+	{ "[plan]\n[noise]\nboots = 0\n", "bad.ini:3: boots: '0' is not a whole number from 1 to 16" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\nrepetitions = 3\n[noise]\nboots = 4\n",
+	  "bad.ini:6: boots = 4: a row takes 3 repetitions, and every boot needs one at least" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\nrepetitions = auto\nmin_repetitions = 2\n[noise]\nboots = 3\n",
+	  "bad.ini:7: boots = 3: a row takes 2 repetitions (min_repetitions)" },
 	{ "[plan]\n[guest]\nvcpus = 1\nvcpus = 2\n", "bad.ini:4: duplicate key 'vcpus' in [guest]" },
 	{ "[plan]\n[guest]\naccel = hvf\n", "bad.ini:3: accel: 'hvf' is not auto, kvm or tcg" },
 	{ "[plan]\n[guest]\naccel = KVM\n", "bad.ini:3: accel: 'KVM' is not auto, kvm or tcg" },
@@ -161,8 +167,22 @@ int main(void)
 		      p.repetitions == 4,
 	      "repetitions = auto, in any order of the keys: the planned count is the least: %s", err);
 	CHECK(!p.noise.warmup && p.noise.max_steal_pct == 10 && p.noise.max_redos == 2 && !p.noise.lp_num_threads &&
-		      p.noise.pin_cpus,
-	      "noise defaults: no warm-up, redo past 10%% steal at most twice, llvmpipe's own thread count, pinning");
+		      p.noise.pin_cpus && p.noise.boots == 1,
+	      "noise defaults: no warm-up, redo past 10%% steal at most twice, llvmpipe's own thread count, pinning, "
+	      "one boot");
+	CHECK(plan_parse("b.ini", "[plan]\nconfigs=mediated\nworkloads=glmark2\nrepetitions = 7\n[noise]\nboots = 3\n", &p,
+			 err, sizeof(err)) == 0 &&
+		      p.noise.boots == 3,
+	      "boots = 3: %s", err);
+	{
+		int f1, l1, f2, l2, f3, l3;
+
+		plan_boot_reps(&p, 1, &f1, &l1);
+		plan_boot_reps(&p, 2, &f2, &l2);
+		plan_boot_reps(&p, 3, &f3, &l3);
+		CHECK(f1 == 1 && l1 == 2 && f2 == 3 && l2 == 4 && f3 == 5 && l3 == 7,
+		      "7 repetitions over 3 boots: %d-%d, %d-%d, %d-%d", f1, l1, f2, l2, f3, l3);
+	}
 	CHECK(plan_parse("n.ini",
 			 "[plan]\nconfigs=native\nworkloads=glmark2\n[noise]\nwarmup = yes\nmax_steal_pct = 2.5\n"
 			 "max_redos = 0\nlp_num_threads = 2\npin_cpus = no\n",

@@ -75,7 +75,7 @@ static void test_identity(const char *dir, const char *db)
 	free(cmd);
 	raw_sql(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
 	CHECK(store_open(&s, copy) < 0, "a database with a table missing is refused");
-	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 8)");
+	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 9)");
 	CHECK(store_open_read(&s, copy) < 0, "also for reading");
 	raw_sql(copy, "SELECT 1");
 	{
@@ -110,8 +110,8 @@ static void test_identity(const char *dir, const char *db)
 	CHECK(store_open_read(&s, legacy) == 0, "a version 2 database can be read as it is");
 	store_close(&s);
 	CHECK(store_open(&s, legacy) == 0, "a version 2 database is upgraded: %s", s.err);
-	CHECK(count(&s, "PRAGMA user_version") == 8 && count(&s, "SELECT version FROM schema_version") == 8,
-	      "now version 8");
+	CHECK(count(&s, "PRAGMA user_version") == 9 && count(&s, "SELECT version FROM schema_version") == 9,
+	      "now version 9");
 	CHECK(store_run_set_status(&s, "old", "failed", "disk full") == 0, "runs.reason added");
 	CHECK(count(&s, "SELECT count(*) FROM sqlite_master WHERE name IN ('vgpu_stats', 'scenario_jobs',"
 			" 'scenario_samples', 'vgpu_health', 'job_noise', 'calibration_rows', 'job_stages')") == 7,
@@ -141,9 +141,28 @@ static void test_identity(const char *dir, const char *db)
 
 		CHECK(store_stage_rows(&s, "r1", &sgr, &sn) == 0 && sn == 0 && !sgr, "nor stage histograms");
 		store_close(&s);
-		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 8, "and is upgraded to 8");
+		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 9, "and is upgraded to 9");
 		store_close(&s);
 		free(v3);
+	}
+
+	/* A version 8 database's job_noise gains the boot column; its jobs' boot is unknown (NULL). */
+	{
+		char *v8 = vb_strdupf("%s/v8.db", dir);
+
+		cmd = vb_strdupf("cp %s %s", db, v8);
+		CHECK(system(cmd) == 0, "copy the database");
+		free(cmd);
+		raw_sql(v8, "DROP TABLE job_noise;"
+			    "CREATE TABLE job_noise(job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+			    " steal_pct REAL, load_before REAL, load_after REAL, redos INTEGER NOT NULL, redo_reason TEXT);"
+			    "INSERT INTO job_noise SELECT id, 1, 0, 0, 0, NULL FROM jobs LIMIT 1;"
+			    "PRAGMA user_version = 8; UPDATE schema_version SET version = 8;");
+		CHECK(store_open(&s, v8) == 0 && count(&s, "PRAGMA user_version") == 9, "a version 8 database upgraded: %s",
+		      s.err);
+		CHECK(count(&s, "SELECT count(*) FROM job_noise WHERE boot IS NULL") == 1, "its job's boot is unknown");
+		store_close(&s);
+		free(v8);
 	}
 
 	/* Reading never creates. */
