@@ -375,6 +375,8 @@ void gpu_device_reset(struct gpu_device *g)
 	void *c;
 	uint32_t id;
 
+	if (g->res.live || g->ctx.live)
+		gvirgl_ctx0();
 	while ((r = idmap_next(&g->res, &pos, NULL)))
 		resource_destroy(g, r);
 	idmap_free(&g->res);
@@ -635,6 +637,7 @@ static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32
 		struct virgl_box box = { a->x, a->y, 0, a->width, a->height, 1 };
 		struct iovec iov = { buf, bytes };
 
+		gvirgl_ctx0();
 		e = virgl_renderer_transfer_read_iov(r->host_id, 0, 0, a->width * 4, 0, &box, 0, &iov, 1);
 		t1 = now_ns();
 		stage_record(&g->st.stage[STAGE_READBACK], t1 - t0);
@@ -1283,6 +1286,8 @@ static uint32_t handle(struct gpu_device *g, unsigned qi, struct vring_req *req)
 			    (unsigned long long)req->in_len, d->size);
 		goto respond;
 	}
+	if (g->virgl && d->cls != GC_SUBMIT_3D)
+		gvirgl_ctx0(); /* not in another client's GL context (gpu_virgl.h) */
 	type = d->serve(&c);
 	if (qi == GPU_CURSORQ)
 		return 0; /* the cursor queue carries no responses */

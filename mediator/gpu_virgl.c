@@ -158,6 +158,12 @@ uint32_t gvirgl_fence(uint32_t host_ctx)
 	return V.next_fence;
 }
 
+void gvirgl_ctx0(void)
+{
+	if (V.ready)
+		virgl_renderer_force_ctx_0();
+}
+
 void gvirgl_poll(void)
 {
 	if (V.ready)

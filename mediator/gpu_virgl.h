@@ -27,6 +27,14 @@ uint32_t gvirgl_num_capsets(void);
 /* Capset at index: its id, highest version and size. 0, or -1 for an index past the end. */
 int gvirgl_capset_info(uint32_t index, uint32_t *id, uint32_t *max_version, uint32_t *max_size);
 
+/* Make the renderer's own context (context 0) current, and have it forget which context it last switched to.
+ * Everything but a command stream runs in whatever GL context is current: creating a resource binds its texture,
+ * a read-back binds a framebuffer, filling a capset unbinds one. With several clients' contexts in one process,
+ * that would change the state of the client whose context happened to be current behind its back (its next draw
+ * then finds no framebuffer). So every call into the renderer other than a submission follows this; a submission
+ * switches to its own context itself. QEMU's back-ends do the same before every command. */
+void gvirgl_ctx0(void);
+
 /* Fresh process-wide IDs (never 0). */
 uint32_t gvirgl_new_resource_id(void);
 uint32_t gvirgl_new_context_id(void);

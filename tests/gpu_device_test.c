@@ -531,6 +531,25 @@ static void on_fence(void *opaque, uint32_t f)
 }
 
 /* Clear resource 10 (through surface 1 of context 1) to one colour, with a fence. */
+/* A stream of CLEAR alone (the framebuffer as an earlier stream left it), fenced or not. */
+static uint32_t clear_only(struct tgpu *t, float r, float g, float b, int fenced)
+{
+	struct {
+		struct virtio_gpu_cmd_submit s;
+		uint32_t dw[9];
+	} m = { { H(VIRTIO_GPU_CMD_SUBMIT_3D), sizeof(m.dw), 0 }, { (8u << 16) | 7, 1u << 2, 0, 0, 0, 0, 0, 0, 0 } };
+
+	memcpy(&m.dw[2], &r, 4);
+	memcpy(&m.dw[3], &g, 4);
+	memcpy(&m.dw[4], &b, 4);
+	m.s.hdr.ctx_id = 1;
+	if (fenced) {
+		m.s.hdr.flags = VIRTIO_GPU_FLAG_FENCE;
+		m.s.hdr.fence_id = 6;
+	}
+	return send_cmd(t, &m, sizeof(m), 64);
+}
+
 static uint32_t clear_to(struct tgpu *t, float r, float g, float b, uint32_t res)
 {
 	struct {
@@ -624,6 +643,19 @@ static void test_3d(void)
 	CHECK(clear_to(&t2, 0, 1, 0, 10) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 2 clears green (fenced)");
 	CHECK(t.gd.st.fences >= 1 && t.gd.npending == 0, "the fence completed");
 	CHECK(clear_to(&t, 0, 0, 1, 11) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "a stream naming no resource of ours");
+	/* Another vGPU's commands never run in this one's GL context: filling a capset unbinds the current
+	 * framebuffer, so a capset asked while vGPU 1's context was current (its last stream unfenced: nothing polled
+	 * the renderer since) left vGPU 1's next CLEAR without one (GL_INVALID_FRAMEBUFFER_OPERATION). */
+	uint64_t errors = t.gd.st.errors;
+
+	CHECK(clear_only(&t, 0, 0, 1, 0) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 1 clears blue, unfenced");
+	{
+		struct virtio_gpu_get_capset gc = { H(VIRTIO_GPU_CMD_GET_CAPSET), 2, 2 };
+
+		CHECK(send_cmd(&t2, &gc, sizeof(gc), 4096) == VIRTIO_GPU_RESP_OK_CAPSET, "vGPU 2 asks for capset 2");
+	}
+	CHECK(clear_only(&t, 1, 0, 0, 1) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.st.errors == errors,
+	      "vGPU 1's next CLEAR still has its framebuffer: %s", t.gd.st.last_error);
 	CHECK(read_back(&t, 10) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 1 reads back");
 	memcpy(px, t.fe.ram + BACK + 32 * 256 + 32 * 4, 4);
 	CHECK(px[2] == 0xff && px[1] == 0 && px[0] == 0, "vGPU 1's resource is red: %02x%02x%02x", px[2], px[1], px[0]);
