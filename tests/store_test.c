@@ -43,6 +43,15 @@ static void raw_sql(const char *path, const char *sql)
 	sqlite3_close(db);
 }
 
+/* Copy the database file at from to to, for a test that damages or ages the copy. */
+static void copy_db(const char *from, const char *to)
+{
+	char *cmd = vb_strdupf("cp %s %s", from, to);
+
+	CHECK(system(cmd) == 0, "copy the database to %s", to);
+	free(cmd);
+}
+
 /* Run sql on an open store's connection (a test's own edit of the rows). */
 static void raw_sql_db(struct store *s, const char *sql)
 {
@@ -55,7 +64,7 @@ static void test_identity(const char *dir, const char *db)
 {
 	struct store s;
 	char *foreign = vb_strdupf("%s/foreign.db", dir), *before, *after, *legacy = vb_strdupf("%s/v2.db", dir);
-	char *copy = vb_strdupf("%s/damaged.db", dir), *cmd;
+	char *copy = vb_strdupf("%s/damaged.db", dir);
 	size_t blen = 0, alen = 0;
 
 	/* Another program's database: refused, byte for byte untouched. */
@@ -70,9 +79,7 @@ static void test_identity(const char *dir, const char *db)
 	free(after);
 
 	/* A table dropped from ours: reported damaged, not recreated. */
-	cmd = vb_strdupf("cp %s %s", db, copy);
-	CHECK(system(cmd) == 0, "copy the database");
-	free(cmd);
+	copy_db(db, copy);
 	raw_sql(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
 	CHECK(store_open(&s, copy) < 0, "a database with a table missing is refused");
 	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 9)");
@@ -124,9 +131,7 @@ static void test_identity(const char *dir, const char *db)
 		struct scenario_result *sr = (void *)1;
 		size_t sn = 9;
 
-		cmd = vb_strdupf("cp %s %s", db, v3);
-		CHECK(system(cmd) == 0, "copy the database");
-		free(cmd);
+		copy_db(db, v3);
 		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
 			    "DROP TABLE vgpu_health; DROP TABLE job_noise; DROP TABLE calibration_rows;"
 			    "DROP TABLE job_stages;"
@@ -150,9 +155,7 @@ static void test_identity(const char *dir, const char *db)
 	{
 		char *v8 = vb_strdupf("%s/v8.db", dir);
 
-		cmd = vb_strdupf("cp %s %s", db, v8);
-		CHECK(system(cmd) == 0, "copy the database");
-		free(cmd);
+		copy_db(db, v8);
 		raw_sql(v8, "DROP TABLE job_noise;"
 			    "CREATE TABLE job_noise(job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
 			    " steal_pct REAL, load_before REAL, load_after REAL, redos INTEGER NOT NULL, redo_reason TEXT);"
