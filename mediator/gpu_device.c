@@ -385,6 +385,7 @@ void gpu_device_reset(struct gpu_device *g)
 		virgl_renderer_context_destroy((uint32_t)(uintptr_t)c);
 	idmap_free(&g->ctx);
 	g->npending = 0;
+	g->nready = 0;
 	g->mem_2d = 0;
 	memset(g->scanout, 0, sizeof(g->scanout));
 }
@@ -622,20 +623,28 @@ static uint8_t *flush_buffer(struct gpu_device *g, uint64_t bytes)
 	return g->flush_buf;
 }
 
-/* Send rectangle `a` (in resource coordinates) of r to scanout i. */
-static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32_t i, const struct virtio_gpu_rect *a)
+/* Can rectangle a of r go to the display straight from the resource's own memory (whole rows of a host-memory
+ * resource already in the display's format)? Otherwise it is read back or converted into the flush buffer. */
+static int direct_rows(const struct gpu_resource *r, const struct virtio_gpu_rect *a)
+{
+	return !r->host_id && is_bgrx(r->format) && a->x == 0 && a->width == r->width;
+}
+
+/* Rectangle `a` (in resource coordinates) of r as the display takes it: a pointer into the resource, or into the
+ * flush buffer after a read-back from the renderer or a conversion. NULL on failure. */
+static const uint8_t *flush_prepare(struct gpu_device *g, struct gpu_resource *r, const struct virtio_gpu_rect *a)
 {
 	uint64_t bytes = (uint64_t)a->width * a->height * 4, t0 = now_ns(), t1;
 	uint8_t *buf;
-	int e;
 
-	if (!r->host_id && is_bgrx(r->format) && a->x == 0 && a->width == r->width) {
-		buf = r->pixels + (uint64_t)a->y * r->width * 4; /* whole rows in the display's format: no copy */
-	} else if (!(buf = flush_buffer(g, bytes))) {
-		return -1;
-	} else if (r->host_id) {
+	if (direct_rows(r, a))
+		return r->pixels + (uint64_t)a->y * r->width * 4; /* no copy */
+	if (!(buf = flush_buffer(g, bytes)))
+		return NULL;
+	if (r->host_id) {
 		struct virgl_box box = { a->x, a->y, 0, a->width, a->height, 1 };
 		struct iovec iov = { buf, bytes };
+		int e;
 
 		gvirgl_ctx0();
 		e = virgl_renderer_transfer_read_iov(r->host_id, 0, 0, a->width * 4, 0, &box, 0, &iov, 1);
@@ -643,7 +652,7 @@ static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32
 		stage_record(&g->st.stage[STAGE_READBACK], t1 - t0);
 		g->st.present_ns += t1 - t0;
 		if (e)
-			return -1;
+			return NULL;
 		for (uint32_t y = 0; y < a->height; y++) /* in place: nothing to do for BGRX */
 			convert_row(r->format, buf + (uint64_t)y * a->width * 4, buf + (uint64_t)y * a->width * 4,
 				    a->width);
@@ -652,7 +661,15 @@ static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32
 			convert_row(r->format, r->pixels + ((uint64_t)(a->y + y) * r->width + a->x) * 4,
 				    buf + (uint64_t)y * a->width * 4, a->width);
 	}
-	t0 = now_ns();
+	return buf;
+}
+
+/* Send rectangle a (resource coordinates), prepared at buf, to scanout i. */
+static int flush_send(struct gpu_device *g, uint32_t i, const struct virtio_gpu_rect *a, const uint8_t *buf)
+{
+	uint64_t t0 = now_ns(), t1;
+	int e;
+
 	/* QEMU draws an update into the surface its last SCANOUT made, and has none on a new channel (or after a reset,
 	 * which comes with one): the scanout's size goes first whenever this channel has not been told it (gdisp_scanout
 	 * sends nothing for a size already announced). */
@@ -663,6 +680,14 @@ static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32
 	stage_record(&g->st.stage[STAGE_DISPLAY_SEND], t1 - t0);
 	g->st.present_ns += t1 - t0;
 	return e;
+}
+
+/* Send rectangle `a` (in resource coordinates) of r to scanout i, now. */
+static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32_t i, const struct virtio_gpu_rect *a)
+{
+	const uint8_t *buf = flush_prepare(g, r, a);
+
+	return buf ? flush_send(g, i, a, buf) : -1;
 }
 
 /* The smallest rectangle holding a and b. */
@@ -729,7 +754,7 @@ void gpu_device_set_display_interval(struct gpu_device *g, uint64_t interval_ns)
 	g->present_next_ns = 0;
 }
 
-uint64_t gpu_device_present(struct gpu_device *g, uint64_t now)
+uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 {
 	int pending = 0;
 
@@ -742,17 +767,47 @@ uint64_t gpu_device_present(struct gpu_device *g, uint64_t now)
 	for (uint32_t i = 0; i < g->num_scanouts; i++) {
 		struct gpu_scanout *s = &g->scanout[i];
 		struct gpu_resource *r;
+		const uint8_t *buf;
 
 		if (!s->dirty)
 			continue;
 		s->dirty = 0;
 		/* The scanout still shows the resource the damage was flushed on (set_scanout and unref clear it). */
 		r = idmap_get(&g->res, s->resource_id);
-		if (r && g->disp.fd >= 0)
-			flush_to_scanout(g, r, i, &s->damage);
+		if (!r || g->disp.fd < 0)
+			continue;
+		/* One flush buffer: an update waiting in it goes before the buffer is filled again. */
+		if (!direct_rows(r, &s->damage))
+			for (unsigned k = 0; k < g->nready; k++)
+				if (g->ready[k].buf == g->flush_buf) {
+					gpu_device_present_send(g);
+					break;
+				}
+		if ((buf = flush_prepare(g, r, &s->damage))) {
+			g->ready[g->nready].scanout = i;
+			g->ready[g->nready].r = s->damage;
+			g->ready[g->nready++].buf = buf;
+		}
 	}
-	g->present_next_ns = now + g->display_interval_ns;
+	/* On the refresh's grid, the same for every vGPU: updates due together go out together
+	 * (gpu_device_present_send may run for several vGPUs at once). */
+	g->present_next_ns = g->display_interval_ns ? (now / g->display_interval_ns + 1) * g->display_interval_ns : now;
 	return UINT64_MAX;
+}
+
+void gpu_device_present_send(struct gpu_device *g)
+{
+	for (unsigned k = 0; k < g->nready; k++)
+		flush_send(g, g->ready[k].scanout, &g->ready[k].r, g->ready[k].buf);
+	g->nready = 0;
+}
+
+uint64_t gpu_device_present(struct gpu_device *g, uint64_t now)
+{
+	uint64_t w = gpu_device_present_prepare(g, now);
+
+	gpu_device_present_send(g);
+	return w;
 }
 
 static uint32_t cmd_transfer_2d(struct cmd *c)

@@ -105,6 +105,14 @@ struct gpu_device {
 	/* The display's refresh (gpu_device_set_display_interval): flushes are sent at most once an interval. */
 	uint64_t display_interval_ns;
 	uint64_t present_next_ns; /* the earliest the next update may go */
+	/* Updates read back or converted and not yet sent (gpu_device_present_prepare): into the flush buffer, or
+	 * straight from a resource's memory. */
+	struct gpu_ready_update {
+		uint32_t scanout;
+		struct virtio_gpu_rect r; /* resource coordinates */
+		const uint8_t *buf;
+	} ready[VIRTIO_GPU_MAX_SCANOUTS];
+	unsigned nready;
 	struct gpu_stats st;
 };
 
@@ -138,8 +146,15 @@ void gpu_device_mem_remapped(struct gpu_device *g);
 void gpu_device_set_display_interval(struct gpu_device *g, uint64_t interval_ns);
 
 /* Send the damage due at now_ns (CLOCK_MONOTONIC). Returns the ns until pending damage is due, or UINT64_MAX when
- * none is pending. */
+ * none is pending. Due times lie on one grid of the interval for every vGPU, so updates fall due together. */
 uint64_t gpu_device_present(struct gpu_device *g, uint64_t now_ns);
+
+/* gpu_device_present in two halves, for sending several vGPUs' updates at once: _prepare (the loop thread: it
+ * reads back from the renderer) readies what is due; _send puts it on the display channel and may run on another
+ * thread, one thread a vGPU, as long as nothing else touches that vGPU meanwhile (what it sends may point into
+ * a resource's own memory). */
+uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now_ns);
+void gpu_device_present_send(struct gpu_device *g);
 
 /* The helper threads that share large copies from guest memory (copy_pool.h), for every vGPU of the process;
  * NULL (the default) copies in the caller. Set before any vGPU is served. */

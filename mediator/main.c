@@ -1131,31 +1131,60 @@ static int serve_round(void)
 	return more;
 }
 
-/* Send the display updates that are due (gpu_device_present), each charged to its vGPU like a renderer call: a 3D
- * scanout's damage is read back from the renderer. Leaves in M.present_wait_ns when the next one is due. */
+/* One part of the display sends of a refresh: vGPUs [begin, end) of the ready list, on the loop thread or a helper
+ * (copy_pool.h); each vGPU's send touches only that vGPU. */
+struct present_batch {
+	struct slot *slot[MAX_SLOTS];
+	uint64_t t0[MAX_SLOTS], t1[MAX_SLOTS];
+};
+
+static void present_part(void *ctx, uint64_t begin, uint64_t end)
+{
+	struct present_batch *b = ctx;
+
+	for (uint64_t k = begin; k < end; k++) {
+		b->t0[k] = mono_ns();
+		gpu_device_present_send(&b->slot[k]->gd);
+		b->t1[k] = mono_ns();
+	}
+}
+
+/* Send the display updates that are due: read back (the loop thread holds the GL context) for every vGPU, then
+ * sent for all of them at once, shared with the copy threads (updates fall due together: gpu_device_present). Each
+ * vGPU is charged its read-back and its send like a renderer call. Leaves in M.present_wait_ns when the next one is
+ * due. */
 static void present_all(void)
 {
+	static struct present_batch b;
 	uint64_t wait = UINT64_MAX;
+	int in_flight = gvirgl_fences_pending();
+	unsigned n = 0, idx[MAX_SLOTS];
 
 	for (unsigned i = 0; i < MAX_SLOTS; i++) {
 		struct slot *s = &M.slots[i];
-		uint64_t t0, t1, w, sent = s->gd.st.present_ns;
-		int in_flight;
+		uint64_t t0, t1, w, read = s->gd.st.present_ns;
 
 		if (!s->used || !s->active || s->ep)
 			continue;
 		t0 = mono_ns();
-		in_flight = gvirgl_fences_pending();
 		atomic_store(&M.call_vgpu, i);
 		atomic_store(&M.call_since, t0);
-		w = gpu_device_present(&s->gd, t0);
+		w = gpu_device_present_prepare(&s->gd, t0);
 		atomic_store(&M.call_since, 0);
 		t1 = mono_ns();
-		if (s->gd.st.present_ns != sent)
+		if (s->gd.nready || s->gd.st.present_ns != read)
 			sched_charge_call(&M.sched, i, t0, t1, in_flight);
+		if (s->gd.nready) {
+			idx[n] = i;
+			b.slot[n++] = s;
+		}
 		if (w < wait)
 			wait = w;
 	}
+	if (n)
+		copy_pool_run(gpu_device_copy_pool(), present_part, &b, n, 1);
+	for (unsigned k = 0; k < n; k++)
+		sched_charge_call(&M.sched, idx[k], b.t0[k], b.t1[k], in_flight);
 	M.present_wait_ns = wait;
 }
 

@@ -3,7 +3,9 @@
 # the benchmark's front-end drives QEMU's own vhost-user-gpu and vgpu-mediator
 # with the same stream, every frame reaches the display side intact, a ratio
 # is printed and the CSV holds one clean row per back-end; bad arguments and a
-# missing back-end are reported, not measured. Speed is not checked here.
+# missing back-end are reported, not measured; three VMs against the
+# ThreadSanitizer build of the mediator (display updates read back on the
+# loop thread and sent by several threads) run clean. Speed is not checked here.
 # Usage: bench_mediator_test.sh BUILD_DIR. Prints "N passed, N failed".
 set -u
 build=${1:?build dir}
@@ -90,4 +92,15 @@ for args in "--sizes 0x5" "--sizes 640x480x2" "--vgpus 0" "--vgpus 17" "--displa
 	check '[ $rc -eq 2 ] && [ -n "$out" ]' "'$args' should be refused with a message (exit $rc)"
 done
 
+# ThreadSanitizer: the mediator's loop hands a refresh's display sends to its copy threads; three VMs (2D and virgl
+# resources) against the TSan build, which stops at the first race it sees.
+if [ -x "$build/tsan/vgpu-mediator" ]; then
+	TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/tests/tsan.supp" "$bench" --sizes 320x240 --vgpus 3 \
+		--seconds 0.5 --warmup 0.1 --reps 1 --qemu /nonexistent --mediator "$build/tsan/vgpu-mediator" \
+		--csv "$tmp/tsan.csv" > "$tmp/tsan.txt" 2>&1
+	rc=$?
+	check '[ $rc -eq 0 ]' "the TSan mediator run exits $rc: $(tail -5 "$tmp/tsan.txt")"
+	check '[ "$(awk -F, "NR > 1 && \$4 ~ /vgpu-mediator/ && \$6 > 0 && \$15 > 0 && \$NF == \"\\\"\\\"\"" "$tmp/tsan.csv" | wc -l)" -eq 2 ]' \
+		"both mediator rows measured, with display updates, no race: $(cat "$tmp/tsan.csv") $(grep -A5 ThreadSanitizer "$tmp/tsan.txt" | head -20)"
+fi
 check_done

@@ -17,6 +17,7 @@
 #define RAM (4u << 20)
 #include "vdev_fixture.h"
 
+#include "copy_pool.h"
 #include "gpu_device.h"
 #include "gpu_virgl.h"
 #include "virgl_scan.h"
@@ -49,15 +50,16 @@ struct display {
 static void *display_main(void *arg)
 {
 	struct display *d = arg;
-	static uint8_t payload[sizeof(struct vhost_user_gpu_update) + 64 * 64 * 4 + 16384];
+	const size_t cap = sizeof(struct vhost_user_gpu_update) + 64 * 64 * 4 + 16384;
+	uint8_t *payload = malloc(cap); /* one a display: two may run at once */
 
-	while (!d->stop) {
+	while (payload && !d->stop) {
 		struct pollfd p = { d->fd, POLLIN, 0 };
 		uint32_t hdr[3];
 
 		if (poll(&p, 1, 50) <= 0)
 			continue;
-		if (vhost_read_full(d->fd, hdr, sizeof(hdr)) < 0 || hdr[2] > sizeof(payload) ||
+		if (vhost_read_full(d->fd, hdr, sizeof(hdr)) < 0 || hdr[2] > cap ||
 		    vhost_read_full(d->fd, payload, hdr[2]) < 0)
 			break;
 		if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES) {
@@ -95,6 +97,7 @@ static void *display_main(void *arg)
 			d->cursors++;
 		}
 	}
+	free(payload);
 	return NULL;
 }
 
@@ -903,11 +906,62 @@ static void test_remap(void)
 	tgpu_down(&t); /* every backing detached while mapped: no crash here either */
 }
 
+static void send_part(void *ctx, uint64_t begin, uint64_t end)
+{
+	struct tgpu **v = ctx;
+
+	for (uint64_t k = begin; k < end; k++)
+		gpu_device_present_send(&v[k]->gd);
+}
+
+/* Two vGPUs' updates due at once: read back on this thread (prepare), sent on two threads at the same time, as the
+ * mediator's loop sends a refresh's updates with its copy threads; each display shows its own vGPU's frame. */
+static void test_parallel_present(void)
+{
+	struct tgpu a, b;
+	struct tgpu *v[2] = { &a, &b };
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+	struct copy_pool *pool = NULL;
+	const uint64_t sec = 1000000000ull;
+
+	CHECK(copy_pool_start(&pool, 1) == 0, "a pool of one helper thread");
+	for (int k = 0; k < 2; k++) {
+		tgpu_up(v[k], 0, 1);
+		gpu_device_set_display_interval(&v[k]->gd, sec / 60);
+		draw(v[k], 10 + k);
+		CHECK(create_2d(v[k], 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      attach(v[k], 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      transfer(v[k], 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      scanout(v[k], 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      flush(v[k], 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
+		      "vGPU %d flushes a frame", k + 1);
+	}
+	/* due on the same refresh grid: one present time for both */
+	CHECK(gpu_device_present_prepare(&a.gd, 7 * sec + 5) == UINT64_MAX &&
+		      gpu_device_present_prepare(&b.gd, 7 * sec + 9) == UINT64_MAX && a.gd.nready == 1 && b.gd.nready == 1,
+	      "both updates readied");
+	CHECK(a.gd.present_next_ns == b.gd.present_next_ns &&
+		      a.gd.present_next_ns == ((7 * sec + 5) / (sec / 60) + 1) * (sec / 60),
+	      "their next updates fall due together, on the refresh's grid (%llu, %llu)",
+	      (unsigned long long)a.gd.present_next_ns, (unsigned long long)b.gd.present_next_ns);
+	copy_pool_run(pool, send_part, v, 2, 1);
+	wait_updates(&a.disp, 1);
+	wait_updates(&b.disp, 1);
+	CHECK(a.gd.nready == 0 && b.gd.nready == 0 && a.disp.updates == 1 && b.disp.updates == 1 && shows(&a, full) &&
+		      shows(&b, full),
+	      "each display shows its own vGPU's frame (%d, %d updates)", a.disp.updates, b.disp.updates);
+	CHECK(a.gd.disp.updates == 1 && b.gd.disp.updates == 1, "and each channel counted its update");
+	tgpu_down(&a);
+	tgpu_down(&b);
+	copy_pool_stop(pool);
+}
+
 int main(void)
 {
 	test_scanner();
 	test_2d();
 	test_coalesce();
+	test_parallel_present();
 	test_3d();
 	test_remap();
 	return check_done("gpu_device");
