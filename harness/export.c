@@ -40,6 +40,44 @@ static const char *const job_cols = "SELECT j.id, j.config, j.topology, j.guest_
 				    " j.maxrss_kb, j.exit_code, j.log_path FROM jobs j WHERE j.run_id = ?"
 				    " ORDER BY j.workload, j.config, j.topology, j.repetition, j.guest_index";
 
+/* A per-job table's row (store_job_details) into the job's JSON: job_stages as an array "stages", the others as one
+ * object each under the table's name; NULL columns left out. */
+static void add_detail(void *ctx, const char *table, int ncols, const char *const *names, sqlite3_value **values)
+{
+	struct json_object *job = ctx, *o = json_object_new_object(), *arr;
+
+	for (int c = 0; c < ncols; c++) {
+		switch (sqlite3_value_type(values[c])) {
+		case SQLITE_INTEGER:
+			json_object_object_add(o, names[c], json_object_new_int64(sqlite3_value_int64(values[c])));
+			break;
+		case SQLITE_FLOAT:
+			json_object_object_add(o, names[c], json_object_new_double(sqlite3_value_double(values[c])));
+			break;
+		case SQLITE_TEXT: {
+			char *fixed = vb_utf8_fix((const char *)sqlite3_value_text(values[c]));
+
+			json_object_object_add(o, names[c],
+					       json_object_new_string(fixed ? fixed
+									    : (const char *)sqlite3_value_text(values[c])));
+			free(fixed);
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	if (strcmp(table, "job_stages") != 0) {
+		json_object_object_add(job, table, o);
+		return;
+	}
+	if (!json_object_object_get_ex(job, "stages", &arr)) {
+		arr = json_object_new_array();
+		json_object_object_add(job, "stages", arr);
+	}
+	json_object_array_add(arr, o);
+}
+
 static int export_json(struct store *st, const char *run, FILE *out)
 {
 	struct json_object *root = json_object_new_object(), *host = json_object_new_object();
@@ -136,6 +174,15 @@ static int export_json(struct store *st, const char *run, FILE *out)
 		if (subs)
 			json_object_object_add(j, "subtests", subs);
 		json_object_array_add(jobs, j);
+		if (store_job_details(st, sqlite3_column_int64(q, 0), add_detail, j) < 0) {
+			sqlite3_finalize(q);
+			sqlite3_finalize(mq);
+			sqlite3_finalize(sq);
+			vb_err("%s", st->err);
+			json_object_put(root);
+			json_object_put(jobs);
+			return -1;
+		}
 	}
 	sqlite3_finalize(q);
 	sqlite3_finalize(mq);

@@ -1325,3 +1325,43 @@ int store_stage_rows(struct store *s, const char *run, struct stage_row **out, s
 	}
 	return 0;
 }
+
+int store_job_details(struct store *s, long long job_id, store_detail_fn fn, void *ctx)
+{
+	static const char *const tables[] = { "job_noise", "vgpu_stats", "vgpu_health", "job_stages" };
+
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		char sql[96];
+		sqlite3_stmt *st;
+		int rc, ncols;
+
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE job_id = ? ORDER BY rowid", tables[t]);
+		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+			if (no_table(s))
+				continue;
+			db_error(s, "reading a job's details");
+			return -1;
+		}
+		sqlite3_bind_int64(st, 1, job_id);
+		ncols = sqlite3_column_count(st);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const char *names[32];
+			sqlite3_value *values[32];
+			int n = 0;
+
+			for (int c = 0; c < ncols && n < 32; c++) {
+				if (!strcmp(sqlite3_column_name(st, c), "job_id"))
+					continue;
+				names[n] = sqlite3_column_name(st, c);
+				values[n++] = sqlite3_column_value(st, c);
+			}
+			fn(ctx, tables[t], n, names, values);
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE) {
+			db_error(s, "reading a job's details");
+			return -1;
+		}
+	}
+	return 0;
+}

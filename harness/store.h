@@ -195,4 +195,13 @@ struct stage_row {
 /* A run's stage rows (malloc'd, none for a run without them). 0, or -1 with the reason in s->err. */
 int store_stage_rows(struct store *s, const char *run, struct stage_row **out, size_t *n);
 
+/* One row of a per-job table: its columns' names and values (valid during the call only); job_id left out. */
+typedef void (*store_detail_fn)(void *ctx, const char *table, int ncols, const char *const *names,
+				sqlite3_value **values);
+
+/* Every row that job job_id has in the per-job tables besides its metrics and subtests: job_noise, vgpu_stats,
+ * vgpu_health (at most one row each) and job_stages (one a stage), in that order, each through fn. A table an
+ * older database lacks has no rows. 0, or -1 with the reason in s->err. */
+int store_job_details(struct store *s, long long job_id, store_detail_fn fn, void *ctx);
+
 #endif

@@ -281,14 +281,55 @@ int main(int argc, char **argv)
 	CHECK_STR_CONTAINS(text, "<failure message=\"status: crash\"/>");
 	free(text);
 
+	/* One job with what the harness keeps beside its metrics: noise, its vGPU's scheduling and health, stages. */
+	CHECK(sqlite3_exec(s.db,
+			   "INSERT INTO job_noise(job_id, steal_pct, load_before, load_after, redos, redo_reason, boot)"
+			   " SELECT min(id), 1.5, 0.25, 0.75, 1, 'steal', 2 FROM jobs WHERE run_id = 'a';"
+			   "INSERT INTO vgpu_stats(job_id, vgpu, policy, share, gpu_ms, frames)"
+			   " SELECT min(id), 'guest1', 'best-effort', 0.5, 12.5, 300 FROM jobs WHERE run_id = 'a';"
+			   "INSERT INTO vgpu_health(job_id, resets, recoveries, errors, watchdog_trips, watchdog_longest_ms)"
+			   " SELECT min(id), 0, 0, 3, 0, 1.25 FROM jobs WHERE run_id = 'a';"
+			   "INSERT INTO job_stages(job_id, stage, count, total_ms, p50_us, p99_us, max_us, buckets)"
+			   " SELECT min(id), 'render', 300, 12.5, 40, 90, 120, '10:300' FROM jobs WHERE run_id = 'a';"
+			   "INSERT INTO job_stages(job_id, stage, count, total_ms, p50_us, p99_us, max_us, buckets)"
+			   " SELECT min(id), 'fence', 300, 30, 100, 200, 250, '20:300' FROM jobs WHERE run_id = 'a';",
+			   NULL, NULL, NULL) == SQLITE_OK,
+	      "a job's details stored: %s", sqlite3_errmsg(s.db));
 	text = exported(&s, "a", "json", &rc);
 	CHECK(rc == 0, "json export");
-	struct json_object *root = json_tokener_parse(text), *jobs = NULL, *run = NULL;
+	struct json_object *root = json_tokener_parse(text), *jobs = NULL, *run = NULL, *d = NULL;
+	int details = 0;
 
 	CHECK(root && json_object_object_get_ex(root, "jobs", &jobs) && json_object_array_length(jobs) == 20,
 	      "json: 20 jobs");
 	CHECK(root && json_object_object_get_ex(root, "run", &run), "json: run");
 	CHECK_STR_CONTAINS(text, "\"score\":{");
+	for (size_t i = 0; jobs && i < json_object_array_length(jobs); i++) {
+		struct json_object *j = json_object_array_get_idx(jobs, i);
+
+		if (!json_object_object_get_ex(j, "job_noise", &d))
+			continue;
+		details++;
+		CHECK(json_object_get_int(json_object_object_get(d, "boot")) == 2 &&
+			      json_object_get_double(json_object_object_get(d, "steal_pct")) == 1.5 &&
+			      !strcmp(json_object_get_string(json_object_object_get(d, "redo_reason")), "steal") &&
+			      !json_object_object_get_ex(d, "job_id", NULL),
+		      "json: the job's noise, its boot included: %s", json_object_to_json_string(d));
+		CHECK(json_object_object_get_ex(j, "vgpu_stats", &d) &&
+			      !strcmp(json_object_get_string(json_object_object_get(d, "vgpu")), "guest1") &&
+			      json_object_get_double(json_object_object_get(d, "gpu_ms")) == 12.5 &&
+			      !json_object_object_get_ex(d, "weight", NULL),
+		      "json: its vGPU's scheduling (NULL columns left out): %s", json_object_to_json_string(d));
+		CHECK(json_object_object_get_ex(j, "vgpu_health", &d) &&
+			      json_object_get_int(json_object_object_get(d, "errors")) == 3,
+		      "json: its vGPU's health");
+		CHECK(json_object_object_get_ex(j, "stages", &d) && json_object_array_length(d) == 2 &&
+			      !strcmp(json_object_get_string(json_object_object_get(json_object_array_get_idx(d, 1),
+										     "stage")),
+				      "fence"),
+		      "json: its two stages, in order: %s", json_object_to_json_string(d));
+	}
+	CHECK(details == 1, "json: one job has details (%d)", details);
 	json_object_put(root);
 	free(text);
 
