@@ -359,11 +359,17 @@ void gpu_device_mem_remapped(struct gpu_device *g)
 			g->backings_moved++;
 			continue;
 		}
-		/* Its memory left guest RAM: the guest's next transfer on it fails as with no backing at all. */
+		/* Its memory left guest RAM (or the renderer refused it back): the guest's next transfer on it fails as
+		 * with no backing at all. */
 		g->backings_lost++;
-		snprintf(g->st.last_error, sizeof(g->st.last_error),
-			 "guest memory remapped: the backing of resource %u (entry %d) is no longer in guest RAM",
-			 r->guest_id, lost);
+		if (lost < r->nbacking)
+			snprintf(g->st.last_error, sizeof(g->st.last_error),
+				 "guest memory remapped: the backing of resource %u (entry %d) is no longer in guest RAM",
+				 r->guest_id, lost);
+		else
+			snprintf(g->st.last_error, sizeof(g->st.last_error),
+				 "guest memory remapped: the renderer refused the moved backing of resource %u",
+				 r->guest_id);
 		backing_free(g, r);
 	}
 }
@@ -764,6 +770,8 @@ uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 		return UINT64_MAX;
 	if (now < g->present_next_ns)
 		return g->present_next_ns - now;
+	if (g->nready) /* readied before and never sent: out first, a scanout is readied once */
+		gpu_device_present_send(g);
 	for (uint32_t i = 0; i < g->num_scanouts; i++) {
 		struct gpu_scanout *s = &g->scanout[i];
 		struct gpu_resource *r;

@@ -575,8 +575,8 @@ static void slot_event(void *opaque, enum vdev_event ev, unsigned qi)
 
 		gpu_device_mem_remapped(&s->gd);
 		if (s->gd.backings_lost != lost)
-			logf_("vgpu %s: guest memory remapped: %llu backing(s) no longer in guest RAM were dropped",
-			      s->name, (unsigned long long)(s->gd.backings_lost - lost));
+			logf_("vgpu %s: guest memory remapped: %llu backing(s) dropped (%s)", s->name,
+			      (unsigned long long)(s->gd.backings_lost - lost), s->gd.st.last_error);
 		break;
 	}
 	}
