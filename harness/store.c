@@ -1110,17 +1110,21 @@ int store_health_totals(struct store *s, const char *run, struct health_totals *
 	return 0;
 }
 
-int store_row_values(struct store *s, const char *run, const char *config, int topology, int dom0, const char *workload,
-		     const char *metric, double **v, size_t *n)
+/* store_row_values, and with boot non-NULL each value's boot (job_noise.boot; 0 when not known), in the same order. */
+static int row_values(struct store *s, const char *run, const char *config, int topology, int dom0,
+		      const char *workload, const char *metric, double **v, int **boot, size_t *n)
 {
 	sqlite3_stmt *st;
-	size_t cap = 0;
+	size_t cap = 0, bcap = 0, bn = 0;
 	int rc;
 
 	*v = NULL;
 	*n = 0;
+	if (boot)
+		*boot = NULL;
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT m.value FROM metrics m JOIN jobs j ON j.id = m.job_id WHERE j.run_id = ?"
+			       "SELECT m.value, coalesce(n.boot, 0) FROM metrics m JOIN jobs j ON j.id = m.job_id"
+			       " LEFT JOIN job_noise n ON n.job_id = j.id WHERE j.run_id = ?"
 			       " AND j.config = ? AND j.topology = ? AND j.workload = ? AND m.name = ? AND j.status = 'ok'"
 			       " AND (j.topology = 0 OR (j.guest_index = 0) = ?) ORDER BY j.id",
 			       -1, &st, NULL) != SQLITE_OK) {
@@ -1135,12 +1139,15 @@ int store_row_values(struct store *s, const char *run, const char *config, int t
 	sqlite3_bind_int(st, 6, dom0 ? 1 : 0);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		double *x = next_row((void **)v, n, &cap, sizeof(**v));
+		int *b = boot ? next_row((void **)boot, &bn, &bcap, sizeof(**boot)) : NULL;
 
-		if (!x) {
+		if (!x || (boot && !b)) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
 		*x = sqlite3_column_double(st, 0);
+		if (b)
+			*b = sqlite3_column_int(st, 1);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -1148,9 +1155,25 @@ int store_row_values(struct store *s, const char *run, const char *config, int t
 		free(*v);
 		*v = NULL;
 		*n = 0;
+		if (boot) {
+			free(*boot);
+			*boot = NULL;
+		}
 		return -1;
 	}
 	return 0;
+}
+
+int store_row_values(struct store *s, const char *run, const char *config, int topology, int dom0, const char *workload,
+		     const char *metric, double **v, size_t *n)
+{
+	return row_values(s, run, config, topology, dom0, workload, metric, v, NULL, n);
+}
+
+int store_row_boot_values(struct store *s, const char *run, const char *config, int topology, int dom0,
+			  const char *workload, const char *metric, double **v, int **boot, size_t *n)
+{
+	return row_values(s, run, config, topology, dom0, workload, metric, v, boot, n);
 }
 
 static const char *text_or_empty(sqlite3_stmt *st, int i)

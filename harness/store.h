@@ -101,6 +101,11 @@ int store_jobs(struct store *s, const char *run, const struct job_row *jobs, int
 int store_row_values(struct store *s, const char *run, const char *config, int topology, int dom0, const char *workload,
 		     const char *metric, double **v, size_t *n);
 
+/* store_row_values, with each value's boot beside it (job_noise.boot, [noise] boots; 0 where not known): *boot is
+ * malloc'd like *v. */
+int store_row_boot_values(struct store *s, const char *run, const char *config, int topology, int dom0,
+			  const char *workload, const char *metric, double **v, int **boot, size_t *n);
+
 /* Is there already a row for this job? (for --resume) */
 int store_job_done(struct store *s, const char *run, const char *config, int topology, int guest_index,
 		   const char *workload, int repetition);

@@ -136,6 +136,44 @@ static void print_scenarios(struct store *s, const char *run, FILE *out)
 	free(rows);
 }
 
+/* With the row's repetitions spread over boots ([noise] boots): each boot's median, and how far apart they lie
+ * against the row's median. Nothing for a row of one boot. */
+static void print_boots(struct store *s, const char *run, const char *workload, const char *metric,
+			const struct group *g, double med, FILE *out)
+{
+	double *v = NULL, *mine = NULL, lo = INFINITY, hi = -INFINITY;
+	int *boot = NULL, nb = 0;
+	size_t n = 0;
+	char line[512];
+	size_t len = 0;
+
+	if (store_row_boot_values(s, run, g->config, g->topology, g->dom0, workload, metric, &v, &boot, &n) < 0 || !n ||
+	    !(mine = malloc(n * sizeof(*mine))))
+		goto out;
+	for (int b = 1; b <= 64; b++) {
+		size_t k = 0;
+		double m;
+
+		for (size_t i = 0; i < n; i++)
+			if (boot[i] == b)
+				mine[k++] = v[i];
+		if (!k)
+			continue;
+		m = stats_median(mine, k);
+		lo = m < lo ? m : lo;
+		hi = m > hi ? m : hi;
+		len += (size_t)snprintf(line + len, len < sizeof(line) ? sizeof(line) - len : 0, "%s%d: %.1f",
+					nb ? ", " : "", b, m);
+		nb++;
+	}
+	if (nb >= 2 && len < sizeof(line) && med > 0)
+		fprintf(out, "%-12s   boot medians %s (%.1f%% apart)\n", "", line, 100.0 * (hi - lo) / med);
+out:
+	free(v);
+	free(boot);
+	free(mine);
+}
+
 int summary_print(struct store *s, const char *run, FILE *out)
 {
 	sqlite3_stmt *st;
@@ -187,6 +225,8 @@ int summary_print(struct store *s, const char *run, FILE *out)
 					g[i].reason);
 			if (lab)
 				fprintf(out, "%-12s   %s (nested lab): %s\n", "", g[i].config, lab);
+			if (g[i].topology && !isnan(med))
+				print_boots(s, run, wl[w], metric, &g[i], med, out);
 			free(lab);
 			free(g[i].values);
 		}

@@ -67,4 +67,6 @@ check '[ -s "$tmp/results/runs/$run/vms/mediated-n1-boot1/guest1.serial.log" ] &
 	"each boot keeps its own logs: $(ls "$tmp/results/runs/$run/vms" 2>&1 | tr '\n' ' ')"
 fact=$(q "SELECT value FROM host_facts WHERE key = 'noise'")
 check 'echo "$fact" | grep -q "guest boots: 2 a topology"' "the run says how many boots: $fact"
+check 'grep -Eq "boot medians 1: [0-9.]+, 2: [0-9.]+ \([0-9.]+% apart\)" "$tmp/boots.log"' \
+	"the summary gives each boot's median: $(grep -A2 kms2d "$tmp/boots.log" | tail -3)"
 check_done
