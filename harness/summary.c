@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "configs.h"
+#include "plan.h"
 #include "scenario_summary.h"
 #include "stats.h"
 #include "workload.h"
@@ -150,7 +151,7 @@ static void print_boots(struct store *s, const char *run, const char *workload, 
 	if (store_row_boot_values(s, run, g->config, g->topology, g->dom0, workload, metric, &v, &boot, &n) < 0 || !n ||
 	    !(mine = malloc(n * sizeof(*mine))))
 		goto out;
-	for (int b = 1; b <= 64; b++) {
+	for (int b = 1; b <= PLAN_MAX_BOOTS && len < sizeof(line); b++) {
 		size_t k = 0;
 		double m;
 
@@ -162,8 +163,7 @@ static void print_boots(struct store *s, const char *run, const char *workload, 
 		m = stats_median(mine, k);
 		lo = m < lo ? m : lo;
 		hi = m > hi ? m : hi;
-		len += (size_t)snprintf(line + len, len < sizeof(line) ? sizeof(line) - len : 0, "%s%d: %.1f",
-					nb ? ", " : "", b, m);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%d: %.1f", nb ? ", " : "", b, m);
 		nb++;
 	}
 	if (nb >= 2 && len < sizeof(line) && med > 0)
