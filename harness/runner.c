@@ -376,7 +376,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 	struct vgpu_stats vs[MAX_GUESTS + 1];
 	char vnames[MAX_GUESTS + 1][16];
 	char redo_reason[160] = "";
-	struct job_noise noise = { .boot = c->kind == CONFIG_HOST ? 0 : r->boot };
+	struct job_noise noise = { .boot = r->boot };
 	int n = s->n;
 
 	if (!wr)
@@ -504,19 +504,30 @@ static int row_stopped(struct run *r, const struct config_def *c, int topo, cons
 	return stopped;
 }
 
-static int all_done(struct run *r, const struct config_def *c, int topo, const struct seats *s)
+/* Are repetitions [first, last] of every workload stored? Under repetitions = auto a row that stopped repeating is
+ * done, and open (the rows' last repetitions: the run's, or a topology's last boot) one that did not is not. */
+static int reps_done(struct run *r, const struct config_def *c, int topo, const struct seats *s, int first, int last,
+		     int open)
 {
 	for (int wi = 0; wi < r->plan.nworkloads; wi++) {
+		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
+
 		if (r->plan.adaptive.on) {
-			if (!row_stopped(r, c, topo, r->plan.workloads[wi]))
+			if (row_stopped(r, c, topo, w->name))
+				continue;
+			if (open)
 				return 0;
-			continue;
 		}
-		for (int rep = 1; rep <= r->plan.repetitions; rep++)
-			if (!rep_done(r, c, topo, s, workload_find(r->plan.workloads[wi]), rep))
+		for (int rep = first; rep <= last; rep++)
+			if (!rep_done(r, c, topo, s, w, rep))
 				return 0;
 	}
 	return 1;
+}
+
+static int all_done(struct run *r, const struct config_def *c, int topo, const struct seats *s)
+{
+	return reps_done(r, c, topo, s, 1, r->plan.repetitions, 1);
 }
 
 /*
@@ -680,25 +691,6 @@ static void run_workloads(struct run *r, const struct config_def *c, int topo, c
 				break;
 		}
 	}
-}
-
-/* Are repetitions [first, last] of every workload stored (or, open-ended under repetitions = auto, has every row
- * stopped)? A boot that has nothing left to run is not booted again on --resume. */
-static int reps_done(struct run *r, const struct config_def *c, int topo, const struct seats *s, int first, int last,
-		     int open)
-{
-	if (open)
-		return all_done(r, c, topo, s);
-	for (int wi = 0; wi < r->plan.nworkloads; wi++) {
-		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
-
-		if (r->plan.adaptive.on && row_stopped(r, c, topo, w->name))
-			continue;
-		for (int rep = first; rep <= last; rep++)
-			if (!rep_done(r, c, topo, s, w, rep))
-				return 0;
-	}
-	return 1;
 }
 
 /* The plan's [noise] settings: LP_NUM_THREADS in the harness's own environment (every renderer it starts inherits
@@ -1131,7 +1123,7 @@ static int run_guest_boot(struct run *r, const struct config_def *c, int n, stru
 static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 {
 	struct seats seats;
-	int boots = r->plan.noise.boots > 0 ? r->plan.noise.boots : 1;
+	int boots = r->plan.noise.boots;
 
 	seats_for(r, c, n, &seats);
 	if (all_done(r, c, n, &seats))

@@ -292,7 +292,8 @@ static void backing_free(struct gpu_device *g, struct gpu_resource *r)
 	r->backing_len = 0;
 }
 
-static void backing_drop(struct gpu_device *g, struct gpu_resource *r)
+/* The renderer lets go of r's backing (for a buffer it keeps in host memory it copies the backing out now). */
+static void backing_detach(struct gpu_resource *r)
 {
 	if (r->host_id && r->backing) {
 		struct iovec *iov = NULL;
@@ -300,6 +301,11 @@ static void backing_drop(struct gpu_device *g, struct gpu_resource *r)
 
 		virgl_renderer_resource_detach_iov((int)r->host_id, &iov, &n);
 	}
+}
+
+static void backing_drop(struct gpu_device *g, struct gpu_resource *r)
+{
+	backing_detach(r);
 	backing_free(g, r);
 }
 
@@ -338,12 +344,7 @@ void gpu_device_mem_remapped(struct gpu_device *g)
 		/* Let the renderer go first, while the old mapping is still there: for a buffer it keeps in host
 		 * memory (queries) it copies the backing out on detach, and it writes query results into the backing
 		 * whenever it polls. */
-		if (r->host_id) {
-			struct iovec *iov = NULL;
-			int n = 0;
-
-			virgl_renderer_resource_detach_iov((int)r->host_id, &iov, &n);
-		}
+		backing_detach(r);
 		for (int i = 0; i < r->nbacking && lost < 0; i++) {
 			void *p = backing_at_addr(g, r->backing_gpa[i], r->backing[i].iov_len);
 
