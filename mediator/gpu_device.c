@@ -31,6 +31,10 @@ struct gpu_resource {
 	uint64_t *backing_gpa; /* each entry's guest address: looked up again when guest memory is remapped */
 	int nbacking;
 	uint64_t backing_len;
+	/* A 2D resource in host memory: the guest contexts that attached it, attached in the renderer too when it
+	 * moves there (resource_to_renderer). At most one entry a live context. */
+	uint32_t *ctxs;
+	unsigned nctxs, cap_ctxs;
 };
 
 static const char *const class_names[GC_COUNT] = {
@@ -317,6 +321,7 @@ static void resource_destroy(struct gpu_device *g, struct gpu_resource *r)
 	if (r->pixels)
 		g->mem_2d -= (uint64_t)r->width * r->height * 4;
 	free(r->pixels);
+	free(r->ctxs);
 	free(r);
 }
 
@@ -469,13 +474,6 @@ static uint32_t check_rect(struct cmd *c, const struct virtio_gpu_rect *rect, co
 		    rect->height, rect->x, rect->y, r->width, r->height);
 }
 
-static uint32_t lookup_host_res(void *opaque, uint32_t guest_id)
-{
-	struct gpu_resource *r = idmap_get(&((struct gpu_device *)opaque)->res, guest_id);
-
-	return r ? r->host_id : 0;
-}
-
 static uint32_t cmd_display_info(struct cmd *c)
 {
 	struct gpu_device *g = c->g;
@@ -512,12 +510,82 @@ static uint32_t new_resource(struct cmd *c, uint32_t id, struct gpu_resource **o
 	return 0;
 }
 
+/* The renderer's resource for 2D resource r: a 2D texture the guest's contexts may also render to. 0, or -1. */
+static int renderer_2d_create(const struct gpu_resource *r, uint32_t *handle)
+{
+	struct virgl_renderer_resource_create_args a = {
+		.handle = gvirgl_new_resource_id(), .target = 2 /* 2D texture */, .format = r->format,
+		.bind = 1u << 1 /* render target */, .width = r->width, .height = r->height, .depth = 1,
+		.array_size = 1, .flags = 1 /* y = 0 at the top */,
+	};
+
+	if (virgl_renderer_resource_create(&a, NULL, 0) != 0)
+		return -1;
+	*handle = a.handle;
+	return 0;
+}
+
+/* A 2D resource held in host memory moves into the renderer the first time a 3D command uses it (a command
+ * stream naming it, a 3D transfer): its pixels are uploaded, its backing handed over, and the contexts that
+ * attached it meanwhile attach it there. A guest's kernel attaches every buffer a GL-capable file opens, dumb
+ * buffers too, so an attachment alone does not move it. Until then a transfer to it is a copy, and a display
+ * update reads it where it lies, with no upload and no read-back (virglrenderer keeps a B8G8R8X8 texture as RGBA
+ * and swizzles every pixel both ways). 0, or -1 (it stays where it was, and the command using it fails). */
+static int resource_to_renderer(struct gpu_device *g, struct gpu_resource *r)
+{
+	uint64_t bytes = (uint64_t)r->width * r->height * 4;
+	struct virgl_box box = { 0, 0, 0, r->width, r->height, 1 };
+	struct iovec iov = { r->pixels, bytes };
+	uint32_t handle;
+	uint64_t t0 = now_ns();
+	int e;
+
+	if (r->host_id)
+		return 0;
+	if (!g->virgl || !r->pixels || renderer_2d_create(r, &handle) < 0)
+		return -1;
+	gvirgl_ctx0(); /* a command stream may be on its way: not in its context (gpu_virgl.h) */
+	e = virgl_renderer_transfer_write_iov(handle, 0, 0, r->width * 4, 0, &box, 0, &iov, 1) != 0 ||
+	    (r->backing && virgl_renderer_resource_attach_iov((int)handle, r->backing, r->nbacking) != 0);
+	g->st.render_ns += now_ns() - t0;
+	if (e) {
+		virgl_renderer_resource_unref(handle);
+		return -1;
+	}
+	for (unsigned i = 0; i < r->nctxs; i++) {
+		void *host = idmap_get(&g->ctx, r->ctxs[i]);
+
+		if (host)
+			virgl_renderer_ctx_attach_resource((int)(uintptr_t)host, (int)handle);
+	}
+	r->host_id = handle;
+	free(r->pixels);
+	r->pixels = NULL;
+	free(r->ctxs);
+	r->ctxs = NULL;
+	r->nctxs = r->cap_ctxs = 0;
+	g->mem_2d -= bytes;
+	g->res_to_renderer++;
+	return 0;
+}
+
+/* A command stream's resource: the renderer's ID, moving a 2D resource held in host memory into the renderer
+ * first (a stream that names it means to use it in 3D). 0: none. */
+static uint32_t lookup_host_res(void *opaque, uint32_t guest_id)
+{
+	struct gpu_device *g = opaque;
+	struct gpu_resource *r = idmap_get(&g->res, guest_id);
+
+	return r && resource_to_renderer(g, r) == 0 ? r->host_id : 0;
+}
+
 static uint32_t cmd_create_2d(struct cmd *c)
 {
 	struct virtio_gpu_resource_create_2d m;
 	struct gpu_resource *r = NULL;
 	uint64_t bytes;
 	uint32_t e;
+	int in_host;
 
 	memcpy(&m, c->buf, sizeof(m));
 	if (!format_known(m.format))
@@ -525,7 +593,10 @@ static uint32_t cmd_create_2d(struct cmd *c)
 	if (!m.width || !m.height || m.width > GPU_MAX_DIM || m.height > GPU_MAX_DIM)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "size %ux%u", m.width, m.height);
 	bytes = (uint64_t)m.width * m.height * 4;
-	if (!c->g->virgl && c->g->mem_2d + bytes > GPU_MAX_2D_BYTES)
+	/* In host memory while it fits the vGPU's 2D memory, with virgl too (resource_to_renderer); past it, with
+	 * virgl, in the renderer at once. */
+	in_host = c->g->mem_2d + bytes <= GPU_MAX_2D_BYTES;
+	if (!c->g->virgl && !in_host)
 		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "%ux%u would pass the vGPU's %llu MiB of 2D memory",
 			    m.width, m.height, GPU_MAX_2D_BYTES >> 20);
 	if ((e = new_resource(c, m.resource_id, &r)))
@@ -533,19 +604,12 @@ static uint32_t cmd_create_2d(struct cmd *c)
 	r->format = m.format;
 	r->width = m.width;
 	r->height = m.height;
-	if (c->g->virgl) {
-		struct virgl_renderer_resource_create_args a = {
-			.handle = gvirgl_new_resource_id(), .target = 2 /* 2D texture */, .format = m.format,
-			.bind = 1u << 1 /* render target */, .width = m.width, .height = m.height, .depth = 1,
-			.array_size = 1, .flags = 1 /* y = 0 at the top */,
-		};
-
-		if (virgl_renderer_resource_create(&a, NULL, 0) != 0) {
+	if (!in_host) {
+		if (renderer_2d_create(r, &r->host_id) < 0) {
 			free(r);
 			return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the renderer refused a %ux%u resource", m.width,
 				    m.height);
 		}
-		r->host_id = a.handle;
 	} else {
 		r->pixels = calloc(1, bytes);
 		if (!r->pixels) {
@@ -1065,6 +1129,33 @@ static uint32_t cmd_ctx_create(struct cmd *c)
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
+/* Context ctx attached to (on) or detached from (!on) r, a 2D resource in host memory. 0, or -1: no memory. */
+static int ctx_list_set(struct gpu_resource *r, uint32_t ctx, int on)
+{
+	unsigned i = 0;
+
+	while (i < r->nctxs && r->ctxs[i] != ctx)
+		i++;
+	if (!on) {
+		if (i < r->nctxs)
+			r->ctxs[i] = r->ctxs[--r->nctxs];
+		return 0;
+	}
+	if (i < r->nctxs)
+		return 0;
+	if (r->nctxs == r->cap_ctxs) {
+		unsigned cap = r->cap_ctxs ? 2 * r->cap_ctxs : 2;
+		uint32_t *n = realloc(r->ctxs, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		r->ctxs = n;
+		r->cap_ctxs = cap;
+	}
+	r->ctxs[r->nctxs++] = ctx;
+	return 0;
+}
+
 static uint32_t cmd_ctx_destroy(struct cmd *c)
 {
 	uint32_t host, e;
@@ -1073,6 +1164,14 @@ static uint32_t cmd_ctx_destroy(struct cmd *c)
 		return e;
 	idmap_del(&c->g->ctx, c->hdr.ctx_id);
 	virgl_renderer_context_destroy(host);
+	{
+		size_t pos = 0;
+		struct gpu_resource *r;
+
+		while ((r = idmap_next(&c->g->res, &pos, NULL)))
+			if (r->nctxs)
+				ctx_list_set(r, c->hdr.ctx_id, 0);
+	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -1086,8 +1185,13 @@ static uint32_t cmd_ctx_resource(struct cmd *c)
 	if (need_virgl(c, &e) || ctx_host(c, m.hdr.ctx_id, &host, &e))
 		return e;
 	r = find_res(c, m.resource_id);
-	if (!r || !r->host_id)
+	if (!r)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if (!r->host_id) /* in host memory: attached in the renderer if it moves there */
+		return ctx_list_set(r, m.hdr.ctx_id, c->cls == GC_CTX_ATTACH_RESOURCE)
+			       ? fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory to attach resource %u",
+				      m.resource_id)
+			       : VIRTIO_GPU_RESP_OK_NODATA;
 	if (c->cls == GC_CTX_ATTACH_RESOURCE)
 		virgl_renderer_ctx_attach_resource((int)host, (int)r->host_id);
 	else
@@ -1156,8 +1260,10 @@ static uint32_t cmd_transfer_3d(struct cmd *c)
 	if (m.hdr.ctx_id && ctx_host(c, m.hdr.ctx_id, &host, &e))
 		return e;
 	r = find_res(c, m.resource_id);
-	if (!r || !r->host_id)
+	if (!r)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "no resource %u", m.resource_id);
+	if (resource_to_renderer(c->g, r) < 0)
+		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "resource %u cannot move into the renderer", m.resource_id);
 	if (!r->backing)
 		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "resource %u has no backing", m.resource_id);
 	if (m.offset > r->backing_len)

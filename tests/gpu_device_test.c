@@ -553,7 +553,7 @@ static uint32_t clear_only(struct tgpu *t, float r, float g, float b, int fenced
 	return send_cmd(t, &m, sizeof(m), 64);
 }
 
-static uint32_t clear_to(struct tgpu *t, float r, float g, float b, uint32_t res)
+static uint32_t clear_on(struct tgpu *t, uint32_t ctx, float r, float g, float b, uint32_t res)
 {
 	struct {
 		struct virtio_gpu_cmd_submit s;
@@ -566,10 +566,15 @@ static uint32_t clear_to(struct tgpu *t, float r, float g, float b, uint32_t res
 	memcpy(&m.dw[12], &r, 4);
 	memcpy(&m.dw[13], &g, 4);
 	memcpy(&m.dw[14], &b, 4);
-	m.s.hdr.ctx_id = 1;
+	m.s.hdr.ctx_id = ctx;
 	m.s.hdr.flags = VIRTIO_GPU_FLAG_FENCE;
 	m.s.hdr.fence_id = 5;
 	return send_cmd(t, &m, sizeof(m), 64);
+}
+
+static uint32_t clear_to(struct tgpu *t, float r, float g, float b, uint32_t res)
+{
+	return clear_on(t, 1, r, g, b, res);
 }
 
 static uint32_t read_back(struct tgpu *t, uint32_t res)
@@ -956,6 +961,101 @@ static void test_parallel_present(void)
 	copy_pool_stop(pool);
 }
 
+/* With virgl, a 2D resource stays in host memory (a transfer is a copy, a display update takes it where it lies,
+ * with no read-back) until a 3D command uses it, attached to contexts or not (a guest's kernel attaches its dumb
+ * buffers too); then its content, and the contexts that attached it, move into the renderer with it. */
+static void test_2d_under_virgl(void)
+{
+	char err[256];
+	struct tgpu t;
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+	struct virtio_gpu_ctx_create cc = { .hdr = H(VIRTIO_GPU_CMD_CTX_CREATE), .nlen = 4 };
+	struct virtio_gpu_ctx_resource ca = { H(VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE), 20, 0 };
+	struct virtio_gpu_ctx_resource cd = { H(VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE), 22, 0 };
+	struct virtio_gpu_ctrl_hdr d = H(VIRTIO_GPU_CMD_CTX_DESTROY);
+	uint8_t want[64 * 64 * 4], px[4];
+	uint64_t errors;
+	int same = 1;
+
+	if (!gvirgl_ready() && gvirgl_init("none", on_fence, NULL, err, sizeof(err)) < 0) {
+		CHECK(0, "the renderer must start on EGL surfaceless here: %s", err);
+		return;
+	}
+	tgpu_up(&t, 1ull << VIRTIO_GPU_F_VIRGL, 1);
+	fence_targets[0] = &t;
+	draw(&t, 3);
+	memcpy(want, t.fe.ram + BACK, sizeof(want));
+	memcpy(cc.debug_name, "test", 4);
+	cc.hdr.ctx_id = ca.hdr.ctx_id = 1;
+	CHECK(send_cmd(&t, &cc, sizeof(cc), 64) == VIRTIO_GPU_RESP_OK_NODATA, "context 1");
+	CHECK(create_2d(&t, 20, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      send_cmd(&t, &ca, sizeof(ca), 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      attach(&t, 20, BACK, sizeof(want)) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      transfer(&t, 20, full, 0) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      scanout(&t, 0, 20, full) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      flush(&t, 20, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "2D resource on a virgl vGPU: created, attached to context 1, backed, transferred, shown");
+	wait_updates(&t.disp, 1);
+	CHECK(t.disp.updates == 1 && shows(&t, full), "the display shows what the guest drew");
+	CHECK(t.gd.mem_2d == sizeof(want) && t.gd.res_to_renderer == 0 && !t.gd.st.stage[STAGE_READBACK].count,
+	      "held in host memory, nothing read back (%llu bytes, %llu moved, %llu read-backs)",
+	      (unsigned long long)t.gd.mem_2d, (unsigned long long)t.gd.res_to_renderer,
+	      (unsigned long long)t.gd.st.stage[STAGE_READBACK].count);
+
+	/* A 3D transfer uses it: it moves into the renderer with what it holds. */
+	memset(t.fe.ram + BACK, 0, sizeof(want));
+	CHECK(read_back(&t, 20) == VIRTIO_GPU_RESP_OK_NODATA, "3D transfer from resource 20");
+	CHECK(t.gd.mem_2d == 0 && t.gd.res_to_renderer == 1, "it moved into the renderer (%llu bytes left, %llu moved)",
+	      (unsigned long long)t.gd.mem_2d, (unsigned long long)t.gd.res_to_renderer);
+	for (int i = 0; i < 64 * 64; i++)
+		same &= !memcmp(t.fe.ram + BACK + i * 4, want + i * 4, 3);
+	CHECK(same, "the renderer holds what the guest had transferred");
+	CHECK(read_back(&t, 20) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.res_to_renderer == 1, "used again: moved once");
+
+	/* Now served by the renderer: a transfer uploads, an update reads back. */
+	draw(&t, 9);
+	CHECK(transfer(&t, 20, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 20, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "transfer and flush in the renderer");
+	wait_updates(&t.disp, 2);
+	CHECK(t.disp.updates == 2 && shows(&t, full) && t.gd.st.stage[STAGE_READBACK].count == 1,
+	      "the display shows the new frame, read back once");
+
+	/* A command stream naming one moves it, attached where the guest attached it: context 1 renders into it. */
+	errors = t.gd.st.errors;
+	ca.resource_id = 21;
+	CHECK(create_2d(&t, 21, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      attach(&t, 21, BACK, sizeof(want)) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      send_cmd(&t, &ca, sizeof(ca), 64) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.res_to_renderer == 1,
+	      "2D resource 21, attached to context 1, in host memory");
+	CHECK(clear_to(&t, 1, 0, 0, 21) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.st.errors == errors &&
+		      t.gd.res_to_renderer == 2,
+	      "a stream clearing 21 moved it and found it attached (%llu moved): %s",
+	      (unsigned long long)t.gd.res_to_renderer, t.gd.st.last_error);
+	CHECK(read_back(&t, 21) == VIRTIO_GPU_RESP_OK_NODATA, "read back 21");
+	memcpy(px, t.fe.ram + BACK + 32 * 256 + 32 * 4, 4);
+	CHECK(px[2] == 0xff && px[1] == 0 && px[0] == 0, "resource 21 is red: %02x%02x%02x", px[2], px[1], px[0]);
+
+	/* Attachments to a context that goes are forgotten: a new context under the same ID has not attached it. */
+	cc.hdr.ctx_id = ca.hdr.ctx_id = cd.hdr.ctx_id = d.ctx_id = 2;
+	ca.resource_id = 22;
+	CHECK(create_2d(&t, 22, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      send_cmd(&t, &cc, sizeof(cc), 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      send_cmd(&t, &ca, sizeof(ca), 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      send_cmd(&t, &cd, sizeof(cd), 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      send_cmd(&t, &ca, sizeof(ca), 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      send_cmd(&t, &d, sizeof(d), 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      send_cmd(&t, &cc, sizeof(cc), 64) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "22 attached to context 2, detached, attached again; context 2 destroyed and made again");
+	errors = t.gd.st.errors;
+	clear_on(&t, 2, 0, 1, 0, 22);
+	CHECK(t.gd.st.errors > errors, "the new context 2 cannot render into 22, which it never attached");
+	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 21) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 22) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.mem_2d == 0,
+	      "unref gives their memory back");
+	fence_targets[0] = NULL;
+	tgpu_down(&t);
+}
+
 int main(void)
 {
 	test_scanner();
@@ -963,6 +1063,7 @@ int main(void)
 	test_coalesce();
 	test_parallel_present();
 	test_3d();
+	test_2d_under_virgl();
 	test_remap();
 	return check_done("gpu_device");
 }

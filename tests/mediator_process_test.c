@@ -377,7 +377,8 @@ static void test_reset(const char *dir)
 		mem = control_doc_field(doc, "a", "memory");
 		CHECK(mem && json_object_get_int64(json_object_object_get(mem, "remaps")) == 1 &&
 			      json_object_get_int64(json_object_object_get(mem, "backings_moved")) == 1 &&
-			      json_object_get_int64(json_object_object_get(mem, "backings_lost")) == 0,
+			      json_object_get_int64(json_object_object_get(mem, "backings_lost")) == 0 &&
+			      json_object_object_get_ex(mem, "resources_2d_to_renderer", NULL),
 		      "counted: %s", json_object_to_json_string(mem));
 		json_object_put(doc);
 	}

@@ -59,7 +59,11 @@
 struct backend {
 	const char *label;
 	int is_mediator;
-	int virgl; /* negotiate VIRTIO_GPU_F_VIRGL: the mediator then keeps resources in virglrenderer */
+	/* 0: a 2D guest. 1: negotiate VIRTIO_GPU_F_VIRGL, the frame a 2D resource as a virgl guest's dumb buffer
+	 * (the mediator keeps it in host memory). 2: the same, and a 3D context attaches the frame and uses it, as a
+	 * guest's GL client would: the mediator then keeps it in virglrenderer, uploads on every transfer and reads
+	 * back. */
+	int virgl;
 	const char *skip; /* why it cannot run here, or NULL */
 };
 
@@ -455,7 +459,7 @@ static int bring_up(struct session *s, const struct backend *b, struct result *r
 }
 
 /* The guest's frame: a resource, its backing in page-sized (entry_size) pieces, scanout 0 showing it. */
-static int set_up_frame(struct session *s, const struct opts *o, struct result *r)
+static int set_up_frame(struct session *s, const struct opts *o, const struct backend *b, struct result *r)
 {
 	uint32_t bytes = s->w * s->h * 4;
 	uint32_t n = (bytes + o->entry_size - 1) / o->entry_size;
@@ -488,6 +492,25 @@ static int set_up_frame(struct session *s, const struct opts *o, struct result *
 		    "RESOURCE_ATTACH_BACKING") < 0 ||
 	    one_cmd(s, r, &so, sizeof(so), "SET_SCANOUT") < 0)
 		return -1;
+	if (b->virgl == 2) {
+		struct virtio_gpu_ctx_create cc = { .hdr = { .type = VIRTIO_GPU_CMD_CTX_CREATE, .ctx_id = 1 },
+						    .nlen = 5, .debug_name = "bench" };
+		struct virtio_gpu_ctx_resource ca = { { .type = VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, .ctx_id = 1 },
+						      RESOURCE_ID, 0 };
+
+		/* A stream that makes a surface of it (virgl's CREATE_OBJECT, a B8G8R8X8 surface): the mediator moves a
+		 * 2D resource into the renderer when a 3D command first uses it. */
+		struct {
+			struct virtio_gpu_cmd_submit h;
+			uint32_t dw[6];
+		} sub = { { { .type = VIRTIO_GPU_CMD_SUBMIT_3D, .ctx_id = 1 }, sizeof(sub.dw), 0 },
+			  { (5u << 16) | (8u << 8) | 1, 1, RESOURCE_ID, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 0, 0 } };
+
+		if (one_cmd(s, r, &cc, sizeof(cc), "CTX_CREATE") < 0 ||
+		    one_cmd(s, r, &ca, sizeof(ca), "CTX_ATTACH_RESOURCE") < 0 ||
+		    one_cmd(s, r, &sub, sizeof(sub), "SUBMIT_3D") < 0)
+			return -1;
+	}
 	struct virtio_gpu_transfer_to_host_2d t = { { .type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D },
 						    { 0, 0, s->w, s->h }, 0, RESOURCE_ID, 0 };
 	struct virtio_gpu_resource_flush f = { { .type = VIRTIO_GPU_CMD_RESOURCE_FLUSH }, { 0, 0, s->w, s->h },
@@ -736,7 +759,7 @@ static void measure(const struct opts *o, const struct backend *b, uint32_t w, u
 		if (!s->disp.last)
 			fail(&ws[i].r, "out of memory for a %ux%u frame", w, h);
 		else if (session_connect(s, &ws[i].r) == 0 && bring_up(s, b, &ws[i].r) == 0)
-			set_up_frame(s, o, &ws[i].r);
+			set_up_frame(s, o, b, &ws[i].r);
 	}
 	for (; nthr < nv; nthr++)
 		if (pthread_create(&thr[nthr], NULL, worker_main, &ws[nthr]) != 0)
@@ -997,7 +1020,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	return 0;
 }
 
-#define NBACKENDS 3
+#define NBACKENDS 4
 
 static double median_of(const struct result *rs, int n, size_t field)
 {
@@ -1127,7 +1150,8 @@ int main(int argc, char **argv)
 	struct backend bs[NBACKENDS] = {
 		{ "qemu vhost-user-gpu (2D)", 0, 0, NULL },
 		{ "vgpu-mediator (2D)", 1, 0, NULL },
-		{ "vgpu-mediator (virgl resources)", 1, 1, NULL },
+		{ "vgpu-mediator (2D under virgl)", 1, 1, NULL },
+		{ "vgpu-mediator (virgl resources)", 1, 2, NULL },
 	};
 	int failed = 0;
 	FILE *csv = NULL;
@@ -1141,7 +1165,7 @@ int main(int argc, char **argv)
 	if (access(o.qemu, X_OK) != 0)
 		bs[0].skip = "QEMU's vhost-user-gpu is not installed (make deps installs it)";
 	if (access(o.mediator, X_OK) != 0)
-		bs[1].skip = bs[2].skip = "vgpu-mediator is not built (make build)";
+		bs[1].skip = bs[2].skip = bs[3].skip = "vgpu-mediator is not built (make build)";
 	if (o.csv && !(csv = fopen(o.csv, "w"))) {
 		fprintf(stderr, "bench-mediator: --csv %s: %s\n", o.csv, strerror(errno));
 		return 2;
