@@ -78,6 +78,48 @@ static void add_detail(void *ctx, const char *table, int ncols, const char *cons
 	json_object_array_add(arr, o);
 }
 
+static struct json_object *jpct(double v)
+{
+	return isnan(v) ? NULL : json_object_new_double(v);
+}
+
+/* A calibration run's rows (vgpubench calibrate) as "calibration": what each row caught. 0, or -1. */
+static int add_calibration(struct store *st, const char *run, struct json_object *root)
+{
+	struct calibration_row *rows;
+	size_t n;
+	struct json_object *a;
+
+	if (store_calibration_get(st, run, &rows, &n) < 0)
+		return -1;
+	if (!n) {
+		free(rows);
+		return 0;
+	}
+	a = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct calibration_row *r = &rows[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "workload", json_object_new_string(r->workload));
+		json_object_object_add(o, "metric", json_object_new_string(r->metric));
+		json_object_object_add(o, "config", json_object_new_string(r->config));
+		json_object_object_add(o, "guests", json_object_new_int(r->topology));
+		json_object_object_add(o, "dom0", json_object_new_boolean(r->dom0));
+		json_object_object_add(o, "injected", r->injected[0] ? json_object_new_string(r->injected) : NULL);
+		json_object_object_add(o, "aa_pairs", json_object_new_int(r->aa_pairs));
+		json_object_object_add(o, "aa_flagged", json_object_new_int(r->aa_flagged));
+		json_object_object_add(o, "ab_pairs", json_object_new_int(r->ab_pairs));
+		json_object_object_add(o, "ab_detected", json_object_new_int(r->ab_detected));
+		json_object_object_add(o, "change_pct", jpct(r->change_pct));
+		json_object_object_add(o, "detectable_pct", jpct(r->detectable_pct));
+		json_object_array_add(a, o);
+	}
+	free(rows);
+	json_object_object_add(root, "calibration", a);
+	return 0;
+}
+
 static int export_json(struct store *st, const char *run, FILE *out)
 {
 	struct json_object *root = json_object_new_object(), *host = json_object_new_object();
@@ -188,6 +230,11 @@ static int export_json(struct store *st, const char *run, FILE *out)
 	sqlite3_finalize(mq);
 	sqlite3_finalize(sq);
 	json_object_object_add(root, "jobs", jobs);
+	if (add_calibration(st, run, root) < 0) {
+		vb_err("%s", st->err);
+		json_object_put(root);
+		return -1;
+	}
 	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 	return 0;

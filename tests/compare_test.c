@@ -330,8 +330,40 @@ int main(int argc, char **argv)
 		      "json: its two stages, in order: %s", json_object_to_json_string(d));
 	}
 	CHECK(details == 1, "json: one job has details (%d)", details);
+	CHECK(root && !json_object_object_get_ex(root, "calibration", NULL), "json: no calibration in a plain run");
 	json_object_put(root);
 	free(text);
+	{
+		/* A calibration (a run of its own): its rows go out with it, a row it could not measure as null. */
+		const struct calibration_row cal[2] = {
+			{ .workload = "glmark2", .metric = "score", .config = "mediated", .topology = 1,
+			  .injected = "mediator throttle 5%", .aa_pairs = 3, .aa_flagged = 0, .ab_pairs = 6, .ab_detected = 5,
+			  .change_pct = -4.5, .detectable_pct = 3.1 },
+			{ .workload = "glmark2", .metric = "score", .config = "qemu-virgl", .topology = 3, .dom0 = 1,
+			  .aa_pairs = 3, .aa_flagged = 1, .change_pct = NAN, .detectable_pct = NAN },
+		};
+		struct json_object *rows = NULL, *r0, *r1;
+
+		CHECK(store_calibration_put(&s, "a", cal, 2) == 0, "calibration rows stored under run a");
+		text = exported(&s, "a", "json", &rc);
+		root = text ? json_tokener_parse(text) : NULL;
+		CHECK(rc == 0 && root && json_object_object_get_ex(root, "calibration", &rows) &&
+			      json_object_array_length(rows) == 2,
+		      "json: the calibration's 2 rows");
+		r0 = rows ? json_object_array_get_idx(rows, 0) : NULL;
+		r1 = rows ? json_object_array_get_idx(rows, 1) : NULL;
+		CHECK(r0 && !strcmp(json_object_get_string(json_object_object_get(r0, "injected")), "mediator throttle 5%") &&
+			      json_object_get_int(json_object_object_get(r0, "ab_detected")) == 5 &&
+			      json_object_get_double(json_object_object_get(r0, "change_pct")) == -4.5,
+		      "json: what the mediated row caught: %s", json_object_to_json_string(r0));
+		CHECK(r1 && json_object_get_boolean(json_object_object_get(r1, "dom0")) &&
+			      json_object_object_get_ex(r1, "change_pct", &d) && !d &&
+			      json_object_object_get_ex(r1, "injected", &d) && !d &&
+			      json_object_get_int(json_object_object_get(r1, "aa_flagged")) == 1,
+		      "json: a row with no knob: %s", json_object_to_json_string(r1));
+		json_object_put(root);
+		free(text);
+	}
 
 	text = exported(&s, "a", "csv", &rc);
 	CHECK(rc == 0, "csv export");
