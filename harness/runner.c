@@ -1444,6 +1444,14 @@ static void run_scenario(struct run *r, const struct config_def *c, const struct
 		return;
 	}
 	med.policy = sc->policies[0];
+	/* The scenario gives the scheduling; the mediator process's own settings ([mediator]: watchdog, display
+	 * refresh, and calibrate's throttle) are the plan's, as for every other mediated boot. */
+	med.watchdog_set = r->plan.med.watchdog_set;
+	med.watchdog_ms = r->plan.med.watchdog_ms;
+	med.watchdog_quarantine = r->plan.med.watchdog_quarantine;
+	med.display_fps_set = r->plan.med.display_fps_set;
+	med.display_fps = r->plan.med.display_fps;
+	med.throttle_pct = r->plan.med.throttle_pct;
 	struct backend_env env = {
 		.host = &r->host, .plan = &r->plan, .dir = dir, .mediator = r->mediator, .memory_mb = r->plan.memory_mb,
 		.sched = &med

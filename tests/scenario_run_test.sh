@@ -22,6 +22,8 @@ repetitions = 1
 memory_mb = 768
 boot_timeout_s = 180
 job_timeout_s = 120
+[mediator]
+display_fps = 30
 [scenario pair]
 policies = fixed-share
 weights = guest1:3
@@ -45,6 +47,8 @@ check '[ "$(q "SELECT count(*) FROM scenario_jobs WHERE workload = '"'"'kms2d'"'
 	"the busy guest's GPU time is stored: $(q "SELECT guest_index, phase, gpu_ms, window_gpu_ms FROM scenario_jobs")"
 check '[ "$(q "SELECT count(DISTINCT job_id) FROM scenario_samples")" -eq 4 ]' "samples for every guest"
 check 'grep -q "scenario pair, fixed-share, contended: repetition 1/1" "$tmp/run.log"' "the repetition is announced"
+check 'grep -q "scenario pair: booting 2 guests at once (.*display updates at most 30 a second" "$tmp/run.log"' \
+	"the scenario's mediator takes [mediator] display_fps: $(grep "scenario pair: booting" "$tmp/run.log")"
 check 'grep -qE "^pair +fixed-share +contended +guest1 +kms2d" "$tmp/run.log"' "the terminal table lists the guests: $(tail -12 "$tmp/run.log")"
 run=$(q "SELECT id FROM runs")
 html="$tmp/reports/$run/index.html"
