@@ -100,73 +100,46 @@ static enum verdict scene_test(const struct comparison *c, const struct compare_
 	return (r->scene_change_pct < 0) == (higher != 0) ? V_REGRESSION : V_IMPROVEMENT;
 }
 
-static int load_changes(struct store *st, struct comparison *c)
+/* A piglit subtest's status in both runs: kept when it changed in a way piglit's summary names. */
+static void add_change(void *ctx, const char *config, int topology, const char *name, const char *os, const char *ns)
 {
-	sqlite3_stmt *q;
-	const char *sql =
-		"WITH sev(status, rank) AS (VALUES ('notrun',0),('skip',1),('pass',2),('warn',3),('fail',4),"
-		"  ('timeout',5),('crash',6)),"
-		" agg AS (SELECT j.run_id AS run, j.config AS config, j.topology AS topo, s.name AS name,"
-		"  max(sev.rank) AS rank FROM subtests s JOIN jobs j ON j.id = s.job_id"
-		"  JOIN sev ON sev.status = s.status WHERE j.run_id IN (?1, ?2) GROUP BY 1, 2, 3, 4),"
-		" o AS (SELECT * FROM agg WHERE run = ?1), n AS (SELECT * FROM agg WHERE run = ?2)"
-		" SELECT coalesce(n.config, o.config), coalesce(n.topo, o.topo), coalesce(n.name, o.name),"
-		"  (SELECT status FROM sev WHERE rank = o.rank), (SELECT status FROM sev WHERE rank = n.rank)"
-		" FROM o FULL OUTER JOIN n ON o.config = n.config AND o.topo = n.topo AND o.name = n.name"
-		" ORDER BY 1, 2, 3";
+	struct comparison *c = ctx;
+	const char *kind = compare_classify(os, ns);
+	struct status_change *nc, *x;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		vb_err("database: %s", sqlite3_errmsg(st->db));
-		return -1;
-	}
-	sqlite3_bind_text(q, 1, c->base, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(q, 2, c->run, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		const char *os = (const char *)sqlite3_column_text(q, 3), *ns = (const char *)sqlite3_column_text(q, 4);
-		const char *kind = compare_classify(os, ns);
-
-		if (!kind)
-			continue;
-		struct status_change *nc = realloc(c->changes, (c->nchanges + 1) * sizeof(*nc));
-
-		if (!nc)
-			abort();
-		c->changes = nc;
-		struct status_change *x = &c->changes[c->nchanges++];
-
-		memset(x, 0, sizeof(*x));
-		snprintf(x->config, sizeof(x->config), "%s", sqlite3_column_text(q, 0));
-		x->topology = sqlite3_column_int(q, 1);
-		snprintf(x->name, sizeof(x->name), "%s", sqlite3_column_text(q, 2));
-		snprintf(x->old_status, sizeof(x->old_status), "%s", os ? os : "");
-		snprintf(x->new_status, sizeof(x->new_status), "%s", ns ? ns : "");
-		x->kind = kind;
-		c->status_regressions += strcmp(kind, "regression") == 0;
-		c->status_fixes += strcmp(kind, "fix") == 0;
-	}
-	sqlite3_finalize(q);
-	return 0;
+	if (!kind)
+		return;
+	nc = realloc(c->changes, (c->nchanges + 1) * sizeof(*nc));
+	if (!nc)
+		abort();
+	c->changes = nc;
+	x = &c->changes[c->nchanges++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->config, sizeof(x->config), "%s", config);
+	x->topology = topology;
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	snprintf(x->old_status, sizeof(x->old_status), "%s", os ? os : "");
+	snprintf(x->new_status, sizeof(x->new_status), "%s", ns ? ns : "");
+	x->kind = kind;
+	c->status_regressions += strcmp(kind, "regression") == 0;
+	c->status_fixes += strcmp(kind, "fix") == 0;
 }
 
-static int run_exists(struct store *st, const char *run)
+static int load_changes(struct store *st, struct comparison *c)
 {
-	sqlite3_stmt *q;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM runs WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
-	found = sqlite3_step(q) == SQLITE_ROW;
-	sqlite3_finalize(q);
-	return found;
+	if (store_subtest_status_pairs(st, c->base, c->run, add_change, c) < 0) {
+		vb_err("%s", st->err);
+		return -1;
+	}
+	return 0;
 }
 
 int compare_build(struct store *st, const char *run, const char *base, const struct compare_opts *o,
 		  struct comparison *c)
 {
 	memset(c, 0, sizeof(*c));
-	if (!run_exists(st, run) || (base && !run_exists(st, base))) {
-		vb_err("no run '%s' in the database", run_exists(st, run) ? base : run);
+	if (!store_run_exists(st, run) || (base && !store_run_exists(st, base))) {
+		vb_err("no run '%s' in the database", store_run_exists(st, run) ? base : run);
 		return -1;
 	}
 	snprintf(c->run, sizeof(c->run), "%s", run);

@@ -69,30 +69,30 @@ static int cmd_workloads(void)
 	return 0;
 }
 
+static void print_run(void *ctx, const char *id, const char *status, const char *started_at, int jobs, int ok)
+{
+	(void)ctx;
+	printf("%-40s %-12s %-22s %d/%d\n", id, status, started_at, ok, jobs);
+}
+
 static int cmd_list(const char *results)
 {
 	struct store s;
-	sqlite3_stmt *st;
 	char *db = vb_strdupf("%s/vgpubench.db", results);
+	int rc = 0;
 
 	if (store_open_read(&s, db) < 0) {
 		free(db);
 		return 1;
 	}
 	free(db);
-	if (sqlite3_prepare_v2(s.db,
-			       "SELECT id, status, started_at, (SELECT count(*) FROM jobs j WHERE j.run_id = r.id),"
-			       " (SELECT count(*) FROM jobs j WHERE j.run_id = r.id AND j.status = 'ok')"
-			       " FROM runs r ORDER BY started_at",
-			       -1, &st, NULL) == SQLITE_OK) {
-		printf("%-40s %-12s %-22s %s\n", "run", "status", "started", "jobs ok");
-		while (sqlite3_step(st) == SQLITE_ROW)
-			printf("%-40s %-12s %-22s %d/%d\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
-			       sqlite3_column_text(st, 2), sqlite3_column_int(st, 4), sqlite3_column_int(st, 3));
-		sqlite3_finalize(st);
+	printf("%-40s %-12s %-22s %s\n", "run", "status", "started", "jobs ok");
+	if (store_run_list(&s, print_run, NULL) < 0) {
+		vb_err("%s", s.err);
+		rc = 1;
 	}
 	store_close(&s);
-	return 0;
+	return rc;
 }
 
 static int cmd_show(const char *results, const char *run)

@@ -383,6 +383,13 @@ void store_close(struct store *s)
 }
 
 /* Bind text (NULL as NULL), made valid UTF-8 first: captured output may be anything. */
+static const char *text_or_empty(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	char *fixed = vb_utf8_fix(v);
@@ -498,6 +505,64 @@ int store_run_load(struct store *s, const char *id, char **plan_path, char **pla
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int store_run_list(struct store *s, store_run_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, status, started_at, (SELECT count(*) FROM jobs j WHERE j.run_id = r.id),"
+			       " (SELECT count(*) FROM jobs j WHERE j.run_id = r.id AND j.status = 'ok')"
+			       " FROM runs r ORDER BY started_at",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_error(s, "listing the runs");
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, text_or_empty(st, 0), text_or_empty(st, 1), text_or_empty(st, 2), sqlite3_column_int(st, 3),
+		   sqlite3_column_int(st, 4));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_error(s, "listing the runs");
+		return -1;
+	}
+	return 0;
+}
+
+int store_subtest_status_pairs(struct store *s, const char *base, const char *cur, store_status_pair_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc;
+	/* piglit's order of severity: a subtest run several times (repetitions, guests) counts at its worst */
+	const char *sql =
+		"WITH sev(status, rank) AS (VALUES ('notrun',0),('skip',1),('pass',2),('warn',3),('fail',4),"
+		"  ('timeout',5),('crash',6)),"
+		" agg AS (SELECT j.run_id AS run, j.config AS config, j.topology AS topo, s.name AS name,"
+		"  max(sev.rank) AS rank FROM subtests s JOIN jobs j ON j.id = s.job_id"
+		"  JOIN sev ON sev.status = s.status WHERE j.run_id IN (?1, ?2) GROUP BY 1, 2, 3, 4),"
+		" o AS (SELECT * FROM agg WHERE run = ?1), n AS (SELECT * FROM agg WHERE run = ?2)"
+		" SELECT coalesce(n.config, o.config), coalesce(n.topo, o.topo), coalesce(n.name, o.name),"
+		"  (SELECT status FROM sev WHERE rank = o.rank), (SELECT status FROM sev WHERE rank = n.rank)"
+		" FROM o FULL OUTER JOIN n ON o.config = n.config AND o.topo = n.topo AND o.name = n.name"
+		" ORDER BY 1, 2, 3";
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_error(s, "reading the piglit subtests");
+		return -1;
+	}
+	bind_text(st, 1, base);
+	bind_text(st, 2, cur);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, text_or_empty(st, 0), sqlite3_column_int(st, 1), text_or_empty(st, 2),
+		   (const char *)sqlite3_column_text(st, 3), (const char *)sqlite3_column_text(st, 4));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading the piglit subtests");
+		return -1;
+	}
+	return 0;
 }
 
 int store_run_exists(struct store *s, const char *id)
@@ -1174,13 +1239,6 @@ int store_row_boot_values(struct store *s, const char *run, const char *config, 
 			  const char *workload, const char *metric, double **v, int **boot, size_t *n)
 {
 	return row_values(s, run, config, topology, dom0, workload, metric, v, boot, n);
-}
-
-static const char *text_or_empty(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t ? (const char *)t : "";
 }
 
 static void bind_number(sqlite3_stmt *st, int i, double v)

@@ -36,6 +36,17 @@ int store_run_create(struct store *s, const char *id, const char *plan_name, con
 int store_run_load(struct store *s, const char *id, char **plan_path, char **plan_text, char **dir, char **status);
 /* Is there a run with this id? */
 int store_run_exists(struct store *s, const char *id);
+/* Every run, oldest first: its id, status, start, and how many jobs it has and how many ran ok. 0, or -1 with the
+ * reason in s->err. */
+typedef void (*store_run_fn)(void *ctx, const char *id, const char *status, const char *started_at, int jobs,
+			     int jobs_ok);
+int store_run_list(struct store *s, store_run_fn fn, void *ctx);
+/* Each piglit subtest's worst status in run base and in run cur, per configuration, guest count and name (a side
+ * NULL where its run lacks the subtest), in that order: the pairs piglit's summary classifies. 0, or -1 with the
+ * reason in s->err. */
+typedef void (*store_status_pair_fn)(void *ctx, const char *config, int topology, const char *name,
+				     const char *base_status, const char *cur_status);
+int store_subtest_status_pairs(struct store *s, const char *base, const char *cur, store_status_pair_fn fn, void *ctx);
 /* Why a run failed or was interrupted (malloc'ed), or NULL. */
 char *store_run_reason(struct store *s, const char *id);
 /* status: running, complete, interrupted or failed; reason: why it failed (NULL otherwise). */

@@ -302,6 +302,24 @@ static void test_scheduling(const char *db)
 	store_close(&s);
 }
 
+/* What store_run_list gave: how many runs, and the last one. */
+struct listed {
+	int n, jobs, ok;
+	char id[64], status[32];
+};
+
+static void list_run(void *ctx, const char *id, const char *status, const char *started_at, int jobs, int ok)
+{
+	struct listed *l = ctx;
+
+	(void)started_at;
+	l->n++;
+	l->jobs = jobs;
+	l->ok = ok;
+	snprintf(l->id, sizeof(l->id), "%s", id);
+	snprintf(l->status, sizeof(l->status), "%s", status);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/vgpubench-store-XXXXXX";
@@ -378,6 +396,13 @@ int main(void)
 	failed.reason = "wrong GPU path";
 	failed.metrics = NULL;
 	CHECK(store_jobs(&s, "r1", &failed, 1) == 0, "store a failed job");
+	{
+		struct listed l = { 0 };
+
+		CHECK(store_run_list(&s, list_run, &l) == 0 && l.n == 1 && !strcmp(l.id, "r1") && l.jobs == 4 &&
+			      l.ok == 3 && !strcmp(l.status, "running"),
+		      "listed: %d run(s), %s %s with %d/%d jobs ok", l.n, l.id, l.status, l.ok, l.jobs);
+	}
 	struct job_row bogus = native;
 
 	bogus.repetition = 3;
