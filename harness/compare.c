@@ -127,11 +127,7 @@ static void add_change(void *ctx, const char *config, int topology, const char *
 
 static int load_changes(struct store *st, struct comparison *c)
 {
-	if (store_subtest_status_pairs(st, c->base, c->run, add_change, c) < 0) {
-		vb_err("%s", st->err);
-		return -1;
-	}
-	return 0;
+	return store_subtest_status_pairs(st, c->base, c->run, add_change, c); /* a failure is said there */
 }
 
 int compare_build(struct store *st, const char *run, const char *base, const struct compare_opts *o,

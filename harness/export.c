@@ -120,6 +120,36 @@ static int add_calibration(struct store *st, const char *run, struct json_object
 	return 0;
 }
 
+/* Text as a JSON string, made valid UTF-8 like jtxt. */
+static struct json_object *jstr(const char *t)
+{
+	char *fixed = vb_utf8_fix(t);
+	struct json_object *o = json_object_new_string(fixed ? fixed : t);
+
+	free(fixed);
+	return o;
+}
+
+/* A host fact (key, value) into the JSON's "host". */
+static void add_fact(void *ctx, const char *const *cols)
+{
+	char *key = vb_utf8_fix(cols[0]);
+
+	json_object_object_add(ctx, key ? key : cols[0], jstr(cols[1]));
+	free(key);
+}
+
+/* A configuration (name, status, reason; no reason: null) into the JSON's "configs". */
+static void add_config(void *ctx, const char *const *cols)
+{
+	struct json_object *c = json_object_new_object();
+
+	json_object_object_add(c, "name", jstr(cols[0]));
+	json_object_object_add(c, "status", jstr(cols[1]));
+	json_object_object_add(c, "reason", cols[2][0] ? jstr(cols[2]) : NULL);
+	json_object_array_add(ctx, c);
+}
+
 static int export_json(struct store *st, const char *run, FILE *out)
 {
 	struct json_object *root = json_object_new_object(), *host = json_object_new_object();
@@ -147,29 +177,10 @@ static int export_json(struct store *st, const char *run, FILE *out)
 	sqlite3_finalize(q);
 	json_object_object_add(root, "run", r);
 
-	if (sqlite3_prepare_v2(st->db, "SELECT key, value FROM host_facts WHERE run_id = ? ORDER BY key", -1, &q,
-			       NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(q) == SQLITE_ROW)
-		json_object_object_add(host, txt(q, 0), jtxt(q, 1));
-	sqlite3_finalize(q);
+	if (store_host_facts(st, run, add_fact, host) < 0 || store_configs(st, run, add_config, configs) < 0)
+		goto fail_said;
 	json_object_object_add(root, "host", host);
 	host = NULL;
-
-	if (sqlite3_prepare_v2(st->db, "SELECT name, status, reason FROM configs WHERE run_id = ? ORDER BY rowid", -1,
-			       &q, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(q, 1, run, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		struct json_object *c = json_object_new_object();
-
-		json_object_object_add(c, "name", jtxt(q, 0));
-		json_object_object_add(c, "status", jtxt(q, 1));
-		json_object_object_add(c, "reason", jtxt(q, 2));
-		json_object_array_add(configs, c);
-	}
-	sqlite3_finalize(q);
 	json_object_object_add(root, "configs", configs);
 	configs = NULL;
 
@@ -240,6 +251,7 @@ static int export_json(struct store *st, const char *run, FILE *out)
 	return 0;
 fail:
 	vb_err("database: %s", sqlite3_errmsg(st->db));
+fail_said:
 	json_object_put(root);
 	json_object_put(host);
 	json_object_put(configs);

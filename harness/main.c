@@ -87,10 +87,8 @@ static int cmd_list(const char *results)
 	}
 	free(db);
 	printf("%-40s %-12s %-22s %s\n", "run", "status", "started", "jobs ok");
-	if (store_run_list(&s, print_run, NULL) < 0) {
-		vb_err("%s", s.err);
-		rc = 1;
-	}
+	if (store_run_list(&s, print_run, NULL) < 0)
+		rc = 1; /* said by the store */
 	store_close(&s);
 	return rc;
 }

@@ -408,40 +408,49 @@ static void section_summary(struct rep *r)
 	free(df.name);
 }
 
+/* Per-guest medians of a guest series being gathered: the values of the guest at hand, the medians so far. */
+struct guest_medians {
+	double vals[512], *out;
+	size_t nv, n, max;
+	int cur;
+};
+
+static void guest_median_done(struct guest_medians *m)
+{
+	if (m->nv > 0 && m->n < m->max)
+		m->out[m->n++] = stats_median(m->vals, m->nv);
+	m->nv = 0;
+}
+
+static void guest_value(void *ctx, int guest, double value)
+{
+	struct guest_medians *m = ctx;
+
+	if (guest != m->cur)
+		guest_median_done(m);
+	m->cur = guest;
+	if (m->nv < 512)
+		m->vals[m->nv++] = value;
+}
+
 /* Per-guest medians of a guest series: one value per guest index. */
 static size_t per_guest(struct rep *r, const struct series *s, double *out, size_t max)
 {
-	sqlite3_stmt *q;
-	size_t n = 0;
-	const char *sql = "SELECT j.guest_index, m.value FROM jobs j JOIN metrics m ON m.job_id = j.id"
-			  " WHERE j.run_id = ? AND j.status = 'ok' AND j.workload = ? AND j.config = ?"
-			  " AND j.topology = ? AND m.name = ? AND j.guest_index > 0 ORDER BY j.guest_index";
-	double vals[512];
-	size_t nv = 0;
-	int cur = -1;
+	struct guest_medians *m = calloc(1, sizeof(*m));
+	size_t n;
 
-	if (sqlite3_prepare_v2(r->st->db, sql, -1, &q, NULL) != SQLITE_OK)
+	if (!m)
+		abort();
+	m->out = out;
+	m->max = max;
+	m->cur = -1;
+	if (store_guest_values(r->st, r->run, s->workload, s->config, s->topology, s->metric, guest_value, m) < 0) {
+		free(m);
 		return 0;
-	sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(q, 2, s->workload, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(q, 3, s->config, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(q, 4, s->topology);
-	sqlite3_bind_text(q, 5, s->metric, -1, SQLITE_TRANSIENT);
-	for (;;) {
-		int more = sqlite3_step(q) == SQLITE_ROW;
-		int g = more ? sqlite3_column_int(q, 0) : -2;
-
-		if (g != cur && nv > 0 && n < max) {
-			out[n++] = stats_median(vals, nv);
-			nv = 0;
-		}
-		if (!more)
-			break;
-		cur = g;
-		if (nv < 512)
-			vals[nv++] = sqlite3_column_double(q, 1);
 	}
-	sqlite3_finalize(q);
+	guest_median_done(m);
+	n = m->n;
+	free(m);
 	return n;
 }
 
@@ -1099,25 +1108,32 @@ static void trend_chart(struct rep *r, const char *workload, const struct trend_
 	free(flagname);
 }
 
+/* The runs a trend shows, newest first. */
+struct trend_ids {
+	char (*id)[96];
+	int n;
+};
+
+static void trend_id(void *ctx, const char *const *cols)
+{
+	struct trend_ids *t = ctx;
+
+	if (t->n < TREND_RUNS)
+		snprintf(t->id[t->n++], sizeof(t->id[0]), "%s", cols[0]);
+}
+
 static void section_trends(struct rep *r)
 {
-	sqlite3_stmt *q;
 	char ids[TREND_RUNS][96];
 	struct trend_runs t = { 0 };
 	struct compare_opts o = { .threshold_pct = REPORT_THRESHOLD_PCT, .alpha = 0.05 };
 	int flagged = 0, charts = r->charts + r->failed;
-	const char *sql = "SELECT p.id FROM runs p, runs r WHERE r.id = ?1 AND p.plan_name = r.plan_name"
-			  " AND (p.id = r.id OR (p.status = 'complete' AND (p.started_at, p.rowid) < (r.started_at, r.rowid)))"
-			  " ORDER BY p.started_at DESC, p.rowid DESC LIMIT ?2";
+	struct trend_ids ti = { ids, 0 };
 
 	fprintf(r->html, "<h2 id=trends>Nightly trends</h2>\n");
-	if (sqlite3_prepare_v2(r->st->db, sql, -1, &q, NULL) != SQLITE_OK)
+	if (store_plan_history(r->st, r->run, TREND_RUNS, trend_id, &ti) < 0)
 		return;
-	sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(q, 2, TREND_RUNS);
-	while (sqlite3_step(q) == SQLITE_ROW && t.n < TREND_RUNS)
-		snprintf(ids[t.n++], sizeof(ids[0]), "%s", sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+	t.n = ti.n;
 	/* Each run is loaded, and each run compared with the one before it, once. */
 	for (int k = 0; k < t.n; k++) {
 		t.have[k] = series_load(r->st, ids[k], &t.sets[k]) == 0;
@@ -1140,32 +1156,35 @@ static void section_trends(struct rep *r)
 		fprintf(r->html, "<p>No results to trend.</p>\n");
 }
 
+/* A configuration x guest count's piglit counts as a table row, the table opened before the first. */
+struct piglit_table {
+	FILE *html;
+	int rows;
+};
+
+static void piglit_row(void *ctx, const struct store_piglit_counts *c)
+{
+	struct piglit_table *t = ctx;
+
+	if (!t->rows++)
+		fprintf(t->html, "<table><tr><th>config</th><th>guests</th><th>pass rate</th><th>pass</th>"
+				 "<th>warn</th><th>fail</th><th>crash/timeout</th><th>skip</th></tr>\n");
+	fprintf(t->html, "<tr><td>");
+	vb_xml_escape(t->html, c->config);
+	fprintf(t->html, "</td><td>%d</td><td>%.1f%%</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td></tr>\n",
+		c->topology, c->total > c->skip ? 100.0 * c->pass / (c->total - c->skip) : 0.0, c->pass, c->warn,
+		c->fail, c->crash, c->skip);
+}
+
 static void section_piglit(struct rep *r)
 {
-	sqlite3_stmt *q;
-	int rows = 0;
-	const char *sql = "SELECT j.config, j.topology, count(*), sum(s.status = 'pass'), sum(s.status = 'warn'),"
-			  " sum(s.status = 'fail'), sum(s.status IN ('crash','timeout')), sum(s.status IN ('skip','notrun'))"
-			  " FROM subtests s JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? AND j.workload LIKE 'piglit%'"
-			  " GROUP BY 1, 2 ORDER BY 1, 2";
+	struct piglit_table t = { r->html, 0 };
+	int rows;
 
 	fprintf(r->html, "<h2 id=piglit>piglit</h2>\n");
-	if (sqlite3_prepare_v2(r->st->db, sql, -1, &q, NULL) != SQLITE_OK)
+	if (store_piglit_counts(r->st, r->run, piglit_row, &t) < 0)
 		return;
-	sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		int total = sqlite3_column_int(q, 2), skip = sqlite3_column_int(q, 7);
-
-		if (!rows++)
-			fprintf(r->html, "<table><tr><th>config</th><th>guests</th><th>pass rate</th><th>pass</th>"
-					 "<th>warn</th><th>fail</th><th>crash/timeout</th><th>skip</th></tr>\n");
-		fprintf(r->html, "<tr><td>%s</td><td>%d</td><td>%.1f%%</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td>"
-				 "<td>%d</td></tr>\n",
-			sqlite3_column_text(q, 0), sqlite3_column_int(q, 1),
-			total > skip ? 100.0 * sqlite3_column_int(q, 3) / (total - skip) : 0.0, sqlite3_column_int(q, 3),
-			sqlite3_column_int(q, 4), sqlite3_column_int(q, 5), sqlite3_column_int(q, 6), skip);
-	}
-	sqlite3_finalize(q);
+	rows = t.rows;
 	if (rows)
 		fprintf(r->html, "</table>\n");
 	else
@@ -1281,52 +1300,60 @@ static void section_robustness(struct rep *r)
 	free(t);
 }
 
+/* A row of the environment table: a host fact (key, value), or a configuration's GL renderers (config, renderers). */
+static void env_fact(void *ctx, const char *const *cols)
+{
+	FILE *html = ctx;
+
+	fprintf(html, "<tr><th>");
+	vb_xml_escape(html, cols[0]);
+	fprintf(html, "</th><td>");
+	vb_xml_escape(html, cols[1]);
+	fprintf(html, "</td></tr>\n");
+}
+
+static void env_renderer(void *ctx, const char *const *cols)
+{
+	FILE *html = ctx;
+
+	fprintf(html, "<tr><th>GL_RENDERER (");
+	vb_xml_escape(html, cols[0]);
+	fprintf(html, ")</th><td>");
+	vb_xml_escape(html, cols[1]);
+	fprintf(html, "</td></tr>\n");
+}
+
+/* A skipped configuration (name, status, reason) as a list item, the list opened before the first. */
+struct skipped_list {
+	FILE *html;
+	int n;
+};
+
+static void env_skipped(void *ctx, const char *const *cols)
+{
+	struct skipped_list *l = ctx;
+
+	if (strcmp(cols[1], "skipped"))
+		return;
+	fprintf(l->html, "%s<li><b>", l->n++ ? "" : "<h3>Skipped configurations</h3><ul>\n");
+	vb_xml_escape(l->html, cols[0]);
+	fprintf(l->html, "</b>: ");
+	vb_xml_escape(l->html, cols[2]);
+	fprintf(l->html, "</li>\n");
+}
+
 static void section_environment(struct rep *r)
 {
-	sqlite3_stmt *q;
+	struct skipped_list l = { r->html, 0 };
 
+	/* a table the store cannot read is said by it, and the report goes on without those rows */
 	fprintf(r->html, "<h2 id=env>Environment</h2>\n<table>\n");
-	if (sqlite3_prepare_v2(r->st->db, "SELECT key, value FROM host_facts WHERE run_id = ? ORDER BY key", -1, &q,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			fprintf(r->html, "<tr><th>");
-			vb_xml_escape(r->html, (const char *)sqlite3_column_text(q, 0));
-			fprintf(r->html, "</th><td>");
-			vb_xml_escape(r->html, (const char *)sqlite3_column_text(q, 1));
-			fprintf(r->html, "</td></tr>\n");
-		}
-		sqlite3_finalize(q);
-	}
-	if (sqlite3_prepare_v2(r->st->db,
-			       "SELECT config, group_concat(DISTINCT renderer) FROM jobs WHERE run_id = ? AND renderer"
-			       " IS NOT NULL GROUP BY config ORDER BY config",
-			       -1, &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			fprintf(r->html, "<tr><th>GL_RENDERER (%s)</th><td>", sqlite3_column_text(q, 0));
-			vb_xml_escape(r->html, (const char *)sqlite3_column_text(q, 1));
-			fprintf(r->html, "</td></tr>\n");
-		}
-		sqlite3_finalize(q);
-	}
+	store_host_facts(r->st, r->run, env_fact, r->html);
+	store_config_renderers(r->st, r->run, env_renderer, r->html);
 	fprintf(r->html, "</table>\n");
-	if (sqlite3_prepare_v2(r->st->db, "SELECT name, reason FROM configs WHERE run_id = ? AND status = 'skipped'", -1,
-			       &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, r->run, -1, SQLITE_TRANSIENT);
-		int first = 1;
-
-		while (sqlite3_step(q) == SQLITE_ROW) {
-			fprintf(r->html, "%s<li><b>%s</b>: ", first ? "<h3>Skipped configurations</h3><ul>\n" : "",
-				sqlite3_column_text(q, 0));
-			vb_xml_escape(r->html, (const char *)sqlite3_column_text(q, 1));
-			fprintf(r->html, "</li>\n");
-			first = 0;
-		}
-		if (!first)
-			fprintf(r->html, "</ul>\n");
-		sqlite3_finalize(q);
-	}
+	store_configs(r->st, r->run, env_skipped, &l);
+	if (l.n)
+		fprintf(r->html, "</ul>\n");
 }
 
 /* A calibration's own run (`vgpubench calibrate`): each row's false alarms, detections and measured change. Nothing

@@ -47,6 +47,46 @@ int store_run_list(struct store *s, store_run_fn fn, void *ctx);
 typedef void (*store_status_pair_fn)(void *ctx, const char *config, int topology, const char *name,
 				     const char *base_status, const char *cur_status);
 int store_subtest_status_pairs(struct store *s, const char *base, const char *cur, store_status_pair_fn fn, void *ctx);
+/* A row of text columns, "" for NULL (valid during the call only). */
+typedef void (*store_text_row_fn)(void *ctx, const char *const *cols);
+/* A run's host facts by key: key, value. */
+int store_host_facts(struct store *s, const char *run, store_text_row_fn fn, void *ctx);
+/* A run's configurations in the plan's order: name, status, reason. */
+int store_configs(struct store *s, const char *run, store_text_row_fn fn, void *ctx);
+/* The GL renderers each configuration's jobs saw, by configuration: config, the distinct renderers comma-separated. */
+int store_config_renderers(struct store *s, const char *run, store_text_row_fn fn, void *ctx);
+/* The workloads a run has jobs of, by name: workload. */
+int store_run_workloads(struct store *s, const char *run, store_text_row_fn fn, void *ctx);
+/* One job of a workload and its value of a metric (has_value 0: none), for summaries. */
+struct store_job_value {
+	const char *config, *status, *reason;
+	int topology, dom0; /* dom0: the job ran on dom0 beside guests */
+	int has_value;
+	double value;
+};
+typedef void (*store_job_value_fn)(void *ctx, const struct store_job_value *j);
+/* A run's jobs of workload with their metric, first_config's first, then by configuration, guest count, dom0 last,
+ * guest and repetition. 0, or -1 with the reason in s->err (all three: said on stderr too). */
+int store_job_values(struct store *s, const char *run, const char *workload, const char *metric,
+		     const char *first_config, store_job_value_fn fn, void *ctx);
+/* For each repetition in which all `topology` guests of config ran workload ok: metric summed over them (*v
+ * malloc'ed, *n of them). */
+int store_rep_sums(struct store *s, const char *run, const char *workload, const char *metric, const char *config,
+		   int topology, double **v, size_t *n);
+/* Each ok guest job's value of metric for workload on config with topology guests, by guest: guest index, value. */
+typedef void (*store_guest_value_fn)(void *ctx, int guest_index, double value);
+int store_guest_values(struct store *s, const char *run, const char *workload, const char *config, int topology,
+		       const char *metric, store_guest_value_fn fn, void *ctx);
+/* Run `run` and the complete runs of its plan that started before it, newest first, at most max: id. */
+int store_plan_history(struct store *s, const char *run, int max, store_text_row_fn fn, void *ctx);
+/* A run's piglit subtests counted per configuration and guest count. */
+struct store_piglit_counts {
+	const char *config;
+	int topology;
+	int total, pass, warn, fail, crash, skip; /* crash: crash or timeout; skip: skip or notrun */
+};
+typedef void (*store_piglit_counts_fn)(void *ctx, const struct store_piglit_counts *c);
+int store_piglit_counts(struct store *s, const char *run, store_piglit_counts_fn fn, void *ctx);
 /* Why a run failed or was interrupted (malloc'ed), or NULL. */
 char *store_run_reason(struct store *s, const char *id);
 /* status: running, complete, interrupted or failed; reason: why it failed (NULL otherwise). */

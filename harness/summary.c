@@ -32,71 +32,56 @@ struct group {
 static double median_rep_sum(struct store *s, const char *run, const char *workload, const char *metric,
 			     const struct group *g)
 {
-	sqlite3_stmt *st;
-	double v[256];
-	size_t n = 0;
-	const char *sql = "SELECT sum(m.value) FROM jobs j JOIN metrics m ON m.job_id = j.id AND m.name = ?3"
-			  " WHERE j.run_id = ?1 AND j.workload = ?2 AND j.config = ?4 AND j.topology = ?5"
-			  " AND j.status = 'ok' AND j.guest_index > 0 GROUP BY j.repetition HAVING count(*) = ?5";
+	double *v, med;
+	size_t n;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (store_rep_sums(s, run, workload, metric, g->config, g->topology, &v, &n) < 0)
 		return NAN;
-	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, workload, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, metric, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, g->config, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 5, g->topology);
-	while (sqlite3_step(st) == SQLITE_ROW && n < 256)
-		v[n++] = sqlite3_column_double(st, 0);
-	sqlite3_finalize(st);
-	return stats_median(v, n);
+	med = stats_median(v, n);
+	free(v);
+	return med;
+}
+
+/* The rows collect() fills: one group a configuration x guest count x dom0, in the order the jobs come. */
+struct groups {
+	struct group *g;
+	int n, max;
+};
+
+static void add_job(void *ctx, const struct store_job_value *j)
+{
+	struct groups *gs = ctx;
+	struct group *cur = gs->n ? &gs->g[gs->n - 1] : NULL;
+
+	if (!cur || strcmp(cur->config, j->config) != 0 || cur->topology != j->topology || cur->dom0 != j->dom0) {
+		if (gs->n == gs->max)
+			return;
+		cur = &gs->g[gs->n++];
+		memset(cur, 0, sizeof(*cur));
+		snprintf(cur->config, sizeof(cur->config), "%s", j->config);
+		cur->topology = j->topology;
+		cur->dom0 = j->dom0;
+	}
+	cur->jobs++;
+	if (strcmp(j->status, "ok") == 0 && j->has_value) {
+		cur->ok++;
+		cur->values = realloc(cur->values, (cur->nvalues + 1) * sizeof(double));
+		if (!cur->values)
+			abort();
+		cur->values[cur->nvalues++] = j->value;
+	} else if (!cur->reason[0]) {
+		snprintf(cur->reason, sizeof(cur->reason), "%s: %s", j->status, j->reason);
+	}
 }
 
 static void collect(struct store *s, const char *run, const char *workload, const char *metric, struct group *g,
 		    int *ng, int max)
 {
-	sqlite3_stmt *st;
-	const char *sql = "SELECT j.config, j.topology, j.status, j.reason,"
-			  " (SELECT value FROM metrics m WHERE m.job_id = j.id AND m.name = ?3),"
-			  " j.topology > 0 AND j.guest_index = 0 AS dom0"
-			  " FROM jobs j WHERE j.run_id = ?1 AND j.workload = ?2"
-			  " ORDER BY j.config <> ?4, j.config, j.topology, dom0, j.guest_index, j.repetition";
+	struct groups gs = { g, 0, max };
 
-	*ng = 0;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, workload, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, metric, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, config_baseline(), -1, SQLITE_STATIC); /* the baseline first */
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *config = (const char *)sqlite3_column_text(st, 0);
-		int topo = sqlite3_column_int(st, 1), dom0 = sqlite3_column_int(st, 5);
-		const char *status = (const char *)sqlite3_column_text(st, 2);
-		const char *reason = (const char *)sqlite3_column_text(st, 3);
-		struct group *cur = *ng ? &g[*ng - 1] : NULL;
-
-		if (!cur || strcmp(cur->config, config) != 0 || cur->topology != topo || cur->dom0 != dom0) {
-			if (*ng == max)
-				break;
-			cur = &g[(*ng)++];
-			memset(cur, 0, sizeof(*cur));
-			snprintf(cur->config, sizeof(cur->config), "%s", config);
-			cur->topology = topo;
-			cur->dom0 = dom0;
-		}
-		cur->jobs++;
-		if (strcmp(status, "ok") == 0 && sqlite3_column_type(st, 4) != SQLITE_NULL) {
-			cur->ok++;
-			cur->values = realloc(cur->values, (cur->nvalues + 1) * sizeof(double));
-			if (!cur->values)
-				abort();
-			cur->values[cur->nvalues++] = sqlite3_column_double(st, 4);
-		} else if (!cur->reason[0]) {
-			snprintf(cur->reason, sizeof(cur->reason), "%s: %s", status, reason ? reason : "");
-		}
-	}
-	sqlite3_finalize(st);
+	/* the baseline first; a failure is said by the store, and the groups read so far are shown */
+	store_job_values(s, run, workload, metric, config_baseline(), add_job, &gs);
+	*ng = gs.n;
 }
 
 /* The sharing-quality scenarios, one line per guest of each policy and phase. */
@@ -174,33 +159,47 @@ out:
 	free(mine);
 }
 
+/* The workloads of a run (at most 64). */
+struct workloads {
+	char name[64][64];
+	int n;
+};
+
+static void add_workload(void *ctx, const char *const *cols)
+{
+	struct workloads *wl = ctx;
+
+	if (wl->n < 64)
+		snprintf(wl->name[wl->n++], sizeof(wl->name[0]), "%s", cols[0]);
+}
+
+/* A configuration (name, status, reason) the host could not run, with why. */
+static void print_skipped(void *ctx, const char *const *cols)
+{
+	if (!strcmp(cols[1], "skipped"))
+		fprintf(ctx, "%-12s %-30s %-20s skipped: %s\n", "*", "", cols[0], cols[2]);
+}
+
 int summary_print(struct store *s, const char *run, FILE *out)
 {
-	sqlite3_stmt *st;
-	char wl[64][64];
-	int nwl = 0;
+	struct workloads wl = { .n = 0 };
 
-	if (sqlite3_prepare_v2(s->db, "SELECT DISTINCT workload FROM jobs WHERE run_id = ? ORDER BY workload", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (store_run_workloads(s, run, add_workload, &wl) < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(st) == SQLITE_ROW && nwl < 64)
-		snprintf(wl[nwl++], sizeof(wl[0]), "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
 
 	fprintf(out, "\n%-12s %-30s %-20s %6s %7s %10s %10s %9s\n", "workload", "metric", "config", "guests", "jobs ok",
 		"median", "sum", "% native");
 	for (int i = 0; i < 111; i++)
 		fputc('-', out);
 	fputc('\n', out);
-	for (int w = 0; w < nwl; w++) {
-		const struct workload_def *def = workload_find(wl[w]);
+	for (int w = 0; w < wl.n; w++) {
+		const struct workload_def *def = workload_find(wl.name[w]);
 		const char *metric = def ? def->headline_metric : "score";
 		struct group g[32];
 		int ng;
 		double native = NAN;
 
-		collect(s, run, wl[w], metric, g, &ng, 32);
+		collect(s, run, wl.name[w], metric, g, &ng, 32);
 		for (int i = 0; i < ng; i++) {
 			double med = stats_median(g[i].values, g[i].nvalues);
 			char topo[16], pct[16], sum[16], meds[16];
@@ -210,7 +209,8 @@ int summary_print(struct store *s, const char *run, FILE *out)
 			snprintf(topo, sizeof(topo), !g[i].topology ? "host" : g[i].dom0 ? "dom0+%d" : "%d",
 				 g[i].topology);
 			snprintf(meds, sizeof(meds), isnan(med) ? "-" : "%.1f", med);
-			double total = g[i].topology >= 2 && !g[i].dom0 ? median_rep_sum(s, run, wl[w], metric, &g[i]) : NAN;
+			double total =
+				g[i].topology >= 2 && !g[i].dom0 ? median_rep_sum(s, run, wl.name[w], metric, &g[i]) : NAN;
 
 			snprintf(sum, sizeof(sum), isnan(total) ? "" : "%.1f", total);
 			char *lab = store_lab_get(s, run, g[i].config);
@@ -218,7 +218,7 @@ int summary_print(struct store *s, const char *run, FILE *out)
 			/* A nested lab's numbers prove the path, not the speed: never a share of native. */
 			snprintf(pct, sizeof(pct), lab ? "lab" : isnan(med) || isnan(native) ? "-" : "%.1f%%",
 				 100.0 * med / native);
-			fprintf(out, "%-12s %-30s %-20s %6s %3d/%-3d %10s %10s %9s\n", wl[w], metric, g[i].config, topo,
+			fprintf(out, "%-12s %-30s %-20s %6s %3d/%-3d %10s %10s %9s\n", wl.name[w], metric, g[i].config, topo,
 				g[i].ok, g[i].jobs, meds, sum, pct);
 			if (g[i].ok < g[i].jobs)
 				fprintf(out, "%-12s   %s %s\n", "", strncmp(g[i].reason, "skipped", 7) ? "first failure:" : "not run:",
@@ -226,19 +226,12 @@ int summary_print(struct store *s, const char *run, FILE *out)
 			if (lab)
 				fprintf(out, "%-12s   %s (nested lab): %s\n", "", g[i].config, lab);
 			if (g[i].topology && !isnan(med))
-				print_boots(s, run, wl[w], metric, &g[i], med, out);
+				print_boots(s, run, wl.name[w], metric, &g[i], med, out);
 			free(lab);
 			free(g[i].values);
 		}
 	}
-	if (sqlite3_prepare_v2(s->db, "SELECT name, reason FROM configs WHERE run_id = ? AND status = 'skipped'", -1,
-			       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
-		while (sqlite3_step(st) == SQLITE_ROW)
-			fprintf(out, "%-12s %-30s %-20s skipped: %s\n", "*", "", sqlite3_column_text(st, 0),
-				sqlite3_column_text(st, 1));
-		sqlite3_finalize(st);
-	}
+	store_configs(s, run, print_skipped, out);
 	print_scenarios(s, run, out);
 	char *accel = store_host_fact_get(s, run, "accel"), *why = store_host_fact_get(s, run, "accel_reason");
 
