@@ -1314,13 +1314,11 @@ static void env_fact(void *ctx, const char *const *cols)
 
 static void env_renderer(void *ctx, const char *const *cols)
 {
-	FILE *html = ctx;
+	char *key = vb_strdupf("GL_RENDERER (%s)", cols[0]);
+	const char *row[2] = { key, cols[1] };
 
-	fprintf(html, "<tr><th>GL_RENDERER (");
-	vb_xml_escape(html, cols[0]);
-	fprintf(html, ")</th><td>");
-	vb_xml_escape(html, cols[1]);
-	fprintf(html, "</td></tr>\n");
+	env_fact(ctx, row);
+	free(key);
 }
 
 /* A skipped configuration (name, status, reason) as a list item, the list opened before the first. */

@@ -507,36 +507,75 @@ int store_run_load(struct store *s, const char *id, char **plan_path, char **pla
 	return rc;
 }
 
-int store_run_list(struct store *s, store_run_fn fn, void *ctx)
+/* Step st to its end, handing each row to row(); finalized. 0, or -1 (said). */
+static int each_row(struct store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *arg), void *arg,
+		    const char *what)
 {
-	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT id, status, started_at, (SELECT count(*) FROM jobs j WHERE j.run_id = r.id),"
-			       " (SELECT count(*) FROM jobs j WHERE j.run_id = r.id AND j.status = 'ok')"
-			       " FROM runs r ORDER BY started_at",
-			       -1, &st, NULL) != SQLITE_OK) {
-		db_error(s, "listing the runs");
-		return -1;
-	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fn(ctx, text_or_empty(st, 0), text_or_empty(st, 1), text_or_empty(st, 2), sqlite3_column_int(st, 3),
-		   sqlite3_column_int(st, 4));
+		row(st, arg);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
-		db_error(s, "listing the runs");
+		db_error(s, what);
 		return -1;
 	}
 	return 0;
 }
 
-int store_subtest_status_pairs(struct store *s, const char *base, const char *cur, store_status_pair_fn fn, void *ctx)
+/* sql prepared, or NULL (said). */
+static sqlite3_stmt *prepare(struct store *s, const char *sql, const char *what)
 {
 	sqlite3_stmt *st;
-	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK)
+		return st;
+	db_error(s, what);
+	return NULL;
+}
+
+/* A caller's callback and its context, for each_row's row functions. */
+struct cb {
+	void (*fn)(void);
+	void *ctx;
+	int ncols;
+};
+
+static void run_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb *cb = arg;
+
+	((store_run_fn)cb->fn)(cb->ctx, text_or_empty(st, 0), text_or_empty(st, 1), text_or_empty(st, 2),
+			       sqlite3_column_int(st, 3), sqlite3_column_int(st, 4));
+}
+
+int store_run_list(struct store *s, store_run_fn fn, void *ctx)
+{
+	struct cb cb = { (void (*)(void))fn, ctx, 0 };
+	sqlite3_stmt *st = prepare(s,
+				   "SELECT id, status, started_at, (SELECT count(*) FROM jobs j WHERE j.run_id = r.id),"
+				   " (SELECT count(*) FROM jobs j WHERE j.run_id = r.id AND j.status = 'ok')"
+				   " FROM runs r ORDER BY started_at",
+				   "listing the runs");
+
+	return st ? each_row(s, st, run_row, &cb, "listing the runs") : -1;
+}
+
+static void status_pair_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb *cb = arg;
+
+	((store_status_pair_fn)cb->fn)(cb->ctx, text_or_empty(st, 0), sqlite3_column_int(st, 1), text_or_empty(st, 2),
+				       (const char *)sqlite3_column_text(st, 3),
+				       (const char *)sqlite3_column_text(st, 4));
+}
+
+int store_subtest_status_pairs(struct store *s, const char *base, const char *cur, store_status_pair_fn fn, void *ctx)
+{
+	struct cb cb = { (void (*)(void))fn, ctx, 0 };
 	/* piglit's order of severity: a subtest run several times (repetitions, guests) counts at its worst */
-	const char *sql =
+	sqlite3_stmt *st = prepare(
+		s,
 		"WITH sev(status, rank) AS (VALUES ('notrun',0),('skip',1),('pass',2),('warn',3),('fail',4),"
 		"  ('timeout',5),('crash',6)),"
 		" agg AS (SELECT j.run_id AS run, j.config AS config, j.topology AS topo, s.name AS name,"
@@ -546,49 +585,37 @@ int store_subtest_status_pairs(struct store *s, const char *base, const char *cu
 		" SELECT coalesce(n.config, o.config), coalesce(n.topo, o.topo), coalesce(n.name, o.name),"
 		"  (SELECT status FROM sev WHERE rank = o.rank), (SELECT status FROM sev WHERE rank = n.rank)"
 		" FROM o FULL OUTER JOIN n ON o.config = n.config AND o.topo = n.topo AND o.name = n.name"
-		" ORDER BY 1, 2, 3";
+		" ORDER BY 1, 2, 3",
+		"reading the piglit subtests");
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_error(s, "reading the piglit subtests");
+	if (!st)
 		return -1;
-	}
 	bind_text(st, 1, base);
 	bind_text(st, 2, cur);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fn(ctx, text_or_empty(st, 0), sqlite3_column_int(st, 1), text_or_empty(st, 2),
-		   (const char *)sqlite3_column_text(st, 3), (const char *)sqlite3_column_text(st, 4));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_error(s, "reading the piglit subtests");
-		return -1;
-	}
-	return 0;
+	return each_row(s, st, status_pair_row, &cb, "reading the piglit subtests");
 }
 
-/* Rows of ncols text columns from sql, whose only parameter is the run. 0, or -1 (said). */
+static void text_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb *cb = arg;
+	const char *cols[4];
+
+	for (int i = 0; i < cb->ncols && i < 4; i++)
+		cols[i] = text_or_empty(st, i);
+	((store_text_row_fn)cb->fn)(cb->ctx, cols);
+}
+
+/* Rows of ncols (at most 4) text columns from sql, whose only parameter is the run. 0, or -1 (said). */
 static int text_rows(struct store *s, const char *sql, const char *run, int ncols, store_text_row_fn fn, void *ctx,
 		     const char *what)
 {
-	sqlite3_stmt *st;
-	const char *cols[4];
-	int rc;
+	struct cb cb = { (void (*)(void))fn, ctx, ncols };
+	sqlite3_stmt *st = prepare(s, sql, what);
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_error(s, what);
+	if (!st)
 		return -1;
-	}
 	bind_text(st, 1, run);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (int i = 0; i < ncols && i < 4; i++)
-			cols[i] = text_or_empty(st, i);
-		fn(ctx, cols);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_error(s, what);
-		return -1;
-	}
-	return 0;
+	return each_row(s, st, text_row, &cb, what);
 }
 
 int store_host_facts(struct store *s, const char *run, store_text_row_fn fn, void *ctx)
@@ -617,123 +644,122 @@ int store_run_workloads(struct store *s, const char *run, store_text_row_fn fn, 
 			 "reading the workloads");
 }
 
+int store_plan_history(struct store *s, const char *run, int max, store_text_row_fn fn, void *ctx)
+{
+	struct cb cb = { (void (*)(void))fn, ctx, 1 };
+	sqlite3_stmt *st = prepare(
+		s,
+		"SELECT p.id FROM runs p, runs r WHERE r.id = ?1 AND p.plan_name = r.plan_name"
+		" AND (p.id = r.id OR (p.status = 'complete' AND (p.started_at, p.rowid) < (r.started_at, r.rowid)))"
+		" ORDER BY p.started_at DESC, p.rowid DESC LIMIT ?2",
+		"reading the plan's earlier runs");
+
+	if (!st)
+		return -1;
+	bind_text(st, 1, run);
+	sqlite3_bind_int(st, 2, max);
+	return each_row(s, st, text_row, &cb, "reading the plan's earlier runs");
+}
+
+static void job_value_row(sqlite3_stmt *st, void *arg)
+{
+	struct cb *cb = arg;
+	struct store_job_value j = {
+		.config = text_or_empty(st, 0), .topology = sqlite3_column_int(st, 1), .status = text_or_empty(st, 2),
+		.reason = text_or_empty(st, 3), .has_value = sqlite3_column_type(st, 4) != SQLITE_NULL,
+		.value = sqlite3_column_double(st, 4), .dom0 = sqlite3_column_int(st, 5),
+	};
+
+	((store_job_value_fn)cb->fn)(cb->ctx, &j);
+}
+
 int store_job_values(struct store *s, const char *run, const char *workload, const char *metric,
 		     const char *first_config, store_job_value_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
-	int rc;
-	const char *sql = "SELECT j.config, j.topology, j.status, j.reason,"
-			  " (SELECT value FROM metrics m WHERE m.job_id = j.id AND m.name = ?3),"
-			  " j.topology > 0 AND j.guest_index = 0 AS dom0"
-			  " FROM jobs j WHERE j.run_id = ?1 AND j.workload = ?2"
-			  " ORDER BY j.config <> ?4, j.config, j.topology, dom0, j.guest_index, j.repetition";
+	struct cb cb = { (void (*)(void))fn, ctx, 0 };
+	sqlite3_stmt *st = prepare(s,
+				   "SELECT j.config, j.topology, j.status, j.reason,"
+				   " (SELECT value FROM metrics m WHERE m.job_id = j.id AND m.name = ?3),"
+				   " j.topology > 0 AND j.guest_index = 0 AS dom0"
+				   " FROM jobs j WHERE j.run_id = ?1 AND j.workload = ?2"
+				   " ORDER BY j.config <> ?4, j.config, j.topology, dom0, j.guest_index, j.repetition",
+				   "reading the jobs");
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_error(s, "reading the jobs");
+	if (!st)
 		return -1;
-	}
 	bind_text(st, 1, run);
 	bind_text(st, 2, workload);
 	bind_text(st, 3, metric);
 	bind_text(st, 4, first_config);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_job_value j = {
-			.config = text_or_empty(st, 0), .topology = sqlite3_column_int(st, 1),
-			.status = text_or_empty(st, 2), .reason = text_or_empty(st, 3),
-			.has_value = sqlite3_column_type(st, 4) != SQLITE_NULL, .value = sqlite3_column_double(st, 4),
-			.dom0 = sqlite3_column_int(st, 5),
-		};
+	return each_row(s, st, job_value_row, &cb, "reading the jobs");
+}
 
-		fn(ctx, &j);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_error(s, "reading the jobs");
-		return -1;
-	}
-	return 0;
+/* A growing array of doubles. */
+struct values {
+	double *v;
+	size_t n;
+};
+
+static void value_row(sqlite3_stmt *st, void *arg)
+{
+	struct values *vs = arg;
+	double *nv = realloc(vs->v, (vs->n + 1) * sizeof(double));
+
+	if (!nv)
+		abort();
+	vs->v = nv;
+	nv[vs->n++] = sqlite3_column_double(st, 0);
 }
 
 int store_rep_sums(struct store *s, const char *run, const char *workload, const char *metric, const char *config,
 		   int topology, double **v, size_t *n)
 {
-	sqlite3_stmt *st;
+	struct values vs = { NULL, 0 };
+	sqlite3_stmt *st = prepare(s,
+				   "SELECT sum(m.value) FROM jobs j JOIN metrics m ON m.job_id = j.id AND m.name = ?3"
+				   " WHERE j.run_id = ?1 AND j.workload = ?2 AND j.config = ?4 AND j.topology = ?5"
+				   " AND j.status = 'ok' AND j.guest_index > 0 GROUP BY j.repetition HAVING count(*) = ?5",
+				   "summing the guests");
 	int rc;
-	const char *sql = "SELECT sum(m.value) FROM jobs j JOIN metrics m ON m.job_id = j.id AND m.name = ?3"
-			  " WHERE j.run_id = ?1 AND j.workload = ?2 AND j.config = ?4 AND j.topology = ?5"
-			  " AND j.status = 'ok' AND j.guest_index > 0 GROUP BY j.repetition HAVING count(*) = ?5";
 
 	*v = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_error(s, "summing the guests");
+	if (!st)
 		return -1;
-	}
 	bind_text(st, 1, run);
 	bind_text(st, 2, workload);
 	bind_text(st, 3, metric);
 	bind_text(st, 4, config);
 	sqlite3_bind_int(st, 5, topology);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		double *nv = realloc(*v, (*n + 1) * sizeof(double));
-
-		if (!nv)
-			abort();
-		*v = nv;
-		nv[(*n)++] = sqlite3_column_double(st, 0);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_error(s, "summing the guests");
-		free(*v);
-		*v = NULL;
-		*n = 0;
+	rc = each_row(s, st, value_row, &vs, "summing the guests");
+	if (rc < 0) {
+		free(vs.v);
 		return -1;
 	}
+	*v = vs.v;
+	*n = vs.n;
 	return 0;
 }
-
-/* Step st to its end, handing each row to row(); finalized. 0, or -1 (said). */
-static int each_row(struct store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *arg), void *arg,
-		    const char *what)
-{
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		row(st, arg);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_error(s, what);
-		return -1;
-	}
-	return 0;
-}
-
-struct guest_value_cb {
-	store_guest_value_fn fn;
-	void *ctx;
-};
 
 static void guest_value_row(sqlite3_stmt *st, void *arg)
 {
-	struct guest_value_cb *cb = arg;
+	struct cb *cb = arg;
 
-	cb->fn(cb->ctx, sqlite3_column_int(st, 0), sqlite3_column_double(st, 1));
+	((store_guest_value_fn)cb->fn)(cb->ctx, sqlite3_column_int(st, 0), sqlite3_column_double(st, 1));
 }
 
 int store_guest_values(struct store *s, const char *run, const char *workload, const char *config, int topology,
 		       const char *metric, store_guest_value_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
-	struct guest_value_cb cb = { fn, ctx };
-	const char *sql = "SELECT j.guest_index, m.value FROM jobs j JOIN metrics m ON m.job_id = j.id"
-			  " WHERE j.run_id = ? AND j.status = 'ok' AND j.workload = ? AND j.config = ?"
-			  " AND j.topology = ? AND m.name = ? AND j.guest_index > 0 ORDER BY j.guest_index";
+	struct cb cb = { (void (*)(void))fn, ctx, 0 };
+	sqlite3_stmt *st = prepare(s,
+				   "SELECT j.guest_index, m.value FROM jobs j JOIN metrics m ON m.job_id = j.id"
+				   " WHERE j.run_id = ? AND j.status = 'ok' AND j.workload = ? AND j.config = ?"
+				   " AND j.topology = ? AND m.name = ? AND j.guest_index > 0 ORDER BY j.guest_index",
+				   "reading each guest's values");
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_error(s, "reading each guest's values");
+	if (!st)
 		return -1;
-	}
 	bind_text(st, 1, run);
 	bind_text(st, 2, workload);
 	bind_text(st, 3, config);
@@ -742,66 +768,31 @@ int store_guest_values(struct store *s, const char *run, const char *workload, c
 	return each_row(s, st, guest_value_row, &cb, "reading each guest's values");
 }
 
-struct text_row_cb {
-	store_text_row_fn fn;
-	void *ctx;
-};
-
-static void first_text_row(sqlite3_stmt *st, void *arg)
-{
-	struct text_row_cb *cb = arg;
-	const char *cols[1] = { text_or_empty(st, 0) };
-
-	cb->fn(cb->ctx, cols);
-}
-
-int store_plan_history(struct store *s, const char *run, int max, store_text_row_fn fn, void *ctx)
-{
-	sqlite3_stmt *st;
-	struct text_row_cb cb = { fn, ctx };
-	const char *sql = "SELECT p.id FROM runs p, runs r WHERE r.id = ?1 AND p.plan_name = r.plan_name"
-			  " AND (p.id = r.id OR (p.status = 'complete' AND (p.started_at, p.rowid) < (r.started_at, r.rowid)))"
-			  " ORDER BY p.started_at DESC, p.rowid DESC LIMIT ?2";
-
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_error(s, "reading the plan's earlier runs");
-		return -1;
-	}
-	bind_text(st, 1, run);
-	sqlite3_bind_int(st, 2, max);
-	return each_row(s, st, first_text_row, &cb, "reading the plan's earlier runs");
-}
-
-struct piglit_counts_cb {
-	store_piglit_counts_fn fn;
-	void *ctx;
-};
-
 static void piglit_counts_row(sqlite3_stmt *st, void *arg)
 {
-	struct piglit_counts_cb *cb = arg;
+	struct cb *cb = arg;
 	struct store_piglit_counts c = {
 		.config = text_or_empty(st, 0), .topology = sqlite3_column_int(st, 1), .total = sqlite3_column_int(st, 2),
 		.pass = sqlite3_column_int(st, 3), .warn = sqlite3_column_int(st, 4), .fail = sqlite3_column_int(st, 5),
 		.crash = sqlite3_column_int(st, 6), .skip = sqlite3_column_int(st, 7),
 	};
 
-	cb->fn(cb->ctx, &c);
+	((store_piglit_counts_fn)cb->fn)(cb->ctx, &c);
 }
 
 int store_piglit_counts(struct store *s, const char *run, store_piglit_counts_fn fn, void *ctx)
 {
-	sqlite3_stmt *st;
-	struct piglit_counts_cb cb = { fn, ctx };
-	const char *sql = "SELECT j.config, j.topology, count(*), sum(s.status = 'pass'), sum(s.status = 'warn'),"
-			  " sum(s.status = 'fail'), sum(s.status IN ('crash','timeout')), sum(s.status IN ('skip','notrun'))"
-			  " FROM subtests s JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? AND j.workload LIKE 'piglit%'"
-			  " GROUP BY 1, 2 ORDER BY 1, 2";
+	struct cb cb = { (void (*)(void))fn, ctx, 0 };
+	sqlite3_stmt *st = prepare(
+		s,
+		"SELECT j.config, j.topology, count(*), sum(s.status = 'pass'), sum(s.status = 'warn'),"
+		" sum(s.status = 'fail'), sum(s.status IN ('crash','timeout')), sum(s.status IN ('skip','notrun'))"
+		" FROM subtests s JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? AND j.workload LIKE 'piglit%'"
+		" GROUP BY 1, 2 ORDER BY 1, 2",
+		"counting the piglit subtests");
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		db_error(s, "counting the piglit subtests");
+	if (!st)
 		return -1;
-	}
 	bind_text(st, 1, run);
 	return each_row(s, st, piglit_counts_row, &cb, "counting the piglit subtests");
 }
