@@ -78,6 +78,16 @@ static void add_detail(void *ctx, const char *table, int ncols, const char *cons
 	json_object_array_add(arr, o);
 }
 
+/* Text as a JSON string, made valid UTF-8 like jtxt. */
+static struct json_object *jstr(const char *t)
+{
+	char *fixed = vb_utf8_fix(t);
+	struct json_object *o = json_object_new_string(fixed ? fixed : t);
+
+	free(fixed);
+	return o;
+}
+
 static struct json_object *jpct(double v)
 {
 	return isnan(v) ? NULL : json_object_new_double(v);
@@ -101,12 +111,12 @@ static int add_calibration(struct store *st, const char *run, struct json_object
 		const struct calibration_row *r = &rows[i];
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "workload", json_object_new_string(r->workload));
-		json_object_object_add(o, "metric", json_object_new_string(r->metric));
-		json_object_object_add(o, "config", json_object_new_string(r->config));
+		json_object_object_add(o, "workload", jstr(r->workload));
+		json_object_object_add(o, "metric", jstr(r->metric));
+		json_object_object_add(o, "config", jstr(r->config));
 		json_object_object_add(o, "guests", json_object_new_int(r->topology));
 		json_object_object_add(o, "dom0", json_object_new_boolean(r->dom0));
-		json_object_object_add(o, "injected", r->injected[0] ? json_object_new_string(r->injected) : NULL);
+		json_object_object_add(o, "injected", r->injected[0] ? jstr(r->injected) : NULL);
 		json_object_object_add(o, "aa_pairs", json_object_new_int(r->aa_pairs));
 		json_object_object_add(o, "aa_flagged", json_object_new_int(r->aa_flagged));
 		json_object_object_add(o, "ab_pairs", json_object_new_int(r->ab_pairs));
@@ -118,16 +128,6 @@ static int add_calibration(struct store *st, const char *run, struct json_object
 	free(rows);
 	json_object_object_add(root, "calibration", a);
 	return 0;
-}
-
-/* Text as a JSON string, made valid UTF-8 like jtxt. */
-static struct json_object *jstr(const char *t)
-{
-	char *fixed = vb_utf8_fix(t);
-	struct json_object *o = json_object_new_string(fixed ? fixed : t);
-
-	free(fixed);
-	return o;
 }
 
 /* A host fact (key, value) into the JSON's "host". */
@@ -241,8 +241,7 @@ static int export_json(struct store *st, const char *run, FILE *out)
 	sqlite3_finalize(mq);
 	sqlite3_finalize(sq);
 	json_object_object_add(root, "jobs", jobs);
-	if (add_calibration(st, run, root) < 0) {
-		vb_err("%s", st->err);
+	if (add_calibration(st, run, root) < 0) { /* said by the store */
 		json_object_put(root);
 		return -1;
 	}

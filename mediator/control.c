@@ -162,7 +162,7 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 		json_object *mem = json_object_new_object();
 
 		add_u64(mem, "resources_2d_bytes", g->mem_2d);
-		/* With virgl, a 2D resource stays in host memory until a 3D command names it (gpu_device.c) */
+		/* With virgl, a 2D resource stays in host memory until a 3D command uses it (gpu_device.c) */
 		add_u64(mem, "resources_2d_to_renderer", g->res_to_renderer);
 		add_u64(mem, "backing_bytes", g->backing_bytes);
 		add_u64(mem, "backing_tables_bytes", g->backing_table_bytes);

@@ -4,7 +4,8 @@
  * and per-vGPU counters. 2D resources live in host memory; when the vGPU
  * negotiated virgl, 3D resources live in the shared renderer (gpu_virgl.c),
  * 3D commands are served there, and a 2D resource moves there the first time
- * a 3D command names it (or at once, past the 2D memory limit). Nothing a guest
+ * a 3D command uses it (a stream naming it, a 3D transfer; attaching it to a
+ * context is not enough), or at once past the 2D memory limit. Nothing a guest
  * sends reaches the renderer before its sizes, IDs and ownership are checked. */
 #ifndef VGPU_GPU_DEVICE_H
 #define VGPU_GPU_DEVICE_H
@@ -91,7 +92,7 @@ struct gpu_device {
 	struct idmap res;   /* guest resource ID -> struct gpu_resource */
 	struct idmap ctx;   /* guest context ID -> host context ID (as a pointer-sized integer) */
 	uint64_t mem_2d;    /* bytes of 2D resource memory held */
-	uint64_t res_to_renderer; /* 2D resources moved into the renderer when a 3D command first named them */
+	uint64_t res_to_renderer; /* 2D resources moved into the renderer when a 3D command first used them */
 	uint64_t backing_bytes;       /* guest memory its resources' backings reference */
 	uint64_t backing_table_bytes; /* host memory for those backings' entry tables */
 	uint64_t remaps;              /* guest memory remapped under it (gpu_device_mem_remapped) */
