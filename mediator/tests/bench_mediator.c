@@ -59,11 +59,11 @@
 struct backend {
 	const char *label;
 	int is_mediator;
-	/* 0: a 2D guest. 1: negotiate VIRTIO_GPU_F_VIRGL, the frame a 2D resource as a virgl guest's dumb buffer
-	 * (the mediator keeps it in host memory). 2: the same, and a 3D context attaches the frame and uses it, as a
-	 * guest's GL client would: the mediator then keeps it in virglrenderer, uploads on every transfer and reads
-	 * back. */
-	int virgl;
+	/* GUEST_2D: no virgl. VIRGL_DUMB: negotiate VIRTIO_GPU_F_VIRGL, the frame a 2D resource as a virgl guest's
+	 * dumb buffer (the mediator keeps it in host memory). VIRGL_USED: the same, and a 3D context attaches the frame
+	 * and uses it, as a guest's GL client would: the mediator then keeps it in virglrenderer, uploads on every
+	 * transfer and reads back. */
+	enum { GUEST_2D, VIRGL_DUMB, VIRGL_USED } virgl;
 	const char *skip; /* why it cannot run here, or NULL */
 };
 
@@ -429,7 +429,7 @@ static int bring_up(struct session *s, const struct backend *b, struct result *r
 
 	want = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
 	       (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (1ull << VIRTIO_GPU_F_EDID) |
-	       (b->virgl ? 1ull << VIRTIO_GPU_F_VIRGL : 0);
+	       (b->virgl != GUEST_2D ? 1ull << VIRTIO_GPU_F_VIRGL : 0);
 	if (fe_negotiate(&s->fe, want, &offered, r->error, sizeof(r->error)) < 0)
 		return -1;
 
@@ -492,7 +492,7 @@ static int set_up_frame(struct session *s, const struct opts *o, const struct ba
 		    "RESOURCE_ATTACH_BACKING") < 0 ||
 	    one_cmd(s, r, &so, sizeof(so), "SET_SCANOUT") < 0)
 		return -1;
-	if (b->virgl == 2) {
+	if (b->virgl == VIRGL_USED) {
 		struct virtio_gpu_ctx_create cc = { .hdr = { .type = VIRTIO_GPU_CMD_CTX_CREATE, .ctx_id = 1 },
 						    .nlen = 5, .debug_name = "bench" };
 		struct virtio_gpu_ctx_resource ca = { { .type = VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, .ctx_id = 1 },
@@ -1148,10 +1148,10 @@ int main(int argc, char **argv)
 			  .sizes = { { 1920, 1080 }, { 1024, 768 } }, .nsizes = 2, .vgpus = { 1, 3 }, .nvgpus = 2, .hog = 1,
 			  .display_fps = -1 };
 	struct backend bs[NBACKENDS] = {
-		{ "qemu vhost-user-gpu (2D)", 0, 0, NULL },
-		{ "vgpu-mediator (2D)", 1, 0, NULL },
-		{ "vgpu-mediator (2D under virgl)", 1, 1, NULL },
-		{ "vgpu-mediator (virgl resources)", 1, 2, NULL },
+		{ "qemu vhost-user-gpu (2D)", 0, GUEST_2D, NULL },
+		{ "vgpu-mediator (2D)", 1, GUEST_2D, NULL },
+		{ "vgpu-mediator (2D under virgl)", 1, VIRGL_DUMB, NULL },
+		{ "vgpu-mediator (virgl resources)", 1, VIRGL_USED, NULL },
 	};
 	int failed = 0;
 	FILE *csv = NULL;
