@@ -145,8 +145,11 @@ static int record(struct store *st, const struct calibrate_opts *o, const struct
 	for (int r = 0; r < o->rounds; r++)
 		fprintf(f, "%sround %d: A %s, A' %s, B %s", r ? "; " : "", r + 1, ids[r][0], ids[r][1], ids[r][2]);
 	fclose(f);
-	fact = vb_strdupf("a %d%% slowdown, %d round%s, flagged when the change is over %.1f%% and p < %.2f; %s",
-			  o->slowdown_pct, o->rounds, o->rounds == 1 ? "" : "s", o->cmp.threshold_pct, o->cmp.alpha, runs);
+	fact = vb_strdupf("a %d%% slowdown, %d round%s (%s), flagged when the change is over %.1f%% and p < %.2f; %s",
+			  o->slowdown_pct, o->rounds, o->rounds == 1 ? "" : "s",
+			  o->separate ? "A, A' and B one run after the other"
+				      : "A, A' and B interleaved in one run, taking turns boot by boot",
+			  o->cmp.threshold_pct, o->cmp.alpha, runs);
 	free(runs);
 	rows = calloc(ts->n ? ts->n : 1, sizeof(*rows));
 	if (!rows)
@@ -251,14 +254,29 @@ int calibrate_run(const struct calibrate_opts *o)
 	if (!ids)
 		abort();
 	for (int r = 0; r < o->rounds; r++)
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < (o->separate ? 3 : 1); k++) {
+			/* Interleaved: one run (A) with two arms (A', B) taking turns boot by boot. Separate: three
+			 * runs, one after the other. */
+			struct run_arm arms[2] = {
+				{ .name_suffix = "-cal", .id_out = ids[r][1], .id_len = sizeof(ids[r][1]) },
+				{ .name_suffix = "-cal-slow",
+				  .slowdown_pct = o->slowdown_pct,
+				  .id_out = ids[r][2],
+				  .id_len = sizeof(ids[r][2]) },
+			};
 			struct run_opts ro = { .name_suffix = k == 2 ? "-cal-slow" : "-cal",
 					       .slowdown_pct = k == 2 ? o->slowdown_pct : 0,
 					       .id_out = ids[r][k],
-					       .id_len = sizeof(ids[r][k]) };
+					       .id_len = sizeof(ids[r][k]),
+					       .arms = o->separate ? NULL : arms,
+					       .narms = o->separate ? 0 : 2 };
 			static const char *const what[] = { "A, unchanged", "A', unchanged", "B, slowed down" };
 
-			vb_log("calibrate: round %d of %d, run %s", r + 1, o->rounds, what[k]);
+			if (o->separate)
+				vb_log("calibrate: round %d of %d, run %s", r + 1, o->rounds, what[k]);
+			else
+				vb_log("calibrate: round %d of %d: A and A' unchanged, B slowed down, interleaved", r + 1,
+				       o->rounds);
 			int run_rc = runner_run_with(o->results, o->reports, o->plan, NULL, &ro);
 
 			if (run_rc == 3) {

@@ -3,7 +3,11 @@
  *
  * Each round runs the plan twice unchanged (A, A') and once with a known
  * slowdown injected (B: the mediator's --throttle for mediated rows, a CPU
- * quota for native ones; runner.h run_opts). Then, row by row, with the
+ * quota for native ones; runner.h run_opts). By default the three are
+ * arms of one interleaved run (runner.h run_arm: they take turns boot by
+ * boot), which is how `vgpubench run --baseline-mediator` compares two
+ * builds; `separate` runs them one after the other instead, which is how a
+ * nightly run compared with last night's behaves. Then, row by row, with the
  * same test `vgpubench compare` uses:
  *  - A' against A is an A/A pair: a row it flags is a false alarm;
  *  - B against A and B against A' are A/B pairs: a row they flag as a
@@ -28,6 +32,7 @@ struct calibrate_opts {
 	const char *plan, *results, *reports;
 	int slowdown_pct; /* 1..90, default 5 */
 	int rounds;       /* default 1 */
+	int separate;     /* 1: A, A' and B as three runs one after the other, not interleaved */
 	struct compare_opts cmp;
 };
 

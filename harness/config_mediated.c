@@ -33,9 +33,11 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 
 	if (gpu_backend_vhost_user(b, env, err, errlen) < 0)
 		return -1;
-	snprintf(b->control, sizeof(b->control), "%s/mediator.control.sock", env->dir);
+	const char *sockdir = env->sockdir ? env->sockdir : env->dir;
+
+	snprintf(b->control, sizeof(b->control), "%s/mediator.control.sock", sockdir);
 	snprintf(b->log[0], sizeof(b->log[0]), "%s/mediator.log", env->dir);
-	snprintf(b->vtest, sizeof(b->vtest), "%s/vtest.sock", env->dir);
+	snprintf(b->vtest, sizeof(b->vtest), "%s/vtest.sock", sockdir);
 	unlink(b->control);
 	argv[k++] = (char *)env->mediator;
 	argv[k++] = "--control";
@@ -115,6 +117,7 @@ const struct config_def config_mediated = {
 	.guest_renderer = "virgl",
 	.guest_kms_driver = "virtio_gpu",
 	.slowdown = "mediator throttle",
+	.starts_mediator = 1,
 	.skip_reason = skip_reason,
 	.start = start,
 	.snapshot = gpu_backend_snapshot,

@@ -33,7 +33,8 @@ struct plan_mediator;
 struct backend_env {
 	const struct host *host;
 	const struct plan *plan;
-	const char *dir;            /* the topology's folder in the run folder (sockets, logs) */
+	const char *dir;            /* the topology's folder in the run folder (logs; sockets unless sockdir says) */
+	const char *sockdir;        /* where its unix sockets go: dir, or a short link to it (NULL: dir) */
 	const char *mediator;       /* the vgpu-mediator binary */
 	int memory_mb;              /* each guest's RAM */
 	const struct plan_mediator *sched; /* how the mediator schedules (NULL: its defaults) */
@@ -62,6 +63,9 @@ struct config_def {
 	 * configuration's is a CPU quota on its jobs (cpu_quota.h); a guest configuration's start reads it from
 	 * backend_env.sched->throttle_pct. */
 	const char *slowdown;
+	/* Its back-end is the vgpu-mediator of backend_env.mediator: an interleaved run's arm that names another
+	 * mediator build (runner.h run_arm) changes it. */
+	int starts_mediator;
 	/*
 	 * NULL when host h can run it for plan p (NULL: the defaults), beyond
 	 * what every configuration of its kind needs (hostcheck.c checks that),

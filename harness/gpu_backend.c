@@ -26,15 +26,17 @@ int gpu_backend_wait_socket(const char *path, pid_t pid, double timeout_s)
 
 int gpu_backend_vhost_user(struct gpu_backend *b, const struct backend_env *env, char *err, size_t errlen)
 {
-	if (strlen(env->dir) + sizeof("/mediator.control.sock") > sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		snprintf(err, errlen, "the run folder's path is too long for unix sockets (%zu bytes): %s",
-			 strlen(env->dir), env->dir);
+	const char *dir = env->sockdir ? env->sockdir : env->dir;
+
+	if (strlen(dir) + sizeof("/mediator.control.sock") > sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(err, errlen, "the run folder's path is too long for unix sockets (%zu bytes): %s", strlen(dir),
+			 dir);
 		return -1;
 	}
 	for (int i = 0; i < b->n; i++) {
 		int k = 0;
 
-		snprintf(b->sock[i], sizeof(b->sock[i]), "%s/guest%d.vgpu.sock", env->dir, i + 1);
+		snprintf(b->sock[i], sizeof(b->sock[i]), "%s/guest%d.vgpu.sock", dir, i + 1);
 		unlink(b->sock[i]);
 #define OWN(s) (b->args[i][k] = b->owned[i][k] = (s), k++)
 #define ARG(s) (b->args[i][k++] = (s))

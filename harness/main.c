@@ -24,6 +24,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage:\n"
 		   "  vgpubench run [PLAN] [--results DIR] [--reports DIR]\n"
 		   "                                            run a plan (default %s), then report it\n"
+		   "  vgpubench run [PLAN] --baseline-mediator PATH [--threshold PCT]\n"
+		   "                                            the same, with the mediated rows also run with the\n"
+		   "                                            vgpu-mediator at PATH, both builds taking turns boot\n"
+		   "                                            by boot, then compared; exits 4 on regressions\n"
 		   "  vgpubench run --resume RUN [--results DIR] finish an interrupted run\n"
 		   "  vgpubench show RUN [--results DIR]        print a run's summary table\n"
 		   "  vgpubench list [--results DIR]            list the runs in the database\n"
@@ -37,7 +41,8 @@ static void usage(FILE *f)
 		   "                      [--reports DIR]\n"
 		   "                                            run PLAN twice unchanged and once slowed down by PCT%%\n"
 		   "                                            (default 5), N times (default 1): each row's false alarms\n"
-		   "                                            and detections, stored as a run that show prints\n"
+		   "                                            and detections, stored as a run that show prints; the\n"
+		   "                                            three take turns in one run (--separate: one by one)\n"
 		   "  vgpubench report RUN [--reports DIR] [--results DIR]\n"
 		   "                                            HTML report in DIR/RUN/index.html (default reports)\n"
 		   "  vgpubench export RUN --format json|csv|junit [--out FILE] [--results DIR]\n"
@@ -174,6 +179,31 @@ static int cmd_compare(const char *results, const char *run, const char *base, d
 	return rc;
 }
 
+/*
+ * vgpubench run PLAN --baseline-mediator PATH: the plan's run, with an arm
+ * whose mediated rows start the mediator at PATH, the two taking turns boot
+ * by boot (runner.h run_arm), then the run compared with its arm: 4 when
+ * this build regressed against the baseline, else the run's exit code.
+ */
+static int run_against(const char *results, const char *reports, const char *plan, const char *baseline,
+		       double threshold)
+{
+	char id[96] = "", base[96] = "";
+	struct run_arm arm = { .name_suffix = "-base", /* short: the run folder holds unix sockets */
+			       .mediator = baseline,
+			       .changed_only = 1,
+			       .id_out = base,
+			       .id_len = sizeof(base) };
+	struct run_opts o = { .id_out = id, .id_len = sizeof(id), .arms = &arm, .narms = 1 };
+	int rc = runner_run_with(results, reports, plan, NULL, &o), crc;
+
+	if (rc != 0 && rc != 3)
+		return rc;
+	printf("\nthis build (run %s) against the baseline mediator %s (run %s):\n", id, baseline, base);
+	crc = cmd_compare(results, id, base, threshold);
+	return crc == 4 || crc == 1 ? crc : rc;
+}
+
 /* Is path the database itself, or its WAL or shared-memory file? */
 static int is_database_file(const char *path, const char *db)
 {
@@ -287,15 +317,22 @@ static int int_option(const char *name, const char *text, int lo, int hi, int *v
 
 static int dispatch(const char *cmd, const char *results, const char *reports, const char *resume, const char *pos,
 		    const char *pos2, const char *format, const char *outpath, double threshold,
-		    const struct calibrate_opts *cal)
+		    const struct calibrate_opts *cal, const char *baseline)
 {
 	if (strcmp(cmd, "run") == 0) {
 		if (resume && pos) {
 			fprintf(stderr, "vgpubench: give a plan or --resume RUN, not both\n");
 			return 2;
 		}
+		if (resume && baseline) {
+			fprintf(stderr, "vgpubench: a resumed run keeps its own baseline mediator; drop "
+					"--baseline-mediator\n");
+			return 2;
+		}
 		if (check_run_id("--resume", resume) < 0)
 			return 2;
+		if (baseline)
+			return run_against(results, reports, pos ? pos : DEFAULT_PLAN, baseline, threshold);
 		return runner_run(results, reports, pos ? pos : DEFAULT_PLAN, resume);
 	}
 	if (strcmp(cmd, "list") == 0)
@@ -345,7 +382,7 @@ int main(int argc, char **argv)
 {
 	const char *reports = "reports";
 	const char *format = NULL, *outpath = NULL;
-	const char *results = DEFAULT_RESULTS, *resume = NULL, *pos = NULL, *pos2 = NULL;
+	const char *results = DEFAULT_RESULTS, *resume = NULL, *pos = NULL, *pos2 = NULL, *baseline = NULL;
 	double threshold = 5.0;
 	struct calibrate_opts cal = { .slowdown_pct = 5, .rounds = 1 };
 	const char *cmd;
@@ -377,6 +414,10 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--slowdown") == 0 && i + 1 < argc) {
 			if (int_option("--slowdown", argv[++i], 1, 90, &cal.slowdown_pct) < 0)
 				return 2;
+		} else if (strcmp(argv[i], "--baseline-mediator") == 0 && i + 1 < argc && !strcmp(cmd, "run")) {
+			baseline = argv[++i];
+		} else if (strcmp(argv[i], "--separate") == 0 && !strcmp(cmd, "calibrate")) {
+			cal.separate = 1;
 		} else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
 			if (int_option("--rounds", argv[++i], 1, 20, &cal.rounds) < 0)
 				return 2;
@@ -402,7 +443,7 @@ int main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	int rc = dispatch(cmd, results, reports, resume, pos, pos2, format, outpath, threshold, &cal);
+	int rc = dispatch(cmd, results, reports, resume, pos, pos2, format, outpath, threshold, &cal, baseline);
 
 	/* Whatever went to standard output must have arrived (a full disk, a closed pipe). */
 	if (vb_stdout_check() < 0 && (rc == 0 || rc == 3 || rc == 4))

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,16 @@
 
 #define MAX_GUESTS 16
 
+/* An arm of an interleaved run (runner.h run_arm): the run its jobs are stored in, and what it changes. */
+struct arm {
+	char id[96];
+	char dir[PATH_MAX];
+	char mediator[PATH_MAX];
+	int slowdown_pct;
+	int changed_only;
+	int names_mediator; /* it starts a mediator of its own (the same binary counts: an A/A check of two builds) */
+};
+
 struct run {
 	struct plan plan;
 	struct host host;
@@ -67,7 +78,39 @@ struct run {
 	int have_img;
 	int slowdown_pct; /* run_opts.slowdown_pct, or what a resumed run recorded */
 	int boot;	  /* which boot of a topology's guests jobs run in now (1..[noise] boots), 0 on the host */
+	struct arm arms[RUN_MAX_ARMS]; /* arms[0] is the run itself; id, dir, mediator and slowdown above are the
+					* current arm's */
+	int narms, arm;
 };
+
+/* Make arm k the current one: its jobs, facts and logs go to its run, its boots start its mediator and slowdown. */
+static void arm_enter(struct run *r, int k)
+{
+	const struct arm *a = &r->arms[k];
+
+	snprintf(r->id, sizeof(r->id), "%s", a->id);
+	snprintf(r->dir, sizeof(r->dir), "%s", a->dir);
+	snprintf(r->mediator, sizeof(r->mediator), "%s", a->mediator);
+	r->slowdown_pct = a->slowdown_pct;
+	r->plan.med.throttle_pct = a->slowdown_pct;
+	r->arm = k;
+}
+
+/* Does arm k run configuration c? The run's own arm runs all; another one those it changes, or all. */
+static int arm_runs(const struct run *r, int k, const struct config_def *c)
+{
+	const struct arm *a = &r->arms[k], *own = &r->arms[0];
+
+	return k == 0 || !a->changed_only || (c->starts_mediator && a->names_mediator) ||
+	       (c->slowdown && a->slowdown_pct != own->slowdown_pct);
+}
+
+/* The arm that takes turn j of block b (1-based): the order rotates from block to block, so over narms blocks each
+ * arm goes once in each place (a Latin square: drift within a block does not favour one arm). */
+static int arm_at(const struct run *r, int b, int j)
+{
+	return (b - 1 + j) % r->narms;
+}
 
 static void on_signal(int sig)
 {
@@ -765,14 +808,15 @@ static int slow_down_host(struct run *r, const struct config_def *c, const struc
 	return 0;
 }
 
-static void run_host_config(struct run *r, const struct config_def *c)
+/* Repetitions [first, last] of a host configuration (open: its last ones), on a host agent of their own. */
+static void run_host_block(struct run *r, const struct config_def *c, int first, int last, int open)
 {
 	struct agent_conn conn;
 	struct cpu_quota quota = { .dir = "" };
 	struct seats s;
 
 	seats_for(r, c, 0, &s);
-	if (all_done(r, c, 0, &s))
+	if (reps_done(r, c, 0, &s, first, last, open))
 		return;
 	if (start_host_agent(r, &conn, "host", NULL) < 0) {
 		if (!vb_stop_requested)
@@ -781,7 +825,7 @@ static void run_host_config(struct run *r, const struct config_def *c)
 	}
 	if (!r->slowdown_pct || !c->slowdown || slow_down_host(r, c, &conn, &quota) == 0) {
 		s.conn[0] = &conn;
-		run_workloads(r, c, 0, &s, 1, r->plan.repetitions, 1);
+		run_workloads(r, c, 0, &s, first, last, open);
 	}
 	agent_close(&conn);
 	if (quota.dir[0]) {
@@ -794,6 +838,26 @@ static void run_host_config(struct run *r, const struct config_def *c)
 		free(fact);
 	}
 	cpu_quota_remove(&quota);
+}
+
+/* A host configuration: its repetitions at once, or in an interleaved run split into blocks as a guest topology's
+ * boots are ([noise] boots), each arm's block in turn. */
+static void run_host_config(struct run *r, const struct config_def *c)
+{
+	int blocks = r->narms > 1 ? r->plan.noise.boots : 1;
+
+	for (int b = 1; b <= blocks && !stopping(r); b++)
+		for (int j = 0; j < r->narms && !stopping(r); j++) {
+			int k = arm_at(r, b, j), first = 1, last = r->plan.repetitions;
+
+			if (!arm_runs(r, k, c))
+				continue;
+			arm_enter(r, k);
+			if (blocks > 1)
+				plan_boot_reps(&r->plan, b, &first, &last);
+			run_host_block(r, c, first, last, b == blocks);
+		}
+	arm_enter(r, 0);
 }
 
 /* Keep the mediator's per-vGPU counters next to the run's guests, and say what rendered for them. */
@@ -869,9 +933,10 @@ struct guest_set {
  * guests_stop).
  */
 static int guests_boot(struct run *r, const struct config_def *c, const char *label, int n, const char *dir,
-		       const struct gpu_backend *gb, struct guest_set *gs, char *reason, size_t rlen)
+		       const char *sockdir, const struct gpu_backend *gb, struct guest_set *gs, char *reason, size_t rlen)
 {
 	struct vm_opts o = {
+		.sockdir = sockdir,
 		.qemu = r->host.qemu,
 		.accel = r->host.accel,
 		.kernel = r->img.kernel,
@@ -1045,20 +1110,31 @@ static int run_guest_boot(struct run *r, const struct config_def *c, int n, stru
 	int have_dom0 = 0, lab = 0;
 	char reason[512] = "";
 	struct gpu_backend gb;
-	char err[512];
+	char err[512], link[64] = "";
 	struct backend_env env = { .host = &r->host,
 				   .plan = &r->plan,
 				   .dir = dir,
+				   .sockdir = dir,
 				   .mediator = r->mediator,
 				   .memory_mb = r->plan.memory_mb,
 				   .sched = &r->plan.med };
 
+	/* The deepest socket name must fit a unix socket's path; a run folder deeper than that (a long results path,
+	 * an arm's plan name) gets a short link for its sockets. */
+	if (strlen(dir) + sizeof("/mediator.control.sock") > sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		if (vb_short_link(dir, link, sizeof(link)) == 0)
+			env.sockdir = link;
+		else
+			vb_err("cannot make a short link to %s for its unix sockets: %s", dir, strerror(errno));
+	}
 	if (gpu_backend_start(&gb, c, n, &env, err, sizeof(err)) < 0) {
 		vb_err("%s with %d guests: %s", c->name, n, err);
 		char *why = vb_strdupf("GPU back-end did not start: %s", err);
 
 		fail_all(r, c, n, why);
 		free(why);
+		if (link[0])
+			unlink(link);
 		return 0;
 	}
 	{
@@ -1075,7 +1151,7 @@ static int run_guest_boot(struct run *r, const struct config_def *c, int n, stru
 	seats->vtest = seats->n > n && gb.vtest[0] && is_socket(gb.vtest) && geteuid() == 0 ? gb.vtest : NULL;
 	vb_log("%s: booting %d guest%s at once (%s; %s)", c->name, n, n > 1 ? "s" : "", r->host.accel,
 	       gb.description);
-	if (guests_boot(r, c, c->name, n, dir, &gb, &gs, reason, sizeof(reason)) < 0) {
+	if (guests_boot(r, c, c->name, n, dir, env.sockdir, &gb, &gs, reason, sizeof(reason)) < 0) {
 		if (!vb_stop_requested) {
 			char *why = vb_strdupf("guests did not boot: %s", reason);
 
@@ -1115,60 +1191,71 @@ static int run_guest_boot(struct run *r, const struct config_def *c, int n, stru
 	record_backend(r, c, n, &gb, dir);
 	guests_stop(&gs);
 	gpu_backend_stop(&gb);
+	if (link[0])
+		unlink(link);
 	return lab;
 }
 
 /* A guest topology: its repetitions over the plan's boots ([noise] boots), each boot in a folder of its own when
- * there are several (vms/CONFIG-nN-bootB). */
+ * there are several (vms/CONFIG-nN-bootB); in an interleaved run, each arm boots in turn, boot by boot. */
 static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 {
 	struct seats seats;
-	int boots = r->plan.noise.boots;
+	int boots = r->plan.noise.boots, lab = 0;
 
-	seats_for(r, c, n, &seats);
-	if (all_done(r, c, n, &seats))
-		return;
 	if (c->max_guests && n > c->max_guests) {
 		char *why = vb_strdupf("%s serves at most %d guest%s at once", c->name, c->max_guests,
 				       c->max_guests > 1 ? "s" : "");
 
 		vb_log("%s with %d guests: skipped: %s", c->name, n, why);
-		mark_all(r, c, n, "skipped", why);
+		for (int k = 0; k < r->narms; k++)
+			if (arm_runs(r, k, c)) {
+				arm_enter(r, k);
+				mark_all(r, c, n, "skipped", why);
+			}
+		arm_enter(r, 0);
 		free(why);
 		return;
 	}
-	for (int b = 1; b <= boots && !stopping(r); b++) {
-		int first, last, open = b == boots, lab;
-		char *dir;
+	for (int b = 1; b <= boots && !stopping(r) && !lab; b++) {
+		for (int j = 0; j < r->narms && !stopping(r) && !lab; j++) {
+			int k = arm_at(r, b, j), first, last, open = b == boots;
+			char *dir, arm[160] = "";
 
-		plan_boot_reps(&r->plan, b, &first, &last);
-		if (reps_done(r, c, n, &seats, first, last, open))
-			continue;
-		dir = boots > 1 ? vb_strdupf("%s/vms/%s-n%d-boot%d", r->dir, c->name, n, b)
-				: vb_strdupf("%s/vms/%s-n%d", r->dir, c->name, n);
-		if (vb_mkdirs(dir, 0755) < 0) {
-			vb_err("cannot create %s: %s", dir, strerror(errno));
+			if (!arm_runs(r, k, c))
+				continue;
+			arm_enter(r, k);
+			seats_for(r, c, n, &seats);
+			plan_boot_reps(&r->plan, b, &first, &last);
+			if (reps_done(r, c, n, &seats, first, last, open))
+				continue;
+			dir = boots > 1 ? vb_strdupf("%s/vms/%s-n%d-boot%d", r->dir, c->name, n, b)
+					: vb_strdupf("%s/vms/%s-n%d", r->dir, c->name, n);
+			if (vb_mkdirs(dir, 0755) < 0) {
+				vb_err("cannot create %s: %s", dir, strerror(errno));
+				free(dir);
+				break;
+			}
+			if (r->narms > 1)
+				snprintf(arm, sizeof(arm), ", arm %d of %d: run %s", k + 1, r->narms, r->id);
+			if (boots > 1 || r->narms > 1) {
+				char range[64];
+
+				if (last > first)
+					snprintf(range, sizeof(range), "repetitions %d to %d", first, last);
+				else
+					snprintf(range, sizeof(range), "repetition %d", first);
+				vb_log("%s with %d guest%s: boot %d of %d (%s%s%s)", c->name, n, n > 1 ? "s" : "", b,
+				       boots, range, open && r->plan.adaptive.on ? ", and on while its rows repeat" : "",
+				       arm);
+			}
+			r->boot = b;
+			lab = run_guest_boot(r, c, n, &seats, dir, first, last, open);
+			r->boot = 0;
 			free(dir);
-			return;
 		}
-		if (boots > 1) {
-			char range[64];
-
-			if (last > first)
-				snprintf(range, sizeof(range), "repetitions %d to %d", first, last);
-			else
-				snprintf(range, sizeof(range), "repetition %d", first);
-			vb_log("%s with %d guest%s: boot %d of %d (%s%s)", c->name, n, n > 1 ? "s" : "", b, boots, range,
-			       open && r->plan.adaptive.on ? ", and on while its rows repeat" : "");
-		}
-		r->boot = b;
-		seats_for(r, c, n, &seats);
-		lab = run_guest_boot(r, c, n, &seats, dir, first, last, open);
-		r->boot = 0;
-		free(dir);
-		if (lab)
-			break;
 	}
+	arm_enter(r, 0);
 }
 
 /* ---- sharing-quality scenarios ---- */
@@ -1468,7 +1555,7 @@ static void run_scenario(struct run *r, const struct config_def *c, const struct
 	}
 	snprintf(label, sizeof(label), "scenario:%s", sc->name);
 	vb_log("scenario %s: booting %d guests at once (%s; %s)", sc->name, n, r->host.accel, gb.description);
-	if (guests_boot(r, c, label, n, dir, &gb, &gs, reason, sizeof(reason)) < 0) {
+	if (guests_boot(r, c, label, n, dir, NULL, &gb, &gs, reason, sizeof(reason)) < 0) {
 		if (!vb_stop_requested) {
 			char *why = vb_strdupf("guests did not boot: %s", reason);
 
@@ -1563,6 +1650,10 @@ static void recover_left_behind(struct run *r)
 			vb_log("%s: gave back %d device%s an earlier run left bound (see its journal)", c->name, n,
 			       n > 1 ? "s" : "");
 	}
+	int links = vb_short_links_recover();
+
+	if (links > 0)
+		vb_log("removed %d short socket link%s a killed harness left in /tmp", links, links > 1 ? "s" : "");
 	/* A run killed while its native jobs ran under an injected slowdown left their CPU quota's cgroup. */
 	int groups = cpu_quota_recover("/sys/fs/cgroup", "vgpubench-");
 
@@ -1601,8 +1692,8 @@ static int plan_boots_guests(const struct plan *p)
 	return 0;
 }
 
-/* The run id: time, plan name and, when another run took that already, a number. */
-static void make_run_id(struct run *r, int attempt)
+/* A run id: time, plan name and, when another run took that already, a number. */
+static void make_run_id(char *id, size_t len, const char *name, int attempt)
 {
 	char ts[32];
 	time_t t = time(NULL);
@@ -1611,25 +1702,30 @@ static void make_run_id(struct run *r, int attempt)
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
 	if (attempt)
-		snprintf(r->id, sizeof(r->id), "%s-%s-%d", ts, r->plan.name, attempt + 1);
+		snprintf(id, len, "%s-%s-%d", ts, name, attempt + 1);
 	else
-		snprintf(r->id, sizeof(r->id), "%s-%s", ts, r->plan.name);
+		snprintf(id, len, "%s-%s", ts, name);
 }
 
-/* The run folder: stored relative to the results folder (which may move), used absolute. 0 or -1. */
-static int set_run_dir(struct run *r, const char *rel)
+/* A run folder: stored relative to the results folder (which may move), used absolute. 0 or -1. */
+static int run_dir_of(const struct run *r, const char *rel, char *dir, size_t len)
 {
 	int n;
 
 	if (rel[0] == '/')
-		n = snprintf(r->dir, sizeof(r->dir), "%s", rel); /* written before paths were relative */
+		n = snprintf(dir, len, "%s", rel); /* written before paths were relative */
 	else
-		n = snprintf(r->dir, sizeof(r->dir), "%s/%s", r->results, rel);
-	if (n < 0 || (size_t)n >= sizeof(r->dir)) {
+		n = snprintf(dir, len, "%s/%s", r->results, rel);
+	if (n < 0 || (size_t)n >= len) {
 		vb_err("the run folder %s/%s is too long a path", r->results, rel);
 		return -1;
 	}
 	return 0;
+}
+
+static int set_run_dir(struct run *r, const char *rel)
+{
+	return run_dir_of(r, rel, r->dir, sizeof(r->dir));
 }
 
 /*
@@ -1696,25 +1792,26 @@ static int load_resumed(struct run *r, const char *resume_id, const char *db, ch
 	return rc;
 }
 
-/* Record a new run under a fresh id (another harness may start the same plan in the same second). */
-static int create_run(struct run *r, const char *plan_path, const char *plan_text)
+/* Record a new run of plan `name` under a fresh id (another harness may start the same plan in the same second) into
+ * arm a (its id and folder). 0 or -1. */
+static int create_run(struct run *r, struct arm *a, const char *name, const char *plan_path, const char *plan_text)
 {
 	for (int attempt = 0; attempt < 100; attempt++) {
-		make_run_id(r, attempt);
-		char *rel = vb_strdupf("runs/%s", r->id);
-		int rc = set_run_dir(r, rel) < 0
+		make_run_id(a->id, sizeof(a->id), name, attempt);
+		char *rel = vb_strdupf("runs/%s", a->id);
+		int rc = run_dir_of(r, rel, a->dir, sizeof(a->dir)) < 0
 			     ? -1
-			     : store_run_create(&r->store, r->id, r->plan.name, plan_path, plan_text, rel);
+			     : store_run_create(&r->store, a->id, name, plan_path, plan_text, rel);
 
 		free(rel);
 		if (rc == 0) {
-			vb_log("run %s: plan %s", r->id, plan_path);
+			vb_log("run %s: plan %s", a->id, plan_path);
 			return 0;
 		}
 		if (rc != -2)
 			return -1;
 	}
-	vb_err("could not find a free run id for plan %s", r->plan.name);
+	vb_err("could not find a free run id for plan %s", name);
 	return -1;
 }
 
@@ -1723,18 +1820,18 @@ int runner_run(const char *results_dir, const char *reports_dir, const char *pla
 	return runner_run_with(results_dir, reports_dir, plan_path, resume_id, NULL);
 }
 
-/* The slowdown asked for (a new run) or recorded (a resumed one): the mediator's throttle follows it. 0, or -1
- * when it could not be recorded. */
-static int set_slowdown(struct run *r, const char *resume_id, const struct run_opts *o)
+/* The current arm's slowdown: asked for (pct, a new run) or recorded (a resumed one); the mediator's throttle follows
+ * it. 0, or -1 when it could not be recorded. */
+static int set_slowdown(struct run *r, int resumed, int pct)
 {
 	char *fact;
 
-	if (resume_id) {
+	if (resumed) {
 		fact = store_host_fact_get(&r->store, r->id, RUNNER_SLOWDOWN_FACT);
 		r->slowdown_pct = fact ? atoi(fact) : 0;
 		free(fact);
-	} else if (o && o->slowdown_pct > 0) {
-		r->slowdown_pct = o->slowdown_pct;
+	} else if (pct > 0) {
+		r->slowdown_pct = pct;
 		fact = vb_strdupf("%d%%: a mediator's --throttle %d (mediated rows), a CPU quota of %d%% of the host's "
 				  "CPUs (native rows); configurations without a knob as they are",
 				  r->slowdown_pct, r->slowdown_pct, 100 - r->slowdown_pct);
@@ -1745,9 +1842,131 @@ static int set_slowdown(struct run *r, const char *resume_id, const struct run_o
 			return -1;
 	}
 	r->plan.med.throttle_pct = r->slowdown_pct;
+	r->arms[r->arm].slowdown_pct = r->slowdown_pct;
 	if (r->slowdown_pct)
 		vb_log("run %s: a %d%% slowdown is injected on purpose (%s)", r->id, r->slowdown_pct, RUNNER_SLOWDOWN_FACT);
 	return 0;
+}
+
+/* The mediator arm a starts: its own (checked: it must run), or this build's. 0, or -1 with a message. */
+static int check_arm_mediator(const struct run_arm *ra, struct arm *a)
+{
+	a->names_mediator = ra->mediator != NULL;
+	if (!ra->mediator)
+		return 0; /* arms[0]'s, copied by the caller */
+	if (!realpath(ra->mediator, a->mediator) || access(a->mediator, X_OK) < 0) {
+		vb_err("the mediator %s of an interleaved arm cannot be run: %s", ra->mediator, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Can the arms o asks for run (how many, their mediators)? Checked before the run is created: 1, or 0 with a
+ * message. */
+static int arms_valid(struct run *r, const struct run_opts *o)
+{
+	if (o->narms < 0 || o->narms > RUN_MAX_ARMS - 1) {
+		vb_err("a run interleaves at most %d arms besides its own (asked for %d)", RUN_MAX_ARMS - 1, o->narms);
+		return 0;
+	}
+	for (int i = 0; i < o->narms; i++)
+		if (check_arm_mediator(&o->arms[i], &r->arms[i + 1]) < 0)
+			return 0;
+	return 1;
+}
+
+/* The arms of a new interleaved run (o->arms): each a run of its own, plan `base` + its suffix, named in the run's
+ * host facts and naming the run in its own. 0, or -1 with a message. */
+static int create_arms(struct run *r, const struct run_opts *o, const char *base, const char *plan_path,
+		       const char *plan_text)
+{
+	for (int i = 0; i < o->narms; i++) {
+		const struct run_arm *ra = &o->arms[i];
+		struct arm *a = &r->arms[i + 1];
+		char *name, *key, *fact;
+		int rc;
+
+		if (check_arm_mediator(ra, a) < 0)
+			return -1;
+		if (!a->names_mediator)
+			snprintf(a->mediator, sizeof(a->mediator), "%s", r->arms[0].mediator);
+		a->slowdown_pct = ra->slowdown_pct;
+		a->changed_only = ra->changed_only;
+		name = vb_strdupf("%s%s", base, ra->name_suffix ? ra->name_suffix : "-arm");
+		if (strlen(name) >= sizeof(r->plan.name)) {
+			vb_err("plan name %s is too long", name);
+			free(name);
+			return -1;
+		}
+		rc = create_run(r, a, name, plan_path, plan_text);
+		free(name);
+		if (rc < 0)
+			return -1;
+		r->narms++;
+		if (ra->id_out)
+			snprintf(ra->id_out, ra->id_len, "%s", a->id);
+		key = vb_strdupf("%s %d", RUNNER_ARM_FACT, i + 1);
+		fact = vb_strdupf("%s (%s)", a->id,
+				  a->changed_only ? "only the configurations it changes" : "every configuration");
+		rc = store_host_fact(&r->store, r->arms[0].id, key, fact) < 0 ||
+		     store_host_fact(&r->store, a->id, RUNNER_ARM_OF_FACT, r->arms[0].id) < 0 ||
+		     (a->names_mediator && store_host_fact(&r->store, a->id, RUNNER_ARM_MEDIATOR_FACT, a->mediator) < 0);
+		free(key);
+		free(fact);
+		if (rc) {
+			vb_err("cannot record the interleaved arm %s: %s", a->id, r->store.err);
+			return -1;
+		}
+		vb_log("run %s: interleaved with run %s (mediator %s%s)", r->arms[0].id, a->id, a->mediator,
+		       a->changed_only ? "; only the configurations it changes" : "");
+	}
+	return 0;
+}
+
+/* The arms of a resumed run, from its host facts. 0, or -1 with a message. */
+static int load_arms(struct run *r)
+{
+	for (int k = 1; k < RUN_MAX_ARMS; k++) {
+		char *key = vb_strdupf("%s %d", RUNNER_ARM_FACT, k), *fact = store_host_fact_get(&r->store, r->id, key);
+		char *ppath = NULL, *ptext = NULL, *pdir = NULL, *status = NULL, *med = NULL;
+		struct arm *a = &r->arms[k];
+		int rc = -1;
+
+		free(key);
+		if (!fact)
+			return 0;
+		snprintf(a->id, sizeof(a->id), "%.*s", (int)strcspn(fact, " "), fact);
+		a->changed_only = strstr(fact, "(only") != NULL;
+		if (!vb_is_identifier(a->id) || store_run_load(&r->store, a->id, &ppath, &ptext, &pdir, &status) < 0) {
+			vb_err("run %s names an interleaved arm '%s' the database does not hold", r->id, a->id);
+		} else if (run_dir_of(r, pdir, a->dir, sizeof(a->dir)) == 0) {
+			med = store_host_fact_get(&r->store, a->id, RUNNER_ARM_MEDIATOR_FACT);
+			a->names_mediator = med != NULL; /* none: it starts this build's */
+			snprintf(a->mediator, sizeof(a->mediator), "%s", med ? med : r->arms[0].mediator);
+			r->narms++;
+			rc = 0;
+		}
+		free(fact);
+		free(ppath);
+		free(ptext);
+		free(pdir);
+		free(status);
+		free(med);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Mark the run and every arm `status` (reason: why, or NULL). 0, or -1 when one could not be. */
+static int set_status_all(struct run *r, const char *status, const char *reason)
+{
+	int rc = 0;
+
+	for (int k = 0; k < r->narms; k++)
+		if (store_run_set_status(&r->store, r->arms[k].id, status, reason) < 0)
+			rc = -1;
+	return rc;
 }
 
 int runner_run_with(const char *results_dir, const char *reports_dir, const char *plan_path, const char *resume_id,
@@ -1755,7 +1974,7 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 {
 	struct run *r = calloc(1, sizeof(*r));
 	char err[1024];
-	char *db = NULL, *plan_text = NULL;
+	char *db = NULL, *plan_text = NULL, base[sizeof(r->plan.name)] = "";
 	int rc = 1, need_x = 0;
 	struct sigaction sa = { .sa_handler = on_signal };
 
@@ -1776,12 +1995,20 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 		goto out;
 
 	if (resume_id) {
+		char *of;
+
 		if (load_resumed(r, resume_id, db, &plan_text) < 0)
 			goto out;
+		if ((of = store_host_fact_get(&r->store, r->id, RUNNER_ARM_OF_FACT))) {
+			vb_err("run %s is an arm of the interleaved run %s: resume that one (vgpubench run --resume %s)",
+			       r->id, of, of);
+			free(of);
+			goto out;
+		}
 	} else if (plan_load(plan_path, &r->plan, &plan_text, err, sizeof(err)) < 0) {
 		vb_err("%s", err);
 		goto out;
-	} else if (opts && opts->name_suffix) {
+	} else if (snprintf(base, sizeof(base), "%s", r->plan.name), opts && opts->name_suffix) {
 		size_t len = strlen(r->plan.name);
 
 		if (len + strlen(opts->name_suffix) >= sizeof(r->plan.name)) {
@@ -1798,29 +2025,57 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 		vb_err("%s", err);
 		goto out;
 	}
-	if (!resume_id && create_run(r, plan_path, plan_text) < 0)
+	snprintf(r->arms[0].mediator, sizeof(r->arms[0].mediator), "%s", r->mediator);
+	r->narms = 1;
+	if (resume_id) {
+		snprintf(r->arms[0].id, sizeof(r->arms[0].id), "%s", r->id);
+		snprintf(r->arms[0].dir, sizeof(r->arms[0].dir), "%s", r->dir);
+		if (load_arms(r) < 0)
+			goto out;
+	} else if (opts && !arms_valid(r, opts)) {
 		goto out;
-	if (opts && opts->id_out)
-		snprintf(opts->id_out, opts->id_len, "%s", r->id);
-	char *logs = vb_strdupf("%s/logs", r->dir);
-
-	if (vb_mkdirs(logs, 0755) < 0) {
-		vb_err("cannot create %s: %s", logs, strerror(errno));
-		free(logs);
+	} else if (create_run(r, &r->arms[0], r->plan.name, plan_path, plan_text) < 0) {
 		goto out;
+	} else {
+		arm_enter(r, 0);
+		if (opts && opts->id_out)
+			snprintf(opts->id_out, opts->id_len, "%s", r->id);
+		if (opts && opts->narms && create_arms(r, opts, base, plan_path, plan_text) < 0) {
+			set_status_all(r, "failed", "its interleaved arms could not be set up");
+			goto out;
+		}
 	}
-	free(logs);
+	for (int k = 0; k < r->narms; k++) {
+		char *logs = vb_strdupf("%s/logs", r->arms[k].dir);
+
+		if (vb_mkdirs(logs, 0755) < 0) {
+			vb_err("cannot create %s: %s", logs, strerror(errno));
+			free(logs);
+			goto out;
+		}
+		free(logs);
+	}
 	if (own_run(r) < 0)
 		goto out;
 	if (resume_id) {
-		if (!stored(r, store_run_set_status(&r->store, r->id, "running", NULL), "the run's status"))
+		if (!stored(r, set_status_all(r, "running", NULL), "the run's status"))
 			goto finish;
 		vb_log("resuming run %s", r->id);
 	}
 
-	record_host(r);
-	if (set_slowdown(r, resume_id, opts) < 0)
-		goto finish;
+	for (int k = 0; k < r->narms && !stopping(r); k++) {
+		arm_enter(r, k);
+		record_host(r);
+		int pct = resume_id || !opts ? 0 : k ? opts->arms[k - 1].slowdown_pct : opts->slowdown_pct;
+
+		if (set_slowdown(r, resume_id != NULL, pct) < 0)
+			goto finish;
+	}
+	arm_enter(r, 0);
+	if (r->narms > 1 && r->plan.noise.boots < 2)
+		vb_log("run %s: with one boot a topology ([noise] boots = 1) its %d arms run one after the other, not in "
+		       "turns: boots = 2 or more interleave them",
+		       r->id, r->narms);
 	recover_left_behind(r);
 	if (strcmp(r->host.accel, "none") == 0)
 		vb_log("host: QEMU %s, guest kernel %s; %s", r->host.qemu_version, r->host.kernel_version,
@@ -1837,8 +2092,19 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 		static char bufs[PLAN_MAX_LIST][256];
 
 		skip[i] = host_skip_reason(&r->host, &r->plan, c, bufs[i], sizeof(bufs[i]));
-		stored(r, store_config(&r->store, r->id, c->name, skip[i] ? "skipped" : "run", skip[i]),
-		       "the configurations");
+		for (int k = 0; k < r->narms; k++) {
+			char *why = skip[i] || arm_runs(r, k, c)
+					    ? NULL
+					    : vb_strdupf("this arm of interleaved run %s does not change it: that run "
+							 "measures it",
+							 r->arms[0].id);
+
+			stored(r,
+			       store_config(&r->store, r->arms[k].id, c->name, skip[i] || why ? "skipped" : "run",
+					    skip[i] ? skip[i] : why),
+			       "the configurations");
+			free(why);
+		}
 		if (skip[i]) {
 			vb_log("%s: skipped: %s", c->name, skip[i]);
 			continue;
@@ -1846,7 +2112,11 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 		need_x = 1;
 	}
 	need_x |= r->plan.nscenarios > 0;
-	apply_noise_settings(r);
+	for (int k = 0; k < r->narms; k++) {
+		arm_enter(r, k);
+		apply_noise_settings(r);
+	}
+	arm_enter(r, 0);
 	char *xlog = vb_strdupf("%s/xvfb.log", r->dir);
 	int x_ok = !need_x || stopping(r) || xvfb_start(&r->x, xlog, 10) == 0;
 
@@ -1874,7 +2144,12 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 		else if (c->kind == CONFIG_GUEST && ensure_image(r) < 0)
 			why = "the guest image could not be built (see the harness's messages)";
 		if (why) {
-			fail_config(r, c, why);
+			for (int k = 0; k < r->narms; k++)
+				if (arm_runs(r, k, c)) {
+					arm_enter(r, k);
+					fail_config(r, c, why);
+				}
+			arm_enter(r, 0);
 			continue;
 		}
 		if (c->kind == CONFIG_HOST) {
@@ -1890,7 +2165,7 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 finish:
 	if (r->fatal[0]) {
 		vb_err("run %s stopped: %s", r->id, r->fatal);
-		if (store_run_set_status(&r->store, r->id, "failed", r->fatal) < 0)
+		if (set_status_all(r, "failed", r->fatal) < 0)
 			vb_err("the run could not be marked failed either; it stays 'running' in %s", db);
 		vb_err("what was stored before is kept in %s; once the cause is gone, continue with: "
 		       "vgpubench run --resume %s",
@@ -1899,19 +2174,24 @@ finish:
 		goto out;
 	}
 	if (vb_stop_requested) {
-		if (store_run_set_status(&r->store, r->id, "interrupted", "interrupted by a signal") < 0)
+		if (set_status_all(r, "interrupted", "interrupted by a signal") < 0)
 			vb_err("the run could not be marked interrupted; it stays 'running' in %s", db);
 		vb_log("interrupted: results so far are in %s; continue with: vgpubench run --resume %s", db, r->id);
 		rc = 130;
 		goto out;
 	}
-	if (store_run_set_status(&r->store, r->id, "complete", NULL) < 0) {
+	if (set_status_all(r, "complete", NULL) < 0) {
 		vb_err("every job is stored, but the run could not be marked complete: %s", r->store.err);
 		rc = 1;
 		goto out;
 	}
 	summary_print(&r->store, r->id, stdout);
 	printf("\nrun %s: database %s, logs %s\n", r->id, db, r->dir);
+	for (int k = 1; k < r->narms; k++)
+		printf("interleaved arm %d: run %s (mediator %s%s%s), logs %s; compare: vgpubench compare %s %s\n", k,
+		       r->arms[k].id, r->arms[k].names_mediator ? r->arms[k].mediator : "this build's",
+		       r->arms[k].slowdown_pct ? ", a slowdown injected" : "",
+		       r->arms[k].changed_only ? ", only what it changes" : "", r->arms[k].dir, r->id, r->arms[k].id);
 	rc = r->failed_jobs ? 3 : 0;
 	{
 		char *report = NULL;

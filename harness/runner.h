@@ -8,7 +8,30 @@
 /* Exit codes: 0 complete, 1 failed to run at all, 3 complete with failed jobs, 130 interrupted. */
 int runner_run(const char *results_dir, const char *reports_dir, const char *plan_path, const char *resume_id);
 
-/* What a run may be asked beyond its plan (vgpubench calibrate). */
+/* The most arms one run interleaves: itself and two more (calibrate's A, A' and B). */
+#define RUN_MAX_ARMS 3
+
+/*
+ * One more arm of an interleaved run, the way Pinpoint runs A/B pairs: its
+ * jobs are stored as a run of their own (the plan's name + name_suffix),
+ * and the arms take turns within the run, block by block: each guest
+ * topology's boots ([noise] boots; the order rotates from boot to boot), and
+ * the host configurations' repetitions split the same way. What drifts on
+ * the host while the run goes on then falls on every arm alike, which two
+ * runs taken minutes apart do not share. `vgpubench compare` takes the arm
+ * runs like any others.
+ */
+struct run_arm {
+	const char *name_suffix;
+	const char *mediator; /* the vgpu-mediator its mediated boots start (NULL: this build's) */
+	int slowdown_pct;     /* as run_opts.slowdown_pct, for this arm */
+	int changed_only;     /* 1: only the configurations this arm changes run in it (those that start the mediator,
+			       * when it names one; those with a slowdown knob, when it injects one); 0: every one */
+	char *id_out;	      /* its run id, when it got one */
+	size_t id_len;
+};
+
+/* What a run may be asked beyond its plan (vgpubench calibrate, vgpubench run --baseline-mediator). */
 struct run_opts {
 	const char *name_suffix; /* appended to the plan's name, so no nightly compare takes this run as its baseline */
 	int slowdown_pct; /* > 0: a known slowdown injected: the mediator's --throttle for mediated rows, a CPU quota
@@ -16,6 +39,8 @@ struct run_opts {
 			   * run takes it again from there */
 	char *id_out; /* the run's id, when it got one */
 	size_t id_len;
+	const struct run_arm *arms; /* the arms interleaved with this run (NULL: none) */
+	int narms;		    /* 0 .. RUN_MAX_ARMS - 1 */
 };
 
 /* runner_run with opts (NULL: none). */
@@ -24,5 +49,10 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 
 /* The host fact that says a run had a slowdown injected. */
 #define RUNNER_SLOWDOWN_FACT "injected slowdown"
+/* Host facts of an interleaved run: the run's own names each arm ("interleaved arm 1" ...); an arm's names the run
+ * it belongs to (resume that one) and the mediator it starts. */
+#define RUNNER_ARM_FACT "interleaved arm"
+#define RUNNER_ARM_OF_FACT "interleaved with"
+#define RUNNER_ARM_MEDIATOR_FACT "arm mediator"
 
 #endif

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -604,4 +605,50 @@ static int rm_one(const char *path, const struct stat *st, int type, struct FTW 
 int vb_rm_rf(const char *path)
 {
 	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int vb_short_link(const char *dir, char *out, size_t len)
+{
+	static unsigned seq;
+
+	for (int tries = 0; tries < 100; tries++) {
+		int n = snprintf(out, len, "/tmp/vgpubench-s-%ld-%u", (long)getpid(), seq++);
+
+		if (n < 0 || (size_t)n >= len) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (symlink(dir, out) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+int vb_short_links_recover(void)
+{
+	DIR *d = opendir("/tmp");
+	struct dirent *e;
+	int removed = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		long pid;
+		unsigned k;
+		char *path;
+		struct stat st;
+
+		if (sscanf(e->d_name, "vgpubench-s-%ld-%u", &pid, &k) != 2 || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* its harness still runs (or is not ours to ask) */
+		path = vb_strdupf("/tmp/%s", e->d_name);
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && unlink(path) == 0)
+			removed++;
+		free(path);
+	}
+	closedir(d);
+	return removed;
 }

@@ -64,6 +64,12 @@ char *vb_utf8_fix(const char *s);
 
 /* printf into a fresh string; aborts on out-of-memory. */
 char *vb_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Unix socket paths hold 107 bytes: a folder too deep for them gets a short name, a symbolic link
+ * /tmp/vgpubench-s-PID-N to it, which the caller unlinks when done. 0 with the link in out, or -1 (errno). */
+int vb_short_link(const char *dir, char *out, size_t len);
+/* Remove the short links of harnesses that no longer run (killed before they could). The number removed. */
+int vb_short_links_recover(void);
 /* strdup that aborts on out-of-memory. */
 char *vb_strdup(const char *s);
 

@@ -34,8 +34,8 @@ int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
 		return -1;
 	}
 	snprintf(vm->dir, sizeof(vm->dir), "%s", dir);
-	snprintf(vm->agent_sock, sizeof(vm->agent_sock), "%s/%s.agent.sock", dir, vm->name);
-	snprintf(vm->qmp_sock, sizeof(vm->qmp_sock), "%s/%s.qmp.sock", dir, vm->name);
+	snprintf(vm->agent_sock, sizeof(vm->agent_sock), "%s/%s.agent.sock", o->sockdir ? o->sockdir : dir, vm->name);
+	snprintf(vm->qmp_sock, sizeof(vm->qmp_sock), "%s/%s.qmp.sock", o->sockdir ? o->sockdir : dir, vm->name);
 	snprintf(vm->serial_log, sizeof(vm->serial_log), "%s/%s.serial.log", dir, vm->name);
 	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/%s.qemu.log", dir, vm->name);
 	unlink(vm->agent_sock);

@@ -18,6 +18,7 @@ struct vm_opts {
 	const char *const *gpu_args;
 	const char *machine;     /* QEMU's machine type, with its options (NULL: pc) */
 	const char *kernel_args; /* more for the guest kernel's command line (NULL: none) */
+	const char *sockdir;     /* where its unix sockets go (NULL: the folder vm_start is given) */
 };
 
 struct vm {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # calibrate_run_test.sh: `vgpubench calibrate` end to end, short: one mediated
 # guest running glmark2 (a row the renderer bounds) and glmark2 on the host,
-# under the CPU quota, four repetitions, a 50% slowdown.
+# under the CPU quota, four repetitions over two boots, a 50% slowdown.
+# A, A' and B are arms of one interleaved run (runner.h run_arm): they take
+# turns boot by boot, the order rotating, and each is a run of its own.
 # The slowed run's mediator is throttled (its counters say so) and the
 # native jobs ran in a quota; the large slowdown is flagged on the row it
 # moves, the A/A pair does not flag it at a 15% threshold; the calibration is
@@ -25,6 +27,8 @@ guests = 1
 # little mediator time to throttle), and its guest's own (TCG) drawing bounds the row: a 50% throttle moved it 2%.
 workloads = glmark2
 repetitions = 4
+[noise]
+boots = 2
 PLAN
 "$vb" calibrate "$tmp/plan.ini" --slowdown 50 --threshold 15 --results "$tmp/results" --reports "$tmp/reports" \
 	> "$tmp/cal.log" 2>&1
@@ -35,13 +39,20 @@ runs() { q "SELECT count(*) FROM runs WHERE plan_name = '$1' AND status = 'compl
 check '[ "$(runs c-cal)" = 2 ] && [ "$(runs c-cal-slow)" = 1 ] && [ "$(runs c-calibration)" = 1 ]' \
 	"two unchanged runs, one slowed, one calibration: $(q "SELECT plan_name, status FROM runs")"
 check '[ "$(runs c)" = 0 ]' "no run carries the plan's own name, so a nightly compare never takes one as baseline"
+a=$(q "SELECT value FROM host_facts WHERE key = 'interleaved with' LIMIT 1")
+check '[ "$(q "SELECT count(*) FROM host_facts WHERE key = '"'interleaved with'"' AND value = '"'$a'"'")" = 2 ]' \
+	"A' and B are arms of A's run: $(q "SELECT run_id, value FROM host_facts WHERE key LIKE 'interleaved%'")"
+turns=$(grep -oE "mediated with 1 guest: boot [12] of 2 .*arm [123] of 3" "$tmp/cal.log" | sed -E 's/.*boot ([12]).*arm ([123]).*/\1:\2/' | tr '\n' ' ')
+check '[ "$turns" = "1:1 1:2 1:3 2:2 2:3 2:1 " ]' "the arms take turns, the order rotating from boot to boot: $turns"
+check '[ "$(grep -c "native: glmark2 repetition" "$tmp/cal.log")" = 12 ]' \
+	"the host rows run in the same turns: $(grep -c "native: glmark2 repetition" "$tmp/cal.log") native repetitions"
 
 slowed=$(q "SELECT id FROM runs WHERE plan_name = 'c-cal-slow'")
 cal=$(q "SELECT id FROM runs WHERE plan_name = 'c-calibration'")
 fact() { q "SELECT value FROM host_facts WHERE run_id = '$1' AND key = '$2'"; }
 check 'fact "$slowed" "injected slowdown" | grep -q "^50%: "' "the slowed run says what was injected: $(fact "$slowed" "injected slowdown")"
 check '[ "$(q "SELECT count(*) FROM host_facts WHERE key = '"'injected slowdown'"'")" = 1 ]' "the unchanged runs say nothing was"
-stats="$tmp/results/runs/$slowed/vms/mediated-n1/mediator-stats.json"
+stats="$tmp/results/runs/$slowed/vms/mediated-n1-boot1/mediator-stats.json"
 check 'grep -qE "\"throttle_pct\": *50," "$stats"' "the slowed run's mediator was throttled by 50%"
 paused=$(sed -n 's/.*"throttle_paused_ms": *\([0-9.]*\).*/\1/p' "$stats" | head -1)
 check 'awk "BEGIN { exit !(${paused:-0} > 0) }"' "... and paused: $(grep throttle "$stats")"

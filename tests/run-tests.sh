@@ -65,6 +65,7 @@ for t in "$@"; do
 	esac
 done
 run_one kill_resume_test bash tests/kill_resume_test.sh "$build"
+run_one interleave_run_test bash tests/interleave_run_test.sh "$build"
 run_one harness_faults_test bash tests/harness_faults_test.sh "$build"
 run_one scenario_run_test bash tests/scenario_run_test.sh "$build"
 run_one bench_mediator_test bash tests/bench_mediator_test.sh "$build"
