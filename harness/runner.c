@@ -1234,7 +1234,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 			if (vb_mkdirs(dir, 0755) < 0) {
 				vb_err("cannot create %s: %s", dir, strerror(errno));
 				free(dir);
-				break;
+				goto out;
 			}
 			if (r->narms > 1)
 				snprintf(arm, sizeof(arm), ", arm %d of %d: run %s", k + 1, r->narms, r->id);
@@ -1255,6 +1255,7 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 			free(dir);
 		}
 	}
+out:
 	arm_enter(r, 0);
 }
 
@@ -2008,14 +2009,17 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 	} else if (plan_load(plan_path, &r->plan, &plan_text, err, sizeof(err)) < 0) {
 		vb_err("%s", err);
 		goto out;
-	} else if (snprintf(base, sizeof(base), "%s", r->plan.name), opts && opts->name_suffix) {
+	} else if (opts && opts->name_suffix) {
 		size_t len = strlen(r->plan.name);
 
+		memcpy(base, r->plan.name, len + 1); /* the arms' names start from the plan's own */
 		if (len + strlen(opts->name_suffix) >= sizeof(r->plan.name)) {
 			vb_err("plan name %s%s is too long", r->plan.name, opts->name_suffix);
 			goto out;
 		}
 		memcpy(r->plan.name + len, opts->name_suffix, strlen(opts->name_suffix) + 1);
+	} else {
+		memcpy(base, r->plan.name, strlen(r->plan.name) + 1);
 	}
 	/* What the host can do, before the run exists: a forced accelerator that cannot work stops here. */
 	host_probe(&r->host);

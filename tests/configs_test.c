@@ -31,6 +31,9 @@ static void test_registry(void)
 		roles[c->role]++;
 		CHECK(c->kind == CONFIG_GUEST || !c->start, "%s: a host configuration starts no back-end", c->name);
 		CHECK(!c->snapshot == !c->counters_file, "%s: counters and their file go together", c->name);
+		/* An interleaved run's --baseline-mediator arm runs exactly the configurations that start it. */
+		CHECK(c->starts_mediator == (strcmp(c->name, "mediated") == 0), "%s: starts_mediator %d", c->name,
+		      c->starts_mediator);
 	}
 	CHECK(n == 6, "six configurations (%d)", n);
 	CHECK(roles[ROLE_NATIVE] == 1 && roles[ROLE_MEDIATED] == 1 && roles[ROLE_PASSTHROUGH] == 1,
