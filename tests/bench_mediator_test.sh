@@ -17,6 +17,15 @@ check_tmpdir bench
 
 "$bench" --sizes 320x240 --vgpus 1 --seconds 0.3 --warmup 0.1 --reps 1 --csv "$tmp/out.csv" > "$tmp/out.txt" 2>&1
 rc=$?
+# QEMU's own back-end (the peer, not ours) rarely fails a short run on a loaded machine ("Error writing eventfd: Bad
+# file descriptor" in its log, seen once in a full make test; DESIGN.md section 6 lists its late-completion bugs). When
+# its row is the only one that failed, the run is taken once more, and the output says so.
+if [ $rc -ne 0 ] && [ "$(awk -F, 'NR > 1 && $NF != """" && $4 !~ /^qemu/' "$tmp/out.csv" | wc -l)" -eq 0 ] &&
+	[ "$(awk -F, 'NR > 1 && $NF != """" && $4 ~ /^qemu/' "$tmp/out.csv" | wc -l)" -gt 0 ]; then
+	echo "note: QEMU's vhost-user-gpu failed its row ($(awk -F, 'NR > 1 && $4 ~ /^qemu/ { print $NF }' "$tmp/out.csv")); taking the run once more"
+	"$bench" --sizes 320x240 --vgpus 1 --seconds 0.3 --warmup 0.1 --reps 1 --csv "$tmp/out.csv" > "$tmp/out.txt" 2>&1
+	rc=$?
+fi
 check '[ $rc -eq 0 ]' "a short run exits $rc: $(tail -5 "$tmp/out.txt")"
 check 'grep -q "ratio vgpu-mediator (2D) / qemu vhost-user-gpu: [0-9.]*x" "$tmp/out.txt"' \
 	"no 2D ratio printed: $(cat "$tmp/out.txt")"
