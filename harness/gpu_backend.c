@@ -24,11 +24,16 @@ int gpu_backend_wait_socket(const char *path, pid_t pid, double timeout_s)
 	return 0;
 }
 
+int gpu_backend_sockets_fit(const char *dir)
+{
+	return strlen(dir) + sizeof("/mediator.control.sock") <= sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
 int gpu_backend_vhost_user(struct gpu_backend *b, const struct backend_env *env, char *err, size_t errlen)
 {
 	const char *dir = env->sockdir ? env->sockdir : env->dir;
 
-	if (strlen(dir) + sizeof("/mediator.control.sock") > sizeof(((struct sockaddr_un *)0)->sun_path)) {
+	if (!gpu_backend_sockets_fit(dir)) {
 		snprintf(err, errlen, "the run folder's path is too long for unix sockets (%zu bytes): %s", strlen(dir),
 			 dir);
 		return -1;

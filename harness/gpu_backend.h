@@ -65,6 +65,9 @@ int gpu_backend_wait_socket(const char *path, pid_t pid, double timeout_s);
  * that share the guest's RAM as memfd with the back-end. 0, or -1 with err. */
 int gpu_backend_vhost_user(struct gpu_backend *b, const struct backend_env *env, char *err, size_t errlen);
 
+/* Do the back-ends' socket names (the longest: mediator.control.sock) fit a unix socket path in folder dir? */
+int gpu_backend_sockets_fit(const char *dir);
+
 /* Read the JSON a back-end's control socket (b->control) sends into path, written whole. 0 or -1. */
 int gpu_backend_snapshot(const struct gpu_backend *b, const char *path);
 

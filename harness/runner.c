@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1121,7 +1120,7 @@ static int run_guest_boot(struct run *r, const struct config_def *c, int n, stru
 
 	/* The deepest socket name must fit a unix socket's path; a run folder deeper than that (a long results path,
 	 * an arm's plan name) gets a short link for its sockets. */
-	if (strlen(dir) + sizeof("/mediator.control.sock") > sizeof(((struct sockaddr_un *)0)->sun_path)) {
+	if (!gpu_backend_sockets_fit(dir)) {
 		if (vb_short_link(dir, link, sizeof(link)) == 0)
 			env.sockdir = link;
 		else
@@ -1887,8 +1886,7 @@ static int create_arms(struct run *r, const struct run_opts *o, const char *base
 		char *name, *key, *fact;
 		int rc;
 
-		if (check_arm_mediator(ra, a) < 0)
-			return -1;
+		/* arms_valid checked its mediator already */
 		if (!a->names_mediator)
 			snprintf(a->mediator, sizeof(a->mediator), "%s", r->arms[0].mediator);
 		a->slowdown_pct = ra->slowdown_pct;
