@@ -258,11 +258,15 @@ int calibrate_run(const struct calibrate_opts *o)
 			/* Interleaved: one run (A) with two arms (A', B) taking turns boot by boot. Separate: three
 			 * runs, one after the other. */
 			struct run_arm arms[2] = {
-				{ .name_suffix = "-cal", .id_out = ids[r][1], .id_len = sizeof(ids[r][1]) },
+				{ .name_suffix = "-cal",
+				  .id_out = ids[r][1],
+				  .id_len = sizeof(ids[r][1]),
+				  .compare_threshold_pct = o->cmp.threshold_pct },
 				{ .name_suffix = "-cal-slow",
 				  .slowdown_pct = o->slowdown_pct,
 				  .id_out = ids[r][2],
-				  .id_len = sizeof(ids[r][2]) },
+				  .id_len = sizeof(ids[r][2]),
+				  .compare_threshold_pct = o->cmp.threshold_pct },
 			};
 			struct run_opts ro = { .name_suffix = k == 2 ? "-cal-slow" : "-cal",
 					       .slowdown_pct = k == 2 ? o->slowdown_pct : 0,

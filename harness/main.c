@@ -193,7 +193,8 @@ static int run_against(const char *results, const char *reports, const char *pla
 			       .mediator = baseline,
 			       .changed_only = 1,
 			       .id_out = base,
-			       .id_len = sizeof(base) };
+			       .id_len = sizeof(base),
+			       .compare_threshold_pct = threshold };
 	struct run_opts o = { .id_out = id, .id_len = sizeof(id), .arms = &arm, .narms = 1 };
 	int rc = runner_run_with(results, reports, plan, NULL, &o), crc;
 

@@ -16,6 +16,7 @@
 #include "calibrate.h"
 #include "configs.h"
 #include "compare.h"
+#include "runner.h"
 #include "scenario_summary.h"
 #include "series.h"
 #include "stats.h"
@@ -1401,6 +1402,100 @@ static void section_calibration(struct rep *r)
 	free(fact);
 }
 
+/* One arm of an interleaved run (runner.h run_arm) against the run: compare's rows for what both ran, at the
+ * threshold the run's own compare used (the arm's RUNNER_ARM_THRESHOLD_FACT, else compare's default). */
+static void arm_table(struct rep *r, const char *arm)
+{
+	char *med = store_host_fact_get(r->st, arm, RUNNER_ARM_MEDIATOR_FACT);
+	char *thr = store_host_fact_get(r->st, arm, RUNNER_ARM_THRESHOLD_FACT);
+	struct compare_opts o = { .threshold_pct = thr ? atof(thr) : REPORT_THRESHOLD_PCT, .alpha = 0.05 };
+	struct comparison c;
+	int rows = 0;
+
+	if (!(o.threshold_pct > 0))
+		o.threshold_pct = REPORT_THRESHOLD_PCT;
+	fprintf(r->html, "<h3>Against ");
+	vb_xml_escape(r->html, arm);
+	fprintf(r->html, "</h3>\n<p>Mediator of that arm: ");
+	vb_xml_escape(r->html, med ? med : "this build's");
+	fprintf(r->html, ". A row is flagged when its median moved more than %.1f%% and Mann-Whitney p &lt; %.2f (or "
+			 "the same over glmark2's paired scenes); detect is the smallest change the row could flag at "
+			 "%.0f%% power.</p>\n",
+		o.threshold_pct, o.alpha, 100 * COMPARE_POWER);
+	if (compare_build(r->st, r->run, arm, &o, &c) < 0) {
+		fprintf(r->html, "<p class=err>The compare could not be made: ");
+		vb_xml_escape(r->html, r->st->err);
+		fprintf(r->html, "</p>\n");
+		free(med);
+		free(thr);
+		return;
+	}
+	for (size_t i = 0; i < c.nrows; i++) {
+		const struct compare_row *x = &c.rows[i];
+		const char *const cells[] = { x->cur->workload, x->cur->metric, x->cur->config };
+
+		if (!x->old || !x->old->n)
+			continue; /* not run in the arm: it does not change it */
+		if (!rows++)
+			fprintf(r->html, "<table><tr><th>workload<th>metric<th>config<th>guests<th>arm<th>this run"
+					 "<th>change<th>p<th>detect<th>verdict</tr>\n");
+		fprintf(r->html, x->verdict == V_REGRESSION ? "<tr class=reg>" : "<tr>");
+		for (size_t k = 0; k < 3; k++) {
+			fprintf(r->html, "<td>");
+			vb_xml_escape(r->html, cells[k]);
+		}
+		fprintf(r->html, x->cur->topology ? (x->cur->dom0 ? "<td>dom0+%d" : "<td>%d") : "<td>host",
+			x->cur->topology);
+		fprintf(r->html, "<td>%.2f<td>%.2f", x->m_old, x->m_new);
+		fprintf(r->html, isnan(x->change_pct) ? "<td class=na>-" : "<td>%+.1f%%", x->change_pct);
+		fprintf(r->html, isnan(x->p) ? "<td class=na>-" : "<td>%.3g", x->p);
+		if (isnan(x->detectable_pct))
+			fprintf(r->html, "<td class=na>-");
+		else if (isinf(x->detectable_pct))
+			fprintf(r->html, "<td>none");
+		else
+			fprintf(r->html, "<td>%.1f%%", x->detectable_pct);
+		fprintf(r->html, "<td>%s</tr>\n",
+			x->verdict == V_REGRESSION    ? "<b>regression</b>"
+			: x->verdict == V_IMPROVEMENT ? "improvement"
+						      : "");
+	}
+	if (rows)
+		fprintf(r->html, "</table>\n<p>%d regression%s, %d improvement%s over %d row%s.</p>\n", c.regressions,
+			c.regressions == 1 ? "" : "s", c.improvements, c.improvements == 1 ? "" : "s", rows,
+			rows == 1 ? "" : "s");
+	else
+		fprintf(r->html, "<p>The arm has no row in common with this run yet.</p>\n");
+	compare_free(&c);
+	free(med);
+	free(thr);
+}
+
+/* A run whose arms took turns with it (vgpubench run --baseline-mediator, calibrate): the compare with each arm,
+ * the answer such a run is for. Nothing for other runs. */
+static void section_arms(struct rep *r)
+{
+	int shown = 0;
+
+	for (int k = 1; k < RUN_MAX_ARMS; k++) {
+		char *key = vb_strdupf("%s %d", RUNNER_ARM_FACT, k), *fact = store_host_fact_get(r->st, r->run, key);
+		char arm[96];
+
+		free(key);
+		if (!fact)
+			break;
+		snprintf(arm, sizeof(arm), "%.*s", (int)strcspn(fact, " "), fact);
+		free(fact);
+		if (!vb_is_identifier(arm) || !store_run_exists(r->st, arm))
+			continue;
+		if (!shown++)
+			fprintf(r->html, "<h2 id=arms>This run against its interleaved arms</h2>\n<p>The arms took turns "
+					 "with this run boot by boot, so whatever drifted on the host meanwhile fell on "
+					 "each alike. Rows the arm did not run (it does not change them) are left out.</p>\n");
+		arm_table(r, arm);
+	}
+}
+
 int report_generate(struct store *st, const char *run, const char *reports_dir, char **path_out)
 {
 	struct rep r = { .st = st, .run = run };
@@ -1432,7 +1527,7 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 	vb_xml_escape(r.html, run);
 	fprintf(r.html, "</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}"
 			"table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
-			"text-align:left}th{background:#eee}.noisy{background:#fde8c8}.err{color:#b00}"
+			"text-align:left}th{background:#eee}.noisy{background:#fde8c8}.err{color:#b00}tr.reg{background:#f8d0d0}"
 			"li.regression{color:#b00}li.fix{color:#070}figure{margin:1em 0}"
 			"figcaption{font-size:90%%;color:#555}td.na{color:#777;font-size:90%%}</style>\n</head><body>\n<h1>vgpubench report: ");
 	vb_xml_escape(r.html, run);
@@ -1443,6 +1538,7 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 			"<a href=#trends>trends</a> · <a href=#piglit>piglit</a> · <a href=#robustness>robustness</a> · "
 			"<a href=#env>environment</a></p>\n");
 	section_calibration(&r);
+	section_arms(&r);
 	section_triangle(&r);
 	section_summary(&r);
 	section_sharing(&r);

@@ -1912,6 +1912,11 @@ static int create_arms(struct run *r, const struct run_opts *o, const char *base
 		     (a->names_mediator && store_host_fact(&r->store, a->id, RUNNER_ARM_MEDIATOR_FACT, a->mediator) < 0);
 		free(key);
 		free(fact);
+		if (!rc && ra->compare_threshold_pct > 0) {
+			fact = vb_strdupf("%g", ra->compare_threshold_pct);
+			rc = store_host_fact(&r->store, a->id, RUNNER_ARM_THRESHOLD_FACT, fact) < 0;
+			free(fact);
+		}
 		if (rc) {
 			vb_err("cannot record the interleaved arm %s: %s", a->id, r->store.err);
 			return -1;

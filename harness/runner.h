@@ -29,6 +29,8 @@ struct run_arm {
 			       * when it names one; those with a slowdown knob, when it injects one); 0: every one */
 	char *id_out;	      /* its run id, when it got one */
 	size_t id_len;
+	double compare_threshold_pct; /* > 0: the threshold the run's compare with this arm uses, kept as the arm's
+				       * host fact RUNNER_ARM_THRESHOLD_FACT so the report compares the same way */
 };
 
 /* What a run may be asked beyond its plan (vgpubench calibrate, vgpubench run --baseline-mediator). */
@@ -54,5 +56,6 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 #define RUNNER_ARM_FACT "interleaved arm"
 #define RUNNER_ARM_OF_FACT "interleaved with"
 #define RUNNER_ARM_MEDIATOR_FACT "arm mediator"
+#define RUNNER_ARM_THRESHOLD_FACT "arm compare threshold"
 
 #endif

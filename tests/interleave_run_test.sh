@@ -43,7 +43,8 @@ check '[ "$rc" = 1 ] && grep -q "the mediator $tmp/nothing of an interleaved arm
 check '[ "$(q "SELECT count(*) FROM runs")" = 0 ]' "... before it creates a run: $(q "SELECT id, status FROM runs")"
 
 # 2. Killed once the baseline arm stored its first repetition (its first boot, after the build's own).
-"$vb" run "$tmp/plan.ini" --baseline-mediator "$build/vgpu-mediator" --results "$tmp/results" > "$tmp/run1.log" 2>&1 &
+"$vb" run "$tmp/plan.ini" --baseline-mediator "$build/vgpu-mediator" --threshold 4 --results "$tmp/results" \
+	> "$tmp/run1.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 900); do
 	n=$(q "SELECT count(*) FROM jobs j JOIN runs r ON r.id = j.run_id WHERE r.plan_name = 'ab-base'" 2>/dev/null)
@@ -69,7 +70,7 @@ check 'grep -n "boot 1 of 2 (repetition 1, arm 1 of 2" "$tmp/run1.log" | head -1
 rc=$?
 check '[ "$rc" = 1 ] && grep -q "is an arm of the interleaved run $run: resume that one" "$tmp/arm.log"' \
 	"resuming the arm is refused (exit $rc): $(tail -1 "$tmp/arm.log")"
-"$vb" run --resume "$run" --results "$tmp/results" > "$tmp/run2.log" 2>&1
+"$vb" run --resume "$run" --results "$tmp/results" --reports "$tmp/reports" > "$tmp/run2.log" 2>&1
 rc=$?
 check '[ "$rc" = 0 ] || [ "$rc" = 3 ]' "the resumed run ends (exit $rc): $(tail -5 "$tmp/run2.log")"
 check '[ "$(q "SELECT group_concat(status) FROM runs WHERE id IN ('"'$run', '$arm'"')")" = complete,complete ]' \
@@ -86,6 +87,14 @@ check 'q "SELECT status || '"': '"' || reason FROM configs WHERE run_id = '"'$ar
 	"... and the arm says so: $(q "SELECT status, reason FROM configs WHERE run_id = '$arm'")"
 check '[ -s "$tmp/results/runs/$arm/vms/mediated-n1-boot2/mediator-stats.json" ]' "the arm's boots are in its own folder"
 check 'grep -q "compare: vgpubench compare $run $arm" "$tmp/run2.log"' "the resumed run says how to compare: $(grep "interleaved arm" "$tmp/run2.log")"
+# The run's report opens with its compare against the arm, at the run's threshold, on the rows both ran.
+page="$tmp/reports/$run/index.html"
+check '[ "$(fact "$arm" "arm compare threshold")" = 4 ]' "the arm keeps the run's threshold: $(fact "$arm" "arm compare threshold")"
+check 'grep -q "This run against its interleaved arms" "$page" && grep -q "more than 4.0%" "$page"' \
+	"the report has the arm's compare at 4%: $(grep -c "interleaved arms" "$page" 2>&1)"
+check 'sed -n "/id=arms/,/id=triangle/p" "$page" | grep -q "<td>kms2d<td>fill.mb_per_s<td>mediated<td>1<td>" &&
+	! sed -n "/id=arms/,/id=triangle/p" "$page" | grep -q "<td>native<td>"' \
+	"... with the mediated rows and not native (the arm did not run it): $(sed -n "/id=arms/,/id=triangle/p" "$page" | grep -c "<tr")"
 "$vb" compare "$run" "$arm" --results "$tmp/results" > "$tmp/cmp.log" 2>&1
 rc=$?
 check '[ "$rc" = 0 ] && grep -qE "^kms2d +fill.mb_per_s +mediated +1 " "$tmp/cmp.log"' \

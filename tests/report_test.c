@@ -248,6 +248,37 @@ int main(void)
 		free(path);
 	}
 
+	/* A run with an interleaved arm (run --baseline-mediator): its compare with the arm first, at the run's
+	 * threshold, over the rows both ran. The arm here ran the guests only, 10% faster than run a. */
+	{
+		copy_run(&s, "a", "abase", 1 / 0.9);
+		exec_sql(&s, "UPDATE runs SET plan_name = 'nightly-base' WHERE id = 'abase';"
+			     "DELETE FROM jobs WHERE run_id = 'abase' AND config = 'native';"
+			     "INSERT INTO host_facts VALUES ('a', 'interleaved arm 1', 'abase (only the configurations it "
+			     "changes)'), ('abase', 'interleaved with', 'a'), ('abase', 'arm mediator', '/old/<m>'),"
+			     " ('abase', 'arm compare threshold', '3')");
+		path = NULL;
+		CHECK(report_generate(&s, "a", reports, &path) == 0, "a report of a run with an arm");
+		html = path ? vb_read_file(path, &len) : NULL;
+		CHECK_STR_CONTAINS(html, "<h2 id=arms>This run against its interleaved arms</h2>");
+		CHECK_STR_CONTAINS(html, "Mediator of that arm: /old/&lt;m&gt;. A row is flagged when its median moved "
+					 "more than 3.0%");
+		CHECK(html && strstr(html, "id=arms") < strstr(html, "id=triangle"), "the arm's compare comes first");
+		CHECK_STR_CONTAINS(html, "<tr class=reg><td>glmark2<td>score<td>qemu-virgl<td>3<td>100.00<td>90.00"
+					 "<td>-10.0%<td>");
+		CHECK(html && !strstr(html, "<td>glmark2<td>score<td>native"), "native, which the arm did not run, is "
+									     "left out");
+		CHECK_STR_CONTAINS(html, "2 regressions, 0 improvements over 2 rows.");
+		free(html);
+		free(path);
+		path = NULL;
+		CHECK(report_generate(&s, "b", reports, &path) == 0 && (html = vb_read_file(path, &len)) &&
+			      !strstr(html, "id=arms"),
+		      "no arms section in a run without arms");
+		free(html);
+		free(path);
+	}
+
 	/* Scenarios: their own section, a table per scenario, a share chart and a chart over time per policy. */
 	{
 		struct vgpu_sample smp[4];
