@@ -195,9 +195,21 @@ int compare_build(struct store *st, const char *run, const char *base, const str
 	return load_changes(st, c);
 }
 
+/* Did set run s's configuration and guest count at all (any metric)? */
+static int group_ran(const struct series_set *set, const struct series *s)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->s[i].topology == s->topology && set->s[i].dom0 == s->dom0 &&
+		    strcmp(set->s[i].config, s->config) == 0)
+			return 1;
+	return 0;
+}
+
 void compare_print(const struct comparison *c, const struct compare_opts *o, FILE *out)
 {
 	int underpowered = 0;
+	char absent[512] = "";
+	size_t nabsent = 0;
 
 	fprintf(out,
 		"compare %s against %s (flagged: change > %.1f%% and Mann-Whitney p < %.2f, or the same over the paired "
@@ -213,6 +225,21 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 
 		snprintf(topo, sizeof(topo), !r->cur->topology ? "host" : r->cur->dom0 ? "dom0+%d" : "%d",
 			 r->cur->topology);
+		/* A configuration and guest count the baseline did not run at all (an interleaved arm runs only what
+		 * it changes): one line at the end, not a "new metric" per row. */
+		if (!r->old && !group_ran(&c->a, r->cur)) {
+			size_t k = 0;
+
+			nabsent++;
+			while (k < i && !(!c->rows[k].old && c->rows[k].cur->topology == r->cur->topology &&
+					  c->rows[k].cur->dom0 == r->cur->dom0 &&
+					  strcmp(c->rows[k].cur->config, r->cur->config) == 0))
+				k++;
+			if (k == i) /* the group's first row */
+				snprintf(absent + strlen(absent), sizeof(absent) - strlen(absent), "%s%s %s",
+					 absent[0] ? ", " : "", r->cur->config, topo);
+			continue;
+		}
 		snprintf(old, sizeof(old), isnan(r->m_old) ? "-" : "%.2f", r->m_old);
 		snprintf(chg, sizeof(chg), isnan(r->change_pct) ? "-" : "%+.1f%%", r->change_pct);
 		snprintf(p, sizeof(p), isnan(r->p) ? "-" : "%.3g", r->p);
@@ -262,6 +289,9 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 				x->new_status[0] ? x->new_status : "(absent)");
 		}
 	}
+	if (nabsent)
+		fprintf(out, "\nnot in %s, so not compared (%zu row%s): %s\n", c->base, nabsent, nabsent == 1 ? "" : "s",
+			absent);
 	fprintf(out, "\n%d regression%s, %d improvement%s; %d test regression%s, %d fix%s\n", c->regressions,
 		c->regressions == 1 ? "" : "s", c->improvements, c->improvements == 1 ? "" : "s", c->status_regressions,
 		c->status_regressions == 1 ? "" : "s", c->status_fixes, c->status_fixes == 1 ? "" : "es");

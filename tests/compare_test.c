@@ -191,6 +191,21 @@ int main(int argc, char **argv)
 	CHECK(c.improvements == 4 && c.regressions == 0, "a speed-up is an improvement");
 	compare_free(&c);
 
+	/* A baseline that ran only the guests (an interleaved arm runs only what it changes): native is left out in
+	 * one line, not a "new metric" per row; a metric the baseline lacks in a group it ran still says so. */
+	copy_run(&s, "a", "guests-only", 1.0);
+	exec_sql(&s, "DELETE FROM jobs WHERE run_id = 'guests-only' AND config = 'native';"
+		     "DELETE FROM metrics WHERE name = 'build.frame_time' AND job_id IN"
+		     " (SELECT id FROM jobs WHERE run_id = 'guests-only')");
+	CHECK(compare_build(&s, "same", "guests-only", &o, &c) == 0, "compare with a baseline that ran the guests only");
+	text = printed(&c, &o);
+	CHECK_STR_CONTAINS(text, "not in guests-only, so not compared (2 rows): native host\n");
+	CHECK(text && !strstr(text, "native       host"), "no native row printed:\n%s", text ? text : "");
+	CHECK(text && strstr(text, "qemu-virgl        3") && strstr(text, "new metric"),
+	      "the guests' frame time, absent from a group the baseline ran, is a new metric:\n%s", text ? text : "");
+	free(text);
+	compare_free(&c);
+
 	/* The command a nightly job runs: non-zero exactly when something regressed. */
 	if (argc > 1) {
 		CHECK(cli_compare(argv[1], dir, "slow", "a") == 4, "compare exits 4 on the slowdown");
