@@ -756,7 +756,11 @@ static void apply_noise_settings(struct run *r)
 			  n->warmup ? "on (discarded, one a boot)" : "off", steal, lp,
 			  n->pin_cpus ? "where the host has enough CPUs (host fact cpu pinning per guest topology)"
 				      : "off (pin_cpus = no)",
-			  cpus, n->boots, n->boots > 1 ? ", its repetitions spread over them (job_noise.boot)" : "");
+			  cpus, n->boots,
+			  n->boots < 2	   ? ""
+			  : r->narms > 1 ? ", its repetitions spread over them (job_noise.boot), the arms taking turns; one "
+					   "for a configuration no other arm runs"
+					 : ", its repetitions spread over them (job_noise.boot)");
 	stored(r, store_host_fact(&r->store, r->id, "noise", fact), "a host fact");
 	free(fact);
 }
@@ -839,11 +843,32 @@ static void run_host_block(struct run *r, const struct config_def *c, int first,
 	cpu_quota_remove(&quota);
 }
 
+/* Does an arm other than the run's own run configuration c (arm_runs)? */
+static int others_run(const struct run *r, const struct config_def *c)
+{
+	for (int k = 1; k < r->narms; k++)
+		if (arm_runs(r, k, c))
+			return 1;
+	return 0;
+}
+
+/* How many blocks configuration c's repetitions take: a guest topology's boots ([noise] boots). In an interleaved
+ * run the blocks are the arms' turns, so a configuration no other arm runs (one the baseline does not change) takes
+ * one: it has no one to take turns with, and more boots would only cost boot time (spreading one run's repetitions
+ * over boots did not bring two runs closer: README, "What a nightly run catches"). Host configurations take blocks
+ * only to take turns. */
+static int config_blocks(const struct run *r, const struct config_def *c, int guests)
+{
+	if (r->narms > 1)
+		return others_run(r, c) ? r->plan.noise.boots : 1;
+	return guests ? r->plan.noise.boots : 1;
+}
+
 /* A host configuration: its repetitions at once, or in an interleaved run split into blocks as a guest topology's
  * boots are ([noise] boots), each arm's block in turn. */
 static void run_host_config(struct run *r, const struct config_def *c)
 {
-	int blocks = r->narms > 1 ? r->plan.noise.boots : 1;
+	int blocks = config_blocks(r, c, 0);
 
 	for (int b = 1; b <= blocks && !stopping(r); b++)
 		for (int j = 0; j < r->narms && !stopping(r); j++) {
@@ -1200,7 +1225,7 @@ static int run_guest_boot(struct run *r, const struct config_def *c, int n, stru
 static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 {
 	struct seats seats;
-	int boots = r->plan.noise.boots, lab = 0;
+	int boots = config_blocks(r, c, n), lab = 0;
 
 	if (c->max_guests && n > c->max_guests) {
 		char *why = vb_strdupf("%s serves at most %d guest%s at once", c->name, c->max_guests,
@@ -1216,16 +1241,21 @@ static void run_guest_topology(struct run *r, const struct config_def *c, int n)
 		free(why);
 		return;
 	}
+	if (boots < r->plan.noise.boots)
+		vb_log("%s with %d guest%s: one boot for its %d repetitions: no other arm of this run runs it, so it has "
+		       "no one to take turns with",
+		       c->name, n, n > 1 ? "s" : "", r->plan.repetitions);
 	for (int b = 1; b <= boots && !stopping(r) && !lab; b++) {
 		for (int j = 0; j < r->narms && !stopping(r) && !lab; j++) {
-			int k = arm_at(r, b, j), first, last, open = b == boots;
+			int k = arm_at(r, b, j), first = 1, last = r->plan.repetitions, open = b == boots;
 			char *dir, arm[160] = "";
 
 			if (!arm_runs(r, k, c))
 				continue;
 			arm_enter(r, k);
 			seats_for(r, c, n, &seats);
-			plan_boot_reps(&r->plan, b, &first, &last);
+			if (boots > 1)
+				plan_boot_reps(&r->plan, b, &first, &last);
 			if (reps_done(r, c, n, &seats, first, last, open))
 				continue;
 			dir = boots > 1 ? vb_strdupf("%s/vms/%s-n%d-boot%d", r->dir, c->name, n, b)

@@ -20,7 +20,7 @@ check_tmpdir il
 cat > "$tmp/plan.ini" <<'PLAN'
 [plan]
 name = ab
-configs = native, mediated
+configs = native, qemu-virgl, mediated
 guests = 1
 workloads = kms2d
 repetitions = 2
@@ -86,6 +86,12 @@ check '[ "$(q "SELECT count(*) FROM jobs WHERE run_id = '"'$arm'"' AND config = 
 check 'q "SELECT status || '"': '"' || reason FROM configs WHERE run_id = '"'$arm'"' AND name = '"'native'"'" | grep -q "^skipped: this arm of interleaved run $run does not change it"' \
 	"... and the arm says so: $(q "SELECT status, reason FROM configs WHERE run_id = '$arm'")"
 check '[ -s "$tmp/results/runs/$arm/vms/mediated-n1-boot2/mediator-stats.json" ]' "the arm's boots are in its own folder"
+# What the baseline does not change has no one to take turns with: one boot for all its repetitions.
+check 'grep -q "qemu-virgl with 1 guest: one boot for its 2 repetitions: no other arm of this run runs it" "$tmp/run1.log" &&
+	[ -d "$tmp/results/runs/$run/vms/qemu-virgl-n1" ] && [ ! -e "$tmp/results/runs/$run/vms/qemu-virgl-n1-boot2" ] &&
+	[ "$(jobs "$run" qemu-virgl)" = 2 ]' \
+	"qemu-virgl, which the arm does not run, boots once for both repetitions: $(grep "qemu-virgl with" "$tmp/run1.log")"
+
 check 'grep -q "compare: vgpubench compare $run $arm" "$tmp/run2.log"' "the resumed run says how to compare: $(grep "interleaved arm" "$tmp/run2.log")"
 # The run's report opens with its compare against the arm, at the run's threshold, on the rows both ran.
 page="$tmp/reports/$run/index.html"
