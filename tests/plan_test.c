@@ -258,7 +258,7 @@ int main(void)
 	CHECK_STR_CONTAINS(err, "no-such-file.ini: cannot read the plan");
 	CHECK(plan_load("harness/plans/default.ini", &p, NULL, err, sizeof(err)) == 0, "default plan: %s", err);
 	CHECK(plan_load("harness/plans/nightly.ini", &p, NULL, err, sizeof(err)) == 0 && p.noise.warmup &&
-		      p.noise.lp_num_threads == 2 && p.repetitions == 6,
+		      p.noise.lp_num_threads == 2 && p.repetitions == 6 && p.noise.boots == 3,
 	      "the nightly plan: %s", err);
 	CHECK(p.nguests == 2 && p.guests[1] == 3, "the default plan runs 1 and 3 guests");
 	CHECK(p.nconfigs == 4 && !strcmp(p.configs[3], "passthrough") && !strcmp(p.configs[0], "native"),
