@@ -1424,7 +1424,7 @@ static void arm_table(struct rep *r, const char *arm)
 		o.threshold_pct, o.alpha, 100 * COMPARE_POWER);
 	if (compare_build(r->st, r->run, arm, &o, &c) < 0) {
 		fprintf(r->html, "<p class=err>The compare could not be made: ");
-		vb_xml_escape(r->html, r->st->err);
+		vb_xml_escape(r->html, r->st->err[0] ? r->st->err : "see the harness's messages");
 		fprintf(r->html, "</p>\n");
 		free(med);
 		free(thr);
@@ -1490,8 +1490,9 @@ static void section_arms(struct rep *r)
 			continue;
 		if (!shown++)
 			fprintf(r->html, "<h2 id=arms>This run against its interleaved arms</h2>\n<p>The arms took turns "
-					 "with this run boot by boot, so whatever drifted on the host meanwhile fell on "
-					 "each alike. Rows the arm did not run (it does not change them) are left out.</p>\n");
+					 "with this run boot by boot ([noise] boots; with one boot a topology they ran one "
+					 "after the other), so whatever drifted on the host meanwhile fell on each alike. "
+					 "Rows the arm did not run (it does not change them) are left out.</p>\n");
 		arm_table(r, arm);
 	}
 }
