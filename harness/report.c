@@ -1355,6 +1355,19 @@ static void section_environment(struct rep *r)
 		fprintf(r->html, "</ul>\n");
 }
 
+/* A row's key as table cells: workload, metric, config (escaped) and guests (host, N or dom0+N). */
+static void key_cells(struct rep *r, const char *workload, const char *metric, const char *config, int topology,
+		      int dom0)
+{
+	const char *const cells[] = { workload, metric, config };
+
+	for (size_t k = 0; k < 3; k++) {
+		fprintf(r->html, "<td>");
+		vb_xml_escape(r->html, cells[k]);
+	}
+	fprintf(r->html, topology ? (dom0 ? "<td>dom0+%d" : "<td>%d") : "<td>host", topology);
+}
+
 /* A calibration's own run (`vgpubench calibrate`): each row's false alarms, detections and measured change. Nothing
  * for other runs. */
 static void section_calibration(struct rep *r)
@@ -1376,14 +1389,9 @@ static void section_calibration(struct rep *r)
 			 "<th>measured<th>detectable</tr>\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct calibration_row *c = &rows[i];
-		const char *const cells[] = { c->workload, c->metric, c->config };
 
 		fprintf(r->html, "<tr>");
-		for (size_t k = 0; k < 3; k++) {
-			fprintf(r->html, "<td>");
-			vb_xml_escape(r->html, cells[k]);
-		}
-		fprintf(r->html, c->topology ? (c->dom0 ? "<td>dom0+%d" : "<td>%d") : "<td>host", c->topology);
+		key_cells(r, c->workload, c->metric, c->config, c->topology, c->dom0);
 		fprintf(r->html, "<td>");
 		vb_xml_escape(r->html, c->injected[0] ? c->injected : "nothing (no knob)");
 		fprintf(r->html, "<td>%d/%d", c->aa_flagged, c->aa_pairs);
@@ -1432,7 +1440,6 @@ static void arm_table(struct rep *r, const char *arm)
 	}
 	for (size_t i = 0; i < c.nrows; i++) {
 		const struct compare_row *x = &c.rows[i];
-		const char *const cells[] = { x->cur->workload, x->cur->metric, x->cur->config };
 
 		if (!x->old || !x->old->n)
 			continue; /* not run in the arm: it does not change it */
@@ -1440,12 +1447,7 @@ static void arm_table(struct rep *r, const char *arm)
 			fprintf(r->html, "<table><tr><th>workload<th>metric<th>config<th>guests<th>arm<th>this run"
 					 "<th>change<th>p<th>detect<th>verdict</tr>\n");
 		fprintf(r->html, x->verdict == V_REGRESSION ? "<tr class=reg>" : "<tr>");
-		for (size_t k = 0; k < 3; k++) {
-			fprintf(r->html, "<td>");
-			vb_xml_escape(r->html, cells[k]);
-		}
-		fprintf(r->html, x->cur->topology ? (x->cur->dom0 ? "<td>dom0+%d" : "<td>%d") : "<td>host",
-			x->cur->topology);
+		key_cells(r, x->cur->workload, x->cur->metric, x->cur->config, x->cur->topology, x->cur->dom0);
 		fprintf(r->html, "<td>%.2f<td>%.2f", x->m_old, x->m_new);
 		fprintf(r->html, isnan(x->change_pct) ? "<td class=na>-" : "<td>%+.1f%%", x->change_pct);
 		fprintf(r->html, isnan(x->p) ? "<td class=na>-" : "<td>%.3g", x->p);
@@ -1478,14 +1480,10 @@ static void section_arms(struct rep *r)
 	int shown = 0;
 
 	for (int k = 1; k < RUN_MAX_ARMS; k++) {
-		char *key = vb_strdupf("%s %d", RUNNER_ARM_FACT, k), *fact = store_host_fact_get(r->st, r->run, key);
 		char arm[96];
 
-		free(key);
-		if (!fact)
+		if (!runner_arm_id(r->st, r->run, k, arm, sizeof(arm), NULL))
 			break;
-		snprintf(arm, sizeof(arm), "%.*s", (int)strcspn(fact, " "), fact);
-		free(fact);
 		if (!vb_is_identifier(arm) || !store_run_exists(r->st, arm))
 			continue;
 		if (!shown++)

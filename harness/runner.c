@@ -1957,20 +1957,30 @@ static int create_arms(struct run *r, const struct run_opts *o, const char *base
 	return 0;
 }
 
+int runner_arm_id(struct store *s, const char *run, int k, char *id, size_t len, int *changed_only)
+{
+	char *key = vb_strdupf("%s %d", RUNNER_ARM_FACT, k), *fact = store_host_fact_get(s, run, key);
+
+	free(key);
+	if (!fact)
+		return 0;
+	snprintf(id, len, "%.*s", (int)strcspn(fact, " "), fact); /* "ID (only the configurations it changes)" */
+	if (changed_only)
+		*changed_only = strstr(fact, "(only") != NULL;
+	free(fact);
+	return 1;
+}
+
 /* The arms of a resumed run, from its host facts. 0, or -1 with a message. */
 static int load_arms(struct run *r)
 {
 	for (int k = 1; k < RUN_MAX_ARMS; k++) {
-		char *key = vb_strdupf("%s %d", RUNNER_ARM_FACT, k), *fact = store_host_fact_get(&r->store, r->id, key);
 		char *ppath = NULL, *ptext = NULL, *pdir = NULL, *status = NULL, *med = NULL;
 		struct arm *a = &r->arms[k];
 		int rc = -1;
 
-		free(key);
-		if (!fact)
+		if (!runner_arm_id(&r->store, r->id, k, a->id, sizeof(a->id), &a->changed_only))
 			return 0;
-		snprintf(a->id, sizeof(a->id), "%.*s", (int)strcspn(fact, " "), fact);
-		a->changed_only = strstr(fact, "(only") != NULL;
 		if (!vb_is_identifier(a->id) || store_run_load(&r->store, a->id, &ppath, &ptext, &pdir, &status) < 0) {
 			vb_err("run %s names an interleaved arm '%s' the database does not hold", r->id, a->id);
 		} else if (run_dir_of(r, pdir, a->dir, sizeof(a->dir)) == 0) {
@@ -1980,7 +1990,6 @@ static int load_arms(struct run *r)
 			r->narms++;
 			rc = 0;
 		}
-		free(fact);
 		free(ppath);
 		free(ptext);
 		free(pdir);

@@ -58,4 +58,9 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 #define RUNNER_ARM_MEDIATOR_FACT "arm mediator"
 #define RUNNER_ARM_THRESHOLD_FACT "arm compare threshold"
 
+struct store;
+/* Arm k (1..RUN_MAX_ARMS-1) of run, from its host fact RUNNER_ARM_FACT k: its run id into id, and whether it runs
+ * only the configurations it changes (changed_only, when not NULL). 1, or 0 when the run has no arm k. */
+int runner_arm_id(struct store *s, const char *run, int k, char *id, size_t len, int *changed_only);
+
 #endif
