@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -35,10 +37,10 @@ static const char *const allowed[] = {
 	"epoll_create1", "accept", "accept4", "recvmsg", "sendmsg", "recvfrom", "sendto", "shutdown", "setsockopt",
 	"getsockopt", "getsockname", "getpeername", "eventfd2", "timerfd_create", "timerfd_settime",
 	"timerfd_gettime",
-	/* threads (clone is narrowed below) and signals */
+	/* threads (clone is narrowed below), signals, and waiting for the socket-file helper (sandbox_finish) */
 	"futex", "futex_waitv", "set_robust_list", "get_robust_list", "set_tid_address", "rseq", "exit",
 	"exit_group", "gettid", "getpid", "getppid", "tgkill", "tkill", "rt_sigaction", "rt_sigprocmask",
-	"rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "restart_syscall", "sched_yield", "sched_getaffinity",
+	"rt_sigreturn", "rt_sigtimedwait", "wait4", "sigaltstack", "restart_syscall", "sched_yield", "sched_getaffinity",
 	"sched_setaffinity", "sched_getparam", "sched_getscheduler", "sched_setscheduler", "sched_setparam",
 	"sched_getattr", "sched_setattr", "sched_get_priority_max",
 	"sched_get_priority_min", "getpriority", "setpriority", "prctl", "getcpu",
@@ -208,6 +210,10 @@ static void describe_fds(void)
 					k ? ", " : "", kinds[k], count[k]);
 }
 
+/* The socket-file helper (start_reaper): its pid and the write end of its pipe, -1 when there is none. */
+static pid_t reaper_pid = -1;
+static int reaper_fd = -1;
+
 /* A helper that keeps root's rights only to remove the socket files once the mediator is gone (its end of a
  * pipe reads EOF). It closes everything else first. Returns the pipe's write end to keep, or -1. */
 static int start_reaper(const char *const *paths)
@@ -239,6 +245,8 @@ static int start_reaper(const char *const *paths)
 		_exit(0);
 	}
 	close(p[0]);
+	reaper_pid = pid;
+	reaper_fd = p[1];
 	return p[1];
 }
 
@@ -316,6 +324,28 @@ int sandbox_enter(const int *keep, size_t nkeep, const char *user, const char *c
 	snprintf(state.mode, sizeof(state.mode), "seccomp allow-list, no_new_privs%s%s",
 		 was_root ? ", root dropped" : "", reaper >= 0 ? ", socket files removed by a helper" : "");
 	return 0;
+}
+
+int sandbox_finish(double timeout_s)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	int waited = 0;
+
+	if (reaper_pid < 0)
+		return 0;
+	close(reaper_fd); /* the helper reads EOF, removes the files and exits */
+	reaper_fd = -1;
+	for (double t = 0; t < timeout_s; t += 0.01) {
+		pid_t r = waitpid(reaper_pid, NULL, WNOHANG);
+
+		if (r == reaper_pid || (r < 0 && errno != EINTR)) {
+			waited = r == reaper_pid;
+			break;
+		}
+		nanosleep(&tick, NULL);
+	}
+	reaper_pid = -1;
+	return waited ? 0 : -1;
 }
 
 void sandbox_off(const char *why)

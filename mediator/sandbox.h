@@ -51,6 +51,14 @@ void sandbox_note_inherited(void);
 int sandbox_enter(const int *keep, size_t nkeep, const char *user, const char *const *unlink_paths, char *err,
 		  size_t errlen);
 
+/*
+ * The process is ending: tell the helper to remove the socket files now and wait for it (at most timeout_s), so
+ * that whoever sees this process end finds the files gone, and a mediator started next on the same paths cannot
+ * lose its sockets to a helper that was late. 0 when there is no helper or it finished, -1 when it did not finish
+ * in time (it still removes the files when it gets to run).
+ */
+int sandbox_finish(double timeout_s);
+
 /* Record that the sandbox is off, and why (shown on the control socket). */
 void sandbox_off(const char *why);
 
