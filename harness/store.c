@@ -1639,6 +1639,31 @@ int store_stage_rows(struct store *s, const char *run, struct stage_row **out, s
 	return 0;
 }
 
+/* Column c of the row st stands on, as a store_value (its text valid until the next step). */
+static struct store_value column_value(sqlite3_stmt *st, int c)
+{
+	struct store_value v = { .type = STORE_NULL, .d = NAN };
+
+	switch (sqlite3_column_type(st, c)) {
+	case SQLITE_INTEGER:
+		v.type = STORE_INT;
+		v.i = sqlite3_column_int64(st, c);
+		v.d = (double)v.i;
+		break;
+	case SQLITE_FLOAT:
+		v.type = STORE_REAL;
+		v.d = sqlite3_column_double(st, c);
+		break;
+	case SQLITE_TEXT:
+		v.type = STORE_TEXT;
+		v.t = (const char *)sqlite3_column_text(st, c);
+		break;
+	default:
+		break;
+	}
+	return v;
+}
+
 int store_job_details(struct store *s, long long job_id, store_detail_fn fn, void *ctx)
 {
 	static const char *const tables[] = { "job_noise", "vgpu_stats", "vgpu_health", "job_stages" };
@@ -1659,14 +1684,14 @@ int store_job_details(struct store *s, long long job_id, store_detail_fn fn, voi
 		ncols = sqlite3_column_count(st);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			const char *names[32];
-			sqlite3_value *values[32];
+			struct store_value values[32];
 			int n = 0;
 
 			for (int c = 0; c < ncols && n < 32; c++) {
 				if (!strcmp(sqlite3_column_name(st, c), "job_id"))
 					continue;
 				names[n] = sqlite3_column_name(st, c);
-				values[n++] = sqlite3_column_value(st, c);
+				values[n++] = column_value(st, c);
 			}
 			fn(ctx, tables[t], n, names, values);
 		}
@@ -1675,6 +1700,243 @@ int store_job_details(struct store *s, long long job_id, store_detail_fn fn, voi
 			db_error(s, "reading a job's details");
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* Text column i, NULL where the column is NULL. */
+static const char *text_or_null(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Numeric column i, NAN where the column is NULL. */
+static double num_or_nan(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static char *dup_or_null(const char *t)
+{
+	return t ? vb_strdup(t) : NULL;
+}
+
+int store_run_row_get(struct store *s, const char *run, struct store_run_row *out)
+{
+	sqlite3_stmt *st = prepare(s, "SELECT id, plan_name, status, started_at, finished_at, dir FROM runs WHERE id = ?",
+				   "reading the run");
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return -1;
+	bind_text(st, 1, run);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->id = dup_or_null(text_or_null(st, 0));
+		out->plan = dup_or_null(text_or_null(st, 1));
+		out->status = dup_or_null(text_or_null(st, 2));
+		out->started_at = dup_or_null(text_or_null(st, 3));
+		out->finished_at = dup_or_null(text_or_null(st, 4));
+		out->dir = dup_or_null(text_or_null(st, 5));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_error(s, "reading the run");
+		return -1;
+	}
+	return rc == SQLITE_ROW ? 0 : 1;
+}
+
+void store_run_row_free(struct store_run_row *r)
+{
+	free(r->id);
+	free(r->plan);
+	free(r->status);
+	free(r->started_at);
+	free(r->finished_at);
+	free(r->dir);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The metrics (mq) and subtests (sq) of job id through fns, then its details. 0, or -1 (said). */
+static int job_parts(struct store *s, long long id, sqlite3_stmt *mq, sqlite3_stmt *sq, const struct store_job_fns *fns,
+		     void *ctx)
+{
+	int rc;
+
+	sqlite3_reset(mq);
+	sqlite3_bind_int64(mq, 1, id);
+	while ((rc = sqlite3_step(mq)) == SQLITE_ROW)
+		fns->metric(ctx, text_or_empty(mq, 0), num_or_nan(mq, 1), text_or_null(mq, 2), text_or_null(mq, 3));
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading a job's metrics");
+		return -1;
+	}
+	sqlite3_reset(sq);
+	sqlite3_bind_int64(sq, 1, id);
+	while ((rc = sqlite3_step(sq)) == SQLITE_ROW)
+		fns->subtest(ctx, text_or_empty(sq, 0), text_or_null(sq, 1));
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading a job's subtests");
+		return -1;
+	}
+	return store_job_details(s, id, fns->detail, ctx);
+}
+
+int store_run_jobs(struct store *s, const char *run, const struct store_job_fns *fns, void *ctx)
+{
+	sqlite3_stmt *q = prepare(s,
+				  "SELECT id, config, topology, guest_index, workload, repetition, status, reason, accel,"
+				  " renderer, wall_s, user_s, sys_s, maxrss_kb, exit_code, log_path FROM jobs"
+				  " WHERE run_id = ? ORDER BY workload, config, topology, repetition, guest_index",
+				  "reading the run's jobs");
+	sqlite3_stmt *mq = q ? prepare(s, "SELECT name, value, unit, direction FROM metrics WHERE job_id = ? ORDER BY name",
+				       "reading a job's metrics")
+			     : NULL;
+	sqlite3_stmt *sq = mq ? prepare(s, "SELECT name, status FROM subtests WHERE job_id = ? ORDER BY name",
+					"reading a job's subtests")
+			      : NULL;
+	int rc = SQLITE_DONE, failed = !sq;
+
+	if (!failed) {
+		bind_text(q, 1, run);
+		while (!failed && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+			struct store_job_full j = {
+				.id = sqlite3_column_int64(q, 0),
+				.config = text_or_null(q, 1),
+				.topology = num_or_nan(q, 2),
+				.guest_index = num_or_nan(q, 3),
+				.workload = text_or_null(q, 4),
+				.repetition = num_or_nan(q, 5),
+				.status = text_or_null(q, 6),
+				.reason = text_or_null(q, 7),
+				.accel = text_or_null(q, 8),
+				.renderer = text_or_null(q, 9),
+				.wall_s = num_or_nan(q, 10),
+				.user_s = num_or_nan(q, 11),
+				.sys_s = num_or_nan(q, 12),
+				.maxrss_kb = num_or_nan(q, 13),
+				.exit_code = num_or_nan(q, 14),
+				.log_path = text_or_null(q, 15),
+			};
+
+			fns->job(ctx, &j);
+			failed = job_parts(s, j.id, mq, sq, fns, ctx) < 0;
+		}
+		if (!failed && rc != SQLITE_DONE) {
+			db_error(s, "reading the run's jobs");
+			failed = 1;
+		}
+	}
+	sqlite3_finalize(q);
+	sqlite3_finalize(mq);
+	sqlite3_finalize(sq);
+	return failed ? -1 : 0;
+}
+
+int store_metric_rows(struct store *s, const char *run, void (*fn)(void *ctx, const struct store_metric_row *r),
+		      void *ctx)
+{
+	sqlite3_stmt *q = prepare(s,
+				  "SELECT j.run_id, j.workload, j.config, j.topology, j.guest_index, j.repetition,"
+				  " j.status, j.renderer, m.name, m.value, m.unit, m.direction FROM jobs j"
+				  " LEFT JOIN metrics m ON m.job_id = j.id WHERE j.run_id = ?"
+				  " ORDER BY j.workload, j.config, j.topology, j.repetition, j.guest_index, m.name",
+				  "reading the run's metrics");
+	int rc;
+
+	if (!q)
+		return -1;
+	bind_text(q, 1, run);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_metric_row r = {
+			.run = text_or_null(q, 0),
+			.workload = text_or_null(q, 1),
+			.config = text_or_null(q, 2),
+			.topology = sqlite3_column_int(q, 3),
+			.guest_index = sqlite3_column_int(q, 4),
+			.repetition = sqlite3_column_int(q, 5),
+			.status = text_or_null(q, 6),
+			.renderer = text_or_null(q, 7),
+			.metric = text_or_null(q, 8),
+			.value = num_or_nan(q, 9),
+			.unit = text_or_null(q, 10),
+			.direction = text_or_null(q, 11),
+		};
+
+		fn(ctx, &r);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading the run's metrics");
+		return -1;
+	}
+	return 0;
+}
+
+int store_job_groups(struct store *s, const char *run, const char *first_config,
+		     void (*fn)(void *ctx, const struct store_job_group *g), void *ctx)
+{
+	sqlite3_stmt *q = prepare(
+		s,
+		"SELECT workload, config, topology, count(*), sum(status NOT IN ('ok', 'skipped')),"
+		" (SELECT status || ': ' || coalesce(reason, '') FROM jobs k WHERE k.run_id = j.run_id"
+		"  AND k.workload = j.workload AND k.config = j.config AND k.topology = j.topology"
+		"  AND k.status NOT IN ('ok', 'skipped') LIMIT 1),"
+		" sum(status = 'skipped'),"
+		" (SELECT coalesce(reason, '') FROM jobs k WHERE k.run_id = j.run_id AND k.workload = j.workload"
+		"  AND k.config = j.config AND k.topology = j.topology AND k.status = 'skipped' LIMIT 1)"
+		" FROM jobs j WHERE run_id = ?1 GROUP BY 1, 2, 3 ORDER BY 1, 2 <> ?2, 2, 3",
+		"grouping the run's jobs");
+	int rc;
+
+	if (!q)
+		return -1;
+	bind_text(q, 1, run);
+	bind_text(q, 2, first_config);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_job_group g = {
+			.workload = text_or_empty(q, 0),
+			.config = text_or_empty(q, 1),
+			.topology = sqlite3_column_int(q, 2),
+			.jobs = sqlite3_column_int(q, 3),
+			.failed = sqlite3_column_int(q, 4),
+			.first_failure = text_or_empty(q, 5),
+			.skipped = sqlite3_column_int(q, 6),
+			.skip_reason = text_or_empty(q, 7),
+		};
+
+		fn(ctx, &g);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		db_error(s, "grouping the run's jobs");
+		return -1;
+	}
+	return 0;
+}
+
+int store_subtest_statuses(struct store *s, const char *run,
+			   void (*fn)(void *ctx, const char *config, int topology, const char *name,
+				      const char *statuses),
+			   void *ctx)
+{
+	sqlite3_stmt *q = prepare(s,
+				  "SELECT j.config, j.topology, s.name, group_concat(DISTINCT s.status) FROM subtests s"
+				  " JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+				  "reading the run's subtests");
+	int rc;
+
+	if (!q)
+		return -1;
+	bind_text(q, 1, run);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		fn(ctx, text_or_empty(q, 0), sqlite3_column_int(q, 1), text_or_empty(q, 2), text_or_empty(q, 3));
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		db_error(s, "reading the run's subtests");
+		return -1;
 	}
 	return 0;
 }

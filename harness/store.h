@@ -251,13 +251,79 @@ struct stage_row {
 /* A run's stage rows (malloc'd, none for a run without them). 0, or -1 with the reason in s->err. */
 int store_stage_rows(struct store *s, const char *run, struct stage_row **out, size_t *n);
 
-/* One row of a per-job table: its columns' names and values (valid during the call only); job_id left out. */
+/*
+ * A run read back whole, for exports (export.c). Every reader below says what failed on stderr and in s->err,
+ * and returns 0 or -1. Text is as stored (NULL where nothing was) and valid during the call only.
+ */
+
+/* A run's own row; the strings are malloc'd (NULL: not recorded). */
+struct store_run_row {
+	char *id, *plan, *status, *started_at, *finished_at, *dir;
+};
+/* 0, 1 when there is no run `run` (not said), or -1. Free with store_run_row_free either way. */
+int store_run_row_get(struct store *s, const char *run, struct store_run_row *out);
+void store_run_row_free(struct store_run_row *r);
+
+/* A value of a stored column: a number (NAN where NULL) or text. */
+struct store_value {
+	enum { STORE_NULL, STORE_INT, STORE_REAL, STORE_TEXT } type;
+	long long i;
+	double d;
+	const char *t;
+};
+
+/* One row of a per-job table: its columns' names and values; job_id left out. */
 typedef void (*store_detail_fn)(void *ctx, const char *table, int ncols, const char *const *names,
-				sqlite3_value **values);
+				const struct store_value *values);
 
 /* Every row that job job_id has in the per-job tables besides its metrics and subtests: job_noise, vgpu_stats,
  * vgpu_health (at most one row each) and job_stages (one a stage), in that order, each through fn. A table an
- * older database lacks has no rows. 0, or -1 with the reason in s->err. */
+ * older database lacks has no rows. */
 int store_job_details(struct store *s, long long job_id, store_detail_fn fn, void *ctx);
+
+/* A stored job as a whole (the columns of `jobs`; numbers NAN where NULL). */
+struct store_job_full {
+	long long id;
+	const char *config, *workload, *status, *reason, *accel, *renderer, *log_path;
+	double topology, guest_index, repetition, wall_s, user_s, sys_s, maxrss_kb, exit_code;
+};
+/* What store_run_jobs reports of each job, in this order: the job, its metrics by name, its subtests by name, then
+ * its per-job tables' rows (store_job_details). */
+struct store_job_fns {
+	void (*job)(void *ctx, const struct store_job_full *j);
+	void (*metric)(void *ctx, const char *name, double value, const char *unit, const char *direction);
+	void (*subtest)(void *ctx, const char *name, const char *status);
+	store_detail_fn detail;
+};
+/* A run's jobs by workload, configuration, guest count, repetition and guest. */
+int store_run_jobs(struct store *s, const char *run, const struct store_job_fns *fns, void *ctx);
+
+/* One metric value of a job, or a job with no metrics (metric, unit, direction NULL, value NAN). */
+struct store_metric_row {
+	const char *run, *workload, *config, *status, *renderer, *metric, *unit, *direction;
+	int topology, guest_index, repetition;
+	double value; /* NAN: NULL */
+};
+/* Every metric value of a run, a row each (a job without metrics: one row), by workload, configuration, guest
+ * count, repetition, guest and metric. */
+int store_metric_rows(struct store *s, const char *run, void (*fn)(void *ctx, const struct store_metric_row *r),
+		      void *ctx);
+
+/* A run's jobs grouped by workload x configuration x guest count: how many there are, failed (neither ok nor
+ * skipped) and skipped, with the first failure ("status: reason") and the first skip's reason ("" for none). */
+struct store_job_group {
+	const char *workload, *config, *first_failure, *skip_reason;
+	int topology, jobs, failed, skipped;
+};
+/* The groups by workload, first_config's first, then by configuration and guest count. */
+int store_job_groups(struct store *s, const char *run, const char *first_config,
+		     void (*fn)(void *ctx, const struct store_job_group *g), void *ctx);
+
+/* Each subtest name of a run per configuration and guest count, with every status it had there, distinct and
+ * comma-separated (over repetitions and guests). By configuration, guest count and name. */
+int store_subtest_statuses(struct store *s, const char *run,
+			   void (*fn)(void *ctx, const char *config, int topology, const char *name,
+				      const char *statuses),
+			   void *ctx);
 
 #endif
