@@ -745,7 +745,9 @@ static void section_stages(struct rep *r)
 		fprintf(r->html, "<p>No job of this run was served by vgpu-mediator with stage histograms.</p>\n");
 		return;
 	}
-	fprintf(r->html, "<p>Each stage's time per frame the guest showed (a flush; dom0: its clients' flushes), "
+	fprintf(r->html, "<p>Each stage's time per frame the guest showed (a flush; dom0: a read-back of a client's "
+			 "front buffer, so an off-screen client such as glmark2 --off-screen shows none and its "
+			 "row has no time per frame), "
 			 "summed over the row's successful jobs, from the mediator's per-vGPU histograms read before "
 			 "and after each job. p50/p99 are per event, at most 25%% over the true value (log-linear "
 			 "buckets). Stages:");

@@ -26,9 +26,15 @@
 #define CAPS_V2_REPLY 2 /* ... and of GET_CAPS2 */
 #define CTX 1           /* the guest context ID of a client's one context */
 
+/* Bind flags of a resource the client shows (virgl_hw.h): Mesa's vtest winsys gives such a resource a display
+ * target of its own and fills it with a TRANSFER_GET2 on every flush of the front buffer (a SwapBuffers). */
+#define VIRGL_BIND_DISPLAY_TARGET (1u << 7)
+#define VIRGL_BIND_SCANOUT (1u << 18)
+
 struct vtest_shm {
 	void *map;
 	size_t len;
+	int shown; /* created with a display-target or scanout bind: a read-back of it is a frame shown */
 };
 
 struct msg {
@@ -276,6 +282,7 @@ static int do_create(struct vtest_dev *t, const struct msg *m)
 		return drop(t, "no shared memory of %u bytes for resource %u: %s", size, id, strerror(e));
 	}
 	s->len = size;
+	s->shown = (c.bind & (VIRGL_BIND_DISPLAY_TARGET | VIRGL_BIND_SCANOUT)) != 0;
 	if (idmap_put(&t->shm, id, s) < 0) {
 		munmap(s->map, s->len);
 		free(s);
@@ -321,7 +328,15 @@ static int do_transfer2(struct vtest_dev *t, const struct msg *m)
 		.level = a[1],
 	};
 
-	return need_ctx(t) < 0 ? -1 : gpu(t, &c, sizeof(c), NULL, 0, NULL, 0);
+	const struct vtest_shm *s;
+
+	if (need_ctx(t) < 0 || gpu(t, &c, sizeof(c), NULL, 0, NULL, 0) < 0)
+		return -1;
+	/* The client's frames, counted as a guest's flushes are: what its scheduling (frames, frame-rate targets) and
+	 * the per-frame stage times go by. */
+	if (m->cmd == 13 && (s = idmap_get(&t->shm, c.resource_id)) && s->shown)
+		t->g->st.flushes++;
+	return 0;
 }
 
 static int do_submit(struct vtest_dev *t, const struct msg *m)

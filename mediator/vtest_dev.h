@@ -16,6 +16,12 @@
  * protocol 3 are not served. Any message that breaks the protocol, or a
  * command the vGPU refuses, ends the client alone, with the reason in why.
  *
+ * A client's frame is a TRANSFER_GET2 of a resource it created to be shown
+ * (display-target or scanout bind): Mesa's vtest winsys reads its front
+ * buffer back that way on every SwapBuffers. It counts as a guest's
+ * RESOURCE_FLUSH does (gpu_stats.flushes), so dom0's clients have frames
+ * for the scheduler and per-frame stage times like any vGPU.
+ *
  * Busy-wait is per client: busy while its own fenced submissions have not
  * retired. A waiting busy-wait is answered from vtest_fences_done, so the
  * event loop never blocks on one client. */

@@ -165,10 +165,47 @@ int main(void)
 			for (int i = 0; i < 256; i++)
 				ok &= mem[i] == (uint8_t)(255 - i);
 			CHECK(ok && !t.why[0], "the bytes went to the renderer and came back (%s)", t.why);
+			CHECK(gd.st.flushes == 0, "reading a buffer back is no frame (%llu)",
+			      (unsigned long long)gd.st.flushes);
 			munmap(mem, 256);
 		}
 		if (mfd >= 0)
 			close(mfd);
+	}
+
+	/* Frames: a read-back of a resource made to be shown (a display target, or a scanout) is one, as Mesa's vtest
+	 * winsys reads its front buffer on every SwapBuffers; of a render target that is not shown, none. */
+	{
+		/* id, 2D texture, B8G8R8X8, bind, 16x16x1, 1 layer, 1 level, 1 sample, 1 KiB of memory */
+		static const uint32_t bind[3] = { 0x2 | 0x8, 0x2 | 0x8 | 0x80, 0x2 | 0x40000 };
+		static const char *const what[3] = { "a render target", "a display target", "a scanout" };
+
+		for (int k = 0; k < 3; k++) {
+			uint32_t id = 10 + (uint32_t)k, before = (uint32_t)gd.st.flushes;
+			uint32_t create[11] = { id, 2, 2, bind[k], 16, 16, 1, 1, 0, 0, 1024 };
+			uint32_t xfer[10] = { id, 0, 0, 0, 0, 16, 16, 1, 1024, 0 };
+			char c, ctl[CMSG_SPACE(sizeof(int))];
+			struct iovec iov = { &c, 1 };
+			struct msghdr m = { .msg_iov = &iov,
+					    .msg_iovlen = 1,
+					    .msg_control = ctl,
+					    .msg_controllen = sizeof(ctl) };
+			int fd = -1;
+
+			put(sv[0], 11, 12, create, sizeof(create));
+			pump(&t);
+			if (recvmsg(sv[0], &m, MSG_DONTWAIT) == 1 && CMSG_FIRSTHDR(&m))
+				memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+			CHECK(fd >= 0 && !t.why[0], "%s of 16x16 is made (%s)", what[k], t.why);
+			if (fd >= 0)
+				close(fd);
+			put(sv[0], 10, 13, xfer, sizeof(xfer));
+			put(sv[0], 10, 13, xfer, sizeof(xfer));
+			pump(&t);
+			CHECK(!t.why[0] && gd.st.flushes - before == (k ? 2u : 0u),
+			      "two read-backs of %s: %u frame(s) (%s)", what[k], (unsigned)(gd.st.flushes - before),
+			      t.why);
+		}
 	}
 	vtest_free(&t);
 	CHECK(t.shm.live == 0 && t.shm_bytes == 0 && gd.res.live == 0 && gd.ctx.live == 0,

@@ -9,7 +9,7 @@
  * socket goes on. Two glmark2 processes at once, each in the private mount
  * namespace dom0's agent uses (vtest_ns.h), render through the mediator
  * (GL_RENDERER "virgl (…)") as two vGPUs with their own resource IDs, counted
- * under the endpoint. SIGTERM ends the mediator cleanly.
+ * under the endpoint, which also counts the frames the one in a window showed. SIGTERM ends the mediator cleanly.
  * Usage: vtest_process_test PATH/vgpu-mediator */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -269,13 +269,15 @@ static void test_hostile(void)
 	close(good);
 }
 
-/* glmark2 in the namespace dom0's agent uses, its output to log. */
-static pid_t glmark2(const char *display, const char *log)
+/* glmark2 in the namespace dom0's agent uses, its output to log: off-screen as the harness runs it, or in a window
+ * of the X server (its frames shown). */
+static pid_t glmark2(const char *display, const char *log, int shown)
 {
-	char *const argv[] = { "glmark2-es2", "--off-screen", "-s", "320x240", "-b", "build:duration=3", "-b",
-			       "texture:duration=2", NULL };
+	char *const off[] = { "glmark2-es2", "--off-screen", "-s", "320x240", "-b", "build:duration=3", "-b",
+			      "texture:duration=2", NULL };
+	char *const on[] = { "glmark2-es2", "-s", "320x240", "-b", "build:duration=3", "-b", "texture:duration=2", NULL };
 
-	return vtest_ns_spawn(sock, argv, display, log);
+	return vtest_ns_spawn(sock, shown ? on : off, display, log);
 }
 
 static void test_glmark2(const char *dir)
@@ -284,6 +286,7 @@ static void test_glmark2(const char *dir)
 	char log[400], *xlog = vb_strdupf("%s/xvfb.log", dir);
 	pid_t pid[2];
 	int both = 0, st, seen_separate = 0;
+	double shown_frames = 0; /* what the glmark2 in a window says it drew */
 	int64_t errors = dom0_int("errors"); /* the hostile clients' refused commands */
 
 	if (geteuid() != 0) {
@@ -297,7 +300,7 @@ static void test_glmark2(const char *dir)
 		return;
 	for (int i = 0; i < 2; i++) {
 		snprintf(log, sizeof(log), "%s/glmark2-%d.log", dir, i);
-		pid[i] = glmark2(x.display, log);
+		pid[i] = glmark2(x.display, log, i == 1);
 		CHECK(pid[i] > 0, "glmark2 %d started", i);
 	}
 	/* While both run, the endpoint lists two clients, each holding resources under its own IDs. */
@@ -319,7 +322,7 @@ static void test_glmark2(const char *dir)
 	CHECK(both, "both glmark2 processes are clients of the endpoint at once");
 	CHECK(seen_separate, "each holds resources of its own at once (the same IDs, two vGPUs)");
 	for (int i = 0; i < 2; i++) {
-		char *out;
+		char *out, *p;
 
 		st = vb_reap(pid[i], 120);
 		snprintf(log, sizeof(log), "%s/glmark2-%d.log", dir, i);
@@ -328,6 +331,10 @@ static void test_glmark2(const char *dir)
 		      log);
 		CHECK_STR_CONTAINS(out, "GL_RENDERER:    virgl (");
 		CHECK_STR_CONTAINS(out, "glmark2 Score:");
+		/* The frames it drew: each scene's FPS times its duration (build 3 s, then texture 2 s). */
+		p = out;
+		for (int k = 0; i == 1 && k < 2 && p && (p = strstr(p, "FPS: ")); k++, p += 5)
+			shown_frames += atof(p + 5) * (k ? 2 : 3);
 		free(out);
 	}
 	{
@@ -335,6 +342,16 @@ static void test_glmark2(const char *dir)
 
 		CHECK(f && json_object_object_get_ex(f, "gpu_ms", &g) && json_object_get_double(g) > 0,
 		      "the endpoint's GPU time counts its clients gone");
+		/* The client in a window read its front buffer back on every SwapBuffers; the off-screen one shows
+		 * nothing. */
+		double frames = f && json_object_object_get_ex(f, "frames", &g) ? (double)json_object_get_int64(g) : -1;
+
+		printf("vtest_process: the endpoint counted %.0f frames shown; the glmark2 in a window drew about %.0f\n",
+		       frames, shown_frames);
+		CHECK(shown_frames >= 5 && frames >= 0.7 * shown_frames && frames <= 1.3 * shown_frames,
+		      "the endpoint counts the frames its client in a window showed, and none of the off-screen one's "
+		      "(%.0f, against about %.0f drawn)",
+		      frames, shown_frames);
 		CHECK(control_doc_field(doc, "dom0", "errors") && json_object_get_int64(control_doc_field(doc, "dom0", "errors")) == errors,
 		      "no command of theirs was refused");
 		json_object_put(doc);
