@@ -1835,49 +1835,65 @@ int store_run_jobs(struct store *s, const char *run, const struct store_job_fns 
 	return failed ? -1 : 0;
 }
 
+static void metric_row(sqlite3_stmt *q, void *arg)
+{
+	struct cb *cb = arg;
+	struct store_metric_row r = {
+		.run = text_or_null(q, 0),
+		.workload = text_or_null(q, 1),
+		.config = text_or_null(q, 2),
+		.topology = sqlite3_column_int(q, 3),
+		.guest_index = sqlite3_column_int(q, 4),
+		.repetition = sqlite3_column_int(q, 5),
+		.status = text_or_null(q, 6),
+		.renderer = text_or_null(q, 7),
+		.metric = text_or_null(q, 8),
+		.value = num_or_nan(q, 9),
+		.unit = text_or_null(q, 10),
+		.direction = text_or_null(q, 11),
+	};
+
+	((void (*)(void *, const struct store_metric_row *))cb->fn)(cb->ctx, &r);
+}
+
 int store_metric_rows(struct store *s, const char *run, void (*fn)(void *ctx, const struct store_metric_row *r),
 		      void *ctx)
 {
+	struct cb cb = { (void (*)(void))fn, ctx, 0 };
 	sqlite3_stmt *q = prepare(s,
 				  "SELECT j.run_id, j.workload, j.config, j.topology, j.guest_index, j.repetition,"
 				  " j.status, j.renderer, m.name, m.value, m.unit, m.direction FROM jobs j"
 				  " LEFT JOIN metrics m ON m.job_id = j.id WHERE j.run_id = ?"
 				  " ORDER BY j.workload, j.config, j.topology, j.repetition, j.guest_index, m.name",
 				  "reading the run's metrics");
-	int rc;
 
 	if (!q)
 		return -1;
 	bind_text(q, 1, run);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct store_metric_row r = {
-			.run = text_or_null(q, 0),
-			.workload = text_or_null(q, 1),
-			.config = text_or_null(q, 2),
-			.topology = sqlite3_column_int(q, 3),
-			.guest_index = sqlite3_column_int(q, 4),
-			.repetition = sqlite3_column_int(q, 5),
-			.status = text_or_null(q, 6),
-			.renderer = text_or_null(q, 7),
-			.metric = text_or_null(q, 8),
-			.value = num_or_nan(q, 9),
-			.unit = text_or_null(q, 10),
-			.direction = text_or_null(q, 11),
-		};
+	return each_row(s, q, metric_row, &cb, "reading the run's metrics");
+}
 
-		fn(ctx, &r);
-	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		db_error(s, "reading the run's metrics");
-		return -1;
-	}
-	return 0;
+static void group_row(sqlite3_stmt *q, void *arg)
+{
+	struct cb *cb = arg;
+	struct store_job_group g = {
+		.workload = text_or_empty(q, 0),
+		.config = text_or_empty(q, 1),
+		.topology = sqlite3_column_int(q, 2),
+		.jobs = sqlite3_column_int(q, 3),
+		.failed = sqlite3_column_int(q, 4),
+		.first_failure = text_or_empty(q, 5),
+		.skipped = sqlite3_column_int(q, 6),
+		.skip_reason = text_or_empty(q, 7),
+	};
+
+	((void (*)(void *, const struct store_job_group *))cb->fn)(cb->ctx, &g);
 }
 
 int store_job_groups(struct store *s, const char *run, const char *first_config,
 		     void (*fn)(void *ctx, const struct store_job_group *g), void *ctx)
 {
+	struct cb cb = { (void (*)(void))fn, ctx, 0 };
 	sqlite3_stmt *q = prepare(
 		s,
 		"SELECT workload, config, topology, count(*), sum(status NOT IN ('ok', 'skipped')),"
@@ -1889,32 +1905,23 @@ int store_job_groups(struct store *s, const char *run, const char *first_config,
 		"  AND k.config = j.config AND k.topology = j.topology AND k.status = 'skipped' LIMIT 1)"
 		" FROM jobs j WHERE run_id = ?1 GROUP BY 1, 2, 3 ORDER BY 1, 2 <> ?2, 2, 3",
 		"grouping the run's jobs");
-	int rc;
 
 	if (!q)
 		return -1;
 	bind_text(q, 1, run);
 	bind_text(q, 2, first_config);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct store_job_group g = {
-			.workload = text_or_empty(q, 0),
-			.config = text_or_empty(q, 1),
-			.topology = sqlite3_column_int(q, 2),
-			.jobs = sqlite3_column_int(q, 3),
-			.failed = sqlite3_column_int(q, 4),
-			.first_failure = text_or_empty(q, 5),
-			.skipped = sqlite3_column_int(q, 6),
-			.skip_reason = text_or_empty(q, 7),
-		};
+	return each_row(s, q, group_row, &cb, "grouping the run's jobs");
+}
 
-		fn(ctx, &g);
-	}
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		db_error(s, "grouping the run's jobs");
-		return -1;
-	}
-	return 0;
+typedef void (*subtest_statuses_fn)(void *ctx, const char *config, int topology, const char *name,
+				    const char *statuses);
+
+static void statuses_row(sqlite3_stmt *q, void *arg)
+{
+	struct cb *cb = arg;
+
+	((subtest_statuses_fn)cb->fn)(cb->ctx, text_or_empty(q, 0), sqlite3_column_int(q, 1), text_or_empty(q, 2),
+				      text_or_empty(q, 3));
 }
 
 int store_subtest_statuses(struct store *s, const char *run,
@@ -1922,21 +1929,14 @@ int store_subtest_statuses(struct store *s, const char *run,
 				      const char *statuses),
 			   void *ctx)
 {
+	struct cb cb = { (void (*)(void))fn, ctx, 0 };
 	sqlite3_stmt *q = prepare(s,
 				  "SELECT j.config, j.topology, s.name, group_concat(DISTINCT s.status) FROM subtests s"
 				  " JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
 				  "reading the run's subtests");
-	int rc;
 
 	if (!q)
 		return -1;
 	bind_text(q, 1, run);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
-		fn(ctx, text_or_empty(q, 0), sqlite3_column_int(q, 1), text_or_empty(q, 2), text_or_empty(q, 3));
-	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE) {
-		db_error(s, "reading the run's subtests");
-		return -1;
-	}
-	return 0;
+	return each_row(s, q, statuses_row, &cb, "reading the run's subtests");
 }
