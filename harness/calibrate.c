@@ -103,14 +103,21 @@ static double median_or_nan(double *v, size_t n)
 	return n ? stats_median(v, n) : NAN;
 }
 
-/* Record the calibration as a run of its own: the plan it calibrated, its rows, the runs it took. 0 or -1. */
-static int record(struct store *st, const struct calibrate_opts *o, const struct plan *p, const char *plan_text,
-		  char ids[][3][96], const struct tallies *ts, char *id, size_t idlen)
+/* What a calibration in progress keeps under its own run, so that calibrate --resume can finish it: its options,
+ * and each run it started as soon as that run exists (round r from 1; run k 1 = A, 2 = A', 3 = B; an interleaved
+ * round names only A, whose host facts name its arms). */
+#define CAL_OPTIONS_FACT "calibration options"
+#define CAL_RUN_FACT "calibration round %d run %d"
+#define CAL_OPTIONS_FMT "slowdown=%d rounds=%d separate=%d threshold=%lf alpha=%lf"
+
+/* The calibration's own run, made before its first round: plan NAME-calibration, status running, its options.
+ * 0, or -1 (said). */
+static int record_start(struct store *st, const struct calibrate_opts *o, const struct plan *p, const char *plan_text,
+			char *id, size_t idlen)
 {
 	char ts_buf[32], name[96], *rel = NULL, *dir, *fact;
 	time_t now = time(NULL);
 	struct tm tm;
-	struct calibration_row *rows;
 	int rc = -1;
 
 	gmtime_r(&now, &tm);
@@ -135,11 +142,25 @@ static int record(struct store *st, const struct calibrate_opts *o, const struct
 		return -1;
 	}
 	free(dir);
-	/* The runs it took, round by round: A, A', B. */
-	size_t len = 0;
-	char *runs = NULL;
-	FILE *f = open_memstream(&runs, &len);
+	fact = vb_strdupf(CAL_OPTIONS_FMT, o->slowdown_pct, o->rounds, o->separate, o->cmp.threshold_pct, o->cmp.alpha);
+	rc = store_host_fact(st, id, CAL_OPTIONS_FACT, fact);
+	free(fact);
+	if (rc < 0)
+		vb_err("cannot record the calibration %s: %s", id, st->err);
+	return rc;
+}
 
+/* The calibration's results under its run, which is then complete: its summary fact and its rows. 0 or -1 (said). */
+static int record_finish(struct store *st, const struct calibrate_opts *o, const char *id, char ids[][3][96],
+			 const struct tallies *ts)
+{
+	struct calibration_row *rows;
+	size_t len = 0;
+	char *runs = NULL, *fact;
+	FILE *f = open_memstream(&runs, &len);
+	int rc;
+
+	/* The runs it took, round by round: A, A', B. */
 	if (!f)
 		abort();
 	for (int r = 0; r < o->rounds; r++)
@@ -232,31 +253,53 @@ int calibrate_print(struct store *st, const char *run, FILE *out)
 	return 0;
 }
 
-int calibrate_run(const struct calibrate_opts *o)
-{
-	struct plan p;
-	char err[1024], *plan_text = NULL, *db = NULL, id[160];
-	char (*ids)[3][96];
-	struct store st;
-	struct tallies ts = { 0 };
-	int failed_jobs = 0, rc = 1;
+/* A run a round started, recorded under the calibration as soon as it exists (run_opts.on_created). */
+struct created {
+	const char *db, *cal_id;
+	int round, run;
+	char *id_out;
+	size_t id_len;
+};
 
-	if (o->slowdown_pct < 1 || o->slowdown_pct > 90 || o->rounds < 1 || o->rounds > CALIBRATE_MAX_ROUNDS) {
-		vb_err("calibrate takes a slowdown of 1 to 90%% and 1 to %d rounds (got %d%%, %d)", CALIBRATE_MAX_ROUNDS,
-		       o->slowdown_pct, o->rounds);
-		return 2;
+static void on_created(void *ctx, const char *id)
+{
+	struct created *c = ctx;
+	struct store st;
+	char key[64];
+
+	snprintf(c->id_out, c->id_len, "%s", id);
+	snprintf(key, sizeof(key), CAL_RUN_FACT, c->round + 1, c->run + 1);
+	if (store_open(&st, c->db) < 0)
+		return; /* said; the calibration goes on, only a resume would not find this run */
+	if (store_host_fact(&st, c->cal_id, key, id) < 0)
+		vb_err("calibration %s: cannot note its run %s: %s", c->cal_id, id, st.err);
+	store_close(&st);
+}
+
+/* The calibration's run fails or is interrupted: its status says why and how to go on. */
+static void record_stop(const char *db, const char *cal_id, int run_rc, const char *why)
+{
+	struct store st;
+	char *reason = vb_strdupf("%s; finish it with vgpubench calibrate --resume %s", why, cal_id);
+
+	vb_err("calibration %s: %s", cal_id, reason);
+	if (store_open(&st, db) == 0) {
+		store_run_set_status(&st, cal_id, run_rc == 130 ? "interrupted" : "failed", reason);
+		store_close(&st);
 	}
-	if (plan_load(o->plan, &p, &plan_text, err, sizeof(err)) < 0) {
-		vb_err("%s", err);
-		return 1;
-	}
-	ids = calloc((size_t)o->rounds, sizeof(*ids));
-	if (!ids)
-		abort();
+	free(reason);
+}
+
+/* The rounds' runs: each one not yet complete is resumed, each not yet started is run. ids holds the runs known
+ * so far and is completed. 0 (failed_jobs set when some job failed), or the exit code of the run that stopped. */
+static int run_rounds(const struct calibrate_opts *o, const char *db, const char *cal_id, char ids[][3][96],
+		      int *failed_jobs)
+{
 	for (int r = 0; r < o->rounds; r++)
 		for (int k = 0; k < (o->separate ? 3 : 1); k++) {
 			/* Interleaved: one run (A) with two arms (A', B) taking turns boot by boot. Separate: three
 			 * runs, one after the other. */
+			struct created cr = { db, cal_id, r, k, ids[r][k], sizeof(ids[r][k]) };
 			struct run_arm arms[2] = {
 				{ .name_suffix = "-cal",
 				  .id_out = ids[r][1],
@@ -270,59 +313,208 @@ int calibrate_run(const struct calibrate_opts *o)
 			};
 			struct run_opts ro = { .name_suffix = k == 2 ? "-cal-slow" : "-cal",
 					       .slowdown_pct = k == 2 ? o->slowdown_pct : 0,
-					       .id_out = ids[r][k],
-					       .id_len = sizeof(ids[r][k]),
 					       .arms = o->separate ? NULL : arms,
-					       .narms = o->separate ? 0 : 2 };
+					       .narms = o->separate ? 0 : 2,
+					       .on_created = on_created,
+					       .on_created_ctx = &cr };
 			static const char *const what[] = { "A, unchanged", "A', unchanged", "B, slowed down" };
+			int run_rc;
 
-			if (o->separate)
-				vb_log("calibrate: round %d of %d, run %s", r + 1, o->rounds, what[k]);
-			else
-				vb_log("calibrate: round %d of %d: A and A' unchanged, B slowed down, interleaved", r + 1,
-				       o->rounds);
-			int run_rc = runner_run_with(o->results, o->reports, o->plan, NULL, &ro);
+			if (ids[r][k][0]) { /* started before calibrate was stopped */
+				struct store st;
+				char *pp = NULL, *pt = NULL, *dir = NULL, *status = NULL;
+				int done = 0;
 
+				if (store_open(&st, db) < 0)
+					return 1;
+				if (store_run_load(&st, ids[r][k], &pp, &pt, &dir, &status) == 0)
+					done = !strcmp(status, "complete");
+				for (int a = 1; !o->separate && a <= 2; a++)
+					runner_arm_id(&st, ids[r][k], a, ids[r][a], sizeof(ids[r][a]), NULL);
+				store_close(&st);
+				free(pp);
+				free(pt);
+				free(dir);
+				free(status);
+				if (done)
+					continue;
+				vb_log("calibrate: round %d of %d: resuming run %s", r + 1, o->rounds, ids[r][k]);
+				run_rc = runner_run_with(o->results, o->reports, NULL, ids[r][k], NULL);
+			} else {
+				if (o->separate)
+					vb_log("calibrate: round %d of %d, run %s", r + 1, o->rounds, what[k]);
+				else
+					vb_log("calibrate: round %d of %d: A and A' unchanged, B slowed down, interleaved",
+					       r + 1, o->rounds);
+				run_rc = runner_run_with(o->results, o->reports, o->plan, NULL, &ro);
+			}
 			if (run_rc == 3) {
-				failed_jobs = 1;
+				*failed_jobs = 1;
 			} else if (run_rc != 0) {
-				vb_err("calibrate: run %s ended with exit %d; the calibration stops (the runs so far are kept)",
-				       ids[r][k][0] ? ids[r][k] : "(none)", run_rc);
-				rc = run_rc;
-				goto out;
+				char *why = vb_strdupf("round %d: run %s ended with exit %d (the runs so far are kept)",
+						       r + 1, ids[r][k][0] ? ids[r][k] : "(none)", run_rc);
+
+				record_stop(db, cal_id, run_rc, why);
+				free(why);
+				return run_rc;
 			}
 		}
-	db = vb_strdupf("%s/vgpubench.db", o->results);
+	return 0;
+}
+
+/* The rounds, then the pairs counted and the calibration recorded, printed and reported. */
+static int calibrate_rounds(const struct calibrate_opts *o, const char *db, const char *cal_id, char ids[][3][96])
+{
+	struct store st;
+	struct tallies ts = { 0 };
+	int failed_jobs = 0, rc = run_rounds(o, db, cal_id, ids, &failed_jobs);
+
+	if (rc != 0)
+		return rc;
 	if (store_open(&st, db) < 0)
-		goto out;
-	for (int r = 0; r < o->rounds && rc == 1; r++)
+		return 1;
+	for (int r = 0; r < o->rounds && rc == 0; r++)
 		if (count_pair(&st, ids[r][1], ids[r][0], 0, o, &ts) < 0 ||
 		    count_pair(&st, ids[r][2], ids[r][0], 1, o, &ts) < 0 || count_pair(&st, ids[r][2], ids[r][1], 1, o, &ts) < 0)
-			rc = -1;
-	if (rc == 1 && record(&st, o, &p, plan_text, ids, &ts, id, sizeof(id)) == 0) {
+			rc = 1;
+	if (rc == 0 && record_finish(&st, o, cal_id, ids, &ts) == 0) {
 		char *report = NULL;
 
 		printf("\n");
-		calibrate_print(&st, id, stdout);
-		printf("\ncalibration %s: database %s\n", id, db);
+		calibrate_print(&st, cal_id, stdout);
+		printf("\ncalibration %s: database %s\n", cal_id, db);
 		rc = failed_jobs ? 3 : 0;
-		if (report_generate(&st, id, o->reports, &report) == 0)
+		if (report_generate(&st, cal_id, o->reports, &report) == 0)
 			printf("report: %s\n", report);
 		else
 			rc = 1;
 		free(report);
 	} else {
-		rc = 1;
+		if (rc == 0)
+			rc = 1;
+		store_run_set_status(&st, cal_id, "failed", "its runs could not be compared (see the messages above)");
 	}
 	store_close(&st);
-out:
 	for (size_t i = 0; i < ts.n; i++) {
 		free(ts.t[i].changes);
 		free(ts.t[i].detectable);
 	}
 	free(ts.t);
+	return rc;
+}
+
+int calibrate_run(const struct calibrate_opts *o)
+{
+	struct plan p;
+	char err[1024], *plan_text = NULL, *db = NULL, id[160];
+	char (*ids)[3][96] = NULL;
+	struct store st;
+	int rc = 1;
+
+	if (o->slowdown_pct < 1 || o->slowdown_pct > 90 || o->rounds < 1 || o->rounds > CALIBRATE_MAX_ROUNDS) {
+		vb_err("calibrate takes a slowdown of 1 to 90%% and 1 to %d rounds (got %d%%, %d)", CALIBRATE_MAX_ROUNDS,
+		       o->slowdown_pct, o->rounds);
+		return 2;
+	}
+	if (plan_load(o->plan, &p, &plan_text, err, sizeof(err)) < 0) {
+		vb_err("%s", err);
+		return 1;
+	}
+	if (vb_mkdirs(o->results, 0755) < 0) {
+		vb_err("cannot create %s: %s", o->results, strerror(errno));
+		goto out;
+	}
+	db = vb_strdupf("%s/vgpubench.db", o->results);
+	if (store_open(&st, db) < 0)
+		goto out;
+	rc = record_start(&st, o, &p, plan_text, id, sizeof(id)) < 0 ? 1 : 0;
+	store_close(&st);
+	if (rc != 0)
+		goto out;
+	vb_log("calibration %s: if it is stopped, vgpubench calibrate --resume %s finishes it", id, id);
+	ids = calloc((size_t)o->rounds, sizeof(*ids));
+	if (!ids)
+		abort();
+	rc = calibrate_rounds(o, db, id, ids);
+out:
 	free(ids);
 	free(db);
 	free(plan_text);
+	return rc;
+}
+
+int calibrate_resume(const char *results, const char *reports, const char *cal_id)
+{
+	struct calibrate_opts o = { .results = results, .reports = reports };
+	struct store st;
+	struct plan p;
+	char err[1024], *db = vb_strdupf("%s/vgpubench.db", results), *opts = NULL, *now_text = NULL;
+	char *plan_path = NULL, *plan_text = NULL, *dir = NULL, *status = NULL;
+	char (*ids)[3][96] = NULL;
+	int rc = 1;
+
+	if (store_open_read(&st, db) < 0)
+		goto out_free;
+	if (store_run_load(&st, cal_id, &plan_path, &plan_text, &dir, &status) < 0) {
+		vb_err("no run '%s' in %s", cal_id, db);
+		store_close(&st);
+		goto out_free;
+	}
+	opts = store_host_fact_get(&st, cal_id, CAL_OPTIONS_FACT);
+	if (!opts || sscanf(opts, CAL_OPTIONS_FMT, &o.slowdown_pct, &o.rounds, &o.separate, &o.cmp.threshold_pct,
+			    &o.cmp.alpha) != 5 ||
+	    o.rounds < 1 || o.rounds > CALIBRATE_MAX_ROUNDS) {
+		vb_err("run %s is no calibration that can be resumed (its '%s' fact is %s)", cal_id, CAL_OPTIONS_FACT,
+		       opts ? opts : "missing");
+		store_close(&st);
+		goto out_free;
+	}
+	if (!strcmp(status, "complete")) {
+		vb_log("calibration %s is complete already", cal_id);
+		rc = calibrate_print(&st, cal_id, stdout) == 0 ? 0 : 1;
+		store_close(&st);
+		goto out_free;
+	}
+	ids = calloc((size_t)o.rounds, sizeof(*ids));
+	if (!ids)
+		abort();
+	for (int r = 0; r < o.rounds; r++)
+		for (int k = 0; k < 3; k++) {
+			char key[64], *v;
+
+			snprintf(key, sizeof(key), CAL_RUN_FACT, r + 1, k + 1);
+			if ((v = store_host_fact_get(&st, cal_id, key)))
+				snprintf(ids[r][k], sizeof(ids[r][k]), "%s", v);
+			free(v);
+		}
+	store_close(&st);
+	/* Runs still to start read the plan file again: it must be the plan the calibration began with. */
+	o.plan = plan_path;
+	if (plan_load(plan_path, &p, &now_text, err, sizeof(err)) < 0) {
+		vb_err("calibration %s: its plan %s: %s", cal_id, plan_path, err);
+		goto out_free;
+	}
+	if (strcmp(now_text, plan_text) != 0) {
+		vb_err("calibration %s: the plan %s changed since the calibration began; put it back as it was (the text "
+		       "is stored with run %s) to resume",
+		       cal_id, plan_path, cal_id);
+		goto out_free;
+	}
+	vb_log("resuming calibration %s (%s)", cal_id, opts);
+	if (store_open(&st, db) < 0)
+		goto out_free;
+	rc = store_run_set_status(&st, cal_id, "running", NULL) < 0 ? 1 : 0;
+	store_close(&st);
+	if (rc == 0)
+		rc = calibrate_rounds(&o, db, cal_id, ids);
+out_free:
+	free(ids);
+	free(db);
+	free(opts);
+	free(now_text);
+	free(plan_path);
+	free(plan_text);
+	free(dir);
+	free(status);
 	return rc;
 }

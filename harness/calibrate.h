@@ -16,7 +16,10 @@
  * are printed, and stored as a run of their own (plan name NAME-calibration,
  * table calibration_rows) that `vgpubench show` prints again. The plan's
  * runs are named NAME-cal and NAME-cal-slow (short: their folders hold unix
- * sockets), so a nightly `compare` of NAME never takes one as its baseline. */
+ * sockets), so a nightly `compare` of NAME never takes one as its baseline.
+ * The calibration's own run is made first and names every run as it is
+ * started, so a calibration that was stopped can be finished
+ * (calibrate_resume). */
 #ifndef VGPUBENCH_CALIBRATE_H
 #define VGPUBENCH_CALIBRATE_H
 
@@ -39,6 +42,12 @@ struct calibrate_opts {
 /* Run a calibration. Exit codes as `vgpubench run`'s: 0 done, 1 could not run (a run failed; what was stored stays),
  * 3 done but some jobs failed, 130 interrupted. */
 int calibrate_run(const struct calibrate_opts *o);
+
+/* Finish calibration cal_id after calibrate was stopped (interrupted, killed, a run failed): the calibration's run
+ * names its options and each run it started, so each run not yet complete is resumed (runner.h), each not yet
+ * started is run, and the rates are counted over all of them. The plan file must still hold the text the
+ * calibration began with. Exit codes as calibrate_run's. */
+int calibrate_resume(const char *results, const char *reports, const char *cal_id);
 
 /* A calibration's totals: A/A row pairs and their flags over every row; A/B row pairs and their detections over the
  * rows a slowdown was injected into. */

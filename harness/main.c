@@ -43,6 +43,9 @@ static void usage(FILE *f)
 		   "                                            (default 5), N times (default 1): each row's false alarms\n"
 		   "                                            and detections, stored as a run that show prints; the\n"
 		   "                                            three take turns in one run (--separate: one by one)\n"
+		   "  vgpubench calibrate --resume CALIBRATION [--results DIR] [--reports DIR]\n"
+		   "                                            finish a calibration that was stopped, with its own\n"
+		   "                                            options\n"
 		   "  vgpubench report RUN [--reports DIR] [--results DIR]\n"
 		   "                                            HTML report in DIR/RUN/index.html (default reports)\n"
 		   "  vgpubench export RUN --format json|csv|junit [--out FILE] [--results DIR]\n"
@@ -340,6 +343,17 @@ static int dispatch(const char *cmd, const char *results, const char *reports, c
 		return cmd_list(results);
 	if (strcmp(cmd, "calibrate") == 0) {
 		struct calibrate_opts o = *cal;
+
+		if (resume) {
+			if (pos) {
+				fprintf(stderr, "vgpubench: give a plan or --resume CALIBRATION, not both\n");
+				return 2;
+			}
+			if (check_run_id("--resume", resume) < 0)
+				return 2;
+			/* its slowdown, rounds, threshold and arrangement are the ones it began with */
+			return calibrate_resume(results, reports, resume);
+		}
 
 		o.plan = pos ? pos : DEFAULT_PLAN;
 		o.results = results;

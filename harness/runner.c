@@ -2090,6 +2090,8 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 			set_status_all(r, "failed", "its interleaved arms could not be set up");
 			goto out;
 		}
+		if (opts && opts->on_created)
+			opts->on_created(opts->on_created_ctx, r->id);
 	}
 	for (int k = 0; k < r->narms; k++) {
 		char *logs = vb_strdupf("%s/logs", r->arms[k].dir);

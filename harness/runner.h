@@ -43,6 +43,10 @@ struct run_opts {
 	size_t id_len;
 	const struct run_arm *arms; /* the arms interleaved with this run (NULL: none) */
 	int narms;		    /* 0 .. RUN_MAX_ARMS - 1 */
+	/* Called once the new run (and its arms) exist in the store, before any job: a caller that must find the run
+	 * again after being killed (calibrate --resume) records its id here. NULL: not called. */
+	void (*on_created)(void *ctx, const char *id);
+	void *on_created_ctx;
 };
 
 /* runner_run with opts (NULL: none). */

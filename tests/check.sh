@@ -22,3 +22,14 @@ check_tmpdir() {
 	trap 'pkill -KILL -f "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 }
 q() { sqlite3 "$tmp/results/vgpubench.db" "$1"; }
+# wait_for_jobs PID N: wait (up to 5 minutes) until the results database holds N jobs, or process PID ended; the
+# count is left in $n (used to kill a harness once it has stored something).
+wait_for_jobs() {
+	for _ in $(seq 1 600); do
+		n=$(q "SELECT count(*) FROM jobs" 2>/dev/null || echo 0)
+		[ "${n:-0}" -ge "$2" ] && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}

@@ -26,12 +26,7 @@ PLAN
 # 1. SIGKILL once the first repetition is stored.
 "$vb" run "$tmp/plan.ini" --results "$tmp/results" > "$tmp/run1.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-	n=$(q "SELECT count(*) FROM jobs" 2>/dev/null || echo 0)
-	[ "${n:-0}" -ge 1 ] && break
-	kill -0 $pid 2>/dev/null || break
-	sleep 0.5
-done
+wait_for_jobs $pid 1
 check '[ "${n:-0}" -ge 1 ]' "no job was stored before the kill (log: $(tail -5 "$tmp/run1.log"))"
 kill -KILL $pid 2>/dev/null
 wait $pid 2>/dev/null

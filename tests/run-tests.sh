@@ -73,6 +73,7 @@ run_one robustness_test bash tests/robustness_test.sh "$build"
 run_one noise_run_test bash tests/noise_run_test.sh "$build"
 run_one adaptive_run_test bash tests/adaptive_run_test.sh "$build"
 run_one calibrate_run_test bash tests/calibrate_run_test.sh "$build"
+run_one calibrate_resume_test bash tests/calibrate_resume_test.sh "$build"
 run_one nested_lab_test bash tests/nested_lab_test.sh "$build"
 
 # The suite leaves nothing behind in /tmp: no folder, no X lock or socket, no process.
