@@ -1710,7 +1710,7 @@ out:
 		unlink(M.control_path);
 	/* Confined after starting as root, it cannot remove them itself: its helper does, before it exits. */
 	if (sandbox_finish(5.0) < 0)
-		logf_("the socket-file helper did not finish in 5 s: the socket files may outlive the mediator briefly");
+		logf_("the socket-file helper did not report back within 5 s: the socket files may outlive the mediator");
 	gpu_device_set_copy_pool(NULL);
 	copy_pool_stop(pool);
 	return 0;
