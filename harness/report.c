@@ -1470,6 +1470,25 @@ static void arm_table(struct rep *r, const char *arm)
 			rows == 1 ? "" : "s");
 	else
 		fprintf(r->html, "<p>The arm has no row in common with this run yet.</p>\n");
+	/* What the arm ran and this run did not (a run stopped part-way, a row that failed on this side): named, as
+	 * compare names them "missing". */
+	rows = 0;
+	for (size_t i = 0; i < c.a.n; i++) {
+		const struct series *x = &c.a.s[i];
+
+		if (series_find(&c.b, x->workload, x->config, x->topology, x->dom0, x->metric))
+			continue;
+		fprintf(r->html, rows++ ? ", " : "<p>Rows the arm has and this run does not, so not compared: ");
+		vb_xml_escape(r->html, x->workload);
+		fputc(' ', r->html);
+		vb_xml_escape(r->html, x->metric);
+		fputc(' ', r->html);
+		vb_xml_escape(r->html, x->config);
+		fprintf(r->html, !x->topology ? " (host)" : x->dom0 ? " (dom0 beside %d guests)" : " (%d guests)",
+			x->topology);
+	}
+	if (rows)
+		fprintf(r->html, ".</p>\n");
 	compare_free(&c);
 	free(med);
 	free(thr);

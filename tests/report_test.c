@@ -256,7 +256,10 @@ int main(void)
 			     "DELETE FROM jobs WHERE run_id = 'abase' AND config = 'native';"
 			     "INSERT INTO host_facts VALUES ('a', 'interleaved arm 1', 'abase (only the configurations it "
 			     "changes)'), ('abase', 'interleaved with', 'a'), ('abase', 'arm mediator', '/old/<m>'),"
-			     " ('abase', 'arm compare threshold', '3')");
+			     " ('abase', 'arm compare threshold', '3');"
+			     /* a metric only the arm has: named below the table, not compared */
+			     "INSERT INTO metrics SELECT id, 'arm_only', 1, 'fps', 'higher' FROM jobs"
+			     " WHERE run_id = 'abase' AND config = 'qemu-virgl'");
 		path = NULL;
 		CHECK(report_generate(&s, "a", reports, &path) == 0, "a report of a run with an arm");
 		html = path ? vb_read_file(path, &len) : NULL;
@@ -269,6 +272,8 @@ int main(void)
 		CHECK(html && !strstr(html, "<td>glmark2<td>score<td>native"), "native, which the arm did not run, is "
 									     "left out");
 		CHECK_STR_CONTAINS(html, "2 regressions, 0 improvements over 2 rows.");
+		CHECK_STR_CONTAINS(html, "<p>Rows the arm has and this run does not, so not compared: glmark2 arm_only "
+					 "qemu-virgl (3 guests).</p>");
 		free(html);
 		free(path);
 		path = NULL;
