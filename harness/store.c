@@ -390,6 +390,12 @@ static const char *text_or_empty(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
+/* Numeric column i, or if_null where the column is NULL (-1 for "unknown" in the scenario tables, NAN for exports). */
+static double col_num_or(sqlite3_stmt *st, int i, double if_null)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? if_null : sqlite3_column_double(st, i);
+}
+
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	char *fixed = vb_utf8_fix(v);
@@ -1186,11 +1192,6 @@ static void col_text(sqlite3_stmt *st, int c, char *out, size_t len)
 	snprintf(out, len, "%s", v ? v : "");
 }
 
-static double col_num(sqlite3_stmt *st, int c)
-{
-	return sqlite3_column_type(st, c) == SQLITE_NULL ? -1 : sqlite3_column_double(st, c);
-}
-
 /* A database written before version 4 has no scenario tables: nothing to read, not an error. */
 static int no_table(struct store *s)
 {
@@ -1254,20 +1255,20 @@ int store_scenario_results(struct store *s, const char *run, struct scenario_res
 		col_text(st, 7, r->status, sizeof(r->status));
 		col_text(st, 8, r->reason, sizeof(r->reason));
 		col_text(st, 9, r->metric, sizeof(r->metric));
-		r->value = col_num(st, 10);
+		r->value = col_num_or(st, 10, -1);
 		col_text(st, 11, r->unit, sizeof(r->unit));
-		r->share = col_num(st, 12);
-		r->weight = col_num(st, 13);
-		r->target_fps = col_num(st, 14);
-		r->gpu_ms = col_num(st, 15);
-		r->queued_ms = col_num(st, 16);
-		r->throttled_ms = col_num(st, 17);
-		r->frames = col_num(st, 18);
-		r->windows = col_num(st, 19);
-		r->windows_met = col_num(st, 20);
-		r->wall_s = col_num(st, 21);
-		r->window_gpu_ms = col_num(st, 22);
-		r->window_s = col_num(st, 23);
+		r->share = col_num_or(st, 12, -1);
+		r->weight = col_num_or(st, 13, -1);
+		r->target_fps = col_num_or(st, 14, -1);
+		r->gpu_ms = col_num_or(st, 15, -1);
+		r->queued_ms = col_num_or(st, 16, -1);
+		r->throttled_ms = col_num_or(st, 17, -1);
+		r->frames = col_num_or(st, 18, -1);
+		r->windows = col_num_or(st, 19, -1);
+		r->windows_met = col_num_or(st, 20, -1);
+		r->wall_s = col_num_or(st, 21, -1);
+		r->window_gpu_ms = col_num_or(st, 22, -1);
+		r->window_s = col_num_or(st, 23, -1);
 	}
 	if (rc != SQLITE_DONE) {
 		db_error(s, "reading the scenarios");
@@ -1710,12 +1711,6 @@ static const char *text_or_null(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
-/* Numeric column i, NAN where the column is NULL. */
-static double num_or_nan(sqlite3_stmt *st, int i)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
-}
-
 static char *dup_or_null(const char *t)
 {
 	return t ? vb_strdup(t) : NULL;
@@ -1768,7 +1763,7 @@ static int job_parts(struct store *s, long long id, sqlite3_stmt *mq, sqlite3_st
 	sqlite3_reset(mq);
 	sqlite3_bind_int64(mq, 1, id);
 	while ((rc = sqlite3_step(mq)) == SQLITE_ROW)
-		fns->metric(ctx, text_or_empty(mq, 0), num_or_nan(mq, 1), text_or_null(mq, 2), text_or_null(mq, 3));
+		fns->metric(ctx, text_or_empty(mq, 0), col_num_or(mq, 1, NAN), text_or_null(mq, 2), text_or_null(mq, 3));
 	if (rc != SQLITE_DONE) {
 		db_error(s, "reading a job's metrics");
 		return -1;
@@ -1805,19 +1800,19 @@ int store_run_jobs(struct store *s, const char *run, const struct store_job_fns 
 			struct store_job_full j = {
 				.id = sqlite3_column_int64(q, 0),
 				.config = text_or_null(q, 1),
-				.topology = num_or_nan(q, 2),
-				.guest_index = num_or_nan(q, 3),
+				.topology = col_num_or(q, 2, NAN),
+				.guest_index = col_num_or(q, 3, NAN),
 				.workload = text_or_null(q, 4),
-				.repetition = num_or_nan(q, 5),
+				.repetition = col_num_or(q, 5, NAN),
 				.status = text_or_null(q, 6),
 				.reason = text_or_null(q, 7),
 				.accel = text_or_null(q, 8),
 				.renderer = text_or_null(q, 9),
-				.wall_s = num_or_nan(q, 10),
-				.user_s = num_or_nan(q, 11),
-				.sys_s = num_or_nan(q, 12),
-				.maxrss_kb = num_or_nan(q, 13),
-				.exit_code = num_or_nan(q, 14),
+				.wall_s = col_num_or(q, 10, NAN),
+				.user_s = col_num_or(q, 11, NAN),
+				.sys_s = col_num_or(q, 12, NAN),
+				.maxrss_kb = col_num_or(q, 13, NAN),
+				.exit_code = col_num_or(q, 14, NAN),
 				.log_path = text_or_null(q, 15),
 			};
 
@@ -1848,7 +1843,7 @@ static void metric_row(sqlite3_stmt *q, void *arg)
 		.status = text_or_null(q, 6),
 		.renderer = text_or_null(q, 7),
 		.metric = text_or_null(q, 8),
-		.value = num_or_nan(q, 9),
+		.value = col_num_or(q, 9, NAN),
 		.unit = text_or_null(q, 10),
 		.direction = text_or_null(q, 11),
 	};
