@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,40 +86,43 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
-/* Send header + up to two payload parts, whole, within the time limit. */
-static int send_msg(struct gpu_display *g, uint32_t req, const void *a, size_t alen, const void *b, size_t blen)
+/* Message req of body a (alen bytes) and payload b (blen bytes) into m: a short body goes into m's own bytes after
+ * the header; a long one (a cursor image) is the payload itself, and then there is no b. 0, or -1 (no such message). */
+static int msg_build(struct dsend_msg *m, uint32_t req, const void *a, size_t alen, const void *b, size_t blen)
 {
 	uint32_t hdr[3] = { req, 0, (uint32_t)(alen + blen) };
-	struct iovec iov[3] = { { hdr, sizeof(hdr) }, { (void *)a, alen }, { (void *)b, blen } };
-	int64_t deadline = now_ms() + g->timeout_ms;
-	int idx = 0;
+
+	if (alen + blen + sizeof(hdr) > UINT32_MAX || (alen > DSEND_HEAD_MAX - sizeof(hdr) && blen))
+		return -1;
+	memcpy(m->head, hdr, sizeof(hdr));
+	m->head_len = sizeof(hdr);
+	m->tag = req;
+	if (alen > DSEND_HEAD_MAX - sizeof(hdr)) {
+		m->payload = a;
+		m->payload_len = alen;
+		return 0;
+	}
+	if (alen)
+		memcpy(m->head + sizeof(hdr), a, alen);
+	m->head_len += alen;
+	m->payload = b;
+	m->payload_len = blen;
+	return 0;
+}
+
+/* Send a message on this channel, whole, within its time limit (in the caller: display_sender.c does the
+ * writing); a failure closes the channel with the reason. */
+static int send_msg(struct gpu_display *g, uint32_t req, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct dsend_msg m;
+	struct dsend_job j = { .fd = g->fd, .timeout_ms = g->timeout_ms, .msg = &m, .nmsg = 1 };
 
 	if (g->fd < 0)
 		return -1;
-	while (idx < 3) {
-		struct msghdr mh = { .msg_iov = iov + idx, .msg_iovlen = (size_t)(3 - idx) };
-		ssize_t n = sendmsg(g->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(g->fd, POLLOUT, deadline) < 0)
-				return broken(g, "front-end did not take display request %u within %u ms", req,
-					      g->timeout_ms);
-			continue;
-		}
-		if (n < 0)
-			return broken(g, "display channel send: %s", strerror(errno));
-		while (idx < 3 && (size_t)n >= iov[idx].iov_len) {
-			n -= (ssize_t)iov[idx].iov_len;
-			idx++;
-		}
-		if (idx < 3) {
-			iov[idx].iov_base = (uint8_t *)iov[idx].iov_base + n;
-			iov[idx].iov_len -= (size_t)n;
-		}
-	}
-	return 0;
+	if (msg_build(&m, req, a, alen, b, blen) < 0)
+		return broken(g, "display request %u of %zu bytes cannot be one message", req, alen + blen);
+	dsend_submit(NULL, &j);
+	return j.failed ? broken(g, "%s", j.why) : 0;
 }
 
 static int recv_all(struct gpu_display *g, void *buf, size_t len, int64_t deadline)
@@ -256,19 +258,24 @@ int gdisp_get_edid(struct gpu_display *g, uint32_t scanout, struct virtio_gpu_re
 	return 0;
 }
 
+int gdisp_announce_due(struct gpu_display *g, uint32_t scanout, uint32_t width, uint32_t height)
+{
+	if (width && g->shown_w[scanout] == width && g->shown_h[scanout] == height)
+		return 0;
+	g->shown_w[scanout] = width;
+	g->shown_h[scanout] = width ? height : 0;
+	return 1;
+}
+
 int gdisp_scanout(struct gpu_display *g, uint32_t scanout, uint32_t width, uint32_t height)
 {
 	struct vhost_user_gpu_scanout m = { scanout, width, height };
 
 	if (scanout >= VIRTIO_GPU_MAX_SCANOUTS)
 		return -1;
-	if (width && g->shown_w[scanout] == width && g->shown_h[scanout] == height)
+	if (!gdisp_announce_due(g, scanout, width, height))
 		return 0;
-	if (send_msg(g, VHOST_USER_GPU_SCANOUT, &m, sizeof(m), NULL, 0) < 0)
-		return -1;
-	g->shown_w[scanout] = width;
-	g->shown_h[scanout] = width ? height : 0;
-	return 0;
+	return send_msg(g, VHOST_USER_GPU_SCANOUT, &m, sizeof(m), NULL, 0);
 }
 
 int gdisp_update(struct gpu_display *g, uint32_t scanout, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
@@ -277,13 +284,36 @@ int gdisp_update(struct gpu_display *g, uint32_t scanout, uint32_t x, uint32_t y
 	struct vhost_user_gpu_update m = { scanout, x, y, w, h };
 	size_t bytes = (size_t)w * h * 4;
 
-	if (sizeof(m) + bytes > UINT32_MAX)
-		return -1;
 	if (send_msg(g, VHOST_USER_GPU_UPDATE, &m, sizeof(m), pixels, bytes) < 0)
 		return -1;
+	gdisp_count_update(g, bytes);
+	return 0;
+}
+
+void gdisp_msg_scanout(struct dsend_msg *msg, uint32_t scanout, uint32_t width, uint32_t height)
+{
+	struct vhost_user_gpu_scanout m = { scanout, width, height };
+
+	msg_build(msg, VHOST_USER_GPU_SCANOUT, &m, sizeof(m), NULL, 0); /* a fixed size that fits */
+}
+
+int gdisp_msg_update(struct dsend_msg *msg, uint32_t scanout, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
+		     const void *pixels)
+{
+	struct vhost_user_gpu_update m = { scanout, x, y, w, h };
+
+	return msg_build(msg, VHOST_USER_GPU_UPDATE, &m, sizeof(m), pixels, (size_t)w * h * 4);
+}
+
+void gdisp_count_update(struct gpu_display *g, uint64_t bytes)
+{
 	g->updates++;
 	g->update_bytes += bytes;
-	return 0;
+}
+
+void gdisp_fail(struct gpu_display *g, const char *why)
+{
+	broken(g, "%s", why);
 }
 
 int gdisp_cursor(struct gpu_display *g, uint32_t scanout, uint32_t x, uint32_t y, uint32_t hot_x, uint32_t hot_y,

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "display_sender.h"
 #include "virtio_gpu.h"
 
 struct gpu_display {
@@ -46,6 +47,21 @@ int gdisp_scanout(struct gpu_display *g, uint32_t scanout, uint32_t width, uint3
 /* Send a w x h rectangle at (x, y) of scanout, pixels packed as x8r8g8b8 (w * 4 bytes a row). 0 or -1. */
 int gdisp_update(struct gpu_display *g, uint32_t scanout, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
 		 const void *pixels);
+
+/* Whether scanout's size (scanout < VIRTIO_GPU_MAX_SCANOUTS; width 0: disabled) must be announced before anything
+ * else is sent for it on this channel; if so, it is noted as announced, and the caller sends the SCANOUT next
+ * (gdisp_msg_scanout). */
+int gdisp_announce_due(struct gpu_display *g, uint32_t scanout, uint32_t width, uint32_t height);
+
+/* Messages for a display-sender job (display_sender.h), built on the loop thread and sent by a sender thread while
+ * the channel's owner sends, reads and closes nothing on it. The owner hands the job the channel's fd and time
+ * limit, and once the job is done counts the updates that went out (gdisp_count_update) and, if one failed,
+ * closes the channel with the reason (gdisp_fail). gdisp_msg_update: 0, or -1 (too large for one message). */
+void gdisp_msg_scanout(struct dsend_msg *m, uint32_t scanout, uint32_t width, uint32_t height);
+int gdisp_msg_update(struct dsend_msg *m, uint32_t scanout, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
+		     const void *pixels);
+void gdisp_count_update(struct gpu_display *g, uint64_t bytes);
+void gdisp_fail(struct gpu_display *g, const char *why);
 
 /* Cursor image (64x64 a8r8g8b8) and position; or just a move (shape NULL), or hide. 0 or -1. */
 int gdisp_cursor(struct gpu_display *g, uint32_t scanout, uint32_t x, uint32_t y, uint32_t hot_x, uint32_t hot_y,
