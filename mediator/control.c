@@ -166,7 +166,7 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 		add_u64(mem, "resources_2d_to_renderer", g->res_to_renderer);
 		add_u64(mem, "backing_bytes", g->backing_bytes);
 		add_u64(mem, "backing_tables_bytes", g->backing_table_bytes);
-		add_u64(mem, "display_buffer_bytes", g->flush_cap);
+		add_u64(mem, "display_buffer_bytes", g->flush_cap + g->present.cap + g->spare_len);
 		add_u64(mem, "id_tables_bytes", idmap_bytes(&g->res) + idmap_bytes(&g->ctx));
 		add_u64(mem, "remaps", g->remaps);
 		add_u64(mem, "backings_moved", g->backings_moved);
@@ -252,6 +252,17 @@ char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s
 		json_object_object_add(m, "copy_threads", json_object_new_int((int)copy_pool_threads(gpu_device_copy_pool())));
 		add_u64(m, "copies", jobs);
 		add_u64(m, "copies_split", split);
+	}
+	{
+		/* display_sender.h: threads that put display updates on their channels while the loop serves */
+		uint64_t jobs;
+		unsigned most;
+
+		dsend_counts(gpu_device_sender(), &jobs, &most);
+		json_object_object_add(m, "display_threads",
+				       json_object_new_int((int)dsend_threads(gpu_device_sender())));
+		add_u64(m, "display_sends", jobs);
+		add_u64(m, "display_sends_most_held", most);
 	}
 	json_object_object_add(m, "sandbox", sandbox_json());
 	json_object_object_add(root, "mediator", m);

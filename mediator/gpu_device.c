@@ -26,6 +26,7 @@ struct gpu_resource {
 	uint32_t guest_id, host_id; /* host_id: the renderer's, 0 for a host-memory 2D resource */
 	uint32_t format, width, height;
 	uint8_t *pixels; /* host-memory 2D resources: width * 4 bytes a row */
+	int lent;        /* an update in flight sends from pixels (gpu_present_job.lent) */
 	struct iovec *backing; /* guest pages, as host pointers into the vGPU's own guest memory */
 	uint64_t *backing_at;  /* offset of each entry in the backing */
 	uint64_t *backing_gpa; /* each entry's guest address: looked up again when guest memory is remapped */
@@ -95,6 +96,7 @@ void gpu_device_init(struct gpu_device *g, struct vdev *vdev)
 {
 	memset(g, 0, sizeof(*g));
 	g->vdev = vdev;
+	g->present.job.msg = g->present.msg;
 	gdisp_init(&g->disp);
 	idmap_init(&g->res);
 	idmap_init(&g->ctx);
@@ -224,6 +226,41 @@ static void copy_rows_part(void *ctx, uint64_t b, uint64_t e)
 		backing_read(c->r, c->off + y * c->stride, c->dst + y * c->stride, c->row_bytes);
 }
 
+/* One run of bytes from host memory to host memory (a display update's rows into the vGPU's send buffer). */
+struct copy_flat {
+	const uint8_t *src;
+	uint8_t *dst;
+};
+
+static void copy_flat_part(void *ctx, uint64_t b, uint64_t e)
+{
+	const struct copy_flat *c = ctx;
+
+	memcpy(c->dst + b, c->src + b, e - b);
+}
+
+/* ---- the display sender (display_sender.h) ---- */
+
+static struct dsend *sender;
+
+void gpu_device_set_sender(struct dsend *s)
+{
+	sender = s;
+}
+
+struct dsend *gpu_device_sender(void)
+{
+	return sender;
+}
+
+struct gpu_display *gpu_device_display(struct gpu_device *g)
+{
+	gpu_device_present_send(g); /* one readied and not yet handed over goes first: nothing overtakes it */
+	dsend_wait(sender, &g->present.job);
+	gpu_device_present_collect(g);
+	return &g->disp;
+}
+
 /* ---- resources ---- */
 
 static int format_known(uint32_t f)
@@ -313,6 +350,43 @@ static void backing_drop(struct gpu_device *g, struct gpu_resource *r)
 	backing_free(g, r);
 }
 
+/* r's pixels are in an update in flight: the update keeps them (they are given back when it is taken in), and r goes
+ * on without them. */
+static void pixels_release(struct gpu_device *g, struct gpu_resource *r)
+{
+	for (unsigned k = 0; k < g->present.nlent; k++)
+		if (g->present.lent[k].pixels == r->pixels)
+			g->present.lent[k].orphan = 1;
+	r->lent = 0;
+	r->pixels = NULL;
+}
+
+/* Before r's pixels are written: if an update in flight sends from them, r takes another buffer (the spare, or a
+ * new one) holding the same pixels, unless the write covers them all. 0, or -1 (no memory). */
+static int pixels_own(struct gpu_device *g, struct gpu_resource *r, int whole)
+{
+	uint64_t bytes = (uint64_t)r->width * r->height * 4;
+	uint8_t *nb;
+
+	if (!r->lent)
+		return 0;
+	if (g->spare && g->spare_len == bytes) {
+		nb = g->spare;
+		g->spare = NULL;
+		g->spare_len = 0;
+	} else if (!(nb = malloc(bytes))) {
+		return -1;
+	}
+	if (!whole) {
+		struct copy_flat cf = { r->pixels, nb };
+
+		copy_pool_run(pool, copy_flat_part, &cf, bytes, COPY_PART);
+	}
+	pixels_release(g, r);
+	r->pixels = nb;
+	return 0;
+}
+
 static void resource_destroy(struct gpu_device *g, struct gpu_resource *r)
 {
 	backing_drop(g, r);
@@ -320,6 +394,8 @@ static void resource_destroy(struct gpu_device *g, struct gpu_resource *r)
 		virgl_renderer_resource_unref(r->host_id);
 	if (r->pixels)
 		g->mem_2d -= (uint64_t)r->width * r->height * 4;
+	if (r->lent)
+		pixels_release(g, r);
 	free(r->pixels);
 	free(r->ctxs);
 	free(r);
@@ -387,6 +463,8 @@ void gpu_device_reset(struct gpu_device *g)
 	void *c;
 	uint32_t id;
 
+	/* An update in flight may send from a resource's pixels, and it uses the channel: it ends first. */
+	gpu_device_display(g);
 	if (g->res.live || g->ctx.live)
 		gvirgl_ctx0();
 	while ((r = idmap_next(&g->res, &pos, NULL)))
@@ -397,7 +475,6 @@ void gpu_device_reset(struct gpu_device *g)
 		virgl_renderer_context_destroy((uint32_t)(uintptr_t)c);
 	idmap_free(&g->ctx);
 	g->npending = 0;
-	g->nready = 0;
 	g->mem_2d = 0;
 	memset(g->scanout, 0, sizeof(g->scanout));
 }
@@ -407,10 +484,16 @@ void gpu_device_free(struct gpu_device *g)
 	gpu_device_reset(g);
 	free(g->pending);
 	free(g->flush_buf);
+	free(g->present.buf);
+	free(g->spare);
+	g->spare = NULL;
+	g->spare_len = 0;
 	g->pending = NULL;
 	g->flush_buf = NULL;
+	g->present.buf = NULL;
 	g->cap_pending = 0;
 	g->flush_cap = 0;
+	g->present.cap = 0;
 	gdisp_close(&g->disp, NULL);
 }
 
@@ -480,7 +563,7 @@ static uint32_t cmd_display_info(struct cmd *c)
 	struct virtio_gpu_resp_display_info *di = &c->resp.di;
 
 	memset(di, 0, sizeof(*di));
-	if (gdisp_get_display_info(&g->disp, di) < 0) {
+	if (gdisp_get_display_info(gpu_device_display(g), di) < 0) {
 		memset(di, 0, sizeof(*di));
 		di->pmodes[0].enabled = 1;
 		di->pmodes[0].r.width = g->default_width;
@@ -559,6 +642,8 @@ static int resource_to_renderer(struct gpu_device *g, struct gpu_resource *r)
 			virgl_renderer_ctx_attach_resource((int)(uintptr_t)host, (int)handle);
 	}
 	r->host_id = handle;
+	if (r->lent)
+		pixels_release(g, r);
 	free(r->pixels);
 	r->pixels = NULL;
 	free(r->ctxs);
@@ -629,7 +714,7 @@ static void scanout_disable(struct gpu_device *g, uint32_t i)
 {
 	g->scanout[i].resource_id = 0;
 	g->scanout[i].dirty = 0;
-	gdisp_scanout(&g->disp, i, 0, 0);
+	gdisp_scanout(gpu_device_display(g), i, 0, 0);
 }
 
 static uint32_t cmd_unref(struct cmd *c)
@@ -701,20 +786,16 @@ static int direct_rows(const struct gpu_resource *r, const struct virtio_gpu_rec
 	return !r->host_id && is_bgrx(r->format) && a->x == 0 && a->width == r->width;
 }
 
-/* Rectangle `a` (in resource coordinates) of r as the display takes it: a pointer into the resource, or into the
- * flush buffer after a read-back from the renderer or a conversion. NULL on failure. */
-static const uint8_t *flush_prepare(struct gpu_device *g, struct gpu_resource *r, const struct virtio_gpu_rect *a)
+/* Rectangle `a` (in resource coordinates) of r into dst as the display takes it (x8r8g8b8, a->width * 4 bytes a
+ * row): read back from the renderer, or converted (copied, for a format the display takes as it is). 0 or -1 (the
+ * renderer refused the read-back). */
+static int flush_read(struct gpu_device *g, struct gpu_resource *r, const struct virtio_gpu_rect *a, uint8_t *dst)
 {
 	uint64_t bytes = (uint64_t)a->width * a->height * 4, t0 = now_ns(), t1;
-	uint8_t *buf;
 
-	if (direct_rows(r, a))
-		return r->pixels + (uint64_t)a->y * r->width * 4; /* no copy */
-	if (!(buf = flush_buffer(g, bytes)))
-		return NULL;
 	if (r->host_id) {
 		struct virgl_box box = { a->x, a->y, 0, a->width, a->height, 1 };
-		struct iovec iov = { buf, bytes };
+		struct iovec iov = { dst, bytes };
 		int e;
 
 		gvirgl_ctx0();
@@ -723,42 +804,46 @@ static const uint8_t *flush_prepare(struct gpu_device *g, struct gpu_resource *r
 		stage_record(&g->st.stage[STAGE_READBACK], t1 - t0);
 		g->st.present_ns += t1 - t0;
 		if (e)
-			return NULL;
+			return -1;
 		for (uint32_t y = 0; y < a->height; y++) /* in place: nothing to do for BGRX */
-			convert_row(r->format, buf + (uint64_t)y * a->width * 4, buf + (uint64_t)y * a->width * 4,
+			convert_row(r->format, dst + (uint64_t)y * a->width * 4, dst + (uint64_t)y * a->width * 4,
 				    a->width);
-	} else {
-		for (uint32_t y = 0; y < a->height; y++)
-			convert_row(r->format, r->pixels + ((uint64_t)(a->y + y) * r->width + a->x) * 4,
-				    buf + (uint64_t)y * a->width * 4, a->width);
+		return 0;
 	}
-	return buf;
+	for (uint32_t y = 0; y < a->height; y++)
+		convert_row(r->format, r->pixels + ((uint64_t)(a->y + y) * r->width + a->x) * 4,
+			    dst + (uint64_t)y * a->width * 4, a->width);
+	g->st.present_ns += now_ns() - t0;
+	return 0;
 }
 
-/* Send rectangle a (resource coordinates), prepared at buf, to scanout i. */
-static int flush_send(struct gpu_device *g, uint32_t i, const struct virtio_gpu_rect *a, const uint8_t *buf)
+/* Send rectangle `a` (in resource coordinates) of r to scanout i, now, from the resource's own memory where it can
+ * (every flush sent before it is answered: --display-fps 0). */
+static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32_t i, const struct virtio_gpu_rect *a)
 {
-	uint64_t t0 = now_ns(), t1;
+	struct gpu_display *d = gpu_device_display(g);
+	const uint8_t *buf;
+	uint64_t t0, t1;
 	int e;
 
+	if (direct_rows(r, a)) {
+		buf = r->pixels + (uint64_t)a->y * r->width * 4; /* no copy */
+	} else {
+		if (!flush_buffer(g, (uint64_t)a->width * a->height * 4) || flush_read(g, r, a, g->flush_buf) < 0)
+			return -1;
+		buf = g->flush_buf;
+	}
+	t0 = now_ns();
 	/* QEMU draws an update into the surface its last SCANOUT made, and has none on a new channel (or after a reset,
 	 * which comes with one): the scanout's size goes first whenever this channel has not been told it (gdisp_scanout
 	 * sends nothing for a size already announced). */
-	if (gdisp_scanout(&g->disp, i, g->scanout[i].r.width, g->scanout[i].r.height) < 0)
+	if (gdisp_scanout(d, i, g->scanout[i].r.width, g->scanout[i].r.height) < 0)
 		return -1;
-	e = gdisp_update(&g->disp, i, a->x - g->scanout[i].r.x, a->y - g->scanout[i].r.y, a->width, a->height, buf);
+	e = gdisp_update(d, i, a->x - g->scanout[i].r.x, a->y - g->scanout[i].r.y, a->width, a->height, buf);
 	t1 = now_ns();
 	stage_record(&g->st.stage[STAGE_DISPLAY_SEND], t1 - t0);
 	g->st.present_ns += t1 - t0;
 	return e;
-}
-
-/* Send rectangle `a` (in resource coordinates) of r to scanout i, now. */
-static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32_t i, const struct virtio_gpu_rect *a)
-{
-	const uint8_t *buf = flush_prepare(g, r, a);
-
-	return buf ? flush_send(g, i, a, buf) : -1;
 }
 
 /* The smallest rectangle holding a and b. */
@@ -825,9 +910,15 @@ void gpu_device_set_display_interval(struct gpu_device *g, uint64_t interval_ns)
 	g->present_next_ns = 0;
 }
 
+/* While the vGPU's last update is still going out, pending damage is looked at again this soon (the sender's
+ * wake-up, when it is done, is the usual cue). */
+#define PRESENT_BUSY_RETRY_NS 1000000ull
+
 uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 {
-	int pending = 0;
+	struct gpu_present_job *p = &g->present;
+	uint64_t total = 0;
+	int pending = 0, room;
 
 	for (uint32_t i = 0; i < g->num_scanouts; i++)
 		pending |= g->scanout[i].dirty;
@@ -835,12 +926,42 @@ uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 		return UINT64_MAX;
 	if (now < g->present_next_ns)
 		return g->present_next_ns - now;
-	if (g->nready) /* readied before and never sent: out first, a scanout is readied once */
+	if (p->n && !p->submitted) /* readied before and never handed over: out first */
 		gpu_device_present_send(g);
+	if (dsend_busy(&p->job))
+		return PRESENT_BUSY_RETRY_NS;
+	gpu_device_present_collect(g);
+	/* Every due scanout's damage: straight from a host-memory resource's pixels where the display takes them as
+	 * they are (lent: gpu_present_job), otherwise read back or converted into the vGPU's own buffer. */
 	for (uint32_t i = 0; i < g->num_scanouts; i++) {
 		struct gpu_scanout *s = &g->scanout[i];
+		struct gpu_resource *r = s->dirty ? idmap_get(&g->res, s->resource_id) : NULL;
+
+		if (r && !direct_rows(r, &s->damage))
+			total += (uint64_t)s->damage.width * s->damage.height * 4;
+	}
+	if (total > p->cap) {
+		uint8_t *b = realloc(p->buf, total);
+
+		if (b) {
+			p->buf = b;
+			p->cap = total;
+		} else {
+			snprintf(g->st.last_error, sizeof(g->st.last_error),
+				 "no memory for a %llu-byte display update: dropped", (unsigned long long)total);
+		}
+	}
+	room = total <= p->cap;
+	p->n = 0;
+	p->nlent = 0;
+	p->job.nmsg = 0;
+	total = 0;
+	for (uint32_t i = 0; i < g->num_scanouts; i++) {
+		struct gpu_scanout *s = &g->scanout[i];
+		struct gpu_present_update *u = &p->u[p->n];
 		struct gpu_resource *r;
-		const uint8_t *buf;
+		uint64_t bytes = (uint64_t)s->damage.width * s->damage.height * 4;
+		const uint8_t *pixels;
 
 		if (!s->dirty)
 			continue;
@@ -849,30 +970,85 @@ uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 		r = idmap_get(&g->res, s->resource_id);
 		if (!r || g->disp.fd < 0)
 			continue;
-		/* One flush buffer: an update waiting in it goes before the buffer is filled again. */
-		if (!direct_rows(r, &s->damage))
-			for (unsigned k = 0; k < g->nready; k++)
-				if (g->ready[k].buf == g->flush_buf) {
-					gpu_device_present_send(g);
-					break;
-				}
-		if ((buf = flush_prepare(g, r, &s->damage))) {
-			g->ready[g->nready].scanout = i;
-			g->ready[g->nready].r = s->damage;
-			g->ready[g->nready++].buf = buf;
+		if (direct_rows(r, &s->damage)) {
+			pixels = r->pixels + (uint64_t)s->damage.y * r->width * 4;
+			if (!r->lent) /* one entry a buffer (two scanouts may show one resource) */
+				p->lent[p->nlent++] = (struct gpu_lent){ r->pixels, (uint64_t)r->width * r->height * 4,
+									 r->guest_id, 0 };
+			r->lent = 1;
+		} else {
+			if (!room || flush_read(g, r, &s->damage, p->buf + total) < 0)
+				continue;
+			pixels = p->buf + total;
+			total += bytes;
 		}
+		u->first = p->job.nmsg;
+		/* QEMU draws an update into the surface its last SCANOUT made (see flush_to_scanout). */
+		if (gdisp_announce_due(&g->disp, i, s->r.width, s->r.height))
+			gdisp_msg_scanout(&p->job.msg[p->job.nmsg++], i, s->r.width, s->r.height);
+		/* Within the resource, so within 16384x16384: always one message. */
+		gdisp_msg_update(&p->job.msg[p->job.nmsg], i, s->damage.x - s->r.x, s->damage.y - s->r.y,
+				 s->damage.width, s->damage.height, pixels);
+		u->last = p->job.nmsg++;
+		u->bytes = bytes;
+		p->n++;
 	}
-	/* On the refresh's grid, the same for every vGPU: updates due together go out together
-	 * (gpu_device_present_send may run for several vGPUs at once). */
+	p->submitted = 0;
+	p->job.fd = g->disp.fd;
+	p->job.timeout_ms = g->disp.timeout_ms;
+	/* On the refresh's grid, the same for every vGPU: updates due together go out together. */
 	g->present_next_ns = g->display_interval_ns ? (now / g->display_interval_ns + 1) * g->display_interval_ns : now;
 	return UINT64_MAX;
 }
 
 void gpu_device_present_send(struct gpu_device *g)
 {
-	for (unsigned k = 0; k < g->nready; k++)
-		flush_send(g, g->ready[k].scanout, &g->ready[k].r, g->ready[k].buf);
-	g->nready = 0;
+	if (!g->present.n || g->present.submitted)
+		return;
+	g->present.submitted = 1;
+	dsend_submit(sender, &g->present.job);
+}
+
+int gpu_device_present_collect(struct gpu_device *g)
+{
+	struct gpu_present_job *p = &g->present;
+
+	if (!p->n || !p->submitted || dsend_busy(&p->job))
+		return 0;
+	for (unsigned k = 0; k < p->n; k++) {
+		const struct gpu_present_update *u = &p->u[k];
+		uint64_t ns = 0;
+
+		if (u->first > p->job.sent) /* never tried: an earlier message failed */
+			break;
+		/* its messages taken, and the one that failed */
+		for (unsigned m = u->first; m <= u->last && m <= p->job.sent && m < p->job.nmsg; m++)
+			ns += p->job.msg[m].sent_ns;
+		stage_record(&g->st.stage[STAGE_DISPLAY_SEND], ns);
+		g->st.present_ns += ns;
+		if (u->last < p->job.sent)
+			gdisp_count_update(&g->disp, u->bytes);
+	}
+	p->n = 0;
+	for (unsigned k = 0; k < p->nlent; k++) {
+		struct gpu_lent *l = &p->lent[k];
+		struct gpu_resource *r;
+
+		if (l->orphan) { /* its resource moved on or went: the latest such buffer is the next one's spare */
+			free(g->spare);
+			g->spare = l->pixels;
+			g->spare_len = l->bytes;
+		} else if ((r = idmap_get(&g->res, l->res_id)) && r->pixels == l->pixels) {
+			r->lent = 0;
+		}
+	}
+	p->nlent = 0;
+	/* The channel is the one the updates were readied for: nothing else touches it while they are in flight. */
+	if (p->job.failed && g->disp.fd == p->job.fd) {
+		gdisp_fail(&g->disp, p->job.why);
+		return -1;
+	}
+	return 1;
 }
 
 uint64_t gpu_device_present(struct gpu_device *g, uint64_t now)
@@ -917,6 +1093,9 @@ static uint32_t cmd_transfer_2d(struct cmd *c)
 		c->g->st.render_ns += now_ns() - t0;
 		if (e)
 			return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused the transfer (%d)", e);
+	} else if (pixels_own(c->g, r, m.r.y == 0 && m.r.height == r->height && m.r.width == r->width) < 0) {
+		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY,
+			    "no memory for the %ux%u resource %u while it is sent", r->width, r->height, m.resource_id);
 	} else if (m.r.x == 0 && m.r.width == r->width) {
 		struct copy_run cr = { r, m.offset, r->pixels + (uint64_t)m.r.y * stride };
 
@@ -1026,7 +1205,7 @@ static uint32_t cmd_edid(struct cmd *c)
 	memcpy(&m, c->buf, sizeof(m));
 	if (m.scanout >= c->g->num_scanouts)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "scanout %u of %u", m.scanout, c->g->num_scanouts);
-	if (gdisp_get_edid(&c->g->disp, m.scanout, &c->resp.edid) < 0)
+	if (gdisp_get_edid(gpu_device_display(c->g), m.scanout, &c->resp.edid) < 0)
 		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the front-end gave no EDID for scanout %u", m.scanout);
 	c->resp_len = sizeof(c->resp.edid);
 	return VIRTIO_GPU_RESP_OK_EDID;
@@ -1340,7 +1519,8 @@ static uint32_t cmd_cursor(struct cmd *c)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "cursor on scanout %u", m.pos.scanout_id);
 	if (c->cls == GC_MOVE_CURSOR || m.resource_id == 0) {
 		/* a move, or (resource 0) hiding the cursor */
-		gdisp_cursor(&c->g->disp, m.pos.scanout_id, m.pos.x, m.pos.y, 0, 0, NULL, c->cls == GC_MOVE_CURSOR);
+		gdisp_cursor(gpu_device_display(c->g), m.pos.scanout_id, m.pos.x, m.pos.y, 0, 0, NULL,
+			     c->cls == GC_MOVE_CURSOR);
 		return VIRTIO_GPU_RESP_OK_NODATA;
 	}
 	r = find_res(c, m.resource_id);
@@ -1360,7 +1540,7 @@ static uint32_t cmd_cursor(struct cmd *c)
 	} else {
 		memcpy(shape, r->pixels, sizeof(shape));
 	}
-	gdisp_cursor(&c->g->disp, m.pos.scanout_id, m.pos.x, m.pos.y, m.hot_x, m.hot_y, shape, 1);
+	gdisp_cursor(gpu_device_display(c->g), m.pos.scanout_id, m.pos.x, m.pos.y, m.hot_x, m.hot_y, shape, 1);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "display_sender.h"
 #include "gpu_display.h"
 #include "idmap.h"
 #include "stage_hist.h"
@@ -108,14 +109,33 @@ struct gpu_device {
 	/* The display's refresh (gpu_device_set_display_interval): flushes are sent at most once an interval. */
 	uint64_t display_interval_ns;
 	uint64_t present_next_ns; /* the earliest the next update may go */
-	/* Updates read back or converted and not yet sent (gpu_device_present_prepare): into the flush buffer, or
-	 * straight from a resource's memory. */
-	struct gpu_ready_update {
-		uint32_t scanout;
-		struct virtio_gpu_rect r; /* resource coordinates */
-		const uint8_t *buf;
-	} ready[VIRTIO_GPU_MAX_SCANOUTS];
-	unsigned nready;
+	/* The display update readied by gpu_device_present_prepare and put on the channel by a display-sender
+	 * thread (gpu_device_present_send): while it is in flight (job.busy) the sender owns all of it, and the
+	 * vGPU's channel is used by nothing else. */
+	struct gpu_present_job {
+		struct dsend_job job; /* its messages: each update, its scanout's size first where due */
+		struct dsend_msg msg[2 * VIRTIO_GPU_MAX_SCANOUTS];
+		unsigned n; /* updates readied; 0 once collected (gpu_device_present_collect) */
+		struct gpu_present_update {
+			unsigned first, last; /* its messages */
+			uint64_t bytes;
+		} u[VIRTIO_GPU_MAX_SCANOUTS];
+		uint8_t *buf; /* read back or converted pixels, the vGPU's own: a resource may change or go meanwhile */
+		uint64_t cap;
+		/* Host-memory resources whose own pixels an update is sent from, with no copy. Such a resource is
+		 * marked lent; a write to it meanwhile (or its going) leaves this buffer to the job (orphan), and the
+		 * resource goes on in another. A lent buffer is given back when the job is taken in. */
+		struct gpu_lent {
+			uint8_t *pixels;
+			uint64_t bytes;
+			uint32_t res_id;
+			int orphan;
+		} lent[VIRTIO_GPU_MAX_SCANOUTS];
+		unsigned nlent;
+		int submitted; /* handed to the sender (gpu_device_present_send) */
+	} present;
+	uint8_t *spare; /* a buffer an update gave back, for the next resource written while lent */
+	uint64_t spare_len;
 	struct gpu_stats st;
 };
 
@@ -148,16 +168,32 @@ void gpu_device_mem_remapped(struct gpu_device *g);
  * bounding box of what was flushed since the last update is read (back from the renderer, for 3D) and sent. */
 void gpu_device_set_display_interval(struct gpu_device *g, uint64_t interval_ns);
 
-/* Send the damage due at now_ns (CLOCK_MONOTONIC). Returns the ns until pending damage is due, or UINT64_MAX when
- * none is pending. Due times lie on one grid of the interval for every vGPU, so updates fall due together. */
+/* Send the damage due at now_ns (CLOCK_MONOTONIC): _prepare, then _send. Returns the ns until pending damage is due,
+ * or UINT64_MAX when none is pending. Due times lie on one grid of the interval for every vGPU, so updates fall due
+ * together. */
 uint64_t gpu_device_present(struct gpu_device *g, uint64_t now_ns);
 
-/* gpu_device_present in two halves, for sending several vGPUs' updates at once: _prepare (the loop thread: it
- * reads back from the renderer) readies what is due; _send puts it on the display channel and may run on another
- * thread, one thread a vGPU, as long as nothing else touches that vGPU meanwhile (what it sends may point into
- * a resource's own memory). */
+/* gpu_device_present in halves. _prepare (the loop thread: it reads back from the renderer) readies what is due in
+ * the vGPU's own send buffer; while the vGPU's last update is still in flight it readies nothing (the damage waits,
+ * the latest frame winning) and returns a short wait, the sender's wake-up being the usual cue. _send hands what
+ * was readied to the display sender (gpu_device_set_sender), or sends it in the caller when there is none. */
 uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now_ns);
 void gpu_device_present_send(struct gpu_device *g);
+
+/* On the loop thread: take in a sent update's outcome (counters, the send stage's times, the channel closed with the
+ * reason if a send failed). 0 nothing to take (none sent, or still in flight), 1 taken, -1 taken and the channel
+ * failed (closed: disp.why says why). */
+int gpu_device_present_collect(struct gpu_device *g);
+
+/* The vGPU's display channel, for the loop thread to use: an update readied is handed over, and an update in flight
+ * waited for and taken in, first, so nothing else is on the channel (a bounded wait: the channel's time limit a
+ * message). */
+struct gpu_display *gpu_device_display(struct gpu_device *g);
+
+/* The display-sender threads (display_sender.h) for every vGPU of the process; NULL (the default) sends in the
+ * caller. Set before any vGPU is served, and cleared only once none is. */
+void gpu_device_set_sender(struct dsend *s);
+struct dsend *gpu_device_sender(void);
 
 /* The helper threads that share large copies from guest memory (copy_pool.h), for every vGPU of the process;
  * NULL (the default) copies in the caller. Set before any vGPU is served. */

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,6 +39,7 @@
 
 #include "control.h"
 #include "copy_pool.h"
+#include "display_sender.h"
 #include "gpu_device.h"
 #include "gpu_virgl.h"
 #include "gpu_sched.h"
@@ -53,9 +55,10 @@
 #define OWED_POLL_NS 100000 /* how often the renderer is polled while a vtest client blocks in a busy-wait */
 #define DISPLAY_DEFAULT_FPS 60 /* --display-fps: a display's usual refresh */
 #define COPY_THREADS_DEFAULT_MAX 3 /* --copy-threads by default: the CPUs but one, at most this many */
+#define DISPLAY_THREADS_DEFAULT 1  /* --display-threads: one sender puts every vGPU's updates on their channels */
 #define DRAIN_NS 2000000000ull /* the longest a stopping ring waits for its fences (it holds every vGPU) */
 
-enum watch_kind { W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL, W_VTEST };
+enum watch_kind { W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL, W_VTEST, W_SENT };
 
 struct slot;
 struct vtest_ep;
@@ -129,6 +132,7 @@ static struct {
 	int control_fd;
 	char control_path[108];
 	struct watch w_shared, w_control, w_signal;
+	struct watch w_sent; /* the display senders' wake-up (an eventfd) */
 	int virgl;
 	unsigned next_anon;
 	struct timespec t0;
@@ -333,18 +337,19 @@ static void slot_sync(struct slot *s)
 {
 	if (s->vd.gpu_sock >= 0) {
 		int fd = s->vd.gpu_sock;
+		/* An update still going out on the old channel is waited for first. */
+		struct gpu_display *d = gpu_device_display(&s->gd);
 
 		s->vd.gpu_sock = -1;
 		watch_set(&s->w_disp, -1);
-		if (gdisp_attach(&s->gd.disp, fd) < 0) {
-			logf_("vgpu %s: display channel: %s", s->name, s->gd.disp.why);
+		if (gdisp_attach(d, fd) < 0) {
+			logf_("vgpu %s: display channel: %s", s->name, d->why);
 		} else {
 			/* A new channel (the VM restarted its device or resumed) knows no scanouts yet: QEMU must
 			 * hear of each one before any update for it. */
 			for (uint32_t i = 0; i < s->gd.num_scanouts; i++)
 				if (s->gd.scanout[i].resource_id)
-					gdisp_scanout(&s->gd.disp, i, s->gd.scanout[i].r.width,
-						      s->gd.scanout[i].r.height);
+					gdisp_scanout(d, i, s->gd.scanout[i].r.width, s->gd.scanout[i].r.height);
 			logf_("vgpu %s: display channel attached", s->name);
 		}
 	}
@@ -970,7 +975,7 @@ static void on_event(struct watch *w)
 		sched_wait(&M.sched, slot_index(s), mono_ns());
 		break;
 	case W_DISP:
-		if (gdisp_readable(&s->gd.disp) < 0) {
+		if (gdisp_readable(gpu_device_display(&s->gd)) < 0) {
 			logf_("vgpu %s: display channel closed: %s", s->name, s->gd.disp.why);
 			watch_set(&s->w_disp, -1);
 		}
@@ -980,6 +985,10 @@ static void on_event(struct watch *w)
 		break;
 	case W_CTLCONN:
 		on_control_data(w);
+		break;
+	case W_SENT: /* a display sender is done with an update: taken in by present_all */
+		if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+			logf_("display sender wake-up: %s", strerror(errno));
 		break;
 	case W_SIGNAL:
 		break;
@@ -1070,6 +1079,16 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 	return 1;
 }
 
+/* The vGPU's display channel failed (a send or a reply timed out): closed already, so no longer watched. Called
+ * before any descriptor is made, or its number could be another's by then. */
+static void disp_sync(struct slot *s)
+{
+	if (s->w_disp.fd >= 0 && s->gd.disp.fd < 0) {
+		logf_("vgpu %s: display channel closed: %s", s->name, s->gd.disp.why);
+		watch_set(&s->w_disp, -1);
+	}
+}
+
 /* One turn of vGPU i: chunks of its queues until they are empty, its time slice is over or its share is spent.
  * 1 if it still has work. */
 static int serve_turn(struct slot *s, unsigned i)
@@ -1118,12 +1137,15 @@ static int serve_round(void)
 	k = sched_order(&M.sched, work, MAX_SLOTS, order);
 	for (size_t j = 0; j < k; j++) {
 		unsigned i = order[j];
+		int more_here;
 
 		if (!sched_may_serve(&M.sched, i, mono_ns())) {
 			M.held = 1;
 			continue;
 		}
-		if (serve_turn(&M.slots[i], i)) {
+		more_here = serve_turn(&M.slots[i], i);
+		disp_sync(&M.slots[i]);
+		if (more_here) {
 			sched_wait(&M.sched, i, mono_ns());
 			more = 1;
 		}
@@ -1131,60 +1153,37 @@ static int serve_round(void)
 	return more;
 }
 
-/* One part of the display sends of a refresh: vGPUs [begin, end) of the ready list, on the loop thread or a helper
- * (copy_pool.h); each vGPU's send touches only that vGPU. */
-struct present_batch {
-	struct slot *slot[MAX_SLOTS];
-	uint64_t t0[MAX_SLOTS], t1[MAX_SLOTS];
-};
-
-static void present_part(void *ctx, uint64_t begin, uint64_t end)
-{
-	struct present_batch *b = ctx;
-
-	for (uint64_t k = begin; k < end; k++) {
-		b->t0[k] = mono_ns();
-		gpu_device_present_send(&b->slot[k]->gd);
-		b->t1[k] = mono_ns();
-	}
-}
-
-/* Send the display updates that are due: read back (the loop thread holds the GL context) for every vGPU, then
- * sent for all of them at once, shared with the copy threads (updates fall due together: gpu_device_present). Each
- * vGPU is charged its read-back and its send like a renderer call. Leaves in M.present_wait_ns when the next one is
- * due. */
+/* The display updates that are due: updates a sender finished are taken in (a failed channel is closed and no
+ * longer watched), then each vGPU's due damage is read back (the loop thread holds the GL context) or copied, and
+ * handed to the display senders, which put it on the channels while the loop goes on serving. A vGPU is charged
+ * its read-back like a renderer call; the sends are no render-thread time. Leaves in M.present_wait_ns when the
+ * next one is due. */
 static void present_all(void)
 {
-	static struct present_batch b;
 	uint64_t wait = UINT64_MAX;
 	int in_flight = gvirgl_fences_pending();
-	unsigned n = 0, idx[MAX_SLOTS];
 
 	for (unsigned i = 0; i < MAX_SLOTS; i++) {
 		struct slot *s = &M.slots[i];
-		uint64_t t0, t1, w, read = s->gd.st.present_ns;
+		uint64_t t0, t1, w, read;
 
 		if (!s->used || !s->active || s->ep)
 			continue;
+		gpu_device_present_collect(&s->gd);
+		disp_sync(s);
+		read = s->gd.st.present_ns;
 		t0 = mono_ns();
 		atomic_store(&M.call_vgpu, i);
 		atomic_store(&M.call_since, t0);
 		w = gpu_device_present_prepare(&s->gd, t0);
 		atomic_store(&M.call_since, 0);
 		t1 = mono_ns();
-		if (s->gd.nready || s->gd.st.present_ns != read)
+		if (s->gd.st.present_ns != read)
 			sched_charge_call(&M.sched, i, t0, t1, in_flight);
-		if (s->gd.nready) {
-			idx[n] = i;
-			b.slot[n++] = s;
-		}
+		gpu_device_present_send(&s->gd);
 		if (w < wait)
 			wait = w;
 	}
-	if (n)
-		copy_pool_run(gpu_device_copy_pool(), present_part, &b, n, 1);
-	for (unsigned k = 0; k < n; k++)
-		sched_charge_call(&M.sched, idx[k], b.t0[k], b.t1[k], in_flight);
 	M.present_wait_ns = wait;
 }
 
@@ -1338,7 +1337,7 @@ static void usage(void)
 			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n"
 			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n"
 			"                     [--watchdog-ms N] [--watchdog-action report|quarantine] [--throttle PCT]\n"
-			"                     [--display-fps N] [--copy-threads N]\n"
+			"                     [--display-fps N] [--copy-threads N] [--display-threads N]\n"
 			"                     [--vtest name=NAME,socket=PATH[,weight=N][,fps=F] ...]\n"
 			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n");
 }
@@ -1456,7 +1455,10 @@ int main(int argc, char **argv)
 	long slice_ms = 2;
 	unsigned throttle = 0;
 	long copy_threads = -1;
+	int sent_fd = -1;
 	struct copy_pool *pool = NULL;
+	struct dsend *sender = NULL;
+	long display_threads = DISPLAY_THREADS_DEFAULT;
 	sigset_t sigs;
 	char err[256];
 
@@ -1499,6 +1501,11 @@ int main(int argc, char **argv)
 				     &copy_threads) < 0)
 				return 2;
 			i++;
+		} else if (!strcmp(argv[i], "--display-threads") && i + 1 < argc) {
+			if (opt_long(argv[i], argv[i + 1], 0, DSEND_MAX_THREADS, "sender threads, 0 (the loop sends)",
+				     &display_threads) < 0)
+				return 2;
+			i++;
 		} else if (!strcmp(argv[i], "--timeslice-ms") && i + 1 < argc) {
 			if (opt_long(argv[i], argv[i + 1], 1, 1000, "milliseconds", &slice_ms) < 0)
 				return 2;
@@ -1511,7 +1518,8 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 
 		if ((!strcmp(a, "--policy") || !strcmp(a, "--timeslice-ms") || !strcmp(a, "--watchdog-ms") ||
-		     !strcmp(a, "--throttle") || !strcmp(a, "--display-fps") || !strcmp(a, "--copy-threads")) &&
+		     !strcmp(a, "--throttle") || !strcmp(a, "--display-fps") || !strcmp(a, "--copy-threads") ||
+		     !strcmp(a, "--display-threads")) &&
 		    i + 1 < argc)
 			i++;
 		else if (!strcmp(a, "--listen") && i + 1 < argc)
@@ -1655,13 +1663,29 @@ int main(int argc, char **argv)
 	if (copy_pool_start(&pool, (unsigned)copy_threads) < 0)
 		logf_("copy threads: none (%s): copies from guest memory stay on the loop thread", strerror(errno));
 	gpu_device_set_copy_pool(pool);
+	/* The display senders wake the loop when an update is out, so it is taken in (and the next one readied) at
+	 * once. Every flush sent before its answer (--display-fps 0) goes out from the loop itself. */
+	if (M.display_interval_ns && display_threads > 0) {
+		M.w_sent = (struct watch){ .kind = W_SENT, .fd = -1 };
+		sent_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (sent_fd < 0 || watch_set(&M.w_sent, sent_fd) < 0 ||
+		    dsend_start(&sender, (unsigned)display_threads, sent_fd) < 0) {
+			logf_("display threads: none (%s): display updates are sent from the loop thread",
+			      strerror(errno));
+			watch_set(&M.w_sent, -1);
+			if (sent_fd >= 0)
+				close(sent_fd);
+			sender = NULL;
+		}
+	}
+	gpu_device_set_sender(sender);
 	if (confine(no_sandbox, sandbox_user) < 0)
 		return 1;
 	logf_("ready: shared socket %s, %d named vGPU socket(s), %d vtest socket(s), 3D %s, policy %s, time slice %ld ms, "
-	      "throttle %u%%, display updates %s, %u copy thread(s)",
+	      "throttle %u%%, display updates %s, %u copy thread(s), %u display thread(s)",
 	      listen_dir ? M.shared_path : "none", nvgpu, nvtest, M.virgl ? "on" : "off", sched_policy_name(policy),
 	      slice_ms, throttle, M.display_interval_ns ? "coalesced to the refresh" : "on every flush",
-	      copy_pool_threads(pool));
+	      copy_pool_threads(pool), dsend_threads(sender));
 
 	for (int more = 0;;) {
 		struct epoll_event ev[32];
@@ -1711,6 +1735,9 @@ out:
 	/* Confined after starting as root, it cannot remove them itself: its helper does, before it exits. */
 	if (sandbox_finish(5.0) < 0)
 		logf_("the socket-file helper did not report back within 5 s: the socket files may outlive the mediator");
+	/* Every vGPU waited for its update in flight when it disconnected: the senders are idle. */
+	gpu_device_set_sender(NULL);
+	dsend_stop(sender);
 	gpu_device_set_copy_pool(NULL);
 	copy_pool_stop(pool);
 	return 0;

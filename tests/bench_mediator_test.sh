@@ -4,8 +4,8 @@
 # with the same stream, every frame reaches the display side intact, a ratio
 # is printed and the CSV holds one clean row per back-end; bad arguments and a
 # missing back-end are reported, not measured; three VMs against the
-# ThreadSanitizer build of the mediator (display updates read back on the
-# loop thread and sent by several threads) run clean. Speed is not checked here.
+# ThreadSanitizer build of the mediator (display updates readied on the loop
+# thread and sent by a display-sender thread meanwhile) run clean. Speed is not checked here.
 # Usage: bench_mediator_test.sh BUILD_DIR. Prints "N passed, N failed".
 set -u
 build=${1:?build dir}
@@ -103,8 +103,9 @@ for args in "--sizes 0x5" "--sizes 640x480x2" "--vgpus 0" "--vgpus 17" "--displa
 	check '[ $rc -eq 2 ] && [ -n "$out" ]' "'$args' should be refused with a message (exit $rc)"
 done
 
-# ThreadSanitizer: the mediator's loop hands a refresh's display sends to its copy threads; three VMs (2D, a virgl
-# guest's 2D resources, virgl resources) against the TSan build, which stops at the first race it sees.
+# ThreadSanitizer: the mediator's loop shares copies with its copy thread and hands display updates to its display
+# sender, which sends them while the loop serves; three VMs (2D, a virgl guest's 2D resources, virgl resources)
+# against the TSan build, which stops at the first race it sees.
 if [ -x "$build/tsan/vgpu-mediator" ]; then
 	TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/tests/tsan.supp" "$bench" --sizes 320x240 --vgpus 3 \
 		--seconds 0.5 --warmup 0.1 --reps 1 --qemu /nonexistent --mediator "$build/tsan/vgpu-mediator" \

@@ -11,13 +11,13 @@
 #include <stdatomic.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define RAM (4u << 20)
 #include "vdev_fixture.h"
 
-#include "copy_pool.h"
 #include "gpu_device.h"
 #include "gpu_virgl.h"
 #include "virgl_scan.h"
@@ -911,25 +911,23 @@ static void test_remap(void)
 	tgpu_down(&t); /* every backing detached while mapped: no crash here either */
 }
 
-static void send_part(void *ctx, uint64_t begin, uint64_t end)
-{
-	struct tgpu **v = ctx;
-
-	for (uint64_t k = begin; k < end; k++)
-		gpu_device_present_send(&v[k]->gd);
-}
-
-/* Two vGPUs' updates due at once: read back on this thread (prepare), sent on two threads at the same time, as the
- * mediator's loop sends a refresh's updates with its copy threads; each display shows its own vGPU's frame. */
-static void test_parallel_present(void)
+/* Two vGPUs' updates due at once, handed to one display-sender thread: a's front-end does not read, b's does. The
+ * caller (the mediator's loop) waits for neither; b's frame reaches its display while a's update waits on its
+ * channel; a's ring is served meanwhile and its new damage waits (the latest frame wins); a command that asks the
+ * channel (display info) waits for the update first, which fails at a's time limit and closes the channel with the
+ * reason. */
+static void test_present_sender(void)
 {
 	struct tgpu a, b;
 	struct tgpu *v[2] = { &a, &b };
-	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
-	struct copy_pool *pool = NULL;
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 }, half = { 0, 0, 64, 32 };
+	struct dsend *ds = NULL;
 	const uint64_t sec = 1000000000ull;
+	int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), small = 4096;
+	uint64_t n = 0, w;
 
-	CHECK(copy_pool_start(&pool, 1) == 0, "a pool of one helper thread");
+	CHECK(wake >= 0 && dsend_start(&ds, 1, wake) == 0, "one display-sender thread");
+	gpu_device_set_sender(ds);
 	for (int k = 0; k < 2; k++) {
 		tgpu_up(v[k], 0, 1);
 		gpu_device_set_display_interval(&v[k]->gd, sec / 60);
@@ -941,24 +939,83 @@ static void test_parallel_present(void)
 			      flush(v[k], 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
 		      "vGPU %d flushes a frame", k + 1);
 	}
+	/* a's front-end stops reading, and its channel holds less than one update */
+	a.disp.stop = 1;
+	pthread_join(a.thr, NULL);
+	a.has_disp = 0;
+	CHECK(setsockopt(a.gd.disp.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0, "a's channel made small");
+	a.gd.disp.timeout_ms = 2000;
 	/* due on the same refresh grid: one present time for both */
 	CHECK(gpu_device_present_prepare(&a.gd, 7 * sec + 5) == UINT64_MAX &&
-		      gpu_device_present_prepare(&b.gd, 7 * sec + 9) == UINT64_MAX && a.gd.nready == 1 && b.gd.nready == 1,
+		      gpu_device_present_prepare(&b.gd, 7 * sec + 9) == UINT64_MAX && a.gd.present.n == 1 &&
+		      b.gd.present.n == 1,
 	      "both updates readied");
 	CHECK(a.gd.present_next_ns == b.gd.present_next_ns &&
 		      a.gd.present_next_ns == ((7 * sec + 5) / (sec / 60) + 1) * (sec / 60),
 	      "their next updates fall due together, on the refresh's grid (%llu, %llu)",
 	      (unsigned long long)a.gd.present_next_ns, (unsigned long long)b.gd.present_next_ns);
-	copy_pool_run(pool, send_part, v, 2, 1);
-	wait_updates(&a.disp, 1);
+	gpu_device_present_send(&a.gd);
+	gpu_device_present_send(&b.gd);
+	CHECK(dsend_busy(&a.gd.present.job), "a's update in flight: the caller did not wait for its front-end");
 	wait_updates(&b.disp, 1);
-	CHECK(a.gd.nready == 0 && b.gd.nready == 0 && a.disp.updates == 1 && b.disp.updates == 1 && shows(&a, full) &&
-		      shows(&b, full),
-	      "each display shows its own vGPU's frame (%d, %d updates)", a.disp.updates, b.disp.updates);
-	CHECK(a.gd.disp.updates == 1 && b.gd.disp.updates == 1, "and each channel counted its update");
+	CHECK(b.disp.updates == 1 && shows(&b, full) && dsend_busy(&a.gd.present.job),
+	      "b's display shows b's frame while a's update still waits (%d updates)", b.disp.updates);
+	CHECK(gpu_device_present_collect(&b.gd) == 1 && b.gd.disp.updates == 1 &&
+		      b.gd.st.stage[STAGE_DISPLAY_SEND].count == 1,
+	      "b's update taken in: counted, its send timed");
+	/* a's ring is served meanwhile; its update is sent from the resource's own pixels, so a transfer into the
+	 * resource now gives the resource another buffer holding the same pixels, the new ones written over them */
+	draw(&a, 12);
+	CHECK(transfer(&a, 1, half, 0) == VIRTIO_GPU_RESP_OK_NODATA && flush(&a, 1, half) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "a's commands answered while its update is in flight");
+	CHECK(a.gd.spare == NULL && a.gd.present.nlent == 1 && a.gd.present.lent[0].orphan,
+	      "the buffer in flight left to the update");
+	w = gpu_device_present_prepare(&a.gd, 9 * sec);
+	CHECK(w > 0 && w <= sec / 100 && a.gd.scanout[0].dirty && gpu_device_present_collect(&a.gd) == 0,
+	      "a's next frame waits, looked at again soon (%llu ns), nothing to take in yet", (unsigned long long)w);
+	/* GET_DISPLAY_INFO asks the channel: it waits for the update, which fails at the limit and closes it */
+	{
+		struct virtio_gpu_ctrl_hdr q = H(VIRTIO_GPU_CMD_GET_DISPLAY_INFO);
+
+		CHECK(send_cmd(&a, &q, sizeof(q), sizeof(struct virtio_gpu_resp_display_info)) ==
+			      VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+		      "a's display info answered (from its defaults: the channel is gone)");
+	}
+	CHECK(!dsend_busy(&a.gd.present.job) && a.gd.disp.fd < 0 && a.gd.disp.failed == 1 &&
+		      strstr(a.gd.disp.why, "did not take display request") != NULL,
+	      "a's channel closed at its limit, with the reason: %s", a.gd.disp.why);
+	CHECK(a.gd.present.n == 0 && a.gd.disp.updates == 0 && a.gd.st.stage[STAGE_DISPLAY_SEND].count == 1,
+	      "the failed update taken in: not counted as sent, its time kept");
+	CHECK(gpu_device_present_prepare(&a.gd, 10 * sec) == UINT64_MAX && a.gd.present.n == 0,
+	      "no channel: nothing readied");
+	CHECK(a.gd.spare != NULL && a.gd.spare_len == 64 * 64 * 4, "and given back as the spare once taken in");
+	CHECK(read(wake, &n, sizeof(n)) == sizeof(n) && n == 2, "the loop woken once an update (%llu)",
+	      (unsigned long long)n);
+	/* a display again (the VM's front-end reconnected): the whole frame is frame 10 with frame 12's top half */
+	{
+		int dv[2];
+
+		close(a.disp.fd);
+		memset(&a.disp, 0, sizeof(a.disp));
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dv) == 0, "a new display for a");
+		a.disp.fd = dv[0];
+		pthread_create(&a.thr, NULL, display_main, &a.disp);
+		a.has_disp = 1;
+		CHECK(gdisp_attach(gpu_device_display(&a.gd), dv[1]) == 0, "attached");
+		CHECK(flush(&a, 1, full) == VIRTIO_GPU_RESP_OK_NODATA, "a flushes it all");
+		gpu_device_present(&a.gd, 11 * sec);
+		wait_updates(&a.disp, 1);
+		draw(&a, 10);
+		CHECK(a.disp.updates == 1 && shows(&a, (struct virtio_gpu_rect){ 0, 32, 64, 32 }),
+		      "the bottom half is frame 10's: the new buffer started as a copy (%d updates)", a.disp.updates);
+		draw(&a, 12);
+		CHECK(shows(&a, half), "the top half is frame 12's");
+	}
 	tgpu_down(&a);
 	tgpu_down(&b);
-	copy_pool_stop(pool);
+	gpu_device_set_sender(NULL);
+	dsend_stop(ds);
+	close(wake);
 }
 
 /* With virgl, a 2D resource stays in host memory (a transfer is a copy, a display update takes it where it lies,
@@ -1061,7 +1118,7 @@ int main(void)
 	test_scanner();
 	test_2d();
 	test_coalesce();
-	test_parallel_present();
+	test_present_sender();
 	test_3d();
 	test_2d_under_virgl();
 	test_remap();

@@ -726,6 +726,9 @@ static void test_throttle(const char *dir)
 	bad[3] = "16";
 	pid = vb_spawn(bad, NULL, t.log);
 	CHECK(pid > 0 && WIFEXITED(vb_reap(pid, 10.0)), "--copy-threads 16 is refused");
+	bad[2] = "--display-threads";
+	pid = vb_spawn(bad, NULL, t.log);
+	CHECK(pid > 0 && WIFEXITED(vb_reap(pid, 10.0)), "--display-threads 16 is refused");
 	bad[2] = "--display-fps";
 	bad[3] = "1001";
 	pid = vb_spawn(bad, NULL, t.log);
@@ -757,12 +760,15 @@ static void test_throttle(const char *dir)
 	      "the pauses match the time charged at 50%%: %.0f ms paused for %.0f ms charged", paused, charged);
 	CHECK(sched_number(d1, "throttle_pauses") > 0, "pauses are counted");
 	{
-		json_object *m = NULL, *th = NULL, *sp = NULL;
+		json_object *m = NULL, *th = NULL, *sp = NULL, *dt = NULL, *ds = NULL;
 
 		json_object_object_get_ex(d1, "mediator", &m);
 		CHECK(m && json_object_object_get_ex(m, "copy_threads", &th) && json_object_get_int(th) == 2 &&
 			      json_object_object_get_ex(m, "copies_split", &sp) && json_object_get_int64(sp) > 0,
 		      "two copy threads, and the 4 MiB transfers were shared with them");
+		CHECK(m && json_object_object_get_ex(m, "display_threads", &dt) && json_object_get_int(dt) == 1 &&
+			      json_object_object_get_ex(m, "display_sends", &ds) && json_object_get_int64(ds) == 0,
+		      "one display-sender thread by default, idle with no display channel");
 	}
 	json_object_put(d0);
 	json_object_put(d1);
