@@ -368,6 +368,8 @@ static int pixels_own(struct gpu_device *g, struct gpu_resource *r, int whole)
 	uint64_t bytes = (uint64_t)r->width * r->height * 4;
 	uint8_t *nb;
 
+	if (r->lent && !dsend_busy(&g->present.job)) /* sent already: taken in, it gives the buffer back */
+		gpu_device_present_collect(g);
 	if (!r->lent)
 		return 0;
 	if (g->spare && g->spare_len == bytes) {
@@ -910,10 +912,6 @@ void gpu_device_set_display_interval(struct gpu_device *g, uint64_t interval_ns)
 	g->present_next_ns = 0;
 }
 
-/* While the vGPU's last update is still going out, pending damage is looked at again this soon (the sender's
- * wake-up, when it is done, is the usual cue). */
-#define PRESENT_BUSY_RETRY_NS 1000000ull
-
 uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 {
 	struct gpu_present_job *p = &g->present;
@@ -928,8 +926,8 @@ uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 		return g->present_next_ns - now;
 	if (p->n && !p->submitted) /* readied before and never handed over: out first */
 		gpu_device_present_send(g);
-	if (dsend_busy(&p->job))
-		return PRESENT_BUSY_RETRY_NS;
+	if (dsend_busy(&p->job)) /* the sender wakes the loop when it is done; a refresh later at the latest */
+		return g->display_interval_ns;
 	gpu_device_present_collect(g);
 	/* Every due scanout's damage: straight from a host-memory resource's pixels where the display takes them as
 	 * they are (lent: gpu_present_job), otherwise read back or converted into the vGPU's own buffer. */

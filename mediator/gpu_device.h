@@ -173,10 +173,11 @@ void gpu_device_set_display_interval(struct gpu_device *g, uint64_t interval_ns)
  * together. */
 uint64_t gpu_device_present(struct gpu_device *g, uint64_t now_ns);
 
-/* gpu_device_present in halves. _prepare (the loop thread: it reads back from the renderer) readies what is due in
- * the vGPU's own send buffer; while the vGPU's last update is still in flight it readies nothing (the damage waits,
- * the latest frame winning) and returns a short wait, the sender's wake-up being the usual cue. _send hands what
- * was readied to the display sender (gpu_device_set_sender), or sends it in the caller when there is none. */
+/* gpu_device_present in halves. _prepare (the loop thread: it reads back from the renderer) readies what is due:
+ * read back or converted into the vGPU's own send buffer, or lent from a host-memory resource's pixels. While the
+ * vGPU's last update is still in flight it readies nothing (the damage waits, the latest frame winning) and returns
+ * the refresh interval, the sender's wake-up being the usual cue. _send hands what was readied to the display sender
+ * (gpu_device_set_sender), or sends it in the caller when there is none. */
 uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now_ns);
 void gpu_device_present_send(struct gpu_device *g);
 

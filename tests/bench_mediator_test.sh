@@ -76,6 +76,13 @@ printf '#!/bin/sh\nexit 3\n' > "$tmp/dead.sh"
 chmod +x "$tmp/dead.sh"
 "$bench" --sizes 64x64 --vgpus 1 --seconds 0.2 --warmup 0 --reps 1 --mediator "$tmp/dead.sh" > "$tmp/dead.txt" 2>&1
 rc=$?
+# QEMU's back-end dying on its own here (seen once, as above) is the peer's failure: the run is taken once more.
+if grep -q "qemu vhost-user-gpu (2D) run 1: VM 1 of 1: the back-end died" "$tmp/dead.txt"; then
+	echo "note: QEMU's vhost-user-gpu died on its own ($(grep "qemu vhost-user-gpu (2D) run 1" "$tmp/dead.txt")); taking the run once more"
+	sed -n 's/.*back-end files kept in \(\/tmp\/bench-mediator\.[A-Za-z0-9]*\)$/\1/p' "$tmp/dead.txt" | xargs -r rm -rf
+	"$bench" --sizes 64x64 --vgpus 1 --seconds 0.2 --warmup 0 --reps 1 --mediator "$tmp/dead.sh" > "$tmp/dead.txt" 2>&1
+	rc=$?
+fi
 # the failed runs keep their back-end logs for the user: not ours to leave behind
 sed -n 's/.*back-end files kept in \(\/tmp\/bench-mediator\.[A-Za-z0-9]*\)$/\1/p' "$tmp/dead.txt" | xargs -r rm -rf
 check '[ $rc -eq 1 ]' "a dead back-end should fail the run (exit $rc)"

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "display_sender.h"
+#include "vhost_msg.h"
 
 #define BIG (3u << 20) /* a 1024x768 frame: far more than a socket buffer holds */
 
@@ -33,22 +34,6 @@ struct reader {
 	unsigned period; /* the numbers start again at 0 after this many (0: they never do) */
 };
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = read(fd, (uint8_t *)buf + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
-}
-
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
@@ -58,7 +43,8 @@ static void *reader_main(void *arg)
 		uint32_t hdr[2]; /* number, payload length */
 		unsigned want = r->period ? got % r->period : got;
 
-		if (read_full(r->fd, hdr, sizeof(hdr)) < 0 || hdr[1] > BIG || read_full(r->fd, body, hdr[1]) < 0)
+		if (vhost_read_full(r->fd, hdr, sizeof(hdr)) < 0 || hdr[1] > BIG ||
+		    vhost_read_full(r->fd, body, hdr[1]) < 0)
 			break;
 		if (hdr[0] != want || (hdr[1] && (body[0] != (uint8_t)want || body[hdr[1] - 1] != (uint8_t)want)))
 			atomic_store(&r->bad, 1);
