@@ -465,8 +465,9 @@ void gpu_device_reset(struct gpu_device *g)
 	void *c;
 	uint32_t id;
 
-	/* An update in flight may send from a resource's pixels, and it uses the channel: it ends first. */
-	gpu_device_display(g);
+	/* An update in flight is not waited for: a reset comes with a front-end message whose answer the front-end awaits
+	 * without reading its display channel meanwhile. The update keeps what it sends from (the pixels of resources
+	 * that go here are left to it: pixels_release), and the channel is not touched. */
 	if (g->res.live || g->ctx.live)
 		gvirgl_ctx0();
 	while ((r = idmap_next(&g->res, &pos, NULL)))
@@ -483,6 +484,7 @@ void gpu_device_reset(struct gpu_device *g)
 
 void gpu_device_free(struct gpu_device *g)
 {
+	gpu_device_display(g); /* an update in flight ends first: it uses the buffers and the channel freed here */
 	gpu_device_reset(g);
 	free(g->pending);
 	free(g->flush_buf);

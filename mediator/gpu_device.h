@@ -152,7 +152,9 @@ uint64_t gpu_device_features(int with_virgl);
 void gpu_device_config(struct virtio_gpu_config *c, int with_virgl);
 
 void gpu_device_init(struct gpu_device *g, struct vdev *vdev);
-/* Drop every resource, context, pending fence and scanout (a disconnect or reset): only this vGPU's. */
+/* Drop every resource, context, pending fence and scanout (a disconnect or reset): only this vGPU's. A display update
+ * in flight is not waited for (the front-end may await the answer to the message that reset the device without
+ * reading its display meanwhile): it keeps what it sends from. gpu_device_free does wait for it. */
 void gpu_device_reset(struct gpu_device *g);
 void gpu_device_free(struct gpu_device *g);
 

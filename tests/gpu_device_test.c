@@ -1012,6 +1012,36 @@ static void test_present_sender(void)
 		draw(&a, 12);
 		CHECK(shows(&a, half), "the top half is frame 12's");
 	}
+	/* a device reset while an update is in flight (the front-end awaits the reset's answer and reads no display
+	 * meanwhile): not waited for; the update keeps the buffer it sends from */
+	{
+		struct tgpu c;
+		int peer;
+
+		tgpu_up(&c, 0, 1);
+		gpu_device_set_display_interval(&c.gd, sec / 60);
+		draw(&c, 20);
+		CHECK(create_2d(&c, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      attach(&c, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      transfer(&c, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      scanout(&c, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      flush(&c, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
+		      "c flushes a frame");
+		c.disp.stop = 1;
+		pthread_join(c.thr, NULL);
+		c.has_disp = 0;
+		peer = c.disp.fd;
+		CHECK(setsockopt(c.gd.disp.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0, "c's channel small");
+		c.gd.disp.timeout_ms = 300;
+		gpu_device_present(&c.gd, 20 * sec);
+		CHECK(dsend_busy(&c.gd.present.job), "c's update in flight");
+		gpu_device_reset(&c.gd);
+		CHECK(dsend_busy(&c.gd.present.job) && c.gd.res.live == 0 && c.gd.present.lent[0].orphan,
+		      "a reset does not wait for it; the resource went, its pixels left to the update");
+		tgpu_down(&c); /* waits for the update, which fails at c's limit, then frees */
+		CHECK(!dsend_busy(&c.gd.present.job), "freeing the vGPU waited for the update");
+		close(peer);
+	}
 	tgpu_down(&a);
 	tgpu_down(&b);
 	gpu_device_set_sender(NULL);
