@@ -350,15 +350,27 @@ static void backing_drop(struct gpu_device *g, struct gpu_resource *r)
 	backing_free(g, r);
 }
 
-/* r's pixels are in an update in flight: the update keeps them (they are given back when it is taken in), and r goes
- * on without them. */
-static void pixels_release(struct gpu_device *g, struct gpu_resource *r)
+/* Whether the update readied or in flight sends from r's pixels (lent, and not yet given back: an update taken in
+ * while r was out of the table, being unreferenced, could not give them back to it). */
+static int pixels_in_update(const struct gpu_device *g, const struct gpu_resource *r)
 {
 	for (unsigned k = 0; k < g->present.nlent; k++)
-		if (g->present.lent[k].pixels == r->pixels)
-			g->present.lent[k].orphan = 1;
+		if (g->present.lent[k].pixels == r->pixels && !g->present.lent[k].orphan)
+			return 1;
+	return 0;
+}
+
+/* r lets go of its pixels: if the update sends from them, it keeps them (they are given back when it is taken in) and
+ * r goes on without them; otherwise r still has them. */
+static void pixels_release(struct gpu_device *g, struct gpu_resource *r)
+{
+	if (pixels_in_update(g, r)) {
+		for (unsigned k = 0; k < g->present.nlent; k++)
+			if (g->present.lent[k].pixels == r->pixels)
+				g->present.lent[k].orphan = 1;
+		r->pixels = NULL;
+	}
 	r->lent = 0;
-	r->pixels = NULL;
 }
 
 /* Before r's pixels are written: if an update in flight sends from them, r takes another buffer (the spare, or a
@@ -370,6 +382,8 @@ static int pixels_own(struct gpu_device *g, struct gpu_resource *r, int whole)
 
 	if (r->lent && !dsend_busy(&g->present.job)) /* sent already: taken in, it gives the buffer back */
 		gpu_device_present_collect(g);
+	if (r->lent && !pixels_in_update(g, r))
+		r->lent = 0;
 	if (!r->lent)
 		return 0;
 	if (g->spare && g->spare_len == bytes) {
