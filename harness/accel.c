@@ -61,6 +61,13 @@ static void last_line(const char *text, char *out, size_t len)
 	out[k] = '\0';
 }
 
+/* A signal a process dies of by its own fault (an abort, a bad access), not one another process sends to end it. */
+static int crash_signal(int sig)
+{
+	return sig == SIGABRT || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
+	       sig == SIGSYS;
+}
+
 /* Kill the probe's QEMU and everything in its process group, and reap it. */
 static void kill_probe(pid_t pid)
 {
@@ -97,12 +104,12 @@ enum accel_probe_result accel_boot_probe(const char *qemu, const char *accel, co
 	snprintf(serial, sizeof(serial), "%s/serial.log", dir);
 	snprintf(log, sizeof(log), "%s/qemu.log", dir);
 	serial_arg = vb_strdupf("file:%s", serial);
-	char *argv[] = { (char *)qemu, "-nodefaults", "-no-user-config", "-no-reboot", "-machine", "pc", "-accel",
+	char *argv[] = {(char *)qemu, "-nodefaults", "-no-user-config", "-no-reboot", "-machine", "pc", "-accel",
 			(char *)accel, "-cpu", is_kvm ? "host" : "qemu64", "-smp", "1", "-m", "256", "-kernel",
 			(char *)kernel,
 			/* Nothing past the banner matters: no initramfs, no root, panic exits. */
 			"-append", "console=ttyS0 earlyprintk=serial,ttyS0 ignore_loglevel panic=-1", "-serial",
-			serial_arg, "-monitor", "none", "-display", "none", NULL };
+			serial_arg, "-monitor", "none", "-display", "none", NULL};
 	double t0 = vb_now();
 
 	pid = vb_spawn(argv, NULL, log);
@@ -137,11 +144,17 @@ enum accel_probe_result accel_boot_probe(const char *qemu, const char *accel, co
 				last_line(qlog, first, sizeof(first));
 			}
 			free(qlog);
-			snprintf(why, whylen, "QEMU -accel %s exited (%s %d) before the kernel's banner: %s", accel,
-				 WIFEXITED(status) ? "status" : "signal",
-				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-				 first[0] ? first : "no message");
-			res = ACCEL_PROBE_EXITED;
+			if (WIFSIGNALED(status))
+				snprintf(why, whylen,
+					 "QEMU -accel %s died of signal %d (%s) before the kernel's banner: %s", accel,
+					 WTERMSIG(status), strsignal(WTERMSIG(status)),
+					 first[0] ? first : "no message");
+			else
+				snprintf(why, whylen,
+					 "QEMU -accel %s exited (status %d) before the kernel's banner: %s", accel,
+					 WEXITSTATUS(status), first[0] ? first : "no message");
+			res = WIFSIGNALED(status) && crash_signal(WTERMSIG(status)) ? ACCEL_PROBE_CRASHED
+										    : ACCEL_PROBE_EXITED;
 			break;
 		}
 		if (vb_stop_requested) {
@@ -299,7 +312,7 @@ int accel_decide(const struct accel_query *q, struct accel_verdict *v, char *err
 			snprintf(v->accel, sizeof(v->accel), "kvm");
 		} else {
 			snprintf(v->accel, sizeof(v->accel), "tcg");
-			if (r == ACCEL_PROBE_EXITED)
+			if (r == ACCEL_PROBE_EXITED || r == ACCEL_PROBE_CRASHED)
 				snprintf(v->reason, sizeof(v->reason),
 					 "KVM present but QEMU could not use it; probe: %s", why);
 			else if (pvm)
@@ -311,7 +324,8 @@ int accel_decide(const struct accel_query *q, struct accel_verdict *v, char *err
 				snprintf(v->reason, sizeof(v->reason),
 					 "KVM present but the guest kernel does not boot under it; probe: %s", why);
 		}
-		/* A QEMU that refused to start may be fixed by then: only a definite verdict is kept. */
+		/* A QEMU that refused to start may be fixed by then: only a definite verdict is kept. A crash on the
+		 * accelerator is one: with the same host kernel and QEMU (both in the key), it happens every time. */
 		if (r != ACCEL_PROBE_EXITED)
 			cache_write(q->cache_path, key, v);
 		vb_log("accel: %s after a %.1f s probe%s%s", v->accel, v->probe_s, v->reason[0] ? ": " : "", v->reason);

@@ -9,8 +9,11 @@
  * The verdict is cached in a small JSON file keyed by the host kernel, the
  * QEMU binary and version, the guest kernel (path, size, mtime) and whether
  * kvm_pvm is loaded, so the probe runs once per host. Only definite verdicts
- * are cached (the banner came, or the deadline passed in silence); a QEMU
- * that refuses to start is asked again next time.
+ * are cached: the banner came, the deadline passed in silence, or QEMU
+ * crashed on the accelerator (an abort such as PVM's "failed to set MSR
+ * 0x10a": the same host kernel and QEMU abort the same way every time). A
+ * QEMU that exits with a status (refuses KVM, is not executable) is asked
+ * again next time: that is a setting a user may fix.
  *
  * A plan ([guest] accel = auto|kvm|tcg) or the environment (VGPUBENCH_ACCEL)
  * can force either accelerator. Forcing kvm on a host where the probe fails
@@ -62,10 +65,11 @@ struct accel_verdict {
 int accel_decide(const struct accel_query *q, struct accel_verdict *v, char *err, size_t errlen);
 
 enum accel_probe_result {
-	ACCEL_PROBE_BOOTED, /* the kernel printed its banner */
-	ACCEL_PROBE_SILENT, /* no banner before the deadline: the accelerator cannot boot it */
-	ACCEL_PROBE_EXITED, /* QEMU exited first (refused the accelerator, bad binary...) */
-	ACCEL_PROBE_ERROR,  /* the probe could not start, or a stop was requested */
+	ACCEL_PROBE_BOOTED,  /* the kernel printed its banner */
+	ACCEL_PROBE_SILENT,  /* no banner before the deadline: the accelerator cannot boot it */
+	ACCEL_PROBE_EXITED,  /* QEMU exited first (refused the accelerator, bad binary...) */
+	ACCEL_PROBE_CRASHED, /* QEMU died first of a crash signal (abort, segfault...) */
+	ACCEL_PROBE_ERROR,   /* the probe could not start, or a stop was requested */
 };
 
 /*

@@ -1,7 +1,8 @@
 /* accel_test.c: the accelerator decision (harness/accel.c) against a fake
  * qemu-system-x86_64 script that plays each kind of host: a kernel that
  * boots, one that stops after "Probing EDD" (PVM), one with no output at all,
- * a QEMU that refuses KVM. Covers the fallback reasons, the cache and its
+ * a QEMU that refuses KVM, one that aborts on it (PVM elsewhere), one killed
+ * from outside. Covers the fallback reasons, the cache and its
  * key, a forced kvm that cannot work, the plan and environment overrides,
  * and the real probe against the real QEMU and kernel under TCG. */
 #define _GNU_SOURCE
@@ -35,6 +36,10 @@ static const char fake_qemu[] =
     "edd) printf 'Probing EDD (edd=off to disable)... ok\\r\\n' > \"$serial\"; exec sleep 30;;\n"
     "nothing) exec sleep 30;;\n"
     "refuse) echo 'qemu-system-x86_64: failed to initialize kvm: Permission denied' >&2; exit 1;;\n"
+    /* QEMU 10 under some PVM hosts: an assertion on the accelerator, the same at every start. */
+    "abort) echo 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0xc000069' >&2; kill -ABRT $$;;\n"
+    /* Killed from outside (the OOM killer, a user): says nothing about KVM. */
+    "killed) kill -KILL $$;;\n"
     "esac\n";
 
 static void set_mode(const char *mode)
@@ -69,7 +74,7 @@ static int probe_gone(void)
 
 static struct accel_query query(enum accel_mode mode)
 {
-	return (struct accel_query){ .mode = mode,
+	return (struct accel_query){.mode = mode,
 				    .mode_source = "the test",
 				    .qemu = qemu,
 				    .qemu_version = "10.0.2",
@@ -77,7 +82,7 @@ static struct accel_query query(enum accel_mode mode)
 				    .cache_path = cache,
 				    .timeout_s = 1.0,
 				    .kvm_device = kvm_dev,
-				    .pvm_module = pvm };
+				    .pvm_module = pvm};
 }
 
 static void test_modes(void)
@@ -204,6 +209,31 @@ static void test_probe_and_cache(void)
 	CHECK(accel_decide(&q, &v, err, sizeof(err)) == 0 && strcmp(v.how, "probe") == 0 && ncalls() == 7,
 	      "a refusal is not cached (%s, %d)", v.how, ncalls());
 
+	/* A QEMU that aborts on the accelerator (PVM's "failed to set MSR"): TCG with its message, and cached, since
+	 * the same host kernel and QEMU abort the same way every time. */
+	unlink(cache);
+	set_mode("abort");
+	CHECK(accel_decide(&q, &v, err, sizeof(err)) == 0 && strcmp(v.accel, "tcg") == 0, "aborted: %s", v.accel);
+	CHECK_STR_CONTAINS(v.reason, "KVM present but QEMU could not use it; probe: QEMU -accel kvm died of signal 6");
+	CHECK_STR_CONTAINS(v.reason, "failed to set MSR 0x10a to 0xc000069");
+	CHECK(ncalls() == 8, "the aborting QEMU ran once (%d)", ncalls());
+	CHECK(accel_decide(&q, &v, err, sizeof(err)) == 0 && strcmp(v.how, "cache") == 0 && ncalls() == 8,
+	      "an abort is a definite verdict, cached (%s, %d)", v.how, ncalls());
+	CHECK_STR_CONTAINS(v.reason, "failed to set MSR 0x10a");
+	q.mode = ACCEL_KVM;
+	CHECK(accel_decide(&q, &v, err, sizeof(err)) < 0 && ncalls() == 8,
+	      "forced kvm after an abort fails from the cache");
+	CHECK_STR_CONTAINS(err, "cannot boot the guest kernel here: KVM present but QEMU could not use it");
+	q.mode = ACCEL_AUTO;
+
+	/* A QEMU killed from outside during the probe: TCG for now, asked again next time. */
+	unlink(cache);
+	set_mode("killed");
+	CHECK(accel_decide(&q, &v, err, sizeof(err)) == 0 && strcmp(v.accel, "tcg") == 0, "killed: %s", v.accel);
+	CHECK_STR_CONTAINS(v.reason, "died of signal 9");
+	CHECK(access(cache, F_OK) < 0 && ncalls() == 9, "a QEMU killed from outside is not cached (%d)", ncalls());
+	unlink(cache);
+
 	/* The probe cannot run at all: TCG with why in auto mode, an error when KVM is forced. */
 	setenv("TMPDIR", "/nonexistent/tmp", 1);
 	set_mode("banner");
@@ -214,7 +244,7 @@ static void test_probe_and_cache(void)
 	CHECK_STR_CONTAINS(err, "the KVM boot probe did not run: cannot create a folder");
 	q.mode = ACCEL_AUTO;
 	unsetenv("TMPDIR");
-	CHECK(ncalls() == 7 && access(cache, F_OK) < 0, "nothing ran, nothing cached (%d)", ncalls());
+	CHECK(ncalls() == 9 && access(cache, F_OK) < 0, "nothing ran, nothing cached (%d)", ncalls());
 
 	/* An unwritable cache: the verdict stands, the probe just runs again next time. */
 	q.cache_path = "/nonexistent/dir/accel.json";

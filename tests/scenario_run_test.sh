@@ -59,7 +59,7 @@ check '[ "$(q "SELECT count(*) FROM guests WHERE config = '"'"'scenario:pair'"'"
 
 "$vb" run --resume "$run" --results "$tmp/results" --reports "$tmp/reports" > "$tmp/resume.log" 2>&1
 rc=$?
-check '[ $rc -eq 0 ] && ! grep -q "booting" "$tmp/resume.log"' "a resumed finished run boots nothing (exit $rc): $(tail -5 "$tmp/resume.log")"
+check '[ $rc -eq 0 ] && ! grep -qE "booting [0-9]+ guests? at once" "$tmp/resume.log"' "a resumed finished run boots nothing (exit $rc): $(tail -5 "$tmp/resume.log")"
 check '[ "$(q "SELECT count(*) FROM scenario_jobs")" -eq 4 ]' "and stores nothing twice"
 check '! pgrep -f "$tmp" >/dev/null' "no QEMU or mediator left running"
 check_done
