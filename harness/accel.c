@@ -19,6 +19,8 @@
 
 #define BANNER	"Linux version "
 #define POLL_US 50000
+/* A verdict is a few hundred bytes: anything larger is no cache of ours. */
+#define ACCEL_CACHE_MAX (64 * 1024)
 
 static const char *const mode_names[] = {
     [ACCEL_AUTO] = "auto",
@@ -198,10 +200,14 @@ static int cache_read(const char *path, const char *key, struct accel_verdict *v
 {
 	struct json_object *root, *k, *a, *r;
 	int found = 0;
+	char *text;
 
 	if (!path || access(path, F_OK) < 0)
 		return 0;
-	root = json_object_from_file(path);
+	/* A FIFO, /dev/zero or a huge file there is no verdict: refused by type and size, never waited on. */
+	text = vb_read_file_max(path, ACCEL_CACHE_MAX, NULL);
+	root = text ? json_tokener_parse(text) : NULL;
+	free(text);
 	if (root && json_object_object_get_ex(root, "key", &k) && json_object_object_get_ex(root, "accel", &a) &&
 	    json_object_object_get_ex(root, "reason", &r) && json_object_is_type(k, json_type_string) &&
 	    json_object_is_type(a, json_type_string) && json_object_is_type(r, json_type_string) &&

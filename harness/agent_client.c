@@ -70,12 +70,8 @@ int agent_spawn_local(struct agent_conn *c, const char *agent, char *const env[]
 		return -1;
 	}
 	if (pid == 0) {
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		vb_child_signals();
 		signal(SIGINT, SIG_IGN); /* the harness decides when it stops */
-		signal(SIGTERM, SIG_DFL);
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
@@ -360,6 +356,16 @@ void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *
 		res[i].code = -1;
 		res[i].out = calloc(1, 1);
 		logf[i] = logs && logs[i] ? fopen(logs[i], "a") : NULL;
+		if (logf[i] && ftell(logf[i]) > 0) {
+			char when[32];
+
+			/* A log with lines in it: the job runs again (a resumed run); the first attempt did not end */
+			vb_utc_iso(when, sizeof(when));
+			fprintf(logf[i],
+				"\n--- vgpubench: the job starts again at %s; the lines above are an attempt that did "
+				"not finish ---\n",
+				when);
+		}
 		req = request(cs[i], "run", &ids[i]);
 		for (const char *const *a = argvs[i]; *a; a++)
 			json_object_array_add(av, json_object_new_string(*a));

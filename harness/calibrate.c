@@ -316,7 +316,8 @@ static int run_rounds(const struct calibrate_opts *o, const char *db, const char
 					       .arms = o->separate ? NULL : arms,
 					       .narms = o->separate ? 0 : 2,
 					       .on_created = on_created,
-					       .on_created_ctx = &cr };
+					       .on_created_ctx = &cr,
+					       .plan_text = o->plan_text };
 			static const char *const what[] = { "A, unchanged", "A', unchanged", "B, slowed down" };
 			int run_rc;
 
@@ -448,7 +449,7 @@ int calibrate_resume(const char *results, const char *reports, const char *cal_i
 	struct calibrate_opts o = { .results = results, .reports = reports };
 	struct store st;
 	struct plan p;
-	char err[1024], *db = vb_strdupf("%s/vgpubench.db", results), *opts = NULL, *now_text = NULL;
+	char err[1024], *db = vb_strdupf("%s/vgpubench.db", results), *opts = NULL;
 	char *plan_path = NULL, *plan_text = NULL, *dir = NULL, *status = NULL;
 	char (*ids)[3][96] = NULL;
 	int rc = 1;
@@ -488,16 +489,12 @@ int calibrate_resume(const char *results, const char *reports, const char *cal_i
 			free(v);
 		}
 	store_close(&st);
-	/* Runs still to start read the plan file again: it must be the plan the calibration began with. */
+	/* Runs still to start take the plan text stored with the calibration, as run --resume does: the file may have
+	 * moved, changed, or be relative to another folder. */
 	o.plan = plan_path;
-	if (plan_load(plan_path, &p, &now_text, err, sizeof(err)) < 0) {
-		vb_err("calibration %s: its plan %s: %s", cal_id, plan_path, err);
-		goto out_free;
-	}
-	if (strcmp(now_text, plan_text) != 0) {
-		vb_err("calibration %s: the plan %s changed since the calibration began; put it back as it was (the text "
-		       "is stored with run %s) to resume",
-		       cal_id, plan_path, cal_id);
+	o.plan_text = plan_text;
+	if (plan_parse(plan_path, plan_text, &p, err, sizeof(err)) < 0) {
+		vb_err("calibration %s: its stored plan: %s", cal_id, err);
 		goto out_free;
 	}
 	vb_log("resuming calibration %s (%s)", cal_id, opts);
@@ -511,7 +508,6 @@ out_free:
 	free(ids);
 	free(db);
 	free(opts);
-	free(now_text);
 	free(plan_path);
 	free(plan_text);
 	free(dir);

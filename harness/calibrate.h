@@ -33,6 +33,7 @@
 
 struct calibrate_opts {
 	const char *plan, *results, *reports;
+	const char *plan_text; /* resuming: the plan's stored text, used instead of reading the file again */
 	int slowdown_pct; /* 1..90, default 5 */
 	int rounds;       /* default 1 */
 	int separate;     /* 1: A, A' and B as three runs one after the other, not interleaved */
@@ -45,8 +46,9 @@ int calibrate_run(const struct calibrate_opts *o);
 
 /* Finish calibration cal_id after calibrate was stopped (interrupted, killed, a run failed): the calibration's run
  * names its options and each run it started, so each run not yet complete is resumed (runner.h), each not yet
- * started is run, and the rates are counted over all of them. The plan file must still hold the text the
- * calibration began with. Exit codes as calibrate_run's. */
+ * started is run, and the rates are counted over all of them. The plan is the text stored with the calibration: the
+ * file is not read again, so it may have moved or changed, and the resume works from any folder. Exit codes as
+ * calibrate_run's. */
 int calibrate_resume(const char *results, const char *reports, const char *cal_id);
 
 /* A calibration's totals: A/A row pairs and their flags over every row; A/B row pairs and their detections over the

@@ -130,6 +130,43 @@ static int load_changes(struct store *st, struct comparison *c)
 	return store_subtest_status_pairs(st, c->base, c->run, add_change, c); /* a failure is said there */
 }
 
+struct failed_ctx {
+	char *text;
+	size_t len;
+	int *n;
+};
+
+static void add_failed(void *ctx, const struct store_job_group *g)
+{
+	struct failed_ctx *f = ctx;
+	size_t used = strlen(f->text);
+
+	if (g->jobs == 0 || g->failed < g->jobs)
+		return;
+	(*f->n)++;
+	if (used + 1 < f->len)
+		snprintf(f->text + used, f->len - used, "%s%s %s %s%d (%d of %d): %.200s", used ? "; " : "",
+			 g->workload, g->config, g->topology ? "" : "host", g->topology, g->failed, g->jobs,
+			 g->first_failure);
+}
+
+/* Groups of run in which every job failed, into c->failed[side]. */
+static int load_failed(struct store *st, const char *run, struct comparison *c, int side)
+{
+	struct failed_ctx f = { c->failed[side], sizeof(c->failed[side]), &c->nfailed[side] };
+
+	return store_job_groups(st, run, NULL, add_failed, &f);
+}
+
+void compare_print_failed(const struct comparison *c, FILE *out)
+{
+	for (int side = 0; side < 2; side++)
+		if (c->nfailed[side])
+			fprintf(out, "every job failed in %s, so not compared (%d group%s): %s\n",
+				side ? c->run : c->base, c->nfailed[side], c->nfailed[side] == 1 ? "" : "s",
+				c->failed[side]);
+}
+
 int compare_build(struct store *st, const char *run, const char *base, const struct compare_opts *o,
 		  struct comparison *c)
 {
@@ -145,7 +182,8 @@ int compare_build(struct store *st, const char *run, const char *base, const str
 		vb_err("no earlier complete run of the same plan to compare %s with; name a baseline", run);
 		return -1;
 	}
-	if (series_load(st, c->base, &c->a) < 0 || series_load(st, run, &c->b) < 0)
+	if (series_load(st, c->base, &c->a) < 0 || series_load(st, run, &c->b) < 0 ||
+	    load_failed(st, c->base, c, 0) < 0 || load_failed(st, run, c, 1) < 0)
 		return -1;
 	if (c->a.n == 0)
 		vb_log("baseline %s has no successful jobs", c->base);
@@ -292,6 +330,9 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 	if (nabsent)
 		fprintf(out, "\nnot in %s, so not compared (%zu row%s): %s\n", c->base, nabsent, nabsent == 1 ? "" : "s",
 			absent);
+	if (c->nfailed[0] || c->nfailed[1])
+		fputc('\n', out);
+	compare_print_failed(c, out);
 	fprintf(out, "\n%d regression%s, %d improvement%s; %d test regression%s, %d fix%s\n", c->regressions,
 		c->regressions == 1 ? "" : "s", c->improvements, c->improvements == 1 ? "" : "s", c->status_regressions,
 		c->status_regressions == 1 ? "" : "s", c->status_fixes, c->status_fixes == 1 ? "" : "es");

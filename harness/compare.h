@@ -56,12 +56,18 @@ struct comparison {
 	struct status_change *changes;
 	size_t nchanges;
 	int regressions, improvements, status_regressions, status_fixes;
+	/* Groups (configuration x guest count x workload) in which every job failed, with the first reason: [0] the
+	 * base's, [1] the run's. Not compared, so named instead (an arm whose mediator never came up). */
+	char failed[2][1024];
+	int nfailed[2];
 };
 
 /* Compare run with base (NULL: the previous comparable run). 0, or -1 with a message printed. */
 int compare_build(struct store *st, const char *run, const char *base, const struct compare_opts *o,
 		  struct comparison *c);
 void compare_print(const struct comparison *c, const struct compare_opts *o, FILE *out);
+/* Print c's failed groups (none: nothing), one line a side: "every job failed in RUN: ...". */
+void compare_print_failed(const struct comparison *c, FILE *out);
 void compare_free(struct comparison *c);
 
 /* piglit's classification of one test's status change (NULL when nothing changed). */

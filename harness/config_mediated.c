@@ -93,7 +93,7 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		return -1;
 	}
 	b->npid = 1;
-	if (gpu_backend_wait_socket(b->control, b->pid[0], 20) < 0) {
+	if (gpu_backend_wait_socket(b->control, b->pid[0], vb_scaled(20)) < 0) {
 		snprintf(err, errlen, "vgpu-mediator did not come up (see %s)", b->log[0]);
 		return -1;
 	}

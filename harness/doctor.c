@@ -176,18 +176,21 @@ int doctor_run(const struct doctor_opts *o, FILE *out)
 	struct host h;
 	struct plan p;
 	char err[1024] = "", buf[512], lab[128] = "";
+	char accel_err[1024] = "";
 	int plan_ok, runnable = 1;
 
 	host_probe(&h);
 	snprintf(h.sysfs, sizeof(h.sysfs), "%s", o->sysfs);
-	if (host_choose_accel(&h, ACCEL_AUTO, o->accel_cache, err, sizeof(err)) < 0) {
+	/* The plan's settings (its accelerator, its passthrough device) decide some verdicts. */
+	plan_ok = plan_load(o->plan, &p, NULL, err, sizeof(err)) == 0;
+	/* The accelerator as run would choose it: a forced one that cannot work, or a VGPUBENCH_ACCEL that is no
+	 * accelerator, stops a run, so the plan cannot run here either. */
+	if (host_choose_accel(&h, plan_ok ? p.accel : ACCEL_AUTO, o->accel_cache, accel_err, sizeof(accel_err)) < 0) {
 		strcpy(h.accel, "tcg");
-		snprintf(h.accel_reason, sizeof(h.accel_reason), "%s", err);
+		snprintf(h.accel_reason, sizeof(h.accel_reason), "%s", accel_err);
 	}
 	fprintf(out, "vgpubench doctor: what this host can run (%s, %d CPUs)\n", h.cpu_model, h.cpus);
 	host_facts(o, &h, out);
-	/* The plan's settings (its passthrough device, say) decide some verdicts. */
-	plan_ok = plan_load(o->plan, &p, NULL, err, sizeof(err)) == 0;
 	fprintf(out, "configurations:\n");
 	for (size_t i = 0; config_at(i); i++) {
 		const struct config_def *c = config_at(i);
@@ -217,6 +220,10 @@ int doctor_run(const struct doctor_opts *o, FILE *out)
 		fprintf(out, "  %d scenario%s on %s: %s%s\n", p.nscenarios, p.nscenarios > 1 ? "s" : "",
 			m ? m->name : "?", why ? "skipped: " : "runnable", why ? why : "");
 		runnable &= !why;
+	}
+	if (accel_err[0] && plan_boots_guests(&p)) {
+		fprintf(out, "plan %s: vgpubench run would stop at once: %s\n", o->plan, accel_err);
+		return 1;
 	}
 	fprintf(out, "plan %s: %s\n", o->plan,
 		!runnable ? "some configurations it names cannot run here (their jobs are skipped with the reason)"

@@ -77,10 +77,24 @@ static int cmd_workloads(void)
 	return 0;
 }
 
+struct list_ctx {
+	struct store *s;
+	const char *results;
+};
+
 static void print_run(void *ctx, const char *id, const char *status, const char *started_at, int jobs, int ok)
 {
-	(void)ctx;
-	printf("%-40s %-12s %-22s %d/%d\n", id, status, started_at, ok, jobs);
+	struct list_ctx *l = ctx;
+	char *pp = NULL, *pt = NULL, *dir = NULL, *st = NULL;
+	const char *shown = status;
+
+	if (strcmp(status, "running") == 0 && store_run_load(l->s, id, &pp, &pt, &dir, &st) == 0)
+		shown = runner_shown_status(l->results, dir, status);
+	printf("%-40s %-12s %-22s %d/%d\n", id, shown, started_at, ok, jobs);
+	free(pp);
+	free(pt);
+	free(dir);
+	free(st);
 }
 
 static int cmd_list(const char *results)
@@ -95,7 +109,9 @@ static int cmd_list(const char *results)
 	}
 	free(db);
 	printf("%-40s %-12s %-22s %s\n", "run", "status", "started", "jobs ok");
-	if (store_run_list(&s, print_run, NULL) < 0)
+	struct list_ctx l = { .s = &s, .results = results };
+
+	if (store_run_list(&s, print_run, &l) < 0)
 		rc = 1; /* said by the store */
 	store_close(&s);
 	return rc;
@@ -123,7 +139,11 @@ static int cmd_show(const char *results, const char *run)
 	} else {
 		char *why = store_run_reason(&s, run);
 
-		printf("run %s (%s%s%s), logs in %s%s%s\n", run, status, why ? ": " : "", why ? why : "",
+		const char *shown = runner_shown_status(results, dir, status);
+
+		if (shown != status && !why)
+			why = vb_strdupf("its harness is gone (killed?); continue with: vgpubench run --resume %s", run);
+		printf("run %s (%s%s%s), logs in %s%s%s\n", run, shown, why ? ": " : "", why ? why : "",
 		       dir[0] == '/' ? "" : results, dir[0] == '/' ? "" : "/", dir);
 		free(why);
 		summary_print(&s, run, stdout);
@@ -149,8 +169,8 @@ static void warn_if_plans_differ(struct store *s, const char *run, const char *b
 			free(status);
 		}
 	if (pt[0] && pt[1] && strcmp(pt[0], pt[1]) != 0)
-		vb_err("warning: %s and %s ran different plans (%s, %s): differences may come from the plans", run,
-		       base, pp[0], pp[1]);
+		vb_warn("%s and %s ran different plans (%s, %s): differences may come from the plans", run, base, pp[0],
+			pp[1]);
 	for (int i = 0; i < 2; i++) {
 		free(pp[i]);
 		free(pt[i]);
@@ -440,7 +460,7 @@ int main(int argc, char **argv)
 			char *end;
 
 			threshold = strtod(argv[++i], &end);
-			if (*end || !(threshold >= 0 && threshold < 1000)) {
+			if (end == argv[i] || *end || !(threshold >= 0 && threshold < 1000)) {
 				fprintf(stderr, "vgpubench: --threshold takes a percentage, got '%s'\n", argv[i]);
 				return 2;
 			}
@@ -457,7 +477,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	vb_stdout_track();
 	int rc = dispatch(cmd, results, reports, resume, pos, pos2, format, outpath, threshold, &cal, baseline);
 
 	/* Whatever went to standard output must have arrived (a full disk, a closed pipe). */

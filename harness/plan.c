@@ -89,7 +89,9 @@ static int parse_int(struct pstate *s, const char *key, const char *v, long lo, 
 	return 0;
 }
 
-static int parse_seconds(struct pstate *s, const char *key, const char *v, double lo, double hi, double *out)
+/* A real number from lo to hi; `what` names it in the error ("a number of seconds", "a percentage"). */
+static int parse_real(struct pstate *s, const char *key, const char *v, double lo, double hi, const char *what,
+		      double *out)
 {
 	char *end;
 	double x;
@@ -97,9 +99,19 @@ static int parse_seconds(struct pstate *s, const char *key, const char *v, doubl
 	errno = 0;
 	x = strtod(v, &end);
 	if (errno || end == v || *end || !isfinite(x) || x < lo || x > hi)
-		return fail(s, "%s: '%s' is not a number of seconds from %g to %g", key, v, lo, hi);
+		return fail(s, "%s: '%s' is not %s from %g to %g", key, v, what, lo, hi);
 	*out = x;
 	return 0;
+}
+
+static int parse_seconds(struct pstate *s, const char *key, const char *v, double lo, double hi, double *out)
+{
+	return parse_real(s, key, v, lo, hi, "a number of seconds", out);
+}
+
+static int parse_pct(struct pstate *s, const char *key, const char *v, double lo, double hi, double *out)
+{
+	return parse_real(s, key, v, lo, hi, "a percentage", out);
 }
 
 /* Split a list value in place; calls fn for each item. */
@@ -240,7 +252,7 @@ static int add_target(struct pstate *s, struct plan *p, const char *item)
 
 	(void)p;
 	if (guest_pair(s, "targets", item, &n, &v) < 0 ||
-	    parse_seconds(s, "targets (frames/s)", v, 1, SCHED_MAX_FPS, &fps) < 0)
+	    parse_real(s, "targets", v, 1, SCHED_MAX_FPS, "a frame rate (frames/s)", &fps) < 0)
 		return -1;
 	if (s->med->target_fps[n] > 0)
 		return fail(s, "targets: guest%d is given twice", n);
@@ -368,7 +380,7 @@ static int set_plan_key(struct pstate *s, struct plan *p, int k, char *v)
 	case 7:
 		return parse_int(s, "max_repetitions", v, 2, 100, &p->adaptive.max);
 	default:
-		return parse_seconds(s, "target_ci_pct", v, 0.1, 100, &p->adaptive.target_ci_pct);
+		return parse_pct(s, "target_ci_pct", v, 0.1, 100, &p->adaptive.target_ci_pct);
 	}
 }
 
@@ -481,7 +493,7 @@ static int set_noise_key(struct pstate *s, struct plan *p, int k, char *v)
 	case 0:
 		return parse_bool(s, "warmup", v, &p->noise.warmup);
 	case 1:
-		return parse_seconds(s, "max_steal_pct", v, 0, 100, &p->noise.max_steal_pct);
+		return parse_pct(s, "max_steal_pct", v, 0, 100, &p->noise.max_steal_pct);
 	case 2:
 		return parse_int(s, "max_redos", v, 0, 10, &p->noise.max_redos);
 	case 3:
@@ -745,7 +757,7 @@ int plan_load(const char *path, struct plan *p, char **text_out, char *err, size
 		return -1;
 	}
 	if (!text) {
-		snprintf(err, errlen, "%s: cannot read the plan: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot read the plan: %s", path, vb_strerror(errno));
 		return -1;
 	}
 	if (strlen(text) != len) {
@@ -761,5 +773,15 @@ int plan_load(const char *path, struct plan *p, char **text_out, char *err, size
 		*text_out = text;
 	else
 		free(text);
+	return 0;
+}
+
+int plan_boots_guests(const struct plan *p)
+{
+	if (p->nscenarios)
+		return 1;
+	for (int i = 0; i < p->nconfigs; i++)
+		if (config_find(p->configs[i])->kind == CONFIG_GUEST)
+			return 1;
 	return 0;
 }

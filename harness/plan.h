@@ -116,4 +116,7 @@ int plan_parse(const char *file, const char *text, struct plan *p, char *err, si
 /* Read and parse a plan file; *text_out (if non-NULL) gets the file's text. */
 int plan_load(const char *path, struct plan *p, char **text_out, char *err, size_t errlen);
 
+/* Does the plan boot guests (a guest configuration, or a scenario)? Only then does the accelerator matter. */
+int plan_boots_guests(const struct plan *p);
+
 #endif

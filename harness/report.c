@@ -230,6 +230,10 @@ static void triangle_cell(struct rep *r, const struct series *a, const struct se
 				names[k], median_copy(ss[k]->v, ss[k]->n));
 			return;
 		}
+	if (a && b && a->n && b->n && !(median_copy(b->v, b->n) > 0)) {
+		fprintf(r->html, "<td class=na>%s: its median is %g, so no ratio</td>", bname, median_copy(b->v, b->n));
+		return;
+	}
 	if (a && b && a->n && b->n) {
 		double ratio = 100.0 * median_copy(a->v, a->n) / median_copy(b->v, b->n);
 		struct stats_ci ci = stats_bootstrap_ratio(a->v, a->n, b->v, b->n, BOOT_ITERS, BOOT_SEED);
@@ -359,7 +363,8 @@ static void section_summary(struct rep *r)
 		double pct = NAN;
 		struct stats_ci pci = { NAN, NAN };
 
-		if (nat) {
+		/* A share of a native median of 0 (or less) is no number: shown as none. */
+		if (nat && median_copy(nat->v, nat->n) > 0) {
 			pct = 100.0 * med / median_copy(nat->v, nat->n);
 			pci = stats_bootstrap_ratio(s->v, s->n, nat->v, nat->n, BOOT_ITERS, BOOT_SEED);
 			pci.lo *= 100;
@@ -1468,8 +1473,17 @@ static void arm_table(struct rep *r, const char *arm)
 		fprintf(r->html, "</table>\n<p>%d regression%s, %d improvement%s over %d row%s.</p>\n", c.regressions,
 			c.regressions == 1 ? "" : "s", c.improvements, c.improvements == 1 ? "" : "s", rows,
 			rows == 1 ? "" : "s");
-	else
+	else if (!c.nfailed[0])
 		fprintf(r->html, "<p>The arm has no row in common with this run yet.</p>\n");
+	/* An arm (or this run) whose jobs all failed somewhere has no rows there: say that, and why. */
+	for (int side = 0; side < 2; side++) {
+		if (!c.nfailed[side])
+			continue;
+		fprintf(r->html, "<p class=err>Every job failed in %s, so not compared (%d group%s): ",
+			side ? "this run" : "the arm", c.nfailed[side], c.nfailed[side] == 1 ? "" : "s");
+		vb_xml_escape(r->html, c.failed[side]);
+		fprintf(r->html, "</p>\n");
+	}
 	/* What the arm ran and this run did not (a run stopped part-way, a row that failed on this side): named, as
 	 * compare names them "missing". */
 	rows = 0;

@@ -70,6 +70,8 @@ struct run {
 	char fatal[768];	/* why the run must stop (a result that cannot be stored), or "" */
 	struct xvfb x;
 	int failed_jobs;
+	int jobs_stored;  /* job rows stored by this harness: a resume of a complete run that stores none changes it not */
+	int was_complete; /* resumed: the run was complete already */
 	struct json_object *host_env;  /* the environment of jobs on the host */
 	struct json_object *guest_env; /* ... in guests (NULL: their own) */
 	const struct workload_def *prepared[PLAN_MAX_LIST];
@@ -508,7 +510,8 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 	}
 	char *what = vb_strdupf("%s repetition %d of %s", w->name, rep, c->name);
 
-	stored(r, store_jobs(&r->store, r->id, rows, n), what);
+	if (stored(r, store_jobs(&r->store, r->id, rows, n), what))
+		r->jobs_stored += n;
 	free(what);
 	for (int i = 0; i < n; i++) {
 		save_artifact(r, c, topo, s->index[i], w, rep, &wr[i]);
@@ -657,6 +660,7 @@ static void mark_all(struct run *r, const struct config_def *c, int topo, const 
 					continue;
 				if (!stored(r, store_jobs(&r->store, r->id, &row, 1), "a job that could not run"))
 					return;
+				r->jobs_stored++;
 				r->failed_jobs += strcmp(status, "failed") == 0;
 			}
 }
@@ -772,13 +776,28 @@ static int start_host_agent(struct run *r, struct agent_conn *conn, const char *
 	static char *const virpipe[] = { "GALLIUM_DRIVER=virpipe", NULL };
 	struct json_object *hello;
 	char *log = vb_strdupf("%s/%s-agent.log", r->dir, label);
+	/* A job's scratch files (glmark2's results CSV) go to a folder of the run's, emptied at each start, so a job
+	 * killed with SIGKILL leaves nothing in /tmp. A vtest client's agent has a private /tmp (vtest_ns) instead. */
+	char *scratch = vb_strdupf("%s/%s-tmp", r->dir, label);
+	char *tmpdir = vb_strdupf("TMPDIR=%s", scratch);
+	char *const own_tmp[] = { tmpdir, NULL };
+	int rc;
 
-	if (agent_spawn_local(conn, r->agent, vtest ? virpipe : NULL, vtest, log, label) < 0) {
+	if (!vtest && (vb_rm_rf(scratch) < 0 || vb_mkdirs(scratch, 0755) < 0)) {
+		vb_err("cannot make the host agent's scratch folder %s: %s", scratch, strerror(errno));
+		rc = -1;
+	} else {
+		rc = agent_spawn_local(conn, r->agent, vtest ? virpipe : own_tmp, vtest, log, label);
+	}
+	free(scratch);
+	if (rc < 0) {
 		vb_err("cannot start the host agent %s (see %s)", r->agent, log);
+		free(tmpdir);
 		free(log);
 		return -1;
 	}
-	if (agent_hello(conn, vb_now() + 10, &hello) < 0) {
+	free(tmpdir); /* the child has its own copy of the environment */
+	if (agent_hello(conn, vb_now() + vb_scaled(10), &hello) < 0) {
 		vb_err("the host agent %s did not answer (see %s)", r->agent, log);
 		agent_close(conn);
 		free(log);
@@ -951,6 +970,20 @@ struct guest_set {
 	int nvm, nconn;
 };
 
+/* The folder a back-end's unix sockets go in: dir, or a short link to it (made into link) when the deepest socket
+ * name would not fit a unix socket's path (a long results path, an arm's plan name). The caller unlinks link. */
+static const char *socket_dir(const char *dir, char *link, size_t len)
+{
+	link[0] = '\0';
+	if (gpu_backend_sockets_fit(dir))
+		return dir;
+	if (vb_short_link(dir, link, len) == 0)
+		return link;
+	vb_err("cannot make a short link to %s for its unix sockets: %s", dir, strerror(errno));
+	link[0] = '\0';
+	return dir;
+}
+
 /*
  * Boot n guests of config c whose GPU back-end gb is running (files under dir) and wait for their agents; each
  * boot is stored as a guest row under `label`. 0, or -1 with the reason (what is up stays in gs for
@@ -1038,7 +1071,7 @@ static void guests_stop(struct guest_set *gs)
 		json_object_object_add(req, "op", json_object_new_string("shutdown"));
 		agent_send(&gs->conns[i], req);
 	}
-	double until = vb_now() + 10;
+	double until = vb_now() + vb_scaled(10);
 
 	for (int i = 0; i < gs->nvm; i++) {
 		while (vm_alive(&gs->vms[i]) && vb_now() < until)
@@ -1143,14 +1176,7 @@ static int run_guest_boot(struct run *r, const struct config_def *c, int n, stru
 				   .memory_mb = r->plan.memory_mb,
 				   .sched = &r->plan.med };
 
-	/* The deepest socket name must fit a unix socket's path; a run folder deeper than that (a long results path,
-	 * an arm's plan name) gets a short link for its sockets. */
-	if (!gpu_backend_sockets_fit(dir)) {
-		if (vb_short_link(dir, link, sizeof(link)) == 0)
-			env.sockdir = link;
-		else
-			vb_err("cannot make a short link to %s for its unix sockets: %s", dir, strerror(errno));
-	}
+	env.sockdir = socket_dir(dir, link, sizeof(link));
 	if (gpu_backend_start(&gb, c, n, &env, err, sizeof(err)) < 0) {
 		vb_err("%s with %d guests: %s", c->name, n, err);
 		char *why = vb_strdupf("GPU back-end did not start: %s", err);
@@ -1316,7 +1342,8 @@ static void scenario_fail(struct run *r, const struct scenario_phase *ph, int re
 						 .repetition = rep, .status = status, .reason = reason, .wall_s = -1,
 						 .vgpu_name = names[g] };
 	}
-	stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs");
+	if (stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs"))
+		r->jobs_stored += n;
 }
 
 /* A frame-rate target's windows: the one-second sample intervals while the guest's own job ran, and those whose
@@ -1454,7 +1481,8 @@ static void scenario_rep(struct run *r, const struct config_def *c, const struct
 				       vs[g].present ? vs[g].throttled_ms : 0, reasons[g][0] ? ": " : "", reasons[g]);
 			}
 		}
-		stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs");
+		if (stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs"))
+			r->jobs_stored += n;
 	}
 	for (int k = 0; k < nb; k++) {
 		wl_result_free(&wr[k]);
@@ -1569,23 +1597,27 @@ static void run_scenario(struct run *r, const struct config_def *c, const struct
 	med.display_fps_set = r->plan.med.display_fps_set;
 	med.display_fps = r->plan.med.display_fps;
 	med.throttle_pct = r->plan.med.throttle_pct;
+	char link[64];
 	struct backend_env env = {
 		.host = &r->host, .plan = &r->plan, .dir = dir, .mediator = r->mediator, .memory_mb = r->plan.memory_mb,
 		.sched = &med
 	};
 
+	env.sockdir = socket_dir(dir, link, sizeof(link));
 	if (gpu_backend_start(&gb, c, n, &env, err, sizeof(err)) < 0 || !gb.control[0]) {
 		char *why = vb_strdupf("the mediator did not start: %s", err);
 
 		vb_err("scenario %s: %s", sc->name, why);
 		scenario_fail_all(r, sc, "failed", why);
 		free(why);
+		if (link[0])
+			unlink(link);
 		free(dir);
 		return;
 	}
 	snprintf(label, sizeof(label), "scenario:%s", sc->name);
 	vb_log("scenario %s: booting %d guests at once (%s; %s)", sc->name, n, r->host.accel, gb.description);
-	if (guests_boot(r, c, label, n, dir, NULL, &gb, &gs, reason, sizeof(reason)) < 0) {
+	if (guests_boot(r, c, label, n, dir, env.sockdir, &gb, &gs, reason, sizeof(reason)) < 0) {
 		if (!vb_stop_requested) {
 			char *why = vb_strdupf("guests did not boot: %s", reason);
 
@@ -1610,6 +1642,8 @@ static void run_scenario(struct run *r, const struct config_def *c, const struct
 	record_backend(r, c, n, &gb, dir);
 	guests_stop(&gs);
 	gpu_backend_stop(&gb);
+	if (link[0])
+		unlink(link);
 	free(dir);
 }
 
@@ -1711,17 +1745,6 @@ static int locate_parts(struct run *r)
 	return 0;
 }
 
-/* Does any config of the plan boot guests? Only then is the accelerator decided. */
-static int plan_boots_guests(const struct plan *p)
-{
-	if (p->nscenarios)
-		return 1;
-	for (int i = 0; i < p->nconfigs; i++)
-		if (config_find(p->configs[i])->kind == CONFIG_GUEST)
-			return 1;
-	return 0;
-}
-
 /* A run id: time, plan name and, when another run took that already, a number. */
 static void make_run_id(char *id, size_t len, const char *name, int attempt)
 {
@@ -1795,6 +1818,25 @@ static int own_run(struct run *r)
 	return 0;
 }
 
+const char *runner_shown_status(const char *results, const char *dir, const char *status)
+{
+	char *path;
+	int fd, owned = 1;
+
+	if (strcmp(status, "running") != 0)
+		return status;
+	path = dir[0] == '/' ? vb_strdupf("%s/owner.lock", dir) : vb_strdupf("%s/%s/owner.lock", results, dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* No lock file yet: the run was just created and its harness has not taken it (or could not: then the run is
+	 * marked failed). A lock file nobody holds: its harness is gone. */
+	if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) == 0)
+		owned = 0;
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return owned ? status : "interrupted";
+}
+
 /* Load the plan of a run to resume and find its folder. 0 or -1 (message printed). */
 static int load_resumed(struct run *r, const char *resume_id, const char *db, char **plan_text)
 {
@@ -1810,7 +1852,8 @@ static int load_resumed(struct run *r, const char *resume_id, const char *db, ch
 	if (plan_parse(label, *plan_text, &r->plan, err, sizeof(err)) < 0) {
 		vb_err("%s", err);
 	} else {
-		if (strcmp(status, "complete") == 0)
+		r->was_complete = strcmp(status, "complete") == 0;
+		if (r->was_complete)
 			vb_log("run %s is already complete; checking for missing jobs anyway", resume_id);
 		snprintf(r->id, sizeof(r->id), "%s", resume_id);
 		rc = set_run_dir(r, pdir);
@@ -1884,11 +1927,29 @@ static int check_arm_mediator(const struct run_arm *ra, struct arm *a)
 	a->names_mediator = ra->mediator != NULL;
 	if (!ra->mediator)
 		return 0; /* arms[0]'s, copied by the caller */
-	if (!realpath(ra->mediator, a->mediator) || access(a->mediator, X_OK) < 0) {
+	struct stat st;
+
+	if (!realpath(ra->mediator, a->mediator) || stat(a->mediator, &st) < 0 || access(a->mediator, X_OK) < 0) {
 		vb_err("the mediator %s of an interleaved arm cannot be run: %s", ra->mediator, strerror(errno));
 		return -1;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		vb_err("the mediator %s of an interleaved arm is not a program (a file): it is a %s", ra->mediator,
+		       S_ISDIR(st.st_mode) ? "folder" : "special file");
+		return -1;
+	}
 	return 0;
+}
+
+/* Does arm k run anything of the plan: a configuration, or the scenarios (which run on the mediator)? */
+static int arm_runs_any(const struct run *r, int k)
+{
+	const struct config_def *m = config_with_role(ROLE_MEDIATED);
+
+	for (int i = 0; i < r->plan.nconfigs; i++)
+		if (arm_runs(r, k, config_find(r->plan.configs[i])))
+			return 1;
+	return r->plan.nscenarios && m && arm_runs(r, k, m);
 }
 
 /* Can the arms o asks for run (how many, their mediators)? Checked before the run is created: 1, or 0 with a
@@ -1899,9 +1960,22 @@ static int arms_valid(struct run *r, const struct run_opts *o)
 		vb_err("a run interleaves at most %d arms besides its own (asked for %d)", RUN_MAX_ARMS - 1, o->narms);
 		return 0;
 	}
-	for (int i = 0; i < o->narms; i++)
-		if (check_arm_mediator(&o->arms[i], &r->arms[i + 1]) < 0)
+	for (int i = 0; i < o->narms; i++) {
+		struct arm *a = &r->arms[i + 1];
+
+		if (check_arm_mediator(&o->arms[i], a) < 0)
 			return 0;
+		a->slowdown_pct = o->arms[i].slowdown_pct;
+		a->changed_only = o->arms[i].changed_only;
+		/* An arm that would run nothing compares nothing: say so before anything runs. */
+		if (!arm_runs_any(r, i + 1)) {
+			vb_err("interleaved arm %d (%s) changes nothing plan %s runs: it needs a configuration that starts "
+			       "the mediator%s",
+			       i + 1, a->names_mediator ? o->arms[i].mediator : "a slowdown", r->plan.name,
+			       a->names_mediator ? " (mediated, or a scenario)" : " or is slowed down");
+			return 0;
+		}
+	}
 	return 1;
 }
 
@@ -2019,14 +2093,11 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 	char err[1024];
 	char *db = NULL, *plan_text = NULL, base[sizeof(r->plan.name)] = "";
 	int rc = 1, need_x = 0;
-	struct sigaction sa = { .sa_handler = on_signal };
 
 	if (!r)
 		return 1;
 	r->lock_fd = -1;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	vb_catch_stop_signals(on_signal);
 	if (locate_parts(r) < 0)
 		goto out;
 	if (vb_mkdirs(results_dir, 0755) < 0 || !realpath(results_dir, r->results)) {
@@ -2048,7 +2119,12 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 			free(of);
 			goto out;
 		}
-	} else if (plan_load(plan_path, &r->plan, &plan_text, err, sizeof(err)) < 0) {
+	} else if (opts && opts->plan_text && plan_parse(plan_path, opts->plan_text, &r->plan, err, sizeof(err)) < 0) {
+		vb_err("%s", err);
+		goto out;
+	} else if (opts && opts->plan_text && !(plan_text = vb_strdup(opts->plan_text))) {
+		goto out;
+	} else if ((!opts || !opts->plan_text) && plan_load(plan_path, &r->plan, &plan_text, err, sizeof(err)) < 0) {
 		vb_err("%s", err);
 		goto out;
 	} else if (opts && opts->name_suffix) {
@@ -2062,6 +2138,14 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 		memcpy(r->plan.name + len, opts->name_suffix, strlen(opts->name_suffix) + 1);
 	} else {
 		memcpy(base, r->plan.name, strlen(r->plan.name) + 1);
+	}
+	/* Guests' paths go into option lists (QEMU's -chardev path=..., the mediator's --vgpu socket=...) that a
+	 * comma would split: refused before the run exists. */
+	if (plan_boots_guests(&r->plan) && strchr(r->results, ',')) {
+		vb_err("the results folder %s has a comma, which QEMU's and the mediator's option lists cannot carry "
+		       "in the paths guests use: choose another --results",
+		       r->results);
+		goto out;
 	}
 	/* What the host can do, before the run exists: a forced accelerator that cannot work stops here. */
 	host_probe(&r->host);
@@ -2097,15 +2181,22 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 		char *logs = vb_strdupf("%s/logs", r->arms[k].dir);
 
 		if (vb_mkdirs(logs, 0755) < 0) {
-			vb_err("cannot create %s: %s", logs, strerror(errno));
+			char why[sizeof(r->fatal) - 64];
+
+			snprintf(why, sizeof(why), "cannot create %s: %s", logs, strerror(errno));
+			vb_err("%s", why);
 			free(logs);
+			/* A new run exists in the database by now: it must not stay 'running' with no harness. */
+			if (!resume_id && set_status_all(r, "failed", why) < 0)
+				vb_err("the run could not be marked failed either: %s", r->store.err);
 			goto out;
 		}
 		free(logs);
 	}
 	if (own_run(r) < 0)
 		goto out;
-	if (resume_id) {
+	/* A complete run stays complete (and keeps its finished_at) unless a missing job is found and stored. */
+	if (resume_id && !r->was_complete) {
 		if (!stored(r, set_status_all(r, "running", NULL), "the run's status"))
 			goto finish;
 		vb_log("resuming run %s", r->id);
@@ -2166,7 +2257,7 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 	}
 	arm_enter(r, 0);
 	char *xlog = vb_strdupf("%s/xvfb.log", r->dir);
-	int x_ok = !need_x || stopping(r) || xvfb_start(&r->x, xlog, 10) == 0;
+	int x_ok = !need_x || stopping(r) || xvfb_start(&r->x, xlog, vb_scaled(10)) == 0;
 
 	free(xlog);
 	r->host_env = json_object_new_object();
@@ -2228,7 +2319,10 @@ finish:
 		rc = 130;
 		goto out;
 	}
-	if (set_status_all(r, "complete", NULL) < 0) {
+	if (r->was_complete && r->jobs_stored == 0) {
+		vb_log("run %s: no job was missing; it stays as it was (complete, finished at the time it finished)",
+		       r->id);
+	} else if (set_status_all(r, "complete", NULL) < 0) {
 		vb_err("every job is stored, but the run could not be marked complete: %s", r->store.err);
 		rc = 1;
 		goto out;

@@ -47,7 +47,17 @@ struct run_opts {
 	 * again after being killed (calibrate --resume) records its id here. NULL: not called. */
 	void (*on_created)(void *ctx, const char *id);
 	void *on_created_ctx;
+	/* The plan's text, when the caller has it (calibrate --resume: the text stored with the calibration), so the
+	 * plan file is not read again (plan_path then only names it). NULL: read plan_path. */
+	const char *plan_text;
 };
+
+/*
+ * The status a user should see for a run stored as `status` in folder dir (relative to results, or absolute): a
+ * "running" run whose owner lock (owner.lock, held by the harness running it) is free has no harness any more:
+ * it was killed (SIGKILL, a crash, a power cut) and shows as "interrupted". Any other status is returned as is.
+ */
+const char *runner_shown_status(const char *results, const char *dir, const char *status);
 
 /* runner_run with opts (NULL: none). */
 int runner_run_with(const char *results_dir, const char *reports_dir, const char *plan_path, const char *resume_id,

@@ -295,11 +295,33 @@ static void close_db(struct store *s)
 	s->db = NULL;
 }
 
+/* SQLite's unix VFS takes absolute paths of fewer than 512 bytes (MAX_PATHNAME); past that it says only "unable to
+ * open database file". 0, or -1 with why in s->err (printed). */
+#define SQLITE_PATH_MAX 512
+static int path_fits(struct store *s, const char *path)
+{
+	char cwd[4096];
+	size_t n = strlen(path);
+
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		n += strlen(cwd) + 1;
+	if (n < SQLITE_PATH_MAX)
+		return 0;
+	snprintf(s->err, sizeof(s->err),
+		 "the database path is %zu bytes long as an absolute path, and SQLite takes fewer than %d: choose a "
+		 "shorter --results folder (%.120s...)",
+		 n, SQLITE_PATH_MAX, path);
+	vb_err("%s", s->err);
+	return -1;
+}
+
 int store_open(struct store *s, const char *path)
 {
 	int version;
 
 	memset(s, 0, sizeof(*s));
+	if (path_fits(s, path) < 0)
+		return -1;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
 		vb_err("cannot open the database %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		close_db(s);
@@ -341,6 +363,8 @@ int store_open_read(struct store *s, const char *path)
 	int version;
 
 	memset(s, 0, sizeof(*s));
+	if (path_fits(s, path) < 0)
+		return -1;
 	if (access(path, F_OK) < 0) {
 		snprintf(s->err, sizeof(s->err), "no results database at %s: %s", path, strerror(errno));
 		vb_err("%s", s->err);

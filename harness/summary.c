@@ -216,7 +216,7 @@ int summary_print(struct store *s, const char *run, FILE *out)
 			char *lab = store_lab_get(s, run, g[i].config);
 
 			/* A nested lab's numbers prove the path, not the speed: never a share of native. */
-			snprintf(pct, sizeof(pct), lab ? "lab" : isnan(med) || isnan(native) ? "-" : "%.1f%%",
+			snprintf(pct, sizeof(pct), lab ? "lab" : isnan(med) || !(native > 0) ? "-" : "%.1f%%",
 				 100.0 * med / native);
 			fprintf(out, "%-12s %-30s %-20s %6s %3d/%-3d %10s %10s %9s\n", wl.name[w], metric, g[i].config, topo,
 				g[i].ok, g[i].jobs, meds, sum, pct);

@@ -24,11 +24,29 @@
 
 volatile int vb_stop_requested;
 
+/* Every message goes through vb_term_safe: it may quote a plan, a guest's output or a workload's reason. */
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
-	fputs(prefix, stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *msg = NULL, *safe;
+
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		fputs(prefix, stderr);
+		fputs("(a message that could not be formatted)\n", stderr);
+		return;
+	}
+	safe = vb_term_safe_dup(msg);
+	fprintf(stderr, "%s%s\n", prefix, safe);
+	free(safe);
+	free(msg);
+}
+
+void vb_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("vgpubench: warning: ", fmt, ap);
+	va_end(ap);
 }
 
 void vb_log(const char *fmt, ...)
@@ -55,6 +73,32 @@ double vb_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double vb_time_scale(void)
+{
+	static double scale;
+	const char *v;
+	char *end;
+
+	if (scale > 0)
+		return scale;
+	scale = 1;
+	if ((v = getenv(VB_TIME_SCALE_ENV)) && *v) {
+		double x = strtod(v, &end);
+
+		if (end != v && !*end && x >= 1 && x <= 100)
+			scale = x;
+		else
+			vb_warn("%s='%s' is not a number from 1 to 100: the harness's time limits stay as they are",
+				VB_TIME_SCALE_ENV, v);
+	}
+	return scale;
+}
+
+double vb_scaled(double s)
+{
+	return s * vb_time_scale();
 }
 
 void vb_utc_iso(char *buf, size_t len)
@@ -89,9 +133,42 @@ int vb_mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Open path for reading, refusing by type what is not a regular file: a FIFO would block the harness forever, a
+ * device such as /dev/zero never ends. O_NONBLOCK keeps the open itself from waiting for a FIFO's writer. */
+static FILE *open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = S_ISDIR(st.st_mode) ? EISDIR : VB_ENOTREG;
+
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	/* A regular file reads the same with or without O_NONBLOCK; clear it all the same. */
+	if (fcntl(fd, F_SETFL, 0) < 0 || !(f = fdopen(fd, "rb"))) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	return f;
+}
+
+const char *vb_strerror(int e)
+{
+	return e == VB_ENOTREG ? "not a regular file (a FIFO, a device or a socket)" : strerror(e);
+}
+
 char *vb_read_file_max(const char *path, size_t max, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f = open_regular(path);
 	char *buf = NULL;
 	size_t cap = 0, n = 0;
 
@@ -190,13 +267,56 @@ fail:
 	return -1;
 }
 
+/* Standard output as it was before vb_stdout_track (NULL until then). */
+static FILE *raw_stdout;
+
+static int is_stdout(const FILE *f)
+{
+	return f == stdout || (raw_stdout && f == raw_stdout);
+}
+
+/* Remove the temporary files of path (path.tmp.PID.XXXXXX) that writers which are gone left behind (a report
+ * killed while it wrote): a writer still running keeps its own. */
+static void remove_stale_tmps(const char *path)
+{
+	char *copy = vb_strdup(path), *slash = strrchr(copy, '/');
+	const char *dir = slash ? (slash == copy ? "/" : copy) : ".", *base = slash ? slash + 1 : copy;
+	size_t blen;
+	DIR *d;
+	struct dirent *e;
+
+	if (slash)
+		*slash = '\0';
+	blen = strlen(base);
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(e->d_name, base, blen) != 0 || strncmp(e->d_name + blen, ".tmp.", 5) != 0)
+			continue;
+		pid = strtol(e->d_name + blen + 5, &end, 10);
+		if (end == e->d_name + blen + 5 || *end != '.' || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		char *stale = vb_strdupf("%s/%s", dir, e->d_name);
+
+		if (unlink(stale) == 0)
+			vb_log("removed %s, left by a writer that is gone (PID %ld)", stale, pid);
+		free(stale);
+	}
+	if (d)
+		closedir(d);
+	free(copy);
+}
+
 int vb_out_open(struct vb_out *o, const char *path)
 {
 	struct stat st;
 
 	memset(o, 0, sizeof(*o));
 	if (!path || strcmp(path, "-") == 0) {
-		o->f = stdout;
+		o->f = vb_raw_stdout(); /* data: its bytes as they are */
 		o->direct = 1;
 		o->path = vb_strdup("standard output");
 		return 0;
@@ -207,7 +327,8 @@ int vb_out_open(struct vb_out *o, const char *path)
 		o->direct = 1;
 		o->f = fopen(path, "w");
 	} else {
-		o->tmp = vb_strdupf("%s.tmp.XXXXXX", path);
+		remove_stale_tmps(path);
+		o->tmp = vb_strdupf("%s.tmp.%ld.XXXXXX", path, (long)getpid());
 		int fd = mkstemp(o->tmp);
 
 		if (fd >= 0 && fchmod(fd, 0644) == 0)
@@ -236,7 +357,7 @@ int vb_out_commit(struct vb_out *o)
 		bad = 1;
 		e = errno;
 	}
-	if (o->f != stdout && fclose(o->f) != 0 && !bad) {
+	if (!is_stdout(o->f) && fclose(o->f) != 0 && !bad) {
 		bad = 1;
 		e = errno;
 	}
@@ -259,7 +380,7 @@ int vb_out_commit(struct vb_out *o)
 
 void vb_out_abort(struct vb_out *o)
 {
-	if (o->f && o->f != stdout)
+	if (o->f && !is_stdout(o->f))
 		fclose(o->f);
 	if (o->tmp)
 		unlink(o->tmp);
@@ -268,10 +389,79 @@ void vb_out_abort(struct vb_out *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* The first error a write to standard output met: by the time it is checked, errno says something else. */
+static int stdout_errno;
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!stdout_errno)
+				stdout_errno = w < 0 ? errno : EIO;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Standard output for people (tables, show, list): text from guests, workloads and plans is made terminal-safe on
+ * its way out. A UTF-8 sequence cut by the buffer's end waits for the next call. */
+static ssize_t stdout_write(void *cookie, const char *buf, size_t len)
+{
+	static char held[4];
+	static size_t nheld;
+	char in[4096 + 4], out[4 * sizeof(in) + 16];
+	size_t done = 0;
+
+	(void)cookie;
+	while (done < len) {
+		size_t take = len - done < 4096 ? len - done : 4096, n, used;
+
+		memcpy(in, held, nheld);
+		memcpy(in + nheld, buf + done, take);
+		n = nheld + take;
+		used = vb_term_safe(in, n, 0, out, sizeof(out));
+		if (write_all(STDOUT_FILENO, out, strlen(out)) < 0)
+			return -1;
+		nheld = n - used; /* at most 3 bytes: an unfinished sequence */
+		memcpy(held, in + used, nheld);
+		done += take;
+	}
+	return (ssize_t)done;
+}
+
+FILE *vb_raw_stdout(void)
+{
+	if (raw_stdout && stdout != raw_stdout)
+		fflush(stdout);
+	return raw_stdout ? raw_stdout : stdout;
+}
+
+void vb_stdout_track(void)
+{
+	cookie_io_functions_t io = { .write = stdout_write };
+	FILE *f = fopencookie(NULL, "w", io);
+
+	if (!f)
+		return; /* stdout stays as it was; its errors are still caught, with a vaguer reason */
+	setvbuf(f, NULL, _IOLBF, 0);
+	fflush(stdout);
+	raw_stdout = stdout;
+	stdout = f;
+}
+
 int vb_stdout_check(void)
 {
+	int e = errno;
+
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		vb_err("cannot write to standard output: %s", strerror(errno ? errno : EIO));
+		vb_err("cannot write to standard output: %s", strerror(stdout_errno ? stdout_errno : e ? e : EIO));
 		return -1;
 	}
 	return 0;
@@ -316,6 +506,66 @@ static size_t utf8_seq(const unsigned char *s)
 	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return n;
+}
+
+/* The length of a UTF-8 sequence at s that may run past the avail bytes there: its length, 0 when it is not one,
+ * or SIZE_MAX when the bytes there are the start of one that continues past avail. */
+static size_t utf8_seq_in(const unsigned char *s, size_t avail)
+{
+	unsigned char tmp[4] = { 0 };
+	size_t need = s[0] < 0x80 ? 1 : s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+
+	if (avail >= need || s[0] < 0xc2 || s[0] > 0xf4) {
+		memcpy(tmp, s, avail < 4 ? avail : 4);
+		return utf8_seq(tmp);
+	}
+	for (size_t i = 1; i < avail; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return SIZE_MAX;
+}
+
+size_t vb_term_safe(const char *in, size_t n, int final, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t i = 0, k = 0;
+
+	while (i < n && k + 8 < outlen) {
+		size_t m = utf8_seq_in(p + i, n - i);
+		unsigned cp = m == 2 ? (unsigned)(p[i] & 0x1f) << 6 | (p[i + 1] & 0x3f) : 0;
+
+		if (m == SIZE_MAX && !final)
+			break; /* the rest of the sequence comes with the next call */
+		if (m == 1 && (p[i] >= 0x20 || p[i] == '\n' || p[i] == '\t') && p[i] != 0x7f) {
+			out[k++] = (char)p[i++];
+		} else if (m == 1 && p[i] == 0x1b) {
+			k += (size_t)snprintf(out + k, outlen - k, "\\e");
+			i++;
+		} else if (m == 1 || m == 0 || m == SIZE_MAX) {
+			/* A control character, or a byte that is not UTF-8 (0x9b alone is CSI to an 8-bit terminal) */
+			k += (size_t)snprintf(out + k, outlen - k, "\\x%02x", p[i++]);
+		} else if (m == 2 && cp >= 0x80 && cp <= 0x9f) {
+			k += (size_t)snprintf(out + k, outlen - k, "\\u%04x", cp); /* C1 controls, CSI among them */
+			i += 2;
+		} else {
+			memcpy(out + k, p + i, m);
+			k += m;
+			i += m;
+		}
+	}
+	out[k] = '\0';
+	return i;
+}
+
+char *vb_term_safe_dup(const char *s)
+{
+	size_t n = strlen(s), cap = 4 * n + 16;
+	char *out = malloc(cap);
+
+	if (!out)
+		abort();
+	vb_term_safe(s, n, 1, out, cap);
+	return out;
 }
 
 char *vb_utf8_fix(const char *s)
@@ -376,6 +626,38 @@ char *vb_strdup(const char *s)
 	return d;
 }
 
+/* The signals whose default action ends the process and that another process sends to end it (not a fault of our
+ * own, such as SIGSEGV, and not SIGKILL or SIGSTOP, which nothing can catch). */
+static const int stop_signals[] = { SIGINT,  SIGTERM,   SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2,
+				    SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU, SIGIO,   SIGPWR };
+/* Signals the harness ignores, so that what they report comes back as an error of the call that caused it: a closed
+ * pipe (EPIPE from write) and a file-size limit (EFBIG). */
+static const int ignored_signals[] = { SIGPIPE, SIGXFSZ };
+
+void vb_catch_stop_signals(void (*handler)(int))
+{
+	struct sigaction sa = { .sa_handler = handler }, ign = { .sa_handler = SIG_IGN };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaction(stop_signals[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof(ignored_signals) / sizeof(ignored_signals[0]); i++)
+		sigaction(ignored_signals[i], &ign, NULL);
+}
+
+void vb_child_signals(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Handlers are reset by exec, ignored signals are not: give a child what it would have had. */
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		signal(stop_signals[i], SIG_DFL);
+	for (size_t i = 0; i < sizeof(ignored_signals) / sizeof(ignored_signals[0]); i++)
+		signal(ignored_signals[i], SIG_DFL);
+}
+
 pid_t vb_spawn(char *const argv[], char *const env[], const char *log_path)
 {
 	pid_t parent = getpid();
@@ -384,13 +666,7 @@ pid_t vb_spawn(char *const argv[], char *const env[], const char *log_path)
 	if (pid != 0)
 		return pid;
 	/* child */
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGPIPE, SIG_DFL);
+	vb_child_signals();
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
@@ -426,6 +702,7 @@ int vb_run_in(const char *dir, char *const argv[], const char *log_path, double 
 	if (pid == 0) {
 		int in = open("/dev/null", O_RDONLY), fd;
 
+		vb_child_signals();
 		if (chdir(dir) < 0)
 			_exit(126);
 		fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -486,6 +763,7 @@ char *vb_capture(char *const argv[], int *status)
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR);
 
+		vb_child_signals();
 		dup2(p[1], STDOUT_FILENO);
 		if (devnull >= 0) {
 			dup2(devnull, STDIN_FILENO);

@@ -3,19 +3,50 @@
 #ifndef VGPUBENCH_UTIL_H
 #define VGPUBENCH_UTIL_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
 
-/* Set by SIGINT/SIGTERM: every wait loop checks it and unwinds. */
+/* Set by a stop signal (see vb_catch_stop_signals): every wait loop checks it and unwinds. */
 extern volatile int vb_stop_requested;
+
+/* The one place that turns signals into a stop: every signal whose default action would end the process and that
+ * comes from outside (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2, SIGALRM...) calls handler, so a run unwinds and
+ * is marked interrupted; SIGPIPE and SIGXFSZ are ignored, so a closed pipe or a file-size limit is an error of the
+ * write that met it. */
+void vb_catch_stop_signals(void (*handler)(int));
+/* In a forked child before exec: default dispositions and no mask, as a process started from a shell has. */
+void vb_child_signals(void);
 
 void vb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Text made safe for a terminal: control characters (ESC as \e, others as \xNN; newline and tab stay), C1 controls
+ * (\u0080-\u009f) and bytes that are not UTF-8 are shown escaped, so a plan, a guest or a workload cannot move the
+ * cursor, retitle the window or recolour the user's terminal. in holds n bytes; out (outlen >= 16) gets what fits,
+ * NUL-terminated. Returns how many bytes of in were taken: fewer than n when out is full or, unless final, when in
+ * ends inside a UTF-8 sequence. Every message (vb_log, vb_err, vb_warn) and standard output after vb_stdout_track
+ * go through it.
+ */
+size_t vb_term_safe(const char *in, size_t n, int final, char *out, size_t outlen);
+/* The same for a whole string, into a fresh string. */
+char *vb_term_safe_dup(const char *s);
 
 /* Monotonic seconds. */
 double vb_now(void);
+
+/* The environment variable that scales the harness's own fixed time limits (Xvfb's start, an agent's hello, the
+ * mediator's socket, a guest's power-off): a number from 1 to 100, for a host that is itself slow (the nested
+ * lab's host runs under TCG in TCG). A guest's boot and job limits are the plan's and are not scaled. */
+#define VB_TIME_SCALE_ENV "VGPUBENCH_TIME_SCALE"
+/* That scale (1 when unset; a value that is not a number from 1 to 100 is said once and taken as 1). */
+double vb_time_scale(void);
+/* s seconds times the scale. */
+double vb_scaled(double s);
 
 /*
  * Connect to the unix socket at path, trying again every 50 ms until the
@@ -29,7 +60,12 @@ void vb_utc_iso(char *buf, size_t len);
 
 /* mkdir -p. 0 or -1 (errno set). */
 int vb_mkdirs(const char *path, mode_t mode);
-/* Read a whole file (NUL-terminated); *len gets its size. NULL on error. */
+/* errno of the readers below for a path that is no regular file: a FIFO, a device, a socket (EISDIR for a folder).
+ * They refuse such files by type, at once: a FIFO would block, /dev/zero would never end. */
+#define VB_ENOTREG EBADFD
+/* strerror, but VB_ENOTREG says what it means. */
+const char *vb_strerror(int e);
+/* Read a whole regular file (NUL-terminated); *len gets its size. NULL on error (errno set). */
 char *vb_read_file(const char *path, size_t *len);
 /* The same, refusing (errno EFBIG) a file of more than max bytes before reading it all. */
 char *vb_read_file_max(const char *path, size_t max, size_t *len);
@@ -53,7 +89,12 @@ int vb_out_open(struct vb_out *o, const char *path); /* 0, or -1 with a message 
 int vb_out_commit(struct vb_out *o);		     /* 0, or -1 with a message printed */
 void vb_out_abort(struct vb_out *o);		     /* drop what was written */
 
-/* Flush standard output; -1 with a message when anything written to it was lost. */
+/* Standard output, line-buffered and terminal-safe (vb_term_safe), remembering the first error a write to it met
+ * (ENOSPC, EPIPE) for the check. */
+void vb_stdout_track(void);
+/* The standard output stream as it was, bytes unchanged: for data (an export to "-"). Flushes stdout first. */
+FILE *vb_raw_stdout(void);
+/* Flush standard output; -1 with a message (the first error's reason) when anything written to it was lost. */
 int vb_stdout_check(void);
 
 /* Is s a run id or name: 1-127 of [A-Za-z0-9._-], starting with a letter or digit, no ".."? */

@@ -154,6 +154,9 @@ int xvfb_start(struct xvfb *x, const char *log_path, double timeout_s)
 
 	if (got && strchr(buf, '\n') && sscanf(buf, "%u", &n) == 1) {
 		snprintf(x->display, sizeof(x->display), ":%u", n);
+		/* How long it took, for choosing the limit on a slow host (the nested lab's). */
+		vb_log("Xvfb %s ready in %.2f s (limit %.0f s)", x->display, vb_now() - (deadline - timeout_s),
+		       timeout_s);
 		return 0;
 	}
 	if (vb_stop_requested)

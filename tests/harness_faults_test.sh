@@ -133,6 +133,7 @@ trap cleanup EXIT
 
 plan "$tmp/fast.ini" fast kms2d 2
 plan "$tmp/slow.ini" slow glmark2 2
+printf '[plan]\nname = boots\nconfigs = mediated\nworkloads = kms2d\nguests = 1\nrepetitions = 1\n' >"$tmp/bootplan.ini"
 "$vb" run "$tmp/fast.ini" --results "$tmp/r" --reports "$tmp/rep" >/dev/null 2>&1
 run=$(newest_run "$db")
 check '[ -n "$run" ]' "a first run to protect"
@@ -155,7 +156,7 @@ expect "empty --reports" 2 "--reports needs a value" "$db" -- "$vb" report "$run
 # 2. Results lost while the exit code says success.
 expect "export to /dev/full" 1 "cannot write /dev/full: No space left on device" "$db" -- \
 	"$vb" export "$run" --format csv --out /dev/full --results "$tmp/r"
-expect "list to a full standard output" 1 "cannot write to standard output" "$db" -- \
+expect "list to a full standard output" 1 "cannot write to standard output: No space left on device" "$db" -- \
 	sh -c "'$vb' list --results '$tmp/r' >/dev/full"
 mkdir -p "$tmp/fakebin"
 printf '#!/bin/sh\necho "gnuplot: simulated failure" >&2\nexit 1\n' >"$tmp/fakebin/gnuplot"
@@ -215,7 +216,7 @@ expect "a quote in the reports folder" 0 "report: " "$db" -- \
 	"$vb" report "$charted" --results "$tmp/r" --reports "$evil"
 check '[ "$(grep -c "<svg" "$evil/$charted/index.html")" -ge 1 ]' "the charts are drawn there"
 check '[ ! -e "$tmp/pwned" ]' "no command ran through gnuplot"
-expect "a plan that never ends" 1 "larger than 256 KiB: not a plan" "$db" -- timeout 20 "$vb" run /dev/zero --results "$tmp/r"
+expect "a plan that never ends" 1 "/dev/zero: cannot read the plan: not a regular file" "$db" -- timeout 20 "$vb" run /dev/zero --results "$tmp/r"
 printf '\xef\xbb\xbf[plan]\nname = bom\nconfigs = native\nworkloads = kms2d\nrepetitions = 1\n' >"$tmp/bom.ini"
 expect "a plan with a byte order mark" 0 "run .*-bom: database" "$tmp/prev.json" -- \
 	"$vb" run "$tmp/bom.ini" --results "$tmp/r" --reports "$tmp/rep"
@@ -267,7 +268,7 @@ check '[ "$(q "$db" "SELECT count(*) FROM runs WHERE status <> '"'complete'"' AN
 	"both complete"
 cp -a "$tmp/r" "$tmp/moved"
 rm -rf "$tmp/r/runs/$run"
-expect "resume after the results folder moved" 0 "resuming run $run" -- \
+expect "resume after the results folder moved" 0 "run $run is already complete; checking for missing jobs" -- \
 	"$vb" run --resume "$run" --results "$tmp/moved" --reports "$tmp/rep"
 check '[ -d "$tmp/moved/runs/$run/logs" ] && [ ! -e "$tmp/r/runs/$run" ]' "it wrote into the moved folder only"
 check '[ "$(q "$db" "SELECT dir FROM runs WHERE id = '"'$run'"'")" = "runs/$run" ]' "runs.dir is relative"
@@ -282,8 +283,120 @@ mkdir -p "$tmp/foreign"
 q "$tmp/foreign/vgpubench.db" "CREATE TABLE accounts(id INTEGER, owner TEXT); INSERT INTO accounts VALUES (1, 'x');"
 expect "a foreign database" 1 "not a vgpubench database" "$tmp/foreign/vgpubench.db" -- \
 	"$vb" run "$tmp/fast.ini" --results "$tmp/foreign"
-expect "compare across plans warns" 0 "ran different plans" "$db" -- \
+expect "compare across plans warns" 0 "vgpubench: warning: .* ran different plans" "$db" -- \
 	"$vb" compare "$charted" "$run" --results "$tmp/r"
+check '! "$vb" compare "$charted" "$run" --results "$tmp/r" 2>&1 | grep -q "error: warning"' "a warning is no error"
+
+# 6. The second round: special files, signals, runs left 'running', text for a terminal, messages.
+# Special files are refused by type, never waited on.
+mkfifo "$tmp/fifo.ini"
+expect "a FIFO as the plan (run)" 1 "fifo.ini: cannot read the plan: not a regular file" "$db" -- \
+	timeout 20 "$vb" run "$tmp/fifo.ini" --results "$tmp/r"
+expect "a FIFO as the plan (doctor)" 1 "not a regular file" -- timeout 20 "$vb" doctor "$tmp/fifo.ini"
+expect "a FIFO as the plan (calibrate)" 1 "not a regular file" "$db" -- \
+	timeout 20 "$vb" calibrate "$tmp/fifo.ini" --results "$tmp/r"
+expect "a folder as the plan" 1 "cannot read the plan: Is a directory" "$db" -- "$vb" run "$tmp" --results "$tmp/r"
+# The accelerator's cache beside a copy of the binary: a FIFO, then a link to /dev/zero. The probe runs again and
+# replaces it (on a host whose KVM hangs, after its 15 s deadline).
+mkdir -p "$tmp/bin"
+cp "$vb" "$tmp/bin/vgpubench"
+mkfifo "$tmp/bin/accel-probe.json"
+expect "a FIFO as the accelerator's cache" 0 "accelerator" -- timeout 60 "$tmp/bin/vgpubench" doctor "$tmp/fast.ini"
+rm -f "$tmp/bin/accel-probe.json"
+ln -s /dev/zero "$tmp/bin/accel-probe.json"
+expect "/dev/zero as the accelerator's cache" 0 "accelerator" -- timeout 60 "$tmp/bin/vgpubench" doctor "$tmp/fast.ini"
+check '[ -f "$tmp/bin/accel-probe.json" ] && [ ! -L "$tmp/bin/accel-probe.json" ]' "the verdict replaced the link"
+expect "a bad VGPUBENCH_ACCEL in doctor" 1 "run would stop at once: VGPUBENCH_ACCEL='garbage' is not auto, kvm or tcg" -- \
+	env VGPUBENCH_ACCEL=garbage "$vb" doctor "$tmp/bootplan.ini"
+expect "an empty --threshold" 2 "--threshold takes a percentage, got ''" "$db" -- \
+	"$vb" compare "$run" --threshold '' --results "$tmp/r"
+
+# A closed standard output: the run is stored complete and reported, and the lost output is an error (exit 1).
+before=$(q "$db" "SELECT count(*) FROM runs")
+"$vb" run "$tmp/fast.ini" --results "$tmp/r" --reports "$tmp/rep" 2>"$tmp/pipe.log" | true
+rc=${PIPESTATUS[0]}
+piped=$(newest_run "$db")
+check '[ "$rc" = 1 ] && grep -q "cannot write to standard output: Broken pipe" "$tmp/pipe.log"' \
+	"a run into a closed pipe exits 1 and says so (exit $rc): $(tail -2 "$tmp/pipe.log")"
+check '[ "$(q "$db" "SELECT status FROM runs WHERE id = '"'$piped'"'")" = complete ] && [ -s "$tmp/rep/$piped/index.html" ]' \
+	"... and is complete, with its report"
+# SIGUSR1 (or any signal that would end the process) interrupts the run cleanly.
+"$vb" run "$tmp/slow.ini" --results "$tmp/r" --reports "$tmp/rep" >"$tmp/usr1.log" 2>&1 &
+pid=$!
+wait_jobs "$db" $(($(q "$db" "SELECT count(*) FROM jobs") + 1))
+kill -USR1 $pid
+wait $pid
+rc=$?
+check '[ $rc = 130 ] && [ "$(q "$db" "SELECT status FROM runs WHERE id = '"'$(newest_run "$db")'"'")" = interrupted ]' \
+	"SIGUSR1: exit $rc and the run interrupted: $(tail -2 "$tmp/usr1.log")"
+# A harness killed with SIGKILL: list and show say the run is interrupted (its lock is free); its job's scratch file
+# stays in the run folder, not in /tmp; the resumed job's log says where the new attempt starts.
+ls /tmp | grep '^glmark2-' | sort >"$tmp/csv.before"
+"$vb" run "$tmp/slow.ini" --results "$tmp/r" --reports "$tmp/rep" >"$tmp/kill.log" 2>&1 &
+pid=$!
+wait_jobs "$db" $(($(q "$db" "SELECT count(*) FROM jobs") + 1))
+killed=$(newest_run "$db")
+sleep 3 # the second repetition is under way
+kill -KILL $pid
+wait $pid 2>/dev/null
+pkill -KILL -f "glmark2-es2.*$tmp" 2>/dev/null
+sleep 0.5
+check '"$vb" list --results "$tmp/r" | grep -qE "^$killed +interrupted"' "list: a killed run is interrupted: $("$vb" list --results "$tmp/r" | grep "$killed")"
+check '"$vb" show "$killed" --results "$tmp/r" | grep -q "(interrupted: its harness is gone"' \
+	"show says so: $("$vb" show "$killed" --results "$tmp/r" | head -1)"
+check '[ "$(ls /tmp | grep "^glmark2-" | sort)" = "$(cat "$tmp/csv.before")" ]' "no glmark2 CSV left in /tmp"
+expect "resume of the killed run" 0 "resuming run $killed" -- \
+	"$vb" run --resume "$killed" --results "$tmp/r" --reports "$tmp/rep"
+check 'grep -q "the job starts again at .*an attempt that did not finish" "$tmp/r/runs/$killed/logs/"*r2.log' \
+	"the resumed job's log marks where the new attempt starts"
+# A complete run resumed keeps its finished_at.
+fin=$(q "$db" "SELECT finished_at FROM runs WHERE id = '$killed'")
+sleep 1.1
+expect "resume of a complete run" 0 "no job was missing; it stays as it was" -- \
+	"$vb" run --resume "$killed" --results "$tmp/r" --reports "$tmp/rep"
+check '[ "$(q "$db" "SELECT status || \" \" || finished_at FROM runs WHERE id = '"'$killed'"'")" = "complete $fin" ]' \
+	"... complete, finished at $fin still: $(q "$db" "SELECT status, finished_at FROM runs WHERE id = '$killed'")"
+# A runs folder that is a file: the new run is marked failed with the reason, never left running.
+mkdir -p "$tmp/rf"
+: >"$tmp/rf/runs"
+expect "a file where the runs folder goes" 1 "logs: Not a directory" -- "$vb" run "$tmp/fast.ini" --results "$tmp/rf"
+check '"$vb" list --results "$tmp/rf" | grep -qE " failed +"' "the run is failed, not running: $("$vb" list --results "$tmp/rf" | tail -1)"
+# Paths the harness cannot carry are said as such.
+expect "a comma in the results folder" 1 "has a comma, which QEMU's and the mediator's option lists cannot carry" -- \
+	"$vb" run "$tmp/bootplan.ini" --results "$tmp/co,mma=x"
+long="$tmp/$(printf 'l%.0s' $(seq 1 200))/$(printf 'm%.0s' $(seq 1 200))/$(printf 'n%.0s' $(seq 1 100))"
+expect "a results path past SQLite's limit" 1 "the database path is [0-9]+ bytes long as an absolute path, and SQLite takes fewer than 512" -- \
+	"$vb" run "$tmp/fast.ini" --results "$long"
+# Interleaved arms that cannot mean anything are refused before the run exists.
+expect "a folder as the baseline mediator" 1 "is not a program \(a file\): it is a folder" "$db" -- \
+	"$vb" run "$tmp/fast.ini" --baseline-mediator "$tmp" --results "$tmp/r"
+expect "a baseline mediator for a plan with no mediated configuration" 1 "changes nothing plan fast runs" "$db" -- \
+	"$vb" run "$tmp/fast.ini" --baseline-mediator "$build/vgpu-mediator" --results "$tmp/r"
+# Text from a plan (or a guest, or a workload) reaches the terminal with its control characters shown, not obeyed.
+printf '[plan]\nname = esc\nconfigs = native\033]0;pwned\007\033[31m\nworkloads = kms2d\n' >"$tmp/esc.ini"
+out=$("$vb" run "$tmp/esc.ini" --results "$tmp/r" 2>&1)
+check '! printf "%s" "$out" | grep -q "$(printf "\033")" && printf "%s" "$out" | grep -qF "native\\e]0;pwned\\x07\\e[31m"' \
+	"a plan's escape sequences are shown escaped: $(printf "%s" "$out" | cat -v | head -2)"
+cp -a "$tmp/r" "$tmp/esc"
+q "$tmp/esc/vgpubench.db" "UPDATE jobs SET status = 'skipped', reason = 'no $(printf "\033")[2Jscreen', renderer = 'r$(printf "\033")[2J' WHERE run_id = '$run'"
+check '! "$vb" show "$run" --results "$tmp/esc" | grep -q "$(printf "\033")"' "show prints no raw escape from a stored reason"
+"$vb" export "$run" --format csv --results "$tmp/esc" --out "$tmp/esc.csv" 2>/dev/null
+check '"$vb" export "$run" --format csv --results "$tmp/esc" | cmp -s - "$tmp/esc.csv" && grep -q "$(printf "\033")" "$tmp/esc.csv"' \
+	"an export to standard output is the data as it is, byte for byte as to a file"
+# A native median of 0 is no share: '-', never nan.
+cp -a "$tmp/r" "$tmp/zero"
+q "$tmp/zero/vgpubench.db" "UPDATE metrics SET value = 0 WHERE job_id IN (SELECT id FROM jobs WHERE run_id = '$charted' AND config = 'native')"
+check '! "$vb" show "$charted" --results "$tmp/zero" | grep -qi nan' "show: no nan for a zero native: $("$vb" show "$charted" --results "$tmp/zero" | grep -i nan | head -2)"
+"$vb" report "$charted" --results "$tmp/zero" --reports "$tmp/zrep" >/dev/null 2>&1
+check '[ -s "$tmp/zrep/$charted/index.html" ] && ! grep -qi "nan%" "$tmp/zrep/$charted/index.html"' "the report: no nan%"
+# A report killed while writing left its temporary file: the next report removes it.
+sh -c 'exit 0' &
+dead=$!
+wait $dead
+: >"$tmp/rep/$charted/index.html.tmp.$dead.AbCdEf"
+expect "a report after a killed one" 0 "removed .*index.html.tmp.$dead.AbCdEf, left by a writer that is gone" -- \
+	"$vb" report "$charted" --results "$tmp/r" --reports "$tmp/rep"
+check '[ ! -e "$tmp/rep/$charted/index.html.tmp.$dead.AbCdEf" ]' "the stale temporary file is gone"
 
 # The second half needs its own mount namespace.
 if unshare -m true 2>/dev/null; then
@@ -304,6 +417,6 @@ fi
 sleep 0.5
 tmp_after=$(ls -A /tmp /tmp/.X11-unix 2>/dev/null | sort)
 left=$(comm -13 <(echo "$tmp_before") <(echo "$tmp_after") | grep -v "^$(basename "$tmp")$" |
-	grep -E '^(vgpubench|\.X|X[0-9]|tmp\.)')
+	grep -E '^(vgpubench|\.X|X[0-9]|tmp\.|glmark2-)')
 check '[ -z "$left" ]' "left in /tmp: $left"
 check_done

@@ -99,6 +99,21 @@ static void test_verdict(void)
 			       "restored, virtio-pci after (as before); 1 of 1 jobs ok in its guest; kms2d's frame seen on "
 			       "the outermost display (640x480, pixel-exact, 200 s in)");
 	/* A lab whose inner jobs ran no kms2d needs no frame. */
+	/* A lab host whose run never completed: what is known, and no "?" for the fields nobody filled. */
+	{
+		struct nested_lab none;
+
+		memset(&none, 0, sizeof(none));
+		nested_lab_evidence(&none, ev, sizeof(ev));
+		CHECK_STR_CONTAINS(ev, "the lab host's run did not complete, so nothing is known of its device; 0 of 0 "
+				       "jobs ok in its guest; no kms2d frame seen on the outermost display");
+		CHECK(!strchr(ev, '?'), "no '?' in: %s", ev);
+		strcpy(none.device, "0000:01:00.0");
+		nested_lab_evidence(&none, ev, sizeof(ev));
+		CHECK_STR_CONTAINS(ev, "inner run (it did not complete): 0000:01:00.0 not bound to vfio-pci, never "
+				       "restored;");
+		CHECK(!strchr(ev, '?'), "no '?' in: %s", ev);
+	}
 	lab.kms_ok = 0;
 	lab.frame_seen = 0;
 	CHECK(nested_lab_verdict(&lab, buf, sizeof(buf)) == NULL, "no kms2d, no frame needed");

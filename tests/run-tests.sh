@@ -79,8 +79,8 @@ run_one nested_lab_test bash tests/nested_lab_test.sh "$build"
 # The suite leaves nothing behind in /tmp: no folder, no X lock or socket, no process.
 sleep 1
 tmp_after=$(ls -A /tmp /tmp/.X11-unix 2>/dev/null | sort)
-# What the suite could leave: its folders, X locks and sockets, Chromium's profile, mktemp's files.
-left=$(comm -13 <(echo "$tmp_before") <(echo "$tmp_after") | grep -E '^(vgpubench|\.X|X[0-9]|\.org\.chromium|tmp\.)')
+# What the suite could leave: its folders, X locks and sockets, Chromium's profile, mktemp's files, glmark2's CSV.
+left=$(comm -13 <(echo "$tmp_before") <(echo "$tmp_after") | grep -E '^(vgpubench|\.X|X[0-9]|\.org\.chromium|tmp\.|glmark2-)')
 echo "== leftovers"
 if [ -n "$left" ]; then
 	echo "FAIL: the tests left in /tmp:" $left

@@ -11,7 +11,9 @@ if ! command -v "$prog" > /dev/null; then
 	exit 77
 fi
 if "$prog" --help 2>&1 | grep -q -- '--results-file'; then
-	csv=$(mktemp /tmp/glmark2-XXXXXX)
+	# In TMPDIR: on the host the harness gives each agent a scratch folder of the run's, so a job killed with
+	# SIGKILL (no trap runs) leaves its CSV there, not in /tmp; in a guest /tmp is the guest's own.
+	csv=$(mktemp "${TMPDIR:-/tmp}/glmark2-XXXXXX") || exit 1
 	mv "$csv" "$csv.csv"
 	csv="$csv.csv"
 	"$prog" "$@" --results-file "$csv"
