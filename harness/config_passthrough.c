@@ -112,8 +112,10 @@ static const char *skip_reason(const struct host *h, const struct plan *p, char 
 		return buf;
 	}
 	if (strcmp(f.driver, "vfio-pci") != 0 && geteuid() != 0) {
-		snprintf(buf, len, "binding %s to vfio-pci needs root (or bind it beforehand, as README's passthrough "
-			 "section shows)", f.bdf);
+		snprintf(buf, len,
+			 "binding %s to vfio-pci needs root (or bind it beforehand, as docs/lab-hosts.md's passthrough "
+			 "section shows)",
+			 f.bdf);
 		return buf;
 	}
 	return NULL;

@@ -1,4 +1,4 @@
-/* configs.h: run configurations as plugins (DESIGN.md §2), shaped like
+/* configs.h: run configurations as plugins (docs/design.md, "Configurations"), shaped like
  * struct workload_def: one file per configuration (harness/config_*.c)
  * fills a struct config_def with what the configuration is, why a host
  * cannot run it, how its guests get their GPU (QEMU arguments, back-end

@@ -16,7 +16,7 @@
 #define INNER_RESULTS "/tmp/vgpubench-lab/results" /* in the lab host's own tmpfs root */
 #define INNER_REPORTS "/tmp/vgpubench-lab/reports"
 /* The lab host's harness's time scale (util.h vb_time_scale): Xvfb, which starts in well under a second on this
- * host, once took more than 10 s inside the lab host under load (README, the nested lab). */
+ * host, once took more than 10 s inside the lab host under load (docs/lab-hosts.md, the nested lab). */
 #define NESTED_LAB_TIME_SCALE "10"
 #define SCREEN_PERIOD_S 0.5 /* kms2d's copy and flip phases show the frame for seconds */
 

@@ -1,5 +1,5 @@
 /* nested_lab.h: the passthrough path proven on a host without an IOMMU or a
- * spare GPU (DESIGN.md §3a). The lab host is a guest of this run, shaped by
+ * spare GPU (docs/lab-hosts.md, "The nested lab"). The lab host is a guest of this run, shaped by
  * the passthrough configuration (gpu_backend.h: q35, an emulated VT-d IOMMU,
  * a virtio GPU behind a PCIe root port, and the plan it runs). Through its
  * agent this runs the same vgpubench binary inside it with that plan, so the

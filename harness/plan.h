@@ -71,7 +71,7 @@ struct plan {
 	double boot_timeout_s;
 	double job_timeout_s;
 	enum accel_mode accel; /* auto (default): KVM when a boot probe shows it works */
-	/* [noise]: what keeps a measurement clean (README "Noise") */
+	/* [noise]: what keeps a measurement clean (docs/plans.md "Noise") */
 	struct plan_noise {
 		int warmup;           /* a discarded repetition before the measured ones */
 		double max_steal_pct; /* a repetition with more CPU steal than this is redone (0: never) */

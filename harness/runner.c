@@ -874,7 +874,7 @@ static int others_run(const struct run *r, const struct config_def *c)
 /* How many blocks configuration c's repetitions take: a guest topology's boots ([noise] boots). In an interleaved
  * run the blocks are the arms' turns, so a configuration no other arm runs (one the baseline does not change) takes
  * one: it has no one to take turns with, and more boots would only cost boot time (spreading one run's repetitions
- * over boots did not bring two runs closer: README, "What a nightly run catches"). Host configurations take blocks
+ * over boots did not bring two runs closer: docs/compare-and-calibrate.md, "What a nightly run catches"). Host configurations take blocks
  * only to take turns. */
 static int config_blocks(const struct run *r, const struct config_def *c, int guests)
 {

@@ -1,4 +1,4 @@
-/* stats.h: the statistics of comparisons and reports (DESIGN.md §4):
+/* stats.h: the statistics of comparisons and reports (docs/design.md, "Metrics"):
  * median, bootstrap intervals, coefficient of variation, Mann-Whitney U,
  * Jain's fairness index and scaling efficiency. */
 #ifndef VGPUBENCH_STATS_H

@@ -47,7 +47,7 @@ typedef uint32_t (*vdev_handler)(void *ctx, unsigned qi, struct vring_req *req);
  *  VDEV_MEM_REMAPPED   SET_MEM_TABLE replaced the guest memory map: d->mem is the new one, and the old one is
  *                      unmapped when the hook returns. Everything that points into guest memory outside this
  *                      layer (backings, and what the renderer was given of them) moves to the new map now.
- * How a reset is told from a pause (QMP stop/cont stops and restarts the rings too): see mediator/RESET.md.
+ * How a reset is told from a pause (QMP stop/cont stops and restarts the rings too): see docs/mediator.md.
  */
 enum vdev_event { VDEV_RING_STOPPING, VDEV_DEVICE_RESET, VDEV_MEM_REMAPPED };
 typedef void (*vdev_event_hook)(void *ctx, enum vdev_event ev, unsigned qi);

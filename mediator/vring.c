@@ -1,5 +1,5 @@
 /* vring.c: device side of a split virtqueue, hardened against the guest.
- * Checks, all from DESIGN.md §6 and the virtio 1.2 split-ring rules:
+ * Checks, all from docs/design.md ("What a shared back-end must survive") and the virtio 1.2 split-ring rules:
  * avail index never trusted beyond last_seen + queue size and read with one
  * 16-bit load; heads and next fields in range; chains without loops (at most
  * num links, or the indirect table's size); INDIRECT not combined with NEXT

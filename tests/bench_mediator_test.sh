@@ -18,7 +18,7 @@ check_tmpdir bench
 "$bench" --sizes 320x240 --vgpus 1 --seconds 0.3 --warmup 0.1 --reps 1 --csv "$tmp/out.csv" > "$tmp/out.txt" 2>&1
 rc=$?
 # QEMU's own back-end (the peer, not ours) rarely fails a short run on a loaded machine ("Error writing eventfd: Bad
-# file descriptor" in its log, seen once in a full make test; DESIGN.md section 6 lists its late-completion bugs). When
+# file descriptor" in its log, seen once in a full make test; docs/design.md lists the late-completion class). When
 # its row is the only one that failed, the run is taken once more, and the output says so.
 if [ $rc -ne 0 ] && [ "$(awk -F, 'NR > 1 && $NF != """" && $4 !~ /^qemu/' "$tmp/out.csv" | wc -l)" -eq 0 ] &&
 	[ "$(awk -F, 'NR > 1 && $NF != """" && $4 ~ /^qemu/' "$tmp/out.csv" | wc -l)" -gt 0 ]; then

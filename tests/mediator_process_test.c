@@ -329,7 +329,7 @@ static int client_restart(struct client *c, int fresh)
 	return at == c->used ? fe_resume_ring(&c->fe, 0, c->qsz, RING, at, &c->kick, &c->call) : -1;
 }
 
-/* Reset and pause as QEMU's front-end does them (mediator/RESET.md): a resume keeps the vGPU's resources, a ring
+/* Reset and pause as QEMU's front-end does them (docs/mediator.md): a resume keeps the vGPU's resources, a ring
  * that restarts at 0 on a cleared ring or RESET_DEVICE drops them, a broken ring is served again after a reset,
  * and the neighbour never notices. */
 static void test_reset(const char *dir)

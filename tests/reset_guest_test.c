@@ -1,4 +1,4 @@
-/* reset_guest_test.c: integration test of vGPU reset and pause (mediator/RESET.md) with two real TCG guests on a
+/* reset_guest_test.c: integration test of vGPU reset and pause (docs/mediator.md) with two real TCG guests on a
  * real vgpu-mediator, started the way a mediated run starts it. guest2 draws (gpuhog, 3D through the mediator)
  * the whole time, and its longest frame must stay under NEIGHBOUR_STALL_MS. guest1:
  *   - unbinds and binds virtio_gpu, then runs a 3D job: it succeeds, and once it ended its vGPU holds as many

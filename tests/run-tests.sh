@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run-tests.sh: runs every test program (ASan+UBSan builds) and the shell
 # tests, adds up their "N passed, N failed" lines, and prints the total last.
+# Each test's time is printed after its name ("time: N s"), for docs/testing.md.
 # A test that dies without its closing line counts as one failure.
 # Usage: run-tests.sh BUILD_DIR TEST_BINARY...
 set -u
@@ -17,10 +18,11 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:supp
 run_one() {
 	local name=$1
 	shift
-	local out rc line
+	local out rc line t0=$SECONDS
 	echo "== $name"
 	out=$("$@" 2>&1)
 	rc=$?
+	echo "time: $((SECONDS - t0)) s"
 	echo "$out" | grep -E '^(FAIL|boot: (accelerator|.* answered in )|real probe: |==[0-9]+==|.*runtime error|WARNING: ThreadSanitizer)' | head -40
 	line=$(echo "$out" | grep -E '^[a-z_0-9]+: [0-9]+ passed, [0-9]+ failed$' | tail -n1)
 	if [ -z "$line" ]; then

@@ -1,6 +1,6 @@
 /* vhost_msg_test.c: vhost-user messages over a real unix socketpair, fds
  * passed with SCM_RIGHTS: well-formed requests, and the malformed front-end
- * messages of DESIGN.md §6 (payload shorter than the header claims, none at
+ * messages of docs/design.md (payload shorter than the header claims, none at
  * all, unknown requests, queue indices out of range, more regions than fds,
  * oversized claims, too many fds). No fd may leak on any path. */
 #define _GNU_SOURCE

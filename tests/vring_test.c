@@ -1,6 +1,6 @@
 /* vring_test.c: guest memory regions and the split virtqueue walker against
  * a memfd "guest RAM": a well-formed request, indirect tables, notification
- * suppression, and every malformed-ring class of DESIGN.md §6 (each must
+ * suppression, and every malformed-ring class of docs/design.md (each must
  * mark the queue broken, never crash). */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -156,7 +156,7 @@ int main(void)
 	offer(0);
 	CHECK(vring_pop(&vr, &mem, &req) == 1 && req.nin == 1 && req.nout == 1, "indirect: %s", vr.why);
 
-	/* malformed rings (DESIGN.md §6) */
+	/* malformed rings (docs/design.md) */
 	reset_ring(&vr);
 	memcpy(ram + AVAIL + 2, &(uint16_t){ QSZ + 1 }, 2);
 	CHECK(vring_pop(&vr, &mem, &req) == -1 && strstr(vr.why, "avail index jumped"), "avail jump: %s", vr.why);
