@@ -905,21 +905,25 @@ static void section_scenarios(struct rep *r)
 		"against the <b>configured</b> share the policy gave it (– : best effort, or an SLA target, has none). "
 		"<b>held</b>: time the policy kept its work waiting. <b>target met</b>: one-second windows at or above "
 		"its frame-rate target, of those while its job ran. <b>kept</b>: its throughput next to the others ÷ "
-		"in the baseline (the noisy guest idle), under the same policy. Policies: best-effort = "
+		"in the baseline (the noisy guest idle), under the same policy: the policy's isolation. <b>÷ best "
+		"effort</b>: its throughput ÷ the same phase under best effort: in the baseline, what the policy costs "
+		"it while the neighbour is idle (equal share keeps an idle guest's share in reserve). Policies: "
+		"best-effort = "
 		"work-conserving round robin; equal-share = 1/n of every 100 ms to each connected guest, busy or not "
 		"the others; fixed-share = weight ÷ Σweights; sla = guests with a target first, the others capped "
 		"while a target is missed.</p>\n");
 	for (size_t i = 0; i < np; i++) {
 		int first = i == 0 || strcmp(p[i - 1].scenario, p[i].scenario) != 0;
 		const struct scen_phase *ph = &p[i], *base = scen_baseline_of(p, np, ph);
-		char a[32], b[32], c[32], d[32], e[32], f[32];
+		const struct scen_phase *be = scen_best_effort_of(p, np, ph);
+		char a[32], b[32], c[32], d[32], e[32], f[32], h[32];
 
 		if (first) {
 			fprintf(r->html, "<h3>scenario ");
 			vb_xml_escape(r->html, ph->scenario);
 			fprintf(r->html, "</h3>\n<table><tr><th>policy</th><th>phase</th><th>guest</th><th>workload</th>"
 					 "<th>throughput</th><th>GPU share</th><th>configured</th><th>held (ms)</th>"
-					 "<th>target met</th><th>kept</th><th>ok/runs</th></tr>\n");
+					 "<th>target met</th><th>kept</th><th>÷ best effort</th><th>ok/runs</th></tr>\n");
 		}
 		for (int g = 0; g < ph->n; g++) {
 			const struct scen_guest *sg = &ph->g[g];
@@ -928,14 +932,16 @@ static void section_scenarios(struct rep *r)
 			fprintf(r->html, "<tr><td>%s</td><td>%s</td><td>guest%d</td><td>", ph->policy, ph->phase,
 				sg->guest_index);
 			vb_xml_escape(r->html, sg->workload);
-			fprintf(r->html, "</td><td>%s %s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>",
+			fprintf(r->html,
+				"</td><td>%s %s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>",
 				cell(a, sizeof(a), "%.1f", sg->value), isnan(sg->value) ? "" : sg->unit,
 				cell(b, sizeof(b), "%.3f", sg->gpu_share), cell(c, sizeof(c), "%.3f", sg->share),
 				cell(d, sizeof(d), "%.0f", sg->throttled_ms),
 				sg->target_fps > 0 && sg->windows > 0
 					? cell(e, sizeof(e), "%.0f%%", 100 * sg->windows_met / sg->windows)
 					: "–",
-				cell(f, sizeof(f), "%.2f", kept));
+				cell(f, sizeof(f), "%.2f", kept),
+				cell(h, sizeof(h), "%.2f", scen_vs_best_effort(ph, be, g)));
 			fprintf(r->html, "<td%s>%d/%d", sg->problem[0] ? " class=err" : "", sg->ok, sg->reps);
 			if (sg->problem[0]) {
 				fprintf(r->html, " ");
@@ -943,7 +949,7 @@ static void section_scenarios(struct rep *r)
 			}
 			fprintf(r->html, "</td></tr>\n");
 		}
-		fprintf(r->html, "<tr><td colspan=11 class=na>%s, %s: Jain on GPU time per weight %s; on throughput per weight %s</td></tr>\n",
+		fprintf(r->html, "<tr><td colspan=12 class=na>%s, %s: Jain on GPU time per weight %s; on throughput per weight %s</td></tr>\n",
 			ph->policy, ph->phase, cell(a, sizeof(a), "%.3f", ph->jain_gpu),
 			cell(b, sizeof(b), "%.3f", ph->jain_value));
 		if (i + 1 == np || strcmp(p[i + 1].scenario, ph->scenario) != 0) {

@@ -157,6 +157,25 @@ const struct scen_phase *scen_baseline_of(const struct scen_phase *all, size_t n
 	return NULL;
 }
 
+const struct scen_phase *scen_best_effort_of(const struct scen_phase *all, size_t n, const struct scen_phase *ph)
+{
+	static const char be[] = "best-effort";
+
+	if (!strcmp(ph->policy, be))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(all[i].scenario, ph->scenario) && !strcmp(all[i].policy, be) &&
+		    !strcmp(all[i].phase, ph->phase))
+			return &all[i];
+	return NULL;
+}
+
+double scen_vs_best_effort(const struct scen_phase *ph, const struct scen_phase *be, int g)
+{
+	/* The same arithmetic as kept: one guest's throughput in two phases that ran the same workload. */
+	return scen_kept(ph, be, g);
+}
+
 double scen_kept(const struct scen_phase *c, const struct scen_phase *b, int g)
 {
 	if (!c || !b || g < 0 || g >= c->n || g >= b->n || !busy(&c->g[g]) ||

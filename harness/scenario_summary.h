@@ -3,7 +3,8 @@
  * throughput, its share of the GPU time against its configured share, time
  * held by the policy and frame-rate windows met; Jain's index on GPU time
  * (per weight) and on throughput; a victim's throughput next to the hog ÷
- * next to an idle guest. Pure arithmetic over stored rows. */
+ * next to an idle guest; what a policy costs, against best effort. Pure
+ * arithmetic over stored rows. */
 #ifndef VGPUBENCH_SCENARIO_SUMMARY_H
 #define VGPUBENCH_SCENARIO_SUMMARY_H
 
@@ -43,5 +44,14 @@ const struct scen_phase *scen_baseline_of(const struct scen_phase *all, size_t n
 
 /* Guest g's throughput in `contended` ÷ in `baseline` when it ran the same workload in both; NAN otherwise. */
 double scen_kept(const struct scen_phase *contended, const struct scen_phase *baseline, int g);
+
+/* The phase of the same scenario and phase name as ph under best effort (the work-conserving policy every other one
+ * is measured against), or NULL (none ran, or ph is best effort's own). */
+const struct scen_phase *scen_best_effort_of(const struct scen_phase *all, size_t n, const struct scen_phase *ph);
+
+/* What a policy costs guest g: its throughput in ph ÷ in the same phase under best effort (be), when it ran the same
+ * workload in both; NAN otherwise. In the baseline phase (the noisy neighbour idle) it is the price of the policy's
+ * predictability: equal share keeps an idle guest's share in reserve, best effort gives it to those with work. */
+double scen_vs_best_effort(const struct scen_phase *ph, const struct scen_phase *be, int g);
 
 #endif

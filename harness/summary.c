@@ -95,25 +95,27 @@ static void print_scenarios(struct store *s, const char *run, FILE *out)
 		free(rows);
 		return;
 	}
-	fprintf(out, "\n%-12s %-12s %-10s %-7s %-8s %12s %9s %10s %6s\n", "scenario", "policy", "phase", "guest",
-		"workload", "throughput", "GPU share", "configured", "kept");
-	for (int i = 0; i < 111; i++)
+	fprintf(out, "\n%-12s %-12s %-10s %-7s %-8s %12s %9s %10s %6s %8s\n", "scenario", "policy", "phase", "guest",
+		"workload", "throughput", "GPU share", "configured", "kept", "vs b-eff");
+	for (int i = 0; i < 120; i++)
 		fputc('-', out);
 	fputc('\n', out);
 	for (size_t i = 0; i < np; i++) {
-		const struct scen_phase *b = scen_baseline_of(p, np, &p[i]);
+		const struct scen_phase *b = scen_baseline_of(p, np, &p[i]), *be = scen_best_effort_of(p, np, &p[i]);
 
 		for (int g = 0; g < p[i].n; g++) {
 			const struct scen_guest *sg = &p[i].g[g];
 			double kept = strcmp(p[i].phase, "contended") ? NAN : scen_kept(&p[i], b, g);
-			char v[24], sh[16], cf[16], kp[16];
+			double vs_be = scen_vs_best_effort(&p[i], be, g);
+			char v[24], sh[16], cf[16], kp[16], vb[16];
 
 			snprintf(v, sizeof(v), isnan(sg->value) ? "-" : "%.1f", sg->value);
 			snprintf(sh, sizeof(sh), isnan(sg->gpu_share) ? "-" : "%.3f", sg->gpu_share);
 			snprintf(cf, sizeof(cf), isnan(sg->share) ? "-" : "%.3f", sg->share);
 			snprintf(kp, sizeof(kp), isnan(kept) ? "" : "%.2f", kept);
-			fprintf(out, "%-12s %-12s %-10s guest%-2d %-8s %12s %9s %10s %6s\n", p[i].scenario, p[i].policy,
-				p[i].phase, sg->guest_index, sg->workload, v, sh, cf, kp);
+			snprintf(vb, sizeof(vb), isnan(vs_be) ? "" : "%.2f", vs_be);
+			fprintf(out, "%-12s %-12s %-10s guest%-2d %-8s %12s %9s %10s %6s %8s\n", p[i].scenario, p[i].policy,
+				p[i].phase, sg->guest_index, sg->workload, v, sh, cf, kp, vb);
 			if (sg->problem[0])
 				fprintf(out, "%-12s   first failure: %s\n", "", sg->problem);
 		}

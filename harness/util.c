@@ -143,11 +143,16 @@ static FILE *open_regular(const char *path)
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = S_ISDIR(st.st_mode) ? EISDIR : VB_ENOTREG;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
 
 		close(fd);
 		errno = e;
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : VB_ENOTREG;
 		return NULL;
 	}
 	/* A regular file reads the same with or without O_NONBLOCK; clear it all the same. */

@@ -2,7 +2,8 @@
  * against hand-computed cases: medians over repetitions, GPU-time shares in
  * the contended window, configured shares, Jain on GPU time per weight and
  * on throughput, target windows, a victim's throughput kept against its
- * baseline, failures named, and unknowns left unknown. */
+ * baseline, what a policy costs against best effort, failures named, and
+ * unknowns left unknown. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -42,6 +43,7 @@ static int near(double a, double b)
 int main(void)
 {
 	struct scenario_result rows[20];
+
 	struct scen_phase *p;
 	size_t n = 0, np;
 
@@ -90,6 +92,7 @@ int main(void)
 	      "kept: %f %f", scen_kept(&p[0], &p[1], 1), scen_kept(&p[0], &p[1], 2));
 	CHECK(isnan(scen_kept(&p[0], &p[1], 0)), "the hog has nothing to keep (idle in the baseline)");
 	CHECK(isnan(scen_kept(&p[0], &p[1], 7)), "a guest past the end");
+	CHECK(scen_best_effort_of(p, np, &p[0]) == NULL, "no best-effort phase stored: nothing to weigh against");
 	/* Fixed share: the failed guest's unknown window leaves the repetition's shares unknown. */
 	CHECK(isnan(p[2].g[0].gpu_share) && isnan(p[2].jain_gpu), "an unknown window makes shares unknown");
 	CHECK(near(p[2].g[0].share, 2.0 / 3) && near(p[2].g[0].weight, 2), "configured share and weight kept");
@@ -111,6 +114,38 @@ int main(void)
 	      np ? p[0].jain_value : -1);
 	free(p);
 	CHECK(scen_summarise(rows, 0, &p, &np) == 0 && np == 0, "no rows, no phases");
+	free(p);
+
+	/* What a policy costs: the same guests and phases under best effort and equal share. With the hog idle,
+	 * equal share keeps its share in reserve (victims 120 and 100 against 180 and 150 under best effort); with
+	 * the hog busy it protects them (90 against 30). */
+	n = 0;
+	rows[n++] = row("best-effort", "contended", 1, "gpuhog", 1, 30, 700, 1);
+	rows[n++] = row("best-effort", "contended", 2, "glmark2", 1, 30, 150, 1);
+	rows[n++] = row("best-effort", "baseline", 1, "idle", 1, -1, 0, 1);
+	rows[n++] = row("best-effort", "baseline", 2, "glmark2", 1, 180, 500, 1);
+	rows[n++] = row("best-effort", "baseline", 3, "glmark2", 1, 150, 500, 1);
+	rows[n++] = row("equal-share", "contended", 1, "gpuhog", 1, 12, 340, 1);
+	rows[n++] = row("equal-share", "contended", 2, "glmark2", 1, 90, 330, 1);
+	rows[n++] = row("equal-share", "baseline", 1, "idle", 1, -1, 0, 1);
+	rows[n++] = row("equal-share", "baseline", 2, "glmark2", 1, 120, 330, 1);
+	rows[n++] = row("equal-share", "baseline", 3, "glmark2", 1, 100, 330, 1);
+	CHECK(scen_summarise(rows, n, &p, &np) == 0 && np == 4, "four phases: %zu", np);
+	if (np == 4) {
+		const struct scen_phase *be_base = scen_best_effort_of(p, np, &p[3]);
+		const struct scen_phase *be_cont = scen_best_effort_of(p, np, &p[2]);
+
+		CHECK(be_base == &p[1] && be_cont == &p[0], "each equal-share phase finds best effort's same phase");
+		CHECK(scen_best_effort_of(p, np, &p[0]) == NULL, "best effort is not weighed against itself");
+		CHECK(near(scen_vs_best_effort(&p[3], be_base, 1), 120.0 / 180) &&
+			      near(scen_vs_best_effort(&p[3], be_base, 2), 100.0 / 150),
+		      "the cost beside an idle neighbour: %f %f", scen_vs_best_effort(&p[3], be_base, 1),
+		      scen_vs_best_effort(&p[3], be_base, 2));
+		CHECK(near(scen_vs_best_effort(&p[2], be_cont, 1), 3.0), "beside the hog, equal share gives 3x: %f",
+		      scen_vs_best_effort(&p[2], be_cont, 1));
+		CHECK(isnan(scen_vs_best_effort(&p[3], be_base, 0)), "an idle guest has no cost");
+		CHECK(isnan(scen_vs_best_effort(&p[3], NULL, 1)), "no best effort run: unknown");
+	}
 	free(p);
 	return check_done("scenario_summary");
 }
