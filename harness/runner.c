@@ -918,7 +918,13 @@ static void record_backend(struct run *r, const struct config_def *c, int n, con
 		free(path);
 		return;
 	}
-	root = json_object_from_file(path);
+	{
+		/* Read as every file the harness reads by name: a regular file, of a bounded size. */
+		char *text = vb_read_file_max(path, GPU_BACKEND_MAX_ANSWER, NULL);
+
+		root = text ? json_tokener_parse(text) : NULL;
+		free(text);
+	}
 	if (root && json_object_object_get_ex(root, "mediator", &m)) {
 		const char *gl = json_object_object_get_ex(m, "gl_renderer", &v) ? json_object_get_string(v) : "?";
 		const char *pf = json_object_object_get_ex(m, "platform", &v) ? json_object_get_string(v) : "?";
