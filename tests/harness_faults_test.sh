@@ -158,6 +158,8 @@ expect "export to /dev/full" 1 "cannot write /dev/full: No space left on device"
 	"$vb" export "$run" --format csv --out /dev/full --results "$tmp/r"
 expect "list to a full standard output" 1 "cannot write to standard output: No space left on device" "$db" -- \
 	sh -c "'$vb' list --results '$tmp/r' >/dev/full"
+expect "show to a full standard output" 1 "cannot write to standard output: No space left on device" "$db" -- \
+	sh -c "'$vb' show '$run' --results '$tmp/r' >/dev/full"
 mkdir -p "$tmp/fakebin"
 printf '#!/bin/sh\necho "gnuplot: simulated failure" >&2\nexit 1\n' >"$tmp/fakebin/gnuplot"
 chmod +x "$tmp/fakebin/gnuplot"
