@@ -151,6 +151,15 @@ expect "report outside --reports" 2 "'\.\./\.\./somewhere' is not a run id" "$tm
 expect "unknown export format" 2 "unknown export format 'xml'" "$tmp/prev.json" "$db" -- \
 	"$vb" export "$run" --format xml --out "$tmp/prev.json" --results "$tmp/r"
 expect "empty --results" 2 "--results needs a value" "$db" -- "$vb" list --results ""
+# The command line is one table: --help lists every command, and each command takes only its own options.
+out=$("$vb" --help)
+for c in run show list workloads doctor compare calibrate report export; do
+	check 'echo "$out" | grep -q "^  vgpubench $c"' "--help lists $c"
+done
+expect "an option the command does not take" 2 "list does not take --threshold" "$db" -- "$vb" list --threshold 5 --results "$tmp/r"
+expect "an unknown command" 2 "unknown command 'frob'" -- "$vb" frob
+expect "a missing value" 2 "--results needs a value" -- "$vb" list --results
+expect "a command's --help" 0 "vgpubench export RUN --format" -- "$vb" export --help
 expect "empty --reports" 2 "--reports needs a value" "$db" -- "$vb" report "$run" --reports "" --results "$tmp/r"
 
 # 2. Results lost while the exit code says success.

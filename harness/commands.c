@@ -1,0 +1,387 @@
+/* commands.c: what each vgpubench command does, one handler each (cli.c's table names them): list, show,
+ * compare, export and report read the store; run, calibrate and doctor hand over to the runner, calibrate and
+ * doctor. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "calibrate.h"
+#include "cli.h"
+#include "compare.h"
+#include "doctor.h"
+#include "export.h"
+#include "report.h"
+#include "runner.h"
+#include "store.h"
+#include "summary.h"
+#include "util.h"
+#include "workload.h"
+
+static int cmd_workloads(void)
+{
+	for (size_t i = 0; workload_at(i); i++) {
+		const struct workload_def *w = workload_at(i);
+
+		printf("%s (%s): %s\n  budget: %s\n", w->name, w->cls, w->description, w->budget);
+		printf("  host:  ");
+		for (const char *const *a = w->argv(WL_HOST); *a; a++)
+			printf(" %s", *a);
+		printf("\n  guest: ");
+		for (const char *const *a = w->argv(WL_GUEST); *a; a++)
+			printf(" %s", *a);
+		printf("\n");
+		for (const char *const *n = w->requires; n && *n; n++)
+			printf("  needs: %s\n", *n);
+		for (const struct wl_metric_decl *d = w->metrics; d && d->pattern; d++)
+			printf("  metric %-26s %-10s %-6s %s\n", d->pattern, d->unit, d->higher_is_better ? "higher" : "lower",
+			       d->what);
+		printf("\n");
+	}
+	return 0;
+}
+
+struct list_ctx {
+	struct store *s;
+	const char *results;
+};
+
+static void print_run(void *ctx, const char *id, const char *status, const char *started_at, int jobs, int ok)
+{
+	struct list_ctx *l = ctx;
+	char *pp = NULL, *pt = NULL, *dir = NULL, *st = NULL;
+	const char *shown = status;
+
+	if (strcmp(status, "running") == 0 && store_run_load(l->s, id, &pp, &pt, &dir, &st) == 0)
+		shown = runner_shown_status(l->results, dir, status);
+	printf("%-40s %-12s %-22s %d/%d\n", id, shown, started_at, ok, jobs);
+	free(pp);
+	free(pt);
+	free(dir);
+	free(st);
+}
+
+static int cmd_list(const char *results)
+{
+	struct store s;
+	char *db = vb_strdupf("%s/vgpubench.db", results);
+	int rc = 0;
+
+	if (store_open_read(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	free(db);
+	printf("%-40s %-12s %-22s %s\n", "run", "status", "started", "jobs ok");
+	struct list_ctx l = { .s = &s, .results = results };
+
+	if (store_run_list(&s, print_run, &l) < 0)
+		rc = 1; /* said by the store */
+	store_close(&s);
+	return rc;
+}
+
+static int cmd_show(const char *results, const char *run)
+{
+	struct store s;
+	char *db = vb_strdupf("%s/vgpubench.db", results);
+	char *pp, *pt, *dir, *status;
+	int rc = 0;
+
+	if (store_open_read(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	if (store_run_load(&s, run, &pp, &pt, &dir, &status) < 0) {
+		vb_err("no run '%s' in %s", run, db);
+		rc = 1;
+	} else if (calibrate_print(&s, run, stdout) == 0) {
+		free(pp);
+		free(pt);
+		free(dir);
+		free(status);
+	} else {
+		char *why = store_run_reason(&s, run);
+
+		const char *shown = runner_shown_status(results, dir, status);
+
+		if (shown != status && !why)
+			why = vb_strdupf("its harness is gone (killed?); continue with: vgpubench run --resume %s", run);
+		printf("run %s (%s%s%s), logs in %s%s%s\n", run, shown, why ? ": " : "", why ? why : "",
+		       dir[0] == '/' ? "" : results, dir[0] == '/' ? "" : "/", dir);
+		free(why);
+		summary_print(&s, run, stdout);
+		free(pp);
+		free(pt);
+		free(dir);
+		free(status);
+	}
+	store_close(&s);
+	free(db);
+	return rc;
+}
+
+/* Runs of different plans can be compared, but the user should know. */
+static void warn_if_plans_differ(struct store *s, const char *run, const char *base)
+{
+	char *pp[2] = { NULL, NULL }, *pt[2] = { NULL, NULL }, *dir, *status;
+	const char *ids[2] = { run, base };
+
+	for (int i = 0; i < 2; i++)
+		if (ids[i] && ids[i][0] && store_run_load(s, ids[i], &pp[i], &pt[i], &dir, &status) == 0) {
+			free(dir);
+			free(status);
+		}
+	if (pt[0] && pt[1] && strcmp(pt[0], pt[1]) != 0)
+		vb_warn("%s and %s ran different plans (%s, %s): differences may come from the plans", run, base, pp[0],
+			pp[1]);
+	for (int i = 0; i < 2; i++) {
+		free(pp[i]);
+		free(pt[i]);
+	}
+}
+
+static int cmd_compare(const char *results, const char *run, const char *base, double threshold)
+{
+	struct store s;
+	struct comparison c;
+	struct compare_opts o = { .threshold_pct = threshold, .alpha = 0.05 };
+	char *db = vb_strdupf("%s/vgpubench.db", results);
+	int rc;
+
+	if (store_open_read(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	free(db);
+	if (compare_build(&s, run, base, &o, &c) < 0) {
+		store_close(&s);
+		return 1;
+	}
+	warn_if_plans_differ(&s, run, c.base);
+	compare_print(&c, &o, stdout);
+	rc = c.regressions || c.status_regressions ? 4 : 0;
+	compare_free(&c);
+	store_close(&s);
+	return rc;
+}
+
+/*
+ * vgpubench run PLAN --baseline-mediator PATH: the plan's run, with an arm
+ * whose mediated rows start the mediator at PATH, the two taking turns boot
+ * by boot (runner.h run_arm), then the run compared with its arm: 4 when
+ * this build regressed against the baseline, else the run's exit code.
+ */
+static int run_against(const char *results, const char *reports, const char *plan, const char *baseline,
+		       double threshold)
+{
+	char id[96] = "", base[96] = "";
+	struct run_arm arm = { .name_suffix = "-base", /* short: the run folder holds unix sockets */
+			       .mediator = baseline,
+			       .changed_only = 1,
+			       .id_out = base,
+			       .id_len = sizeof(base),
+			       .compare_threshold_pct = threshold };
+	struct run_opts o = { .id_out = id, .id_len = sizeof(id), .arms = &arm, .narms = 1 };
+	int rc = runner_run_with(results, reports, plan, NULL, &o), crc;
+
+	if (rc != 0 && rc != 3)
+		return rc;
+	printf("\nthis build (run %s) against the baseline mediator %s (run %s):\n", id, baseline, base);
+	crc = cmd_compare(results, id, base, threshold);
+	return crc == 4 || crc == 1 ? crc : rc;
+}
+
+/* Is path the database itself, or its WAL or shared-memory file? */
+static int is_database_file(const char *path, const char *db)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	struct stat a, b;
+
+	if (stat(path, &a) < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		char *f = vb_strdupf("%s%s", db, suffix[i]);
+		int same = stat(f, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+
+		free(f);
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
+/* The whole export is made in memory first: nothing is written unless it is complete. */
+static int cmd_export(const char *results, const char *run, const char *format, const char *path)
+{
+	struct store s;
+	char *db = vb_strdupf("%s/vgpubench.db", results), *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	struct vb_out out = { 0 };
+	int rc = 1;
+
+	if (strcmp(format, "json") && strcmp(format, "csv") && strcmp(format, "junit")) {
+		vb_err("unknown export format '%s' (json, csv or junit)", format);
+		free(db);
+		return 2;
+	}
+	if (path && is_database_file(path, db)) {
+		vb_err("refusing to write the export over the results database %s", db);
+		free(db);
+		return 1;
+	}
+	if (store_open_read(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		abort();
+	int made = export_run(&s, run, format, mem);
+
+	if (fclose(mem) != 0)
+		made = -1;
+	store_close(&s);
+	if (made == 0 && vb_out_open(&out, path) == 0) {
+		if (fwrite(text, 1, len, out.f) != len)
+			vb_out_abort(&out);
+		else if (vb_out_commit(&out) == 0)
+			rc = 0;
+	}
+	if (out.f)
+		vb_out_abort(&out);
+	free(text);
+	free(db);
+	return rc;
+}
+
+static int cmd_report(const char *results, const char *run, const char *reports)
+{
+	struct store s;
+	char *db = vb_strdupf("%s/vgpubench.db", results), *path = NULL;
+	int rc;
+
+	if (store_open_read(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	free(db);
+	rc = report_generate(&s, run, reports, &path) < 0 ? 1 : 0;
+	if (rc == 0)
+		printf("report: %s\n", path);
+	else if (path)
+		vb_err("the report %s is incomplete (see above)", path);
+	free(path);
+	store_close(&s);
+	return rc;
+}
+
+/* Run ids name database rows and folders: they must never be paths. */
+static int check_run_id(const char *what, const char *id)
+{
+	if (id && !vb_is_identifier(id)) {
+		fprintf(stderr,
+			"vgpubench: %s '%s' is not a run id (letters, digits, '.', '_' and '-', no '..' nor '/')\n",
+			what, id);
+		return -1;
+	}
+	return 0;
+}
+
+
+int run_cmd(const struct cli *c)
+{
+	if (c->resume && c->pos) {
+		fprintf(stderr, "vgpubench: give a plan or --resume RUN, not both\n");
+		return 2;
+	}
+	if (c->resume && c->baseline) {
+		fprintf(stderr, "vgpubench: a resumed run keeps its own baseline mediator; drop --baseline-mediator\n");
+		return 2;
+	}
+	if (check_run_id("--resume", c->resume) < 0)
+		return 2;
+	if (c->baseline)
+		return run_against(c->results, c->reports, c->pos ? c->pos : DEFAULT_PLAN, c->baseline, c->threshold);
+	return runner_run(c->results, c->reports, c->pos ? c->pos : DEFAULT_PLAN, c->resume);
+}
+
+int calibrate_cmd(const struct cli *c)
+{
+	struct calibrate_opts o = c->cal;
+
+	if (c->resume) {
+		if (c->pos) {
+			fprintf(stderr, "vgpubench: give a plan or --resume CALIBRATION, not both\n");
+			return 2;
+		}
+		if (check_run_id("--resume", c->resume) < 0)
+			return 2;
+		/* its slowdown, rounds, threshold and arrangement are the ones it began with */
+		return calibrate_resume(c->results, c->reports, c->resume);
+	}
+	o.plan = c->pos ? c->pos : DEFAULT_PLAN;
+	o.results = c->results;
+	o.reports = c->reports;
+	o.cmp = (struct compare_opts){ .threshold_pct = c->threshold, .alpha = 0.05 };
+	return calibrate_run(&o);
+}
+
+int doctor_cmd(const struct cli *c)
+{
+	char *cache = vb_strdupf("%s/accel-probe.json", vb_exe_dir());
+	/* The default plan of this build, wherever the command is run from. */
+	char *plan = c->pos ? vb_strdup(c->pos) : vb_strdupf("%s/../%s", vb_exe_dir(), DEFAULT_PLAN);
+	struct doctor_opts o = { .plan = plan, .sysfs = "/sys", .accel_cache = cache };
+	int rc = doctor_run(&o, stdout);
+
+	free(cache);
+	free(plan);
+	return rc;
+}
+
+int list_cmd(const struct cli *c)
+{
+	return cmd_list(c->results);
+}
+
+int workloads_cmd(const struct cli *c)
+{
+	(void)c;
+	return cmd_workloads();
+}
+
+int show_cmd(const struct cli *c)
+{
+	if (check_run_id("RUN", c->pos) < 0)
+		return 2;
+	return cmd_show(c->results, c->pos);
+}
+
+int report_cmd(const struct cli *c)
+{
+	if (check_run_id("RUN", c->pos) < 0)
+		return 2;
+	return cmd_report(c->results, c->pos, c->reports);
+}
+
+int export_cmd(const struct cli *c)
+{
+	if (check_run_id("RUN", c->pos) < 0)
+		return 2;
+	if (!c->format) {
+		fprintf(stderr, "vgpubench: export needs --format json|csv|junit\n");
+		return 2;
+	}
+	return cmd_export(c->results, c->pos, c->format, c->out);
+}
+
+int compare_cmd(const struct cli *c)
+{
+	if (check_run_id("RUN", c->pos) < 0 || check_run_id("BASELINE", c->pos2) < 0)
+		return 2;
+	return cmd_compare(c->results, c->pos, c->pos2, c->threshold);
+}
+
