@@ -189,42 +189,25 @@ static int remove_one(const struct pci_kernel *k, const char *uuid, char *err, s
 	return 0;
 }
 
-int mdev_remove_all(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len)
+/* Undo one journaled instance: "create UUID ...". */
+static int remove_line(const struct pci_kernel *k, const char *line, char *why, size_t len)
 {
-	char *text = vb_read_file_max(j->path, 1 << 20, NULL), *save = NULL;
-	char uuids[64][40];
-	int n = 0, removed = 0, failed = 0;
+	char u[40];
 
-	if (!text) {
-		snprintf(err, len, "cannot read the mdev journal %s: %s", j->path, strerror(errno));
+	if (sscanf(line, "create %39s", u) != 1) {
+		snprintf(why, len, "a journal line that is no instance: %s", line);
 		return -1;
 	}
-	err[0] = '\0';
-	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char u[40];
+	return remove_one(k, u, why, len);
+}
 
-		if (sscanf(l, "create %39s", u) == 1 && uuid_valid(u) && n < 64) {
-			strcpy(uuids[n++], u);
-		} else if (sscanf(l, "removed %39s", u) == 1) {
-			for (int i = 0; i < n; i++)
-				if (strcmp(uuids[i], u) == 0)
-					uuids[i][0] = '\0';
-		}
-	}
-	free(text);
-	for (int i = n - 1; i >= 0; i--) {
-		char why[512], line[64];
+int mdev_remove_all(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len)
+{
+	static const struct pci_journal_kind kind = {
+		.what = "mdev", .done = "create", .undone = "removed", .key_ok = uuid_valid, .undo = remove_line
+	};
 
-		if (!uuids[i][0])
-			continue;
-		snprintf(line, sizeof(line), "removed %s\n", uuids[i]);
-		if (remove_one(k, uuids[i], why, sizeof(why)) < 0 || pci_journal_add(j, line, why, sizeof(why)) < 0) {
-			snprintf(err + strlen(err), len - strlen(err), "%s%s", failed++ ? "; " : "", why);
-			continue;
-		}
-		removed++;
-	}
-	return failed ? -1 : removed;
+	return pci_journal_replay(k, j, &kind, err, len);
 }
 
 int mdev_recover(const struct pci_kernel *k, const char *pattern, char *err, size_t len)

@@ -448,50 +448,71 @@ static int restore_one(const struct pci_kernel *k, const char *bdf, const char *
 	return 0;
 }
 
-int pci_vfio_restore(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len)
+#define JOURNAL_MAX_ENTRIES 64
+#define JOURNAL_MAX_LINE 128
+
+int pci_journal_replay(const struct pci_kernel *k, struct pci_journal *j, const struct pci_journal_kind *kind,
+		       char *err, size_t len)
 {
 	char *text = vb_read_file_max(j->path, 1 << 20, NULL), *save = NULL;
-	char bdf[64][16], drv[64][32], ovr[64][32];
-	int n = 0, restored = 0, failed = 0;
+	char line[JOURNAL_MAX_ENTRIES][JOURNAL_MAX_LINE], key[JOURNAL_MAX_ENTRIES][48];
+	size_t ldone = strlen(kind->done), lundone = strlen(kind->undone);
+	int n = 0, undone = 0, failed = 0;
 
 	if (!text) {
-		snprintf(err, len, "cannot read the passthrough journal %s: %s", j->path, strerror(errno));
+		snprintf(err, len, "cannot read the %s journal %s: %s", kind->what, j->path, vb_strerror(errno));
 		return -1;
 	}
 	err[0] = '\0';
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char b[16], d[32], o[32];
+		char kk[48];
 
-		if (sscanf(l, "bind %15s %31s %31s", b, d, o) == 3 && pci_bdf_valid(b) && n < 64) {
-			strcpy(bdf[n], b);
-			strcpy(drv[n], d);
-			strcpy(ovr[n], o);
-			n++;
-		} else if (sscanf(l, "restored %15s", b) == 1) {
+		if (!strncmp(l, kind->done, ldone) && l[ldone] == ' ' && sscanf(l + ldone, "%47s", kk) == 1 &&
+		    kind->key_ok(kk) && n < JOURNAL_MAX_ENTRIES && strlen(l) < JOURNAL_MAX_LINE) {
+			strcpy(line[n], l);
+			strcpy(key[n++], kk);
+		} else if (!strncmp(l, kind->undone, lundone) && l[lundone] == ' ' && sscanf(l + lundone, "%47s", kk) == 1) {
 			for (int i = 0; i < n; i++)
-				if (strcmp(bdf[i], b) == 0)
-					bdf[i][0] = '\0';
+				if (strcmp(key[i], kk) == 0)
+					key[i][0] = '\0';
 		}
 	}
 	free(text);
 	/* The last change first. */
 	for (int i = n - 1; i >= 0; i--) {
-		char why[512], line[64];
+		char why[512], mark[80];
 
-		if (!bdf[i][0])
+		if (!key[i][0])
 			continue;
-		if (restore_one(k, bdf[i], drv[i], ovr[i], why, sizeof(why)) < 0) {
+		snprintf(mark, sizeof(mark), "%s %s\n", kind->undone, key[i]);
+		if (kind->undo(k, line[i], why, sizeof(why)) < 0 || pci_journal_add(j, mark, why, sizeof(why)) < 0) {
 			snprintf(err + strlen(err), len - strlen(err), "%s%s", failed++ ? "; " : "", why);
 			continue;
 		}
-		snprintf(line, sizeof(line), "restored %s\n", bdf[i]);
-		if (pci_journal_add(j, line, why, sizeof(why)) < 0) {
-			snprintf(err + strlen(err), len - strlen(err), "%s%s", failed++ ? "; " : "", why);
-			continue;
-		}
-		restored++;
+		undone++;
 	}
-	return failed ? -1 : restored;
+	return failed ? -1 : undone;
+}
+
+/* Undo one journaled binding: "bind BDF DRIVER OVERRIDE". */
+static int restore_line(const struct pci_kernel *k, const char *line, char *why, size_t len)
+{
+	char b[16], d[32], o[32];
+
+	if (sscanf(line, "bind %15s %31s %31s", b, d, o) != 3) {
+		snprintf(why, len, "a journal line that is no binding: %s", line);
+		return -1;
+	}
+	return restore_one(k, b, d, o, why, len);
+}
+
+int pci_vfio_restore(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len)
+{
+	static const struct pci_journal_kind kind = {
+		.what = "passthrough", .done = "bind", .undone = "restored", .key_ok = pci_bdf_valid, .undo = restore_line
+	};
+
+	return pci_journal_replay(k, j, &kind, err, len);
 }
 
 int pci_journal_recover(const struct pci_kernel *k, const char *pattern, pci_undo_fn undo, char *err, size_t len)

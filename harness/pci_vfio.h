@@ -89,6 +89,21 @@ int pci_vfio_bind(const struct pci_kernel *k, struct pci_journal *j, const struc
  */
 int pci_vfio_restore(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len);
 
+/*
+ * Undo what a journal holds, the last change first: each line `done` KEY ...
+ * (a change, its key validated by key_ok) not followed by a line `undone`
+ * KEY is undone with undo(k, the change's line, why) and then marked so. The
+ * number undone, or -1 with what could not be (the rest is still tried).
+ * `what` names the journal in messages ("passthrough", "mdev").
+ */
+struct pci_journal_kind {
+	const char *what, *done, *undone;
+	int (*key_ok)(const char *key);
+	int (*undo)(const struct pci_kernel *k, const char *line, char *why, size_t len);
+};
+int pci_journal_replay(const struct pci_kernel *k, struct pci_journal *j, const struct pci_journal_kind *kind,
+		       char *err, size_t len);
+
 /* What undoes a journal's changes (pci_vfio_restore, mdev_remove_all): the number undone, or -1 with err. */
 typedef int (*pci_undo_fn)(const struct pci_kernel *k, struct pci_journal *j, char *err, size_t len);
 
