@@ -471,7 +471,8 @@ int pci_journal_replay(const struct pci_kernel *k, struct pci_journal *j, const 
 		    kind->key_ok(kk) && n < JOURNAL_MAX_ENTRIES && strlen(l) < JOURNAL_MAX_LINE) {
 			strcpy(line[n], l);
 			strcpy(key[n++], kk);
-		} else if (!strncmp(l, kind->undone, lundone) && l[lundone] == ' ' && sscanf(l + lundone, "%47s", kk) == 1) {
+		} else if (!strncmp(l, kind->undone, lundone) && l[lundone] == ' ' &&
+			   sscanf(l + lundone, "%47s", kk) == 1) {
 			for (int i = 0; i < n; i++)
 				if (strcmp(key[i], kk) == 0)
 					key[i][0] = '\0';
