@@ -50,23 +50,16 @@ static const char *skip_reason(const struct host *h, const struct plan *p, char 
 
 static void stop(struct gpu_backend *b)
 {
-	char err[1024];
-
-	if (pci_hold_release(b->priv, mdev_remove_all, err, sizeof(err)) < 0)
-		vb_err("gvt-g: vGPUs left behind: %s; the next run's start tries again", err);
-	b->priv = NULL;
+	gpu_backend_unhold(b, mdev_remove_all, "gvt-g: vGPUs left behind");
 }
 
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
 {
-	char *journal = vb_strdupf("%s/" JOURNAL, env->dir);
-	struct pci_hold *h = pci_hold_open(env->host ? env->host->sysfs : NULL, journal, err, errlen);
+	struct pci_hold *h = gpu_backend_hold(b, env, JOURNAL, err, errlen);
 	struct mdev_type t;
 
-	free(journal);
 	if (!h)
 		return -1;
-	b->priv = h;
 	if (mdev_choose(&h->k, GVT_PREFIX, wanted(env->plan), n, &t, err, errlen) < 0)
 		return -1;
 	/* On failure gpu_backend_start calls stop, which removes what the journal says was created. */

@@ -123,11 +123,7 @@ static const char *skip_reason(const struct host *h, const struct plan *p, char 
 
 static void stop(struct gpu_backend *b)
 {
-	char err[1024];
-
-	if (pci_hold_release(b->priv, pci_vfio_restore, err, sizeof(err)) < 0)
-		vb_err("passthrough: the device's old binding is not back: %s; the next run's start tries again", err);
-	b->priv = NULL;
+	gpu_backend_unhold(b, pci_vfio_restore, "passthrough: the device's old binding is not back");
 }
 
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
@@ -135,7 +131,6 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 	struct pci_hold *h;
 	struct pci_fn f;
 	const char *drm;
-	char *journal;
 
 	if (env->plan && env->plan->pt.nested_lab)
 		return lab_start(b, env, n, err, errlen);
@@ -143,12 +138,8 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		snprintf(err, errlen, "passthrough hands its one device to one guest, not %d", n);
 		return -1;
 	}
-	journal = vb_strdupf("%s/" JOURNAL, env->dir);
-	h = pci_hold_open(env->host ? env->host->sysfs : NULL, journal, err, errlen);
-	free(journal);
-	if (!h)
+	if (!(h = gpu_backend_hold(b, env, JOURNAL, err, errlen)))
 		return -1;
-	b->priv = h;
 	/* On failure gpu_backend_start calls stop, which gives back whatever the journal says was changed. */
 	if (pci_vfio_choose(&h->k, env->plan && env->plan->pt.device[0] ? env->plan->pt.device : "auto", &f, err,
 			    errlen) < 0 ||

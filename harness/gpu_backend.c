@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "configs.h"
+#include "hostcheck.h"
 #include "util.h"
 
 int gpu_backend_wait_socket(const char *path, pid_t pid, double timeout_s)
@@ -177,4 +178,24 @@ void gpu_backend_stop(struct gpu_backend *b)
 	}
 	if (b->control[0])
 		unlink(b->control);
+}
+
+struct pci_hold *gpu_backend_hold(struct gpu_backend *b, const struct backend_env *env, const char *name, char *err,
+				  size_t errlen)
+{
+	char *journal = vb_strdupf("%s/%s", env->dir, name);
+	struct pci_hold *h = pci_hold_open(env->host ? env->host->sysfs : NULL, journal, err, errlen);
+
+	free(journal);
+	b->priv = h;
+	return h;
+}
+
+void gpu_backend_unhold(struct gpu_backend *b, pci_undo_fn undo, const char *what)
+{
+	char err[1024];
+
+	if (pci_hold_release(b->priv, undo, err, sizeof(err)) < 0)
+		vb_err("%s: %s; the next run's start tries again", what, err);
+	b->priv = NULL;
 }

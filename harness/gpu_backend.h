@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "configs.h"
+#include "pci_vfio.h"
 
 #define GPU_BACKEND_MAX 16
 #define GPU_BACKEND_ARGS 14
@@ -77,5 +78,14 @@ int gpu_backend_snapshot(const struct gpu_backend *b, const char *path);
 /* Send one request line to the control socket at `control` (vgpu-mediator's protocol, control.h); its answer
  * (malloc'd), or NULL when it could not be asked or did not answer whole within 2 s a read. */
 char *gpu_backend_request(const char *control, const char *line);
+
+/* A back-end that changes host devices (passthrough's binding, GVT-g's instances): its hold (pci_vfio.h) on the
+ * kernel under env's sysfs, with the journal `name` in the boot's folder, kept in b->priv. The hold, or NULL with
+ * why in err. */
+struct pci_hold *gpu_backend_hold(struct gpu_backend *b, const struct backend_env *env, const char *name, char *err,
+				  size_t errlen);
+/* Undo what b's hold journaled (with undo) and let the hold go; what could not be undone is said after `what`, and
+ * the journal keeps it for the next run's start. */
+void gpu_backend_unhold(struct gpu_backend *b, pci_undo_fn undo, const char *what);
 
 #endif
