@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_proto.h"
+
 /* After the process exits, how long grandchildren may hold the pipes open. */
 #define DRAIN_GRACE_MS 2000
 #define CHUNK 4096
@@ -170,7 +172,7 @@ int jobs_start(struct json_object *id, const struct job_spec *spec, const char *
 	j->start_ms = now_ms();
 	j->deadline_ms = j->start_ms + (long long)(spec->timeout_s * 1000.0);
 
-	struct json_object *m = msg_new(id, "started");
+	struct json_object *m = msg_new(id, agent_msg_names[AGENT_MSG_STARTED]);
 
 	json_object_object_add(m, "pid", json_object_new_int(pid));
 	emit_fn(emit_ctx, m);
@@ -248,7 +250,7 @@ static void drain(struct job *j, int k)
 		j->fds[k] = -1;
 		return;
 	}
-	struct json_object *m = msg_new(j->id, "output");
+	struct json_object *m = msg_new(j->id, agent_msg_names[AGENT_MSG_OUTPUT]);
 
 	json_object_object_add(m, "stream", json_object_new_string(k ? "stderr" : "stdout"));
 	json_object_object_add(m, "data", json_object_new_string_len(buf, (int)n));
@@ -262,7 +264,7 @@ static double tv_s(struct timeval tv)
 
 static void job_report(struct job *j)
 {
-	struct json_object *m = msg_new(j->id, "exit");
+	struct json_object *m = msg_new(j->id, agent_msg_names[AGENT_MSG_EXIT]);
 	const char *status;
 
 	if (j->end == END_TIMEOUT)

@@ -1,6 +1,7 @@
-/* protocol.c: request validation and dispatch for vgpu-agent. Every request
- * is a JSON object {"id": any scalar, "op": "hello"|"run"|"cancel"|"shutdown", ...};
- * every malformed one gets {"type":"error"} and changes nothing. */
+/* protocol.c: request validation and dispatch for vgpu-agent: one table of
+ * handlers over the ops of agent_proto.h. Every request is a JSON object
+ * {"id": any scalar, "op": OP, ...}; every malformed one gets an error
+ * message and changes nothing. */
 #define _GNU_SOURCE
 #include "protocol.h"
 
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_proto.h"
 #include "jobs.h"
 #include "sysinfo.h"
 
@@ -35,19 +37,20 @@ static struct json_object *reply(struct json_object *id, const char *type)
 static void send_error(struct agent *a, struct json_object *id, const char *fmt, const char *detail)
 {
 	char msg[512];
-	struct json_object *m = reply(id, "error");
+	struct json_object *m = reply(id, agent_msg_names[AGENT_MSG_ERROR]);
 
 	snprintf(msg, sizeof(msg), fmt, detail ? detail : "");
 	json_object_object_add(m, "error", json_object_new_string(msg));
 	protocol_emit(a, m);
 }
 
-static void op_hello(struct agent *a, struct json_object *id)
+static void op_hello(struct agent *a, struct json_object *id, struct json_object *req)
 {
-	struct json_object *m = reply(id, "hello");
+	(void)req;
+	struct json_object *m = reply(id, agent_msg_names[AGENT_MSG_HELLO]);
 
 	json_object_object_add(m, "version", json_object_new_string(AGENT_VERSION));
-	json_object_object_add(m, "protocol", json_object_new_int(1));
+	json_object_object_add(m, "protocol", json_object_new_int(AGENT_PROTOCOL_VERSION));
 	sysinfo_fill(m, a->sysfs_root);
 	protocol_emit(a, m);
 }
@@ -200,8 +203,25 @@ static void op_cancel(struct agent *a, struct json_object *id, struct json_objec
 		send_error(a, id, "cancel: no running job with id %s", json_object_to_json_string(job));
 		return;
 	}
-	protocol_emit(a, reply(id, "ok"));
+	protocol_emit(a, reply(id, agent_msg_names[AGENT_MSG_OK]));
 }
+
+static void op_shutdown(struct agent *a, struct json_object *id, struct json_object *req)
+{
+	(void)req;
+	jobs_kill_all();
+	protocol_emit(a, reply(id, agent_msg_names[AGENT_MSG_OK]));
+	a->shutdown_requested = 1;
+}
+
+/* The handlers, one per op of agent_proto.h, in its order. */
+typedef void (*op_handler)(struct agent *a, struct json_object *id, struct json_object *req);
+static const op_handler handlers[AGENT_NOPS] = {
+	[AGENT_OP_HELLO] = op_hello,
+	[AGENT_OP_RUN] = op_run,
+	[AGENT_OP_CANCEL] = op_cancel,
+	[AGENT_OP_SHUTDOWN] = op_shutdown,
+};
 
 void protocol_handle_line(void *ctx, const char *line, size_t len)
 {
@@ -250,17 +270,12 @@ void protocol_handle_line(void *ctx, const char *line, size_t len)
 		goto out;
 	}
 	ops = json_object_get_string(op);
-	if (strcmp(ops, "hello") == 0) {
-		op_hello(a, id);
-	} else if (strcmp(ops, "run") == 0) {
-		op_run(a, id, req);
-	} else if (strcmp(ops, "cancel") == 0) {
-		op_cancel(a, id, req);
-	} else if (strcmp(ops, "shutdown") == 0) {
-		jobs_kill_all();
-		protocol_emit(a, reply(id, "ok"));
-		a->shutdown_requested = 1;
-	} else {
+	for (int i = 0; i < AGENT_NOPS; i++)
+		if (strcmp(ops, agent_op_names[i]) == 0) {
+			handlers[i](a, id, req);
+			goto out;
+		}
+	{
 		char shown[64];
 
 		snprintf(shown, sizeof(shown), "%.40s", ops);

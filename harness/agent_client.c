@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_proto.h"
 #include "util.h"
 #include "vtest_ns.h"
 
@@ -280,7 +281,7 @@ int agent_hello(struct agent_conn *c, double deadline, struct json_object **hell
 		int r;
 
 		if (vb_now() >= next_ask) {
-			if (agent_send(c, request(c, "hello", &id)) < 0)
+			if (agent_send(c, request(c, agent_op_names[AGENT_OP_HELLO], &id)) < 0)
 				return -1;
 			next_ask = vb_now() + 3.0;
 		}
@@ -291,7 +292,7 @@ int agent_hello(struct agent_conn *c, double deadline, struct json_object **hell
 			continue;
 		const char *type = msg_str(m, "type");
 
-		if (type && strcmp(type, "hello") == 0) {
+		if (type && strcmp(type, agent_msg_names[AGENT_MSG_HELLO]) == 0) {
 			*hello = m;
 			return 0;
 		}
@@ -366,7 +367,7 @@ void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *
 				"not finish ---\n",
 				when);
 		}
-		req = request(cs[i], "run", &ids[i]);
+		req = request(cs[i], agent_op_names[AGENT_OP_RUN], &ids[i]);
 		for (const char *const *a = argvs[i]; *a; a++)
 			json_object_array_add(av, json_object_new_string(*a));
 		json_object_object_add(req, "argv", av);
@@ -415,7 +416,7 @@ void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *
 			json_object_put(m);
 			continue;
 		}
-		if (strcmp(type, "output") == 0) {
+		if (strcmp(type, agent_msg_names[AGENT_MSG_OUTPUT]) == 0) {
 			const char *stream = msg_str(m, "stream"), *data = msg_str(m, "data");
 			struct json_object *d;
 			size_t dl = 0;
@@ -428,11 +429,11 @@ void agent_run_parallel(struct agent_conn *const *cs, int n, const char *const *
 			}
 			if (data && stream && strcmp(stream, "stdout") == 0)
 				out_append(&res[i], data, dl);
-		} else if (strcmp(type, "exit") == 0) {
+		} else if (strcmp(type, agent_msg_names[AGENT_MSG_EXIT]) == 0) {
 			apply_exit(&res[i], m);
 			ids[i] = -1;
 			pending--;
-		} else if (strcmp(type, "error") == 0) {
+		} else if (strcmp(type, agent_msg_names[AGENT_MSG_ERROR]) == 0) {
 			const char *e = msg_str(m, "error");
 
 			strcpy(res[i].status, "error");

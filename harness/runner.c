@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent_client.h"
+#include "agent_proto.h"
 #include "boot_wait.h"
 #include "configs.h"
 #include "cpu_pin.h"
@@ -1074,7 +1075,7 @@ static void guests_stop(struct guest_set *gs)
 	for (int i = 0; i < gs->nconn; i++) {
 		struct json_object *req = json_object_new_object();
 
-		json_object_object_add(req, "op", json_object_new_string("shutdown"));
+		json_object_object_add(req, "op", json_object_new_string(agent_op_names[AGENT_OP_SHUTDOWN]));
 		agent_send(&gs->conns[i], req);
 	}
 	double until = vb_now() + vb_scaled(10);
