@@ -318,27 +318,6 @@ enum section {
 	SEC_COUNT
 };
 
-/* Keys seen, to reject duplicates: one bit per (section, key index). */
-static const char *const plan_keys[] = { "name",	   "configs",	      "guests",		 "workloads",
-					 "repetitions", "dom0_load",	      "min_repetitions", "max_repetitions",
-					 "target_ci_pct" };
-static const char *const guest_keys[] = { "memory_mb", "vcpus", "cpu", "boot_timeout_s", "job_timeout_s", "accel" };
-static const char *const mediator_keys[] = { "policy",	   "timeslice_ms", "weights",
-					     "targets", "watchdog_ms",	   "watchdog_action", "display_fps" };
-static const char *const scenario_keys[] = { "policies", "guests", "baseline", "weights", "targets", "timeslice_ms" };
-static const char *const noise_keys[] = { "warmup",   "max_steal_pct", "max_redos",
-					  "lp_num_threads", "pin_cpus",	   "boots" };
-static const char *const passthrough_keys[] = { "device", "lab" };
-static const char *const gvt_keys[] = { "type" };
-
-static int key_index(const char *const *keys, size_t n, const char *k)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(keys[i], k) == 0)
-			return (int)i;
-	return -1;
-}
-
 static int parse_bool(struct pstate *s, const char *key, const char *v, int *out)
 {
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
@@ -350,110 +329,165 @@ static int parse_bool(struct pstate *s, const char *key, const char *v, int *out
 	return 0;
 }
 
-static int set_plan_key(struct pstate *s, struct plan *p, int k, char *v)
+/* [plan] */
+static int set_name(struct pstate *s, struct plan *p, char *v)
 {
-	switch (k) {
-	case 0:
-		if (strlen(v) >= sizeof(p->name) || !vb_is_identifier(v))
-			return fail(s,
-				    "name: '%s' must be 1-63 letters, digits, '-', '_' or '.', starting with a letter "
-				    "or digit, without '..'",
-				    v);
-		strcpy(p->name, v);
-		return 0;
-	case 1:
-		return each_item(s, "configs", v, add_config, p);
-	case 2:
-		return each_item(s, "guests", v, add_guests, p);
-	case 3:
-		return each_item(s, "workloads", v, add_workload, p);
-	case 4:
-		if (!strcmp(v, "auto")) {
-			p->adaptive.on = 1;
-			return 0;
-		}
-		return parse_int(s, "repetitions", v, 1, 100, &p->repetitions);
-	case 5:
-		return parse_bool(s, "dom0_load", v, &p->dom0_load);
-	case 6:
-		return parse_int(s, "min_repetitions", v, 2, 100, &p->adaptive.min);
-	case 7:
-		return parse_int(s, "max_repetitions", v, 2, 100, &p->adaptive.max);
-	default:
-		return parse_pct(s, "target_ci_pct", v, 0.1, 100, &p->adaptive.target_ci_pct);
-	}
+	if (strlen(v) >= sizeof(p->name) || !vb_is_identifier(v))
+		return fail(s,
+			    "name: '%s' must be 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit, "
+			    "without '..'",
+			    v);
+	strcpy(p->name, v);
+	return 0;
 }
 
-static int set_guest_key(struct pstate *s, struct plan *p, int k, char *v)
+static int set_configs(struct pstate *s, struct plan *p, char *v)
 {
-	switch (k) {
-	case 0:
-		return parse_int(s, "memory_mb", v, 256, 65536, &p->memory_mb);
-	case 1:
-		return parse_int(s, "vcpus", v, 1, 64, &p->vcpus);
-	case 2:
-		if (strlen(v) >= sizeof(p->cpu) || !*v || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,=+") != strlen(v))
-			return fail(s, "cpu: '%s' is not a QEMU CPU model name", v);
-		strcpy(p->cpu, v);
-		return 0;
-	case 3:
-		return parse_seconds(s, "boot_timeout_s", v, 5, 3600, &p->boot_timeout_s);
-	case 4:
-		return parse_seconds(s, "job_timeout_s", v, 1, 86400, &p->job_timeout_s);
-	default:
-		if (accel_mode_parse(v, &p->accel) < 0)
-			return fail(s, "accel: '%s' is not auto, kvm or tcg", v);
-		return 0;
-	}
+	return each_item(s, "configs", v, add_config, p);
 }
 
-static int set_mediator_key(struct pstate *s, struct plan *p, int k, char *v)
+static int set_guests(struct pstate *s, struct plan *p, char *v)
 {
-	switch (k) {
-	case 0: {
-		int i = policy_index(s, "policy", v);
-
-		if (i < 0)
-			return -1;
-		s->med->policy = i;
-		return 0;
-	}
-	case 1:
-		return parse_int(s, "timeslice_ms", v, 1, 1000, &s->med->timeslice_ms);
-	case 2:
-		return each_item(s, "weights", v, add_weight, p);
-	case 3:
-		return each_item(s, "targets", v, add_target, p);
-	case 4:
-		s->med->watchdog_set = 1;
-		return parse_int(s, "watchdog_ms", v, 0, 600000, &s->med->watchdog_ms);
-	case 6:
-		s->med->display_fps_set = 1;
-		return parse_int(s, "display_fps", v, 0, 1000, &s->med->display_fps);
-	default:
-		if (strcmp(v, "report") && strcmp(v, "quarantine"))
-			return fail(s, "watchdog_action: '%s' is not report or quarantine", v);
-		s->med->watchdog_quarantine = !strcmp(v, "quarantine");
-		return 0;
-	}
+	return each_item(s, "guests", v, add_guests, p);
 }
 
-static int set_scenario_key(struct pstate *s, struct plan *p, int k, char *v)
+static int set_workloads(struct pstate *s, struct plan *p, char *v)
 {
-	switch (k) {
-	case 0:
-		return each_item(s, "policies", v, add_policy, p);
-	case 1:
-		return each_item(s, "guests", v, add_guest_seat, p);
-	case 2:
-		return each_item(s, "baseline", v, add_baseline_seat, p);
-	case 3:
-		return set_mediator_key(s, p, 2, v);
-	case 4:
-		return set_mediator_key(s, p, 3, v);
-	default:
-		return set_mediator_key(s, p, 1, v);
+	return each_item(s, "workloads", v, add_workload, p);
+}
+
+static int set_repetitions(struct pstate *s, struct plan *p, char *v)
+{
+	if (!strcmp(v, "auto")) {
+		p->adaptive.on = 1;
+		return 0;
 	}
+	return parse_int(s, "repetitions", v, 1, 100, &p->repetitions);
+}
+
+static int set_dom0_load(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_bool(s, "dom0_load", v, &p->dom0_load);
+}
+
+static int set_min_repetitions(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_int(s, "min_repetitions", v, 2, 100, &p->adaptive.min);
+}
+
+static int set_max_repetitions(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_int(s, "max_repetitions", v, 2, 100, &p->adaptive.max);
+}
+
+static int set_target_ci_pct(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_pct(s, "target_ci_pct", v, 0.1, 100, &p->adaptive.target_ci_pct);
+}
+
+/* [guest] */
+static int set_memory_mb(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_int(s, "memory_mb", v, 256, 65536, &p->memory_mb);
+}
+
+static int set_vcpus(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_int(s, "vcpus", v, 1, 64, &p->vcpus);
+}
+
+static int set_cpu(struct pstate *s, struct plan *p, char *v)
+{
+	static const char model_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.,=+";
+
+	if (strlen(v) >= sizeof(p->cpu) || !*v || strspn(v, model_chars) != strlen(v))
+		return fail(s, "cpu: '%s' is not a QEMU CPU model name", v);
+	strcpy(p->cpu, v);
+	return 0;
+}
+
+static int set_boot_timeout(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_seconds(s, "boot_timeout_s", v, 5, 3600, &p->boot_timeout_s);
+}
+
+static int set_job_timeout(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_seconds(s, "job_timeout_s", v, 1, 86400, &p->job_timeout_s);
+}
+
+static int set_accel(struct pstate *s, struct plan *p, char *v)
+{
+	if (accel_mode_parse(v, &p->accel) < 0)
+		return fail(s, "accel: '%s' is not auto, kvm or tcg", v);
+	return 0;
+}
+
+/* [mediator], and the scheduling keys of [scenario NAME] (s->med is the section's). */
+static int set_policy(struct pstate *s, struct plan *p, char *v)
+{
+	int i = policy_index(s, "policy", v);
+
+	(void)p;
+	if (i < 0)
+		return -1;
+	s->med->policy = i;
+	return 0;
+}
+
+static int set_timeslice(struct pstate *s, struct plan *p, char *v)
+{
+	(void)p;
+	return parse_int(s, "timeslice_ms", v, 1, 1000, &s->med->timeslice_ms);
+}
+
+static int set_weights(struct pstate *s, struct plan *p, char *v)
+{
+	return each_item(s, "weights", v, add_weight, p);
+}
+
+static int set_targets(struct pstate *s, struct plan *p, char *v)
+{
+	return each_item(s, "targets", v, add_target, p);
+}
+
+static int set_watchdog_ms(struct pstate *s, struct plan *p, char *v)
+{
+	(void)p;
+	s->med->watchdog_set = 1;
+	return parse_int(s, "watchdog_ms", v, 0, 600000, &s->med->watchdog_ms);
+}
+
+static int set_watchdog_action(struct pstate *s, struct plan *p, char *v)
+{
+	(void)p;
+	if (strcmp(v, "report") && strcmp(v, "quarantine"))
+		return fail(s, "watchdog_action: '%s' is not report or quarantine", v);
+	s->med->watchdog_quarantine = !strcmp(v, "quarantine");
+	return 0;
+}
+
+static int set_display_fps(struct pstate *s, struct plan *p, char *v)
+{
+	(void)p;
+	s->med->display_fps_set = 1;
+	return parse_int(s, "display_fps", v, 0, 1000, &s->med->display_fps);
+}
+
+/* [scenario NAME] */
+static int set_policies(struct pstate *s, struct plan *p, char *v)
+{
+	return each_item(s, "policies", v, add_policy, p);
+}
+
+static int set_seats(struct pstate *s, struct plan *p, char *v)
+{
+	return each_item(s, "guests", v, add_guest_seat, p);
+}
+
+static int set_baseline(struct pstate *s, struct plan *p, char *v)
+{
+	return each_item(s, "baseline", v, add_baseline_seat, p);
 }
 
 /* A scenario is whole: its lists agree with each other. */
@@ -487,33 +521,41 @@ static int check_scenario(struct pstate *s, struct plan_scenario *sc)
 	return 0;
 }
 
-static int set_noise_key(struct pstate *s, struct plan *p, int k, char *v)
+/* [noise] */
+static int set_warmup(struct pstate *s, struct plan *p, char *v)
 {
-	switch (k) {
-	case 0:
-		return parse_bool(s, "warmup", v, &p->noise.warmup);
-	case 1:
-		return parse_pct(s, "max_steal_pct", v, 0, 100, &p->noise.max_steal_pct);
-	case 2:
-		return parse_int(s, "max_redos", v, 0, 10, &p->noise.max_redos);
-	case 3:
-		return parse_int(s, "lp_num_threads", v, 1, 256, &p->noise.lp_num_threads);
-	case 4:
-		return parse_bool(s, "pin_cpus", v, &p->noise.pin_cpus);
-	default:
-		p->noise.boots_line = s->line;
-		return parse_int(s, "boots", v, 1, PLAN_MAX_BOOTS, &p->noise.boots);
-	}
+	return parse_bool(s, "warmup", v, &p->noise.warmup);
 }
 
-static int set_passthrough_key(struct pstate *s, struct plan *p, int k, char *v)
+static int set_max_steal(struct pstate *s, struct plan *p, char *v)
 {
-	if (k == 1) {
-		if (strcmp(v, "none") && strcmp(v, "nested"))
-			return fail(s, "lab: '%s' is neither none nor nested", v);
-		p->pt.nested_lab = strcmp(v, "nested") == 0;
-		return 0;
-	}
+	return parse_pct(s, "max_steal_pct", v, 0, 100, &p->noise.max_steal_pct);
+}
+
+static int set_max_redos(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_int(s, "max_redos", v, 0, 10, &p->noise.max_redos);
+}
+
+static int set_lp_num_threads(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_int(s, "lp_num_threads", v, 1, 256, &p->noise.lp_num_threads);
+}
+
+static int set_pin_cpus(struct pstate *s, struct plan *p, char *v)
+{
+	return parse_bool(s, "pin_cpus", v, &p->noise.pin_cpus);
+}
+
+static int set_boots(struct pstate *s, struct plan *p, char *v)
+{
+	p->noise.boots_line = s->line;
+	return parse_int(s, "boots", v, 1, PLAN_MAX_BOOTS, &p->noise.boots);
+}
+
+/* [passthrough] */
+static int set_device(struct pstate *s, struct plan *p, char *v)
+{
 	if (strcmp(v, "auto") == 0) {
 		p->pt.device[0] = '\0';
 		return 0;
@@ -524,9 +566,17 @@ static int set_passthrough_key(struct pstate *s, struct plan *p, int k, char *v)
 	return 0;
 }
 
-static int set_gvt_key(struct pstate *s, struct plan *p, int k, char *v)
+static int set_lab(struct pstate *s, struct plan *p, char *v)
 {
-	(void)k;
+	if (strcmp(v, "none") && strcmp(v, "nested"))
+		return fail(s, "lab: '%s' is neither none nor nested", v);
+	p->pt.nested_lab = strcmp(v, "nested") == 0;
+	return 0;
+}
+
+/* [gvt-g] */
+static int set_gvt_type(struct pstate *s, struct plan *p, char *v)
+{
 	if (strcmp(v, "auto") == 0) {
 		p->gvt.type[0] = '\0';
 		return 0;
@@ -537,44 +587,84 @@ static int set_gvt_key(struct pstate *s, struct plan *p, int k, char *v)
 	return 0;
 }
 
-/* The sections' keys and how each is set, one row a section. */
+/* A key and what sets it. */
+struct key_def {
+	const char *name;
+	int (*set)(struct pstate *s, struct plan *p, char *v);
+};
+
+static const struct key_def plan_keys[] = {
+	{ "name", set_name },
+	{ "configs", set_configs },
+	{ "guests", set_guests },
+	{ "workloads", set_workloads },
+	{ "repetitions", set_repetitions },
+	{ "dom0_load", set_dom0_load },
+	{ "min_repetitions", set_min_repetitions },
+	{ "max_repetitions", set_max_repetitions },
+	{ "target_ci_pct", set_target_ci_pct },
+};
+static const struct key_def guest_keys[] = {
+	{ "memory_mb", set_memory_mb },	      { "vcpus", set_vcpus },		  { "cpu", set_cpu },
+	{ "boot_timeout_s", set_boot_timeout }, { "job_timeout_s", set_job_timeout }, { "accel", set_accel },
+};
+static const struct key_def mediator_keys[] = {
+	{ "policy", set_policy },	    { "timeslice_ms", set_timeslice },
+	{ "weights", set_weights },	    { "targets", set_targets },
+	{ "watchdog_ms", set_watchdog_ms }, { "watchdog_action", set_watchdog_action },
+	{ "display_fps", set_display_fps },
+};
+static const struct key_def scenario_keys[] = {
+	{ "policies", set_policies }, { "guests", set_seats },	     { "baseline", set_baseline },
+	{ "weights", set_weights },   { "targets", set_targets }, { "timeslice_ms", set_timeslice },
+};
+static const struct key_def noise_keys[] = {
+	{ "warmup", set_warmup },		  { "max_steal_pct", set_max_steal }, { "max_redos", set_max_redos },
+	{ "lp_num_threads", set_lp_num_threads }, { "pin_cpus", set_pin_cpus },	  { "boots", set_boots },
+};
+static const struct key_def passthrough_keys[] = { { "device", set_device }, { "lab", set_lab } };
+static const struct key_def gvt_keys[] = { { "type", set_gvt_type } };
+
+/* The sections and their keys, one row a section. */
 struct section_def {
 	const char *name;
-	const char *const *keys;
+	const struct key_def *keys;
 	size_t nkeys;
-	int (*set)(struct pstate *s, struct plan *p, int k, char *v);
 };
 
 #define KEYS(k) k, sizeof(k) / sizeof(k[0])
 static const struct section_def sections[SEC_COUNT] = {
-	[SEC_PLAN] = { "plan", KEYS(plan_keys), set_plan_key },
-	[SEC_GUEST] = { "guest", KEYS(guest_keys), set_guest_key },
-	[SEC_MEDIATOR] = { "mediator", KEYS(mediator_keys), set_mediator_key },
-	[SEC_SCENARIO] = { "scenario", KEYS(scenario_keys), set_scenario_key },
-	[SEC_NOISE] = { "noise", KEYS(noise_keys), set_noise_key },
-	[SEC_PASSTHROUGH] = { "passthrough", KEYS(passthrough_keys), set_passthrough_key },
-	[SEC_GVT] = { "gvt-g", KEYS(gvt_keys), set_gvt_key },
+	[SEC_PLAN] = { "plan", KEYS(plan_keys) },
+	[SEC_GUEST] = { "guest", KEYS(guest_keys) },
+	[SEC_MEDIATOR] = { "mediator", KEYS(mediator_keys) },
+	[SEC_SCENARIO] = { "scenario", KEYS(scenario_keys) },
+	[SEC_NOISE] = { "noise", KEYS(noise_keys) },
+	[SEC_PASSTHROUGH] = { "passthrough", KEYS(passthrough_keys) },
+	[SEC_GVT] = { "gvt-g", KEYS(gvt_keys) },
 };
 #undef KEYS
 
-/* key = val in section sec (seen: the keys of that section given so far). */
+/* key = val in section sec (seen: the keys of that section given so far, a bit each). */
 static int set_key(struct pstate *s, struct plan *p, enum section sec, unsigned *seen, const char *key, char *val)
 {
 	const struct section_def *d = &sections[sec];
-	int k = key_index(d->keys, d->nkeys, key);
 	char where[100], known[200] = "";
+	size_t k = 0;
 
+	while (k < d->nkeys && strcmp(d->keys[k].name, key) != 0)
+		k++;
 	snprintf(where, sizeof(where), "[%s%s%s]", d->name, sec == SEC_SCENARIO ? " " : "",
 		 sec == SEC_SCENARIO ? s->sc->name : "");
-	if (k < 0) {
+	if (k == d->nkeys) {
 		for (size_t i = 0; i < d->nkeys; i++)
-			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "", d->keys[i]);
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
+				 d->keys[i].name);
 		return fail(s, "unknown key '%s' in %s (known: %s)", key, where, known);
 	}
 	if (*seen & (1u << k))
 		return fail(s, "duplicate key '%s' in %s", key, where);
 	*seen |= 1u << k;
-	return d->set(s, p, k, val);
+	return d->keys[k].set(s, p, val);
 }
 
 static void plan_defaults(struct plan *p)
