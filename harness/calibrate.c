@@ -199,21 +199,6 @@ static void rate(char *buf, size_t len, int k, int n)
 		snprintf(buf, len, "-");
 }
 
-struct calibration_totals calibration_totals(const struct calibration_row *rows, size_t n)
-{
-	struct calibration_totals t = { 0 };
-
-	for (size_t i = 0; i < n; i++) {
-		t.aa += rows[i].aa_pairs;
-		t.aa_flagged += rows[i].aa_flagged;
-		if (rows[i].injected[0]) {
-			t.ab += rows[i].ab_pairs;
-			t.ab_detected += rows[i].ab_detected;
-		}
-	}
-	return t;
-}
-
 int calibrate_print(struct store *st, const char *run, FILE *out)
 {
 	struct calibration_row *rows;

@@ -26,10 +26,9 @@
 #include <stdio.h>
 
 #include "compare.h"
+#include "run_facts.h"
 #include "store.h"
 
-/* The host fact of a calibration's own run: the slowdown, rounds, test, and the runs it took. */
-#define CALIBRATION_FACT "calibration"
 
 struct calibrate_opts {
 	const char *plan, *results, *reports;
@@ -51,12 +50,6 @@ int calibrate_run(const struct calibrate_opts *o);
  * calibrate_run's. */
 int calibrate_resume(const char *results, const char *reports, const char *cal_id);
 
-/* A calibration's totals: A/A row pairs and their flags over every row; A/B row pairs and their detections over the
- * rows a slowdown was injected into. */
-struct calibration_totals {
-	int aa, aa_flagged, ab, ab_detected;
-};
-struct calibration_totals calibration_totals(const struct calibration_row *rows, size_t n);
 
 /* Print a calibration run's table (from the store) to out. 0, or -1 when run is no calibration. */
 int calibrate_print(struct store *st, const char *run, FILE *out);

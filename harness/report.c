@@ -13,10 +13,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "calibrate.h"
 #include "configs.h"
 #include "compare.h"
-#include "runner.h"
+#include "run_facts.h"
 #include "scenario_summary.h"
 #include "series.h"
 #include "stats.h"

@@ -2038,20 +2038,6 @@ static int create_arms(struct run *r, const struct run_opts *o, const char *base
 	return 0;
 }
 
-int runner_arm_id(struct store *s, const char *run, int k, char *id, size_t len, int *changed_only)
-{
-	char *key = vb_strdupf("%s %d", RUNNER_ARM_FACT, k), *fact = store_host_fact_get(s, run, key);
-
-	free(key);
-	if (!fact)
-		return 0;
-	snprintf(id, len, "%.*s", (int)strcspn(fact, " "), fact); /* "ID (only the configurations it changes)" */
-	if (changed_only)
-		*changed_only = strstr(fact, "(only") != NULL;
-	free(fact);
-	return 1;
-}
-
 /* The arms of a resumed run, from its host facts. 0, or -1 with a message. */
 static int load_arms(struct run *r)
 {

@@ -5,11 +5,10 @@
 
 #include <stddef.h>
 
+#include "run_facts.h"
+
 /* Exit codes: 0 complete, 1 failed to run at all, 3 complete with failed jobs, 130 interrupted. */
 int runner_run(const char *results_dir, const char *reports_dir, const char *plan_path, const char *resume_id);
-
-/* The most arms one run interleaves: itself and two more (calibrate's A, A' and B). */
-#define RUN_MAX_ARMS 3
 
 /*
  * One more arm of an interleaved run, the way Pinpoint runs A/B pairs: its
@@ -63,18 +62,6 @@ const char *runner_shown_status(const char *results, const char *dir, const char
 int runner_run_with(const char *results_dir, const char *reports_dir, const char *plan_path, const char *resume_id,
 		    const struct run_opts *opts);
 
-/* The host fact that says a run had a slowdown injected. */
-#define RUNNER_SLOWDOWN_FACT "injected slowdown"
-/* Host facts of an interleaved run: the run's own names each arm ("interleaved arm 1" ...); an arm's names the run
- * it belongs to (resume that one) and the mediator it starts. */
-#define RUNNER_ARM_FACT "interleaved arm"
-#define RUNNER_ARM_OF_FACT "interleaved with"
-#define RUNNER_ARM_MEDIATOR_FACT "arm mediator"
-#define RUNNER_ARM_THRESHOLD_FACT "arm compare threshold"
-
-struct store;
-/* Arm k (1..RUN_MAX_ARMS-1) of run, from its host fact RUNNER_ARM_FACT k: its run id into id, and whether it runs
- * only the configurations it changes (changed_only, when not NULL). 1, or 0 when the run has no arm k. */
-int runner_arm_id(struct store *s, const char *run, int k, char *id, size_t len, int *changed_only);
+/* The facts a run records about its arms and slowdown (RUNNER_ARM_FACT ..., runner_arm_id) are in run_facts.h. */
 
 #endif
