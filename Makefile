@@ -17,7 +17,8 @@ HARNESS_HDR := $(wildcard harness/*.h workloads/*.h) mediator/gpu_sched.h
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too.
 MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c \
-	mediator/idmap.c mediator/virgl_scan.c mediator/gpu_display.c mediator/gpu_virgl.c mediator/gpu_device.c \
+	mediator/idmap.c mediator/virgl_scan.c mediator/gpu_display.c mediator/renderer.c mediator/render/virgl.c \
+	mediator/render/null.c mediator/gpu_device.c \
 	mediator/control.c mediator/gpu_sched.c mediator/sandbox.c mediator/watchdog.c mediator/vtest_dev.c \
 	mediator/stage_hist.c mediator/copy_pool.c mediator/display_sender.c
 MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp
@@ -167,7 +168,7 @@ test: deps
 	@bash tests/run-tests.sh $(BUILD) $(TESTS_SAN) $(TESTS_TSAN) $(FUZZERS)
 
 format:
-	clang-format -i guest-agent/*.[ch] harness/*.[ch] workloads/*.[ch] tests/*.[ch] mediator/*.[ch] mediator/tests/*.[ch] mediator/fuzz/*.c
+	clang-format -i guest-agent/*.[ch] harness/*.[ch] workloads/*.[ch] tests/*.[ch] mediator/*.[ch] mediator/render/*.c mediator/tests/*.[ch] mediator/fuzz/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "copy_pool.h"
-#include "gpu_virgl.h"
+#include "renderer.h"
 #include "gpu_sched.h"
 #include "sandbox.h"
 #include "watchdog.h"
@@ -219,13 +219,14 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s, double uptime_s)
 {
 	json_object *root = json_object_new_object(), *m = json_object_new_object(), *arr = json_object_new_array();
+	const struct renderer *rnd = gpu_device_renderer();
 	char *out;
 
 	json_object_object_add(m, "pid", json_object_new_int((int)getpid()));
 	json_object_object_add(m, "uptime_s", json_object_new_double(uptime_s));
-	json_object_object_add(m, "virgl", json_object_new_boolean(gvirgl_ready()));
-	json_object_object_add(m, "gl_renderer", json_object_new_string(gvirgl_gl_renderer()));
-	json_object_object_add(m, "platform", json_object_new_string(gvirgl_platform()));
+	json_object_object_add(m, "virgl", json_object_new_boolean(rnd != NULL));
+	json_object_object_add(m, "gl_renderer", json_object_new_string(rnd ? rnd->gl_renderer : ""));
+	json_object_object_add(m, "platform", json_object_new_string(rnd ? rnd->platform : ""));
 	if (s) {
 		json_object *so = json_object_new_object();
 

@@ -10,17 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <virgl/virglrenderer.h>
 
 #include "copy_pool.h"
-#include "gpu_virgl.h"
+#include "renderer.h"
 #include "virgl_scan.h"
-
-/* virglrenderer.h declares struct virgl_box without defining it; its layout is
- * that of virtio_gpu_box: x, y, z, w, h, d as 32-bit integers. */
-struct virgl_box {
-	uint32_t x, y, z, w, h, d;
-};
 
 struct gpu_resource {
 	uint32_t guest_id, host_id; /* host_id: the renderer's, 0 for a host-memory 2D resource */
@@ -80,6 +73,19 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The renderer every vGPU set up from now on renders with (gpu_device_set_renderer). */
+static struct renderer *default_renderer;
+
+void gpu_device_set_renderer(struct renderer *r)
+{
+	default_renderer = r;
+}
+
+struct renderer *gpu_device_renderer(void)
+{
+	return default_renderer;
+}
+
 uint64_t gpu_device_features(int with_virgl)
 {
 	return (1ull << VIRTIO_GPU_F_EDID) | (with_virgl ? 1ull << VIRTIO_GPU_F_VIRGL : 0);
@@ -89,13 +95,14 @@ void gpu_device_config(struct virtio_gpu_config *c, int with_virgl)
 {
 	memset(c, 0, sizeof(*c));
 	c->num_scanouts = 1;
-	c->num_capsets = with_virgl ? gvirgl_num_capsets() : 0;
+	c->num_capsets = with_virgl ? renderer_num_capsets(default_renderer) : 0;
 }
 
 void gpu_device_init(struct gpu_device *g, struct vdev *vdev)
 {
 	memset(g, 0, sizeof(*g));
 	g->vdev = vdev;
+	g->rnd = default_renderer;
 	g->present.job.msg = g->present.msg;
 	gdisp_init(&g->disp);
 	idmap_init(&g->res);
@@ -334,19 +341,15 @@ static void backing_free(struct gpu_device *g, struct gpu_resource *r)
 }
 
 /* The renderer lets go of r's backing (for a buffer it keeps in host memory it copies the backing out now). */
-static void backing_detach(struct gpu_resource *r)
+static void backing_detach(struct gpu_device *g, struct gpu_resource *r)
 {
-	if (r->host_id && r->backing) {
-		struct iovec *iov = NULL;
-		int n = 0;
-
-		virgl_renderer_resource_detach_iov((int)r->host_id, &iov, &n);
-	}
+	if (r->host_id && r->backing)
+		g->rnd->ops->detach(g->rnd, r->host_id);
 }
 
 static void backing_drop(struct gpu_device *g, struct gpu_resource *r)
 {
-	backing_detach(r);
+	backing_detach(g, r);
 	backing_free(g, r);
 }
 
@@ -407,7 +410,7 @@ static void resource_destroy(struct gpu_device *g, struct gpu_resource *r)
 {
 	backing_drop(g, r);
 	if (r->host_id)
-		virgl_renderer_resource_unref(r->host_id);
+		g->rnd->ops->res_unref(g->rnd, r->host_id);
 	if (r->pixels)
 		g->mem_2d -= (uint64_t)r->width * r->height * 4;
 	if (r->lent)
@@ -441,7 +444,7 @@ void gpu_device_mem_remapped(struct gpu_device *g)
 		/* Let the renderer go first, while the old mapping is still there: for a buffer it keeps in host
 		 * memory (queries) it copies the backing out on detach, and it writes query results into the backing
 		 * whenever it polls. */
-		backing_detach(r);
+		backing_detach(g, r);
 		for (int i = 0; i < r->nbacking && lost < 0; i++) {
 			void *p = backing_at_addr(g, r->backing_gpa[i], r->backing[i].iov_len);
 
@@ -451,7 +454,7 @@ void gpu_device_mem_remapped(struct gpu_device *g)
 				lost = i;
 		}
 		if (lost < 0 && r->host_id &&
-		    virgl_renderer_resource_attach_iov((int)r->host_id, r->backing, r->nbacking) != 0)
+		    g->rnd->ops->attach(g->rnd, r->host_id, r->backing, r->nbacking) != 0)
 			lost = r->nbacking;
 		if (lost < 0) {
 			g->backings_moved++;
@@ -483,13 +486,13 @@ void gpu_device_reset(struct gpu_device *g)
 	 * without reading its display channel meanwhile. The update keeps what it sends from (the pixels of resources
 	 * that go here are left to it: pixels_release), and the channel is not touched. */
 	if (g->res.live || g->ctx.live)
-		gvirgl_ctx0();
+		renderer_quiesce(g->rnd);
 	while ((r = idmap_next(&g->res, &pos, NULL)))
 		resource_destroy(g, r);
 	idmap_free(&g->res);
 	pos = 0;
 	while ((c = idmap_next(&g->ctx, &pos, &id)))
-		virgl_renderer_context_destroy((uint32_t)(uintptr_t)c);
+		g->rnd->ops->ctx_destroy(g->rnd, (uint32_t)(uintptr_t)c);
 	idmap_free(&g->ctx);
 	g->npending = 0;
 	g->mem_2d = 0;
@@ -612,17 +615,17 @@ static uint32_t new_resource(struct cmd *c, uint32_t id, struct gpu_resource **o
 }
 
 /* The renderer's resource for 2D resource r: a 2D texture the guest's contexts may also render to. 0, or -1. */
-static int renderer_2d_create(const struct gpu_resource *r, uint32_t *handle)
+static int renderer_2d_create(struct gpu_device *g, const struct gpu_resource *r, uint32_t *handle)
 {
-	struct virgl_renderer_resource_create_args a = {
-		.handle = gvirgl_new_resource_id(), .target = 2 /* 2D texture */, .format = r->format,
-		.bind = 1u << 1 /* render target */, .width = r->width, .height = r->height, .depth = 1,
-		.array_size = 1, .flags = 1 /* y = 0 at the top */,
+	struct render_res a = {
+		.target = 2 /* 2D texture */, .format = r->format, .bind = 1u << 1 /* render target */, .width = r->width,
+		.height = r->height, .depth = 1, .array_size = 1, .flags = 1 /* y = 0 at the top */,
 	};
+	uint32_t id = renderer_new_res_id(g->rnd);
 
-	if (virgl_renderer_resource_create(&a, NULL, 0) != 0)
+	if (g->rnd->ops->res_create(g->rnd, id, &a) != 0)
 		return -1;
-	*handle = a.handle;
+	*handle = id;
 	return 0;
 }
 
@@ -635,7 +638,7 @@ static int renderer_2d_create(const struct gpu_resource *r, uint32_t *handle)
 static int resource_to_renderer(struct gpu_device *g, struct gpu_resource *r)
 {
 	uint64_t bytes = (uint64_t)r->width * r->height * 4;
-	struct virgl_box box = { 0, 0, 0, r->width, r->height, 1 };
+	struct render_xfer x = { .box = { 0, 0, 0, r->width, r->height, 1 }, .stride = r->width * 4 };
 	struct iovec iov = { r->pixels, bytes };
 	uint32_t handle;
 	uint64_t t0 = now_ns();
@@ -643,21 +646,21 @@ static int resource_to_renderer(struct gpu_device *g, struct gpu_resource *r)
 
 	if (r->host_id)
 		return 0;
-	if (!g->virgl || !r->pixels || renderer_2d_create(r, &handle) < 0)
+	if (!g->virgl || !r->pixels || renderer_2d_create(g, r, &handle) < 0)
 		return -1;
-	gvirgl_ctx0(); /* a command stream may be on its way: not in its context (gpu_virgl.h) */
-	e = virgl_renderer_transfer_write_iov(handle, 0, 0, r->width * 4, 0, &box, 0, &iov, 1) != 0 ||
-	    (r->backing && virgl_renderer_resource_attach_iov((int)handle, r->backing, r->nbacking) != 0);
+	renderer_quiesce(g->rnd); /* a command stream may be on its way: not in its context (render/virgl.c) */
+	e = g->rnd->ops->write(g->rnd, handle, &x, &iov, 1) != 0 ||
+	    (r->backing && g->rnd->ops->attach(g->rnd, handle, r->backing, r->nbacking) != 0);
 	g->st.render_ns += now_ns() - t0;
 	if (e) {
-		virgl_renderer_resource_unref(handle);
+		g->rnd->ops->res_unref(g->rnd, handle);
 		return -1;
 	}
 	for (unsigned i = 0; i < r->nctxs; i++) {
 		void *host = idmap_get(&g->ctx, r->ctxs[i]);
 
 		if (host)
-			virgl_renderer_ctx_attach_resource((int)(uintptr_t)host, (int)handle);
+			g->rnd->ops->ctx_resource(g->rnd, (uint32_t)(uintptr_t)host, handle, 1);
 	}
 	r->host_id = handle;
 	if (r->lent)
@@ -708,7 +711,7 @@ static uint32_t cmd_create_2d(struct cmd *c)
 	r->width = m.width;
 	r->height = m.height;
 	if (!in_host) {
-		if (renderer_2d_create(r, &r->host_id) < 0) {
+		if (renderer_2d_create(c->g, r, &r->host_id) < 0) {
 			free(r);
 			return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the renderer refused a %ux%u resource", m.width,
 				    m.height);
@@ -812,12 +815,12 @@ static int flush_read(struct gpu_device *g, struct gpu_resource *r, const struct
 	uint64_t bytes = (uint64_t)a->width * a->height * 4, t0 = now_ns(), t1;
 
 	if (r->host_id) {
-		struct virgl_box box = { a->x, a->y, 0, a->width, a->height, 1 };
+		struct render_xfer x = { .box = { a->x, a->y, 0, a->width, a->height, 1 }, .stride = a->width * 4 };
 		struct iovec iov = { dst, bytes };
 		int e;
 
-		gvirgl_ctx0();
-		e = virgl_renderer_transfer_read_iov(r->host_id, 0, 0, a->width * 4, 0, &box, 0, &iov, 1);
+		renderer_quiesce(g->rnd);
+		e = g->rnd->ops->read(g->rnd, r->host_id, &x, &iov, 1);
 		t1 = now_ns();
 		stage_record(&g->st.stage[STAGE_READBACK], t1 - t0);
 		g->st.present_ns += t1 - t0;
@@ -1100,9 +1103,9 @@ static uint32_t cmd_transfer_2d(struct cmd *c)
 			    "rect %ux%u at offset %llu runs past the %llu-byte backing", m.r.width, m.r.height,
 			    (unsigned long long)m.offset, (unsigned long long)r->backing_len);
 	if (r->host_id) {
-		struct virgl_box box = { m.r.x, m.r.y, 0, m.r.width, m.r.height, 1 };
+		struct render_xfer x = { .box = { m.r.x, m.r.y, 0, m.r.width, m.r.height, 1 }, .offset = m.offset };
 		uint64_t t0 = now_ns();
-		int e = virgl_renderer_transfer_write_iov(r->host_id, 0, 0, 0, 0, &box, m.offset, NULL, 0);
+		int e = c->g->rnd->ops->write(c->g->rnd, r->host_id, &x, NULL, 0);
 
 		c->g->st.render_ns += now_ns() - t0;
 		if (e)
@@ -1180,7 +1183,7 @@ static uint32_t cmd_attach_backing(struct cmd *c)
 		}
 		total += e.length;
 	}
-	if (r->host_id && virgl_renderer_resource_attach_iov((int)r->host_id, iov, (int)n) != 0) {
+	if (r->host_id && c->g->rnd->ops->attach(c->g->rnd, r->host_id, iov, (int)n) != 0) {
 		free(iov);
 		free(at);
 		free(gpa);
@@ -1254,8 +1257,8 @@ static uint32_t cmd_capset_info(struct cmd *c)
 
 	memcpy(&m, c->buf, sizeof(m));
 	memset(out, 0, sizeof(*out));
-	if (!c->g->virgl ||
-	    gvirgl_capset_info(m.capset_index, &out->capset_id, &out->capset_max_version, &out->capset_max_size) < 0)
+	if (!c->g->virgl || c->g->rnd->ops->capset(c->g->rnd, m.capset_index, &out->capset_id,
+						   &out->capset_max_version, &out->capset_max_size) < 0)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "no capset %u", m.capset_index);
 	c->resp_len = sizeof(*out);
 	return VIRTIO_GPU_RESP_OK_CAPSET_INFO;
@@ -1270,10 +1273,12 @@ static uint32_t cmd_capset(struct cmd *c)
 	uint8_t *buf;
 
 	memcpy(&m, c->buf, sizeof(m));
-	for (uint32_t i = 0; c->g->virgl && i < gvirgl_num_capsets(); i++) {
+	for (uint32_t i = 0; c->g->virgl; i++) {
 		uint32_t v, sz;
 
-		if (gvirgl_capset_info(i, &id, &v, &sz) == 0 && id == m.capset_id) {
+		if (c->g->rnd->ops->capset(c->g->rnd, i, &id, &v, &sz) < 0)
+			break;
+		if (id == m.capset_id) {
 			ver = v;
 			size = sz;
 			break;
@@ -1289,7 +1294,7 @@ static uint32_t cmd_capset(struct cmd *c)
 	if (!buf)
 		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory");
 	memcpy(buf, &h, sizeof(h));
-	virgl_renderer_fill_caps(m.capset_id, m.capset_version, buf + sizeof(h));
+	c->g->rnd->ops->fill_caps(c->g->rnd, m.capset_id, m.capset_version, buf + sizeof(h));
 	c->written = (uint32_t)iov_write(c->req->out, c->req->nout, buf, sizeof(h) + size);
 	free(buf);
 	return h.type;
@@ -1312,11 +1317,11 @@ static uint32_t cmd_ctx_create(struct cmd *c)
 			    m.context_init & 0xff);
 	if (c->g->ctx.live >= GPU_MAX_CONTEXTS)
 		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "the vGPU holds %d contexts already", GPU_MAX_CONTEXTS);
-	host = gvirgl_new_context_id();
-	if (virgl_renderer_context_create(host, m.nlen, m.debug_name) != 0)
+	host = renderer_new_ctx_id(c->g->rnd);
+	if (c->g->rnd->ops->ctx_create(c->g->rnd, host, m.nlen, m.debug_name) != 0)
 		return fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the renderer refused context %u", m.hdr.ctx_id);
 	if (idmap_put(&c->g->ctx, m.hdr.ctx_id, (void *)(uintptr_t)host) < 0) {
-		virgl_renderer_context_destroy(host);
+		c->g->rnd->ops->ctx_destroy(c->g->rnd, host);
 		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory for the context table");
 	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
@@ -1356,7 +1361,7 @@ static uint32_t cmd_ctx_destroy(struct cmd *c)
 	if (need_virgl(c, &e) || ctx_host(c, c->hdr.ctx_id, &host, &e))
 		return e;
 	idmap_del(&c->g->ctx, c->hdr.ctx_id);
-	virgl_renderer_context_destroy(host);
+	c->g->rnd->ops->ctx_destroy(c->g->rnd, host);
 	{
 		size_t pos = 0;
 		struct gpu_resource *r;
@@ -1385,10 +1390,7 @@ static uint32_t cmd_ctx_resource(struct cmd *c)
 			       ? fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory to attach resource %u",
 				      m.resource_id)
 			       : VIRTIO_GPU_RESP_OK_NODATA;
-	if (c->cls == GC_CTX_ATTACH_RESOURCE)
-		virgl_renderer_ctx_attach_resource((int)host, (int)r->host_id);
-	else
-		virgl_renderer_ctx_detach_resource((int)host, (int)r->host_id);
+	c->g->rnd->ops->ctx_resource(c->g->rnd, host, r->host_id, c->cls == GC_CTX_ATTACH_RESOURCE);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -1411,13 +1413,14 @@ static uint32_t cmd_create_3d(struct cmd *c)
 	if ((e = new_resource(c, m.resource_id, &r)))
 		return e;
 	{
-		struct virgl_renderer_resource_create_args a = {
-			.handle = gvirgl_new_resource_id(), .target = m.target, .format = m.format, .bind = m.bind,
-			.width = m.width, .height = m.height, .depth = m.depth, .array_size = m.array_size,
-			.last_level = m.last_level, .nr_samples = m.nr_samples, .flags = m.flags,
+		struct render_res a = {
+			.target = m.target, .format = m.format, .bind = m.bind, .width = m.width, .height = m.height,
+			.depth = m.depth, .array_size = m.array_size, .last_level = m.last_level,
+			.nr_samples = m.nr_samples, .flags = m.flags,
 		};
+		uint32_t id = renderer_new_res_id(c->g->rnd);
 		uint64_t t0 = now_ns();
-		int rc = virgl_renderer_resource_create(&a, NULL, 0);
+		int rc = c->g->rnd->ops->res_create(c->g->rnd, id, &a);
 
 		c->g->st.render_ns += now_ns() - t0;
 		if (rc != 0) {
@@ -1425,7 +1428,7 @@ static uint32_t cmd_create_3d(struct cmd *c)
 			return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused resource %u (%d)",
 				    m.resource_id, rc);
 		}
-		r->host_id = a.handle;
+		r->host_id = id;
 	}
 	r->format = m.format;
 	r->width = m.width;
@@ -1442,7 +1445,7 @@ static uint32_t cmd_transfer_3d(struct cmd *c)
 	int to_host = c->cls == GC_TRANSFER_TO_HOST_3D;
 	struct virtio_gpu_transfer_host_3d m;
 	struct gpu_resource *r;
-	struct virgl_box box;
+	struct render_xfer x;
 	uint32_t host = 0, e;
 	uint64_t t0;
 	int rc;
@@ -1462,15 +1465,14 @@ static uint32_t cmd_transfer_3d(struct cmd *c)
 	if (m.offset > r->backing_len)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "offset %llu past the %llu-byte backing",
 			    (unsigned long long)m.offset, (unsigned long long)r->backing_len);
-	memcpy(&box, &m.box, sizeof(box));
+	x = (struct render_xfer){ .ctx = host, .level = m.level, .stride = m.stride, .layer_stride = m.layer_stride,
+				  .box = { m.box.x, m.box.y, m.box.z, m.box.w, m.box.h, m.box.d }, .offset = m.offset };
 	t0 = now_ns();
 	/* The renderer checks the box against the resource and the backing it holds. */
 	if (to_host)
-		rc = virgl_renderer_transfer_write_iov(r->host_id, host, (int)m.level, m.stride, m.layer_stride, &box,
-						       m.offset, NULL, 0);
+		rc = c->g->rnd->ops->write(c->g->rnd, r->host_id, &x, NULL, 0);
 	else
-		rc = virgl_renderer_transfer_read_iov(r->host_id, host, m.level, m.stride, m.layer_stride, &box,
-						      m.offset, NULL, 0);
+		rc = c->g->rnd->ops->read(c->g->rnd, r->host_id, &x, NULL, 0);
 	c->g->st.render_ns += now_ns() - t0;
 	if (rc)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused the transfer (%d)", rc);
@@ -1511,7 +1513,7 @@ static uint32_t cmd_submit(struct cmd *c)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "submit refused: %s", why);
 	}
 	t0 = now_ns();
-	rc = virgl_renderer_submit_cmd(dw, (int)host, (int)(m.size / 4));
+	rc = c->g->rnd->ops->submit(c->g->rnd, host, dw, m.size / 4);
 	c->g->st.render_ns += now_ns() - t0;
 	free(dw);
 	c->g->st.bytes_to_host += m.size;
@@ -1543,7 +1545,7 @@ static uint32_t cmd_cursor(struct cmd *c)
 			    m.resource_id);
 	if (r->host_id) {
 		uint32_t w = 0, h = 0;
-		void *data = virgl_renderer_get_cursor_data(r->host_id, &w, &h);
+		void *data = c->g->rnd->ops->cursor(c->g->rnd, r->host_id, &w, &h);
 
 		if (!data || w != 64 || h != 64) {
 			free(data);
@@ -1624,7 +1626,7 @@ static uint32_t handle(struct gpu_device *g, unsigned qi, struct vring_req *req)
 	const struct cmd_desc *d = NULL;
 	uint32_t type, written;
 
-	g->virgl = gvirgl_ready() &&
+	g->virgl = g->rnd &&
 		   (g->mem_at || (g->vdev && (g->vdev->features & (1ull << VIRTIO_GPU_F_VIRGL))));
 	if (iov_read(req->in, req->nin, 0, &c.hdr, sizeof(c.hdr)) != sizeof(c.hdr)) {
 		g->st.cmds[GC_UNKNOWN]++;
@@ -1651,7 +1653,7 @@ static uint32_t handle(struct gpu_device *g, unsigned qi, struct vring_req *req)
 		goto respond;
 	}
 	if (g->virgl && d->cls != GC_SUBMIT_3D)
-		gvirgl_ctx0(); /* not in another client's GL context (gpu_virgl.h) */
+		renderer_quiesce(g->rnd); /* not in another client's GL context (render/virgl.c) */
 	type = d->serve(&c);
 	if (qi == GPU_CURSORQ)
 		return 0; /* the cursor queue carries no responses */
@@ -1669,7 +1671,7 @@ respond:
 	/* A fenced command under virgl completes once the renderer has executed everything before it. */
 	if ((c.hdr.flags & VIRTIO_GPU_FLAG_FENCE) && g->virgl && type < VIRTIO_GPU_RESP_ERR_UNSPEC) {
 		void *hc = idmap_get(&g->ctx, c.hdr.ctx_id);
-		uint32_t f = gvirgl_fence(hc ? (uint32_t)(uintptr_t)hc : 0);
+		uint32_t f = renderer_fence(g->rnd, hc ? (uint32_t)(uintptr_t)hc : 0);
 
 		if (defer(g, f, req->head, written) == 0)
 			return VDEV_DEFERRED;

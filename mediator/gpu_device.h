@@ -2,8 +2,8 @@
  * decoding and validation, the vGPU's private resource and context ID spaces
  * mapped to the renderer's process-wide ones, scanouts and cursor, fences,
  * and per-vGPU counters. 2D resources live in host memory; when the vGPU
- * negotiated virgl, 3D resources live in the shared renderer (gpu_virgl.c),
- * 3D commands are served there, and a 2D resource moves there the first time
+ * negotiated virgl, 3D resources live in its renderer (renderer.h), 3D
+ * commands are served there, and a 2D resource moves there the first time
  * a 3D command uses it (a stream naming it, a 3D transfer; attaching it to a
  * context is not enough), or at once past the 2D memory limit. Nothing a guest
  * sends reaches the renderer before its sizes, IDs and ownership are checked. */
@@ -89,6 +89,7 @@ struct gpu_device {
 	gpu_mem_at mem_at;
 	void *mem_ctx;
 	struct gpu_display disp;
+	struct renderer *rnd; /* what renders its 3D (gpu_device_set_renderer); NULL: none, 2D only */
 	int virgl;          /* the guest negotiated VIRTIO_GPU_F_VIRGL and the renderer runs */
 	struct idmap res;   /* guest resource ID -> struct gpu_resource */
 	struct idmap ctx;   /* guest context ID -> host context ID (as a pointer-sized integer) */
@@ -146,6 +147,11 @@ struct gpu_device {
 #define GPU_MAX_2D_BYTES (512ull << 20)
 #define GPU_MAX_BACKING_ENTRIES 16384
 #define GPU_MAX_SUBMIT (8u << 20)
+
+/* The renderer of every vGPU set up (gpu_device_init) from now on; NULL (the default): 2D only. */
+struct renderer;
+void gpu_device_set_renderer(struct renderer *r);
+struct renderer *gpu_device_renderer(void);
 
 /* Features and config space a vGPU offers; with_virgl when the renderer runs. */
 uint64_t gpu_device_features(int with_virgl);

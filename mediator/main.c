@@ -41,7 +41,7 @@
 #include "copy_pool.h"
 #include "display_sender.h"
 #include "gpu_device.h"
-#include "gpu_virgl.h"
+#include "renderer.h"
 #include "gpu_sched.h"
 #include "sandbox.h"
 #include "vtest_dev.h"
@@ -141,6 +141,7 @@ static struct {
 	uint64_t throttle_hold; /* --throttle: since when service is held for a pause owed (0: not held) */
 	uint64_t display_interval_ns; /* --display-fps: the displays' refresh (0: every flush, sent as it comes) */
 	uint64_t present_wait_ns;     /* until the next display update is due (UINT64_MAX: none pending) */
+	struct renderer *rnd;  /* the renderer every 3D vGPU shares (NULL: 2D only) */
 	uint32_t fence_seen;   /* the renderer's last retired fence, reported by on_fence */
 	int fence_new;
 	struct ctl_conn ctl[MAX_CTL];
@@ -468,9 +469,10 @@ static void on_vtest_data(struct slot *s)
 }
 
 /* The renderer retired every fence up to `fence`; what it retired is charged and answered after its poll. */
-static void on_fence(void *opaque, uint32_t fence)
+static void on_fence(void *opaque, struct renderer *r, uint32_t fence)
 {
 	(void)opaque;
+	(void)r;
 	M.fence_seen = fence;
 	M.fence_new = 1;
 }
@@ -533,7 +535,7 @@ static void drain_fences(struct slot *s)
 	while (s->gd.npending && now - t0 < DRAIN_NS) {
 		struct timespec nap = { 0, 500000 };
 
-		gvirgl_poll();
+		renderer_poll(M.rnd);
 		retire_fences();
 		if (!s->gd.npending)
 			break;
@@ -1020,7 +1022,7 @@ static unsigned slot_queues(const struct slot *s)
 static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 {
 	uint64_t t0 = mono_ns(), t1, flushes = s->gd.st.flushes;
-	int in_flight = gvirgl_fences_pending(), r;
+	int in_flight = renderer_fences_pending(M.rnd), r;
 	struct slot *culprit = oldest_batch_owner();
 	struct gpu_pending head = { 0 };
 
@@ -1161,7 +1163,7 @@ static int serve_round(void)
 static void present_all(void)
 {
 	uint64_t wait = UINT64_MAX;
-	int in_flight = gvirgl_fences_pending();
+	int in_flight = renderer_fences_pending(M.rnd);
 
 	for (unsigned i = 0; i < MAX_SLOTS; i++) {
 		struct slot *s = &M.slots[i];
@@ -1202,7 +1204,7 @@ static int throttle_step(void)
 	now = mono_ns();
 	if (!M.throttle_hold)
 		M.throttle_hold = now;
-	if (gvirgl_fences_pending() && now - M.throttle_hold < THROTTLE_DRAIN_NS)
+	if (renderer_fences_pending(M.rnd) && now - M.throttle_hold < THROTTLE_DRAIN_NS)
 		return 1;
 	ts.tv_sec = (time_t)(due / 1000000000u);
 	ts.tv_nsec = (long)(due % 1000000000u);
@@ -1223,7 +1225,7 @@ static int loop_timeout(int more)
 	if (more)
 		return 0;
 	/* Retirement is seen at this poll; a throttle holding service for its pause waits on it too. */
-	if (gvirgl_fences_pending() || M.throttle_hold)
+	if (renderer_fences_pending(M.rnd) || M.throttle_hold)
 		t = 1;
 	if (M.held) {
 		int ms = now >= end ? 0 : (int)((end - now) / 1000000u) + 1;
@@ -1317,7 +1319,7 @@ static int sandbox_self_test(const char *render_node, int no_virgl, const char *
 	char *const args[] = { "/bin/true", NULL };
 	int fd;
 
-	if (!no_virgl && gvirgl_init(render_node, on_fence, NULL, err, sizeof(err)) < 0)
+	if (!no_virgl && !render_virgl_open(render_node, on_fence, NULL, err, sizeof(err)))
 		fprintf(stderr, "vgpu-mediator: self-test without the renderer: %s\n", err);
 	if (confine(0, user) < 0)
 		return 1;
@@ -1584,11 +1586,12 @@ int main(int argc, char **argv)
 	watch_set(&M.w_signal, sfd);
 
 	if (!no_virgl) {
-		if (gvirgl_init(render_node, on_fence, NULL, err, sizeof(err)) < 0) {
+		if (!(M.rnd = render_virgl_open(render_node, on_fence, NULL, err, sizeof(err)))) {
 			fprintf(stderr, "vgpu-mediator: 3D unavailable, serving 2D only: %s\n", err);
 		} else {
 			M.virgl = 1;
-			logf_("renderer: %s on %s", gvirgl_gl_renderer(), gvirgl_platform());
+			gpu_device_set_renderer(M.rnd);
+			logf_("renderer: %s on %s", M.rnd->gl_renderer, M.rnd->platform);
 		}
 	}
 	if (listen_dir) {
@@ -1708,7 +1711,7 @@ int main(int argc, char **argv)
 		}
 		sched_tick(&M.sched, mono_ns());
 		more = throttle_step() ? 0 : serve_round();
-		gvirgl_poll();
+		renderer_poll(M.rnd);
 		retire_fences();
 		present_all();
 		watch_fences();

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gpu_virgl.h"
+#include "renderer.h"
 #include "virtio_gpu.h"
 
 /* Wire facts (virglrenderer's vtest_protocol.h): header dwords, and the payload sizes in dwords. */
@@ -222,9 +222,9 @@ static int do_caps(struct vtest_dev *t, const struct msg *m)
 	uint8_t *out;
 	int r;
 
-	for (uint32_t i = 0; i < gvirgl_num_capsets() && cid != id; i++)
-		if (gvirgl_capset_info(i, &cid, &ver, &size) < 0)
-			cid = 0;
+	for (uint32_t i = 0; t->g->rnd && cid != id; i++)
+		if (t->g->rnd->ops->capset(t->g->rnd, i, &cid, &ver, &size) < 0)
+			break;
 	if (cid != id || !size || size > (1u << 20))
 		return drop(t, "the renderer has no capset %u", id);
 	out = calloc(1, sizeof(struct virtio_gpu_ctrl_hdr) + size);

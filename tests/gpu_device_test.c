@@ -19,7 +19,7 @@
 #include "vdev_fixture.h"
 
 #include "gpu_device.h"
-#include "gpu_virgl.h"
+#include "renderer.h"
 #include "virgl_scan.h"
 
 /* Mesa and LLVM keep process-lifetime allocations: not ours to report. */
@@ -178,7 +178,7 @@ static uint32_t send_cmd(struct tgpu *t, const void *cmd, uint32_t len, uint32_t
 		if (used_after != used_before)
 			break;
 		usleep(5000);
-		gvirgl_poll();
+		renderer_poll(gpu_device_renderer());
 	}
 	memcpy(&used_after, t->fe.ram + RING + 0x2000 + 2, 2);
 	if (used_after == used_before)
@@ -525,8 +525,9 @@ static void test_scanner(void)
 
 static struct tgpu *fence_targets[2];
 
-static void on_fence(void *opaque, uint32_t f)
+static void on_fence(void *opaque, struct renderer *r, uint32_t f)
 {
+	(void)r;
 	(void)opaque;
 	for (int i = 0; i < 2; i++)
 		if (fence_targets[i])
@@ -603,17 +604,28 @@ static void setup_3d(struct tgpu *t)
 	CHECK(send_cmd(t, &ca, sizeof(ca), 64) == VIRTIO_GPU_RESP_OK_NODATA, "attach 10 to context 1");
 }
 
+/* The renderer on EGL surfaceless, for every vGPU set up from now on. 0, or -1 (err). */
+static int virgl_up(char *err, size_t len)
+{
+	struct renderer *r = gpu_device_renderer();
+
+	if (!r || strcmp(r->ops->name, "virgl"))
+		r = render_virgl_open("none", on_fence, NULL, err, len);
+	gpu_device_set_renderer(r);
+	return r ? 0 : -1;
+}
+
 static void test_3d(void)
 {
 	char err[256];
 	struct tgpu t, t2;
 	uint8_t px[4];
 
-	if (!gvirgl_ready() && gvirgl_init("none", on_fence, NULL, err, sizeof(err)) < 0) {
+	if (virgl_up(err, sizeof(err)) < 0) {
 		CHECK(0, "the renderer must start on EGL surfaceless here: %s", err);
 		return;
 	}
-	CHECK(strlen(gvirgl_gl_renderer()) > 0, "GL renderer named: %s", gvirgl_gl_renderer());
+	CHECK(strlen(gpu_device_renderer()->gl_renderer) > 0, "GL renderer named: %s", gpu_device_renderer()->gl_renderer);
 	tgpu_up(&t, 1ull << VIRTIO_GPU_F_VIRGL, 1);
 	tgpu_up(&t2, 1ull << VIRTIO_GPU_F_VIRGL, 0);
 	fence_targets[0] = &t;
@@ -869,7 +881,7 @@ static void test_remap(void)
 	struct virtio_gpu_transfer_host_3d put = { .hdr = H(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D),
 						   .box = { 0, 0, 0, 4096, 1, 1 }, .resource_id = 13 };
 
-	if (!gvirgl_ready() && gvirgl_init("none", on_fence, NULL, err, sizeof(err)) < 0) {
+	if (virgl_up(err, sizeof(err)) < 0) {
 		CHECK(0, "the renderer must start on EGL surfaceless here: %s", err);
 		return;
 	}
@@ -1065,7 +1077,7 @@ static void test_2d_under_virgl(void)
 	uint64_t errors;
 	int same = 1;
 
-	if (!gvirgl_ready() && gvirgl_init("none", on_fence, NULL, err, sizeof(err)) < 0) {
+	if (virgl_up(err, sizeof(err)) < 0) {
 		CHECK(0, "the renderer must start on EGL surfaceless here: %s", err);
 		return;
 	}
@@ -1144,9 +1156,67 @@ static void test_2d_under_virgl(void)
 	tgpu_down(&t);
 }
 
+/* The device model over the null renderer (no GL): what it hands the renderer, under which IDs, and what a renderer
+ * failure becomes. Two vGPUs use the same guest IDs; the renderer holds each once, and holds nothing after both
+ * went. */
+static void test_null_renderer(void)
+{
+	struct renderer *before = gpu_device_renderer(), *r = render_null_open(on_fence, NULL);
+	struct virtio_gpu_resource_create_3d rc = { H(VIRTIO_GPU_CMD_RESOURCE_CREATE_3D), 11, 2, 2, 1u << 1, 64, 64, 1,
+						    1, 0, 0, 0, 0 };
+	struct virtio_gpu_ctx_create cc = { .hdr = H(VIRTIO_GPU_CMD_CTX_CREATE), .nlen = 4 };
+	struct tgpu t, t2;
+	size_t res, ctx;
+	uint64_t words, errors;
+
+	CHECK(r != NULL, "the null renderer opens");
+	if (!r)
+		return;
+	gpu_device_set_renderer(r);
+	tgpu_up(&t, 1ull << VIRTIO_GPU_F_VIRGL, 0);
+	tgpu_up(&t2, 1ull << VIRTIO_GPU_F_VIRGL, 0);
+	fence_targets[0] = &t;
+	fence_targets[1] = &t2;
+	CHECK(t.gd.rnd == r && t2.gd.rnd == r, "a vGPU set up now renders with it");
+	setup_3d(&t);
+	setup_3d(&t2); /* the same guest IDs: the renderer refuses a second create under one ID */
+	render_null_held(r, &res, &ctx, &words);
+	CHECK(res == 2 && ctx == 2, "two vGPUs' resource 10 and context 1 are four renderer objects (%zu, %zu)", res,
+	      ctx);
+	CHECK(clear_only(&t, 1, 0, 0, 1) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.npending == 0,
+	      "a fenced submission is answered once the renderer retires its fence");
+	render_null_held(r, &res, &ctx, &words);
+	CHECK(words == 9, "the renderer took the stream's 9 words (%llu)", (unsigned long long)words);
+
+	errors = t.gd.st.errors;
+	render_null_fail(r, 1);
+	CHECK(send_cmd(&t, &rc, sizeof(rc), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER && t.gd.st.errors == errors + 1 &&
+		      strstr(t.gd.st.last_error, "refused resource 11"),
+	      "a renderer that refuses a resource: the guest is told, and why is kept (%s)", t.gd.st.last_error);
+	CHECK(send_cmd(&t, &rc, sizeof(rc), 64) == VIRTIO_GPU_RESP_OK_NODATA, "and the same create then succeeds");
+	render_null_fail(r, 1);
+	cc.hdr.ctx_id = 2;
+	CHECK(send_cmd(&t, &cc, sizeof(cc), 64) == VIRTIO_GPU_RESP_ERR_UNSPEC, "a refused context is an error");
+	CHECK(send_cmd(&t, &cc, sizeof(cc), 64) == VIRTIO_GPU_RESP_OK_NODATA, "and context 2 is free to make again");
+	render_null_fail(r, 1);
+	CHECK(clear_only(&t, 0, 1, 0, 0) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "a refused stream is an error");
+
+	gpu_device_reset(&t.gd);
+	render_null_held(r, &res, &ctx, &words);
+	CHECK(res == 1 && ctx == 1, "a reset drops that vGPU's objects alone (%zu, %zu left)", res, ctx);
+	fence_targets[0] = fence_targets[1] = NULL;
+	tgpu_down(&t);
+	tgpu_down(&t2);
+	render_null_held(r, &res, &ctx, &words);
+	CHECK(res == 0 && ctx == 0, "nothing is left once both went (%zu, %zu)", res, ctx);
+	gpu_device_set_renderer(before);
+	renderer_close(r);
+}
+
 int main(void)
 {
 	test_scanner();
+	test_null_renderer();
 	test_2d();
 	test_coalesce();
 	test_present_sender();

@@ -18,13 +18,14 @@
 
 #include "check.h"
 #include "gpu_device.h"
-#include "gpu_virgl.h"
+#include "renderer.h"
 #include "vtest_dev.h"
 
 static uint32_t retired;
 
-static void on_fence(void *opaque, uint32_t fence)
+static void on_fence(void *opaque, struct renderer *r, uint32_t fence)
 {
+	(void)r;
 	(void)opaque;
 	retired = fence;
 }
@@ -74,7 +75,8 @@ int main(void)
 	int sv[2], mfd = -1;
 	uint32_t h[2], v = 2, r, busy_wait[2] = { 0, 1 }, busy_peek[2] = { 0, 0 };
 
-	if (gvirgl_init("none", on_fence, NULL, err, sizeof(err)) < 0) {
+	gpu_device_set_renderer(render_virgl_open("none", on_fence, NULL, err, sizeof(err)));
+	if (!gpu_device_renderer()) {
 		CHECK(0, "the renderer must start on EGL surfaceless here: %s", err);
 		return check_done("vtest_dev");
 	}
@@ -122,7 +124,7 @@ int main(void)
 	CHECK(!vtest_want_read(&t) && !vtest_has_work(&t), "the client is neither read nor served meanwhile");
 	CHECK(vtest_fences_done(&t) == 0 && t.owe_busy, "a retirement of nothing of its own answers nothing");
 	for (int i = 0; i < 2000 && gd.npending; i++) {
-		gvirgl_poll();
+		renderer_poll(gpu_device_renderer());
 		gpu_device_fences_done(&gd, retired);
 		usleep(1000);
 	}
