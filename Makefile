@@ -18,7 +18,8 @@ HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too.
 MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c \
 	mediator/idmap.c mediator/virgl_scan.c mediator/gpu_display.c mediator/renderer.c mediator/render/virgl.c \
-	mediator/render/null.c mediator/gpu_device.c \
+	mediator/render/null.c mediator/render/worker.c mediator/render_proto.c mediator/render_worker.c \
+	mediator/render_spawn.c mediator/shared_mem.c mediator/gpu_device.c \
 	mediator/control.c mediator/gpu_sched.c mediator/sandbox.c mediator/watchdog.c mediator/vtest_dev.c \
 	mediator/stage_hist.c mediator/copy_pool.c mediator/display_sender.c
 MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp
@@ -113,7 +114,7 @@ TSAN := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
 TSAN_SRC := $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) harness/util.c harness/vtest_ns.c harness/xvfb.c
 TSAN_OBJ := $(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(TSAN_SRC))
 TSAN_TEST_NAMES := gpu_device_test vtest_dev_test vhost_dev_test watchdog_test gpu_sched_test stage_hist_test copy_pool_test \
-	display_sender_test control_test mediator_process_test vtest_process_test
+	display_sender_test control_test mediator_process_test vtest_process_test render_worker_test
 TESTS_TSAN := $(addprefix $(BUILD)/tsan/,$(TSAN_TEST_NAMES))
 MEDIATOR_TSAN := $(BUILD)/tsan/vgpu-mediator
 .SECONDARY: $(TSAN_OBJ)

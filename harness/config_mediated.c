@@ -25,7 +25,7 @@ static const char *skip_reason(const struct host *h, const struct plan *p, char 
 
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
 {
-	char *argv[20 + 2 * GPU_BACKEND_MAX];
+	char *argv[24 + 2 * GPU_BACKEND_MAX];
 	char *specs[GPU_BACKEND_MAX], *dom0;
 	char slice[16], watchdog[16], throttle[16], fps[16], disp[32];
 	const struct plan_mediator *m = env->sched;
@@ -65,6 +65,8 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		argv[k++] = "--throttle";
 		argv[k++] = throttle;
 	}
+	if (m && m->render_workers)
+		argv[k++] = "--render-workers";
 	if (m && m->display_fps_set) {
 		snprintf(fps, sizeof(fps), "%d", m->display_fps);
 		argv[k++] = "--display-fps";

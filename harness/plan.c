@@ -6,7 +6,7 @@
  *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads, pin_cpus, boots
  *   [passthrough] device (auto, or a PCI address), lab (none or nested)
  *   [gvt-g] type (auto, or an mdev type id)
- *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action, display_fps
+ *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action, display_fps, render_workers
  *   [scenario NAME] policies, guests, baseline, weights, targets, timeslice_ms
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
 #define _GNU_SOURCE
@@ -467,6 +467,12 @@ static int set_watchdog_action(struct pstate *s, struct plan *p, char *v)
 	return 0;
 }
 
+static int set_render_workers(struct pstate *s, struct plan *p, char *v)
+{
+	(void)p;
+	return parse_bool(s, "render_workers", v, &s->med->render_workers);
+}
+
 static int set_display_fps(struct pstate *s, struct plan *p, char *v)
 {
 	(void)p;
@@ -612,7 +618,7 @@ static const struct key_def mediator_keys[] = {
 	{ "policy", set_policy },	    { "timeslice_ms", set_timeslice },
 	{ "weights", set_weights },	    { "targets", set_targets },
 	{ "watchdog_ms", set_watchdog_ms }, { "watchdog_action", set_watchdog_action },
-	{ "display_fps", set_display_fps },
+	{ "display_fps", set_display_fps },   { "render_workers", set_render_workers },
 };
 static const struct key_def scenario_keys[] = {
 	{ "policies", set_policies }, { "guests", set_seats },	     { "baseline", set_baseline },

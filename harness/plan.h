@@ -27,6 +27,7 @@ struct plan_mediator {
 	int watchdog_quarantine; /* on a trip the vGPU is quarantined until its device is reset (else reported) */
 	int display_fps_set;     /* display_fps was given */
 	int display_fps;         /* vgpu-mediator --display-fps: display updates a second at most (0: every flush) */
+	int render_workers;      /* vgpu-mediator --render-workers: a renderer process per vGPU */
 	int line;                              /* where that guest was named, for the message */
 	int throttle_pct; /* vgpu-mediator --throttle: a known slowdown (set by vgpubench calibrate, not by plans) */
 };

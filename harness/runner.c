@@ -1603,6 +1603,7 @@ static void run_scenario(struct run *r, const struct config_def *c, const struct
 	med.watchdog_quarantine = r->plan.med.watchdog_quarantine;
 	med.display_fps_set = r->plan.med.display_fps_set;
 	med.display_fps = r->plan.med.display_fps;
+	med.render_workers = r->plan.med.render_workers;
 	med.throttle_pct = r->plan.med.throttle_pct;
 	char link[64];
 	struct backend_env env = {

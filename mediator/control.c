@@ -69,6 +69,44 @@ static json_object *sandbox_json(void)
 	return o;
 }
 
+/* Resident memory of process pid in KiB (/proc/PID/statm), 0 when it cannot be read. */
+static uint64_t rss_kb(int pid)
+{
+	char path[64];
+	unsigned long size = 0, resident = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
+	if (pid <= 0 || !(f = fopen(path, "re")))
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (uint64_t)resident * ((uint64_t)sysconf(_SC_PAGESIZE) / 1024u);
+}
+
+static json_object *worker_json(const struct vgpu_worker_log *l)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "pid", json_object_new_int(l->now.pid));
+	json_object_object_add(o, "ready", json_object_new_boolean(l->now.ready));
+	add_u64(o, "started", l->started);
+	add_u64(o, "restarts", l->started ? l->started - 1 : 0);
+	add_u64(o, "died", l->died);
+	json_object_object_add(o, "last_exit", json_object_new_string(l->last_exit));
+	json_object_object_add(o, "last_status", json_object_new_string(l->last_status));
+	add_u64(o, "rss_kb", rss_kb(l->now.pid));
+	add_u64(o, "calls", l->now.calls);
+	add_ms(o, "call_ms_max", l->now.call_ns_max);
+	add_u64(o, "submits", l->now.submits);
+	add_u64(o, "async_errors", l->now.async_errors);
+	json_object_object_add(o, "last_async_error", json_object_new_string(l->now.last_async_error));
+	add_u64(o, "maps", l->now.maps);
+	add_u64(o, "bulk_bytes", l->now.bulk_bytes);
+	return o;
+}
+
 static json_object *health_json(const struct vgpu_health *h)
 {
 	json_object *o = json_object_new_object();
@@ -134,6 +172,8 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 	json_object_object_add(o, "broken", json_object_new_boolean(v->broken));
 	if (v->h)
 		json_object_object_add(o, "health", health_json(v->h));
+	if (v->wl)
+		json_object_object_add(o, "worker", worker_json(v->wl));
 	if (v->wd) {
 		json_object *w = json_object_new_object();
 
@@ -219,14 +259,14 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s, double uptime_s)
 {
 	json_object *root = json_object_new_object(), *m = json_object_new_object(), *arr = json_object_new_array();
-	const struct renderer *rnd = gpu_device_renderer();
+	const struct gpu_renderer_desc *rnd = gpu_device_description();
 	char *out;
 
 	json_object_object_add(m, "pid", json_object_new_int((int)getpid()));
 	json_object_object_add(m, "uptime_s", json_object_new_double(uptime_s));
-	json_object_object_add(m, "virgl", json_object_new_boolean(rnd != NULL));
-	json_object_object_add(m, "gl_renderer", json_object_new_string(rnd ? rnd->gl_renderer : ""));
-	json_object_object_add(m, "platform", json_object_new_string(rnd ? rnd->platform : ""));
+	json_object_object_add(m, "virgl", json_object_new_boolean(rnd->on));
+	json_object_object_add(m, "gl_renderer", json_object_new_string(rnd->gl_renderer));
+	json_object_object_add(m, "platform", json_object_new_string(rnd->platform));
 	if (s) {
 		json_object *so = json_object_new_object();
 

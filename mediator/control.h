@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "gpu_device.h"
+#include "renderer.h"
 
 struct sched;
 struct sched_vgpu;
@@ -32,6 +33,15 @@ struct vgpu_health {
 	uint64_t drain_timeouts;  /* rings stopped with fences still unfinished after the bound */
 };
 
+/* A vGPU's render workers (--render-workers), kept across them. */
+struct vgpu_worker_log {
+	uint64_t started;         /* workers started for it */
+	uint64_t died;            /* ... that died, or were cut off or killed */
+	char last_exit[128];      /* why the last one was lost */
+	char last_status[64];     /* how its process ended ("signal 11 (Segmentation fault)") */
+	struct render_worker_info now; /* the current one's counters, as of the snapshot (pid 0: none) */
+};
+
 struct control_vgpu {
 	const char *name;
 	const struct sched_vgpu *sv; /* the scheduler's accounting of it */
@@ -43,6 +53,7 @@ struct control_vgpu {
 	int broken;                  /* a ring is broken: not served until the front-end restarts it */
 	const struct vgpu_health *h;
 	const struct watchdog *wd;   /* its stuck-renderer watchdog */
+	const struct vgpu_worker_log *wl; /* its render workers, NULL when it has none */
 	/* A vtest endpoint (dom0's GL clients, vtest_dev.h): the vGPU's counters are its clients' summed, those gone
 	 * included, and each client connected now is listed under it with its own. */
 	int vtest;                          /* 1 an endpoint, 2 one of its clients */

@@ -73,12 +73,32 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The renderer every vGPU set up from now on renders with (gpu_device_set_renderer). */
+/* The renderer every vGPU set up from now on renders with (gpu_device_set_renderer), and what vGPUs are told of
+ * theirs (gpu_device_describe). */
 static struct renderer *default_renderer;
+static struct gpu_renderer_desc desc;
+
+void gpu_device_describe(const struct renderer *r)
+{
+	memset(&desc, 0, sizeof(desc));
+	if (!r)
+		return;
+	desc.on = 1;
+	desc.capsets = renderer_num_capsets((struct renderer *)r);
+	snprintf(desc.gl_renderer, sizeof(desc.gl_renderer), "%s", r->gl_renderer);
+	snprintf(desc.platform, sizeof(desc.platform), "%s", r->platform);
+}
+
+const struct gpu_renderer_desc *gpu_device_description(void)
+{
+	return &desc;
+}
 
 void gpu_device_set_renderer(struct renderer *r)
 {
 	default_renderer = r;
+	if (r)
+		gpu_device_describe(r);
 }
 
 struct renderer *gpu_device_renderer(void)
@@ -95,7 +115,7 @@ void gpu_device_config(struct virtio_gpu_config *c, int with_virgl)
 {
 	memset(c, 0, sizeof(*c));
 	c->num_scanouts = 1;
-	c->num_capsets = with_virgl ? renderer_num_capsets(default_renderer) : 0;
+	c->num_capsets = with_virgl ? desc.capsets : 0;
 }
 
 void gpu_device_init(struct gpu_device *g, struct vdev *vdev)

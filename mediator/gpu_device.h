@@ -148,10 +148,23 @@ struct gpu_device {
 #define GPU_MAX_BACKING_ENTRIES 16384
 #define GPU_MAX_SUBMIT (8u << 20)
 
-/* The renderer of every vGPU set up (gpu_device_init) from now on; NULL (the default): 2D only. */
+/* The renderer of every vGPU set up (gpu_device_init) from now on; NULL (the default): 2D only, unless the caller
+ * gives each vGPU its own (gpu_device.rnd, set after gpu_device_init: a render worker each). Setting one describes
+ * it too. */
 struct renderer;
 void gpu_device_set_renderer(struct renderer *r);
 struct renderer *gpu_device_renderer(void);
+
+/* What every vGPU is told of its renderer (the capsets its config space offers) and the control socket shows:
+ * taken from r now (NULL: no 3D). */
+struct gpu_renderer_desc {
+	int on;
+	uint32_t capsets;
+	char gl_renderer[192];
+	char platform[160];
+};
+void gpu_device_describe(const struct renderer *r);
+const struct gpu_renderer_desc *gpu_device_description(void);
 
 /* Features and config space a vGPU offers; with_virgl when the renderer runs. */
 uint64_t gpu_device_features(int with_virgl);

@@ -379,7 +379,7 @@ static void charge(struct sched *s, unsigned i, uint64_t ns)
 
 void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, int in_flight)
 {
-	uint64_t from;
+	uint64_t from, *cursor;
 
 	if (i >= SCHED_MAX_VGPUS || t1 <= t0)
 		return;
@@ -387,15 +387,16 @@ void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, in
 		s->v[i].overlap_ns += t1 - t0;
 		return;
 	}
-	from = t0 > s->cursor ? t0 : s->cursor;
+	cursor = s->own_timelines ? &s->v[i].cursor : &s->cursor;
+	from = t0 > *cursor ? t0 : *cursor;
 	if (t1 > from) {
 		charge(s, i, t1 - from);
 		s->v[i].sync_ns += t1 - from;
-		s->cursor = t1;
+		*cursor = t1;
 	}
 }
 
-void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64_t now)
+static void retire_on(struct sched *s, uint64_t *cursor, const struct sched_batch *b, size_t k, uint64_t now)
 {
 	uint64_t next = now, acc = 0;
 
@@ -404,7 +405,7 @@ void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64
 	/* Stretch j runs from batch j's start to batch j+1's (the last to now) and is split among batches 0..j;
 	 * walking back, acc is what batch j gets of the stretches from its own on. */
 	for (size_t j = k; j-- > 0;) {
-		uint64_t start = b[j].submit_ns > s->cursor ? b[j].submit_ns : s->cursor;
+		uint64_t start = b[j].submit_ns > *cursor ? b[j].submit_ns : *cursor;
 		uint64_t seg = next > start ? next - start : 0;
 
 		if (start > now)
@@ -418,8 +419,19 @@ void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64
 			s->v[b[j].vgpu].batches++;
 		}
 	}
-	if (now > s->cursor)
-		s->cursor = now;
+	if (now > *cursor)
+		*cursor = now;
+}
+
+void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64_t now)
+{
+	retire_on(s, &s->cursor, b, k, now);
+}
+
+void sched_retire_own(struct sched *s, unsigned i, const struct sched_batch *b, size_t k, uint64_t now)
+{
+	if (i < SCHED_MAX_VGPUS)
+		retire_on(s, &s->v[i].cursor, b, k, now);
 }
 
 void sched_frame(struct sched *s, unsigned i, uint64_t now)

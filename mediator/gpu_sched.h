@@ -104,6 +104,7 @@ struct sched_vgpu {
 	uint64_t gpu_ns_step;   /* gpu_ns at the last revision of the sla cap */
 	uint32_t frames_second;
 	uint32_t frames_bucket; /* frames since the last bucket closed */
+	uint64_t cursor;        /* its own timeline (a render worker of its own): charged up to here */
 };
 
 struct sched {
@@ -113,6 +114,7 @@ struct sched {
 	uint64_t bucket_start;
 	unsigned bucket_pos, buckets_done;
 	uint64_t cursor;   /* renderer time is charged up to here */
+	int own_timelines; /* each vGPU renders in a worker of its own: calls and batches go on its own timeline */
 	double others_cap; /* sla: fraction of a period the vGPUs without a target may use together */
 	unsigned rr;       /* where the next round starts */
 	uint64_t charged_ns; /* renderer time charged to anyone, ever */
@@ -174,6 +176,9 @@ int sched_slice_over(const struct sched *s, uint64_t turn_start, uint64_t now);
 void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, int in_flight);
 /* Batches b[0..k) (in fence order) were seen retired at now. */
 void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64_t now);
+/* The same for batches of vGPU i alone, on a timeline of its own: its render worker runs beside the others, so its
+ * batches are charged from max(their submission, the end of what was charged to it before). */
+void sched_retire_own(struct sched *s, unsigned i, const struct sched_batch *b, size_t k, uint64_t now);
 /* vGPU i showed a frame. */
 void sched_frame(struct sched *s, unsigned i, uint64_t now);
 

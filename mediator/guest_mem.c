@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "shared_mem.h"
+
 /* [a, a + alen) and [b, b + blen) overlap; both are known not to wrap. */
 static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
@@ -67,6 +69,8 @@ int guest_mem_add(struct guest_mem *m, int fd, uint64_t gpa, uint64_t size, uint
 					    .host = (uint8_t *)p + (mmap_offset - start),
 					    .map_base = p,
 					    .map_len = (size_t)len };
+	/* A render worker may map the same pages (shared_mem.h). */
+	shmem_add(m->r[m->n].host, (size_t)size, fd, mmap_offset);
 	m->n++;
 	return 0;
 }
@@ -87,8 +91,10 @@ int guest_mem_same(const struct guest_mem *a, const struct guest_mem *b)
 
 void guest_mem_clear(struct guest_mem *m)
 {
-	for (int i = 0; i < m->n; i++)
+	for (int i = 0; i < m->n; i++) {
+		shmem_remove(m->r[i].host);
 		munmap(m->r[i].map_base, m->r[i].map_len);
+	}
 	memset(m, 0, sizeof(*m));
 }
 

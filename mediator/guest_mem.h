@@ -27,7 +27,8 @@ struct guest_mem {
 };
 
 /*
- * Map a region from fd (the fd is not kept). The region must fit in the file
+ * Map a region from fd (the caller keeps fd; a duplicate goes into the table of
+ * memory a render worker may map too, shared_mem.h). The region must fit in the file
  * (checked with fstat first: touching past its end would raise SIGBUS), must
  * not be empty, must not wrap the 64-bit space and must not overlap another.
  * 0, or -1 with a message in err.

@@ -16,6 +16,8 @@
  *            --watchdog-ms N (default 2000, 0 off)  --watchdog-action report|quarantine
  *            --throttle PCT (withhold the renderer PCT% of its busy time: a known slowdown, gpu_sched.h)
  *            --no-sandbox | --sandbox-user USER (default nobody, when root)  --sandbox-self-test
+ *            --render-workers (each vGPU renders in a process of its own, render_worker.h)
+ *            --worker-timeout-ms N (default 10000: a worker that answers a call no sooner is killed)
  * Once its sockets and renderer are up it confines itself (sandbox.h).
  */
 #define _GNU_SOURCE
@@ -41,6 +43,7 @@
 #include "copy_pool.h"
 #include "display_sender.h"
 #include "gpu_device.h"
+#include "render_worker.h"
 #include "renderer.h"
 #include "gpu_sched.h"
 #include "sandbox.h"
@@ -57,8 +60,11 @@
 #define COPY_THREADS_DEFAULT_MAX 3 /* --copy-threads by default: the CPUs but one, at most this many */
 #define DISPLAY_THREADS_DEFAULT 1  /* --display-threads: one sender puts every vGPU's updates on their channels */
 #define DRAIN_NS 2000000000ull /* the longest a stopping ring waits for its fences (it holds every vGPU) */
+#define WORKER_TIMEOUT_DEFAULT_MS 10000 /* --worker-timeout-ms */
 
-enum watch_kind { W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL, W_VTEST, W_SENT };
+enum watch_kind {
+	W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL, W_VTEST, W_SENT, W_WORKER, W_SPAWNER
+};
 
 struct slot;
 struct vtest_ep;
@@ -100,6 +106,12 @@ struct slot {
 	struct watch w_listen, w_conn, w_kick[VDEV_MAX_QUEUES], w_disp;
 	struct vtest_ep *ep; /* a vtest client of this endpoint (its vGPU has no vdev), else NULL */
 	struct vtest_dev vt;
+	/* --render-workers: its own renderer (gd.rnd) is a worker process; fences it retired, not yet taken in. */
+	struct watch w_worker;
+	uint32_t fence_seen;
+	int fence_new;
+	int worker_down; /* its worker died or was cut off: seen, the vGPU broken until its device is reset */
+	struct vgpu_worker_log wlog;
 };
 
 /* What a vtest endpoint's clients used: those gone, summed as they leave, plus (at a snapshot) those here. */
@@ -141,7 +153,12 @@ static struct {
 	uint64_t throttle_hold; /* --throttle: since when service is held for a pause owed (0: not held) */
 	uint64_t display_interval_ns; /* --display-fps: the displays' refresh (0: every flush, sent as it comes) */
 	uint64_t present_wait_ns;     /* until the next display update is due (UINT64_MAX: none pending) */
-	struct renderer *rnd;  /* the renderer every 3D vGPU shares (NULL: 2D only) */
+	struct renderer *rnd;  /* the renderer every 3D vGPU shares (NULL: 2D only, or each its own worker) */
+	int workers;           /* --render-workers */
+	struct render_spawner spawner;
+	struct watch w_spawner;
+	uint64_t worker_timeout_ms;
+	_Atomic int call_pid;  /* the worker of the vGPU the loop serves (0: none), for the watchdog thread */
 	uint32_t fence_seen;   /* the renderer's last retired fence, reported by on_fence */
 	int fence_new;
 	struct ctl_conn ctl[MAX_CTL];
@@ -247,6 +264,7 @@ static struct slot *slot_new(const char *name)
 		s->w_listen = (struct watch){ .kind = W_LISTEN, .s = s, .fd = -1 };
 		s->w_conn = (struct watch){ .kind = W_CONN, .s = s, .fd = -1 };
 		s->w_disp = (struct watch){ .kind = W_DISP, .s = s, .fd = -1 };
+		s->w_worker = (struct watch){ .kind = W_WORKER, .s = s, .fd = -1 };
 		for (unsigned q = 0; q < VDEV_MAX_QUEUES; q++)
 			s->w_kick[q] = (struct watch){ .kind = W_KICK, .s = s, .qi = q, .fd = -1 };
 		sched_vgpu_add(&M.sched, (unsigned)i);
@@ -266,6 +284,9 @@ static void vt_fold(struct vt_totals *t, const struct slot *s)
 		t->wd.longest_ns = s->wd.longest_ns;
 }
 
+static void worker_open(struct slot *s);
+static void worker_close(struct slot *s);
+
 static void slot_disconnect(struct slot *s, const char *why)
 {
 	if (!s->active)
@@ -277,6 +298,7 @@ static void slot_disconnect(struct slot *s, const char *why)
 		vt_fold(&s->ep->gone, s);
 		watch_set(&s->w_conn, -1);
 		vtest_free(&s->vt);
+		worker_close(s);
 		close(s->vt.fd);
 		s->active = 0;
 		s->used = 0;
@@ -295,6 +317,7 @@ static void slot_disconnect(struct slot *s, const char *why)
 	s->health_base.resumes += s->vd.resumes;
 	/* Only this vGPU's state goes: its resources, contexts, pending fences, mappings. */
 	gpu_device_free(&s->gd);
+	worker_close(s);
 	vdev_free(&s->vd);
 	s->active = 0;
 	s->broken = 0;
@@ -319,6 +342,7 @@ static void slot_connect(struct slot *s, int fd)
 	gpu_device_config(&cfg, M.virgl);
 	vdev_init(&s->vd, fd, 2, gpu_device_features(M.virgl), &cfg, sizeof(cfg), gpu_device_handle, &s->gd);
 	gpu_device_init(&s->gd, &s->vd);
+	worker_open(s);
 	gpu_device_set_display_interval(&s->gd, M.display_interval_ns);
 	s->vd.config_hook = gpu_device_config_write;
 	s->vd.event_hook = slot_event;
@@ -359,6 +383,10 @@ static void slot_sync(struct slot *s)
 		/* The front-end stopped and restarted its rings: a fresh ring is served again. */
 		s->broken = 0;
 		s->health.recoveries++;
+		if (s->worker_down) {
+			worker_close(s);
+			worker_open(s);
+		}
 		logf_("vgpu %s: rings restarted, served again", s->name);
 	}
 	for (unsigned q = 0; q < s->vd.nqueues; q++) {
@@ -445,6 +473,7 @@ static void on_vtest_accept(struct vtest_ep *ep)
 	s->active = 1;
 	s->connects = 1;
 	gpu_device_init(&s->gd, NULL);
+	worker_open(s);
 	vtest_init(&s->vt, fd, &s->gd);
 	sched_set_weight(&M.sched, slot_index(s), ep->weight);
 	sched_set_target(&M.sched, slot_index(s), ep->fps);
@@ -471,10 +500,45 @@ static void on_vtest_data(struct slot *s)
 /* The renderer retired every fence up to `fence`; what it retired is charged and answered after its poll. */
 static void on_fence(void *opaque, struct renderer *r, uint32_t fence)
 {
-	(void)opaque;
+	struct slot *s = opaque; /* a vGPU's own worker, or NULL: the renderer every vGPU shares */
+
 	(void)r;
+	if (s) {
+		s->fence_seen = fence;
+		s->fence_new = 1;
+		return;
+	}
 	M.fence_seen = fence;
 	M.fence_new = 1;
+}
+
+/* --render-workers: a vGPU set up now gets a worker of its own (it starts meanwhile; its first call waits for it). */
+static void worker_open(struct slot *s)
+{
+	char err[256];
+
+	if (!M.workers || !M.virgl)
+		return;
+	s->worker_down = 0;
+	s->gd.rnd = render_worker_open(&M.spawner, on_fence, s, M.worker_timeout_ms, err, sizeof(err));
+	if (!s->gd.rnd) {
+		logf_("vgpu %s: no render worker (%s): 2D only until its device is reset", s->name, err);
+		snprintf(s->wlog.last_exit, sizeof(s->wlog.last_exit), "not started: %.80s", err);
+		return;
+	}
+	s->wlog.started++;
+	render_worker_info(s->gd.rnd, &s->wlog.now);
+	watch_set(&s->w_worker, s->gd.rnd->fd);
+}
+
+/* Its worker goes (after gpu_device_free or _reset: nothing of the vGPU is left in it). */
+static void worker_close(struct slot *s)
+{
+	if (!M.workers || !s->gd.rnd)
+		return;
+	watch_set(&s->w_worker, -1);
+	renderer_close(s->gd.rnd);
+	s->gd.rnd = NULL;
 }
 
 static int batch_older(const void *a, const void *b)
@@ -486,6 +550,39 @@ static int batch_older(const void *a, const void *b)
 	return da < db ? 1 : da > db ? -1 : 0;
 }
 
+/* A vGPU's requests whose fences retired are answered; a vtest client's owed busy-wait with them. */
+static void fences_answer(struct slot *s, uint32_t fence)
+{
+	gpu_device_fences_done(&s->gd, fence);
+	if (s->ep && !s->broken) {
+		if (vtest_fences_done(&s->vt) < 0)
+			slot_break(s, s->vt.why);
+		vt_sync(s);
+	}
+}
+
+/* --render-workers: each vGPU's worker is a timeline of its own. Its batches retired are charged to it on that
+ * timeline (in fence order), then its requests answered. */
+static void retire_own_fences(void)
+{
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+		struct sched_batch *b;
+		size_t k = 0;
+
+		if (!s->used || !s->active || !s->fence_new)
+			continue;
+		s->fence_new = 0;
+		b = s->gd.npending ? malloc(s->gd.npending * sizeof(*b)) : NULL;
+		for (unsigned p = 0; b && p < s->gd.npending && (int32_t)(s->fence_seen - s->gd.pending[p].host_fence) >= 0;
+		     p++)
+			b[k++] = (struct sched_batch){ (unsigned)i, s->gd.pending[p].t0_ns, s->gd.pending[p].host_fence };
+		sched_retire_own(&M.sched, (unsigned)i, b, k, mono_ns());
+		free(b);
+		fences_answer(s, s->fence_seen);
+	}
+}
+
 /* Charge the batches retired since the last poll to their vGPUs (in fence order), then answer their requests. */
 static void retire_fences(void)
 {
@@ -493,6 +590,7 @@ static void retire_fences(void)
 	struct sched_batch *b;
 	size_t k = 0, cap = 0;
 
+	retire_own_fences();
 	if (!M.fence_new)
 		return;
 	M.fence_new = 0;
@@ -515,14 +613,8 @@ static void retire_fences(void)
 	for (int i = 0; i < MAX_SLOTS; i++) {
 		struct slot *s = &M.slots[i];
 
-		if (!s->used || !s->active)
-			continue;
-		gpu_device_fences_done(&s->gd, fence);
-		if (s->ep && !s->broken) {
-			if (vtest_fences_done(&s->vt) < 0)
-				slot_break(s, s->vt.why);
-			vt_sync(s);
-		}
+		if (s->used && s->active && s->gd.rnd == M.rnd)
+			fences_answer(s, fence);
 	}
 }
 
@@ -535,9 +627,9 @@ static void drain_fences(struct slot *s)
 	while (s->gd.npending && now - t0 < DRAIN_NS) {
 		struct timespec nap = { 0, 500000 };
 
-		renderer_poll(M.rnd);
+		renderer_poll(s->gd.rnd);
 		retire_fences();
-		if (!s->gd.npending)
+		if (!s->gd.npending || (s->gd.rnd && s->gd.rnd->dead)) /* a worker gone retires nothing more */
 			break;
 		nanosleep(&nap, NULL);
 		now = mono_ns();
@@ -564,8 +656,12 @@ static void slot_event(void *opaque, enum vdev_event ev, unsigned qi)
 			drain_fences(s);
 		break;
 	case VDEV_DEVICE_RESET:
-		/* Only this vGPU's state goes; the rings serve again once set up. */
+		/* Only this vGPU's state goes; the rings serve again once set up. A worker that died is replaced. */
 		gpu_device_reset(&s->gd);
+		if (s->worker_down) {
+			worker_close(s);
+			worker_open(s);
+		}
 		watchdog_clear(&s->wd);
 		s->health.resets++;
 		s->health.last_reset_s = uptime_s();
@@ -597,9 +693,75 @@ static void quarantine(struct slot *s, const char *why)
 
 	if (s->gd.npending)
 		gpu_device_fences_done(&s->gd, s->gd.pending[s->gd.npending - 1].host_fence);
+	/* Its own worker may be stuck in its work: it goes, and a fresh one comes with the reset. */
+	if (M.workers && s->gd.rnd && !s->gd.rnd->dead) {
+		render_worker_kill(s->gd.rnd, "killed by the watchdog");
+		s->worker_down = 1;
+		s->wlog.died++;
+		snprintf(s->wlog.last_exit, sizeof(s->wlog.last_exit), "killed by the watchdog: %.90s", why);
+		watch_set(&s->w_worker, -1);
+	}
 	snprintf(reason, sizeof(reason), "watchdog: %s", why);
 	slot_break(s, reason);
 	logf_("vgpu %s: quarantined until its device is reset: %s", s->name, why);
+}
+
+/* A vGPU's worker died, or was cut off for what it sent or for not answering: only this vGPU pays. Its waiting
+ * requests are answered (their fences will never retire) and it is not served until its device is reset (or its
+ * rings restarted), which brings a fresh worker; a vtest client is dropped. */
+static void worker_lost(struct slot *s)
+{
+	char reason[sizeof(s->why)];
+
+	s->worker_down = 1;
+	s->wlog.died++;
+	snprintf(s->wlog.last_exit, sizeof(s->wlog.last_exit), "%.120s", s->gd.rnd->why);
+	watch_set(&s->w_worker, -1);
+	if (s->gd.npending)
+		gpu_device_fences_done(&s->gd, s->gd.pending[s->gd.npending - 1].host_fence);
+	snprintf(reason, sizeof(reason), "render worker lost: %.200s", s->gd.rnd->why);
+	slot_break(s, reason);
+	logf_("vgpu %s: %s; %s", s->name, reason,
+	      s->ep ? "the client is dropped" : "the vGPU waits for its device to be reset");
+}
+
+/* Let every renderer report retired fences; a vGPU whose worker is gone is seen here. */
+static void poll_renderers(void)
+{
+	renderer_poll(M.rnd);
+	for (int i = 0; M.workers && i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+
+		if (!s->used || !s->active || !s->gd.rnd)
+			continue;
+		renderer_poll(s->gd.rnd);
+		if (s->gd.rnd->dead && !s->worker_down)
+			worker_lost(s);
+	}
+}
+
+/* The spawner reports how workers ended: kept with the vGPU the worker was for. */
+static void spawner_reap(void)
+{
+	int pid, status, r;
+	char how[64];
+
+	while ((r = render_spawner_ended(&M.spawner, &pid, &status)) > 0) {
+		render_exit_text(status, how, sizeof(how));
+		for (int i = 0; i < MAX_SLOTS; i++) {
+			struct slot *s = &M.slots[i];
+
+			if (s->used && s->wlog.now.pid == pid) {
+				snprintf(s->wlog.last_status, sizeof(s->wlog.last_status), "%s", how);
+				logf_("vgpu %s: render worker %d ended: %s", s->name, pid, how);
+			}
+		}
+	}
+	if (r < 0) {
+		logf_("the render worker spawner is gone: no new worker can start (vGPUs set up from now on have 2D only)");
+		watch_set(&M.w_spawner, -1);
+		M.virgl = 0;
+	}
 }
 
 /* The watchdog over every vGPU's oldest unretired fence: a trip is logged, and under quarantine the vGPU's waiting
@@ -646,8 +808,17 @@ static void *watchdog_thread(void *arg)
 
 		if (bound && since && since != reported && now - since > bound) {
 			unsigned i = atomic_load(&M.call_vgpu);
+			int pid = atomic_load(&M.call_pid);
 
 			reported = since;
+			if (pid > 0 && M.watchdog_quarantine) {
+				/* Its own worker holds the call: killed, the loop's wait ends at once (render/worker.c). */
+				render_spawner_kill(&M.spawner, pid);
+				logf_("vgpu %s: watchdog: its render worker %d held a call for %llu ms: killed",
+				      i < MAX_SLOTS ? M.slots[i].name : "?", pid,
+				      (unsigned long long)((now - since) / 1000000u));
+				continue;
+			}
 			logf_("vgpu %s: watchdog: a renderer call has held the loop for %llu ms; every vGPU waits",
 			      i < MAX_SLOTS ? M.slots[i].name : "?", (unsigned long long)((now - since) / 1000000u));
 		}
@@ -675,6 +846,8 @@ static struct control_vgpu slot_counters(struct slot *s)
 {
 	unsigned i = slot_index(s);
 
+	if (M.workers && s->gd.rnd)
+		render_worker_info(s->gd.rnd, &s->wlog.now);
 	return (struct control_vgpu){ .name = s->name,
 				      .sv = &M.sched.v[i],
 				      .share = sched_share(&M.sched, i),
@@ -685,6 +858,7 @@ static struct control_vgpu slot_counters(struct slot *s)
 				      .broken = s->broken,
 				      .h = s->ep ? NULL : &s->health,
 				      .wd = &s->wd,
+				      .wl = M.workers ? &s->wlog : NULL,
 				      .vtest = s->ep ? 2 : 0,
 				      .program = s->vt.name,
 				      .protocol = s->vt.version,
@@ -988,6 +1162,11 @@ static void on_event(struct watch *w)
 	case W_CTLCONN:
 		on_control_data(w);
 		break;
+	case W_WORKER: /* its worker sent something: taken in (and a worker gone seen) by poll_renderers */
+		break;
+	case W_SPAWNER:
+		spawner_reap();
+		break;
 	case W_SENT: /* a display sender is done with an update: taken in by present_all */
 		if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 			logf_("display sender wake-up: %s", strerror(errno));
@@ -995,6 +1174,34 @@ static void on_event(struct watch *w)
 	case W_SIGNAL:
 		break;
 	}
+}
+
+/* Whether s's renderer has batches in flight (its own worker's, or the shared renderer's: anyone's). */
+static int in_flight_for(const struct slot *s)
+{
+	return renderer_fences_pending(M.workers ? s->gd.rnd : M.rnd);
+}
+
+/* Whether any renderer has batches in flight. */
+static int any_in_flight(void)
+{
+	if (renderer_fences_pending(M.rnd))
+		return 1;
+	for (int i = 0; M.workers && i < MAX_SLOTS; i++)
+		if (M.slots[i].used && M.slots[i].active && renderer_fences_pending(M.slots[i].gd.rnd))
+			return 1;
+	return 0;
+}
+
+/* The pid of s's own worker, 0 for none. */
+static int worker_pid(const struct slot *s)
+{
+	struct render_worker_info wi;
+
+	if (!M.workers || !s->gd.rnd)
+		return 0;
+	render_worker_info(s->gd.rnd, &wi);
+	return wi.pid;
 }
 
 /* The vGPU whose batch has been in flight longest (the head of the renderer's timeline), or NULL. */
@@ -1022,8 +1229,9 @@ static unsigned slot_queues(const struct slot *s)
 static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 {
 	uint64_t t0 = mono_ns(), t1, flushes = s->gd.st.flushes;
-	int in_flight = renderer_fences_pending(M.rnd), r;
-	struct slot *culprit = oldest_batch_owner();
+	int in_flight = in_flight_for(s), r;
+	/* One shared renderer is one timeline: a call waits on the oldest batch of anyone's. A worker waits on its own. */
+	struct slot *culprit = M.workers ? (s->gd.npending ? s : NULL) : oldest_batch_owner();
 	struct gpu_pending head = { 0 };
 
 	if (s->kick_ns[q]) {
@@ -1035,11 +1243,13 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 	else
 		head = culprit->gd.pending[0]; /* the batch a held call waits on: one trip, not a second for its fence */
 	atomic_store(&M.call_vgpu, i);
+	atomic_store(&M.call_pid, worker_pid(s));
 	atomic_store(&M.call_since, t0);
 	r = s->ep ? vtest_serve(&s->vt, CHUNK) : vdev_serve(&s->vd, q, CHUNK);
 
 	t1 = mono_ns();
 	atomic_store(&M.call_since, 0);
+	atomic_store(&M.call_pid, 0);
 	/* A call held this long waited on the renderer's in-order timeline: on the oldest batch in flight when it
 	 * began (that vGPU's work is the cause), or on its own work when none was. */
 	if (watchdog_call(&culprit->wd, t0, t1, culprit != s || head.t0_ns, head.host_fence, head.t0_ns)) {
@@ -1163,22 +1373,25 @@ static int serve_round(void)
 static void present_all(void)
 {
 	uint64_t wait = UINT64_MAX;
-	int in_flight = renderer_fences_pending(M.rnd);
 
 	for (unsigned i = 0; i < MAX_SLOTS; i++) {
 		struct slot *s = &M.slots[i];
 		uint64_t t0, t1, w, read;
+		int in_flight;
 
 		if (!s->used || !s->active || s->ep)
 			continue;
+		in_flight = in_flight_for(s);
 		gpu_device_present_collect(&s->gd);
 		disp_sync(s);
 		read = s->gd.st.present_ns;
 		t0 = mono_ns();
 		atomic_store(&M.call_vgpu, i);
+		atomic_store(&M.call_pid, worker_pid(s));
 		atomic_store(&M.call_since, t0);
 		w = gpu_device_present_prepare(&s->gd, t0);
 		atomic_store(&M.call_since, 0);
+		atomic_store(&M.call_pid, 0);
 		t1 = mono_ns();
 		if (s->gd.st.present_ns != read)
 			sched_charge_call(&M.sched, i, t0, t1, in_flight);
@@ -1204,7 +1417,7 @@ static int throttle_step(void)
 	now = mono_ns();
 	if (!M.throttle_hold)
 		M.throttle_hold = now;
-	if (renderer_fences_pending(M.rnd) && now - M.throttle_hold < THROTTLE_DRAIN_NS)
+	if (any_in_flight() && now - M.throttle_hold < THROTTLE_DRAIN_NS)
 		return 1;
 	ts.tv_sec = (time_t)(due / 1000000000u);
 	ts.tv_nsec = (long)(due % 1000000000u);
@@ -1225,7 +1438,7 @@ static int loop_timeout(int more)
 	if (more)
 		return 0;
 	/* Retirement is seen at this poll; a throttle holding service for its pause waits on it too. */
-	if (renderer_fences_pending(M.rnd) || M.throttle_hold)
+	if (any_in_flight() || M.throttle_hold)
 		t = 1;
 	if (M.held) {
 		int ms = now >= end ? 0 : (int)((end - now) / 1000000u) + 1;
@@ -1319,7 +1532,7 @@ static int sandbox_self_test(const char *render_node, int no_virgl, const char *
 	char *const args[] = { "/bin/true", NULL };
 	int fd;
 
-	if (!no_virgl && !render_virgl_open(render_node, on_fence, NULL, err, sizeof(err)))
+	if (!no_virgl && !render_virgl_open(render_node, 0, on_fence, NULL, err, sizeof(err)))
 		fprintf(stderr, "vgpu-mediator: self-test without the renderer: %s\n", err);
 	if (confine(0, user) < 0)
 		return 1;
@@ -1333,6 +1546,48 @@ static int sandbox_self_test(const char *render_node, int no_virgl, const char *
 	return 1;
 }
 
+/* The renderer: in this process, or (--render-workers) a worker per vGPU, started by a spawner forked now (before
+ * any thread, and before the sandbox forbids forking). A first worker is started and waited for: whether 3D works,
+ * and what the vGPUs get. */
+static void start_renderer(const char *render_node, int no_sandbox, const char *user)
+{
+	struct render_worker_opts o = { .render_node = render_node, .sandbox = !no_sandbox, .user = user };
+	struct renderer *probe;
+	char err[256];
+
+	if (!M.workers) {
+		if (!(M.rnd = render_virgl_open(render_node, 0, on_fence, NULL, err, sizeof(err)))) {
+			fprintf(stderr, "vgpu-mediator: 3D unavailable, serving 2D only: %s\n", err);
+			return;
+		}
+		M.virgl = 1;
+		gpu_device_set_renderer(M.rnd);
+		logf_("renderer: %s on %s", M.rnd->gl_renderer, M.rnd->platform);
+		return;
+	}
+	if (render_spawner_start(&M.spawner, &o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vgpu-mediator: 3D unavailable, serving 2D only: no render workers: %s\n", err);
+		return;
+	}
+	probe = render_worker_open(&M.spawner, on_fence, NULL, M.worker_timeout_ms, err, sizeof(err));
+	if (!probe || renderer_num_capsets(probe) == 0) {
+		fprintf(stderr, "vgpu-mediator: 3D unavailable, serving 2D only: the first render worker: %s\n",
+			probe ? probe->why : err);
+		renderer_close(probe);
+		render_spawner_stop(&M.spawner); /* no worker will be wanted */
+		return;
+	}
+	gpu_device_describe(probe);
+	renderer_close(probe);
+	M.virgl = 1;
+	M.sched.own_timelines = 1;
+	M.w_spawner = (struct watch){ .kind = W_SPAWNER, .fd = -1 };
+	watch_set(&M.w_spawner, M.spawner.sock);
+	logf_("renderer: %s on %s, a render worker per vGPU (calls wait at most %llu ms)",
+	      gpu_device_description()->gl_renderer, gpu_device_description()->platform,
+	      (unsigned long long)M.worker_timeout_ms);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: vgpu-mediator (--listen DIR | --vgpu name=NAME,socket=PATH[,weight=N][,fps=F] ...)\n"
@@ -1341,7 +1596,8 @@ static void usage(void)
 			"                     [--watchdog-ms N] [--watchdog-action report|quarantine] [--throttle PCT]\n"
 			"                     [--display-fps N] [--copy-threads N] [--display-threads N]\n"
 			"                     [--vtest name=NAME,socket=PATH[,weight=N][,fps=F] ...]\n"
-			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n");
+			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n"
+			"                     [--render-workers] [--worker-timeout-ms N]\n");
 }
 
 /* A whole number option from lo to hi: 0, or -1 with the reason printed (what: what it counts, in words). */
@@ -1462,11 +1718,12 @@ int main(int argc, char **argv)
 	struct dsend *sender = NULL;
 	long display_threads = DISPLAY_THREADS_DEFAULT;
 	sigset_t sigs;
-	char err[256];
 
 	sandbox_note_inherited();
 	clock_gettime(CLOCK_MONOTONIC, &M.t0);
 	M.watchdog_ns = (uint64_t)WATCHDOG_DEFAULT_MS * 1000000u;
+	M.worker_timeout_ms = WORKER_TIMEOUT_DEFAULT_MS;
+	M.spawner.sock = -1;
 	M.display_interval_ns = 1000000000ull / DISPLAY_DEFAULT_FPS;
 	/* Options first, so --vgpu weights land in a scheduler that exists. */
 	for (int i = 1; i < argc; i++) {
@@ -1512,6 +1769,13 @@ int main(int argc, char **argv)
 			if (opt_long(argv[i], argv[i + 1], 1, 1000, "milliseconds", &slice_ms) < 0)
 				return 2;
 			i++;
+		} else if (!strcmp(argv[i], "--worker-timeout-ms") && i + 1 < argc) {
+			long ms;
+
+			if (opt_long(argv[i], argv[i + 1], 100, 600000, "milliseconds", &ms) < 0)
+				return 2;
+			M.worker_timeout_ms = (uint64_t)ms;
+			i++;
 		}
 	}
 	sched_init(&M.sched, policy, (uint64_t)slice_ms * 1000000u, mono_ns());
@@ -1521,7 +1785,7 @@ int main(int argc, char **argv)
 
 		if ((!strcmp(a, "--policy") || !strcmp(a, "--timeslice-ms") || !strcmp(a, "--watchdog-ms") ||
 		     !strcmp(a, "--throttle") || !strcmp(a, "--display-fps") || !strcmp(a, "--copy-threads") ||
-		     !strcmp(a, "--display-threads")) &&
+		     !strcmp(a, "--display-threads") || !strcmp(a, "--worker-timeout-ms")) &&
 		    i + 1 < argc)
 			i++;
 		else if (!strcmp(a, "--listen") && i + 1 < argc)
@@ -1540,6 +1804,8 @@ int main(int argc, char **argv)
 			render_node = argv[++i];
 		else if (!strcmp(a, "--no-virgl"))
 			no_virgl = 1;
+		else if (!strcmp(a, "--render-workers"))
+			M.workers = 1;
 		else if (!strcmp(a, "--trace-vhost"))
 			M.trace_vhost = 1;
 		else if (!strcmp(a, "--watchdog-action") && i + 1 < argc) {
@@ -1585,15 +1851,8 @@ int main(int argc, char **argv)
 	M.w_signal = (struct watch){ .kind = W_SIGNAL, .fd = -1 };
 	watch_set(&M.w_signal, sfd);
 
-	if (!no_virgl) {
-		if (!(M.rnd = render_virgl_open(render_node, on_fence, NULL, err, sizeof(err)))) {
-			fprintf(stderr, "vgpu-mediator: 3D unavailable, serving 2D only: %s\n", err);
-		} else {
-			M.virgl = 1;
-			gpu_device_set_renderer(M.rnd);
-			logf_("renderer: %s on %s", M.rnd->gl_renderer, M.rnd->platform);
-		}
-	}
+	if (!no_virgl)
+		start_renderer(render_node, no_sandbox, sandbox_user);
 	if (listen_dir) {
 		if (mkdir(listen_dir, 0700) < 0 && errno != EEXIST) {
 			fprintf(stderr, "vgpu-mediator: %s: %s\n", listen_dir, strerror(errno));
@@ -1711,7 +1970,7 @@ int main(int argc, char **argv)
 		}
 		sched_tick(&M.sched, mono_ns());
 		more = throttle_step() ? 0 : serve_round();
-		renderer_poll(M.rnd);
+		poll_renderers();
 		retire_fences();
 		present_all();
 		watch_fences();
@@ -1738,6 +1997,7 @@ out:
 	/* Confined after starting as root, it cannot remove them itself: its helper does, before it exits. */
 	if (sandbox_finish(5.0) < 0)
 		logf_("the socket-file helper did not report back within 5 s: the socket files may outlive the mediator");
+	render_spawner_stop(&M.spawner); /* and its workers with it */
 	/* Every vGPU waited for its update in flight when it disconnected: the senders are idle. */
 	gpu_device_set_sender(NULL);
 	dsend_stop(sender);

@@ -29,7 +29,7 @@ uint32_t renderer_fence(struct renderer *r, uint32_t ctx)
 
 int renderer_fences_pending(const struct renderer *r)
 {
-	return r && r->last_done != r->next_fence;
+	return r && !r->dead && r->last_done != r->next_fence; /* a dead one retires nothing more */
 }
 
 void renderer_poll(struct renderer *r)

@@ -77,6 +77,10 @@ struct renderer {
 	const struct renderer_ops *ops;
 	render_fence_cb fence_done;
 	void *opaque;
+	int fd;       /* to watch for readable (then renderer_poll), or -1: a back-end in another process */
+	int wake_fd;  /* readable when fences may have retired (then renderer_poll), or -1: poll it now and then */
+	int dead;     /* it can render no more (a worker that died or was cut off): every call fails */
+	char why[224]; /* why it is dead */
 	uint32_t next_res, next_ctx, next_fence, last_done;
 	char gl_renderer[192]; /* GL_RENDERER (or the back-end's own name) */
 	char platform[160];    /* what it renders on: "render node /dev/dri/...", "EGL surfaceless", "none" */
@@ -84,14 +88,40 @@ struct renderer {
 
 /*
  * The back-ends. render_node: a path, "auto" (the first /dev/dri/renderD* that opens, else surfaceless), or "none"
- * (surfaceless). The virgl back-end runs at most once in a process. NULL with the reason in err on failure.
+ * (surfaceless). The virgl back-end runs at most once in a process; with thread_sync, virglrenderer waits for fences
+ * in a thread of its own and wake_fd says when they retired (a render worker's loop sleeps on it). NULL with the
+ * reason in err on failure.
  */
-struct renderer *render_virgl_open(const char *render_node, render_fence_cb cb, void *opaque, char *err,
-				   size_t errlen);
+struct renderer *render_virgl_open(const char *render_node, int thread_sync, render_fence_cb cb, void *opaque,
+				   char *err, size_t errlen);
 struct renderer *render_null_open(render_fence_cb cb, void *opaque);
 /* The null back-end's test hooks: the next calls that can fail do (a renderer out of memory); what it holds. */
 void render_null_fail(struct renderer *r, unsigned calls);
 void render_null_held(struct renderer *r, size_t *resources, size_t *contexts, uint64_t *words);
+
+/*
+ * The render worker back-end (render/worker.c): a worker process started by spawner z (render_worker.h) renders
+ * for whoever holds this renderer; calls the device model waits on wait at most timeout_ms for the worker (then it
+ * is killed and the renderer dead). It returns before the worker is ready; the first call that needs it waits.
+ */
+struct render_spawner;
+struct renderer *render_worker_open(struct render_spawner *z, render_fence_cb cb, void *opaque, uint64_t timeout_ms,
+				    char *err, size_t errlen);
+
+/* What a worker back-end has done (all 0 for another back-end). */
+struct render_worker_info {
+	int pid;
+	int ready;              /* it said READY */
+	uint64_t calls;         /* calls it was waited on for */
+	uint64_t call_ns_max;   /* the longest such wait */
+	uint64_t submits, async_errors; /* streams sent; streams and other calls it refused with no one waiting */
+	uint64_t maps;          /* memory pieces mapped into it */
+	uint64_t bulk_bytes;    /* its bulk area */
+	char last_async_error[96];
+};
+void render_worker_info(const struct renderer *r, struct render_worker_info *out);
+/* Kill r's worker now (the watchdog's action, and tests): r is dead afterwards, with why. */
+void render_worker_kill(struct renderer *r, const char *why);
 
 /* Fresh IDs (never 0) for a resource or context of r. */
 uint32_t renderer_new_res_id(struct renderer *r);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "renderer.h"
+#include "shared_mem.h"
 #include "virtio_gpu.h"
 
 /* Wire facts (virglrenderer's vtest_protocol.h): header dwords, and the payload sizes in dwords. */
@@ -85,6 +86,7 @@ void vtest_free(struct vtest_dev *t)
 	/* The renderer lets go of every backing first; the memory goes after. */
 	gpu_device_free(t->g);
 	while ((s = idmap_next(&t->shm, &pos, NULL))) {
+		shmem_remove(s->map);
 		munmap(s->map, s->len);
 		free(s);
 	}
@@ -282,8 +284,10 @@ static int do_create(struct vtest_dev *t, const struct msg *m)
 		return drop(t, "no shared memory of %u bytes for resource %u: %s", size, id, strerror(e));
 	}
 	s->len = size;
+	shmem_add(s->map, size, fd, 0); /* a render worker maps it too */
 	s->shown = (c.bind & (VIRGL_BIND_DISPLAY_TARGET | VIRGL_BIND_SCANOUT)) != 0;
 	if (idmap_put(&t->shm, id, s) < 0) {
+		shmem_remove(s->map);
 		munmap(s->map, s->len);
 		free(s);
 		close(fd);
@@ -308,6 +312,7 @@ static int do_unref(struct vtest_dev *t, const struct msg *m)
 		return -1;
 	/* The renderer let go of the backing with the resource: its memory goes now. */
 	if ((s = idmap_del(&t->shm, m->dw[0]))) {
+		shmem_remove(s->map);
 		munmap(s->map, s->len);
 		t->shm_bytes -= s->len;
 		free(s);

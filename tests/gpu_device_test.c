@@ -610,7 +610,7 @@ static int virgl_up(char *err, size_t len)
 	struct renderer *r = gpu_device_renderer();
 
 	if (!r || strcmp(r->ops->name, "virgl"))
-		r = render_virgl_open("none", on_fence, NULL, err, len);
+		r = render_virgl_open("none", 0, on_fence, NULL, err, len);
 	gpu_device_set_renderer(r);
 	return r ? 0 : -1;
 }

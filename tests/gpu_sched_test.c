@@ -188,6 +188,35 @@ static void test_charging(void)
 	CHECK(s.cursor == 110 * MS, "a batch of a vGPU that left still moves the timeline");
 }
 
+/* Render workers: each vGPU is a timeline of its own. Work that ran side by side in two workers is charged in
+ * full to each (on one shared timeline the second would get only what came after the first). */
+static void test_own_timelines(void)
+{
+	struct sched s;
+	struct sched_batch b;
+
+	sched_init(&s, SCHED_BEST_EFFORT, 2 * MS, 0);
+	s.own_timelines = 1;
+	sched_vgpu_add(&s, 0);
+	sched_vgpu_add(&s, 1);
+	sched_charge_call(&s, 0, 0, 10 * MS, 0);
+	sched_charge_call(&s, 1, 5 * MS, 20 * MS, 0);
+	CHECK(s.v[0].gpu_ns == 10 * MS && s.v[1].gpu_ns == 15 * MS, "calls in two workers at once: 10 and 15 ms, "
+	      "got %llu %llu", (unsigned long long)s.v[0].gpu_ns / MS, (unsigned long long)s.v[1].gpu_ns / MS);
+	b = (struct sched_batch){ 0, 30 * MS, 0 };
+	sched_retire_own(&s, 0, &b, 1, 60 * MS);
+	b = (struct sched_batch){ 1, 30 * MS, 0 };
+	sched_retire_own(&s, 1, &b, 1, 70 * MS);
+	CHECK(s.v[0].async_ns == 30 * MS && s.v[1].async_ns == 40 * MS,
+	      "batches side by side: 30 and 40 ms each, got %llu %llu", (unsigned long long)s.v[0].async_ns / MS,
+	      (unsigned long long)s.v[1].async_ns / MS);
+	b = (struct sched_batch){ 0, 50 * MS, 0 };
+	sched_retire_own(&s, 0, &b, 1, 80 * MS);
+	CHECK(s.v[0].async_ns == 50 * MS, "on its own timeline a batch starts after its own last (60 ms): 20 more, "
+	      "got %llu", (unsigned long long)s.v[0].async_ns / MS);
+	CHECK(s.v[0].cursor == 80 * MS && s.v[1].cursor == 70 * MS && s.cursor == 0, "each its own cursor");
+}
+
 static void test_frames(void)
 {
 	struct sched s;
@@ -423,6 +452,7 @@ int main(void)
 	test_budget();
 	test_slice();
 	test_charging();
+	test_own_timelines();
 	test_frames();
 	test_order();
 	test_simulated();

@@ -49,7 +49,7 @@ struct client {
 
 /* Connect to a vGPU socket and bring the device up the way QEMU does (no display channel), with ram bytes of
  * guest RAM and a control queue of qsz entries. 0 or -1. */
-static int client_open(struct client *c, const char *path, size_t ram, uint16_t qsz)
+static int client_open_with(struct client *c, const char *path, size_t ram, uint16_t qsz, uint64_t features)
 {
 	char why[256];
 	uint64_t offered;
@@ -67,7 +67,7 @@ static int client_open(struct client *c, const char *path, size_t ram, uint16_t 
 	c->up = 1;
 	if (fe_negotiate(&c->fe,
 			 (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
-				 (1ull << VHOST_USER_F_PROTOCOL_FEATURES),
+				 (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | features,
 			 &offered, why, sizeof(why)) < 0 ||
 	    fe_mem_table(&c->fe, ram, VHOST_USER_NEED_REPLY_MASK) < 0 ||
 	    fe_ack(&c->fe, "SET_MEM_TABLE", why, sizeof(why)) < 0 ||
@@ -76,6 +76,11 @@ static int client_open(struct client *c, const char *path, size_t ram, uint16_t 
 		return -1;
 	}
 	return 0;
+}
+
+static int client_open(struct client *c, const char *path, size_t ram, uint16_t qsz)
+{
+	return client_open_with(c, path, ram, qsz, 0);
 }
 
 static int client_up(struct client *c, const char *path)
@@ -776,6 +781,191 @@ static void test_throttle(const char *dir)
 	stop(med_pid, t.log);
 }
 
+/* ---- render workers ---- */
+
+#define BACK3D 0x20000 /* a 64x64 3D resource's backing in guest RAM */
+
+/* A's 3D state: context 1, a 64x64 render target 10 backed at BACK3D, attached. 0 or -1. */
+static int setup_3d(struct client *c)
+{
+	struct virtio_gpu_ctx_create cc = { .hdr = { .type = VIRTIO_GPU_CMD_CTX_CREATE, .ctx_id = 1 }, .nlen = 4 };
+	struct virtio_gpu_resource_create_3d rc = { { .type = VIRTIO_GPU_CMD_RESOURCE_CREATE_3D }, 10, 2, 2, 1u << 1,
+						    64, 64, 1, 1, 0, 0, 0, 0 };
+	struct {
+		struct virtio_gpu_resource_attach_backing a;
+		struct virtio_gpu_mem_entry e;
+	} ab = { { { .type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING }, 10, 1 }, { BACK3D, 64 * 64 * 4, 0 } };
+	struct virtio_gpu_ctx_resource ca = { { .type = VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, .ctx_id = 1 }, 10, 0 };
+
+	memcpy(cc.debug_name, "test", 4);
+	return client_cmd(c, &cc, sizeof(cc)) == VIRTIO_GPU_RESP_OK_NODATA &&
+			       client_cmd(c, &rc, sizeof(rc)) == VIRTIO_GPU_RESP_OK_NODATA &&
+			       client_cmd(c, &ab, sizeof(ab)) == VIRTIO_GPU_RESP_OK_NODATA &&
+			       client_cmd(c, &ca, sizeof(ca)) == VIRTIO_GPU_RESP_OK_NODATA
+		       ? 0
+		       : -1;
+}
+
+/* Clear resource 10 to (r, g, 0) in context 1 (fenced), read it back into its backing: 1 when the first pixel came
+ * back that colour, 0 when it did not, -1 when a command failed. */
+static int draw_and_read(struct client *c, float r, float g)
+{
+	struct {
+		struct virtio_gpu_cmd_submit s;
+		uint32_t dw[19];
+	} m = { { { .type = VIRTIO_GPU_CMD_SUBMIT_3D, .flags = VIRTIO_GPU_FLAG_FENCE, .fence_id = 1, .ctx_id = 1 },
+		  sizeof(m.dw), 0 },
+		{ (5u << 16) | (8u << 8) | 1, 1, 10, 2, 0, 0, /* surface 1 on resource 10, B8G8R8X8 */
+		  (3u << 16) | 5, 1, 0, 1,                     /* framebuffer: one colour buffer, surface 1 */
+		  (8u << 16) | 7, 1u << 2, 0, 0, 0, 0, 0, 0, 0 } };
+	struct virtio_gpu_transfer_host_3d rd = { .hdr = { .type = VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D,
+							   .flags = VIRTIO_GPU_FLAG_FENCE, .ctx_id = 1 },
+						  .box = { 0, 0, 0, 64, 64, 1 }, .resource_id = 10, .stride = 256 };
+	float b = 0;
+	uint8_t px[4];
+
+	memcpy(&m.dw[12], &r, 4);
+	memcpy(&m.dw[13], &g, 4);
+	memcpy(&m.dw[14], &b, 4);
+	memset(c->fe.ram + BACK3D, 0x77, 64 * 64 * 4);
+	if (client_cmd(c, &m, sizeof(m)) != VIRTIO_GPU_RESP_OK_NODATA ||
+	    client_cmd(c, &rd, sizeof(rd)) != VIRTIO_GPU_RESP_OK_NODATA)
+		return -1;
+	memcpy(px, c->fe.ram + BACK3D, 4); /* B G R X */
+	return px[2] == (r > 0.5f ? 255 : 0) && px[1] == (g > 0.5f ? 255 : 0) && px[0] == 0;
+}
+
+static int64_t worker_field(json_object *doc, const char *name, const char *key)
+{
+	json_object *w = control_doc_field(doc, name, "worker"), *f;
+
+	return w && json_object_object_get_ex(w, key, &f) ? json_object_get_int64(f) : -1;
+}
+
+/* --render-workers: each vGPU renders in a process of its own. One's worker killed (SIGKILL) in the middle of its
+ * stream costs the other nothing: its draws go on, right, with no error; the mediator lives, and the vGPU whose
+ * worker died is broken until its device is reset, then draws again on a fresh worker. */
+static void test_workers(const char *dir)
+{
+	struct two t;
+	struct client a, b;
+	json_object *doc;
+	int64_t pid_a, pid_b;
+	int ok = 0, sets = 0;
+
+	two_vgpus(&t, dir, "workers", NULL);
+	char *argv[] = { (char *)mediator, "--vgpu", t.va, "--vgpu", t.vb, "--control", t.ctl, "--render-workers",
+			 "--watchdog-ms", "1000", "--watchdog-action", "quarantine", NULL };
+
+	med_pid = start(argv, t.log);
+	CHECK(client_open_with(&a, t.a_sock, RAM, QSZ, 1ull << VIRTIO_GPU_F_VIRGL) == 0 &&
+		      client_open_with(&b, t.b_sock, RAM, QSZ, 1ull << VIRTIO_GPU_F_VIRGL) == 0,
+	      "front-ends a and b up, with virgl");
+	CHECK(setup_3d(&a) == 0 && setup_3d(&b) == 0, "each sets up a context and a backed render target");
+	CHECK(draw_and_read(&a, 1, 0) == 1 && draw_and_read(&b, 0, 1) == 1,
+	      "a draws red and b green, each read back right");
+	doc = control(t.ctl);
+	pid_a = worker_field(doc, "a", "pid");
+	pid_b = worker_field(doc, "b", "pid");
+	CHECK(pid_a > 0 && pid_b > 0 && pid_a != pid_b && pid_a != med_pid && pid_b != med_pid,
+	      "a and b render in workers of their own (%lld, %lld; the mediator is %d)", (long long)pid_a,
+	      (long long)pid_b, (int)med_pid);
+	CHECK(worker_field(doc, "a", "ready") == 1 && worker_field(doc, "a", "rss_kb") > 0 &&
+		      worker_field(doc, "a", "submits") >= 1,
+	      "the control socket shows a's worker ready, its memory and its streams: %s",
+	      json_object_to_json_string(control_doc_field(doc, "a", "worker")));
+	json_object_put(doc);
+
+	CHECK(pid_a > 0 && kill((pid_t)pid_a, SIGKILL) == 0, "a's worker killed with SIGKILL");
+	for (int i = 0; i < 20; i++) {
+		int r = draw_and_read(&b, (float)(i & 1), (float)!(i & 1));
+
+		sets++;
+		ok += r == 1;
+	}
+	CHECK(ok == sets, "b drew and read back %d of %d frames right meanwhile", ok, sets);
+	CHECK(wait_field(t.ctl, "a", "broken", 1), "a is broken: its worker is gone");
+	CHECK(draw_and_read(&a, 1, 1) != 1, "a draws nothing until its device is reset");
+	doc = control(t.ctl);
+	CHECK(worker_field(doc, "a", "died") == 1 && check_contains(vgpu_string(doc, "a", "last_problem"), "worker"),
+	      "counted, with why: %s", vgpu_string(doc, "a", "last_problem"));
+	CHECK(worker_field(doc, "b", "pid") == pid_b && worker_field(doc, "b", "died") == 0 &&
+		      vgpu_field(doc, "b", "errors") == 0,
+	      "b kept its worker and saw no error (errors %lld)", (long long)vgpu_field(doc, "b", "errors"));
+	json_object_put(doc);
+	for (int i = 0; i < 50; i++) { /* the spawner's report of how it ended comes on its own */
+		doc = control(t.ctl);
+		ok = check_contains(json_object_to_json_string(control_doc_field(doc, "a", "worker")), "signal 9");
+		json_object_put(doc);
+		if (ok)
+			break;
+		usleep(50000);
+	}
+	CHECK(ok, "and how its process ended: signal 9");
+
+	CHECK(fe_send(&a.fe, VHOST_USER_RESET_DEVICE, 0, NULL, 0, NULL, 0) == 0, "a sends RESET_DEVICE");
+	close(a.kick);
+	close(a.call);
+	a.head = a.used = 0;
+	CHECK(fe_setup_ring(&a.fe, 0, a.qsz, RING, &a.kick, &a.call) == 0, "and sets its ring up again");
+	CHECK(wait_field(t.ctl, "a", "broken", 0), "a is no longer broken");
+	CHECK(setup_3d(&a) == 0 && draw_and_read(&a, 1, 0) == 1, "a draws again, on a fresh worker");
+	doc = control(t.ctl);
+	CHECK(worker_field(doc, "a", "pid") > 0 && worker_field(doc, "a", "pid") != pid_a &&
+		      worker_field(doc, "a", "restarts") == 1,
+	      "a new worker (%lld), one restart", (long long)worker_field(doc, "a", "pid"));
+	json_object_put(doc);
+	CHECK(draw_and_read(&b, 1, 0) == 1, "b still draws");
+
+	/* A hung worker (SIGSTOP) with a's fenced stream in it: b draws on undisturbed; the watchdog (1 s, quarantine)
+	 * kills a's worker, and a is broken until its next reset. */
+	doc = control(t.ctl);
+	pid_a = worker_field(doc, "a", "pid");
+	json_object_put(doc);
+	CHECK(pid_a > 0 && kill((pid_t)pid_a, SIGSTOP) == 0, "a's worker stopped (SIGSTOP)");
+	{
+		struct {
+			struct virtio_gpu_cmd_submit s;
+			uint32_t dw[9];
+		} m = { { { .type = VIRTIO_GPU_CMD_SUBMIT_3D, .flags = VIRTIO_GPU_FLAG_FENCE, .fence_id = 9, .ctx_id = 1 },
+			  sizeof(m.dw), 0 },
+			{ (8u << 16) | 7, 1u << 2, 0, 0, 0, 0, 0, 0, 0 } };
+		double t0 = vb_now(), worst = 0;
+
+		memcpy(a.fe.ram + IN, &m, sizeof(m));
+		fe_post(&a.fe, RING, a.qsz, a.head, IN, sizeof(m), OUT, 64);
+		a.head = (uint16_t)((a.head + 2) % a.qsz);
+		CHECK(fe_kick(a.kick) == 0, "a sends a fenced stream to its stopped worker, and does not wait");
+		ok = sets = 0;
+		while (vb_now() - t0 < 2.0) {
+			double d0 = vb_now();
+
+			sets++;
+			ok += draw_and_read(&b, (float)(sets & 1), 0) == 1;
+			if (vb_now() - d0 > worst)
+				worst = vb_now() - d0;
+		}
+		CHECK(sets >= 5 && ok == sets, "b drew %d of %d frames right while a's worker hung", ok, sets);
+		/* Waiting on a's worker would take the watchdog's second at least. */
+		CHECK(worst < 0.9, "none of b's frames waited on a's worker (the longest took %.3f s)", worst);
+	}
+	CHECK(wait_field(t.ctl, "a", "broken", 1), "the watchdog quarantined a");
+	doc = control(t.ctl);
+	CHECK(worker_field(doc, "a", "died") == 2 &&
+		      check_contains(json_object_to_json_string(control_doc_field(doc, "a", "worker")), "watchdog"),
+	      "its worker was killed by the watchdog: %s",
+	      json_object_to_json_string(control_doc_field(doc, "a", "worker")));
+	json_object_put(doc);
+	for (int i = 0; i < 100 && kill((pid_t)pid_a, 0) == 0; i++)
+		usleep(20000);
+	CHECK(kill((pid_t)pid_a, 0) < 0, "and its process is gone");
+
+	client_down(&a);
+	client_down(&b);
+	stop(med_pid, t.log);
+	CHECK(kill((pid_t)pid_b, 0) < 0, "b's worker went with the mediator");
+}
+
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/vgpu-mediator-test.XXXXXX";
@@ -793,6 +983,7 @@ int main(int argc, char **argv)
 	test_listen(dir);
 	test_throttle(dir);
 	test_shares(dir);
+	test_workers(dir);
 	if (!check_failed)
 		vb_rm_rf(dir);
 	else

@@ -233,7 +233,7 @@ int main(void)
 	{
 		const char *sc = "[plan]\nname = sharing\n"
 				 "[mediator]\npolicy = fixed-share\ntimeslice_ms = 4\nweights = guest1:2, guest2:1\n"
-				 "watchdog_ms = 500\nwatchdog_action = quarantine\ndisplay_fps = 30\n"
+				 "watchdog_ms = 500\nwatchdog_action = quarantine\ndisplay_fps = 30\nrender_workers = yes\n"
 				 "[scenario noisy]\npolicies = best-effort, equal-share\nguests = kms2d glmark2 glmark2\n"
 				 "baseline = idle glmark2 glmark2\n"
 				 "[scenario sla]\npolicies = sla\nguests = kms2d, glmark2\ntargets = guest2:30\n"
@@ -247,6 +247,7 @@ int main(void)
 		CHECK(p.med.watchdog_set && p.med.watchdog_ms == 500 && p.med.watchdog_quarantine,
 		      "[mediator]: watchdog 500 ms, quarantine");
 		CHECK(p.med.display_fps_set && p.med.display_fps == 30, "[mediator]: display updates at 30 a second");
+		CHECK(p.med.render_workers == 1, "[mediator]: a render worker per vGPU");
 		CHECK(p.scenarios[0].npolicies == 2 && p.scenarios[0].policies[1] == 1 && p.scenarios[0].nguests == 3 &&
 			      !strcmp(p.scenarios[0].guests[0], "kms2d") && p.scenarios[0].nbaseline == 3 &&
 			      p.scenarios[0].baseline[0] == NULL && !strcmp(p.scenarios[0].baseline[1], "glmark2"),

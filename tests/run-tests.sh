@@ -59,7 +59,11 @@ for t in "$@"; do
 	case "$name" in
 	agent_proto_test) run_one "$name" "$t" "$build/san/vgpu-agent" ;;
 	compare_test) run_one "$name" "$t" "$build/vgpubench" ;;
-	mediator_process_test | vtest_process_test) run_one "$name" "$t" "$build/vgpu-mediator" ;;
+	mediator_process_test) run_one "$name" "$t" "$build/vgpu-mediator" ;;
+	vtest_process_test) # once with the renderer in the mediator, once with a render worker per client
+		run_one "$name" "$t" "$build/vgpu-mediator"
+		run_one "$name --render-workers" "$t" "$build/vgpu-mediator" --render-workers
+		;;
 	image_test | boot_test) run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh ;;
 	reset_guest_test) run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh "$build/vgpu-mediator" "$build/gpuhog" ;;
 	*_fuzz) run_one "$name" bash tests/fuzz-run.sh "$t" "mediator/fuzz/corpus/${name%_fuzz}" ;;

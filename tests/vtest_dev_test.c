@@ -75,7 +75,7 @@ int main(void)
 	int sv[2], mfd = -1;
 	uint32_t h[2], v = 2, r, busy_wait[2] = { 0, 1 }, busy_peek[2] = { 0, 0 };
 
-	gpu_device_set_renderer(render_virgl_open("none", on_fence, NULL, err, sizeof(err)));
+	gpu_device_set_renderer(render_virgl_open("none", 0, on_fence, NULL, err, sizeof(err)));
 	if (!gpu_device_renderer()) {
 		CHECK(0, "the renderer must start on EGL surfaceless here: %s", err);
 		return check_done("vtest_dev");

@@ -366,7 +366,7 @@ int main(int argc, char **argv)
 	int st, had_client_socket = access(VTEST_CLIENT_SOCKET, F_OK) == 0;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: vtest_process_test PATH/vgpu-mediator\n");
+		fprintf(stderr, "usage: vtest_process_test PATH/vgpu-mediator [MEDIATOR-ARGS...]\n");
 		return 2;
 	}
 	mediator = argv[1];
@@ -377,8 +377,13 @@ int main(int argc, char **argv)
 	snprintf(log, sizeof(log), "%s/mediator.log", dir);
 	snprintf(spec, sizeof(spec), "name=dom0,socket=%s", sock);
 	{
-		char *const args[] = { (char *)mediator, "--vtest", spec, "--control", ctl, NULL };
+		/* Arguments after the mediator's path go to it (--render-workers: the same test on render workers). */
+		char *args[16] = { (char *)mediator, "--vtest", spec, "--control", ctl };
+		int n = 5;
 
+		for (int i = 2; i < argc && n < 15; i++)
+			args[n++] = argv[i];
+		args[n] = NULL;
 		med_pid = vb_spawn(args, NULL, log);
 	}
 	CHECK(med_pid > 0, "vgpu-mediator started");

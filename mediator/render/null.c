@@ -199,6 +199,7 @@ struct renderer *render_null_open(render_fence_cb cb, void *opaque)
 	if (!n)
 		return NULL;
 	n->r.ops = &ops;
+	n->r.fd = n->r.wake_fd = -1;
 	n->r.fence_done = cb;
 	n->r.opaque = opaque;
 	idmap_init(&n->res);

@@ -209,11 +209,11 @@ static int find_render_node(char *path, size_t len)
 	return fd;
 }
 
-struct renderer *render_virgl_open(const char *render_node, render_fence_cb cb, void *opaque, char *err,
-				   size_t errlen)
+struct renderer *render_virgl_open(const char *render_node, int thread_sync, render_fence_cb cb, void *opaque,
+				   char *err, size_t errlen)
 {
 	char path[300] = "";
-	int flags = VIRGL_RENDERER_USE_EGL;
+	int flags = VIRGL_RENDERER_USE_EGL | (thread_sync ? VIRGL_RENDERER_THREAD_SYNC : 0);
 	const char *s;
 
 	if (V.ready) { /* the one a process has: callers share it */
@@ -238,6 +238,7 @@ struct renderer *render_virgl_open(const char *render_node, render_fence_cb cb, 
 		snprintf(V.r.platform, sizeof(V.r.platform), "render node %.140s", path);
 	}
 	V.r.ops = &ops;
+	V.r.fd = V.r.wake_fd = -1;
 	V.r.fence_done = cb;
 	V.r.opaque = opaque;
 	if (virgl_renderer_init(&V, flags, &callbacks) != 0) {
@@ -250,6 +251,8 @@ struct renderer *render_virgl_open(const char *render_node, render_fence_cb cb, 
 	/* virglrenderer leaves its GL context current on this thread. */
 	s = (const char *)glGetString(GL_RENDERER);
 	snprintf(V.r.gl_renderer, sizeof(V.r.gl_renderer), "%s", s ? s : "unknown");
+	if (thread_sync)
+		V.r.wake_fd = virgl_renderer_get_poll_fd(); /* -1 when the sync thread is not in effect */
 	V.ready = 1;
 	return &V.r;
 }

@@ -1,12 +1,13 @@
 /* bench_vtest.c: `make bench-vtest`. glmark2 (Mesa's virpipe driver, the way
  * dom0's jobs run in mediated runs) through vgpu-mediator's vtest socket and
  * through virglrenderer's own server (virgl_test_server
- * --use-egl-surfaceless), on the same machine in the same run. Each
- * repetition starts a fresh server; the two take turns so drift on the
- * machine favours neither. glmark2 runs in the private mount namespace the
+ * --use-egl-surfaceless), on the same machine in the same run: the mediator
+ * with one renderer in its process, and with a render worker per client
+ * (--render-workers). Each repetition starts a fresh server; the three take
+ * turns so drift on the machine favours none. glmark2 runs in the private mount namespace the
  * harness gives dom0's agent (harness/vtest_ns.h), so the host's own
  * /tmp/.virgl_test is never touched. Prints each score, the medians and the
- * ratio of the mediator to virglrenderer's server; a run whose GL_RENDERER
+ * ratios of the mediator to virglrenderer's server and of workers to one renderer; a run whose GL_RENDERER
  * is not "virgl (…)" counts as failed, never as a score.
  *
  *   bench-vtest [--reps N] [--size WxH] [--clients N] [--mediator PATH]
@@ -28,6 +29,7 @@
 
 #define MAX_REPS 50
 #define MAX_CLIENTS 8
+#define NSERVERS 3 /* the mediator, virglrenderer's server, the mediator with render workers */
 
 struct server {
 	const char *label;
@@ -45,10 +47,11 @@ static pid_t server_start(int which, const char *mediator, const char *sock, con
 	snprintf(ctl, sizeof(ctl), "%s/control.sock", dir);
 	/* virgl_test_server takes the path only as --socket-path=PATH (a separate word is its replay file). */
 	snprintf(path_opt, sizeof(path_opt), "--socket-path=%s", sock);
-	snprintf(log, sizeof(log), "%s/%s.log", dir, which ? "virgl_test_server" : "vgpu-mediator");
+	snprintf(log, sizeof(log), "%s/%s.log", dir, which == 1 ? "virgl_test_server" : "vgpu-mediator");
 	unlink(sock);
-	if (which == 0) {
-		char *const argv[] = { (char *)mediator, "--vtest", spec, "--control", ctl, NULL };
+	if (which == 0 || which == 2) {
+		char *const argv[] = { (char *)mediator, "--vtest", spec, "--control", ctl,
+				       which == 2 ? "--render-workers" : NULL, NULL };
 
 		pid = vb_spawn(argv, NULL, log);
 	} else {
@@ -59,7 +62,7 @@ static pid_t server_start(int which, const char *mediator, const char *sock, con
 	for (int i = 0; pid > 0 && i < 200 && access(sock, F_OK) != 0; i++)
 		usleep(25000);
 	if (pid <= 0 || access(sock, F_OK) != 0) {
-		fprintf(stderr, "bench-vtest: %s did not come up (see %s)\n", which ? "virgl_test_server" : mediator,
+		fprintf(stderr, "bench-vtest: %s did not come up (see %s)\n", which == 1 ? "virgl_test_server" : mediator,
 			log);
 		if (pid > 0) {
 			kill(pid, SIGTERM);
@@ -105,7 +108,8 @@ static void one_rep(struct server *sv, int which, const char *mediator, const ch
 		return;
 	}
 	for (int c = 0; c < clients; c++) {
-		snprintf(log[c], sizeof(log[c]), "%s/%s-r%d-c%d.log", dir, which ? "vts" : "med", rep, c);
+		snprintf(log[c], sizeof(log[c]), "%s/%s-r%d-c%d.log", dir, which == 1 ? "vts" : which ? "wrk" : "med", rep,
+			 c);
 		pid[c] = glmark2(sock, display, size, log[c]);
 	}
 	for (int c = 0; c < clients; c++) {
@@ -143,8 +147,9 @@ int main(int argc, char **argv)
 	const char *mediator = NULL, *size = "640x480";
 	int reps = 3, clients = 1;
 	char dir[] = "/tmp/bench-vtest.XXXXXX", *xlog;
-	struct server sv[2] = { { .label = "vgpu-mediator --vtest" },
-				{ .label = "virgl_test_server --use-egl-surfaceless" } };
+	struct server sv[NSERVERS] = { { .label = "vgpu-mediator --vtest" },
+				       { .label = "virgl_test_server --use-egl-surfaceless" },
+				       { .label = "vgpu-mediator --vtest --render-workers" } };
 	struct xvfb x = { 0 };
 	char *own = NULL;
 
@@ -186,23 +191,29 @@ int main(int argc, char **argv)
 	       "%d repetitions each, alternating\n",
 	       size, clients, clients > 1 ? "s" : "", reps);
 	for (int rep = 1; rep <= reps; rep++)
-		for (int k = 0; k < 2; k++) {
-			int which = (rep + k) % 2; /* the order turns every repetition */
+		for (int k = 0; k < NSERVERS; k++) {
+			int which = (rep + k) % NSERVERS; /* the order turns every repetition */
 
 			one_rep(&sv[which], which, mediator, dir, x.display, size, clients, rep);
 		}
 	xvfb_stop(&x);
 	printf("\n%-42s %8s %6s %6s\n", "server", "median", "cv%", "failed");
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < NSERVERS; k++)
 		printf("%-42s %8.1f %6.1f %6d\n", sv[k].label, sv[k].n ? stats_median(sv[k].score, (size_t)sv[k].n) : 0,
 		       sv[k].n > 1 ? 100 * stats_cv(sv[k].score, (size_t)sv[k].n) : 0, sv[k].failed);
 	if (sv[0].n && sv[1].n)
 		printf("ratio vgpu-mediator / virgl_test_server: %.2fx\n",
 		       stats_median(sv[0].score, (size_t)sv[0].n) / stats_median(sv[1].score, (size_t)sv[1].n));
-	if (!sv[0].failed && !sv[1].failed)
+	if (sv[2].n && sv[1].n)
+		printf("ratio vgpu-mediator --render-workers / virgl_test_server: %.2fx\n",
+		       stats_median(sv[2].score, (size_t)sv[2].n) / stats_median(sv[1].score, (size_t)sv[1].n));
+	if (sv[2].n && sv[0].n)
+		printf("ratio render workers / one renderer: %.2fx\n",
+		       stats_median(sv[2].score, (size_t)sv[2].n) / stats_median(sv[0].score, (size_t)sv[0].n));
+	if (!sv[0].failed && !sv[1].failed && !sv[2].failed)
 		vb_rm_rf(dir);
 	else
 		fprintf(stderr, "bench-vtest: logs kept in %s\n", dir);
 	free(own);
-	return sv[0].failed || sv[1].failed ? 1 : 0;
+	return sv[0].failed || sv[1].failed || sv[2].failed ? 1 : 0;
 }

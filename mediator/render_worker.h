@@ -1,0 +1,52 @@
+/* render_worker.h: render workers, the processes that render for one vGPU each (docs/render-workers.md), and the
+ * spawner that starts them.
+ *
+ * The spawner is forked once, early (before the broker starts any thread or renderer, and before it confines
+ * itself), and does nothing but fork workers on request, kill one on request, and report each worker's end.
+ * A worker starts its own renderer (render/virgl.c), confines itself like the broker (sandbox.h), says READY,
+ * and serves the protocol of render_proto.h until its connection closes. It trusts the broker no more than it
+ * must: every size, offset and ID it is given is checked against what it holds before use. */
+#ifndef VGPU_RENDER_WORKER_H
+#define VGPU_RENDER_WORKER_H
+
+#include <stddef.h>
+
+struct render_worker_opts {
+	const char *render_node; /* as render_virgl_open takes it */
+	int sandbox;             /* confine each worker (sandbox.h) */
+	const char *user;        /* the user a worker started as root becomes (NULL: nobody) */
+};
+
+/* Serve the broker on sock (a worker's main); returns the process's exit status. */
+int render_worker_main(int sock, const struct render_worker_opts *o);
+
+struct render_spawner {
+	int sock; /* the connection to the spawner, -1 when there is none */
+	int pid;
+	/* Worker ends read while waiting for a SPAWNED, kept for render_spawner_ended. */
+	struct {
+		int pid, status;
+	} ended[16];
+	unsigned nended;
+};
+
+/* Fork the spawner. 0, or -1 (err). */
+int render_spawner_start(struct render_spawner *z, const struct render_worker_opts *o, char *err, size_t errlen);
+
+/* A new worker: its connection in *sock and its pid. Waits for the spawner (a fork: a few ms) at most 2 s.
+ * 0, or -1 (err). */
+int render_spawner_spawn(struct render_spawner *z, int *sock, int *pid, char *err, size_t errlen);
+
+/* SIGKILL worker pid (one of the spawner's own). 0, or -1. */
+int render_spawner_kill(struct render_spawner *z, int pid);
+
+/* A worker that ended: 1 and its pid and waitpid status, 0 when none is reported, -1 when the spawner is gone. */
+int render_spawner_ended(struct render_spawner *z, int *pid, int *status);
+
+/* Stop the spawner (its workers die with it). */
+void render_spawner_stop(struct render_spawner *z);
+
+/* "exit 3", "signal 11 (Segmentation fault)": a waitpid status in words. */
+void render_exit_text(int status, char *out, size_t len);
+
+#endif
