@@ -77,7 +77,11 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		double fps = m && g <= PLAN_MAX_GUEST ? m->target_fps[g] : 0;
 
 		/* Each guest's vGPU is named guestN: the plan's weights and targets, the runner's counters. */
-		specs[i] = vb_strdupf("name=guest%d,socket=%s,weight=%d,fps=%g", g, b->sock[i], w ? w : 1, fps);
+		if (m && g <= PLAN_MAX_GUEST && m->vgpu_mem_mb[g])
+			specs[i] = vb_strdupf("name=guest%d,socket=%s,weight=%d,fps=%g,mem=%d", g, b->sock[i], w ? w : 1,
+					      fps, m->vgpu_mem_mb[g]);
+		else
+			specs[i] = vb_strdupf("name=guest%d,socket=%s,weight=%d,fps=%g", g, b->sock[i], w ? w : 1, fps);
 		argv[k++] = "--vgpu";
 		argv[k++] = specs[i];
 	}

@@ -6,7 +6,8 @@
  *   [noise] warmup, max_steal_pct, max_redos, lp_num_threads, pin_cpus, boots
  *   [passthrough] device (auto, or a PCI address), lab (none or nested)
  *   [gvt-g] type (auto, or an mdev type id)
- *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action, display_fps, render_workers
+ *   [mediator] policy, timeslice_ms, weights, targets, watchdog_ms, watchdog_action, display_fps, render_workers,
+ *              vgpu_mem_mb
  *   [scenario NAME] policies, guests, baseline, weights, targets, timeslice_ms
  * Lists are separated by commas or spaces; '#' and ';' start comments. */
 #define _GNU_SOURCE
@@ -261,6 +262,21 @@ static int add_target(struct pstate *s, struct plan *p, const char *item)
 	return 0;
 }
 
+static int add_vgpu_mem(struct pstate *s, struct plan *p, const char *item)
+{
+	const char *v;
+	int n, mb;
+
+	(void)p;
+	if (guest_pair(s, "vgpu_mem_mb", item, &n, &v) < 0 || parse_int(s, "vgpu_mem_mb", v, 1, 1048576, &mb) < 0)
+		return -1;
+	if (s->med->vgpu_mem_mb[n])
+		return fail(s, "vgpu_mem_mb: guest%d is given twice", n);
+	s->med->vgpu_mem_mb[n] = mb;
+	named_guest(s, n);
+	return 0;
+}
+
 static int add_policy(struct pstate *s, struct plan *p, const char *name)
 {
 	struct plan_scenario *sc = s->sc;
@@ -451,6 +467,11 @@ static int set_targets(struct pstate *s, struct plan *p, char *v)
 	return each_item(s, "targets", v, add_target, p);
 }
 
+static int set_vgpu_mem(struct pstate *s, struct plan *p, char *v)
+{
+	return each_item(s, "vgpu_mem_mb", v, add_vgpu_mem, p);
+}
+
 static int set_watchdog_ms(struct pstate *s, struct plan *p, char *v)
 {
 	(void)p;
@@ -619,6 +640,7 @@ static const struct key_def mediator_keys[] = {
 	{ "weights", set_weights },	    { "targets", set_targets },
 	{ "watchdog_ms", set_watchdog_ms }, { "watchdog_action", set_watchdog_action },
 	{ "display_fps", set_display_fps },   { "render_workers", set_render_workers },
+	{ "vgpu_mem_mb", set_vgpu_mem },
 };
 static const struct key_def scenario_keys[] = {
 	{ "policies", set_policies }, { "guests", set_seats },	     { "baseline", set_baseline },

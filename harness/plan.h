@@ -28,6 +28,7 @@ struct plan_mediator {
 	int display_fps_set;     /* display_fps was given */
 	int display_fps;         /* vgpu-mediator --display-fps: display updates a second at most (0: every flush) */
 	int render_workers;      /* vgpu-mediator --render-workers: a renderer process per vGPU */
+	int vgpu_mem_mb[PLAN_MAX_GUEST + 1]; /* by guest number: its vGPU's size in MiB (--vgpu ...,mem=); 0: none */
 	int line;                              /* where that guest was named, for the message */
 	int throttle_pct; /* vgpu-mediator --throttle: a known slowdown (set by vgpubench calibrate, not by plans) */
 };

@@ -1604,6 +1604,7 @@ static void run_scenario(struct run *r, const struct config_def *c, const struct
 	med.display_fps_set = r->plan.med.display_fps_set;
 	med.display_fps = r->plan.med.display_fps;
 	med.render_workers = r->plan.med.render_workers;
+	memcpy(med.vgpu_mem_mb, r->plan.med.vgpu_mem_mb, sizeof(med.vgpu_mem_mb));
 	med.throttle_pct = r->plan.med.throttle_pct;
 	char link[64];
 	struct backend_env env = {

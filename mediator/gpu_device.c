@@ -17,6 +17,7 @@
 
 struct gpu_resource {
 	uint32_t guest_id, host_id; /* host_id: the renderer's, 0 for a host-memory 2D resource */
+	uint64_t charged;           /* bytes it holds of the vGPU's size */
 	uint32_t format, width, height;
 	uint8_t *pixels; /* host-memory 2D resources: width * 4 bytes a row */
 	int lent;        /* an update in flight sends from pixels (gpu_present_job.lent) */
@@ -428,6 +429,7 @@ static int pixels_own(struct gpu_device *g, struct gpu_resource *r, int whole)
 
 static void resource_destroy(struct gpu_device *g, struct gpu_resource *r)
 {
+	g->charged -= r->charged;
 	backing_drop(g, r);
 	if (r->host_id)
 		g->rnd->ops->res_unref(g->rnd, r->host_id);
@@ -516,6 +518,7 @@ void gpu_device_reset(struct gpu_device *g)
 	idmap_free(&g->ctx);
 	g->npending = 0;
 	g->mem_2d = 0;
+	g->charged = 0;
 	memset(g->scanout, 0, sizeof(g->scanout));
 }
 
@@ -614,6 +617,65 @@ static uint32_t cmd_display_info(struct cmd *c)
 		memset(&di->pmodes[i], 0, sizeof(di->pmodes[i]));
 	c->resp_len = sizeof(*di);
 	return VIRTIO_GPU_RESP_OK_DISPLAY_INFO;
+}
+
+void gpu_device_set_size(struct gpu_device *g, uint64_t bytes)
+{
+	g->size_bytes = bytes;
+}
+
+/* Bytes a texel of virgl format f takes, for the formats of more than 4 (virglrenderer's virgl_hw.h); 4 for the
+ * rest, which none exceeds. */
+static uint32_t texel_bytes(uint32_t f)
+{
+	static const struct {
+		uint16_t format;
+		uint8_t bytes;
+	} wide[] = {
+		{ 24, 8 },   { 25, 16 },  { 26, 24 },  { 27, 32 },  { 29, 8 },   { 30, 12 },  { 31, 16 },  { 33, 8 },
+		{ 34, 12 },  { 35, 16 },  { 37, 8 },   { 38, 12 },  { 39, 16 },  { 41, 8 },   { 42, 12 },  { 43, 16 },
+		{ 45, 8 },   { 46, 12 },  { 47, 16 },  { 50, 6 },   { 51, 8 },   { 54, 6 },   { 55, 8 },   { 58, 6 },
+		{ 59, 8 },   { 62, 6 },   { 63, 8 },   { 88, 8 },   { 89, 12 },  { 90, 16 },  { 93, 6 },   { 94, 8 },
+		{ 126, 8 },  { 138, 8 },  { 161, 8 },  { 187, 6 },  { 188, 8 },  { 191, 6 },  { 192, 8 },  { 194, 8 },
+		{ 195, 12 }, { 196, 16 }, { 198, 8 },  { 199, 12 }, { 200, 16 }, { 220, 8 },  { 224, 8 },  { 234, 8 },
+		{ 235, 8 },  { 236, 8 },  { 237, 8 },  { 238, 8 },  { 239, 16 }, { 240, 16 }, { 241, 16 }, { 246, 8 },
+		{ 251, 8 },  { 252, 8 },
+	};
+
+	for (size_t i = 0; i < sizeof(wide) / sizeof(wide[0]); i++)
+		if (wide[i].format == f)
+			return wide[i].bytes;
+	return 4;
+}
+
+uint64_t gpu_resource_3d_bytes(const struct virtio_gpu_resource_create_3d *m)
+{
+	uint64_t texels = 0, w = m->width, h = m->height, d = m->depth;
+
+	if (m->target == 0) /* a buffer: width bytes */
+		return m->width;
+	/* Each level halves every dimension (at least 1); the sizes are bounded before (GPU_MAX_DIM, 2048 layers,
+	 * 16 levels, 32 samples), so this fits in 64 bits. */
+	for (uint32_t l = 0; l <= m->last_level; l++) {
+		texels += w * h * d;
+		w = w > 1 ? w / 2 : 1;
+		h = h > 1 ? h / 2 : 1;
+		d = d > 1 ? d / 2 : 1;
+	}
+	return texels * m->array_size * (m->nr_samples > 1 ? m->nr_samples : 1) * texel_bytes(m->format);
+}
+
+/* 0 when bytes more fit the vGPU's size, else the error response. */
+static uint32_t check_size(struct cmd *c, uint32_t id, uint64_t bytes)
+{
+	const struct gpu_device *g = c->g;
+
+	if (!g->size_bytes || (g->charged <= g->size_bytes && bytes <= g->size_bytes - g->charged))
+		return 0;
+	return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY,
+		    "resource %u of %llu KiB would pass the vGPU's size of %llu MiB (%llu KiB held)", id,
+		    (unsigned long long)(bytes >> 10), (unsigned long long)(g->size_bytes >> 20),
+		    (unsigned long long)(g->charged >> 10));
 }
 
 static uint32_t new_resource(struct cmd *c, uint32_t id, struct gpu_resource **out)
@@ -725,7 +787,7 @@ static uint32_t cmd_create_2d(struct cmd *c)
 	if (!c->g->virgl && !in_host)
 		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "%ux%u would pass the vGPU's %llu MiB of 2D memory",
 			    m.width, m.height, GPU_MAX_2D_BYTES >> 20);
-	if ((e = new_resource(c, m.resource_id, &r)))
+	if ((e = check_size(c, m.resource_id, bytes)) || (e = new_resource(c, m.resource_id, &r)))
 		return e;
 	r->format = m.format;
 	r->width = m.width;
@@ -744,6 +806,8 @@ static uint32_t cmd_create_2d(struct cmd *c)
 		}
 		c->g->mem_2d += bytes;
 	}
+	r->charged = bytes;
+	c->g->charged += bytes;
 	if (idmap_put(&c->g->res, r->guest_id, r) < 0) {
 		resource_destroy(c->g, r);
 		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory for the resource table");
@@ -1430,7 +1494,7 @@ static uint32_t cmd_create_3d(struct cmd *c)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
 			    "target %u %ux%ux%u array %u levels %u samples %u", m.target, m.width, m.height, m.depth,
 			    m.array_size, m.last_level, m.nr_samples);
-	if ((e = new_resource(c, m.resource_id, &r)))
+	if ((e = check_size(c, m.resource_id, gpu_resource_3d_bytes(&m))) || (e = new_resource(c, m.resource_id, &r)))
 		return e;
 	{
 		struct render_res a = {
@@ -1453,6 +1517,8 @@ static uint32_t cmd_create_3d(struct cmd *c)
 	r->format = m.format;
 	r->width = m.width;
 	r->height = m.height;
+	r->charged = gpu_resource_3d_bytes(&m);
+	c->g->charged += r->charged;
 	if (idmap_put(&c->g->res, r->guest_id, r) < 0) {
 		resource_destroy(c->g, r);
 		return fail(c, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "no memory for the resource table");

@@ -94,6 +94,10 @@ struct gpu_device {
 	struct idmap res;   /* guest resource ID -> struct gpu_resource */
 	struct idmap ctx;   /* guest context ID -> host context ID (as a pointer-sized integer) */
 	uint64_t mem_2d;    /* bytes of 2D resource memory held */
+	/* Its size (gpu_device_set_size), as a vGPU profile sets one: what its resources may hold together, 2D and 3D,
+	 * 0 for no size; and what they hold (a 3D resource by the size its create asked for, gpu_device.c). */
+	uint64_t size_bytes;
+	uint64_t charged;
 	uint64_t res_to_renderer; /* 2D resources moved into the renderer when a 3D command first used them */
 	uint64_t backing_bytes;       /* guest memory its resources' backings reference */
 	uint64_t backing_table_bytes; /* host memory for those backings' entry tables */
@@ -165,6 +169,15 @@ struct gpu_renderer_desc {
 };
 void gpu_device_describe(const struct renderer *r);
 const struct gpu_renderer_desc *gpu_device_description(void);
+
+/* The vGPU's size in bytes (0: none): a create that would take its resources past it is answered OUT_OF_MEMORY.
+ * Kept across resets. */
+void gpu_device_set_size(struct gpu_device *g, uint64_t bytes);
+
+/* Bytes a RESOURCE_CREATE_3D asks for: every level, layer and sample at its format's size (formats of more than 4
+ * bytes a texel as they are, every other at 4), a buffer its width. An upper bound for all but 64-bit formats. */
+struct virtio_gpu_resource_create_3d;
+uint64_t gpu_resource_3d_bytes(const struct virtio_gpu_resource_create_3d *m);
 
 /* Features and config space a vGPU offers; with_virgl when the renderer runs. */
 uint64_t gpu_device_features(int with_virgl);

@@ -7,7 +7,7 @@
  * every retired fence is charged to its vGPU on one timeline.
  *
  *   vgpu-mediator --listen DIR           DIR/vgpu.sock takes any number of VMs
- *   vgpu-mediator --vgpu name=g1,socket=PATH[,weight=N][,fps=F] [--vgpu ...]
+ *   vgpu-mediator --vgpu name=g1,socket=PATH[,weight=N][,fps=F][,mem=MIB] [--vgpu ...]   mem: the vGPU's size
  *   vgpu-mediator --vtest name=dom0,socket=PATH[,weight=N][,fps=F]   the host's own GL clients (Mesa's
  *                 virpipe driver): each connection is a vGPU of its own (vtest_dev.h), counted under NAME
  *   options: --control PATH  --render-node PATH|auto|none  --no-virgl
@@ -111,6 +111,7 @@ struct slot {
 	uint32_t fence_seen;
 	int fence_new;
 	int worker_down; /* its worker died or was cut off: seen, the vGPU broken until its device is reset */
+	uint64_t size_bytes; /* --vgpu ...,mem=: the vGPU's size (0: none) */
 	struct vgpu_worker_log wlog;
 };
 
@@ -130,6 +131,7 @@ struct vtest_ep {
 	int listen_fd;
 	long weight;
 	double fps;
+	uint64_t size_bytes; /* each client's vGPU size (0: none) */
 	uint64_t connects, dropped;
 	char why[256]; /* why the last client was dropped */
 	struct vt_totals gone;
@@ -342,6 +344,7 @@ static void slot_connect(struct slot *s, int fd)
 	gpu_device_config(&cfg, M.virgl);
 	vdev_init(&s->vd, fd, 2, gpu_device_features(M.virgl), &cfg, sizeof(cfg), gpu_device_handle, &s->gd);
 	gpu_device_init(&s->gd, &s->vd);
+	gpu_device_set_size(&s->gd, s->size_bytes);
 	worker_open(s);
 	gpu_device_set_display_interval(&s->gd, M.display_interval_ns);
 	s->vd.config_hook = gpu_device_config_write;
@@ -473,6 +476,7 @@ static void on_vtest_accept(struct vtest_ep *ep)
 	s->active = 1;
 	s->connects = 1;
 	gpu_device_init(&s->gd, NULL);
+	gpu_device_set_size(&s->gd, ep->size_bytes);
 	worker_open(s);
 	vtest_init(&s->vt, fd, &s->gd);
 	sched_set_weight(&M.sched, slot_index(s), ep->weight);
@@ -1590,12 +1594,12 @@ static void start_renderer(const char *render_node, int no_sandbox, const char *
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vgpu-mediator (--listen DIR | --vgpu name=NAME,socket=PATH[,weight=N][,fps=F] ...)\n"
+	fprintf(stderr, "usage: vgpu-mediator (--listen DIR | --vgpu name=NAME,socket=PATH[,weight=N][,fps=F][,mem=MIB] ...)\n"
 			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n"
 			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n"
 			"                     [--watchdog-ms N] [--watchdog-action report|quarantine] [--throttle PCT]\n"
 			"                     [--display-fps N] [--copy-threads N] [--display-threads N]\n"
-			"                     [--vtest name=NAME,socket=PATH[,weight=N][,fps=F] ...]\n"
+			"                     [--vtest name=NAME,socket=PATH[,weight=N][,fps=F][,mem=MIB] ...]\n"
 			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n"
 			"                     [--render-workers] [--worker-timeout-ms N]\n");
 }
@@ -1614,17 +1618,20 @@ static int opt_long(const char *opt, const char *text, long lo, long hi, const c
 	return 0;
 }
 
-/* A --vgpu or --vtest spec: name=NAME,socket=PATH[,weight=N][,fps=F]. */
+/* A --vgpu or --vtest spec: name=NAME,socket=PATH[,weight=N][,fps=F][,mem=MIB]. */
 struct spec {
 	char buf[512];
 	const char *name, *path;
 	long weight;
 	double fps;
+	long mem_mb; /* the vGPU's size (each client's, for --vtest), 0: none */
 };
+
+#define SPEC_MAX_MEM_MB 1048576 /* a vGPU's size: 1 TiB at most */
 
 static int parse_spec(const char *opt, const char *text, struct spec *sp)
 {
-	char *save = NULL, *weight = NULL, *fps = NULL, *end;
+	char *save = NULL, *weight = NULL, *fps = NULL, *mem = NULL, *end;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->weight = 1;
@@ -1638,6 +1645,8 @@ static int parse_spec(const char *opt, const char *text, struct spec *sp)
 			weight = kv + 7;
 		else if (!strncmp(kv, "fps=", 4))
 			fps = kv + 4;
+		else if (!strncmp(kv, "mem=", 4))
+			mem = kv + 4;
 		else {
 			fprintf(stderr, "vgpu-mediator: %s %s: unknown key in '%s'\n", opt, text, kv);
 			return -1;
@@ -1654,6 +1663,11 @@ static int parse_spec(const char *opt, const char *text, struct spec *sp)
 	}
 	if (fps && ((sp->fps = strtod(fps, &end)), end == fps || *end || !(sp->fps >= 0 && sp->fps <= SCHED_MAX_FPS))) {
 		fprintf(stderr, "vgpu-mediator: %s %s: fps must be 0 to %.0f\n", opt, text, SCHED_MAX_FPS);
+		return -1;
+	}
+	if (mem && ((sp->mem_mb = strtol(mem, &end, 10)), end == mem || *end || sp->mem_mb < 1 ||
+		    sp->mem_mb > SPEC_MAX_MEM_MB)) {
+		fprintf(stderr, "vgpu-mediator: %s %s: mem must be 1 to %d MiB\n", opt, text, SPEC_MAX_MEM_MB);
 		return -1;
 	}
 	if (slot_named(sp->name) || ep_named(sp->name)) {
@@ -1676,6 +1690,7 @@ static int parse_vgpu(const char *text)
 		return -1;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", sp.path);
+	s->size_bytes = (uint64_t)sp.mem_mb << 20;
 	sched_set_weight(&M.sched, slot_index(s), sp.weight);
 	sched_set_target(&M.sched, slot_index(s), sp.fps);
 	return 0;
@@ -1701,6 +1716,7 @@ static int parse_vtest(const char *text)
 	snprintf(ep->path, sizeof(ep->path), "%s", sp.path);
 	ep->weight = sp.weight;
 	ep->fps = sp.fps;
+	ep->size_bytes = (uint64_t)sp.mem_mb << 20;
 	ep->w = (struct watch){ .kind = W_VTEST, .ep = ep, .fd = -1 };
 	return 0;
 }

@@ -1213,10 +1213,67 @@ static void test_null_renderer(void)
 	renderer_close(r);
 }
 
+/* A vGPU's size (gpu_device_set_size, --vgpu ...,mem=MIB): 2D and 3D resources together hold at most that much,
+ * 3D ones by what their create asks for; past it a create is OUT_OF_MEMORY for that command alone, and what is
+ * given back (an unref, a reset) may be taken again. Over the null renderer: no GL needed. */
+static void test_size(void)
+{
+	struct renderer *before = gpu_device_renderer(), *r = render_null_open(on_fence, NULL);
+	struct virtio_gpu_resource_create_3d tex = { H(VIRTIO_GPU_CMD_RESOURCE_CREATE_3D), 20, 2, 67 /* R8G8B8A8 */,
+						     1u << 1, 256, 256, 1, 1, 0, 0, 0, 0 };
+	struct virtio_gpu_resource_create_3d wide = tex, buf = tex, mip = tex;
+	struct tgpu t;
+	uint64_t errors;
+
+	gpu_device_set_renderer(r);
+	tgpu_up(&t, 1ull << VIRTIO_GPU_F_VIRGL, 0);
+	fence_targets[0] = &t;
+	gpu_device_set_size(&t.gd, 1u << 20); /* 1 MiB */
+	CHECK(create_2d(&t, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 256, 256) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      create_2d(&t, 2, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 256, 256) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      send_cmd(&t, &tex, sizeof(tex), 64) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.charged == 3u << 18,
+	      "two 256 KiB 2D resources and a 256 KiB texture fit 1 MiB (%llu held)", (unsigned long long)t.gd.charged);
+	errors = t.gd.st.errors;
+	wide.resource_id = 21;
+	wide.format = 31; /* R32G32B32A32_FLOAT: 16 bytes a texel, 1 MiB */
+	CHECK(send_cmd(&t, &wide, sizeof(wide), 64) == VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY && t.gd.st.errors == errors + 1 &&
+		      strstr(t.gd.st.last_error, "resource 21 of 1024 KiB would pass the vGPU's size of 1 MiB"),
+	      "a 128-bit 256x256 texture is 1 MiB: refused, with why (%s)", t.gd.st.last_error);
+	CHECK(create_2d(&t, 3, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 256, 257) == VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY,
+	      "a 2D resource one row past the size is refused too");
+	buf.resource_id = 22;
+	buf.target = 0;
+	buf.width = 256 << 10;
+	buf.height = 1;
+	CHECK(send_cmd(&t, &buf, sizeof(buf), 64) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.charged == 1u << 20,
+	      "a buffer is its width: 256 KiB fills the size exactly");
+	CHECK(create_2d(&t, 4, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 1, 1) == VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY,
+	      "and not one pixel more");
+	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 20) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.charged == 3u << 18,
+	      "an unref gives its bytes back");
+	mip.resource_id = 23;
+	mip.width = mip.height = 128;
+	mip.last_level = 7; /* 128x128 down to 1x1: 4/3 of the top level, about */
+	mip.array_size = 2;
+	CHECK(gpu_resource_3d_bytes(&mip) == 2ull * 4 * (16384 + 4096 + 1024 + 256 + 64 + 16 + 4 + 1),
+	      "every level and layer counted: %llu bytes", (unsigned long long)gpu_resource_3d_bytes(&mip));
+	CHECK(send_cmd(&t, &mip, sizeof(mip), 64) == VIRTIO_GPU_RESP_OK_NODATA, "a mipmapped array that fits is made");
+	gpu_device_reset(&t.gd);
+	CHECK(t.gd.charged == 0 && t.gd.size_bytes == 1u << 20, "a reset gives everything back and keeps the size");
+	gpu_device_set_size(&t.gd, 0);
+	wide.resource_id = 24;
+	CHECK(send_cmd(&t, &wide, sizeof(wide), 64) == VIRTIO_GPU_RESP_OK_NODATA, "with no size, no bound");
+	fence_targets[0] = NULL;
+	tgpu_down(&t);
+	gpu_device_set_renderer(before);
+	renderer_close(r);
+}
+
 int main(void)
 {
 	test_scanner();
 	test_null_renderer();
+	test_size();
 	test_2d();
 	test_coalesce();
 	test_present_sender();

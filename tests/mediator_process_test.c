@@ -853,7 +853,7 @@ static void test_workers(const char *dir)
 	int64_t pid_a, pid_b;
 	int ok = 0, sets = 0;
 
-	two_vgpus(&t, dir, "workers", NULL);
+	two_vgpus(&t, dir, "workers", "mem=1"); /* a's vGPU is 1 MiB */
 	char *argv[] = { (char *)mediator, "--vgpu", t.va, "--vgpu", t.vb, "--control", t.ctl, "--render-workers",
 			 "--watchdog-ms", "1000", "--watchdog-action", "quarantine", NULL };
 
@@ -864,6 +864,21 @@ static void test_workers(const char *dir)
 	CHECK(setup_3d(&a) == 0 && setup_3d(&b) == 0, "each sets up a context and a backed render target");
 	CHECK(draw_and_read(&a, 1, 0) == 1 && draw_and_read(&b, 0, 1) == 1,
 	      "a draws red and b green, each read back right");
+	{
+		struct virtio_gpu_resource_create_3d big = { { .type = VIRTIO_GPU_CMD_RESOURCE_CREATE_3D }, 11, 2, 2,
+							     1u << 1, 1024, 1024, 1, 1, 0, 0, 0, 0 };
+		json_object *mem;
+
+		CHECK(client_cmd(&a, &big, sizeof(big)) == VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY,
+		      "a 4 MiB texture does not fit a's 1 MiB vGPU");
+		CHECK(client_cmd(&b, &big, sizeof(big)) == VIRTIO_GPU_RESP_OK_NODATA, "b, with no size, makes it");
+		doc = control(t.ctl);
+		mem = control_doc_field(doc, "a", "memory");
+		CHECK(mem && json_object_get_int64(json_object_object_get(mem, "size_bytes")) == 1 << 20 &&
+			      json_object_get_int64(json_object_object_get(mem, "charged_bytes")) == 64 * 64 * 4,
+		      "a's size and what it holds: %s", json_object_to_json_string(mem));
+		json_object_put(doc);
+	}
 	doc = control(t.ctl);
 	pid_a = worker_field(doc, "a", "pid");
 	pid_b = worker_field(doc, "b", "pid");

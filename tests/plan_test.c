@@ -97,6 +97,8 @@ static const struct bad bad_plans[] = {
 	  "bad.ini:5: watchdog_ms: 'soon' is not a whole number from 0 to 600000" },
 	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nwatchdog_action = reboot\n",
 	  "bad.ini:5: watchdog_action: 'reboot' is not report or quarantine" },
+	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nvgpu_mem_mb = guest1:0\n",
+	  "bad.ini:5: vgpu_mem_mb" },
 	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\nshare = 2\n",
 	  "bad.ini:5: unknown key 'share' in [mediator]" },
 	{ "[plan]\n[scenario a/b]\n", "bad.ini:2: scenario name 'a/b' must be" },
@@ -234,6 +236,7 @@ int main(void)
 		const char *sc = "[plan]\nname = sharing\n"
 				 "[mediator]\npolicy = fixed-share\ntimeslice_ms = 4\nweights = guest1:2, guest2:1\n"
 				 "watchdog_ms = 500\nwatchdog_action = quarantine\ndisplay_fps = 30\nrender_workers = yes\n"
+				 "vgpu_mem_mb = guest1:256, guest3:64\n"
 				 "[scenario noisy]\npolicies = best-effort, equal-share\nguests = kms2d glmark2 glmark2\n"
 				 "baseline = idle glmark2 glmark2\n"
 				 "[scenario sla]\npolicies = sla\nguests = kms2d, glmark2\ntargets = guest2:30\n"
@@ -248,6 +251,8 @@ int main(void)
 		      "[mediator]: watchdog 500 ms, quarantine");
 		CHECK(p.med.display_fps_set && p.med.display_fps == 30, "[mediator]: display updates at 30 a second");
 		CHECK(p.med.render_workers == 1, "[mediator]: a render worker per vGPU");
+		CHECK(p.med.vgpu_mem_mb[1] == 256 && p.med.vgpu_mem_mb[2] == 0 && p.med.vgpu_mem_mb[3] == 64,
+		      "[mediator]: vGPU sizes by guest");
 		CHECK(p.scenarios[0].npolicies == 2 && p.scenarios[0].policies[1] == 1 && p.scenarios[0].nguests == 3 &&
 			      !strcmp(p.scenarios[0].guests[0], "kms2d") && p.scenarios[0].nbaseline == 3 &&
 			      p.scenarios[0].baseline[0] == NULL && !strcmp(p.scenarios[0].baseline[1], "glmark2"),
