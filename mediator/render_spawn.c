@@ -25,6 +25,9 @@
 
 /* ---- the spawner process ---- */
 
+/* Its workers: they die with it (PR_SET_PDEATHSIG), and when the broker goes it kills them and waits for each, so
+ * that once the broker has waited for the spawner (render_spawner_stop) no worker is left, not even a zombie. */
+
 static int children[MAX_WORKERS];
 static unsigned nchildren;
 
@@ -140,9 +143,12 @@ static void spawner_main(int sock, const struct render_worker_opts *o)
 			else if (h.op == RS_KILL && is_child(((struct rs_pid *)buf)->pid))
 				kill(((struct rs_pid *)buf)->pid, SIGKILL);
 		}
-		if (r == 0 || errno != EAGAIN) { /* the broker went: so do the workers */
+		if (r == 0 || errno != EAGAIN) { /* the broker went: so do the workers, gone before the spawner is */
 			for (unsigned i = 0; i < nchildren; i++)
 				kill(children[i], SIGKILL);
+			for (unsigned i = 0; i < nchildren; i++)
+				while (waitpid(children[i], NULL, 0) < 0 && errno == EINTR)
+					;
 			_exit(0);
 		}
 	}

@@ -438,6 +438,9 @@ int render_worker_main(int sock, const struct render_worker_opts *o)
 	char err[160] = "";
 	int keep[2] = { sock, 2 };
 
+	/* What this process holds now is its connection alone (the spawner closed the rest): the sandbox closes no
+	 * descriptor the broker had at its start, whose numbers Mesa's own may take here. */
+	sandbox_note_inherited();
 	W.sock = sock;
 	idmap_init(&W.backings);
 	/* Fences are waited for in virglrenderer's own thread: its eventfd wakes the loop the moment one retires. */

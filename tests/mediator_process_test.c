@@ -15,6 +15,7 @@
  * dies on a forbidden call.
  * Usage: mediator_process_test PATH/vgpu-mediator */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <poll.h>
@@ -334,6 +335,17 @@ static int client_restart(struct client *c, int fresh)
 	return at == c->used ? fe_resume_ring(&c->fe, 0, c->qsz, RING, at, &c->kick, &c->call) : -1;
 }
 
+/* RESET_DEVICE, then a fresh ring, as a driver's reset brings. 0 or -1. */
+static int client_reset(struct client *c)
+{
+	if (fe_send(&c->fe, VHOST_USER_RESET_DEVICE, 0, NULL, 0, NULL, 0) < 0)
+		return -1;
+	close(c->kick);
+	close(c->call);
+	c->head = c->used = 0;
+	return fe_setup_ring(&c->fe, 0, c->qsz, RING, &c->kick, &c->call);
+}
+
 /* Reset and pause as QEMU's front-end does them (docs/mediator.md): a resume keeps the vGPU's resources, a ring
  * that restarts at 0 on a cleared ring or RESET_DEVICE drops them, a broken ring is served again after a reset,
  * and the neighbour never notices. */
@@ -411,11 +423,7 @@ static void test_reset(const char *dir)
 	fe_offer(&a.fe, RING, a.qsz, a.head, 4ull * RAM, 64, OUT, 64, a.kick);
 	CHECK(wait_field(t.ctl, "a", "broken", 1), "a descriptor outside RAM breaks a's ring");
 	CHECK(create(&b, 2) == VIRTIO_GPU_RESP_OK_NODATA, "b is served while a is broken");
-	CHECK(fe_send(&a.fe, VHOST_USER_RESET_DEVICE, 0, NULL, 0, NULL, 0) == 0, "a sends RESET_DEVICE");
-	close(a.kick);
-	close(a.call);
-	a.head = a.used = 0;
-	CHECK(fe_setup_ring(&a.fe, 0, a.qsz, RING, &a.kick, &a.call) == 0, "and sets its ring up again");
+	CHECK(client_reset(&a) == 0, "a sends RESET_DEVICE and sets its ring up again");
 	CHECK(wait_field(t.ctl, "a", "broken", 0), "a is no longer broken");
 	CHECK(create(&a, 1) == VIRTIO_GPU_RESP_OK_NODATA, "a is served again, from an empty resource table");
 	doc = control(t.ctl);
@@ -918,11 +926,7 @@ static void test_workers(const char *dir)
 	}
 	CHECK(ok, "and how its process ended: signal 9");
 
-	CHECK(fe_send(&a.fe, VHOST_USER_RESET_DEVICE, 0, NULL, 0, NULL, 0) == 0, "a sends RESET_DEVICE");
-	close(a.kick);
-	close(a.call);
-	a.head = a.used = 0;
-	CHECK(fe_setup_ring(&a.fe, 0, a.qsz, RING, &a.kick, &a.call) == 0, "and sets its ring up again");
+	CHECK(client_reset(&a) == 0, "a sends RESET_DEVICE and sets its ring up again");
 	CHECK(wait_field(t.ctl, "a", "broken", 0), "a is no longer broken");
 	CHECK(setup_3d(&a) == 0 && draw_and_read(&a, 1, 0) == 1, "a draws again, on a fresh worker");
 	doc = control(t.ctl);
@@ -978,7 +982,7 @@ static void test_workers(const char *dir)
 	client_down(&a);
 	client_down(&b);
 	stop(med_pid, t.log);
-	CHECK(kill((pid_t)pid_b, 0) < 0, "b's worker went with the mediator");
+	CHECK(kill((pid_t)pid_b, 0) < 0 && errno == ESRCH, "b's worker went with the mediator, not even a zombie left");
 }
 
 int main(int argc, char **argv)
