@@ -386,7 +386,8 @@ static void slot_sync(struct slot *s)
 		/* The front-end stopped and restarted its rings: a fresh ring is served again. */
 		s->broken = 0;
 		s->health.recoveries++;
-		if (s->worker_down) {
+		if (s->worker_down) { /* what the vGPU held died with its worker: it starts afresh on a new one */
+			gpu_device_reset(&s->gd);
 			worker_close(s);
 			worker_open(s);
 		}

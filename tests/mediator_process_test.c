@@ -979,6 +979,17 @@ static void test_workers(const char *dir)
 		usleep(20000);
 	CHECK(kill((pid_t)pid_a, 0) < 0, "and its process is gone");
 
+	/* The front-end stops and resumes a's ring where it was (no reset): a is served again, from nothing, on a
+	 * fresh worker (what it held died with the old one). */
+	a.used = fe_used_idx(&a.fe, RING); /* the quarantine answered the stream it sent */
+	CHECK(client_restart(&a, 0) == 0, "a's ring stops and resumes where it was");
+	CHECK(wait_field(t.ctl, "a", "broken", 0), "a is served again");
+	CHECK(setup_3d(&a) == 0 && draw_and_read(&a, 0, 1) == 1, "and draws, its state made afresh");
+	doc = control(t.ctl);
+	CHECK(worker_field(doc, "a", "restarts") == 2 && worker_field(doc, "a", "pid") != pid_a,
+	      "on its third worker (%lld restarts)", (long long)worker_field(doc, "a", "restarts"));
+	json_object_put(doc);
+
 	client_down(&a);
 	client_down(&b);
 	stop(med_pid, t.log);
