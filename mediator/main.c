@@ -690,6 +690,15 @@ static void slot_event(void *opaque, enum vdev_event ev, unsigned qi)
 	}
 }
 
+/* s's worker is gone (why): counted, no longer watched, and replaced at the vGPU's next reset. */
+static void worker_gone(struct slot *s, const char *why)
+{
+	s->worker_down = 1;
+	s->wlog.died++;
+	snprintf(s->wlog.last_exit, sizeof(s->wlog.last_exit), "%.120s", why);
+	watch_set(&s->w_worker, -1);
+}
+
 /* A tripped vGPU under --watchdog-action quarantine: its waiting requests are answered (its guest stops waiting on
  * work the renderer may never finish) and it is not served until its driver resets the device. */
 static void quarantine(struct slot *s, const char *why)
@@ -700,11 +709,11 @@ static void quarantine(struct slot *s, const char *why)
 		gpu_device_fences_done(&s->gd, s->gd.pending[s->gd.npending - 1].host_fence);
 	/* Its own worker may be stuck in its work: it goes, and a fresh one comes with the reset. */
 	if (M.workers && s->gd.rnd && !s->gd.rnd->dead) {
+		char how[sizeof(s->wlog.last_exit)];
+
 		render_worker_kill(s->gd.rnd, "killed by the watchdog");
-		s->worker_down = 1;
-		s->wlog.died++;
-		snprintf(s->wlog.last_exit, sizeof(s->wlog.last_exit), "killed by the watchdog: %.90s", why);
-		watch_set(&s->w_worker, -1);
+		snprintf(how, sizeof(how), "killed by the watchdog: %.90s", why);
+		worker_gone(s, how);
 	}
 	snprintf(reason, sizeof(reason), "watchdog: %s", why);
 	slot_break(s, reason);
@@ -718,10 +727,7 @@ static void worker_lost(struct slot *s)
 {
 	char reason[sizeof(s->why)];
 
-	s->worker_down = 1;
-	s->wlog.died++;
-	snprintf(s->wlog.last_exit, sizeof(s->wlog.last_exit), "%.120s", s->gd.rnd->why);
-	watch_set(&s->w_worker, -1);
+	worker_gone(s, s->gd.rnd->why);
 	if (s->gd.npending)
 		gpu_device_fences_done(&s->gd, s->gd.pending[s->gd.npending - 1].host_fence);
 	snprintf(reason, sizeof(reason), "render worker lost: %.200s", s->gd.rnd->why);

@@ -367,20 +367,16 @@ static int attach(struct renderer *r, uint32_t id, const struct iovec *iov, int 
 
 	if (n <= 0 || n > RP_MAX_ENTRIES || r->dead)
 		return -1;
-	/* Memory no other process can map (it is not in the table) cannot back a worker's resource. */
-	for (int i = 0; i < n; i++) {
-		struct shmem_where where;
-
-		if (shmem_find(iov[i].iov_base, iov[i].iov_len, &where) < 0 || map_into(w, &where) < 0)
-			return -1;
-	}
 	if ((off = ring_room(w, bytes)) < 0)
 		return -1;
+	/* The entries go into the room found; it stays free (head does not move) if one fails. Memory no other
+	 * process can map (it is not in the table) cannot back a worker's resource. */
 	for (int i = 0; i < n; i++) {
 		struct shmem_where where;
 		struct rp_entry e;
 
-		shmem_find(iov[i].iov_base, iov[i].iov_len, &where); /* found above */
+		if (shmem_find(iov[i].iov_base, iov[i].iov_len, &where) < 0 || map_into(w, &where) < 0)
+			return -1;
 		e = (struct rp_entry){ .map = where.id, .off = where.off, .len = iov[i].iov_len };
 		memcpy(w->ring + off + (size_t)i * sizeof(e), &e, sizeof(e)); /* the ring is 4-byte aligned only */
 	}
