@@ -100,6 +100,7 @@ static json_object *worker_json(const struct vgpu_worker_log *l)
 	add_u64(o, "calls", l->now.calls);
 	add_ms(o, "call_ms_max", l->now.call_ns_max);
 	add_u64(o, "submits", l->now.submits);
+	add_u64(o, "transfers", l->now.transfers);
 	add_u64(o, "async_errors", l->now.async_errors);
 	json_object_object_add(o, "last_async_error", json_object_new_string(l->now.last_async_error));
 	add_u64(o, "maps", l->now.maps);

@@ -497,6 +497,8 @@ void gpu_device_mem_remapped(struct gpu_device *g)
 	}
 }
 
+static void present_drop_reads(struct gpu_device *g);
+
 void gpu_device_reset(struct gpu_device *g)
 {
 	size_t pos = 0;
@@ -507,6 +509,7 @@ void gpu_device_reset(struct gpu_device *g)
 	/* An update in flight is not waited for: a reset comes with a front-end message whose answer the front-end awaits
 	 * without reading its display channel meanwhile. The update keeps what it sends from (the pixels of resources
 	 * that go here are left to it: pixels_release), and the channel is not touched. */
+	present_drop_reads(g);
 	if (g->res.live || g->ctx.live)
 		renderer_quiesce(g->rnd);
 	while ((r = idmap_next(&g->res, &pos, NULL)))
@@ -557,6 +560,7 @@ struct cmd {
 	} resp;
 	size_t resp_len;  /* bytes of resp to write: the header unless a handler says more */
 	uint32_t written; /* a handler that wrote its reply itself (GET_CAPSET) says how much here */
+	int park;         /* a transfer the renderer carries out later: answered once a fence after it retires */
 };
 
 static uint32_t fail(struct cmd *c, uint32_t type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -1015,12 +1019,80 @@ void gpu_device_set_display_interval(struct gpu_device *g, uint64_t interval_ns)
 	g->present_next_ns = 0;
 }
 
+/* The updates readied (u[0..n)) as messages on the channel, the scanout's size first where due, leaving out those
+ * whose read-back never came. */
+static void present_build(struct gpu_device *g)
+{
+	struct gpu_present_job *p = &g->present;
+	unsigned n = 0;
+
+	p->job.nmsg = 0;
+	for (unsigned k = 0; k < p->n && g->disp.fd >= 0; k++) {
+		struct gpu_present_update u = p->u[k];
+
+		if (u.rc)
+			continue;
+		for (uint32_t y = 0; u.convert && y < u.damage.height; y++) /* in place: nothing to do for BGRX */
+			convert_row(u.convert, (uint8_t *)u.pixels + (uint64_t)y * u.damage.width * 4,
+				    (uint8_t *)u.pixels + (uint64_t)y * u.damage.width * 4, u.damage.width);
+		u.first = p->job.nmsg;
+		/* QEMU draws an update into the surface its last SCANOUT made (see flush_to_scanout). */
+		if (gdisp_announce_due(&g->disp, u.scanout, u.view.width, u.view.height))
+			gdisp_msg_scanout(&p->job.msg[p->job.nmsg++], u.scanout, u.view.width, u.view.height);
+		/* Within the resource, so within 16384x16384: always one message. */
+		gdisp_msg_update(&p->job.msg[p->job.nmsg], u.scanout, u.damage.x - u.view.x, u.damage.y - u.view.y,
+				 u.damage.width, u.damage.height, u.pixels);
+		u.last = p->job.nmsg++;
+		p->u[n++] = u;
+	}
+	p->n = n;
+	p->reading = 0;
+	p->submitted = 0;
+	p->job.fd = g->disp.fd;
+	p->job.timeout_ms = g->disp.timeout_ms;
+}
+
+/* Read-backs under way: 1 while one still is. Those the renderer no longer has under way (it died, or is another
+ * one now) never come. */
+static int present_reading(struct gpu_device *g)
+{
+	struct gpu_present_job *p = &g->present;
+	int under_way = 0;
+
+	for (unsigned k = 0; k < p->n; k++)
+		if (p->u[k].rc == 1) {
+			if (!g->rnd || !g->rnd->reading)
+				p->u[k].rc = -1;
+			else
+				under_way = 1;
+		}
+	return under_way;
+}
+
+/* A reset, or the vGPU going: its read-backs under way are forgotten, and their updates dropped. */
+static void present_drop_reads(struct gpu_device *g)
+{
+	if (!g->present.reading)
+		return;
+	if (g->rnd && g->rnd->ops->read_cancel)
+		g->rnd->ops->read_cancel(g->rnd);
+	g->present.reading = 0;
+	g->present.n = 0;
+}
+
 uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 {
 	struct gpu_present_job *p = &g->present;
 	uint64_t total = 0;
-	int pending = 0, room;
+	int pending = 0, room, later;
 
+	if (p->reading) { /* the worker's answer wakes the loop; a refresh later at the latest */
+		if (present_reading(g))
+			return g->display_interval_ns ? g->display_interval_ns : UINT64_MAX;
+		stage_record(&g->st.stage[STAGE_READBACK], now > p->read_t0 ? now - p->read_t0 : 0);
+		present_build(g);
+		return UINT64_MAX;
+	}
 	for (uint32_t i = 0; i < g->num_scanouts; i++)
 		pending |= g->scanout[i].dirty;
 	if (!pending)
@@ -1032,13 +1104,21 @@ uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 	if (dsend_busy(&p->job)) /* the sender wakes the loop when it is done; a refresh later at the latest */
 		return g->display_interval_ns;
 	gpu_device_present_collect(g);
+	/* A renderer that renders later is read back without waiting (read_begin); such an update lends nothing, so
+	 * that nothing lent waits on a renderer. */
+	later = 0;
+	for (uint32_t i = 0; g->rnd && g->rnd->later && g->rnd->ops->read_begin && i < g->num_scanouts; i++) {
+		struct gpu_resource *r = g->scanout[i].dirty ? idmap_get(&g->res, g->scanout[i].resource_id) : NULL;
+
+		later |= r && r->host_id;
+	}
 	/* Every due scanout's damage: straight from a host-memory resource's pixels where the display takes them as
 	 * they are (lent: gpu_present_job), otherwise read back or converted into the vGPU's own buffer. */
 	for (uint32_t i = 0; i < g->num_scanouts; i++) {
 		struct gpu_scanout *s = &g->scanout[i];
 		struct gpu_resource *r = s->dirty ? idmap_get(&g->res, s->resource_id) : NULL;
 
-		if (r && !direct_rows(r, &s->damage))
+		if (r && (later || !direct_rows(r, &s->damage)))
 			total += (uint64_t)s->damage.width * s->damage.height * 4;
 	}
 	if (total > p->cap) {
@@ -1056,13 +1136,13 @@ uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 	p->n = 0;
 	p->nlent = 0;
 	p->job.nmsg = 0;
+	p->submitted = 0;
 	total = 0;
 	for (uint32_t i = 0; i < g->num_scanouts; i++) {
 		struct gpu_scanout *s = &g->scanout[i];
 		struct gpu_present_update *u = &p->u[p->n];
 		struct gpu_resource *r;
 		uint64_t bytes = (uint64_t)s->damage.width * s->damage.height * 4;
-		const uint8_t *pixels;
 
 		if (!s->dirty)
 			continue;
@@ -1071,40 +1151,46 @@ uint64_t gpu_device_present_prepare(struct gpu_device *g, uint64_t now)
 		r = idmap_get(&g->res, s->resource_id);
 		if (!r || g->disp.fd < 0)
 			continue;
-		if (direct_rows(r, &s->damage)) {
-			pixels = r->pixels + (uint64_t)s->damage.y * r->width * 4;
+		*u = (struct gpu_present_update){ .bytes = bytes, .scanout = i, .damage = s->damage, .view = s->r };
+		if (!later && direct_rows(r, &s->damage)) {
+			u->pixels = r->pixels + (uint64_t)s->damage.y * r->width * 4;
 			if (!r->lent) /* one entry a buffer (two scanouts may show one resource) */
 				p->lent[p->nlent++] = (struct gpu_lent){ r->pixels, (uint64_t)r->width * r->height * 4,
 									 r->guest_id, 0 };
 			r->lent = 1;
-		} else {
-			if (!room || flush_read(g, r, &s->damage, p->buf + total) < 0)
+		} else if (!room) {
+			continue;
+		} else if (later && r->host_id) {
+			struct render_xfer x = { .box = { s->damage.x, s->damage.y, 0, s->damage.width, s->damage.height, 1 },
+						 .stride = s->damage.width * 4 };
+			int b = g->rnd->ops->read_begin(g->rnd, r->host_id, &x, p->buf + total, bytes, &u->rc);
+
+			if (b > 0) /* not now (the worker is not ready, or has no room yet): at the next refresh */
+				s->dirty = 1;
+			if (b)
 				continue;
-			pixels = p->buf + total;
+			u->convert = r->format;
+			p->reading++;
+		} else if (flush_read(g, r, &s->damage, p->buf + total) < 0) {
+			continue;
+		}
+		if (!u->pixels) {
+			u->pixels = p->buf + total;
 			total += bytes;
 		}
-		u->first = p->job.nmsg;
-		/* QEMU draws an update into the surface its last SCANOUT made (see flush_to_scanout). */
-		if (gdisp_announce_due(&g->disp, i, s->r.width, s->r.height))
-			gdisp_msg_scanout(&p->job.msg[p->job.nmsg++], i, s->r.width, s->r.height);
-		/* Within the resource, so within 16384x16384: always one message. */
-		gdisp_msg_update(&p->job.msg[p->job.nmsg], i, s->damage.x - s->r.x, s->damage.y - s->r.y,
-				 s->damage.width, s->damage.height, pixels);
-		u->last = p->job.nmsg++;
-		u->bytes = bytes;
 		p->n++;
 	}
-	p->submitted = 0;
-	p->job.fd = g->disp.fd;
-	p->job.timeout_ms = g->disp.timeout_ms;
 	/* On the refresh's grid, the same for every vGPU: updates due together go out together. */
 	g->present_next_ns = g->display_interval_ns ? (now / g->display_interval_ns + 1) * g->display_interval_ns : now;
+	p->read_t0 = now;
+	if (!p->reading)
+		present_build(g);
 	return UINT64_MAX;
 }
 
 void gpu_device_present_send(struct gpu_device *g)
 {
-	if (!g->present.n || g->present.submitted)
+	if (!g->present.n || g->present.submitted || g->present.reading)
 		return;
 	g->present.submitted = 1;
 	dsend_submit(sender, &g->present.job);
@@ -1114,7 +1200,7 @@ int gpu_device_present_collect(struct gpu_device *g)
 {
 	struct gpu_present_job *p = &g->present;
 
-	if (!p->n || !p->submitted || dsend_busy(&p->job))
+	if (!p->n || !p->submitted || p->reading || dsend_busy(&p->job))
 		return 0;
 	for (unsigned k = 0; k < p->n; k++) {
 		const struct gpu_present_update *u = &p->u[k];
@@ -1191,6 +1277,7 @@ static uint32_t cmd_transfer_2d(struct cmd *c)
 		uint64_t t0 = now_ns();
 		int e = c->g->rnd->ops->write(c->g->rnd, r->host_id, &x, NULL, 0);
 
+		c->park = c->g->rnd->later;
 		c->g->st.render_ns += now_ns() - t0;
 		if (e)
 			return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused the transfer (%d)", e);
@@ -1559,6 +1646,7 @@ static uint32_t cmd_transfer_3d(struct cmd *c)
 		rc = c->g->rnd->ops->write(c->g->rnd, r->host_id, &x, NULL, 0);
 	else
 		rc = c->g->rnd->ops->read(c->g->rnd, r->host_id, &x, NULL, 0);
+	c->park = c->g->rnd->later;
 	c->g->st.render_ns += now_ns() - t0;
 	if (rc)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused the transfer (%d)", rc);
@@ -1754,8 +1842,9 @@ respond:
 		c.resp.hdr.ring_idx = c.hdr.ring_idx;
 	}
 	written = (uint32_t)iov_write(req->out, req->nout, &c.resp, c.resp_len);
-	/* A fenced command under virgl completes once the renderer has executed everything before it. */
-	if ((c.hdr.flags & VIRTIO_GPU_FLAG_FENCE) && g->virgl && type < VIRTIO_GPU_RESP_ERR_UNSPEC) {
+	/* A fenced command under virgl completes once the renderer has executed everything before it; so does a
+	 * transfer the renderer carries out later, fenced or not (the guest may reuse its backing once answered). */
+	if ((((c.hdr.flags & VIRTIO_GPU_FLAG_FENCE) && g->virgl) || c.park) && type < VIRTIO_GPU_RESP_ERR_UNSPEC) {
 		void *hc = idmap_get(&g->ctx, c.hdr.ctx_id);
 		uint32_t f = renderer_fence(g->rnd, hc ? (uint32_t)(uintptr_t)hc : 0);
 

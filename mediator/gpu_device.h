@@ -124,7 +124,16 @@ struct gpu_device {
 		struct gpu_present_update {
 			unsigned first, last; /* its messages */
 			uint64_t bytes;
+			uint32_t scanout;
+			struct virtio_gpu_rect damage, view; /* what goes, and what the scanout shows of the resource */
+			const uint8_t *pixels;
+			uint32_t convert; /* a read-back's format, converted once it is in; 0: as it is */
+			int rc;           /* 1 while its read-back is under way (read_begin); -1 it never came; 0 ready */
 		} u[VIRTIO_GPU_MAX_SCANOUTS];
+		/* Read-backs under way from a renderer that renders later (renderer.h): the updates become messages
+		 * once all are in, and the job cannot be handed over before. */
+		unsigned reading;
+		uint64_t read_t0;
 		uint8_t *buf; /* read back or converted pixels, the vGPU's own: a resource may change or go meanwhile */
 		uint64_t cap;
 		/* Host-memory resources whose own pixels an update is sent from, with no copy. Such a resource is

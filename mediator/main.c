@@ -152,6 +152,7 @@ static struct {
 	struct timespec t0;
 	struct sched sched;
 	int held;              /* a vGPU with work is held by its share: wake at the next period */
+	int woken;             /* a vtest client has work again with nothing to wake the loop (its hold ended) */
 	uint64_t throttle_hold; /* --throttle: since when service is held for a pause owed (0: not held) */
 	uint64_t display_interval_ns; /* --display-fps: the displays' refresh (0: every flush, sent as it comes) */
 	uint64_t present_wait_ns;     /* until the next display update is due (UINT64_MAX: none pending) */
@@ -411,8 +412,10 @@ static void vt_sync(struct slot *s)
 	if (!s->active || s->broken)
 		return;
 	s->ready[0] = vtest_has_work(&s->vt);
-	if (s->ready[0] && !had)
+	if (s->ready[0] && !had) {
 		sched_wait(&M.sched, slot_index(s), mono_ns());
+		M.woken = 1; /* messages it sent while held may all be in already */
+	}
 	watch_set(&s->w_conn, vtest_want_read(&s->vt) ? s->vt.fd : -1);
 }
 
@@ -1446,8 +1449,10 @@ static int loop_timeout(int more)
 	uint64_t now = mono_ns(), end = M.sched.period_start + M.sched.period_ns;
 	int t = -1, c;
 
-	if (more)
+	if (more || M.woken) {
+		M.woken = 0;
 		return 0;
+	}
 	/* Retirement is seen at this poll; a throttle holding service for its pause waits on it too. */
 	if (any_in_flight() || M.throttle_hold)
 		t = 1;

@@ -21,7 +21,7 @@
 
 #include "renderer.h"
 
-#define RP_VERSION 1
+#define RP_VERSION 2
 #define RP_MAX_CAPSETS 4
 #define RP_RING_BYTES (16u << 20)   /* the submit ring: twice the longest command stream (GPU_MAX_SUBMIT) */
 #define RP_BULK_MIN (1u << 20)      /* the bulk area's first size; it grows to what a call needs */
@@ -40,8 +40,8 @@
 	X(RES_UNREF, B, struct rp_id)                                        \
 	X(ATTACH, B, struct rp_attach)     /* DONE; entries in the ring */     \
 	X(DETACH, B, struct rp_id)                                           \
-	X(WRITE, B, struct rp_xfer)        /* REPLY; from the bulk area, or the backing */ \
-	X(READ, B, struct rp_xfer)         /* REPLY; into the bulk area, or the backing */ \
+	X(WRITE, B, struct rp_xfer)        /* bulk: REPLY; the backing: FAILED when refused */ \
+	X(READ, B, struct rp_xfer)         /* bulk: REPLY; the backing: FAILED when refused */ \
 	X(CTX_CREATE, B, struct rp_ctx)    /* FAILED when refused */          \
 	X(CTX_DESTROY, B, struct rp_id)                                      \
 	X(CTX_RESOURCE, B, struct rp_ctx_res)                                \
@@ -115,8 +115,8 @@ struct rp_entry {
 
 struct rp_xfer {
 	uint32_t id;
-	uint32_t bulk; /* 1: the data is in the bulk area (len bytes from 0); 0: the resource's backing */
-	uint64_t len;
+	uint32_t bulk; /* 1: the data is in the bulk area (len bytes from bulk_off); 0: the resource's backing */
+	uint64_t len, bulk_off;
 	struct render_xfer x;
 };
 

@@ -282,18 +282,25 @@ static void on_detach(const void *p, int fd)
 static void on_xfer(const void *p, int fd, int write)
 {
 	const struct rp_xfer *m = p;
-	struct iovec iov = { W.bulk, (size_t)m->len };
+	struct iovec iov = { NULL, 0 };
 	int rc;
 
 	(void)fd;
-	if (m->bulk && (!W.bulk || !m->len || m->len > W.bulk_len))
-		die("%s of %llu bytes with a bulk area of %zu", write ? "WRITE" : "READ", (unsigned long long)m->len,
-		    W.bulk_len);
+	if (m->bulk) {
+		if (!W.bulk || !m->len || m->bulk_off > W.bulk_len || m->len > W.bulk_len - m->bulk_off)
+			die("%s of %llu bytes at %llu of a bulk area of %zu", write ? "WRITE" : "READ",
+			    (unsigned long long)m->len, (unsigned long long)m->bulk_off, W.bulk_len);
+		iov = (struct iovec){ W.bulk + m->bulk_off, (size_t)m->len };
+	}
 	if (write)
 		rc = W.r->ops->write(W.r, m->id, &m->x, m->bulk ? &iov : NULL, m->bulk ? 1 : 0);
 	else
 		rc = W.r->ops->read(W.r, m->id, &m->x, m->bulk ? &iov : NULL, m->bulk ? 1 : 0);
-	reply(rc);
+	/* Through the bulk area the broker waits for the data; a backing's transfer it does not wait for. */
+	if (m->bulk)
+		reply(rc);
+	else if (rc)
+		failed(write ? RP_WRITE : RP_READ, m->id, rc);
 }
 
 static void on_write(const void *p, int fd)

@@ -52,6 +52,14 @@ struct renderer_ops {
 	int (*write)(struct renderer *r, uint32_t id, const struct render_xfer *x, const struct iovec *mem, int n);
 	/* Out of the resource into mem, or into its backing when mem is NULL. */
 	int (*read)(struct renderer *r, uint32_t id, const struct render_xfer *x, const struct iovec *mem, int n);
+	/* A back-end that renders `later` (below): out of the resource into dst (len bytes, x's stride), without
+	 * waiting. 0 begun: *rc stays 1 until the pixels are in dst (0, seen by renderer_poll) or will never come (-1:
+	 * refused, or the renderer died); until then dst and rc stay the caller's. 1: not now, try again later; -1:
+	 * refused. NULL: the back-end reads at once (read). */
+	int (*read_begin)(struct renderer *r, uint32_t id, const struct render_xfer *x, void *dst, uint64_t len,
+			  int *rc);
+	/* Forget every read_begin's dst and rc: nothing is written to them any more (a device reset, a vGPU going). */
+	void (*read_cancel)(struct renderer *r);
 	int (*ctx_create)(struct renderer *r, uint32_t ctx, uint32_t name_len, const char *name);
 	void (*ctx_destroy)(struct renderer *r, uint32_t ctx);
 	/* Attach (on) or detach (!on) resource id to or from context ctx. */
@@ -80,6 +88,11 @@ struct renderer {
 	int fd;       /* to watch for readable (then renderer_poll), or -1: a back-end in another process */
 	int wake_fd;  /* readable when fences may have retired (then renderer_poll), or -1: poll it now and then */
 	int dead;     /* it can render no more (a worker that died or was cut off): every call fails */
+	/* Transfers between a resource and its backing are carried out after the call returns, in order with what
+	 * follows (a worker process): what must come after them (the guest's answer) waits for a fence, and display
+	 * read-backs go through read_begin. 0: they are done when the call returns. */
+	int later;
+	unsigned reading; /* read_begins not yet in */
 	char why[224]; /* why it is dead */
 	uint32_t next_res, next_ctx, next_fence, last_done;
 	char gl_renderer[192]; /* GL_RENDERER (or the back-end's own name) */
@@ -97,6 +110,8 @@ struct renderer *render_virgl_open(const char *render_node, int thread_sync, ren
 struct renderer *render_null_open(render_fence_cb cb, void *opaque);
 /* The null back-end's test hooks: the next calls that can fail do (a renderer out of memory); what it holds. */
 void render_null_fail(struct renderer *r, unsigned calls);
+/* Say it renders later (renderer.later), as a render worker does, so that the device model parks its transfers. */
+void render_null_later(struct renderer *r, int on);
 void render_null_held(struct renderer *r, size_t *resources, size_t *contexts, uint64_t *words);
 
 /*
@@ -115,6 +130,7 @@ struct render_worker_info {
 	uint64_t calls;         /* calls it was waited on for */
 	uint64_t call_ns_max;   /* the longest such wait */
 	uint64_t submits, async_errors; /* streams sent; streams and other calls it refused with no one waiting */
+	uint64_t transfers;     /* transfers to or from a backing, sent and not waited for */
 	uint64_t maps;          /* memory pieces mapped into it */
 	uint64_t bulk_bytes;    /* its bulk area */
 	char last_async_error[96];

@@ -334,9 +334,14 @@ static int do_transfer2(struct vtest_dev *t, const struct msg *m)
 	};
 
 	const struct vtest_shm *s;
+	unsigned before = t->g->npending;
 
 	if (need_ctx(t) < 0 || gpu(t, &c, sizeof(c), NULL, 0, NULL, 0) < 0)
 		return -1;
+	if (t->g->npending > before) { /* parked behind a fence: the client waits for it (vtest_dev.h) */
+		t->held = 1;
+		t->hold_fence = t->g->pending[t->g->npending - 1].host_fence;
+	}
 	/* The client's frames, counted as a guest's flushes are: what its scheduling (frames, frame-rate targets) and
 	 * the per-frame stage times go by. */
 	if (m->cmd == 13 && (s = idmap_get(&t->shm, c.resource_id)) && s->shown)
@@ -490,12 +495,12 @@ int vtest_has_work(const struct vtest_dev *t)
 	char why[8];
 
 	/* A whole message, or a malformed one (serving it drops the client): either way there is work. */
-	return !t->owe_busy && peek(t, &m, &d, &need, why, sizeof(why)) != 0;
+	return !t->owe_busy && !t->held && peek(t, &m, &d, &need, why, sizeof(why)) != 0;
 }
 
 int vtest_want_read(const struct vtest_dev *t)
 {
-	return !t->owe_busy && !vtest_has_work(t);
+	return !t->owe_busy && !t->held && !vtest_has_work(t);
 }
 
 /* Room for `more` bytes after what is buffered; what was served goes (the head moves to the front). */
@@ -577,7 +582,7 @@ int vtest_serve(struct vtest_dev *t, int budget)
 {
 	int done = 0;
 
-	while (done < budget && !t->owe_busy) {
+	while (done < budget && !t->owe_busy && !t->held) {
 		int r = serve_one(t);
 
 		if (r < 0)
@@ -593,6 +598,8 @@ int vtest_fences_done(struct vtest_dev *t)
 {
 	uint32_t busy = 0;
 
+	if (t->held && (!t->g->npending || (int32_t)(t->g->pending[0].host_fence - t->hold_fence) > 0))
+		t->held = 0;
 	if (!t->owe_busy || t->g->npending)
 		return 0;
 	t->owe_busy = 0;
@@ -618,7 +625,7 @@ int vtest_feed(struct vtest_dev *t, const uint8_t *data, size_t len)
 			if (r < 0)
 				return -1;
 			total += r;
-			t->owe_busy = 0; /* nobody reads the replies: an owed busy-wait is forgotten */
+			t->owe_busy = t->held = 0; /* nobody reads the replies: an owed busy-wait is forgotten */
 			if (r == 0)
 				break;
 		}

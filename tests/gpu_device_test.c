@@ -1213,6 +1213,74 @@ static void test_null_renderer(void)
 	renderer_close(r);
 }
 
+/* A renderer that renders later (a render worker; here the null one told so): a transfer's answer waits for a fence
+ * after it, fenced by the guest or not, and the loop does not; a display read-back is begun, and its update goes
+ * once the pixels are in; a reset while one is under way forgets it. */
+static void test_later(void)
+{
+	struct renderer *before = gpu_device_renderer(), *r = render_null_open(on_fence, NULL);
+	struct virtio_gpu_transfer_host_3d rd = { .hdr = H(VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D),
+						  .box = { 0, 0, 0, 64, 64, 1 }, .resource_id = 10, .stride = 256 };
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+	uint64_t sec = 1000000000ull, fences;
+	uint16_t used0, used1;
+	struct tgpu t;
+
+	gpu_device_set_renderer(r);
+	render_null_later(r, 1);
+	tgpu_up(&t, 1ull << VIRTIO_GPU_F_VIRGL, 1);
+	fence_targets[0] = &t;
+	gpu_device_set_display_interval(&t.gd, sec);
+	setup_3d(&t);
+
+	rd.hdr.ctx_id = 1;
+	fences = t.gd.st.fences;
+	memcpy(&used0, t.fe.ram + RING + 0x2000 + 2, 2);
+	memcpy(t.fe.ram + IN, &rd, sizeof(rd));
+	fe_offer(&t.fe, RING, QSZ, t.head, IN, sizeof(rd), OUT, 64, t.kick);
+	t.head = (uint16_t)((t.head + 2) % QSZ);
+	vdev_process_queue(&t.vd, GPU_CTRLQ);
+	memcpy(&used1, t.fe.ram + RING + 0x2000 + 2, 2);
+	CHECK(used1 == used0 && t.gd.npending == 1 && t.gd.st.fences == fences + 1,
+	      "an unfenced read-back into the guest's backing is not answered yet: it waits behind a fence");
+	renderer_poll(r);
+	memcpy(&used1, t.fe.ram + RING + 0x2000 + 2, 2);
+	CHECK(used1 == (uint16_t)(used0 + 1) && t.gd.npending == 0, "answered once the fence after it retired");
+	rd.resource_id = 99;
+	CHECK(send_cmd(&t, &rd, sizeof(rd), 64) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID && t.gd.npending == 0,
+	      "a transfer refused before the renderer is answered at once");
+
+	CHECK(scanout(&t, 0, 10, full) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 10, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "resource 10 on the scanout, flushed");
+	CHECK(gpu_device_present(&t.gd, 5 * sec) == UINT64_MAX && t.gd.present.reading == 1 && r->reading == 1,
+	      "its read-back is begun, not waited for");
+	usleep(50000);
+	CHECK(t.disp.updates == 0, "and nothing is sent before its pixels are in");
+	gpu_device_present(&t.gd, 5 * sec + 1);
+	CHECK(t.gd.present.reading == 1, "still under way until the renderer says so");
+	renderer_poll(r);
+	CHECK(gpu_device_present(&t.gd, 5 * sec + 2) == UINT64_MAX && t.gd.present.reading == 0, "in: the update goes");
+	wait_updates(&t.disp, 1);
+	CHECK(t.disp.updates == 1 && t.disp.last.width == 64 && t.disp.fb[0] == 0x5a5a5a5a && t.disp.fb[64 * 64 - 1] ==
+									     0x5a5a5a5a,
+	      "the display shows what was read back (%d updates, pixel 0x%08x)", t.disp.updates, t.disp.fb[0]);
+
+	CHECK(flush(&t, 10, full) == VIRTIO_GPU_RESP_OK_NODATA, "flushed again");
+	gpu_device_present(&t.gd, 7 * sec);
+	CHECK(t.gd.present.reading == 1, "a second read-back under way");
+	gpu_device_reset(&t.gd);
+	CHECK(t.gd.present.reading == 0 && t.gd.present.n == 0, "a reset forgets it");
+	memset(t.gd.present.buf, 0x11, 64 * 64 * 4);
+	renderer_poll(r);
+	CHECK(t.gd.present.buf[0] == 0x11 && r->reading == 0, "and the renderer, when it is in, writes nowhere");
+	CHECK(gpu_device_present(&t.gd, 9 * sec) == UINT64_MAX && t.disp.updates == 1, "nothing more is sent");
+
+	fence_targets[0] = NULL;
+	tgpu_down(&t);
+	gpu_device_set_renderer(before);
+	renderer_close(r);
+}
+
 /* A vGPU's size (gpu_device_set_size, --vgpu ...,mem=MIB): 2D and 3D resources together hold at most that much,
  * 3D ones by what their create asks for; past it a create is OUT_OF_MEMORY for that command alone, and what is
  * given back (an unref, a reset) may be taken again. Over the null renderer: no GL needed. */
@@ -1274,6 +1342,7 @@ int main(void)
 	test_scanner();
 	test_null_renderer();
 	test_size();
+	test_later();
 	test_2d();
 	test_coalesce();
 	test_present_sender();

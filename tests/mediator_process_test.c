@@ -996,6 +996,109 @@ static void test_workers(const char *dir)
 	CHECK(kill((pid_t)pid_b, 0) < 0 && errno == ESRCH, "b's worker went with the mediator, not even a zombie left");
 }
 
+/* Post one request on c's control queue without waiting for its answer. */
+static void client_post(struct client *c, const void *cmd, uint32_t len, uint64_t in, uint64_t out)
+{
+	memcpy(c->fe.ram + in, cmd, len);
+	memset(c->fe.ram + out, 0, 64);
+	fe_post(&c->fe, RING, c->qsz, c->head, in, len, out, 64);
+	c->head = (uint16_t)((c->head + 2) % c->qsz);
+}
+
+/* --render-workers, what waits on a worker: a's worker stopped (SIGSTOP) with a transfer into a's memory and a
+ * display read-back of its scanout under way. Only those wait: a's flush is answered, b draws on, and nothing is
+ * killed (no watchdog here); continued, a's transfer lands and is answered, and its display update goes. Before,
+ * the mediator's loop waited on a's worker for the transfer: every vGPU stood still, and after --worker-timeout-ms
+ * a's worker was killed. */
+static void test_worker_waits(const char *dir)
+{
+	struct two t;
+	struct client a, b;
+	struct fe_display da;
+	json_object *doc;
+	int64_t pid_a, updates;
+	int ok = 0, sets = 0;
+	uint16_t used;
+
+	two_vgpus(&t, dir, "waits", NULL);
+	char *argv[] = { (char *)mediator, "--vgpu", t.va, "--vgpu", t.vb, "--control", t.ctl, "--render-workers",
+			 "--worker-timeout-ms", "3000", NULL };
+
+	med_pid = start(argv, t.log);
+	CHECK(client_open_with(&a, t.a_sock, RAM, QSZ, 1ull << VIRTIO_GPU_F_VIRGL) == 0 &&
+		      client_open_with(&b, t.b_sock, RAM, QSZ, 1ull << VIRTIO_GPU_F_VIRGL) == 0 &&
+		      fe_display_start(&a.fe, &da, 64, 64, 0) == 0,
+	      "waits: a and b up with virgl, a with a display channel");
+	CHECK(setup_3d(&a) == 0 && setup_3d(&b) == 0 && draw_and_read(&a, 1, 0) == 1 && draw_and_read(&b, 0, 1) == 1,
+	      "waits: each draws and reads back");
+	{
+		struct virtio_gpu_set_scanout so = { { .type = VIRTIO_GPU_CMD_SET_SCANOUT }, { 0, 0, 64, 64 }, 0, 10 };
+		struct virtio_gpu_resource_flush fl = { { .type = VIRTIO_GPU_CMD_RESOURCE_FLUSH }, { 0, 0, 64, 64 }, 10, 0 };
+
+		CHECK(client_cmd(&a, &so, sizeof(so)) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      client_cmd(&a, &fl, sizeof(fl)) == VIRTIO_GPU_RESP_OK_NODATA,
+		      "waits: a shows resource 10 and flushes it");
+		for (int i = 0; i < 100 && vgpu_field(doc = control(t.ctl), "a", "display_updates") < 1; i++) {
+			json_object_put(doc);
+			usleep(20000);
+		}
+		json_object_put(doc);
+		doc = control(t.ctl);
+		updates = vgpu_field(doc, "a", "display_updates");
+		pid_a = worker_field(doc, "a", "pid");
+		json_object_put(doc);
+		CHECK(updates >= 1, "waits: its display update went, read back from its worker (%lld)", (long long)updates);
+
+		CHECK(pid_a > 0 && kill((pid_t)pid_a, SIGSTOP) == 0, "waits: a's worker stopped (SIGSTOP)");
+		{
+			struct virtio_gpu_transfer_host_3d rd = { .hdr = { .type = VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D,
+									   .ctx_id = 1 },
+								  .box = { 0, 0, 0, 64, 64, 1 }, .resource_id = 10,
+								  .stride = 256 };
+
+			memset(a.fe.ram + BACK3D, 0x77, 64 * 64 * 4);
+			used = fe_used_idx(&a.fe, RING);
+			client_post(&a, &rd, sizeof(rd), IN, OUT);
+			client_post(&a, &fl, sizeof(fl), IN + 0x100, OUT + 0x100);
+			CHECK(fe_kick(a.kick) == 0, "waits: a sends an unfenced read-back into its memory, then a flush");
+		}
+		for (int i = 0; i < 10; i++) {
+			sets++;
+			ok += draw_and_read(&b, (float)(i & 1), (float)!(i & 1)) == 1;
+		}
+		CHECK(ok == sets, "waits: b drew and read back %d of %d frames right meanwhile", ok, sets);
+		CHECK(fe_used_idx(&a.fe, RING) == (uint16_t)(used + 1),
+		      "waits: a's flush was answered, its transfer was not (used %u, from %u)", fe_used_idx(&a.fe, RING),
+		      used);
+		doc = control(t.ctl);
+		CHECK(worker_field(doc, "a", "died") == 0 && vgpu_field(doc, "a", "display_updates") == updates,
+		      "waits: a's worker is not killed, and a's display update waits for it (%lld updates, %lld before)",
+		      (long long)vgpu_field(doc, "a", "display_updates"), (long long)updates);
+		json_object_put(doc);
+	}
+	CHECK(kill((pid_t)pid_a, SIGCONT) == 0, "waits: a's worker continued");
+	for (int i = 0; i < 250 && fe_used_idx(&a.fe, RING) != (uint16_t)(used + 2); i++)
+		usleep(20000);
+	CHECK(fe_used_idx(&a.fe, RING) == (uint16_t)(used + 2) && a.fe.ram[BACK3D + 2] == 255 && a.fe.ram[BACK3D] == 0,
+	      "waits: then the transfer is answered, a's memory holding what a drew (B G R = %u %u %u)",
+	      a.fe.ram[BACK3D], a.fe.ram[BACK3D + 1], a.fe.ram[BACK3D + 2]);
+	a.used = (uint16_t)(used + 2);
+	for (int i = 0; i < 100 && vgpu_field(doc = control(t.ctl), "a", "display_updates") <= updates; i++) {
+		json_object_put(doc);
+		usleep(20000);
+	}
+	CHECK(vgpu_field(doc, "a", "display_updates") > updates && worker_field(doc, "a", "pid") == pid_a &&
+		      worker_field(doc, "a", "transfers") >= 2 && vgpu_field(doc, "a", "errors") == 0,
+	      "waits: and its display update goes; the same worker, no error: %s",
+	      json_object_to_json_string(control_doc_field(doc, "a", "worker")));
+	json_object_put(doc);
+	CHECK(draw_and_read(&a, 0, 1) == 1, "waits: a draws on");
+	fe_display_stop(&da);
+	client_down(&a);
+	client_down(&b);
+	stop(med_pid, t.log);
+}
+
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/vgpu-mediator-test.XXXXXX";
@@ -1014,6 +1117,7 @@ int main(int argc, char **argv)
 	test_throttle(dir);
 	test_shares(dir);
 	test_workers(dir);
+	test_worker_waits(dir);
 	if (!check_failed)
 		vb_rm_rf(dir);
 	else

@@ -5,7 +5,8 @@
  * hostile workers played by the test: silence past the timeout, unknown messages, a reply to nothing, a fence
  * never queued, a DONE for no stream, a READY of another version or with too many capsets, a descriptor where
  * none belongs, a message before READY, a connection closed mid-call: each makes the renderer dead with the
- * reason, quickly, and every later call fails at once. */
+ * reason, quickly, and every later call fails at once. Read-backs not waited for (a display's): in order, out of
+ * order, forgotten, and under way when the worker goes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -39,6 +40,31 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Everything sent to r so far is done: a fence after it retired. 0, or -1 (not within 10 s). */
+static int settle(struct renderer *r)
+{
+	uint32_t f = renderer_fence(r, 0);
+	double t0 = now_s();
+
+	while (retired != f && !r->dead && now_s() - t0 < 10) {
+		usleep(1000);
+		renderer_poll(r);
+	}
+	return retired == f ? 0 : -1;
+}
+
+/* Poll r until *rc is no longer 1 (a read-back under way). */
+static int read_wait(struct renderer *r, const int *rc)
+{
+	double t0 = now_s();
+
+	while (*rc == 1 && now_s() - t0 < 10) {
+		usleep(1000);
+		renderer_poll(r);
+	}
+	return *rc;
 }
 
 static const struct render_res tex64 = { .target = 2, .format = 2 /* B8G8R8X8 */, .bind = 1u << 1, .width = 64,
@@ -104,8 +130,9 @@ static void test_real_worker(void)
 		CHECK(!memcmp(back, px, sizeof(px)), "and they came back the same");
 	}
 	memset(mem + 4096, 0, sizeof(px));
-	CHECK(r->ops->read(r, 7, &x, NULL, 0) == 0 && !memcmp(mem + 4096, px, sizeof(px)),
-	      "read into its backing: the worker wrote guest memory itself");
+	CHECK(r->ops->read(r, 7, &x, NULL, 0) == 0 && r->later && settle(r) == 0 && !memcmp(mem + 4096, px, sizeof(px)),
+	      "read into its backing, not waited for: once a fence after it retired, the worker wrote guest memory "
+	      "itself");
 	r->ops->ctx_resource(r, 1, 7, 1);
 	clear_stream(dw, 7, 1, 0);
 	CHECK(r->ops->submit(r, 1, dw, 19) == 0, "a command stream through the ring");
@@ -119,8 +146,36 @@ static void test_real_worker(void)
 		}
 		CHECK(retired == f && !renderer_fences_pending(r), "its fence %u retired (%.3f s)", f, now_s() - t0);
 	}
-	CHECK(r->ops->read(r, 7, &x, NULL, 0) == 0 && mem[4096 + 2] == 255 && mem[4096 + 1] == 0 && mem[4096] == 0,
+	CHECK(r->ops->read(r, 7, &x, NULL, 0) == 0 && settle(r) == 0 && mem[4096 + 2] == 255 && mem[4096 + 1] == 0 &&
+		      mem[4096] == 0,
 	      "the clear is what is read back: B G R = %u %u %u", mem[4096], mem[4096 + 1], mem[4096 + 2]);
+	{
+		/* Read-backs not waited for (a display's): two under way at once, then a call that uses the bulk area
+		 * too, which waits for them first; one forgotten (read_cancel) writes nowhere. */
+		struct render_xfer top = { .box = { 0, 0, 0, 64, 32, 1 }, .stride = 256 }, bottom = top;
+		uint8_t *a = calloc(1, 64 * 32 * 4), *b = calloc(1, 64 * 32 * 4);
+		int ra = 5, rb = 5;
+		uint32_t w = 0, h = 0;
+		void *c;
+
+		bottom.box.y = 32;
+		CHECK(a && b && r->ops->read_begin(r, 7, &top, a, 64 * 32 * 4, &ra) == 0 &&
+			      r->ops->read_begin(r, 7, &bottom, b, 64 * 32 * 4, &rb) == 0 && ra == 1 && rb == 1 &&
+			      r->reading == 2,
+		      "two read-backs begun, neither waited for");
+		c = r->ops->cursor(r, 7, &w, &h);
+		free(c);
+		CHECK(ra == 0 && rb == 0 && r->reading == 0 && a && b && a[2] == 255 && a[1] == 0 && b[64 * 32 * 4 - 2] == 255,
+		      "a call through the bulk area waited for both, and both are the clear's red");
+		memset(a, 0x11, 64 * 32 * 4);
+		CHECK(r->ops->read_begin(r, 7, &top, a, 64 * 32 * 4, &ra) == 0, "another begun");
+		r->ops->read_cancel(r);
+		for (double t0 = now_s(); r->reading && now_s() - t0 < 10;)
+			renderer_poll(r);
+		CHECK(r->reading == 0 && ra == 1 && a[0] == 0x11, "forgotten: when it came in, it wrote nowhere");
+		free(a);
+		free(b);
+	}
 	{
 		uint8_t *caps = calloc(1, size);
 		size_t nz = 0;
@@ -147,9 +202,15 @@ static void test_real_worker(void)
 		free(heap);
 	}
 	render_worker_info(r, &wi);
-	CHECK(wi.calls >= 6 && wi.submits == 1 && wi.maps == 1 && wi.async_errors == 0, "counted: %llu calls, %llu "
-	      "streams, %llu maps", (unsigned long long)wi.calls, (unsigned long long)wi.submits,
-	      (unsigned long long)wi.maps);
+	CHECK(wi.calls >= 5 && wi.transfers == 2 && wi.submits == 1 && wi.maps == 1 && wi.async_errors == 0,
+	      "counted: %llu calls, %llu transfers not waited for, %llu streams, %llu maps", (unsigned long long)wi.calls,
+	      (unsigned long long)wi.transfers, (unsigned long long)wi.submits, (unsigned long long)wi.maps);
+	{
+		CHECK(r->ops->write(r, 77, &x, NULL, 0) == 0 && settle(r) == 0, "a transfer to no resource is not waited for");
+		render_worker_info(r, &wi);
+		CHECK(!r->dead && wi.async_errors == 1 && strstr(wi.last_async_error, "WRITE of 77"),
+		      "its refusal is counted, and the worker lives: %s", wi.last_async_error);
+	}
 	{
 		struct render_res bad = tex64;
 		uint32_t w = 0, h = 0;
@@ -160,7 +221,7 @@ static void test_real_worker(void)
 		c = r->ops->cursor(r, 7, &w, &h); /* a call waited for: everything before it was served */
 		free(c);
 		render_worker_info(r, &wi);
-		CHECK(!r->dead && wi.async_errors == 1 && strstr(wi.last_async_error, "RES_CREATE of 9"),
+		CHECK(!r->dead && wi.async_errors == 2 && strstr(wi.last_async_error, "RES_CREATE of 9"),
 		      "the worker's refusal is counted, and it lives: %s", wi.last_async_error);
 	}
 
@@ -388,10 +449,49 @@ static void test_hostile_workers(void)
 	hostile("a connection closed mid-call", hangs_up, do_call, "closed");
 }
 
+/* Read-backs not waited for, from a fake worker: answered in order they are in; a REPLY to a later one first is a
+ * REPLY to nothing; a worker gone with one under way makes it never come (-1), not hang. */
+static void test_hostile_reads(void)
+{
+	struct render_xfer x = { .box = { 0, 0, 0, 2, 2, 1 }, .stride = 8 };
+	struct rp_reply rep = { 0 };
+	uint8_t px[16];
+	struct fake f;
+	int rc = 5, rc2 = 5;
+
+	CHECK(fake_open(&f, 300) == 0, "reads: a fake worker");
+	ready(&f, RP_VERSION, 1);
+	renderer_poll(f.r);
+	/* RING was message 1, BULK 2, so this READ is 3 and the next one 4. */
+	CHECK(f.r->ops->read_begin(f.r, 1, &x, px, sizeof(px), &rc) == 0 && rc == 1, "reads: one begun");
+	rp_send(f.ws, RP_REPLY, 3, &rep, sizeof(rep), -1);
+	CHECK(read_wait(f.r, &rc) == 0 && f.r->reading == 0 && !f.r->dead, "reads: its REPLY brings it in");
+	CHECK(f.r->ops->read_begin(f.r, 1, &x, px, sizeof(px), &rc) == 0 &&
+		      f.r->ops->read_begin(f.r, 1, &x, px, sizeof(px), &rc2) == 0 && f.r->reading == 2,
+	      "reads: two more begun");
+	rp_send(f.ws, RP_REPLY, 5, &rep, sizeof(rep), -1); /* the second's, first */
+	renderer_poll(f.r);
+	CHECK(f.r->dead && strstr(f.r->why, "a REPLY to 5") && rc == -1 && rc2 == -1 && f.r->reading == 0,
+	      "reads: a REPLY out of order cuts the worker off, and neither read-back will come: %s", f.r->why);
+	fake_close(&f);
+
+	CHECK(fake_open(&f, 300) == 0, "reads: another fake worker");
+	ready(&f, RP_VERSION, 1);
+	renderer_poll(f.r);
+	CHECK(f.r->ops->read_begin(f.r, 1, &x, px, sizeof(px), &rc) == 0 && rc == 1, "reads: one begun");
+	close(f.ws);
+	f.ws = -1;
+	CHECK(read_wait(f.r, &rc) == -1 && f.r->dead && f.r->reading == 0,
+	      "reads: the worker gone, it will never come (%s)", f.r->why);
+	CHECK(f.r->ops->read_begin(f.r, 1, &x, px, sizeof(px), &rc) < 0, "reads: and no other is begun");
+	fake_close(&f);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	test_real_worker();
 	test_hostile_workers();
+	test_hostile_reads();
 	return check_done("render_worker");
 }

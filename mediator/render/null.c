@@ -2,7 +2,8 @@
  * keeps the resources and contexts it was given, refuses IDs it does not hold (a second create, an unref of nothing,
  * a context that does not exist), refuses a transfer from or to a backing that is not attached, and retires every
  * fence when polled. render_null_fail sets the next calls that can fail to fail, as a renderer that runs out of
- * memory would. */
+ * memory would; render_null_later makes it say it renders later, as a worker does (its read-backs are filled at the
+ * next poll). */
 #include "renderer.h"
 
 #include <stdlib.h>
@@ -21,6 +22,13 @@ struct null_renderer {
 	uint32_t fenced;   /* the newest fence queued */
 	unsigned failing;  /* calls left to fail */
 	uint64_t submitted; /* command-stream words taken */
+	/* read_begin's read-backs, filled at the next poll (render_null_later). */
+	struct null_read {
+		void *dst;
+		uint64_t len;
+		int *rc;
+	} rd[4];
+	unsigned nrd;
 };
 
 static struct null_renderer *N(struct renderer *r)
@@ -138,8 +146,38 @@ static void fence(struct renderer *r, uint32_t ctx, uint32_t f)
 	N(r)->fenced = f;
 }
 
+/* A read-back done at the next poll: refused for a resource it does not hold, or past the four it keeps. */
+static int read_begin(struct renderer *r, uint32_t id, const struct render_xfer *x, void *dst, uint64_t len, int *rc)
+{
+	struct null_renderer *n = N(r);
+
+	(void)x;
+	if (failing(n) || !idmap_get(&n->res, id) || n->nrd == sizeof(n->rd) / sizeof(n->rd[0]))
+		return -1;
+	n->rd[n->nrd++] = (struct null_read){ dst, len, rc };
+	*rc = 1;
+	r->reading++;
+	return 0;
+}
+
+static void read_cancel(struct renderer *r)
+{
+	for (unsigned i = 0; i < N(r)->nrd; i++)
+		N(r)->rd[i] = (struct null_read){ NULL, 0, NULL };
+}
+
 static void poll_(struct renderer *r)
 {
+	struct null_renderer *n = N(r);
+
+	for (unsigned i = 0; i < n->nrd; i++) {
+		if (n->rd[i].dst)
+			memset(n->rd[i].dst, 0x5a, n->rd[i].len);
+		if (n->rd[i].rc)
+			*n->rd[i].rc = 0;
+	}
+	r->reading -= n->nrd;
+	n->nrd = 0;
 	if (N(r)->fenced != r->last_done)
 		renderer_retired(r, N(r)->fenced);
 }
@@ -187,7 +225,8 @@ static void close_(struct renderer *r)
 
 static const struct renderer_ops ops = {
 	.name = "null", .res_create = res_create, .res_unref = res_unref, .attach = attach, .detach = detach,
-	.write = xfer_write, .read = xfer_read, .ctx_create = ctx_create, .ctx_destroy = ctx_destroy,
+	.write = xfer_write, .read = xfer_read, .read_begin = read_begin, .read_cancel = read_cancel,
+	.ctx_create = ctx_create, .ctx_destroy = ctx_destroy,
 	.ctx_resource = ctx_resource, .submit = submit, .fence = fence, .poll = poll_, .capset = capset,
 	.fill_caps = fill_caps, .cursor = cursor, .close = close_,
 };
@@ -212,6 +251,11 @@ struct renderer *render_null_open(render_fence_cb cb, void *opaque)
 void render_null_fail(struct renderer *r, unsigned calls)
 {
 	N(r)->failing = calls;
+}
+
+void render_null_later(struct renderer *r, int on)
+{
+	r->later = on != 0;
 }
 
 void render_null_held(struct renderer *r, size_t *resources, size_t *contexts, uint64_t *words)

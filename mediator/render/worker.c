@@ -22,6 +22,8 @@
 #include "render_worker.h"
 #include "shared_mem.h"
 
+#define MAX_READS 16 /* read-backs under way at once: a scanout each */
+
 struct wrk {
 	struct renderer r;
 	struct render_spawner *z;
@@ -41,6 +43,15 @@ struct wrk {
 	size_t nmaps, cap_maps;
 	uint32_t fence_seen; /* the newest FENCE, not yet reported */
 	int fence_new;
+	/* Read-backs under way (read_begin), in the order sent: each lands in the bulk area at off, and is copied to
+	 * dst when its REPLY comes. Nothing else uses the bulk area meanwhile (bulk_for_call waits for them). */
+	struct later_read {
+		uint32_t seq;
+		uint64_t off, len;
+		void *dst;
+		int *rc;
+	} rd[MAX_READS];
+	unsigned nrd;
 	struct render_worker_info info;
 };
 
@@ -70,6 +81,11 @@ static void cut_off(struct wrk *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(w->r.why, sizeof(w->r.why), fmt, ap);
 	va_end(ap);
+	for (unsigned i = 0; i < w->nrd; i++) /* read-backs under way never come */
+		if (w->rd[i].rc)
+			*w->rd[i].rc = -1;
+	w->nrd = 0;
+	w->r.reading = 0;
 	if (w->pid > 0)
 		render_spawner_kill(w->z, w->pid);
 }
@@ -85,6 +101,23 @@ static void send_msg(struct wrk *w, uint32_t op, const void *p, uint32_t len, in
 		else
 			cut_off(w, "worker %d: %s not sent: %s", w->pid, rp_op_name(op), strerror(errno));
 	}
+}
+
+/* The oldest read-back under way is in (rc 0) or was refused: its pixels to their place, its outcome told. */
+static void read_in(struct wrk *w, int rc)
+{
+	struct later_read *q = &w->rd[0];
+
+	if (q->dst && !rc)
+		memcpy(q->dst, w->bulk + q->off, q->len);
+	if (q->rc)
+		*q->rc = rc ? -1 : 0;
+	if (rc) {
+		w->info.async_errors++;
+		snprintf(w->info.last_async_error, sizeof(w->info.last_async_error), "a read-back was refused (%d)", rc);
+	}
+	memmove(w->rd, w->rd + 1, (size_t)--w->nrd * sizeof(*w->rd));
+	w->r.reading--;
 }
 
 /* One message from the worker, checked. A REPLY is copied to *reply (when it answers seq want) and *got set.
@@ -186,6 +219,13 @@ static int take(struct wrk *w, uint32_t want, struct rp_reply *reply, int *got)
 		return 1;
 	}
 	case RP_REPLY:
+		if (w->nrd && h.seq == w->rd[0].seq) { /* replies come in order: the oldest read-back under way */
+			struct rp_reply rep;
+
+			memcpy(&rep, buf, sizeof(rep));
+			read_in(w, rep.rc);
+			return 1;
+		}
 		if (!want || h.seq != want) {
 			cut_off(w, "worker %d: a REPLY to %u, none waited for", w->pid, h.seq);
 			return -1;
@@ -296,6 +336,19 @@ static int ensure_bulk(struct wrk *w, uint64_t len)
 	return w->r.dead ? -1 : 0;
 }
 
+static int reads_in(struct wrk *w)
+{
+	return !w->nrd;
+}
+
+/* The bulk area, at least len bytes, for a call waited for: once the read-backs under way are in. 0, or -1. */
+static int bulk_for_call(struct wrk *w, uint64_t len)
+{
+	if (w->nrd && wait_until(w, 0, NULL, NULL, reads_in, "READ") < 0)
+		return -1;
+	return ensure_bulk(w, len);
+}
+
 static uint64_t iov_total(const struct iovec *iov, int n)
 {
 	uint64_t t = 0;
@@ -402,17 +455,20 @@ static int xfer(struct renderer *r, uint32_t op, uint32_t id, const struct rende
 	uint64_t len = mem ? iov_total(mem, n) : 0, off = 0;
 	int rc;
 
-	if (mem) {
-		if (!len || ensure_ready(w) < 0 || ensure_bulk(w, len) < 0)
-			return -1;
-		m.bulk = 1;
-		m.len = len;
-		for (int i = 0; op == RP_WRITE && i < n; off += mem[i++].iov_len)
-			memcpy(w->bulk + off, mem[i].iov_base, mem[i].iov_len);
+	if (!mem) { /* the backing's: done in order with what follows, a refusal counted when it comes (FAILED) */
+		send_msg(w, op, &m, sizeof(m), -1);
+		w->info.transfers++;
+		return r->dead ? -1 : 0;
 	}
+	if (!len || ensure_ready(w) < 0 || bulk_for_call(w, len) < 0)
+		return -1;
+	m.bulk = 1;
+	m.len = len;
+	for (int i = 0; op == RP_WRITE && i < n; off += mem[i++].iov_len)
+		memcpy(w->bulk + off, mem[i].iov_base, mem[i].iov_len);
 	rc = call(w, op, &m, sizeof(m), NULL);
 	off = 0;
-	for (int i = 0; rc == 0 && mem && op == RP_READ && i < n; off += mem[i++].iov_len)
+	for (int i = 0; rc == 0 && op == RP_READ && i < n; off += mem[i++].iov_len)
 		memcpy(mem[i].iov_base, w->bulk + off, mem[i].iov_len);
 	return rc;
 }
@@ -425,6 +481,41 @@ static int xfer_write(struct renderer *r, uint32_t id, const struct render_xfer 
 static int xfer_read(struct renderer *r, uint32_t id, const struct render_xfer *x, const struct iovec *mem, int n)
 {
 	return xfer(r, RP_READ, id, x, mem, n);
+}
+
+/* A read-back not waited for: into the bulk area after those under way, copied to dst when its REPLY comes (read_in).
+ * 1 when it cannot be begun now (the worker not ready yet, or no room until those under way are in). */
+static int read_begin(struct renderer *r, uint32_t id, const struct render_xfer *x, void *dst, uint64_t len, int *rc)
+{
+	struct wrk *w = WK(r);
+	struct rp_xfer m = { .id = id, .bulk = 1, .len = len, .x = *x };
+	uint64_t off = w->nrd ? (w->rd[w->nrd - 1].off + w->rd[w->nrd - 1].len + 63) & ~(uint64_t)63 : 0;
+
+	if (r->dead || !len || len > RP_BULK_MAX)
+		return -1;
+	if (!w->ready || w->nrd == MAX_READS || (w->nrd && (off > w->bulk_len || len > w->bulk_len - off)))
+		return 1;
+	if (!w->nrd && ensure_bulk(w, len) < 0)
+		return -1;
+	m.bulk_off = off;
+	send_msg(w, RP_READ, &m, sizeof(m), -1);
+	if (r->dead)
+		return -1;
+	w->rd[w->nrd++] = (struct later_read){ w->seq, off, len, dst, rc };
+	*rc = 1;
+	r->reading++;
+	return 0;
+}
+
+static void read_cancel(struct renderer *r)
+{
+	struct wrk *w = WK(r);
+
+	for (unsigned i = 0; i < w->nrd; i++)
+	{
+		w->rd[i].dst = NULL;
+		w->rd[i].rc = NULL;
+	}
 }
 
 static int ctx_create(struct renderer *r, uint32_t ctx, uint32_t name_len, const char *name)
@@ -550,7 +641,7 @@ static void fill_caps(struct renderer *r, uint32_t id, uint32_t version, void *b
 			m.size = w->caps[i].size;
 	if (!m.size)
 		return;
-	if (ensure_bulk(w, m.size) < 0 || call(w, RP_FILL_CAPS, &m, sizeof(m), NULL) != 0)
+	if (bulk_for_call(w, m.size) < 0 || call(w, RP_FILL_CAPS, &m, sizeof(m), NULL) != 0)
 		memset(buf, 0, m.size);
 	else
 		memcpy(buf, w->bulk, m.size);
@@ -563,7 +654,7 @@ static void *cursor(struct renderer *r, uint32_t id, uint32_t *cw, uint32_t *ch)
 	struct rp_reply rep;
 	void *p;
 
-	if (ensure_ready(w) < 0 || ensure_bulk(w, 64 * 64 * 4) < 0 || call(w, RP_CURSOR, &m, sizeof(m), &rep) != 0 ||
+	if (ensure_ready(w) < 0 || bulk_for_call(w, 64 * 64 * 4) < 0 || call(w, RP_CURSOR, &m, sizeof(m), &rep) != 0 ||
 	    rep.w != 64 || rep.h != 64 || !(p = malloc(64 * 64 * 4)))
 		return NULL;
 	memcpy(p, w->bulk, 64 * 64 * 4);
@@ -589,7 +680,8 @@ static void close_(struct renderer *r)
 
 static const struct renderer_ops ops = {
 	.name = "worker", .res_create = res_create, .res_unref = res_unref, .attach = attach, .detach = detach,
-	.write = xfer_write, .read = xfer_read, .ctx_create = ctx_create, .ctx_destroy = ctx_destroy,
+	.write = xfer_write, .read = xfer_read, .read_begin = read_begin, .read_cancel = read_cancel,
+	.ctx_create = ctx_create, .ctx_destroy = ctx_destroy,
 	.ctx_resource = ctx_resource, .submit = submit, .fence = fence, .poll = poll_, .capset = capset,
 	.fill_caps = fill_caps, .cursor = cursor, .close = close_,
 };
@@ -618,6 +710,7 @@ struct renderer *render_worker_open(struct render_spawner *z, render_fence_cb cb
 	}
 	w->r.fd = w->sock;
 	w->r.wake_fd = -1;
+	w->r.later = 1;
 	w->info.pid = w->pid;
 	fd = memfd_create("vgpu-render-ring", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, RP_RING_BYTES) < 0 ||

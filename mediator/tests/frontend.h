@@ -84,8 +84,8 @@ struct fe_display {
 	uint32_t w, h;
 	pthread_t th;
 	int up;
-	volatile int stop;
-	volatile int closed; /* the back-end closed it or sent garbage */
+	_Atomic int stop;
+	_Atomic int closed; /* the back-end closed it or sent garbage */
 };
 
 /* Create the channel, start its thread and hand the other end over (GPU_SET_SOCKET, acknowledged when REPLY_ACK
