@@ -431,7 +431,31 @@ int control_parse(const char *line, struct control_req *r, char *err, size_t err
 		r->watchdog_action = n == 3 ? (!strcmp(w[2], "quarantine") ? 1 : 0) : -1;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown request '%.40s' (stats, policy, timeslice, set, watchdog)", w[0]);
+	if (!strcmp(w[0], "fault")) {
+		if (n != 3 || strlen(w[1]) >= sizeof(r->vgpu)) {
+			snprintf(err, errlen, "fault takes a vGPU name and worker-crash, worker-stop, worker-cont or "
+					      "worker-delay=MS");
+			return -1;
+		}
+		snprintf(r->vgpu, sizeof(r->vgpu), "%s", w[1]);
+		if (!strcmp(w[2], "worker-crash")) {
+			r->fault = FAULT_WORKER_CRASH;
+		} else if (!strcmp(w[2], "worker-stop")) {
+			r->fault = FAULT_WORKER_STOP;
+		} else if (!strcmp(w[2], "worker-cont")) {
+			r->fault = FAULT_WORKER_CONT;
+		} else if (!strncmp(w[2], "worker-delay=", 13) && parse_long(w[2] + 13, &r->delay_ms) == 0 &&
+			   r->delay_ms >= 0 && r->delay_ms <= 600000) {
+			r->fault = FAULT_WORKER_DELAY;
+		} else {
+			snprintf(err, errlen, "unknown fault '%.40s' (worker-crash, worker-stop, worker-cont, "
+					      "worker-delay=MS up to 600000)", w[2]);
+			return -1;
+		}
+		r->op = CTL_FAULT;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown request '%.40s' (stats, policy, timeslice, set, watchdog, fault)", w[0]);
 	return -1;
 }
 

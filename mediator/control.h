@@ -68,7 +68,10 @@ struct control_vgpu {
 /* The snapshot as a malloc'd JSON string (NULL without memory). */
 char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s, double uptime_s);
 
-enum control_op { CTL_STATS, CTL_POLICY, CTL_TIMESLICE, CTL_SET, CTL_WATCHDOG };
+enum control_op { CTL_STATS, CTL_POLICY, CTL_TIMESLICE, CTL_SET, CTL_WATCHDOG, CTL_FAULT };
+
+/* Faults a test injects into a vGPU's render worker (`fault VGPU WHAT`; only under --test-faults). */
+enum control_fault { FAULT_WORKER_CRASH, FAULT_WORKER_STOP, FAULT_WORKER_CONT, FAULT_WORKER_DELAY };
 
 #define CONTROL_MAX_LINE 512
 
@@ -76,11 +79,13 @@ struct control_req {
 	enum control_op op;
 	int policy;          /* CTL_POLICY: an enum sched_policy */
 	long timeslice_ms;   /* CTL_TIMESLICE */
-	char vgpu[64];       /* CTL_SET */
+	char vgpu[64];       /* CTL_SET, CTL_FAULT */
 	long weight;         /* CTL_SET: 0 when not given */
 	double fps;          /* CTL_SET: negative when not given */
 	long watchdog_ms;    /* CTL_WATCHDOG: the bound, 0 off */
 	int watchdog_action; /* CTL_WATCHDOG: 1 quarantine, 0 report, -1 unchanged */
+	enum control_fault fault; /* CTL_FAULT */
+	long delay_ms;       /* CTL_FAULT worker-delay=MS: how long the vGPU's next worker waits before READY */
 };
 
 /* Parse one request line (its newline optional). 0, or -1 with the reason in err. */

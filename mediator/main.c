@@ -18,6 +18,7 @@
  *            --no-sandbox | --sandbox-user USER (default nobody, when root)  --sandbox-self-test
  *            --render-workers (each vGPU renders in a process of its own, render_worker.h)
  *            --worker-timeout-ms N (default 10000: a worker that answers a call no sooner is killed)
+ *            --test-faults (tests only: the control socket takes `fault VGPU worker-crash|...`)
  * Once its sockets and renderer are up it confines itself (sandbox.h).
  */
 #define _GNU_SOURCE
@@ -113,6 +114,7 @@ struct slot {
 	int worker_down; /* its worker died or was cut off: seen, the vGPU broken until its device is reset */
 	uint64_t size_bytes; /* --vgpu ...,mem=: the vGPU's size (0: none) */
 	struct vgpu_worker_log wlog;
+	uint32_t fault_delay_ms; /* --test-faults: how long its next worker waits before READY */
 };
 
 /* What a vtest endpoint's clients used: those gone, summed as they leave, plus (at a snapshot) those here. */
@@ -158,6 +160,7 @@ static struct {
 	uint64_t present_wait_ns;     /* until the next display update is due (UINT64_MAX: none pending) */
 	struct renderer *rnd;  /* the renderer every 3D vGPU shares (NULL: 2D only, or each its own worker) */
 	int workers;           /* --render-workers */
+	int test_faults;       /* --test-faults: the control socket's fault requests are taken */
 	struct render_spawner spawner;
 	struct watch w_spawner;
 	uint64_t worker_timeout_ms;
@@ -520,7 +523,8 @@ static void on_fence(void *opaque, struct renderer *r, uint32_t fence)
 	M.fence_new = 1;
 }
 
-/* --render-workers: a vGPU set up now gets a worker of its own (it starts meanwhile; its first call waits for it). */
+/* --render-workers: a vGPU set up now gets a worker of its own. It starts meanwhile; the vGPU is not served until
+ * it said READY (worker_starting), and the others are served on. */
 static void worker_open(struct slot *s)
 {
 	char err[256];
@@ -528,7 +532,9 @@ static void worker_open(struct slot *s)
 	if (!M.workers || !M.virgl)
 		return;
 	s->worker_down = 0;
-	s->gd.rnd = render_worker_open(&M.spawner, on_fence, s, M.worker_timeout_ms, err, sizeof(err));
+	s->gd.rnd = render_worker_open(&M.spawner, s->fault_delay_ms, on_fence, s, M.worker_timeout_ms, err,
+				       sizeof(err));
+	s->fault_delay_ms = 0;
 	if (!s->gd.rnd) {
 		logf_("vgpu %s: no render worker (%s): 2D only until its device is reset", s->name, err);
 		snprintf(s->wlog.last_exit, sizeof(s->wlog.last_exit), "not started: %.80s", err);
@@ -739,16 +745,27 @@ static void worker_lost(struct slot *s)
 	      s->ep ? "the client is dropped" : "the vGPU waits for its device to be reset");
 }
 
-/* Let every renderer report retired fences; a vGPU whose worker is gone is seen here. */
+/* A vGPU whose worker has not said READY yet: not served, so that nothing waits for the start (its requests and
+ * messages wait in its queue). A worker not READY within --worker-timeout-ms is cut off (renderer_poll). */
+static int worker_starting(const struct slot *s)
+{
+	return s->gd.rnd && s->gd.rnd->starting && !s->gd.rnd->dead;
+}
+
+/* Let every renderer report retired fences; a vGPU whose worker is gone, or now READY, is seen here. */
 static void poll_renderers(void)
 {
 	renderer_poll(M.rnd);
 	for (int i = 0; M.workers && i < MAX_SLOTS; i++) {
 		struct slot *s = &M.slots[i];
+		int starting;
 
 		if (!s->used || !s->active || !s->gd.rnd)
 			continue;
+		starting = worker_starting(s);
 		renderer_poll(s->gd.rnd);
+		if (starting && !worker_starting(s))
+			M.woken = 1; /* READY (or gone): what waited in its queue is served now */
 		if (s->gd.rnd->dead && !s->worker_down)
 			worker_lost(s);
 	}
@@ -963,6 +980,36 @@ static struct vtest_ep *ep_named(const char *name)
 	return NULL;
 }
 
+/* `fault VGPU WHAT` (--test-faults): a vGPU's worker crashed (SIGSEGV), stopped, continued, or its next one slow
+ * to start. The answer (malloc'd). */
+static char *ctl_fault(const struct control_req *r)
+{
+	static const int sig[] = { [FAULT_WORKER_CRASH] = SIGSEGV, [FAULT_WORKER_STOP] = SIGSTOP,
+				   [FAULT_WORKER_CONT] = SIGCONT };
+	static const char *const what[] = { [FAULT_WORKER_CRASH] = "crashed", [FAULT_WORKER_STOP] = "stopped",
+					    [FAULT_WORKER_CONT] = "continued" };
+	struct slot *s = slot_named(r->vgpu);
+	char err[160];
+
+	if (!M.test_faults)
+		return control_answer("fault requests are for tests: the mediator was not started with --test-faults");
+	if (!s) {
+		snprintf(err, sizeof(err), "no vGPU named '%.60s'", r->vgpu);
+		return control_answer(err);
+	}
+	if (r->fault == FAULT_WORKER_DELAY) {
+		s->fault_delay_ms = (uint32_t)r->delay_ms;
+		logf_("control: fault: vgpu %s: its next worker waits %ld ms before READY", s->name, r->delay_ms);
+		return control_answer(NULL);
+	}
+	if (render_worker_signal(s->gd.rnd, sig[r->fault]) < 0) {
+		snprintf(err, sizeof(err), "vGPU '%.60s' has no render worker", r->vgpu);
+		return control_answer(err);
+	}
+	logf_("control: fault: vgpu %s: its worker %s", s->name, what[r->fault]);
+	return control_answer(NULL);
+}
+
 /* Carry out one request line; the answer (malloc'd). */
 static char *ctl_request(const char *line)
 {
@@ -994,6 +1041,8 @@ static char *ctl_request(const char *line)
 			M.slots[i].wd.bound_ns = M.watchdog_ns;
 		logf_("control: watchdog %ld ms, %s", r.watchdog_ms, M.watchdog_quarantine ? "quarantine" : "report");
 		break;
+	case CTL_FAULT:
+		return ctl_fault(&r);
 	case CTL_SET:
 		if (!(s = slot_named(r.vgpu))) {
 			snprintf(err, sizeof(err), "no vGPU named '%.60s'", r.vgpu);
@@ -1354,7 +1403,7 @@ static int serve_round(void)
 		struct slot *s = &M.slots[i];
 
 		work[i] = 0;
-		if (!s->used || !s->active || s->broken)
+		if (!s->used || !s->active || s->broken || worker_starting(s))
 			continue;
 		for (unsigned q = 0; q < slot_queues(s); q++)
 			work[i] |= s->ready[q];
@@ -1456,6 +1505,9 @@ static int loop_timeout(int more)
 	/* Retirement is seen at this poll; a throttle holding service for its pause waits on it too. */
 	if (any_in_flight() || M.throttle_hold)
 		t = 1;
+	for (int i = 0; i < MAX_SLOTS && t != 1; i++) /* a worker's start is bounded: look now and then */
+		if (M.slots[i].used && M.slots[i].active && worker_starting(&M.slots[i]))
+			t = t < 0 || t > 10 ? 10 : t;
 	if (M.held) {
 		int ms = now >= end ? 0 : (int)((end - now) / 1000000u) + 1;
 
@@ -1585,7 +1637,7 @@ static void start_renderer(const char *render_node, int no_sandbox, const char *
 		fprintf(stderr, "vgpu-mediator: 3D unavailable, serving 2D only: no render workers: %s\n", err);
 		return;
 	}
-	probe = render_worker_open(&M.spawner, on_fence, NULL, M.worker_timeout_ms, err, sizeof(err));
+	probe = render_worker_open(&M.spawner, 0, on_fence, NULL, M.worker_timeout_ms, err, sizeof(err));
 	if (!probe || renderer_num_capsets(probe) == 0) {
 		fprintf(stderr, "vgpu-mediator: 3D unavailable, serving 2D only: the first render worker: %s\n",
 			probe ? probe->why : err);
@@ -1613,7 +1665,7 @@ static void usage(void)
 			"                     [--display-fps N] [--copy-threads N] [--display-threads N]\n"
 			"                     [--vtest name=NAME,socket=PATH[,weight=N][,fps=F][,mem=MIB] ...]\n"
 			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n"
-			"                     [--render-workers] [--worker-timeout-ms N]\n");
+			"                     [--render-workers] [--worker-timeout-ms N] [--test-faults]\n");
 }
 
 /* A whole number option from lo to hi: 0, or -1 with the reason printed (what: what it counts, in words). */
@@ -1834,6 +1886,8 @@ int main(int argc, char **argv)
 			no_virgl = 1;
 		else if (!strcmp(a, "--render-workers"))
 			M.workers = 1;
+		else if (!strcmp(a, "--test-faults"))
+			M.test_faults = 1;
 		else if (!strcmp(a, "--trace-vhost"))
 			M.trace_vhost = 1;
 		else if (!strcmp(a, "--watchdog-action") && i + 1 < argc) {

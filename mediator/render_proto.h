@@ -159,9 +159,9 @@ struct rp_failed {
  * broker may not fork or make sockets once sandboxed. Its own messages, on its own SOCK_SEQPACKET connection, use
  * the same header. */
 #define RS_MESSAGES(X)                                                        \
-	X(SPAWN, B, struct rp_id)        /* start a worker (id: the broker's tag) */ \
+	X(SPAWN, B, struct rs_spawn)     /* start a worker */                 \
 	X(SPAWNED, W, struct rs_spawned) /* + fd: the worker's connection */    \
-	X(KILL, B, struct rs_pid)        /* SIGKILL one of its workers */       \
+	X(KILL, B, struct rs_pid)        /* signal one of its workers */        \
 	X(EXITED, W, struct rs_exited)   /* a worker ended */
 
 enum rs_op {
@@ -176,8 +176,14 @@ struct rs_spawned {
 	int32_t err; /* errno */
 };
 
+struct rs_spawn {
+	uint32_t start_delay_ms; /* --test-faults: the worker waits this long before READY; else 0 */
+	uint32_t pad;
+};
+
 struct rs_pid {
 	int32_t pid;
+	int32_t sig; /* 0: SIGKILL; SIGSEGV, SIGSTOP and SIGCONT only for --test-faults */
 };
 
 struct rs_exited {

@@ -56,7 +56,7 @@ static void close_others(int keep)
 	close_range((unsigned)keep + 1, ~0u, 0);
 }
 
-static void spawn(int sock, uint32_t seq, const struct render_worker_opts *o, int sfd)
+static void spawn(int sock, uint32_t seq, const struct render_worker_opts *o, int sfd, const struct rs_spawn *req)
 {
 	struct rs_spawned r = { .pid = -1 };
 	int sv[2] = { -1, -1 };
@@ -79,7 +79,12 @@ static void spawn(int sock, uint32_t seq, const struct render_worker_opts *o, in
 		close(sfd);
 		close(sv[0]);
 		close_others(sv[1]);
-		_exit(render_worker_main(sv[1], o));
+		{
+			struct render_worker_opts wo = *o;
+
+			wo.start_delay_ms = req->start_delay_ms;
+			_exit(render_worker_main(sv[1], &wo));
+		}
 	} else {
 		r.pid = pid;
 		children[nchildren++] = pid;
@@ -138,10 +143,16 @@ static void spawner_main(int sock, const struct render_worker_opts *o)
 				close(fd);
 			if (h.op >= RS_NOPS || h.len != rs_payload_size(h.op))
 				_exit(2); /* not the broker speaking */
-			if (h.op == RS_SPAWN)
-				spawn(sock, h.seq, o, sfd);
-			else if (h.op == RS_KILL && is_child(((struct rs_pid *)buf)->pid))
-				kill(((struct rs_pid *)buf)->pid, SIGKILL);
+			if (h.op == RS_SPAWN) {
+				spawn(sock, h.seq, o, sfd, (const struct rs_spawn *)buf);
+			} else if (h.op == RS_KILL && is_child(((struct rs_pid *)buf)->pid)) {
+				const struct rs_pid *k = (const struct rs_pid *)buf;
+
+				/* Only these: a worker is killed, or (tests) crashed, stopped or continued. */
+				if (!k->sig || k->sig == SIGKILL || k->sig == SIGSEGV || k->sig == SIGSTOP ||
+				    k->sig == SIGCONT)
+					kill(k->pid, k->sig ? k->sig : SIGKILL);
+			}
 		}
 		if (r == 0 || errno != EAGAIN) { /* the broker went: so do the workers, gone before the spawner is */
 			for (unsigned i = 0; i < nchildren; i++)
@@ -226,9 +237,10 @@ static int take(struct render_spawner *z, struct rs_spawned *sp, int *fd, int *g
 	return 1;
 }
 
-int render_spawner_spawn(struct render_spawner *z, int *sock, int *pid, char *err, size_t errlen)
+int render_spawner_spawn(struct render_spawner *z, uint32_t start_delay_ms, int *sock, int *pid, char *err,
+			 size_t errlen)
 {
-	struct rp_id req = { 0 };
+	struct rs_spawn req = { start_delay_ms, 0 };
 	struct rs_spawned sp = { .pid = -1 };
 	uint64_t t0 = now_ms();
 	int fd = -1, got = 0;
@@ -271,7 +283,12 @@ int render_spawner_spawn(struct render_spawner *z, int *sock, int *pid, char *er
 
 int render_spawner_kill(struct render_spawner *z, int pid)
 {
-	struct rs_pid k = { pid };
+	return render_spawner_signal(z, pid, 0);
+}
+
+int render_spawner_signal(struct render_spawner *z, int pid, int sig)
+{
+	struct rs_pid k = { pid, sig };
 
 	return z->sock >= 0 ? rp_send(z->sock, RS_KILL, 0, &k, sizeof(k), -1) : -1;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "idmap.h"
@@ -457,6 +458,12 @@ int render_worker_main(int sock, const struct render_worker_opts *o)
 		snprintf(rd.why, sizeof(rd.why), "%s", err);
 		rp_send(sock, RP_READY, 0, &rd, sizeof(rd), -1);
 		return 1;
+	}
+	if (o->start_delay_ms) { /* tests: a worker slow to start */
+		struct timespec ts = { o->start_delay_ms / 1000, (long)(o->start_delay_ms % 1000) * 1000000 };
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
 	}
 	if (o->sandbox && sandbox_enter(keep, 2, o->user, NULL, err, sizeof(err)) < 0) {
 		rd.rc = -1;

@@ -10,11 +10,13 @@
 #define VGPU_RENDER_WORKER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct render_worker_opts {
 	const char *render_node; /* as render_virgl_open takes it */
 	int sandbox;             /* confine each worker (sandbox.h) */
 	const char *user;        /* the user a worker started as root becomes (NULL: nobody) */
+	unsigned start_delay_ms; /* tests (--test-faults): wait this long before READY, a worker slow to start */
 };
 
 /* Serve the broker on sock (a worker's main); returns the process's exit status. */
@@ -34,11 +36,14 @@ struct render_spawner {
 int render_spawner_start(struct render_spawner *z, const struct render_worker_opts *o, char *err, size_t errlen);
 
 /* A new worker: its connection in *sock and its pid. Waits for the spawner (a fork: a few ms) at most 2 s.
- * 0, or -1 (err). */
-int render_spawner_spawn(struct render_spawner *z, int *sock, int *pid, char *err, size_t errlen);
+ * start_delay_ms: 0, or (tests) how long the worker waits before READY. 0, or -1 (err). */
+int render_spawner_spawn(struct render_spawner *z, uint32_t start_delay_ms, int *sock, int *pid, char *err,
+			 size_t errlen);
 
 /* SIGKILL worker pid (one of the spawner's own). 0, or -1. */
 int render_spawner_kill(struct render_spawner *z, int pid);
+/* Signal sig to worker pid: SIGKILL, or (tests) SIGSEGV, SIGSTOP, SIGCONT; the spawner sends no other. 0, or -1. */
+int render_spawner_signal(struct render_spawner *z, int pid, int sig);
 
 /* A worker that ended: 1 and its pid and waitpid status, 0 when none is reported, -1 when the spawner is gone. */
 int render_spawner_ended(struct render_spawner *z, int *pid, int *status);

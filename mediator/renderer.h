@@ -88,6 +88,7 @@ struct renderer {
 	int fd;       /* to watch for readable (then renderer_poll), or -1: a back-end in another process */
 	int wake_fd;  /* readable when fences may have retired (then renderer_poll), or -1: poll it now and then */
 	int dead;     /* it can render no more (a worker that died or was cut off): every call fails */
+	int starting; /* a worker that has not said READY yet: a call that waits would wait for its start */
 	/* Transfers between a resource and its backing are carried out after the call returns, in order with what
 	 * follows (a worker process): what must come after them (the guest's answer) waits for a fence, and display
 	 * read-backs go through read_begin. 0: they are done when the call returns. */
@@ -117,11 +118,15 @@ void render_null_held(struct renderer *r, size_t *resources, size_t *contexts, u
 /*
  * The render worker back-end (render/worker.c): a worker process started by spawner z (render_worker.h) renders
  * for whoever holds this renderer; calls the device model waits on wait at most timeout_ms for the worker (then it
- * is killed and the renderer dead). It returns before the worker is ready; the first call that needs it waits.
+ * is killed and the renderer dead). It returns before the worker is ready (starting): the first call that needs it
+ * waits, and renderer_poll cuts off a worker not READY within timeout_ms. start_delay_ms: 0, or (tests) how long
+ * the worker waits before READY.
  */
 struct render_spawner;
-struct renderer *render_worker_open(struct render_spawner *z, render_fence_cb cb, void *opaque, uint64_t timeout_ms,
-				    char *err, size_t errlen);
+struct renderer *render_worker_open(struct render_spawner *z, uint32_t start_delay_ms, render_fence_cb cb,
+				    void *opaque, uint64_t timeout_ms, char *err, size_t errlen);
+/* Signal r's worker (render_spawner_signal: tests). 0, or -1 (no worker). */
+int render_worker_signal(struct renderer *r, int sig);
 
 /* What a worker back-end has done (all 0 for another back-end). */
 struct render_worker_info {

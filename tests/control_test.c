@@ -38,6 +38,19 @@ int main(void)
 	      "watchdog 500 quarantine");
 	CHECK(control_parse("watchdog 0", &r, err, sizeof(err)) == 0 && r.watchdog_ms == 0 && r.watchdog_action == -1,
 	      "watchdog 0: off, the action unchanged");
+	CHECK(control_parse("fault guest1 worker-crash", &r, err, sizeof(err)) == 0 && r.op == CTL_FAULT &&
+		      r.fault == FAULT_WORKER_CRASH && !strcmp(r.vgpu, "guest1"),
+	      "fault guest1 worker-crash");
+	CHECK(control_parse("fault g worker-stop", &r, err, sizeof(err)) == 0 && r.fault == FAULT_WORKER_STOP &&
+		      control_parse("fault g worker-cont", &r, err, sizeof(err)) == 0 && r.fault == FAULT_WORKER_CONT,
+	      "fault g worker-stop, worker-cont");
+	CHECK(control_parse("fault g worker-delay=2500", &r, err, sizeof(err)) == 0 && r.fault == FAULT_WORKER_DELAY &&
+		      r.delay_ms == 2500,
+	      "fault g worker-delay=2500");
+	CHECK(refused("fault g", "fault takes"), "fault without what");
+	CHECK(refused("fault g worker-explode", "unknown fault"), "an unknown fault");
+	CHECK(refused("fault g worker-delay=-5", "unknown fault"), "a negative delay");
+	CHECK(refused("fault g worker-delay=600001", "unknown fault"), "a delay over 10 minutes");
 	CHECK(refused("watchdog", "watchdog takes"), "watchdog without a bound");
 	CHECK(refused("watchdog -1", "watchdog takes"), "a negative bound");
 	CHECK(refused("watchdog 500 reboot", "watchdog takes"), "an unknown action");

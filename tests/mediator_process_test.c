@@ -899,6 +899,10 @@ static void test_workers(const char *dir)
 	      json_object_to_json_string(control_doc_field(doc, "a", "worker")));
 	json_object_put(doc);
 
+	doc = control_req(t.ctl, "fault a worker-crash\n");
+	CHECK(doc && !answer_ok(doc) && check_contains(json_object_to_json_string(doc), "--test-faults"),
+	      "fault requests are refused without --test-faults: %s", doc ? json_object_to_json_string(doc) : "");
+	json_object_put(doc);
 	CHECK(pid_a > 0 && kill((pid_t)pid_a, SIGKILL) == 0, "a's worker killed with SIGKILL");
 	for (int i = 0; i < 20; i++) {
 		int r = draw_and_read(&b, (float)(i & 1), (float)!(i & 1));
@@ -1022,7 +1026,7 @@ static void test_worker_waits(const char *dir)
 
 	two_vgpus(&t, dir, "waits", NULL);
 	char *argv[] = { (char *)mediator, "--vgpu", t.va, "--vgpu", t.vb, "--control", t.ctl, "--render-workers",
-			 "--worker-timeout-ms", "3000", NULL };
+			 "--worker-timeout-ms", "5000", "--test-faults", NULL };
 
 	med_pid = start(argv, t.log);
 	CHECK(client_open_with(&a, t.a_sock, RAM, QSZ, 1ull << VIRTIO_GPU_F_VIRGL) == 0 &&
@@ -1093,6 +1097,67 @@ static void test_worker_waits(const char *dir)
 	      json_object_to_json_string(control_doc_field(doc, "a", "worker")));
 	json_object_put(doc);
 	CHECK(draw_and_read(&a, 0, 1) == 1, "waits: a draws on");
+
+	/* A worker that crashes (SIGSEGV), and its successor slow to start (2 s before READY): a waits for it, with
+	 * a request that needs it (capsets); b draws on. */
+	doc = control_req(t.ctl, "fault a worker-delay=2000\n");
+	CHECK(answer_ok(doc), "waits: a's next worker is made slow to start (a test fault)");
+	json_object_put(doc);
+	doc = control_req(t.ctl, "fault a worker-crash\n");
+	CHECK(answer_ok(doc), "waits: a's worker crashed on request");
+	json_object_put(doc);
+	CHECK(wait_field(t.ctl, "a", "broken", 1), "waits: a is broken: its worker is gone");
+	{
+		char how[160] = "";
+
+		ok = 0;
+		for (int i = 0; i < 50 && !ok; i++) { /* the spawner's report of how it ended comes on its own */
+			doc = control(t.ctl);
+			snprintf(how, sizeof(how), "%s",
+				 json_object_to_json_string(control_doc_field(doc, "a", "worker")));
+			json_object_put(doc);
+			/* A sanitizer's build catches the signal, reports it and exits. */
+			ok = strstr(how, "signal 11") || strstr(how, "\"exit 66\"");
+			if (!ok)
+				usleep(50000);
+		}
+		CHECK(ok, "waits: it ended as a crash does: signal 11 (%s)", how);
+	}
+	CHECK(client_reset(&a) == 0, "waits: a resets its device: a fresh worker starts, slowly");
+	{
+		struct virtio_gpu_get_capset_info ci = { { .type = VIRTIO_GPU_CMD_GET_CAPSET_INFO }, 0, 0 };
+		struct virtio_gpu_resp_capset_info rci;
+		double t0 = vb_now();
+
+		used = fe_used_idx(&a.fe, RING);
+		client_post(&a, &ci, sizeof(ci), IN, OUT);
+		CHECK(fe_kick(a.kick) == 0, "waits: a asks for its capsets, which its worker has");
+		ok = sets = 0;
+		for (int i = 0; i < 5; i++) {
+			sets++;
+			ok += draw_and_read(&b, (float)(i & 1), 0) == 1;
+		}
+		doc = control(t.ctl);
+		CHECK(ok == sets && fe_used_idx(&a.fe, RING) == used && worker_field(doc, "a", "ready") == 0,
+		      "waits: b drew %d of %d frames right while a's worker started, a's request waiting (%.3f s)", ok,
+		      sets, vb_now() - t0);
+		json_object_put(doc);
+		for (int i = 0; i < 250 && fe_used_idx(&a.fe, RING) == used; i++)
+			usleep(20000);
+		memcpy(&rci, a.fe.ram + OUT, sizeof(rci));
+		CHECK(fe_used_idx(&a.fe, RING) == (uint16_t)(used + 1) &&
+			      rci.hdr.type == VIRTIO_GPU_RESP_OK_CAPSET_INFO && rci.capset_max_size > 0 &&
+			      vb_now() - t0 >= 1.5,
+		      "waits: answered once the worker said READY, %.3f s on (capset %u, %u bytes)", vb_now() - t0,
+		      rci.capset_id, rci.capset_max_size);
+		a.used = (uint16_t)(used + 1);
+	}
+	CHECK(setup_3d(&a) == 0 && draw_and_read(&a, 1, 0) == 1, "waits: a draws on its new worker");
+	doc = control(t.ctl);
+	CHECK(worker_field(doc, "a", "restarts") == 1 && worker_field(doc, "b", "died") == 0 &&
+		      vgpu_field(doc, "b", "errors") == 0,
+	      "waits: a's worker restarted once, b's never died and b saw no error");
+	json_object_put(doc);
 	fe_display_stop(&da);
 	client_down(&a);
 	client_down(&b);

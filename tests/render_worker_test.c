@@ -102,13 +102,13 @@ static void test_real_worker(void)
 	mem = mmap(NULL, ram, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK(mem != MAP_FAILED && shmem_add(mem, ram, fd, 0) != 0, "mapped, and entered as memory a worker may map");
 	CHECK(render_spawner_start(&z, &o, err, sizeof(err)) == 0, "the spawner starts: %s", err);
-	r = render_worker_open(&z, on_fence, NULL, 20000, err, sizeof(err));
-	CHECK(r != NULL, "a worker starts: %s", err);
+	r = render_worker_open(&z, 0, on_fence, NULL, 20000, err, sizeof(err));
+	CHECK(r != NULL && r->starting, "a worker starts (not READY yet): %s", err);
 	if (!r)
 		return;
 	CHECK(renderer_num_capsets(r) >= 1 && r->ops->capset(r, 0, &id, &ver, &size) == 0 && size > 0,
 	      "it said READY with its capsets (%u capsets)", renderer_num_capsets(r));
-	CHECK(strlen(r->gl_renderer) > 0 && strstr(r->platform, "worker"), "and its renderer: %s on %s",
+	CHECK(strlen(r->gl_renderer) > 0 && strstr(r->platform, "worker") && !r->starting, "and its renderer: %s on %s",
 	      r->gl_renderer, r->platform);
 	render_worker_info(r, &wi);
 	CHECK(wi.pid > 0 && wi.pid != getpid() && wi.ready, "a process of its own (%d)", wi.pid);
@@ -276,7 +276,7 @@ static int fake_open(struct fake *f, uint64_t timeout_ms)
 	if (rp_send(f->zs, RS_SPAWNED, 0, &sp, sizeof(sp), ws[1]) < 0)
 		return -1;
 	close(ws[1]);
-	f->r = render_worker_open(&f->z, on_fence, NULL, timeout_ms, err, sizeof(err));
+	f->r = render_worker_open(&f->z, 0, on_fence, NULL, timeout_ms, err, sizeof(err));
 	return f->r ? 0 : -1;
 }
 
@@ -337,6 +337,18 @@ static int do_poll(struct renderer *r)
 {
 	renderer_poll(r);
 	return r->dead ? -1 : 0;
+}
+
+/* A poll once the timeout has passed. */
+static int do_poll_late(struct renderer *r)
+{
+	usleep(400000);
+	return do_poll(r);
+}
+
+static void say_nothing(struct fake *f)
+{
+	(void)f;
 }
 
 static int do_capset(struct renderer *r)
@@ -447,6 +459,7 @@ static void test_hostile_workers(void)
 	hostile("a descriptor along", with_descriptor, do_call, "with a descriptor");
 	hostile("a reply before READY", before_ready, do_call, "REPLY before READY");
 	hostile("a connection closed mid-call", hangs_up, do_call, "closed");
+	hostile("never READY, nothing waiting", say_nothing, do_poll_late, "no READY in 300 ms");
 }
 
 /* Read-backs not waited for, from a fake worker: answered in order they are in; a REPLY to a later one first is a

@@ -29,7 +29,7 @@ struct wrk {
 	struct render_spawner *z;
 	int sock, pid;
 	uint32_t seq;
-	uint64_t timeout_ns;
+	uint64_t timeout_ns, opened_ns;
 	int ready;
 	uint32_t ncaps;
 	struct rp_caps_info caps[RP_MAX_CAPSETS];
@@ -173,6 +173,7 @@ static int take(struct wrk *w, uint32_t want, struct rp_reply *reply, int *got)
 		snprintf(w->r.gl_renderer, sizeof(w->r.gl_renderer), "%.191s", rd->gl_renderer);
 		snprintf(w->r.platform, sizeof(w->r.platform), "%.140s (worker)", rd->platform);
 		w->ready = w->info.ready = 1;
+		w->r.starting = 0;
 		return 1;
 	}
 	case RP_FENCE: {
@@ -613,6 +614,8 @@ static void poll_(struct renderer *r)
 
 	while (!r->dead && take(w, 0, NULL, &got) > 0)
 		;
+	if (!w->ready && !r->dead && now_ns() - w->opened_ns >= w->timeout_ns)
+		cut_off(w, "worker %d: no READY in %llu ms", w->pid, (unsigned long long)(w->timeout_ns / 1000000u));
 	if (w->fence_new) {
 		w->fence_new = 0;
 		renderer_retired(r, w->fence_seen);
@@ -686,8 +689,8 @@ static const struct renderer_ops ops = {
 	.fill_caps = fill_caps, .cursor = cursor, .close = close_,
 };
 
-struct renderer *render_worker_open(struct render_spawner *z, render_fence_cb cb, void *opaque, uint64_t timeout_ms,
-				    char *err, size_t errlen)
+struct renderer *render_worker_open(struct render_spawner *z, uint32_t start_delay_ms, render_fence_cb cb,
+				    void *opaque, uint64_t timeout_ms, char *err, size_t errlen)
 {
 	struct wrk *w = calloc(1, sizeof(*w));
 	struct rp_area a = { RP_RING_BYTES };
@@ -704,13 +707,15 @@ struct renderer *render_worker_open(struct render_spawner *z, render_fence_cb cb
 	w->timeout_ns = (timeout_ms ? timeout_ms : 1) * 1000000u;
 	snprintf(w->r.gl_renderer, sizeof(w->r.gl_renderer), "(starting)");
 	snprintf(w->r.platform, sizeof(w->r.platform), "worker");
-	if (render_spawner_spawn(z, &w->sock, &w->pid, err, errlen) < 0) {
+	if (render_spawner_spawn(z, start_delay_ms, &w->sock, &w->pid, err, errlen) < 0) {
 		free(w);
 		return NULL;
 	}
 	w->r.fd = w->sock;
 	w->r.wake_fd = -1;
 	w->r.later = 1;
+	w->r.starting = 1;
+	w->opened_ns = now_ns();
 	w->info.pid = w->pid;
 	fd = memfd_create("vgpu-render-ring", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, RP_RING_BYTES) < 0 ||
@@ -737,6 +742,13 @@ void render_worker_info(const struct renderer *r, struct render_worker_info *out
 	memset(out, 0, sizeof(*out));
 	if (r && r->ops == &ops)
 		*out = ((const struct wrk *)r)->info;
+}
+
+int render_worker_signal(struct renderer *r, int sig)
+{
+	if (!r || r->ops != &ops || r->dead || WK(r)->pid <= 0)
+		return -1;
+	return render_spawner_signal(WK(r)->z, WK(r)->pid, sig);
 }
 
 void render_worker_kill(struct renderer *r, const char *why)
