@@ -154,7 +154,8 @@ static struct {
 	struct timespec t0;
 	struct sched sched;
 	int held;              /* a vGPU with work is held by its share: wake at the next period */
-	int woken;             /* a vtest client has work again with nothing to wake the loop (its hold ended) */
+	int woken;             /* a vGPU has work again with nothing to wake the loop (a vtest client's hold ended,
+				* a worker said READY): the next wait does not sleep */
 	uint64_t throttle_hold; /* --throttle: since when service is held for a pause owed (0: not held) */
 	uint64_t display_interval_ns; /* --display-fps: the displays' refresh (0: every flush, sent as it comes) */
 	uint64_t present_wait_ns;     /* until the next display update is due (UINT64_MAX: none pending) */
