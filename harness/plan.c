@@ -230,19 +230,25 @@ static void named_guest(struct pstate *s, int n)
 	}
 }
 
-static int add_weight(struct pstate *s, struct plan *p, const char *item)
+/* One "guestN:V" item of a per-guest whole-number setting (key), V from lo to hi, into slot[N]; given once. */
+static int add_guest_int(struct pstate *s, const char *key, const char *item, int lo, int hi, int *slot)
 {
 	const char *v;
-	int n, w;
+	int n, x;
 
-	(void)p;
-	if (guest_pair(s, "weights", item, &n, &v) < 0 || parse_int(s, "weights", v, 1, SCHED_MAX_WEIGHT, &w) < 0)
+	if (guest_pair(s, key, item, &n, &v) < 0 || parse_int(s, key, v, lo, hi, &x) < 0)
 		return -1;
-	if (s->med->weight[n])
-		return fail(s, "weights: guest%d is given twice", n);
-	s->med->weight[n] = w;
+	if (slot[n])
+		return fail(s, "%s: guest%d is given twice", key, n);
+	slot[n] = x;
 	named_guest(s, n);
 	return 0;
+}
+
+static int add_weight(struct pstate *s, struct plan *p, const char *item)
+{
+	(void)p;
+	return add_guest_int(s, "weights", item, 1, SCHED_MAX_WEIGHT, s->med->weight);
 }
 
 static int add_target(struct pstate *s, struct plan *p, const char *item)
@@ -264,17 +270,8 @@ static int add_target(struct pstate *s, struct plan *p, const char *item)
 
 static int add_vgpu_mem(struct pstate *s, struct plan *p, const char *item)
 {
-	const char *v;
-	int n, mb;
-
 	(void)p;
-	if (guest_pair(s, "vgpu_mem_mb", item, &n, &v) < 0 || parse_int(s, "vgpu_mem_mb", v, 1, 1048576, &mb) < 0)
-		return -1;
-	if (s->med->vgpu_mem_mb[n])
-		return fail(s, "vgpu_mem_mb: guest%d is given twice", n);
-	s->med->vgpu_mem_mb[n] = mb;
-	named_guest(s, n);
-	return 0;
+	return add_guest_int(s, "vgpu_mem_mb", item, 1, 1048576, s->med->vgpu_mem_mb);
 }
 
 static int add_policy(struct pstate *s, struct plan *p, const char *name)

@@ -1694,6 +1694,21 @@ struct spec {
 
 #define SPEC_MAX_MEM_MB 1048576 /* a vGPU's size: 1 TiB at most */
 
+/* A spec's whole-number value v of key, 1 to hi (unit after hi in the message). 0, or -1 with the reason printed. */
+static int spec_long(const char *opt, const char *text, const char *key, const char *v, long hi, const char *unit,
+		     long *out)
+{
+	char *end;
+	long x = strtol(v, &end, 10);
+
+	if (end == v || *end || x < 1 || x > hi) {
+		fprintf(stderr, "vgpu-mediator: %s %s: %s must be 1 to %ld%s\n", opt, text, key, hi, unit);
+		return -1;
+	}
+	*out = x;
+	return 0;
+}
+
 static int parse_spec(const char *opt, const char *text, struct spec *sp)
 {
 	char *save = NULL, *weight = NULL, *fps = NULL, *mem = NULL, *end;
@@ -1721,18 +1736,11 @@ static int parse_spec(const char *opt, const char *text, struct spec *sp)
 		fprintf(stderr, "vgpu-mediator: %s %s: needs name= and socket=\n", opt, text);
 		return -1;
 	}
-	if (weight &&
-	    ((sp->weight = strtol(weight, &end, 10)), end == weight || *end || sp->weight < 1 || sp->weight > SCHED_MAX_WEIGHT)) {
-		fprintf(stderr, "vgpu-mediator: %s %s: weight must be 1 to %d\n", opt, text, SCHED_MAX_WEIGHT);
+	if ((weight && spec_long(opt, text, "weight", weight, SCHED_MAX_WEIGHT, "", &sp->weight) < 0) ||
+	    (mem && spec_long(opt, text, "mem", mem, SPEC_MAX_MEM_MB, " MiB", &sp->mem_mb) < 0))
 		return -1;
-	}
 	if (fps && ((sp->fps = strtod(fps, &end)), end == fps || *end || !(sp->fps >= 0 && sp->fps <= SCHED_MAX_FPS))) {
 		fprintf(stderr, "vgpu-mediator: %s %s: fps must be 0 to %.0f\n", opt, text, SCHED_MAX_FPS);
-		return -1;
-	}
-	if (mem && ((sp->mem_mb = strtol(mem, &end, 10)), end == mem || *end || sp->mem_mb < 1 ||
-		    sp->mem_mb > SPEC_MAX_MEM_MB)) {
-		fprintf(stderr, "vgpu-mediator: %s %s: mem must be 1 to %d MiB\n", opt, text, SPEC_MAX_MEM_MB);
 		return -1;
 	}
 	if (slot_named(sp->name) || ep_named(sp->name)) {

@@ -338,10 +338,8 @@ static int do_transfer2(struct vtest_dev *t, const struct msg *m)
 
 	if (need_ctx(t) < 0 || gpu(t, &c, sizeof(c), NULL, 0, NULL, 0) < 0)
 		return -1;
-	if (t->g->npending > before) { /* parked behind a fence: the client waits for it (vtest_dev.h) */
+	if (t->g->npending > before) /* parked behind a fence: the client waits for it (vtest_dev.h) */
 		t->held = 1;
-		t->hold_fence = t->g->pending[t->g->npending - 1].host_fence;
-	}
 	/* The client's frames, counted as a guest's flushes are: what its scheduling (frames, frame-rate targets) and
 	 * the per-frame stage times go by. */
 	if (m->cmd == 13 && (s = idmap_get(&t->shm, c.resource_id)) && s->shown)
@@ -598,7 +596,7 @@ int vtest_fences_done(struct vtest_dev *t)
 {
 	uint32_t busy = 0;
 
-	if (t->held && (!t->g->npending || (int32_t)(t->g->pending[0].host_fence - t->hold_fence) > 0))
+	if (t->held && !t->g->npending)
 		t->held = 0;
 	if (!t->owe_busy || t->g->npending)
 		return 0;

@@ -47,10 +47,10 @@ struct vtest_dev {
 	int version;         /* the protocol version agreed (0 until PROTOCOL_VERSION) */
 	int ctx;             /* the client's one renderer context exists (guest context 1) */
 	int owe_busy;        /* a RESOURCE_BUSY_WAIT waits for the client's fences to retire */
-	/* A transfer a renderer carries out later (a render worker) holds the client until the fence after it retires:
-	 * its next message is served once the transfer is done, as virglrenderer's own server has it. */
+	/* A transfer a renderer carries out later (a render worker) holds the client until the fence after it retires
+	 * (nothing of its is served meanwhile, so: until none is pending): its next message is served once the transfer
+	 * is done, as virglrenderer's own server has it. */
 	int held;
-	uint32_t hold_fence;
 	char name[64];       /* what CREATE_RENDERER said (the client's program) */
 	uint8_t *in;         /* bytes read: [off, len) not yet served */
 	size_t off, len, cap;
