@@ -37,7 +37,7 @@ BENCH_VTEST  := $(BUILD)/bench-vtest
 HOSTILE      := $(BUILD)/vgpu-hostile
 HOSTILE_SRC  := mediator/tests/hostile.c mediator/tests/frontend.c mediator/vhost_msg.c harness/util.c
 BENCH_MEDIATOR_SRC := mediator/tests/bench_mediator.c mediator/tests/frontend.c mediator/vhost_msg.c \
-	harness/util.c harness/stats.c
+	mediator/gpu_sched.c harness/util.c harness/stats.c
 BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/vtest_ns.c harness/xvfb.c harness/util.c harness/stats.c
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
@@ -69,10 +69,12 @@ $(GPUHOG): workloads/gpuhog/gpuhog.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags epoxy) -o $@ $< $$(pkg-config --libs epoxy)
 
-# The harness reads the mediator's stage histograms with the mediator's own arithmetic.
-HARNESS_FROM_MEDIATOR := mediator/stage_hist.c
+# The harness reads the mediator's stage histograms with the mediator's own arithmetic, and knows its policies by the
+# scheduler's own list.
+HARNESS_FROM_MEDIATOR := mediator/stage_hist.c mediator/gpu_sched.c
 
-$(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(HARNESS_FROM_MEDIATOR) mediator/stage_hist.h
+$(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(HARNESS_FROM_MEDIATOR) mediator/stage_hist.h \
+	mediator/gpu_sched.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_FROM_MEDIATOR) $(HARNESS_LIBS)
 

@@ -202,7 +202,7 @@ static int policy_index(struct pstate *s, const char *key, const char *v)
 	for (int i = 0; policy_names[i]; i++)
 		if (!strcmp(policy_names[i], v))
 			return i;
-	return fail(s, "%s: unknown policy '%s' (known: best-effort, equal-share, fixed-share, sla)", key, v), -2;
+	return fail(s, "%s: unknown policy '%s' (known: %s)", key, v, sched_policy_names()), -2;
 }
 
 /* "guestN:VALUE": N and the value's text. */

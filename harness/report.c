@@ -909,8 +909,9 @@ static void section_scenarios(struct rep *r)
 		"it while the neighbour is idle (equal share keeps an idle guest's share in reserve). Policies: "
 		"best-effort = "
 		"work-conserving round robin; equal-share = 1/n of every 100 ms to each connected guest, busy or not "
-		"the others; fixed-share = weight ÷ Σweights; sla = guests with a target first, the others capped "
-		"while a target is missed.</p>\n");
+		"the others; fixed-share = weight ÷ Σweights; equal-share-wc, fixed-share-wc = the same shares, "
+		"work-conserving: a guest past its share is served while no guest within its share wants the GPU; "
+		"sla = guests with a target first, the others capped while a target is missed.</p>\n");
 	for (size_t i = 0; i < np; i++) {
 		int first = i == 0 || strcmp(p[i - 1].scenario, p[i].scenario) != 0;
 		const struct scen_phase *ph = &p[i], *base = scen_baseline_of(p, np, ph);

@@ -44,6 +44,7 @@ static json_object *sched_json(const struct sched_vgpu *sv, double share)
 	add_ms(o, "queued_ms", sv->queued_ns);
 	add_ms(o, "throttled_ms", sv->throttled_ns);
 	add_u64(o, "throttles", sv->throttles);
+	add_u64(o, "spare_turns", sv->spare_turns);
 	add_u64(o, "frames", sv->frames);
 	json_object_object_add(o, "fps_last_s", json_object_new_double(sv->fps_last_s));
 	add_u64(o, "windows", sv->windows);
@@ -374,7 +375,7 @@ int control_parse(const char *line, struct control_req *r, char *err, size_t err
 		enum sched_policy p;
 
 		if (n != 2 || sched_policy_parse(w[1], &p) < 0) {
-			snprintf(err, errlen, "policy takes one of best-effort, equal-share, fixed-share, sla");
+			snprintf(err, errlen, "policy takes one of %s", sched_policy_names());
 			return -1;
 		}
 		r->op = CTL_POLICY;

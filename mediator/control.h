@@ -4,7 +4,8 @@
  * its side down) gets the counters, so `socat - UNIX:…` or a plain connect
  * and read still work:
  *   stats                          the counters (also an empty line)
- *   policy NAME                    best-effort | equal-share | fixed-share | sla
+ *   policy NAME                    best-effort | equal-share | fixed-share | equal-share-wc |
+ *                                  fixed-share-wc | sla
  *   timeslice MS                   1..1000
  *   set VGPU weight=N fps=F ...    a vGPU's fixed-share weight, SLA target (0: none)
  *   watchdog MS [report|quarantine] the stuck-renderer watchdog's bound (0: off) and action

@@ -9,6 +9,15 @@
 static const char *const policy_names[SCHED_NPOLICIES] = { SCHED_POLICY_LIST(SCHED_POLICY_NAME) };
 #undef SCHED_POLICY_NAME
 
+#define SCHED_POLICY_COMMA(e, name) ", " name
+static const char policy_list[] = SCHED_POLICY_LIST(SCHED_POLICY_COMMA);
+#undef SCHED_POLICY_COMMA
+
+const char *sched_policy_names(void)
+{
+	return policy_list + 2;
+}
+
 const char *sched_policy_name(enum sched_policy p)
 {
 	return (unsigned)p < SCHED_NPOLICIES ? policy_names[p] : "unknown";
@@ -49,12 +58,14 @@ double sched_share(const struct sched *s, unsigned i)
 	v = &s->v[i];
 	switch (s->policy) {
 	case SCHED_EQUAL_SHARE:
+	case SCHED_EQUAL_SHARE_WC:
 		if (!v->present)
 			return 0;
 		for (unsigned j = 0; j < SCHED_MAX_VGPUS; j++)
 			n += s->v[j].configured && s->v[j].present;
 		return 1.0 / n;
 	case SCHED_FIXED_SHARE:
+	case SCHED_FIXED_SHARE_WC:
 		for (unsigned j = 0; j < SCHED_MAX_VGPUS; j++)
 			if (s->v[j].configured)
 				w += s->v[j].weight;
@@ -162,7 +173,7 @@ void sched_present(struct sched *s, unsigned i, int present, uint64_t now)
 	v = &s->v[i];
 	v->present = present;
 	if (!present)
-		v->waiting = v->held = 0;
+		v->waiting = v->held = v->busy = 0;
 	else
 		v->wait_since = v->held_since = now;
 	/* Who is present decides equal and sla shares: every budget follows now. */
@@ -329,6 +340,30 @@ void sched_wait(struct sched *s, unsigned i, uint64_t now)
 	}
 }
 
+void sched_busy(struct sched *s, unsigned i, int busy)
+{
+	if (i < SCHED_MAX_VGPUS)
+		s->v[i].busy = busy != 0;
+}
+
+static int work_conserving(enum sched_policy p)
+{
+	return p == SCHED_EQUAL_SHARE_WC || p == SCHED_FIXED_SHARE_WC;
+}
+
+/* Whether a present vGPU other than i still has budget and wants the GPU (work waiting or batches in flight). */
+static int other_entitled(const struct sched *s, unsigned i)
+{
+	for (unsigned j = 0; j < SCHED_MAX_VGPUS; j++) {
+		const struct sched_vgpu *o = &s->v[j];
+
+		if (j != i && o->configured && o->present && (o->waiting || o->busy) &&
+		    (o->unlimited || o->budget_ns > 0))
+			return 1;
+	}
+	return 0;
+}
+
 int sched_may_serve(struct sched *s, unsigned i, uint64_t now)
 {
 	struct sched_vgpu *v;
@@ -338,6 +373,8 @@ int sched_may_serve(struct sched *s, unsigned i, uint64_t now)
 	sched_tick(s, now);
 	v = &s->v[i];
 	if (s->policy == SCHED_BEST_EFFORT || v->unlimited || v->budget_ns > 0)
+		return 1;
+	if (work_conserving(s->policy) && !other_entitled(s, i))
 		return 1;
 	if (!v->held) {
 		v->held = 1;
@@ -360,6 +397,8 @@ void sched_turn(struct sched *s, unsigned i, uint64_t now)
 		v->throttled_ns += now - v->held_since;
 	v->waiting = v->held = 0;
 	v->turns++;
+	if (work_conserving(s->policy) && !v->unlimited && v->budget_ns <= 0)
+		v->spare_turns++;
 }
 
 int sched_slice_over(const struct sched *s, uint64_t turn_start, uint64_t now)
@@ -493,6 +532,7 @@ void sched_account_add(struct sched_vgpu *sum, const struct sched_vgpu *v)
 	sum->queued_ns += v->queued_ns;
 	sum->throttled_ns += v->throttled_ns;
 	sum->throttles += v->throttles;
+	sum->spare_turns += v->spare_turns;
 	sum->frames += v->frames;
 	sum->windows += v->windows;
 	sum->windows_met += v->windows_met;

@@ -26,6 +26,12 @@
  *    every period, busy or not the others;
  *  - fixed-share: weight / sum of the weights of every configured vGPU,
  *    connected or not;
+ *  - equal-share-wc, fixed-share-wc: the same shares, work-conserving: a
+ *    vGPU whose budget is spent is served anyway while no other vGPU with
+ *    budget left wants the GPU (work waiting, or batches of its own in
+ *    flight), and held as soon as one does: a share nobody uses goes to
+ *    those with work (Xen's credit scheduler runs an OVER domain only when
+ *    no UNDER one is runnable; this is that rule);
  *  - sla: vGPUs with a frame-rate target are served first and never held;
  *    the others share a cap that shrinks while a target that wants the GPU
  *    (work waiting, or 5% of the last step's time used) misses over the last
@@ -54,6 +60,8 @@
 	X(SCHED_BEST_EFFORT, "best-effort")      \
 	X(SCHED_EQUAL_SHARE, "equal-share")      \
 	X(SCHED_FIXED_SHARE, "fixed-share")      \
+	X(SCHED_EQUAL_SHARE_WC, "equal-share-wc") \
+	X(SCHED_FIXED_SHARE_WC, "fixed-share-wc") \
 	X(SCHED_SLA, "sla")
 
 #define SCHED_POLICY_ENUM(e, name) e,
@@ -79,6 +87,7 @@ struct sched_vgpu {
 	int present;       /* a front-end is connected: counts for equal share and sla */
 	unsigned weight;   /* fixed share weight, 1..SCHED_MAX_WEIGHT */
 	double target_fps; /* sla target, 0 for none */
+	int busy;          /* batches of its own are in flight (set by the caller): it is using its share */
 
 	/* Accounting, for the caller to read. */
 	uint64_t gpu_ns;       /* renderer time charged (sync_ns + async_ns) */
@@ -90,6 +99,7 @@ struct sched_vgpu {
 	uint64_t queued_ns;    /* from having work (a kick) to the start of its turn */
 	uint64_t throttled_ns; /* the part of queued_ns the policy held it back */
 	uint64_t throttles;    /* times it was held back */
+	uint64_t spare_turns;  /* turns served past its share, work-conserving: nobody with budget wanted the GPU */
 	uint64_t frames;       /* frames shown (flushes) */
 	uint64_t windows, windows_met; /* active one-second windows, and those that met target_fps */
 	double fps_last_s;     /* frames in the last whole second */
@@ -138,6 +148,8 @@ struct sched_batch {
 const char *sched_policy_name(enum sched_policy p);
 /* 0 and *p set, or -1 for a name that is no policy. */
 int sched_policy_parse(const char *name, enum sched_policy *p);
+/* Every policy's name, in list order, separated by ", " (for messages and usage). */
+const char *sched_policy_names(void);
 
 /* Start at `now` with a policy and a time slice (1..1000 ms, others are clamped). */
 void sched_init(struct sched *s, enum sched_policy p, uint64_t timeslice_ns, uint64_t now);
@@ -165,7 +177,11 @@ size_t sched_order(struct sched *s, const int *has_work, unsigned n, unsigned *o
 
 /* vGPU i has work not yet served (a kick, or left over after its turn). */
 void sched_wait(struct sched *s, unsigned i, uint64_t now);
-/* May vGPU i be served now? 0 means held by the policy until a later period (counted as throttled). */
+/* vGPU i has batches of its own in flight (1) or none (0): the work-conserving policies hold a vGPU past its share
+ * for another only while that one waits or is busy. */
+void sched_busy(struct sched *s, unsigned i, int busy);
+/* May vGPU i be served now? 0 means held by the policy until a later period, or (work-conserving) until nobody with
+ * budget left wants the GPU; counted as throttled. */
 int sched_may_serve(struct sched *s, unsigned i, uint64_t now);
 /* A turn of vGPU i starts: its wait ends. */
 void sched_turn(struct sched *s, unsigned i, uint64_t now);

@@ -11,7 +11,7 @@
  *   vgpu-mediator --vtest name=dom0,socket=PATH[,weight=N][,fps=F]   the host's own GL clients (Mesa's
  *                 virpipe driver): each connection is a vGPU of its own (vtest_dev.h), counted under NAME
  *   options: --control PATH  --render-node PATH|auto|none  --no-virgl
- *            --policy best-effort|equal-share|fixed-share|sla  --timeslice-ms N
+ *            --policy best-effort|equal-share|fixed-share|equal-share-wc|fixed-share-wc|sla  --timeslice-ms N
  *            --trace-vhost (log every front-end message)
  *            --watchdog-ms N (default 2000, 0 off)  --watchdog-action report|quarantine
  *            --throttle PCT (withhold the renderer PCT% of its busy time: a known slowdown, gpu_sched.h)
@@ -1404,6 +1404,8 @@ static int serve_round(void)
 		struct slot *s = &M.slots[i];
 
 		work[i] = 0;
+		if (s->used)
+			sched_busy(&M.sched, (unsigned)i, s->gd.npending > 0);
 		if (!s->used || !s->active || s->broken || worker_starting(s))
 			continue;
 		for (unsigned q = 0; q < slot_queues(s); q++)
@@ -1661,12 +1663,14 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: vgpu-mediator (--listen DIR | --vgpu name=NAME,socket=PATH[,weight=N][,fps=F][,mem=MIB] ...)\n"
 			"                     [--control PATH] [--render-node PATH|auto|none] [--no-virgl]\n"
-			"                     [--policy best-effort|equal-share|fixed-share|sla] [--timeslice-ms N]\n"
+			"                     [--policy POLICY] [--timeslice-ms N]\n"
 			"                     [--watchdog-ms N] [--watchdog-action report|quarantine] [--throttle PCT]\n"
 			"                     [--display-fps N] [--copy-threads N] [--display-threads N]\n"
 			"                     [--vtest name=NAME,socket=PATH[,weight=N][,fps=F][,mem=MIB] ...]\n"
 			"                     [--trace-vhost] [--no-sandbox | --sandbox-user USER] [--sandbox-self-test]\n"
-			"                     [--render-workers] [--worker-timeout-ms N] [--test-faults]\n");
+			"                     [--render-workers] [--worker-timeout-ms N] [--test-faults]\n"
+			"POLICY: %s\n",
+		sched_policy_names());
 }
 
 /* A whole number option from lo to hi: 0, or -1 with the reason printed (what: what it counts, in words). */
@@ -1818,9 +1822,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
 			if (sched_policy_parse(argv[++i], &policy) < 0) {
-				fprintf(stderr, "vgpu-mediator: --policy %s: not one of best-effort, equal-share, "
-						"fixed-share, sla\n",
-					argv[i]);
+				fprintf(stderr, "vgpu-mediator: --policy %s: not one of %s\n", argv[i], sched_policy_names());
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--watchdog-ms") && i + 1 < argc) {

@@ -26,6 +26,11 @@ int main(void)
 	CHECK(control_parse("policy fixed-share\n", &r, err, sizeof(err)) == 0 && r.op == CTL_POLICY &&
 		      r.policy == SCHED_FIXED_SHARE,
 	      "policy fixed-share");
+	CHECK(control_parse("policy equal-share-wc\n", &r, err, sizeof(err)) == 0 && r.op == CTL_POLICY &&
+		      r.policy == SCHED_EQUAL_SHARE_WC,
+	      "policy equal-share-wc");
+	CHECK(control_parse("policy lottery\n", &r, err, sizeof(err)) == -1 && strstr(err, "fixed-share-wc, sla"),
+	      "an unknown policy is refused with every known one named: %s", err);
 	CHECK(control_parse("timeslice 5", &r, err, sizeof(err)) == 0 && r.op == CTL_TIMESLICE && r.timeslice_ms == 5,
 	      "timeslice 5");
 	CHECK(control_parse("set guest1 weight=2 fps=30.5", &r, err, sizeof(err)) == 0 && r.op == CTL_SET &&

@@ -3,7 +3,8 @@
  * queued time, charging renderer calls and retired batches on one timeline,
  * frame windows, the SLA cap, the order of turns; then two simulated
  * renderers (3:1 under fixed share, a hog under equal share) whose measured
- * GPU time must follow the configured shares. */
+ * GPU time must follow the configured shares, and the work-conserving shares that give a share nobody uses to the
+ * others. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -342,6 +343,9 @@ static void simulate(struct sched *s, unsigned n, const double *demand, double s
 				credit[i] -= 1;
 			now += MS;
 			served = 1;
+			/* Work left after its turn waits again, as in the mediator's round. */
+			if (demand[i] >= 1 || credit[i] >= 1)
+				sched_wait(s, i, now);
 		}
 		if (!served) {
 			for (unsigned m = 0; m < n; m++)
@@ -386,13 +390,56 @@ static void test_simulated(void)
 	      (double)s.v[0].gpu_ns / 1e9);
 }
 
+/* The work-conserving shares: the same shares, but a spent budget holds a vGPU only for another with budget left that
+ * wants the GPU (waiting, or busy with batches in flight). */
+static void test_work_conserving(void)
+{
+	struct sched s;
+	double share[3], busy[3] = { 1, 1, 1 }, victims[3] = { 1, 0.2, 0.2 };
+
+	CHECK(strstr(sched_policy_names(), "best-effort, equal-share, ") == sched_policy_names() &&
+		      strstr(sched_policy_names(), "equal-share-wc") && strstr(sched_policy_names(), ", sla") &&
+		      sched_policy_names()[strlen(sched_policy_names()) - 1] == 'a',
+	      "the names listed: %s", sched_policy_names());
+	some(&s, SCHED_EQUAL_SHARE_WC, 2);
+	CHECK(near(sched_share(&s, 0), 0.5, 1e-9), "equal-share-wc has equal share's shares");
+	sched_charge_call(&s, 0, 0, 60 * MS, 0);
+	CHECK(sched_may_serve(&s, 0, 60 * MS), "60 of 50 ms used, the other idle: served");
+	sched_turn(&s, 0, 60 * MS);
+	CHECK(s.v[0].spare_turns == 1 && s.v[0].throttles == 0, "a spare turn, not a hold");
+	sched_busy(&s, 1, 1);
+	CHECK(!sched_may_serve(&s, 0, 61 * MS), "the other busy with its batches: held");
+	sched_busy(&s, 1, 0);
+	sched_wait(&s, 1, 62 * MS);
+	CHECK(!sched_may_serve(&s, 0, 62 * MS) && s.v[0].throttles == 1, "the other waiting: held, once");
+	sched_turn(&s, 1, 63 * MS);
+	sched_charge_call(&s, 1, 63 * MS, 120 * MS - 1, 0);
+	sched_wait(&s, 1, 99 * MS);
+	CHECK(sched_may_serve(&s, 0, 99 * MS), "both past their budgets: neither holds the other");
+	sched_present(&s, 1, 0, 99 * MS);
+	sched_present(&s, 1, 1, 99 * MS);
+	CHECK(!s.v[1].busy && !s.v[1].waiting, "a front-end that leaves is no longer busy");
+
+	some(&s, SCHED_FIXED_SHARE_WC, 2);
+	sched_set_weight(&s, 0, 3);
+	simulate(&s, 2, busy, 10, share);
+	CHECK(near(share[0], 0.75, 0.02), "3:1 under fixed-share-wc, both busy: %.3f/%.3f", share[0], share[1]);
+	three(&s, SCHED_EQUAL_SHARE_WC);
+	simulate(&s, 3, victims, 10, share);
+	CHECK((double)s.v[1].gpu_ns >= 0.19 * 10e9 && (double)s.v[2].gpu_ns >= 0.19 * 10e9,
+	      "under equal-share-wc each victim gets what it asks: %.2f s, %.2f s", (double)s.v[1].gpu_ns / 1e9,
+	      (double)s.v[2].gpu_ns / 1e9);
+	CHECK((double)s.v[0].gpu_ns >= 0.55 * 10e9 && s.v[0].spare_turns > 0,
+	      "... and the hog takes what they leave, as under best effort: %.2f s", (double)s.v[0].gpu_ns / 1e9);
+}
+
 /* A vtest endpoint's totals: its clients' accounting summed, their settings left alone. */
 static void test_account_add(void)
 {
 	struct sched_vgpu sum = { .weight = 3, .target_fps = 30 }, a = { .weight = 1 }, b = { .weight = 7 };
 
 	a.gpu_ns = 100, a.sync_ns = 40, a.async_ns = 60, a.overlap_ns = 5, a.batches = 2, a.turns = 3;
-	a.queued_ns = 7, a.throttled_ns = 1, a.throttles = 1, a.frames = 4, a.windows = 2, a.windows_met = 1;
+	a.queued_ns = 7, a.throttled_ns = 1, a.throttles = 1, a.spare_turns = 2, a.frames = 4, a.windows = 2, a.windows_met = 1;
 	b.gpu_ns = 1000, b.sync_ns = 400, b.async_ns = 600, b.overlap_ns = 50, b.batches = 20, b.turns = 30;
 	b.queued_ns = 70, b.throttled_ns = 10, b.throttles = 10, b.frames = 40, b.windows = 20, b.windows_met = 10;
 	b.fps_last_s = 12;
@@ -401,7 +448,7 @@ static void test_account_add(void)
 	CHECK(sum.gpu_ns == 1100 && sum.sync_ns == 440 && sum.async_ns == 660 && sum.overlap_ns == 55,
 	      "GPU time summed");
 	CHECK(sum.batches == 22 && sum.turns == 33 && sum.queued_ns == 77 && sum.throttled_ns == 11 &&
-		      sum.throttles == 11,
+		      sum.throttles == 11 && sum.spare_turns == 2,
 	      "batches, turns and waits summed");
 	CHECK(sum.frames == 44 && sum.windows == 22 && sum.windows_met == 11, "frames and windows summed");
 	CHECK(sum.weight == 3 && sum.target_fps == 30 && sum.fps_last_s == 0,
@@ -456,6 +503,7 @@ int main(void)
 	test_frames();
 	test_order();
 	test_simulated();
+	test_work_conserving();
 	test_throttle();
 	return check_done("gpu_sched_test");
 }

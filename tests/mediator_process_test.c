@@ -702,6 +702,35 @@ static void test_shares(const char *dir)
 		      json_object_object_get_ex(sc, "policy", &f) && !strcmp(json_object_get_string(f), "equal-share"),
 	      "a client that only reads gets the counters, with the new policy");
 	json_object_put(r);
+
+	/* Work-conserving fixed share 3:1 with a idle: b is past its quarter at once, and never held for it. */
+	r = control_req(t.ctl, "set b weight=1\n");
+	json_object_put(r);
+	r = control_req(t.ctl, "policy fixed-share-wc\n");
+	CHECK(answer_ok(r), "fixed-share-wc is a policy");
+	json_object_put(r);
+	d1 = (json_object_put(d1), control(t.ctl));
+	CHECK(stream(c + 1, 1, 2.0) == 0, "b streams alone");
+	d2 = (json_object_put(d2), control(t.ctl));
+	{
+		json_object *s1 = control_doc_field(d1, "b", "sched"), *s2 = control_doc_field(d2, "b", "sched");
+		json_object *h1, *h2, *p1, *p2, *sh;
+
+		CHECK(s1 && s2 && json_object_object_get_ex(s1, "throttles", &h1) &&
+			      json_object_object_get_ex(s2, "throttles", &h2) &&
+			      json_object_object_get_ex(s1, "spare_turns", &p1) &&
+			      json_object_object_get_ex(s2, "spare_turns", &p2) &&
+			      json_object_object_get_ex(s2, "share", &sh),
+		      "b's scheduler counters");
+		if (s1 && s2 && h1 && h2 && p1 && p2 && sh) {
+			printf("fixed-share-wc, b alone for 2 s: share %.2f, %lld spare turns, %lld holds\n",
+			       json_object_get_double(sh), (long long)(json_object_get_int64(p2) - json_object_get_int64(p1)),
+			       (long long)(json_object_get_int64(h2) - json_object_get_int64(h1)));
+			CHECK(fabs(json_object_get_double(sh) - 0.25) < 1e-9, "b's share is still a quarter");
+			CHECK(json_object_get_int64(p2) > json_object_get_int64(p1), "b was served past its share");
+			CHECK(json_object_get_int64(h2) == json_object_get_int64(h1), "b was never held: a wanted nothing");
+		}
+	}
 	json_object_put(d0);
 	json_object_put(d1);
 	json_object_put(d2);

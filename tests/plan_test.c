@@ -237,7 +237,7 @@ int main(void)
 				 "[mediator]\npolicy = fixed-share\ntimeslice_ms = 4\nweights = guest1:2, guest2:1\n"
 				 "watchdog_ms = 500\nwatchdog_action = quarantine\ndisplay_fps = 30\nrender_workers = yes\n"
 				 "vgpu_mem_mb = guest1:256, guest3:64\n"
-				 "[scenario noisy]\npolicies = best-effort, equal-share\nguests = kms2d glmark2 glmark2\n"
+				 "[scenario noisy]\npolicies = best-effort, equal-share-wc\nguests = kms2d glmark2 glmark2\n"
 				 "baseline = idle glmark2 glmark2\n"
 				 "[scenario sla]\npolicies = sla\nguests = kms2d, glmark2\ntargets = guest2:30\n"
 				 "weights = guest1:3\n";
@@ -253,7 +253,8 @@ int main(void)
 		CHECK(p.med.render_workers == 1, "[mediator]: a render worker per vGPU");
 		CHECK(p.med.vgpu_mem_mb[1] == 256 && p.med.vgpu_mem_mb[2] == 0 && p.med.vgpu_mem_mb[3] == 64,
 		      "[mediator]: vGPU sizes by guest");
-		CHECK(p.scenarios[0].npolicies == 2 && p.scenarios[0].policies[1] == 1 && p.scenarios[0].nguests == 3 &&
+		CHECK(p.scenarios[0].npolicies == 2 && !strcmp(plan_policy_name(p.scenarios[0].policies[1]), "equal-share-wc") &&
+			      p.scenarios[0].nguests == 3 &&
 			      !strcmp(p.scenarios[0].guests[0], "kms2d") && p.scenarios[0].nbaseline == 3 &&
 			      p.scenarios[0].baseline[0] == NULL && !strcmp(p.scenarios[0].baseline[1], "glmark2"),
 		      "scenario noisy");

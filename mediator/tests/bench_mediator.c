@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "frontend.h"
+#include "gpu_sched.h"
 #include "hostcheck.h"
 #include "stats.h"
 #include "util.h"
@@ -77,7 +78,7 @@ struct opts {
 	int vgpus[4]; /* how many VMs at once, one measurement series each */
 	int nvgpus;
 	/* the scheduler mode */
-	char policies[4][24]; /* measure under each (none: compare back-ends) */
+	char policies[SCHED_NPOLICIES][24]; /* measure under each (none: compare back-ends) */
 	int npolicies;
 	int weights[8]; /* per VM (their count is the VM count) */
 	int nweights;
@@ -905,18 +906,13 @@ static void usage(void)
 static int parse_policies(struct opts *o, const char *arg)
 {
 	char *copy = vb_strdup(arg), *save = NULL;
-	static const char *const known[] = { "best-effort", "equal-share", "fixed-share", "sla" };
+	enum sched_policy p;
 
 	o->npolicies = 0;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		int ok = 0;
-
-		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			ok |= !strcmp(t, known[k]);
-		if (!ok || o->npolicies == 4) {
-			fprintf(stderr, "bench-mediator: --policy: '%s' is not best-effort, equal-share, fixed-share or sla "
-					"(at most 4)\n",
-				t);
+		if (sched_policy_parse(t, &p) < 0 || o->npolicies == SCHED_NPOLICIES) {
+			fprintf(stderr, "bench-mediator: --policy: '%s' is not one of %s (at most %d in all)\n", t,
+				sched_policy_names(), SCHED_NPOLICIES);
 			free(copy);
 			return -1;
 		}
