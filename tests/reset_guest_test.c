@@ -8,12 +8,19 @@
  *   - draws one frame far longer than the watchdog's bound: reported, and the job still finishes;
  *   - draws it again with the watchdog set to quarantine: its vGPU serves nothing more until its reboot resets
  *     the device.
+ * Then the same two guests boot again on a vgpu-mediator with a render worker per vGPU, and guest1's worker is
+ * killed (SIGKILL) in the middle of a 3D job: guest2 draws on within the same bound, guest1's vGPU serves nothing
+ * until its reboot resets the device, and it then draws on a fresh worker.
  * Arguments: AGENT INIT MEDIATOR GPUHOG. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <json-c/json.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent_client.h"
@@ -24,6 +31,7 @@
 #include "gpu_backend.h"
 #include "hostcheck.h"
 #include "image.h"
+#include "plan.h"
 #include "qmp.h"
 #include "util.h"
 #include "vm.h"
@@ -104,8 +112,8 @@ static void *neighbour_main(void *arg)
 	return NULL;
 }
 
-/* Field `key` of vGPU `name` from the mediator (of its `health` object when sub is 1, `watchdog` when 2); -1 if
- * absent. */
+/* Field `key` of vGPU `name` from the mediator (of its `health` object when sub is 1, `watchdog` when 2, `worker`
+ * when 3); -1 if absent. */
 static long long vgpu_value(const char *name, const char *key, int sub)
 {
 	char *doc = gpu_backend_request(backend.control, "stats\n");
@@ -117,7 +125,7 @@ static long long vgpu_value(const char *name, const char *key, int sub)
 			v = json_object_array_get_idx(arr, i);
 			if (!json_object_object_get_ex(v, "name", &f) || strcmp(json_object_get_string(f), name))
 				continue;
-			if (sub && !json_object_object_get_ex(v, sub == 1 ? "health" : "watchdog", &v))
+			if (sub && !json_object_object_get_ex(v, sub == 1 ? "health" : sub == 2 ? "watchdog" : "worker", &v))
 				break;
 			if (json_object_object_get_ex(v, key, &f))
 				out = json_object_get_int64(f);
@@ -189,6 +197,126 @@ static void *pauser_main(void *arg)
 	return NULL;
 }
 
+/* The end of a pair of guests: guest2's drawing judged, the agents closed, the guests and the back-end stopped. */
+static void shut_down(struct neighbour *nb, pthread_t *t, int *started, struct agent_conn *c, struct vm *vm,
+		      int booted)
+{
+	stop_neighbour(nb, t, started);
+	for (int i = 0; i < 2; i++)
+		agent_close(&c[i]);
+	for (int i = 0; i < booted; i++)
+		vm_stop(&vm[i]);
+	gpu_backend_stop(&backend);
+}
+
+/* Two guests on `backend` (started for two), each answering its agent: how many booted (vm_stop those). */
+static int boot_two(const struct host *h, const struct image *img, const char *dir, struct vm *vm,
+		    struct agent_conn *c)
+{
+	struct json_object *hello = NULL;
+	int booted = 0;
+
+	for (int i = 0; i < 2 && !check_failed; i++) {
+		struct vm_opts o = { .qemu = h->qemu, .accel = h->accel, .kernel = img->kernel, .initrd = img->initrd,
+				     .cpu = "Westmere", .memory_mb = MEMORY_MB, .vcpus = 1, .display = NULL,
+				     .gpu_args = gpu_backend_args(&backend, i) };
+
+		CHECK(vm_start(&vm[i], i + 1, dir, &o) == 0, "guest%d started", i + 1);
+		booted = i + 1;
+	}
+	for (int i = 0; i < booted && !check_failed; i++) {
+		double t0 = vb_now();
+
+		CHECK(agent_connect_unix(&c[i], vm[i].agent_sock, t0 + 30, vm[i].pid, vm[i].name) == 0 &&
+			      boot_wait_hello(&c[i], &vm[i], t0 + 240, BOOT_SILENT_S, &hello, NULL) == 0,
+		      "guest%d answers", i + 1);
+		json_object_put(hello);
+		hello = NULL;
+	}
+	return booted;
+}
+
+struct killer {
+	pid_t pid;
+	int rc, err;
+};
+
+/* 2 s into guest1's job: its render worker killed. */
+static void *killer_main(void *arg)
+{
+	struct killer *k = arg;
+
+	sleep(2);
+	k->rc = kill(k->pid, SIGKILL);
+	k->err = k->rc < 0 ? errno : 0;
+	return NULL;
+}
+
+/* The worker-kill case on a vgpu-mediator with render workers, in dir/workers: see the top of the file. */
+static void worker_kill(const struct host *h, const struct image *img, const char *top, const char *mediator)
+{
+	struct plan_mediator med = { .policy = -1, .render_workers = 1 };
+	struct vm vm[2];
+	struct agent_conn c[2] = { { .rfd = -1, .wfd = -1 }, { .rfd = -1, .wfd = -1 } };
+	struct neighbour nb = { .c = &c[1] };
+	struct killer k = { 0 };
+	struct json_object *hello = NULL;
+	pthread_t nb_thread, kt;
+	char dir[512], log[600], err[512], why[256];
+	int booted = 0, nb_started = 0;
+	long long pid, restarts;
+	double t0;
+
+	snprintf(dir, sizeof(dir), "%s/workers", top);
+	CHECK(mkdir(dir, 0700) == 0, "%s: %s", dir, strerror(errno));
+	struct backend_env env = { .dir = dir, .mediator = mediator, .memory_mb = MEMORY_MB, .sched = &med };
+
+	CHECK(!check_failed && gpu_backend_start(&backend, config_find("mediated"), 2, &env, err, sizeof(err)) == 0,
+	      "vgpu-mediator with render workers for two guests: %s", err);
+	if (!check_failed)
+		booted = boot_two(h, img, dir, vm, c);
+	if (check_failed)
+		goto out;
+	snprintf(log, sizeof(log), "%s/guest1.jobs.log", dir);
+	snprintf(nb.log, sizeof(nb.log), "%s/guest2.jobs.log", dir);
+	CHECK(pthread_create(&nb_thread, NULL, neighbour_main, &nb) == 0, "guest2 starts drawing on its worker");
+	nb_started = !check_failed;
+	CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws on its worker: %s", why);
+	pid = vgpu_value("guest1", "pid", 3);
+	restarts = vgpu_value("guest1", "restarts", 3);
+	CHECK(pid > 0 && restarts == 0, "guest1 renders in worker %lld", pid);
+	if (check_failed)
+		goto out;
+	k.pid = (pid_t)pid;
+	CHECK(pthread_create(&kt, NULL, killer_main, &k) == 0, "the killer starts");
+	/* The job cannot finish once its fences will never retire: the agent gives it up after 20 s. */
+	hog_sized(&c[0], 6, "320x240", "8", 20, log, NULL, why, sizeof(why));
+	pthread_join(kt, NULL);
+	CHECK(k.rc == 0, "guest1's worker killed with SIGKILL in the middle of its job: %s", strerror(k.err));
+	CHECK(vgpu_value("guest1", "broken", 0) == 1 && vgpu_value("guest1", "died", 3) == 1,
+	      "guest1's vGPU is broken, its worker counted dead (%lld)", vgpu_value("guest1", "died", 3));
+	stop_neighbour(&nb, &nb_thread, &nb_started);
+	CHECK(qmp_execute(vm[0].qmp_sock, "set-action", "{\"reboot\":\"reset\"}", 10, err, sizeof(err)) == 0 &&
+		      qmp_execute(vm[0].qmp_sock, "system_reset", NULL, 10, err, sizeof(err)) == 0,
+	      "QMP system_reset: %s", err);
+	agent_close(&c[0]);
+	t0 = vb_now();
+	CHECK(agent_connect_unix(&c[0], vm[0].agent_sock, t0 + 30, vm[0].pid, vm[0].name) == 0 &&
+		      agent_hello(&c[0], t0 + 240, &hello) == 0,
+	      "guest1 answers after its reboot");
+	json_object_put(hello);
+	printf("reset_guest: with render workers, guest1 rebooted in %.1f s after its worker was killed\n", vb_now() - t0);
+	CHECK(vgpu_value("guest1", "broken", 0) == 0, "the device reset made guest1's vGPU serve again");
+	CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws again: %s", why);
+	CHECK(vgpu_value("guest1", "restarts", 3) == 1 && vgpu_value("guest1", "pid", 3) != pid,
+	      "on a fresh worker (%lld, restarts %lld)", vgpu_value("guest1", "pid", 3),
+	      vgpu_value("guest1", "restarts", 3));
+	CHECK(vgpu_value("guest2", "died", 3) == 0 && vgpu_value("guest2", "restarts", 3) == 0,
+	      "guest2 kept its worker");
+out:
+	shut_down(&nb, &nb_thread, &nb_started, c, vm, booted);
+}
+
 int main(int argc, char **argv)
 {
 	struct host h;
@@ -218,23 +346,8 @@ int main(int argc, char **argv)
 
 	CHECK(!check_failed && gpu_backend_start(&backend, config_find("mediated"), 2, &env, err, sizeof(err)) == 0,
 	      "vgpu-mediator for two guests: %s", err);
-	for (int i = 0; i < 2 && !check_failed; i++) {
-		struct vm_opts o = { .qemu = h.qemu, .accel = h.accel, .kernel = img.kernel, .initrd = img.initrd,
-				     .cpu = "Westmere", .memory_mb = MEMORY_MB, .vcpus = 1, .display = NULL,
-				     .gpu_args = gpu_backend_args(&backend, i) };
-
-		CHECK(vm_start(&vm[i], i + 1, dir, &o) == 0, "guest%d started", i + 1);
-		booted = i + 1;
-	}
-	for (int i = 0; i < booted && !check_failed; i++) {
-		double t0 = vb_now();
-
-		CHECK(agent_connect_unix(&c[i], vm[i].agent_sock, t0 + 30, vm[i].pid, vm[i].name) == 0 &&
-			      boot_wait_hello(&c[i], &vm[i], t0 + 240, BOOT_SILENT_S, &hello, NULL) == 0,
-		      "guest%d answers", i + 1);
-		json_object_put(hello);
-		hello = NULL;
-	}
+	if (!check_failed)
+		booted = boot_two(&h, &img, dir, vm, c);
 	if (check_failed)
 		goto out;
 	snprintf(log, sizeof(log), "%s/guest1.jobs.log", dir);
@@ -368,12 +481,9 @@ int main(int argc, char **argv)
 	}
 
 out:
-	stop_neighbour(&nb, &nb_thread, &nb_started);
-	for (int i = 0; i < 2; i++)
-		agent_close(&c[i]);
-	for (int i = 0; i < booted; i++)
-		vm_stop(&vm[i]);
-	gpu_backend_stop(&backend);
+	shut_down(&nb, &nb_thread, &nb_started, c, vm, booted);
+	if (!check_failed)
+		worker_kill(&h, &img, dir, argv[3]);
 	if (!check_failed)
 		vb_rm_rf(dir);
 	else

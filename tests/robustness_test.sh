@@ -23,14 +23,17 @@ check '[ -n "$med" ]' "vgpu-mediator's summary: $(tail -3 "$tmp/hostile.txt")"
 for zero in crashed hung dead setup-failed neighbour_stalled; do
 	check 'echo "$med" | grep -q " $zero=0"' "vgpu-mediator: $zero must be 0: $med"
 done
-check 'echo "$med" | grep -q " cases=41"' "all 41 cases ran: $med"
+check 'echo "$med" | grep -q " cases=44 .* skipped=0 "' "all 44 cases ran, none skipped: $med"
 bad_ring=$(grep -E '^case: vgpu-mediator ring-' "$tmp/hostile.txt" | grep -vE ' (recovered|survived) served$')
 check '[ -z "$bad_ring" ]' "every ring case recovers after a front-end reset, its neighbour served: $bad_ring"
+bad_worker=$(grep -E '^case: vgpu-mediator worker-' "$tmp/hostile.txt" | grep -vE ' recovered served meanwhile ')
+check '[ -z "$bad_worker" ]' "a worker that crashes, hangs or starts slowly costs its vGPU a reset, the neighbour nothing: $bad_worker"
+check '[ "$(grep -c "^case: vgpu-mediator worker-" "$tmp/hostile.txt")" -eq 3 ]' "three worker cases"
 stalled=$(grep -E '^case: vgpu-mediator ' "$tmp/hostile.txt" | grep -v ' served')
 check '[ -z "$stalled" ]' "the neighbouring vGPU was served in every case: $stalled"
 if [ -x /usr/lib/qemu/vhost-user-gpu ]; then
-	check 'grep -q "^summary: qemu-vhost-user-gpu cases=41 " "$tmp/hostile.txt"' \
-		"QEMU's back-end went through the catalogue too: $(grep qemu-vhost "$tmp/hostile.txt" | tail -2)"
+	check 'grep -qE "^summary: qemu-vhost-user-gpu cases=44 .* skipped=3 " "$tmp/hostile.txt"' \
+		"QEMU's back-end went through the catalogue too, its worker cases skipped: $(grep qemu-vhost "$tmp/hostile.txt" | tail -2)"
 fi
 
 cat > "$tmp/plan.ini" <<'PLAN'

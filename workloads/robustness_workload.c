@@ -6,7 +6,8 @@
  *   survived, recovered (after a front-end device reset)  -> pass
  *   reconnect (served again only on a new connection)     -> warn
  *   dead, or the neighbouring vGPU stalled                -> fail
- *   hung -> timeout, crashed -> crash, setup-failed -> skip
+ *   hung -> timeout, crashed -> crash, setup-failed or skipped (a worker
+ *   case on a back-end without render workers) -> skip
  * Per back-end metrics: cases passed (%), crashed, hung, neighbour stalls. */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -41,7 +42,7 @@ static const char *status_of(const char *outcome, const char *neighbour)
 		return "timeout";
 	if (!strcmp(outcome, "crashed"))
 		return "crash";
-	if (!strcmp(outcome, "setup-failed"))
+	if (!strcmp(outcome, "setup-failed") || !strcmp(outcome, "skipped"))
 		return "skip";
 	return !strcmp(outcome, "dead") ? "fail" : NULL;
 }
@@ -87,7 +88,8 @@ static int robustness_parse(const char *out, size_t len, struct wl_result *r)
 			memset(&t[nt], 0, sizeof(t[0]));
 			snprintf(t[nt++].name, sizeof(t[0].name), "%s", backend);
 		}
-		t[k].cases++;
+		/* A case that does not apply to a back-end is not one of its cases. */
+		t[k].cases += strcmp(outcome, "skipped") != 0;
 		t[k].pass += !strcmp(st, "pass");
 		t[k].crashed += !strcmp(outcome, "crashed");
 		t[k].hung += !strcmp(outcome, "hung");
@@ -107,7 +109,8 @@ static int robustness_parse(const char *out, size_t len, struct wl_result *r)
 		char m[160];
 
 		snprintf(m, sizeof(m), "%.47s cases_passed_pct", t[k].name);
-		wl_add_metric(r, m, 100.0 * t[k].pass / t[k].cases, "%", 1);
+		if (t[k].cases)
+			wl_add_metric(r, m, 100.0 * t[k].pass / t[k].cases, "%", 1);
 		snprintf(m, sizeof(m), "%.47s crashed", t[k].name);
 		wl_add_metric(r, m, t[k].crashed, "cases", 0);
 		snprintf(m, sizeof(m), "%.47s hung", t[k].name);

@@ -1,7 +1,9 @@
 /* hostile.c: vgpu-hostile, a hostile vhost-user-gpu front-end. It plays a
  * VM whose QEMU and driver misbehave, against each back-end it is given, and
- * runs a named catalogue of malformed inputs (mediator/ROBUSTNESS.md): the
- * front-end's messages, rings, descriptors, commands and backing entries.
+ * runs a named catalogue of malformed inputs (docs/mediator.md): the
+ * front-end's messages, rings, descriptors, commands and backing entries,
+ * and, where the back-end renders in a worker process per vGPU, that
+ * worker crashing, hanging or starting slowly.
  * For every case it records what became of the back-end:
  *   survived   the bad input was refused and the vGPU served on as it was
  *   recovered  the vGPU served again after a front-end device reset
@@ -10,6 +12,8 @@
  *   dead       the process lives, but that vGPU never served again
  *   hung       the process stopped answering
  *   crashed    the process died
+ *   skipped    the case does not apply (a worker case on a back-end without
+ *              render workers)
  * and, where one process serves several VMs (vgpu-mediator), whether a
  * second vGPU on it kept being served. QEMU's vhost-user-gpu serves one VM
  * per process, so each of its cases gets a fresh process and no neighbour.
@@ -51,6 +55,7 @@
 #define IND 0x12000        /* an indirect table */
 #define BACK 0x20000       /* backing pages */
 #define ANSWER_MS 1500     /* a command's answer must come within this */
+#define WORKER_WATCHDOG_MS "1000" /* the worker cases' mediator: a fence or call held this long trips its watchdog */
 #define QEMU_BACKEND "/usr/lib/qemu/vhost-user-gpu" /* Debian's qemu-system-gui */
 
 /* One VM's connection. */
@@ -67,9 +72,10 @@ struct vm {
 struct backend {
 	const char *name;
 	const char *exe;
-	int shared; /* one process serves the victim and a neighbour */
+	int shared;  /* one process serves the victim and a neighbour */
+	int workers; /* it was started with a render worker per vGPU (vgpu-mediator only) */
 	pid_t pid;
-	char dir[64], log[128], victim_sock[128], neighbour_sock[128];
+	char dir[64], log[128], victim_sock[128], neighbour_sock[128], ctl[128];
 	struct vm neighbour;
 	uint32_t next_id; /* the neighbour's next resource ID */
 	int restarts;
@@ -93,8 +99,8 @@ static void vm_close(struct vm *v)
 	v->up = 0;
 }
 
-/* Connect to path and bring the device up the way QEMU does. 0 or -1. */
-static int vm_open(struct vm *v, const char *path, pid_t owner)
+/* Connect to path and bring the device up the way QEMU does, with virgl when asked. 0 or -1. */
+static int vm_open(struct vm *v, const char *path, pid_t owner, int virgl)
 {
 	char why[256];
 	uint64_t offered;
@@ -118,7 +124,7 @@ static int vm_open(struct vm *v, const char *path, pid_t owner)
 	    fe_reply(&v->fe, &req, &v->proto, 8) != 8 ||
 	    fe_negotiate(&v->fe,
 			 (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX) |
-				 (1ull << VHOST_USER_F_PROTOCOL_FEATURES),
+				 (1ull << VHOST_USER_F_PROTOCOL_FEATURES) | (virgl ? 1ull << VIRTIO_GPU_F_VIRGL : 0),
 			 &offered, why, sizeof(why)) < 0 ||
 	    fe_display_start(&v->fe, &v->disp, 640, 480, 1) < 0 ||
 	    fe_mem_table(&v->fe, RAM, VHOST_USER_NEED_REPLY_MASK) < 0 ||
@@ -251,23 +257,28 @@ static void backend_stop(struct backend *b)
 	}
 }
 
-/* Start the back-end (and connect the neighbour where one process serves several VMs). 0 or -1. */
-static int backend_start(struct backend *b)
+/* Start the back-end (and connect the neighbour where one process serves several VMs), with a render worker per
+ * vGPU when asked: faults on request, a watchdog that kills a worker holding a fence or call. 0 or -1. */
+static int backend_start(struct backend *b, int workers)
 {
 	char va[200], vn[200];
 	char *med[] = { (char *)b->exe, "--vgpu", va, "--vgpu", vn, "--render-node", "none", NULL };
+	char *med_w[] = { (char *)b->exe, "--vgpu", va, "--vgpu", vn, "--render-node", "none", "--render-workers",
+			  "--test-faults", "--control", b->ctl, "--watchdog-ms", WORKER_WATCHDOG_MS, "--watchdog-action",
+			  "quarantine", NULL };
 	char *qemu[] = { (char *)b->exe, "--socket-path", b->victim_sock, NULL };
 
 	unlink(b->victim_sock);
 	unlink(b->neighbour_sock);
 	snprintf(va, sizeof(va), "name=victim,socket=%s", b->victim_sock);
 	snprintf(vn, sizeof(vn), "name=neighbour,socket=%s", b->neighbour_sock);
-	b->pid = vb_spawn(b->shared ? med : qemu, NULL, b->log);
+	b->workers = b->shared && workers;
+	b->pid = vb_spawn(b->shared ? (b->workers ? med_w : med) : qemu, NULL, b->log);
 	if (b->pid <= 0)
 		return -1;
 	if (b->shared) {
 		b->next_id = 1;
-		if (vm_open(&b->neighbour, b->neighbour_sock, b->pid) < 0 || !serves(&b->neighbour, b->next_id++))
+		if (vm_open(&b->neighbour, b->neighbour_sock, b->pid, 0) < 0 || !serves(&b->neighbour, b->next_id++))
 			return -1;
 	}
 	return 0;
@@ -649,12 +660,119 @@ static void stop_mid_request(struct vm *v)
 	v->call[0] = -1;
 }
 
+/* ---- worker cases: the victim's render worker fails, by request over the mediator's control socket ---- */
+
+/* One control request (a line); 0 when the mediator answered ok (within 2 s a read). */
+static int control(const struct backend *b, const char *line)
+{
+	char buf[512];
+	size_t got = 0;
+	ssize_t n;
+	struct timeval tv = { 2, 0 };
+	int fd = vb_unix_connect(b->ctl, vb_now() + 2.0, b->pid);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
+		close(fd);
+		return -1;
+	}
+	shutdown(fd, SHUT_WR);
+	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = 0;
+	close(fd);
+	return strstr(buf, "\"ok\":true") ? 0 : -1;
+}
+
+/* The victim makes a 3D context, so its worker holds something of its own. */
+static void ctx_create(struct vm *v)
+{
+	struct virtio_gpu_ctx_create cc = { .hdr = { .type = VIRTIO_GPU_CMD_CTX_CREATE, .ctx_id = 1 }, .nlen = 7 };
+
+	memcpy(cc.debug_name, "hostile", 7);
+	vm_cmd(v, &cc, sizeof(cc));
+}
+
+/* While the victim's worker is failing: the neighbour is served every 50 ms for up to `secs`, or until the victim's
+ * request at `head` is answered (head < 0: no such request). How it went goes to det. 0 when the neighbour was
+ * served every time, 1 when it stalled. */
+static int neighbour_through(struct backend *b, struct vm *v, double secs, int head, char *det, size_t len)
+{
+	double t0 = vb_now(), worst = 0;
+	int served = 0, tries = 0;
+
+	while (vb_now() - t0 < secs) {
+		double s0 = vb_now();
+
+		tries++;
+		served += serves(&b->neighbour, b->next_id++);
+		if (vb_now() - s0 > worst)
+			worst = vb_now() - s0;
+		if (head >= 0 && fe_used_idx(&v->fe, RING) != (uint16_t)head)
+			break;
+		usleep(50000);
+	}
+	snprintf(det, len, "meanwhile the neighbour was served %d of %d times in %.1f s, the slowest in %.0f ms%s", served,
+		 tries, vb_now() - t0, worst * 1e3,
+		 head >= 0 && fe_used_idx(&v->fe, RING) == (uint16_t)head ? "; the victim's batch was never answered" : "");
+	return served == tries ? 0 : 1;
+}
+
+/* Its worker dies of SIGSEGV. */
+static int worker_crash(struct backend *b, struct vm *v, char *det, size_t len)
+{
+	ctx_create(v);
+	if (control(b, "fault victim worker-crash\n") < 0)
+		return -1;
+	return neighbour_through(b, v, 0.5, -1, det, len);
+}
+
+/* Its worker stops (SIGSTOP) with a fenced batch of the victim's in it: nothing retires until the watchdog kills
+ * the worker (WORKER_WATCHDOG_MS) and answers the batch. */
+static int worker_watchdog(struct backend *b, struct vm *v, char *det, size_t len)
+{
+	struct {
+		struct virtio_gpu_cmd_submit s;
+		uint32_t dw[9];
+	} m = { { { .type = VIRTIO_GPU_CMD_SUBMIT_3D, .flags = VIRTIO_GPU_FLAG_FENCE, .fence_id = 1, .ctx_id = 1 },
+		  sizeof(m.dw), 0 },
+		{ (8u << 16) | 7, 1u << 2, 0, 0, 0, 0, 0, 0, 0 } }; /* clear the colour buffer */
+	int r;
+
+	ctx_create(v);
+	if (control(b, "fault victim worker-stop\n") < 0)
+		return -1;
+	memcpy(v->fe.ram + IN, &m, sizeof(m));
+	post_descs(v, (struct vring_desc[]){ { IN, sizeof(m), VRING_DESC_F_NEXT, next_slot(v) },
+					     { OUT, 64, VRING_DESC_F_WRITE, 0 } },
+		   2, v->head);
+	r = neighbour_through(b, v, 3.0, v->used, det, len);
+	if (fe_used_idx(&v->fe, RING) != v->used)
+		v->used++; /* the batch was answered: the victim's next command is answered after it */
+	return r;
+}
+
+/* Its worker dies and the next one takes a second to say READY. */
+static int worker_slow_start(struct backend *b, struct vm *v, char *det, size_t len)
+{
+	ctx_create(v);
+	if (control(b, "fault victim worker-delay=1000\n") < 0 || control(b, "fault victim worker-crash\n") < 0)
+		return -1;
+	return neighbour_through(b, v, 1.2, -1, det, len);
+}
+
 struct hcase {
 	const char *name, *cls;
 	void (*run)(struct vm *v);
+	/* A worker case (needs a back-end with render workers): 0, 1 when the neighbour stalled meanwhile, -1 when the
+	 * mediator refused to inject the fault. */
+	int (*run_worker)(struct backend *b, struct vm *v, char *det, size_t len);
 };
 
-#define CASE(n, k, f) { n, k, f }
+#define CASE(n, k, f) { n, k, f, NULL }
+#define WORKER_CASE(n, f) { n, "worker", NULL, f }
 static const struct hcase catalogue[] = {
 	CASE("msg-payload-short", "message", msg_payload_short),
 	CASE("msg-payload-missing", "message", msg_payload_missing),
@@ -697,14 +815,18 @@ static const struct hcase catalogue[] = {
 	CASE("backing-too-short", "backing", backing_too_short),
 	CASE("backing-twice", "backing", backing_twice),
 	CASE("stop-mid-request", "lifecycle", stop_mid_request),
+	WORKER_CASE("worker-crash", worker_crash),
+	WORKER_CASE("worker-watchdog", worker_watchdog),
+	WORKER_CASE("worker-slow-start", worker_slow_start),
 };
 #undef CASE
+#undef WORKER_CASE
 
 #define NCASES (sizeof(catalogue) / sizeof(catalogue[0]))
 
-enum outcome { O_SURVIVED, O_RECOVERED, O_RECONNECT, O_DEAD, O_HUNG, O_CRASHED, O_SETUP, O_COUNT };
-static const char *const outcome_name[O_COUNT] = { "survived", "recovered", "reconnect", "dead",
-						   "hung",     "crashed",   "setup-failed" };
+enum outcome { O_SURVIVED, O_RECOVERED, O_RECONNECT, O_DEAD, O_HUNG, O_CRASHED, O_SETUP, O_SKIPPED, O_COUNT };
+static const char *const outcome_name[O_COUNT] = { "survived", "recovered",    "reconnect", "dead",
+						   "hung",     "crashed",      "setup-failed", "skipped" };
 
 /* Connect the victim and see it served (resource id). The last connection may not be gone yet on the back-end's
  * side (a named vGPU takes one VM at a time): a few tries, 200 ms apart. 0 or -1 (v closed). */
@@ -713,7 +835,7 @@ static int open_serving(struct backend *b, struct vm *v, uint32_t id)
 	for (int tries = 0; tries < 5; tries++) {
 		if (tries)
 			usleep(200000);
-		if (vm_open(v, b->victim_sock, b->pid) == 0 && serves(v, id))
+		if (vm_open(v, b->victim_sock, b->pid, b->workers) == 0 && serves(v, id))
 			return 0;
 		vm_close(v);
 		if (!backend_alive(b))
@@ -727,14 +849,20 @@ static enum outcome run_case(struct backend *b, const struct hcase *k, const cha
 {
 	struct vm victim;
 	enum outcome o;
+	int stalled_during = 0;
 
 	*nb = "-";
 	det[0] = 0;
-	if (!b->shared || !backend_alive(b)) { /* QEMU's: a fresh process per case; ours: after a crash */
+	if (k->run_worker && !b->shared) {
+		snprintf(det, detlen, "a process per VM: no render worker of its own to lose");
+		return O_SKIPPED;
+	}
+	/* QEMU's: a fresh process per case; ours: after a crash, or to start with render workers or without. */
+	if (!b->shared || !backend_alive(b) || b->workers != (k->run_worker != NULL)) {
 		if (b->shared && b->pid == 0 && b->status)
 			b->restarts++;
 		backend_stop(b);
-		if (backend_start(b) < 0) {
+		if (backend_start(b, k->run_worker != NULL) < 0) {
 			snprintf(det, detlen, "the back-end did not start (log %s)", b->log);
 			return O_SETUP;
 		}
@@ -743,7 +871,17 @@ static enum outcome run_case(struct backend *b, const struct hcase *k, const cha
 		snprintf(det, detlen, "the victim's device did not come up");
 		return O_SETUP;
 	}
-	k->run(&victim);
+	if (k->run_worker) {
+		int w = k->run_worker(b, &victim, det, detlen);
+
+		if (w < 0) {
+			snprintf(det, detlen, "the mediator refused to inject the fault (log %s)", b->log);
+			vm_close(&victim);
+			return O_SETUP;
+		}
+		stalled_during = w;
+	} else
+		k->run(&victim);
 	usleep(300000);
 	if (!backend_alive(b)) {
 		ended(b, det, detlen);
@@ -753,7 +891,7 @@ static enum outcome run_case(struct backend *b, const struct hcase *k, const cha
 		return o;
 	}
 	if (b->shared)
-		*nb = serves(&b->neighbour, b->next_id++) ? "served" : "stalled";
+		*nb = serves(&b->neighbour, b->next_id++) && !stalled_during ? "served" : "stalled";
 	if (victim.up && serves(&victim, 2))
 		o = O_SURVIVED;
 	else if (victim.up && vm_reset(&victim) == 0 && serves(&victim, 3))
@@ -836,6 +974,7 @@ int main(int argc, char **argv)
 		snprintf(b->log, sizeof(b->log), "%s/backend.log", b->dir);
 		snprintf(b->victim_sock, sizeof(b->victim_sock), "%s/v.sock", b->dir);
 		snprintf(b->neighbour_sock, sizeof(b->neighbour_sock), "%s/n.sock", b->dir);
+		snprintf(b->ctl, sizeof(b->ctl), "%s/control.sock", b->dir);
 		printf("backend: %s %s\n", b->name, b->exe);
 		for (size_t k = 0; k < NCASES; k++) {
 			const char *nbv;
