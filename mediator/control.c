@@ -223,6 +223,8 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 		json_object_object_add(o, "commands", cmds);
 		add_u64(o, "errors", s->errors);
 		json_object_object_add(o, "last_error", json_object_new_string(s->last_error));
+		/* Requests put back until its render worker's work was done: a call would have waited behind it */
+		add_u64(o, "put_back", g->put_back);
 		add_u64(o, "bytes_to_host", s->bytes_to_host);
 		add_u64(o, "bytes_from_host", s->bytes_from_host);
 		json_object_object_add(o, "render_ms", json_object_new_double((double)s->render_ns / 1e6));

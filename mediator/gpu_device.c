@@ -1794,6 +1794,31 @@ static int defer(struct gpu_device *g, uint32_t host_fence, uint16_t head, uint3
 	return 0;
 }
 
+int gpu_device_renderer_busy(const struct gpu_device *g)
+{
+	return g->rnd && g->rnd->later && (renderer_fences_pending(g->rnd) || g->rnd->reading);
+}
+
+/* Would serving c make a call whose answer it needs (a cursor image, a capset's data) while the vGPU's renderer is
+ * a worker with work of this vGPU's still to do? The worker serves in order: the call would wait behind that work,
+ * and the mediator's loop, every vGPU's, with it. A VM's request is then put back (VDEV_RETRY) and served once the
+ * work is done (a vtest client's waits are bounded by its own hold, vtest_dev.h). */
+static int waits_behind_work(struct cmd *c)
+{
+	struct gpu_device *g = c->g;
+	struct virtio_gpu_update_cursor m;
+	struct gpu_resource *r;
+
+	if (!g->vdev || !g->virgl || !gpu_device_renderer_busy(g))
+		return 0;
+	if (c->cls == GC_GET_CAPSET)
+		return 1;
+	if (c->cls != GC_UPDATE_CURSOR)
+		return 0;
+	memcpy(&m, c->buf, sizeof(m));
+	return m.resource_id && (r = find_res(c, m.resource_id)) && r->host_id;
+}
+
 static uint32_t handle(struct gpu_device *g, unsigned qi, struct vring_req *req)
 {
 	struct cmd c = { .g = g, .req = req, .resp_len = sizeof(struct virtio_gpu_ctrl_hdr) };
@@ -1825,6 +1850,11 @@ static uint32_t handle(struct gpu_device *g, unsigned qi, struct vring_req *req)
 		type = fail(&c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "request of %llu bytes, needs %zu",
 			    (unsigned long long)req->in_len, d->size);
 		goto respond;
+	}
+	if (waits_behind_work(&c)) {
+		g->st.cmds[d->cls]--; /* counted when it is served */
+		g->put_back++;
+		return VDEV_RETRY;
 	}
 	if (g->virgl && d->cls != GC_SUBMIT_3D)
 		renderer_quiesce(g->rnd); /* not in another client's GL context (render/virgl.c) */

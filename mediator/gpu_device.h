@@ -99,6 +99,7 @@ struct gpu_device {
 	uint64_t size_bytes;
 	uint64_t charged;
 	uint64_t res_to_renderer; /* 2D resources moved into the renderer when a 3D command first used them */
+	uint64_t put_back; /* requests put back until its renderer's work was done (a call would have waited on it) */
 	uint64_t backing_bytes;       /* guest memory its resources' backings reference */
 	uint64_t backing_table_bytes; /* host memory for those backings' entry tables */
 	uint64_t remaps;              /* guest memory remapped under it (gpu_device_mem_remapped) */
@@ -245,8 +246,12 @@ struct copy_pool;
 void gpu_device_set_copy_pool(struct copy_pool *p);
 struct copy_pool *gpu_device_copy_pool(void);
 
-/* vdev handler: one request from queue qi. */
+/* vdev handler: one request from queue qi. VDEV_RETRY for a request that would wait on the vGPU's render worker
+ * behind work it still has (a cursor image, a capset's data): served again once gpu_device_renderer_busy is 0. */
 uint32_t gpu_device_handle(void *g, unsigned qi, struct vring_req *req);
+
+/* Whether g's renderer renders later (a worker) and has work of g's under way: fences pending or read-backs. */
+int gpu_device_renderer_busy(const struct gpu_device *g);
 /* vdev config hook: events_clear. */
 int gpu_device_config_write(void *g, uint8_t *config, uint32_t offset, uint32_t size);
 

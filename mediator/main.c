@@ -115,6 +115,7 @@ struct slot {
 	uint64_t size_bytes; /* --vgpu ...,mem=: the vGPU's size (0: none) */
 	struct vgpu_worker_log wlog;
 	uint32_t fault_delay_ms; /* --test-faults: how long its next worker waits before READY */
+	int behind; /* a request was put back until its worker's work is done (gpu_device_handle): not served till then */
 };
 
 /* What a vtest endpoint's clients used: those gone, summed as they leave, plus (at a snapshot) those here. */
@@ -1344,6 +1345,10 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 		logf_("vgpu %s: queue %u broken, vGPU stopped: %s", s->name, q, s->vd.why);
 		return -1;
 	}
+	if (!s->ep && s->vd.q[q].put_back) {
+		s->behind = 1; /* its queue stays ready: served again once its worker is done (serve_round) */
+		return 0;
+	}
 	if (s->ep) {
 		vt_sync(s);
 		return s->ready[0];
@@ -1392,6 +1397,27 @@ static int serve_turn(struct slot *s, unsigned i)
 	}
 }
 
+/* Whether s put a request back and its worker still has the work that request would have waited behind. */
+static int behind_work(struct slot *s)
+{
+	if (s->behind && !gpu_device_renderer_busy(&s->gd))
+		s->behind = 0;
+	return s->behind;
+}
+
+/* Whether a vGPU that put a request back may be served again now (its worker's work is done): 1 once for each. */
+static int behind_done(void)
+{
+	int any = 0;
+
+	for (int i = 0; i < MAX_SLOTS; i++)
+		if (M.slots[i].used && M.slots[i].behind && !gpu_device_renderer_busy(&M.slots[i].gd)) {
+			M.slots[i].behind = 0;
+			any = 1;
+		}
+	return any;
+}
+
 /* One round: every vGPU with work, in the scheduler's order, gets a turn unless its share is spent. 1 if any work
  * remains that may be served now. */
 static int serve_round(void)
@@ -1406,7 +1432,7 @@ static int serve_round(void)
 		work[i] = 0;
 		if (s->used)
 			sched_busy(&M.sched, (unsigned)i, s->gd.npending > 0);
-		if (!s->used || !s->active || s->broken || worker_starting(s))
+		if (!s->used || !s->active || s->broken || worker_starting(s) || behind_work(s))
 			continue;
 		for (unsigned q = 0; q < slot_queues(s); q++)
 			work[i] |= s->ready[q];
@@ -2068,6 +2094,7 @@ int main(int argc, char **argv)
 		present_all();
 		watch_fences();
 		vt_reap();
+		more |= behind_done(); /* its worker caught up in this pass: serve it without waiting for an event */
 	}
 out:
 	for (int i = 0; i < MAX_SLOTS; i++)

@@ -367,9 +367,15 @@ int vdev_serve(struct vdev *d, unsigned qi, int budget)
 	q = &d->q[qi];
 	if (!q->started || !q->enabled)
 		return 0;
+	q->put_back = 0;
 	while ((budget <= 0 || taken < budget) && (r = vring_pop(&q->vr, &d->mem, &req)) == 1) {
 		uint32_t written = d->handler ? d->handler(d->ctx, qi, &req) : 0;
 
+		if (written == VDEV_RETRY) {
+			vring_unpop(&q->vr);
+			q->put_back = 1;
+			break;
+		}
 		taken++;
 		if (written == VDEV_DEFERRED)
 			continue;

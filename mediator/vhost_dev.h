@@ -30,13 +30,16 @@ struct vdev_queue {
 	int kick_fd, call_fd;
 	int enabled;
 	int started;
+	int put_back; /* the handler put a request back (VDEV_RETRY): vdev_serve stopped there */
 	struct vring vr;
 };
 
-/* Handle one request of queue qi; returns the bytes written into req's writable buffers, or VDEV_DEFERRED
- * when the request completes later (vdev_complete). */
+/* Handle one request of queue qi; returns the bytes written into req's writable buffers, VDEV_DEFERRED when the
+ * request completes later (vdev_complete), or VDEV_RETRY when it cannot be served now without waiting: it is put
+ * back on the ring untouched, and vdev_serve stops (q->put_back) until the caller serves the queue again. */
 typedef uint32_t (*vdev_handler)(void *ctx, unsigned qi, struct vring_req *req);
 #define VDEV_DEFERRED UINT32_MAX
+#define VDEV_RETRY (UINT32_MAX - 1)
 
 /*
  * What the device layer hears of besides requests:
@@ -108,7 +111,8 @@ int vdev_handle_msg(struct vdev *d);
  * Returns the requests taken, or -1 when the ring is broken. */
 int vdev_process_queue(struct vdev *d, unsigned qi);
 
-/* Take up to budget (<= 0: all) available requests of queue qi, without reading the kick. As above. */
+/* Take up to budget (<= 0: all) available requests of queue qi, without reading the kick. As above; it stops at a
+ * request the handler put back (d->q[qi].put_back). */
 int vdev_serve(struct vdev *d, unsigned qi, int budget);
 
 /* Complete a deferred request of queue qi taken while d->gen was `gen`; dropped (0) when the ring was

@@ -179,6 +179,11 @@ int vring_pop(struct vring *vr, const struct guest_mem *m, struct vring_req *req
 	return 1;
 }
 
+void vring_unpop(struct vring *vr)
+{
+	vr->last_avail--;
+}
+
 void vring_push(struct vring *vr, uint16_t head, uint32_t written)
 {
 	uint8_t *elem = vr->used + 4 + 8u * (vr->used_idx % vr->num);

@@ -64,6 +64,9 @@ int vring_setup(struct vring *vr, const struct guest_mem *m, uint16_t num, uint6
  */
 int vring_pop(struct vring *vr, const struct guest_mem *m, struct vring_req *req);
 
+/* Put the request the last vring_pop took back, unanswered: the next vring_pop takes it again. */
+void vring_unpop(struct vring *vr);
+
 /* Return a request with `written` bytes written to its device-writable buffers. */
 void vring_push(struct vring *vr, uint16_t head, uint32_t written);
 

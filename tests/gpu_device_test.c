@@ -1246,6 +1246,47 @@ static void test_later(void)
 	renderer_poll(r);
 	memcpy(&used1, t.fe.ram + RING + 0x2000 + 2, 2);
 	CHECK(used1 == (uint16_t)(used0 + 1) && t.gd.npending == 0, "answered once the fence after it retired");
+
+	/* While that work is under way, a request that needs an answer from the renderer (a capset's data, a cursor
+	 * image) would wait behind it: it is put back, not served, until the work is done. */
+	{
+		struct virtio_gpu_get_capset gc = { .hdr = H(VIRTIO_GPU_CMD_GET_CAPSET), .capset_id = 2,
+						    .capset_version = 2 };
+		struct virtio_gpu_update_cursor cu = { .hdr = H(VIRTIO_GPU_CMD_UPDATE_CURSOR), .pos = { 0, 1, 1, 0 },
+						       .resource_id = 10 };
+		struct vring_req rq = { .nin = 1, .in_len = sizeof(cu) };
+		uint64_t put_back = t.gd.put_back, capsets = t.gd.st.cmds[GC_GET_CAPSET];
+		int cursors = t.disp.cursors;
+
+		rq.in[0] = (struct iovec){ &cu, sizeof(cu) };
+		memcpy(t.fe.ram + IN, &rd, sizeof(rd));
+		fe_offer(&t.fe, RING, QSZ, t.head, IN, sizeof(rd), OUT, 64, t.kick);
+		t.head = (uint16_t)((t.head + 2) % QSZ);
+		memcpy(t.fe.ram + IN + 0x100, &gc, sizeof(gc));
+		fe_offer(&t.fe, RING, QSZ, t.head, IN + 0x100, sizeof(gc), OUT + 0x100, 0x800, t.kick);
+		t.head = (uint16_t)((t.head + 2) % QSZ);
+		CHECK(vdev_process_queue(&t.vd, GPU_CTRLQ) == 1 && t.vd.q[GPU_CTRLQ].put_back == 1 &&
+			      t.gd.put_back == put_back + 1 && t.gd.st.cmds[GC_GET_CAPSET] == capsets,
+		      "a capset asked for behind a transfer still under way is put back, not yet counted");
+		CHECK(gpu_device_handle(&t.gd, GPU_CURSORQ, &rq) == VDEV_RETRY && t.gd.put_back == put_back + 2,
+		      "so is a cursor image of a 3D resource");
+		CHECK(vdev_serve(&t.vd, GPU_CTRLQ, 0) == 0 && t.vd.q[GPU_CTRLQ].put_back == 1,
+		      "served again too early, it is put back again");
+		memcpy(&used1, t.fe.ram + RING + 0x2000 + 2, 2);
+		CHECK(used1 == (uint16_t)(used0 + 1), "neither the transfer nor the capset is answered yet");
+		renderer_poll(r);
+		CHECK(!gpu_device_renderer_busy(&t.gd), "the work is done");
+		CHECK(vdev_serve(&t.vd, GPU_CTRLQ, 0) == 1 && t.vd.q[GPU_CTRLQ].put_back == 0 &&
+			      t.gd.st.cmds[GC_GET_CAPSET] == capsets + 1,
+		      "then the capset is served");
+		memcpy(&used1, t.fe.ram + RING + 0x2000 + 2, 2);
+		CHECK(used1 == (uint16_t)(used0 + 3), "and both are answered (used %u, from %u)", used1, used0);
+		CHECK(gpu_device_handle(&t.gd, GPU_CURSORQ, &rq) == 0, "and the cursor image taken");
+		for (int i = 0; i < 200 && t.disp.cursors == cursors; i++)
+			usleep(5000);
+		CHECK(t.disp.cursors == cursors + 1, "the display side got it (%d)", t.disp.cursors);
+		used0 = used1;
+	}
 	rd.resource_id = 99;
 	CHECK(send_cmd(&t, &rd, sizeof(rd), 64) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID && t.gd.npending == 0,
 	      "a transfer refused before the renderer is answered at once");

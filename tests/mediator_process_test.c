@@ -1127,6 +1127,60 @@ static void test_worker_waits(const char *dir)
 	json_object_put(doc);
 	CHECK(draw_and_read(&a, 0, 1) == 1, "waits: a draws on");
 
+	/* a's worker stopped with a fenced stream of a's in it, then a asks for a capset's data, which only its worker
+	 * has. Before, the loop waited for the worker, every vGPU with it, until --worker-timeout-ms killed it; now
+	 * the request is put back until a's work is done, and b draws on. Continued, a is answered in order. */
+	{
+		struct virtio_gpu_get_capset_info ci = { { .type = VIRTIO_GPU_CMD_GET_CAPSET_INFO }, 0, 0 };
+		struct virtio_gpu_resp_capset_info rci;
+		struct virtio_gpu_get_capset gc = { { .type = VIRTIO_GPU_CMD_GET_CAPSET }, 0, 0 };
+		struct {
+			struct virtio_gpu_cmd_submit s;
+			uint32_t dw[9];
+		} m = { { { .type = VIRTIO_GPU_CMD_SUBMIT_3D, .flags = VIRTIO_GPU_FLAG_FENCE, .fence_id = 5, .ctx_id = 1 },
+			  sizeof(m.dw), 0 },
+			{ (8u << 16) | 7, 1u << 2, 0, 0, 0, 0, 0, 0, 0 } };
+		struct virtio_gpu_ctrl_hdr h;
+		double worst = 0;
+
+		CHECK(client_cmd(&a, &ci, sizeof(ci)) == VIRTIO_GPU_RESP_OK_CAPSET_INFO, "waits: a's capset 0");
+		memcpy(&rci, a.fe.ram + OUT, sizeof(rci));
+		gc.capset_id = rci.capset_id;
+		gc.capset_version = rci.capset_max_version;
+		CHECK(kill((pid_t)pid_a, SIGSTOP) == 0, "waits: a's worker stopped again");
+		used = fe_used_idx(&a.fe, RING);
+		client_post(&a, &m, sizeof(m), IN, OUT);
+		memcpy(a.fe.ram + IN + 0x100, &gc, sizeof(gc));
+		memset(a.fe.ram + OUT + 0x800, 0, sizeof(h));
+		fe_post(&a.fe, RING, a.qsz, a.head, IN + 0x100, sizeof(gc), OUT + 0x800, 0x2000);
+		a.head = (uint16_t)((a.head + 2) % a.qsz);
+		CHECK(fe_kick(a.kick) == 0, "waits: a sends a fenced stream, then asks for capset %u's data", gc.capset_id);
+		ok = sets = 0;
+		for (int i = 0; i < 10; i++) {
+			double d0 = vb_now();
+
+			sets++;
+			ok += draw_and_read(&b, (float)(i & 1), 0) == 1;
+			if (vb_now() - d0 > worst)
+				worst = vb_now() - d0;
+		}
+		CHECK(ok == sets && worst < 1.0, "waits: b drew %d of %d frames right meanwhile, the longest in %.3f s", ok,
+		      sets, worst);
+		doc = control(t.ctl);
+		CHECK(fe_used_idx(&a.fe, RING) == used && vgpu_field(doc, "a", "put_back") >= 1 &&
+			      worker_field(doc, "a", "died") == 0,
+		      "waits: neither of a's is answered, its capset request put back (%lld times), its worker alive",
+		      (long long)vgpu_field(doc, "a", "put_back"));
+		json_object_put(doc);
+		CHECK(kill((pid_t)pid_a, SIGCONT) == 0, "waits: a's worker continued");
+		for (int i = 0; i < 250 && fe_used_idx(&a.fe, RING) != (uint16_t)(used + 2); i++)
+			usleep(20000);
+		memcpy(&h, a.fe.ram + OUT + 0x800, sizeof(h));
+		CHECK(fe_used_idx(&a.fe, RING) == (uint16_t)(used + 2) && h.type == VIRTIO_GPU_RESP_OK_CAPSET,
+		      "waits: then both are answered, the capset's data with them (0x%x)", h.type);
+		a.used = (uint16_t)(used + 2);
+	}
+
 	/* A worker that crashes (SIGSEGV), and its successor slow to start (2 s before READY): a waits for it, with
 	 * a request that needs it (capsets); b draws on. */
 	doc = control_req(t.ctl, "fault a worker-delay=2000\n");

@@ -120,6 +120,9 @@ int main(void)
 	memcpy(ram + 0x10000, "hello", 5);
 	offer(3);
 	CHECK(vring_pop(&vr, &mem, &req) == 1, "pop: %s", vr.why);
+	vring_unpop(&vr);
+	memset(&req, 0, sizeof(req));
+	CHECK(vring_pop(&vr, &mem, &req) == 1 && req.head == 3, "a request put back is taken again: %s", vr.why);
 	CHECK(req.head == 3 && req.nin == 2 && req.nout == 1, "head %u, %d in, %d out", req.head, req.nin, req.nout);
 	CHECK(req.in_len == 124 && req.out_len == 24, "lengths %llu/%llu", (unsigned long long)req.in_len,
 	      (unsigned long long)req.out_len);
