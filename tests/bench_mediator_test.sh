@@ -103,7 +103,7 @@ check 'grep -q "Jain over GPU share / weight: [0-9.]*" "$tmp/pol.txt"' "no Jain 
 
 # Bad arguments: a clear message and exit 2.
 for args in "--sizes 0x5" "--sizes 640x480x2" "--vgpus 0" "--vgpus 17" "--display-fps -1" "--display-fps 1001" "--vgpus 1,x" "--seconds -1" "--reps 0" "--entry-size 3" "--bogus 1" "--seconds" \
-	"--policy lottery" "--policy sla,sla,sla,sla,sla" "--weights 0" "--weights 1,x" "--hog 0" "--hog 17"; do
+	"--policy lottery" "--policy sla,equal-share,sla" "--weights 0" "--weights 1,x" "--hog 0" "--hog 17"; do
 	# shellcheck disable=SC2086
 	out=$("$bench" $args 2>&1)
 	rc=$?

@@ -910,9 +910,14 @@ static int parse_policies(struct opts *o, const char *arg)
 
 	o->npolicies = 0;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (sched_policy_parse(t, &p) < 0 || o->npolicies == SCHED_NPOLICIES) {
-			fprintf(stderr, "bench-mediator: --policy: '%s' is not one of %s (at most %d in all)\n", t,
-				sched_policy_names(), SCHED_NPOLICIES);
+		int twice = 0;
+
+		for (int k = 0; k < o->npolicies; k++)
+			twice |= !strcmp(o->policies[k], t);
+		if (sched_policy_parse(t, &p) < 0 || twice) {
+			fprintf(stderr, "bench-mediator: --policy: '%s' is %s\n", t,
+				twice ? "named twice" : "not a policy");
+			fprintf(stderr, "bench-mediator: the policies are %s\n", sched_policy_names());
 			free(copy);
 			return -1;
 		}
