@@ -96,43 +96,7 @@ int gpu_backend_counters(const struct gpu_backend *b, const char *path)
 
 char *gpu_backend_request(const char *control, const char *line)
 {
-	struct timeval tv = { 2, 0 };
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd, ok = 0;
-
-	if (!control || !control[0] || (fd = vb_unix_connect(control, 0, 0)) < 0)
-		return NULL;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	/* One request line, then our side shut: the answer comes to EOF. */
-	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line) || shutdown(fd, SHUT_WR) < 0) {
-		close(fd);
-		return NULL;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (len + 4096 + 1 > cap) {
-			char *nb = cap >= GPU_BACKEND_MAX_ANSWER ? NULL : realloc(buf, cap = cap ? cap * 2 : 16384);
-
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r <= 0) {
-			ok = r == 0;
-			break;
-		}
-		len += (size_t)r;
-	}
-	close(fd);
-	if (!ok) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = 0;
-	return buf;
+	return control && control[0] ? vb_unix_ask(control, line, 0, 0, GPU_BACKEND_MAX_ANSWER) : NULL;
 }
 
 int gpu_backend_snapshot(const struct gpu_backend *b, const char *path)

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -876,6 +877,46 @@ int vb_unix_connect(const char *path, double deadline, pid_t watch)
 			return -1;
 		usleep(50000);
 	}
+}
+
+char *vb_unix_ask(const char *path, const char *line, double deadline, pid_t watch, size_t max)
+{
+	struct timeval tv = { 2, 0 };
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd, ok = 0;
+
+	if ((fd = vb_unix_connect(path, deadline, watch)) < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) != (ssize_t)strlen(line) || shutdown(fd, SHUT_WR) < 0) {
+		close(fd);
+		return NULL;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (len + 4096 + 1 > cap) {
+			char *nb = cap >= max ? NULL : realloc(buf, cap = cap ? cap * 2 : 16384);
+
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r <= 0) {
+			ok = r == 0;
+			break;
+		}
+		len += (size_t)r;
+	}
+	close(fd);
+	if (!ok) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	return buf;
 }
 
 static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)

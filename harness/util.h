@@ -55,6 +55,13 @@ double vb_scaled(double s);
  * or -1 (errno ENAMETOOLONG when the path does not fit a socket address).
  */
 int vb_unix_connect(const char *path, double deadline, pid_t watch);
+/*
+ * One request line to the unix socket at path (connected as vb_unix_connect
+ * does), our side then shut, and the answer read to EOF: each read waits at
+ * most 2 s, and an answer of max bytes or more is refused. The answer
+ * (malloc'd, NUL-terminated), or NULL.
+ */
+char *vb_unix_ask(const char *path, const char *line, double deadline, pid_t watch, size_t max);
 /* Wall-clock time as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
 void vb_utc_iso(char *buf, size_t len);
 

@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -320,39 +319,12 @@ struct sched_snap {
 /* Ask the control socket for its counters and read vm0..vm(nv-1). 0, or -1. */
 static int sched_snapshot(const char *control, int nv, struct sched_snap *out)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	char *buf = vb_unix_ask(control, "stats\n", 0, 0, 64u << 20);
 	json_object *doc, *arr;
-	int fd, ok = -1;
+	int ok = -1;
 
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", control);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || write(fd, "stats\n", 6) != 6 ||
-	    shutdown(fd, SHUT_WR) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4097 > cap) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
-
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
 	if (!buf)
 		return -1;
-	buf[len] = 0;
 	doc = json_tokener_parse(buf);
 	free(buf);
 	if (doc && json_object_object_get_ex(doc, "vgpus", &arr) && json_object_is_type(arr, json_type_array)) {

@@ -665,25 +665,11 @@ static void stop_mid_request(struct vm *v)
 /* One control request (a line); 0 when the mediator answered ok (within 2 s a read). */
 static int control(const struct backend *b, const char *line)
 {
-	char buf[512];
-	size_t got = 0;
-	ssize_t n;
-	struct timeval tv = { 2, 0 };
-	int fd = vb_unix_connect(b->ctl, vb_now() + 2.0, b->pid);
+	char *answer = vb_unix_ask(b->ctl, line, vb_now() + 2.0, b->pid, 1u << 20);
+	int ok = answer && strstr(answer, "\"ok\":true");
 
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line)) {
-		close(fd);
-		return -1;
-	}
-	shutdown(fd, SHUT_WR);
-	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
-		got += (size_t)n;
-	buf[got] = 0;
-	close(fd);
-	return strstr(buf, "\"ok\":true") ? 0 : -1;
+	free(answer);
+	return ok ? 0 : -1;
 }
 
 /* The victim makes a 3D context, so its worker holds something of its own. */
