@@ -1397,15 +1397,8 @@ static int serve_turn(struct slot *s, unsigned i)
 	}
 }
 
-/* Whether s put a request back and its worker still has the work that request would have waited behind. */
-static int behind_work(struct slot *s)
-{
-	if (s->behind && !gpu_device_renderer_busy(&s->gd))
-		s->behind = 0;
-	return s->behind;
-}
-
-/* Whether a vGPU that put a request back may be served again now (its worker's work is done): 1 once for each. */
+/* The vGPUs that put a request back and whose worker's work is now done may be served again (the one place their
+ * s->behind is let go, at the end of every pass of the loop): 1 when there was one. */
 static int behind_done(void)
 {
 	int any = 0;
@@ -1432,7 +1425,7 @@ static int serve_round(void)
 		work[i] = 0;
 		if (s->used)
 			sched_busy(&M.sched, (unsigned)i, s->gd.npending > 0);
-		if (!s->used || !s->active || s->broken || worker_starting(s) || behind_work(s))
+		if (!s->used || !s->active || s->broken || worker_starting(s) || s->behind)
 			continue;
 		for (unsigned q = 0; q < slot_queues(s); q++)
 			work[i] |= s->ready[q];

@@ -879,6 +879,28 @@ static int64_t worker_field(json_object *doc, const char *name, const char *key)
 	return w && json_object_object_get_ex(w, key, &f) ? json_object_get_int64(f) : -1;
 }
 
+/* Post one request on c's control queue without waiting for its answer. */
+static void client_post(struct client *c, const void *cmd, uint32_t len, uint64_t in, uint64_t out)
+{
+	memcpy(c->fe.ram + in, cmd, len);
+	memset(c->fe.ram + out, 0, 64);
+	fe_post(&c->fe, RING, c->qsz, c->head, in, len, out, 64);
+	c->head = (uint16_t)((c->head + 2) % c->qsz);
+}
+
+/* Post a fenced command stream in context 1 that clears its colour buffer (fence_id as given), without waiting. */
+static void post_fenced_clear(struct client *c, uint64_t fence_id)
+{
+	struct {
+		struct virtio_gpu_cmd_submit s;
+		uint32_t dw[9];
+	} m = { { { .type = VIRTIO_GPU_CMD_SUBMIT_3D, .flags = VIRTIO_GPU_FLAG_FENCE, .fence_id = fence_id, .ctx_id = 1 },
+		  sizeof(m.dw), 0 },
+		{ (8u << 16) | 7, 1u << 2, 0, 0, 0, 0, 0, 0, 0 } };
+
+	client_post(c, &m, sizeof(m), IN, OUT);
+}
+
 /* --render-workers: each vGPU renders in a process of its own. One's worker killed (SIGKILL) in the middle of its
  * stream costs the other nothing: its draws go on, right, with no error; the mediator lives, and the vGPU whose
  * worker died is broken until its device is reset, then draws again on a fresh worker. */
@@ -976,17 +998,9 @@ static void test_workers(const char *dir)
 	json_object_put(doc);
 	CHECK(pid_a > 0 && kill((pid_t)pid_a, SIGSTOP) == 0, "a's worker stopped (SIGSTOP)");
 	{
-		struct {
-			struct virtio_gpu_cmd_submit s;
-			uint32_t dw[9];
-		} m = { { { .type = VIRTIO_GPU_CMD_SUBMIT_3D, .flags = VIRTIO_GPU_FLAG_FENCE, .fence_id = 9, .ctx_id = 1 },
-			  sizeof(m.dw), 0 },
-			{ (8u << 16) | 7, 1u << 2, 0, 0, 0, 0, 0, 0, 0 } };
 		double t0 = vb_now(), worst = 0;
 
-		memcpy(a.fe.ram + IN, &m, sizeof(m));
-		fe_post(&a.fe, RING, a.qsz, a.head, IN, sizeof(m), OUT, 64);
-		a.head = (uint16_t)((a.head + 2) % a.qsz);
+		post_fenced_clear(&a, 9);
 		CHECK(fe_kick(a.kick) == 0, "a sends a fenced stream to its stopped worker, and does not wait");
 		ok = sets = 0;
 		while (vb_now() - t0 < 2.0) {
@@ -1027,15 +1041,6 @@ static void test_workers(const char *dir)
 	client_down(&b);
 	stop(med_pid, t.log);
 	CHECK(kill((pid_t)pid_b, 0) < 0 && errno == ESRCH, "b's worker went with the mediator, not even a zombie left");
-}
-
-/* Post one request on c's control queue without waiting for its answer. */
-static void client_post(struct client *c, const void *cmd, uint32_t len, uint64_t in, uint64_t out)
-{
-	memcpy(c->fe.ram + in, cmd, len);
-	memset(c->fe.ram + out, 0, 64);
-	fe_post(&c->fe, RING, c->qsz, c->head, in, len, out, 64);
-	c->head = (uint16_t)((c->head + 2) % c->qsz);
 }
 
 /* --render-workers, what waits on a worker: a's worker stopped (SIGSTOP) with a transfer into a's memory and a
@@ -1134,12 +1139,6 @@ static void test_worker_waits(const char *dir)
 		struct virtio_gpu_get_capset_info ci = { { .type = VIRTIO_GPU_CMD_GET_CAPSET_INFO }, 0, 0 };
 		struct virtio_gpu_resp_capset_info rci;
 		struct virtio_gpu_get_capset gc = { { .type = VIRTIO_GPU_CMD_GET_CAPSET }, 0, 0 };
-		struct {
-			struct virtio_gpu_cmd_submit s;
-			uint32_t dw[9];
-		} m = { { { .type = VIRTIO_GPU_CMD_SUBMIT_3D, .flags = VIRTIO_GPU_FLAG_FENCE, .fence_id = 5, .ctx_id = 1 },
-			  sizeof(m.dw), 0 },
-			{ (8u << 16) | 7, 1u << 2, 0, 0, 0, 0, 0, 0, 0 } };
 		struct virtio_gpu_ctrl_hdr h;
 		double worst = 0;
 
@@ -1149,7 +1148,7 @@ static void test_worker_waits(const char *dir)
 		gc.capset_version = rci.capset_max_version;
 		CHECK(kill((pid_t)pid_a, SIGSTOP) == 0, "waits: a's worker stopped again");
 		used = fe_used_idx(&a.fe, RING);
-		client_post(&a, &m, sizeof(m), IN, OUT);
+		post_fenced_clear(&a, 5);
 		memcpy(a.fe.ram + IN + 0x100, &gc, sizeof(gc));
 		memset(a.fe.ram + OUT + 0x800, 0, sizeof(h));
 		fe_post(&a.fe, RING, a.qsz, a.head, IN + 0x100, sizeof(gc), OUT + 0x800, 0x2000);
