@@ -21,7 +21,7 @@ MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c m
 	mediator/render/null.c mediator/render/worker.c mediator/render_proto.c mediator/render_worker.c \
 	mediator/render_spawn.c mediator/shared_mem.c mediator/gpu_device.c \
 	mediator/control.c mediator/gpu_sched.c mediator/sandbox.c mediator/watchdog.c mediator/vtest_dev.c \
-	mediator/stage_hist.c mediator/copy_pool.c mediator/display_sender.c
+	mediator/stage_hist.c mediator/copy_pool.c mediator/display_sender.c mediator/cpu_clock.c
 MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp
 MEDIATOR_TEST_SRC := mediator/tests/frontend.c
 TEST_SRC    := $(wildcard tests/*_test.c)
@@ -113,7 +113,7 @@ $(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(SAN_OBJ)
 # make test runs them, and the process tests drive the TSan mediator.
 # -Wno-tsan: vring.c's fences order guest-visible memory, which TSan cannot model anyway.
 TSAN := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
-TSAN_SRC := $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) harness/util.c harness/vtest_ns.c harness/xvfb.c
+TSAN_SRC := $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) harness/util.c harness/vtest_ns.c harness/xvfb.c harness/proc_tree.c
 TSAN_OBJ := $(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(TSAN_SRC))
 TSAN_TEST_NAMES := gpu_device_test vtest_dev_test vhost_dev_test watchdog_test gpu_sched_test stage_hist_test copy_pool_test \
 	display_sender_test control_test mediator_process_test vtest_process_test render_worker_test

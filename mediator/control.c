@@ -285,11 +285,11 @@ char *control_json(const struct control_vgpu *v, size_t n, const struct sched *s
 		json_object_object_add(so, "throttle_pct", json_object_new_int((int)s->throttle.pct));
 		add_ms(so, "throttle_paused_ms", s->throttle.paused_ns);
 		json_object_object_add(so, "throttle_pauses", json_object_new_int64((int64_t)s->throttle.pauses));
-		json_object_object_add(
-		    so, "gpu_time",
-		    json_object_new_string("in-order renderer timeline: fenced batches from submission "
-					   "to seen retired, renderer calls while none is in flight; "
-					   "retirement seen at a 1 ms poll"));
+		/* What a vGPU is charged (gpu_sched.h), and how much of it the renderer gives per second of wall time. */
+		json_object_object_add(so, "gpu_time",
+				       json_object_new_string(s->charge_cpu ? "cpu" : s->own_timelines ? "timeline per worker"
+													 : "timeline"));
+		json_object_object_add(so, "capacity", json_object_new_int((int)s->capacity));
 		json_object_object_add(m, "scheduler", so);
 	}
 	{

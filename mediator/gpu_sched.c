@@ -84,14 +84,14 @@ double sched_share(const struct sched *s, unsigned i)
 	}
 }
 
-/* Budget for vGPU i after `periods` periods ended: its share of each, less what it overran (at most two periods'
- * worth), never more than one period's share. */
+/* Budget for vGPU i after `periods` periods ended: its share of each (of the renderer's capacity), less what it
+ * overran (at most two periods' worth), never more than one period's share. */
 static void refill_n(struct sched *s, unsigned i, uint64_t periods)
 {
 	struct sched_vgpu *v = &s->v[i];
 	double share = sched_share(s, i);
 	int64_t debt = v->unlimited || v->budget_ns > 0 ? 0 : v->budget_ns;
-	int64_t floor = -2 * (int64_t)s->period_ns, one;
+	int64_t floor = -2 * (int64_t)s->period_ns * (int64_t)s->capacity, one;
 	double b;
 
 	if (share < 0 || share >= 1) {
@@ -102,7 +102,7 @@ static void refill_n(struct sched *s, unsigned i, uint64_t periods)
 	v->unlimited = 0;
 	if (debt < floor)
 		debt = floor;
-	one = (int64_t)(share * (double)s->period_ns);
+	one = (int64_t)(share * (double)s->period_ns * (double)s->capacity);
 	b = (double)debt + (double)periods * (double)one;
 	v->budget_ns = b > (double)one ? one : (int64_t)b;
 }
@@ -124,6 +124,7 @@ void sched_init(struct sched *s, enum sched_policy p, uint64_t timeslice_ns, uin
 	memset(s, 0, sizeof(*s));
 	s->policy = (unsigned)p < SCHED_NPOLICIES ? p : SCHED_BEST_EFFORT;
 	s->others_cap = 1.0;
+	s->capacity = 1;
 	s->period_start = s->bucket_start = s->cursor = now;
 	sched_set_timeslice(s, timeslice_ns, now);
 }
@@ -132,6 +133,14 @@ void sched_set_timeslice(struct sched *s, uint64_t timeslice_ns, uint64_t now)
 {
 	s->timeslice_ns = clamp_slice(timeslice_ns);
 	s->period_ns = 10 * s->timeslice_ns > SCHED_MIN_PERIOD_NS ? 10 * s->timeslice_ns : SCHED_MIN_PERIOD_NS;
+	s->period_start = now;
+	refill_all(s);
+}
+
+void sched_use_cpu_time(struct sched *s, unsigned cpus, uint64_t now)
+{
+	s->own_timelines = s->charge_cpu = 1;
+	s->capacity = cpus < 1 ? 1 : cpus > SCHED_MAX_CAPACITY ? SCHED_MAX_CAPACITY : cpus;
 	s->period_start = now;
 	refill_all(s);
 }
@@ -420,7 +429,7 @@ void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, in
 {
 	uint64_t from, *cursor;
 
-	if (i >= SCHED_MAX_VGPUS || t1 <= t0)
+	if (i >= SCHED_MAX_VGPUS || t1 <= t0 || s->charge_cpu)
 		return;
 	if (in_flight) {
 		s->v[i].overlap_ns += t1 - t0;
@@ -433,6 +442,17 @@ void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, in
 		s->v[i].sync_ns += t1 - from;
 		*cursor = t1;
 	}
+}
+
+void sched_charge_cpu(struct sched *s, unsigned i, uint64_t ns, int worker)
+{
+	if (i >= SCHED_MAX_VGPUS || !s->v[i].configured || !s->charge_cpu || !ns)
+		return;
+	charge(s, i, ns);
+	if (worker)
+		s->v[i].async_ns += ns;
+	else
+		s->v[i].sync_ns += ns;
 }
 
 static void retire_on(struct sched *s, uint64_t *cursor, const struct sched_batch *b, size_t k, uint64_t now)
@@ -469,8 +489,15 @@ void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64
 
 void sched_retire_own(struct sched *s, unsigned i, const struct sched_batch *b, size_t k, uint64_t now)
 {
-	if (i < SCHED_MAX_VGPUS)
+	if (i >= SCHED_MAX_VGPUS)
+		return;
+	if (!s->charge_cpu) {
 		retire_on(s, &s->v[i].cursor, b, k, now);
+		return;
+	}
+	for (size_t j = 0; j < k; j++) /* their cost is in the worker's CPU time */
+		if (b[j].vgpu < SCHED_MAX_VGPUS && s->v[b[j].vgpu].configured)
+			s->v[b[j].vgpu].batches++;
 }
 
 void sched_frame(struct sched *s, unsigned i, uint64_t now)
@@ -496,16 +523,17 @@ int sched_set_throttle(struct sched *s, unsigned pct)
 uint64_t sched_throttle_due(struct sched *s)
 {
 	struct sched_throttle *t = &s->throttle;
-	uint64_t fresh = s->charged_ns - t->seen_ns;
+	uint64_t fresh = s->charged_ns - t->seen_ns, per = (uint64_t)(100 - t->pct) * s->capacity;
 
 	if (!t->pct)
 		return 0;
-	/* Charged time converts to debt whole ns at a time: what does not divide evenly waits for more. */
-	uint64_t owed = fresh * t->pct / (100 - t->pct);
+	/* Charged time converts to debt whole ns at a time (1/capacity of it: the renderer's wall time): what does not
+	 * divide evenly waits for more. */
+	uint64_t owed = fresh * t->pct / per;
 
 	if (owed) {
 		t->owed_ns += owed;
-		t->seen_ns += owed * (100 - t->pct) / t->pct;
+		t->seen_ns += owed * per / t->pct;
 	}
 	if (t->owed_ns < SCHED_THROTTLE_MIN_NS)
 		return 0;

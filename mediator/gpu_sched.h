@@ -20,6 +20,18 @@
  * mediator), so a batch's end is late by up to one poll; a renderer that
  * runs batches of several vGPUs in parallel is charged as if in order.
  *
+ * Render workers on a software renderer (charge_cpu): each vGPU renders in a
+ * process of its own, and the renderer is the CPUs. What a vGPU costs is then
+ * the CPU time its worker used (every thread of it: Mesa's rasterizer
+ * threads too), plus the broker's own CPU time in calls made for it, as the
+ * caller measures them (sched_charge_cpu); fences and call times charge
+ * nothing. The renderer can give `capacity` ns of such time per ns of wall
+ * time (the CPUs it may run on), so a share is of period x capacity: three
+ * vGPUs under equal share on two CPUs get 2/3 of a CPU each, and three that
+ * need less than that each are never held. (On a render node, workers keep
+ * their fence timelines, and a capacity of 1: a GPU's engine time per
+ * context is not seen from here.)
+ *
  * Policies (one list, SCHED_POLICY_LIST):
  *  - best-effort: work-conserving round-robin, a time slice per turn;
  *  - equal-share: each present vGPU (front-end connected) may use 1/n of
@@ -38,10 +50,10 @@
  *    second, and grows back while every such target is met with margin
  *    (VGRIS's SLA-aware scheduling). A target drawing a blinking cursor is
  *    not missing its target.
- * A share is enforced per period (100 ms, or 10 time slices if longer): a
- * vGPU whose budget is spent is held until the next period; an overrun is
- * carried into the next period as debt (at most two periods'), unused budget
- * is not carried. A share of 1 or more is never held.
+ * A share is enforced per period (100 ms, or 10 time slices if longer, times
+ * the capacity): a vGPU whose budget is spent is held until the next period;
+ * an overrun is carried into the next period as debt (at most two periods'),
+ * unused budget is not carried. A share of 1 or more is never held.
  *
  * Throttle (vgpu-mediator --throttle PCT; the known slowdown `vgpubench
  * calibrate` injects): the renderer is withheld PCT% of its busy time, as if
@@ -49,7 +61,9 @@
  * ns of pause; the caller stops serving while a pause is due, lets the
  * batches in flight retire (so the pause itself is never charged), then
  * sleeps it. Service time t becomes t / (1 - PCT/100): a row bound by the
- * renderer loses PCT% of its throughput, one bound elsewhere less. */
+ * renderer loses PCT% of its throughput, one bound elsewhere less. Time
+ * charged against a capacity of N counts 1/N (N CPUs busy for t is t of the
+ * renderer's wall time). */
 #ifndef VGPU_GPU_SCHED_H
 #define VGPU_GPU_SCHED_H
 
@@ -80,6 +94,7 @@ enum sched_policy { SCHED_POLICY_LIST(SCHED_POLICY_ENUM) SCHED_NPOLICIES };
 #define SCHED_MAX_THROTTLE 90                 /* percent */
 #define SCHED_THROTTLE_MIN_NS 1000000ull      /* a pause shorter than 1 ms is not due yet */
 #define SCHED_THROTTLE_MAX_NS 200000000ull    /* one pause is at most 200 ms; the rest stays owed */
+#define SCHED_MAX_CAPACITY 1024              /* CPUs */
 
 struct sched_vgpu {
 	/* Set by the caller (sched_vgpu_add, sched_set_*, sched_present). */
@@ -91,8 +106,8 @@ struct sched_vgpu {
 
 	/* Accounting, for the caller to read. */
 	uint64_t gpu_ns;       /* renderer time charged (sync_ns + async_ns) */
-	uint64_t sync_ns;      /* ... from renderer calls made while nothing was in flight */
-	uint64_t async_ns;     /* ... from batches in flight */
+	uint64_t sync_ns;      /* ... from renderer calls made while nothing was in flight (charge_cpu: the broker's CPU) */
+	uint64_t async_ns;     /* ... from batches in flight (charge_cpu: its worker's CPU) */
 	uint64_t overlap_ns;   /* renderer-call time not charged: a batch was in flight meanwhile */
 	uint64_t batches;      /* fenced batches retired */
 	uint64_t turns;        /* turns it was served */
@@ -125,6 +140,8 @@ struct sched {
 	unsigned bucket_pos, buckets_done;
 	uint64_t cursor;   /* renderer time is charged up to here */
 	int own_timelines; /* each vGPU renders in a worker of its own: calls and batches go on its own timeline */
+	int charge_cpu;    /* ... on a software renderer: charged the CPU time it used (sched_charge_cpu), nothing else */
+	unsigned capacity; /* renderer ns per wall ns: 1 timeline, or the CPUs under charge_cpu (sched_use_cpu_time) */
 	double others_cap; /* sla: fraction of a period the vGPUs without a target may use together */
 	unsigned rr;       /* where the next round starts */
 	uint64_t charged_ns; /* renderer time charged to anyone, ever */
@@ -155,6 +172,9 @@ const char *sched_policy_names(void);
 void sched_init(struct sched *s, enum sched_policy p, uint64_t timeslice_ns, uint64_t now);
 void sched_set_policy(struct sched *s, enum sched_policy p, uint64_t now);
 void sched_set_timeslice(struct sched *s, uint64_t timeslice_ns, uint64_t now);
+/* Render workers on a software renderer: charge the CPU time used (sched_charge_cpu) against `cpus` CPUs (clamped
+ * to 1..SCHED_MAX_CAPACITY); budgets follow from now. */
+void sched_use_cpu_time(struct sched *s, unsigned cpus, uint64_t now);
 
 /* Slot i becomes a configured vGPU (weight 1, no target, not present); its accounting starts from zero. */
 void sched_vgpu_add(struct sched *s, unsigned i);
@@ -188,12 +208,16 @@ void sched_turn(struct sched *s, unsigned i, uint64_t now);
 /* Has the turn that started at turn_start used its time slice by now? */
 int sched_slice_over(const struct sched *s, uint64_t turn_start, uint64_t now);
 
-/* vGPU i made renderer calls from t0 to t1; in_flight: batches (anyone's) were in flight at t0. */
+/* vGPU i made renderer calls from t0 to t1; in_flight: batches (anyone's) were in flight at t0. Nothing under
+ * charge_cpu (sched_charge_cpu counts the calls' cost). */
 void sched_charge_call(struct sched *s, unsigned i, uint64_t t0, uint64_t t1, int in_flight);
+/* charge_cpu: vGPU i used ns of CPU time, in its worker (worker = 1) or in the broker's calls for it. */
+void sched_charge_cpu(struct sched *s, unsigned i, uint64_t ns, int worker);
 /* Batches b[0..k) (in fence order) were seen retired at now. */
 void sched_retire(struct sched *s, const struct sched_batch *b, size_t k, uint64_t now);
 /* The same for batches of vGPU i alone, on a timeline of its own: its render worker runs beside the others, so its
- * batches are charged from max(their submission, the end of what was charged to it before). */
+ * batches are charged from max(their submission, the end of what was charged to it before). Under charge_cpu they
+ * are counted, not charged. */
 void sched_retire_own(struct sched *s, unsigned i, const struct sched_batch *b, size_t k, uint64_t now);
 /* vGPU i showed a frame. */
 void sched_frame(struct sched *s, unsigned i, uint64_t now);

@@ -42,6 +42,7 @@
 
 #include "control.h"
 #include "copy_pool.h"
+#include "cpu_clock.h"
 #include "display_sender.h"
 #include "gpu_device.h"
 #include "render_worker.h"
@@ -116,6 +117,7 @@ struct slot {
 	struct vgpu_worker_log wlog;
 	uint32_t fault_delay_ms; /* --test-faults: how long its next worker waits before READY */
 	int behind; /* a request was put back until its worker's work is done (gpu_device_handle): not served till then */
+	struct cpu_clock cpu; /* its worker's CPU time, charged on a software renderer (charge_workers) */
 };
 
 /* What a vtest endpoint's clients used: those gone, summed as they leave, plus (at a snapshot) those here. */
@@ -557,6 +559,55 @@ static void worker_close(struct slot *s)
 	s->gd.rnd = NULL;
 }
 
+/* The pid of s's own worker, 0 for none. */
+static int worker_pid(const struct slot *s)
+{
+	struct render_worker_info wi;
+
+	if (!M.workers || !s->gd.rnd)
+		return 0;
+	render_worker_info(s->gd.rnd, &wi);
+	return wi.pid;
+}
+
+/* Where this thread's CPU clock stood as a call for a vGPU began (0 unless the scheduler charges CPU time). */
+static uint64_t call_cpu_start(void)
+{
+	return M.sched.charge_cpu ? cpu_clock_thread_ns() : 0;
+}
+
+/* Charge vGPU i a call made from t0 to t1 (this thread's CPU clock read c0 at t0): its time on the renderer's
+ * timeline, or under CPU-time charging the CPU this thread spent in it (waiting on a worker is the worker's). */
+static void charge_call(unsigned i, uint64_t t0, uint64_t t1, uint64_t c0, int in_flight)
+{
+	if (M.sched.charge_cpu) {
+		uint64_t c1 = cpu_clock_thread_ns();
+
+		sched_charge_cpu(&M.sched, i, c1 > c0 ? c1 - c0 : 0, 0);
+	} else {
+		sched_charge_call(&M.sched, i, t0, t1, in_flight);
+	}
+}
+
+/* Render workers on a software renderer: each vGPU is charged the CPU time its worker used since the last look
+ * (every thread of it; a fresh worker from its start). Looked at once a millisecond at most: what a worker used
+ * between the last look and its death is not charged. */
+static void charge_workers(void)
+{
+	static uint64_t last;
+	uint64_t now;
+
+	if (!M.sched.charge_cpu || (now = mono_ns()) - last < 1000000u)
+		return;
+	last = now;
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+
+		if (s->used && s->active)
+			sched_charge_cpu(&M.sched, (unsigned)i, cpu_clock_used(&s->cpu, worker_pid(s)), 1);
+	}
+}
+
 static int batch_older(const void *a, const void *b)
 {
 	/* Fence order, wrap-aware: by distance back from the fence just seen, farthest first. */
@@ -950,6 +1001,7 @@ static char *ctl_snapshot(void)
 	struct gpu_device agg[MAX_VTEST];
 	size_t n = 0;
 
+	charge_workers();
 	sched_tick(&M.sched, mono_ns());
 	for (int i = 0; i < MAX_SLOTS; i++) {
 		struct slot *s = &M.slots[i];
@@ -1258,17 +1310,6 @@ static int any_in_flight(void)
 	return 0;
 }
 
-/* The pid of s's own worker, 0 for none. */
-static int worker_pid(const struct slot *s)
-{
-	struct render_worker_info wi;
-
-	if (!M.workers || !s->gd.rnd)
-		return 0;
-	render_worker_info(s->gd.rnd, &wi);
-	return wi.pid;
-}
-
 /* The vGPU whose batch has been in flight longest (the head of the renderer's timeline), or NULL. */
 static struct slot *oldest_batch_owner(void)
 {
@@ -1293,7 +1334,7 @@ static unsigned slot_queues(const struct slot *s)
 /* Serve one chunk of queue q of vGPU i, charging its time. -1 when the ring broke, 1 when it has more, 0 when done. */
 static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 {
-	uint64_t t0 = mono_ns(), t1, flushes = s->gd.st.flushes;
+	uint64_t t0 = mono_ns(), t1, flushes = s->gd.st.flushes, c0 = call_cpu_start();
 	int in_flight = in_flight_for(s), r;
 	/* One shared renderer is one timeline: a call waits on the oldest batch of anyone's. A worker waits on its own. */
 	struct slot *culprit = M.workers ? (s->gd.npending ? s : NULL) : oldest_batch_owner();
@@ -1331,7 +1372,7 @@ static int serve_chunk(struct slot *s, unsigned i, unsigned q)
 			quarantine(culprit, why);
 		}
 	}
-	sched_charge_call(&M.sched, i, t0, t1, in_flight);
+	charge_call(i, t0, t1, c0, in_flight);
 	for (; flushes < s->gd.st.flushes; flushes++)
 		sched_frame(&M.sched, i, t1);
 	if (r < 0 && s->ep) {
@@ -1461,7 +1502,7 @@ static void present_all(void)
 
 	for (unsigned i = 0; i < MAX_SLOTS; i++) {
 		struct slot *s = &M.slots[i];
-		uint64_t t0, t1, w, read;
+		uint64_t t0, t1, w, read, c0;
 		int in_flight;
 
 		if (!s->used || !s->active || s->ep)
@@ -1470,6 +1511,7 @@ static void present_all(void)
 		gpu_device_present_collect(&s->gd);
 		disp_sync(s);
 		read = s->gd.st.present_ns;
+		c0 = call_cpu_start();
 		t0 = mono_ns();
 		atomic_store(&M.call_vgpu, i);
 		atomic_store(&M.call_pid, worker_pid(s));
@@ -1479,7 +1521,7 @@ static void present_all(void)
 		atomic_store(&M.call_pid, 0);
 		t1 = mono_ns();
 		if (s->gd.st.present_ns != read)
-			sched_charge_call(&M.sched, i, t0, t1, in_flight);
+			charge_call(i, t0, t1, c0, in_flight);
 		gpu_device_present_send(&s->gd);
 		if (w < wait)
 			wait = w;
@@ -1671,11 +1713,16 @@ static void start_renderer(const char *render_node, int no_sandbox, const char *
 	renderer_close(probe);
 	M.virgl = 1;
 	M.sched.own_timelines = 1;
+	/* With no DRM device the renderer is Mesa's software one: the CPUs are the GPU, and a worker's CPU time what
+	 * its vGPU's rendering cost (gpu_sched.h). */
+	if (strstr(gpu_device_description()->platform, "surfaceless"))
+		sched_use_cpu_time(&M.sched, cpu_clock_cpus(), mono_ns());
 	M.w_spawner = (struct watch){ .kind = W_SPAWNER, .fd = -1 };
 	watch_set(&M.w_spawner, M.spawner.sock);
-	logf_("renderer: %s on %s, a render worker per vGPU (calls wait at most %llu ms)",
+	logf_("renderer: %s on %s, a render worker per vGPU (calls wait at most %llu ms), charged %s",
 	      gpu_device_description()->gl_renderer, gpu_device_description()->platform,
-	      (unsigned long long)M.worker_timeout_ms);
+	      (unsigned long long)M.worker_timeout_ms,
+	      M.sched.charge_cpu ? "the CPU time it uses (a software renderer)" : "its fences' time");
 }
 
 static void usage(void)
@@ -2083,6 +2130,7 @@ int main(int argc, char **argv)
 		sched_tick(&M.sched, mono_ns());
 		more = throttle_step() ? 0 : serve_round();
 		poll_renderers();
+		charge_workers();
 		retire_fences();
 		present_all();
 		watch_fences();

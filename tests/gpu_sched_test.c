@@ -1,7 +1,7 @@
 /* gpu_sched_test.c: the scheduler's arithmetic against hand-computed cases:
  * shares under each policy, budgets, debt and its floor, throttled and
  * queued time, charging renderer calls and retired batches on one timeline,
- * frame windows, the SLA cap, the order of turns; then two simulated
+ * worker CPU time against the CPUs, frame windows, the SLA cap, the order of turns; then two simulated
  * renderers (3:1 under fixed share, a hog under equal share) whose measured
  * GPU time must follow the configured shares, and the work-conserving shares that give a share nobody uses to the
  * others. */
@@ -216,6 +216,58 @@ static void test_own_timelines(void)
 	CHECK(s.v[0].async_ns == 50 * MS, "on its own timeline a batch starts after its own last (60 ms): 20 more, "
 	      "got %llu", (unsigned long long)s.v[0].async_ns / MS);
 	CHECK(s.v[0].cursor == 80 * MS && s.v[1].cursor == 70 * MS && s.cursor == 0, "each its own cursor");
+}
+
+/* Render workers on a software renderer: CPU time charged against the CPUs. Three vGPUs under equal share on two
+ * CPUs get 2/3 of 100 ms each; fences and call times charge nothing; the throttle counts a CPU-ns as 1/2 ns of the
+ * renderer's wall time. */
+static void test_cpu_time(void)
+{
+	struct sched s;
+	struct sched_batch b = { 0, 0, 1 };
+
+	sched_init(&s, SCHED_EQUAL_SHARE, 2 * MS, 0);
+	for (unsigned i = 0; i < 3; i++) {
+		sched_vgpu_add(&s, i);
+		sched_present(&s, i, 1, 0);
+	}
+	CHECK(s.v[0].budget_ns == (int64_t)(100 * MS / 3), "one timeline: a third of 100 ms, %lld",
+	      (long long)s.v[0].budget_ns);
+	sched_charge_cpu(&s, 0, 5 * MS, 1);
+	CHECK(s.v[0].gpu_ns == 0, "CPU time is not charged unless asked for");
+	sched_use_cpu_time(&s, 2, 0);
+	CHECK(s.own_timelines && s.charge_cpu && s.capacity == 2, "two CPUs, CPU time");
+	CHECK(s.v[0].budget_ns == (int64_t)(200 * MS / 3), "two CPUs: 2/3 of 100 ms each, %lld",
+	      (long long)s.v[0].budget_ns);
+	sched_charge_call(&s, 0, 0, 30 * MS, 0);
+	sched_retire_own(&s, 0, &b, 1, 50 * MS);
+	CHECK(s.v[0].gpu_ns == 0 && s.v[0].batches == 1, "calls and fences charge nothing; the batch is counted");
+	sched_charge_cpu(&s, 0, 60 * MS, 1);
+	sched_charge_cpu(&s, 0, 4 * MS, 0);
+	CHECK(s.v[0].gpu_ns == 64 * MS && s.v[0].async_ns == 60 * MS && s.v[0].sync_ns == 4 * MS,
+	      "60 ms in its worker, 4 in the broker: %llu %llu", (unsigned long long)s.v[0].async_ns,
+	      (unsigned long long)s.v[0].sync_ns);
+	CHECK(sched_may_serve(&s, 0, 50 * MS), "64 of 66.7 ms used: served");
+	sched_charge_cpu(&s, 0, 10 * MS, 1);
+	CHECK(!sched_may_serve(&s, 0, 60 * MS), "74 of 66.7 ms used: held");
+	CHECK(sched_may_serve(&s, 0, 100 * MS), "served again next period");
+	sched_charge_cpu(&s, 0, 1000 * MS, 1);
+	sched_tick(&s, 200 * MS);
+	CHECK(s.v[0].budget_ns == -(int64_t)(400 * MS - 200 * MS / 3),
+	      "debt floored at two periods of both CPUs (400 ms), less a share: %lld", (long long)s.v[0].budget_ns);
+	sched_charge_cpu(&s, 7, 5 * MS, 1);
+	CHECK(s.v[7].gpu_ns == 0 && s.charged_ns == 1074 * MS, "a slot that is no vGPU is charged nothing");
+
+	sched_init(&s, SCHED_BEST_EFFORT, 2 * MS, 0);
+	sched_vgpu_add(&s, 0);
+	sched_use_cpu_time(&s, 2, 0);
+	CHECK(sched_set_throttle(&s, 50) == 0, "50%% throttle");
+	sched_charge_cpu(&s, 0, 8 * MS, 1);
+	CHECK(sched_throttle_due(&s) == 4 * MS, "8 ms of CPU on two CPUs is 4 ms of the renderer: owes 4 ms at 50%%");
+	sched_use_cpu_time(&s, 5000, 0);
+	CHECK(s.capacity == SCHED_MAX_CAPACITY, "capacity clamped to %u", SCHED_MAX_CAPACITY);
+	sched_use_cpu_time(&s, 0, 0);
+	CHECK(s.capacity == 1, "and to at least one CPU");
 }
 
 static void test_frames(void)
@@ -500,6 +552,7 @@ int main(void)
 	test_slice();
 	test_charging();
 	test_own_timelines();
+	test_cpu_time();
 	test_frames();
 	test_order();
 	test_simulated();

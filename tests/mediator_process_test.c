@@ -27,7 +27,9 @@
 
 #include "check.h"
 #include "control_doc.h"
+#include "cpu_clock.h"
 #include "frontend.h"
+#include "proc_tree.h"
 #include "util.h"
 #include "vhost_dev.h"
 #include "virtio_gpu.h"
@@ -949,6 +951,31 @@ static void test_workers(const char *dir)
 	      "the control socket shows a's worker ready, its memory and its streams: %s",
 	      json_object_to_json_string(control_doc_field(doc, "a", "worker")));
 	json_object_put(doc);
+	{
+		/* No DRM device here: the renderer is llvmpipe, so each vGPU is charged the CPU time its worker used
+		 * (every thread, its start-up too) and the loop's in calls for it, against the CPUs this process may use
+		 * (the mediator inherits our affinity). Read while b's worker is idle. */
+		json_object *m, *sc, *f;
+		const char *how = "";
+		double b_ms, wb_ms, med_ms;
+
+		doc = control(t.ctl);
+		wb_ms = 1000 * proc_cpu_s((int)pid_b);
+		med_ms = 1000 * proc_cpu_s(med_pid);
+		b_ms = gpu_ms(doc, "b");
+		if (json_object_object_get_ex(doc, "mediator", &m) && json_object_object_get_ex(m, "scheduler", &sc) &&
+		    json_object_object_get_ex(sc, "gpu_time", &f))
+			how = json_object_get_string(f);
+		CHECK(!strcmp(how, "cpu") && sched_number(doc, "capacity") == (double)cpu_clock_cpus(),
+		      "GPU time is CPU time here, against %u CPUs: %s, capacity %.0f", cpu_clock_cpus(), how,
+		      sched_number(doc, "capacity"));
+		printf("render workers: b charged %.1f ms of GPU time; its worker used %.0f ms of CPU, the mediator %.0f ms\n",
+		       b_ms, wb_ms, med_ms);
+		/* /proc counts in ticks (10 ms each, for user and system time apiece) */
+		CHECK(wb_ms > 0 && b_ms >= wb_ms - 30 && b_ms <= wb_ms + med_ms + 30,
+		      "b was charged %.1f ms: its worker used %.0f ms of CPU, the mediator %.0f ms", b_ms, wb_ms, med_ms);
+		json_object_put(doc);
+	}
 
 	doc = control_req(t.ctl, "fault a worker-crash\n");
 	CHECK(doc && !answer_ok(doc) && check_contains(json_object_to_json_string(doc), "--test-faults"),
