@@ -37,7 +37,7 @@ BENCH_VTEST  := $(BUILD)/bench-vtest
 HOSTILE      := $(BUILD)/vgpu-hostile
 HOSTILE_SRC  := mediator/tests/hostile.c mediator/tests/frontend.c mediator/vhost_msg.c harness/util.c
 BENCH_MEDIATOR_SRC := mediator/tests/bench_mediator.c mediator/tests/frontend.c mediator/vhost_msg.c \
-	mediator/gpu_sched.c harness/util.c harness/stats.c
+	mediator/gpu_sched.c harness/util.c harness/stats.c harness/proc_tree.c
 BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/vtest_ns.c harness/xvfb.c harness/util.c harness/stats.c
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))

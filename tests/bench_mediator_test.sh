@@ -33,9 +33,11 @@ check 'grep -q "ratio vgpu-mediator (virgl resources) / qemu vhost-user-gpu: [0-
 	"no virgl-resources ratio printed"
 check 'grep -q "ratio vgpu-mediator (2D under virgl) / qemu vhost-user-gpu: [0-9.]*x" "$tmp/out.txt"' \
 	"no ratio for a virgl guest's 2D resource printed"
-check '[ "$(wc -l < "$tmp/out.csv")" -eq 5 ]' "the CSV should hold a header and 4 rows: $(cat "$tmp/out.csv")"
-# Every row measured (frames/s > 0) with an empty error column.
-check '[ "$(awk -F, "NR > 1 && \$6 > 0 && \$NF == \"\\\"\\\"\"" "$tmp/out.csv" | wc -l)" -eq 4 ]' \
+check 'grep -q "ratio vgpu-mediator (virgl on workers) / qemu vhost-user-gpu: [0-9.]*x" "$tmp/out.txt"' \
+	"no ratio for the mediator with render workers"
+check '[ "$(wc -l < "$tmp/out.csv")" -eq 6 ]' "the CSV should hold a header and 5 rows: $(cat "$tmp/out.csv")"
+# Every row measured (frames/s > 0, CPU and memory of the back-end's processes) with an empty error column.
+check '[ "$(awk -F, "NR > 1 && \$6 > 0 && \$11 > 0 && \$16 > 0 && \$NF == \"\\\"\\\"\"" "$tmp/out.csv" | wc -l)" -eq 5 ]' \
 	"a back-end row failed: $(cat "$tmp/out.csv")"
 # The mediator coalesces display updates to its refresh (60 a second by default): fewer updates than frames, at
 # least one (the last frame was checked on the display); QEMU's back-end sends every frame.
@@ -49,7 +51,7 @@ check '[ "$(awk -F, "NR > 1 && \$4 ~ /^qemu/ && \$15 == \$6" "$tmp/out.csv" | wc
 	--csv "$tmp/every.csv" > "$tmp/every.txt" 2>&1
 rc=$?
 check '[ $rc -eq 0 ]' "--display-fps 0: exit $rc: $(tail -5 "$tmp/every.txt")"
-check '[ "$(awk -F, "NR > 1 && \$4 ~ /^vgpu-mediator/ && \$6 > 0 && \$15 == \$6 && \$NF == \"\\\"\\\"\"" "$tmp/every.csv" | wc -l)" -eq 3 ]' \
+check '[ "$(awk -F, "NR > 1 && \$4 ~ /^vgpu-mediator/ && \$6 > 0 && \$15 == \$6 && \$NF == \"\\\"\\\"\"" "$tmp/every.csv" | wc -l)" -eq 4 ]' \
 	"--display-fps 0: every frame displayed: $(cat "$tmp/every.csv")"
 check 'grep -q "vgpu-mediator sends every frame (--display-fps 0)" "$tmp/every.txt"' "the header says so"
 
@@ -59,7 +61,7 @@ check 'grep -q "vgpu-mediator sends every frame (--display-fps 0)" "$tmp/every.t
 	--csv "$tmp/two.csv" > "$tmp/two.txt" 2>&1
 rc=$?
 check '[ $rc -eq 0 ]' "two VMs: exit $rc: $(tail -5 "$tmp/two.txt")"
-check '[ "$(awk -F, "NR > 1 && \$3 == 2 && \$6 > 0 && \$14 >= 0.5 && \$14 <= 1.0001 && \$12 > 0" "$tmp/two.csv" | wc -l)" -eq 3 ]' \
+check '[ "$(awk -F, "NR > 1 && \$3 == 2 && \$6 > 0 && \$14 >= 0.5 && \$14 <= 1.0001 && \$12 > 0" "$tmp/two.csv" | wc -l)" -eq 4 ]' \
 	"2-VM rows without per-VM numbers: $(cat "$tmp/two.csv")"
 check 'grep -q "320x240, 2 VMs at once" "$tmp/two.txt"' "no 2-VM table"
 
@@ -111,15 +113,15 @@ for args in "--sizes 0x5" "--sizes 640x480x2" "--vgpus 0" "--vgpus 17" "--displa
 done
 
 # ThreadSanitizer: the mediator's loop shares copies with its copy thread and hands display updates to its display
-# sender, which sends them while the loop serves; three VMs (2D, a virgl guest's 2D resources, virgl resources)
-# against the TSan build, which stops at the first race it sees.
+# sender, which sends them while the loop serves; three VMs on each mediator row (2D, a virgl guest's 2D resources,
+# virgl resources, virgl on render workers) against the TSan build, which stops at the first race it sees.
 if [ -x "$build/tsan/vgpu-mediator" ]; then
 	TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/tests/tsan.supp" "$bench" --sizes 320x240 --vgpus 3 \
 		--seconds 0.5 --warmup 0.1 --reps 1 --qemu /nonexistent --mediator "$build/tsan/vgpu-mediator" \
 		--csv "$tmp/tsan.csv" > "$tmp/tsan.txt" 2>&1
 	rc=$?
 	check '[ $rc -eq 0 ]' "the TSan mediator run exits $rc: $(tail -5 "$tmp/tsan.txt")"
-	check '[ "$(awk -F, "NR > 1 && \$4 ~ /vgpu-mediator/ && \$6 > 0 && \$15 > 0 && \$NF == \"\\\"\\\"\"" "$tmp/tsan.csv" | wc -l)" -eq 3 ]' \
-		"the three mediator rows measured, with display updates, no race: $(cat "$tmp/tsan.csv") $(grep -A5 ThreadSanitizer "$tmp/tsan.txt" | head -20)"
+	check '[ "$(awk -F, "NR > 1 && \$4 ~ /vgpu-mediator/ && \$6 > 0 && \$15 > 0 && \$NF == \"\\\"\\\"\"" "$tmp/tsan.csv" | wc -l)" -eq 4 ]' \
+		"the four mediator rows measured, with display updates, no race: $(cat "$tmp/tsan.csv") $(grep -A5 ThreadSanitizer "$tmp/tsan.txt" | head -20)"
 fi
 check_done

@@ -5,7 +5,8 @@
  * front-end that plays QEMU's part: guest RAM in a memfd, split rings with
  * event index, and a display channel that takes every frame and checks the
  * last one against what the guest drew. Prints frames/s, commands/s, MB/s,
- * frame-time p50/p99 and back-end CPU for each back-end and size, and the
+ * frame-time p50/p99, back-end CPU and memory (its processes and theirs: the
+ * mediator's render workers too) for each back-end and size, and the
  * ratio of vgpu-mediator to QEMU's back-end, all measured in the same run.
  *
  * Each measurement starts a fresh back-end process; back-ends take turns in a
@@ -35,6 +36,7 @@
 #include "frontend.h"
 #include "gpu_sched.h"
 #include "hostcheck.h"
+#include "proc_tree.h"
 #include "stats.h"
 #include "util.h"
 #include "vhost_dev.h"
@@ -65,6 +67,7 @@ struct backend {
 	 * transfer and reads back. */
 	enum { GUEST_2D, VIRGL_DUMB, VIRGL_USED } virgl;
 	const char *skip; /* why it cannot run here, or NULL */
+	int workers;      /* vgpu-mediator --render-workers: each VM's 3D in a process of its own */
 };
 
 struct opts {
@@ -91,6 +94,7 @@ struct opts {
 /* One measurement: nv VMs' front-ends at once against one back-end set-up. fps, cmds and mbs are totals. */
 struct result {
 	double fps, cmds, mbs, p50_ms, p99_ms, cpu;
+	double pss_mb; /* what the back-end's processes hold at the end (proportional set size) */
 	double min_fps, max_fps, jain; /* over the VMs */
 	double disp_fps;               /* display updates the display side took a second, total (frames/s times
 					* the share of the frames it took) */
@@ -273,7 +277,7 @@ static int one_cmd(struct session *s, struct result *r, const void *cmd, uint32_
 static int fleet_start(struct fleet *f, const struct opts *o, const struct backend *b, int nv, struct result *r)
 {
 	char names[MAX_VGPUS][160];
-	char *argv[8 + 2 * MAX_VGPUS] = { (char *)o->mediator };
+	char *argv[10 + 2 * MAX_VGPUS] = { (char *)o->mediator };
 	char fps[16];
 	int argc = 1;
 
@@ -287,6 +291,8 @@ static int fleet_start(struct fleet *f, const struct opts *o, const struct backe
 		argv[argc++] = "--policy";
 		argv[argc++] = (char *)o->policy;
 	}
+	if (b->workers)
+		argv[argc++] = "--render-workers";
 	if (o->display_fps >= 0 && b->is_mediator) {
 		snprintf(fps, sizeof(fps), "%d", o->display_fps);
 		argv[argc++] = "--display-fps";
@@ -494,35 +500,23 @@ static int set_up_frame(struct session *s, const struct opts *o, const struct ba
 	return 0;
 }
 
-static double cpu_seconds(pid_t pid)
-{
-	char path[64], buf[1024];
-	FILE *f;
-	unsigned long ut = 0, st = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return NAN;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-
-	fclose(f);
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-
-	/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return NAN;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* CPU seconds used so far by all of the fleet's processes. */
+/* CPU seconds used so far by all of the fleet's processes and theirs (a mediator's render workers). */
 static double fleet_cpu(const struct fleet *f)
 {
 	double sum = 0;
 
 	for (int i = 0; i < f->npid; i++)
-		sum += cpu_seconds(f->pid[i]);
+		sum += proc_tree_cpu_s(f->pid[i]);
+	return sum;
+}
+
+/* MiB the fleet's processes and theirs hold now (proportional set size: shared pages split among their users). */
+static double fleet_pss(const struct fleet *f)
+{
+	double sum = 0;
+
+	for (int i = 0; i < f->npid; i++)
+		sum += proc_tree_pss_mb(f->pid[i]);
 	return sum;
 }
 
@@ -751,6 +745,8 @@ static void measure(const struct opts *o, const struct backend *b, uint32_t w, u
 	for (int i = 0; i < nthr; i++)
 		pthread_join(thr[i], NULL);
 	double el = vb_now() - t0, cpu1 = fleet_cpu(&f);
+
+	r->pss_mb = fleet_pss(&f);
 
 	if (f.control[0] && !r->error[0]) {
 		double total = 0;
@@ -993,7 +989,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 	return 0;
 }
 
-#define NBACKENDS 4
+#define NBACKENDS 5
 
 static double median_of(const struct result *rs, int n, size_t field)
 {
@@ -1023,8 +1019,8 @@ static void print_table(const struct opts *o, const struct backend *bs, struct r
 		printf("%ux%u, one VM (%.1f MB per frame)\n", w, h, w * h * 4 / 1e6);
 	else
 		printf("%ux%u, %d VMs at once: totals, and each VM's share (Jain's index: 1 = fair)\n", w, h, nv);
-	printf("  %-33s %9s %9s %9s %9s %8s %8s %7s", "back-end", "frames/s", "display/s", "cmds/s", "MB/s", "p50 ms",
-	       "p99 ms", "CPU %");
+	printf("  %-33s %9s %9s %9s %9s %8s %8s %7s %7s", "back-end", "frames/s", "display/s", "cmds/s", "MB/s", "p50 ms",
+	       "p99 ms", "CPU %", "PSS MB");
 	printf(nv > 1 ? " %9s %9s %6s\n" : "\n", "VM min", "VM max", "Jain");
 	for (int b = 0; b < NBACKENDS; b++) {
 		double v[100];
@@ -1033,14 +1029,15 @@ static void print_table(const struct opts *o, const struct backend *bs, struct r
 			printf("  %-33s %s\n", bs[b].label, bs[b].skip ? "skipped" : "failed (see above)");
 			continue;
 		}
-		printf("  %-33s %9.1f %9.1f %9.1f %9.1f %8.2f %8.2f %7.0f", bs[b].label,
+		printf("  %-33s %9.1f %9.1f %9.1f %9.1f %8.2f %8.2f %7.0f %7.0f", bs[b].label,
 		       median_of(rs[b], o->reps, offsetof(struct result, fps)),
 		       median_of(rs[b], o->reps, offsetof(struct result, disp_fps)),
 		       median_of(rs[b], o->reps, offsetof(struct result, cmds)),
 		       median_of(rs[b], o->reps, offsetof(struct result, mbs)),
 		       median_of(rs[b], o->reps, offsetof(struct result, p50_ms)),
 		       median_of(rs[b], o->reps, offsetof(struct result, p99_ms)),
-		       median_of(rs[b], o->reps, offsetof(struct result, cpu)));
+		       median_of(rs[b], o->reps, offsetof(struct result, cpu)),
+		       median_of(rs[b], o->reps, offsetof(struct result, pss_mb)));
 		if (nv > 1)
 			printf(" %9.1f %9.1f %6.3f", median_of(rs[b], o->reps, offsetof(struct result, min_fps)),
 			       median_of(rs[b], o->reps, offsetof(struct result, max_fps)),
@@ -1121,10 +1118,11 @@ int main(int argc, char **argv)
 			  .sizes = { { 1920, 1080 }, { 1024, 768 } }, .nsizes = 2, .vgpus = { 1, 3 }, .nvgpus = 2, .hog = 1,
 			  .display_fps = -1 };
 	struct backend bs[NBACKENDS] = {
-		{ "qemu vhost-user-gpu (2D)", 0, GUEST_2D, NULL },
-		{ "vgpu-mediator (2D)", 1, GUEST_2D, NULL },
-		{ "vgpu-mediator (2D under virgl)", 1, VIRGL_DUMB, NULL },
-		{ "vgpu-mediator (virgl resources)", 1, VIRGL_USED, NULL },
+		{ "qemu vhost-user-gpu (2D)", 0, GUEST_2D, NULL, 0 },
+		{ "vgpu-mediator (2D)", 1, GUEST_2D, NULL, 0 },
+		{ "vgpu-mediator (2D under virgl)", 1, VIRGL_DUMB, NULL, 0 },
+		{ "vgpu-mediator (virgl resources)", 1, VIRGL_USED, NULL, 0 },
+		{ "vgpu-mediator (virgl on workers)", 1, VIRGL_USED, NULL, 1 },
 	};
 	int failed = 0;
 	FILE *csv = NULL;
@@ -1138,20 +1136,22 @@ int main(int argc, char **argv)
 	if (access(o.qemu, X_OK) != 0)
 		bs[0].skip = "QEMU's vhost-user-gpu is not installed (make deps installs it)";
 	if (access(o.mediator, X_OK) != 0)
-		bs[1].skip = bs[2].skip = bs[3].skip = "vgpu-mediator is not built (make build)";
+		bs[1].skip = bs[2].skip = bs[3].skip = bs[4].skip = "vgpu-mediator is not built (make build)";
 	if (o.csv && !(csv = fopen(o.csv, "w"))) {
 		fprintf(stderr, "bench-mediator: --csv %s: %s\n", o.csv, strerror(errno));
 		return 2;
 	}
 	if (csv)
 		fprintf(csv, "width,height,vgpus,backend,rep,frames_per_s,cmds_per_s,mb_per_s,p50_ms,p99_ms,cpu_pct,"
-			     "vm_min_fps,vm_max_fps,jain,display_per_s,error\n");
+			     "vm_min_fps,vm_max_fps,jain,display_per_s,pss_mb,error\n");
 
 	printf("bench-mediator: full-frame 2D updates (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH, one frame in flight\n"
 	       "per VM, backing in %u-byte entries), %d run(s) of %.1f s per back-end, size and VM count after\n"
 	       "%.1f s warm-up; medians over runs, back-ends take turns. With several VMs, QEMU runs one back-end\n"
-	       "process per VM, vgpu-mediator one for all. frames/s: frames the guests completed; display/s: updates\n"
-	       "the display side took. QEMU's back-end sends every frame; vgpu-mediator sends %s.\n"
+	       "process per VM, vgpu-mediator one for all (with --render-workers, a worker process per VM too).\n"
+	       "frames/s: frames the guests completed; display/s: updates the display side took. CPU %% and PSS MB:\n"
+	       "the back-end's processes and their children (CPU while measured; proportional set size at the end).\n"
+	       "QEMU's back-end sends every frame; vgpu-mediator sends %s.\n"
 	       "The last frame on the display must equal the one the guest drew.\n\n",
 	       o.entry_size, o.reps, o.seconds, o.warmup,
 	       o.display_fps == 0 ? "every frame (--display-fps 0)" : "at most its display's refresh a second, the latest frame winning (--display-fps)");
@@ -1187,10 +1187,10 @@ int main(int argc, char **argv)
 					}
 					if (csv)
 						fprintf(csv,
-							"%u,%u,%d,%s,%d,%.2f,%.2f,%.2f,%.3f,%.3f,%.1f,%.2f,%.2f,%.4f,%.2f,\"%s\"\n",
+							"%u,%u,%d,%s,%d,%.2f,%.2f,%.2f,%.3f,%.3f,%.1f,%.2f,%.2f,%.4f,%.2f,%.1f,\"%s\"\n",
 							w, h, nv, bs[b].label, rep + 1, r->fps, r->cmds, r->mbs, r->p50_ms,
 							r->p99_ms, r->cpu, r->min_fps, r->max_fps, r->jain, r->disp_fps,
-							r->error);
+							r->pss_mb, r->error);
 				}
 			print_table(&o, bs, rs, w, h, nv);
 		}
