@@ -21,7 +21,8 @@ MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c m
 	mediator/render/null.c mediator/render/worker.c mediator/render_proto.c mediator/render_worker.c \
 	mediator/render_spawn.c mediator/shared_mem.c mediator/gpu_device.c \
 	mediator/control.c mediator/gpu_sched.c mediator/sandbox.c mediator/watchdog.c mediator/vtest_dev.c \
-	mediator/stage_hist.c mediator/copy_pool.c mediator/display_sender.c mediator/cpu_clock.c
+	mediator/stage_hist.c mediator/copy_pool.c mediator/display_sender.c mediator/cpu_clock.c \
+	mediator/proc_mem.c
 MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp
 MEDIATOR_TEST_SRC := mediator/tests/frontend.c
 TEST_SRC    := $(wildcard tests/*_test.c)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "copy_pool.h"
+#include "proc_mem.h"
 #include "renderer.h"
 #include "gpu_sched.h"
 #include "sandbox.h"
@@ -70,22 +71,6 @@ static json_object *sandbox_json(void)
 	return o;
 }
 
-/* Resident memory of process pid in KiB (/proc/PID/statm), 0 when it cannot be read. */
-static uint64_t rss_kb(int pid)
-{
-	char path[64];
-	unsigned long size = 0, resident = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-	if (pid <= 0 || !(f = fopen(path, "re")))
-		return 0;
-	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-		resident = 0;
-	fclose(f);
-	return (uint64_t)resident * ((uint64_t)sysconf(_SC_PAGESIZE) / 1024u);
-}
-
 static json_object *worker_json(const struct vgpu_worker_log *l)
 {
 	json_object *o = json_object_new_object();
@@ -97,7 +82,11 @@ static json_object *worker_json(const struct vgpu_worker_log *l)
 	add_u64(o, "died", l->died);
 	json_object_object_add(o, "last_exit", json_object_new_string(l->last_exit));
 	json_object_object_add(o, "last_status", json_object_new_string(l->last_status));
-	add_u64(o, "rss_kb", rss_kb(l->now.pid));
+	add_u64(o, "rss_kb", l->now.pid > 0 ? proc_rss_kb(l->now.pid) : 0);
+	/* its bounds: data (the vGPU's size beside its own; 0 for none) and descriptors */
+	add_u64(o, "data_kb", l->now.pid > 0 ? proc_data_kb(l->now.pid) : 0);
+	add_u64(o, "mem_limit_mb", l->now.mem_limit_mb);
+	add_u64(o, "fd_limit", l->now.fd_limit);
 	add_u64(o, "calls", l->now.calls);
 	add_ms(o, "call_ms_max", l->now.call_ns_max);
 	add_u64(o, "submits", l->now.submits);

@@ -531,13 +531,16 @@ static void on_fence(void *opaque, struct renderer *r, uint32_t fence)
  * it said READY (worker_starting), and the others are served on. */
 static void worker_open(struct slot *s)
 {
+	/* A vGPU with a size: its worker's memory is bounded by it, beside the worker's own (mem= is in MiB). */
+	uint32_t size_mb = (uint32_t)(s->gd.size_bytes >> 20);
+	struct render_worker_start st = { .mem_limit_mb = size_mb ? size_mb + RENDER_WORKER_BASE_MB : 0,
+					  .start_delay_ms = s->fault_delay_ms };
 	char err[256];
 
 	if (!M.workers || !M.virgl)
 		return;
 	s->worker_down = 0;
-	s->gd.rnd = render_worker_open(&M.spawner, s->fault_delay_ms, on_fence, s, M.worker_timeout_ms, err,
-				       sizeof(err));
+	s->gd.rnd = render_worker_open(&M.spawner, &st, on_fence, s, M.worker_timeout_ms, err, sizeof(err));
 	s->fault_delay_ms = 0;
 	if (!s->gd.rnd) {
 		logf_("vgpu %s: no render worker (%s): 2D only until its device is reset", s->name, err);
@@ -1701,7 +1704,7 @@ static void start_renderer(const char *render_node, int no_sandbox, const char *
 		fprintf(stderr, "vgpu-mediator: 3D unavailable, serving 2D only: no render workers: %s\n", err);
 		return;
 	}
-	probe = render_worker_open(&M.spawner, 0, on_fence, NULL, M.worker_timeout_ms, err, sizeof(err));
+	probe = render_worker_open(&M.spawner, NULL, on_fence, NULL, M.worker_timeout_ms, err, sizeof(err));
 	if (!probe || renderer_num_capsets(probe) == 0) {
 		fprintf(stderr, "vgpu-mediator: 3D unavailable, serving 2D only: the first render worker: %s\n",
 			probe ? probe->why : err);

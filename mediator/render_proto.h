@@ -178,7 +178,7 @@ struct rs_spawned {
 
 struct rs_spawn {
 	uint32_t start_delay_ms; /* --test-faults: the worker waits this long before READY; else 0 */
-	uint32_t pad;
+	uint32_t mem_limit_mb;   /* the worker's RLIMIT_DATA in MiB, 0 for none */
 };
 
 struct rs_pid {

@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "proc_mem.h"
 #include "render_proto.h"
 
 #define SPAWN_WAIT_MS 2000
@@ -56,6 +58,36 @@ static void close_others(int keep)
 	close_range((unsigned)keep + 1, ~0u, 0);
 }
 
+/* Lower both the soft and the hard limit of res to at most v (a worker cannot raise it back). 0, or -1. */
+static int bound(int res, rlim_t v)
+{
+	struct rlimit l;
+
+	if (getrlimit(res, &l) < 0)
+		return -1;
+	if (l.rlim_max != RLIM_INFINITY && l.rlim_max < v)
+		v = l.rlim_max;
+	l.rlim_cur = l.rlim_max = v;
+	return setrlimit(res, &l);
+}
+
+/* A fresh worker's bounds (render_worker.h): its descriptors, and its data on top of what the fork left it (the
+ * broker's at its start; a sanitizer's shadow). 0, or -1 with errno. */
+static int bound_worker(const struct rs_spawn *req)
+{
+	uint64_t kb;
+
+	if (bound(RLIMIT_NOFILE, RENDER_WORKER_FDS) < 0)
+		return -1;
+	if (!req->mem_limit_mb)
+		return 0;
+	if (!(kb = proc_data_kb(0))) {
+		errno = ENOENT; /* no /proc/self/status to start from */
+		return -1;
+	}
+	return bound(RLIMIT_DATA, ((rlim_t)kb << 10) + ((rlim_t)req->mem_limit_mb << 20));
+}
+
 static void spawn(int sock, uint32_t seq, const struct render_worker_opts *o, int sfd, const struct rs_spawn *req)
 {
 	struct rs_spawned r = { .pid = -1 };
@@ -79,6 +111,11 @@ static void spawn(int sock, uint32_t seq, const struct render_worker_opts *o, in
 		close(sfd);
 		close(sv[0]);
 		close_others(sv[1]);
+		if (bound_worker(req) < 0) {
+			fprintf(stderr, "vgpu-mediator: render worker %d: its bounds (%u MiB of data): %s\n", (int)getpid(),
+				req->mem_limit_mb, strerror(errno));
+			_exit(1);
+		}
 		{
 			struct render_worker_opts wo = *o;
 
@@ -237,10 +274,10 @@ static int take(struct render_spawner *z, struct rs_spawned *sp, int *fd, int *g
 	return 1;
 }
 
-int render_spawner_spawn(struct render_spawner *z, uint32_t start_delay_ms, int *sock, int *pid, char *err,
-			 size_t errlen)
+int render_spawner_spawn(struct render_spawner *z, const struct render_worker_start *st, int *sock, int *pid,
+			 char *err, size_t errlen)
 {
-	struct rs_spawn req = { start_delay_ms, 0 };
+	struct rs_spawn req = { st ? st->start_delay_ms : 0, st ? st->mem_limit_mb : 0 };
 	struct rs_spawned sp = { .pid = -1 };
 	uint64_t t0 = now_ms();
 	int fd = -1, got = 0;

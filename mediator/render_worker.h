@@ -19,6 +19,18 @@ struct render_worker_opts {
 	unsigned start_delay_ms; /* tests (--test-faults): wait this long before READY, a worker slow to start */
 };
 
+/* What bounds a worker besides its sandbox: the descriptors it may have open, and the memory its vGPU's size
+ * allows plus its own (Mesa, llvmpipe and virglrenderer start with about 70 MB of data here), on top of what it
+ * had from the fork. */
+#define RENDER_WORKER_FDS 256
+#define RENDER_WORKER_BASE_MB 256
+
+/* How a worker is started. */
+struct render_worker_start {
+	uint32_t mem_limit_mb;   /* MiB of data it may add to what the fork left it (RLIMIT_DATA); 0: no bound */
+	uint32_t start_delay_ms; /* tests (--test-faults): it waits this long before READY */
+};
+
 /* Serve the broker on sock (a worker's main); returns the process's exit status. */
 int render_worker_main(int sock, const struct render_worker_opts *o);
 
@@ -35,10 +47,10 @@ struct render_spawner {
 /* Fork the spawner. 0, or -1 (err). */
 int render_spawner_start(struct render_spawner *z, const struct render_worker_opts *o, char *err, size_t errlen);
 
-/* A new worker: its connection in *sock and its pid. Waits for the spawner (a fork: a few ms) at most 2 s.
- * start_delay_ms: 0, or (tests) how long the worker waits before READY. 0, or -1 (err). */
-int render_spawner_spawn(struct render_spawner *z, uint32_t start_delay_ms, int *sock, int *pid, char *err,
-			 size_t errlen);
+/* A new worker, started as st says (NULL: no memory bound, no delay), with at most RENDER_WORKER_FDS descriptors:
+ * its connection in *sock and its pid. Waits for the spawner (a fork: a few ms) at most 2 s. 0, or -1 (err). */
+int render_spawner_spawn(struct render_spawner *z, const struct render_worker_start *st, int *sock, int *pid,
+			 char *err, size_t errlen);
 
 /* SIGKILL worker pid (one of the spawner's own). 0, or -1. */
 int render_spawner_kill(struct render_spawner *z, int pid);

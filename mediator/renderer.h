@@ -119,12 +119,13 @@ void render_null_held(struct renderer *r, size_t *resources, size_t *contexts, u
  * The render worker back-end (render/worker.c): a worker process started by spawner z (render_worker.h) renders
  * for whoever holds this renderer; calls the device model waits on wait at most timeout_ms for the worker (then it
  * is killed and the renderer dead). It returns before the worker is ready (starting): the first call that needs it
- * waits, and renderer_poll cuts off a worker not READY within timeout_ms. start_delay_ms: 0, or (tests) how long
- * the worker waits before READY.
+ * waits, and renderer_poll cuts off a worker not READY within timeout_ms. st: its memory bound and (tests) a delay
+ * before READY (render_worker.h; NULL: neither).
  */
 struct render_spawner;
-struct renderer *render_worker_open(struct render_spawner *z, uint32_t start_delay_ms, render_fence_cb cb,
-				    void *opaque, uint64_t timeout_ms, char *err, size_t errlen);
+struct render_worker_start;
+struct renderer *render_worker_open(struct render_spawner *z, const struct render_worker_start *st,
+				    render_fence_cb cb, void *opaque, uint64_t timeout_ms, char *err, size_t errlen);
 /* Signal r's worker (render_spawner_signal: tests). 0, or -1 (no worker). */
 int render_worker_signal(struct renderer *r, int sig);
 
@@ -132,6 +133,8 @@ int render_worker_signal(struct renderer *r, int sig);
 struct render_worker_info {
 	int pid;
 	int ready;              /* it said READY */
+	uint32_t mem_limit_mb;  /* its data bound (RLIMIT_DATA), 0 for none */
+	uint32_t fd_limit;      /* its descriptors' bound (RLIMIT_NOFILE) */
 	uint64_t calls;         /* calls it was waited on for */
 	uint64_t call_ns_max;   /* the longest such wait */
 	uint64_t submits, async_errors; /* streams sent; streams and other calls it refused with no one waiting */

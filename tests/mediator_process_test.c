@@ -30,6 +30,7 @@
 #include "cpu_clock.h"
 #include "frontend.h"
 #include "proc_tree.h"
+#include "render_worker.h"
 #include "util.h"
 #include "vhost_dev.h"
 #include "virtio_gpu.h"
@@ -874,6 +875,25 @@ static int draw_and_read(struct client *c, float r, float g)
 	return px[2] == (r > 0.5f ? 255 : 0) && px[1] == (g > 0.5f ? 255 : 0) && px[0] == 0;
 }
 
+/* The soft limit `name` of process pid (/proc/PID/limits): -1 for unlimited, -2 when it cannot be read. */
+static long long proc_limit(int pid, const char *name)
+{
+	char path[64], line[256], soft[32];
+	long long v = -2;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+	if (!(f = fopen(path, "r")))
+		return -2;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, strlen(name)) && sscanf(line + strlen(name), " %31s", soft) == 1) {
+			v = !strcmp(soft, "unlimited") ? -1 : atoll(soft);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
 static int64_t worker_field(json_object *doc, const char *name, const char *key)
 {
 	json_object *w = control_doc_field(doc, name, "worker"), *f;
@@ -950,6 +970,19 @@ static void test_workers(const char *dir)
 		      worker_field(doc, "a", "submits") >= 1,
 	      "the control socket shows a's worker ready, its memory and its streams: %s",
 	      json_object_to_json_string(control_doc_field(doc, "a", "worker")));
+	/* a's vGPU is 1 MiB: its worker may hold that and its own RENDER_WORKER_BASE_MB of data; b has no size. */
+	CHECK(worker_field(doc, "a", "mem_limit_mb") == 1 + RENDER_WORKER_BASE_MB &&
+		      worker_field(doc, "b", "mem_limit_mb") == 0 && worker_field(doc, "a", "fd_limit") == RENDER_WORKER_FDS &&
+		      worker_field(doc, "a", "data_kb") > 0,
+	      "each worker's bounds and what it holds are on the control socket");
+	/* (the bound is on top of what the fork left the worker: the broker's data at its start) */
+	CHECK(proc_limit((int)pid_a, "Max data size") >= (long long)(1 + RENDER_WORKER_BASE_MB) << 20 &&
+		      proc_limit((int)pid_b, "Max data size") == -1 &&
+		      proc_limit((int)pid_a, "Max open files") == RENDER_WORKER_FDS &&
+		      proc_limit((int)pid_b, "Max open files") == RENDER_WORKER_FDS,
+	      "and the kernel holds them to it: a's data %lld bytes, b's %lld (-1: none), files %lld and %lld",
+	      proc_limit((int)pid_a, "Max data size"), proc_limit((int)pid_b, "Max data size"),
+	      proc_limit((int)pid_a, "Max open files"), proc_limit((int)pid_b, "Max open files"));
 	json_object_put(doc);
 	{
 		/* No DRM device here: the renderer is llvmpipe, so each vGPU is charged the CPU time its worker used

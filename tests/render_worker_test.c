@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "proc_mem.h"
 #include "render_proto.h"
 #include "render_worker.h"
 #include "renderer.h"
@@ -102,7 +103,7 @@ static void test_real_worker(void)
 	mem = mmap(NULL, ram, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK(mem != MAP_FAILED && shmem_add(mem, ram, fd, 0) != 0, "mapped, and entered as memory a worker may map");
 	CHECK(render_spawner_start(&z, &o, err, sizeof(err)) == 0, "the spawner starts: %s", err);
-	r = render_worker_open(&z, 0, on_fence, NULL, 20000, err, sizeof(err));
+	r = render_worker_open(&z, NULL, on_fence, NULL, 20000, err, sizeof(err));
 	CHECK(r != NULL && r->starting, "a worker starts (not READY yet): %s", err);
 	if (!r)
 		return;
@@ -276,7 +277,7 @@ static int fake_open(struct fake *f, uint64_t timeout_ms)
 	if (rp_send(f->zs, RS_SPAWNED, 0, &sp, sizeof(sp), ws[1]) < 0)
 		return -1;
 	close(ws[1]);
-	f->r = render_worker_open(&f->z, 0, on_fence, NULL, timeout_ms, err, sizeof(err));
+	f->r = render_worker_open(&f->z, NULL, on_fence, NULL, timeout_ms, err, sizeof(err));
 	return f->r ? 0 : -1;
 }
 
@@ -500,10 +501,67 @@ static void test_hostile_reads(void)
 	fake_close(&f);
 }
 
+/* A worker bounded to 300 MiB of data more than it started with (a vGPU of 44 MiB), asked for eight 64 MiB
+ * textures: it never adds more than its bound (past it Mesa's allocations fail and the worker goes on, with no error
+ * reported for those textures; a sanitizer's allocator aborts the worker instead), and nothing else is harmed; an
+ * unbounded worker makes all eight. Data is counted from its READY (a sanitizer's shadow is data too). */
+static void test_bounded_worker(void)
+{
+	struct render_worker_opts o = { .render_node = "none" };
+	struct render_res big = tex64;
+	struct render_spawner z;
+	char err[256];
+
+	big.width = big.height = 4096;
+	CHECK(render_spawner_start(&z, &o, err, sizeof(err)) == 0, "the spawner starts: %s", err);
+	for (int bounded = 1; bounded >= 0; bounded--) {
+		struct render_worker_start st = { .mem_limit_mb = bounded ? 300 : 0 };
+		struct render_worker_info wi;
+		struct renderer *r = render_worker_open(&z, &st, on_fence, NULL, 20000, err, sizeof(err));
+		unsigned long long kb0, kb;
+
+		CHECK(r && renderer_num_capsets(r) >= 1, "a %s worker is READY: %s", bounded ? "bounded" : "free",
+		      r ? r->why : err);
+		if (!r)
+			continue;
+		render_worker_info(r, &wi);
+		CHECK(wi.mem_limit_mb == st.mem_limit_mb && wi.fd_limit == RENDER_WORKER_FDS, "its bounds: %u MiB, %u fds",
+		      wi.mem_limit_mb, wi.fd_limit);
+		CHECK(r->ops->res_create(r, 99, &tex64) == 0, "a small texture to write to");
+		kb0 = proc_data_kb(wi.pid);
+		for (uint32_t i = 0; i < 8 && !r->dead; i++)
+			r->ops->res_create(r, 100 + i, &big);
+		{
+			/* a call waited for: the creates before it have been served */
+			struct render_xfer x = { .box = { 0, 0, 0, 64, 64, 1 }, .stride = 256 };
+			static uint8_t px[64 * 64 * 4];
+			struct iovec in = { px, sizeof(px) };
+			int rc = r->ops->write(r, 99, &x, &in, 1);
+
+			CHECK(rc == 0 || (bounded && r->dead), "then a write is answered (%d), or the worker is gone", rc);
+		}
+		kb = proc_data_kb(wi.pid);
+		kb = kb > kb0 ? kb - kb0 : 0;
+		render_worker_info(r, &wi);
+		printf("%s worker: eight 4096x4096 textures: %llu MiB of data more, %llu refused%s%s\n",
+		       bounded ? "bounded" : "free", kb >> 10, (unsigned long long)wi.async_errors,
+		       r->dead ? ", dead: " : "", r->dead ? r->why : "");
+		if (bounded)
+			CHECK(kb <= 300ull << 10, "it stayed within its bound: %llu MiB added%s", kb >> 10,
+			      r->dead ? ", then it died" : "");
+		else
+			CHECK(!r->dead && wi.async_errors == 0 && kb >= 512ull << 10, "unbounded, it made all eight: %llu MiB",
+			      kb >> 10);
+		renderer_close(r);
+	}
+	render_spawner_stop(&z);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	test_real_worker();
+	test_bounded_worker();
 	test_hostile_workers();
 	test_hostile_reads();
 	return check_done("render_worker");

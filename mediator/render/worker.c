@@ -689,8 +689,8 @@ static const struct renderer_ops ops = {
 	.fill_caps = fill_caps, .cursor = cursor, .close = close_,
 };
 
-struct renderer *render_worker_open(struct render_spawner *z, uint32_t start_delay_ms, render_fence_cb cb,
-				    void *opaque, uint64_t timeout_ms, char *err, size_t errlen)
+struct renderer *render_worker_open(struct render_spawner *z, const struct render_worker_start *st,
+				    render_fence_cb cb, void *opaque, uint64_t timeout_ms, char *err, size_t errlen)
 {
 	struct wrk *w = calloc(1, sizeof(*w));
 	struct rp_area a = { RP_RING_BYTES };
@@ -707,7 +707,7 @@ struct renderer *render_worker_open(struct render_spawner *z, uint32_t start_del
 	w->timeout_ns = (timeout_ms ? timeout_ms : 1) * 1000000u;
 	snprintf(w->r.gl_renderer, sizeof(w->r.gl_renderer), "(starting)");
 	snprintf(w->r.platform, sizeof(w->r.platform), "worker");
-	if (render_spawner_spawn(z, start_delay_ms, &w->sock, &w->pid, err, errlen) < 0) {
+	if (render_spawner_spawn(z, st, &w->sock, &w->pid, err, errlen) < 0) {
 		free(w);
 		return NULL;
 	}
@@ -717,6 +717,8 @@ struct renderer *render_worker_open(struct render_spawner *z, uint32_t start_del
 	w->r.starting = 1;
 	w->opened_ns = now_ns();
 	w->info.pid = w->pid;
+	w->info.mem_limit_mb = st ? st->mem_limit_mb : 0;
+	w->info.fd_limit = RENDER_WORKER_FDS;
 	fd = memfd_create("vgpu-render-ring", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, RP_RING_BYTES) < 0 ||
 	    (w->ring = mmap(NULL, RP_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
