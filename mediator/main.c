@@ -1650,7 +1650,7 @@ static int confine(int no_sandbox, const char *user)
 			paths[np++] = M.vtest[i].path;
 		}
 	paths[np] = NULL;
-	if (sandbox_enter(keep, nk, user, paths, err, sizeof(err)) < 0) {
+	if (sandbox_enter(SANDBOX_BROKER, keep, nk, user, paths, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vgpu-mediator: cannot enter the sandbox: %s (--no-sandbox to run without)\n", err);
 		return -1;
 	}

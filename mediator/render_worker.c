@@ -440,6 +440,18 @@ static int serve(void)
 	return 1;
 }
 
+/* The broker is gone: what the sandbox refused this worker, if anything, goes to the log (a worker's own counts are
+ * not on the broker's control socket). */
+static void report_refused(void)
+{
+	struct sandbox_status st;
+
+	sandbox_status(&st);
+	for (size_t i = 0; i < st.nrefused; i++)
+		fprintf(stderr, "vgpu-mediator: render worker %d: the sandbox refused %s %llu time(s)\n", (int)getpid(),
+			st.refused[i].name, (unsigned long long)st.refused[i].count);
+}
+
 int render_worker_main(int sock, const struct render_worker_opts *o)
 {
 	struct rp_ready rd = { .version = RP_VERSION };
@@ -465,7 +477,7 @@ int render_worker_main(int sock, const struct render_worker_opts *o)
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
 	}
-	if (o->sandbox && sandbox_enter(keep, 2, o->user, NULL, err, sizeof(err)) < 0) {
+	if (o->sandbox && sandbox_enter(SANDBOX_WORKER, keep, 2, o->user, NULL, err, sizeof(err)) < 0) {
 		rd.rc = -1;
 		snprintf(rd.why, sizeof(rd.why), "sandbox: %s", err);
 		rp_send(sock, RP_READY, 0, &rd, sizeof(rd), -1);
@@ -492,8 +504,10 @@ int render_worker_main(int sock, const struct render_worker_opts *o)
 			usleep(100);
 		if (poll(p, W.r->wake_fd >= 0 ? 2 : 1, wait) < 0 && errno != EINTR)
 			die("poll: %s", strerror(errno));
-		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !serve())
+		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !serve()) {
+			report_refused();
 			return 0;
+		}
 		renderer_poll(W.r);
 	}
 }

@@ -61,6 +61,19 @@ static const char *const fatal[] = {
 	"quotactl", "syslog",
 };
 
+/* A render worker (render_worker.h) is confined tighter: it inherited the one connection it needs, so it makes,
+ * names and accepts no socket (those kill it); it opens files to read only (Mesa's /proc and /sys lookups) and
+ * changes none; it has no children to wait for and no scheduling to change. Refused, unless listed as fatal. */
+static const char *const worker_fatal[] = {
+	"socket", "socketpair", "connect", "bind", "listen", "accept", "accept4",
+};
+static const char *const worker_refused[] = {
+	"open", "openat", /* allowed below for reading only */
+	"shutdown", "setsockopt", "getpeername", "mkdir", "mkdirat", "unlink", "unlinkat", "rename", "renameat",
+	"renameat2", "utimensat", "flock", "wait4", "sched_setaffinity", "sched_setscheduler", "sched_setparam",
+	"sched_setattr", "setpriority",
+};
+
 #define NR_MAX 1024
 
 static _Atomic uint64_t refused_count[NR_MAX];
@@ -84,13 +97,32 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 }
 #endif
 
-static int add_rules(scmp_filter_ctx ctx, const char *const *names, size_t n, uint32_t action, char *err,
-		     size_t errlen)
+static int listed(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
+			return 1;
+	return 0;
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What a worker's policy takes out of the broker's allow-list: its own refusals and its own fatal calls. */
+static int not_for_workers(const char *name)
+{
+	return listed(name, worker_refused, N(worker_refused)) || listed(name, worker_fatal, N(worker_fatal));
+}
+
+/* Add a rule with action for each of names[0..n) but those skip (may be NULL) says no to. */
+static int add_rules(scmp_filter_ctx ctx, const char *const *names, size_t n, int (*skip)(const char *),
+		     uint32_t action, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		int nr = seccomp_syscall_resolve_name(names[i]);
 		int rc;
 
+		if (skip && skip(names[i]))
+			continue;
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* not a syscall on this architecture */
 		if ((rc = seccomp_rule_add(ctx, action, nr, 0)) < 0) {
@@ -101,13 +133,20 @@ static int add_rules(scmp_filter_ctx ctx, const char *const *names, size_t n, ui
 	return 0;
 }
 
-static int build_filter(scmp_filter_ctx ctx, char *err, size_t errlen)
+static int build_filter(scmp_filter_ctx ctx, enum sandbox_profile profile, char *err, size_t errlen)
 {
-	int rc = 0;
+	int worker = profile == SANDBOX_WORKER, rc = 0;
+	/* everything that opens for writing, creates or truncates */
+	const scmp_datum_t wr = O_ACCMODE | O_CREAT | O_TRUNC;
 
-	if (add_rules(ctx, allowed, sizeof(allowed) / sizeof(allowed[0]), SCMP_ACT_ALLOW, err, errlen) < 0 ||
-	    add_rules(ctx, fatal, sizeof(fatal) / sizeof(fatal[0]), SCMP_ACT_KILL_PROCESS, err, errlen) < 0)
+	if (add_rules(ctx, allowed, N(allowed), worker ? not_for_workers : NULL, SCMP_ACT_ALLOW, err, errlen) < 0 ||
+	    add_rules(ctx, fatal, N(fatal), NULL, SCMP_ACT_KILL_PROCESS, err, errlen) < 0 ||
+	    (worker && add_rules(ctx, worker_fatal, N(worker_fatal), NULL, SCMP_ACT_KILL_PROCESS, err, errlen) < 0))
 		return -1;
+	if (worker) {
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, wr, O_RDONLY));
+		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, wr, O_RDONLY));
+	}
 	/* Threads only (llvmpipe's): clone with CLONE_THREAD. clone3 hides its flags in memory a filter cannot
 	 * read, so it answers ENOSYS and glibc falls back to clone. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
@@ -276,8 +315,8 @@ static int drop_user(const char *user, char *err, size_t errlen)
 	return 0;
 }
 
-int sandbox_enter(const int *keep, size_t nkeep, const char *user, const char *const *unlink_paths, char *err,
-		  size_t errlen)
+int sandbox_enter(enum sandbox_profile profile, const int *keep, size_t nkeep, const char *user,
+		  const char *const *unlink_paths, char *err, size_t errlen)
 {
 	scmp_filter_ctx ctx;
 	uint32_t deflt = SCMP_ACT_ERRNO(EPERM);
@@ -310,7 +349,7 @@ int sandbox_enter(const int *keep, size_t nkeep, const char *user, const char *c
 		snprintf(err, errlen, "seccomp_init failed");
 		return -1;
 	}
-	if (build_filter(ctx, err, errlen) < 0) {
+	if (build_filter(ctx, profile, err, errlen) < 0) {
 		seccomp_release(ctx);
 		return -1;
 	}
@@ -321,8 +360,9 @@ int sandbox_enter(const int *keep, size_t nkeep, const char *user, const char *c
 		return -1;
 	}
 	state.on = 1;
-	snprintf(state.mode, sizeof(state.mode), "seccomp allow-list, no_new_privs%s%s",
-		 was_root ? ", root dropped" : "", reaper >= 0 ? ", socket files removed by a helper" : "");
+	snprintf(state.mode, sizeof(state.mode), "seccomp allow-list%s, no_new_privs%s%s",
+		 profile == SANDBOX_WORKER ? " (render worker's)" : "", was_root ? ", root dropped" : "",
+		 reaper >= 0 ? ", socket files removed by a helper" : "");
 	return 0;
 }
 

@@ -14,7 +14,8 @@
  *     by number, so a refusal shows on the control socket instead of
  *     crashing a nightly run.
  * What stays possible: opening files (Mesa opens its shader cache, /proc and
- * /sys lazily) with the unprivileged user's rights. */
+ * /sys lazily) with the unprivileged user's rights; a render worker's policy
+ * (SANDBOX_WORKER) allows opening them to read only. */
 #ifndef VGPU_SANDBOX_H
 #define VGPU_SANDBOX_H
 
@@ -38,18 +39,22 @@ struct sandbox_status {
 	size_t nrefused;
 };
 
+/* Which policy: the broker's, or a render worker's, tighter (no sockets made, named or accepted: those kill it;
+ * files opened to read only; no file created, renamed or removed; no children waited for; no scheduling changed). */
+enum sandbox_profile { SANDBOX_BROKER, SANDBOX_WORKER };
+
 /* Note the descriptors the process inherited (call first thing in main). */
 void sandbox_note_inherited(void);
 
 /*
  * Enter the sandbox: close every inherited fd but keep[0..nkeep), become `user` when
- * root (NULL: "nobody"), and install the filter. unlink_paths (NULL-ended,
+ * root (NULL: "nobody"), and install the profile's filter. unlink_paths (NULL-ended,
  * may be NULL) are removed by the helper when the process ends. 0, or -1
  * with the reason in err; after a failure the process may already have
  * closed fds and dropped its user, but has no filter: the caller exits.
  */
-int sandbox_enter(const int *keep, size_t nkeep, const char *user, const char *const *unlink_paths, char *err,
-		  size_t errlen);
+int sandbox_enter(enum sandbox_profile profile, const int *keep, size_t nkeep, const char *user,
+		  const char *const *unlink_paths, char *err, size_t errlen);
 
 /*
  * The process is ending: tell the helper to remove the socket files now and wait for it (at most timeout_s), so
