@@ -107,6 +107,19 @@ int fe_ack(struct frontend *fe, const char *what, char *why, size_t whylen)
 	return 0;
 }
 
+int fe_barrier(struct frontend *fe, const char *what, char *why, size_t whylen)
+{
+	uint32_t req = 0;
+	uint64_t v;
+
+	if (fe_send(fe, VHOST_USER_GET_FEATURES, 0, NULL, 0, NULL, 0) < 0 || fe_reply(fe, &req, &v, sizeof(v)) != 8 ||
+	    req != VHOST_USER_GET_FEATURES) {
+		snprintf(why, whylen, "%s: no answer to the GET_FEATURES sent after it", what);
+		return -1;
+	}
+	return 0;
+}
+
 int fe_negotiate(struct frontend *fe, uint64_t want, uint64_t *offered, char *why, size_t whylen)
 {
 	uint32_t req;

@@ -33,6 +33,10 @@ int fe_reply(struct frontend *fe, uint32_t *req, void *payload, size_t cap);
 /* Read the REPLY_ACK of request `what`: 0 when it reports success, else -1 with the reason in why. */
 int fe_ack(struct frontend *fe, const char *what, char *why, size_t whylen);
 
+/* A round trip (GET_FEATURES) after messages sent without a reply: the back-end serves its socket in order, so
+ * when the answer comes every message before it has been handled. 0, or -1 with the reason in why. */
+int fe_barrier(struct frontend *fe, const char *what, char *why, size_t whylen);
+
 /* Negotiate the way QEMU does with a back-end in another process: GET_FEATURES (the offer goes to
  * *offered), GET/SET_PROTOCOL_FEATURES (REPLY_ACK, which must be offered), SET_OWNER, SET_FEATURES(want)
  * acknowledged. 0, or -1 with the reason in why. */
