@@ -10,6 +10,8 @@ ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS) -Iharness -Iworkloads -Iguest-agent -Ime
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 PLAN    ?= harness/plans/default.ini
+# Builds use every CPU.
+JOBS    := $(shell nproc 2>/dev/null || echo 1)
 
 AGENT_SRC   := $(wildcard guest-agent/*.c)
 HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard workloads/*.c)
@@ -43,10 +45,10 @@ BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/vtest_ns.c harness/xvfb.
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
-.PHONY: all build deps run test unit-test integration-test bench bench-mediator bench-vtest fuzz format clean
+.PHONY: all build deps run test check bench bench-mediator bench-vtest fuzz format clean
 
 all: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) -j$(JOBS) --no-print-directory build
 
 build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(GPUHOG) $(MEDIATOR) $(BENCH_MEDIATOR) $(BENCH_VTEST) $(HOSTILE)
 
@@ -136,7 +138,7 @@ $(MEDIATOR_TSAN): mediator/main.c $(TSAN_OBJ)
 		$(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(MEDIATOR_LIB_SRC)) $(MEDIATOR_LIBS)
 
 run: deps
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) -j$(JOBS) --no-print-directory build
 	$(VGPUBENCH) run $(PLAN)
 
 # vgpu-mediator against QEMU's own vhost-user-gpu back-end, same command
@@ -166,10 +168,17 @@ fuzz: deps
 	@bash scripts/fuzz.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZERS)
 
 # Unit and protocol tests run under ASan+UBSan; the integration test boots a
-# real TCG guest with the release agent inside.
+# real TCG guest with the release agent inside. The tests run one at a time.
 test: deps
-	@$(MAKE) --no-print-directory build $(AGENT_SAN) $(TESTS_SAN) $(FUZZERS) $(TESTS_TSAN) $(MEDIATOR_TSAN)
+	@$(MAKE) -j$(JOBS) --no-print-directory build $(AGENT_SAN) $(TESTS_SAN) $(FUZZERS) $(TESTS_TSAN) $(MEDIATOR_TSAN)
 	@bash tests/run-tests.sh $(BUILD) $(TESTS_SAN) $(TESTS_TSAN) $(FUZZERS)
+
+# The inner loop: every test program (ASan+UBSan and TSan) but the one that reboots guests, no fuzzers and none of
+# the shell tests that run the harness end to end. A few minutes; make test is still what counts.
+CHECK_SAN := $(filter-out $(BUILD)/san/reset_guest_test,$(TESTS_SAN))
+check: deps
+	@$(MAKE) -j$(JOBS) --no-print-directory build $(AGENT_SAN) $(CHECK_SAN) $(TESTS_TSAN) $(MEDIATOR_TSAN)
+	@bash tests/run-tests.sh --programs-only $(BUILD) $(CHECK_SAN) $(TESTS_TSAN)
 
 format:
 	clang-format -i guest-agent/*.[ch] harness/*.[ch] workloads/*.[ch] tests/*.[ch] mediator/*.[ch] mediator/render/*.c mediator/tests/*.[ch] mediator/fuzz/*.c
