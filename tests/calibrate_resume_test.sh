@@ -8,7 +8,7 @@
 # calibration, so it works from another folder for a relative plan path, and
 # a plan file changed or moved since does not matter (as for run --resume). It
 # refuses a run that is no calibration; a complete calibration is only printed.
-# Short: glmark2 on the host, two repetitions, the CPU quota as the slowdown.
+# Short: glmark2-short on the host, two repetitions, the CPU quota as the slowdown.
 # Usage: calibrate_resume_test.sh BUILD_DIR. Prints "N passed, N failed".
 set -u
 build=$(cd "${1:?build dir}" && pwd)
@@ -22,7 +22,7 @@ cat > "$tmp/plan.ini" <<'PLAN'
 [plan]
 name = cr
 configs = native
-workloads = glmark2
+workloads = glmark2-short
 repetitions = 2
 PLAN
 

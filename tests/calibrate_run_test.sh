@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # calibrate_run_test.sh: `vgpubench calibrate` end to end, short: one mediated
-# guest running glmark2 (a row the renderer bounds) and glmark2 on the host,
+# guest running glmark2 (a row the renderer bounds) and glmark2 on the host
+# (glmark2-short: the same scenes, 2 s each),
 # under the CPU quota, four repetitions over two boots, a 50% slowdown.
 # A, A' and B are arms of one interleaved run (runner.h run_arm): they take
 # turns boot by boot, the order rotating, and each is a run of its own.
@@ -25,7 +26,7 @@ configs = native, mediated
 guests = 1
 # glmark2, not kms2d: a kms2d guest's frames are dumb buffers, which the mediator keeps in host memory (a copy a frame,
 # little mediator time to throttle), and its guest's own (TCG) drawing bounds the row: a 50% throttle moved it 2%.
-workloads = glmark2
+workloads = glmark2-short
 repetitions = 4
 [noise]
 boots = 2
@@ -44,8 +45,8 @@ check '[ "$(q "SELECT count(*) FROM host_facts WHERE key = '"'interleaved with'"
 	"A' and B are arms of A's run: $(q "SELECT run_id, value FROM host_facts WHERE key LIKE 'interleaved%'")"
 turns=$(grep -oE "mediated with 1 guest: boot [12] of 2 .*arm [123] of 3" "$tmp/cal.log" | sed -E 's/.*boot ([12]).*arm ([123]).*/\1:\2/' | tr '\n' ' ')
 check '[ "$turns" = "1:1 1:2 1:3 2:2 2:3 2:1 " ]' "the arms take turns, the order rotating from boot to boot: $turns"
-check '[ "$(grep -c "native: glmark2 repetition" "$tmp/cal.log")" = 12 ]' \
-	"the host rows run in the same turns: $(grep -c "native: glmark2 repetition" "$tmp/cal.log") native repetitions"
+check '[ "$(grep -c "native: glmark2-short repetition" "$tmp/cal.log")" = 12 ]' \
+	"the host rows run in the same turns: $(grep -c "native: glmark2-short repetition" "$tmp/cal.log") native repetitions"
 
 slowed=$(q "SELECT id FROM runs WHERE plan_name = 'c-cal-slow'")
 cal=$(q "SELECT id FROM runs WHERE plan_name = 'c-calibration'")
@@ -70,7 +71,7 @@ check '[ "$(row "change_pct < -20")" = 1 ]' "it moved the row by more than 20%: 
 check '[ "$(row injected)" = "mediator throttle 50%" ]' "the row says how it was slowed: $(row injected)"
 check '[ "$(row aa_flagged)" = 0 ]' "the A/A pair does not flag the score row: $(row "aa_flagged, detectable_pct")"
 "$vb" show "$cal" --results "$tmp/results" > "$tmp/show.log" 2>&1
-check 'grep -qE "^glmark2 +score +mediated +1 +mediator throttle 50% +0/1 +0% +2/2 100%" "$tmp/show.log"' \
+check 'grep -qE "^glmark2-short +score +mediated +1 +mediator throttle 50% +0/1 +0% +2/2 100%" "$tmp/show.log"' \
 	"show prints the calibration: $(grep " score " "$tmp/show.log")"
 check 'grep -qE "^false alarms: [0-9]+ of [0-9]+ A/A row pairs flagged .*; detections: [0-9]+ of" "$tmp/show.log"' \
 	"... and its totals: $(grep "^false" "$tmp/show.log")"

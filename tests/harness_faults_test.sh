@@ -77,7 +77,7 @@ if [ "$inner" = "--private-mounts" ]; then
 	}
 	sdb="$small/r/vgpubench.db"
 	plan "$tmp/fast.ini" fast kms2d 2
-	plan "$tmp/slow.ini" slow glmark2 3
+	plan "$tmp/slow.ini" slow glmark2-short 3
 	"$vb" run "$tmp/fast.ini" --results "$small/r" --reports "$small/rep" >/dev/null 2>&1
 	run=$(newest_run "$sdb")
 	"$vb" export "$run" --format json --out "$small/prev.json" --results "$small/r" >/dev/null 2>&1
@@ -103,7 +103,7 @@ if [ "$inner" = "--private-mounts" ]; then
 	wait $pid
 	rc=$?
 	check '[ $rc = 1 ]' "a run on a full disk exits 1, not $rc: $(tail -3 "$tmp/full.log")"
-	check 'grep -q "could not store glmark2 repetition .*disk holding the database is full" "$tmp/full.log"' \
+	check 'grep -q "could not store glmark2-short repetition .*disk holding the database is full" "$tmp/full.log"' \
 		"the full disk is named: $(tail -4 "$tmp/full.log")"
 	check 'grep -q "continue with: vgpubench run --resume $slow" "$tmp/full.log"' "the way on is named"
 	rm -f "$small/fill"
@@ -132,7 +132,7 @@ cleanup() { pkill -KILL -f "$tmp/" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 plan "$tmp/fast.ini" fast kms2d 2
-plan "$tmp/slow.ini" slow glmark2 2
+plan "$tmp/slow.ini" slow glmark2-short 2
 printf '[plan]\nname = boots\nconfigs = mediated\nworkloads = kms2d\nguests = 1\nrepetitions = 1\n' >"$tmp/bootplan.ini"
 "$vb" run "$tmp/fast.ini" --results "$tmp/r" --reports "$tmp/rep" >/dev/null 2>&1
 run=$(newest_run "$db")
@@ -347,7 +347,7 @@ ls /tmp | grep '^glmark2-' | sort >"$tmp/csv.before"
 pid=$!
 wait_jobs "$db" $(($(q "$db" "SELECT count(*) FROM jobs") + 1))
 killed=$(newest_run "$db")
-sleep 3 # the second repetition is under way
+sleep 3 # the second repetition (6 s) is under way
 kill -KILL $pid
 wait $pid 2>/dev/null
 pkill -KILL -f "glmark2-es2.*$tmp" 2>/dev/null

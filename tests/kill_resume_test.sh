@@ -15,7 +15,7 @@ cat > "$tmp/plan.ini" <<'PLAN'
 name = killtest
 configs = qemu-virgl
 guests = 1
-workloads = glmark2
+workloads = glmark2-short
 repetitions = 2
 [guest]
 memory_mb = 768

@@ -15,6 +15,7 @@ static const struct {
 	{ "glmark2", "tests/fixtures/glmark2/guest-virgl.txt" },
 	{ "glmark2", "tests/fixtures/glmark2/native-csv.txt" },
 	{ "glmark2-long", "tests/fixtures/glmark2/native-long-csv.txt" },
+	{ "glmark2-short", "tests/fixtures/glmark2/native-short-csv.txt" },
 	{ "kms2d", "tests/fixtures/kms2d/guest-virtio.txt" },
 	{ "gpuhog", "tests/fixtures/gpuhog/native-llvmpipe.txt" },
 	{ "piglit", "tests/fixtures/piglit/host-llvmpipe.txt" },

@@ -5,7 +5,8 @@
  * the console) or else from the console; GL_RENDERER, the surface size, and
  * the score, recomputed as the mean scene FPS and cross-checked against the
  * one glmark2 printed (kept as score_reported). glmark2-long is glmark2's own
- * default scene set. */
+ * default scene set; glmark2-short the same three scenes at 2 s each, for a
+ * quick look (and the tests that run glmark2 for the harness's sake). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -26,8 +27,12 @@
 #define GUEST_ARGS WRAPPER, "glmark2-es2-drm", "--visual-config", "a=0"
 #define SCENE_ARGS "-b", "build:duration=5", "-b", "texture:duration=5", "-b", "shading:duration=5"
 
+#define SHORT_SCENE_ARGS "-b", "build:duration=2", "-b", "texture:duration=2", "-b", "shading:duration=2"
+
 static const char *const host_argv[] = { HOST_ARGS, SCENE_ARGS, NULL };
 static const char *const guest_argv[] = { GUEST_ARGS, SCENE_ARGS, NULL };
+static const char *const short_host_argv[] = { HOST_ARGS, SHORT_SCENE_ARGS, NULL };
+static const char *const short_guest_argv[] = { GUEST_ARGS, SHORT_SCENE_ARGS, NULL };
 /* The long set: glmark2's own default benchmark list, 10 s a scene. */
 static const char *const long_host_argv[] = { HOST_ARGS, NULL };
 static const char *const long_guest_argv[] = { GUEST_ARGS, NULL };
@@ -35,6 +40,11 @@ static const char *const long_guest_argv[] = { GUEST_ARGS, NULL };
 static const char *const *glmark2_argv(enum workload_where where)
 {
 	return where == WL_HOST ? host_argv : guest_argv;
+}
+
+static const char *const *glmark2_short_argv(enum workload_where where)
+{
+	return where == WL_HOST ? short_host_argv : short_guest_argv;
 }
 
 static const char *const *glmark2_long_argv(enum workload_where where)
@@ -416,6 +426,21 @@ const struct workload_def workload_glmark2_long = {
 	.path = WL_PATH_GL,
 	.description = "glmark2's full default scene set at 640x480 (OpenGL ES 2.0)",
 	.argv = glmark2_long_argv,
+	.headline_metric = "score",
+	.scene_metrics = "*.fps",
+	.parse = glmark2_parse,
+};
+
+const struct workload_def workload_glmark2_short = {
+	.budget = "3 scenes x 2 s, 640x480",
+	.requires = glmark2_needs,
+	.metrics = glmark2_metrics,
+	.bundled = 1,
+	.name = "glmark2-short",
+	.cls = "3d",
+	.path = WL_PATH_GL,
+	.description = "glmark2 build, texture and shading scenes at 640x480, 2 s each (OpenGL ES 2.0)",
+	.argv = glmark2_short_argv,
 	.headline_metric = "score",
 	.scene_metrics = "*.fps",
 	.parse = glmark2_parse,

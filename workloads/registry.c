@@ -9,6 +9,7 @@
 
 extern const struct workload_def workload_glmark2;
 extern const struct workload_def workload_glmark2_long;
+extern const struct workload_def workload_glmark2_short;
 extern const struct workload_def workload_kms2d;
 extern const struct workload_def workload_gpuhog;
 extern const struct workload_def workload_piglit;
@@ -19,6 +20,7 @@ extern const struct workload_def workload_robustness;
 static const struct workload_def *const workloads[] = {
 	&workload_glmark2,
 	&workload_glmark2_long,
+	&workload_glmark2_short,
 	&workload_kms2d,
 	&workload_gpuhog,
 	&workload_piglit,
