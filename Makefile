@@ -6,16 +6,19 @@ BUILD   := build
 CSTD    := -std=c11
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS) -Iharness -Iworkloads -Iguest-agent -Imediator -I/usr/include/libdrm
+ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS) -Icommon -Iharness -Iworkloads -Iguest-agent -Imediator -I/usr/include/libdrm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 PLAN    ?= harness/plans/default.ini
 # Builds use every CPU.
 JOBS    := $(shell nproc 2>/dev/null || echo 1)
 
-AGENT_SRC   := $(wildcard guest-agent/*.c)
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard workloads/*.c)
-HARNESS_HDR := $(wildcard harness/*.h workloads/*.h) mediator/gpu_sched.h
+# What every part uses (common/): the monotonic clock, whole-buffer I/O.
+COMMON_SRC  := common/io_full.c common/mono_clock.c
+COMMON_HDR  := $(wildcard common/*.h)
+AGENT_SRC   := $(wildcard guest-agent/*.c) $(COMMON_SRC)
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard workloads/*.c) $(COMMON_SRC)
+HARNESS_HDR := $(wildcard harness/*.h workloads/*.h) mediator/gpu_sched.h $(COMMON_HDR)
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too.
 MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c \
@@ -24,7 +27,7 @@ MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c m
 	mediator/render_spawn.c mediator/shared_mem.c mediator/gpu_device.c \
 	mediator/control.c mediator/gpu_sched.c mediator/sandbox.c mediator/watchdog.c mediator/vtest_dev.c \
 	mediator/stage_hist.c mediator/copy_pool.c mediator/display_sender.c mediator/cpu_clock.c \
-	mediator/proc_mem.c
+	mediator/proc_mem.c $(COMMON_SRC)
 MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp
 MEDIATOR_TEST_SRC := mediator/tests/frontend.c
 TEST_SRC    := $(wildcard tests/*_test.c)
@@ -38,10 +41,11 @@ MEDIATOR     := $(BUILD)/vgpu-mediator
 BENCH_MEDIATOR := $(BUILD)/bench-mediator
 BENCH_VTEST  := $(BUILD)/bench-vtest
 HOSTILE      := $(BUILD)/vgpu-hostile
-HOSTILE_SRC  := mediator/tests/hostile.c mediator/tests/frontend.c mediator/vhost_msg.c harness/util.c
+HOSTILE_SRC  := mediator/tests/hostile.c mediator/tests/frontend.c mediator/vhost_msg.c harness/util.c $(COMMON_SRC)
 BENCH_MEDIATOR_SRC := mediator/tests/bench_mediator.c mediator/tests/frontend.c mediator/vhost_msg.c \
-	mediator/gpu_sched.c harness/util.c harness/stats.c harness/proc_tree.c
-BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/vtest_ns.c harness/xvfb.c harness/util.c harness/stats.c
+	mediator/gpu_sched.c harness/util.c harness/stats.c harness/proc_tree.c $(COMMON_SRC)
+BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/vtest_ns.c harness/xvfb.c harness/util.c harness/stats.c \
+	$(COMMON_SRC)
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
@@ -56,11 +60,11 @@ build: $(AGENT) $(VGPUBENCH) $(KMS2D) $(GPUHOG) $(MEDIATOR) $(BENCH_MEDIATOR) $(
 deps:
 	@bash scripts/deps.sh
 
-$(AGENT): $(AGENT_SRC) $(wildcard guest-agent/*.h)
+$(AGENT): $(AGENT_SRC) $(wildcard guest-agent/*.h) $(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -static -o $@ $(AGENT_SRC) -ljson-c
 
-$(AGENT_SAN): $(AGENT_SRC) $(wildcard guest-agent/*.h)
+$(AGENT_SAN): $(AGENT_SRC) $(wildcard guest-agent/*.h) $(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(AGENT_SRC) -ljson-c
 
@@ -81,26 +85,28 @@ $(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(HARNESS_FROM_MEDIAT
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_FROM_MEDIATOR) $(HARNESS_LIBS)
 
-$(MEDIATOR): mediator/main.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h)
+$(MEDIATOR): mediator/main.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h) $(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ mediator/main.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_LIBS)
 
 # The benchmark is built like a release binary: it measures, so no sanitizers.
-$(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h harness/stats.h)
+$(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h harness/stats.h) \
+	$(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(BENCH_MEDIATOR_SRC) -ljson-c -lpthread -lm
 
-$(BENCH_VTEST): $(BENCH_VTEST_SRC) $(wildcard harness/vtest_ns.h harness/xvfb.h harness/util.h harness/stats.h)
+$(BENCH_VTEST): $(BENCH_VTEST_SRC) $(wildcard harness/vtest_ns.h harness/xvfb.h harness/util.h harness/stats.h) \
+	$(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iharness -o $@ $(BENCH_VTEST_SRC) -lm
 
 # The hostile front-end (the robustness catalogue), built like the benchmark: it drives release back-ends.
-$(HOSTILE): $(HOSTILE_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h)
+$(HOSTILE): $(HOSTILE_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h) $(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(HOSTILE_SRC) -ljson-c -lpthread
 
 # Sanitized objects, compiled once and linked into every test.
-SAN_OBJ := $(patsubst %.c,$(BUILD)/san/obj/%.o,$(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC))
+SAN_OBJ := $(patsubst %.c,$(BUILD)/san/obj/%.o,$(sort $(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC)))
 ALL_HDR := $(HARNESS_HDR) $(wildcard mediator/*.h mediator/tests/*.h)
 .SECONDARY: $(SAN_OBJ)
 
@@ -156,9 +162,11 @@ bench-vtest: deps
 bench: bench-mediator bench-vtest
 
 # libFuzzer targets (clang), each run briefly by make test from its seed corpus.
-$(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(wildcard mediator/*.h mediator/tests/*.h)
+$(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(wildcard mediator/*.h mediator/tests/*.h) \
+	$(COMMON_HDR)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Imediator -Imediator/tests -o $@ $< $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(MEDIATOR_LIBS)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Imediator -Imediator/tests -o $@ $< \
+		$(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(MEDIATOR_LIBS)
 
 # Long fuzzing: every target FUZZ_SECONDS each, its corpus kept under build/fuzz/corpus (make test keeps its
 # short runs from the seeds alone).
@@ -181,7 +189,8 @@ check: deps
 	@bash tests/run-tests.sh --programs-only $(BUILD) $(CHECK_SAN) $(TESTS_TSAN)
 
 format:
-	clang-format -i guest-agent/*.[ch] harness/*.[ch] workloads/*.[ch] tests/*.[ch] mediator/*.[ch] mediator/render/*.c mediator/tests/*.[ch] mediator/fuzz/*.c
+	clang-format -i common/*.[ch] guest-agent/*.[ch] harness/*.[ch] workloads/*.[ch] tests/*.[ch] mediator/*.[ch] \
+		mediator/render/*.c mediator/tests/*.[ch] mediator/fuzz/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "agent_proto.h"
+#include "mono_clock.h"
 
 /* After the process exits, how long grandchildren may hold the pipes open. */
 #define DRAIN_GRACE_MS 2000
@@ -39,14 +40,6 @@ struct job {
 static struct job jobs[JOBS_MAX];
 static jobs_emit_fn emit_fn;
 static void *emit_ctx;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void jobs_init(jobs_emit_fn emit, void *ctx)
 {
@@ -169,7 +162,7 @@ int jobs_start(struct json_object *id, const struct job_spec *spec, const char *
 	j->fds[1] = errp[0];
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(errp[0], F_SETFL, O_NONBLOCK);
-	j->start_ms = now_ms();
+	j->start_ms = mono_ms();
 	j->deadline_ms = j->start_ms + (long long)(spec->timeout_s * 1000.0);
 
 	struct json_object *m = msg_new(id, agent_msg_names[AGENT_MSG_STARTED]);
@@ -310,7 +303,7 @@ static void reap(void)
 				jobs[i].reaped = 1;
 				jobs[i].status = status;
 				jobs[i].ru = ru;
-				jobs[i].reaped_ms = now_ms();
+				jobs[i].reaped_ms = mono_ms();
 				/* Leftover members of the group would keep the pipes open. */
 				kill(-pid, SIGKILL);
 			}
@@ -331,7 +324,7 @@ void jobs_service(const struct pollfd *pfds, int n)
 					drain(&jobs[i], k);
 	}
 	reap();
-	now = now_ms();
+	now = mono_ms();
 	for (int i = 0; i < JOBS_MAX; i++) {
 		struct job *j = &jobs[i];
 
@@ -346,7 +339,7 @@ void jobs_service(const struct pollfd *pfds, int n)
 
 int jobs_next_timeout_ms(void)
 {
-	long long now = now_ms(), best = -1;
+	long long now = mono_ms(), best = -1;
 
 	for (int i = 0; i < JOBS_MAX; i++) {
 		long long t;

@@ -23,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io_full.h"
+#include "mono_clock.h"
+
 volatile int vb_stop_requested;
 
 /* Every message goes through vb_term_safe: it may quote a plan, a guest's output or a workload's reason. */
@@ -70,10 +73,7 @@ void vb_err(const char *fmt, ...)
 
 double vb_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)mono_ns() / 1e9;
 }
 
 double vb_time_scale(void)
@@ -235,23 +235,14 @@ int vb_write_file(const char *path, const void *data, size_t len)
 {
 	char *tmp = vb_strdupf("%s.tmp.%d", path, (int)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), e;
-	const char *p = data;
 
 	if (fd < 0) {
 		free(tmp);
 		return -1;
 	}
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			e = w < 0 ? errno : EIO;
-			goto fail;
-		}
-		p += w;
-		len -= (size_t)w;
+	if (io_write_full(fd, data, len) < 0) {
+		e = errno;
+		goto fail;
 	}
 	if (fsync(fd) < 0) {
 		e = errno;
@@ -400,18 +391,10 @@ static int stdout_errno;
 
 static int write_all(int fd, const char *buf, size_t len)
 {
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (!stdout_errno)
-				stdout_errno = w < 0 ? errno : EIO;
-			return -1;
-		}
-		buf += w;
-		len -= (size_t)w;
+	if (io_write_full(fd, buf, len) < 0) {
+		if (!stdout_errno)
+			stdout_errno = errno;
+		return -1;
 	}
 	return 0;
 }

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mono_clock.h"
+
 #define HELD_MAX 256 /* jobs one thread writes at once; more wait in its queue */
 
 struct sender_thread {
@@ -39,19 +41,6 @@ struct dsend {
 	uint64_t jobs;	    /* done (under mu) */
 	unsigned most_held; /* (under mu) */
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int64_t mono_ms(void)
-{
-	return (int64_t)(mono_ns() / 1000000u);
-}
 
 static int job_fail(struct dsend_job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

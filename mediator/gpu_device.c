@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "copy_pool.h"
+#include "mono_clock.h"
 #include "renderer.h"
 #include "virgl_scan.h"
 
@@ -64,14 +65,6 @@ void gpu_stats_add(struct gpu_stats *sum, const struct gpu_stats *s)
 		stage_hist_add(&sum->stage[i], &s->stage[i]);
 	if (s->last_error[0])
 		memcpy(sum->last_error, s->last_error, sizeof(sum->last_error));
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* The renderer every vGPU set up from now on renders with (gpu_device_set_renderer), and what vGPUs are told of
@@ -727,7 +720,7 @@ static int resource_to_renderer(struct gpu_device *g, struct gpu_resource *r)
 	struct render_xfer x = { .box = { 0, 0, 0, r->width, r->height, 1 }, .stride = r->width * 4 };
 	struct iovec iov = { r->pixels, bytes };
 	uint32_t handle;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 	int e;
 
 	if (r->host_id)
@@ -737,7 +730,7 @@ static int resource_to_renderer(struct gpu_device *g, struct gpu_resource *r)
 	renderer_quiesce(g->rnd); /* a command stream may be on its way: not in its context (render/virgl.c) */
 	e = g->rnd->ops->write(g->rnd, handle, &x, &iov, 1) != 0 ||
 	    (r->backing && g->rnd->ops->attach(g->rnd, handle, r->backing, r->nbacking) != 0);
-	g->st.render_ns += now_ns() - t0;
+	g->st.render_ns += mono_ns() - t0;
 	if (e) {
 		g->rnd->ops->res_unref(g->rnd, handle);
 		return -1;
@@ -900,7 +893,7 @@ static int direct_rows(const struct gpu_resource *r, const struct virtio_gpu_rec
  * renderer refused the read-back). */
 static int flush_read(struct gpu_device *g, struct gpu_resource *r, const struct virtio_gpu_rect *a, uint8_t *dst)
 {
-	uint64_t bytes = (uint64_t)a->width * a->height * 4, t0 = now_ns(), t1;
+	uint64_t bytes = (uint64_t)a->width * a->height * 4, t0 = mono_ns(), t1;
 
 	if (r->host_id) {
 		struct render_xfer x = { .box = { a->x, a->y, 0, a->width, a->height, 1 }, .stride = a->width * 4 };
@@ -909,7 +902,7 @@ static int flush_read(struct gpu_device *g, struct gpu_resource *r, const struct
 
 		renderer_quiesce(g->rnd);
 		e = g->rnd->ops->read(g->rnd, r->host_id, &x, &iov, 1);
-		t1 = now_ns();
+		t1 = mono_ns();
 		stage_record(&g->st.stage[STAGE_READBACK], t1 - t0);
 		g->st.present_ns += t1 - t0;
 		if (e)
@@ -922,7 +915,7 @@ static int flush_read(struct gpu_device *g, struct gpu_resource *r, const struct
 	for (uint32_t y = 0; y < a->height; y++)
 		convert_row(r->format, r->pixels + ((uint64_t)(a->y + y) * r->width + a->x) * 4,
 			    dst + (uint64_t)y * a->width * 4, a->width);
-	g->st.present_ns += now_ns() - t0;
+	g->st.present_ns += mono_ns() - t0;
 	return 0;
 }
 
@@ -942,14 +935,14 @@ static int flush_to_scanout(struct gpu_device *g, struct gpu_resource *r, uint32
 			return -1;
 		buf = g->flush_buf;
 	}
-	t0 = now_ns();
+	t0 = mono_ns();
 	/* QEMU draws an update into the surface its last SCANOUT made, and has none on a new channel (or after a reset,
 	 * which comes with one): the scanout's size goes first whenever this channel has not been told it (gdisp_scanout
 	 * sends nothing for a size already announced). */
 	if (gdisp_scanout(d, i, g->scanout[i].r.width, g->scanout[i].r.height) < 0)
 		return -1;
 	e = gdisp_update(d, i, a->x - g->scanout[i].r.x, a->y - g->scanout[i].r.y, a->width, a->height, buf);
-	t1 = now_ns();
+	t1 = mono_ns();
 	stage_record(&g->st.stage[STAGE_DISPLAY_SEND], t1 - t0);
 	g->st.present_ns += t1 - t0;
 	return e;
@@ -1274,11 +1267,11 @@ static uint32_t cmd_transfer_2d(struct cmd *c)
 			    (unsigned long long)m.offset, (unsigned long long)r->backing_len);
 	if (r->host_id) {
 		struct render_xfer x = { .box = { m.r.x, m.r.y, 0, m.r.width, m.r.height, 1 }, .offset = m.offset };
-		uint64_t t0 = now_ns();
+		uint64_t t0 = mono_ns();
 		int e = c->g->rnd->ops->write(c->g->rnd, r->host_id, &x, NULL, 0);
 
 		c->park = c->g->rnd->later;
-		c->g->st.render_ns += now_ns() - t0;
+		c->g->st.render_ns += mono_ns() - t0;
 		if (e)
 			return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused the transfer (%d)", e);
 	} else if (pixels_own(c->g, r, m.r.y == 0 && m.r.height == r->height && m.r.width == r->width) < 0) {
@@ -1590,10 +1583,10 @@ static uint32_t cmd_create_3d(struct cmd *c)
 			.nr_samples = m.nr_samples, .flags = m.flags,
 		};
 		uint32_t id = renderer_new_res_id(c->g->rnd);
-		uint64_t t0 = now_ns();
+		uint64_t t0 = mono_ns();
 		int rc = c->g->rnd->ops->res_create(c->g->rnd, id, &a);
 
-		c->g->st.render_ns += now_ns() - t0;
+		c->g->st.render_ns += mono_ns() - t0;
 		if (rc != 0) {
 			free(r);
 			return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused resource %u (%d)",
@@ -1640,14 +1633,14 @@ static uint32_t cmd_transfer_3d(struct cmd *c)
 			    (unsigned long long)m.offset, (unsigned long long)r->backing_len);
 	x = (struct render_xfer){ .ctx = host, .level = m.level, .stride = m.stride, .layer_stride = m.layer_stride,
 				  .box = { m.box.x, m.box.y, m.box.z, m.box.w, m.box.h, m.box.d }, .offset = m.offset };
-	t0 = now_ns();
+	t0 = mono_ns();
 	/* The renderer checks the box against the resource and the backing it holds. */
 	if (to_host)
 		rc = c->g->rnd->ops->write(c->g->rnd, r->host_id, &x, NULL, 0);
 	else
 		rc = c->g->rnd->ops->read(c->g->rnd, r->host_id, &x, NULL, 0);
 	c->park = c->g->rnd->later;
-	c->g->st.render_ns += now_ns() - t0;
+	c->g->st.render_ns += mono_ns() - t0;
 	if (rc)
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "the renderer refused the transfer (%d)", rc);
 	{
@@ -1686,9 +1679,9 @@ static uint32_t cmd_submit(struct cmd *c)
 		free(dw);
 		return fail(c, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "submit refused: %s", why);
 	}
-	t0 = now_ns();
+	t0 = mono_ns();
 	rc = c->g->rnd->ops->submit(c->g->rnd, host, dw, m.size / 4);
-	c->g->st.render_ns += now_ns() - t0;
+	c->g->st.render_ns += mono_ns() - t0;
 	free(dw);
 	c->g->st.bytes_to_host += m.size;
 	if (rc)
@@ -1789,7 +1782,7 @@ static int defer(struct gpu_device *g, uint32_t host_fence, uint16_t head, uint3
 		g->cap_pending = cap;
 	}
 	g->pending[g->npending++] = (struct gpu_pending){ host_fence, head, written, g->vdev ? g->vdev->gen : 0,
-							 now_ns() };
+							 mono_ns() };
 	g->st.fences++;
 	return 0;
 }
@@ -1889,10 +1882,10 @@ respond:
 uint32_t gpu_device_handle(void *opaque, unsigned qi, struct vring_req *req)
 {
 	struct gpu_device *g = opaque;
-	uint64_t t0 = now_ns(), render = g->st.render_ns, shown = g->st.present_ns, spent;
+	uint64_t t0 = mono_ns(), render = g->st.render_ns, shown = g->st.present_ns, spent;
 	uint32_t r = handle(g, qi, req);
 
-	spent = now_ns() - t0;
+	spent = mono_ns() - t0;
 	render = g->st.render_ns - render;
 	shown = g->st.present_ns - shown;
 	if (render)
@@ -1904,7 +1897,7 @@ uint32_t gpu_device_handle(void *opaque, unsigned qi, struct vring_req *req)
 void gpu_device_fences_done(struct gpu_device *g, uint32_t host_fence)
 {
 	unsigned n = 0;
-	uint64_t t = now_ns();
+	uint64_t t = mono_ns();
 
 	while (n < g->npending && (int32_t)(host_fence - g->pending[n].host_fence) >= 0) {
 		struct gpu_pending *p = &g->pending[n];

@@ -15,15 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mono_clock.h"
+
 #define GDISP_DEFAULT_TIMEOUT_MS 500
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void gdisp_init(struct gpu_display *g)
 {
@@ -67,7 +61,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = events };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		int r;
 
 		if (left <= 0)
@@ -179,7 +173,7 @@ static int take_protocol_features(struct gpu_display *g, const uint32_t hdr[3], 
  * that comes first is taken on the way. */
 static int await_reply(struct gpu_display *g, uint32_t req, void *out, size_t len)
 {
-	int64_t deadline = now_ms() + g->timeout_ms;
+	int64_t deadline = mono_ms() + g->timeout_ms;
 	uint8_t buf[REPLY_MAX];
 	uint32_t hdr[3];
 
@@ -226,7 +220,7 @@ int gdisp_readable(struct gpu_display *g)
 	uint8_t buf[REPLY_MAX];
 	uint32_t hdr[3];
 
-	if (g->fd < 0 || read_reply(g, hdr, buf, sizeof(buf), now_ms() + g->timeout_ms) < 0)
+	if (g->fd < 0 || read_reply(g, hdr, buf, sizeof(buf), mono_ms() + g->timeout_ms) < 0)
 		return -1;
 	if (hdr[0] == VHOST_USER_GPU_GET_PROTOCOL_FEATURES && g->negotiating)
 		return take_protocol_features(g, hdr, buf);

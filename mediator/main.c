@@ -45,6 +45,7 @@
 #include "cpu_clock.h"
 #include "display_sender.h"
 #include "gpu_device.h"
+#include "mono_clock.h"
 #include "render_worker.h"
 #include "renderer.h"
 #include "gpu_sched.h"
@@ -181,14 +182,6 @@ static struct {
 	_Atomic unsigned call_vgpu;
 	_Atomic uint64_t call_since;
 } M = { .ep = -1, .shared_fd = -1, .control_fd = -1, .present_wait_ns = UINT64_MAX };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static unsigned slot_index(const struct slot *s)
 {

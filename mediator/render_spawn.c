@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mono_clock.h"
 #include "proc_mem.h"
 #include "render_proto.h"
 
@@ -233,14 +234,6 @@ int render_spawner_start(struct render_spawner *z, const struct render_worker_op
 
 /* ---- the broker's side ---- */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Take one message from the spawner: an EXITED is kept; a SPAWNED fills *sp and *fd. 1 one taken, 0 none waiting,
  * -1 the spawner is gone or spoke nonsense. */
 static int take(struct render_spawner *z, struct rs_spawned *sp, int *fd, int *got_spawned)
@@ -279,7 +272,7 @@ int render_spawner_spawn(struct render_spawner *z, const struct render_worker_st
 {
 	struct rs_spawn req = { st ? st->start_delay_ms : 0, st ? st->mem_limit_mb : 0 };
 	struct rs_spawned sp = { .pid = -1 };
-	uint64_t t0 = now_ms();
+	int64_t t0 = mono_ms();
 	int fd = -1, got = 0;
 
 	if (z->sock < 0 || rp_send(z->sock, RS_SPAWN, 0, &req, sizeof(req), -1) < 0) {
@@ -288,7 +281,7 @@ int render_spawner_spawn(struct render_spawner *z, const struct render_worker_st
 	}
 	while (!got) {
 		struct pollfd p = { z->sock, POLLIN, 0 };
-		int64_t left = (int64_t)SPAWN_WAIT_MS - (int64_t)(now_ms() - t0);
+		int64_t left = (int64_t)SPAWN_WAIT_MS - (mono_ms() - t0);
 
 		if (left <= 0) {
 			snprintf(err, errlen, "the worker spawner did not answer in %d ms", SPAWN_WAIT_MS);

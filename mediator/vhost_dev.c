@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io_full.h"
+
 static void queue_reset(struct vdev_queue *q)
 {
 	if (q->kick_fd >= 0)
@@ -46,23 +48,14 @@ static int send_reply(struct vdev *d, uint32_t request, const void *payload, uin
 {
 	uint8_t buf[VHOST_MSG_HDR_SIZE + VHOST_MSG_MAX_PAYLOAD];
 	uint32_t flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
-	size_t len = VHOST_MSG_HDR_SIZE + size, off = 0;
+	size_t len = VHOST_MSG_HDR_SIZE + size;
 
 	memcpy(buf, &request, 4);
 	memcpy(buf + 4, &flags, 4);
 	memcpy(buf + 8, &size, 4);
 	if (size)
 		memcpy(buf + VHOST_MSG_HDR_SIZE, payload, size);
-	while (off < len) {
-		ssize_t n = send(d->sock, buf + off, len - off, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
+	return io_send_full(d->sock, buf, len);
 }
 
 static int reply_u64(struct vdev *d, uint32_t request, uint64_t v)

@@ -57,23 +57,6 @@ void vhost_msg_close_fds(struct vhost_msg *m)
 	m->nfds = 0;
 }
 
-int vhost_read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 void vhost_rx_init(struct vhost_rx *rx)
 {
 	rx->have = 0;

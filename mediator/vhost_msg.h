@@ -125,9 +125,6 @@ int vhost_msg_read(int sock, struct vhost_msg *m, char *err, size_t errlen);
  */
 int vhost_msg_validate(const struct vhost_msg *m, unsigned nqueues, char *err, size_t errlen);
 
-/* Read exactly len bytes (retrying on EINTR). 0, or -1 on error or end of stream. */
-int vhost_read_full(int fd, void *buf, size_t len);
-
 /* Close the fds a message carries. */
 void vhost_msg_close_fds(struct vhost_msg *m);
 

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io_full.h"
 #include "renderer.h"
 #include "shared_mem.h"
 #include "virtio_gpu.h"
@@ -101,19 +102,10 @@ void vtest_free(struct vtest_dev *t)
 
 static int send_all(struct vtest_dev *t, const void *buf, size_t len)
 {
-	size_t off = 0;
-
 	if (t->fd < 0)
 		return 0; /* the fuzzer's client reads nothing */
-	while (off < len) {
-		ssize_t w = send(t->fd, (const uint8_t *)buf + off, len - off, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return drop(t, "reply of %zu bytes not taken: %s", len, w < 0 ? strerror(errno) : "closed");
-		off += (size_t)w;
-	}
+	if (io_send_full(t->fd, buf, len) < 0)
+		return drop(t, "reply of %zu bytes not taken: %s", len, strerror(errno));
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "display_sender.h"
+#include "io_full.h"
 #include "vhost_msg.h"
 
 #define BIG (3u << 20) /* a 1024x768 frame: far more than a socket buffer holds */
@@ -43,8 +44,8 @@ static void *reader_main(void *arg)
 		uint32_t hdr[2]; /* number, payload length */
 		unsigned want = r->period ? got % r->period : got;
 
-		if (vhost_read_full(r->fd, hdr, sizeof(hdr)) < 0 || hdr[1] > BIG ||
-		    vhost_read_full(r->fd, body, hdr[1]) < 0)
+		if (io_read_full(r->fd, hdr, sizeof(hdr)) < 0 || hdr[1] > BIG ||
+		    io_read_full(r->fd, body, hdr[1]) < 0)
 			break;
 		if (hdr[0] != want || (hdr[1] && (body[0] != (uint8_t)want || body[hdr[1] - 1] != (uint8_t)want)))
 			atomic_store(&r->bad, 1);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mono_clock.h"
 #include "render_proto.h"
 #include "render_worker.h"
 #include "shared_mem.h"
@@ -58,14 +59,6 @@ struct wrk {
 static struct wrk *WK(struct renderer *r)
 {
 	return (struct wrk *)r;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* The worker can no longer be trusted or reached: it is killed, and every call fails from now on. */
@@ -244,7 +237,7 @@ static int take(struct wrk *w, uint32_t want, struct rp_reply *reply, int *got)
 static int wait_until(struct wrk *w, uint32_t want, struct rp_reply *reply, int *got, int (*done)(struct wrk *),
 		      const char *what)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = mono_ns();
 
 	for (;;) {
 		struct pollfd p = { w->sock, POLLIN, 0 };
@@ -257,7 +250,7 @@ static int wait_until(struct wrk *w, uint32_t want, struct rp_reply *reply, int 
 			return -1;
 		if ((got && *got) || (done && done(w)))
 			return 0;
-		spent = now_ns() - t0;
+		spent = mono_ns() - t0;
 		if (spent >= w->timeout_ns) {
 			cut_off(w, "worker %d: no answer to %s in %llu ms", w->pid, what,
 				(unsigned long long)(w->timeout_ns / 1000000u));
@@ -286,7 +279,7 @@ static int ensure_ready(struct wrk *w)
 static int call(struct wrk *w, uint32_t op, const void *p, uint32_t len, struct rp_reply *out)
 {
 	struct rp_reply rep = { .rc = -1 };
-	uint64_t t0 = now_ns(), spent;
+	uint64_t t0 = mono_ns(), spent;
 	int got = 0;
 
 	if (ensure_ready(w) < 0)
@@ -294,7 +287,7 @@ static int call(struct wrk *w, uint32_t op, const void *p, uint32_t len, struct 
 	send_msg(w, op, p, len, -1);
 	if (w->r.dead || wait_until(w, w->seq, &rep, &got, NULL, rp_op_name(op)) < 0)
 		return -1;
-	spent = now_ns() - t0;
+	spent = mono_ns() - t0;
 	w->info.calls++;
 	if (spent > w->info.call_ns_max)
 		w->info.call_ns_max = spent;
@@ -566,12 +559,12 @@ static int64_t ring_room(struct wrk *w, uint64_t bytes)
 		/* Full: wait for the worker to take some (one message at least). */
 		{
 			struct pollfd p = { w->sock, POLLIN, 0 };
-			uint64_t t0 = now_ns();
+			uint64_t t0 = mono_ns();
 			int r;
 
 			if (poll(&p, 1, (int)(w->timeout_ns / 1000000u)) <= 0) {
 				cut_off(w, "worker %d: took no command stream in %llu ms", w->pid,
-					(unsigned long long)((now_ns() - t0) / 1000000u));
+					(unsigned long long)((mono_ns() - t0) / 1000000u));
 				return -1;
 			}
 			while ((r = take(w, 0, NULL, &got)) > 0)
@@ -614,7 +607,7 @@ static void poll_(struct renderer *r)
 
 	while (!r->dead && take(w, 0, NULL, &got) > 0)
 		;
-	if (!w->ready && !r->dead && now_ns() - w->opened_ns >= w->timeout_ns)
+	if (!w->ready && !r->dead && mono_ns() - w->opened_ns >= w->timeout_ns)
 		cut_off(w, "worker %d: no READY in %llu ms", w->pid, (unsigned long long)(w->timeout_ns / 1000000u));
 	if (w->fence_new) {
 		w->fence_new = 0;
@@ -715,7 +708,7 @@ struct renderer *render_worker_open(struct render_spawner *z, const struct rende
 	w->r.wake_fd = -1;
 	w->r.later = 1;
 	w->r.starting = 1;
-	w->opened_ns = now_ns();
+	w->opened_ns = mono_ns();
 	w->info.pid = w->pid;
 	w->info.mem_limit_mb = st ? st->mem_limit_mb : 0;
 	w->info.fd_limit = RENDER_WORKER_FDS;

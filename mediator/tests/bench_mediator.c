@@ -36,6 +36,7 @@
 #include "frontend.h"
 #include "gpu_sched.h"
 #include "hostcheck.h"
+#include "io_full.h"
 #include "proc_tree.h"
 #include "stats.h"
 #include "util.h"
@@ -136,7 +137,7 @@ static void *display_main(void *arg)
 
 		if (poll(&p, 1, 50) <= 0)
 			continue;
-		if (vhost_read_full(d->fd, hdr, sizeof(hdr)) < 0) {
+		if (io_read_full(d->fd, hdr, sizeof(hdr)) < 0) {
 			if (!d->stop)
 				disp_fail(d, "display channel closed by the back-end");
 			break;
@@ -144,7 +145,7 @@ static void *display_main(void *arg)
 		if (hdr[0] == VHOST_USER_GPU_UPDATE) {
 			struct vhost_user_gpu_update u;
 
-			if (hdr[2] < sizeof(u) || vhost_read_full(d->fd, &u, sizeof(u)) < 0) {
+			if (hdr[2] < sizeof(u) || io_read_full(d->fd, &u, sizeof(u)) < 0) {
 				disp_fail(d, "malformed UPDATE from the back-end");
 				break;
 			}
@@ -154,7 +155,7 @@ static void *display_main(void *arg)
 				disp_fail(d, "UPDATE payload does not match its rectangle, or exceeds the frame");
 				break;
 			}
-			if (vhost_read_full(d->fd, d->last, data) < 0) {
+			if (io_read_full(d->fd, d->last, data) < 0) {
 				disp_fail(d, "UPDATE payload cut short");
 				break;
 			}
@@ -167,7 +168,7 @@ static void *display_main(void *arg)
 			pthread_mutex_unlock(&d->lock);
 			continue;
 		}
-		if (hdr[2] > sizeof(small) || vhost_read_full(d->fd, small, hdr[2]) < 0) {
+		if (hdr[2] > sizeof(small) || io_read_full(d->fd, small, hdr[2]) < 0) {
 			disp_fail(d, "unexpected display message from the back-end");
 			break;
 		}

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io_full.h"
+
 #include "vhost_dev.h"
 #include "vhost_msg.h"
 #include "virtio_gpu.h"
@@ -85,11 +87,11 @@ int fe_reply(struct frontend *fe, uint32_t *req, void *payload, size_t cap)
 	uint32_t hdr[3];
 	uint8_t skip[VHOST_MSG_MAX_PAYLOAD];
 
-	if (vhost_read_full(fe->sock, hdr, sizeof(hdr)) < 0 || !(hdr[1] & VHOST_USER_REPLY_MASK) ||
+	if (io_read_full(fe->sock, hdr, sizeof(hdr)) < 0 || !(hdr[1] & VHOST_USER_REPLY_MASK) ||
 	    hdr[2] > VHOST_MSG_MAX_PAYLOAD)
 		return -1;
 	*req = hdr[0];
-	if (vhost_read_full(fe->sock, skip, hdr[2]) < 0)
+	if (io_read_full(fe->sock, skip, hdr[2]) < 0)
 		return -1;
 	memcpy(payload, skip, hdr[2] < cap ? hdr[2] : cap);
 	return (int)hdr[2];
@@ -315,12 +317,12 @@ static void *display_main(void *arg)
 
 		if (poll(&p, 1, 50) <= 0)
 			continue;
-		if (vhost_read_full(d->fd, hdr, sizeof(hdr)) < 0)
+		if (io_read_full(d->fd, hdr, sizeof(hdr)) < 0)
 			break;
 		for (left = hdr[2]; left;) { /* the payload (an update's pixels too) is read and dropped */
 			uint32_t n = left < sizeof(buf) ? left : (uint32_t)sizeof(buf);
 
-			if (vhost_read_full(d->fd, buf, n) < 0)
+			if (io_read_full(d->fd, buf, n) < 0)
 				goto out;
 			left -= n;
 		}
