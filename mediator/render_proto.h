@@ -21,7 +21,7 @@
 
 #include "renderer.h"
 
-#define RP_VERSION 2
+#define RP_VERSION 3
 #define RP_MAX_CAPSETS 4
 #define RP_RING_BYTES (16u << 20)   /* the submit ring: twice the longest command stream (GPU_MAX_SUBMIT) */
 #define RP_BULK_MIN (1u << 20)      /* the bulk area's first size; it grows to what a call needs */
@@ -75,6 +75,7 @@ struct rp_caps_info {
 struct rp_ready {
 	uint32_t version; /* RP_VERSION */
 	int32_t rc;       /* 0, or the renderer did not start (why says) */
+	uint32_t fd_limit; /* the RLIMIT_NOFILE it runs under (1 to RENDER_WORKER_FDS) */
 	uint32_t ncaps;
 	struct rp_caps_info caps[RP_MAX_CAPSETS];
 	char gl_renderer[192]; /* NUL-terminated, as every string here */

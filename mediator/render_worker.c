@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -457,10 +458,15 @@ int render_worker_main(int sock, const struct render_worker_opts *o)
 	struct rp_ready rd = { .version = RP_VERSION };
 	char err[160] = "";
 	int keep[2] = { sock, 2 };
+	struct rlimit fds;
 
 	/* What this process holds now is its connection alone (the spawner closed the rest): the sandbox closes no
 	 * descriptor the broker had at its start, whose numbers Mesa's own may take here. */
 	sandbox_note_inherited();
+	/* The descriptors it may hold, as the spawner bounded them (lower than asked where the hard limit is). */
+	rd.fd_limit = RENDER_WORKER_FDS;
+	if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < RENDER_WORKER_FDS)
+		rd.fd_limit = (uint32_t)fds.rlim_cur;
 	W.sock = sock;
 	idmap_init(&W.backings);
 	/* Fences are waited for in virglrenderer's own thread: its eventfd wakes the loop the moment one retires. */

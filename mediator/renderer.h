@@ -134,7 +134,7 @@ struct render_worker_info {
 	int pid;
 	int ready;              /* it said READY */
 	uint32_t mem_limit_mb;  /* its data bound (RLIMIT_DATA), 0 for none */
-	uint32_t fd_limit;      /* its descriptors' bound (RLIMIT_NOFILE) */
+	uint32_t fd_limit;      /* its descriptors' bound (RLIMIT_NOFILE), as its READY said; 0 before */
 	uint64_t calls;         /* calls it was waited on for */
 	uint64_t call_ns_max;   /* the longest such wait */
 	uint64_t submits, async_errors; /* streams sent; streams and other calls it refused with no one waiting */

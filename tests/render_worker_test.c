@@ -3,10 +3,11 @@
  * backing, a command stream through the ring and its fence, capsets, a cursor; memory it cannot map is refused
  * without harm; killed, it makes its renderer dead at the next call, and the spawner reports how it ended. Then
  * hostile workers played by the test: silence past the timeout, unknown messages, a reply to nothing, a fence
- * never queued, a DONE for no stream, a READY of another version or with too many capsets, a descriptor where
- * none belongs, a message before READY, a connection closed mid-call: each makes the renderer dead with the
- * reason, quickly, and every later call fails at once. Read-backs not waited for (a display's): in order, out of
- * order, forgotten, and under way when the worker goes. */
+ * never queued, a DONE for no stream, a READY of another version, with too many capsets or past its descriptor
+ * bound, a descriptor where none belongs, a message before READY, a connection closed mid-call: each makes the
+ * renderer dead with the reason, quickly, and every later call fails at once. Read-backs not waited for (a display's): in order, out of
+ * order, forgotten, and under way when the worker goes. Last, under a hard descriptor limit below the one asked
+ * for, a worker's READY says the limit it got. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -292,7 +294,7 @@ static void fake_close(struct fake *f)
 
 static void ready(struct fake *f, uint32_t version, uint32_t ncaps)
 {
-	struct rp_ready rd = { .version = version, .ncaps = ncaps };
+	struct rp_ready rd = { .version = version, .ncaps = ncaps, .fd_limit = RENDER_WORKER_FDS };
 
 	for (uint32_t i = 0; i < RP_MAX_CAPSETS; i++)
 		rd.caps[i] = (struct rp_caps_info){ 1 + i, 1, 64 };
@@ -414,6 +416,14 @@ static void too_many_caps(struct fake *f)
 	ready(f, RP_VERSION, RP_MAX_CAPSETS + 5);
 }
 
+static void too_many_fds(struct fake *f)
+{
+	struct rp_ready rd = { .version = RP_VERSION, .ncaps = 1, .fd_limit = 1u << 20 };
+
+	rd.caps[0] = (struct rp_caps_info){ 1, 1, 64 };
+	rp_send(f->ws, RP_READY, 0, &rd, sizeof(rd), -1);
+}
+
 static void with_descriptor(struct fake *f)
 {
 	struct rp_reply rep = { 0 };
@@ -457,6 +467,7 @@ static void test_hostile_workers(void)
 	hostile("a DONE for no stream", done_for_nothing, do_poll, "DONE for no stream or backing");
 	hostile("a READY of another version", other_version, do_capset, "another version");
 	hostile("a READY with too many capsets", too_many_caps, do_capset, "too many capsets");
+	hostile("a READY past its descriptor bound", too_many_fds, do_capset, "may hold 1048576 descriptors (1 to 256)");
 	hostile("a descriptor along", with_descriptor, do_call, "with a descriptor");
 	hostile("a reply before READY", before_ready, do_call, "REPLY before READY");
 	hostile("a connection closed mid-call", hangs_up, do_call, "closed");
@@ -557,6 +568,30 @@ static void test_bounded_worker(void)
 	render_spawner_stop(&z);
 }
 
+/* Under a hard descriptor limit lower than RENDER_WORKER_FDS (a host's ulimit -Hn), a worker runs under that and
+ * its READY says so: the control socket never claims the bound it asked for. Run last: the limit stays lowered. */
+static void test_lower_hard_limit(void)
+{
+	struct render_worker_opts o = { .render_node = "none" };
+	struct rlimit l = { 200, 200 };
+	struct render_spawner z;
+	struct render_worker_info wi;
+	char err[256];
+
+	CHECK(setrlimit(RLIMIT_NOFILE, &l) == 0, "a hard limit of 200 descriptors: %s", strerror(errno));
+	CHECK(render_spawner_start(&z, &o, err, sizeof(err)) == 0, "the spawner starts under it: %s", err);
+	struct renderer *r = render_worker_open(&z, NULL, on_fence, NULL, 20000, err, sizeof(err));
+
+	CHECK(r && renderer_num_capsets(r) >= 1, "its worker is READY: %s", r ? r->why : err);
+	if (r) {
+		render_worker_info(r, &wi);
+		CHECK(wi.fd_limit == 200, "and says it may hold 200 descriptors, not %d: %u", RENDER_WORKER_FDS,
+		      wi.fd_limit);
+		renderer_close(r);
+	}
+	render_spawner_stop(&z);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -564,5 +599,6 @@ int main(void)
 	test_bounded_worker();
 	test_hostile_workers();
 	test_hostile_reads();
+	test_lower_hard_limit();
 	return check_done("render_worker");
 }

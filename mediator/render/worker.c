@@ -155,6 +155,11 @@ static int take(struct wrk *w, uint32_t want, struct rp_reply *reply, int *got)
 			cut_off(w, "worker %d: %s", w->pid, why);
 			return -1;
 		}
+		if (!rd->fd_limit || rd->fd_limit > RENDER_WORKER_FDS) {
+			cut_off(w, "worker %d: a READY saying it may hold %u descriptors (1 to %d)", w->pid, rd->fd_limit,
+				RENDER_WORKER_FDS);
+			return -1;
+		}
 		for (uint32_t i = 0; i < rd->ncaps; i++)
 			if (!rd->caps[i].size || rd->caps[i].size > RP_MAX_CAPS_BYTES) {
 				cut_off(w, "worker %d: capset %u of %u bytes", w->pid, rd->caps[i].id,
@@ -162,6 +167,7 @@ static int take(struct wrk *w, uint32_t want, struct rp_reply *reply, int *got)
 				return -1;
 			}
 		w->ncaps = rd->ncaps;
+		w->info.fd_limit = rd->fd_limit;
 		memcpy(w->caps, rd->caps, sizeof(w->caps));
 		snprintf(w->r.gl_renderer, sizeof(w->r.gl_renderer), "%.191s", rd->gl_renderer);
 		snprintf(w->r.platform, sizeof(w->r.platform), "%.140s (worker)", rd->platform);
@@ -711,7 +717,7 @@ struct renderer *render_worker_open(struct render_spawner *z, const struct rende
 	w->opened_ns = mono_ns();
 	w->info.pid = w->pid;
 	w->info.mem_limit_mb = st ? st->mem_limit_mb : 0;
-	w->info.fd_limit = RENDER_WORKER_FDS;
+	w->info.fd_limit = 0; /* its READY says */
 	fd = memfd_create("vgpu-render-ring", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, RP_RING_BYTES) < 0 ||
 	    (w->ring = mmap(NULL, RP_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
