@@ -401,47 +401,23 @@ static const struct wl_metric_decl glmark2_metrics[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
-const struct workload_def workload_glmark2 = {
-	.bundled = 1,
-	.budget = "3 scenes x 5 s, 640x480",
-	.requires = glmark2_needs,
-	.metrics = glmark2_metrics,
-	.name = "glmark2",
-	.cls = "3d",
-	.path = WL_PATH_GL,
-	.description = "glmark2 build, texture and shading scenes at 640x480 (OpenGL ES 2.0)",
-	.argv = glmark2_argv,
-	.headline_metric = "score",
-	.scene_metrics = "*.fps",
-	.parse = glmark2_parse,
-};
+/* The three glmark2 workloads differ in their scenes alone: one parser, one set of metrics. */
+#define GLMARK2_WORKLOAD(NAME, BUDGET, DESCRIPTION, ARGV)                                                       \
+	{                                                                                                       \
+		.name = NAME, .cls = "3d", .path = WL_PATH_GL, .bundled = 1, .budget = BUDGET,                  \
+		.description = DESCRIPTION, .argv = ARGV, .requires = glmark2_needs, .metrics = glmark2_metrics, \
+		.headline_metric = "score", .scene_metrics = "*.fps", .parse = glmark2_parse,                   \
+	}
 
-const struct workload_def workload_glmark2_long = {
-	.budget = "glmark2's default benchmark set (~35 scenes x 10 s), 640x480",
-	.requires = glmark2_needs,
-	.metrics = glmark2_metrics,
-	.bundled = 1,
-	.name = "glmark2-long",
-	.cls = "3d",
-	.path = WL_PATH_GL,
-	.description = "glmark2's full default scene set at 640x480 (OpenGL ES 2.0)",
-	.argv = glmark2_long_argv,
-	.headline_metric = "score",
-	.scene_metrics = "*.fps",
-	.parse = glmark2_parse,
-};
+const struct workload_def workload_glmark2 =
+	GLMARK2_WORKLOAD("glmark2", "3 scenes x 5 s, 640x480",
+			 "glmark2 build, texture and shading scenes at 640x480 (OpenGL ES 2.0)", glmark2_argv);
 
-const struct workload_def workload_glmark2_short = {
-	.budget = "3 scenes x 2 s, 640x480",
-	.requires = glmark2_needs,
-	.metrics = glmark2_metrics,
-	.bundled = 1,
-	.name = "glmark2-short",
-	.cls = "3d",
-	.path = WL_PATH_GL,
-	.description = "glmark2 build, texture and shading scenes at 640x480, 2 s each (OpenGL ES 2.0)",
-	.argv = glmark2_short_argv,
-	.headline_metric = "score",
-	.scene_metrics = "*.fps",
-	.parse = glmark2_parse,
-};
+const struct workload_def workload_glmark2_long =
+	GLMARK2_WORKLOAD("glmark2-long", "glmark2's default benchmark set (~35 scenes x 10 s), 640x480",
+			 "glmark2's full default scene set at 640x480 (OpenGL ES 2.0)", glmark2_long_argv);
+
+const struct workload_def workload_glmark2_short =
+	GLMARK2_WORKLOAD("glmark2-short", "3 scenes x 2 s, 640x480",
+			 "glmark2 build, texture and shading scenes at 640x480, 2 s each (OpenGL ES 2.0)",
+			 glmark2_short_argv);
