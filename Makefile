@@ -13,11 +13,15 @@ PLAN    ?= harness/plans/default.ini
 # Builds use every CPU.
 JOBS    := $(shell nproc 2>/dev/null || echo 1)
 
-# What every part uses (common/): the monotonic clock, whole-buffer I/O.
+# What every part uses (common/): the monotonic clock, whole-buffer I/O; and what more than one part computes with:
+# the statistics (the harness, the benchmarks) and the stage histograms (the mediator keeps them, the harness reads
+# them with the same arithmetic).
 COMMON_SRC  := common/io_full.c common/mono_clock.c
+STATS_SRC   := common/stats.c
+STAGE_HIST_SRC := common/stage_hist.c
 COMMON_HDR  := $(wildcard common/*.h)
 AGENT_SRC   := $(wildcard guest-agent/*.c) $(COMMON_SRC)
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard workloads/*.c) $(COMMON_SRC)
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard workloads/*.c) $(COMMON_SRC) $(STATS_SRC)
 HARNESS_HDR := $(wildcard harness/*.h workloads/*.h) mediator/gpu_sched.h $(COMMON_HDR)
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too.
@@ -26,7 +30,7 @@ MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c m
 	mediator/render/null.c mediator/render/worker.c mediator/render_proto.c mediator/render_worker.c \
 	mediator/render_spawn.c mediator/shared_mem.c mediator/gpu_device.c \
 	mediator/control.c mediator/gpu_sched.c mediator/sandbox.c mediator/watchdog.c mediator/vtest_dev.c \
-	mediator/stage_hist.c mediator/copy_pool.c mediator/display_sender.c mediator/cpu_clock.c \
+	$(STAGE_HIST_SRC) mediator/copy_pool.c mediator/display_sender.c mediator/cpu_clock.c \
 	mediator/proc_mem.c $(COMMON_SRC)
 MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp
 MEDIATOR_TEST_SRC := mediator/tests/frontend.c
@@ -43,9 +47,9 @@ BENCH_VTEST  := $(BUILD)/bench-vtest
 HOSTILE      := $(BUILD)/vgpu-hostile
 HOSTILE_SRC  := mediator/tests/hostile.c mediator/tests/frontend.c mediator/vhost_msg.c harness/util.c $(COMMON_SRC)
 BENCH_MEDIATOR_SRC := mediator/tests/bench_mediator.c mediator/tests/frontend.c mediator/vhost_msg.c \
-	mediator/gpu_sched.c harness/util.c harness/stats.c harness/proc_tree.c $(COMMON_SRC)
-BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/vtest_ns.c harness/xvfb.c harness/util.c harness/stats.c \
-	$(COMMON_SRC)
+	mediator/gpu_sched.c harness/util.c harness/proc_tree.c $(COMMON_SRC) $(STATS_SRC)
+BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/vtest_ns.c harness/xvfb.c harness/util.c $(COMMON_SRC) \
+	$(STATS_SRC)
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
@@ -78,9 +82,9 @@ $(GPUHOG): workloads/gpuhog/gpuhog.c
 
 # The harness reads the mediator's stage histograms with the mediator's own arithmetic, and knows its policies by the
 # scheduler's own list.
-HARNESS_FROM_MEDIATOR := mediator/stage_hist.c mediator/gpu_sched.c
+HARNESS_FROM_MEDIATOR := $(STAGE_HIST_SRC) mediator/gpu_sched.c
 
-$(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(HARNESS_FROM_MEDIATOR) mediator/stage_hist.h \
+$(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(HARNESS_FROM_MEDIATOR) \
 	mediator/gpu_sched.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_FROM_MEDIATOR) $(HARNESS_LIBS)
@@ -90,12 +94,12 @@ $(MEDIATOR): mediator/main.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h) $(COMM
 	$(CC) $(ALL_CFLAGS) -o $@ mediator/main.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_LIBS)
 
 # The benchmark is built like a release binary: it measures, so no sanitizers.
-$(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h harness/stats.h) \
+$(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h) \
 	$(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(BENCH_MEDIATOR_SRC) -ljson-c -lpthread -lm
 
-$(BENCH_VTEST): $(BENCH_VTEST_SRC) $(wildcard harness/vtest_ns.h harness/xvfb.h harness/util.h harness/stats.h) \
+$(BENCH_VTEST): $(BENCH_VTEST_SRC) $(wildcard harness/vtest_ns.h harness/xvfb.h harness/util.h) \
 	$(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iharness -o $@ $(BENCH_VTEST_SRC) -lm
