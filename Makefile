@@ -16,7 +16,7 @@ JOBS    := $(shell nproc 2>/dev/null || echo 1)
 # What every part uses (common/): the monotonic clock, whole-buffer I/O; and what more than one part computes with:
 # the statistics (the harness, the benchmarks) and the stage histograms (the mediator keeps them, the harness reads
 # them with the same arithmetic).
-COMMON_SRC  := common/io_full.c common/mono_clock.c
+COMMON_SRC  := common/io_full.c common/mono_clock.c common/proc_field.c
 STATS_SRC   := common/stats.c
 STAGE_HIST_SRC := common/stage_hist.c
 COMMON_HDR  := $(wildcard common/*.h)

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proc_field.h"
+
 #define TREE_MAX 1024
 
 /* Fields of /proc/PID/stat after the command name (which may hold spaces and parentheses): 0 or -1. */
@@ -103,18 +105,9 @@ double proc_tree_cpu_s(int root)
 /* Pss of one process in KiB, or -1. */
 static long long pss_kb(int pid)
 {
-	char path[64], line[256];
-	long long kb = -1;
-	FILE *f;
+	char kb[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Pss: %lld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return pid > 0 && proc_field(pid, "smaps_rollup", "Pss:", kb, sizeof(kb)) == 0 ? atoll(kb) : -1;
 }
 
 double proc_tree_pss_mb(int root)

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-/* Resident memory of process pid (0: this one) in KiB (/proc/PID/statm); 0 when it cannot be read. */
+/* Resident memory of process pid (0: this one) in KiB (VmRSS in /proc/PID/status); 0 when it cannot be read. */
 uint64_t proc_rss_kb(int pid);
 
 /* Data and private memory of process pid (0: this one) in KiB (VmData in /proc/PID/status); 0 when it cannot be

@@ -2,13 +2,15 @@
  * gather a writer's small pieces, go on after a signal interrupts them and
  * tell a closed writer (errno 0) from an error; writes and sends that finish
  * a buffer larger than the pipe holds, and say EPIPE (no SIGPIPE) when the
- * reader is gone; the monotonic clock in nanoseconds and milliseconds. */
+ * reader is gone; the monotonic clock in nanoseconds and milliseconds; a
+ * keyed /proc line's first field, or -1 when there is none. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 #include "check.h"
 #include "io_full.h"
 #include "mono_clock.h"
+#include "proc_field.h"
 
 static volatile sig_atomic_t alarms;
 
@@ -143,10 +146,30 @@ static void clock_reads(void)
 	CHECK(mb >= (int64_t)(a / 1000000u) && (uint64_t)mb <= b / 1000000u + 1, "the same clock in both units");
 }
 
+static void proc_fields(void)
+{
+	char v[32], tiny[3];
+	struct rlimit l;
+	char lim[32];
+
+	CHECK(proc_field(0, "status", "VmData:", v, sizeof(v)) == 0 && atoll(v) > 0, "this process's VmData: %s", v);
+	CHECK(proc_field(getpid(), "status", "Pid:", v, sizeof(v)) == 0 && atoll(v) == getpid(),
+	      "its Pid line by its pid: %s", v);
+	getrlimit(RLIMIT_NOFILE, &l);
+	snprintf(lim, sizeof(lim), "%llu", (unsigned long long)l.rlim_cur);
+	CHECK(proc_field(0, "limits", "Max open files", v, sizeof(v)) == 0 && !strcmp(v, lim),
+	      "a key of several words, its first field (the soft limit %s): %s", lim, v);
+	CHECK(proc_field(0, "status", "NoSuchKey:", v, sizeof(v)) == -1 && v[0] == 0, "no such line: -1, nothing");
+	CHECK(proc_field(0, "no-such-file", "x", v, sizeof(v)) == -1 && v[0] == 0, "no such file: -1");
+	CHECK(proc_field(-1, "status", "Pid:", v, sizeof(v)) == -1, "no process -1");
+	CHECK(proc_field(0, "status", "VmData:", tiny, sizeof(tiny)) == 0 && strlen(tiny) == 2, "cut to fit: %s", tiny);
+}
+
 int main(void)
 {
 	reads();
 	writes();
 	clock_reads();
+	proc_fields();
 	return check_done("common");
 }

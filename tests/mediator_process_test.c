@@ -29,6 +29,7 @@
 #include "control_doc.h"
 #include "cpu_clock.h"
 #include "frontend.h"
+#include "proc_field.h"
 #include "proc_tree.h"
 #include "render_worker.h"
 #include "util.h"
@@ -878,20 +879,11 @@ static int draw_and_read(struct client *c, float r, float g)
 /* The soft limit `name` of process pid (/proc/PID/limits): -1 for unlimited, -2 when it cannot be read. */
 static long long proc_limit(int pid, const char *name)
 {
-	char path[64], line[256], soft[32];
-	long long v = -2;
-	FILE *f;
+	char soft[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
-	if (!(f = fopen(path, "r")))
+	if (proc_field(pid, "limits", name, soft, sizeof(soft)) < 0)
 		return -2;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, strlen(name)) && sscanf(line + strlen(name), " %31s", soft) == 1) {
-			v = !strcmp(soft, "unlimited") ? -1 : atoll(soft);
-			break;
-		}
-	fclose(f);
-	return v;
+	return !strcmp(soft, "unlimited") ? -1 : atoll(soft);
 }
 
 static int64_t worker_field(json_object *doc, const char *name, const char *key)
