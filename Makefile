@@ -21,8 +21,8 @@ STATS_SRC   := common/stats.c
 STAGE_HIST_SRC := common/stage_hist.c
 COMMON_HDR  := $(wildcard common/*.h)
 AGENT_SRC   := $(wildcard guest-agent/*.c) $(COMMON_SRC)
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c)) $(wildcard workloads/*.c) $(COMMON_SRC) $(STATS_SRC)
-HARNESS_HDR := $(wildcard harness/*.h workloads/*.h) mediator/gpu_sched.h $(COMMON_HDR)
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard workloads/*.c) $(COMMON_SRC) $(STATS_SRC)
+HARNESS_HDR := $(wildcard harness/*.h harness/*/*.h workloads/*.h) mediator/gpu_sched.h $(COMMON_HDR)
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too.
 MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c \
@@ -47,9 +47,9 @@ BENCH_VTEST  := $(BUILD)/bench-vtest
 HOSTILE      := $(BUILD)/vgpu-hostile
 HOSTILE_SRC  := mediator/tests/hostile.c mediator/tests/frontend.c mediator/vhost_msg.c harness/util.c $(COMMON_SRC)
 BENCH_MEDIATOR_SRC := mediator/tests/bench_mediator.c mediator/tests/frontend.c mediator/vhost_msg.c \
-	mediator/gpu_sched.c harness/util.c harness/proc_tree.c $(COMMON_SRC) $(STATS_SRC)
-BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/vtest_ns.c harness/xvfb.c harness/util.c $(COMMON_SRC) \
-	$(STATS_SRC)
+	mediator/gpu_sched.c harness/util.c harness/host/proc_tree.c $(COMMON_SRC) $(STATS_SRC)
+BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/host/vtest_ns.c harness/host/xvfb.c harness/util.c \
+	$(COMMON_SRC) $(STATS_SRC)
 TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
@@ -99,7 +99,7 @@ $(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/tests/
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(BENCH_MEDIATOR_SRC) -ljson-c -lpthread -lm
 
-$(BENCH_VTEST): $(BENCH_VTEST_SRC) $(wildcard harness/vtest_ns.h harness/xvfb.h harness/util.h) \
+$(BENCH_VTEST): $(BENCH_VTEST_SRC) $(wildcard harness/host/vtest_ns.h harness/host/xvfb.h harness/util.h) \
 	$(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iharness -o $@ $(BENCH_VTEST_SRC) -lm
@@ -126,7 +126,8 @@ $(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(SAN_OBJ)
 # make test runs them, and the process tests drive the TSan mediator.
 # -Wno-tsan: vring.c's fences order guest-visible memory, which TSan cannot model anyway.
 TSAN := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
-TSAN_SRC := $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) harness/util.c harness/vtest_ns.c harness/xvfb.c harness/proc_tree.c
+TSAN_SRC := $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) harness/util.c harness/host/vtest_ns.c harness/host/xvfb.c \
+	harness/host/proc_tree.c
 TSAN_OBJ := $(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(TSAN_SRC))
 TSAN_TEST_NAMES := gpu_device_test vtest_dev_test vhost_dev_test watchdog_test gpu_sched_test stage_hist_test copy_pool_test \
 	display_sender_test control_test mediator_process_test vtest_process_test render_worker_test
@@ -193,8 +194,8 @@ check: deps
 	@bash tests/run-tests.sh --programs-only $(BUILD) $(CHECK_SAN) $(TESTS_TSAN)
 
 format:
-	clang-format -i common/*.[ch] guest-agent/*.[ch] harness/*.[ch] workloads/*.[ch] tests/*.[ch] mediator/*.[ch] \
-		mediator/render/*.c mediator/tests/*.[ch] mediator/fuzz/*.c
+	clang-format -i common/*.[ch] guest-agent/*.[ch] harness/*.[ch] harness/*/*.[ch] workloads/*.[ch] tests/*.[ch] \
+		mediator/*.[ch] mediator/render/*.c mediator/tests/*.[ch] mediator/fuzz/*.c
 
 clean:
 	rm -rf $(BUILD)

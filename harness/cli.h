@@ -4,7 +4,7 @@
 #ifndef VGPUBENCH_CLI_H
 #define VGPUBENCH_CLI_H
 
-#include "calibrate.h"
+#include "run/calibrate.h"
 
 #define DEFAULT_PLAN "harness/plans/default.ini"
 #define DEFAULT_RESULTS "results"

@@ -7,15 +7,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "calibrate.h"
+#include "run/calibrate.h"
 #include "cli.h"
-#include "compare.h"
+#include "analysis/compare.h"
 #include "doctor.h"
-#include "export.h"
-#include "report.h"
-#include "runner.h"
-#include "store.h"
-#include "summary.h"
+#include "report/export.h"
+#include "report/report.h"
+#include "run/runner.h"
+#include "store/store.h"
+#include "analysis/summary.h"
 #include "util.h"
 #include "workload.h"
 

@@ -9,11 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "configs.h"
-#include "hostcheck.h"
-#include "mdev.h"
-#include "pci_vfio.h"
-#include "plan.h"
+#include "configs/configs.h"
+#include "host/hostcheck.h"
+#include "host/mdev.h"
+#include "host/pci_vfio.h"
+#include "plan/plan.h"
 #include "util.h"
 
 int doctor_gpus(const char *sysfs, struct doctor_gpu *out, int max)

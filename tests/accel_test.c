@@ -1,4 +1,4 @@
-/* accel_test.c: the accelerator decision (harness/accel.c) against a fake
+/* accel_test.c: the accelerator decision (harness/host/accel.c) against a fake
  * qemu-system-x86_64 script that plays each kind of host: a kernel that
  * boots, one that stops after "Probing EDD" (PVM), one with no output at all,
  * a QEMU that refuses KVM, one that aborts on it (PVM elsewhere), one killed
@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "accel.h"
+#include "host/accel.h"
 #include "check.h"
-#include "hostcheck.h"
+#include "host/hostcheck.h"
 #include "util.h"
 
 static char tmp[] = "/tmp/vgpubench-accel-test-XXXXXX";

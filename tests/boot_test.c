@@ -9,14 +9,14 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "agent_client.h"
-#include "boot_wait.h"
+#include "vm/agent_client.h"
+#include "vm/boot_wait.h"
 #include "check.h"
 #include "guest_fixture.h"
-#include "hostcheck.h"
-#include "image.h"
+#include "host/hostcheck.h"
+#include "vm/image.h"
 #include "util.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 int main(int argc, char **argv)
 {

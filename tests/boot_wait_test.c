@@ -1,4 +1,4 @@
-/* boot_wait_test.c: the hello wait of a booting guest (harness/boot_wait.c)
+/* boot_wait_test.c: the hello wait of a booting guest (harness/vm/boot_wait.c)
  * against an agent channel that never answers: a guest whose serial console
  * stays empty is reported once, early, with QEMU's command line and the log's
  * path, and waited for still; one whose console has output is not. */
@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "boot_wait.h"
+#include "vm/boot_wait.h"
 #include "check.h"
 #include "util.h"
 

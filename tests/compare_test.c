@@ -11,8 +11,8 @@
 
 #include "check.h"
 #include "runs_fixture.h"
-#include "compare.h"
-#include "export.h"
+#include "analysis/compare.h"
+#include "report/export.h"
 #include "util.h"
 
 static void add_subtest(struct store *s, const char *run, const char *name, const char *status)

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "configs.h"
-#include "gpu_backend.h"
-#include "hostcheck.h"
-#include "plan.h"
+#include "configs/configs.h"
+#include "configs/gpu_backend.h"
+#include "host/hostcheck.h"
+#include "plan/plan.h"
 #include "sysfs_fixture.h"
 #include "util.h"
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cpu_pin.h"
+#include "host/cpu_pin.h"
 
 static cpu_set_t cpus(const int *list, int n)
 {

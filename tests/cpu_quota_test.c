@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cpu_quota.h"
+#include "host/cpu_quota.h"
 #include "sysfs_fixture.h"
 
 static int fixture_exists(const char *rel)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "hostcheck.h"
+#include "host/hostcheck.h"
 #include "util.h"
 
 /* Probe the host into h and choose its accelerator; agent is the vgpu-agent binary (the probe's cache lives

@@ -1,10 +1,10 @@
 /* host_noise_test.c: CPU steal and load average from /proc texts
- * (harness/host_noise.c): the steal share between two samples, the guest
+ * (harness/host/host_noise.c): the steal share between two samples, the guest
  * columns not counted twice, and texts it must refuse. */
 #include <math.h>
 
 #include "check.h"
-#include "host_noise.h"
+#include "host/host_noise.h"
 
 int main(void)
 {

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "edid.h"
-#include "hostcheck.h"
-#include "image.h"
+#include "vm/edid.h"
+#include "host/hostcheck.h"
+#include "vm/image.h"
 #include "util.h"
 
 static unsigned hex8(const char *p)

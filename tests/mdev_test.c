@@ -1,4 +1,4 @@
-/* mdev_test.c: mediated devices (harness/mdev.c) against a fixture sysfs
+/* mdev_test.c: mediated devices (harness/host/mdev.c) against a fixture sysfs
  * with GVT-g types and a fake kernel that creates and removes instances the
  * way the real one does: discovery, the type n guests get, create and
  * remove with the journal, a creation the kernel refuses, and a killed run's
@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "configs.h"
-#include "hostcheck.h"
-#include "mdev.h"
-#include "plan.h"
+#include "configs/configs.h"
+#include "host/hostcheck.h"
+#include "host/mdev.h"
+#include "plan/plan.h"
 #include "sysfs_fixture.h"
 #include "util.h"
 

@@ -30,7 +30,7 @@
 #include "cpu_clock.h"
 #include "frontend.h"
 #include "proc_field.h"
-#include "proc_tree.h"
+#include "host/proc_tree.h"
 #include "render_worker.h"
 #include "util.h"
 #include "vhost_dev.h"

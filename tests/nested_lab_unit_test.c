@@ -1,15 +1,15 @@
 /* nested_lab_unit_test.c: the parts of the nested lab that need no VM: the
- * screen check (harness/screen_watch.c: a PPM that is one solid colour,
+ * screen check (harness/vm/screen_watch.c: a PPM that is one solid colour,
  * pixel-exact, and malformed dumps refused) and the lab's verdict from its
- * evidence (harness/nested_lab.c: every missing proof named). The lab itself
+ * evidence (harness/run/nested_lab.c: every missing proof named). The lab itself
  * runs in nested_lab_test.sh. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "check.h"
-#include "nested_lab.h"
-#include "screen_watch.h"
+#include "run/nested_lab.h"
+#include "vm/screen_watch.h"
 #include "util.h"
 
 static char dir[] = "/tmp/vgpubench-labunit-XXXXXX";

@@ -1,5 +1,5 @@
 /* pci_vfio_test.c: handing a PCI function to vfio-pci and back
- * (harness/pci_vfio.c) against a fixture sysfs tree and a fake kernel that
+ * (harness/host/pci_vfio.c) against a fixture sysfs tree and a fake kernel that
  * acts on the writes the way the real one does (driver_override, unbind,
  * bind, drivers_probe): choosing the device, the IOMMU group check, bind and
  * restore with the journal, a bind the kernel does not carry out, and a
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "pci_vfio.h"
+#include "host/pci_vfio.h"
 #include "sysfs_fixture.h"
 #include "util.h"
 

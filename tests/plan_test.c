@@ -5,7 +5,7 @@
 
 #include "check.h"
 #include "gpu_sched.h"
-#include "plan.h"
+#include "plan/plan.h"
 
 struct bad {
 	const char *text;

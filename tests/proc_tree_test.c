@@ -1,4 +1,4 @@
-/* proc_tree_test.c: a process tree as /proc shows it (harness/proc_tree.h):
+/* proc_tree_test.c: a process tree as /proc shows it (harness/host/proc_tree.h):
  * a child and its grandchild found under this process, their CPU time and
  * memory summed, a process that is gone read as nothing. */
 #define _GNU_SOURCE
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "proc_tree.h"
+#include "host/proc_tree.h"
 
 /* Burn ms of this thread's CPU time. */
 static void spin(int ms)

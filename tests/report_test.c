@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "report.h"
-#include "summary.h"
+#include "report/report.h"
+#include "analysis/summary.h"
 #include "runs_fixture.h"
-#include "vgpu_stats.h"
+#include "configs/vgpu_stats.h"
 
 static int count(const char *hay, const char *needle)
 {

@@ -23,18 +23,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent_client.h"
-#include "boot_wait.h"
+#include "vm/agent_client.h"
+#include "vm/boot_wait.h"
 #include "check.h"
 #include "guest_fixture.h"
-#include "configs.h"
-#include "gpu_backend.h"
-#include "hostcheck.h"
-#include "image.h"
-#include "plan.h"
-#include "qmp.h"
+#include "configs/configs.h"
+#include "configs/gpu_backend.h"
+#include "host/hostcheck.h"
+#include "vm/image.h"
+#include "plan/plan.h"
+#include "vm/qmp.h"
 #include "util.h"
-#include "vm.h"
+#include "vm/vm.h"
 
 #define MEMORY_MB 768
 /* The longest a neighbour's frame may take while guest1 is reset, paused and rebooted: the mediator holds every

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "store.h"
+#include "store/store.h"
 #include "util.h"
 
 static inline void exec_sql(struct store *s, const char *sql)

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "scenario_summary.h"
+#include "analysis/scenario_summary.h"
 
 static struct scenario_result row(const char *policy, const char *phase, int guest, const char *workload, int rep,
 				  double value, double window_gpu, double weight)

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "store.h"
-#include "vgpu_stats.h"
-#include "summary.h"
+#include "store/store.h"
+#include "configs/vgpu_stats.h"
+#include "analysis/summary.h"
 #include "util.h"
 
 static struct wl_result metrics(double score)

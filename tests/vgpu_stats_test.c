@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "gpu_backend.h"
+#include "configs/gpu_backend.h"
 #include "util.h"
-#include "vgpu_stats.h"
+#include "configs/vgpu_stats.h"
 
 static const char doc[] =
 	"{ \"mediator\": { \"scheduler\": { \"policy\": \"fixed-share\" } },"

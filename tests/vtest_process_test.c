@@ -25,8 +25,8 @@
 #include "check.h"
 #include "control_doc.h"
 #include "util.h"
-#include "vtest_ns.h"
-#include "xvfb.h"
+#include "host/vtest_ns.h"
+#include "host/xvfb.h"
 
 static const char *mediator;
 static pid_t med_pid;

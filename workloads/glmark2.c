@@ -22,7 +22,7 @@
 /*
  * virtio-gpu planes take XRGB8888 only: no alpha in the visual. The DRM
  * flavour takes the connector's largest mode (and fails with -s), so the guest
- * is given a 640x480-only EDID instead (harness/edid.c).
+ * is given a 640x480-only EDID instead (harness/vm/edid.c).
  */
 #define GUEST_ARGS WRAPPER, "glmark2-es2-drm", "--visual-config", "a=0"
 #define SCENE_ARGS "-b", "build:duration=5", "-b", "texture:duration=5", "-b", "shading:duration=5"

@@ -35,9 +35,9 @@
 
 #include "frontend.h"
 #include "gpu_sched.h"
-#include "hostcheck.h"
+#include "host/hostcheck.h"
 #include "io_full.h"
-#include "proc_tree.h"
+#include "host/proc_tree.h"
 #include "stats.h"
 #include "util.h"
 #include "vhost_dev.h"

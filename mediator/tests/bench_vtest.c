@@ -5,7 +5,7 @@
  * with one renderer in its process, and with a render worker per client
  * (--render-workers). Each repetition starts a fresh server; the three take
  * turns so drift on the machine favours none. glmark2 runs in the private mount namespace the
- * harness gives dom0's agent (harness/vtest_ns.h), so the host's own
+ * harness gives dom0's agent (harness/host/vtest_ns.h), so the host's own
  * /tmp/.virgl_test is never touched. Prints each score, the medians and the
  * ratios of the mediator to virglrenderer's server and of workers to one renderer; a run whose GL_RENDERER
  * is not "virgl (…)" counts as failed, never as a score.
@@ -24,8 +24,8 @@
 
 #include "stats.h"
 #include "util.h"
-#include "vtest_ns.h"
-#include "xvfb.h"
+#include "host/vtest_ns.h"
+#include "host/xvfb.h"
 
 #define MAX_REPS 50
 #define MAX_CLIENTS 8

@@ -1,0 +1,42 @@
+/* config_qemu_virgl.c: peer baseline, QEMU's built-in virtio-gpu-gl-pci
+ * (virgl in the QEMU process), shown through SDL GL in the run's Xvfb. */
+#include "configs/configs.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "configs/gpu_backend.h"
+#include "host/hostcheck.h"
+
+static const char *const virgl_args[] = { "-device", "virtio-gpu-gl-pci,xres=640,yres=480", "-display", "sdl,gl=on",
+					  NULL };
+
+static const char *skip_reason(const struct host *h, const struct plan *p, char *buf, size_t len)
+{
+	(void)p;
+	(void)buf;
+	(void)len;
+	return h->has_xvfb ? NULL : "Xvfb is not installed (QEMU's SDL GL display needs it here; run make deps)";
+}
+
+static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
+{
+	(void)env;
+	(void)err;
+	(void)errlen;
+	for (int i = 0; i < n; i++)
+		memcpy(b->args[i], virgl_args, sizeof(virgl_args));
+	snprintf(b->description, sizeof(b->description), "QEMU's built-in virtio-gpu-gl-pci");
+	return 0;
+}
+
+const struct config_def config_qemu_virgl = {
+	.name = "qemu-virgl",
+	.kind = CONFIG_GUEST,
+	.description = "peer baseline: QEMU's built-in virtio-gpu-gl-pci (virgl)",
+	.guest_renderer = "virgl",
+	.guest_kms_driver = "virtio_gpu",
+	.needs_display = 1,
+	.skip_reason = skip_reason,
+	.start = start,
+};

@@ -1,0 +1,182 @@
+/* vm.c: QEMU guests. The guest boots the host's kernel with our initramfs,
+ * reaches the host's root over 9p, and talks to the harness over a
+ * virtio-serial port backed by a unix socket. QEMU dies with the harness
+ * (PR_SET_PDEATHSIG), so a killed harness leaves no guest behind. */
+#define _GNU_SOURCE
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vm/edid.h"
+#include "util.h"
+
+#define MAX_ARGS 96
+
+int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
+{
+	char *argv[MAX_ARGS];
+	char *owned[MAX_ARGS];
+	int n = 0, no = 0;
+	char *env[2] = { NULL, NULL };
+
+	memset(vm, 0, sizeof(*vm));
+	vm->index = index;
+	snprintf(vm->name, sizeof(vm->name), "guest%d", index);
+	if (strchr(dir, ',')) {
+		vb_err("%s: the run folder must not contain ',' (QEMU option syntax): %s", vm->name, dir);
+		return -1;
+	}
+	snprintf(vm->dir, sizeof(vm->dir), "%s", dir);
+	snprintf(vm->agent_sock, sizeof(vm->agent_sock), "%s/%s.agent.sock", o->sockdir ? o->sockdir : dir, vm->name);
+	snprintf(vm->qmp_sock, sizeof(vm->qmp_sock), "%s/%s.qmp.sock", o->sockdir ? o->sockdir : dir, vm->name);
+	snprintf(vm->serial_log, sizeof(vm->serial_log), "%s/%s.serial.log", dir, vm->name);
+	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/%s.qemu.log", dir, vm->name);
+	unlink(vm->agent_sock);
+	unlink(vm->qmp_sock);
+
+#define ARG(s) (argv[n++] = (char *)(s))
+#define OWN(s) (owned[no++] = argv[n++] = (s))
+	ARG(o->qemu);
+	ARG("-name");
+	ARG(vm->name);
+	ARG("-nodefaults");
+	ARG("-no-user-config");
+	ARG("-no-reboot");
+	ARG("-machine");
+	ARG(o->machine ? o->machine : "pc");
+	ARG("-accel");
+	ARG(o->accel);
+	ARG("-cpu");
+	ARG(strcmp(o->accel, "kvm") == 0 ? "host" : o->cpu);
+	ARG("-smp");
+	OWN(vb_strdupf("%d", o->vcpus));
+	ARG("-m");
+	OWN(vb_strdupf("%d", o->memory_mb));
+	ARG("-kernel");
+	ARG(o->kernel);
+	ARG("-initrd");
+	ARG(o->initrd);
+	ARG("-append");
+	OWN(vb_strdupf("console=ttyS0 panic=-1 loglevel=4 rdinit=/init drm.edid_firmware=%s vgpu.name=%s%s%s",
+			 EDID_FIRMWARE_NAME, vm->name, o->kernel_args ? " " : "", o->kernel_args ? o->kernel_args : ""));
+	ARG("-serial");
+	OWN(vb_strdupf("file:%s", vm->serial_log));
+	ARG("-monitor");
+	ARG("none");
+	ARG("-qmp");
+	OWN(vb_strdupf("unix:%s,server=on,wait=off", vm->qmp_sock));
+	/* The host's root, read-only; the guest puts a tmpfs overlay on top. */
+	ARG("-fsdev");
+	ARG("local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap");
+	ARG("-device");
+	ARG("virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot");
+	/* The agent's channel. */
+	ARG("-device");
+	ARG("virtio-serial-pci");
+	ARG("-chardev");
+	OWN(vb_strdupf("socket,id=agent,path=%s,server=on,wait=off", vm->agent_sock));
+	ARG("-device");
+	ARG("virtserialport,chardev=agent,name=vgpu.agent");
+	for (const char *const *g = o->gpu_args; g && *g && n < MAX_ARGS - 4; g++)
+		ARG(*g);
+	if (!o->display) {
+		ARG("-display");
+		ARG("none");
+	}
+	argv[n] = NULL;
+#undef ARG
+#undef OWN
+
+	if (o->display)
+		env[0] = vb_strdupf("DISPLAY=%s", o->display);
+	FILE *f = fopen(vm->qemu_log, "w");
+
+	if (f) {
+		fputs("command:", f);
+		for (int i = 0; i < n; i++)
+			fprintf(f, " %s", argv[i]);
+		fputc('\n', f);
+		fclose(f);
+	}
+	vm->started = vb_now();
+	vm->pid = vb_spawn(argv, env, vm->qemu_log);
+	for (int i = 0; i < no; i++)
+		free(owned[i]);
+	free(env[0]);
+	if (vm->pid < 0) {
+		vb_err("%s: cannot start %s: %s", vm->name, o->qemu, strerror(errno));
+		vm->pid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int vm_alive(struct vm *vm)
+{
+	int status;
+
+	if (vm->pid <= 0)
+		return 0;
+	if (waitpid(vm->pid, &status, WNOHANG) == vm->pid) {
+		vm->pid = 0;
+		return 0;
+	}
+	return 1;
+}
+
+void vm_stop(struct vm *vm)
+{
+	if (vm->pid > 0) {
+		kill(vm->pid, SIGTERM);
+		vb_reap(vm->pid, 10.0);
+		vm->pid = 0;
+	}
+	if (vm->agent_sock[0])
+		unlink(vm->agent_sock);
+	if (vm->qmp_sock[0])
+		unlink(vm->qmp_sock);
+}
+
+int vm_console_empty(const struct vm *vm)
+{
+	struct stat st;
+
+	return stat(vm->serial_log, &st) < 0 || st.st_size == 0;
+}
+
+char *vm_command_line(const struct vm *vm)
+{
+	size_t len;
+	char *log = vb_read_file(vm->qemu_log, &len);
+	char *cmd = NULL;
+
+	if (log && strncmp(log, "command: ", 9) == 0) {
+		log[strcspn(log, "\n")] = '\0';
+		cmd = vb_strdup(log + 9);
+	}
+	free(log);
+	return cmd;
+}
+
+const char *vm_serial_tail(const struct vm *vm)
+{
+	static char tail[1024];
+	size_t len;
+	char *s = vb_read_file(vm->serial_log, &len);
+	size_t start;
+
+	tail[0] = '\0';
+	if (!s)
+		return tail;
+	start = len > sizeof(tail) - 1 ? len - (sizeof(tail) - 1) : 0;
+	snprintf(tail, sizeof(tail), "%s", s + start);
+	free(s);
+	return tail;
+}
