@@ -1,6 +1,9 @@
 /* store.h: the results database (SQLite) and its schema. The schema is
  * documented in results/SCHEMA.md. Every job and its metrics are written in
- * one transaction, so a crash loses at most the job in flight. */
+ * one transaction, so a crash loses at most the job in flight. Behind it:
+ * schema.c (the schema, its versions, opening), write.c (what a run writes),
+ * read_runs.c, read_values.c, read_scenarios.c and read_export.c (the
+ * readers), and sql.c (their SQLite helpers, sql.h). */
 #ifndef VGPUBENCH_STORE_H
 #define VGPUBENCH_STORE_H
 
