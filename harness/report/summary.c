@@ -1,0 +1,228 @@
+/* summary.c: the report's opening sections: the triangle (each configuration against native, passthrough and the
+ * lab) and the summary table with each row's detectable change. */
+#define _GNU_SOURCE
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/compare.h"
+#include "configs/configs.h"
+#include "report/rep.h"
+#include "stats.h"
+#include "util.h"
+
+/* Did config's jobs in this run come from a nested lab (store_lab_get)? Its numbers prove a path, not a speed. */
+static int is_lab(struct rep *r, const char *config)
+{
+	char *lab = config ? store_lab_get(r->st, r->run, config) : NULL;
+
+	free(lab);
+	return lab != NULL;
+}
+
+/* The native series s is a share of, or NULL (none, or s is a nested lab's). */
+static const struct series *native_of(struct rep *r, const struct series *s)
+{
+	return is_lab(r, s->config) ? NULL : series_find(&r->set, s->workload, config_baseline(), 0, 0, s->metric);
+}
+
+/* One cell of the triangle: median(a) ÷ median(b) with its 95% interval, or why there is none. */
+static void triangle_cell(struct rep *r, const struct series *a, const struct series *b, const char *aname,
+			  const char *bname)
+{
+	const char *names[2] = { aname, bname };
+	const struct series *ss[2] = { a, b };
+
+	for (int k = 0; k < 2; k++)
+		if (ss[k] && ss[k]->n && is_lab(r, names[k])) {
+			fprintf(r->html, "<td class=na>%s: nested lab only (median %.1f): it proves the path, not the speed "
+					 "(see the environment's nested lab fact)</td>",
+				names[k], rep_median_copy(ss[k]->v, ss[k]->n));
+			return;
+		}
+	if (a && b && a->n && b->n && !(rep_median_copy(b->v, b->n) > 0)) {
+		fprintf(r->html, "<td class=na>%s: its median is %g, so no ratio</td>", bname,
+			rep_median_copy(b->v, b->n));
+		return;
+	}
+	if (a && b && a->n && b->n) {
+		double ratio = 100.0 * rep_median_copy(a->v, a->n) / rep_median_copy(b->v, b->n);
+		struct stats_ci ci = stats_bootstrap_ratio(a->v, a->n, b->v, b->n, BOOT_ITERS, BOOT_SEED);
+
+		fprintf(r->html, "<td>%.1f%% (%.1f – %.1f%%)</td>", ratio, 100 * ci.lo, 100 * ci.hi);
+		return;
+	}
+	for (int k = 0; k < 2; k++) {
+		char *status, *reason;
+
+		if (ss[k] && ss[k]->n)
+			continue;
+		fprintf(r->html, "<td class=na>");
+		if (!names[k]) {
+			fprintf(r->html, "no such configuration");
+		} else if (store_config_get(r->st, r->run, names[k], &status, &reason) < 0) {
+			fprintf(r->html, "%s: not in this run's plan", names[k]);
+		} else {
+			fprintf(r->html, "%s: ", names[k]);
+			if (strcmp(status, "skipped") == 0) {
+				fprintf(r->html, "skipped: ");
+				vb_xml_escape(r->html, reason);
+			} else {
+				fprintf(r->html, "no successful job here");
+			}
+			free(status);
+			free(reason);
+		}
+		fprintf(r->html, "</td>");
+		return;
+	}
+}
+
+/*
+ * The report opens with the triangle: mediated ÷ native, passthrough ÷
+ * native and mediated ÷ passthrough for each workload and guest count, each
+ * with its bootstrap interval; a corner that did not run says why instead.
+ */
+void rep_section_triangle(struct rep *r)
+{
+	const struct config_def *med = config_with_role(ROLE_MEDIATED), *pt = config_with_role(ROLE_PASSTHROUGH);
+	const char *mn = med ? med->name : NULL, *pn = pt ? pt->name : NULL, *nn = config_baseline();
+	int rows = 0;
+
+	fprintf(r->html, "<h2 id=triangle>Mediated, passthrough and native</h2>\n<table><tr><th>workload</th>"
+			 "<th>metric</th><th>guests</th><th>%s ÷ %s</th><th>%s ÷ %s</th><th>%s ÷ %s</th></tr>\n",
+		mn ? mn : "?", nn, pn ? pn : "?", nn, mn ? mn : "?", pn ? pn : "?");
+	for (size_t i = 0; i < r->set.n; i++) {
+		const char *w = r->set.s[i].workload, *metric = rep_headline(w);
+		int topo[PLAN_TOPOS], ntopo = 0;
+
+		if (i > 0 && strcmp(r->set.s[i - 1].workload, w) == 0)
+			continue; /* one pass per workload */
+		/* The guest counts any configuration of this workload ran with. */
+		for (size_t k = i; k < r->set.n && strcmp(r->set.s[k].workload, w) == 0; k++) {
+			const struct series *x = &r->set.s[k];
+			int seen = 0;
+
+			if (!x->topology || x->dom0 || strcmp(x->metric, metric))
+				continue;
+			for (int t = 0; t < ntopo; t++)
+				seen |= topo[t] == x->topology;
+			if (!seen && ntopo < PLAN_TOPOS)
+				topo[ntopo++] = x->topology;
+		}
+		const struct series *nat = series_find(&r->set, w, nn, 0, 0, metric);
+
+		for (int t = 0; t < ntopo; t++) {
+			const struct series *m = mn ? series_find(&r->set, w, mn, topo[t], 0, metric) : NULL;
+			const struct series *p = pn ? series_find(&r->set, w, pn, topo[t], 0, metric) : NULL;
+
+			fprintf(r->html, "<tr><td>");
+			vb_xml_escape(r->html, w);
+			fprintf(r->html, "</td><td>");
+			vb_xml_escape(r->html, metric);
+			fprintf(r->html, "</td><td>%d</td>", topo[t]);
+			triangle_cell(r, m, nat, mn, nn);
+			triangle_cell(r, p, nat, pn, nn);
+			triangle_cell(r, m, p, mn, pn);
+			fprintf(r->html, "</tr>\n");
+			rows++;
+		}
+	}
+	fprintf(r->html, "</table>\n");
+	if (!rows)
+		fprintf(r->html, "<p>No guest results in this run.</p>\n");
+	fprintf(r->html, "<p>Medians over every guest and repetition, per guest; intervals are 95%% bootstrap intervals "
+			 "of the ratio of medians. Passthrough gives one guest the whole GPU.</p>\n");
+}
+
+/* What compare could flag between this row and a run like it (same n, same CV), at 80% power; where that is more
+ * than compare's default threshold, how many repetitions it would take. */
+static void detectable_cell(struct rep *r, const struct series *s, double cv)
+{
+	double d = stats_detectable_pct(cv, s->n, cv, s->n, 0.05, COMPARE_POWER);
+	size_t per_rep = s->topology > 0 && !s->dom0 ? (size_t)s->topology : 1;
+
+	if (isnan(d))
+		fprintf(r->html, "<td>–</td>");
+	else if (isinf(d))
+		fprintf(r->html, "<td class=noisy title=\"too few values for Mann-Whitney to reach p &lt; 0.05\">none</td>");
+	else if (d > REPORT_THRESHOLD_PCT)
+		fprintf(r->html, "<td class=noisy>%.1f%% (underpowered: needs ~%zu repetitions)</td>", d,
+			(stats_values_needed(cv, REPORT_THRESHOLD_PCT, 0.05, COMPARE_POWER) + per_rep - 1) / per_rep);
+	else
+		fprintf(r->html, "<td>%.1f%%</td>", d);
+}
+
+void rep_section_summary(struct rep *r)
+{
+	struct dfile df;
+	FILE *d = rep_data_file(r, "native", &df);
+	const char *path = df.name;
+	int bars = 0;
+
+	fprintf(r->html, "<h2 id=summary>Summary</h2>\n<table><tr><th>workload</th><th>metric</th><th>config</th>"
+			 "<th>guests</th><th>n</th><th>median</th><th>95%% CI</th><th>CV</th>"
+			 "<th title=\"the smallest change compare could flag against a run like this one, at 80%% power\">"
+			 "detectable</th><th>%% of native</th><th>95%% CI</th></tr>\n");
+	for (size_t i = 0; i < r->set.n; i++) {
+		const struct series *s = &r->set.s[i], *nat = native_of(r, s);
+
+		if (strcmp(s->metric, rep_headline(s->workload)) != 0)
+			continue;
+		double med = rep_median_copy(s->v, s->n), cv = stats_cv(s->v, s->n);
+		struct stats_ci ci = stats_bootstrap_median(s->v, s->n, BOOT_ITERS, BOOT_SEED);
+		double pct = NAN;
+		struct stats_ci pci = { NAN, NAN };
+
+		/* A share of a native median of 0 (or less) is no number: shown as none. */
+		if (nat && rep_median_copy(nat->v, nat->n) > 0) {
+			pct = 100.0 * med / rep_median_copy(nat->v, nat->n);
+			pci = stats_bootstrap_ratio(s->v, s->n, nat->v, nat->n, BOOT_ITERS, BOOT_SEED);
+			pci.lo *= 100;
+			pci.hi *= 100;
+		}
+		fprintf(r->html, "<tr><td>%s</td><td>%s (%s)</td><td>%s%s</td><td>%s%.0d</td><td>%zu</td><td>%.1f</td>"
+				 "<td>%.1f – %.1f</td><td%s>%.1f%%</td>",
+			s->workload, s->metric, s->unit, s->config, s->dom0 ? " (dom0)" : "", s->topology ? "" : "host",
+			s->topology, s->n, med,
+			ci.lo, ci.hi, cv > 0.10 ? " class=noisy title=\"noisy: CV above 10%\"" : "",
+			isnan(cv) ? 0.0 : 100 * cv);
+		detectable_cell(r, s, cv);
+		if (is_lab(r, s->config))
+			fprintf(r->html, "<td colspan=2>nested lab: proves the path, not the speed</td></tr>\n");
+		else if (isnan(pct))
+			fprintf(r->html, "<td>–</td><td>–</td></tr>\n");
+		else
+			fprintf(r->html, "<td>%.1f%%</td><td>%.1f – %.1f%%</td></tr>\n", pct, pci.lo, pci.hi);
+		if (d && !isnan(pct) && strcmp(s->config, config_baseline()) != 0) {
+			char l[96];
+
+			rep_label(l, sizeof(l), s);
+			char dl[192], both[192];
+
+			snprintf(both, sizeof(both), "%s %s", s->workload, l);
+			rep_dat_label(dl, sizeof(dl), both);
+			fprintf(d, "\"%s\" %.4f %.4f %.4f\n", dl, pct, pci.lo, pci.hi);
+			bars++;
+		}
+	}
+	fprintf(r->html, "</table>\n");
+	rep_data_done(r, &df);
+	fprintf(r->html, "<h2 id=native>%% of native</h2>\n");
+	if (bars) {
+		char *script = vb_strdupf("set style data histogram\nset style histogram errorbars gap 1 lw 1.5\n"
+					  "set style fill solid 0.6 border -1\nset ylabel '%% of native'\n"
+					  "set yrange [0:*]\nset xtics rotate by -20\nunset key\n"
+					  "plot '%s' using 2:3:4:xtic(1) title '%% of native' lc rgb '#3a6ea5'\n",
+					  path);
+
+		rep_chart(r, "native", script, "Median of the headline metric as a percentage of native, with 95% "
+					       "bootstrap intervals of the ratio of medians.");
+		free(script);
+	} else {
+		fprintf(r->html, "<p>No configuration has both native and guest results in this run.</p>\n");
+	}
+	free(df.name);
+}
