@@ -21,20 +21,28 @@ STATS_SRC   := common/stats.c
 STAGE_HIST_SRC := common/stage_hist.c
 COMMON_HDR  := $(wildcard common/*.h)
 AGENT_SRC   := $(wildcard guest-agent/*.c) $(COMMON_SRC)
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard workloads/*.c) $(COMMON_SRC) $(STATS_SRC)
-HARNESS_HDR := $(wildcard harness/*.h harness/*/*.h workloads/*.h) mediator/gpu_sched.h $(COMMON_HDR)
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard workloads/*.c) \
+	$(COMMON_SRC) $(STATS_SRC)
+HARNESS_HDR := $(wildcard harness/*.h harness/*/*.h workloads/*.h) mediator/sched/gpu_sched.h $(COMMON_HDR)
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
-# The mediator: its library part is linked into the tests and fuzzers too.
-MEDIATOR_LIB_SRC := mediator/guest_mem.c mediator/vring.c mediator/vhost_msg.c mediator/vhost_dev.c \
-	mediator/idmap.c mediator/virgl_scan.c mediator/gpu_display.c mediator/renderer.c mediator/render/virgl.c \
-	mediator/render/null.c mediator/render/worker.c mediator/render_proto.c mediator/render_worker.c \
-	mediator/render_spawn.c mediator/shared_mem.c mediator/gpu_device.c \
-	mediator/control.c mediator/gpu_sched.c mediator/sandbox.c mediator/watchdog.c mediator/vtest_dev.c \
-	$(STAGE_HIST_SRC) mediator/copy_pool.c mediator/display_sender.c mediator/cpu_clock.c \
-	mediator/proc_mem.c $(COMMON_SRC)
+# The mediator: its library part is linked into the tests and fuzzers too. One folder per layer: vhost/ (guest
+# memory, rings, messages, the vhost-user device), device/ (the virtio-gpu and vtest devices), render/ (the
+# renderer interface, its back-ends, the worker processes), sched/, display/ and process/ (sandbox, control
+# socket, memory).
+MEDIATOR_LIB_SRC := $(addprefix mediator/vhost/,guest_mem.c vring.c vhost_msg.c vhost_dev.c) \
+	$(addprefix mediator/device/,idmap.c virgl_scan.c gpu_display.c gpu_device.c vtest_dev.c) \
+	$(addprefix mediator/render/,renderer.c render_proto.c render_worker.c render_spawn.c shared_mem.c) \
+	$(addprefix mediator/render/backend/,virgl.c null.c worker.c) \
+	$(addprefix mediator/sched/,gpu_sched.c watchdog.c cpu_clock.c) \
+	$(addprefix mediator/display/,copy_pool.c display_sender.c) \
+	$(addprefix mediator/process/,control.c sandbox.c proc_mem.c) $(STAGE_HIST_SRC) $(COMMON_SRC)
 MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp
-MEDIATOR_TEST_SRC := mediator/tests/frontend.c
-TEST_SRC    := $(wildcard tests/*_test.c)
+MEDIATOR_TEST_SRC := tools/frontend.c
+# The tests: unit/ (one folder per part), integration/ (what boots guests or starts the built programs), lib/ (what
+# the tests share: check.h, check.sh, fixtures); make finds a test's source through TEST_DIRS.
+TEST_DIRS   := $(wildcard tests/unit/*) tests/integration
+TEST_SRC    := $(wildcard $(addsuffix /*_test.c,$(TEST_DIRS)))
+vpath %_test.c $(TEST_DIRS)
 
 AGENT        := $(BUILD)/vgpu-agent
 KMS2D        := $(BUILD)/kms2d
@@ -45,12 +53,12 @@ MEDIATOR     := $(BUILD)/vgpu-mediator
 BENCH_MEDIATOR := $(BUILD)/bench-mediator
 BENCH_VTEST  := $(BUILD)/bench-vtest
 HOSTILE      := $(BUILD)/vgpu-hostile
-HOSTILE_SRC  := mediator/tests/hostile.c mediator/tests/frontend.c mediator/vhost_msg.c harness/util.c $(COMMON_SRC)
-BENCH_MEDIATOR_SRC := mediator/tests/bench_mediator.c mediator/tests/frontend.c mediator/vhost_msg.c \
-	mediator/gpu_sched.c harness/util.c harness/host/proc_tree.c $(COMMON_SRC) $(STATS_SRC)
-BENCH_VTEST_SRC := mediator/tests/bench_vtest.c harness/host/vtest_ns.c harness/host/xvfb.c harness/util.c \
+HOSTILE_SRC  := tools/hostile.c tools/frontend.c mediator/vhost/vhost_msg.c harness/util.c $(COMMON_SRC)
+BENCH_MEDIATOR_SRC := tools/bench_mediator.c tools/frontend.c mediator/vhost/vhost_msg.c \
+	mediator/sched/gpu_sched.c harness/util.c harness/host/proc_tree.c $(COMMON_SRC) $(STATS_SRC)
+BENCH_VTEST_SRC := tools/bench_vtest.c harness/host/vtest_ns.c harness/host/xvfb.c harness/util.c \
 	$(COMMON_SRC) $(STATS_SRC)
-TESTS_SAN    := $(patsubst tests/%.c,$(BUILD)/san/%,$(TEST_SRC))
+TESTS_SAN    := $(patsubst %.c,$(BUILD)/san/%,$(notdir $(TEST_SRC)))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
 .PHONY: all build deps run test check bench bench-mediator bench-vtest fuzz format clean
@@ -82,22 +90,22 @@ $(GPUHOG): workloads/gpuhog/gpuhog.c
 
 # The harness reads the mediator's stage histograms with the mediator's own arithmetic, and knows its policies by the
 # scheduler's own list.
-HARNESS_FROM_MEDIATOR := $(STAGE_HIST_SRC) mediator/gpu_sched.c
+HARNESS_FROM_MEDIATOR := $(STAGE_HIST_SRC) mediator/sched/gpu_sched.c
 
 $(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(HARNESS_FROM_MEDIATOR) \
-	mediator/gpu_sched.h
+	mediator/sched/gpu_sched.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_FROM_MEDIATOR) $(HARNESS_LIBS)
 
-$(MEDIATOR): mediator/main.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h) $(COMMON_HDR)
+$(MEDIATOR): mediator/main.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h mediator/*/*.h) $(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ mediator/main.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_LIBS)
 
 # The benchmark is built like a release binary: it measures, so no sanitizers.
-$(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h) \
+$(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/*/*.h tools/*.h harness/util.h) \
 	$(COMMON_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(BENCH_MEDIATOR_SRC) -ljson-c -lpthread -lm
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $(BENCH_MEDIATOR_SRC) -ljson-c -lpthread -lm
 
 $(BENCH_VTEST): $(BENCH_VTEST_SRC) $(wildcard harness/host/vtest_ns.h harness/host/xvfb.h harness/util.h) \
 	$(COMMON_HDR)
@@ -105,22 +113,22 @@ $(BENCH_VTEST): $(BENCH_VTEST_SRC) $(wildcard harness/host/vtest_ns.h harness/ho
 	$(CC) $(ALL_CFLAGS) -Iharness -o $@ $(BENCH_VTEST_SRC) -lm
 
 # The hostile front-end (the robustness catalogue), built like the benchmark: it drives release back-ends.
-$(HOSTILE): $(HOSTILE_SRC) $(wildcard mediator/*.h mediator/tests/*.h harness/util.h) $(COMMON_HDR)
+$(HOSTILE): $(HOSTILE_SRC) $(wildcard mediator/*.h mediator/*/*.h tools/*.h harness/util.h) $(COMMON_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Imediator/tests -o $@ $(HOSTILE_SRC) -ljson-c -lpthread
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ $(HOSTILE_SRC) -ljson-c -lpthread
 
 # Sanitized objects, compiled once and linked into every test.
 SAN_OBJ := $(patsubst %.c,$(BUILD)/san/obj/%.o,$(sort $(HARNESS_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC)))
-ALL_HDR := $(HARNESS_HDR) $(wildcard mediator/*.h mediator/tests/*.h)
+ALL_HDR := $(HARNESS_HDR) $(wildcard mediator/*.h mediator/*/*.h tools/*.h)
 .SECONDARY: $(SAN_OBJ)
 
 $(BUILD)/san/obj/%.o: %.c $(ALL_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -Imediator/tests -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(SAN) -Itools -c -o $@ $<
 
-$(BUILD)/san/%_test: tests/%_test.c $(wildcard tests/*.h) $(SAN_OBJ)
+$(BUILD)/san/%_test: %_test.c $(wildcard tests/lib/*.h) $(SAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -Itests -Imediator/tests -o $@ $< $(SAN_OBJ) $(HARNESS_LIBS) $(MEDIATOR_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -Itests/lib -Itools -o $@ $< $(SAN_OBJ) $(HARNESS_LIBS) $(MEDIATOR_LIBS)
 
 # ThreadSanitizer: the mediator (its loop and watchdog threads) and the tests of its parts, built once more.
 # make test runs them, and the process tests drive the TSan mediator.
@@ -129,19 +137,19 @@ TSAN := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
 TSAN_SRC := $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) harness/util.c harness/host/vtest_ns.c harness/host/xvfb.c \
 	harness/host/proc_tree.c
 TSAN_OBJ := $(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(TSAN_SRC))
-TSAN_TEST_NAMES := gpu_device_test vtest_dev_test vhost_dev_test watchdog_test gpu_sched_test stage_hist_test copy_pool_test \
-	display_sender_test control_test mediator_process_test vtest_process_test render_worker_test
+TSAN_TEST_NAMES := gpu_device_test vtest_dev_test vhost_dev_test watchdog_test gpu_sched_test stage_hist_test \
+	copy_pool_test display_sender_test control_test mediator_process_test vtest_process_test render_worker_test
 TESTS_TSAN := $(addprefix $(BUILD)/tsan/,$(TSAN_TEST_NAMES))
 MEDIATOR_TSAN := $(BUILD)/tsan/vgpu-mediator
 .SECONDARY: $(TSAN_OBJ)
 
 $(BUILD)/tsan/obj/%.o: %.c $(ALL_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TSAN) -Imediator/tests -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(TSAN) -Itools -c -o $@ $<
 
-$(BUILD)/tsan/%_test: tests/%_test.c $(wildcard tests/*.h) $(TSAN_OBJ)
+$(BUILD)/tsan/%_test: %_test.c $(wildcard tests/lib/*.h) $(TSAN_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TSAN) -Itests -Imediator/tests -o $@ $< $(TSAN_OBJ) $(HARNESS_LIBS) $(MEDIATOR_LIBS)
+	$(CC) $(ALL_CFLAGS) $(TSAN) -Itests/lib -Itools -o $@ $< $(TSAN_OBJ) $(HARNESS_LIBS) $(MEDIATOR_LIBS)
 
 $(MEDIATOR_TSAN): mediator/main.c $(TSAN_OBJ)
 	@mkdir -p $(dir $@)
@@ -167,10 +175,11 @@ bench-vtest: deps
 bench: bench-mediator bench-vtest
 
 # libFuzzer targets (clang), each run briefly by make test from its seed corpus.
-$(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(wildcard mediator/*.h mediator/tests/*.h) \
+$(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) \
+	$(wildcard mediator/*.h mediator/*/*.h tools/*.h) \
 	$(COMMON_HDR)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Imediator -Imediator/tests -o $@ $< \
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Imediator -Itools -o $@ $< \
 		$(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(MEDIATOR_LIBS)
 
 # Long fuzzing: every target FUZZ_SECONDS each, its corpus kept under build/fuzz/corpus (make test keeps its
@@ -194,8 +203,8 @@ check: deps
 	@bash tests/run-tests.sh --programs-only $(BUILD) $(CHECK_SAN) $(TESTS_TSAN)
 
 format:
-	clang-format -i common/*.[ch] guest-agent/*.[ch] harness/*.[ch] harness/*/*.[ch] workloads/*.[ch] tests/*.[ch] \
-		mediator/*.[ch] mediator/render/*.c mediator/tests/*.[ch] mediator/fuzz/*.c
+	clang-format -i common/*.[ch] guest-agent/*.[ch] harness/*.[ch] harness/*/*.[ch] workloads/*.[ch] tests/*/*.[ch] \
+		tests/unit/*/*.c mediator/*.[ch] mediator/*/*.[ch] mediator/render/backend/*.c tools/*.[ch] mediator/fuzz/*.c
 
 clean:
 	rm -rf $(BUILD)

@@ -40,18 +40,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "copy_pool.h"
-#include "cpu_clock.h"
-#include "display_sender.h"
-#include "gpu_device.h"
+#include "process/control.h"
+#include "display/copy_pool.h"
+#include "sched/cpu_clock.h"
+#include "display/display_sender.h"
+#include "device/gpu_device.h"
 #include "mono_clock.h"
-#include "render_worker.h"
-#include "renderer.h"
-#include "gpu_sched.h"
-#include "sandbox.h"
-#include "vtest_dev.h"
-#include "watchdog.h"
+#include "render/render_worker.h"
+#include "render/renderer.h"
+#include "sched/gpu_sched.h"
+#include "process/sandbox.h"
+#include "device/vtest_dev.h"
+#include "sched/watchdog.h"
 
 #define MAX_SLOTS SCHED_MAX_VGPUS
 #define CHUNK 4 /* commands served between two looks at the clock within a turn */

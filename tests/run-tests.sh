@@ -82,17 +82,17 @@ if [ $programs_only = 1 ]; then
 	[ "$total_fail" -eq 0 ]
 	exit
 fi
-run_one kill_resume_test bash tests/kill_resume_test.sh "$build"
-run_one interleave_run_test bash tests/interleave_run_test.sh "$build"
-run_one harness_faults_test bash tests/harness_faults_test.sh "$build"
-run_one scenario_run_test bash tests/scenario_run_test.sh "$build"
-run_one bench_mediator_test bash tests/bench_mediator_test.sh "$build"
-run_one robustness_test bash tests/robustness_test.sh "$build"
-run_one noise_run_test bash tests/noise_run_test.sh "$build"
-run_one adaptive_run_test bash tests/adaptive_run_test.sh "$build"
-run_one calibrate_run_test bash tests/calibrate_run_test.sh "$build"
-run_one calibrate_resume_test bash tests/calibrate_resume_test.sh "$build"
-run_one nested_lab_test bash tests/nested_lab_test.sh "$build"
+run_one kill_resume_test bash tests/integration/kill_resume_test.sh "$build"
+run_one interleave_run_test bash tests/integration/interleave_run_test.sh "$build"
+run_one harness_faults_test bash tests/integration/harness_faults_test.sh "$build"
+run_one scenario_run_test bash tests/integration/scenario_run_test.sh "$build"
+run_one bench_mediator_test bash tests/integration/bench_mediator_test.sh "$build"
+run_one robustness_test bash tests/integration/robustness_test.sh "$build"
+run_one noise_run_test bash tests/integration/noise_run_test.sh "$build"
+run_one adaptive_run_test bash tests/integration/adaptive_run_test.sh "$build"
+run_one calibrate_run_test bash tests/integration/calibrate_run_test.sh "$build"
+run_one calibrate_resume_test bash tests/integration/calibrate_resume_test.sh "$build"
+run_one nested_lab_test bash tests/integration/nested_lab_test.sh "$build"
 
 # The suite leaves nothing behind in /tmp: no folder, no X lock or socket, no process.
 sleep 1

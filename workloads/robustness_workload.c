@@ -1,5 +1,5 @@
 /* robustness_workload.c: the robustness catalogue (vgpu-hostile, built from
- * mediator/tests/hostile.c): a hostile vhost-user front-end runs every named
+ * tools/hostile.c): a hostile vhost-user front-end runs every named
  * malformed input against vgpu-mediator and QEMU's vhost-user-gpu on the
  * host. Each case of each back-end becomes one test status, so the store
  * keeps them like piglit's and compare flags a case that regressed:

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "configs/configs.h"
-#include "gpu_sched.h"
+#include "sched/gpu_sched.h"
 #include "host/pci_vfio.h"
 #include "util.h"
 #include "workload.h"

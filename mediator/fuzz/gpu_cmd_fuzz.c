@@ -10,8 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "gpu_device.h"
-#include "virgl_scan.h"
+#include "device/gpu_device.h"
+#include "device/virgl_scan.h"
 
 #define RAM (1u << 20)
 #define IN 0x1000

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "frontend.h"
-#include "vhost_msg.h"
+#include "vhost/vhost_msg.h"
 
 /* Take every message that has arrived; 1 when the stream is over (closed or broken). */
 static int drain(int sock, struct vhost_rx *rx)

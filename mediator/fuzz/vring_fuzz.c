@@ -10,8 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "guest_mem.h"
-#include "vring.h"
+#include "vhost/guest_mem.h"
+#include "vhost/vring.h"
 
 #define RAM (1u << 20)
 #define UVA 0x7f0000000000ull

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# calibrate_run_test.sh: `vgpubench calibrate` end to end, short: one mediated
+# guest running glmark2 (a row the renderer bounds) and glmark2 on the host
+# (glmark2-short: the same scenes, 2 s each),
+# under the CPU quota, four repetitions over two boots, a 50% slowdown.
+# A, A' and B are arms of one interleaved run (runner.h run_arm): they take
+# turns boot by boot, the order rotating, and each is a run of its own.
+# The slowed run's mediator is throttled (its counters say so) and the
+# native jobs ran in a quota; the large slowdown is flagged on the row it
+# moves, the A/A pair does not flag it at a 15% threshold; the calibration is
+# stored as a run of its own that `show` prints, and its runs are named so
+# that no compare of the plan itself takes them as a baseline.
+# Usage: calibrate_run_test.sh BUILD_DIR. Prints "N passed, N failed".
+set -u
+build=${1:?build dir}
+vb="$build/vgpubench"
+CHECK_NAME=calibrate_run
+# shellcheck source=tests/lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
+check_tmpdir cal
+
+cat > "$tmp/plan.ini" <<'PLAN'
+[plan]
+name = c
+configs = native, mediated
+guests = 1
+# glmark2, not kms2d: a kms2d guest's frames are dumb buffers, which the mediator keeps in host memory (a copy a frame,
+# little mediator time to throttle), and its guest's own (TCG) drawing bounds the row: a 50% throttle moved it 2%.
+workloads = glmark2-short
+repetitions = 4
+[noise]
+boots = 2
+PLAN
+"$vb" calibrate "$tmp/plan.ini" --slowdown 50 --threshold 15 --results "$tmp/results" --reports "$tmp/reports" \
+	> "$tmp/cal.log" 2>&1
+rc=$?
+check '[ "$rc" = 0 ]' "calibrate ends well (exit $rc): $(tail -5 "$tmp/cal.log")"
+
+runs() { q "SELECT count(*) FROM runs WHERE plan_name = '$1' AND status = 'complete'"; }
+check '[ "$(runs c-cal)" = 2 ] && [ "$(runs c-cal-slow)" = 1 ] && [ "$(runs c-calibration)" = 1 ]' \
+	"two unchanged runs, one slowed, one calibration: $(q "SELECT plan_name, status FROM runs")"
+check '[ "$(runs c)" = 0 ]' "no run carries the plan's own name, so a nightly compare never takes one as baseline"
+a=$(q "SELECT value FROM host_facts WHERE key = 'interleaved with' LIMIT 1")
+check '[ "$(q "SELECT count(*) FROM host_facts WHERE key = '"'interleaved with'"' AND value = '"'$a'"'")" = 2 ]' \
+	"A' and B are arms of A's run: $(q "SELECT run_id, value FROM host_facts WHERE key LIKE 'interleaved%'")"
+turns=$(grep -oE "mediated with 1 guest: boot [12] of 2 .*arm [123] of 3" "$tmp/cal.log" | sed -E 's/.*boot ([12]).*arm ([123]).*/\1:\2/' | tr '\n' ' ')
+check '[ "$turns" = "1:1 1:2 1:3 2:2 2:3 2:1 " ]' "the arms take turns, the order rotating from boot to boot: $turns"
+check '[ "$(grep -c "native: glmark2-short repetition" "$tmp/cal.log")" = 12 ]' \
+	"the host rows run in the same turns: $(grep -c "native: glmark2-short repetition" "$tmp/cal.log") native repetitions"
+
+slowed=$(q "SELECT id FROM runs WHERE plan_name = 'c-cal-slow'")
+cal=$(q "SELECT id FROM runs WHERE plan_name = 'c-calibration'")
+fact() { q "SELECT value FROM host_facts WHERE run_id = '$1' AND key = '$2'"; }
+check 'fact "$slowed" "injected slowdown" | grep -q "^50%: "' "the slowed run says what was injected: $(fact "$slowed" "injected slowdown")"
+check '[ "$(q "SELECT count(*) FROM host_facts WHERE key = '"'injected slowdown'"'")" = 1 ]' "the unchanged runs say nothing was"
+stats="$tmp/results/runs/$slowed/vms/mediated-n1-boot1/mediator-stats.json"
+check 'grep -qE "\"throttle_pct\": *50," "$stats"' "the slowed run's mediator was throttled by 50%"
+paused=$(sed -n 's/.*"throttle_paused_ms": *\([0-9.]*\).*/\1/p' "$stats" | head -1)
+check 'awk "BEGIN { exit !(${paused:-0} > 0) }"' "... and paused: $(grep throttle "$stats")"
+check 'grep -q "throttled 50% on purpose" "$tmp/cal.log"' "the run log says the back-end was throttled"
+if [ "$(id -u)" = 0 ] && [ -d /sys/fs/cgroup ]; then
+	check 'fact "$slowed" "cpu quota (native)" | grep -q "^100000 us every 100000 us"' \
+		"native jobs ran under 50% of 2 CPUs: $(fact "$slowed" "cpu quota (native)")"
+fi
+check '! ls /sys/fs/cgroup/cpu /sys/fs/cgroup 2>/dev/null | grep -q "vgpubench-"' "the quota's cgroup is gone"
+
+row() { q "SELECT $1 FROM calibration_rows WHERE run_id = '$cal' AND config = 'mediated' AND metric = 'score'"; }
+check '[ "$(row "aa_pairs || \",\" || ab_pairs")" = "1,2" ]' "one A/A pair and two A/B pairs: $(row "aa_pairs, ab_pairs")"
+check '[ "$(row ab_detected)" = 2 ]' "the 50% slowdown is flagged on the score row in both A/B pairs: $(row "ab_detected, change_pct")"
+check '[ "$(row "change_pct < -20")" = 1 ]' "it moved the row by more than 20%: $(row change_pct)"
+check '[ "$(row injected)" = "mediator throttle 50%" ]' "the row says how it was slowed: $(row injected)"
+check '[ "$(row aa_flagged)" = 0 ]' "the A/A pair does not flag the score row: $(row "aa_flagged, detectable_pct")"
+"$vb" show "$cal" --results "$tmp/results" > "$tmp/show.log" 2>&1
+check 'grep -qE "^glmark2-short +score +mediated +1 +mediator throttle 50% +0/1 +0% +2/2 100%" "$tmp/show.log"' \
+	"show prints the calibration: $(grep " score " "$tmp/show.log")"
+check 'grep -qE "^false alarms: [0-9]+ of [0-9]+ A/A row pairs flagged .*; detections: [0-9]+ of" "$tmp/show.log"' \
+	"... and its totals: $(grep "^false" "$tmp/show.log")"
+check 'grep -q "id=calibration" "$tmp/reports/$cal/index.html"' "the calibration's report page has its table"
+check 'grep -q "^report: $tmp/reports/$cal/index.html" "$tmp/cal.log"' "... and calibrate says where it is"
+"$vb" calibrate "$tmp/plan.ini" --slowdown 95 --results "$tmp/results" > "$tmp/bad.log" 2>&1
+rc=$?
+check '[ "$rc" = 2 ]' "a 95% slowdown is refused (exit $rc): $(cat "$tmp/bad.log")"
+check_done

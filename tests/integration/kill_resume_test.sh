@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# kill_resume_test.sh: a killed harness leaves no QEMU behind and no corrupt
+# database, and --resume finishes the run; Ctrl-C stops a run cleanly.
+# Usage: kill_resume_test.sh BUILD_DIR. Prints "N passed, N failed".
+set -u
+build=${1:?build dir}
+vb="$build/vgpubench"
+CHECK_NAME=kill_resume
+# shellcheck source=tests/lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
+check_tmpdir kill
+
+cat > "$tmp/plan.ini" <<'PLAN'
+[plan]
+name = killtest
+configs = qemu-virgl
+guests = 1
+workloads = glmark2-short
+repetitions = 2
+[guest]
+memory_mb = 768
+boot_timeout_s = 180
+job_timeout_s = 300
+PLAN
+
+# 1. SIGKILL once the first repetition is stored.
+"$vb" run "$tmp/plan.ini" --results "$tmp/results" > "$tmp/run1.log" 2>&1 &
+pid=$!
+wait_for_jobs $pid 1
+check '[ "${n:-0}" -ge 1 ]' "no job was stored before the kill (log: $(tail -5 "$tmp/run1.log"))"
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+sleep 2
+check '! pgrep -f "qemu-system.*$tmp" >/dev/null' "QEMU survived the killed harness"
+check '[ "$(q "PRAGMA integrity_check")" = ok ]' "database integrity after the kill"
+run=$(q "SELECT id FROM runs")
+check '[ -n "$run" ]' "the run is in the database"
+check '[ "$(q "SELECT status FROM runs")" = running ]' "a killed run stays 'running'"
+
+# 2. --resume finishes it, without re-running what is stored.
+before=$(q "SELECT count(*) FROM jobs")
+"$vb" run --resume "$run" --results "$tmp/results" > "$tmp/run2.log" 2>&1
+rc=$?
+check '[ $rc -eq 0 ] || [ $rc -eq 3 ]' "resume exited $rc: $(tail -5 "$tmp/run2.log")"
+check '[ "$(q "SELECT status FROM runs")" = complete ]' "resumed run is complete"
+check '[ "$(q "SELECT count(*) FROM jobs")" = 2 ]' "both repetitions stored exactly once (had $before)"
+check '[ "$(q "SELECT count(*) FROM jobs WHERE status = '"'ok'"'")" = 2 ]' "both repetitions ok: $(q "SELECT reason FROM jobs WHERE status <> 'ok' LIMIT 1")"
+check 'grep -q "resuming run" "$tmp/run2.log"' "resume announced"
+check '! grep -q "repetition 1/2" "$tmp/run2.log" || [ "$before" -lt 1 ]' "repetition 1 ran again on resume"
+check '! pgrep -f "qemu-system.*$tmp" >/dev/null' "no QEMU left after the resumed run"
+
+# 3. SIGINT while guests boot: exit 130, status interrupted, no QEMU left.
+"$vb" run "$tmp/plan.ini" --results "$tmp/results" > "$tmp/run3.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+	pgrep -f "qemu-system.*$tmp" >/dev/null && break
+	sleep 0.2
+done
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+check '[ $rc -eq 130 ]' "Ctrl-C exit code $rc"
+check '[ "$(q "SELECT status FROM runs ORDER BY started_at DESC, rowid DESC LIMIT 1")" = interrupted ]' "interrupted status"
+check 'grep -q -- "--resume" "$tmp/run3.log"' "the message says how to resume"
+sleep 1
+check '! pgrep -f "qemu-system.*$tmp" >/dev/null' "QEMU left after Ctrl-C"
+
+check_done
