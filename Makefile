@@ -36,6 +36,8 @@ MEDIATOR_LIB_SRC := $(addprefix mediator/vhost/,guest_mem.c vring.c vhost_msg.c 
 	$(addprefix mediator/sched/,gpu_sched.c watchdog.c cpu_clock.c) \
 	$(addprefix mediator/display/,copy_pool.c display_sender.c) \
 	$(addprefix mediator/process/,control.c sandbox.c proc_mem.c) $(STAGE_HIST_SRC) $(COMMON_SRC)
+# The mediator process itself (its state, loop, options), linked into vgpu-mediator only.
+MEDIATOR_MAIN_SRC := mediator/main.c $(wildcard mediator/loop/*.c)
 MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp
 MEDIATOR_TEST_SRC := tools/frontend.c
 # The tests: unit/ (one folder per part), integration/ (what boots guests or starts the built programs), lib/ (what
@@ -97,9 +99,9 @@ $(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(HARNESS_FROM_MEDIAT
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_FROM_MEDIATOR) $(HARNESS_LIBS)
 
-$(MEDIATOR): mediator/main.c $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h mediator/*/*.h) $(COMMON_HDR)
+$(MEDIATOR): $(MEDIATOR_MAIN_SRC) $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h mediator/*/*.h) $(COMMON_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ mediator/main.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(MEDIATOR_MAIN_SRC) $(MEDIATOR_LIB_SRC) $(MEDIATOR_LIBS)
 
 # The benchmark is built like a release binary: it measures, so no sanitizers.
 $(BENCH_MEDIATOR): $(BENCH_MEDIATOR_SRC) $(wildcard mediator/*.h mediator/*/*.h tools/*.h harness/util.h) \
@@ -151,9 +153,9 @@ $(BUILD)/tsan/%_test: %_test.c $(wildcard tests/lib/*.h) $(TSAN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(TSAN) -Itests/lib -Itools -o $@ $< $(TSAN_OBJ) $(HARNESS_LIBS) $(MEDIATOR_LIBS)
 
-$(MEDIATOR_TSAN): mediator/main.c $(TSAN_OBJ)
+$(MEDIATOR_TSAN): $(MEDIATOR_MAIN_SRC) $(TSAN_OBJ) $(wildcard mediator/loop/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(TSAN) -o $@ mediator/main.c \
+	$(CC) $(ALL_CFLAGS) $(TSAN) -o $@ $(MEDIATOR_MAIN_SRC) \
 		$(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(MEDIATOR_LIB_SRC)) $(MEDIATOR_LIBS)
 
 run: deps

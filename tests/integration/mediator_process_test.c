@@ -43,6 +43,8 @@
 #define OUT 0x11000
 
 static const char *mediator;
+/* In test_command_line's table: the test's folder. */
+static const char dir_placeholder[] = "DIR";
 static pid_t med_pid;
 
 struct client {
@@ -1298,6 +1300,46 @@ static void test_worker_waits(const char *dir)
 	stop(med_pid, t.log);
 }
 
+/* The command line (loop/options.c): each bad one exits 2 and says what is wrong, --help lists every option and
+ * exits 0, and nothing is left running. */
+static void test_command_line(const char *dir)
+{
+	static const struct {
+		const char *args[4];
+		int rc;
+		const char *says;
+	} cases[] = {
+		{ { "--help" }, 0, "--render-workers" },
+		{ { "--help" }, 0, "POLICY: best-effort" },
+		{ { "--bogus" }, 2, "unknown argument '--bogus'" },
+		{ { "--listen", dir_placeholder, "stray" }, 2, "unknown argument 'stray'" },
+		{ { "--policy" }, 2, "--policy needs a value" },
+		{ { "--policy", "nope" }, 2, "--policy nope: not one of best-effort" },
+		{ { "--timeslice-ms", "0" }, 2, "--timeslice-ms 0: milliseconds, 1 to 1000" },
+		{ { "--watchdog-action", "shrug" }, 2, "report or quarantine" },
+		{ { "--vgpu", "name=a" }, 2, "needs name= and socket=" },
+		{ { "--vgpu", "name=a,socket=/tmp/x,weight=0" }, 2, "weight must be 1 to" },
+		{ { "--vgpu", "name=a,socket=/tmp/x", "--vtest" }, 2, "--vtest needs a value" },
+		{ { NULL }, 2, "usage: vgpu-mediator" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[6] = { (char *)mediator }, log[300];
+		size_t len = 0;
+		char *out;
+		int st, k = 1;
+
+		for (int a = 0; a < 4 && cases[i].args[a]; a++)
+			argv[k++] = (char *)(cases[i].args[a] == dir_placeholder ? dir : cases[i].args[a]);
+		snprintf(log, sizeof(log), "%s/command-line-%zu.log", dir, i); /* vb_spawn appends */
+		st = vb_reap(vb_spawn(argv, NULL, log), 10.0);
+		out = vb_read_file_max(log, 1 << 20, &len);
+		CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == cases[i].rc && out && strstr(out, cases[i].says),
+		      "command line %s %s %s: exit %d, says '%s' (status 0x%x: %.200s)", argv[1] ? argv[1] : "(none)",
+		      argv[2] ? argv[2] : "", argv[3] ? argv[3] : "", cases[i].rc, cases[i].says, st, out ? out : "");
+		free(out);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/vgpu-mediator-test.XXXXXX";
@@ -1309,6 +1351,7 @@ int main(int argc, char **argv)
 	mediator = argv[1];
 	signal(SIGPIPE, SIG_IGN);
 	CHECK(mkdtemp(dir) != NULL, "temp dir");
+	test_command_line(dir);
 	test_named(dir);
 	test_reset(dir);
 	test_sandbox(dir);

@@ -38,7 +38,7 @@
 
 #define MEMORY_MB 768
 /* The longest a neighbour's frame may take while guest1 is reset, paused and rebooted: the mediator holds every
- * vGPU for at most 2 s while a stopping ring finishes its fences (DRAIN_NS in mediator/main.c), plus a frame. */
+ * vGPU for at most 2 s while a stopping ring finishes its fences (DRAIN_NS in mediator/loop/loop.h), plus a frame. */
 #define NEIGHBOUR_STALL_MS 3000.0
 
 static const char *gpuhog;

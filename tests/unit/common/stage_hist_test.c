@@ -1,4 +1,4 @@
-/* stage_hist_test.c: the mediator's per-stage histograms (mediator/stage_hist.h):
+/* stage_hist_test.c: the mediator's per-stage histograms (common/stage_hist.h):
  * bucket edges, percentiles against the exact ones of known samples (never
  * under, at most 25% over), the names from the stage list, and the
  * difference of two snapshots (and its refusal across a reset). */
