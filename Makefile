@@ -20,6 +20,8 @@ COMMON_SRC  := common/io_full.c common/mono_clock.c common/proc_field.c
 STATS_SRC   := common/stats.c
 STAGE_HIST_SRC := common/stage_hist.c
 COMMON_HDR  := $(wildcard common/*.h)
+# The harness's helpers (util.h), which the tools and some mediator tests link too.
+UTIL_SRC    := $(wildcard harness/util/*.c)
 AGENT_SRC   := $(wildcard guest-agent/*.c) $(COMMON_SRC)
 HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard workloads/*.c) \
 	$(COMMON_SRC) $(STATS_SRC)
@@ -55,10 +57,10 @@ MEDIATOR     := $(BUILD)/vgpu-mediator
 BENCH_MEDIATOR := $(BUILD)/bench-mediator
 BENCH_VTEST  := $(BUILD)/bench-vtest
 HOSTILE      := $(BUILD)/vgpu-hostile
-HOSTILE_SRC  := tools/hostile.c tools/frontend.c mediator/vhost/vhost_msg.c harness/util.c $(COMMON_SRC)
+HOSTILE_SRC  := tools/hostile.c tools/frontend.c mediator/vhost/vhost_msg.c $(UTIL_SRC) $(COMMON_SRC)
 BENCH_MEDIATOR_SRC := tools/bench_mediator.c tools/frontend.c mediator/vhost/vhost_msg.c \
-	mediator/sched/gpu_sched.c harness/util.c harness/host/proc_tree.c $(COMMON_SRC) $(STATS_SRC)
-BENCH_VTEST_SRC := tools/bench_vtest.c harness/host/vtest_ns.c harness/host/xvfb.c harness/util.c \
+	mediator/sched/gpu_sched.c $(UTIL_SRC) harness/host/proc_tree.c $(COMMON_SRC) $(STATS_SRC)
+BENCH_VTEST_SRC := tools/bench_vtest.c harness/host/vtest_ns.c harness/host/xvfb.c $(UTIL_SRC) \
 	$(COMMON_SRC) $(STATS_SRC)
 TESTS_SAN    := $(patsubst %.c,$(BUILD)/san/%,$(notdir $(TEST_SRC)))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
@@ -136,7 +138,7 @@ $(BUILD)/san/%_test: %_test.c $(wildcard tests/lib/*.h) $(SAN_OBJ)
 # make test runs them, and the process tests drive the TSan mediator.
 # -Wno-tsan: vring.c's fences order guest-visible memory, which TSan cannot model anyway.
 TSAN := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
-TSAN_SRC := $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) harness/util.c harness/host/vtest_ns.c harness/host/xvfb.c \
+TSAN_SRC := $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(UTIL_SRC) harness/host/vtest_ns.c harness/host/xvfb.c \
 	harness/host/proc_tree.c
 TSAN_OBJ := $(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(TSAN_SRC))
 TSAN_TEST_NAMES := gpu_device_test vtest_dev_test vhost_dev_test watchdog_test gpu_sched_test stage_hist_test \
