@@ -32,7 +32,8 @@ HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # renderer interface, its back-ends, the worker processes), sched/, display/ and process/ (sandbox, control
 # socket, memory).
 MEDIATOR_LIB_SRC := $(addprefix mediator/vhost/,guest_mem.c vring.c vhost_msg.c vhost_dev.c) \
-	$(addprefix mediator/device/,idmap.c virgl_scan.c gpu_display.c gpu_device.c vtest_dev.c) \
+	$(addprefix mediator/device/,idmap.c virgl_scan.c gpu_display.c gpu_device.c gpu_copy.c gpu_resource.c gpu_2d.c \
+	gpu_present.c gpu_3d.c vtest_dev.c) \
 	$(addprefix mediator/render/,renderer.c render_proto.c render_worker.c render_spawn.c shared_mem.c) \
 	$(addprefix mediator/render/backend/,virgl.c null.c worker.c) \
 	$(addprefix mediator/sched/,gpu_sched.c watchdog.c cpu_clock.c) \

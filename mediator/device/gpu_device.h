@@ -95,7 +95,7 @@ struct gpu_device {
 	struct idmap ctx;   /* guest context ID -> host context ID (as a pointer-sized integer) */
 	uint64_t mem_2d;    /* bytes of 2D resource memory held */
 	/* Its size (gpu_device_set_size), as a vGPU profile sets one: what its resources may hold together, 2D and 3D,
-	 * 0 for no size; and what they hold (a 3D resource by the size its create asked for, gpu_device.c). */
+	 * 0 for no size; and what they hold (a 3D resource by the size its create asked for, gpu_resource.c). */
 	uint64_t size_bytes;
 	uint64_t charged;
 	uint64_t res_to_renderer; /* 2D resources moved into the renderer when a 3D command first used them */

@@ -196,7 +196,7 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 		/* Its size (--vgpu ...,mem=MiB; 0: none) and what its resources hold of it, 2D and 3D */
 		add_u64(mem, "size_bytes", g->size_bytes);
 		add_u64(mem, "charged_bytes", g->charged);
-		/* With virgl, a 2D resource stays in host memory until a 3D command uses it (gpu_device.c) */
+		/* With virgl, a 2D resource stays in host memory until a 3D command uses it (gpu_resource.c) */
 		add_u64(mem, "resources_2d_to_renderer", g->res_to_renderer);
 		add_u64(mem, "backing_bytes", g->backing_bytes);
 		add_u64(mem, "backing_tables_bytes", g->backing_table_bytes);
