@@ -21,14 +21,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Mesa, LLVM and virglrenderer are not built with TSan: tsan.supp leaves out what it cannot see through.
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$(cd "$(dirname "$0")" && pwd)/tsan.supp}
 
-run_one() {
-	local name=$1
-	shift
-	local out rc line t0=$SECONDS
-	echo "== $name"
-	out=$("$@" 2>&1)
-	rc=$?
-	echo "time: $((SECONDS - t0)) s"
+# Count a finished test: its time, its notable lines, its closing line (or a failure without one).
+tally() {
+	local name=$1 out=$2 rc=$3 secs=$4 line
+	echo "time: $secs s"
 	echo "$out" | grep -E '^(FAIL|boot: (accelerator|.* answered in )|real probe: |==[0-9]+==|.*runtime error|WARNING: ThreadSanitizer)' | head -40
 	line=$(echo "$out" | grep -E '^[a-z_0-9]+: [0-9]+ passed, [0-9]+ failed$' | tail -n1)
 	if [ -z "$line" ]; then
@@ -49,6 +45,38 @@ run_one() {
 	fi
 }
 
+run_one() {
+	local name=$1
+	shift
+	local out rc t0=$SECONDS
+	echo "== $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	tally "$name" "$out" "$rc" $((SECONDS - t0))
+}
+
+# The fuzzers, two at a time (one a core): each is CPU-bound for a fixed time and checks nothing against the clock.
+run_fuzzers() {
+	local dir i name t t0
+	dir=$(mktemp -d)
+	for ((i = 0; i < ${#fuzzers[@]}; i += 2)); do
+		t0=$SECONDS
+		for t in "${fuzzers[@]:i:2}"; do
+			name=$(basename "$t")
+			(bash tests/fuzz-run.sh "$t" "mediator/fuzz/corpus/${name%_fuzz}" >"$dir/$name.out" 2>&1
+				echo $? >"$dir/$name.rc") &
+		done
+		wait
+		for t in "${fuzzers[@]:i:2}"; do
+			name=$(basename "$t")
+			echo "== $name (in parallel with its pair)"
+			tally "$name" "$(cat "$dir/$name.out")" "$(cat "$dir/$name.rc")" $((SECONDS - t0))
+		done
+	done
+	rm -rf "$dir"
+}
+
+fuzzers=()
 tmp_before=$(ls -A /tmp /tmp/.X11-unix 2>/dev/null | sort)
 for t in "$@"; do
 	name=$(basename "$t")
@@ -72,10 +100,11 @@ for t in "$@"; do
 		;;
 	image_test | boot_test) run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh ;;
 	reset_guest_test) run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh "$build/vgpu-mediator" "$build/gpuhog" ;;
-	*_fuzz) run_one "$name" bash tests/fuzz-run.sh "$t" "mediator/fuzz/corpus/${name%_fuzz}" ;;
+	*_fuzz) fuzzers+=("$t") ;;
 	*) run_one "$name" "$t" ;;
 	esac
 done
+run_fuzzers
 if [ $programs_only = 1 ]; then
 	echo
 	echo "$total_pass passed, $total_fail failed"
