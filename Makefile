@@ -13,10 +13,11 @@ PLAN    ?= harness/plans/default.ini
 # Builds use every CPU.
 JOBS    := $(shell nproc 2>/dev/null || echo 1)
 
-# What every part uses (common/): the monotonic clock, whole-buffer I/O; and what more than one part computes with:
+# What every part uses (common/): the monotonic clock, whole-buffer I/O, /proc fields, the scheduler's policies by
+# name; and what more than one part computes with:
 # the statistics (the harness, the benchmarks) and the stage histograms (the mediator keeps them, the harness reads
 # them with the same arithmetic).
-COMMON_SRC  := common/io_full.c common/mono_clock.c common/proc_field.c
+COMMON_SRC  := common/io_full.c common/mono_clock.c common/proc_field.c common/sched_policy.c
 STATS_SRC   := common/stats.c
 STAGE_HIST_SRC := common/stage_hist.c
 COMMON_HDR  := $(wildcard common/*.h)
@@ -25,7 +26,7 @@ UTIL_SRC    := $(wildcard harness/util/*.c)
 AGENT_SRC   := $(wildcard guest-agent/*.c) $(COMMON_SRC)
 HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard workloads/*.c) \
 	$(COMMON_SRC) $(STATS_SRC)
-HARNESS_HDR := $(wildcard harness/*.h harness/*/*.h workloads/*.h) mediator/sched/gpu_sched.h $(COMMON_HDR)
+HARNESS_HDR := $(wildcard harness/*.h harness/*/*.h workloads/*.h) $(COMMON_HDR)
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too. One folder per layer: vhost/ (guest
 # memory, rings, messages, the vhost-user device), device/ (the virtio-gpu and vtest devices), render/ (the
@@ -93,14 +94,11 @@ $(GPUHOG): workloads/gpuhog/gpuhog.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags epoxy) -o $@ $< $$(pkg-config --libs epoxy)
 
-# The harness reads the mediator's stage histograms with the mediator's own arithmetic, and knows its policies by the
-# scheduler's own list.
-HARNESS_FROM_MEDIATOR := $(STAGE_HIST_SRC) mediator/sched/gpu_sched.c
-
-$(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(HARNESS_FROM_MEDIATOR) \
-	mediator/sched/gpu_sched.h
+# The harness reads the mediator's stage histograms with the same arithmetic (common/stage_hist.c), and knows its
+# policies by the same list (common/sched_policy.h): it includes nothing of the mediator's.
+$(VGPUBENCH): harness/main.c $(HARNESS_SRC) $(HARNESS_HDR) $(STAGE_HIST_SRC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(HARNESS_FROM_MEDIATOR) $(HARNESS_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ harness/main.c $(HARNESS_SRC) $(STAGE_HIST_SRC) $(HARNESS_LIBS)
 
 $(MEDIATOR): $(MEDIATOR_MAIN_SRC) $(MEDIATOR_LIB_SRC) $(wildcard mediator/*.h mediator/*/*.h) $(COMMON_HDR)
 	@mkdir -p $(dir $@)

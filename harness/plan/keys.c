@@ -8,7 +8,7 @@
 #include "configs/configs.h"
 #include "host/pci_vfio.h"
 #include "plan/plan_read.h"
-#include "sched/gpu_sched.h"
+#include "sched_policy.h"
 #include "util.h"
 #include "workload.h"
 

@@ -23,7 +23,7 @@
 
 #include "configs/configs.h"
 #include "plan/plan_read.h"
-#include "sched/gpu_sched.h"
+#include "sched_policy.h"
 #include "util.h"
 
 #define POLICY_NAME(e, name) name,

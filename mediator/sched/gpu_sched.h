@@ -32,7 +32,7 @@
  * their fence timelines, and a capacity of 1: a GPU's engine time per
  * context is not seen from here.)
  *
- * Policies (one list, SCHED_POLICY_LIST):
+ * Policies (one list, SCHED_POLICY_LIST in common/sched_policy.h):
  *  - best-effort: work-conserving round-robin, a time slice per turn;
  *  - equal-share: each present vGPU (front-end connected) may use 1/n of
  *    every period, busy or not the others;
@@ -70,17 +70,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCHED_POLICY_LIST(X)                     \
-	X(SCHED_BEST_EFFORT, "best-effort")      \
-	X(SCHED_EQUAL_SHARE, "equal-share")      \
-	X(SCHED_FIXED_SHARE, "fixed-share")      \
-	X(SCHED_EQUAL_SHARE_WC, "equal-share-wc") \
-	X(SCHED_FIXED_SHARE_WC, "fixed-share-wc") \
-	X(SCHED_SLA, "sla")
-
-#define SCHED_POLICY_ENUM(e, name) e,
-enum sched_policy { SCHED_POLICY_LIST(SCHED_POLICY_ENUM) SCHED_NPOLICIES };
-#undef SCHED_POLICY_ENUM
+#include "sched_policy.h"
 
 #define SCHED_MAX_VGPUS 64
 #define SCHED_MIN_PERIOD_NS 100000000ull /* 100 ms */
@@ -89,8 +79,6 @@ enum sched_policy { SCHED_POLICY_LIST(SCHED_POLICY_ENUM) SCHED_NPOLICIES };
 #define SCHED_SLA_STEP_BUCKETS 5         /* the SLA cap is revised every 500 ms */
 #define SCHED_SLA_MIN_CAP 0.02
 #define SCHED_SLA_BUSY 0.05 /* a target using this much of a step's time wants the GPU */
-#define SCHED_MAX_WEIGHT 1000
-#define SCHED_MAX_FPS 1000.0
 #define SCHED_MAX_THROTTLE 90                 /* percent */
 #define SCHED_THROTTLE_MIN_NS 1000000ull      /* a pause shorter than 1 ms is not due yet */
 #define SCHED_THROTTLE_MAX_NS 200000000ull    /* one pause is at most 200 ms; the rest stays owed */
@@ -161,12 +149,6 @@ struct sched_batch {
 	uint64_t submit_ns;
 	uint32_t fence; /* the caller's, for its ordering */
 };
-
-const char *sched_policy_name(enum sched_policy p);
-/* 0 and *p set, or -1 for a name that is no policy. */
-int sched_policy_parse(const char *name, enum sched_policy *p);
-/* Every policy's name, in list order, separated by ", " (for messages and usage). */
-const char *sched_policy_names(void);
 
 /* Start at `now` with a policy and a time slice (1..1000 ms, others are clamped). */
 void sched_init(struct sched *s, enum sched_policy p, uint64_t timeslice_ns, uint64_t now);

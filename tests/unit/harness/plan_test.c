@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "sched/gpu_sched.h"
+#include "sched_policy.h"
 #include "plan/plan.h"
 
 struct bad {
