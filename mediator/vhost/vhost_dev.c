@@ -127,179 +127,243 @@ static void queue_try_start(struct vdev *d, unsigned qi)
 		q->enabled = 1;
 }
 
+/* The requests, one handler each (a reply, when the request has one, is sent by its handler). Each returns 0, or
+ * -1 with the reason in d->why. */
+static int on_get_features(struct vdev *d, struct vhost_msg *m)
+{
+	return reply_u64(d, m->request, d->offered);
+}
+
+static int on_set_features(struct vdev *d, struct vhost_msg *m)
+{
+	/* Bits never offered are ignored, not fatal: QEMU 10 passes on transport bits (RING_RESET) the back-end did
+	 * not offer. The device acts on the offered ones only. */
+	d->features = m->payload.u64 & d->offered;
+	if (m->payload.u64 & ~d->offered)
+		snprintf(d->why, sizeof(d->why), "SET_FEATURES: ignored bits 0x%llx that were not offered",
+			 (unsigned long long)(m->payload.u64 & ~d->offered));
+	return 0;
+}
+
+static int on_get_protocol_features(struct vdev *d, struct vhost_msg *m)
+{
+	return reply_u64(d, m->request, d->protocol_offered);
+}
+
+static int on_set_protocol_features(struct vdev *d, struct vhost_msg *m)
+{
+	d->protocol = m->payload.u64 & d->protocol_offered;
+	return 0;
+}
+
+static int on_set_owner(struct vdev *d, struct vhost_msg *m)
+{
+	(void)m;
+	d->owned = 1;
+	return 0;
+}
+
+/* RESET_OWNER and RESET_DEVICE: every ring stops and the device forgets its state; RESET_DEVICE keeps the
+ * ownership. */
+static int on_reset(struct vdev *d, struct vhost_msg *m)
+{
+	for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
+		queue_reset(&d->q[i]);
+	if (m->request == VHOST_USER_RESET_OWNER)
+		d->owned = 0;
+	device_reset(d, vhost_req_name(m->request));
+	return 0;
+}
+
+static int on_get_queue_num(struct vdev *d, struct vhost_msg *m)
+{
+	return reply_u64(d, m->request, d->nqueues);
+}
+
+static int on_set_mem_table(struct vdev *d, struct vhost_msg *m)
+{
+	struct guest_mem fresh = { 0 }, old;
+	char err[160];
+
+	for (uint32_t i = 0; i < m->payload.mem.nregions; i++) {
+		const struct vhost_mem_region *r = &m->payload.mem.regions[i];
+
+		if (guest_mem_add(&fresh, m->fds[i], r->gpa, r->size, r->uva, r->mmap_offset, err, sizeof(err)) < 0) {
+			guest_mem_clear(&fresh);
+			snprintf(d->why, sizeof(d->why), "SET_MEM_TABLE: region %u: %s", i, err);
+			return -1;
+		}
+	}
+	/* QEMU sends its table again on every start (a resume too): the same table keeps its mapping, so nothing
+	 * that points into guest memory (backings, rings) has to be dropped. */
+	if (guest_mem_same(&fresh, &d->mem)) {
+		guest_mem_clear(&fresh);
+		d->mem_kept++;
+		return 0;
+	}
+	/* The device moves what points into the old mapping before it goes; running rings restart on the new one. */
+	old = d->mem;
+	d->mem = fresh;
+	d->gen++;
+	if (old.n)
+		event(d, VDEV_MEM_REMAPPED, 0);
+	guest_mem_clear(&old);
+	for (unsigned i = 0; i < d->nqueues; i++)
+		if (d->q[i].started) {
+			d->q[i].base = d->q[i].vr.last_avail;
+			d->q[i].started = 0;
+			queue_try_start(d, i);
+		}
+	return 0;
+}
+
+static int on_set_vring_num(struct vdev *d, struct vhost_msg *m)
+{
+	d->q[m->payload.state.index].num = (uint16_t)m->payload.state.num;
+	return 0;
+}
+
+static int on_set_vring_addr(struct vdev *d, struct vhost_msg *m)
+{
+	struct vdev_queue *q = &d->q[m->payload.addr.index];
+
+	q->desc = m->payload.addr.desc;
+	q->avail = m->payload.addr.avail;
+	q->used = m->payload.addr.used;
+	q->addr_set = 1;
+	return 0;
+}
+
+static int on_set_vring_base(struct vdev *d, struct vhost_msg *m)
+{
+	d->q[m->payload.state.index].base = (uint16_t)m->payload.state.num;
+	return 0;
+}
+
+/* Stops the ring; the reply carries where the front-end should resume. What is in flight on it is finished first
+ * (a stopped ring takes no completions), so a pause loses no request. */
+static int on_get_vring_base(struct vdev *d, struct vhost_msg *m)
+{
+	unsigned qi = m->payload.state.index;
+	struct vdev_queue *q = &d->q[qi];
+	struct vhost_vring_state st;
+
+	if (q->started)
+		event(d, VDEV_RING_STOPPING, qi);
+	st = (struct vhost_vring_state){ qi, q->started ? q->vr.last_avail : q->base };
+	if (q->started) {
+		d->stopped[qi] = (struct vdev_stop){ 1, (uint16_t)st.num, q->desc, q->avail, q->used };
+		d->reset_armed = 1;
+	}
+	d->ring_stops++;
+	queue_reset(q);
+	d->gen++;
+	return send_reply(d, m->request, &st, sizeof(st));
+}
+
+/* SET_VRING_KICK, SET_VRING_CALL and SET_VRING_ERR: a ring's eventfd (the fd is ours now, or closed). */
+static int on_set_vring_fd(struct vdev *d, struct vhost_msg *m)
+{
+	unsigned qi = (unsigned)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK);
+	int fd = m->nfds ? m->fds[0] : -1;
+	struct vdev_queue *q = &d->q[qi];
+
+	m->nfds = 0;
+	if (m->request == VHOST_USER_SET_VRING_KICK) {
+		if (q->kick_fd >= 0)
+			close(q->kick_fd);
+		q->kick_fd = fd;
+		queue_try_start(d, qi);
+	} else if (m->request == VHOST_USER_SET_VRING_CALL) {
+		if (q->call_fd >= 0)
+			close(q->call_fd);
+		q->call_fd = fd;
+	} else if (fd >= 0) {
+		close(fd); /* errors are reported as NEEDS_RESET instead */
+	}
+	return 0;
+}
+
+static int on_set_vring_enable(struct vdev *d, struct vhost_msg *m)
+{
+	d->q[m->payload.state.index].enabled = m->payload.state.num != 0;
+	return 0;
+}
+
+static int on_get_config(struct vdev *d, struct vhost_msg *m)
+{
+	struct vhost_config c = m->payload.config;
+
+	if (c.offset + c.size > d->config_len) {
+		snprintf(d->why, sizeof(d->why), "GET_CONFIG: bytes %u..%u past the %u-byte config space", c.offset,
+			 c.offset + c.size, d->config_len);
+		/* The reply still carries the requested size, zeroed: the front-end sees no config. */
+		memset(c.data, 0, c.size);
+		send_reply(d, m->request, &c, 12 + c.size);
+		return -1;
+	}
+	memcpy(c.data, d->config + c.offset, c.size);
+	return send_reply(d, m->request, &c, 12 + c.size);
+}
+
+static int on_set_config(struct vdev *d, struct vhost_msg *m)
+{
+	const struct vhost_config *c = &m->payload.config;
+	uint8_t fresh[VHOST_MSG_MAX_CONFIG];
+
+	if (!d->config_hook || (uint64_t)c->offset + c->size > d->config_len) {
+		snprintf(d->why, sizeof(d->why), "SET_CONFIG: bytes %u..%llu are not writable", c->offset,
+			 (unsigned long long)c->offset + c->size);
+		return -1;
+	}
+	memcpy(fresh, d->config, d->config_len);
+	memcpy(fresh + c->offset, c->data, c->size);
+	if (d->config_hook(d->ctx, fresh, c->offset, c->size) < 0) {
+		snprintf(d->why, sizeof(d->why), "SET_CONFIG: the device refused bytes %u..%u", c->offset,
+			 c->offset + c->size);
+		return -1;
+	}
+	memcpy(d->config, fresh, d->config_len);
+	return 0;
+}
+
+static int on_gpu_set_socket(struct vdev *d, struct vhost_msg *m)
+{
+	if (d->gpu_sock >= 0)
+		close(d->gpu_sock);
+	d->gpu_sock = m->fds[0];
+	m->nfds = 0;
+	return 0;
+}
+
+static int (*const handlers[])(struct vdev *d, struct vhost_msg *m) = {
+	[VHOST_USER_GET_FEATURES] = on_get_features,
+	[VHOST_USER_SET_FEATURES] = on_set_features,
+	[VHOST_USER_GET_PROTOCOL_FEATURES] = on_get_protocol_features,
+	[VHOST_USER_SET_PROTOCOL_FEATURES] = on_set_protocol_features,
+	[VHOST_USER_SET_OWNER] = on_set_owner,
+	[VHOST_USER_RESET_OWNER] = on_reset,
+	[VHOST_USER_RESET_DEVICE] = on_reset,
+	[VHOST_USER_GET_QUEUE_NUM] = on_get_queue_num,
+	[VHOST_USER_SET_MEM_TABLE] = on_set_mem_table,
+	[VHOST_USER_SET_VRING_NUM] = on_set_vring_num,
+	[VHOST_USER_SET_VRING_ADDR] = on_set_vring_addr,
+	[VHOST_USER_SET_VRING_BASE] = on_set_vring_base,
+	[VHOST_USER_GET_VRING_BASE] = on_get_vring_base,
+	[VHOST_USER_SET_VRING_KICK] = on_set_vring_fd,
+	[VHOST_USER_SET_VRING_CALL] = on_set_vring_fd,
+	[VHOST_USER_SET_VRING_ERR] = on_set_vring_fd,
+	[VHOST_USER_SET_VRING_ENABLE] = on_set_vring_enable,
+	[VHOST_USER_GET_CONFIG] = on_get_config,
+	[VHOST_USER_SET_CONFIG] = on_set_config,
+	[VHOST_USER_GPU_SET_SOCKET] = on_gpu_set_socket,
+};
+
 /* Act on a validated message. 0 done, -1 refused (reason in d->why). */
 static int act(struct vdev *d, struct vhost_msg *m)
 {
-	char err[160];
-
-	switch (m->request) {
-	case VHOST_USER_GET_FEATURES:
-		return reply_u64(d, m->request, d->offered);
-	case VHOST_USER_SET_FEATURES:
-		/* Bits never offered are ignored, not fatal: QEMU 10 passes on transport bits (RING_RESET) the
-		 * back-end did not offer. The device acts on the offered ones only. */
-		d->features = m->payload.u64 & d->offered;
-		if (m->payload.u64 & ~d->offered)
-			snprintf(d->why, sizeof(d->why), "SET_FEATURES: ignored bits 0x%llx that were not offered",
-				 (unsigned long long)(m->payload.u64 & ~d->offered));
-		return 0;
-	case VHOST_USER_GET_PROTOCOL_FEATURES:
-		return reply_u64(d, m->request, d->protocol_offered);
-	case VHOST_USER_SET_PROTOCOL_FEATURES:
-		d->protocol = m->payload.u64 & d->protocol_offered;
-		return 0;
-	case VHOST_USER_SET_OWNER:
-		d->owned = 1;
-		return 0;
-	case VHOST_USER_RESET_OWNER:
-	case VHOST_USER_RESET_DEVICE:
-		/* Every ring stops and the device forgets its state; RESET_DEVICE keeps the ownership. */
-		for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)
-			queue_reset(&d->q[i]);
-		if (m->request == VHOST_USER_RESET_OWNER)
-			d->owned = 0;
-		device_reset(d, vhost_req_name(m->request));
-		return 0;
-	case VHOST_USER_GET_QUEUE_NUM:
-		return reply_u64(d, m->request, d->nqueues);
-	case VHOST_USER_SET_MEM_TABLE: {
-		struct guest_mem fresh = { 0 };
-
-		for (uint32_t i = 0; i < m->payload.mem.nregions; i++) {
-			const struct vhost_mem_region *r = &m->payload.mem.regions[i];
-
-			if (guest_mem_add(&fresh, m->fds[i], r->gpa, r->size, r->uva, r->mmap_offset, err, sizeof(err)) <
-			    0) {
-				guest_mem_clear(&fresh);
-				snprintf(d->why, sizeof(d->why), "SET_MEM_TABLE: region %u: %s", i, err);
-				return -1;
-			}
-		}
-		/* QEMU sends its table again on every start (a resume too): the same table keeps its mapping, so
-		 * nothing that points into guest memory (backings, rings) has to be dropped. */
-		if (guest_mem_same(&fresh, &d->mem)) {
-			guest_mem_clear(&fresh);
-			d->mem_kept++;
-			return 0;
-		}
-		/* The device moves what points into the old mapping before it goes; running rings restart on the new
-		 * one. */
-		{
-			struct guest_mem old = d->mem;
-
-			d->mem = fresh;
-			d->gen++;
-			if (old.n)
-				event(d, VDEV_MEM_REMAPPED, 0);
-			guest_mem_clear(&old);
-		}
-		for (unsigned i = 0; i < d->nqueues; i++)
-			if (d->q[i].started) {
-				d->q[i].base = d->q[i].vr.last_avail;
-				d->q[i].started = 0;
-				queue_try_start(d, i);
-			}
-		return 0;
-	}
-	case VHOST_USER_SET_VRING_NUM:
-		d->q[m->payload.state.index].num = (uint16_t)m->payload.state.num;
-		return 0;
-	case VHOST_USER_SET_VRING_ADDR: {
-		struct vdev_queue *q = &d->q[m->payload.addr.index];
-
-		q->desc = m->payload.addr.desc;
-		q->avail = m->payload.addr.avail;
-		q->used = m->payload.addr.used;
-		q->addr_set = 1;
-		return 0;
-	}
-	case VHOST_USER_SET_VRING_BASE:
-		d->q[m->payload.state.index].base = (uint16_t)m->payload.state.num;
-		return 0;
-	case VHOST_USER_GET_VRING_BASE: {
-		/* Stops the ring; the reply carries where the front-end should resume. What is in flight on it is
-		 * finished first (a stopped ring takes no completions), so a pause loses no request. */
-		unsigned qi = m->payload.state.index;
-		struct vdev_queue *q = &d->q[qi];
-		struct vhost_vring_state st;
-
-		if (q->started)
-			event(d, VDEV_RING_STOPPING, qi);
-		st = (struct vhost_vring_state){ qi, q->started ? q->vr.last_avail : q->base };
-		if (q->started) {
-			d->stopped[qi] = (struct vdev_stop){ 1, (uint16_t)st.num, q->desc, q->avail, q->used };
-			d->reset_armed = 1;
-		}
-		d->ring_stops++;
-		queue_reset(q);
-		d->gen++;
-		return send_reply(d, m->request, &st, sizeof(st));
-	}
-	case VHOST_USER_SET_VRING_KICK:
-	case VHOST_USER_SET_VRING_CALL:
-	case VHOST_USER_SET_VRING_ERR: {
-		unsigned qi = (unsigned)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK);
-		int fd = m->nfds ? m->fds[0] : -1;
-		struct vdev_queue *q = &d->q[qi];
-
-		m->nfds = 0; /* the fd is ours now (or closed below) */
-		if (m->request == VHOST_USER_SET_VRING_KICK) {
-			if (q->kick_fd >= 0)
-				close(q->kick_fd);
-			q->kick_fd = fd;
-			queue_try_start(d, qi);
-		} else if (m->request == VHOST_USER_SET_VRING_CALL) {
-			if (q->call_fd >= 0)
-				close(q->call_fd);
-			q->call_fd = fd;
-		} else if (fd >= 0) {
-			close(fd); /* errors are reported as NEEDS_RESET instead */
-		}
-		return 0;
-	}
-	case VHOST_USER_SET_VRING_ENABLE:
-		d->q[m->payload.state.index].enabled = m->payload.state.num != 0;
-		return 0;
-	case VHOST_USER_GET_CONFIG: {
-		struct vhost_config c = m->payload.config;
-
-		if (c.offset + c.size > d->config_len) {
-			snprintf(d->why, sizeof(d->why), "GET_CONFIG: bytes %u..%u past the %u-byte config space", c.offset,
-				 c.offset + c.size, d->config_len);
-			/* The reply still carries the requested size, zeroed: the front-end sees no config. */
-			memset(c.data, 0, c.size);
-			send_reply(d, m->request, &c, 12 + c.size);
-			return -1;
-		}
-		memcpy(c.data, d->config + c.offset, c.size);
-		return send_reply(d, m->request, &c, 12 + c.size);
-	}
-	case VHOST_USER_SET_CONFIG: {
-		const struct vhost_config *c = &m->payload.config;
-		uint8_t fresh[VHOST_MSG_MAX_CONFIG];
-
-		if (!d->config_hook || (uint64_t)c->offset + c->size > d->config_len) {
-			snprintf(d->why, sizeof(d->why), "SET_CONFIG: bytes %u..%llu are not writable", c->offset,
-				 (unsigned long long)c->offset + c->size);
-			return -1;
-		}
-		memcpy(fresh, d->config, d->config_len);
-		memcpy(fresh + c->offset, c->data, c->size);
-		if (d->config_hook(d->ctx, fresh, c->offset, c->size) < 0) {
-			snprintf(d->why, sizeof(d->why), "SET_CONFIG: the device refused bytes %u..%u", c->offset,
-				 c->offset + c->size);
-			return -1;
-		}
-		memcpy(d->config, fresh, d->config_len);
-		return 0;
-	}
-	case VHOST_USER_GPU_SET_SOCKET:
-		if (d->gpu_sock >= 0)
-			close(d->gpu_sock);
-		d->gpu_sock = m->fds[0];
-		m->nfds = 0;
-		return 0;
-	}
+	if (m->request < sizeof(handlers) / sizeof(handlers[0]) && handlers[m->request])
+		return handlers[m->request](d, m);
 	snprintf(d->why, sizeof(d->why), "%s is not handled", vhost_req_name(m->request));
 	return -1;
 }
