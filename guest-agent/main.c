@@ -83,61 +83,59 @@ static int tcp_listen(int port, int any)
 	return fd;
 }
 
-int main(int argc, char **argv)
-{
-	enum transport t = T_NONE;
-	const char *arg = NULL;
-	int poweroff = 0, any = 0, listen_fd = -1, sfd;
-	struct agent a = { .sysfs_root = "/sys" };
-	sigset_t mask;
-	char dev[PATH_MAX];
+/* What the command line asks for. */
+struct agent_opts {
+	enum transport t;
+	const char *arg; /* the port, its name, or the TCP port */
+	int poweroff, any;
+};
 
+/* The command line into o: 0; 1 when --help printed the usage; 2 for a bad one (said). */
+static int parse_args(int argc, char **argv, struct agent_opts *o)
+{
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--stdio") == 0) {
-			t = T_STDIO;
+			o->t = T_STDIO;
 		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-			t = T_PORT;
-			arg = argv[++i];
+			o->t = T_PORT;
+			o->arg = argv[++i];
 		} else if (strcmp(argv[i], "--port-name") == 0 && i + 1 < argc) {
-			t = T_PORT_NAME;
-			arg = argv[++i];
+			o->t = T_PORT_NAME;
+			o->arg = argv[++i];
 		} else if (strcmp(argv[i], "--tcp") == 0 && i + 1 < argc) {
-			t = T_TCP;
-			arg = argv[++i];
+			o->t = T_TCP;
+			o->arg = argv[++i];
 		} else if (strcmp(argv[i], "--any") == 0) {
-			any = 1;
+			o->any = 1;
 		} else if (strcmp(argv[i], "--poweroff") == 0) {
-			poweroff = 1;
+			o->poweroff = 1;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
-			return 0;
+			return 1;
 		} else {
 			fprintf(stderr, "vgpu-agent: unknown argument '%s'\n", argv[i]);
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (t == T_NONE) {
+	if (o->t == T_NONE) {
 		usage(stderr);
 		return 2;
 	}
+	return 0;
+}
 
-	signal(SIGPIPE, SIG_IGN);
-	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (sfd < 0) {
-		perror("vgpu-agent: signalfd");
-		return 1;
-	}
-	jobs_init(protocol_emit, &a);
+/* The byte stream to the host: standard input and output, a virtio-serial port (by path or by name), or a TCP
+ * socket listening (*listen_fd) for the host to connect. 0, or the exit code with the reason said. */
+static int open_transport(const struct agent_opts *o, struct agent *a, int *listen_fd)
+{
+	const char *arg = o->arg;
+	char dev[PATH_MAX];
 
-	switch (t) {
+	switch (o->t) {
 	case T_STDIO:
-		wire_init(&a.wire, STDIN_FILENO, STDOUT_FILENO);
-		a.connected = 1;
+		wire_init(&a->wire, STDIN_FILENO, STDOUT_FILENO);
+		a->connected = 1;
 		break;
 	case T_PORT_NAME:
 		if (find_port(arg, dev, sizeof(dev)) < 0) {
@@ -153,8 +151,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vgpu-agent: cannot open %s: %s\n", arg, strerror(errno));
 			return 1;
 		}
-		wire_init(&a.wire, fd, fd);
-		a.connected = 1;
+		wire_init(&a->wire, fd, fd);
+		a->connected = 1;
 		break;
 	}
 	case T_TCP: {
@@ -165,8 +163,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vgpu-agent: bad TCP port '%s'\n", arg);
 			return 2;
 		}
-		listen_fd = tcp_listen((int)port, any);
-		if (listen_fd < 0) {
+		*listen_fd = tcp_listen((int)port, o->any);
+		if (*listen_fd < 0) {
 			fprintf(stderr, "vgpu-agent: cannot listen on port %ld: %s\n", port, strerror(errno));
 			return 1;
 		}
@@ -175,17 +173,39 @@ int main(int argc, char **argv)
 	case T_NONE:
 		break;
 	}
-	fprintf(stderr, "vgpu-agent %s ready\n", AGENT_VERSION);
+	return 0;
+}
 
-	while (!a.shutdown_requested || jobs_active() > 0) {
+/* The host's side of the stream ended: on stdio nothing more will come (the jobs are killed and the agent stops),
+ * a TCP client may connect again, a virtio-serial port waits for the host to open it again. */
+static void host_gone(struct agent *a, enum transport t)
+{
+	if (t == T_STDIO) {
+		jobs_kill_all();
+		a->connected = 0;
+		a->shutdown_requested = 1;
+	} else if (t == T_TCP) {
+		close(a->wire.in_fd);
+		a->connected = 0;
+	} else {
+		a->wire.eof = 0;
+		a->wire.len = 0;
+		usleep(100000);
+	}
+}
+
+/* Serve requests and the jobs they start until a shutdown was asked and every job has ended. */
+static void serve(struct agent *a, enum transport t, int listen_fd, int sfd)
+{
+	while (!a->shutdown_requested || jobs_active() > 0) {
 		struct pollfd pfds[2 + 2 * JOBS_MAX + 1];
 		int n = 0, conn_idx = -1, listen_idx = -1, njob, timeout;
 
 		pfds[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		if (a.connected && !a.shutdown_requested) {
+		if (a->connected && !a->shutdown_requested) {
 			conn_idx = n;
-			pfds[n++] = (struct pollfd){ .fd = a.wire.in_fd, .events = POLLIN };
-		} else if (listen_fd >= 0 && !a.shutdown_requested) {
+			pfds[n++] = (struct pollfd){ .fd = a->wire.in_fd, .events = POLLIN };
+		} else if (listen_fd >= 0 && !a->shutdown_requested) {
 			listen_idx = n;
 			pfds[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
 		}
@@ -193,7 +213,7 @@ int main(int argc, char **argv)
 		timeout = jobs_next_timeout_ms();
 		if (poll(pfds, (nfds_t)(n + njob), timeout) < 0 && errno != EINTR) {
 			perror("vgpu-agent: poll");
-			break;
+			return;
 		}
 		if (pfds[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -205,35 +225,49 @@ int main(int argc, char **argv)
 			int c = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 			if (c >= 0) {
-				wire_init(&a.wire, c, c);
-				a.connected = 1;
+				wire_init(&a->wire, c, c);
+				a->connected = 1;
 			}
 		}
 		if (conn_idx >= 0 && pfds[conn_idx].revents) {
 			if (pfds[conn_idx].revents & POLLIN)
-				wire_read(&a.wire, protocol_handle_line, &a);
+				wire_read(&a->wire, protocol_handle_line, a);
 			else
-				a.wire.eof = 1; /* POLLHUP/POLLERR without data */
-			if (a.wire.eof) {
-				if (t == T_STDIO) {
-					/* The host went away: nothing more will come. */
-					jobs_kill_all();
-					a.connected = 0;
-					a.shutdown_requested = 1;
-				} else if (t == T_TCP) {
-					close(a.wire.in_fd);
-					a.connected = 0;
-				} else {
-					/* virtio-serial: the host side is not (or no longer) open; wait for it. */
-					a.wire.eof = 0;
-					a.wire.len = 0;
-					usleep(100000);
-				}
-			}
+				a->wire.eof = 1; /* POLLHUP/POLLERR without data */
+			if (a->wire.eof)
+				host_gone(a, t);
 		}
 		jobs_service(pfds + n, njob);
 	}
-	if (poweroff) {
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_opts o = { .t = T_NONE };
+	struct agent a = { .sysfs_root = "/sys" };
+	int listen_fd = -1, sfd, rc;
+	sigset_t mask;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	signal(SIGPIPE, SIG_IGN);
+	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sfd < 0) {
+		perror("vgpu-agent: signalfd");
+		return 1;
+	}
+	jobs_init(protocol_emit, &a);
+	rc = open_transport(&o, &a, &listen_fd);
+	if (rc)
+		return rc;
+	fprintf(stderr, "vgpu-agent %s ready\n", AGENT_VERSION);
+	serve(&a, o.t, listen_fd, sfd);
+	if (o.poweroff) {
 		sync();
 		reboot(RB_POWER_OFF);
 	}
