@@ -113,6 +113,93 @@ static void read_in(struct wrk *w, int rc)
 	w->r.reading--;
 }
 
+/* The worker's messages, once checked for size and order: READY (its renderer, capsets and descriptor limit),
+ * FENCE (retired in order), DONE (a stream's ring space back), FAILED (an asynchronous call refused). Each returns
+ * 1, or -1 with the worker cut off. */
+static int on_ready(struct wrk *w, uint8_t *buf)
+{
+	struct rp_ready *rd = (struct rp_ready *)buf;
+
+	rd->gl_renderer[sizeof(rd->gl_renderer) - 1] = rd->platform[sizeof(rd->platform) - 1] =
+		rd->why[sizeof(rd->why) - 1] = 0;
+	if (w->ready || rd->version != RP_VERSION || rd->rc != 0 || rd->ncaps > RP_MAX_CAPSETS) {
+		const char *why = rd->rc     ? rd->why
+				  : w->ready ? "READY twice"
+					     : "a READY of another version, or with too many capsets";
+
+		cut_off(w, "worker %d: %s", w->pid, why);
+		return -1;
+	}
+	if (!rd->fd_limit || rd->fd_limit > RENDER_WORKER_FDS) {
+		cut_off(w, "worker %d: a READY saying it may hold %u descriptors (1 to %d)", w->pid, rd->fd_limit,
+			RENDER_WORKER_FDS);
+		return -1;
+	}
+	for (uint32_t i = 0; i < rd->ncaps; i++)
+		if (!rd->caps[i].size || rd->caps[i].size > RP_MAX_CAPS_BYTES) {
+			cut_off(w, "worker %d: capset %u of %u bytes", w->pid, rd->caps[i].id,
+				rd->caps[i].size);
+			return -1;
+		}
+	w->ncaps = rd->ncaps;
+	w->info.fd_limit = rd->fd_limit;
+	memcpy(w->caps, rd->caps, sizeof(w->caps));
+	snprintf(w->r.gl_renderer, sizeof(w->r.gl_renderer), "%.191s", rd->gl_renderer);
+	snprintf(w->r.platform, sizeof(w->r.platform), "%.140s (worker)", rd->platform);
+	w->ready = w->info.ready = 1;
+	w->r.starting = 0;
+	return 1;
+}
+
+static int on_fence(struct wrk *w, const uint8_t *buf)
+{
+	struct rp_fence f;
+
+	memcpy(&f, buf, sizeof(f));
+	/* Fences retire in order, and only those queued: newer than the last seen, not past the last queued. */
+	if ((int32_t)(f.fence - w->r.next_fence) > 0 || (int32_t)(f.fence - w->r.last_done) <= 0 ||
+	    (w->fence_new && (int32_t)(f.fence - w->fence_seen) <= 0)) {
+		cut_off(w, "worker %d: fence %u retired (queued up to %u, seen %u)", w->pid, f.fence,
+			w->r.next_fence, w->fence_new ? w->fence_seen : w->r.last_done);
+		return -1;
+	}
+	w->fence_seen = f.fence;
+	w->fence_new = 1;
+	return 1;
+}
+
+static int on_done(struct wrk *w, const uint8_t *buf)
+{
+	struct rp_reply d;
+
+	memcpy(&d, buf, sizeof(d));
+	if (!w->out || d.ring_end > RP_RING_BYTES) {
+		cut_off(w, "worker %d: DONE for no stream or backing", w->pid);
+		return -1;
+	}
+	w->out--;
+	w->tail = d.ring_end;
+	if (!w->out)
+		w->head = w->tail = 0; /* all of it is free again */
+	if (d.rc) {
+		w->info.async_errors++;
+		snprintf(w->info.last_async_error, sizeof(w->info.last_async_error),
+			 "a command stream was refused (%d)", d.rc);
+	}
+	return 1;
+}
+
+static int on_failed(struct wrk *w, const uint8_t *buf)
+{
+	struct rp_failed f;
+
+	memcpy(&f, buf, sizeof(f));
+	w->info.async_errors++;
+	snprintf(w->info.last_async_error, sizeof(w->info.last_async_error), "%s of %u refused (%d)",
+		 rp_op_name(f.op), f.id, f.rc);
+	return 1;
+}
+
 /* One message from the worker, checked. A REPLY is copied to *reply (when it answers seq want) and *got set.
  * 1 taken, 0 none waiting, -1 the worker is cut off. */
 static int take(struct wrk *w, uint32_t want, struct rp_reply *reply, int *got)
@@ -142,82 +229,14 @@ static int take(struct wrk *w, uint32_t want, struct rp_reply *reply, int *got)
 		return -1;
 	}
 	switch (h.op) {
-	case RP_READY: {
-		struct rp_ready *rd = (struct rp_ready *)buf;
-
-		rd->gl_renderer[sizeof(rd->gl_renderer) - 1] = rd->platform[sizeof(rd->platform) - 1] =
-			rd->why[sizeof(rd->why) - 1] = 0;
-		if (w->ready || rd->version != RP_VERSION || rd->rc != 0 || rd->ncaps > RP_MAX_CAPSETS) {
-			const char *why = rd->rc     ? rd->why
-					  : w->ready ? "READY twice"
-						     : "a READY of another version, or with too many capsets";
-
-			cut_off(w, "worker %d: %s", w->pid, why);
-			return -1;
-		}
-		if (!rd->fd_limit || rd->fd_limit > RENDER_WORKER_FDS) {
-			cut_off(w, "worker %d: a READY saying it may hold %u descriptors (1 to %d)", w->pid, rd->fd_limit,
-				RENDER_WORKER_FDS);
-			return -1;
-		}
-		for (uint32_t i = 0; i < rd->ncaps; i++)
-			if (!rd->caps[i].size || rd->caps[i].size > RP_MAX_CAPS_BYTES) {
-				cut_off(w, "worker %d: capset %u of %u bytes", w->pid, rd->caps[i].id,
-					rd->caps[i].size);
-				return -1;
-			}
-		w->ncaps = rd->ncaps;
-		w->info.fd_limit = rd->fd_limit;
-		memcpy(w->caps, rd->caps, sizeof(w->caps));
-		snprintf(w->r.gl_renderer, sizeof(w->r.gl_renderer), "%.191s", rd->gl_renderer);
-		snprintf(w->r.platform, sizeof(w->r.platform), "%.140s (worker)", rd->platform);
-		w->ready = w->info.ready = 1;
-		w->r.starting = 0;
-		return 1;
-	}
-	case RP_FENCE: {
-		struct rp_fence f;
-
-		memcpy(&f, buf, sizeof(f));
-		/* Fences retire in order, and only those queued: newer than the last seen, not past the last queued. */
-		if ((int32_t)(f.fence - w->r.next_fence) > 0 || (int32_t)(f.fence - w->r.last_done) <= 0 ||
-		    (w->fence_new && (int32_t)(f.fence - w->fence_seen) <= 0)) {
-			cut_off(w, "worker %d: fence %u retired (queued up to %u, seen %u)", w->pid, f.fence,
-				w->r.next_fence, w->fence_new ? w->fence_seen : w->r.last_done);
-			return -1;
-		}
-		w->fence_seen = f.fence;
-		w->fence_new = 1;
-		return 1;
-	}
-	case RP_DONE: {
-		struct rp_reply d;
-
-		memcpy(&d, buf, sizeof(d));
-		if (!w->out || d.ring_end > RP_RING_BYTES) {
-			cut_off(w, "worker %d: DONE for no stream or backing", w->pid);
-			return -1;
-		}
-		w->out--;
-		w->tail = d.ring_end;
-		if (!w->out)
-			w->head = w->tail = 0; /* all of it is free again */
-		if (d.rc) {
-			w->info.async_errors++;
-			snprintf(w->info.last_async_error, sizeof(w->info.last_async_error),
-				 "a command stream was refused (%d)", d.rc);
-		}
-		return 1;
-	}
-	case RP_FAILED: {
-		struct rp_failed f;
-
-		memcpy(&f, buf, sizeof(f));
-		w->info.async_errors++;
-		snprintf(w->info.last_async_error, sizeof(w->info.last_async_error), "%s of %u refused (%d)",
-			 rp_op_name(f.op), f.id, f.rc);
-		return 1;
-	}
+	case RP_READY:
+		return on_ready(w, buf);
+	case RP_FENCE:
+		return on_fence(w, buf);
+	case RP_DONE:
+		return on_done(w, buf);
+	case RP_FAILED:
+		return on_failed(w, buf);
 	case RP_REPLY:
 		if (w->nrd && h.seq == w->rd[0].seq) { /* replies come in order: the oldest read-back under way */
 			struct rp_reply rep;
