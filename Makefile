@@ -59,8 +59,8 @@ MEDIATOR     := $(BUILD)/vgpu-mediator
 BENCH_MEDIATOR := $(BUILD)/bench-mediator
 BENCH_VTEST  := $(BUILD)/bench-vtest
 HOSTILE      := $(BUILD)/vgpu-hostile
-HOSTILE_SRC  := tools/hostile.c tools/frontend.c mediator/vhost/vhost_msg.c $(UTIL_SRC) $(COMMON_SRC)
-BENCH_MEDIATOR_SRC := tools/bench_mediator.c tools/frontend.c mediator/vhost/vhost_msg.c \
+HOSTILE_SRC  := tools/hostile.c tools/hostile_vm.c tools/hostile_cases.c tools/frontend.c mediator/vhost/vhost_msg.c $(UTIL_SRC) $(COMMON_SRC)
+BENCH_MEDIATOR_SRC := tools/bench_mediator.c tools/bench_session.c tools/frontend.c mediator/vhost/vhost_msg.c \
 	mediator/sched/gpu_sched.c $(UTIL_SRC) harness/host/proc_tree.c $(COMMON_SRC) $(STATS_SRC)
 BENCH_VTEST_SRC := tools/bench_vtest.c harness/host/vtest_ns.c harness/host/xvfb.c $(UTIL_SRC) \
 	$(COMMON_SRC) $(STATS_SRC)
