@@ -223,13 +223,131 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Each phase runs for budget seconds and prints its rates; 0, or -1 with the failing call said. */
+static int phase_fill(struct kms *k, uint32_t w, uint32_t h, double budget)
+{
+	double mb = (double)w * h * 4 / 1e6, t0 = now(), t;
+	long n = 0;
+
+	do {
+		fill(&k->fb[0], w, h, 0, 0, w, h, 0xff000000u | (uint32_t)(n * 0x010203));
+		if (dirty(k, &k->fb[0], 0, 0, w, h) < 0)
+			return fail("drmModeDirtyFB");
+		n++;
+	} while ((t = now() - t0) < budget);
+	printf("fill.per_s: %.2f\nfill.mb_per_s: %.2f\n", n / t, n * mb / t);
+	return 0;
+}
+
+static int phase_copy(struct kms *k, uint32_t w, uint32_t h, double budget)
+{
+	double mb = (double)w * h * 4 / 1e6, t0, t;
+	long n = 0;
+
+	fill(&k->fb[1], w, h, 0, 0, w, h, KMS2D_COPY_XRGB);
+	t0 = now();
+	do {
+		memcpy(k->fb[0].map, k->fb[1].map, (size_t)k->fb[0].pitch * h);
+		if (dirty(k, &k->fb[0], 0, 0, w, h) < 0)
+			return fail("drmModeDirtyFB");
+		n++;
+	} while ((t = now() - t0) < budget);
+	printf("copy.per_s: %.2f\ncopy.mb_per_s: %.2f\n", n / t, n * mb / t);
+	return 0;
+}
+
+/* Partial updates: a RECT-sized square at a moving place. */
+static int phase_dirty(struct kms *k, uint32_t w, uint32_t h, double budget)
+{
+	double t0 = now(), t;
+	long n = 0;
+
+	do {
+		uint32_t x = (uint32_t)(n * 97) % (w > RECT ? w - RECT : 1), y = (uint32_t)(n * 61) % (h > RECT ? h - RECT : 1);
+
+		fill(&k->fb[0], w, h, x, y, RECT, RECT, 0xffcc3300u ^ (uint32_t)n);
+		if (dirty(k, &k->fb[0], x, y, RECT, RECT) < 0)
+			return fail("drmModeDirtyFB");
+		n++;
+	} while ((t = now() - t0) < budget);
+	printf("dirty.per_s: %.2f\n", n / t);
+	return 0;
+}
+
+/* Page flips between the two buffers, each waited for: the rate and the latency from request to event. */
+static int phase_flip(struct kms *k, double budget)
+{
+	static struct flip_state fs;
+	drmEventContext ev = { .version = 2, .page_flip_handler = on_flip };
+	double t0 = now(), t;
+	int cur = 1;
+
+	fs.n = 0;
+	do {
+		fs.sent = now();
+		fs.pending = 1;
+		if (drmModePageFlip(k->fd, k->crtc_id, k->fb[cur].id, DRM_MODE_PAGE_FLIP_EVENT, &fs) < 0)
+			return fail("drmModePageFlip");
+		while (fs.pending) {
+			struct pollfd p = { .fd = k->fd, .events = POLLIN };
+
+			if (poll(&p, 1, 5000) <= 0) {
+				errno = ETIMEDOUT;
+				return fail("waiting for a page-flip event");
+			}
+			drmHandleEvent(k->fd, &ev);
+		}
+		cur ^= 1;
+	} while ((t = now() - t0) < budget && fs.n < MAX_FLIPS);
+	qsort(fs.lat, (size_t)fs.n, sizeof(double), cmp_double);
+	printf("flip.per_s: %.2f\nflip.latency_p50_ms: %.3f\nflip.latency_p99_ms: %.3f\n", fs.n / t, fs.lat[fs.n / 2],
+	       fs.lat[(size_t)((fs.n - 1) * 0.99)]);
+	return 0;
+}
+
+/* The output driven: its connector, mode and two dumb buffers, the first one shown. 0, or -1 (said). */
+static int set_up(struct kms *k)
+{
+	if (drmSetMaster(k->fd) < 0 && errno != EINVAL)
+		fprintf(stderr, "kms2d: not DRM master (%s); mode setting may fail\n", strerror(errno));
+	if (pick_output(k) < 0 || make_fb(k, &k->fb[0]) < 0 || make_fb(k, &k->fb[1]) < 0)
+		return -1;
+	printf("mode: %ux%u@%u\n", k->mode.hdisplay, k->mode.vdisplay, k->mode.vrefresh);
+	k->saved = drmModeGetCrtc(k->fd, k->crtc_id);
+	if (drmModeSetCrtc(k->fd, k->crtc_id, k->fb[0].id, 0, 0, &k->conn_id, 1, &k->mode) < 0)
+		return fail("drmModeSetCrtc");
+	return 0;
+}
+
+/* The CRTC as it was, the buffers gone, the device closed. */
+static void tear_down(struct kms *k)
+{
+	if (k->saved) {
+		drmModeSetCrtc(k->fd, k->saved->crtc_id, k->saved->buffer_id, k->saved->x, k->saved->y, &k->conn_id, 1,
+			       &k->saved->mode);
+		drmModeFreeCrtc(k->saved);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (k->fb[i].map)
+			munmap(k->fb[i].map, k->fb[i].size);
+		if (k->fb[i].id)
+			drmModeRmFB(k->fd, k->fb[i].id);
+		if (k->fb[i].handle) {
+			struct drm_mode_destroy_dumb d = { .handle = k->fb[i].handle };
+
+			drmIoctl(k->fd, DRM_IOCTL_MODE_DESTROY_DUMB, &d);
+		}
+	}
+	if (k->fd >= 0)
+		close(k->fd);
+}
+
 int main(int argc, char **argv)
 {
 	const char *device = NULL;
 	double budget = 2.0;
 	char used[256] = "";
 	struct kms k = { .fd = -1 };
-	static struct flip_state fs;
 	int rc = 1;
 
 	for (int i = 1; i < argc; i++) {
@@ -256,111 +374,15 @@ int main(int argc, char **argv)
 
 	printf("device: %s\ndriver: %s\n", used, v ? v->name : "?");
 	drmFreeVersion(v);
-	if (drmSetMaster(k.fd) < 0 && errno != EINVAL)
-		fprintf(stderr, "kms2d: not DRM master (%s); mode setting may fail\n", strerror(errno));
-	if (pick_output(&k) < 0 || make_fb(&k, &k.fb[0]) < 0 || make_fb(&k, &k.fb[1]) < 0)
-		goto out;
-	uint32_t w = k.mode.hdisplay, h = k.mode.vdisplay;
-	double mb = (double)w * h * 4 / 1e6;
+	if (set_up(&k) == 0) {
+		uint32_t w = k.mode.hdisplay, h = k.mode.vdisplay;
 
-	printf("mode: %ux%u@%u\n", w, h, k.mode.vrefresh);
-	k.saved = drmModeGetCrtc(k.fd, k.crtc_id);
-	if (drmModeSetCrtc(k.fd, k.crtc_id, k.fb[0].id, 0, 0, &k.conn_id, 1, &k.mode) < 0) {
-		fail("drmModeSetCrtc");
-		goto out;
-	}
-
-	/* fill */
-	long n = 0;
-	double t0 = now(), t;
-
-	do {
-		fill(&k.fb[0], w, h, 0, 0, w, h, 0xff000000u | (uint32_t)(n * 0x010203));
-		if (dirty(&k, &k.fb[0], 0, 0, w, h) < 0) {
-			fail("drmModeDirtyFB");
-			goto out;
-		}
-		n++;
-	} while ((t = now() - t0) < budget);
-	printf("fill.per_s: %.2f\nfill.mb_per_s: %.2f\n", n / t, n * mb / t);
-
-	/* copy */
-	fill(&k.fb[1], w, h, 0, 0, w, h, KMS2D_COPY_XRGB);
-	n = 0;
-	t0 = now();
-	do {
-		memcpy(k.fb[0].map, k.fb[1].map, (size_t)k.fb[0].pitch * h);
-		if (dirty(&k, &k.fb[0], 0, 0, w, h) < 0) {
-			fail("drmModeDirtyFB");
-			goto out;
-		}
-		n++;
-	} while ((t = now() - t0) < budget);
-	printf("copy.per_s: %.2f\ncopy.mb_per_s: %.2f\n", n / t, n * mb / t);
-
-	/* dirty: partial updates */
-	n = 0;
-	t0 = now();
-	do {
-		uint32_t x = (uint32_t)(n * 97) % (w > RECT ? w - RECT : 1), y = (uint32_t)(n * 61) % (h > RECT ? h - RECT : 1);
-
-		fill(&k.fb[0], w, h, x, y, RECT, RECT, 0xffcc3300u ^ (uint32_t)n);
-		if (dirty(&k, &k.fb[0], x, y, RECT, RECT) < 0) {
-			fail("drmModeDirtyFB");
-			goto out;
-		}
-		n++;
-	} while ((t = now() - t0) < budget);
-	printf("dirty.per_s: %.2f\n", n / t);
-
-	/* flip */
-	drmEventContext ev = { .version = 2, .page_flip_handler = on_flip };
-	int cur = 1;
-
-	fs.n = 0;
-	t0 = now();
-	do {
-		fs.sent = now();
-		fs.pending = 1;
-		if (drmModePageFlip(k.fd, k.crtc_id, k.fb[cur].id, DRM_MODE_PAGE_FLIP_EVENT, &fs) < 0) {
-			fail("drmModePageFlip");
-			goto out;
-		}
-		while (fs.pending) {
-			struct pollfd p = { .fd = k.fd, .events = POLLIN };
-
-			if (poll(&p, 1, 5000) <= 0) {
-				errno = ETIMEDOUT;
-				fail("waiting for a page-flip event");
-				goto out;
-			}
-			drmHandleEvent(k.fd, &ev);
-		}
-		cur ^= 1;
-	} while ((t = now() - t0) < budget && fs.n < MAX_FLIPS);
-	qsort(fs.lat, (size_t)fs.n, sizeof(double), cmp_double);
-	printf("flip.per_s: %.2f\nflip.latency_p50_ms: %.3f\nflip.latency_p99_ms: %.3f\n", fs.n / t, fs.lat[fs.n / 2],
-	       fs.lat[(size_t)((fs.n - 1) * 0.99)]);
-	printf("done: 1\n");
-	rc = 0;
-out:
-	if (k.saved) {
-		drmModeSetCrtc(k.fd, k.saved->crtc_id, k.saved->buffer_id, k.saved->x, k.saved->y, &k.conn_id, 1,
-			       &k.saved->mode);
-		drmModeFreeCrtc(k.saved);
-	}
-	for (int i = 0; i < 2; i++) {
-		if (k.fb[i].map)
-			munmap(k.fb[i].map, k.fb[i].size);
-		if (k.fb[i].id)
-			drmModeRmFB(k.fd, k.fb[i].id);
-		if (k.fb[i].handle) {
-			struct drm_mode_destroy_dumb d = { .handle = k.fb[i].handle };
-
-			drmIoctl(k.fd, DRM_IOCTL_MODE_DESTROY_DUMB, &d);
+		if (phase_fill(&k, w, h, budget) == 0 && phase_copy(&k, w, h, budget) == 0 &&
+		    phase_dirty(&k, w, h, budget) == 0 && phase_flip(&k, budget) == 0) {
+			printf("done: 1\n");
+			rc = 0;
 		}
 	}
-	if (k.fd >= 0)
-		close(k.fd);
+	tear_down(&k);
 	return rc;
 }
