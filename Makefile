@@ -59,7 +59,8 @@ MEDIATOR     := $(BUILD)/vgpu-mediator
 BENCH_MEDIATOR := $(BUILD)/bench-mediator
 BENCH_VTEST  := $(BUILD)/bench-vtest
 HOSTILE      := $(BUILD)/vgpu-hostile
-HOSTILE_SRC  := tools/hostile.c tools/hostile_vm.c tools/hostile_cases.c tools/frontend.c mediator/vhost/vhost_msg.c $(UTIL_SRC) $(COMMON_SRC)
+HOSTILE_SRC  := tools/hostile.c tools/hostile_vm.c tools/hostile_cases.c tools/frontend.c mediator/vhost/vhost_msg.c \
+	$(UTIL_SRC) $(COMMON_SRC)
 BENCH_MEDIATOR_SRC := tools/bench_mediator.c tools/bench_session.c tools/frontend.c mediator/vhost/vhost_msg.c \
 	mediator/sched/gpu_sched.c $(UTIL_SRC) harness/host/proc_tree.c $(COMMON_SRC) $(STATS_SRC)
 BENCH_VTEST_SRC := tools/bench_vtest.c harness/host/vtest_ns.c harness/host/xvfb.c $(UTIL_SRC) \
@@ -140,8 +141,9 @@ TSAN := -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
 TSAN_SRC := $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(UTIL_SRC) harness/host/vtest_ns.c harness/host/xvfb.c \
 	harness/host/proc_tree.c
 TSAN_OBJ := $(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(TSAN_SRC))
-TSAN_TEST_NAMES := gpu_device_test vtest_dev_test vhost_dev_test watchdog_test gpu_sched_test stage_hist_test \
-	copy_pool_test display_sender_test control_test mediator_process_test vtest_process_test render_worker_test
+TSAN_TEST_NAMES := gpu_device_test gpu_present_test gpu_3d_test vtest_dev_test vhost_dev_test watchdog_test \
+	gpu_sched_test stage_hist_test copy_pool_test display_sender_test control_test mediator_process_test \
+	vtest_process_test render_worker_test
 TESTS_TSAN := $(addprefix $(BUILD)/tsan/,$(TSAN_TEST_NAMES))
 MEDIATOR_TSAN := $(BUILD)/tsan/vgpu-mediator
 .SECONDARY: $(TSAN_OBJ)
