@@ -143,7 +143,7 @@ TSAN_SRC := $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) $(UTIL_SRC) harness/host/vt
 TSAN_OBJ := $(patsubst %.c,$(BUILD)/tsan/obj/%.o,$(TSAN_SRC))
 TSAN_TEST_NAMES := gpu_device_test gpu_present_test gpu_3d_test vtest_dev_test vhost_dev_test watchdog_test \
 	gpu_sched_test stage_hist_test copy_pool_test display_sender_test control_test mediator_process_test \
-	vtest_process_test render_worker_test
+	mediator_workers_test vtest_process_test render_worker_test
 TESTS_TSAN := $(addprefix $(BUILD)/tsan/,$(TSAN_TEST_NAMES))
 MEDIATOR_TSAN := $(BUILD)/tsan/vgpu-mediator
 .SECONDARY: $(TSAN_OBJ)

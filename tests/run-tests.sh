@@ -84,7 +84,8 @@ for t in "$@"; do
 	case "$t" in
 	*/tsan/*)
 		case "$name" in
-		mediator_process_test | vtest_process_test) run_one "tsan/$name" "$t" "$build/tsan/vgpu-mediator" ;;
+		mediator_process_test | mediator_workers_test | vtest_process_test)
+			run_one "tsan/$name" "$t" "$build/tsan/vgpu-mediator" ;;
 		*) run_one "tsan/$name" "$t" ;;
 		esac
 		continue
@@ -93,7 +94,7 @@ for t in "$@"; do
 	case "$name" in
 	agent_proto_test) run_one "$name" "$t" "$build/san/vgpu-agent" ;;
 	compare_test) run_one "$name" "$t" "$build/vgpubench" ;;
-	mediator_process_test) run_one "$name" "$t" "$build/vgpu-mediator" ;;
+	mediator_process_test | mediator_workers_test) run_one "$name" "$t" "$build/vgpu-mediator" ;;
 	vtest_process_test) # once with the renderer in the mediator, once with a render worker per client
 		run_one "$name" "$t" "$build/vgpu-mediator"
 		run_one "$name --render-workers" "$t" "$build/vgpu-mediator" --render-workers
