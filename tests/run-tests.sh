@@ -105,6 +105,8 @@ for t in "$@"; do
 	*) run_one "$name" "$t" ;;
 	esac
 done
+# The tree's layers (what includes what), from the sources alone: under a second.
+run_one layers_test bash tests/unit/tree/layers_test.sh
 run_fuzzers
 if [ $programs_only = 1 ]; then
 	echo
