@@ -4,6 +4,7 @@
 #include "loop/options.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,13 +184,6 @@ static int set_render_node(struct options *o, const char *opt, const char *v)
 	return 0;
 }
 
-static int set_no_virgl(struct options *o, const char *opt, const char *v)
-{
-	(void)opt, (void)v;
-	o->no_virgl = 1;
-	return 0;
-}
-
 static int set_policy(struct options *o, const char *opt, const char *v)
 {
 	if (sched_policy_parse(v, &o->policy) == 0)
@@ -256,38 +250,10 @@ static int set_display_threads(struct options *o, const char *opt, const char *v
 	return opt_long(opt, v, 0, DSEND_MAX_THREADS, "sender threads, 0 (the loop sends)", &o->display_threads);
 }
 
-static int set_trace_vhost(struct options *o, const char *opt, const char *v)
-{
-	(void)o, (void)opt, (void)v;
-	M.trace_vhost = 1;
-	return 0;
-}
-
-static int set_no_sandbox(struct options *o, const char *opt, const char *v)
-{
-	(void)opt, (void)v;
-	o->no_sandbox = 1;
-	return 0;
-}
-
 static int set_sandbox_user(struct options *o, const char *opt, const char *v)
 {
 	(void)opt;
 	o->sandbox_user = v;
-	return 0;
-}
-
-static int set_self_test(struct options *o, const char *opt, const char *v)
-{
-	(void)opt, (void)v;
-	o->self_test = 1;
-	return 0;
-}
-
-static int set_render_workers(struct options *o, const char *opt, const char *v)
-{
-	(void)o, (void)opt, (void)v;
-	M.workers = 1;
 	return 0;
 }
 
@@ -302,52 +268,54 @@ static int set_worker_timeout(struct options *o, const char *opt, const char *v)
 	return 0;
 }
 
-static int set_test_faults(struct options *o, const char *opt, const char *v)
-{
-	(void)o, (void)opt, (void)v;
-	M.test_faults = 1;
-	return 0;
-}
-
 static int set_help(struct options *o, const char *opt, const char *v)
 {
 	(void)o, (void)opt, (void)v;
 	return 1;
 }
 
-/* An option: its name, its argument's name (NULL for a flag), what it sets, and what it does, for the usage. */
+/* An option: its name, its argument's name (NULL for a flag), what it sets (set; or for a flag without one, the
+ * int in struct options at offset flag, set to 1), and what it does, for the usage. */
 struct opt_def {
 	const char *name, *arg;
 	int (*set)(struct options *o, const char *opt, const char *v);
 	const char *help;
+	size_t flag;
 };
+
+#define OPT(name, arg, set, help) { name, arg, set, help, 0 }
+#define FLAG(name, field, help) { name, NULL, NULL, help, offsetof(struct options, field) }
 
 #define SPEC "name=NAME,socket=PATH[,weight=N][,fps=F][,mem=MIB]"
 
 static const struct opt_def opt_table[] = {
-	{ "listen", "DIR", set_listen, "DIR/vgpu.sock takes any number of VMs, each a vGPU" },
-	{ "vgpu", SPEC, set_vgpu, "a named vGPU on its own socket (mem: its size)" },
-	{ "vtest", SPEC, set_vtest, "dom0's GL clients (Mesa's virpipe), a vGPU each, counted as NAME" },
-	{ "control", "PATH", set_control, "the control socket (default DIR/control.sock with --listen)" },
-	{ "render-node", "PATH|auto|none", set_render_node, "the DRM render node to render on (default auto)" },
-	{ "no-virgl", NULL, set_no_virgl, "2D only: no renderer" },
-	{ "policy", "POLICY", set_policy, "how the vGPUs share the renderer (default best-effort)" },
-	{ "timeslice-ms", "N", set_timeslice, "the longest turn on the renderer (default 2)" },
-	{ "watchdog-ms", "N", set_watchdog_ms, "a fence or call held longer trips the watchdog (default 2000, 0 off)" },
-	{ "watchdog-action", "report|quarantine", set_watchdog_action, "what a trip does to its vGPU" },
-	{ "throttle", "PCT", set_throttle, "withhold the renderer PCT% of its busy time: a known slowdown" },
-	{ "display-fps", "N", set_display_fps, "display updates a second at most (default 60, 0: every flush)" },
-	{ "copy-threads", "N", set_copy_threads, "helper threads for copies from guest memory" },
-	{ "display-threads", "N", set_display_threads, "display-sender threads (default 1, 0: the loop sends)" },
-	{ "trace-vhost", NULL, set_trace_vhost, "log every front-end message" },
-	{ "no-sandbox", NULL, set_no_sandbox, "do not confine the process" },
-	{ "sandbox-user", "USER", set_sandbox_user, "the user to confine to (default nobody, when root)" },
-	{ "sandbox-self-test", NULL, set_self_test, "confine, make a refused call, and say what happened" },
-	{ "render-workers", NULL, set_render_workers, "each vGPU renders in a process of its own" },
-	{ "worker-timeout-ms", "N", set_worker_timeout, "a worker slower to answer a call is killed (default 10000)" },
-	{ "test-faults", NULL, set_test_faults, "tests only: the control socket takes `fault VGPU ...`" },
-	{ "help", NULL, set_help, "this text" },
+	OPT("listen", "DIR", set_listen, "DIR/vgpu.sock takes any number of VMs, each a vGPU"),
+	OPT("vgpu", SPEC, set_vgpu, "a named vGPU on its own socket (mem: its size)"),
+	OPT("vtest", SPEC, set_vtest, "dom0's GL clients (Mesa's virpipe), a vGPU each, counted as NAME"),
+	OPT("control", "PATH", set_control, "the control socket (default DIR/control.sock with --listen)"),
+	OPT("render-node", "PATH|auto|none", set_render_node, "the DRM render node to render on (default auto)"),
+	FLAG("no-virgl", no_virgl, "2D only: no renderer"),
+	OPT("policy", "POLICY", set_policy, "how the vGPUs share the renderer (default best-effort)"),
+	OPT("timeslice-ms", "N", set_timeslice, "the longest turn on the renderer (default 2)"),
+	OPT("watchdog-ms", "N", set_watchdog_ms,
+	    "a fence or call held longer trips the watchdog (default 2000, 0 off)"),
+	OPT("watchdog-action", "report|quarantine", set_watchdog_action, "what a trip does to its vGPU"),
+	OPT("throttle", "PCT", set_throttle, "withhold the renderer PCT% of its busy time: a known slowdown"),
+	OPT("display-fps", "N", set_display_fps, "display updates a second at most (default 60, 0: every flush)"),
+	OPT("copy-threads", "N", set_copy_threads, "helper threads for copies from guest memory"),
+	OPT("display-threads", "N", set_display_threads, "display-sender threads (default 1, 0: the loop sends)"),
+	FLAG("trace-vhost", trace_vhost, "log every front-end message"),
+	FLAG("no-sandbox", no_sandbox, "do not confine the process"),
+	OPT("sandbox-user", "USER", set_sandbox_user, "the user to confine to (default nobody, when root)"),
+	FLAG("sandbox-self-test", self_test, "confine, make a refused call, and say what happened"),
+	FLAG("render-workers", workers, "each vGPU renders in a process of its own"),
+	OPT("worker-timeout-ms", "N", set_worker_timeout, "a worker slower to answer a call is killed (default 10000)"),
+	FLAG("test-faults", test_faults, "tests only: the control socket takes `fault VGPU ...`"),
+	OPT("help", NULL, set_help, "this text"),
 };
+
+#undef OPT
+#undef FLAG
 
 #define NOPTS (sizeof(opt_table) / sizeof(opt_table[0]))
 
@@ -396,6 +364,10 @@ int options_parse(int argc, char **argv, struct options *o)
 			usage();
 			return -1;
 		}
+		if (!opt_table[c].set) {
+			*(int *)((char *)o + opt_table[c].flag) = 1;
+			continue;
+		}
 		rc = opt_table[c].set(o, opt_table[c].name, optarg);
 		if (rc > 0)
 			usage();
@@ -412,6 +384,9 @@ int options_parse(int argc, char **argv, struct options *o)
 
 int options_apply(const struct options *o)
 {
+	M.trace_vhost = o->trace_vhost;
+	M.workers = o->workers;
+	M.test_faults = o->test_faults;
 	sched_init(&M.sched, o->policy, (uint64_t)o->slice_ms * 1000000u, mono_ns());
 	sched_set_throttle(&M.sched, o->throttle);
 	for (int i = 0; i < o->nvgpu; i++)

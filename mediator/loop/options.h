@@ -8,6 +8,7 @@
 struct options {
 	const char *listen_dir, *control, *render_node, *sandbox_user;
 	int no_virgl, no_sandbox, self_test;
+	int trace_vhost, workers, test_faults; /* the mediator's state takes these in options_apply */
 	enum sched_policy policy;
 	long slice_ms, copy_threads, display_threads; /* copy_threads -1: the CPUs but one, at most a few */
 	unsigned throttle;
