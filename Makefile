@@ -24,8 +24,9 @@ COMMON_HDR  := $(wildcard common/*.h)
 # The harness's helpers (util.h), which the tools and some mediator tests link too.
 UTIL_SRC    := $(wildcard harness/util/*.c)
 AGENT_SRC   := $(wildcard guest-agent/*.c) $(COMMON_SRC)
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) $(wildcard workloads/*.c) \
-	$(COMMON_SRC) $(STATS_SRC)
+# A workload's folder holds its definition (NAME_workload.c) beside its program, which the harness does not link.
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) \
+	$(wildcard workloads/*.c workloads/*/*_workload.c) $(COMMON_SRC) $(STATS_SRC)
 HARNESS_HDR := $(wildcard harness/*.h harness/*/*.h workloads/*.h) $(COMMON_HDR)
 HARNESS_LIBS := -lsqlite3 -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too. One folder per layer: vhost/ (guest
@@ -208,7 +209,8 @@ check: deps
 	@bash tests/run-tests.sh --programs-only $(BUILD) $(CHECK_SAN) $(TESTS_TSAN)
 
 format:
-	clang-format -i common/*.[ch] guest-agent/*.[ch] harness/*.[ch] harness/*/*.[ch] workloads/*.[ch] tests/*/*.[ch] \
+	clang-format -i common/*.[ch] guest-agent/*.[ch] harness/*.[ch] harness/*/*.[ch] workloads/*.[ch] \
+		workloads/*/*_workload.c tests/*/*.[ch] \
 		tests/unit/*/*.c mediator/*.[ch] mediator/*/*.[ch] mediator/render/backend/*.c tools/*.[ch] mediator/fuzz/*.c
 
 clean:

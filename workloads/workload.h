@@ -1,6 +1,6 @@
 /*
- * workload.h: the workload definition and registry. One file per workload
- * (workloads/<name>_workload.c or glmark2.c) fills a struct workload_def:
+ * workload.h: the workload definition and registry. One folder per workload
+ * (workloads/<name>/), whose <name>_workload.c fills a struct workload_def:
  * name and class; how it runs on the host and in a guest; its budget; what
  * it needs; the metrics it yields, with unit and direction; and its parser.
  */

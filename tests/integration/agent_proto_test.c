@@ -192,19 +192,11 @@ static int pid_alive(pid_t p)
 	return alive;
 }
 
-int main(int argc, char **argv)
+/* hello, and string ids echoed as they came. */
+static void test_hello(void)
 {
 	struct json_object *m;
-	struct run_out o;
 
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s AGENT\n", argv[0]);
-		return 2;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	start_agent(argv[1]);
-
-	/* hello */
 	send_line("{\"id\":1,\"op\":\"hello\"}");
 	m = next_msg(5);
 	CHECK(is_type(m, "hello"), "hello reply");
@@ -224,8 +216,13 @@ int main(int argc, char **argv)
 	m = next_msg(5);
 	CHECK(str(m, "id") && strcmp(str(m, "id"), "abc") == 0, "string id echoed");
 	json_object_put(m);
+}
 
-	/* run: stdout, stderr, exit code, env, cwd */
+/* run: stdout, stderr, exit code, env, cwd; a signal death; a job outliving its timeout. */
+static void test_run(void)
+{
+	struct run_out o;
+
 	send_line("{\"id\":2,\"op\":\"run\",\"argv\":[\"sh\",\"-c\",\"echo out:$FOO; pwd; echo err >&2; exit 7\"],"
 		  "\"env\":{\"FOO\":\"bar baz\"},\"cwd\":\"/tmp\",\"timeout\":20}");
 	CHECK(collect(2, &o, 20) == 0, "run 2 finished");
@@ -259,8 +256,13 @@ int main(int argc, char **argv)
 	usleep(200000);
 	CHECK(grandchild > 0 && !pid_alive(grandchild), "the background grandchild %d survived the timeout",
 	      (int)grandchild);
+}
 
-	/* cancel */
+/* cancel */
+static void test_cancel(void)
+{
+	struct json_object *m;
+
 	send_line("{\"id\":5,\"op\":\"run\",\"argv\":[\"sleep\",\"100\"]}");
 	m = next_msg(5);
 	CHECK(is_type(m, "started") && num(m, "id") == 5, "started message");
@@ -279,8 +281,13 @@ int main(int argc, char **argv)
 	CHECK(saw_ok && saw_exit, "cancel acknowledged (%d) and job reported cancelled (%d)", saw_ok, saw_exit);
 	expect_error("{\"id\":7,\"op\":\"cancel\",\"job\":5}", "no running job");
 	expect_error("{\"id\":8,\"op\":\"cancel\"}", "missing \"job\"");
+}
 
-	/* malformed requests: each gets an error, none stops the agent */
+/* malformed requests: each gets an error, none stops the agent */
+static void test_malformed(void)
+{
+	struct json_object *m;
+
 	expect_error("not json", "malformed JSON");
 	expect_error("{\"id\":1,\"op\":\"hello\"", "malformed JSON");
 	expect_error("{\"id\":1,\"op\":\"hello\"} trailing", "malformed JSON");
@@ -339,6 +346,13 @@ int main(int argc, char **argv)
 	m = next_msg(5);
 	CHECK(is_type(m, "hello") && num(m, "id") == 10, "agent still serves after an oversized line");
 	json_object_put(m);
+}
+
+/* binary output is carried; more jobs than the agent runs at once; shutdown kills running jobs and ends the agent. */
+static void test_jobs_and_shutdown(void)
+{
+	struct json_object *m;
+	struct run_out o;
 
 	/* binary output is carried */
 	send_line("{\"id\":11,\"op\":\"run\",\"argv\":[\"printf\",\"a\\\\001b\\\\tc\"]}");
@@ -372,50 +386,69 @@ int main(int argc, char **argv)
 		json_object_put(m);
 	}
 	CHECK(saw_shutdown_ok, "shutdown acknowledged");
+}
 
-	/* TCP transport: serves one connection at a time, and the next after it closes. */
-	{
-		int port = 20000 + (int)(getpid() % 20000);
-		char portarg[16];
-		pid_t tp;
+/* TCP transport: serves one connection at a time, and the next after it closes. */
+static void test_tcp(const char *agent)
+{
+	struct json_object *m;
+	int port = 20000 + (int)(getpid() % 20000);
+	char portarg[16];
+	pid_t tp;
 
-		snprintf(portarg, sizeof(portarg), "%d", port);
-		tp = fork();
-		if (tp == 0) {
-			int devnull = open("/dev/null", O_WRONLY);
+	snprintf(portarg, sizeof(portarg), "%d", port);
+	tp = fork();
+	if (tp == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
 
-			dup2(devnull, 2);
-			execl(argv[1], argv[1], "--tcp", portarg, (char *)NULL);
-			_exit(127);
-		}
-		for (int round = 0; round < 2; round++) {
-			struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-						  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-			int fd = -1;
-
-			for (int tries = 0; tries < 100 && fd < 0; tries++) {
-				fd = socket(AF_INET, SOCK_STREAM, 0);
-				if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-					close(fd);
-					fd = -1;
-					usleep(50000);
-				}
-			}
-			CHECK(fd >= 0, "TCP connection %d to port %d", round + 1, port);
-			if (fd < 0)
-				break;
-			to_agent = fd;
-			from_agent = fd;
-			inlen = 0;
-			send_line("{\"id\":77,\"op\":\"hello\"}");
-			m = next_msg(5);
-			CHECK(is_type(m, "hello") && num(m, "id") == 77, "hello over TCP (connection %d)", round + 1);
-			json_object_put(m);
-			close(fd);
-		}
-		kill(tp, SIGTERM);
-		waitpid(tp, NULL, 0);
+		dup2(devnull, 2);
+		execl(agent, agent, "--tcp", portarg, (char *)NULL);
+		_exit(127);
 	}
+	for (int round = 0; round < 2; round++) {
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int fd = -1;
+
+		for (int tries = 0; tries < 100 && fd < 0; tries++) {
+			fd = socket(AF_INET, SOCK_STREAM, 0);
+			if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+				close(fd);
+				fd = -1;
+				usleep(50000);
+			}
+		}
+		CHECK(fd >= 0, "TCP connection %d to port %d", round + 1, port);
+		if (fd < 0)
+			break;
+		to_agent = fd;
+		from_agent = fd;
+		inlen = 0;
+		send_line("{\"id\":77,\"op\":\"hello\"}");
+		m = next_msg(5);
+		CHECK(is_type(m, "hello") && num(m, "id") == 77, "hello over TCP (connection %d)", round + 1);
+		json_object_put(m);
+		close(fd);
+	}
+	kill(tp, SIGTERM);
+	waitpid(tp, NULL, 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s AGENT\n", argv[0]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	start_agent(argv[1]);
+
+	test_hello();
+	test_run();
+	test_cancel();
+	test_malformed();
+	test_jobs_and_shutdown();
+	test_tcp(argv[1]);
 
 	/* usage errors */
 	int st;

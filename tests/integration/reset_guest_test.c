@@ -317,17 +317,156 @@ out:
 	shut_down(&nb, &nb_thread, &nb_started, c, vm, booted);
 }
 
+/* 1. The driver unbound and bound again: the device is reset, its old state dropped. */
+static void reset_rebind(struct agent_conn *c, const char *log, long long fresh)
+{
+	char why[256];
+	long long resets;
+
+	resets = vgpu_value("guest1", "resets", 1);
+	CHECK(guest_sh(c,
+		       "d=$(basename $(readlink -f /sys/bus/virtio/drivers/virtio_gpu/virtio*)) && "
+		       "echo $d > /sys/bus/virtio/drivers/virtio_gpu/unbind && sleep 1 && "
+		       "echo $d > /sys/bus/virtio/drivers/virtio_gpu/bind && sleep 1 && test -e /dev/dri/renderD128",
+		       log) == 0,
+	      "guest1 unbinds and binds virtio_gpu");
+	CHECK(vgpu_value("guest1", "resets", 1) > resets, "the mediator saw the device reset (%lld, before %lld)",
+	      vgpu_value("guest1", "resets", 1), resets);
+	CHECK(hog(c, 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws after the rebind: %s", why);
+	CHECK(settle_resources(fresh) == fresh, "after its job guest1 holds what a fresh boot holds (%lld, fresh %lld)",
+	      vgpu_value("guest1", "resources", 0), fresh);
+}
+
+/* 2. Paused in the middle of a 3D job: the job finishes, nothing is dropped. */
+static void reset_pause(const struct vm *vm, struct agent_conn *c, const char *log, long long fresh)
+{
+	char why[256];
+	struct pauser p = { .qmp = vm->qmp_sock };
+	pthread_t t;
+	long long resumes = vgpu_value("guest1", "resumes", 1), errors = vgpu_value("guest1", "errors", 0);
+	long long resets = vgpu_value("guest1", "resets", 1);
+
+	CHECK(pthread_create(&t, NULL, pauser_main, &p) == 0, "the pauser starts");
+	CHECK(hog(c, 10, log, NULL, why, sizeof(why)) == 0, "guest1's job survives stop/cont: %s", why);
+	pthread_join(t, NULL);
+	CHECK(p.rc == 0, "QMP stop, then cont: %s", p.err);
+	CHECK(vgpu_value("guest1", "resumes", 1) > resumes && vgpu_value("guest1", "resets", 1) == resets,
+	      "counted as a resume, not a reset (resumes %lld, resets %lld)", vgpu_value("guest1", "resumes", 1),
+	      vgpu_value("guest1", "resets", 1));
+	CHECK(vgpu_value("guest1", "drain_timeouts", 1) == 0, "every fence finished before its ring stopped");
+	CHECK(vgpu_value("guest1", "errors", 0) == errors,
+	      "no command failed across the pause (errors %lld, before %lld; backings must survive the resume)",
+	      vgpu_value("guest1", "errors", 0), errors);
+	printf("reset_guest: the pause held the loop %lld ms at most\n", vgpu_value("guest1", "drain_ms_max", 1));
+	CHECK(settle_resources(fresh) == fresh, "no resource lost or left behind (%lld, fresh %lld)",
+	      vgpu_value("guest1", "resources", 0), fresh);
+}
+
+/* 3. system_reset: the guest reboots (QEMU is told to reset, not to quit) into a working vGPU. */
+static void reset_reboot(const struct vm *vm, struct agent_conn *c, const char *log, long long fresh)
+{
+	char err[512], why[256];
+	struct json_object *hello = NULL;
+	long long resets;
+
+	resets = vgpu_value("guest1", "resets", 1);
+	CHECK(qmp_execute(vm->qmp_sock, "set-action", "{\"reboot\":\"reset\"}", 10, err, sizeof(err)) == 0 &&
+		      qmp_execute(vm->qmp_sock, "system_reset", NULL, 10, err, sizeof(err)) == 0,
+	      "QMP system_reset: %s", err);
+	{
+		double t0 = vb_now();
+
+		c->len = 0; /* whatever the old agent left half-sent */
+		CHECK(agent_hello(c, t0 + 240, &hello) == 0, "guest1 answers again after its reboot");
+		printf("reset_guest: guest1 rebooted in %.1f s\n", vb_now() - t0);
+		json_object_put(hello);
+		hello = NULL;
+	}
+	CHECK(vgpu_value("guest1", "resets", 1) > resets, "the reboot reset the vGPU");
+	CHECK(hog(c, 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws after its reboot: %s", why);
+	CHECK(settle_resources(fresh) == fresh, "and holds what a fresh boot holds (%lld, fresh %lld)",
+	      vgpu_value("guest1", "resources", 0), fresh);
+}
+
+/* 4. One frame far longer than the watchdog's 2 s (gpuhog's heaviest shader at 960x720): llvmpipe finishes the
+ * draw inside the renderer call, so the loop itself is held; reported on the control socket and in the log
+ * while it lasts, and the job, which is only slow, still finishes. */
+static void reset_heavy_frame(struct agent_conn *c, const char *log)
+{
+	char why[256];
+	double max_ms = -1;
+	long long trips = vgpu_value("guest1", "trips", 2);
+
+	CHECK(hog_sized(c, 1, "960x720", "4096", 120, log, &max_ms, why, sizeof(why)) == 0,
+	      "guest1 draws one heavy frame: %s", why);
+	printf("reset_guest: the heavy frame took %.0f ms; the watchdog saw %lld ms\n", max_ms,
+	       vgpu_value("guest1", "longest_ms", 2));
+	CHECK(vgpu_value("guest1", "trips", 2) > trips, "the watchdog tripped (%lld, before %lld; renderer calls "
+	      "that held the loop: %lld)", vgpu_value("guest1", "trips", 2), trips,
+	      vgpu_value("guest1", "call_trips", 2));
+	CHECK(vgpu_value("guest1", "longest_ms", 2) > 2000, "it saw the frame take over 2 s (%lld ms)",
+	      vgpu_value("guest1", "longest_ms", 2));
+	CHECK(vgpu_value("guest1", "stuck", 2) == 0, "and is no longer stuck");
+}
+
+/* 5. The same frame under quarantine (set over the control socket): guest1's vGPU is stopped, so its next job
+ * cannot finish; its reboot resets the device and the vGPU serves again. */
+static void reset_quarantine(const struct vm *vm, struct agent_conn *c, const char *log)
+{
+	char err[512], why[256];
+	struct json_object *hello = NULL;
+	char *ans = gpu_backend_request(backend.control, "watchdog 2000 quarantine\n");
+	long long recoveries = vgpu_value("guest1", "recoveries", 1);
+
+	CHECK(ans && strstr(ans, "\"ok\":true"), "the watchdog is set to quarantine: %s", ans ? ans : "no answer");
+	free(ans);
+	/* The heavy frame's own job may still end: its fence is answered, its later commands dropped. */
+	hog_sized(c, 1, "960x720", "4096", 60, log, NULL, why, sizeof(why));
+	CHECK(vgpu_value("guest1", "broken", 0) == 1, "guest1's vGPU is quarantined");
+	CHECK(hog_sized(c, 2, "320x240", "8", 20, log, NULL, why, sizeof(why)) < 0,
+	      "a quarantined guest's next job cannot finish");
+	CHECK(qmp_execute(vm->qmp_sock, "system_reset", NULL, 10, err, sizeof(err)) == 0, "QMP system_reset: %s",
+	      err);
+	/* The job that never ended left the agent connection given up: a new one to the rebooted guest. */
+	agent_close(c);
+	CHECK(agent_connect_unix(c, vm->agent_sock, vb_now() + 30, vm->pid, vm->name) == 0 &&
+		      agent_hello(c, vb_now() + 240, &hello) == 0,
+	      "guest1 answers after its reboot");
+	json_object_put(hello);
+	hello = NULL;
+	CHECK(vgpu_value("guest1", "broken", 0) == 0 && vgpu_value("guest1", "recoveries", 1) > recoveries,
+	      "the device reset lifted the quarantine (recoveries %lld, before %lld)",
+	      vgpu_value("guest1", "recoveries", 1), recoveries);
+	CHECK(hog(c, 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws again: %s", why);
+}
+
+/* The mediator ran confined through all of it, and refused nothing the guests needed. */
+static void check_sandbox(void)
+{
+	char *doc = gpu_backend_request(backend.control, "stats\n");
+	json_object *root = doc ? json_tokener_parse(doc) : NULL, *m, *sb = NULL, *f;
+
+	if (root && json_object_object_get_ex(root, "mediator", &m))
+		json_object_object_get_ex(m, "sandbox", &sb);
+	CHECK(sb && json_object_object_get_ex(sb, "on", &f) && json_object_get_boolean(f),
+	      "the mediator ran sandboxed: %s", sb ? json_object_to_json_string(sb) : "no sandbox object");
+	CHECK(sb && json_object_object_get_ex(sb, "refused_syscalls", &f) && json_object_object_length(f) == 0,
+	      "and refused no syscall: %s", sb ? json_object_to_json_string(sb) : "");
+	printf("reset_guest: sandbox %s\n", sb ? json_object_to_json_string(sb) : "?");
+	json_object_put(root);
+	free(doc);
+}
+
 int main(int argc, char **argv)
 {
 	struct host h;
 	struct image img;
 	struct vm vm[2];
 	struct agent_conn c[2] = { { .rfd = -1, .wfd = -1 }, { .rfd = -1, .wfd = -1 } };
-	struct json_object *hello = NULL;
 	struct neighbour nb = { .c = &c[1] };
 	pthread_t nb_thread;
 	char err[512], dir[] = "/tmp/vgpubench-rst-XXXXXX", log[600], why[256];
-	long long fresh, resets;
+	long long fresh;
 	int booted = 0, nb_started = 0;
 
 	if (argc < 5) {
@@ -359,126 +498,13 @@ int main(int argc, char **argv)
 	nb_started = !check_failed;
 	CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws before any reset: %s", why);
 
-	/* 1. The driver unbound and bound again: the device is reset, its old state dropped. */
-	resets = vgpu_value("guest1", "resets", 1);
-	CHECK(guest_sh(&c[0],
-		       "d=$(basename $(readlink -f /sys/bus/virtio/drivers/virtio_gpu/virtio*)) && "
-		       "echo $d > /sys/bus/virtio/drivers/virtio_gpu/unbind && sleep 1 && "
-		       "echo $d > /sys/bus/virtio/drivers/virtio_gpu/bind && sleep 1 && test -e /dev/dri/renderD128",
-		       log) == 0,
-	      "guest1 unbinds and binds virtio_gpu");
-	CHECK(vgpu_value("guest1", "resets", 1) > resets, "the mediator saw the device reset (%lld, before %lld)",
-	      vgpu_value("guest1", "resets", 1), resets);
-	CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws after the rebind: %s", why);
-	CHECK(settle_resources(fresh) == fresh, "after its job guest1 holds what a fresh boot holds (%lld, fresh %lld)",
-	      vgpu_value("guest1", "resources", 0), fresh);
-
-	/* 2. Paused in the middle of a 3D job: the job finishes, nothing is dropped. */
-	{
-		struct pauser p = { .qmp = vm[0].qmp_sock };
-		pthread_t t;
-		long long resumes = vgpu_value("guest1", "resumes", 1), errors = vgpu_value("guest1", "errors", 0);
-
-		resets = vgpu_value("guest1", "resets", 1);
-		CHECK(pthread_create(&t, NULL, pauser_main, &p) == 0, "the pauser starts");
-		CHECK(hog(&c[0], 10, log, NULL, why, sizeof(why)) == 0, "guest1's job survives stop/cont: %s", why);
-		pthread_join(t, NULL);
-		CHECK(p.rc == 0, "QMP stop, then cont: %s", p.err);
-		CHECK(vgpu_value("guest1", "resumes", 1) > resumes && vgpu_value("guest1", "resets", 1) == resets,
-		      "counted as a resume, not a reset (resumes %lld, resets %lld)", vgpu_value("guest1", "resumes", 1),
-		      vgpu_value("guest1", "resets", 1));
-		CHECK(vgpu_value("guest1", "drain_timeouts", 1) == 0, "every fence finished before its ring stopped");
-		CHECK(vgpu_value("guest1", "errors", 0) == errors,
-		      "no command failed across the pause (errors %lld, before %lld; backings must survive the resume)",
-		      vgpu_value("guest1", "errors", 0), errors);
-		printf("reset_guest: the pause held the loop %lld ms at most\n", vgpu_value("guest1", "drain_ms_max", 1));
-		CHECK(settle_resources(fresh) == fresh, "no resource lost or left behind (%lld, fresh %lld)",
-		      vgpu_value("guest1", "resources", 0), fresh);
-	}
-
-	/* 3. system_reset: the guest reboots (QEMU is told to reset, not to quit) into a working vGPU. */
-	resets = vgpu_value("guest1", "resets", 1);
-	CHECK(qmp_execute(vm[0].qmp_sock, "set-action", "{\"reboot\":\"reset\"}", 10, err, sizeof(err)) == 0 &&
-		      qmp_execute(vm[0].qmp_sock, "system_reset", NULL, 10, err, sizeof(err)) == 0,
-	      "QMP system_reset: %s", err);
-	{
-		double t0 = vb_now();
-
-		c[0].len = 0; /* whatever the old agent left half-sent */
-		CHECK(agent_hello(&c[0], t0 + 240, &hello) == 0, "guest1 answers again after its reboot");
-		printf("reset_guest: guest1 rebooted in %.1f s\n", vb_now() - t0);
-		json_object_put(hello);
-		hello = NULL;
-	}
-	CHECK(vgpu_value("guest1", "resets", 1) > resets, "the reboot reset the vGPU");
-	CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws after its reboot: %s", why);
-	CHECK(settle_resources(fresh) == fresh, "and holds what a fresh boot holds (%lld, fresh %lld)",
-	      vgpu_value("guest1", "resources", 0), fresh);
-
+	reset_rebind(&c[0], log, fresh);
+	reset_pause(&vm[0], &c[0], log, fresh);
+	reset_reboot(&vm[0], &c[0], log, fresh);
 	stop_neighbour(&nb, &nb_thread, &nb_started);
-
-	/* 4. One frame far longer than the watchdog's 2 s (gpuhog's heaviest shader at 960x720): llvmpipe finishes the
-	 * draw inside the renderer call, so the loop itself is held; reported on the control socket and in the log
-	 * while it lasts, and the job, which is only slow, still finishes. */
-	{
-		double max_ms = -1;
-		long long trips = vgpu_value("guest1", "trips", 2);
-
-		CHECK(hog_sized(&c[0], 1, "960x720", "4096", 120, log, &max_ms, why, sizeof(why)) == 0,
-		      "guest1 draws one heavy frame: %s", why);
-		printf("reset_guest: the heavy frame took %.0f ms; the watchdog saw %lld ms\n", max_ms,
-		       vgpu_value("guest1", "longest_ms", 2));
-		CHECK(vgpu_value("guest1", "trips", 2) > trips, "the watchdog tripped (%lld, before %lld; renderer calls "
-		      "that held the loop: %lld)", vgpu_value("guest1", "trips", 2), trips,
-		      vgpu_value("guest1", "call_trips", 2));
-		CHECK(vgpu_value("guest1", "longest_ms", 2) > 2000, "it saw the frame take over 2 s (%lld ms)",
-		      vgpu_value("guest1", "longest_ms", 2));
-		CHECK(vgpu_value("guest1", "stuck", 2) == 0, "and is no longer stuck");
-	}
-
-	/* 5. The same frame under quarantine (set over the control socket): guest1's vGPU is stopped, so its next job
-	 * cannot finish; its reboot resets the device and the vGPU serves again. */
-	{
-		char *ans = gpu_backend_request(backend.control, "watchdog 2000 quarantine\n");
-		long long recoveries = vgpu_value("guest1", "recoveries", 1);
-
-		CHECK(ans && strstr(ans, "\"ok\":true"), "the watchdog is set to quarantine: %s", ans ? ans : "no answer");
-		free(ans);
-		/* The heavy frame's own job may still end: its fence is answered, its later commands dropped. */
-		hog_sized(&c[0], 1, "960x720", "4096", 60, log, NULL, why, sizeof(why));
-		CHECK(vgpu_value("guest1", "broken", 0) == 1, "guest1's vGPU is quarantined");
-		CHECK(hog_sized(&c[0], 2, "320x240", "8", 20, log, NULL, why, sizeof(why)) < 0,
-		      "a quarantined guest's next job cannot finish");
-		CHECK(qmp_execute(vm[0].qmp_sock, "system_reset", NULL, 10, err, sizeof(err)) == 0, "QMP system_reset: %s",
-		      err);
-		/* The job that never ended left the agent connection given up: a new one to the rebooted guest. */
-		agent_close(&c[0]);
-		CHECK(agent_connect_unix(&c[0], vm[0].agent_sock, vb_now() + 30, vm[0].pid, vm[0].name) == 0 &&
-			      agent_hello(&c[0], vb_now() + 240, &hello) == 0,
-		      "guest1 answers after its reboot");
-		json_object_put(hello);
-		hello = NULL;
-		CHECK(vgpu_value("guest1", "broken", 0) == 0 && vgpu_value("guest1", "recoveries", 1) > recoveries,
-		      "the device reset lifted the quarantine (recoveries %lld, before %lld)",
-		      vgpu_value("guest1", "recoveries", 1), recoveries);
-		CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws again: %s", why);
-	}
-
-	{
-		/* The mediator ran confined through all of it, and refused nothing the guests needed. */
-		char *doc = gpu_backend_request(backend.control, "stats\n");
-		json_object *root = doc ? json_tokener_parse(doc) : NULL, *m, *sb = NULL, *f;
-
-		if (root && json_object_object_get_ex(root, "mediator", &m))
-			json_object_object_get_ex(m, "sandbox", &sb);
-		CHECK(sb && json_object_object_get_ex(sb, "on", &f) && json_object_get_boolean(f),
-		      "the mediator ran sandboxed: %s", sb ? json_object_to_json_string(sb) : "no sandbox object");
-		CHECK(sb && json_object_object_get_ex(sb, "refused_syscalls", &f) && json_object_object_length(f) == 0,
-		      "and refused no syscall: %s", sb ? json_object_to_json_string(sb) : "");
-		printf("reset_guest: sandbox %s\n", sb ? json_object_to_json_string(sb) : "?");
-		json_object_put(root);
-		free(doc);
-	}
+	reset_heavy_frame(&c[0], log);
+	reset_quarantine(&vm[0], &c[0], log);
+	check_sandbox();
 
 out:
 	shut_down(&nb, &nb_thread, &nb_started, c, vm, booted);

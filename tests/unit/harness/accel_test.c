@@ -200,7 +200,17 @@ static void test_probe_and_cache(void)
 	CHECK(accel_decide(&q, &v, err, sizeof(err)) == 0 && strcmp(v.how, "probe") == 0, "corrupt cache: %s", v.how);
 	CHECK(ncalls() == 5, "corrupt cache probed again (%d)", ncalls());
 	CHECK(accel_decide(&q, &v, err, sizeof(err)) == 0 && strcmp(v.how, "cache") == 0, "rewritten: %s", v.how);
+}
 
+/* Probes that fail or cannot run: which verdicts are cached, and what a forced kvm says. Runs after
+ * test_probe_and_cache (the probe count goes on from there). */
+static void test_probe_failures(void)
+{
+	struct accel_verdict v;
+	struct accel_query q = query(ACCEL_AUTO);
+	char err[512] = "";
+
+	q.qemu_version = "10.1.0";
 	/* A QEMU that refuses KVM: TCG with its message, and not cached (it may be fixed). */
 	unlink(cache);
 	set_mode("refuse");
@@ -331,6 +341,7 @@ int main(void)
 	test_modes();
 	test_no_probe_needed();
 	test_probe_and_cache();
+	test_probe_failures();
 	test_overrides();
 	test_real_probe();
 	if (vb_rm_rf(tmp) < 0)

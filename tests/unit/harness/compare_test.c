@@ -135,31 +135,19 @@ static void test_scenes(struct store *s, const struct compare_opts *o)
 	compare_free(&c);
 }
 
-int main(int argc, char **argv)
+/* The same run, one 10% slower and one 10% faster: nothing, 4 regressions, 4 improvements; a baseline that ran
+ * the guests only. */
+static void test_shifts(struct store *s, const struct compare_opts *o)
 {
-	int rc;
-	char dir[] = "/tmp/vgpubench-compare-XXXXXX";
-	struct store s;
 	struct comparison c;
-	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
 
-	if (!mkdtemp(dir))
-		return 1;
-	char *db = vb_strdupf("%s/vgpubench.db", dir);
-
-	CHECK(store_open(&s, db) == 0, "open");
-	make_run(&s, "a");
-	copy_run(&s, "a", "same", 1.0);
-	copy_run(&s, "a", "slow", 0.9);
-	copy_run(&s, "a", "fast", 1.1);
-
-	CHECK(compare_build(&s, "same", "a", &o, &c) == 0, "compare identical");
+	CHECK(compare_build(s, "same", "a", o, &c) == 0, "compare identical");
 	CHECK(c.nrows == 4, "2 metrics x 2 configs, got %zu", c.nrows);
 	CHECK(c.regressions == 0 && c.improvements == 0, "identical runs flag nothing (%d, %d)", c.regressions,
 	      c.improvements);
 	compare_free(&c);
 
-	CHECK(compare_build(&s, "slow", "a", &o, &c) == 0, "compare slowdown");
+	CHECK(compare_build(s, "slow", "a", o, &c) == 0, "compare slowdown");
 	CHECK(c.regressions == 4, "a 10%% slowdown is 4 regressions (score and frame time, 2 configs): %d",
 	      c.regressions);
 	for (size_t i = 0; i < c.nrows; i++) {
@@ -172,7 +160,7 @@ int main(int argc, char **argv)
 		else
 			CHECK(fabs(r->change_pct - 100.0 / 9) < 0.5, "frame time change %g%%", r->change_pct);
 	}
-	char *text = printed(&c, &o);
+	char *text = printed(&c, o);
 
 	CHECK_STR_CONTAINS(text, "REGRESSION");
 	CHECK_STR_CONTAINS(text, "-10.0%");
@@ -187,61 +175,70 @@ int main(int argc, char **argv)
 	free(text);
 	compare_free(&c);
 
-	CHECK(compare_build(&s, "fast", "a", &o, &c) == 0, "compare speed-up");
+	CHECK(compare_build(s, "fast", "a", o, &c) == 0, "compare speed-up");
 	CHECK(c.improvements == 4 && c.regressions == 0, "a speed-up is an improvement");
 	compare_free(&c);
 
 	/* A baseline that ran only the guests (an interleaved arm runs only what it changes): native is left out in
 	 * one line, not a "new metric" per row; a metric the baseline lacks in a group it ran still says so. */
-	copy_run(&s, "a", "guests-only", 1.0);
-	exec_sql(&s, "DELETE FROM jobs WHERE run_id = 'guests-only' AND config = 'native';"
-		     "DELETE FROM metrics WHERE name = 'build.frame_time' AND job_id IN"
-		     " (SELECT id FROM jobs WHERE run_id = 'guests-only')");
-	CHECK(compare_build(&s, "same", "guests-only", &o, &c) == 0, "compare with a baseline that ran the guests only");
-	text = printed(&c, &o);
+	copy_run(s, "a", "guests-only", 1.0);
+	exec_sql(s, "DELETE FROM jobs WHERE run_id = 'guests-only' AND config = 'native';"
+		    "DELETE FROM metrics WHERE name = 'build.frame_time' AND job_id IN"
+		    " (SELECT id FROM jobs WHERE run_id = 'guests-only')");
+	CHECK(compare_build(s, "same", "guests-only", o, &c) == 0, "compare with a baseline that ran the guests only");
+	text = printed(&c, o);
 	CHECK_STR_CONTAINS(text, "not in guests-only, so not compared (2 rows): native host\n");
 	CHECK(text && !strstr(text, "native       host"), "no native row printed:\n%s", text ? text : "");
 	CHECK(text && strstr(text, "qemu-virgl        3") && strstr(text, "new metric"),
 	      "the guests' frame time, absent from a group the baseline ran, is a new metric:\n%s", text ? text : "");
 	free(text);
 	compare_free(&c);
+}
+
+/* The command a nightly job runs, the threshold, and the default baseline. */
+static void test_baseline(struct store *s, const char *vb, const char *dir, struct compare_opts *o)
+{
+	struct comparison c;
 
 	/* The command a nightly job runs: non-zero exactly when something regressed. */
-	if (argc > 1) {
-		CHECK(cli_compare(argv[1], dir, "slow", "a") == 4, "compare exits 4 on the slowdown");
-		CHECK(cli_compare(argv[1], dir, "same", "a") == 0, "compare exits 0 on identical runs");
-		CHECK(cli_compare(argv[1], dir, "fast", "a") == 0, "an improvement is no failure");
-		CHECK(cli_compare(argv[1], dir, "nope", "a") == 1, "an unknown run is an error");
+	if (vb) {
+		CHECK(cli_compare(vb, dir, "slow", "a") == 4, "compare exits 4 on the slowdown");
+		CHECK(cli_compare(vb, dir, "same", "a") == 0, "compare exits 0 on identical runs");
+		CHECK(cli_compare(vb, dir, "fast", "a") == 0, "an improvement is no failure");
+		CHECK(cli_compare(vb, dir, "nope", "a") == 1, "an unknown run is an error");
 	}
 
 	/* A change below the threshold is not flagged, however significant. */
-	o.threshold_pct = 15;
-	CHECK(compare_build(&s, "slow", "a", &o, &c) == 0 && c.regressions == 0, "below the threshold");
+	o->threshold_pct = 15;
+	CHECK(compare_build(s, "slow", "a", o, &c) == 0 && c.regressions == 0, "below the threshold");
 	compare_free(&c);
-	o.threshold_pct = 5;
+	o->threshold_pct = 5;
 
 	/* The default baseline is the previous complete run of the same plan. */
-	exec_sql(&s, "UPDATE runs SET started_at = '2026-01-0' || rowid || 'T00:00:00Z'");
-	CHECK(compare_build(&s, "slow", NULL, &o, &c) == 0, "default baseline");
+	exec_sql(s, "UPDATE runs SET started_at = '2026-01-0' || rowid || 'T00:00:00Z'");
+	CHECK(compare_build(s, "slow", NULL, o, &c) == 0, "default baseline");
 	CHECK(strcmp(c.base, "same") == 0, "previous run is 'same', got '%s'", c.base);
 	compare_free(&c);
-	CHECK(compare_build(&s, "a", NULL, &o, &c) < 0, "the first run has no baseline");
+	CHECK(compare_build(s, "a", NULL, o, &c) < 0, "the first run has no baseline");
 	compare_free(&c);
+}
 
-	test_scenes(&s, &o);
+/* piglit statuses, classified as piglit's summary does. */
+static void test_statuses(struct store *s, const struct compare_opts *o)
+{
+	struct comparison c;
 
-	/* piglit statuses, classified as piglit's summary does. */
-	add_subtest(&s, "a", "spec@a", "pass");
-	add_subtest(&s, "a", "spec@b", "fail");
-	add_subtest(&s, "a", "spec@c", "pass");
-	add_subtest(&s, "a", "spec@d", "skip");
-	add_subtest(&s, "a", "spec@gone", "pass");
-	add_subtest(&s, "same", "spec@a", "crash");
-	add_subtest(&s, "same", "spec@b", "pass");
-	add_subtest(&s, "same", "spec@c", "pass");
-	add_subtest(&s, "same", "spec@d", "pass");
-	add_subtest(&s, "same", "spec@new", "fail");
-	CHECK(compare_build(&s, "same", "a", &o, &c) == 0, "compare with subtests");
+	add_subtest(s, "a", "spec@a", "pass");
+	add_subtest(s, "a", "spec@b", "fail");
+	add_subtest(s, "a", "spec@c", "pass");
+	add_subtest(s, "a", "spec@d", "skip");
+	add_subtest(s, "a", "spec@gone", "pass");
+	add_subtest(s, "same", "spec@a", "crash");
+	add_subtest(s, "same", "spec@b", "pass");
+	add_subtest(s, "same", "spec@c", "pass");
+	add_subtest(s, "same", "spec@d", "pass");
+	add_subtest(s, "same", "spec@new", "fail");
+	CHECK(compare_build(s, "same", "a", o, &c) == 0, "compare with subtests");
 	CHECK(c.status_regressions == 1 && c.status_fixes == 1, "1 regression, 1 fix: %d %d", c.status_regressions,
 	      c.status_fixes);
 	CHECK(c.nchanges == 5, "5 changes (regression, fix, enabled, missing, new): %zu", c.nchanges);
@@ -265,22 +262,28 @@ int main(int argc, char **argv)
 	CHECK(compare_classify("pass", "skip") && !strcmp(compare_classify("pass", "skip"), "disabled"), "disabled");
 	CHECK(compare_classify("skip", "notrun") == NULL, "skip to notrun is no change");
 	CHECK(compare_classify("fail", "fail") == NULL, "no change");
+}
 
-	/* Exports. JUnit fails the slowed run's testcases against its previous run. */
-	text = exported(&s, "slow", "junit", &rc);
+/* Exports. JUnit fails the slowed run's testcases against its previous run. */
+static void test_junit(struct store *s)
+{
+	int rc;
+	char *text;
+
+	text = exported(s, "slow", "junit", &rc);
 	CHECK(rc == 0, "junit export");
 	CHECK_STR_CONTAINS(text, "<testsuites name=\"vgpubench\" tests=\"2\" failures=\"2\" errors=\"0\">");
 	CHECK_STR_CONTAINS(text, "classname=\"glmark2.qemu-virgl\" name=\"guests=3\"");
 	CHECK_STR_CONTAINS(text, "regression vs same: score -10.0%");
 	free(text);
 	/* A run that did not complete is an error, skipped configurations and jobs are <skipped/>. */
-	CHECK(store_run_set_status(&s, "slow", "interrupted", "interrupted by a signal") == 0, "interrupt 'slow'");
-	exec_sql(&s,
+	CHECK(store_run_set_status(s, "slow", "interrupted", "interrupted by a signal") == 0, "interrupt 'slow'");
+	exec_sql(s,
 		 "INSERT INTO configs VALUES ('slow', 'passthrough', 'skipped', 'needs KVM <and> an IOMMU');"
 		 "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, reason,"
 		 " accel, finished_at) VALUES ('slow', 'native', 0, 0, 'kms2d', 1, 'skipped', 'no KMS device', 'none',"
 		 " 'now');");
-	text = exported(&s, "slow", "junit", &rc);
+	text = exported(s, "slow", "junit", &rc);
 	CHECK(rc == 0, "junit export of an interrupted run");
 	CHECK_STR_CONTAINS(text, "tests=\"5\" failures=\"2\" errors=\"1\" skipped=\"2\"");
 	CHECK_STR_CONTAINS(text, "<error message=\"the run is interrupted: interrupted by a signal\"/>");
@@ -289,15 +292,21 @@ int main(int argc, char **argv)
 	CHECK_STR_CONTAINS(text,
 			   "classname=\"kms2d.native\" name=\"host\">\n      <skipped message=\"no KMS device\"/>");
 	free(text);
-	CHECK(store_run_set_status(&s, "slow", "complete", NULL) == 0, "'slow' complete again");
-	text = exported(&s, "same", "junit", &rc);
+	CHECK(store_run_set_status(s, "slow", "complete", NULL) == 0, "'slow' complete again");
+	text = exported(s, "same", "junit", &rc);
 	CHECK(rc == 0, "junit export with piglit tests");
 	CHECK_STR_CONTAINS(text, "classname=\"piglit.native.0\" name=\"spec@a\">");
 	CHECK_STR_CONTAINS(text, "<failure message=\"status: crash\"/>");
 	free(text);
+}
 
-	/* One job with what the harness keeps beside its metrics: noise, its vGPU's scheduling and health, stages. */
-	CHECK(sqlite3_exec(s.db,
+/* One job with what the harness keeps beside its metrics: noise, its vGPU's scheduling and health, stages. */
+static void test_json(struct store *s)
+{
+	int rc;
+	char *text;
+
+	CHECK(sqlite3_exec(s->db,
 			   "INSERT INTO job_noise(job_id, steal_pct, load_before, load_after, redos, redo_reason, boot)"
 			   " SELECT min(id), 1.5, 0.25, 0.75, 1, 'steal', 2 FROM jobs WHERE run_id = 'a';"
 			   "INSERT INTO vgpu_stats(job_id, vgpu, policy, share, gpu_ms, frames)"
@@ -309,8 +318,8 @@ int main(int argc, char **argv)
 			   "INSERT INTO job_stages(job_id, stage, count, total_ms, p50_us, p99_us, max_us, buckets)"
 			   " SELECT min(id), 'fence', 300, 30, 100, 200, 250, '20:300' FROM jobs WHERE run_id = 'a';",
 			   NULL, NULL, NULL) == SQLITE_OK,
-	      "a job's details stored: %s", sqlite3_errmsg(s.db));
-	text = exported(&s, "a", "json", &rc);
+	      "a job's details stored: %s", sqlite3_errmsg(s->db));
+	text = exported(s, "a", "json", &rc);
 	CHECK(rc == 0, "json export");
 	struct json_object *root = json_tokener_parse(text), *jobs = NULL, *run = NULL, *d = NULL;
 	int details = 0;
@@ -348,39 +357,50 @@ int main(int argc, char **argv)
 	CHECK(root && !json_object_object_get_ex(root, "calibration", NULL), "json: no calibration in a plain run");
 	json_object_put(root);
 	free(text);
-	{
-		/* A calibration (a run of its own): its rows go out with it, a row it could not measure as null. */
-		const struct calibration_row cal[2] = {
-			{ .workload = "glmark2", .metric = "score", .config = "mediated", .topology = 1,
-			  .injected = "mediator throttle 5%", .aa_pairs = 3, .aa_flagged = 0, .ab_pairs = 6, .ab_detected = 5,
-			  .change_pct = -4.5, .detectable_pct = 3.1 },
-			{ .workload = "glmark2", .metric = "score", .config = "qemu-virgl", .topology = 3, .dom0 = 1,
-			  .aa_pairs = 3, .aa_flagged = 1, .change_pct = NAN, .detectable_pct = NAN },
-		};
-		struct json_object *rows = NULL, *r0, *r1;
+}
 
-		CHECK(store_calibration_put(&s, "a", cal, 2) == 0, "calibration rows stored under run a");
-		text = exported(&s, "a", "json", &rc);
-		root = text ? json_tokener_parse(text) : NULL;
-		CHECK(rc == 0 && root && json_object_object_get_ex(root, "calibration", &rows) &&
-			      json_object_array_length(rows) == 2,
-		      "json: the calibration's 2 rows");
-		r0 = rows ? json_object_array_get_idx(rows, 0) : NULL;
-		r1 = rows ? json_object_array_get_idx(rows, 1) : NULL;
-		CHECK(r0 && !strcmp(json_object_get_string(json_object_object_get(r0, "injected")), "mediator throttle 5%") &&
-			      json_object_get_int(json_object_object_get(r0, "ab_detected")) == 5 &&
-			      json_object_get_double(json_object_object_get(r0, "change_pct")) == -4.5,
-		      "json: what the mediated row caught: %s", json_object_to_json_string(r0));
-		CHECK(r1 && json_object_get_boolean(json_object_object_get(r1, "dom0")) &&
-			      json_object_object_get_ex(r1, "change_pct", &d) && !d &&
-			      json_object_object_get_ex(r1, "injected", &d) && !d &&
-			      json_object_get_int(json_object_object_get(r1, "aa_flagged")) == 1,
-		      "json: a row with no knob: %s", json_object_to_json_string(r1));
-		json_object_put(root);
-		free(text);
-	}
+/* A calibration (a run of its own): its rows go out with it, a row it could not measure as null. */
+static void test_json_calibration(struct store *s)
+{
+	int rc;
+	char *text;
+	struct json_object *root, *d = NULL;
+	const struct calibration_row cal[2] = {
+		{ .workload = "glmark2", .metric = "score", .config = "mediated", .topology = 1,
+		  .injected = "mediator throttle 5%", .aa_pairs = 3, .aa_flagged = 0, .ab_pairs = 6, .ab_detected = 5,
+		  .change_pct = -4.5, .detectable_pct = 3.1 },
+		{ .workload = "glmark2", .metric = "score", .config = "qemu-virgl", .topology = 3, .dom0 = 1,
+		  .aa_pairs = 3, .aa_flagged = 1, .change_pct = NAN, .detectable_pct = NAN },
+	};
+	struct json_object *rows = NULL, *r0, *r1;
 
-	text = exported(&s, "a", "csv", &rc);
+	CHECK(store_calibration_put(s, "a", cal, 2) == 0, "calibration rows stored under run a");
+	text = exported(s, "a", "json", &rc);
+	root = text ? json_tokener_parse(text) : NULL;
+	CHECK(rc == 0 && root && json_object_object_get_ex(root, "calibration", &rows) &&
+		      json_object_array_length(rows) == 2,
+	      "json: the calibration's 2 rows");
+	r0 = rows ? json_object_array_get_idx(rows, 0) : NULL;
+	r1 = rows ? json_object_array_get_idx(rows, 1) : NULL;
+	CHECK(r0 && !strcmp(json_object_get_string(json_object_object_get(r0, "injected")), "mediator throttle 5%") &&
+		      json_object_get_int(json_object_object_get(r0, "ab_detected")) == 5 &&
+		      json_object_get_double(json_object_object_get(r0, "change_pct")) == -4.5,
+	      "json: what the mediated row caught: %s", json_object_to_json_string(r0));
+	CHECK(r1 && json_object_get_boolean(json_object_object_get(r1, "dom0")) &&
+		      json_object_object_get_ex(r1, "change_pct", &d) && !d &&
+		      json_object_object_get_ex(r1, "injected", &d) && !d &&
+		      json_object_get_int(json_object_object_get(r1, "aa_flagged")) == 1,
+	      "json: a row with no knob: %s", json_object_to_json_string(r1));
+	json_object_put(root);
+	free(text);
+}
+
+static void test_csv(struct store *s)
+{
+	int rc;
+	char *text;
+
+	text = exported(s, "a", "csv", &rc);
 	CHECK(rc == 0, "csv export");
 	int lines = 0;
 
@@ -391,9 +411,35 @@ int main(int argc, char **argv)
 		      88) == 0,
 	      "csv header");
 	free(text);
-	text = exported(&s, "a", "yaml", &rc);
+	text = exported(s, "a", "yaml", &rc);
 	CHECK(rc < 0, "unknown format refused");
 	free(text);
+}
+
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/vgpubench-compare-XXXXXX";
+	struct store s;
+	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
+
+	if (!mkdtemp(dir))
+		return 1;
+	char *db = vb_strdupf("%s/vgpubench.db", dir);
+
+	CHECK(store_open(&s, db) == 0, "open");
+	make_run(&s, "a");
+	copy_run(&s, "a", "same", 1.0);
+	copy_run(&s, "a", "slow", 0.9);
+	copy_run(&s, "a", "fast", 1.1);
+
+	test_shifts(&s, &o);
+	test_baseline(&s, argc > 1 ? argv[1] : NULL, dir, &o);
+	test_scenes(&s, &o);
+	test_statuses(&s, &o);
+	test_junit(&s);
+	test_json(&s);
+	test_json_calibration(&s);
+	test_csv(&s);
 
 	store_close(&s);
 	if (vb_rm_rf(dir) < 0)

@@ -125,7 +125,8 @@ static const struct bad bad_plans[] = {
 	  "bad.ini: [plan] lists workloads but no configs" },
 };
 
-int main(void)
+/* A plan with every [plan] and [guest] key read right. */
+static void test_good(void)
 {
 	struct plan p;
 	char err[512];
@@ -154,6 +155,14 @@ int main(void)
 	CHECK(strcmp(p.cpu, "Haswell-noTSX") == 0, "cpu '%s'", p.cpu);
 	CHECK(p.boot_timeout_s == 90.5, "boot timeout %g", p.boot_timeout_s);
 	CHECK(p.accel == ACCEL_TCG, "accel %s", accel_mode_name(p.accel));
+
+}
+
+/* The defaults, repetitions = auto, [noise] and the boots' repetitions. */
+static void test_defaults(void)
+{
+	struct plan p;
+	char err[512];
 
 	CHECK(plan_parse("min.ini", "[plan]\nconfigs=native\nworkloads=glmark2", &p, err, sizeof(err)) == 0,
 	      "minimal plan rejected: %s", err);
@@ -195,6 +204,14 @@ int main(void)
 		      p.noise.lp_num_threads == 2 && !p.noise.pin_cpus,
 	      "[noise] read: %s", err);
 	CHECK(!p.pt.device[0], "passthrough's device: auto unless named");
+}
+
+/* [passthrough], [gvt-g], the nested lab's plan, dom0_load; bad plans and their messages. */
+static void test_sections_and_bad(void)
+{
+	struct plan p;
+	char err[512];
+
 	CHECK(plan_parse("pt.ini", "[plan]\nconfigs=passthrough\nworkloads=kms2d\n[passthrough]\ndevice = 0000:03:00.0\n",
 			 &p, err, sizeof(err)) == 0 &&
 		      !strcmp(p.pt.device, "0000:03:00.0"),
@@ -231,38 +248,51 @@ int main(void)
 	CHECK(plan_parse("bad.ini", longline, &p, err, sizeof(err)) < 0, "overlong line accepted");
 	CHECK_STR_CONTAINS(err, "bad.ini:2: line longer than");
 	free(longline);
+}
 
-	{
-		const char *sc = "[plan]\nname = sharing\n"
-				 "[mediator]\npolicy = fixed-share\ntimeslice_ms = 4\nweights = guest1:2, guest2:1\n"
-				 "watchdog_ms = 500\nwatchdog_action = quarantine\ndisplay_fps = 30\nrender_workers = yes\n"
-				 "vgpu_mem_mb = guest1:256, guest3:64\n"
-				 "[scenario noisy]\npolicies = best-effort, equal-share-wc\nguests = kms2d glmark2 glmark2\n"
-				 "baseline = idle glmark2 glmark2\n"
-				 "[scenario sla]\npolicies = sla\nguests = kms2d, glmark2\ntargets = guest2:30\n"
-				 "weights = guest1:3\n";
+/* A plan of scenarios alone: [mediator] and [scenario NAME]. */
+static void test_scenarios(void)
+{
+	struct plan p;
+	char err[512];
 
-		CHECK(plan_parse("sc.ini", sc, &p, err, sizeof(err)) == 0, "a plan of scenarios alone: %s", err);
-		CHECK(p.nconfigs == 0 && p.nscenarios == 2, "two scenarios, no configs");
-		CHECK(p.med.policy == 2 && !strcmp(plan_policy_name(p.med.policy), "fixed-share") &&
-			      p.med.timeslice_ms == 4 && p.med.weight[1] == 2 && p.med.weight[2] == 1 && p.med.weight[3] == 0,
-		      "[mediator]: fixed share, 4 ms, 2:1");
-		CHECK(p.med.watchdog_set && p.med.watchdog_ms == 500 && p.med.watchdog_quarantine,
-		      "[mediator]: watchdog 500 ms, quarantine");
-		CHECK(p.med.display_fps_set && p.med.display_fps == 30, "[mediator]: display updates at 30 a second");
-		CHECK(p.med.render_workers == 1, "[mediator]: a render worker per vGPU");
-		CHECK(p.med.vgpu_mem_mb[1] == 256 && p.med.vgpu_mem_mb[2] == 0 && p.med.vgpu_mem_mb[3] == 64,
-		      "[mediator]: vGPU sizes by guest");
-		CHECK(p.scenarios[0].npolicies == 2 && !strcmp(plan_policy_name(p.scenarios[0].policies[1]), "equal-share-wc") &&
-			      p.scenarios[0].nguests == 3 &&
-			      !strcmp(p.scenarios[0].guests[0], "kms2d") && p.scenarios[0].nbaseline == 3 &&
-			      p.scenarios[0].baseline[0] == NULL && !strcmp(p.scenarios[0].baseline[1], "glmark2"),
-		      "scenario noisy");
-		CHECK(!strcmp(p.scenarios[1].name, "sla") && p.scenarios[1].med.target_fps[2] == 30 &&
-			      p.scenarios[1].med.weight[1] == 3 && p.scenarios[1].med.policy == -1 && p.med.target_fps[2] == 0,
-		      "scenario sla keeps its own target and weight");
-		CHECK(plan_policy_name(SCHED_NPOLICIES) == NULL && plan_policy_name(-1) == NULL, "policy names end");
-	}
+	const char *sc = "[plan]\nname = sharing\n"
+			 "[mediator]\npolicy = fixed-share\ntimeslice_ms = 4\nweights = guest1:2, guest2:1\n"
+			 "watchdog_ms = 500\nwatchdog_action = quarantine\ndisplay_fps = 30\nrender_workers = yes\n"
+			 "vgpu_mem_mb = guest1:256, guest3:64\n"
+			 "[scenario noisy]\npolicies = best-effort, equal-share-wc\nguests = kms2d glmark2 glmark2\n"
+			 "baseline = idle glmark2 glmark2\n"
+			 "[scenario sla]\npolicies = sla\nguests = kms2d, glmark2\ntargets = guest2:30\n"
+			 "weights = guest1:3\n";
+
+	CHECK(plan_parse("sc.ini", sc, &p, err, sizeof(err)) == 0, "a plan of scenarios alone: %s", err);
+	CHECK(p.nconfigs == 0 && p.nscenarios == 2, "two scenarios, no configs");
+	CHECK(p.med.policy == 2 && !strcmp(plan_policy_name(p.med.policy), "fixed-share") &&
+		      p.med.timeslice_ms == 4 && p.med.weight[1] == 2 && p.med.weight[2] == 1 && p.med.weight[3] == 0,
+	      "[mediator]: fixed share, 4 ms, 2:1");
+	CHECK(p.med.watchdog_set && p.med.watchdog_ms == 500 && p.med.watchdog_quarantine,
+	      "[mediator]: watchdog 500 ms, quarantine");
+	CHECK(p.med.display_fps_set && p.med.display_fps == 30, "[mediator]: display updates at 30 a second");
+	CHECK(p.med.render_workers == 1, "[mediator]: a render worker per vGPU");
+	CHECK(p.med.vgpu_mem_mb[1] == 256 && p.med.vgpu_mem_mb[2] == 0 && p.med.vgpu_mem_mb[3] == 64,
+	      "[mediator]: vGPU sizes by guest");
+	CHECK(p.scenarios[0].npolicies == 2 && !strcmp(plan_policy_name(p.scenarios[0].policies[1]), "equal-share-wc") &&
+		      p.scenarios[0].nguests == 3 &&
+		      !strcmp(p.scenarios[0].guests[0], "kms2d") && p.scenarios[0].nbaseline == 3 &&
+		      p.scenarios[0].baseline[0] == NULL && !strcmp(p.scenarios[0].baseline[1], "glmark2"),
+	      "scenario noisy");
+	CHECK(!strcmp(p.scenarios[1].name, "sla") && p.scenarios[1].med.target_fps[2] == 30 &&
+		      p.scenarios[1].med.weight[1] == 3 && p.scenarios[1].med.policy == -1 && p.med.target_fps[2] == 0,
+	      "scenario sla keeps its own target and weight");
+	CHECK(plan_policy_name(SCHED_NPOLICIES) == NULL && plan_policy_name(-1) == NULL, "policy names end");
+}
+
+/* The plans that come with vgpubench. */
+static void test_shipped_plans(void)
+{
+	struct plan p;
+	char err[512];
+
 	CHECK(plan_load("tests/fixtures/plans/no-such-file.ini", &p, NULL, err, sizeof(err)) < 0, "missing file");
 	CHECK_STR_CONTAINS(err, "no-such-file.ini: cannot read the plan");
 	CHECK(plan_load("harness/plans/default.ini", &p, NULL, err, sizeof(err)) == 0, "default plan: %s", err);
@@ -275,5 +305,14 @@ int main(void)
 	CHECK(plan_load("harness/plans/scale.ini", &p, NULL, err, sizeof(err)) == 0 && p.nguests == 4 &&
 		      p.guests[3] == 8 && p.memory_mb == 512,
 	      "the scaling plan: 1, 2, 4 and 8 guests of 512 MiB: %s", err);
+}
+
+int main(void)
+{
+	test_good();
+	test_defaults();
+	test_sections_and_bad();
+	test_scenarios();
+	test_shipped_plans();
 	return check_done("plan");
 }

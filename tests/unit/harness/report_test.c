@@ -21,55 +21,46 @@ static int count(const char *hay, const char *needle)
 	return n;
 }
 
-int main(void)
+/* Runs a and b (b 10% slower, with dom0, mediated guests, a scaling curve and stage times) to report on. */
+static void make_runs(struct store *s)
 {
-	char dir[] = "/tmp/vgpubench-report-XXXXXX";
-	struct store s;
-	char *path = NULL;
+	make_run(s, "a");
+	copy_run(s, "a", "b", 0.9);
+	exec_sql(s, "UPDATE runs SET started_at = '2026-01-0' || rowid || 'T00:00:00Z';"
+		    "INSERT INTO host_facts VALUES ('b', 'accel', 'tcg'), ('b', 'qemu', '10.0.2 <&>'),"
+		    " ('b', 'accel_reason', 'KVM present but a standard kernel does not boot under it (kvm_pvm <loaded>)');"
+		    "INSERT INTO configs VALUES ('b', 'passthrough', 'skipped', 'needs KVM');"
+		    "UPDATE jobs SET renderer = 'virgl (LLVMPIPE)' WHERE config = 'qemu-virgl';"
+		    /* dom0 ran alongside the three guests in repetition 1, at 400 */
+		    "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
+		    " finished_at) VALUES ('b', 'qemu-virgl', 3, 0, 'glmark2', 1, 'ok', 'none', 'now');"
+		    "INSERT INTO metrics SELECT id, 'score', 400, 'score', 'higher' FROM jobs"
+		    " WHERE run_id = 'b' AND topology = 3 AND guest_index = 0;"
+		    /* three mediated guests at half the native median (766.5) */
+		    "INSERT INTO configs VALUES ('b', 'mediated', 'run', NULL);"
+		    "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
+		    " finished_at) SELECT 'b', 'mediated', 3, guest_index, workload, repetition, 'ok', 'tcg', 'now'"
+		    " FROM jobs WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 3 AND guest_index > 0;"
+		    "INSERT INTO metrics SELECT id, 'score', 383.25, 'score', 'higher' FROM jobs"
+		    " WHERE run_id = 'b' AND config = 'mediated';"
+		    /* one qemu-virgl guest alone at 200: with the three above, a scaling curve */
+		    "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
+		    " finished_at) SELECT 'b', 'qemu-virgl', 1, 1, 'glmark2', repetition, 'ok', 'tcg', 'now'"
+		    " FROM jobs WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 3 AND guest_index = 1;"
+		    "INSERT INTO metrics SELECT id, 'score', 200, 'score', 'higher' FROM jobs"
+		    " WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 1;"
+		    /* where the mediator's time went: 100 frames a job, 50 ms checking, 30 ms waiting on fences */
+		    "INSERT INTO vgpu_stats(job_id, vgpu, frames) SELECT id, 'guest' || guest_index, 100 FROM jobs"
+		    " WHERE run_id = 'b' AND config = 'mediated';"
+		    "INSERT INTO job_stages SELECT id, 'check', 100, 50.0, 0, 0, 1000, '30:90 40:10' FROM jobs"
+		    " WHERE run_id = 'b' AND config = 'mediated';"
+		    "INSERT INTO job_stages SELECT id, 'fence', 10, 30.0, 0, 0, 4100, '50:10' FROM jobs"
+		    " WHERE run_id = 'b' AND config = 'mediated';");
+}
 
-	if (!mkdtemp(dir))
-		return 1;
-	char *db = vb_strdupf("%s/vgpubench.db", dir), *reports = vb_strdupf("%s/reports", dir);
-
-	CHECK(store_open(&s, db) == 0, "open");
-	make_run(&s, "a");
-	copy_run(&s, "a", "b", 0.9);
-	exec_sql(&s, "UPDATE runs SET started_at = '2026-01-0' || rowid || 'T00:00:00Z';"
-		     "INSERT INTO host_facts VALUES ('b', 'accel', 'tcg'), ('b', 'qemu', '10.0.2 <&>'),"
-		     " ('b', 'accel_reason', 'KVM present but a standard kernel does not boot under it (kvm_pvm <loaded>)');"
-		     "INSERT INTO configs VALUES ('b', 'passthrough', 'skipped', 'needs KVM');"
-		     "UPDATE jobs SET renderer = 'virgl (LLVMPIPE)' WHERE config = 'qemu-virgl';"
-		     /* dom0 ran alongside the three guests in repetition 1, at 400 */
-		     "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
-		     " finished_at) VALUES ('b', 'qemu-virgl', 3, 0, 'glmark2', 1, 'ok', 'none', 'now');"
-		     "INSERT INTO metrics SELECT id, 'score', 400, 'score', 'higher' FROM jobs"
-		     " WHERE run_id = 'b' AND topology = 3 AND guest_index = 0;"
-		     /* three mediated guests at half the native median (766.5) */
-		     "INSERT INTO configs VALUES ('b', 'mediated', 'run', NULL);"
-		     "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
-		     " finished_at) SELECT 'b', 'mediated', 3, guest_index, workload, repetition, 'ok', 'tcg', 'now'"
-		     " FROM jobs WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 3 AND guest_index > 0;"
-		     "INSERT INTO metrics SELECT id, 'score', 383.25, 'score', 'higher' FROM jobs"
-		     " WHERE run_id = 'b' AND config = 'mediated';"
-		     /* one qemu-virgl guest alone at 200: with the three above, a scaling curve */
-		     "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
-		     " finished_at) SELECT 'b', 'qemu-virgl', 1, 1, 'glmark2', repetition, 'ok', 'tcg', 'now'"
-		     " FROM jobs WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 3 AND guest_index = 1;"
-		     "INSERT INTO metrics SELECT id, 'score', 200, 'score', 'higher' FROM jobs"
-		     " WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 1;"
-		     /* where the mediator's time went: 100 frames a job, 50 ms checking, 30 ms waiting on fences */
-		     "INSERT INTO vgpu_stats(job_id, vgpu, frames) SELECT id, 'guest' || guest_index, 100 FROM jobs"
-		     " WHERE run_id = 'b' AND config = 'mediated';"
-		     "INSERT INTO job_stages SELECT id, 'check', 100, 50.0, 0, 0, 1000, '30:90 40:10' FROM jobs"
-		     " WHERE run_id = 'b' AND config = 'mediated';"
-		     "INSERT INTO job_stages SELECT id, 'fence', 10, 30.0, 0, 0, 4100, '50:10' FROM jobs"
-		     " WHERE run_id = 'b' AND config = 'mediated';");
-	CHECK(report_generate(&s, "b", reports, &path) == 0, "report generated");
-	CHECK(path && strstr(path, "/reports/b/index.html"), "path %s", path ? path : "(none)");
-
-	size_t len = 0;
-	char *html = path ? vb_read_file(path, &len) : NULL;
-
+/* Every section, the charts with data drawn, the stage cells, the summary, sharing and the flagged trend. */
+static void check_charts(const char *html)
+{
 	CHECK(html && strncmp(html, "<!DOCTYPE html>", 15) == 0, "an HTML page");
 	CHECK_STR_CONTAINS(html, "</body></html>");
 	static const char *const sections[] = { "id=triangle", "id=summary", "id=native",    "id=sharing", "id=stages",
@@ -113,44 +104,50 @@ int main(void)
 	/* The slowed run is flagged on the trend line. */
 	CHECK_STR_CONTAINS(html, "2 runs of this plan shown; 2 flagged points");
 	CHECK_STR_CONTAINS(html, "No piglit results in this run");
-	/* The page as a browser sees it: headless Chromium loads it, and its DOM has every chart. */
-	{
-		char *cmd = vb_strdupf("timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic "
-				       "--no-first-run --disable-background-networking --disable-component-update "
-				       "--disable-sync --user-data-dir=%s/chromium --enable-logging=stderr --v=0 "
-				       "--dump-dom file://%s 2> %s/chromium.log",
-				       dir, path, dir);
-		FILE *p = access("/usr/bin/chromium", X_OK) == 0 ? popen(cmd, "r") : NULL;
-		char *dom = NULL, *log;
-		size_t got = 0;
+}
 
-		CHECK(p != NULL, "headless Chromium (/usr/bin/chromium, installed by make deps)");
-		if (p) {
-			char buf[65536];
-			size_t r;
+/* The page as a browser sees it: headless Chromium loads it, and its DOM has every chart. */
+static void check_browser(const char *dir, const char *path)
+{
+	char *cmd = vb_strdupf("timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic "
+			       "--no-first-run --disable-background-networking --disable-component-update "
+			       "--disable-sync --user-data-dir=%s/chromium --enable-logging=stderr --v=0 "
+			       "--dump-dom file://%s 2> %s/chromium.log",
+			       dir, path, dir);
+	FILE *p = access("/usr/bin/chromium", X_OK) == 0 ? popen(cmd, "r") : NULL;
+	char *dom = NULL, *log;
+	size_t got = 0;
 
-			while ((r = fread(buf, 1, sizeof(buf), p)) > 0) {
-				dom = realloc(dom, got + r + 1);
-				if (!dom)
-					abort();
-				memcpy(dom + got, buf, r);
-				got += r;
-				dom[got] = '\0';
-			}
-			CHECK(pclose(p) == 0, "Chromium loaded the report");
-			CHECK(dom && count(dom, "<svg") == 6, "the browser's DOM has the 6 charts (%d)", dom ? count(dom, "<svg") : 0);
-			CHECK(dom && strstr(dom, "id=\"summary\""), "the browser's DOM has the summary");
-			log = vb_strdupf("%s/chromium.log", dir);
-			char *text = vb_read_file(log, NULL);
+	CHECK(p != NULL, "headless Chromium (/usr/bin/chromium, installed by make deps)");
+	if (p) {
+		char buf[65536];
+		size_t r;
 
-			CHECK(!text || !strstr(text, "CONSOLE"), "no console errors: %s", text ? text : "");
-			free(text);
-			free(log);
+		while ((r = fread(buf, 1, sizeof(buf), p)) > 0) {
+			dom = realloc(dom, got + r + 1);
+			if (!dom)
+				abort();
+			memcpy(dom + got, buf, r);
+			got += r;
+			dom[got] = '\0';
 		}
-		free(dom);
-		free(cmd);
+		CHECK(pclose(p) == 0, "Chromium loaded the report");
+		CHECK(dom && count(dom, "<svg") == 6, "the browser's DOM has the 6 charts (%d)", dom ? count(dom, "<svg") : 0);
+		CHECK(dom && strstr(dom, "id=\"summary\""), "the browser's DOM has the summary");
+		log = vb_strdupf("%s/chromium.log", dir);
+		char *text = vb_read_file(log, NULL);
+
+		CHECK(!text || !strstr(text, "CONSOLE"), "no console errors: %s", text ? text : "");
+		free(text);
+		free(log);
 	}
-	/* The report opens with the triangle; a corner that did not run says why. */
+	free(dom);
+	free(cmd);
+}
+
+/* The report opens with the triangle; a corner that did not run says why; the scaling curve; the environment. */
+static void check_triangle(const char *html, const char *reports)
+{
 	CHECK(html && strstr(html, "id=triangle") < strstr(html, "id=summary"), "the triangle comes first");
 	CHECK_STR_CONTAINS(html, "<th>mediated ÷ native</th><th>passthrough ÷ native</th><th>mediated ÷ passthrough</th>");
 	CHECK_STR_CONTAINS(html, "<tr><td>glmark2</td><td>score</td><td>3</td><td>50.0% (");
@@ -180,164 +177,215 @@ int main(void)
 	CHECK_STR_CONTAINS(html, "<th>accel</th><td>tcg</td>");
 	CHECK_STR_CONTAINS(html, "<th>accel_reason</th><td>KVM present but a standard kernel does not boot under it "
 				 "(kvm_pvm &lt;loaded&gt;)</td>");
+}
+
+static void check_report(struct store *s, const char *dir, const char *reports)
+{
+	char *path = NULL;
+
+	CHECK(report_generate(s, "b", reports, &path) == 0, "report generated");
+	CHECK(path && strstr(path, "/reports/b/index.html"), "path %s", path ? path : "(none)");
+
+	size_t len = 0;
+	char *html = path ? vb_read_file(path, &len) : NULL;
+
+	check_charts(html);
+	if (path)
+		check_browser(dir, path);
+	check_triangle(html, reports);
 	free(html);
 	free(path);
+}
 
-	/* The table's footer says which accelerator the guests ran under, and why not KVM. */
-	{
-		char *table = NULL;
-		size_t tlen = 0;
-		FILE *mem = open_memstream(&table, &tlen);
+/* The table's footer says which accelerator the guests ran under, and why not KVM. */
+static void check_footer(struct store *s)
+{
+	char *table = NULL;
+	size_t tlen = 0;
+	FILE *mem = open_memstream(&table, &tlen);
 
-		CHECK(mem && summary_print(&s, "b", mem) == 0, "summary printed");
-		if (mem)
-			fclose(mem);
-		CHECK_STR_CONTAINS(table, "\nguests ran under tcg: KVM present but a standard kernel does not boot under "
-					  "it (kvm_pvm <loaded>)\n");
-		free(table);
-		table = NULL;
-		mem = open_memstream(&table, &tlen);
-		CHECK(mem && summary_print(&s, "a", mem) == 0, "summary of a run without accel facts");
-		if (mem)
-			fclose(mem);
-		CHECK(table && !strstr(table, "guests ran under"), "no accelerator line without the fact");
-		free(table);
-	}
+	CHECK(mem && summary_print(s, "b", mem) == 0, "summary printed");
+	if (mem)
+		fclose(mem);
+	CHECK_STR_CONTAINS(table, "\nguests ran under tcg: KVM present but a standard kernel does not boot under "
+				  "it (kvm_pvm <loaded>)\n");
+	free(table);
+	table = NULL;
+	mem = open_memstream(&table, &tlen);
+	CHECK(mem && summary_print(s, "a", mem) == 0, "summary of a run without accel facts");
+	if (mem)
+		fclose(mem);
+	CHECK(table && !strstr(table, "guests ran under"), "no accelerator line without the fact");
+	free(table);
+}
 
-	/* A run with no successful jobs still gives a page, with no empty charts. */
-	exec_sql(&s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status)"
-		     " VALUES ('empty', 'other', 'p', '', '/tmp', '2026-02-01T00:00:00Z', 'complete')");
-	path = NULL;
-	CHECK(report_generate(&s, "empty", reports, &path) == 0, "empty run report");
+/* A run with no successful jobs still gives a page, with no empty charts. */
+static void check_empty(struct store *s, const char *reports)
+{
+	char *path = NULL, *html;
+	size_t len = 0;
+
+	exec_sql(s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status)"
+		    " VALUES ('empty', 'other', 'p', '', '/tmp', '2026-02-01T00:00:00Z', 'complete')");
+	CHECK(report_generate(s, "empty", reports, &path) == 0, "empty run report");
 	html = path ? vb_read_file(path, &len) : NULL;
 	CHECK(html && count(html, "<svg") == 0, "no charts without data");
 	CHECK_STR_CONTAINS(html, "No guest results in this run");
 	free(html);
 	free(path);
+}
 
-	/* A calibration's own run: its table first, rows of configurations without a knob marked so. */
-	{
-		struct calibration_row cal[2] = {
-			{ .workload = "glmark2", .metric = "score", .config = "mediated", .topology = 1,
-			  .injected = "mediator throttle 5%", .aa_pairs = 3, .aa_flagged = 0, .ab_pairs = 6, .ab_detected = 1,
-			  .change_pct = -3.5, .detectable_pct = 3.1 },
-			{ .workload = "glmark2", .metric = "score", .config = "qemu-virgl", .topology = 3, .dom0 = 1,
-			  .aa_pairs = 3, .aa_flagged = 1, .change_pct = NAN, .detectable_pct = NAN },
-		};
+/* A calibration's own run: its table first, rows of configurations without a knob marked so. */
+static void check_calibration(struct store *s, const char *reports)
+{
+	char *path = NULL, *html;
+	size_t len = 0;
+	struct calibration_row cal[2] = {
+		{ .workload = "glmark2", .metric = "score", .config = "mediated", .topology = 1,
+		  .injected = "mediator throttle 5%", .aa_pairs = 3, .aa_flagged = 0, .ab_pairs = 6, .ab_detected = 1,
+		  .change_pct = -3.5, .detectable_pct = 3.1 },
+		{ .workload = "glmark2", .metric = "score", .config = "qemu-virgl", .topology = 3, .dom0 = 1,
+		  .aa_pairs = 3, .aa_flagged = 1, .change_pct = NAN, .detectable_pct = NAN },
+	};
 
-		exec_sql(&s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status)"
-			     " VALUES ('cal', 'x-calibration', 'p', '', 'runs/cal', '2026-02-02T00:00:00Z', 'complete')");
-		CHECK(store_calibration_put(&s, "cal", cal, 2) == 0 &&
-			      store_host_fact(&s, "cal", "calibration", "a 5% slowdown, 3 rounds <A&B>") == 0,
-		      "a calibration stored");
-		path = NULL;
-		CHECK(report_generate(&s, "cal", reports, &path) == 0, "a calibration's report");
-		html = path ? vb_read_file(path, &len) : NULL;
-		CHECK_STR_CONTAINS(html, "<h2 id=calibration>Calibration</h2>");
-		CHECK_STR_CONTAINS(html, "a 5% slowdown, 3 rounds &lt;A&amp;B&gt;");
-		CHECK_STR_CONTAINS(html, "<td>mediator throttle 5%<td>0/3<td>1/6<td>-3.5%<td>3.1%</tr>");
-		CHECK_STR_CONTAINS(html, "<td>dom0+3<td>nothing (no knob)<td>1/3<td class=na>-<td class=na>-<td class=na>-</tr>");
-		CHECK_STR_CONTAINS(html, "False alarms: 1 of 6 A/A row pairs; detections: 1 of 6 A/B row pairs.");
-		free(html);
-		free(path);
-		path = NULL;
-		CHECK(report_generate(&s, "empty", reports, &path) == 0 && (html = vb_read_file(path, &len)) &&
-			      !strstr(html, "id=calibration"),
-		      "no calibration section in other runs");
-		free(html);
-		free(path);
-	}
+	exec_sql(s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status)"
+		    " VALUES ('cal', 'x-calibration', 'p', '', 'runs/cal', '2026-02-02T00:00:00Z', 'complete')");
+	CHECK(store_calibration_put(s, "cal", cal, 2) == 0 &&
+		      store_host_fact(s, "cal", "calibration", "a 5% slowdown, 3 rounds <A&B>") == 0,
+	      "a calibration stored");
+	path = NULL;
+	CHECK(report_generate(s, "cal", reports, &path) == 0, "a calibration's report");
+	html = path ? vb_read_file(path, &len) : NULL;
+	CHECK_STR_CONTAINS(html, "<h2 id=calibration>Calibration</h2>");
+	CHECK_STR_CONTAINS(html, "a 5% slowdown, 3 rounds &lt;A&amp;B&gt;");
+	CHECK_STR_CONTAINS(html, "<td>mediator throttle 5%<td>0/3<td>1/6<td>-3.5%<td>3.1%</tr>");
+	CHECK_STR_CONTAINS(html, "<td>dom0+3<td>nothing (no knob)<td>1/3<td class=na>-<td class=na>-<td class=na>-</tr>");
+	CHECK_STR_CONTAINS(html, "False alarms: 1 of 6 A/A row pairs; detections: 1 of 6 A/B row pairs.");
+	free(html);
+	free(path);
+	path = NULL;
+	CHECK(report_generate(s, "empty", reports, &path) == 0 && (html = vb_read_file(path, &len)) &&
+		      !strstr(html, "id=calibration"),
+	      "no calibration section in other runs");
+	free(html);
+	free(path);
+}
 
 	/* A run with an interleaved arm (run --baseline-mediator): its compare with the arm first, at the run's
 	 * threshold, over the rows both ran. The arm here ran the guests only, 10% faster than run a. */
-	{
-		copy_run(&s, "a", "abase", 1 / 0.9);
-		exec_sql(&s, "UPDATE runs SET plan_name = 'nightly-base' WHERE id = 'abase';"
-			     "DELETE FROM jobs WHERE run_id = 'abase' AND config = 'native';"
-			     "INSERT INTO host_facts VALUES ('a', 'interleaved arm 1', 'abase (only the configurations it "
-			     "changes)'), ('abase', 'interleaved with', 'a'), ('abase', 'arm mediator', '/old/<m>'),"
-			     " ('abase', 'arm compare threshold', '3');"
-			     /* a metric only the arm has: named below the table, not compared */
-			     "INSERT INTO metrics SELECT id, 'arm_only', 1, 'fps', 'higher' FROM jobs"
-			     " WHERE run_id = 'abase' AND config = 'qemu-virgl'");
-		path = NULL;
-		CHECK(report_generate(&s, "a", reports, &path) == 0, "a report of a run with an arm");
-		html = path ? vb_read_file(path, &len) : NULL;
-		CHECK_STR_CONTAINS(html, "<h2 id=arms>This run against its interleaved arms</h2>");
-		CHECK_STR_CONTAINS(html, "Mediator of that arm: /old/&lt;m&gt;. A row is flagged when its median moved "
-					 "more than 3.0%");
-		CHECK(html && strstr(html, "id=arms") < strstr(html, "id=triangle"), "the arm's compare comes first");
-		CHECK_STR_CONTAINS(html, "<tr class=reg><td>glmark2<td>score<td>qemu-virgl<td>3<td>100.00<td>90.00"
-					 "<td>-10.0%<td>");
-		CHECK(html && !strstr(html, "<td>glmark2<td>score<td>native"), "native, which the arm did not run, is "
-									     "left out");
-		CHECK_STR_CONTAINS(html, "2 regressions, 0 improvements over 2 rows.");
-		CHECK_STR_CONTAINS(html, "<p>Rows the arm has and this run does not, so not compared: glmark2 arm_only "
-					 "qemu-virgl (3 guests).</p>");
-		free(html);
-		free(path);
-		path = NULL;
-		CHECK(report_generate(&s, "b", reports, &path) == 0 && (html = vb_read_file(path, &len)) &&
-			      !strstr(html, "id=arms"),
-		      "no arms section in a run without arms");
-		free(html);
-		free(path);
-	}
+static void check_arms(struct store *s, const char *reports)
+{
+	char *path = NULL, *html;
+	size_t len = 0;
 
-	/* Scenarios: their own section, a table per scenario, a share chart and a chart over time per policy. */
-	{
-		struct vgpu_sample smp[4];
-		struct vgpu_stats hog = { .present = 1, .share = 0.5, .weight = 1, .gpu_ms = 300, .throttled_ms = 120 },
-				  vic = { .present = 1, .share = 0.5, .weight = 1, .target_fps = 30, .gpu_ms = 100,
-					  .windows = 10, .windows_met = 9 };
-		struct scenario_row rows[4] = {
-			{ .scenario = "noisy", .policy_run = "equal-share", .phase = "contended", .guest_index = 1,
-			  .workload = "gpuhog", .repetition = 1, .status = "ok", .metric = "fps", .value = 16, .has_value = 1,
-			  .unit = "fps", .wall_s = 40, .vgpu_name = "guest1", .vgpu = &hog, .samples = smp, .nsamples = 4,
-			  .sample_col = 0, .window_gpu_ms = 150, .window_s = 3 },
-			{ .scenario = "noisy", .policy_run = "equal-share", .phase = "contended", .guest_index = 2,
-			  .workload = "glmark2", .repetition = 1, .status = "ok", .metric = "score", .value = 90,
-			  .has_value = 1, .unit = "score", .wall_s = 20, .vgpu_name = "guest2", .vgpu = &vic, .samples = smp,
-			  .nsamples = 4, .sample_col = 1, .window_gpu_ms = 50, .window_s = 3 },
-			{ .scenario = "noisy", .policy_run = "equal-share", .phase = "baseline", .guest_index = 1,
-			  .workload = "idle", .repetition = 1, .status = "ok", .wall_s = -1, .vgpu_name = "guest1",
-			  .window_gpu_ms = 0, .window_s = 3 },
-			{ .scenario = "noisy", .policy_run = "equal-share", .phase = "baseline", .guest_index = 2,
-			  .workload = "glmark2", .repetition = 1, .status = "ok", .metric = "score", .value = 180,
-			  .has_value = 1, .unit = "score", .wall_s = 20, .vgpu_name = "guest2", .window_gpu_ms = 90,
-			  .window_s = 3 },
-		};
+	copy_run(s, "a", "abase", 1 / 0.9);
+	exec_sql(s, "UPDATE runs SET plan_name = 'nightly-base' WHERE id = 'abase';"
+		    "DELETE FROM jobs WHERE run_id = 'abase' AND config = 'native';"
+		    "INSERT INTO host_facts VALUES ('a', 'interleaved arm 1', 'abase (only the configurations it "
+		    "changes)'), ('abase', 'interleaved with', 'a'), ('abase', 'arm mediator', '/old/<m>'),"
+		    " ('abase', 'arm compare threshold', '3');"
+		    /* a metric only the arm has: named below the table, not compared */
+		    "INSERT INTO metrics SELECT id, 'arm_only', 1, 'fps', 'higher' FROM jobs"
+		    " WHERE run_id = 'abase' AND config = 'qemu-virgl'");
+	path = NULL;
+	CHECK(report_generate(s, "a", reports, &path) == 0, "a report of a run with an arm");
+	html = path ? vb_read_file(path, &len) : NULL;
+	CHECK_STR_CONTAINS(html, "<h2 id=arms>This run against its interleaved arms</h2>");
+	CHECK_STR_CONTAINS(html, "Mediator of that arm: /old/&lt;m&gt;. A row is flagged when its median moved "
+				 "more than 3.0%");
+	CHECK(html && strstr(html, "id=arms") < strstr(html, "id=triangle"), "the arm's compare comes first");
+	CHECK_STR_CONTAINS(html, "<tr class=reg><td>glmark2<td>score<td>qemu-virgl<td>3<td>100.00<td>90.00"
+				 "<td>-10.0%<td>");
+	CHECK(html && !strstr(html, "<td>glmark2<td>score<td>native"), "native, which the arm did not run, is "
+								     "left out");
+	CHECK_STR_CONTAINS(html, "2 regressions, 0 improvements over 2 rows.");
+	CHECK_STR_CONTAINS(html, "<p>Rows the arm has and this run does not, so not compared: glmark2 arm_only "
+				 "qemu-virgl (3 guests).</p>");
+	free(html);
+	free(path);
+	path = NULL;
+	CHECK(report_generate(s, "b", reports, &path) == 0 && (html = vb_read_file(path, &len)) &&
+		      !strstr(html, "id=arms"),
+	      "no arms section in a run without arms");
+	free(html);
+	free(path);
+}
 
-		for (int i = 0; i < 4; i++) {
-			memset(&smp[i], 0, sizeof(smp[i]));
-			smp[i].t_s = i;
-			smp[i].present[0] = smp[i].present[1] = 1;
-			smp[i].gpu_ms[0] = 75.0 * i;
-			smp[i].gpu_ms[1] = 25.0 * i;
-		}
-		exec_sql(&s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status)"
-			     " VALUES ('sc', 'sharing', 'p', '', 'runs/sc', '2026-03-01T00:00:00Z', 'complete')");
-		CHECK(store_scenario_jobs(&s, "sc", rows, 2) == 0 && store_scenario_jobs(&s, "sc", rows + 2, 2) == 0,
-		      "scenario rows stored: %s", s.err);
-		path = NULL;
-		CHECK(report_generate(&s, "sc", reports, &path) == 0, "a report of scenarios alone");
-		html = path ? vb_read_file(path, &len) : NULL;
-		CHECK_STR_CONTAINS(html, "<h2 id=scenarios>");
-		CHECK_STR_CONTAINS(html, "<h3>scenario noisy</h3>");
-		/* The hog: 150 of 200 ms in the window, its configured half, held 120 ms. */
-		CHECK_STR_CONTAINS(html, "<td>guest1</td><td>gpuhog</td><td>16.0 fps</td><td>0.750</td><td>0.500</td>"
-					 "<td>120</td>");
-		/* The victim kept 90 of its 180: 0.50; 9 of 10 windows met its target. */
-		CHECK_STR_CONTAINS(html, "<td>guest2</td><td>glmark2</td><td>90.0 score</td><td>0.250</td><td>0.500</td>"
-					 "<td>0</td><td>90%</td><td>0.50</td>");
-		CHECK_STR_CONTAINS(html, "Jain on GPU time per weight 0.800");
-		CHECK(count(html, "<svg") == 2, "a share chart and a chart over time (%d)", count(html, "<svg"));
-		CHECK_STR_CONTAINS(html, "id=\"chart-scenario-noisy-shares\"");
-		CHECK_STR_CONTAINS(html, "id=\"chart-scenario-noisy-0-time\"");
-		CHECK(!strstr(html ? html : "", "class=err"), "no chart failed");
-		free(html);
-		free(path);
+/* Scenarios: their own section, a table per scenario, a share chart and a chart over time per policy. */
+static void check_scenarios(struct store *s, const char *reports)
+{
+	char *path = NULL, *html;
+	size_t len = 0;
+	struct vgpu_sample smp[4];
+	struct vgpu_stats hog = { .present = 1, .share = 0.5, .weight = 1, .gpu_ms = 300, .throttled_ms = 120 },
+			  vic = { .present = 1, .share = 0.5, .weight = 1, .target_fps = 30, .gpu_ms = 100,
+				  .windows = 10, .windows_met = 9 };
+	struct scenario_row rows[4] = {
+		{ .scenario = "noisy", .policy_run = "equal-share", .phase = "contended", .guest_index = 1,
+		  .workload = "gpuhog", .repetition = 1, .status = "ok", .metric = "fps", .value = 16, .has_value = 1,
+		  .unit = "fps", .wall_s = 40, .vgpu_name = "guest1", .vgpu = &hog, .samples = smp, .nsamples = 4,
+		  .sample_col = 0, .window_gpu_ms = 150, .window_s = 3 },
+		{ .scenario = "noisy", .policy_run = "equal-share", .phase = "contended", .guest_index = 2,
+		  .workload = "glmark2", .repetition = 1, .status = "ok", .metric = "score", .value = 90,
+		  .has_value = 1, .unit = "score", .wall_s = 20, .vgpu_name = "guest2", .vgpu = &vic, .samples = smp,
+		  .nsamples = 4, .sample_col = 1, .window_gpu_ms = 50, .window_s = 3 },
+		{ .scenario = "noisy", .policy_run = "equal-share", .phase = "baseline", .guest_index = 1,
+		  .workload = "idle", .repetition = 1, .status = "ok", .wall_s = -1, .vgpu_name = "guest1",
+		  .window_gpu_ms = 0, .window_s = 3 },
+		{ .scenario = "noisy", .policy_run = "equal-share", .phase = "baseline", .guest_index = 2,
+		  .workload = "glmark2", .repetition = 1, .status = "ok", .metric = "score", .value = 180,
+		  .has_value = 1, .unit = "score", .wall_s = 20, .vgpu_name = "guest2", .window_gpu_ms = 90,
+		  .window_s = 3 },
+	};
+
+	for (int i = 0; i < 4; i++) {
+		memset(&smp[i], 0, sizeof(smp[i]));
+		smp[i].t_s = i;
+		smp[i].present[0] = smp[i].present[1] = 1;
+		smp[i].gpu_ms[0] = 75.0 * i;
+		smp[i].gpu_ms[1] = 25.0 * i;
 	}
+	exec_sql(s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status)"
+		    " VALUES ('sc', 'sharing', 'p', '', 'runs/sc', '2026-03-01T00:00:00Z', 'complete')");
+	CHECK(store_scenario_jobs(s, "sc", rows, 2) == 0 && store_scenario_jobs(s, "sc", rows + 2, 2) == 0,
+	      "scenario rows stored: %s", s->err);
+	path = NULL;
+	CHECK(report_generate(s, "sc", reports, &path) == 0, "a report of scenarios alone");
+	html = path ? vb_read_file(path, &len) : NULL;
+	CHECK_STR_CONTAINS(html, "<h2 id=scenarios>");
+	CHECK_STR_CONTAINS(html, "<h3>scenario noisy</h3>");
+	/* The hog: 150 of 200 ms in the window, its configured half, held 120 ms. */
+	CHECK_STR_CONTAINS(html, "<td>guest1</td><td>gpuhog</td><td>16.0 fps</td><td>0.750</td><td>0.500</td>"
+				 "<td>120</td>");
+	/* The victim kept 90 of its 180: 0.50; 9 of 10 windows met its target. */
+	CHECK_STR_CONTAINS(html, "<td>guest2</td><td>glmark2</td><td>90.0 score</td><td>0.250</td><td>0.500</td>"
+				 "<td>0</td><td>90%</td><td>0.50</td>");
+	CHECK_STR_CONTAINS(html, "Jain on GPU time per weight 0.800");
+	CHECK(count(html, "<svg") == 2, "a share chart and a chart over time (%d)", count(html, "<svg"));
+	CHECK_STR_CONTAINS(html, "id=\"chart-scenario-noisy-shares\"");
+	CHECK_STR_CONTAINS(html, "id=\"chart-scenario-noisy-0-time\"");
+	CHECK(!strstr(html ? html : "", "class=err"), "no chart failed");
+	free(html);
+	free(path);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/vgpubench-report-XXXXXX";
+	struct store s;
+
+	if (!mkdtemp(dir))
+		return 1;
+	char *db = vb_strdupf("%s/vgpubench.db", dir), *reports = vb_strdupf("%s/reports", dir);
+
+	CHECK(store_open(&s, db) == 0, "open");
+	make_runs(&s);
+	check_report(&s, dir, reports);
+	check_footer(&s);
+	check_empty(&s, reports);
+	check_calibration(&s, reports);
+	check_arms(&s, reports);
+	check_scenarios(&s, reports);
 
 	store_close(&s);
 	if (vb_rm_rf(dir) < 0)

@@ -59,6 +59,55 @@ static void raw_sql_db(struct store *s, const char *sql)
 		fprintf(stderr, "raw sql failed: %s\n", sqlite3_errmsg(s->db));
 }
 
+/* A version 3 database (no scenario tables) and a version 8 one (job_noise without boot): read, then upgraded. */
+static void test_old_versions(const char *dir, const char *db)
+{
+	struct store s;
+
+	/* A version 3 database lacks the scenario tables: not damaged, read as having no scenarios. */
+	{
+		char *v3 = vb_strdupf("%s/v3.db", dir);
+		struct scenario_result *sr = (void *)1;
+		size_t sn = 9;
+
+		copy_db(db, v3);
+		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
+			    "DROP TABLE vgpu_health; DROP TABLE job_noise; DROP TABLE calibration_rows;"
+			    "DROP TABLE job_stages;"
+			    "PRAGMA user_version = 3;"
+			    "UPDATE schema_version SET version = 3;");
+		CHECK(store_open_read(&s, v3) == 0, "a version 3 database opens for reading: %s", s.err);
+		CHECK(store_scenario_results(&s, "r1", &sr, &sn) == 0 && sn == 0 && !sr, "no scenarios in it");
+		struct calibration_row *cr = (void *)1;
+
+		CHECK(store_calibration_get(&s, "r1", &cr, &sn) == 0 && sn == 0 && !cr, "nor a calibration");
+		struct stage_row *sgr = (void *)1;
+
+		CHECK(store_stage_rows(&s, "r1", &sgr, &sn) == 0 && sn == 0 && !sgr, "nor stage histograms");
+		store_close(&s);
+		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 9, "and is upgraded to 9");
+		store_close(&s);
+		free(v3);
+	}
+
+	/* A version 8 database's job_noise gains the boot column; its jobs' boot is unknown (NULL). */
+	{
+		char *v8 = vb_strdupf("%s/v8.db", dir);
+
+		copy_db(db, v8);
+		raw_sql(v8, "DROP TABLE job_noise;"
+			    "CREATE TABLE job_noise(job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+			    " steal_pct REAL, load_before REAL, load_after REAL, redos INTEGER NOT NULL, redo_reason TEXT);"
+			    "INSERT INTO job_noise SELECT id, 1, 0, 0, 0, NULL FROM jobs LIMIT 1;"
+			    "PRAGMA user_version = 8; UPDATE schema_version SET version = 8;");
+		CHECK(store_open(&s, v8) == 0 && count(&s, "PRAGMA user_version") == 9, "a version 8 database upgraded: %s",
+		      s.err);
+		CHECK(count(&s, "SELECT count(*) FROM job_noise WHERE boot IS NULL") == 1, "its job's boot is unknown");
+		store_close(&s);
+		free(v8);
+	}
+}
+
 /* What a database file is, checked on every open. */
 static void test_identity(const char *dir, const char *db)
 {
@@ -124,49 +173,6 @@ static void test_identity(const char *dir, const char *db)
 			" 'scenario_samples', 'vgpu_health', 'job_noise', 'calibration_rows', 'job_stages')") == 7,
 	      "the version 4, 5, 6, 7 and 8 tables are added");
 	store_close(&s);
-
-	/* A version 3 database lacks the scenario tables: not damaged, read as having no scenarios. */
-	{
-		char *v3 = vb_strdupf("%s/v3.db", dir);
-		struct scenario_result *sr = (void *)1;
-		size_t sn = 9;
-
-		copy_db(db, v3);
-		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
-			    "DROP TABLE vgpu_health; DROP TABLE job_noise; DROP TABLE calibration_rows;"
-			    "DROP TABLE job_stages;"
-			    "PRAGMA user_version = 3;"
-			    "UPDATE schema_version SET version = 3;");
-		CHECK(store_open_read(&s, v3) == 0, "a version 3 database opens for reading: %s", s.err);
-		CHECK(store_scenario_results(&s, "r1", &sr, &sn) == 0 && sn == 0 && !sr, "no scenarios in it");
-		struct calibration_row *cr = (void *)1;
-
-		CHECK(store_calibration_get(&s, "r1", &cr, &sn) == 0 && sn == 0 && !cr, "nor a calibration");
-		struct stage_row *sgr = (void *)1;
-
-		CHECK(store_stage_rows(&s, "r1", &sgr, &sn) == 0 && sn == 0 && !sgr, "nor stage histograms");
-		store_close(&s);
-		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 9, "and is upgraded to 9");
-		store_close(&s);
-		free(v3);
-	}
-
-	/* A version 8 database's job_noise gains the boot column; its jobs' boot is unknown (NULL). */
-	{
-		char *v8 = vb_strdupf("%s/v8.db", dir);
-
-		copy_db(db, v8);
-		raw_sql(v8, "DROP TABLE job_noise;"
-			    "CREATE TABLE job_noise(job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
-			    " steal_pct REAL, load_before REAL, load_after REAL, redos INTEGER NOT NULL, redo_reason TEXT);"
-			    "INSERT INTO job_noise SELECT id, 1, 0, 0, 0, NULL FROM jobs LIMIT 1;"
-			    "PRAGMA user_version = 8; UPDATE schema_version SET version = 8;");
-		CHECK(store_open(&s, v8) == 0 && count(&s, "PRAGMA user_version") == 9, "a version 8 database upgraded: %s",
-		      s.err);
-		CHECK(count(&s, "SELECT count(*) FROM job_noise WHERE boot IS NULL") == 1, "its job's boot is unknown");
-		store_close(&s);
-		free(v8);
-	}
 
 	/* Reading never creates. */
 	char *none = vb_strdupf("%s/none.db", dir);
@@ -320,6 +326,72 @@ static void list_run(void *ctx, const char *id, const char *status, const char *
 	snprintf(l->status, sizeof(l->status), "%s", status);
 }
 
+/* Calibration rows: counts, a negative change, and what was not measured. */
+static void test_calibration_rows(struct store *s)
+{
+	struct calibration_row in[2] = {
+		{ .workload = "glmark2", .metric = "score", .config = "mediated", .topology = 1,
+		  .injected = "mediator throttle 5%", .aa_pairs = 2, .aa_flagged = 1, .ab_pairs = 4, .ab_detected = 3,
+		  .change_pct = -4.5, .detectable_pct = 3.25 },
+		{ .workload = "glmark2", .metric = "score", .config = "qemu-virgl", .topology = 3, .dom0 = 1,
+		  .aa_pairs = 1, .change_pct = NAN, .detectable_pct = INFINITY },
+	};
+	struct calibration_row *out = NULL;
+	size_t n = 0;
+
+	CHECK(store_calibration_put(s, "r1", in, 2) == 0, "calibration rows stored");
+	CHECK(store_calibration_get(s, "r1", &out, &n) == 0 && n == 2, "and read back (%zu)", n);
+	CHECK(n == 2 && !strcmp(out[0].config, "mediated") && !strcmp(out[0].injected, "mediator throttle 5%") &&
+		      out[0].aa_flagged == 1 && out[0].ab_pairs == 4 && out[0].ab_detected == 3 &&
+		      out[0].change_pct == -4.5 && out[0].detectable_pct == 3.25,
+	      "a row keeps its counts, a negative change and its detectable change");
+	CHECK(n == 2 && out[1].dom0 == 1 && !out[1].injected[0] && isnan(out[1].change_pct) &&
+		      isnan(out[1].detectable_pct),
+	      "nothing injected, no change and no detectable change read back as such");
+	free(out);
+}
+
+/* The summary of run r1: medians, sums, % of native, the failed job's reason, the skipped configuration. */
+static void test_summary(struct store *s)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	CHECK(summary_print(s, "r1", mem) == 0, "summary");
+	fclose(mem);
+	CHECK_STR_CONTAINS(text, "native");
+	CHECK_STR_CONTAINS(text, "100.0"); /* native median */
+	CHECK_STR_CONTAINS(text, "250.0"); /* median of the two guests */
+	CHECK_STR_CONTAINS(text, "500.0"); /* their sum in that repetition */
+	CHECK_STR_CONTAINS(text, "250.0%"); /* % of native */
+	CHECK_STR_CONTAINS(text, "1/2"); /* one of the two native jobs ok */
+	CHECK_STR_CONTAINS(text, "wrong GPU path");
+	CHECK_STR_CONTAINS(text, "skipped: needs KVM");
+	free(text);
+}
+
+/* Re-opening keeps everything and does not re-create the schema; a file that is not a database is refused. */
+static void test_reopen(const char *dir, const char *db)
+{
+	struct store s;
+
+	CHECK(store_open(&s, db) == 0, "re-open");
+	CHECK(count(&s, "SELECT count(*) FROM jobs") == 4, "jobs survive re-opening");
+	CHECK(count(&s, "SELECT count(*) FROM schema_version") == 1, "one schema version row");
+	CHECK(count(&s, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1,
+	      "integrity check passes");
+	store_close(&s);
+
+	/* Not a database: a clear error, no crash. */
+	char *junk = vb_strdupf("%s/junk.db", dir);
+
+	vb_write_file(junk, "this is not sqlite, not at all; padding padding padding padding padding padding", 80);
+	CHECK(store_open(&s, junk) < 0, "a file that is not a database is refused");
+	unlink(junk);
+	free(junk);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/vgpubench-store-XXXXXX";
@@ -343,28 +415,7 @@ int main(void)
 				  .metrics = &m1 };
 
 	CHECK(store_jobs(&s, "r1", &native, 1) == 0, "store native job");
-	{
-		struct calibration_row in[2] = {
-			{ .workload = "glmark2", .metric = "score", .config = "mediated", .topology = 1,
-			  .injected = "mediator throttle 5%", .aa_pairs = 2, .aa_flagged = 1, .ab_pairs = 4, .ab_detected = 3,
-			  .change_pct = -4.5, .detectable_pct = 3.25 },
-			{ .workload = "glmark2", .metric = "score", .config = "qemu-virgl", .topology = 3, .dom0 = 1,
-			  .aa_pairs = 1, .change_pct = NAN, .detectable_pct = INFINITY },
-		};
-		struct calibration_row *out = NULL;
-		size_t n = 0;
-
-		CHECK(store_calibration_put(&s, "r1", in, 2) == 0, "calibration rows stored");
-		CHECK(store_calibration_get(&s, "r1", &out, &n) == 0 && n == 2, "and read back (%zu)", n);
-		CHECK(n == 2 && !strcmp(out[0].config, "mediated") && !strcmp(out[0].injected, "mediator throttle 5%") &&
-			      out[0].aa_flagged == 1 && out[0].ab_pairs == 4 && out[0].ab_detected == 3 &&
-			      out[0].change_pct == -4.5 && out[0].detectable_pct == 3.25,
-		      "a row keeps its counts, a negative change and its detectable change");
-		CHECK(n == 2 && out[1].dom0 == 1 && !out[1].injected[0] && isnan(out[1].change_pct) &&
-			      isnan(out[1].detectable_pct),
-		      "nothing injected, no change and no detectable change read back as such");
-		free(out);
-	}
+	test_calibration_rows(&s);
 	struct job_row group[2] = { native, native };
 
 	group[0].config = group[1].config = "qemu-virgl";
@@ -419,40 +470,12 @@ int main(void)
 	CHECK(count(&s, "SELECT count(*) FROM runs WHERE status='interrupted' AND finished_at IS NOT NULL") == 1,
 	      "interrupted with a finish time");
 
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
-
-	CHECK(summary_print(&s, "r1", mem) == 0, "summary");
-	fclose(mem);
-	CHECK_STR_CONTAINS(text, "native");
-	CHECK_STR_CONTAINS(text, "100.0"); /* native median */
-	CHECK_STR_CONTAINS(text, "250.0"); /* median of the two guests */
-	CHECK_STR_CONTAINS(text, "500.0"); /* their sum in that repetition */
-	CHECK_STR_CONTAINS(text, "250.0%"); /* % of native */
-	CHECK_STR_CONTAINS(text, "1/2"); /* one of the two native jobs ok */
-	CHECK_STR_CONTAINS(text, "wrong GPU path");
-	CHECK_STR_CONTAINS(text, "skipped: needs KVM");
-	free(text);
+	test_summary(&s);
 	store_close(&s);
-
-	/* Re-opening keeps everything and does not re-create the schema. */
-	CHECK(store_open(&s, db) == 0, "re-open");
-	CHECK(count(&s, "SELECT count(*) FROM jobs") == 4, "jobs survive re-opening");
-	CHECK(count(&s, "SELECT count(*) FROM schema_version") == 1, "one schema version row");
-	CHECK(count(&s, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1,
-	      "integrity check passes");
-	store_close(&s);
-
-	/* Not a database: a clear error, no crash. */
-	char *junk = vb_strdupf("%s/junk.db", dir);
-
-	vb_write_file(junk, "this is not sqlite, not at all; padding padding padding padding padding padding", 80);
-	CHECK(store_open(&s, junk) < 0, "a file that is not a database is refused");
-	unlink(junk);
-	free(junk);
+	test_reopen(dir, db);
 
 	test_identity(dir, db);
+	test_old_versions(dir, db);
 	test_scheduling(db);
 
 	free(pp);

@@ -272,189 +272,203 @@ static void test_later(void)
 	renderer_close(r);
 }
 
-static void test_2d(void)
+/* The display info and EDID, from the front-end and without one. */
+static void test_2d_display(struct tgpu *t, struct tgpu *t2)
 {
-	struct tgpu t, t2;
-	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
-	uint8_t *px;
-	int same = 1;
-
-	tgpu_up(&t, 0, 1);
-	tgpu_up(&t2, 0, 0);
-
 	{
 		struct virtio_gpu_ctrl_hdr h = H(VIRTIO_GPU_CMD_GET_DISPLAY_INFO);
 		struct virtio_gpu_resp_display_info di;
 
-		CHECK(send_cmd(&t, &h, sizeof(h), sizeof(di)) == VIRTIO_GPU_RESP_OK_DISPLAY_INFO, "display info");
-		memcpy(&di, t.fe.ram + OUT, sizeof(di));
+		CHECK(send_cmd(t, &h, sizeof(h), sizeof(di)) == VIRTIO_GPU_RESP_OK_DISPLAY_INFO, "display info");
+		memcpy(&di, t->fe.ram + OUT, sizeof(di));
 		CHECK(di.pmodes[0].r.width == 640 && di.pmodes[0].enabled, "the front-end's layout: %u",
 		      di.pmodes[0].r.width);
-		CHECK(send_cmd(&t2, &h, sizeof(h), sizeof(di)) == VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+		CHECK(send_cmd(t2, &h, sizeof(h), sizeof(di)) == VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
 		      "display info without a front-end display");
-		memcpy(&di, t2.fe.ram + OUT, sizeof(di));
+		memcpy(&di, t2->fe.ram + OUT, sizeof(di));
 		CHECK(di.pmodes[0].r.width == 1024, "the default layout: %u", di.pmodes[0].r.width);
 	}
 	{
 		struct virtio_gpu_cmd_get_edid e = { H(VIRTIO_GPU_CMD_GET_EDID), 0, 0 };
 		struct virtio_gpu_resp_edid re;
 
-		CHECK(send_cmd(&t, &e, sizeof(e), sizeof(re)) == VIRTIO_GPU_RESP_OK_EDID, "EDID");
-		memcpy(&re, t.fe.ram + OUT, sizeof(re));
+		CHECK(send_cmd(t, &e, sizeof(e), sizeof(re)) == VIRTIO_GPU_RESP_OK_EDID, "EDID");
+		memcpy(&re, t->fe.ram + OUT, sizeof(re));
 		CHECK(re.size == 128 && re.edid[1] == 0xff, "EDID from the front-end");
 		e.scanout = 3;
-		CHECK(send_cmd(&t, &e, sizeof(e), sizeof(re)) == VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "EDID scanout");
+		CHECK(send_cmd(t, &e, sizeof(e), sizeof(re)) == VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "EDID scanout");
 	}
+}
 
-	/* creation */
-	CHECK(create_2d(&t, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA, "create");
-	CHECK(create_2d(&t, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
+/* Creation, malformed commands, backings. */
+static void test_2d_create(struct tgpu *t)
+{
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+
+	CHECK(create_2d(t, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA, "create");
+	CHECK(create_2d(t, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
 	      "duplicate id");
-	CHECK(create_2d(&t, 0, 2, 64, 64) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "id 0");
-	CHECK(create_2d(&t, 2, 99, 64, 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "unknown format");
-	CHECK(create_2d(&t, 2, 2, 0, 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "zero width");
-	CHECK(create_2d(&t, 2, 2, 16384, 16384) == VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "1 GiB is past the budget");
-	CHECK(create_2d(&t, 2, 2, 0x40000000, 4) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "32-bit overflow size");
+	CHECK(create_2d(t, 0, 2, 64, 64) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "id 0");
+	CHECK(create_2d(t, 2, 99, 64, 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "unknown format");
+	CHECK(create_2d(t, 2, 2, 0, 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "zero width");
+	CHECK(create_2d(t, 2, 2, 16384, 16384) == VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY, "1 GiB is past the budget");
+	CHECK(create_2d(t, 2, 2, 0x40000000, 4) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "32-bit overflow size");
 	{
 		struct virtio_gpu_ctrl_hdr h = H(VIRTIO_GPU_CMD_RESOURCE_CREATE_2D);
 
-		CHECK(send_cmd(&t, &h, sizeof(h), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "truncated command");
+		CHECK(send_cmd(t, &h, sizeof(h), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "truncated command");
 		h.type = 0x0999;
-		CHECK(send_cmd(&t, &h, sizeof(h), 64) == VIRTIO_GPU_RESP_ERR_UNSPEC, "unknown command");
+		CHECK(send_cmd(t, &h, sizeof(h), 64) == VIRTIO_GPU_RESP_ERR_UNSPEC, "unknown command");
 		h.type = VIRTIO_GPU_CMD_CTX_CREATE;
-		CHECK(send_cmd(&t, &h, sizeof(h), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "truncated 3D command");
+		CHECK(send_cmd(t, &h, sizeof(h), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "truncated 3D command");
 	}
 	{
 		struct virtio_gpu_ctx_create cc = { .hdr = H(VIRTIO_GPU_CMD_CTX_CREATE) };
 
 		cc.hdr.ctx_id = 1;
-		CHECK(send_cmd(&t, &cc, sizeof(cc), 64) == VIRTIO_GPU_RESP_ERR_UNSPEC, "3D without virgl");
+		CHECK(send_cmd(t, &cc, sizeof(cc), 64) == VIRTIO_GPU_RESP_ERR_UNSPEC, "3D without virgl");
 	}
 
 	/* backing */
-	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_ERR_UNSPEC, "transfer without backing");
-	CHECK(attach(&t, 1, RAM - 4096, 64 * 64 * 4) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "backing past RAM");
-	CHECK(attach(&t, 1, ~0ull - 100, 4096) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "backing wrapping 2^64");
+	CHECK(transfer(t, 1, full, 0) == VIRTIO_GPU_RESP_ERR_UNSPEC, "transfer without backing");
+	CHECK(attach(t, 1, RAM - 4096, 64 * 64 * 4) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "backing past RAM");
+	CHECK(attach(t, 1, ~0ull - 100, 4096) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER, "backing wrapping 2^64");
 	{
 		struct virtio_gpu_resource_attach_backing a = { H(VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING), 1, 1000 };
 
-		CHECK(send_cmd(&t, &a, sizeof(a), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+		CHECK(send_cmd(t, &a, sizeof(a), 64) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
 		      "more entries than the request holds");
 	}
-	CHECK(attach(&t, 9, BACK, 4096) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "backing of no resource");
-	CHECK(attach(&t, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA, "backing");
-	CHECK(attach(&t, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_ERR_UNSPEC, "second backing");
+	CHECK(attach(t, 9, BACK, 4096) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "backing of no resource");
+	CHECK(attach(t, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA, "backing");
+	CHECK(attach(t, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_ERR_UNSPEC, "second backing");
+}
 
-	/* the guest draws a pattern, the front-end must show exactly it */
-	px = t.fe.ram + BACK;
+/* The guest draws a pattern, the front-end must show exactly it; then a partial update. */
+static void test_2d_frames(struct tgpu *t)
+{
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+	uint8_t *px;
+	int same = 1;
+
+	px = t->fe.ram + BACK;
 	for (int i = 0; i < 64 * 64; i++) {
 		px[i * 4 + 0] = (uint8_t)i;
 		px[i * 4 + 1] = (uint8_t)(i >> 4);
 		px[i * 4 + 2] = (uint8_t)(255 - i);
 		px[i * 4 + 3] = 0;
 	}
-	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA, "transfer");
-	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 32, 0, 33, 64 }, 0) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	CHECK(transfer(t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA, "transfer");
+	CHECK(transfer(t, 1, (struct virtio_gpu_rect){ 32, 0, 33, 64 }, 0) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
 	      "rect past the resource");
-	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 0, 0, 64, 64 }, 4) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	CHECK(transfer(t, 1, (struct virtio_gpu_rect){ 0, 0, 64, 64 }, 4) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
 	      "rect past the backing");
-	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 0, 0, 1, 1 }, ~0ull) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	CHECK(transfer(t, 1, (struct virtio_gpu_rect){ 0, 0, 1, 1 }, ~0ull) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
 	      "offset near 2^64");
-	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 0xffffffff, 0, 2, 1 }, 0) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	CHECK(transfer(t, 1, (struct virtio_gpu_rect){ 0xffffffff, 0, 2, 1 }, 0) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
 	      "x + width wrapping 32 bits");
-	CHECK(scanout(&t, 5, 1, full) == VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "scanout 5");
-	CHECK(scanout(&t, 0, 1, (struct virtio_gpu_rect){ 0, 0, 65, 64 }) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
+	CHECK(scanout(t, 5, 1, full) == VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "scanout 5");
+	CHECK(scanout(t, 0, 1, (struct virtio_gpu_rect){ 0, 0, 65, 64 }) == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER,
 	      "scanout rect past the resource");
-	CHECK(scanout(&t, 0, 7, full) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "scanout of no resource");
-	CHECK(scanout(&t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA, "scanout");
-	CHECK(flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA, "flush");
-	wait_updates(&t.disp, 1);
-	CHECK(t.disp.scanouts >= 1 && t.disp.sw == 64 && t.disp.sh == 64, "the front-end got the scanout %ux%u",
-	      t.disp.sw, t.disp.sh);
-	CHECK(t.disp.updates == 1, "the front-end got one update (%d)", t.disp.updates);
+	CHECK(scanout(t, 0, 7, full) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "scanout of no resource");
+	CHECK(scanout(t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA, "scanout");
+	CHECK(flush(t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA, "flush");
+	wait_updates(&t->disp, 1);
+	CHECK(t->disp.scanouts >= 1 && t->disp.sw == 64 && t->disp.sh == 64, "the front-end got the scanout %ux%u",
+	      t->disp.sw, t->disp.sh);
+	CHECK(t->disp.updates == 1, "the front-end got one update (%d)", t->disp.updates);
 	for (int i = 0; i < 64 * 64; i++)
-		same &= !memcmp((uint8_t *)&t.disp.fb[i], px + i * 4, 3); /* x8r8g8b8: the X byte is padding */
+		same &= !memcmp((uint8_t *)&t->disp.fb[i], px + i * 4, 3); /* x8r8g8b8: the X byte is padding */
 	CHECK(same, "the frame the front-end received is the frame the guest drew");
 
 	/* a partial update: 8x8 at (8, 16) from an overlapping transfer */
 	for (int y = 16; y < 24; y++)
 		for (int x = 8; x < 16; x++)
 			memset(px + (y * 64 + x) * 4, 0x5a, 4);
-	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 8, 16, 8, 8 }, (16 * 64 + 8) * 4) == VIRTIO_GPU_RESP_OK_NODATA,
+	CHECK(transfer(t, 1, (struct virtio_gpu_rect){ 8, 16, 8, 8 }, (16 * 64 + 8) * 4) == VIRTIO_GPU_RESP_OK_NODATA,
 	      "partial transfer");
-	CHECK(transfer(&t, 1, (struct virtio_gpu_rect){ 4, 12, 8, 8 }, (12 * 64 + 4) * 4) == VIRTIO_GPU_RESP_OK_NODATA,
+	CHECK(transfer(t, 1, (struct virtio_gpu_rect){ 4, 12, 8, 8 }, (12 * 64 + 4) * 4) == VIRTIO_GPU_RESP_OK_NODATA,
 	      "overlapping transfer");
-	CHECK(flush(&t, 1, (struct virtio_gpu_rect){ 0, 0, 32, 32 }) == VIRTIO_GPU_RESP_OK_NODATA, "partial flush");
-	wait_updates(&t.disp, 2);
+	CHECK(flush(t, 1, (struct virtio_gpu_rect){ 0, 0, 32, 32 }) == VIRTIO_GPU_RESP_OK_NODATA, "partial flush");
+	wait_updates(&t->disp, 2);
 	same = 1;
 	for (int y = 0; y < 64; y++)
 		for (int x = 0; x < 64; x++)
-			same &= !memcmp((uint8_t *)&t.disp.fb[y * 64 + x], px + (y * 64 + x) * 4, 3);
-	CHECK(t.disp.updates == 2 && same, "the partial update lands where the guest drew it (%d updates)",
-	      t.disp.updates);
+			same &= !memcmp((uint8_t *)&t->disp.fb[y * 64 + x], px + (y * 64 + x) * 4, 3);
+	CHECK(t->disp.updates == 2 && same, "the partial update lands where the guest drew it (%d updates)",
+	      t->disp.updates);
+}
 
-	/* every other format is converted to the front-end's x8r8g8b8 (bytes B, G, R, padding): one pixel of
-	 * R=0x30 G=0x20 B=0x10 A=0x40 laid out the way each format stores it */
-	{
-		static const struct {
-			uint32_t fmt;
-			const char *bytes;
-		} fm[] = { { VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM, "\x30\x20\x10\x40" },
-			   { VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM, "\x30\x20\x10\x40" },
-			   { VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM, "\x40\x30\x20\x10" },
-			   { VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM, "\x40\x30\x20\x10" },
-			   { VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM, "\x40\x10\x20\x30" },
-			   { VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM, "\x40\x10\x20\x30" },
-			   { VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, "\x10\x20\x30\x40" } };
+/* Every other format is converted to the front-end's x8r8g8b8 (bytes B, G, R, padding): one pixel of
+ * R=0x30 G=0x20 B=0x10 A=0x40 laid out the way each format stores it */
+static void test_2d_formats(struct tgpu *t)
+{
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+	static const struct {
+		uint32_t fmt;
+		const char *bytes;
+	} fm[] = { { VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM, "\x30\x20\x10\x40" },
+		   { VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM, "\x30\x20\x10\x40" },
+		   { VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM, "\x40\x30\x20\x10" },
+		   { VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM, "\x40\x30\x20\x10" },
+		   { VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM, "\x40\x10\x20\x30" },
+		   { VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM, "\x40\x10\x20\x30" },
+		   { VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, "\x10\x20\x30\x40" } };
 
-		for (unsigned k = 0; k < sizeof(fm) / sizeof(fm[0]); k++) {
-			uint32_t id = k ? 10 + k : 3; /* resource 3 stays for the remap check below */
+	for (unsigned k = 0; k < sizeof(fm) / sizeof(fm[0]); k++) {
+		uint32_t id = k ? 10 + k : 3; /* resource 3 stays for the remap check below */
 
-			CHECK(create_2d(&t, id, fm[k].fmt, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
-				      attach(&t, id, BACK + 0x10000, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA,
-			      "format %u resource", fm[k].fmt);
-			memcpy(t.fe.ram + BACK + 0x10000, fm[k].bytes, 4);
-			CHECK(transfer(&t, id, full, 0) == VIRTIO_GPU_RESP_OK_NODATA &&
-				      scanout(&t, 0, id, full) == VIRTIO_GPU_RESP_OK_NODATA &&
-				      flush(&t, id, (struct virtio_gpu_rect){ 0, 0, 1, 1 }) == VIRTIO_GPU_RESP_OK_NODATA,
-			      "format %u shown", fm[k].fmt);
-			wait_updates(&t.disp, 3 + (int)k);
-			CHECK(!memcmp(&t.disp.fb[0], "\x10\x20\x30", 3), "format %u converted to x8r8g8b8: %08x",
-			      fm[k].fmt, t.disp.fb[0]);
-			CHECK(!k || simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, id) == VIRTIO_GPU_RESP_OK_NODATA,
-			      "format %u resource freed", fm[k].fmt);
-		}
+		CHECK(create_2d(t, id, fm[k].fmt, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      attach(t, id, BACK + 0x10000, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA,
+		      "format %u resource", fm[k].fmt);
+		memcpy(t->fe.ram + BACK + 0x10000, fm[k].bytes, 4);
+		CHECK(transfer(t, id, full, 0) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      scanout(t, 0, id, full) == VIRTIO_GPU_RESP_OK_NODATA &&
+			      flush(t, id, (struct virtio_gpu_rect){ 0, 0, 1, 1 }) == VIRTIO_GPU_RESP_OK_NODATA,
+		      "format %u shown", fm[k].fmt);
+		wait_updates(&t->disp, 3 + (int)k);
+		CHECK(!memcmp(&t->disp.fb[0], "\x10\x20\x30", 3), "format %u converted to x8r8g8b8: %08x",
+		      fm[k].fmt, t->disp.fb[0]);
+		CHECK(!k || simple(t, VIRTIO_GPU_CMD_RESOURCE_UNREF, id) == VIRTIO_GPU_RESP_OK_NODATA,
+		      "format %u resource freed", fm[k].fmt);
 	}
+}
 
-	/* cursor queue: a 64x64 shape reaches the display side; a bad scanout is counted; no response written */
-	{
-		struct virtio_gpu_update_cursor cu = { .hdr = H(VIRTIO_GPU_CMD_UPDATE_CURSOR), .pos = { 0, 10, 10, 0 },
-						       .resource_id = 1 };
-		uint8_t out[64];
-		struct vring_req rq = { .nin = 1, .nout = 1, .in_len = sizeof(cu), .out_len = sizeof(out) };
-		uint64_t errors = t.gd.st.errors;
+/* Cursor queue: a 64x64 shape reaches the display side; a bad scanout is counted; no response written */
+static void test_2d_cursor(struct tgpu *t)
+{
+	struct virtio_gpu_update_cursor cu = { .hdr = H(VIRTIO_GPU_CMD_UPDATE_CURSOR), .pos = { 0, 10, 10, 0 },
+					       .resource_id = 1 };
+	uint8_t out[64];
+	struct vring_req rq = { .nin = 1, .nout = 1, .in_len = sizeof(cu), .out_len = sizeof(out) };
+	uint64_t errors = t->gd.st.errors;
 
-		rq.in[0] = (struct iovec){ &cu, sizeof(cu) };
-		rq.out[0] = (struct iovec){ out, sizeof(out) };
-		CHECK(gpu_device_handle(&t.gd, GPU_CURSORQ, &rq) == 0, "cursor update answered with nothing");
-		for (int i = 0; i < 200 && t.disp.cursors < 1; i++)
-			usleep(5000);
-		CHECK(t.disp.cursors == 1, "the display side got the cursor shape (%d)", t.disp.cursors);
-		cu.pos.scanout_id = 9;
-		CHECK(gpu_device_handle(&t.gd, GPU_CURSORQ, &rq) == 0 && t.gd.st.errors == errors + 1,
-		      "cursor on scanout 9 counted as an error");
-		cu.hdr.type = VIRTIO_GPU_CMD_UPDATE_CURSOR;
-		CHECK(gpu_device_handle(&t.gd, GPU_CTRLQ, &rq) == sizeof(struct virtio_gpu_ctrl_hdr) &&
-			      ((struct virtio_gpu_ctrl_hdr *)out)->type == VIRTIO_GPU_RESP_ERR_UNSPEC,
-		      "a cursor command on the control queue is refused");
-	}
+	rq.in[0] = (struct iovec){ &cu, sizeof(cu) };
+	rq.out[0] = (struct iovec){ out, sizeof(out) };
+	CHECK(gpu_device_handle(&t->gd, GPU_CURSORQ, &rq) == 0, "cursor update answered with nothing");
+	for (int i = 0; i < 200 && t->disp.cursors < 1; i++)
+		usleep(5000);
+	CHECK(t->disp.cursors == 1, "the display side got the cursor shape (%d)", t->disp.cursors);
+	cu.pos.scanout_id = 9;
+	CHECK(gpu_device_handle(&t->gd, GPU_CURSORQ, &rq) == 0 && t->gd.st.errors == errors + 1,
+	      "cursor on scanout 9 counted as an error");
+	cu.hdr.type = VIRTIO_GPU_CMD_UPDATE_CURSOR;
+	CHECK(gpu_device_handle(&t->gd, GPU_CTRLQ, &rq) == sizeof(struct virtio_gpu_ctrl_hdr) &&
+		      ((struct virtio_gpu_ctrl_hdr *)out)->type == VIRTIO_GPU_RESP_ERR_UNSPEC,
+	      "a cursor command on the control queue is refused");
+}
+
+/* Isolation: the second vGPU has no resource 1; fences on the 2D path; detach and unref. */
+static void test_2d_isolation(struct tgpu *t, struct tgpu *t2)
+{
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
 
 	/* isolation: the second vGPU has no resource 1 */
-	CHECK(scanout(&t2, 0, 1, full) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "vGPU 2 cannot show vGPU 1's resource");
-	CHECK(simple(&t2, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
+	CHECK(scanout(t2, 0, 1, full) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "vGPU 2 cannot show vGPU 1's resource");
+	CHECK(simple(t2, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID,
 	      "vGPU 2 cannot free vGPU 1's resource");
-	CHECK(create_2d(&t2, 1, 2, 16, 16) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 2 has its own ID 1");
-	CHECK(t.gd.res.live == 2 && t2.gd.res.live == 1, "separate tables");
+	CHECK(create_2d(t2, 1, 2, 16, 16) == VIRTIO_GPU_RESP_OK_NODATA, "vGPU 2 has its own ID 1");
+	CHECK(t->gd.res.live == 2 && t2->gd.res.live == 1, "separate tables");
 
 	/* fences on the 2D path complete at once and say so */
 	{
@@ -463,41 +477,60 @@ static void test_2d(void)
 
 		m.hdr.flags = VIRTIO_GPU_FLAG_FENCE;
 		m.hdr.fence_id = 77;
-		CHECK(send_cmd(&t, &m, sizeof(m), 64) == VIRTIO_GPU_RESP_OK_NODATA, "fenced flush");
-		memcpy(&r, t.fe.ram + OUT, sizeof(r));
+		CHECK(send_cmd(t, &m, sizeof(m), 64) == VIRTIO_GPU_RESP_OK_NODATA, "fenced flush");
+		memcpy(&r, t->fe.ram + OUT, sizeof(r));
 		CHECK((r.flags & VIRTIO_GPU_FLAG_FENCE) && r.fence_id == 77, "fence echoed");
 	}
 
 	/* detach, unref */
-	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 1) == VIRTIO_GPU_RESP_OK_NODATA, "detach");
-	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 1) == VIRTIO_GPU_RESP_ERR_UNSPEC, "detach twice");
-	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_ERR_UNSPEC, "transfer after detach");
-	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_OK_NODATA, "unref");
-	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "unref twice");
+	CHECK(simple(t, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 1) == VIRTIO_GPU_RESP_OK_NODATA, "detach");
+	CHECK(simple(t, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 1) == VIRTIO_GPU_RESP_ERR_UNSPEC, "detach twice");
+	CHECK(transfer(t, 1, full, 0) == VIRTIO_GPU_RESP_ERR_UNSPEC, "transfer after detach");
+	CHECK(simple(t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_OK_NODATA, "unref");
+	CHECK(simple(t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID, "unref twice");
+}
 
-	/* the same memory table again (QEMU sends it on every resume): the mapping and the backings stay */
-	fe_mem_table(&t.fe, RAM, VHOST_USER_NEED_REPLY_MASK);
-	CHECK(vdev_handle_msg(&t.vd) == 1 && ack(&t.fe) == 0, "the same memory table again");
-	CHECK(t.vd.mem_kept == 1, "kept, not remapped");
-	CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA, "the backing survives the repeated table");
+/* The same memory table again (QEMU sends it on every resume), then another: the backings stay or move. */
+static void test_2d_mem_tables(struct tgpu *t)
+{
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+
+	fe_mem_table(&t->fe, RAM, VHOST_USER_NEED_REPLY_MASK);
+	CHECK(vdev_handle_msg(&t->vd) == 1 && ack(&t->fe) == 0, "the same memory table again");
+	CHECK(t->vd.mem_kept == 1, "kept, not remapped");
+	CHECK(transfer(t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA, "the backing survives the repeated table");
 
 	/* another table (the same RAM in two regions): remapped, the backing moves to the new mapping */
 	{
-		struct vhost_mem_table mt = { 2, 0, { { 0, RAM / 2, t.fe.uva, 0 }, { RAM / 2, RAM / 2, t.fe.uva + RAM / 2,
+		struct vhost_mem_table mt = { 2, 0, { { 0, RAM / 2, t->fe.uva, 0 }, { RAM / 2, RAM / 2, t->fe.uva + RAM / 2,
 								      RAM / 2 } } };
-		int fds[2] = { t.fe.ram_fd, t.fe.ram_fd };
+		int fds[2] = { t->fe.ram_fd, t->fe.ram_fd };
 
-		fe_send(&t.fe, VHOST_USER_SET_MEM_TABLE, VHOST_USER_NEED_REPLY_MASK, &mt,
+		fe_send(&t->fe, VHOST_USER_SET_MEM_TABLE, VHOST_USER_NEED_REPLY_MASK, &mt,
 			8 + 2 * sizeof(struct vhost_mem_region), fds, 2);
-		CHECK(vdev_handle_msg(&t.vd) == 1 && ack(&t.fe) == 0, "a new memory table");
-		CHECK(t.gd.remaps == 1 && t.gd.backings_moved == 1 && !t.gd.backings_lost,
-		      "the backing moved: %llu remap(s), %llu moved, %llu lost", (unsigned long long)t.gd.remaps,
-		      (unsigned long long)t.gd.backings_moved, (unsigned long long)t.gd.backings_lost);
-		CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA, "a transfer from it after the remap");
+		CHECK(vdev_handle_msg(&t->vd) == 1 && ack(&t->fe) == 0, "a new memory table");
+		CHECK(t->gd.remaps == 1 && t->gd.backings_moved == 1 && !t->gd.backings_lost,
+		      "the backing moved: %llu remap(s), %llu moved, %llu lost", (unsigned long long)t->gd.remaps,
+		      (unsigned long long)t->gd.backings_moved, (unsigned long long)t->gd.backings_lost);
+		CHECK(transfer(t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA, "a transfer from it after the remap");
 	}
-	CHECK(t.gd.st.errors > 20 && t.gd.st.cmds[GC_TRANSFER_TO_HOST_2D] > 5, "counters: %llu errors",
-	      (unsigned long long)t.gd.st.errors);
+	CHECK(t->gd.st.errors > 20 && t->gd.st.cmds[GC_TRANSFER_TO_HOST_2D] > 5, "counters: %llu errors",
+	      (unsigned long long)t->gd.st.errors);
+}
 
+static void test_2d(void)
+{
+	struct tgpu t, t2;
+
+	tgpu_up(&t, 0, 1);
+	tgpu_up(&t2, 0, 0);
+	test_2d_display(&t, &t2);
+	test_2d_create(&t);
+	test_2d_frames(&t);
+	test_2d_formats(&t);
+	test_2d_cursor(&t);
+	test_2d_isolation(&t, &t2);
+	test_2d_mem_tables(&t);
 	gpu_device_reset(&t.gd);
 	CHECK(t.gd.res.live == 0 && t.gd.mem_2d == 0 && t2.gd.res.live == 1, "reset drops only this vGPU's state");
 	tgpu_down(&t);

@@ -6,6 +6,115 @@
 #define RAM (4u << 20)
 #include "gpu_fixture.h"
 
+/* Within the interval: held; once due: the latest frame. Damage goes with the scanout it was flushed on. */
+static void coalesce_held(struct tgpu *t, uint64_t now)
+{
+	const uint64_t sec = 1000000000ull;
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+	uint64_t w;
+
+	draw(t, 2);
+	CHECK(transfer(t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && flush(t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "frame 2 flushed");
+	w = gpu_device_present(&t->gd, now + sec / 4);
+	CHECK(w == sec - sec / 4, "held until the refresh is due: %llu ns to wait", (unsigned long long)w);
+	draw(t, 3);
+	CHECK(transfer(t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && flush(t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "frame 3 flushed");
+	CHECK(gpu_device_present(&t->gd, now + sec) == UINT64_MAX, "sent at the refresh");
+	wait_updates(&t->disp, 2);
+	CHECK(t->disp.updates == 2 && t->disp.last.width == 64 && t->disp.last.height == 64 && shows(t, full),
+	      "frame 2 never shown, frame 3 whole (%d updates)", t->disp.updates);
+	CHECK(t->gd.st.display_coalesced == 2, "frame 2 counted as coalesced (%llu)",
+	      (unsigned long long)t->gd.st.display_coalesced);
+
+	/* damage goes with the scanout it was flushed on */
+	CHECK(create_2d(t, 2, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "a second resource");
+	CHECK(flush(t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA && scanout(t, 0, 2, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "flush, then the scanout flips");
+	CHECK(gpu_device_present(&t->gd, now + 5 * sec) == UINT64_MAX, "a flip drops the old damage");
+	/* flipping between same-size buffers announces nothing new (QEMU would make, and leak, a surface each time) */
+	CHECK(scanout(t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA && flush(t, 1, (struct virtio_gpu_rect){ 0, 0, 1, 1 }) ==
+									     VIRTIO_GPU_RESP_OK_NODATA &&
+		      gpu_device_present(&t->gd, now + 6 * sec) == UINT64_MAX,
+	      "flip back and flush a pixel");
+	wait_updates(&t->disp, 3);
+	CHECK(t->disp.updates == 3 && t->disp.scanouts == 1 && t->disp.last.width == 64 && shows(t, full),
+	      "the flip shows the whole buffer, with no second announcement (%d updates, %d announcements)",
+	      t->disp.updates, t->disp.scanouts);
+	CHECK(scanout(t, 0, 2, full) == VIRTIO_GPU_RESP_OK_NODATA, "flip to 2 again");
+	CHECK(flush(t, 2, full) == VIRTIO_GPU_RESP_OK_NODATA && simple(t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 2) ==
+									      VIRTIO_GPU_RESP_OK_NODATA,
+	      "flush, then the resource goes");
+	CHECK(gpu_device_present(&t->gd, now + 9 * sec) == UINT64_MAX, "an unref drops its damage");
+	usleep(50000);
+	CHECK(t->disp.updates == 3, "neither was sent (%d updates)", t->disp.updates);
+}
+
+/* entries out of order stay apart, and the copy follows them: the backing's second half first */
+static void coalesce_entries(struct tgpu *t, uint64_t now)
+{
+	const uint64_t sec = 1000000000ull;
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+	struct {
+		struct virtio_gpu_resource_attach_backing a;
+		struct virtio_gpu_mem_entry e[2];
+	} ab = { { H(VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING), 3, 2 },
+		 { { BACK + 8192, 8192, 0 }, { BACK, 8192, 0 } } };
+	uint64_t tables = t->gd.backing_table_bytes;
+	int same = 1;
+
+	CHECK(create_2d(t, 3, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      send_cmd(t, &ab, sizeof(ab), 64) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "a backing in two entries out of order");
+	CHECK(t->gd.backing_table_bytes - tables == 2 * (sizeof(struct iovec) + 2 * sizeof(uint64_t)),
+	      "kept as two entries");
+	draw(t, 5);
+	CHECK(transfer(t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && scanout(t, 0, 3, full) ==
+										VIRTIO_GPU_RESP_OK_NODATA &&
+		      flush(t, 3, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "drawn, transferred, shown");
+	CHECK(gpu_device_present(&t->gd, now + 15 * sec) == UINT64_MAX, "sent");
+	wait_updates(&t->disp, 4);
+	for (int i = 0; i < 64 * 64; i++) /* pixel i of the resource is byte 4i of the backing as attached */
+		same &= !memcmp(&t->disp.fb[i], t->fe.ram + BACK + ((uint64_t)i * 4 + 8192) % 16384, 3);
+	CHECK(t->disp.updates == 4 && same, "the display shows the halves in the backing's order (%d updates)",
+	      t->disp.updates);
+	CHECK(simple(t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 3) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      t->gd.backing_table_bytes == tables,
+	      "and given back");
+}
+
+/* 0: every flush as it comes, before its answer; a channel never told of the scanout is told first. */
+static void coalesce_unheld(struct tgpu *t, uint64_t now)
+{
+	const uint64_t sec = 1000000000ull;
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+
+	gpu_device_set_display_interval(&t->gd, 0);
+	CHECK(scanout(t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA && flush(t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "flush with no refresh interval");
+	wait_updates(&t->disp, 5);
+	CHECK(t->disp.updates == 5 && gpu_device_present(&t->gd, now + 20 * sec) == UINT64_MAX,
+	      "sent at once, nothing left pending (%d updates)", t->disp.updates);
+	/* a channel that was never told of the scanout (a new one: QEMU makes them anew after a reset) gets the
+	 * SCANOUT before the update, or QEMU would draw into a surface it does not have */
+	{
+		int before = t->disp.scanouts;
+
+		t->gd.disp.shown_w[0] = t->gd.disp.shown_h[0] = 0;
+		CHECK(flush(t, 1, (struct virtio_gpu_rect){ 0, 0, 8, 8 }) == VIRTIO_GPU_RESP_OK_NODATA, "a flush");
+		wait_updates(&t->disp, 6);
+		CHECK(t->disp.updates == 6 && t->disp.scanouts == before + 1 && t->disp.sw == 64,
+		      "announced first, then the update (%d announcements, %d updates)", t->disp.scanouts - before,
+		      t->disp.updates);
+	}
+	CHECK(simple(t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_OK_NODATA && t->gd.mem_2d == 0 &&
+		      t->gd.backing_bytes == 0 && t->gd.backing_table_bytes == 0,
+	      "all of it given back with the resource");
+}
+
 /* --display-fps: flushes record damage and are answered at once; gpu_device_present sends the bounding box of
  * the damage at most once an interval, the latest content winning; a scanout that changes, or whose resource
  * goes, drops its damage. */
@@ -13,7 +122,7 @@ static void test_coalesce(void)
 {
 	struct tgpu t;
 	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
-	uint64_t now, w, sec = 1000000000ull;
+	uint64_t now, sec = 1000000000ull;
 
 	tgpu_up(&t, 0, 1);
 	gpu_device_set_display_interval(&t.gd, sec);
@@ -55,99 +164,69 @@ static void test_coalesce(void)
 	      t.disp.last.width, t.disp.last.height, t.disp.last.x, t.disp.last.y);
 	CHECK(shows(&t, (struct virtio_gpu_rect){ 0, 0, 48, 48 }), "the display shows what the guest drew there");
 
-	/* within the interval: held; once due: the latest frame */
-	draw(&t, 2);
-	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
-	      "frame 2 flushed");
-	w = gpu_device_present(&t.gd, now + sec / 4);
-	CHECK(w == sec - sec / 4, "held until the refresh is due: %llu ns to wait", (unsigned long long)w);
-	draw(&t, 3);
-	CHECK(transfer(&t, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
-	      "frame 3 flushed");
-	CHECK(gpu_device_present(&t.gd, now + sec) == UINT64_MAX, "sent at the refresh");
-	wait_updates(&t.disp, 2);
-	CHECK(t.disp.updates == 2 && t.disp.last.width == 64 && t.disp.last.height == 64 && shows(&t, full),
-	      "frame 2 never shown, frame 3 whole (%d updates)", t.disp.updates);
-	CHECK(t.gd.st.display_coalesced == 2, "frame 2 counted as coalesced (%llu)",
-	      (unsigned long long)t.gd.st.display_coalesced);
-
-	/* damage goes with the scanout it was flushed on */
-	CHECK(create_2d(&t, 2, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA,
-	      "a second resource");
-	CHECK(flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA && scanout(&t, 0, 2, full) == VIRTIO_GPU_RESP_OK_NODATA,
-	      "flush, then the scanout flips");
-	CHECK(gpu_device_present(&t.gd, now + 5 * sec) == UINT64_MAX, "a flip drops the old damage");
-	/* flipping between same-size buffers announces nothing new (QEMU would make, and leak, a surface each time) */
-	CHECK(scanout(&t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 1, (struct virtio_gpu_rect){ 0, 0, 1, 1 }) ==
-									     VIRTIO_GPU_RESP_OK_NODATA &&
-		      gpu_device_present(&t.gd, now + 6 * sec) == UINT64_MAX,
-	      "flip back and flush a pixel");
-	wait_updates(&t.disp, 3);
-	CHECK(t.disp.updates == 3 && t.disp.scanouts == 1 && t.disp.last.width == 64 && shows(&t, full),
-	      "the flip shows the whole buffer, with no second announcement (%d updates, %d announcements)",
-	      t.disp.updates, t.disp.scanouts);
-	CHECK(scanout(&t, 0, 2, full) == VIRTIO_GPU_RESP_OK_NODATA, "flip to 2 again");
-	CHECK(flush(&t, 2, full) == VIRTIO_GPU_RESP_OK_NODATA && simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 2) ==
-									      VIRTIO_GPU_RESP_OK_NODATA,
-	      "flush, then the resource goes");
-	CHECK(gpu_device_present(&t.gd, now + 9 * sec) == UINT64_MAX, "an unref drops its damage");
-	usleep(50000);
-	CHECK(t.disp.updates == 3, "neither was sent (%d updates)", t.disp.updates);
-
-	/* entries out of order stay apart, and the copy follows them: the backing's second half first */
-	{
-		struct {
-			struct virtio_gpu_resource_attach_backing a;
-			struct virtio_gpu_mem_entry e[2];
-		} ab = { { H(VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING), 3, 2 },
-			 { { BACK + 8192, 8192, 0 }, { BACK, 8192, 0 } } };
-		uint64_t tables = t.gd.backing_table_bytes;
-		int same = 1;
-
-		CHECK(create_2d(&t, 3, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
-			      send_cmd(&t, &ab, sizeof(ab), 64) == VIRTIO_GPU_RESP_OK_NODATA,
-		      "a backing in two entries out of order");
-		CHECK(t.gd.backing_table_bytes - tables == 2 * (sizeof(struct iovec) + 2 * sizeof(uint64_t)),
-		      "kept as two entries");
-		draw(&t, 5);
-		CHECK(transfer(&t, 3, full, 0) == VIRTIO_GPU_RESP_OK_NODATA && scanout(&t, 0, 3, full) ==
-											VIRTIO_GPU_RESP_OK_NODATA &&
-			      flush(&t, 3, full) == VIRTIO_GPU_RESP_OK_NODATA,
-		      "drawn, transferred, shown");
-		CHECK(gpu_device_present(&t.gd, now + 15 * sec) == UINT64_MAX, "sent");
-		wait_updates(&t.disp, 4);
-		for (int i = 0; i < 64 * 64; i++) /* pixel i of the resource is byte 4i of the backing as attached */
-			same &= !memcmp(&t.disp.fb[i], t.fe.ram + BACK + ((uint64_t)i * 4 + 8192) % 16384, 3);
-		CHECK(t.disp.updates == 4 && same, "the display shows the halves in the backing's order (%d updates)",
-		      t.disp.updates);
-		CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 3) == VIRTIO_GPU_RESP_OK_NODATA &&
-			      t.gd.backing_table_bytes == tables,
-		      "and given back");
-	}
-
-	/* 0: every flush as it comes, before its answer */
-	gpu_device_set_display_interval(&t.gd, 0);
-	CHECK(scanout(&t, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA && flush(&t, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
-	      "flush with no refresh interval");
-	wait_updates(&t.disp, 5);
-	CHECK(t.disp.updates == 5 && gpu_device_present(&t.gd, now + 20 * sec) == UINT64_MAX,
-	      "sent at once, nothing left pending (%d updates)", t.disp.updates);
-	/* a channel that was never told of the scanout (a new one: QEMU makes them anew after a reset) gets the
-	 * SCANOUT before the update, or QEMU would draw into a surface it does not have */
-	{
-		int before = t.disp.scanouts;
-
-		t.gd.disp.shown_w[0] = t.gd.disp.shown_h[0] = 0;
-		CHECK(flush(&t, 1, (struct virtio_gpu_rect){ 0, 0, 8, 8 }) == VIRTIO_GPU_RESP_OK_NODATA, "a flush");
-		wait_updates(&t.disp, 6);
-		CHECK(t.disp.updates == 6 && t.disp.scanouts == before + 1 && t.disp.sw == 64,
-		      "announced first, then the update (%d announcements, %d updates)", t.disp.scanouts - before,
-		      t.disp.updates);
-	}
-	CHECK(simple(&t, VIRTIO_GPU_CMD_RESOURCE_UNREF, 1) == VIRTIO_GPU_RESP_OK_NODATA && t.gd.mem_2d == 0 &&
-		      t.gd.backing_bytes == 0 && t.gd.backing_table_bytes == 0,
-	      "all of it given back with the resource");
+	coalesce_held(&t, now);
+	coalesce_entries(&t, now);
+	coalesce_unheld(&t, now);
 	tgpu_down(&t);
+}
+
+/* a display again (the VM's front-end reconnected): the whole frame is frame 10 with frame 12's top half */
+static void sender_reconnect(struct tgpu *a)
+{
+	const uint64_t sec = 1000000000ull;
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 }, half = { 0, 0, 64, 32 };
+	int dv[2];
+
+	close(a->disp.fd);
+	memset(&a->disp, 0, sizeof(a->disp));
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dv) == 0, "a new display for a");
+	a->disp.fd = dv[0];
+	pthread_create(&a->thr, NULL, display_main, &a->disp);
+	a->has_disp = 1;
+	CHECK(gdisp_attach(gpu_device_display(&a->gd), dv[1]) == 0, "attached");
+	CHECK(flush(a, 1, full) == VIRTIO_GPU_RESP_OK_NODATA, "a flushes it all");
+	gpu_device_present(&a->gd, 11 * sec);
+	wait_updates(&a->disp, 1);
+	draw(a, 10);
+	CHECK(a->disp.updates == 1 && shows(a, (struct virtio_gpu_rect){ 0, 32, 64, 32 }),
+	      "the bottom half is frame 10's: the new buffer started as a copy (%d updates)", a->disp.updates);
+	draw(a, 12);
+	CHECK(shows(a, half), "the top half is frame 12's");
+}
+
+/* a device reset while an update is in flight (the front-end awaits the reset's answer and reads no display
+ * meanwhile): not waited for; the update keeps the buffer it sends from */
+static void sender_reset_in_flight(void)
+{
+	const uint64_t sec = 1000000000ull;
+	struct virtio_gpu_rect full = { 0, 0, 64, 64 };
+	int small = 4096;
+	struct tgpu c;
+	int peer;
+
+	tgpu_up(&c, 0, 1);
+	gpu_device_set_display_interval(&c.gd, sec / 60);
+	draw(&c, 20);
+	CHECK(create_2d(&c, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      attach(&c, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      transfer(&c, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      scanout(&c, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA &&
+		      flush(&c, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "c flushes a frame");
+	c.disp.stop = 1;
+	pthread_join(c.thr, NULL);
+	c.has_disp = 0;
+	peer = c.disp.fd;
+	CHECK(setsockopt(c.gd.disp.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0, "c's channel small");
+	c.gd.disp.timeout_ms = 300;
+	gpu_device_present(&c.gd, 20 * sec);
+	CHECK(dsend_busy(&c.gd.present.job), "c's update in flight");
+	gpu_device_reset(&c.gd);
+	CHECK(dsend_busy(&c.gd.present.job) && c.gd.res.live == 0 && c.gd.present.lent[0].orphan,
+	      "a reset does not wait for it; the resource went, its pixels left to the update");
+	tgpu_down(&c); /* waits for the update, which fails at c's limit, then frees */
+	CHECK(!dsend_busy(&c.gd.present.job), "freeing the vGPU waited for the update");
+	close(peer);
 }
 
 /* Two vGPUs' updates due at once, handed to one display-sender thread: a's front-end does not read, b's does. The
@@ -240,56 +319,8 @@ static void test_present_sender(void)
 			usleep(1000);
 	}
 	CHECK(n == 2, "the loop woken once an update (%llu)", (unsigned long long)n);
-	/* a display again (the VM's front-end reconnected): the whole frame is frame 10 with frame 12's top half */
-	{
-		int dv[2];
-
-		close(a.disp.fd);
-		memset(&a.disp, 0, sizeof(a.disp));
-		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dv) == 0, "a new display for a");
-		a.disp.fd = dv[0];
-		pthread_create(&a.thr, NULL, display_main, &a.disp);
-		a.has_disp = 1;
-		CHECK(gdisp_attach(gpu_device_display(&a.gd), dv[1]) == 0, "attached");
-		CHECK(flush(&a, 1, full) == VIRTIO_GPU_RESP_OK_NODATA, "a flushes it all");
-		gpu_device_present(&a.gd, 11 * sec);
-		wait_updates(&a.disp, 1);
-		draw(&a, 10);
-		CHECK(a.disp.updates == 1 && shows(&a, (struct virtio_gpu_rect){ 0, 32, 64, 32 }),
-		      "the bottom half is frame 10's: the new buffer started as a copy (%d updates)", a.disp.updates);
-		draw(&a, 12);
-		CHECK(shows(&a, half), "the top half is frame 12's");
-	}
-	/* a device reset while an update is in flight (the front-end awaits the reset's answer and reads no display
-	 * meanwhile): not waited for; the update keeps the buffer it sends from */
-	{
-		struct tgpu c;
-		int peer;
-
-		tgpu_up(&c, 0, 1);
-		gpu_device_set_display_interval(&c.gd, sec / 60);
-		draw(&c, 20);
-		CHECK(create_2d(&c, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 64, 64) == VIRTIO_GPU_RESP_OK_NODATA &&
-			      attach(&c, 1, BACK, 64 * 64 * 4) == VIRTIO_GPU_RESP_OK_NODATA &&
-			      transfer(&c, 1, full, 0) == VIRTIO_GPU_RESP_OK_NODATA &&
-			      scanout(&c, 0, 1, full) == VIRTIO_GPU_RESP_OK_NODATA &&
-			      flush(&c, 1, full) == VIRTIO_GPU_RESP_OK_NODATA,
-		      "c flushes a frame");
-		c.disp.stop = 1;
-		pthread_join(c.thr, NULL);
-		c.has_disp = 0;
-		peer = c.disp.fd;
-		CHECK(setsockopt(c.gd.disp.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0, "c's channel small");
-		c.gd.disp.timeout_ms = 300;
-		gpu_device_present(&c.gd, 20 * sec);
-		CHECK(dsend_busy(&c.gd.present.job), "c's update in flight");
-		gpu_device_reset(&c.gd);
-		CHECK(dsend_busy(&c.gd.present.job) && c.gd.res.live == 0 && c.gd.present.lent[0].orphan,
-		      "a reset does not wait for it; the resource went, its pixels left to the update");
-		tgpu_down(&c); /* waits for the update, which fails at c's limit, then frees */
-		CHECK(!dsend_busy(&c.gd.present.job), "freeing the vGPU waited for the update");
-		close(peer);
-	}
+	sender_reconnect(&a);
+	sender_reset_in_flight();
 	tgpu_down(&a);
 	tgpu_down(&b);
 	gpu_device_set_sender(NULL);

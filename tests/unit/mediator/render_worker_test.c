@@ -86,35 +86,15 @@ static void clear_stream(uint32_t *dw, uint32_t res, float r, float g)
 	memcpy(&dw[14], &b, 4);
 }
 
-static void test_real_worker(void)
+/* A context and a texture backed by guest memory: pixels through the bulk area and into the backing, a
+ * command stream and its fence. */
+static void real_pixels(struct renderer *r, uint8_t *mem)
 {
-	struct render_worker_opts o = { .render_node = "none" };
-	struct render_spawner z;
-	struct render_worker_info wi;
-	struct renderer *r;
-	char err[256];
-	const size_t ram = 1u << 20;
-	int fd = memfd_create("test-ram", MFD_CLOEXEC);
-	uint8_t *mem, px[64 * 64 * 4], back[64 * 64 * 4];
+	uint8_t px[64 * 64 * 4], back[64 * 64 * 4];
 	struct render_xfer x = { .box = { 0, 0, 0, 64, 64, 1 }, .stride = 256 };
-	uint32_t dw[19], id, ver, size;
-	int pid = 0, status = 0, ended = 0;
+	uint32_t dw[19];
 	double t0;
 
-	CHECK(fd >= 0 && ftruncate(fd, (off_t)ram) == 0, "guest memory");
-	mem = mmap(NULL, ram, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(mem != MAP_FAILED && shmem_add(mem, ram, fd, 0) != 0, "mapped, and entered as memory a worker may map");
-	CHECK(render_spawner_start(&z, &o, err, sizeof(err)) == 0, "the spawner starts: %s", err);
-	r = render_worker_open(&z, NULL, on_fence, NULL, 20000, err, sizeof(err));
-	CHECK(r != NULL && r->starting, "a worker starts (not READY yet): %s", err);
-	if (!r)
-		return;
-	CHECK(renderer_num_capsets(r) >= 1 && r->ops->capset(r, 0, &id, &ver, &size) == 0 && size > 0,
-	      "it said READY with its capsets (%u capsets)", renderer_num_capsets(r));
-	CHECK(strlen(r->gl_renderer) > 0 && strstr(r->platform, "worker") && !r->starting, "and its renderer: %s on %s",
-	      r->gl_renderer, r->platform);
-	render_worker_info(r, &wi);
-	CHECK(wi.pid > 0 && wi.pid != getpid() && wi.ready, "a process of its own (%d)", wi.pid);
 	CHECK(r->ops->ctx_create(r, 1, 4, "test") == 0, "context 1");
 	CHECK(r->ops->res_create(r, 7, &tex64) == 0, "resource 7: 64x64 render target");
 	{
@@ -152,33 +132,43 @@ static void test_real_worker(void)
 	CHECK(r->ops->read(r, 7, &x, NULL, 0) == 0 && settle(r) == 0 && mem[4096 + 2] == 255 && mem[4096 + 1] == 0 &&
 		      mem[4096] == 0,
 	      "the clear is what is read back: B G R = %u %u %u", mem[4096], mem[4096 + 1], mem[4096 + 2]);
-	{
-		/* Read-backs not waited for (a display's): two under way at once, then a call that uses the bulk area
-		 * too, which waits for them first; one forgotten (read_cancel) writes nowhere. */
-		struct render_xfer top = { .box = { 0, 0, 0, 64, 32, 1 }, .stride = 256 }, bottom = top;
-		uint8_t *a = calloc(1, 64 * 32 * 4), *b = calloc(1, 64 * 32 * 4);
-		int ra = 5, rb = 5;
-		uint32_t w = 0, h = 0;
-		void *c;
+}
 
-		bottom.box.y = 32;
-		CHECK(a && b && r->ops->read_begin(r, 7, &top, a, 64 * 32 * 4, &ra) == 0 &&
-			      r->ops->read_begin(r, 7, &bottom, b, 64 * 32 * 4, &rb) == 0 && ra == 1 && rb == 1 &&
-			      r->reading == 2,
-		      "two read-backs begun, neither waited for");
-		c = r->ops->cursor(r, 7, &w, &h);
-		free(c);
-		CHECK(ra == 0 && rb == 0 && r->reading == 0 && a && b && a[2] == 255 && a[1] == 0 && b[64 * 32 * 4 - 2] == 255,
-		      "a call through the bulk area waited for both, and both are the clear's red");
-		memset(a, 0x11, 64 * 32 * 4);
-		CHECK(r->ops->read_begin(r, 7, &top, a, 64 * 32 * 4, &ra) == 0, "another begun");
-		r->ops->read_cancel(r);
-		for (double t0 = now_s(); r->reading && now_s() - t0 < 10;)
-			renderer_poll(r);
-		CHECK(r->reading == 0 && ra == 1 && a[0] == 0x11, "forgotten: when it came in, it wrote nowhere");
-		free(a);
-		free(b);
-	}
+/* Read-backs not waited for (a display's): two under way at once, then a call that uses the bulk area too, which
+ * waits for them first; one forgotten (read_cancel) writes nowhere. */
+static void real_readbacks(struct renderer *r)
+{
+	struct render_xfer top = { .box = { 0, 0, 0, 64, 32, 1 }, .stride = 256 }, bottom = top;
+	uint8_t *a = calloc(1, 64 * 32 * 4), *b = calloc(1, 64 * 32 * 4);
+	int ra = 5, rb = 5;
+	uint32_t w = 0, h = 0;
+	void *c;
+
+	bottom.box.y = 32;
+	CHECK(a && b && r->ops->read_begin(r, 7, &top, a, 64 * 32 * 4, &ra) == 0 &&
+		      r->ops->read_begin(r, 7, &bottom, b, 64 * 32 * 4, &rb) == 0 && ra == 1 && rb == 1 &&
+		      r->reading == 2,
+	      "two read-backs begun, neither waited for");
+	c = r->ops->cursor(r, 7, &w, &h);
+	free(c);
+	CHECK(ra == 0 && rb == 0 && r->reading == 0 && a && b && a[2] == 255 && a[1] == 0 && b[64 * 32 * 4 - 2] == 255,
+	      "a call through the bulk area waited for both, and both are the clear's red");
+	memset(a, 0x11, 64 * 32 * 4);
+	CHECK(r->ops->read_begin(r, 7, &top, a, 64 * 32 * 4, &ra) == 0, "another begun");
+	r->ops->read_cancel(r);
+	for (double t0 = now_s(); r->reading && now_s() - t0 < 10;)
+		renderer_poll(r);
+	CHECK(r->reading == 0 && ra == 1 && a[0] == 0x11, "forgotten: when it came in, it wrote nowhere");
+	free(a);
+	free(b);
+}
+
+/* The calls waited for (capsets, a cursor), a backing no other process can map, and refusals counted. */
+static void real_calls(struct renderer *r, uint32_t id, uint32_t ver, uint32_t size)
+{
+	struct render_worker_info wi;
+	struct render_xfer x = { .box = { 0, 0, 0, 64, 64, 1 }, .stride = 256 };
+
 	{
 		uint8_t *caps = calloc(1, size);
 		size_t nz = 0;
@@ -227,15 +217,22 @@ static void test_real_worker(void)
 		CHECK(!r->dead && wi.async_errors == 2 && strstr(wi.last_async_error, "RES_CREATE of 9"),
 		      "the worker's refusal is counted, and it lives: %s", wi.last_async_error);
 	}
+}
 
-	CHECK(render_spawner_kill(&z, wi.pid) == 0, "the worker killed through the spawner");
+/* The worker killed through the spawner: it says how, and the next call fails at once. */
+static void real_kill(struct render_spawner *z, struct renderer *r, int wpid)
+{
+	int pid = 0, status = 0, ended = 0;
+	double t0;
+
+	CHECK(render_spawner_kill(z, wpid) == 0, "the worker killed through the spawner");
 	t0 = now_s();
 	while (!ended && now_s() - t0 < 10) {
-		ended = render_spawner_ended(&z, &pid, &status) > 0;
+		ended = render_spawner_ended(z, &pid, &status) > 0;
 		if (!ended)
 			usleep(10000);
 	}
-	CHECK(ended && pid == wi.pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	CHECK(ended && pid == wpid && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	      "the spawner reports how it ended (pid %d, status 0x%x)", pid, status);
 	t0 = now_s();
 	CHECK(r->ops->res_create(r, 9, &tex64) != 0 && r->dead, "the next call fails: %s", r->why);
@@ -247,6 +244,39 @@ static void test_real_worker(void)
 		render_exit_text(status, how, sizeof(how));
 		CHECK(!strcmp(how, "signal 9 (Killed)"), "in words: %s", how);
 	}
+}
+
+/* A real worker started by the real spawner: READY with its capsets, in a process of its own; then what it does. */
+static void test_real_worker(void)
+{
+	struct render_worker_opts o = { .render_node = "none" };
+	struct render_spawner z;
+	struct render_worker_info wi;
+	struct renderer *r;
+	char err[256];
+	const size_t ram = 1u << 20;
+	int fd = memfd_create("test-ram", MFD_CLOEXEC);
+	uint8_t *mem;
+	uint32_t id, ver, size;
+
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)ram) == 0, "guest memory");
+	mem = mmap(NULL, ram, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(mem != MAP_FAILED && shmem_add(mem, ram, fd, 0) != 0, "mapped, and entered as memory a worker may map");
+	CHECK(render_spawner_start(&z, &o, err, sizeof(err)) == 0, "the spawner starts: %s", err);
+	r = render_worker_open(&z, NULL, on_fence, NULL, 20000, err, sizeof(err));
+	CHECK(r != NULL && r->starting, "a worker starts (not READY yet): %s", err);
+	if (!r)
+		return;
+	CHECK(renderer_num_capsets(r) >= 1 && r->ops->capset(r, 0, &id, &ver, &size) == 0 && size > 0,
+	      "it said READY with its capsets (%u capsets)", renderer_num_capsets(r));
+	CHECK(strlen(r->gl_renderer) > 0 && strstr(r->platform, "worker") && !r->starting, "and its renderer: %s on %s",
+	      r->gl_renderer, r->platform);
+	render_worker_info(r, &wi);
+	CHECK(wi.pid > 0 && wi.pid != getpid() && wi.ready, "a process of its own (%d)", wi.pid);
+	real_pixels(r, mem);
+	real_readbacks(r);
+	real_calls(r, id, ver, size);
+	real_kill(&z, r, wi.pid);
 	renderer_close(r);
 	render_spawner_stop(&z);
 	shmem_remove(mem);

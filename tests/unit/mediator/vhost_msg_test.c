@@ -65,6 +65,80 @@ static int roundtrip(uint32_t req, uint32_t size, const void *payload, size_t pl
 	return rc;
 }
 
+/* A short header, and the version and reply flags. */
+static void test_header(void)
+{
+	char err[256];
+	int sv[2];
+	struct vhost_msg m;
+
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	CHECK(write(sv[0], "\x01\x00\x00", 3) == 3, "write");
+	close(sv[0]);
+	CHECK(vhost_msg_read(sv[1], &m, err, sizeof(err)) == -1 && strstr(err, "short header"), "short header: %s",
+	      err);
+	close(sv[1]);
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	close(sv[0]);
+	CHECK(vhost_msg_read(sv[1], &m, err, sizeof(err)) == 0, "closed connection");
+	close(sv[1]);
+	memset(&m, 0, sizeof(m));
+	m.request = VHOST_USER_GET_FEATURES;
+	m.flags = 2;
+	CHECK(vhost_msg_validate(&m, 2, err, sizeof(err)) < 0 && strstr(err, "version"), "version 2");
+	m.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+	CHECK(vhost_msg_validate(&m, 2, err, sizeof(err)) < 0 && strstr(err, "reply"), "reply flag");
+}
+
+/* A message arriving in pieces: the receiver takes what is there and never waits. */
+static void test_pieces(void)
+{
+	char err[256];
+	int sv[2], efd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	uint8_t msg[12 + 8 + 12] = { VHOST_USER_SET_VRING_CALL, 0, 0, 0, VHOST_USER_VERSION, 0, 0, 0, 8, 0, 0, 0 };
+	struct vhost_rx rx;
+	struct vhost_msg m;
+
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	vhost_rx_init(&rx);
+	CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 2, "nothing sent yet: wait");
+	fe_send_fds(sv[0], msg, 5, &efd, 1);
+	CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 2 && rx.nfds == 1,
+	      "5 header bytes and the fd: wait, the fd kept");
+	CHECK(write(sv[0], msg + 5, 11) == 11, "write");
+	CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 2, "header and half the payload: wait");
+	/* the rest of this message and all of the next one, together */
+	memcpy(msg + 20, msg, 12);
+	msg[20] = VHOST_USER_GET_FEATURES;
+	msg[20 + 8] = 0;
+	CHECK(write(sv[0], msg + 16, 16) == 16, "write");
+	CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 1 && m.request == VHOST_USER_SET_VRING_CALL &&
+		      m.size == 8 && m.nfds == 1,
+	      "whole: SET_VRING_CALL with its fd (%u, %d fds)", m.request, m.nfds);
+	CHECK(vhost_msg_validate(&m, 2, err, sizeof(err)) == 0, "and valid: %s", err);
+	vhost_msg_close_fds(&m);
+	CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 1 && m.request == VHOST_USER_GET_FEATURES &&
+		      m.nfds == 0,
+	      "the next message on its own, without the first one's fd");
+	/* a front-end that stops mid-message and closes: an error, the fd it sent closed */
+	fe_send_fds(sv[0], msg, 14, &efd, 1);
+	CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 2, "stalled mid-payload: wait");
+	close(sv[0]);
+	CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == -1 && strstr(err, "payload shorter") &&
+		      rx.nfds == 0,
+	      "closed mid-message: %s", err);
+	close(sv[1]);
+	/* a partial message dropped with its connection */
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	fe_send_fds(sv[0], msg, 3, &efd, 1);
+	CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 2 && rx.nfds == 1, "3 bytes and an fd");
+	vhost_rx_reset(&rx);
+	CHECK(rx.nfds == 0 && rx.have == 0, "reset drops it");
+	close(sv[0]);
+	close(sv[1]);
+	close(efd);
+}
+
 int main(void)
 {
 	char err[256];
@@ -136,74 +210,8 @@ int main(void)
 	CHECK(roundtrip(VHOST_USER_GET_FEATURES, 0, NULL, 0, fds, 10, err, sizeof(err)) == -2 && strstr(err, "fds"),
 	      "ten fds with one message: %s", err);
 
-	/* a short header, and the version and reply flags */
-	{
-		int sv[2];
-		struct vhost_msg m;
-
-		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
-		CHECK(write(sv[0], "\x01\x00\x00", 3) == 3, "write");
-		close(sv[0]);
-		CHECK(vhost_msg_read(sv[1], &m, err, sizeof(err)) == -1 && strstr(err, "short header"), "short header: %s",
-		      err);
-		close(sv[1]);
-		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
-		close(sv[0]);
-		CHECK(vhost_msg_read(sv[1], &m, err, sizeof(err)) == 0, "closed connection");
-		close(sv[1]);
-		memset(&m, 0, sizeof(m));
-		m.request = VHOST_USER_GET_FEATURES;
-		m.flags = 2;
-		CHECK(vhost_msg_validate(&m, 2, err, sizeof(err)) < 0 && strstr(err, "version"), "version 2");
-		m.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
-		CHECK(vhost_msg_validate(&m, 2, err, sizeof(err)) < 0 && strstr(err, "reply"), "reply flag");
-	}
-	/* a message arriving in pieces: the receiver takes what is there and never waits */
-	{
-		int sv[2], efd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		uint8_t msg[12 + 8 + 12] = { VHOST_USER_SET_VRING_CALL, 0, 0, 0, VHOST_USER_VERSION, 0, 0, 0, 8, 0, 0, 0 };
-		struct vhost_rx rx;
-		struct vhost_msg m;
-
-		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
-		vhost_rx_init(&rx);
-		CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 2, "nothing sent yet: wait");
-		fe_send_fds(sv[0], msg, 5, &efd, 1);
-		CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 2 && rx.nfds == 1,
-		      "5 header bytes and the fd: wait, the fd kept");
-		CHECK(write(sv[0], msg + 5, 11) == 11, "write");
-		CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 2, "header and half the payload: wait");
-		/* the rest of this message and all of the next one, together */
-		memcpy(msg + 20, msg, 12);
-		msg[20] = VHOST_USER_GET_FEATURES;
-		msg[20 + 8] = 0;
-		CHECK(write(sv[0], msg + 16, 16) == 16, "write");
-		CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 1 && m.request == VHOST_USER_SET_VRING_CALL &&
-			      m.size == 8 && m.nfds == 1,
-		      "whole: SET_VRING_CALL with its fd (%u, %d fds)", m.request, m.nfds);
-		CHECK(vhost_msg_validate(&m, 2, err, sizeof(err)) == 0, "and valid: %s", err);
-		vhost_msg_close_fds(&m);
-		CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 1 && m.request == VHOST_USER_GET_FEATURES &&
-			      m.nfds == 0,
-		      "the next message on its own, without the first one's fd");
-		/* a front-end that stops mid-message and closes: an error, the fd it sent closed */
-		fe_send_fds(sv[0], msg, 14, &efd, 1);
-		CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 2, "stalled mid-payload: wait");
-		close(sv[0]);
-		CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == -1 && strstr(err, "payload shorter") &&
-			      rx.nfds == 0,
-		      "closed mid-message: %s", err);
-		close(sv[1]);
-		/* a partial message dropped with its connection */
-		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
-		fe_send_fds(sv[0], msg, 3, &efd, 1);
-		CHECK(vhost_msg_recv(sv[1], &rx, &m, err, sizeof(err)) == 2 && rx.nfds == 1, "3 bytes and an fd");
-		vhost_rx_reset(&rx);
-		CHECK(rx.nfds == 0 && rx.have == 0, "reset drops it");
-		close(sv[0]);
-		close(sv[1]);
-		close(efd);
-	}
+	test_header();
+	test_pieces();
 
 	close(mfd);
 	CHECK(open_fds() == base, "no fd leaked (%d open, %d at start)", open_fds(), base);

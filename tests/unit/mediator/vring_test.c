@@ -90,6 +90,70 @@ static void test_guest_mem(void)
 	CHECK(m.n == 0, "cleared");
 }
 
+/* Malformed rings (docs/design.md): each marks the ring broken with the reason. */
+static void test_malformed(void)
+{
+	struct vring vr;
+	struct vring_req req;
+
+	reset_ring(&vr);
+	memcpy(ram + AVAIL + 2, &(uint16_t){ QSZ + 1 }, 2);
+	CHECK(vring_pop(&vr, &mem, &req) == -1 && strstr(vr.why, "avail index jumped"), "avail jump: %s", vr.why);
+	reset_ring(&vr);
+	expect_broken(&vr, QSZ, "past the queue");
+	reset_ring(&vr);
+	set_desc(DESC, 0, 0x10000, 8, VRING_DESC_F_NEXT, QSZ + 3);
+	expect_broken(&vr, 0, "next 19 is past the queue");
+	reset_ring(&vr);
+	set_desc(DESC, 0, 0x10000, 8, VRING_DESC_F_NEXT, 1);
+	set_desc(DESC, 1, 0x10000, 8, VRING_DESC_F_NEXT, 0);
+	expect_broken(&vr, 0, "loops");
+	reset_ring(&vr);
+	set_desc(DESC, 0, 0x10000, 0, 0, 0);
+	expect_broken(&vr, 0, "zero-length");
+	reset_ring(&vr);
+	set_desc(DESC, 0, RAM + 0x1000, 8, 0, 0);
+	expect_broken(&vr, 0, "outside guest memory");
+	reset_ring(&vr);
+	set_desc(DESC, 0, RAM - 4, 8, 0, 0);
+	expect_broken(&vr, 0, "outside guest memory");
+	reset_ring(&vr);
+	set_desc(DESC, 0, UINT64_MAX - 2, 8, 0, 0);
+	expect_broken(&vr, 0, "outside guest memory");
+	reset_ring(&vr);
+	set_desc(DESC, 0, 0x10000, 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	set_desc(DESC, 1, 0x11000, 8, 0, 0);
+	expect_broken(&vr, 0, "readable buffer after a writable");
+	reset_ring(&vr);
+	set_desc(DESC, 0, 0x20000, 32, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
+	expect_broken(&vr, 0, "indirect descriptor with NEXT");
+	reset_ring(&vr);
+	set_desc(0x20000, 0, 0x20000, 16, VRING_DESC_F_INDIRECT, 0);
+	set_desc(DESC, 0, 0x20000, 16, VRING_DESC_F_INDIRECT, 0);
+	expect_broken(&vr, 0, "nested indirect");
+	reset_ring(&vr);
+	set_desc(DESC, 0, 0x20000, 20, VRING_DESC_F_INDIRECT, 0);
+	expect_broken(&vr, 0, "not a whole number");
+	reset_ring(&vr);
+	set_desc(DESC, 0, RAM - 16, 32, VRING_DESC_F_INDIRECT, 0);
+	expect_broken(&vr, 0, "indirect table");
+	reset_ring(&vr);
+	set_desc(0x20000, 0, 0x10000, 8, VRING_DESC_F_NEXT, 1);
+	set_desc(0x20000, 1, 0x10000, 8, VRING_DESC_F_NEXT, 0);
+	set_desc(DESC, 0, 0x20000, 32, VRING_DESC_F_INDIRECT, 0);
+	expect_broken(&vr, 0, "indirect chain 0 loops");
+	reset_ring(&vr);
+	set_desc(0x20000, 0, 0x10000, 8, VRING_DESC_F_NEXT, 2);
+	set_desc(DESC, 0, 0x20000, 32, VRING_DESC_F_INDIRECT, 0);
+	expect_broken(&vr, 0, "past the table");
+	reset_ring(&vr);
+	for (int i = 0; i < 70; i++)
+		set_desc(0x20000, i, 0x10000, 8, VRING_DESC_F_NEXT, (uint16_t)(i + 1));
+	set_desc(0x20000, 69, 0x10000, 8, 0, 0);
+	set_desc(DESC, 0, 0x20000, 70 * 16, VRING_DESC_F_INDIRECT, 0);
+	expect_broken(&vr, 0, "more than 64 readable");
+}
+
 int main(void)
 {
 	struct vring vr;
@@ -159,63 +223,7 @@ int main(void)
 	offer(0);
 	CHECK(vring_pop(&vr, &mem, &req) == 1 && req.nin == 1 && req.nout == 1, "indirect: %s", vr.why);
 
-	/* malformed rings (docs/design.md) */
-	reset_ring(&vr);
-	memcpy(ram + AVAIL + 2, &(uint16_t){ QSZ + 1 }, 2);
-	CHECK(vring_pop(&vr, &mem, &req) == -1 && strstr(vr.why, "avail index jumped"), "avail jump: %s", vr.why);
-	reset_ring(&vr);
-	expect_broken(&vr, QSZ, "past the queue");
-	reset_ring(&vr);
-	set_desc(DESC, 0, 0x10000, 8, VRING_DESC_F_NEXT, QSZ + 3);
-	expect_broken(&vr, 0, "next 19 is past the queue");
-	reset_ring(&vr);
-	set_desc(DESC, 0, 0x10000, 8, VRING_DESC_F_NEXT, 1);
-	set_desc(DESC, 1, 0x10000, 8, VRING_DESC_F_NEXT, 0);
-	expect_broken(&vr, 0, "loops");
-	reset_ring(&vr);
-	set_desc(DESC, 0, 0x10000, 0, 0, 0);
-	expect_broken(&vr, 0, "zero-length");
-	reset_ring(&vr);
-	set_desc(DESC, 0, RAM + 0x1000, 8, 0, 0);
-	expect_broken(&vr, 0, "outside guest memory");
-	reset_ring(&vr);
-	set_desc(DESC, 0, RAM - 4, 8, 0, 0);
-	expect_broken(&vr, 0, "outside guest memory");
-	reset_ring(&vr);
-	set_desc(DESC, 0, UINT64_MAX - 2, 8, 0, 0);
-	expect_broken(&vr, 0, "outside guest memory");
-	reset_ring(&vr);
-	set_desc(DESC, 0, 0x10000, 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
-	set_desc(DESC, 1, 0x11000, 8, 0, 0);
-	expect_broken(&vr, 0, "readable buffer after a writable");
-	reset_ring(&vr);
-	set_desc(DESC, 0, 0x20000, 32, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 1);
-	expect_broken(&vr, 0, "indirect descriptor with NEXT");
-	reset_ring(&vr);
-	set_desc(0x20000, 0, 0x20000, 16, VRING_DESC_F_INDIRECT, 0);
-	set_desc(DESC, 0, 0x20000, 16, VRING_DESC_F_INDIRECT, 0);
-	expect_broken(&vr, 0, "nested indirect");
-	reset_ring(&vr);
-	set_desc(DESC, 0, 0x20000, 20, VRING_DESC_F_INDIRECT, 0);
-	expect_broken(&vr, 0, "not a whole number");
-	reset_ring(&vr);
-	set_desc(DESC, 0, RAM - 16, 32, VRING_DESC_F_INDIRECT, 0);
-	expect_broken(&vr, 0, "indirect table");
-	reset_ring(&vr);
-	set_desc(0x20000, 0, 0x10000, 8, VRING_DESC_F_NEXT, 1);
-	set_desc(0x20000, 1, 0x10000, 8, VRING_DESC_F_NEXT, 0);
-	set_desc(DESC, 0, 0x20000, 32, VRING_DESC_F_INDIRECT, 0);
-	expect_broken(&vr, 0, "indirect chain 0 loops");
-	reset_ring(&vr);
-	set_desc(0x20000, 0, 0x10000, 8, VRING_DESC_F_NEXT, 2);
-	set_desc(DESC, 0, 0x20000, 32, VRING_DESC_F_INDIRECT, 0);
-	expect_broken(&vr, 0, "past the table");
-	reset_ring(&vr);
-	for (int i = 0; i < 70; i++)
-		set_desc(0x20000, i, 0x10000, 8, VRING_DESC_F_NEXT, (uint16_t)(i + 1));
-	set_desc(0x20000, 69, 0x10000, 8, 0, 0);
-	set_desc(DESC, 0, 0x20000, 70 * 16, VRING_DESC_F_INDIRECT, 0);
-	expect_broken(&vr, 0, "more than 64 readable");
+	test_malformed();
 
 	guest_mem_clear(&mem);
 	munmap(ram, RAM);

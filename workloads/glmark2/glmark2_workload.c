@@ -1,4 +1,4 @@
-/* glmark2.c: the glmark2 workload: build/texture/shading at 640x480, off-screen
+/* glmark2_workload.c: the glmark2 workload: build/texture/shading at 640x480, off-screen
  * on the host (glmark2-es2 under Xvfb) and on KMS in a guest (glmark2-es2-drm).
  * Both run through run-glmark2.sh, which adds --results-file where glmark2
  * has it: the parser takes the scenes from that CSV (cross-checked against
