@@ -25,7 +25,7 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:supp
 tally() {
 	local name=$1 out=$2 rc=$3 secs=$4 line
 	echo "time: $secs s"
-	echo "$out" | grep -E '^(FAIL|boot: (accelerator|.* answered in )|real probe: |==[0-9]+==|.*runtime error|WARNING: ThreadSanitizer)' | head -40
+	echo "$out" | grep -E '^(FAIL|boot: (accelerator|kernel |.* answered in )|real probe: |==[0-9]+==|.*runtime error|WARNING: ThreadSanitizer)' | head -40
 	line=$(echo "$out" | grep -E '^[a-z_0-9]+: [0-9]+ passed, [0-9]+ failed$' | tail -n1)
 	if [ -z "$line" ]; then
 		echo "$out" | tail -20

@@ -294,6 +294,14 @@ static int set_accel(struct pstate *s, struct plan *p, char *v)
 	return 0;
 }
 
+static int set_kernel_boot(struct pstate *s, struct plan *p, char *v)
+{
+	if (strcmp(v, "pvh") != 0 && strcmp(v, "bzimage") != 0)
+		return pr_fail(s, "kernel_boot: '%s' is not pvh or bzimage", v);
+	p->kernel_bzimage = strcmp(v, "bzimage") == 0;
+	return 0;
+}
+
 /* [mediator], and the scheduling keys of [scenario NAME] (s->med is the section's). */
 static int set_policy(struct pstate *s, struct plan *p, char *v)
 {
@@ -490,6 +498,7 @@ static const struct key_def plan_keys[] = {
 static const struct key_def guest_keys[] = {
 	{ "memory_mb", set_memory_mb },	      { "vcpus", set_vcpus },		  { "cpu", set_cpu },
 	{ "boot_timeout_s", set_boot_timeout }, { "job_timeout_s", set_job_timeout }, { "accel", set_accel },
+	{ "kernel_boot", set_kernel_boot },
 };
 
 static const struct key_def mediator_keys[] = {

@@ -73,6 +73,9 @@ struct plan {
 	double boot_timeout_s;
 	double job_timeout_s;
 	enum accel_mode accel; /* auto (default): KVM when a boot probe shows it works */
+	/* kernel_boot = bzimage: QEMU boots the distribution's bzImage as it is, not its unpacked ELF at the PVH
+	 * entry (the default, pvh: vm/kernel_elf.h) */
+	int kernel_bzimage;
 	/* [noise]: what keeps a measurement clean (docs/plans.md "Noise") */
 	struct plan_noise {
 		int warmup;           /* a discarded repetition before the measured ones */

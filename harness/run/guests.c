@@ -61,15 +61,17 @@ int run_ensure_image(struct run *r)
 	if (r->have_img)
 		return 0;
 	cache = vb_strdupf("%s", r->cache);
-	if (image_build(r->host.guest_kernel, r->host.kernel_version, r->agent, r->init, cache, &r->img, err,
-			sizeof(err)) < 0) {
+	if (image_build(r->host.guest_kernel, r->host.kernel_version, r->agent, r->init, cache, !r->plan.kernel_bzimage,
+			&r->img, err, sizeof(err)) < 0) {
 		vb_err("guest image: %s", err);
 		free(cache);
 		return -1;
 	}
 	free(cache);
 	vb_log("guest image: %s + %s (%s)", r->img.kernel, r->img.initrd, r->img.cached ? "cached" : "built");
+	vb_log("guest kernel: %s", r->img.kernel_how);
 	run_stored(r, store_host_fact(&r->store, r->id, "guest_initramfs", r->img.initrd), "a host fact");
+	run_stored(r, store_host_fact(&r->store, r->id, "guest_kernel_boot", r->img.kernel_how), "a host fact");
 	r->have_img = 1;
 	return 0;
 }

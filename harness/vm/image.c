@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "vm/edid.h"
+#include "vm/kernel_elf.h"
 #include "util.h"
 
 /* The modules the guest needs; their dependencies are resolved with modprobe. */
@@ -175,7 +176,7 @@ static char *module_list(const char *kver, char *err, size_t errlen)
 }
 
 int image_build(const char *kernel, const char *kver, const char *agent, const char *init, const char *cache_dir,
-		struct image *img, char *err, size_t errlen)
+		int unpack, struct image *img, char *err, size_t errlen)
 {
 	struct buf b = { 0 };
 	char **seen = NULL;
@@ -234,6 +235,18 @@ int image_build(const char *kernel, const char *kver, const char *agent, const c
 	}
 	rc = 0;
 out:
+	if (rc == 0 && !unpack)
+		snprintf(img->kernel_how, sizeof(img->kernel_how), "%s as it is (the plan says kernel_boot = bzimage)",
+			 kernel);
+	else if (rc == 0 && kernel_elf(kernel, cache_dir, img->kernel, sizeof(img->kernel), img->kernel_how,
+				       sizeof(img->kernel_how)) < 0) {
+		char *why = vb_strdup(img->kernel_how);
+
+		snprintf(img->kernel, sizeof(img->kernel), "%s", kernel);
+		snprintf(img->kernel_how, sizeof(img->kernel_how), "%.300s as it is (its ELF is not unpacked: %.400s)", kernel,
+			 why);
+		free(why);
+	}
 	for (size_t i = 0; i < nseen; i++)
 		free(seen[i]);
 	free(seen);

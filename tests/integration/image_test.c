@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 	CHECK(h.guest_kernel[0] != '\0', "a guest kernel is installed (make deps)");
 	if (!h.guest_kernel[0] || !mkdtemp(dir))
 		return check_done("image");
-	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, &img, err, sizeof(err)) == 0,
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, &img, err, sizeof(err)) == 0,
 	      "build: %s", err);
 	CHECK(!img.cached, "first build is new");
 
@@ -139,11 +139,11 @@ int main(int argc, char **argv)
 	CHECK(mods >= 5 && missing == 0, "%d modules listed, %d missing from the archive", mods, missing);
 	CHECK(gpu, "virtio-gpu.ko is loaded by the guest");
 
-	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, &again, err, sizeof(err)) == 0,
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, &again, err, sizeof(err)) == 0,
 	      "rebuild: %s", err);
 	CHECK(again.cached, "identical inputs reuse the cached image");
 	CHECK(strcmp(again.hash, img.hash) == 0, "reproducible hash");
-	CHECK(image_build(h.guest_kernel, h.kernel_version, "/nonexistent/agent", argv[2], dir, &again, err,
+	CHECK(image_build(h.guest_kernel, h.kernel_version, "/nonexistent/agent", argv[2], dir, 1, &again, err,
 			  sizeof(err)) < 0,
 	      "a missing agent fails");
 	CHECK_STR_CONTAINS(err, "/nonexistent/agent");

@@ -289,8 +289,9 @@ static void worker_kill(const struct host *h, const struct image *img, const cha
 		goto out;
 	k.pid = (pid_t)pid;
 	CHECK(pthread_create(&kt, NULL, killer_main, &k) == 0, "the killer starts");
-	/* The job cannot finish once its fences will never retire: the agent gives it up after 20 s. */
-	hog_sized(&c[0], 6, "320x240", "8", 20, log, NULL, why, sizeof(why));
+	/* The job cannot finish once its fences will never retire: the agent gives it up after 12 s (the worker is
+	 * killed 2 s into this 6 s job). */
+	hog_sized(&c[0], 6, "320x240", "8", 12, log, NULL, why, sizeof(why));
 	pthread_join(kt, NULL);
 	CHECK(k.rc == 0, "guest1's worker killed with SIGKILL in the middle of its job: %s", strerror(k.err));
 	CHECK(vgpu_value("guest1", "broken", 0) == 1 && vgpu_value("guest1", "died", 3) == 1,
@@ -420,10 +421,13 @@ static void reset_quarantine(const struct vm *vm, struct agent_conn *c, const ch
 
 	CHECK(ans && strstr(ans, "\"ok\":true"), "the watchdog is set to quarantine: %s", ans ? ans : "no answer");
 	free(ans);
-	/* The heavy frame's own job may still end: its fence is answered, its later commands dropped. */
-	hog_sized(c, 1, "960x720", "4096", 60, log, NULL, why, sizeof(why));
+	/* The heavy frame's own job may still end: its fence is answered, its later commands dropped, so it waits for
+	 * a fence that never comes and is given up at its time limit. The watchdog trips 2 s into the frame, which
+	 * starts a few seconds into the job: 25 s leave room for both. */
+	hog_sized(c, 1, "960x720", "4096", 25, log, NULL, why, sizeof(why));
 	CHECK(vgpu_value("guest1", "broken", 0) == 1, "guest1's vGPU is quarantined");
-	CHECK(hog_sized(c, 2, "320x240", "8", 20, log, NULL, why, sizeof(why)) < 0,
+	/* A served guest finishes this 2 s job in a few: 10 s tell the two apart. */
+	CHECK(hog_sized(c, 2, "320x240", "8", 10, log, NULL, why, sizeof(why)) < 0,
 	      "a quarantined guest's next job cannot finish");
 	CHECK(qmp_execute(vm->qmp_sock, "system_reset", NULL, 10, err, sizeof(err)) == 0, "QMP system_reset: %s",
 	      err);
@@ -479,7 +483,7 @@ int main(int argc, char **argv)
 		return check_done("reset_guest");
 	if (check_failed || !mkdtemp(dir))
 		return check_done("reset_guest");
-	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, &img, err, sizeof(err)) == 0,
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, &img, err, sizeof(err)) == 0,
 	      "image: %s", err);
 	struct backend_env env = { .dir = dir, .mediator = argv[3], .memory_mb = MEMORY_MB, .sched = NULL };
 

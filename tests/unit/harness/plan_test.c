@@ -70,6 +70,7 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\n[guest]\nvcpus = 1\nvcpus = 2\n", "bad.ini:4: duplicate key 'vcpus' in [guest]" },
 	{ "[plan]\n[guest]\naccel = hvf\n", "bad.ini:3: accel: 'hvf' is not auto, kvm or tcg" },
 	{ "[plan]\n[guest]\naccel = KVM\n", "bad.ini:3: accel: 'KVM' is not auto, kvm or tcg" },
+	{ "[plan]\n[guest]\nkernel_boot = uefi\n", "bad.ini:3: kernel_boot: 'uefi' is not pvh or bzimage" },
 	{ "[plan]\n[guest]\naccel = tcg\naccel = kvm\n", "bad.ini:4: duplicate key 'accel' in [guest]" },
 	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\npolicy = lottery\n",
 	  "bad.ini:5: policy: unknown policy 'lottery' (known: best-effort" },
@@ -142,6 +143,7 @@ static void test_good(void)
 			   "memory_mb = 2048\n"
 			   "cpu = Haswell-noTSX\n"
 			   "accel = tcg\n"
+			   "kernel_boot = bzimage\n"
 			   "boot_timeout_s = 90.5\r\n";
 
 	CHECK(plan_parse("good.ini", good, &p, err, sizeof(err)) == 0, "good plan rejected: %s", err);
@@ -155,6 +157,7 @@ static void test_good(void)
 	CHECK(strcmp(p.cpu, "Haswell-noTSX") == 0, "cpu '%s'", p.cpu);
 	CHECK(p.boot_timeout_s == 90.5, "boot timeout %g", p.boot_timeout_s);
 	CHECK(p.accel == ACCEL_TCG, "accel %s", accel_mode_name(p.accel));
+	CHECK(p.kernel_bzimage == 1, "kernel_boot = bzimage");
 
 }
 
@@ -170,6 +173,7 @@ static void test_defaults(void)
 	CHECK(p.repetitions == 3, "default repetitions 3");
 	CHECK(p.dom0_load == 1, "dom0 joins multi-guest topologies by default");
 	CHECK(p.accel == ACCEL_AUTO, "the accelerator is decided by the probe by default");
+	CHECK(p.kernel_bzimage == 0, "the kernel boots at its PVH entry by default");
 	CHECK(!p.adaptive.on && p.adaptive.min == 5 && p.adaptive.max == 20 && p.adaptive.target_ci_pct == 5,
 	      "fixed repetitions by default; auto would run 5 to 20 until ±5%%");
 	CHECK(plan_parse("a.ini",
