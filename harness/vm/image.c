@@ -114,10 +114,11 @@ static int cpio_file(struct buf *b, const char *name, const char *src, unsigned 
 	return 0;
 }
 
-/* 64-bit FNV-1a: the image cache key. */
-static unsigned long long image_hash64(const void *data, size_t len, unsigned long long h)
+/* 64-bit FNV-1a: the image cache's keys (the initramfs's, the unpacked kernel's). */
+unsigned long long image_hash64(const void *data, size_t len)
 {
 	const unsigned char *p = data;
+	unsigned long long h = 14695981039346656037ULL;
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= p[i];
@@ -217,7 +218,7 @@ int image_build(const char *kernel, const char *kver, const char *agent, const c
 	}
 	cpio_entry(&b, "TRAILER!!!", 0, 0, 0, NULL, 0);
 
-	snprintf(img->hash, sizeof(img->hash), "%016llx", image_hash64(b.p, b.len, 14695981039346656037ULL));
+	snprintf(img->hash, sizeof(img->hash), "%016llx", image_hash64(b.p, b.len));
 	if (vb_mkdirs(cache_dir, 0755) < 0) {
 		snprintf(err, errlen, "cannot create the image cache %s: %s", cache_dir, strerror(errno));
 		goto out;

@@ -24,4 +24,7 @@ struct image {
 int image_build(const char *kernel, const char *kver, const char *agent, const char *init, const char *cache_dir,
 		int unpack, struct image *img, char *err, size_t errlen);
 
+/* 64-bit FNV-1a of data: the cache's names (initramfs-HASH.cpio, vmlinux-HASH). */
+unsigned long long image_hash64(const void *data, size_t len);
+
 #endif

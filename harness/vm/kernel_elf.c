@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "vm/image.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18 /* Xen's public elfnote.h: the 32-bit entry a PVH loader jumps to */
 #define MAX_NOTES_BYTES (1u << 20)  /* a kernel's notes are a few hundred bytes */
@@ -40,18 +41,6 @@ static const struct {
 static uint32_t le32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* 64-bit FNV-1a of the bzImage: the cache key (the initramfs uses the same). */
-static unsigned long long hash64(const unsigned char *p, size_t len)
-{
-	unsigned long long h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
 }
 
 /* Where the compressed payload lies in the bzImage, and its tool. 0, or -1 with why. */
@@ -212,7 +201,7 @@ int kernel_elf(const char *kernel, const char *cache_dir, char *out, size_t outl
 		snprintf(how, howlen, "%s: %s", kernel, why);
 		goto out;
 	}
-	snprintf(name, sizeof(name), "vmlinux-%016llx", hash64(k, len));
+	snprintf(name, sizeof(name), "vmlinux-%016llx", image_hash64(k, len));
 	if ((size_t)snprintf(out, outlen, "%s/%s", cache_dir, name) >= outlen) {
 		snprintf(how, howlen, "the image cache's path %s is too long", cache_dir);
 		goto out;
