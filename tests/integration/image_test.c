@@ -143,6 +143,16 @@ int main(int argc, char **argv)
 	      "rebuild: %s", err);
 	CHECK(again.cached, "identical inputs reuse the cached image");
 	CHECK(strcmp(again.hash, img.hash) == 0, "reproducible hash");
+	/* The kernel: its ELF unpacked into the cache for the PVH entry, then found there; or, when the plan says
+	 * so, the bzImage as it is. */
+	CHECK(strncmp(img.kernel, dir, strlen(dir)) == 0 && strstr(img.kernel, "/vmlinux-") &&
+		      strstr(img.kernel_how, "; booted at its PVH entry") && !strstr(img.kernel_how, "cached"),
+	      "the kernel unpacked into the cache: %s", img.kernel_how);
+	CHECK(!strcmp(again.kernel, img.kernel) && strstr(again.kernel_how, "cached"), "and found there again: %s",
+	      again.kernel_how);
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 0, &again, err, sizeof(err)) == 0 &&
+		      !strcmp(again.kernel, h.guest_kernel) && strstr(again.kernel_how, "kernel_boot = bzimage"),
+	      "kernel_boot = bzimage: the bzImage itself: %s", again.kernel_how);
 	CHECK(image_build(h.guest_kernel, h.kernel_version, "/nonexistent/agent", argv[2], dir, 1, &again, err,
 			  sizeof(err)) < 0,
 	      "a missing agent fails");
@@ -150,7 +160,6 @@ int main(int argc, char **argv)
 
 	free(e);
 	free(a);
-	unlink(img.initrd);
-	rmdir(dir);
+	vb_rm_rf(dir);
 	return check_done("image");
 }

@@ -125,8 +125,11 @@ int main(void)
 	n = make_elf(elf, "Xen", 18, 4);
 	z = gzip_of(elf, n, &zn);
 	CHECK(z && zn > 20, "gzip made the payload");
-	if (!z)
+	if (!z) {
+		vb_rm_rf(dir);
+		free(cache);
 		return check_done("kernel_elf");
+	}
 
 	/* A kernel with a PVH entry: unpacked byte for byte, then found in the cache. */
 	path = make_bzimage("good", z, zn, (uint32_t)n, 0);
