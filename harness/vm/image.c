@@ -244,8 +244,8 @@ out:
 		char *why = vb_strdup(img->kernel_how);
 
 		snprintf(img->kernel, sizeof(img->kernel), "%s", kernel);
-		snprintf(img->kernel_how, sizeof(img->kernel_how), "%.300s as it is (its ELF is not unpacked: %.400s)", kernel,
-			 why);
+		snprintf(img->kernel_how, sizeof(img->kernel_how), "%.300s as it is (its ELF is not unpacked: %.400s)",
+			 kernel, why);
 		free(why);
 	}
 	for (size_t i = 0; i < nseen; i++)

@@ -26,7 +26,7 @@
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18 /* Xen's public elfnote.h: the 32-bit entry a PVH loader jumps to */
 #define MAX_NOTES_BYTES (1u << 20)  /* a kernel's notes are a few hundred bytes */
-#define UNPACK_TIMEOUT_S 300.0	    /* xz takes about 1 s for Debian 12's kernel here; far longer inside a lab host */
+#define UNPACK_TIMEOUT_S 300.0	    /* xz takes about 1 s for Debian 12's kernel here */
 
 /* The compressions a kernel's payload may have, by their magic, and the tool that undoes each. */
 static const struct {
@@ -56,7 +56,8 @@ static int find_payload(const unsigned char *k, size_t len, size_t *off, size_t 
 	}
 	version = (unsigned)k[0x206] | (unsigned)k[0x207] << 8;
 	if (version < 0x208) {
-		snprintf(why, whylen, "boot protocol %u.%02u names no payload (2.08 does)", version >> 8, version & 0xff);
+		snprintf(why, whylen, "boot protocol %u.%02u names no payload (2.08 does)", version >> 8,
+			 version & 0xff);
 		return -1;
 	}
 	setup = k[0x1f1] ? k[0x1f1] : 4;
@@ -84,9 +85,9 @@ int kernel_elf_has_pvh(const char *path, char *why, size_t whylen)
 	unsigned char *notes = NULL;
 
 	snprintf(why, whylen, "%s is not a readable x86-64 ELF file", path);
-	if (fd < 0 || pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum == 0 || eh.e_phnum > 64)
+	if (fd < 0 || pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64)
 		goto out;
 	rc = 0;
 	for (unsigned i = 0; i < eh.e_phnum && !found; i++) {
@@ -121,8 +122,8 @@ int kernel_elf_has_pvh(const char *path, char *why, size_t whylen)
 		}
 	}
 	if (!found)
-		snprintf(why, whylen, "%s has no PVH entry (no Xen PHYS32_ENTRY note: a kernel built without CONFIG_PVH)",
-			 path);
+		snprintf(why, whylen,
+			 "%s has no PVH entry (no Xen PHYS32_ENTRY note: a kernel built without CONFIG_PVH)", path);
 	rc = found;
 out:
 	free(notes);
@@ -151,10 +152,11 @@ static int unpack(const char *dir, const char *name, const unsigned char *payloa
 	st = vb_run_in(dir, argv, log, UNPACK_TIMEOUT_S);
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		char *msg = vb_read_file_max(log_path, 300, NULL);
+		int exited = st != -1 && WIFEXITED(st);
+		const char *said = msg && *msg ? msg : exited && WEXITSTATUS(st) == 127 ? "not installed" : "?";
 
-		snprintf(why, whylen, "%s -dc could not unpack it (%s %d): %s", tool,
-			 st != -1 && WIFEXITED(st) ? "exit" : "status", st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : st,
-			 msg && *msg ? msg : (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 127 ? "not installed" : "?"));
+		snprintf(why, whylen, "%s -dc could not unpack it (%s %d): %s", tool, exited ? "exit" : "status",
+			 exited ? WEXITSTATUS(st) : st, said);
 		free(msg);
 		goto out;
 	}
