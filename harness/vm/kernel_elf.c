@@ -153,6 +153,10 @@ static int unpack(const char *dir, const char *name, const unsigned char *payloa
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		char *msg = vb_read_file_max(log_path, 300, NULL);
 		int exited = st != -1 && WIFEXITED(st);
+
+		for (char *c = msg; c && *c; c++) /* the tool's message, on one line */
+			if (*c == '\n' || *c == '\r')
+				*c = (c[1] ? ' ' : '\0');
 		const char *said = msg && *msg ? msg : exited && WEXITSTATUS(st) == 127 ? "not installed" : "?";
 
 		snprintf(why, whylen, "%s -dc could not unpack it (%s %d): %s", tool, exited ? "exit" : "status",

@@ -105,6 +105,7 @@ static void refused(const char *what, const char *path, const char *want)
 
 	CHECK(kernel_elf(path, cache, out, sizeof(out), how, sizeof(how)) < 0 && out[0] == '\0', "%s: refused", what);
 	CHECK(strstr(how, want) != NULL, "%s: '%s' says '%s'", what, how, want);
+	CHECK(!strchr(how, '\n'), "%s: the reason on one line", what);
 	ls = vb_capture(argv, &st);
 	CHECK(!ls || !*ls, "%s: nothing left in the cache: %s", what, ls ? ls : "");
 	free(ls);
