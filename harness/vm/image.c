@@ -176,6 +176,27 @@ static char *module_list(const char *kver, char *err, size_t errlen)
 	return list.p;
 }
 
+/* What QEMU boots: the kernel's ELF unpacked for its PVH entry when unpack is set and it can be, else the bzImage
+ * as it is (img->kernel already names it); img->kernel_how says which, and why. */
+static void choose_kernel(struct image *img, const char *kernel, const char *cache_dir, int unpack)
+{
+	char *why;
+
+	if (!unpack) {
+		snprintf(img->kernel_how, sizeof(img->kernel_how), "%s as it is (the plan says kernel_boot = bzimage)",
+			 kernel);
+		return;
+	}
+	if (kernel_elf(kernel, cache_dir, img->kernel, sizeof(img->kernel), img->kernel_how,
+		       sizeof(img->kernel_how)) == 0)
+		return;
+	why = vb_strdup(img->kernel_how);
+	snprintf(img->kernel, sizeof(img->kernel), "%s", kernel);
+	snprintf(img->kernel_how, sizeof(img->kernel_how), "%.300s as it is (its ELF is not unpacked: %.400s)", kernel,
+		 why);
+	free(why);
+}
+
 int image_build(const char *kernel, const char *kver, const char *agent, const char *init, const char *cache_dir,
 		int unpack, struct image *img, char *err, size_t errlen)
 {
@@ -227,27 +248,13 @@ int image_build(const char *kernel, const char *kver, const char *agent, const c
 	snprintf(img->initrd, sizeof(img->initrd), "%s", path);
 	if (stat(path, &st) == 0 && (size_t)st.st_size == b.len) {
 		img->cached = 1;
-		rc = 0;
-		goto out;
-	}
-	if (vb_write_file(path, b.p, b.len) < 0) {
+	} else if (vb_write_file(path, b.p, b.len) < 0) {
 		snprintf(err, errlen, "cannot write the guest image %s: %s", path, strerror(errno));
 		goto out;
 	}
+	choose_kernel(img, kernel, cache_dir, unpack);
 	rc = 0;
 out:
-	if (rc == 0 && !unpack)
-		snprintf(img->kernel_how, sizeof(img->kernel_how), "%s as it is (the plan says kernel_boot = bzimage)",
-			 kernel);
-	else if (rc == 0 && kernel_elf(kernel, cache_dir, img->kernel, sizeof(img->kernel), img->kernel_how,
-				       sizeof(img->kernel_how)) < 0) {
-		char *why = vb_strdup(img->kernel_how);
-
-		snprintf(img->kernel, sizeof(img->kernel), "%s", kernel);
-		snprintf(img->kernel_how, sizeof(img->kernel_how), "%.300s as it is (its ELF is not unpacked: %.400s)",
-			 kernel, why);
-		free(why);
-	}
 	for (size_t i = 0; i < nseen; i++)
 		free(seen[i]);
 	free(seen);
