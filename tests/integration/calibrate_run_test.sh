@@ -7,9 +7,13 @@
 # turns boot by boot, the order rotating, and each is a run of its own.
 # The slowed run's mediator is throttled (its counters say so) and the
 # native jobs ran in a quota; the large slowdown is flagged on the row it
-# moves, the A/A pair does not flag it at a 15% threshold; the calibration is
+# moves, the A/A pair does not flag it at a 25% threshold; the calibration is
 # stored as a run of its own that `show` prints, and its runs are named so
 # that no compare of the plan itself takes them as a baseline.
+# Why 25%: the slowdown moves the row by 42-46%, and at 15% the A/A pair
+# was flagged in one CI run of about fifty (a shared machine whose speed
+# changed between two arms' boots; 4 against 4 repetitions separate fully
+# by chance); the A/A check fails with each arm's scores and steal.
 # Usage: calibrate_run_test.sh BUILD_DIR. Prints "N passed, N failed".
 set -u
 build=${1:?build dir}
@@ -31,7 +35,7 @@ repetitions = 4
 [noise]
 boots = 2
 PLAN
-"$vb" calibrate "$tmp/plan.ini" --slowdown 50 --threshold 15 --results "$tmp/results" --reports "$tmp/reports" \
+"$vb" calibrate "$tmp/plan.ini" --slowdown 50 --threshold 25 --results "$tmp/results" --reports "$tmp/reports" \
 	> "$tmp/cal.log" 2>&1
 rc=$?
 check '[ "$rc" = 0 ]' "calibrate ends well (exit $rc): $(tail -5 "$tmp/cal.log")"
@@ -69,7 +73,13 @@ check '[ "$(row "aa_pairs || \",\" || ab_pairs")" = "1,2" ]' "one A/A pair and t
 check '[ "$(row ab_detected)" = 2 ]' "the 50% slowdown is flagged on the score row in both A/B pairs: $(row "ab_detected, change_pct")"
 check '[ "$(row "change_pct < -20")" = 1 ]' "it moved the row by more than 20%: $(row change_pct)"
 check '[ "$(row injected)" = "mediator throttle 50%" ]' "the row says how it was slowed: $(row injected)"
-check '[ "$(row aa_flagged)" = 0 ]' "the A/A pair does not flag the score row: $(row "aa_flagged, detectable_pct")"
+arms() {
+	q "SELECT r.plan_name || ' ' || r.id || ': ' || group_concat(printf('%.1f', m.value) || ' (steal ' ||
+	   ifnull(printf('%.1f', n.steal_pct), '?') || '%)', ', ') FROM runs r JOIN jobs j ON j.run_id = r.id
+	   JOIN metrics m ON m.job_id = j.id LEFT JOIN job_noise n ON n.job_id = j.id
+	   WHERE j.config = 'mediated' AND m.name = 'score' GROUP BY r.id ORDER BY r.id" | tr '\n' ';'
+}
+check '[ "$(row aa_flagged)" = 0 ]' "the A/A pair does not flag the score row: $(row "aa_flagged, detectable_pct"); $(arms)"
 "$vb" show "$cal" --results "$tmp/results" > "$tmp/show.log" 2>&1
 check 'grep -qE "^glmark2-short +score +mediated +1 +mediator throttle 50% +0/1 +0% +2/2 100%" "$tmp/show.log"' \
 	"show prints the calibration: $(grep " score " "$tmp/show.log")"
