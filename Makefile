@@ -6,7 +6,8 @@ BUILD   := build
 CSTD    := -std=c11
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS) -Icommon -Iharness -Iworkloads -Iguest-agent -Imediator -I/usr/include/libdrm
+ALL_CFLAGS := $(CSTD) $(WARN) $(CFLAGS) -Icommon -Iharness -Iworkloads -Iguest-agent -Imediator -I/usr/include/libdrm \
+	-I/usr/include/postgresql
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 PLAN    ?= harness/plans/default.ini
@@ -25,10 +26,11 @@ COMMON_HDR  := $(wildcard common/*.h)
 UTIL_SRC    := $(wildcard harness/util/*.c)
 AGENT_SRC   := $(wildcard guest-agent/*.c) $(COMMON_SRC)
 # A workload's folder holds its definition (NAME_workload.c) beside its program, which the harness does not link.
-HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c)) \
+# The store's back-ends are in harness/store/db/.
+HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c harness/store/db/*.c)) \
 	$(wildcard workloads/*.c workloads/*/*_workload.c) $(COMMON_SRC) $(STATS_SRC)
 HARNESS_HDR := $(wildcard harness/*.h harness/*/*.h workloads/*.h) $(COMMON_HDR)
-HARNESS_LIBS := -lsqlite3 -ljson-c -lm
+HARNESS_LIBS := -lsqlite3 -lpq -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too. One folder per layer: vhost/ (guest
 # memory, rings, messages, the vhost-user device), device/ (the virtio-gpu and vtest devices), render/ (the
 # renderer interface, its back-ends, the worker processes), sched/, display/ and process/ (sandbox, control

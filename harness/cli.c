@@ -34,6 +34,7 @@ static int int_option(const char *name, const char *text, int lo, int hi, int *v
 	X("slowdown", 's', O_SLOWDOWN, 1)               \
 	X("rounds", 'n', O_ROUNDS, 1)                   \
 	X("separate", 'S', O_SEPARATE, 0)               \
+	X("db", 'd', O_DB, 1)                           \
 	X("help", 'h', O_HELP, 0)
 
 enum {
@@ -48,6 +49,7 @@ enum {
 	O_ROUNDS = 1 << 8,
 	O_SEPARATE = 1 << 9,
 	O_HELP = 1 << 10,
+	O_DB = 1 << 11, /* taken wherever --results is: the database need not be under it */
 };
 
 /*
@@ -131,6 +133,10 @@ static void usage(FILE *f)
 		}
 		wrapped(f, commands[i].what, col, 44);
 	}
+	fprintf(f, "--db URL, or VGPUBENCH_DB, wherever --results is taken: the results database,\n"
+		   "            sqlite:PATH (default DIR/vgpubench.db under --results) or\n"
+		   "            postgresql://[USER@]HOST[:PORT]/NAME (any libpq connection string; its\n"
+		   "            password from ~/.pgpass, PGPASSFILE or PGPASSWORD, never in the URL)\n");
 	fprintf(f, "exit codes: 0 done, 1 could not run, 2 usage, 3 done with failed jobs,\n"
 		   "            4 regressions found (compare), 130 interrupted\n");
 }
@@ -197,6 +203,13 @@ static int take_option(unsigned flag, const char *name, const char *v, struct cl
 		return int_option("--rounds", v, 1, 20, &c->cal.rounds) < 0 ? 2 : 0;
 	case O_SEPARATE:
 		c->cal.separate = 1;
+		break;
+	case O_DB:
+		/* The store reads it (store_url), as it does a VGPUBENCH_DB set by the user. */
+		if (setenv("VGPUBENCH_DB", v, 1) < 0) {
+			fprintf(stderr, "vgpubench: cannot keep --db: out of memory\n");
+			return 2;
+		}
 		break;
 	default:
 		fprintf(stderr, "vgpubench: --%s is not handled\n", name);
@@ -284,6 +297,8 @@ const struct command *cli_parse(int argc, char **argv, struct cli *c, int *rc)
 		usage(stderr);
 		return NULL;
 	}
+	if (allowed & O_RESULTS)
+		allowed |= O_DB;
 	*rc = parse_args(argc - 1, argv + 1, cmd, allowed | O_HELP, c);
 	if (*rc < 0) {
 		usage(stdout);

@@ -65,7 +65,7 @@ static void print_run(void *ctx, const char *id, const char *status, const char 
 static int cmd_list(const char *results)
 {
 	struct store s;
-	char *db = vb_strdupf("%s/vgpubench.db", results);
+	char *db = store_url(results);
 	int rc = 0;
 
 	if (store_open_read(&s, db) < 0) {
@@ -85,7 +85,7 @@ static int cmd_list(const char *results)
 static int cmd_show(const char *results, const char *run)
 {
 	struct store s;
-	char *db = vb_strdupf("%s/vgpubench.db", results);
+	char *db = store_url(results);
 	char *pp, *pt, *dir, *status;
 	int rc = 0;
 
@@ -147,7 +147,7 @@ static int cmd_compare(const char *results, const char *run, const char *base, d
 	struct store s;
 	struct comparison c;
 	struct compare_opts o = { .threshold_pct = threshold, .alpha = 0.05 };
-	char *db = vb_strdupf("%s/vgpubench.db", results);
+	char *db = store_url(results);
 	int rc;
 
 	if (store_open_read(&s, db) < 0) {
@@ -216,7 +216,7 @@ static int is_database_file(const char *path, const char *db)
 static int cmd_export(const char *results, const char *run, const char *format, const char *path)
 {
 	struct store s;
-	char *db = vb_strdupf("%s/vgpubench.db", results), *text = NULL;
+	char *db = store_url(results), *text = NULL;
 	size_t len = 0;
 	FILE *mem;
 	struct vb_out out = { 0 };
@@ -260,7 +260,7 @@ static int cmd_export(const char *results, const char *run, const char *format, 
 static int cmd_report(const char *results, const char *run, const char *reports)
 {
 	struct store s;
-	char *db = vb_strdupf("%s/vgpubench.db", results), *path = NULL;
+	char *db = store_url(results), *path = NULL;
 	int rc;
 
 	if (store_open_read(&s, db) < 0) {

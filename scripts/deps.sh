@@ -21,7 +21,7 @@ fi
 
 # Packages from the main suite.
 MAIN_PKGS=(
-	build-essential pkg-config libsqlite3-dev libjson-c-dev libdrm-dev sqlite3 gnuplot-nox
+	build-essential pkg-config libsqlite3-dev libpq-dev postgresql libjson-c-dev libdrm-dev sqlite3 gnuplot-nox
 	libvirglrenderer-dev libepoxy-dev libseccomp-dev
 	clang libclang-rt-dev
 	linux-image-amd64 busybox-static cpio kmod

@@ -78,6 +78,17 @@ run_fuzzers() {
 
 fuzzers=()
 tmp_before=$(ls -A /tmp /tmp/.X11-unix 2>/dev/null | sort)
+# A private PostgreSQL server for the store's second back-end (tests/lib/pg_server.sh: PG_TEST_CONNINFO), started
+# once, stopped before the leftovers are looked for and on any exit. Not starting is a failure, not a skip.
+. "$(dirname "$0")/lib/pg_server.sh"
+echo "== pg_server"
+t0=$SECONDS
+if pg_server_start; then
+	trap pg_server_stop EXIT
+	tally pg_server "pg_server: 1 passed, 0 failed" 0 $((SECONDS - t0))
+else
+	tally pg_server "pg_server: 0 passed, 1 failed" 1 $((SECONDS - t0))
+fi
 for t in "$@"; do
 	name=$(basename "$t")
 	# ThreadSanitizer builds (build/tsan/): named apart, and their process tests drive the TSan mediator.
@@ -115,6 +126,7 @@ if [ $programs_only = 1 ]; then
 	exit
 fi
 run_one kill_resume_test bash tests/integration/kill_resume_test.sh "$build"
+run_one store_pg_test bash tests/integration/store_pg_test.sh "$build"
 run_one interleave_run_test bash tests/integration/interleave_run_test.sh "$build"
 run_one harness_faults_test bash tests/integration/harness_faults_test.sh "$build"
 run_one scenario_run_test bash tests/integration/scenario_run_test.sh "$build"
@@ -127,6 +139,7 @@ run_one calibrate_resume_test bash tests/integration/calibrate_resume_test.sh "$
 run_one nested_lab_test bash tests/integration/nested_lab_test.sh "$build"
 
 # The suite leaves nothing behind in /tmp: no folder, no X lock or socket, no process.
+pg_server_stop
 sleep 1
 tmp_after=$(ls -A /tmp /tmp/.X11-unix 2>/dev/null | sort)
 # What the suite could leave: its folders, X locks and sockets, Chromium's profile, mktemp's files, glmark2's CSV.

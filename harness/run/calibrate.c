@@ -410,7 +410,7 @@ int calibrate_run(const struct calibrate_opts *o)
 		vb_err("cannot create %s: %s", o->results, strerror(errno));
 		goto out;
 	}
-	db = vb_strdupf("%s/vgpubench.db", o->results);
+	db = store_url(o->results);
 	if (store_open(&st, db) < 0)
 		goto out;
 	rc = record_start(&st, o, &p, plan_text, id, sizeof(id)) < 0 ? 1 : 0;
@@ -434,7 +434,7 @@ int calibrate_resume(const char *results, const char *reports, const char *cal_i
 	struct calibrate_opts o = { .results = results, .reports = reports };
 	struct store st;
 	struct plan p;
-	char err[1024], *db = vb_strdupf("%s/vgpubench.db", results), *opts = NULL;
+	char err[1024], *db = store_url(results), *opts = NULL;
 	char *plan_path = NULL, *plan_text = NULL, *dir = NULL, *status = NULL;
 	char (*ids)[3][96] = NULL;
 	int rc = 1;

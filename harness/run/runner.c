@@ -129,7 +129,7 @@ static enum then open_results(struct run *r, const char *results_dir, char **db)
 		vb_err("cannot create %s: %s", results_dir, strerror(errno));
 		return TO_OUT;
 	}
-	*db = vb_strdupf("%s/vgpubench.db", results_dir);
+	*db = store_url(results_dir);
 	return store_open(&r->store, *db) < 0 ? TO_OUT : GO_ON;
 }
 

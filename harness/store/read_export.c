@@ -11,23 +11,23 @@
 #include "util.h"
 
 /* Column c of the row st stands on, as a store_value (its text valid until the next step). */
-static struct store_value column_value(sqlite3_stmt *st, int c)
+static struct store_value column_value(struct db_stmt *st, int c)
 {
 	struct store_value v = { .type = STORE_NULL, .d = NAN };
 
-	switch (sqlite3_column_type(st, c)) {
-	case SQLITE_INTEGER:
+	switch (sql_type(st, c)) {
+	case DB_T_INT:
 		v.type = STORE_INT;
-		v.i = sqlite3_column_int64(st, c);
+		v.i = sql_int64(st, c);
 		v.d = (double)v.i;
 		break;
-	case SQLITE_FLOAT:
+	case DB_T_REAL:
 		v.type = STORE_REAL;
-		v.d = sqlite3_column_double(st, c);
+		v.d = sql_double(st, c);
 		break;
-	case SQLITE_TEXT:
+	case DB_T_TEXT:
 		v.type = STORE_TEXT;
-		v.t = (const char *)sqlite3_column_text(st, c);
+		v.t = sql_text_or_null(st, c);
 		break;
 	default:
 		break;
@@ -37,37 +37,47 @@ static struct store_value column_value(sqlite3_stmt *st, int c)
 
 int store_job_details(struct store *s, long long job_id, store_detail_fn fn, void *ctx)
 {
-	static const char *const tables[] = { "job_noise", "vgpu_stats", "vgpu_health", "job_stages" };
+	/* Each table, and the order of its rows (one a job, or one a stage in the mediator's order). */
+	static const struct {
+		const char *name, *order;
+	} tables[] = { { "job_noise", "job_id" },
+		       { "vgpu_stats", "job_id" },
+		       { "vgpu_health", "job_id" },
+		       { "job_stages", NULL } };
+	char stages[STAGE_COUNT * 40 + 32] = "CASE stage";
 
+	for (int i = 0; i < STAGE_COUNT; i++)
+		snprintf(stages + strlen(stages), sizeof(stages) - strlen(stages), " WHEN '%s' THEN %d",
+			 stage_name((enum stage)i), i);
+	strcat(stages, " END, stage");
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		char sql[96];
-		sqlite3_stmt *st;
+		char sql[STAGE_COUNT * 40 + 128];
+		struct db_stmt *st;
 		int rc, ncols;
 
-		snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE job_id = ? ORDER BY rowid", tables[t]);
-		if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-			if (sql_no_table(s))
-				continue;
-			sql_error(s, "reading a job's details");
+		if (!sql_has_table(s, tables[t].name))
+			continue;
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE job_id = ? ORDER BY %s", tables[t].name,
+			 tables[t].order ? tables[t].order : stages);
+		if (!(st = sql_prepare(s, sql, "reading a job's details")))
 			return -1;
-		}
-		sqlite3_bind_int64(st, 1, job_id);
-		ncols = sqlite3_column_count(st);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sql_bind_int64(st, 1, job_id);
+		ncols = sql_col_count(st);
+		while ((rc = sql_step(st)) == DB_ROW) {
 			const char *names[32];
 			struct store_value values[32];
 			int n = 0;
 
 			for (int c = 0; c < ncols && n < 32; c++) {
-				if (!strcmp(sqlite3_column_name(st, c), "job_id"))
+				if (!strcmp(sql_col_name(st, c), "job_id"))
 					continue;
-				names[n] = sqlite3_column_name(st, c);
+				names[n] = sql_col_name(st, c);
 				values[n++] = column_value(st, c);
 			}
-			fn(ctx, tables[t], n, names, values);
+			fn(ctx, tables[t].name, n, names, values);
 		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE) {
+		sql_finalize(st);
+		if (rc != DB_DONE) {
 			sql_error(s, "reading a job's details");
 			return -1;
 		}
@@ -76,25 +86,25 @@ int store_job_details(struct store *s, long long job_id, store_detail_fn fn, voi
 }
 
 /* The metrics (mq) and subtests (sq) of job id through fns, then its details. 0, or -1 (said). */
-static int job_parts(struct store *s, long long id, sqlite3_stmt *mq, sqlite3_stmt *sq, const struct store_job_fns *fns,
-		     void *ctx)
+static int job_parts(struct store *s, long long id, struct db_stmt *mq, struct db_stmt *sq,
+		     const struct store_job_fns *fns, void *ctx)
 {
 	int rc;
 
-	sqlite3_reset(mq);
-	sqlite3_bind_int64(mq, 1, id);
-	while ((rc = sqlite3_step(mq)) == SQLITE_ROW)
+	sql_reset(mq);
+	sql_bind_int64(mq, 1, id);
+	while ((rc = sql_step(mq)) == DB_ROW)
 		fns->metric(ctx, sql_text(mq, 0), sql_num_or(mq, 1, NAN), sql_text_or_null(mq, 2),
 			    sql_text_or_null(mq, 3));
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		sql_error(s, "reading a job's metrics");
 		return -1;
 	}
-	sqlite3_reset(sq);
-	sqlite3_bind_int64(sq, 1, id);
-	while ((rc = sqlite3_step(sq)) == SQLITE_ROW)
+	sql_reset(sq);
+	sql_bind_int64(sq, 1, id);
+	while ((rc = sql_step(sq)) == DB_ROW)
 		fns->subtest(ctx, sql_text(sq, 0), sql_text_or_null(sq, 1));
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		sql_error(s, "reading a job's subtests");
 		return -1;
 	}
@@ -103,26 +113,26 @@ static int job_parts(struct store *s, long long id, sqlite3_stmt *mq, sqlite3_st
 
 int store_run_jobs(struct store *s, const char *run, const struct store_job_fns *fns, void *ctx)
 {
-	sqlite3_stmt *q =
+	struct db_stmt *q =
 	    sql_prepare(s,
 			"SELECT id, config, topology, guest_index, workload, repetition, status, reason, accel,"
 			" renderer, wall_s, user_s, sys_s, maxrss_kb, exit_code, log_path FROM jobs"
 			" WHERE run_id = ? ORDER BY workload, config, topology, repetition, guest_index",
 			"reading the run's jobs");
-	sqlite3_stmt *mq =
+	struct db_stmt *mq =
 	    q ? sql_prepare(s, "SELECT name, value, unit, direction FROM metrics WHERE job_id = ? ORDER BY name",
 			    "reading a job's metrics")
 	      : NULL;
-	sqlite3_stmt *sq = mq ? sql_prepare(s, "SELECT name, status FROM subtests WHERE job_id = ? ORDER BY name",
+	struct db_stmt *sq = mq ? sql_prepare(s, "SELECT name, status FROM subtests WHERE job_id = ? ORDER BY name",
 					    "reading a job's subtests")
 			      : NULL;
-	int rc = SQLITE_DONE, failed = !sq;
+	int rc = DB_DONE, failed = !sq;
 
 	if (!failed) {
 		sql_bind_text(q, 1, run);
-		while (!failed && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		while (!failed && (rc = sql_step(q)) == DB_ROW) {
 			struct store_job_full j = {
-				.id = sqlite3_column_int64(q, 0),
+				.id = sql_int64(q, 0),
 				.config = sql_text_or_null(q, 1),
 				.topology = sql_num_or(q, 2, NAN),
 				.guest_index = sql_num_or(q, 3, NAN),
@@ -143,27 +153,27 @@ int store_run_jobs(struct store *s, const char *run, const struct store_job_fns 
 			fns->job(ctx, &j);
 			failed = job_parts(s, j.id, mq, sq, fns, ctx) < 0;
 		}
-		if (!failed && rc != SQLITE_DONE) {
+		if (!failed && rc != DB_DONE) {
 			sql_error(s, "reading the run's jobs");
 			failed = 1;
 		}
 	}
-	sqlite3_finalize(q);
-	sqlite3_finalize(mq);
-	sqlite3_finalize(sq);
+	sql_finalize(q);
+	sql_finalize(mq);
+	sql_finalize(sq);
 	return failed ? -1 : 0;
 }
 
-static void metric_row(sqlite3_stmt *q, void *arg)
+static void metric_row(struct db_stmt *q, void *arg)
 {
 	struct cb *cb = arg;
 	struct store_metric_row r = {
 		.run = sql_text_or_null(q, 0),
 		.workload = sql_text_or_null(q, 1),
 		.config = sql_text_or_null(q, 2),
-		.topology = sqlite3_column_int(q, 3),
-		.guest_index = sqlite3_column_int(q, 4),
-		.repetition = sqlite3_column_int(q, 5),
+		.topology = sql_int(q, 3),
+		.guest_index = sql_int(q, 4),
+		.repetition = sql_int(q, 5),
 		.status = sql_text_or_null(q, 6),
 		.renderer = sql_text_or_null(q, 7),
 		.metric = sql_text_or_null(q, 8),
@@ -179,7 +189,7 @@ int store_metric_rows(struct store *s, const char *run, void (*fn)(void *ctx, co
 		      void *ctx)
 {
 	struct cb cb = { (void (*)(void))fn, ctx, 0 };
-	sqlite3_stmt *q = sql_prepare(s,
+	struct db_stmt *q = sql_prepare(s,
 				      "SELECT j.run_id, j.workload, j.config, j.topology, j.guest_index, j.repetition,"
 				      " j.status, j.renderer, m.name, m.value, m.unit, m.direction FROM jobs j"
 				      " LEFT JOIN metrics m ON m.job_id = j.id WHERE j.run_id = ?"
@@ -192,17 +202,17 @@ int store_metric_rows(struct store *s, const char *run, void (*fn)(void *ctx, co
 	return sql_each_row(s, q, metric_row, &cb, "reading the run's metrics");
 }
 
-static void group_row(sqlite3_stmt *q, void *arg)
+static void group_row(struct db_stmt *q, void *arg)
 {
 	struct cb *cb = arg;
 	struct store_job_group g = {
 		.workload = sql_text(q, 0),
 		.config = sql_text(q, 1),
-		.topology = sqlite3_column_int(q, 2),
-		.jobs = sqlite3_column_int(q, 3),
-		.failed = sqlite3_column_int(q, 4),
+		.topology = sql_int(q, 2),
+		.jobs = sql_int(q, 3),
+		.failed = sql_int(q, 4),
 		.first_failure = sql_text(q, 5),
-		.skipped = sqlite3_column_int(q, 6),
+		.skipped = sql_int(q, 6),
 		.skip_reason = sql_text(q, 7),
 	};
 
@@ -213,16 +223,18 @@ int store_job_groups(struct store *s, const char *run, const char *first_config,
 		     void (*fn)(void *ctx, const struct store_job_group *g), void *ctx)
 {
 	struct cb cb = { (void (*)(void))fn, ctx, 0 };
-	sqlite3_stmt *q = sql_prepare(
+	struct db_stmt *q = sql_prepare(
 		    s,
-		    "SELECT workload, config, topology, count(*), sum(status NOT IN ('ok', 'skipped')),"
-		    " (SELECT status || ': ' || coalesce(reason, '') FROM jobs k WHERE k.run_id = j.run_id"
+		    "SELECT workload, config, topology, count(*), " SQL_COUNT_IF("status NOT IN ('ok', 'skipped')") ","
+		    " (SELECT status || ': ' || coalesce(reason, '') FROM jobs k WHERE k.run_id = ?1"
 		    "  AND k.workload = j.workload AND k.config = j.config AND k.topology = j.topology"
-		    "  AND k.status NOT IN ('ok', 'skipped') LIMIT 1),"
-		    " sum(status = 'skipped'),"
-		    " (SELECT coalesce(reason, '') FROM jobs k WHERE k.run_id = j.run_id AND k.workload = j.workload"
-		    "  AND k.config = j.config AND k.topology = j.topology AND k.status = 'skipped' LIMIT 1)"
-		    " FROM jobs j WHERE run_id = ?1 GROUP BY 1, 2, 3 ORDER BY 1, 2 <> ?2, 2, 3",
+		    "  AND k.status NOT IN ('ok', 'skipped') ORDER BY k.id LIMIT 1),"
+		    " " SQL_COUNT_IF("status = 'skipped'") ","
+		    " (SELECT coalesce(reason, '') FROM jobs k WHERE k.run_id = ?1 AND k.workload = j.workload"
+		    "  AND k.config = j.config AND k.topology = j.topology AND k.status = 'skipped'"
+		    "  ORDER BY k.id LIMIT 1)"
+		    " FROM jobs j WHERE run_id = ?1 GROUP BY j.workload, j.config, j.topology"
+		    " ORDER BY 1, CASE WHEN j.config = ?2 THEN 0 ELSE 1 END, 2, 3",
 		    "grouping the run's jobs");
 
 	if (!q)
@@ -235,12 +247,37 @@ int store_job_groups(struct store *s, const char *run, const char *first_config,
 typedef void (*subtest_statuses_fn)(void *ctx, const char *config, int topology, const char *name,
 				    const char *statuses);
 
-static void statuses_row(sqlite3_stmt *q, void *arg)
-{
-	struct cb *cb = arg;
+/* A subtest's statuses joined, handed on when the subtest (configuration, guest count, name) changes. */
+struct statuses {
+	subtest_statuses_fn fn;
+	void *ctx;
+	int have, topology;
+	char config[64], name[512], list[96];
+};
 
-	((subtest_statuses_fn)cb->fn)(cb->ctx, sql_text(q, 0), sqlite3_column_int(q, 1), sql_text(q, 2),
-				      sql_text(q, 3));
+static void statuses_flush(struct statuses *t)
+{
+	if (t->have)
+		t->fn(t->ctx, t->config, t->topology, t->name, t->list);
+	t->have = 0;
+	t->list[0] = '\0';
+}
+
+static void statuses_row(struct db_stmt *q, void *arg)
+{
+	struct statuses *t = arg;
+	size_t used;
+
+	if (!t->have || strcmp(t->config, sql_text(q, 0)) || t->topology != sql_int(q, 1) ||
+	    strcmp(t->name, sql_text(q, 2))) {
+		statuses_flush(t);
+		snprintf(t->config, sizeof(t->config), "%s", sql_text(q, 0));
+		t->topology = sql_int(q, 1);
+		snprintf(t->name, sizeof(t->name), "%s", sql_text(q, 2));
+		t->have = 1;
+	}
+	used = strlen(t->list);
+	snprintf(t->list + used, sizeof(t->list) - used, "%s%s", used ? "," : "", sql_text(q, 3));
 }
 
 int store_subtest_statuses(struct store *s, const char *run,
@@ -248,15 +285,17 @@ int store_subtest_statuses(struct store *s, const char *run,
 				      const char *statuses),
 			   void *ctx)
 {
-	struct cb cb = { (void (*)(void))fn, ctx, 0 };
-	sqlite3_stmt *q =
-	    sql_prepare(s,
-			"SELECT j.config, j.topology, s.name, group_concat(DISTINCT s.status) FROM subtests s"
-			" JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-			"reading the run's subtests");
+	struct statuses t = { .fn = fn, .ctx = ctx };
+	struct db_stmt *q = sql_prepare(s,
+					"SELECT DISTINCT j.config, j.topology, s.name, s.status FROM subtests s"
+					" JOIN jobs j ON j.id = s.job_id WHERE j.run_id = ? ORDER BY 1, 2, 3, 4",
+					"reading the run's subtests");
 
 	if (!q)
 		return -1;
 	sql_bind_text(q, 1, run);
-	return sql_each_row(s, q, statuses_row, &cb, "reading the run's subtests");
+	if (sql_each_row(s, q, statuses_row, &t, "reading the run's subtests") < 0)
+		return -1;
+	statuses_flush(&t);
+	return 0;
 }

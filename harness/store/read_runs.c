@@ -9,45 +9,42 @@
 #include "store/sql.h"
 #include "util.h"
 
-static char *col_dup(sqlite3_stmt *st, int i)
+static char *col_dup(struct db_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return vb_strdup(t ? (const char *)t : "");
+	return vb_strdup(sql_text(st, i));
 }
 
 int store_run_load(struct store *s, const char *id, char **plan_path, char **plan_text, char **dir, char **status)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = -1;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT plan_path, plan_text, dir, status FROM runs WHERE id = ?", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (!(st = sql_prepare(s, "SELECT plan_path, plan_text, dir, status FROM runs WHERE id = ?", NULL)))
 		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	sql_bind_text(st, 1, id);
+	if (sql_step(st) == DB_ROW) {
 		*plan_path = col_dup(st, 0);
 		*plan_text = col_dup(st, 1);
 		*dir = col_dup(st, 2);
 		*status = col_dup(st, 3);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	sql_finalize(st);
 	return rc;
 }
 
-static void run_row(sqlite3_stmt *st, void *arg)
+static void run_row(struct db_stmt *st, void *arg)
 {
 	struct cb *cb = arg;
 
 	((store_run_fn)cb->fn)(cb->ctx, sql_text(st, 0), sql_text(st, 1), sql_text(st, 2),
-			       sqlite3_column_int(st, 3), sqlite3_column_int(st, 4));
+			       sql_int(st, 3), sql_int(st, 4));
 }
 
 int store_run_list(struct store *s, store_run_fn fn, void *ctx)
 {
 	struct cb cb = { (void (*)(void))fn, ctx, 0 };
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 	    sql_prepare(s,
 			"SELECT id, status, started_at, (SELECT count(*) FROM jobs j WHERE j.run_id = r.id),"
 			" (SELECT count(*) FROM jobs j WHERE j.run_id = r.id AND j.status = 'ok')"
@@ -57,7 +54,7 @@ int store_run_list(struct store *s, store_run_fn fn, void *ctx)
 	return st ? sql_each_row(s, st, run_row, &cb, "listing the runs") : -1;
 }
 
-static void text_row(sqlite3_stmt *st, void *arg)
+static void text_row(struct db_stmt *st, void *arg)
 {
 	struct cb *cb = arg;
 	const char *cols[4];
@@ -72,7 +69,7 @@ static int text_rows(struct store *s, const char *sql, const char *run, int ncol
 		     const char *what)
 {
 	struct cb cb = { (void (*)(void))fn, ctx, ncols };
-	sqlite3_stmt *st = sql_prepare(s, sql, what);
+	struct db_stmt *st = sql_prepare(s, sql, what);
 
 	if (!st)
 		return -1;
@@ -88,16 +85,50 @@ int store_host_facts(struct store *s, const char *run, store_text_row_fn fn, voi
 
 int store_configs(struct store *s, const char *run, store_text_row_fn fn, void *ctx)
 {
-	return text_rows(s, "SELECT name, status, reason FROM configs WHERE run_id = ? ORDER BY rowid", run, 3, fn, ctx,
+	return text_rows(s, "SELECT name, status, reason FROM configs WHERE run_id = ? ORDER BY seq", run, 3, fn, ctx,
 			 "reading the configurations");
+}
+
+/* Renderers joined per configuration, handed on when the configuration changes (and at the end). */
+struct renderers {
+	store_text_row_fn fn;
+	void *ctx;
+	char config[64], list[1024];
+};
+
+static void renderers_flush(struct renderers *r)
+{
+	const char *cols[2] = { r->config, r->list };
+
+	if (r->config[0])
+		r->fn(r->ctx, cols);
+	r->config[0] = r->list[0] = '\0';
+}
+
+static void renderer_row(void *ctx, const char *const *cols)
+{
+	struct renderers *r = ctx;
+	size_t used;
+
+	if (strcmp(r->config, cols[0])) {
+		renderers_flush(r);
+		snprintf(r->config, sizeof(r->config), "%s", cols[0]);
+	}
+	used = strlen(r->list);
+	snprintf(r->list + used, sizeof(r->list) - used, "%s%s", used ? "," : "", cols[1]);
 }
 
 int store_config_renderers(struct store *s, const char *run, store_text_row_fn fn, void *ctx)
 {
-	return text_rows(s,
-			 "SELECT config, group_concat(DISTINCT renderer) FROM jobs WHERE run_id = ? AND renderer"
-			 " IS NOT NULL GROUP BY config ORDER BY config",
-			 run, 2, fn, ctx, "reading the renderers");
+	struct renderers r = { .fn = fn, .ctx = ctx };
+	int rc = text_rows(s,
+			   "SELECT DISTINCT config, renderer FROM jobs WHERE run_id = ? AND renderer IS NOT NULL"
+			   " ORDER BY config, renderer",
+			   run, 2, renderer_row, &r, "reading the renderers");
+
+	if (rc == 0)
+		renderers_flush(&r);
+	return rc;
 }
 
 int store_run_workloads(struct store *s, const char *run, store_text_row_fn fn, void *ctx)
@@ -109,80 +140,80 @@ int store_run_workloads(struct store *s, const char *run, store_text_row_fn fn, 
 int store_plan_history(struct store *s, const char *run, int max, store_text_row_fn fn, void *ctx)
 {
 	struct cb cb = { (void (*)(void))fn, ctx, 1 };
-	sqlite3_stmt *st = sql_prepare(
+	struct db_stmt *st = sql_prepare(
 	    s,
 	    "SELECT p.id FROM runs p, runs r WHERE r.id = ?1 AND p.plan_name = r.plan_name"
-	    " AND (p.id = r.id OR (p.status = 'complete' AND (p.started_at, p.rowid) < (r.started_at, r.rowid)))"
-	    " ORDER BY p.started_at DESC, p.rowid DESC LIMIT ?2",
+	    " AND (p.id = r.id OR (p.status = 'complete' AND (p.started_at, p.id) < (r.started_at, r.id)))"
+	    " ORDER BY p.started_at DESC, p.id DESC LIMIT ?2",
 	    "reading the plan's earlier runs");
 
 	if (!st)
 		return -1;
 	sql_bind_text(st, 1, run);
-	sqlite3_bind_int(st, 2, max);
+	sql_bind_int(st, 2, max);
 	return sql_each_row(s, st, text_row, &cb, "reading the plan's earlier runs");
 }
 
 int store_run_exists(struct store *s, const char *id)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int found = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = sql_prepare(s, "SELECT 1 FROM runs WHERE id = ?", NULL)))
 		return 0;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	sql_bind_text(st, 1, id);
+	found = sql_step(st) == DB_ROW;
+	sql_finalize(st);
 	return found;
 }
 
 char *store_run_reason(struct store *s, const char *id)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char *v = NULL;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT reason FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+	if (s->version < 3)
 		return NULL; /* a database written before version 3 has no reasons */
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+	if (!(st = sql_prepare(s, "SELECT reason FROM runs WHERE id = ?", NULL)))
+		return NULL;
+	sql_bind_text(st, 1, id);
+	if (sql_step(st) == DB_ROW && sql_type(st, 0) != DB_T_NULL)
 		v = col_dup(st, 0);
-	sqlite3_finalize(st);
+	sql_finalize(st);
 	return v;
 }
 
 char *store_host_fact_get(struct store *s, const char *run, const char *key)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char *v = NULL;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM host_facts WHERE run_id = ? AND key = ?", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (!(st = sql_prepare(s, "SELECT value FROM host_facts WHERE run_id = ? AND key = ?", NULL)))
 		return NULL;
-	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+	sql_bind_text(st, 1, run);
+	sql_bind_text(st, 2, key);
+	if (sql_step(st) == DB_ROW && sql_type(st, 0) != DB_T_NULL)
 		v = col_dup(st, 0);
-	sqlite3_finalize(st);
+	sql_finalize(st);
 	return v;
 }
 
 int store_config_get(struct store *s, const char *run, const char *config, char **status, char **reason)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = -1;
 
 	*status = *reason = NULL;
-	if (sqlite3_prepare_v2(s->db, "SELECT status, reason FROM configs WHERE run_id = ? AND name = ?", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (!(st = sql_prepare(s, "SELECT status, reason FROM configs WHERE run_id = ? AND name = ?", NULL)))
 		return -1;
-	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, config, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	sql_bind_text(st, 1, run);
+	sql_bind_text(st, 2, config);
+	if (sql_step(st) == DB_ROW) {
 		*status = col_dup(st, 0);
 		*reason = col_dup(st, 1);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	sql_finalize(st);
 	return rc;
 }
 
@@ -201,7 +232,7 @@ static char *dup_or_null(const char *t)
 
 int store_run_row_get(struct store *s, const char *run, struct store_run_row *out)
 {
-	sqlite3_stmt *st = sql_prepare(
+	struct db_stmt *st = sql_prepare(
 	    s, "SELECT id, plan_name, status, started_at, finished_at, dir FROM runs WHERE id = ?", "reading the run");
 	int rc;
 
@@ -209,8 +240,8 @@ int store_run_row_get(struct store *s, const char *run, struct store_run_row *ou
 	if (!st)
 		return -1;
 	sql_bind_text(st, 1, run);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = sql_step(st);
+	if (rc == DB_ROW) {
 		out->id = dup_or_null(sql_text_or_null(st, 0));
 		out->plan = dup_or_null(sql_text_or_null(st, 1));
 		out->status = dup_or_null(sql_text_or_null(st, 2));
@@ -218,12 +249,12 @@ int store_run_row_get(struct store *s, const char *run, struct store_run_row *ou
 		out->finished_at = dup_or_null(sql_text_or_null(st, 4));
 		out->dir = dup_or_null(sql_text_or_null(st, 5));
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	sql_finalize(st);
+	if (rc != DB_ROW && rc != DB_DONE) {
 		sql_error(s, "reading the run");
 		return -1;
 	}
-	return rc == SQLITE_ROW ? 0 : 1;
+	return rc == DB_ROW ? 0 : 1;
 }
 
 void store_run_row_free(struct store_run_row *r)

@@ -1,4 +1,5 @@
-/* sql.c: the store's SQLite helpers (sql.h): errors in words, statements prepared, bound, stepped and read. */
+/* sql.c: the store's helpers over its back-end (sql.h): errors in words, transactions, statements prepared, bound,
+ * stepped and read. */
 #define _GNU_SOURCE
 #include "store/store.h"
 
@@ -14,20 +15,21 @@
 /* Say what failed in words a user can act on; kept in s->err for the caller. */
 void sql_error(struct store *s, const char *what)
 {
-	int code = s->db ? sqlite3_errcode(s->db) : SQLITE_NOMEM;
-	const char *msg = s->db ? sqlite3_errmsg(s->db) : "out of memory";
+	const char *msg = s->drv && s->db ? s->drv->errmsg(s->db) : "out of memory";
 
-	switch (code) {
-	case SQLITE_FULL:
+	switch (s->drv && s->db ? s->drv->fail(s->db) : DB_F_OTHER) {
+	case DB_F_FULL:
 		snprintf(s->err, sizeof(s->err), "the disk holding the database is full (%s)", msg);
 		break;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
+	case DB_F_BUSY:
 		snprintf(s->err, sizeof(s->err), "the database was locked by another process for more than %d s (%s)",
-			 BUSY_MS / 1000, msg);
+			 DB_BUSY_S, msg);
 		break;
-	case SQLITE_READONLY:
+	case DB_F_READONLY:
 		snprintf(s->err, sizeof(s->err), "the database is read-only (%s)", msg);
+		break;
+	case DB_F_CONN:
+		snprintf(s->err, sizeof(s->err), "the connection to the database server was lost (%s)", msg);
 		break;
 	default:
 		snprintf(s->err, sizeof(s->err), "%s", msg);
@@ -37,7 +39,7 @@ void sql_error(struct store *s, const char *what)
 
 int sql_exec(struct store *s, const char *sql)
 {
-	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+	if (s->drv->exec(s->db, sql) < 0) {
 		char what[64];
 
 		snprintf(what, sizeof(what), "%.60s", sql);
@@ -47,42 +49,64 @@ int sql_exec(struct store *s, const char *sql)
 	return 0;
 }
 
-/* Text column i, "" where the column is NULL. */
-const char *sql_text(sqlite3_stmt *st, int i)
+int sql_begin(struct store *s, int lock)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	if (s->drv->begin(s->db, lock) < 0) {
+		sql_error(s, "starting a transaction");
+		s->drv->exec(s->db, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
 
-	return t ? (const char *)t : "";
+int sql_commit(struct store *s)
+{
+	if (s->drv->exec(s->db, "COMMIT") < 0) {
+		sql_error(s, "committing");
+		s->drv->exec(s->db, "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+void sql_rollback(struct store *s)
+{
+	s->drv->exec(s->db, "ROLLBACK"); /* the failure that brought us here was said */
+}
+
+/* Text column i, "" where the column is NULL. */
+const char *sql_text(struct db_stmt *st, int i)
+{
+	const char *t = st->drv->col_text(st, i);
+
+	return t ? t : "";
 }
 
 /* Numeric column i, or if_null where the column is NULL (-1 for "unknown" in the scenario tables, NAN for exports). */
-double sql_num_or(sqlite3_stmt *st, int i, double if_null)
+double sql_num_or(struct db_stmt *st, int i, double if_null)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? if_null : sqlite3_column_double(st, i);
+	return st->drv->col_type(st, i) == DB_T_NULL ? if_null : st->drv->col_double(st, i);
 }
 
 /* Bind text (NULL as NULL), made valid UTF-8 first: captured output may be anything. */
-void sql_bind_text(sqlite3_stmt *st, int i, const char *v)
+void sql_bind_text(struct db_stmt *st, int i, const char *v)
 {
 	char *fixed = vb_utf8_fix(v);
 
-	if (v)
-		sqlite3_bind_text(st, i, fixed ? fixed : v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, i);
+	st->drv->bind_text(st, i, fixed ? fixed : v);
 	free(fixed);
 }
 
 /* Step st to its end, handing each row to row(); finalized. 0, or -1 (said). */
-int sql_each_row(struct store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *arg), void *arg,
+int sql_each_row(struct store *s, struct db_stmt *st, void (*row)(struct db_stmt *st, void *arg), void *arg,
 		 const char *what)
 {
-	int rc;
+	enum db_step rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = sql_step(st)) == DB_ROW)
 		row(st, arg);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	sql_finalize(st);
+	if (rc != DB_DONE) {
 		sql_error(s, what);
 		return -1;
 	}
@@ -90,27 +114,20 @@ int sql_each_row(struct store *s, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st
 }
 
 /* sql prepared, or NULL (said). */
-sqlite3_stmt *sql_prepare(struct store *s, const char *sql, const char *what)
+struct db_stmt *sql_prepare(struct store *s, const char *sql, const char *what)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st = s->drv->prepare(s->db, sql);
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK)
-		return st;
-	sql_error(s, what);
-	return NULL;
+	if (!st)
+		sql_error(s, what);
+	return st;
 }
 
-void sql_col_text(sqlite3_stmt *st, int c, char *out, size_t len)
+void sql_col_text(struct db_stmt *st, int c, char *out, size_t len)
 {
-	const char *v = (const char *)sqlite3_column_text(st, c);
+	const char *v = st->drv->col_text(st, c);
 
 	snprintf(out, len, "%s", v ? v : "");
-}
-
-/* A database written before version 4 has no scenario tables: nothing to read, not an error. */
-int sql_no_table(struct store *s)
-{
-	return strstr(sqlite3_errmsg(s->db), "no such table") != NULL;
 }
 
 /* A new zeroed row at the end of *rows (n used of cap, elem bytes each), growing it by doubling; NULL without
@@ -134,7 +151,7 @@ void *sql_next_row(void **rows, size_t *n, size_t *cap, size_t elem)
 }
 
 /* Text column i, NULL where the column is NULL. */
-const char *sql_text_or_null(sqlite3_stmt *st, int i)
+const char *sql_text_or_null(struct db_stmt *st, int i)
 {
-	return (const char *)sqlite3_column_text(st, i);
+	return st->drv->col_text(st, i);
 }

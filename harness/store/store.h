@@ -1,36 +1,49 @@
-/* store.h: the results database (SQLite) and its schema. The schema is
- * documented in results/SCHEMA.md. Every job and its metrics are written in
- * one transaction, so a crash loses at most the job in flight. Behind it:
- * schema.c (the schema, its versions, opening), write.c (what a run writes),
- * read_runs.c, read_values.c, read_scenarios.c and read_export.c (the
- * readers), and sql.c (their SQLite helpers, sql.h). */
+/* store.h: the results database and its schema, on either back-end: an
+ * SQLite file (the default, results/vgpubench.db) or a PostgreSQL server
+ * (--db postgresql://...), behind one interface (db.h; db/sqlite.c, db/pg.c).
+ * The schema is documented in results/SCHEMA.md. Every job and its metrics
+ * are written in one transaction, so a crash loses at most the job in flight.
+ * Behind it: schema.c (the schema, its versions, opening), write.c (what a
+ * run writes), read_runs.c, read_values.c, read_scenarios.c and
+ * read_export.c (the readers), and sql.c (their helpers, sql.h). */
 #ifndef VGPUBENCH_STORE_H
 #define VGPUBENCH_STORE_H
 
-#include <sqlite3.h>
 #include "stage_hist.h"
 #include "workload.h"
 
 struct vgpu_stats;
 struct vgpu_sample;
 
+struct db;
+struct db_driver;
+
 struct store {
-	sqlite3 *db;
-	char err[512]; /* what the last failure was, in words (disk full, locked for N s...) */
+	const struct db_driver *drv; /* the back-end (db.h) */
+	struct db *db;
+	int version;   /* the schema version the database has (an older one read as it is) */
+	char err[512]; /* what the last failure was, in words (disk full, locked for N s, connection lost...) */
 };
+
+/* The database a command uses: --db URL (which sets VGPUBENCH_DB), or the VGPUBENCH_DB environment variable,
+ * or results/vgpubench.db under the results folder (malloc'ed). */
+char *store_url(const char *results);
 
 /*
  * Open for writing, creating a new database or upgrading an older vgpubench
- * one. Every open checks what the file is first: a database of another
- * program (application_id, tables) is refused untouched, and a vgpubench
+ * one. url: a path or sqlite:PATH, or postgresql://... (db.h). Every open
+ * checks what the database is first: one of another program (application
+ * mark, tables) is refused untouched, a newer one is refused, and a vgpubench
  * database with a table missing is reported damaged, never recreated.
  * 0, or -1 with a message printed (and in s->err).
  */
-int store_open(struct store *s, const char *path);
+int store_open(struct store *s, const char *url);
 /* Open an existing database for reading only: never creates nor upgrades,
  * and works in a read-only folder. 0, or -1 with a message printed. */
-int store_open_read(struct store *s, const char *path);
+int store_open_read(struct store *s, const char *url);
 void store_close(struct store *s);
+/* The back-end's name: "sqlite" or "postgresql". */
+const char *store_kind(const struct store *s);
 
 /* 0, -2 when a run with this id exists already, -1 on other errors. */
 int store_run_create(struct store *s, const char *id, const char *plan_name, const char *plan_path,
@@ -80,6 +93,18 @@ int store_rep_sums(struct store *s, const char *run, const char *workload, const
 typedef void (*store_guest_value_fn)(void *ctx, int guest_index, double value);
 int store_guest_values(struct store *s, const char *run, const char *workload, const char *config, int topology,
 		       const char *metric, store_guest_value_fn fn, void *ctx);
+/* One ok job's value of one metric (store_metric_values). */
+struct store_metric_value {
+	const char *workload, *config, *metric, *unit, *direction;
+	int topology, dom0; /* dom0: a host job beside guests */
+	double value;
+};
+/* Every ok job's metric values of a run by workload, first_config first then by configuration, guest count, dom0,
+ * metric, repetition and guest. 0, or -1 (said). */
+int store_metric_values(struct store *s, const char *run, const char *first_config,
+			void (*fn)(void *ctx, const struct store_metric_value *v), void *ctx);
+/* The complete run of run's plan that started last before it, into out. 0, or -1 when there is none. */
+int store_previous_run(struct store *s, const char *run, char *out, size_t outlen);
 /* Run `run` and the complete runs of its plan that started before it, newest first, at most max: id. */
 int store_plan_history(struct store *s, const char *run, int max, store_text_row_fn fn, void *ctx);
 /* A run's piglit subtests counted per configuration and guest count. */

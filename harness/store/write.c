@@ -13,67 +13,72 @@
 #include "store/sql.h"
 #include "util.h"
 
-/* Prepare, bind text/int/double args described by fmt ('s','i','d','l'), step once. */
-static int run_stmt(struct store *s, const char *sql, const char *fmt, ...)
+/* Bind the args described by fmt ('s' text, 'i' int, 'l' long long, 'd' double: negative as NULL) from 1. */
+static void bind_args(struct db_stmt *st, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st;
-	va_list ap;
-	int rc, i = 1;
+	int i = 1;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		sql_error(s, NULL);
-		return -1;
-	}
-	va_start(ap, fmt);
 	for (const char *f = fmt; *f; f++, i++) {
 		switch (*f) {
-		case 's': {
-			const char *v = va_arg(ap, const char *);
-
-			sql_bind_text(st, i, v);
+		case 's':
+			sql_bind_text(st, i, va_arg(ap, const char *));
 			break;
-		}
 		case 'i':
-			sqlite3_bind_int(st, i, va_arg(ap, int));
+			sql_bind_int(st, i, va_arg(ap, int));
 			break;
 		case 'l':
-			sqlite3_bind_int64(st, i, va_arg(ap, long long));
+			sql_bind_int64(st, i, va_arg(ap, long long));
 			break;
 		case 'd': {
 			double v = va_arg(ap, double);
 
 			if (v < 0)
-				sqlite3_bind_null(st, i);
+				sql_bind_null(st, i);
 			else
-				sqlite3_bind_double(st, i, v);
+				sql_bind_double(st, i, v);
 			break;
 		}
 		}
 	}
+}
+
+/* Prepare sql, bind its args (bind_args), step once; a row's first column into *id when id is not NULL (for
+ * INSERT ... RETURNING id). 0, or -1 (said). */
+static int run_stmt_id(struct store *s, long long *id, const char *sql, const char *fmt, ...)
+{
+	struct db_stmt *st = sql_prepare(s, sql, NULL);
+	enum db_step rc;
+	va_list ap;
+
+	if (!st)
+		return -1;
+	va_start(ap, fmt);
+	bind_args(st, fmt, ap);
 	va_end(ap);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	rc = sql_step(st);
+	if (rc == DB_ERR || (id && rc != DB_ROW)) {
 		sql_error(s, NULL);
-		sqlite3_finalize(st);
+		sql_finalize(st);
 		return -1;
 	}
-	sqlite3_finalize(st);
+	if (id)
+		*id = sql_int64(st, 0);
+	sql_finalize(st);
 	return 0;
 }
+
+#define run_stmt(s, ...) run_stmt_id(s, NULL, __VA_ARGS__)
 
 int store_run_create(struct store *s, const char *id, const char *plan_name, const char *plan_path,
 		     const char *plan_text, const char *dir)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char now[32];
 	int rc;
 
 	vb_utc_iso(now, sizeof(now));
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status) "
-			       "VALUES (?, ?, ?, ?, ?, ?, 'running')",
-			       -1, &st, NULL) != SQLITE_OK) {
-		sql_error(s, NULL);
+	if (!(st = sql_prepare(s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status) "
+			       "VALUES (?, ?, ?, ?, ?, ?, 'running')", NULL))) {
 		return -1;
 	}
 	sql_bind_text(st, 1, id);
@@ -82,11 +87,11 @@ int store_run_create(struct store *s, const char *id, const char *plan_name, con
 	sql_bind_text(st, 4, plan_text);
 	sql_bind_text(st, 5, dir);
 	sql_bind_text(st, 6, now);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
+	rc = sql_step(st);
+	sql_finalize(st);
+	if (rc == DB_DONE)
 		return 0;
-	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+	if (s->drv->fail(s->db) == DB_F_UNIQUE)
 		return -2;
 	sql_error(s, "recording the run");
 	return -1;
@@ -104,7 +109,8 @@ int store_run_set_status(struct store *s, const char *id, const char *status, co
 
 int store_host_fact(struct store *s, const char *run, const char *key, const char *value)
 {
-	return run_stmt(s, "INSERT OR REPLACE INTO host_facts(run_id, key, value) VALUES (?, ?, ?)", "sss", run, key,
+	return run_stmt(s, "INSERT INTO host_facts(run_id, key, value) VALUES (?, ?, ?)"
+			" ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value", "sss", run, key,
 			value);
 }
 
@@ -119,8 +125,12 @@ int store_lab_set(struct store *s, const char *run, const char *config, const ch
 
 int store_config(struct store *s, const char *run, const char *config, const char *status, const char *reason)
 {
-	return run_stmt(s, "INSERT OR REPLACE INTO configs(run_id, name, status, reason) VALUES (?, ?, ?, ?)", "ssss",
-			run, config, status, reason);
+	/* seq: the plan's order, which an update keeps */
+	return run_stmt(s,
+			"INSERT INTO configs(run_id, name, status, reason, seq)"
+			" VALUES (?1, ?2, ?3, ?4, (SELECT coalesce(max(seq), 0) + 1 FROM configs WHERE run_id = ?1))"
+			" ON CONFLICT(run_id, name) DO UPDATE SET status = excluded.status, reason = excluded.reason",
+			"ssss", run, config, status, reason);
 }
 
 int store_guest(struct store *s, const char *run, const struct guest_row *g)
@@ -136,27 +146,25 @@ int store_guest(struct store *s, const char *run, const struct guest_row *g)
 }
 
 /* Every test status of a job, with one prepared statement (a piglit run has thousands). */
-static int insert_subtests(struct store *s, sqlite3_int64 job_id, const struct wl_result *r)
+static int insert_subtests(struct store *s, long long job_id, const struct wl_result *r)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO subtests(job_id, name, status) VALUES (?, ?, ?)", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		sql_error(s, NULL);
+	if (!(st = sql_prepare(s, "INSERT INTO subtests(job_id, name, status) VALUES (?, ?, ?)", NULL))) {
 		return -1;
 	}
 	for (size_t i = 0; i < r->nsub && rc == 0; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, job_id);
+		sql_reset(st);
+		sql_bind_int64(st, 1, job_id);
 		sql_bind_text(st, 2, r->sub[i].name);
 		sql_bind_text(st, 3, r->sub[i].status);
-		if (sqlite3_step(st) != SQLITE_DONE) {
+		if (sql_step(st) != DB_DONE) {
 			sql_error(s, "a test status");
 			rc = -1;
 		}
 	}
-	sqlite3_finalize(st);
+	sql_finalize(st);
 	return rc;
 }
 
@@ -175,7 +183,7 @@ static char *buckets_text(const struct stage_hist *h)
 	return out;
 }
 
-static int insert_stages(struct store *s, sqlite3_int64 job_id, const struct vgpu_stats *v)
+static int insert_stages(struct store *s, long long job_id, const struct vgpu_stats *v)
 {
 	for (int i = 0; i < STAGE_COUNT; i++) {
 		const struct stage_hist *h = &v->stage[i];
@@ -204,18 +212,17 @@ static int insert_stages(struct store *s, sqlite3_int64 job_id, const struct vgp
 static int insert_job(struct store *s, const char *run, const struct job_row *j)
 {
 	char now[32];
-	sqlite3_int64 job_id;
+	long long job_id;
 
 	vb_utc_iso(now, sizeof(now));
-	if (run_stmt(s,
+	if (run_stmt_id(s, &job_id,
 		     "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, reason,"
 		     " accel, renderer, wall_s, user_s, sys_s, maxrss_kb, exit_code, log_path, finished_at)"
-		     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
 		     "ssiisissssdddliss", run, j->config, j->topology, j->guest_index, j->workload, j->repetition,
 		     j->status, j->reason, j->accel, j->renderer, j->wall_s, j->user_s, j->sys_s, j->maxrss_kb,
 		     j->exit_code, j->log_path, now) < 0)
 		return -1;
-	job_id = sqlite3_last_insert_rowid(s->db);
 	for (int i = 0; j->metrics && i < j->metrics->n; i++) {
 		const struct wl_metric *m = &j->metrics->m[i];
 
@@ -255,36 +262,40 @@ static int insert_job(struct store *s, const char *run, const struct job_row *j)
 
 int store_jobs(struct store *s, const char *run, const struct job_row *jobs, int n)
 {
-	if (sql_exec(s, "BEGIN IMMEDIATE;") < 0)
+	if (sql_begin(s, 0) < 0)
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (insert_job(s, run, &jobs[i]) < 0) {
-			sql_exec(s, "ROLLBACK;");
+			sql_rollback(s);
 			return -1;
 		}
-	return sql_exec(s, "COMMIT;");
+	return sql_commit(s);
+}
+
+/* Does sql, with its args bound (bind_args), give a row? 0 when it cannot be asked (said). */
+static int row_exists(struct store *s, const char *sql, const char *fmt, ...)
+{
+	struct db_stmt *st = sql_prepare(s, sql, "looking for a stored result");
+	va_list ap;
+	int found;
+
+	if (!st)
+		return 0;
+	va_start(ap, fmt);
+	bind_args(st, fmt, ap);
+	va_end(ap);
+	found = sql_step(st) == DB_ROW;
+	sql_finalize(st);
+	return found;
 }
 
 int store_job_done(struct store *s, const char *run, const char *config, int topology, int guest_index,
 		   const char *workload, int repetition)
 {
-	sqlite3_stmt *st;
-	int found = 0;
-
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT 1 FROM jobs WHERE run_id=? AND config=? AND topology=? AND guest_index=?"
-			       " AND workload=? AND repetition=?",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, config, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 3, topology);
-	sqlite3_bind_int(st, 4, guest_index);
-	sqlite3_bind_text(st, 5, workload, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 6, repetition);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
+	return row_exists(s,
+			  "SELECT 1 FROM jobs WHERE run_id=? AND config=? AND topology=? AND guest_index=?"
+			  " AND workload=? AND repetition=?",
+			  "ssiisi", run, config, topology, guest_index, workload, repetition);
 }
 
 static int insert_scenario_job(struct store *s, const char *run, const struct scenario_row *r)
@@ -292,18 +303,18 @@ static int insert_scenario_job(struct store *s, const char *run, const struct sc
 	static const struct vgpu_stats none = { .share = -1 };
 	const struct vgpu_stats *v = r->vgpu && r->vgpu->present ? r->vgpu : &none;
 	char now[32];
-	sqlite3_int64 id;
-	sqlite3_stmt *st;
+	long long id;
+	struct db_stmt *st;
 	int rc = 0;
 
 	vb_utc_iso(now, sizeof(now));
-	if (run_stmt(s,
+	if (run_stmt_id(s, &id,
 		     "INSERT INTO scenario_jobs(run_id, scenario, policy_run, phase, guest_index, workload, repetition,"
 		     " status, reason, renderer, metric, value, unit, wall_s, log_path, window_gpu_ms, window_s, vgpu, policy,"
 		     " share, weight,"
 		     " target_fps, gpu_ms, gpu_sync_ms, gpu_async_ms, overlap_ms, queued_ms, throttled_ms, batches,"
 		     " frames, windows, windows_met, finished_at)"
-		     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
 		     "ssssisissssdsdsddssddddddddddddds", run, r->scenario, r->policy_run, r->phase, r->guest_index,
 		     r->workload, r->repetition, r->status, r->reason, r->renderer, r->metric, r->has_value ? r->value : -1,
 		     r->unit, r->wall_s, r->log_path, r->window_gpu_ms, r->window_s, r->vgpu_name, v->present ? v->policy : NULL, v->share,
@@ -313,115 +324,104 @@ static int insert_scenario_job(struct store *s, const char *run, const struct sc
 		     v->present ? v->frames : -1, v->present ? v->windows : -1, v->present ? v->windows_met : -1,
 		     now) < 0)
 		return -1;
-	id = sqlite3_last_insert_rowid(s->db);
 	if (!r->nsamples)
 		return 0;
-	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO scenario_samples(job_id, t_s, gpu_ms, frames) VALUES (?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		sql_error(s, NULL);
+	if (!(st = sql_prepare(s,
+			       "INSERT INTO scenario_samples(job_id, t_s, gpu_ms, frames) VALUES (?,?,?,?)"
+			       " ON CONFLICT DO NOTHING",
+			       NULL)))
 		return -1;
-	}
 	for (size_t i = 0; i < r->nsamples && rc == 0; i++) {
 		const struct vgpu_sample *sm = &r->samples[i];
 
 		if (!sm->present[r->sample_col])
 			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_double(st, 2, sm->t_s);
-		sqlite3_bind_double(st, 3, sm->gpu_ms[r->sample_col]);
-		sqlite3_bind_double(st, 4, sm->frames[r->sample_col]);
-		if (sqlite3_step(st) != SQLITE_DONE) {
+		sql_reset(st);
+		sql_bind_int64(st, 1, id);
+		sql_bind_double(st, 2, sm->t_s);
+		sql_bind_double(st, 3, sm->gpu_ms[r->sample_col]);
+		sql_bind_double(st, 4, sm->frames[r->sample_col]);
+		if (sql_step(st) != DB_DONE) {
 			sql_error(s, "a scheduling sample");
 			rc = -1;
 		}
 	}
-	sqlite3_finalize(st);
+	sql_finalize(st);
 	return rc;
 }
 
 int store_scenario_jobs(struct store *s, const char *run, const struct scenario_row *rows, int n)
 {
-	if (sql_exec(s, "BEGIN IMMEDIATE;") < 0)
+	if (sql_begin(s, 0) < 0)
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (insert_scenario_job(s, run, &rows[i]) < 0) {
-			sql_exec(s, "ROLLBACK;");
+			sql_rollback(s);
 			return -1;
 		}
-	return sql_exec(s, "COMMIT;");
+	return sql_commit(s);
 }
 
 int store_scenario_done(struct store *s, const char *run, const char *scenario, const char *policy_run,
 			const char *phase, int guest_index, int repetition)
 {
-	sqlite3_stmt *st;
-	int found;
-
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT 1 FROM scenario_jobs WHERE run_id=? AND scenario=? AND policy_run=? AND phase=?"
-			       " AND guest_index=? AND repetition=?",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sql_bind_text(st, 1, run);
-	sql_bind_text(st, 2, scenario);
-	sql_bind_text(st, 3, policy_run);
-	sql_bind_text(st, 4, phase);
-	sqlite3_bind_int(st, 5, guest_index);
-	sqlite3_bind_int(st, 6, repetition);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
+	return row_exists(s,
+			  "SELECT 1 FROM scenario_jobs WHERE run_id=? AND scenario=? AND policy_run=? AND phase=?"
+			  " AND guest_index=? AND repetition=?",
+			  "ssssii", run, scenario, policy_run, phase, guest_index, repetition);
 }
 
-static void bind_number(sqlite3_stmt *st, int i, double v)
+static void bind_number(struct db_stmt *st, int i, double v)
 {
 	if (isfinite(v))
-		sqlite3_bind_double(st, i, v);
+		sql_bind_double(st, i, v);
 	else
-		sqlite3_bind_null(st, i);
+		sql_bind_null(st, i);
 }
 
 int store_calibration_put(struct store *s, const char *run, const struct calibration_row *rows, size_t n)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
-	if (sql_exec(s, "BEGIN IMMEDIATE;") < 0)
+	if (sql_begin(s, 0) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(
-		s->db,
-		"INSERT OR REPLACE INTO calibration_rows(run_id, workload, metric, config, topology, dom0,"
-		" injected, aa_pairs, aa_flagged, ab_pairs, ab_detected, change_pct, detectable_pct)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		-1, &st, NULL) != SQLITE_OK) {
-		sql_error(s, "storing the calibration");
-		sql_exec(s, "ROLLBACK;");
+	if (!(st = sql_prepare(s,
+			       "INSERT INTO calibration_rows(run_id, workload, metric, config, topology, dom0,"
+			       " injected, aa_pairs, aa_flagged, ab_pairs, ab_detected, change_pct, detectable_pct)"
+			       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			       " ON CONFLICT(run_id, workload, metric, config, topology, dom0) DO UPDATE SET"
+			       " injected = excluded.injected, aa_pairs = excluded.aa_pairs,"
+			       " aa_flagged = excluded.aa_flagged, ab_pairs = excluded.ab_pairs,"
+			       " ab_detected = excluded.ab_detected, change_pct = excluded.change_pct,"
+			       " detectable_pct = excluded.detectable_pct",
+			       "storing the calibration"))) {
+		sql_rollback(s);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct calibration_row *r = &rows[i];
 
-		sqlite3_reset(st);
+		sql_reset(st);
 		sql_bind_text(st, 1, run);
 		sql_bind_text(st, 2, r->workload);
 		sql_bind_text(st, 3, r->metric);
 		sql_bind_text(st, 4, r->config);
-		sqlite3_bind_int(st, 5, r->topology);
-		sqlite3_bind_int(st, 6, r->dom0);
+		sql_bind_int(st, 5, r->topology);
+		sql_bind_int(st, 6, r->dom0);
 		sql_bind_text(st, 7, r->injected[0] ? r->injected : NULL);
-		sqlite3_bind_int(st, 8, r->aa_pairs);
-		sqlite3_bind_int(st, 9, r->aa_flagged);
-		sqlite3_bind_int(st, 10, r->ab_pairs);
-		sqlite3_bind_int(st, 11, r->ab_detected);
+		sql_bind_int(st, 8, r->aa_pairs);
+		sql_bind_int(st, 9, r->aa_flagged);
+		sql_bind_int(st, 10, r->ab_pairs);
+		sql_bind_int(st, 11, r->ab_detected);
 		bind_number(st, 12, r->change_pct);
 		bind_number(st, 13, r->detectable_pct);
-		if (sqlite3_step(st) != SQLITE_DONE) {
+		if (sql_step(st) != DB_DONE) {
 			sql_error(s, "storing the calibration");
-			sqlite3_finalize(st);
-			sql_exec(s, "ROLLBACK;");
+			sql_finalize(st);
+			sql_rollback(s);
 			return -1;
 		}
 	}
-	sqlite3_finalize(st);
-	return sql_exec(s, "COMMIT;");
+	sql_finalize(st);
+	return sql_commit(s);
 }

@@ -7,16 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "store/db.h"
 #include "store/store.h"
 #include "util.h"
 
+/* A test's own edit of the rows, through the store's connection; a failure ends the test. */
 static inline void exec_sql(struct store *s, const char *sql)
 {
-	char *err = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		fprintf(stderr, "sql: %s\n", err);
-		sqlite3_free(err);
+	if (s->drv->exec(s->db, sql) < 0) {
+		fprintf(stderr, "sql: %s\n", s->drv->errmsg(s->db));
 		exit(1);
 	}
 }

@@ -279,7 +279,8 @@ static void test_junit(struct store *s)
 	/* A run that did not complete is an error, skipped configurations and jobs are <skipped/>. */
 	CHECK(store_run_set_status(s, "slow", "interrupted", "interrupted by a signal") == 0, "interrupt 'slow'");
 	exec_sql(s,
-		 "INSERT INTO configs VALUES ('slow', 'passthrough', 'skipped', 'needs KVM <and> an IOMMU');"
+		 "INSERT INTO configs(run_id, name, status, reason, seq)"
+		 " VALUES ('slow', 'passthrough', 'skipped', 'needs KVM <and> an IOMMU', 1);"
 		 "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, reason,"
 		 " accel, finished_at) VALUES ('slow', 'native', 0, 0, 'kms2d', 1, 'skipped', 'no KMS device', 'none',"
 		 " 'now');");
@@ -306,7 +307,7 @@ static void test_json(struct store *s)
 	int rc;
 	char *text;
 
-	CHECK(sqlite3_exec(s->db,
+	CHECK(s->drv->exec(s->db,
 			   "INSERT INTO job_noise(job_id, steal_pct, load_before, load_after, redos, redo_reason, boot)"
 			   " SELECT min(id), 1.5, 0.25, 0.75, 1, 'steal', 2 FROM jobs WHERE run_id = 'a';"
 			   "INSERT INTO vgpu_stats(job_id, vgpu, policy, share, gpu_ms, frames)"
@@ -316,9 +317,9 @@ static void test_json(struct store *s)
 			   "INSERT INTO job_stages(job_id, stage, count, total_ms, p50_us, p99_us, max_us, buckets)"
 			   " SELECT min(id), 'render', 300, 12.5, 40, 90, 120, '10:300' FROM jobs WHERE run_id = 'a';"
 			   "INSERT INTO job_stages(job_id, stage, count, total_ms, p50_us, p99_us, max_us, buckets)"
-			   " SELECT min(id), 'fence', 300, 30, 100, 200, 250, '20:300' FROM jobs WHERE run_id = 'a';",
-			   NULL, NULL, NULL) == SQLITE_OK,
-	      "a job's details stored: %s", sqlite3_errmsg(s->db));
+			   " SELECT min(id), 'fence', 300, 30, 100, 200, 250, '20:300'"
+			   " FROM jobs WHERE run_id = 'a';") == 0,
+	      "a job's details stored: %s", s->drv->errmsg(s->db));
 	text = exported(s, "a", "json", &rc);
 	CHECK(rc == 0, "json export");
 	struct json_object *root = json_tokener_parse(text), *jobs = NULL, *run = NULL, *d = NULL;

@@ -29,7 +29,8 @@ static void make_runs(struct store *s)
 	exec_sql(s, "UPDATE runs SET started_at = '2026-01-0' || rowid || 'T00:00:00Z';"
 		    "INSERT INTO host_facts VALUES ('b', 'accel', 'tcg'), ('b', 'qemu', '10.0.2 <&>'),"
 		    " ('b', 'accel_reason', 'KVM present but a standard kernel does not boot under it (kvm_pvm <loaded>)');"
-		    "INSERT INTO configs VALUES ('b', 'passthrough', 'skipped', 'needs KVM');"
+		    "INSERT INTO configs(run_id, name, status, reason, seq)"
+		    " VALUES ('b', 'passthrough', 'skipped', 'needs KVM', 1);"
 		    "UPDATE jobs SET renderer = 'virgl (LLVMPIPE)' WHERE config = 'qemu-virgl';"
 		    /* dom0 ran alongside the three guests in repetition 1, at 400 */
 		    "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
@@ -37,7 +38,7 @@ static void make_runs(struct store *s)
 		    "INSERT INTO metrics SELECT id, 'score', 400, 'score', 'higher' FROM jobs"
 		    " WHERE run_id = 'b' AND topology = 3 AND guest_index = 0;"
 		    /* three mediated guests at half the native median (766.5) */
-		    "INSERT INTO configs VALUES ('b', 'mediated', 'run', NULL);"
+		    "INSERT INTO configs(run_id, name, status, reason, seq) VALUES ('b', 'mediated', 'run', NULL, 2);"
 		    "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
 		    " finished_at) SELECT 'b', 'mediated', 3, guest_index, workload, repetition, 'ok', 'tcg', 'now'"
 		    " FROM jobs WHERE run_id = 'b' AND config = 'qemu-virgl' AND topology = 3 AND guest_index > 0;"

@@ -1,11 +1,18 @@
-/* store_test.c: the results database: schema creation and re-opening, runs,
- * atomic job groups, resume look-ups, and the summary read back from it. */
+/* store_test.c: the results database on both back-ends: schema creation and
+ * re-opening, runs, atomic job groups, resume look-ups, scheduling rows, and
+ * the summary read back from it; what a database is, checked on every open.
+ * SQLite always; PostgreSQL on the server PG_TEST_CONNINFO names (run-tests.sh
+ * starts a private one), each part in a new database of its own. */
 #define _GNU_SOURCE
+#include <libpq-fe.h>
 #include <math.h>
+#include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "store/db.h"
 #include "store/store.h"
 #include "configs/vgpu_stats.h"
 #include "analysis/summary.h"
@@ -20,27 +27,89 @@ static struct wl_result metrics(double score)
 	return r;
 }
 
+/* The first column of sql's first row, through the store's own connection; -1 when it fails. */
 static int count(struct store *s, const char *sql)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st = s->drv && s->db ? s->drv->prepare(s->db, sql) : NULL;
 	int n = -1;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	if (st->drv->step(st) == DB_ROW)
+		n = (int)st->drv->col_int64(st, 0);
+	st->drv->finalize(st);
+	return n;
+}
+
+/* Where a part of the test keeps its databases. */
+struct backend {
+	const char *name;   /* "sqlite" or "postgresql" */
+	const char *dir;    /* SQLite: the folder of its files */
+	const char *server; /* PostgreSQL: the test server's connection string */
+};
+
+/* A new, empty database for one part of the test: a file name in the folder, or a database created on the
+ * server. Its URL, malloc'ed. */
+static char *new_db(const struct backend *b, const char *name)
+{
+	PGconn *c;
+	PGresult *r;
+	char *sql;
+
+	if (!b->server)
+		return vb_strdupf("%s/%s.db", b->dir, name);
+	c = PQconnectdb(b->server);
+	sql = vb_strdupf("CREATE DATABASE vgpb_%d_%s", (int)getpid(), name);
+	r = PQexec(c, sql);
+	CHECK(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	free(sql);
+	return vb_strdupf("postgresql:%s dbname=vgpb_%d_%s", b->server, (int)getpid(), name);
+}
+
+/* sql run on url's database by a client of its own (another program's view); the first column of the last
+ * statement's first row, or -1. */
+static int raw_query(const char *url, const char *sql)
+{
+	int n = -1;
+
+	if (!strncmp(url, "postgresql:", 11)) {
+		PGconn *c = PQconnectdb(url + 11);
+		PGresult *r = PQexec(c, sql);
+
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+			n = atoi(PQgetvalue(r, 0, 0));
+		else if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			fprintf(stderr, "raw sql failed: %s", PQerrorMessage(c));
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3 *db = NULL;
+		sqlite3_stmt *st = NULL;
+		const char *tail = sql;
+
+		if (sqlite3_open(url, &db) != SQLITE_OK)
+			fprintf(stderr, "raw sql on %s failed: %s\n", url, db ? sqlite3_errmsg(db) : "?");
+		while (db && *tail && sqlite3_prepare_v2(db, tail, -1, &st, &tail) == SQLITE_OK && st) {
+			int rc = sqlite3_step(st);
+
+			if (rc == SQLITE_ROW)
+				n = sqlite3_column_int(st, 0);
+			else if (rc != SQLITE_DONE)
+				fprintf(stderr, "raw sql on %s failed: %s\n", url, sqlite3_errmsg(db));
+			sqlite3_finalize(st);
+			st = NULL;
+		}
+		sqlite3_close(db);
+	}
 	return n;
 }
 
 /* Run sql on a database with sqlite3 itself (another program's view). */
 static void raw_sql(const char *path, const char *sql)
 {
-	sqlite3 *db = NULL;
-
-	if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fprintf(stderr, "raw sql on %s failed: %s\n", path, db ? sqlite3_errmsg(db) : "?");
-	sqlite3_close(db);
+	raw_query(path, sql);
 }
 
 /* Copy the database file at from to to, for a test that damages or ages the copy. */
@@ -55,8 +124,8 @@ static void copy_db(const char *from, const char *to)
 /* Run sql on an open store's connection (a test's own edit of the rows). */
 static void raw_sql_db(struct store *s, const char *sql)
 {
-	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fprintf(stderr, "raw sql failed: %s\n", sqlite3_errmsg(s->db));
+	if (s->drv->exec(s->db, sql) < 0)
+		fprintf(stderr, "raw sql failed: %s\n", s->drv->errmsg(s->db));
 }
 
 /* A version 3 database (no scenario tables) and a version 8 one (job_noise without boot): read, then upgraded. */
@@ -73,7 +142,7 @@ static void test_old_versions(const char *dir, const char *db)
 		copy_db(db, v3);
 		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
 			    "DROP TABLE vgpu_health; DROP TABLE job_noise; DROP TABLE calibration_rows;"
-			    "DROP TABLE job_stages;"
+			    "DROP TABLE job_stages; ALTER TABLE configs DROP COLUMN seq;"
 			    "PRAGMA user_version = 3;"
 			    "UPDATE schema_version SET version = 3;");
 		CHECK(store_open_read(&s, v3) == 0, "a version 3 database opens for reading: %s", s.err);
@@ -85,7 +154,7 @@ static void test_old_versions(const char *dir, const char *db)
 
 		CHECK(store_stage_rows(&s, "r1", &sgr, &sn) == 0 && sn == 0 && !sgr, "nor stage histograms");
 		store_close(&s);
-		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 9, "and is upgraded to 9");
+		CHECK(store_open(&s, v3) == 0 && count(&s, "PRAGMA user_version") == 10, "and is upgraded to 10");
 		store_close(&s);
 		free(v3);
 	}
@@ -99,10 +168,13 @@ static void test_old_versions(const char *dir, const char *db)
 			    "CREATE TABLE job_noise(job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
 			    " steal_pct REAL, load_before REAL, load_after REAL, redos INTEGER NOT NULL, redo_reason TEXT);"
 			    "INSERT INTO job_noise SELECT id, 1, 0, 0, 0, NULL FROM jobs LIMIT 1;"
+			    "ALTER TABLE configs DROP COLUMN seq;"
 			    "PRAGMA user_version = 8; UPDATE schema_version SET version = 8;");
-		CHECK(store_open(&s, v8) == 0 && count(&s, "PRAGMA user_version") == 9, "a version 8 database upgraded: %s",
-		      s.err);
+		CHECK(store_open(&s, v8) == 0 && count(&s, "PRAGMA user_version") == 10,
+		      "a version 8 database upgraded: %s", s.err);
 		CHECK(count(&s, "SELECT count(*) FROM job_noise WHERE boot IS NULL") == 1, "its job's boot is unknown");
+		CHECK(count(&s, "SELECT count(*) FROM configs WHERE seq = rowid") == 2,
+		      "its configurations keep their order (version 10's seq)");
 		store_close(&s);
 		free(v8);
 	}
@@ -131,7 +203,7 @@ static void test_identity(const char *dir, const char *db)
 	copy_db(db, copy);
 	raw_sql(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
 	CHECK(store_open(&s, copy) < 0, "a database with a table missing is refused");
-	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 9)");
+	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 10)");
 	CHECK(store_open_read(&s, copy) < 0, "also for reading");
 	raw_sql(copy, "SELECT 1");
 	{
@@ -166,8 +238,8 @@ static void test_identity(const char *dir, const char *db)
 	CHECK(store_open_read(&s, legacy) == 0, "a version 2 database can be read as it is");
 	store_close(&s);
 	CHECK(store_open(&s, legacy) == 0, "a version 2 database is upgraded: %s", s.err);
-	CHECK(count(&s, "PRAGMA user_version") == 9 && count(&s, "SELECT version FROM schema_version") == 9,
-	      "now version 9");
+	CHECK(count(&s, "PRAGMA user_version") == 10 && count(&s, "SELECT version FROM schema_version") == 10,
+	      "now version 10");
 	CHECK(store_run_set_status(&s, "old", "failed", "disk full") == 0, "runs.reason added");
 	CHECK(count(&s, "SELECT count(*) FROM sqlite_master WHERE name IN ('vgpu_stats', 'scenario_jobs',"
 			" 'scenario_samples', 'vgpu_health', 'job_noise', 'calibration_rows', 'job_stages')") == 7,
@@ -181,18 +253,24 @@ static void test_identity(const char *dir, const char *db)
 	CHECK_STR_CONTAINS(s.err, "no results database at");
 	free(none);
 
-	/* Text that is not UTF-8 is stored as valid UTF-8. */
+	free(foreign);
+	free(legacy);
+	free(copy);
+}
+
+/* Text that is not UTF-8 is stored as valid UTF-8. */
+static void test_utf8(const char *db)
+{
+	struct store s;
+	char *v;
+
 	CHECK(store_open(&s, db) == 0, "open");
 	CHECK(store_host_fact(&s, "r1", "bad", "a\xff\xfe b \xc3\x28 \xe2\x82\xac") == 0, "store invalid UTF-8");
-	char *v = store_host_fact_get(&s, "r1", "bad");
-
+	v = store_host_fact_get(&s, "r1", "bad");
 	CHECK(v && strcmp(v, "a\xef\xbf\xbd\xef\xbf\xbd b \xef\xbf\xbd( \xe2\x82\xac") == 0, "replaced: '%s'",
 	      v ? v : "(null)");
 	free(v);
 	store_close(&s);
-	free(foreign);
-	free(legacy);
-	free(copy);
 }
 
 /* Scheduling counters of a mediated job; a scenario's rows, samples and resume check; what the report reads. */
@@ -371,36 +449,39 @@ static void test_summary(struct store *s)
 	free(text);
 }
 
-/* Re-opening keeps everything and does not re-create the schema; a file that is not a database is refused. */
-static void test_reopen(const char *dir, const char *db)
+/* Re-opening keeps everything and does not re-create the schema. */
+static void test_reopen(const char *db)
 {
 	struct store s;
 
 	CHECK(store_open(&s, db) == 0, "re-open");
 	CHECK(count(&s, "SELECT count(*) FROM jobs") == 4, "jobs survive re-opening");
 	CHECK(count(&s, "SELECT count(*) FROM schema_version") == 1, "one schema version row");
+	store_close(&s);
+}
+
+/* What only an SQLite file can be: intact, or not a database at all (a clear error, no crash). */
+static void test_sqlite_file(const char *dir, const char *db)
+{
+	struct store s;
+	char *junk = vb_strdupf("%s/junk.db", dir);
+
+	CHECK(store_open(&s, db) == 0, "re-open");
 	CHECK(count(&s, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1,
 	      "integrity check passes");
 	store_close(&s);
-
-	/* Not a database: a clear error, no crash. */
-	char *junk = vb_strdupf("%s/junk.db", dir);
-
 	vb_write_file(junk, "this is not sqlite, not at all; padding padding padding padding padding padding", 80);
 	CHECK(store_open(&s, junk) < 0, "a file that is not a database is refused");
 	unlink(junk);
 	free(junk);
 }
 
-int main(void)
+/* Runs, configurations, jobs, resume look-ups, the run list and the summary, in a new database (its URL). */
+static char *test_runs(const struct backend *b)
 {
-	char dir[] = "/tmp/vgpubench-store-XXXXXX";
 	struct store s;
-	char *db, *pp = NULL, *pt = NULL, *rd = NULL, *status = NULL;
+	char *db = new_db(b, "vgpubench"), *pp = NULL, *pt = NULL, *rd = NULL, *status = NULL;
 
-	if (!mkdtemp(dir))
-		return 1;
-	db = vb_strdupf("%s/vgpubench.db", dir);
 	CHECK(store_open(&s, db) == 0, "open a new database");
 	CHECK(store_run_create(&s, "r1", "default", "plan.ini", "[plan]\n", "/tmp/r1") == 0, "create run");
 	CHECK(store_run_create(&s, "r1", "default", "plan.ini", "[plan]\n", "/tmp/r1") < 0, "duplicate run id refused");
@@ -472,18 +553,191 @@ int main(void)
 
 	test_summary(&s);
 	store_close(&s);
-	test_reopen(dir, db);
-
-	test_identity(dir, db);
-	test_old_versions(dir, db);
-	test_scheduling(db);
-
 	free(pp);
 	free(pt);
 	free(rd);
 	free(status);
+	return db;
+}
+
+/* What a database on a server is, checked on every open: another application's, a damaged one, a newer one and
+ * an empty one refused untouched; URLs that cannot be used refused with why, a password never repeated. */
+static void test_server_identity(const struct backend *b)
+{
+	struct store s;
+	char *foreign = new_db(b, "foreign"), *damaged = new_db(b, "damaged"), *newer = new_db(b, "newer");
+	char *empty = new_db(b, "empty");
+
+	raw_query(foreign, "CREATE TABLE accounts(id INTEGER, owner TEXT); INSERT INTO accounts VALUES (1, 'x')");
+	CHECK(store_open(&s, foreign) < 0, "another application's database is refused");
+	CHECK_STR_CONTAINS(s.err, "is not a vgpubench database (application_id 0, tables: accounts)");
+	CHECK(store_open_read(&s, foreign) < 0, "and refused for reading too");
+	CHECK(raw_query(foreign, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 1 &&
+		      raw_query(foreign, "SELECT count(*) FROM accounts") == 1,
+	      "and left as it was: one table, its row");
+
+	CHECK(store_open(&s, damaged) == 0, "a new database is made ours: %s", s.err);
+	store_close(&s);
+	raw_query(damaged, "DROP TABLE metrics");
+	CHECK(store_open(&s, damaged) < 0, "a database with a table missing is refused");
+	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 10)");
+	CHECK(raw_query(damaged, "SELECT count(*) FROM pg_tables WHERE tablename = 'metrics'") == 0,
+	      "and the missing table is not recreated");
+
+	CHECK(store_open(&s, newer) == 0, "open");
+	store_close(&s);
+	raw_query(newer, "UPDATE schema_version SET version = 99");
+	CHECK(store_open(&s, newer) < 0 && store_open_read(&s, newer) < 0, "a newer database is refused");
+	CHECK_STR_CONTAINS(s.err, "has schema version 99; this vgpubench knows up to 10");
+	CHECK(raw_query(newer, "SELECT version FROM schema_version") == 99, "untouched");
+
+	CHECK(store_open_read(&s, empty) < 0, "an empty database has nothing to read");
+	CHECK_STR_CONTAINS(s.err, "is empty: no vgpubench results there");
+	CHECK(raw_query(empty, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0,
+	      "and reading made nothing in it");
+
+	CHECK(store_open(&s, "postgresql://vgpubench:s3cr3t@127.0.0.1:1/x") < 0, "a password in the URL is refused");
+	CHECK_STR_CONTAINS(s.err, "holds a password");
+	CHECK(!strstr(s.err, "s3cr3t"), "without repeating it: %s", s.err);
+	CHECK(store_open(&s, "postgresql://vgpubench@127.0.0.1:1/x?connect_timeout=2") < 0,
+	      "a server that does not answer is said");
+	CHECK_STR_CONTAINS(s.err, "cannot connect to the PostgreSQL server");
+	CHECK(store_open(&s, "postgresql:dbname") < 0, "a connection string that does not parse is refused");
+	CHECK_STR_CONTAINS(s.err, "not a PostgreSQL connection string");
+	CHECK(store_open(&s, "mysql://h/x") < 0, "an unknown kind of URL is refused");
+	CHECK_STR_CONTAINS(s.err, "unknown kind of database URL 'mysql'");
+	free(foreign);
+	free(damaged);
+	free(newer);
+	free(empty);
+}
+
+/* Two processes open one new database at once: both succeed, and the schema is made once. */
+static void test_open_race(const struct backend *b)
+{
+	char *db = new_db(b, "race");
+	pid_t kids[2];
+	int ok = 0, st;
+	struct store s;
+
+	for (int i = 0; i < 2; i++)
+		if ((kids[i] = fork()) == 0) {
+			int rc = store_open(&s, db);
+
+			store_close(&s);
+			_exit(rc == 0 ? 0 : 1);
+		}
+	for (int i = 0; i < 2; i++)
+		ok += kids[i] > 0 && waitpid(kids[i], &st, 0) == kids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	CHECK(ok == 2, "both processes opened the new database (%d of 2)", ok);
+	CHECK(store_open(&s, db) == 0 && count(&s, "SELECT count(*) FROM schema_version") == 1 &&
+		      count(&s, "SELECT version FROM schema_version") == 10,
+	      "one schema, version 10");
+	store_close(&s);
+	free(db);
+}
+
+static void count_piglit(void *ctx, const struct store_piglit_counts *c)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s/%d %d:%d:%d:%d:%d:%d;", c->config, c->topology, c->total,
+		 c->pass, c->warn, c->fail, c->crash, c->skip);
+}
+
+static void pair(void *ctx, const char *config, int topology, const char *name, const char *os, const char *ns)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s/%d %s %s>%s;", config, topology, name, os ? os : "-",
+		 ns ? ns : "-");
+}
+
+static void statuses(void *ctx, const char *config, int topology, const char *name, const char *list)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s/%d %s %s;", config, topology, name, list);
+}
+
+/* Piglit's subtests in two runs: counted per configuration, their statuses per name, and the pairs compare
+ * classifies, a subtest run twice counting at its worst. */
+static void test_subtests(const struct backend *b)
+{
+	char *db = new_db(b, "piglit"), counts[256] = "", pairs[256] = "", lists[256] = "";
+	struct wl_result a = { 0 }, c = { 0 };
+	struct job_row j = { .config = "mediated", .topology = 1, .guest_index = 1, .workload = "piglit-quick",
+			     .repetition = 1, .status = "ok", .wall_s = 1, .metrics = &a };
+	struct store s;
+
+	wl_add_subtest(&a, "spec/a", "pass");
+	wl_add_subtest(&a, "spec/b", "fail");
+	wl_add_subtest(&a, "spec/c", "skip");
+	wl_add_subtest(&c, "spec/a", "crash");
+	wl_add_subtest(&c, "spec/b", "fail");
+	wl_add_subtest(&c, "spec/d", "pass");
+	CHECK(store_open(&s, db) == 0, "open: %s", s.err);
+	CHECK(store_run_create(&s, "old", "p", "p.ini", "", "runs/old") == 0 && store_jobs(&s, "old", &j, 1) == 0,
+	      "a piglit job with three subtests: %s", s.err);
+	j.metrics = &c;
+	CHECK(store_run_create(&s, "new", "p", "p.ini", "", "runs/new") == 0 && store_jobs(&s, "new", &j, 1) == 0,
+	      "another run's");
+	j.repetition = 2;
+	j.metrics = &a;
+	CHECK(store_jobs(&s, "new", &j, 1) == 0, "and a second repetition of it");
+	CHECK(store_piglit_counts(&s, "new", count_piglit, counts) == 0 &&
+		      !strcmp(counts, "mediated/1 6:2:0:2:1:1;"),
+	      "counted: %s", counts);
+	CHECK(store_subtest_statuses(&s, "new", statuses, lists) == 0 &&
+		      !strcmp(lists, "mediated/1 spec/a crash,pass;mediated/1 spec/b fail;mediated/1 spec/c skip;"
+				     "mediated/1 spec/d pass;"),
+	      "each subtest's statuses: %s", lists);
+	CHECK(store_subtest_status_pairs(&s, "old", "new", pair, pairs) == 0 &&
+		      !strcmp(pairs, "mediated/1 spec/a pass>crash;mediated/1 spec/b fail>fail;mediated/1 spec/c "
+				     "skip>skip;mediated/1 spec/d ->pass;"),
+	      "the pairs, at their worst: %s", pairs);
+	store_close(&s);
+	wl_result_free(&a);
+	wl_result_free(&c);
+	free(db);
+}
+
+/* What every back-end must do alike. */
+static void test_backend(const struct backend *b)
+{
+	char *db = test_runs(b), *sched = new_db(b, "sched");
+
+	test_reopen(db);
+	test_utf8(db);
+	test_scheduling(sched);
+	test_subtests(b);
+	test_open_race(b);
+	free(db);
+	free(sched);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/vgpubench-store-XXXXXX";
+	struct backend lite = { .name = "sqlite", .dir = dir }, pg = { .name = "postgresql" };
+	char *db;
+
+	if (!mkdtemp(dir))
+		return 1;
+	test_backend(&lite);
+	db = vb_strdupf("%s/vgpubench.db", dir);
+	test_sqlite_file(dir, db);
+	test_identity(dir, db);
+	test_old_versions(dir, db);
+	free(db);
+	if ((pg.server = getenv("PG_TEST_CONNINFO")) && *pg.server) {
+		test_backend(&pg);
+		test_server_identity(&pg);
+	} else {
+		printf("store: the PostgreSQL back-end is not tested: PG_TEST_CONNINFO names no server (run-tests.sh "
+		       "starts one)\n");
+	}
 	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
-	free(db);
 	return check_done("store");
 }

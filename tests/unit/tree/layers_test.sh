@@ -2,7 +2,8 @@
 # layers_test.sh: the tree keeps its layers (docs/design.md, "How it works"): common/ includes nothing of any
 # other folder; the harness, the workloads and the agent include nothing of the mediator's, and the mediator
 # nothing of the harness's; a header of the harness is included by its folder ("store/store.h"), never by a bare
-# name; only the commands and a run's (or a calibration's) last step reach the report; every C file names itself
+# name; SQL stays in the store; only the commands and a run's (or a calibration's) last step reach the report;
+# every C file names itself
 # on its first line. Reads the sources only. Usage: layers_test.sh. Prints "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../../.." || exit 2
@@ -45,6 +46,13 @@ check '[ -z "$bare" ]' "harness headers are included by their folder: $bare"
 reach=$(grep -l -r '#include "report/report.h"' harness | sort | tr '\n' ' ')
 check '[ "$reach" = "harness/commands.c harness/report/report.c harness/run/calibrate.c harness/run/runner.c " ]' \
 	"only the commands, a run's and a calibration's end reach the report: $reach"
+
+# SQL only in the store: a database library's header in its back-ends (store/db/) alone, its SQL layer (db.h,
+# sql.h) in the store alone.
+lib_out=$(grep -l -r -E '#include <(sqlite3|libpq-fe)\.h>' harness workloads | grep -v '^harness/store/db/')
+check '[ -z "$lib_out" ]' "only the store's back-ends include a database library: $lib_out"
+sql_out=$(grep -l -r -E '#include "store/(db|sql)\.h"' harness workloads | grep -v '^harness/store/')
+check '[ -z "$sql_out" ]' "only the store includes its SQL layer: $sql_out"
 
 # Each C file says what it is at its top, under its own name (its path, or its program's name, will do).
 unnamed=""
