@@ -12,12 +12,12 @@ pg_server_bin() {
 	[ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && echo "$d"
 }
 
-# Run a server program as the cluster's owner.
+# Run a server program as the cluster's owner, from / (the tests' folder may be closed to that user).
 pg_server_as() {
 	if [ "$PG_TEST_USER" = "$(id -un)" ]; then
 		"$@"
 	else
-		runuser -u "$PG_TEST_USER" -- "$@"
+		(cd / && runuser -u "$PG_TEST_USER" -- "$@")
 	fi
 }
 
