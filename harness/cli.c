@@ -35,6 +35,8 @@ static int int_option(const char *name, const char *text, int lo, int hi, int *v
 	X("rounds", 'n', O_ROUNDS, 1)                   \
 	X("separate", 'S', O_SEPARATE, 0)               \
 	X("db", 'd', O_DB, 1)                           \
+	X("host", 'H', O_HOST, 1)                       \
+	X("cross-host", 'X', O_CROSS_HOST, 0)           \
 	X("help", 'h', O_HELP, 0)
 
 enum {
@@ -50,6 +52,8 @@ enum {
 	O_SEPARATE = 1 << 9,
 	O_HELP = 1 << 10,
 	O_DB = 1 << 11, /* taken wherever --results is: the database need not be under it */
+	O_HOST = 1 << 12,
+	O_CROSS_HOST = 1 << 13,
 };
 
 /*
@@ -73,13 +77,16 @@ static const struct command commands[] = {
 	  "boot, then compared; exits 4 on regressions" },
 	{ "run", run_cmd, O_RESUME, 0, 1, "run --resume RUN [--results DIR]", "finish an interrupted run" },
 	{ "show", show_cmd, O_RESULTS, 1, 1, "show RUN [--results DIR]", "print a run's summary table" },
-	{ "list", list_cmd, O_RESULTS, 0, 0, "list [--results DIR]", "list the runs in the database" },
+	{ "list", list_cmd, O_RESULTS | O_HOST, 0, 0, "list [--host H|all] [--results DIR]",
+	  "list the runs in the database: this host's, H's, or every host's" },
 	{ "workloads", workloads_cmd, 0, 0, 0, "workloads", "the workload catalogue" },
 	{ "doctor", doctor_cmd, 0, 0, 1, "doctor [PLAN]",
 	  "what this host can run, and what would fix the rest; exits 0 when PLAN (default: the default plan) can "
 	  "run" },
-	{ "compare", compare_cmd, O_RESULTS | O_THRESHOLD, 1, 2, "compare RUN [BASELINE] [--threshold PCT] [--results DIR]",
-	  "RUN against BASELINE (default: the previous run of the same plan); exits 4 on regressions" },
+	{ "compare", compare_cmd, O_RESULTS | O_THRESHOLD | O_HOST | O_CROSS_HOST, 1, 2,
+	  "compare RUN [BASELINE] [--threshold PCT] [--host H] [--cross-host] [--results DIR]",
+	  "RUN against BASELINE (default: the previous run of the same plan on RUN's host, or on H); two hosts' runs "
+	  "only with --cross-host; exits 4 on regressions" },
 	{ "calibrate", calibrate_cmd, O_SLOWDOWN | O_ROUNDS | O_THRESHOLD | O_SEPARATE | O_RESULTS | O_REPORTS, 0, 1,
 	  "calibrate [PLAN] [--slowdown PCT] [--rounds N] [--threshold PCT] [--separate] [--results DIR] [--reports DIR]",
 	  "run PLAN twice unchanged and once slowed down by PCT% (default 5), N times (default 1): each row's false "
@@ -203,6 +210,12 @@ static int take_option(unsigned flag, const char *name, const char *v, struct cl
 		return int_option("--rounds", v, 1, 20, &c->cal.rounds) < 0 ? 2 : 0;
 	case O_SEPARATE:
 		c->cal.separate = 1;
+		break;
+	case O_HOST:
+		c->host = v;
+		break;
+	case O_CROSS_HOST:
+		c->cross_host = 1;
 		break;
 	case O_DB:
 		/* The store reads it (store_url), as it does a VGPUBENCH_DB set by the user. */

@@ -12,6 +12,8 @@
 /* Everything the command line gave, for the command's handler. */
 struct cli {
 	const char *cmd, *results, *reports, *resume, *pos, *pos2, *format, *out, *baseline;
+	const char *host; /* --host: list's and compare's host (NULL: this host; "all" for list) */
+	int cross_host;   /* --cross-host: compare may take a baseline from another host */
 	double threshold;
 	struct calibrate_opts cal;
 };

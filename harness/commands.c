@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "analysis/compare.h"
 #include "doctor.h"
+#include "host/host_id.h"
 #include "report/export.h"
 #include "report/report.h"
 #include "run/runner.h"
@@ -47,36 +48,44 @@ struct list_ctx {
 	const char *results;
 };
 
-static void print_run(void *ctx, const char *id, const char *status, const char *started_at, int jobs, int ok)
+static void print_run(void *ctx, const char *id, const char *host, const char *status, const char *started_at,
+		      int jobs, int ok)
 {
 	struct list_ctx *l = ctx;
-	char *pp = NULL, *pt = NULL, *dir = NULL, *st = NULL;
+	char *pp = NULL, *pt = NULL, *dir = NULL, *st = NULL, count[32];
 	const char *shown = status;
 
 	if (strcmp(status, "running") == 0 && store_run_load(l->s, id, &pp, &pt, &dir, &st) == 0)
 		shown = runner_shown_status(l->results, dir, status);
-	printf("%-40s %-12s %-22s %d/%d\n", id, shown, started_at, ok, jobs);
+	snprintf(count, sizeof(count), "%d/%d", ok, jobs);
+	printf("%-40s %-12s %-22s %-8s %s\n", id, shown, started_at, count, host[0] ? host : "?");
 	free(pp);
 	free(pt);
 	free(dir);
 	free(st);
 }
 
-static int cmd_list(const char *results)
+/* list [--host H|all]: the runs of host H (default: this host), or of every host; runs stored before hosts were
+ * recorded ("?") with any. */
+static int cmd_list(const char *results, const char *host)
 {
 	struct store s;
-	char *db = store_url(results);
+	char *db = store_url(results), label[HOST_LABEL_MAX + 1];
 	int rc = 0;
 
+	if (!host)
+		host_label(label, sizeof(label));
+	else if (strcmp(host, "all") != 0)
+		host_label_of(host, label, sizeof(label));
 	if (store_open_read(&s, db) < 0) {
 		free(db);
 		return 1;
 	}
 	free(db);
-	printf("%-40s %-12s %-22s %s\n", "run", "status", "started", "jobs ok");
+	printf("%-40s %-12s %-22s %-8s %s\n", "run", "status", "started", "jobs ok", "host");
 	struct list_ctx l = { .s = &s, .results = results };
 
-	if (store_run_list(&s, print_run, &l) < 0)
+	if (store_run_list(&s, host && !strcmp(host, "all") ? NULL : label, print_run, &l) < 0)
 		rc = 1; /* said by the store */
 	store_close(&s);
 	return rc;
@@ -142,12 +151,55 @@ static void warn_if_plans_differ(struct store *s, const char *run, const char *b
 	}
 }
 
-static int cmd_compare(const char *results, const char *run, const char *base, double threshold)
+/* Which host a compare's baseline comes from. */
+struct compare_hosts {
+	const char *host; /* --host: the baseline is the previous run of the plan on this host (NULL: RUN's own) */
+	int cross;        /* --cross-host: a baseline from another host is allowed */
+};
+
+/* The baseline of run (into base): the one named, or the previous run of its plan on the host asked for. Across
+ * hosts only with --cross-host, and then said at the top. 0, 1 (said), or 2 (a usage error, said). */
+static int choose_baseline(struct store *s, const char *run, const char *named, const struct compare_hosts *h,
+			   char *base, size_t len)
+{
+	char label[HOST_LABEL_MAX + 1], *rh = store_run_host(s, run), *bh = NULL;
+	int rc = 0;
+
+	if (h->host)
+		host_label_of(h->host, label, sizeof(label));
+	if (!named && store_previous_run(s, run, h->host ? label : NULL, base, len) < 0) {
+		vb_err("no earlier complete run of the same plan on %s to compare %s with; name a baseline",
+		       h->host ? label : rh ? rh : "its host", run);
+		rc = 1;
+		goto out;
+	}
+	if (named)
+		snprintf(base, len, "%s", named);
+	bh = store_run_host(s, base);
+	if (rh && bh && strcmp(rh, bh) != 0) {
+		if (!h->cross) {
+			vb_err("%s ran on %s and %s on %s: comparing runs of two hosts needs --cross-host", run, rh,
+			       base, bh);
+			rc = 2;
+			goto out;
+		}
+		printf("cross-host comparison: %s on %s against %s on %s; a difference may be the hosts', not a "
+		       "change's\n\n",
+		       run, rh, base, bh);
+	}
+out:
+	free(rh);
+	free(bh);
+	return rc;
+}
+
+static int cmd_compare(const char *results, const char *run, const char *named, double threshold,
+		       const struct compare_hosts *h)
 {
 	struct store s;
 	struct comparison c;
 	struct compare_opts o = { .threshold_pct = threshold, .alpha = 0.05 };
-	char *db = store_url(results);
+	char *db = store_url(results), base[96];
 	int rc;
 
 	if (store_open_read(&s, db) < 0) {
@@ -155,9 +207,15 @@ static int cmd_compare(const char *results, const char *run, const char *base, d
 		return 1;
 	}
 	free(db);
-	if (compare_build(&s, run, base, &o, &c) < 0) {
+	if (!store_run_exists(&s, run) || (named && !store_run_exists(&s, named))) {
+		vb_err("no run '%s' in the database", store_run_exists(&s, run) ? named : run);
 		store_close(&s);
 		return 1;
+	}
+	if ((rc = choose_baseline(&s, run, named, h, base, sizeof(base))) != 0 ||
+	    compare_build(&s, run, base, &o, &c) < 0) {
+		store_close(&s);
+		return rc ? rc : 1;
 	}
 	warn_if_plans_differ(&s, run, c.base);
 	compare_print(&c, &o, stdout);
@@ -189,7 +247,7 @@ static int run_against(const char *results, const char *reports, const char *pla
 	if (rc != 0 && rc != 3)
 		return rc;
 	printf("\nthis build (run %s) against the baseline mediator %s (run %s):\n", id, baseline, base);
-	crc = cmd_compare(results, id, base, threshold);
+	crc = cmd_compare(results, id, base, threshold, &(struct compare_hosts){ .cross = 0 });
 	return crc == 4 || crc == 1 ? crc : rc;
 }
 
@@ -344,7 +402,7 @@ int doctor_cmd(const struct cli *c)
 
 int list_cmd(const struct cli *c)
 {
-	return cmd_list(c->results);
+	return cmd_list(c->results, c->host);
 }
 
 int workloads_cmd(const struct cli *c)
@@ -382,6 +440,7 @@ int compare_cmd(const struct cli *c)
 {
 	if (check_run_id("RUN", c->pos) < 0 || check_run_id("BASELINE", c->pos2) < 0)
 		return 2;
-	return cmd_compare(c->results, c->pos, c->pos2, c->threshold);
+	return cmd_compare(c->results, c->pos, c->pos2, c->threshold,
+			   &(struct compare_hosts){ .host = c->host, .cross = c->cross_host });
 }
 

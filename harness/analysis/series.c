@@ -67,5 +67,5 @@ const struct series *series_find(const struct series_set *set, const char *workl
 
 int series_previous_run(struct store *st, const char *run, char *out, size_t outlen)
 {
-	return store_previous_run(st, run, out, outlen);
+	return store_previous_run(st, run, NULL, out, outlen);
 }

@@ -194,6 +194,7 @@ static int export_json(struct store *st, const char *run, FILE *out)
 	r = json_object_new_object();
 	json_object_object_add(r, "id", jstr(row.id));
 	json_object_object_add(r, "plan", jstr(row.plan));
+	json_object_object_add(r, "host", jstr(row.host));
 	json_object_object_add(r, "status", jstr(row.status));
 	json_object_object_add(r, "started_at", jstr(row.started_at));
 	json_object_object_add(r, "finished_at", jstr(row.finished_at));

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "configs/configs.h"
+#include "host/host_id.h"
 #include "plan/plan.h"
 #include "report/report.h"
 #include "run/runner.h"
@@ -115,22 +116,16 @@ static double median_or_nan(double *v, size_t n)
 static int record_start(struct store *st, const struct calibrate_opts *o, const struct plan *p, const char *plan_text,
 			char *id, size_t idlen)
 {
-	char ts_buf[32], name[96], *rel = NULL, *dir, *fact;
-	time_t now = time(NULL);
-	struct tm tm;
+	char host[HOST_LABEL_MAX + 1], name[96], *rel = NULL, *dir, *fact;
 	int rc = -1;
 
-	gmtime_r(&now, &tm);
-	strftime(ts_buf, sizeof(ts_buf), "%Y%m%d-%H%M%S", &tm);
+	host_label(host, sizeof(host));
 	snprintf(name, sizeof(name), "%s-calibration", p->name);
 	for (int attempt = 0; attempt < 100; attempt++) {
-		if (attempt)
-			snprintf(id, idlen, "%s-%s-%d", ts_buf, name, attempt + 1);
-		else
-			snprintf(id, idlen, "%s-%s", ts_buf, name);
+		run_make_id(id, idlen, host, name, attempt);
 		free(rel);
 		rel = vb_strdupf("runs/%s", id);
-		rc = store_run_create(st, id, name, o->plan, plan_text, rel);
+		rc = store_run_create(st, id, name, host, o->plan, plan_text, rel);
 		if (rc != -2)
 			break;
 	}

@@ -14,6 +14,7 @@
 
 #include "configs/vgpu_stats.h"
 #include "host/cpu_quota.h"
+#include "host/host_id.h"
 #include "run/run_state.h"
 #include "store/store.h"
 #include "util.h"
@@ -21,11 +22,16 @@
 void run_record_host(struct run *r)
 {
 	struct host *h = &r->host;
-	char cpus[16], mem[32];
+	char cpus[16], mem[32], name[256] = "", machine[64];
 
+	if (gethostname(name, sizeof(name) - 1) < 0)
+		name[0] = '\0';
+	host_machine_id(machine, sizeof(machine));
 	snprintf(cpus, sizeof(cpus), "%d", h->cpus);
 	snprintf(mem, sizeof(mem), "%lld", h->mem_kb);
 	const char *const facts[][2] = {
+		{ "hostname", name[0] ? name : NULL },
+		{ "machine_id", machine[0] ? machine : NULL },
 		{ "accel", h->accel },
 		{ "accel_reason", h->accel_reason[0] ? h->accel_reason : "KVM boots the guest kernel (boot probe)" },
 		{ "qemu", h->qemu_version[0] ? h->qemu_version : NULL },
@@ -91,8 +97,7 @@ int run_locate_parts(struct run *r)
 	return 0;
 }
 
-/* A run id: time, plan name and, when another run took that already, a number. */
-static void make_run_id(char *id, size_t len, const char *name, int attempt)
+void run_make_id(char *id, size_t len, const char *host, const char *name, int attempt)
 {
 	char ts[32];
 	time_t t = time(NULL);
@@ -101,9 +106,9 @@ static void make_run_id(char *id, size_t len, const char *name, int attempt)
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
 	if (attempt)
-		snprintf(id, len, "%s-%s-%d", ts, name, attempt + 1);
+		snprintf(id, len, "%s-%s-%s-%d", ts, host, name, attempt + 1);
 	else
-		snprintf(id, len, "%s-%s", ts, name);
+		snprintf(id, len, "%s-%s-%s", ts, host, name);
 }
 
 /* A run folder: stored relative to the results folder (which may move), used absolute. 0 or -1. */
@@ -215,12 +220,15 @@ int run_load_resumed(struct run *r, const char *resume_id, const char *db, char 
  * arm a (its id and folder). 0 or -1. */
 int run_create(struct run *r, struct arm *a, const char *name, const char *plan_path, const char *plan_text)
 {
+	char host[HOST_LABEL_MAX + 1];
+
+	host_label(host, sizeof(host));
 	for (int attempt = 0; attempt < 100; attempt++) {
-		make_run_id(a->id, sizeof(a->id), name, attempt);
+		run_make_id(a->id, sizeof(a->id), host, name, attempt);
 		char *rel = vb_strdupf("runs/%s", a->id);
 		int rc = run_dir_of(r, rel, a->dir, sizeof(a->dir)) < 0
 			     ? -1
-			     : store_run_create(&r->store, a->id, name, plan_path, plan_text, rel);
+			     : store_run_create(&r->store, a->id, name, host, plan_path, plan_text, rel);
 
 		free(rel);
 		if (rc == 0) {

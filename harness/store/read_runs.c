@@ -37,21 +37,26 @@ static void run_row(struct db_stmt *st, void *arg)
 {
 	struct cb *cb = arg;
 
-	((store_run_fn)cb->fn)(cb->ctx, sql_text(st, 0), sql_text(st, 1), sql_text(st, 2),
-			       sql_int(st, 3), sql_int(st, 4));
+	((store_run_fn)cb->fn)(cb->ctx, sql_text(st, 0), sql_text(st, 1), sql_text(st, 2), sql_text(st, 3),
+			       sql_int(st, 4), sql_int(st, 5));
 }
 
-int store_run_list(struct store *s, store_run_fn fn, void *ctx)
+int store_run_list(struct store *s, const char *host, store_run_fn fn, void *ctx)
 {
 	struct cb cb = { (void (*)(void))fn, ctx, 0 };
 	struct db_stmt *st =
 	    sql_prepare(s,
-			"SELECT id, status, started_at, (SELECT count(*) FROM jobs j WHERE j.run_id = r.id),"
+			"SELECT id, coalesce(host, ''), status, started_at,"
+			" (SELECT count(*) FROM jobs j WHERE j.run_id = r.id),"
 			" (SELECT count(*) FROM jobs j WHERE j.run_id = r.id AND j.status = 'ok')"
-			" FROM runs r ORDER BY started_at",
+			" FROM runs r WHERE CAST(?1 AS TEXT) IS NULL OR r.host IS NULL OR r.host = ?1"
+			" ORDER BY started_at, id",
 			"listing the runs");
 
-	return st ? sql_each_row(s, st, run_row, &cb, "listing the runs") : -1;
+	if (!st)
+		return -1;
+	sql_bind_text(st, 1, host);
+	return sql_each_row(s, st, run_row, &cb, "listing the runs");
 }
 
 static void text_row(struct db_stmt *st, void *arg)
@@ -143,6 +148,7 @@ int store_plan_history(struct store *s, const char *run, int max, store_text_row
 	struct db_stmt *st = sql_prepare(
 	    s,
 	    "SELECT p.id FROM runs p, runs r WHERE r.id = ?1 AND p.plan_name = r.plan_name"
+	    " AND (p.host IS NULL OR r.host IS NULL OR p.host = r.host)"
 	    " AND (p.id = r.id OR (p.status = 'complete' AND (p.started_at, p.id) < (r.started_at, r.id)))"
 	    " ORDER BY p.started_at DESC, p.id DESC LIMIT ?2",
 	    "reading the plan's earlier runs");
@@ -177,6 +183,20 @@ char *store_run_reason(struct store *s, const char *id)
 	if (!(st = sql_prepare(s, "SELECT reason FROM runs WHERE id = ?", NULL)))
 		return NULL;
 	sql_bind_text(st, 1, id);
+	if (sql_step(st) == DB_ROW && sql_type(st, 0) != DB_T_NULL)
+		v = col_dup(st, 0);
+	sql_finalize(st);
+	return v;
+}
+
+char *store_run_host(struct store *s, const char *run)
+{
+	struct db_stmt *st = sql_prepare(s, "SELECT host FROM runs WHERE id = ?", "reading the run's host");
+	char *v = NULL;
+
+	if (!st)
+		return NULL;
+	sql_bind_text(st, 1, run);
 	if (sql_step(st) == DB_ROW && sql_type(st, 0) != DB_T_NULL)
 		v = col_dup(st, 0);
 	sql_finalize(st);
@@ -233,7 +253,8 @@ static char *dup_or_null(const char *t)
 int store_run_row_get(struct store *s, const char *run, struct store_run_row *out)
 {
 	struct db_stmt *st = sql_prepare(
-	    s, "SELECT id, plan_name, status, started_at, finished_at, dir FROM runs WHERE id = ?", "reading the run");
+	    s, "SELECT id, plan_name, status, started_at, finished_at, dir, host FROM runs WHERE id = ?",
+	    "reading the run");
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -248,6 +269,7 @@ int store_run_row_get(struct store *s, const char *run, struct store_run_row *ou
 		out->started_at = dup_or_null(sql_text_or_null(st, 3));
 		out->finished_at = dup_or_null(sql_text_or_null(st, 4));
 		out->dir = dup_or_null(sql_text_or_null(st, 5));
+		out->host = dup_or_null(sql_text_or_null(st, 6));
 	}
 	sql_finalize(st);
 	if (rc != DB_ROW && rc != DB_DONE) {
@@ -265,5 +287,6 @@ void store_run_row_free(struct store_run_row *r)
 	free(r->started_at);
 	free(r->finished_at);
 	free(r->dir);
+	free(r->host);
 	memset(r, 0, sizeof(*r));
 }

@@ -366,11 +366,13 @@ int store_metric_values(struct store *s, const char *run, const char *first_conf
 	return sql_each_row(s, st, metric_value_row, &cb, "reading the run's metrics");
 }
 
-int store_previous_run(struct store *s, const char *run, char *out, size_t outlen)
+int store_previous_run(struct store *s, const char *run, const char *host, char *out, size_t outlen)
 {
 	struct db_stmt *st = sql_prepare(s,
 					 "SELECT p.id FROM runs p, runs r WHERE r.id = ?1 AND p.plan_name = r.plan_name"
 					 " AND p.status = 'complete' AND p.id <> r.id"
+					 " AND (p.host IS NULL OR coalesce(?2, r.host) IS NULL"
+					 " OR p.host = coalesce(?2, r.host))"
 					 " AND (p.started_at, p.id) < (r.started_at, r.id)"
 					 " ORDER BY p.started_at DESC, p.id DESC LIMIT 1",
 					 "finding the previous run");
@@ -379,6 +381,7 @@ int store_previous_run(struct store *s, const char *run, char *out, size_t outle
 	if (!st)
 		return -1;
 	sql_bind_text(st, 1, run);
+	sql_bind_text(st, 2, host);
 	if (sql_step(st) == DB_ROW) {
 		snprintf(out, outlen, "%s", sql_text(st, 0));
 		rc = 0;

@@ -14,8 +14,8 @@
 /* Version 2 added subtests; version 3 added runs.reason, application_id and user_version; version 4 added
  * vgpu_stats, scenario_jobs and scenario_samples; version 5 added vgpu_health; version 6 added job_noise; version 7
  * added calibration_rows; version 8 added job_stages; version 9 added job_noise.boot; version 10 added configs.seq
- * (the plan's order, which SQLite kept in its rowid and a server does not) and is the first a PostgreSQL database
- * has. */
+ * (the plan's order, which SQLite kept in its rowid and a server does not) and runs.host (the host that ran it, for
+ * a database several hosts write into), and is the first a PostgreSQL database has. */
 #define SCHEMA_VERSION 10
 
 /* The application mark of a vgpubench database (SQLite's PRAGMA application_id): "vgpb". */
@@ -48,7 +48,7 @@ static const char *const schema_fmt =
     "  started_at TEXT NOT NULL,"
     "  finished_at TEXT,"
     "  status TEXT NOT NULL CHECK(status IN ('running','complete','interrupted','failed')),"
-    "  reason TEXT);"
+    "  reason TEXT, host TEXT);"
     "CREATE TABLE IF NOT EXISTS host_facts("
     "  run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
     "  key TEXT NOT NULL, value TEXT,"
@@ -220,9 +220,11 @@ static int migrate(struct store *s, int version)
 	/* job_noise came in version 6 without the boot its job ran in (NULL for those jobs). */
 	if (version >= 6 && version < 9 && sql_exec(s, "ALTER TABLE job_noise ADD COLUMN boot INTEGER;") < 0)
 		return -1;
-	/* Only SQLite databases are older than 10; their configurations' order was their rowid. */
+	/* Only SQLite databases are older than 10; their configurations' order was their rowid, and their runs' host
+	 * was not recorded (NULL: any host's, to the readers). */
 	if (version > 0 && version < 10 &&
-	    sql_exec(s, "ALTER TABLE configs ADD COLUMN seq INTEGER; UPDATE configs SET seq = rowid;") < 0)
+	    sql_exec(s, "ALTER TABLE configs ADD COLUMN seq INTEGER; UPDATE configs SET seq = rowid;"
+			"ALTER TABLE runs ADD COLUMN host TEXT;") < 0)
 		return -1;
 	return 0;
 }

@@ -45,18 +45,23 @@ void store_close(struct store *s);
 /* The back-end's name: "sqlite" or "postgresql". */
 const char *store_kind(const struct store *s);
 
-/* 0, -2 when a run with this id exists already, -1 on other errors. */
-int store_run_create(struct store *s, const char *id, const char *plan_name, const char *plan_path,
+/* A new run of plan_name on host (host_id.h's label). 0, -2 when a run with this id exists already, -1 on other
+ * errors. */
+int store_run_create(struct store *s, const char *id, const char *plan_name, const char *host, const char *plan_path,
 		     const char *plan_text, const char *dir);
+/* The host a run was run on (malloc'ed), or NULL when it was not recorded (before schema 10) or there is no such
+ * run. */
+char *store_run_host(struct store *s, const char *run);
 /* Load plan text and folder of a run for --resume. Returned strings are malloc'ed. */
 int store_run_load(struct store *s, const char *id, char **plan_path, char **plan_text, char **dir, char **status);
 /* Is there a run with this id? */
 int store_run_exists(struct store *s, const char *id);
-/* Every run, oldest first: its id, status, start, and how many jobs it has and how many ran ok. 0, or -1 with the
+/* Every run of host (NULL: of every host; runs whose host was not recorded count as any host's), oldest first: its
+ * id, host ("" when not recorded), status, start, and how many jobs it has and how many ran ok. 0, or -1 with the
  * reason in s->err. */
-typedef void (*store_run_fn)(void *ctx, const char *id, const char *status, const char *started_at, int jobs,
-			     int jobs_ok);
-int store_run_list(struct store *s, store_run_fn fn, void *ctx);
+typedef void (*store_run_fn)(void *ctx, const char *id, const char *host, const char *status, const char *started_at,
+			     int jobs, int jobs_ok);
+int store_run_list(struct store *s, const char *host, store_run_fn fn, void *ctx);
 /* Each piglit subtest's worst status in run base and in run cur, per configuration, guest count and name (a side
  * NULL where its run lacks the subtest), in that order: the pairs piglit's summary classifies. 0, or -1 with the
  * reason in s->err. */
@@ -103,9 +108,10 @@ struct store_metric_value {
  * metric, repetition and guest. 0, or -1 (said). */
 int store_metric_values(struct store *s, const char *run, const char *first_config,
 			void (*fn)(void *ctx, const struct store_metric_value *v), void *ctx);
-/* The complete run of run's plan that started last before it, into out. 0, or -1 when there is none. */
-int store_previous_run(struct store *s, const char *run, char *out, size_t outlen);
-/* Run `run` and the complete runs of its plan that started before it, newest first, at most max: id. */
+/* The complete run of run's plan that started last before it on host (NULL: on run's own host), into out. 0, or -1
+ * when there is none. A run whose host was not recorded counts as any host's. */
+int store_previous_run(struct store *s, const char *run, const char *host, char *out, size_t outlen);
+/* Run `run` and the complete runs of its plan on its host that started before it, newest first, at most max: id. */
 int store_plan_history(struct store *s, const char *run, int max, store_text_row_fn fn, void *ctx);
 /* A run's piglit subtests counted per configuration and guest count. */
 struct store_piglit_counts {
@@ -286,7 +292,7 @@ int store_stage_rows(struct store *s, const char *run, struct stage_row **out, s
 
 /* A run's own row; the strings are malloc'd (NULL: not recorded). */
 struct store_run_row {
-	char *id, *plan, *status, *started_at, *finished_at, *dir;
+	char *id, *plan, *host, *status, *started_at, *finished_at, *dir;
 };
 /* 0, 1 when there is no run `run` (not said), or -1. Free with store_run_row_free either way. */
 int store_run_row_get(struct store *s, const char *run, struct store_run_row *out);

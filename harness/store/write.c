@@ -69,7 +69,7 @@ static int run_stmt_id(struct store *s, long long *id, const char *sql, const ch
 
 #define run_stmt(s, ...) run_stmt_id(s, NULL, __VA_ARGS__)
 
-int store_run_create(struct store *s, const char *id, const char *plan_name, const char *plan_path,
+int store_run_create(struct store *s, const char *id, const char *plan_name, const char *host, const char *plan_path,
 		     const char *plan_text, const char *dir)
 {
 	struct db_stmt *st;
@@ -77,8 +77,10 @@ int store_run_create(struct store *s, const char *id, const char *plan_name, con
 	int rc;
 
 	vb_utc_iso(now, sizeof(now));
-	if (!(st = sql_prepare(s, "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status) "
-			       "VALUES (?, ?, ?, ?, ?, ?, 'running')", NULL))) {
+	if (!(st = sql_prepare(s,
+			       "INSERT INTO runs(id, plan_name, plan_path, plan_text, dir, started_at, status, host)"
+			       " VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
+			       NULL))) {
 		return -1;
 	}
 	sql_bind_text(st, 1, id);
@@ -87,6 +89,7 @@ int store_run_create(struct store *s, const char *id, const char *plan_name, con
 	sql_bind_text(st, 4, plan_text);
 	sql_bind_text(st, 5, dir);
 	sql_bind_text(st, 6, now);
+	sql_bind_text(st, 7, host);
 	rc = sql_step(st);
 	sql_finalize(st);
 	if (rc == DB_DONE)

@@ -2,8 +2,9 @@
 # store_pg_test.sh: the harness on a real PostgreSQL server (--db postgresql://...): a short native run lands
 # there and nowhere else; list, show, compare (the previous run found on the server), export and report read it
 # back; VGPUBENCH_DB does what --db does; a server killed in the middle of a run stops it with rc 1 and the
-# reason, keeps what was stored, and --resume finishes it once the server is back; URLs that cannot be used are
-# refused with a one-line reason and write nothing. Uses run-tests.sh's server (PG_TEST_CONNINFO), or starts its
+# reason, keeps what was stored, and --resume finishes it once the server is back (and a restart between two
+# repetitions costs nothing); two hosts write into it at once, each listing and comparing its own runs (across
+# hosts only with --cross-host); URLs that cannot be used are refused with a one-line reason and write nothing. Uses run-tests.sh's server (PG_TEST_CONNINFO), or starts its
 # own. Usage: store_pg_test.sh BUILD_DIR. Prints "N passed, N failed".
 set -u
 build=${1:?build dir}
@@ -63,7 +64,44 @@ run2=$(q "SELECT id FROM runs WHERE id <> '$run1'")
 rc=$?
 check '[ $rc = 0 ] && grep -q "$run1" "$tmp/compare.log"' "compare takes the earlier run as baseline (exit $rc): $(head -3 "$tmp/compare.log")"
 
-# 4. The server killed in the middle of a run: rc 1 with the reason; what was stored stays; --resume finishes it
+# 4. Two hosts write into one database at once (VGPUBENCH_HOST names them): both runs complete and whole; each
+# host's runs are its own to list and compare; across hosts only with --cross-host, which says so first.
+psql "$PG_TEST_CONNINFO" -qc "CREATE DATABASE two_$$"
+turl="postgresql://vgpubench@127.0.0.1:$PG_TEST_PORT/two_$$"
+VGPUBENCH_HOST=laba "$vb" run "$tmp/plan.ini" --db "$turl" --results "$tmp/ra" --reports "$tmp/reports" >"$tmp/a.log" 2>&1 &
+pa=$!
+VGPUBENCH_HOST=labb "$vb" run "$tmp/plan.ini" --db "$turl" --results "$tmp/rb" --reports "$tmp/reports" >"$tmp/b.log" 2>&1
+rb=$?
+wait $pa
+ra=$?
+tq() { psql "$turl" -Atqc "$1"; }
+check '[ $ra = 0 ] && [ $rb = 0 ]' "both hosts' runs end well (exit $ra, $rb): $(tail -2 "$tmp/a.log") $(tail -2 "$tmp/b.log")"
+check '[ "$(tq "SELECT string_agg(host || '"':'"' || status, '"' '"' ORDER BY host) FROM runs")" = "laba:complete labb:complete" ]' \
+	"both are complete, each with its host: $(tq "SELECT id, host, status FROM runs")"
+per_host=$(tq "SELECT string_agg(n::text, ' ' ORDER BY host) FROM (SELECT r.host, count(*) AS n FROM jobs j
+	JOIN runs r ON r.id = j.run_id WHERE j.status = 'ok' GROUP BY r.host) x")
+check '[ "$per_host" = "2 2" ]' "each has its own two jobs: $per_host"
+runa=$(tq "SELECT id FROM runs WHERE host = 'laba'")
+runb=$(tq "SELECT id FROM runs WHERE host = 'labb'")
+check '[[ "$runa" == *-laba-pgrun ]] && [[ "$runb" == *-labb-pgrun ]]' "run ids carry the host: $runa $runb"
+VGPUBENCH_HOST=labb "$vb" list --db "$turl" >"$tmp/listb.log" 2>&1
+check 'grep -q "$runb" "$tmp/listb.log" && ! grep -q "$runa" "$tmp/listb.log"' "list shows this host's runs: $(cat "$tmp/listb.log")"
+"$vb" list --db "$turl" --host all >"$tmp/listall.log" 2>&1
+check 'grep -qE "^$runa .* laba$" "$tmp/listall.log" && grep -qE "^$runb .* labb$" "$tmp/listall.log"' \
+	"list --host all shows both, with their hosts: $(cat "$tmp/listall.log")"
+"$vb" compare "$runb" --db "$turl" >"$tmp/nobase.log" 2>&1
+rc=$?
+check '[ $rc = 1 ] && grep -q "no earlier complete run of the same plan on labb" "$tmp/nobase.log"' \
+	"labb's run has no baseline of its own: the other host's is not taken (exit $rc): $(cat "$tmp/nobase.log")"
+"$vb" compare "$runb" "$runa" --db "$turl" >"$tmp/cross.log" 2>&1
+rc=$?
+check '[ $rc = 2 ] && grep -q "needs --cross-host" "$tmp/cross.log"' "two hosts' runs are not compared unasked (exit $rc): $(cat "$tmp/cross.log")"
+"$vb" compare "$runb" --host laba --cross-host --threshold 50 --db "$turl" >"$tmp/cross2.log" 2>&1
+rc=$?
+check '[ $rc = 0 ] && head -1 "$tmp/cross2.log" | grep -q "^cross-host comparison: $runb on labb against $runa on laba"' \
+	"with --cross-host, --host laba gives laba's run, said at the top (exit $rc): $(head -2 "$tmp/cross2.log")"
+
+# 5. The server killed in the middle of a run: rc 1 with the reason; what was stored stays; --resume finishes it
 # once the server is back.
 psql "$PG_TEST_CONNINFO" -qc "CREATE DATABASE kill_$$"
 kurl="postgresql://vgpubench@127.0.0.1:$PG_TEST_PORT/kill_$$"
@@ -91,7 +129,7 @@ rc=$?
 check '[ $rc = 0 ] && [ "$(psql "$kurl" -Atqc "SELECT status FROM runs")" = complete ] && [ "$(psql "$kurl" -Atqc "SELECT count(*) FROM jobs")" = 3 ]' \
 	"--resume finishes it: exit $rc, $(psql "$kurl" -Atqc "SELECT status FROM runs"), $(psql "$kurl" -Atqc "SELECT count(*) FROM jobs") jobs"
 
-# 5. The server restarted while a job runs (between two transactions): the next store makes the connection again,
+# 6. The server restarted while a job runs (between two transactions): the next store makes the connection again,
 # and the run goes on to the end.
 psql "$PG_TEST_CONNINFO" -qc "CREATE DATABASE blip_$$"
 burl="postgresql://vgpubench@127.0.0.1:$PG_TEST_PORT/blip_$$"
@@ -109,7 +147,7 @@ rc=$?
 check '[ $rc = 0 ] && [ "$(psql "$burl" -Atqc "SELECT r.status || count(j.id) FROM runs r LEFT JOIN jobs j ON j.run_id = r.id GROUP BY r.status")" = complete3 ]' \
 	"a restart between transactions costs the run nothing (exit $rc): $(grep -E "error|lost" "$tmp/blip.log" | head -3)"
 
-# 6. URLs that cannot be used: one line each, exit 1, nothing written.
+# 7. URLs that cannot be used: one line each, exit 1, nothing written.
 "$vb" list --db "postgresql://vgpubench:hunter2@127.0.0.1:$PG_TEST_PORT/lab_$$" >"$tmp/pw.log" 2>&1
 rc=$?
 check '[ $rc = 1 ] && grep -q "holds a password" "$tmp/pw.log" && ! grep -q hunter2 "$tmp/pw.log"' \
@@ -126,6 +164,16 @@ rc=$?
 check '[ $rc = 1 ] && grep -q "is not a vgpubench database" "$tmp/other.log"' "another application's database is refused (exit $rc): $(tail -2 "$tmp/other.log")"
 check '[ "$(psql "postgresql://vgpubench@127.0.0.1:$PG_TEST_PORT/other_$$" -Atqc "SELECT string_agg(tablename, '"','"') FROM pg_tables WHERE schemaname = '"'public'"'")" = invoices ]' \
 	"and left as it was"
+purl="postgresql://vgpubench_pw@127.0.0.1:$PG_TEST_PORT/postgres"
+PGPASSWORD=wrong-one "$vb" list --db "$purl" >"$tmp/wrongpw.log" 2>&1
+rc=$?
+check '[ $rc = 1 ] && [ "$(wc -l <"$tmp/wrongpw.log")" = 1 ] && grep -q "password authentication failed" "$tmp/wrongpw.log" && ! grep -q wrong-one "$tmp/wrongpw.log"' \
+	"a wrong password: one line, not repeated (exit $rc): $(cat "$tmp/wrongpw.log")"
+echo "127.0.0.1:$PG_TEST_PORT:*:vgpubench_pw:$PG_TEST_PASSWORD" >"$tmp/pgpass"
+chmod 600 "$tmp/pgpass"
+PGPASSFILE=$tmp/pgpass "$vb" list --db "$purl" >"$tmp/rightpw.log" 2>&1
+check 'grep -q "is empty: no vgpubench results there" "$tmp/rightpw.log" && ! grep -q "$PG_TEST_PASSWORD" "$tmp/rightpw.log"' \
+	"the password from PGPASSFILE gets in (to an empty database): $(cat "$tmp/rightpw.log")"
 "$vb" list --db "mysql://h/x" >"$tmp/kind.log" 2>&1
 rc=$?
 check '[ $rc = 1 ] && grep -q "unknown kind of database URL" "$tmp/kind.log"' "an unknown kind of URL is refused (exit $rc): $(cat "$tmp/kind.log")"

@@ -1,8 +1,9 @@
 # pg_server.sh: a private PostgreSQL server for the tests, sourced by run-tests.sh and the shell tests that need
 # one. pg_server_start makes a cluster with Debian's initdb in a new folder under /tmp, as an unprivileged user
 # (postgres, or nobody; the tests' own user when that is not root), and starts it with pg_ctl on a free loopback
-# port, trusting local connections; it sets PG_TEST_CONNINFO (a libpq keyword string for the superuser
-# "vgpubench" and the maintenance database) and PG_TEST_DIR. pg_server_stop stops it and removes the folder;
+# port, trusting local connections but those of the role "vgpubench_pw", which must give its password
+# (PG_TEST_PASSWORD) over TCP; it sets PG_TEST_CONNINFO (a libpq keyword string for the superuser "vgpubench"
+# and the maintenance database) and PG_TEST_DIR. pg_server_stop stops it and removes the folder;
 # pg_server_kill stops it at once, as a crash would, and pg_server_restart starts it again on the same port.
 # Each prints why when it fails, and returns non-zero.
 
@@ -43,14 +44,20 @@ pg_server_start() {
 		rm -rf "$PG_TEST_DIR"
 		return 1
 	fi
+	# The first line that matches wins: the password role is asked for its password, everyone else trusted.
+	sed -i '1i host all vgpubench_pw 127.0.0.1/32 scram-sha-256' "$PG_TEST_DIR/data/pg_hba.conf"
 	for try in 1 2 3 4 5; do
 		port=$((20000 + (RANDOM % 20000)))
 		if pg_server_as "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w -t 30 \
 			-o "-p $port -k $PG_TEST_DIR -c listen_addresses=127.0.0.1" start >/dev/null 2>&1; then
 			PG_TEST_PORT=$port
 			PG_TEST_CONNINFO="host=127.0.0.1 port=$port user=vgpubench dbname=postgres"
-			export PG_TEST_CONNINFO PG_TEST_DIR PG_TEST_PORT PG_TEST_USER PG_TEST_BIN
-			return 0
+			PG_TEST_PASSWORD=right-$RANDOM$RANDOM
+			export PG_TEST_CONNINFO PG_TEST_DIR PG_TEST_PORT PG_TEST_USER PG_TEST_BIN PG_TEST_PASSWORD
+			psql "$PG_TEST_CONNINFO" -qc "CREATE ROLE vgpubench_pw LOGIN PASSWORD '$PG_TEST_PASSWORD'" && return 0
+			echo "pg_server: cannot make the password role"
+			pg_server_stop
+			return 1
 		fi
 	done
 	echo "pg_server: the server did not start on 5 ports: $(tail -3 "$PG_TEST_DIR/server.log" 2>/dev/null)"

@@ -26,7 +26,7 @@ static inline void make_run(struct store *s, const char *id)
 	static const double noise[] = { 0.99, 1.01, 1.0, 0.995, 1.005, 0.998, 1.003, 0.997, 1.002, 1.004 };
 	int k = 0;
 
-	store_run_create(s, id, "nightly", "plan.ini", "[plan]\n", "/tmp");
+	store_run_create(s, id, "nightly", "h1", "plan.ini", "[plan]\n", "/tmp");
 	for (int rep = 1; rep <= 5; rep++)
 		for (int g = 0; g <= 3; g++) {
 			struct wl_result m = { 0 };

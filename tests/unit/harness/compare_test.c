@@ -13,6 +13,7 @@
 #include "runs_fixture.h"
 #include "analysis/compare.h"
 #include "report/export.h"
+#include "pg_fixture.h"
 #include "util.h"
 
 static void add_subtest(struct store *s, const char *run, const char *name, const char *status)
@@ -25,10 +26,10 @@ static void add_subtest(struct store *s, const char *run, const char *name, cons
 	free(sql);
 }
 
-/* Exit status of `vgpubench compare RUN BASE` on the test database. */
-static int cli_compare(const char *vgpubench, const char *dir, const char *run, const char *base)
+/* Exit status of `vgpubench compare RUN BASE` on the test database (db: its URL). */
+static int cli_compare(const char *vgpubench, const char *db, const char *run, const char *base)
 {
-	char *cmd = vb_strdupf("%s compare %s %s --results %s > /dev/null 2>&1", vgpubench, run, base, dir);
+	char *cmd = vb_strdupf("%s compare %s %s --db '%s' > /dev/null 2>&1", vgpubench, run, base, db);
 	int st = system(cmd);
 
 	free(cmd);
@@ -56,7 +57,7 @@ static void make_scene_run(struct store *s, const char *id, int nscenes, int slo
 	static const double noise[] = { 1.0, 1.03, 0.97 };
 	static const double factor[] = { 0.93, 0.935, 0.94, 0.945, 0.95, 0.955, 0.96, 0.965 };
 
-	store_run_create(s, id, "scenes", "plan.ini", "[plan]\n", "/tmp");
+	store_run_create(s, id, "scenes", "h1", "plan.ini", "[plan]\n", "/tmp");
 	for (int rep = 1; rep <= 3; rep++) {
 		struct wl_result m = { 0 };
 		struct job_row j = { .config = "mediated", .topology = 1, .guest_index = 1, .workload = "glmark2",
@@ -196,16 +197,16 @@ static void test_shifts(struct store *s, const struct compare_opts *o)
 }
 
 /* The command a nightly job runs, the threshold, and the default baseline. */
-static void test_baseline(struct store *s, const char *vb, const char *dir, struct compare_opts *o)
+static void test_baseline(struct store *s, const char *vb, const char *db, struct compare_opts *o)
 {
 	struct comparison c;
 
 	/* The command a nightly job runs: non-zero exactly when something regressed. */
 	if (vb) {
-		CHECK(cli_compare(vb, dir, "slow", "a") == 4, "compare exits 4 on the slowdown");
-		CHECK(cli_compare(vb, dir, "same", "a") == 0, "compare exits 0 on identical runs");
-		CHECK(cli_compare(vb, dir, "fast", "a") == 0, "an improvement is no failure");
-		CHECK(cli_compare(vb, dir, "nope", "a") == 1, "an unknown run is an error");
+		CHECK(cli_compare(vb, db, "slow", "a") == 4, "compare exits 4 on the slowdown");
+		CHECK(cli_compare(vb, db, "same", "a") == 0, "compare exits 0 on identical runs");
+		CHECK(cli_compare(vb, db, "fast", "a") == 0, "an improvement is no failure");
+		CHECK(cli_compare(vb, db, "nope", "a") == 1, "an unknown run is an error");
 	}
 
 	/* A change below the threshold is not flagged, however significant. */
@@ -215,7 +216,9 @@ static void test_baseline(struct store *s, const char *vb, const char *dir, stru
 	o->threshold_pct = 5;
 
 	/* The default baseline is the previous complete run of the same plan. */
-	exec_sql(s, "UPDATE runs SET started_at = '2026-01-0' || rowid || 'T00:00:00Z'");
+	exec_sql(s, "UPDATE runs SET started_at = CASE id WHEN 'a' THEN '2026-01-01T00:00:00Z'"
+		    " WHEN 'same' THEN '2026-01-02T00:00:00Z' WHEN 'slow' THEN '2026-01-03T00:00:00Z'"
+		    " WHEN 'fast' THEN '2026-01-04T00:00:00Z' ELSE started_at END");
 	CHECK(compare_build(s, "slow", NULL, o, &c) == 0, "default baseline");
 	CHECK(strcmp(c.base, "same") == 0, "previous run is 'same', got '%s'", c.base);
 	compare_free(&c);
@@ -417,34 +420,46 @@ static void test_csv(struct store *s)
 	free(text);
 }
 
-int main(int argc, char **argv)
+/* Every part, on a new database at url (vb: the harness, for its exit codes). */
+static void test_all(const char *url, const char *vb)
 {
-	char dir[] = "/tmp/vgpubench-compare-XXXXXX";
 	struct store s;
 	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
 
-	if (!mkdtemp(dir))
-		return 1;
-	char *db = vb_strdupf("%s/vgpubench.db", dir);
-
-	CHECK(store_open(&s, db) == 0, "open");
+	CHECK(store_open(&s, url) == 0, "open %s", url);
 	make_run(&s, "a");
 	copy_run(&s, "a", "same", 1.0);
 	copy_run(&s, "a", "slow", 0.9);
 	copy_run(&s, "a", "fast", 1.1);
 
 	test_shifts(&s, &o);
-	test_baseline(&s, argc > 1 ? argv[1] : NULL, dir, &o);
+	test_baseline(&s, vb, url, &o);
 	test_scenes(&s, &o);
 	test_statuses(&s, &o);
 	test_junit(&s);
 	test_json(&s);
 	test_json_calibration(&s);
 	test_csv(&s);
-
 	store_close(&s);
+}
+
+/* On SQLite, then on the tests' PostgreSQL server when there is one. */
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/vgpubench-compare-XXXXXX", *db;
+	const char *server;
+
+	if (!mkdtemp(dir))
+		return 1;
+	db = vb_strdupf("%s/vgpubench.db", dir);
+	test_all(db, argc > 1 ? argv[1] : NULL);
+	free(db);
+	if ((server = pg_fixture_server("compare"))) {
+		db = pg_fixture_db(server, "compare");
+		test_all(db, argc > 1 ? argv[1] : NULL);
+		free(db);
+	}
 	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
-	free(db);
 	return check_done("compare");
 }

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "report/report.h"
 #include "analysis/summary.h"
+#include "pg_fixture.h"
 #include "runs_fixture.h"
 #include "configs/vgpu_stats.h"
 
@@ -26,7 +27,8 @@ static void make_runs(struct store *s)
 {
 	make_run(s, "a");
 	copy_run(s, "a", "b", 0.9);
-	exec_sql(s, "UPDATE runs SET started_at = '2026-01-0' || rowid || 'T00:00:00Z';"
+	exec_sql(s, "UPDATE runs SET started_at = CASE id WHEN 'a' THEN '2026-01-01T00:00:00Z'"
+		    " ELSE '2026-01-02T00:00:00Z' END;"
 		    "INSERT INTO host_facts VALUES ('b', 'accel', 'tcg'), ('b', 'qemu', '10.0.2 <&>'),"
 		    " ('b', 'accel_reason', 'KVM present but a standard kernel does not boot under it (kvm_pvm <loaded>)');"
 		    "INSERT INTO configs(run_id, name, status, reason, seq)"
@@ -180,18 +182,19 @@ static void check_triangle(const char *html, const char *reports)
 				 "(kvm_pvm &lt;loaded&gt;)</td>");
 }
 
-static void check_report(struct store *s, const char *dir, const char *reports)
+static void check_report(struct store *s, const char *dir, const char *reports, int browser)
 {
 	char *path = NULL;
 
 	CHECK(report_generate(s, "b", reports, &path) == 0, "report generated");
-	CHECK(path && strstr(path, "/reports/b/index.html"), "path %s", path ? path : "(none)");
+	CHECK(path && !strncmp(path, reports, strlen(reports)) && !strcmp(path + strlen(reports), "/b/index.html"),
+	      "path %s", path ? path : "(none)");
 
 	size_t len = 0;
 	char *html = path ? vb_read_file(path, &len) : NULL;
 
 	check_charts(html);
-	if (path)
+	if (path && browser)
 		check_browser(dir, path);
 	check_triangle(html, reports);
 	free(html);
@@ -370,28 +373,43 @@ static void check_scenarios(struct store *s, const char *reports)
 	free(path);
 }
 
-int main(void)
+/* Every part on a new database at url, its reports under reports; the page in a browser too when browser is set. */
+static void test_all(const char *url, const char *dir, const char *reports, int browser)
 {
-	char dir[] = "/tmp/vgpubench-report-XXXXXX";
 	struct store s;
 
-	if (!mkdtemp(dir))
-		return 1;
-	char *db = vb_strdupf("%s/vgpubench.db", dir), *reports = vb_strdupf("%s/reports", dir);
-
-	CHECK(store_open(&s, db) == 0, "open");
+	CHECK(store_open(&s, url) == 0, "open %s", url);
 	make_runs(&s);
-	check_report(&s, dir, reports);
+	check_report(&s, dir, reports, browser);
 	check_footer(&s);
 	check_empty(&s, reports);
 	check_calibration(&s, reports);
 	check_arms(&s, reports);
 	check_scenarios(&s, reports);
-
 	store_close(&s);
+}
+
+/* On SQLite (the page also in Chromium), then on the tests' PostgreSQL server when there is one. */
+int main(void)
+{
+	char dir[] = "/tmp/vgpubench-report-XXXXXX";
+	const char *server;
+
+	if (!mkdtemp(dir))
+		return 1;
+	char *db = vb_strdupf("%s/vgpubench.db", dir), *reports = vb_strdupf("%s/reports", dir);
+
+	test_all(db, dir, reports, 1);
+	free(db);
+	if ((server = pg_fixture_server("report"))) {
+		free(reports);
+		reports = vb_strdupf("%s/reports-pg", dir);
+		db = pg_fixture_db(server, "report");
+		test_all(db, dir, reports, 0);
+		free(db);
+	}
 	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 	free(reports);
-	free(db);
 	return check_done("report");
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "pg_fixture.h"
 #include "store/db.h"
 #include "store/store.h"
 #include "configs/vgpu_stats.h"
@@ -48,24 +49,11 @@ struct backend {
 	const char *server; /* PostgreSQL: the test server's connection string */
 };
 
-/* A new, empty database for one part of the test: a file name in the folder, or a database created on the
- * server. Its URL, malloc'ed. */
+/* A new, empty database for one part of the test: a file name in the folder, or a database made on the server.
+ * Its URL, malloc'ed. */
 static char *new_db(const struct backend *b, const char *name)
 {
-	PGconn *c;
-	PGresult *r;
-	char *sql;
-
-	if (!b->server)
-		return vb_strdupf("%s/%s.db", b->dir, name);
-	c = PQconnectdb(b->server);
-	sql = vb_strdupf("CREATE DATABASE vgpb_%d_%s", (int)getpid(), name);
-	r = PQexec(c, sql);
-	CHECK(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
-	free(sql);
-	return vb_strdupf("postgresql:%s dbname=vgpb_%d_%s", b->server, (int)getpid(), name);
+	return b->server ? pg_fixture_db(b->server, name) : vb_strdupf("%s/%s.db", b->dir, name);
 }
 
 /* sql run on url's database by a client of its own (another program's view); the first column of the last
@@ -142,7 +130,8 @@ static void test_old_versions(const char *dir, const char *db)
 		copy_db(db, v3);
 		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
 			    "DROP TABLE vgpu_health; DROP TABLE job_noise; DROP TABLE calibration_rows;"
-			    "DROP TABLE job_stages; ALTER TABLE configs DROP COLUMN seq;"
+			    "DROP TABLE job_stages;"
+			    "ALTER TABLE configs DROP COLUMN seq; ALTER TABLE runs DROP COLUMN host;"
 			    "PRAGMA user_version = 3;"
 			    "UPDATE schema_version SET version = 3;");
 		CHECK(store_open_read(&s, v3) == 0, "a version 3 database opens for reading: %s", s.err);
@@ -168,7 +157,7 @@ static void test_old_versions(const char *dir, const char *db)
 			    "CREATE TABLE job_noise(job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
 			    " steal_pct REAL, load_before REAL, load_after REAL, redos INTEGER NOT NULL, redo_reason TEXT);"
 			    "INSERT INTO job_noise SELECT id, 1, 0, 0, 0, NULL FROM jobs LIMIT 1;"
-			    "ALTER TABLE configs DROP COLUMN seq;"
+			    "ALTER TABLE configs DROP COLUMN seq; ALTER TABLE runs DROP COLUMN host;"
 			    "PRAGMA user_version = 8; UPDATE schema_version SET version = 8;");
 		CHECK(store_open(&s, v8) == 0 && count(&s, "PRAGMA user_version") == 10,
 		      "a version 8 database upgraded: %s", s.err);
@@ -318,7 +307,7 @@ static void test_scheduling(const char *db)
 	stage_record(&vs.stage[STAGE_FENCE], 5000000);
 
 	CHECK(store_open(&s, db) == 0, "open");
-	CHECK(store_run_create(&s, "r2", "sharing", "s.ini", "[plan]\n", "runs/r2") == 0, "a second run");
+	CHECK(store_run_create(&s, "r2", "sharing", "h1", "s.ini", "[plan]\n", "runs/r2") == 0, "a second run");
 	CHECK(store_jobs(&s, "r2", &j, 1) == 0, "a mediated job with its scheduling: %s", s.err);
 	CHECK(count(&s, "SELECT count(*) FROM job_stages") == 2 &&
 		      count(&s, "SELECT count FROM job_stages WHERE stage = 'check'") == 100,
@@ -392,11 +381,13 @@ struct listed {
 	char id[64], status[32];
 };
 
-static void list_run(void *ctx, const char *id, const char *status, const char *started_at, int jobs, int ok)
+static void list_run(void *ctx, const char *id, const char *host, const char *status, const char *started_at,
+		     int jobs, int ok)
 {
 	struct listed *l = ctx;
 
 	(void)started_at;
+	(void)host;
 	l->n++;
 	l->jobs = jobs;
 	l->ok = ok;
@@ -483,8 +474,9 @@ static char *test_runs(const struct backend *b)
 	char *db = new_db(b, "vgpubench"), *pp = NULL, *pt = NULL, *rd = NULL, *status = NULL;
 
 	CHECK(store_open(&s, db) == 0, "open a new database");
-	CHECK(store_run_create(&s, "r1", "default", "plan.ini", "[plan]\n", "/tmp/r1") == 0, "create run");
-	CHECK(store_run_create(&s, "r1", "default", "plan.ini", "[plan]\n", "/tmp/r1") < 0, "duplicate run id refused");
+	CHECK(store_run_create(&s, "r1", "default", "h1", "plan.ini", "[plan]\n", "/tmp/r1") == 0, "create run");
+	CHECK(store_run_create(&s, "r1", "default", "h1", "plan.ini", "[plan]\n", "/tmp/r1") < 0,
+	      "duplicate run id refused");
 	CHECK(store_config(&s, "r1", "native", "run", NULL) == 0, "config row");
 	CHECK(store_config(&s, "r1", "passthrough", "skipped", "needs KVM") == 0, "skipped config row");
 	CHECK(store_host_fact(&s, "r1", "accel", "tcg") == 0, "host fact");
@@ -531,7 +523,7 @@ static char *test_runs(const struct backend *b)
 	{
 		struct listed l = { 0 };
 
-		CHECK(store_run_list(&s, list_run, &l) == 0 && l.n == 1 && !strcmp(l.id, "r1") && l.jobs == 4 &&
+		CHECK(store_run_list(&s, NULL, list_run, &l) == 0 && l.n == 1 && !strcmp(l.id, "r1") && l.jobs == 4 &&
 			      l.ok == 3 && !strcmp(l.status, "running"),
 		      "listed: %d run(s), %s %s with %d/%d jobs ok", l.n, l.id, l.status, l.ok, l.jobs);
 	}
@@ -612,6 +604,60 @@ static void test_server_identity(const struct backend *b)
 	free(empty);
 }
 
+static void history_row(void *ctx, const char *const *cols)
+{
+	char *out = ctx;
+
+	snprintf(out + strlen(out), 64 - strlen(out), "%s ", cols[0]);
+}
+
+static void listed_id(void *ctx, const char *id, const char *host, const char *status, const char *started_at,
+		      int jobs, int ok)
+{
+	char *out = ctx;
+
+	(void)status;
+	(void)started_at;
+	(void)jobs;
+	(void)ok;
+	snprintf(out + strlen(out), 64 - strlen(out), "%s@%s ", id, host[0] ? host : "?");
+}
+
+/* Runs of one plan on two hosts and one whose host was not recorded: the previous run and the history of a run
+ * are its host's (or the host asked for), the list is a host's or everyone's. */
+static void test_hosts(const struct backend *b)
+{
+	char *db = new_db(b, "hosts"), prev[64] = "", hist[64] = "", list[64] = "", *h;
+	static const char *const runs[][2] = { { "t0", NULL }, { "t1", "h1" }, { "t2", "h2" }, { "t3", "h1" } };
+	struct store s;
+
+	CHECK(store_open(&s, db) == 0, "open: %s", s.err);
+	for (size_t i = 0; i < 4; i++)
+		CHECK(store_run_create(&s, runs[i][0], "nightly", runs[i][1], "p.ini", "", "runs/x") == 0 &&
+			      store_run_set_status(&s, runs[i][0], "complete", NULL) == 0,
+		      "run %s on %s", runs[i][0], runs[i][1] ? runs[i][1] : "(not recorded)");
+	CHECK(store_previous_run(&s, "t3", NULL, prev, sizeof(prev)) == 0 && !strcmp(prev, "t1"),
+	      "t3's previous run is its own host's, not the later run of another: %s", prev);
+	CHECK(store_previous_run(&s, "t3", "h2", prev, sizeof(prev)) == 0 && !strcmp(prev, "t2"),
+	      "or the host's asked for: %s", prev);
+	CHECK(store_previous_run(&s, "t1", NULL, prev, sizeof(prev)) == 0 && !strcmp(prev, "t0"),
+	      "a run whose host is not known is any host's: %s", prev);
+	CHECK(store_plan_history(&s, "t3", 10, history_row, hist) == 0 && !strcmp(hist, "t3 t1 t0 "),
+	      "t3's history: %s", hist);
+	CHECK(store_run_list(&s, "h2", listed_id, list) == 0 && !strcmp(list, "t0@? t2@h2 "), "h2's runs: %s", list);
+	list[0] = '\0';
+	CHECK(store_run_list(&s, NULL, listed_id, list) == 0 && !strcmp(list, "t0@? t1@h1 t2@h2 t3@h1 "),
+	      "every host's: %s", list);
+	h = store_run_host(&s, "t2");
+	CHECK(h && !strcmp(h, "h2"), "t2's host: %s", h ? h : "(none)");
+	free(h);
+	h = store_run_host(&s, "t0");
+	CHECK(!h, "t0's host is not known");
+	free(h);
+	store_close(&s);
+	free(db);
+}
+
 /* Two processes open one new database at once: both succeed, and the schema is made once. */
 static void test_open_race(const struct backend *b)
 {
@@ -677,10 +723,10 @@ static void test_subtests(const struct backend *b)
 	wl_add_subtest(&c, "spec/b", "fail");
 	wl_add_subtest(&c, "spec/d", "pass");
 	CHECK(store_open(&s, db) == 0, "open: %s", s.err);
-	CHECK(store_run_create(&s, "old", "p", "p.ini", "", "runs/old") == 0 && store_jobs(&s, "old", &j, 1) == 0,
+	CHECK(store_run_create(&s, "old", "p", "h1", "p.ini", "", "runs/old") == 0 && store_jobs(&s, "old", &j, 1) == 0,
 	      "a piglit job with three subtests: %s", s.err);
 	j.metrics = &c;
-	CHECK(store_run_create(&s, "new", "p", "p.ini", "", "runs/new") == 0 && store_jobs(&s, "new", &j, 1) == 0,
+	CHECK(store_run_create(&s, "new", "p", "h1", "p.ini", "", "runs/new") == 0 && store_jobs(&s, "new", &j, 1) == 0,
 	      "another run's");
 	j.repetition = 2;
 	j.metrics = &a;
@@ -711,6 +757,7 @@ static void test_backend(const struct backend *b)
 	test_utf8(db);
 	test_scheduling(sched);
 	test_subtests(b);
+	test_hosts(b);
 	test_open_race(b);
 	free(db);
 	free(sched);
@@ -730,12 +777,9 @@ int main(void)
 	test_identity(dir, db);
 	test_old_versions(dir, db);
 	free(db);
-	if ((pg.server = getenv("PG_TEST_CONNINFO")) && *pg.server) {
+	if ((pg.server = pg_fixture_server("store"))) {
 		test_backend(&pg);
 		test_server_identity(&pg);
-	} else {
-		printf("store: the PostgreSQL back-end is not tested: PG_TEST_CONNINFO names no server (run-tests.sh "
-		       "starts one)\n");
 	}
 	if (vb_rm_rf(dir) < 0)
 		fprintf(stderr, "cannot remove %s\n", dir);

@@ -1,0 +1,43 @@
+/* pg_fixture.h: a new database on the tests' PostgreSQL server, for the tests that run the store on both
+ * back-ends. run-tests.sh starts the server (tests/lib/pg_server.sh) and names it in PG_TEST_CONNINFO; without it
+ * the PostgreSQL half of a test is not run, and the test says so. */
+#ifndef VGPUBENCH_PG_FIXTURE_H
+#define VGPUBENCH_PG_FIXTURE_H
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "util.h"
+
+/* The server's connection string, or NULL (said once on stdout, as the test's name) when there is none. */
+static inline const char *pg_fixture_server(const char *test)
+{
+	const char *s = getenv("PG_TEST_CONNINFO");
+
+	if (s && *s)
+		return s;
+	printf("%s: the PostgreSQL back-end is not tested: PG_TEST_CONNINFO names no server (run-tests.sh starts "
+	       "one)\n",
+	       test);
+	return NULL;
+}
+
+/* A new, empty database named after this process and name on server: its --db URL (malloc'ed). */
+static inline char *pg_fixture_db(const char *server, const char *name)
+{
+	PGconn *c = PQconnectdb(server);
+	char *sql = vb_strdupf("CREATE DATABASE vgpb_%d_%s", (int)getpid(), name), *url;
+	PGresult *r = PQexec(c, sql);
+
+	CHECK(PQresultStatus(r) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	free(sql);
+	url = vb_strdupf("postgresql:%s dbname=vgpb_%d_%s", server, (int)getpid(), name);
+	return url;
+}
+
+#endif
