@@ -42,8 +42,6 @@ int store_open(struct store *s, const char *url);
  * and works in a read-only folder. 0, or -1 with a message printed. */
 int store_open_read(struct store *s, const char *url);
 void store_close(struct store *s);
-/* The back-end's name: "sqlite" or "postgresql". */
-const char *store_kind(const struct store *s);
 
 /* A new run of plan_name on host (host_id.h's label). 0, -2 when a run with this id exists already, -1 on other
  * errors. */

@@ -94,11 +94,6 @@ static int raw_query(const char *url, const char *sql)
 	return n;
 }
 
-/* Run sql on a database with sqlite3 itself (another program's view). */
-static void raw_sql(const char *path, const char *sql)
-{
-	raw_query(path, sql);
-}
 
 /* Copy the database file at from to to, for a test that damages or ages the copy. */
 static void copy_db(const char *from, const char *to)
@@ -128,7 +123,7 @@ static void test_old_versions(const char *dir, const char *db)
 		size_t sn = 9;
 
 		copy_db(db, v3);
-		raw_sql(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
+		raw_query(v3, "DROP TABLE scenario_samples; DROP TABLE scenario_jobs; DROP TABLE vgpu_stats;"
 			    "DROP TABLE vgpu_health; DROP TABLE job_noise; DROP TABLE calibration_rows;"
 			    "DROP TABLE job_stages;"
 			    "ALTER TABLE configs DROP COLUMN seq; ALTER TABLE runs DROP COLUMN host;"
@@ -153,7 +148,7 @@ static void test_old_versions(const char *dir, const char *db)
 		char *v8 = vb_strdupf("%s/v8.db", dir);
 
 		copy_db(db, v8);
-		raw_sql(v8, "DROP TABLE job_noise;"
+		raw_query(v8, "DROP TABLE job_noise;"
 			    "CREATE TABLE job_noise(job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
 			    " steal_pct REAL, load_before REAL, load_after REAL, redos INTEGER NOT NULL, redo_reason TEXT);"
 			    "INSERT INTO job_noise SELECT id, 1, 0, 0, 0, NULL FROM jobs LIMIT 1;"
@@ -178,7 +173,7 @@ static void test_identity(const char *dir, const char *db)
 	size_t blen = 0, alen = 0;
 
 	/* Another program's database: refused, byte for byte untouched. */
-	raw_sql(foreign, "CREATE TABLE accounts(id INTEGER, owner TEXT); INSERT INTO accounts VALUES (1, 'x');");
+	raw_query(foreign, "CREATE TABLE accounts(id INTEGER, owner TEXT); INSERT INTO accounts VALUES (1, 'x');");
 	before = vb_read_file(foreign, &blen);
 	CHECK(store_open(&s, foreign) < 0, "a foreign database is refused");
 	CHECK_STR_CONTAINS(s.err, "is not a vgpubench database (application_id 0, tables: accounts)");
@@ -190,28 +185,16 @@ static void test_identity(const char *dir, const char *db)
 
 	/* A table dropped from ours: reported damaged, not recreated. */
 	copy_db(db, copy);
-	raw_sql(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
+	raw_query(copy, "PRAGMA foreign_keys=OFF; DROP TABLE metrics;");
 	CHECK(store_open(&s, copy) < 0, "a database with a table missing is refused");
 	CHECK_STR_CONTAINS(s.err, "is damaged: table 'metrics' is missing (schema version 10)");
 	CHECK(store_open_read(&s, copy) < 0, "also for reading");
-	raw_sql(copy, "SELECT 1");
-	{
-		sqlite3 *raw = NULL;
-		sqlite3_stmt *st = NULL;
-		int n = -1;
-
-		if (sqlite3_open(copy, &raw) == SQLITE_OK &&
-		    sqlite3_prepare_v2(raw, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'", -1, &st,
-				       NULL) == SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int(st, 0);
-		sqlite3_finalize(st);
-		sqlite3_close(raw);
-		CHECK(n == 0, "the missing table was not recreated (%d)", n);
-	}
+	raw_query(copy, "SELECT 1");
+	CHECK(raw_query(copy, "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'") == 0,
+	      "the missing table was not recreated");
 
 	/* A version 2 database (no application_id, no runs.reason) is upgraded in place. */
-	raw_sql(legacy,
+	raw_query(legacy,
 		"CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);"
 		"CREATE TABLE runs(id TEXT PRIMARY KEY, plan_name TEXT NOT NULL, plan_path TEXT NOT NULL,"
 		" plan_text TEXT NOT NULL, dir TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,"
