@@ -97,8 +97,11 @@ static const struct command commands[] = {
 	{ "report", report_cmd, O_REPORTS | O_RESULTS, 1, 1, "report RUN [--reports DIR] [--results DIR]",
 	  "HTML report in DIR/RUN/index.html (default reports)" },
 	{ "export", export_cmd, O_FORMAT | O_OUT | O_RESULTS, 1, 1,
-	  "export RUN --format json|csv|junit [--out FILE] [--results DIR]",
-	  "the run as JSON, CSV or JUnit XML, to FILE or standard output" },
+	  "export RUN --format json|csv|junit|kcidb [--out FILE] [--results DIR]",
+	  "the run as JSON (whole, for import), CSV, JUnit XML or KernelCI's KCIDB v5, to FILE or standard output" },
+	{ "import", import_cmd, O_RESULTS, 1, 1, "import FILE [--results DIR]",
+	  "store a run exported with --format json (from any host or database) in this database, whole or not at "
+	  "all; the same run twice changes nothing" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

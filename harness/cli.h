@@ -33,6 +33,7 @@ int workloads_cmd(const struct cli *c);
 int show_cmd(const struct cli *c);
 int report_cmd(const struct cli *c);
 int export_cmd(const struct cli *c);
+int import_cmd(const struct cli *c);
 int compare_cmd(const struct cli *c);
 
 #endif

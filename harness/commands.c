@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <json-c/json.h>
 
 #include "run/calibrate.h"
 #include "cli.h"
@@ -13,6 +14,7 @@
 #include "doctor.h"
 #include "host/host_id.h"
 #include "report/export.h"
+#include "report/import.h"
 #include "report/report.h"
 #include "run/runner.h"
 #include "store/store.h"
@@ -280,8 +282,8 @@ static int cmd_export(const char *results, const char *run, const char *format, 
 	struct vb_out out = { 0 };
 	int rc = 1;
 
-	if (strcmp(format, "json") && strcmp(format, "csv") && strcmp(format, "junit")) {
-		vb_err("unknown export format '%s' (json, csv or junit)", format);
+	if (strcmp(format, "json") && strcmp(format, "csv") && strcmp(format, "junit") && strcmp(format, "kcidb")) {
+		vb_err("unknown export format '%s' (json, csv, junit or kcidb)", format);
 		free(db);
 		return 2;
 	}
@@ -313,6 +315,30 @@ static int cmd_export(const char *results, const char *run, const char *format, 
 	free(text);
 	free(db);
 	return rc;
+}
+
+static int cmd_import(const char *results, const char *path)
+{
+	struct store s;
+	struct json_object *doc = import_load(path); /* a file that cannot be imported touches no database */
+	char *db, run[256];
+	int rc;
+
+	if (!doc)
+		return 1;
+	db = store_url(results);
+	if (store_open(&s, db) < 0) {
+		json_object_put(doc);
+		free(db);
+		return 1;
+	}
+	rc = import_run(&s, doc, path, run, sizeof(run));
+	if (rc == 1)
+		printf("run %s is in %s already, the same: nothing to do\n", run, db);
+	store_close(&s);
+	json_object_put(doc);
+	free(db);
+	return rc < 0 ? 1 : 0;
 }
 
 static int cmd_report(const char *results, const char *run, const char *reports)
@@ -430,10 +456,15 @@ int export_cmd(const struct cli *c)
 	if (check_run_id("RUN", c->pos) < 0)
 		return 2;
 	if (!c->format) {
-		fprintf(stderr, "vgpubench: export needs --format json|csv|junit\n");
+		fprintf(stderr, "vgpubench: export needs --format json|csv|junit|kcidb\n");
 		return 2;
 	}
 	return cmd_export(c->results, c->pos, c->format, c->out);
+}
+
+int import_cmd(const struct cli *c)
+{
+	return cmd_import(c->results, c->pos);
 }
 
 int compare_cmd(const struct cli *c)

@@ -1,4 +1,5 @@
-/* export.c: JSON, CSV and JUnit exports of one run, read through the store's named readers (store.h). */
+/* export.c: JSON, CSV and JUnit exports of one run (KCIDB: export_kcidb.c), read through the store's named
+ * readers (store.h). */
 #define _GNU_SOURCE
 #include "report/export.h"
 
@@ -11,9 +12,7 @@
 #include "analysis/compare.h"
 #include "util.h"
 
-/* Text as a JSON string, made valid UTF-8 (rows written by older versions may hold any bytes); NULL stays NULL
- * (a JSON null). */
-static struct json_object *jstr(const char *t)
+struct json_object *export_text(const char *t)
 {
 	char *fixed;
 	struct json_object *o;
@@ -32,6 +31,35 @@ static struct json_object *jnum(double v)
 	return isnan(v) ? NULL : json_object_new_double(v);
 }
 
+/* A whole number (a count, an index, an exit code), or null where none was stored (NAN). */
+static struct json_object *jint(double v)
+{
+	return isnan(v) ? NULL : json_object_new_int64((long long)v);
+}
+
+/* A stored row's columns as one object, by column name; NULL columns left out. */
+static struct json_object *row_object(int ncols, const char *const *names, const struct store_value *values)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (int c = 0; c < ncols; c++) {
+		switch (values[c].type) {
+		case STORE_INT:
+			json_object_object_add(o, names[c], json_object_new_int64(values[c].i));
+			break;
+		case STORE_REAL:
+			json_object_object_add(o, names[c], json_object_new_double(values[c].d));
+			break;
+		case STORE_TEXT:
+			json_object_object_add(o, names[c], export_text(values[c].t));
+			break;
+		default:
+			break;
+		}
+	}
+	return o;
+}
+
 /* The JSON export's jobs as store_run_jobs reports them: the array, and the job being filled. */
 struct json_jobs {
 	struct json_object *jobs, *job, *metrics, *subtests;
@@ -42,21 +70,22 @@ static void add_job(void *ctx, const struct store_job_full *r)
 	struct json_jobs *x = ctx;
 	struct json_object *j = json_object_new_object();
 
-	json_object_object_add(j, "config", jstr(r->config));
-	json_object_object_add(j, "guests", jnum(r->topology));
-	json_object_object_add(j, "guest", jnum(r->guest_index));
-	json_object_object_add(j, "workload", jstr(r->workload));
-	json_object_object_add(j, "repetition", jnum(r->repetition));
-	json_object_object_add(j, "status", jstr(r->status));
-	json_object_object_add(j, "reason", jstr(r->reason));
-	json_object_object_add(j, "accel", jstr(r->accel));
-	json_object_object_add(j, "renderer", jstr(r->renderer));
+	json_object_object_add(j, "config", export_text(r->config));
+	json_object_object_add(j, "guests", jint(r->topology));
+	json_object_object_add(j, "guest", jint(r->guest_index));
+	json_object_object_add(j, "workload", export_text(r->workload));
+	json_object_object_add(j, "repetition", jint(r->repetition));
+	json_object_object_add(j, "status", export_text(r->status));
+	json_object_object_add(j, "reason", export_text(r->reason));
+	json_object_object_add(j, "accel", export_text(r->accel));
+	json_object_object_add(j, "renderer", export_text(r->renderer));
 	json_object_object_add(j, "wall_s", jnum(r->wall_s));
 	json_object_object_add(j, "user_s", jnum(r->user_s));
 	json_object_object_add(j, "sys_s", jnum(r->sys_s));
-	json_object_object_add(j, "maxrss_kb", jnum(r->maxrss_kb));
-	json_object_object_add(j, "exit_code", jnum(r->exit_code));
-	json_object_object_add(j, "log", jstr(r->log_path));
+	json_object_object_add(j, "maxrss_kb", jint(r->maxrss_kb));
+	json_object_object_add(j, "exit_code", jint(r->exit_code));
+	json_object_object_add(j, "log", export_text(r->log_path));
+	json_object_object_add(j, "finished_at", export_text(r->finished_at));
 	x->metrics = json_object_new_object();
 	json_object_object_add(j, "metrics", x->metrics);
 	x->subtests = NULL;
@@ -70,8 +99,8 @@ static void add_metric(void *ctx, const char *name, double value, const char *un
 	struct json_object *v = json_object_new_object();
 
 	json_object_object_add(v, "value", jnum(value));
-	json_object_object_add(v, "unit", jstr(unit));
-	json_object_object_add(v, "direction", jstr(direction));
+	json_object_object_add(v, "unit", export_text(unit));
+	json_object_object_add(v, "direction", export_text(direction));
 	json_object_object_add(x->metrics, name, v);
 }
 
@@ -84,7 +113,7 @@ static void add_subtest(void *ctx, const char *name, const char *status)
 		x->subtests = json_object_new_object();
 		json_object_object_add(x->job, "subtests", x->subtests);
 	}
-	json_object_object_add(x->subtests, name, jstr(status));
+	json_object_object_add(x->subtests, name, export_text(status));
 }
 
 /* A per-job table's row (store_job_details) into the job's JSON: job_stages as an array "stages", the others as one
@@ -93,23 +122,8 @@ static void add_detail(void *ctx, const char *table, int ncols, const char *cons
 		       const struct store_value *values)
 {
 	struct json_jobs *x = ctx;
-	struct json_object *o = json_object_new_object(), *arr;
+	struct json_object *o = row_object(ncols, names, values), *arr;
 
-	for (int c = 0; c < ncols; c++) {
-		switch (values[c].type) {
-		case STORE_INT:
-			json_object_object_add(o, names[c], json_object_new_int64(values[c].i));
-			break;
-		case STORE_REAL:
-			json_object_object_add(o, names[c], json_object_new_double(values[c].d));
-			break;
-		case STORE_TEXT:
-			json_object_object_add(o, names[c], jstr(values[c].t));
-			break;
-		default:
-			break;
-		}
-	}
 	if (strcmp(table, "job_stages") != 0) {
 		json_object_object_add(x->job, table, o);
 		return;
@@ -139,12 +153,12 @@ static int add_calibration(struct store *st, const char *run, struct json_object
 		const struct calibration_row *r = &rows[i];
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "workload", jstr(r->workload));
-		json_object_object_add(o, "metric", jstr(r->metric));
-		json_object_object_add(o, "config", jstr(r->config));
+		json_object_object_add(o, "workload", export_text(r->workload));
+		json_object_object_add(o, "metric", export_text(r->metric));
+		json_object_object_add(o, "config", export_text(r->config));
 		json_object_object_add(o, "guests", json_object_new_int(r->topology));
 		json_object_object_add(o, "dom0", json_object_new_boolean(r->dom0));
-		json_object_object_add(o, "injected", r->injected[0] ? jstr(r->injected) : NULL);
+		json_object_object_add(o, "injected", r->injected[0] ? export_text(r->injected) : NULL);
 		json_object_object_add(o, "aa_pairs", json_object_new_int(r->aa_pairs));
 		json_object_object_add(o, "aa_flagged", json_object_new_int(r->aa_flagged));
 		json_object_object_add(o, "ab_pairs", json_object_new_int(r->ab_pairs));
@@ -163,7 +177,7 @@ static void add_fact(void *ctx, const char *const *cols)
 {
 	char *key = vb_utf8_fix(cols[0]);
 
-	json_object_object_add(ctx, key ? key : cols[0], jstr(cols[1]));
+	json_object_object_add(ctx, key ? key : cols[0], export_text(cols[1]));
 	free(key);
 }
 
@@ -172,10 +186,70 @@ static void add_config(void *ctx, const char *const *cols)
 {
 	struct json_object *c = json_object_new_object();
 
-	json_object_object_add(c, "name", jstr(cols[0]));
-	json_object_object_add(c, "status", jstr(cols[1]));
-	json_object_object_add(c, "reason", cols[2][0] ? jstr(cols[2]) : NULL);
+	json_object_object_add(c, "name", export_text(cols[0]));
+	json_object_object_add(c, "status", export_text(cols[1]));
+	json_object_object_add(c, "reason", cols[2][0] ? export_text(cols[2]) : NULL);
 	json_object_array_add(ctx, c);
+}
+
+/* A guest's row (store_run_table "guests") into the JSON's "guests". */
+static void add_guest(void *ctx, long long id, int ncols, const char *const *names, const struct store_value *values)
+{
+	(void)id;
+	json_object_array_add(ctx, row_object(ncols, names, values));
+}
+
+/* The scenario jobs' rows being exported, and the first failure to read one's samples. */
+struct json_scenarios {
+	struct store *st;
+	struct json_object *rows;
+	int failed;
+};
+
+/* A scenario job (store_run_table "scenario_jobs") into the JSON's "scenario_jobs", with its samples as
+ * "samples": [[t_s, gpu_ms, frames], ...] when it has any. */
+static void add_scenario(void *ctx, long long id, int ncols, const char *const *names,
+			 const struct store_value *values)
+{
+	struct json_scenarios *x = ctx;
+	struct json_object *o = row_object(ncols, names, values), *samples;
+	double *t = NULL, *gpu = NULL, *frames = NULL;
+	size_t n = 0;
+
+	json_object_array_add(x->rows, o);
+	if (x->failed || store_scenario_samples(x->st, id, &t, &gpu, &frames, &n) < 0) {
+		x->failed = 1;
+		return;
+	}
+	if (n) {
+		samples = json_object_new_array();
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *sample = json_object_new_array();
+
+			json_object_array_add(sample, json_object_new_double(t[i]));
+			json_object_array_add(sample, json_object_new_double(gpu[i]));
+			json_object_array_add(sample, json_object_new_double(frames[i]));
+			json_object_array_add(samples, sample);
+		}
+		json_object_object_add(o, "samples", samples);
+	}
+	free(t);
+	free(gpu);
+	free(frames);
+}
+
+/* The run's guests and scenario jobs, as "guests" and "scenario_jobs". 0, or -1 (said). */
+static int add_run_tables(struct store *st, const char *run, struct json_object *root)
+{
+	struct json_object *guests = json_object_new_array();
+	struct json_scenarios sc = { st, json_object_new_array(), 0 };
+
+	json_object_object_add(root, "guests", guests);
+	json_object_object_add(root, "scenario_jobs", sc.rows);
+	if (store_run_table(st, run, "guests", add_guest, guests) < 0 ||
+	    store_run_table(st, run, "scenario_jobs", add_scenario, &sc) < 0)
+		return -1;
+	return sc.failed ? -1 : 0;
 }
 
 static int export_json(struct store *st, const char *run, FILE *out)
@@ -191,14 +265,23 @@ static int export_json(struct store *st, const char *run, FILE *out)
 		vb_err("no run '%s'", run);
 	if (rc != 0)
 		goto fail; /* said */
+	/* What this file is, and the store it came from (the one field a copy in another store changes). */
 	r = json_object_new_object();
-	json_object_object_add(r, "id", jstr(row.id));
-	json_object_object_add(r, "plan", jstr(row.plan));
-	json_object_object_add(r, "host", jstr(row.host));
-	json_object_object_add(r, "status", jstr(row.status));
-	json_object_object_add(r, "started_at", jstr(row.started_at));
-	json_object_object_add(r, "finished_at", jstr(row.finished_at));
-	json_object_object_add(r, "dir", jstr(row.dir));
+	json_object_object_add(r, "name", json_object_new_string(EXPORT_SCHEMA_NAME));
+	json_object_object_add(r, "version", json_object_new_int(EXPORT_SCHEMA_VERSION));
+	json_object_object_add(root, "schema", r);
+	json_object_object_add(root, "store", json_object_new_string(store_kind(st)));
+	r = json_object_new_object();
+	json_object_object_add(r, "id", export_text(row.id));
+	json_object_object_add(r, "plan", export_text(row.plan));
+	json_object_object_add(r, "host", export_text(row.host));
+	json_object_object_add(r, "status", export_text(row.status));
+	json_object_object_add(r, "started_at", export_text(row.started_at));
+	json_object_object_add(r, "finished_at", export_text(row.finished_at));
+	json_object_object_add(r, "dir", export_text(row.dir));
+	json_object_object_add(r, "reason", export_text(row.reason));
+	json_object_object_add(r, "plan_path", export_text(row.plan_path));
+	json_object_object_add(r, "plan_text", export_text(row.plan_text));
 	json_object_object_add(root, "run", r);
 
 	if (store_host_facts(st, run, add_fact, host) < 0 || store_configs(st, run, add_config, configs) < 0)
@@ -211,7 +294,7 @@ static int export_json(struct store *st, const char *run, FILE *out)
 		goto fail;
 	json_object_object_add(root, "jobs", x.jobs);
 	x.jobs = NULL;
-	if (add_calibration(st, run, root) < 0)
+	if (add_run_tables(st, run, root) < 0 || add_calibration(st, run, root) < 0)
 		goto fail;
 	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
@@ -474,6 +557,8 @@ int export_run(struct store *st, const char *run, const char *format, FILE *out)
 		return export_csv(st, run, out);
 	if (strcmp(format, "junit") == 0)
 		return export_junit(st, run, out);
-	vb_err("unknown export format '%s' (json, csv or junit)", format);
+	if (strcmp(format, "kcidb") == 0)
+		return export_kcidb(st, run, out);
+	vb_err("unknown export format '%s' (json, csv, junit or kcidb)", format);
 	return -1;
 }

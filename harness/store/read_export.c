@@ -85,6 +85,50 @@ int store_job_details(struct store *s, long long job_id, store_detail_fn fn, voi
 	return 0;
 }
 
+int store_run_table(struct store *s, const char *run, const char *table, store_table_row_fn fn, void *ctx)
+{
+	char sql[128];
+	struct db_stmt *st;
+	int rc, ncols;
+
+	if (strcmp(table, "guests") != 0 && strcmp(table, "scenario_jobs") != 0) {
+		snprintf(s->err, sizeof(s->err), "no such table of a run's: %s", table);
+		vb_err("%s", s->err);
+		return -1;
+	}
+	if (!sql_has_table(s, table))
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE run_id = ? ORDER BY id", table);
+	if (!(st = sql_prepare(s, sql, "reading a run's rows")))
+		return -1;
+	sql_bind_text(st, 1, run);
+	ncols = sql_col_count(st);
+	while ((rc = sql_step(st)) == DB_ROW) {
+		const char *names[64];
+		struct store_value values[64];
+		long long id = 0;
+		int n = 0;
+
+		for (int c = 0; c < ncols && n < 64; c++) {
+			const char *name = sql_col_name(st, c);
+
+			if (!strcmp(name, "id"))
+				id = sql_int64(st, c);
+			else if (strcmp(name, "run_id") != 0) {
+				names[n] = name;
+				values[n++] = column_value(st, c);
+			}
+		}
+		fn(ctx, id, n, names, values);
+	}
+	sql_finalize(st);
+	if (rc != DB_DONE) {
+		sql_error(s, "reading a run's rows");
+		return -1;
+	}
+	return 0;
+}
+
 /* The metrics (mq) and subtests (sq) of job id through fns, then its details. 0, or -1 (said). */
 static int job_parts(struct store *s, long long id, struct db_stmt *mq, struct db_stmt *sq,
 		     const struct store_job_fns *fns, void *ctx)
@@ -116,7 +160,7 @@ int store_run_jobs(struct store *s, const char *run, const struct store_job_fns 
 	struct db_stmt *q =
 	    sql_prepare(s,
 			"SELECT id, config, topology, guest_index, workload, repetition, status, reason, accel,"
-			" renderer, wall_s, user_s, sys_s, maxrss_kb, exit_code, log_path FROM jobs"
+			" renderer, wall_s, user_s, sys_s, maxrss_kb, exit_code, log_path, finished_at FROM jobs"
 			" WHERE run_id = ? ORDER BY workload, config, topology, repetition, guest_index",
 			"reading the run's jobs");
 	struct db_stmt *mq =
@@ -148,6 +192,7 @@ int store_run_jobs(struct store *s, const char *run, const struct store_job_fns 
 				.maxrss_kb = sql_num_or(q, 13, NAN),
 				.exit_code = sql_num_or(q, 14, NAN),
 				.log_path = sql_text_or_null(q, 15),
+				.finished_at = sql_text_or_null(q, 16),
 			};
 
 			fns->job(ctx, &j);

@@ -253,7 +253,9 @@ static char *dup_or_null(const char *t)
 int store_run_row_get(struct store *s, const char *run, struct store_run_row *out)
 {
 	struct db_stmt *st = sql_prepare(
-	    s, "SELECT id, plan_name, status, started_at, finished_at, dir, host FROM runs WHERE id = ?",
+	    s,
+	    "SELECT id, plan_name, status, started_at, finished_at, dir, host, plan_path, plan_text, reason"
+	    " FROM runs WHERE id = ?",
 	    "reading the run");
 	int rc;
 
@@ -270,6 +272,9 @@ int store_run_row_get(struct store *s, const char *run, struct store_run_row *ou
 		out->finished_at = dup_or_null(sql_text_or_null(st, 4));
 		out->dir = dup_or_null(sql_text_or_null(st, 5));
 		out->host = dup_or_null(sql_text_or_null(st, 6));
+		out->plan_path = dup_or_null(sql_text_or_null(st, 7));
+		out->plan_text = dup_or_null(sql_text_or_null(st, 8));
+		out->reason = dup_or_null(sql_text_or_null(st, 9));
 	}
 	sql_finalize(st);
 	if (rc != DB_ROW && rc != DB_DONE) {
@@ -288,5 +293,8 @@ void store_run_row_free(struct store_run_row *r)
 	free(r->finished_at);
 	free(r->dir);
 	free(r->host);
+	free(r->plan_path);
+	free(r->plan_text);
+	free(r->reason);
 	memset(r, 0, sizeof(*r));
 }

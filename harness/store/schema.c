@@ -324,6 +324,11 @@ void store_close(struct store *s)
 	s->db = NULL;
 }
 
+const char *store_kind(const struct store *s)
+{
+	return s->drv ? s->drv->scheme : "none";
+}
+
 char *store_url(const char *results)
 {
 	const char *env = getenv("VGPUBENCH_DB");

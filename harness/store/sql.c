@@ -12,8 +12,8 @@
 #include "store/sql.h"
 #include "util.h"
 
-/* Say what failed in words a user can act on; kept in s->err for the caller. */
-void sql_error(struct store *s, const char *what)
+/* What failed, in words a user can act on, into s->err. */
+void sql_keep_error(struct store *s)
 {
 	const char *msg = s->drv && s->db ? s->drv->errmsg(s->db) : "out of memory";
 
@@ -34,6 +34,12 @@ void sql_error(struct store *s, const char *what)
 	default:
 		snprintf(s->err, sizeof(s->err), "%s", msg);
 	}
+}
+
+/* Say what failed in words a user can act on; kept in s->err for the caller. */
+void sql_error(struct store *s, const char *what)
+{
+	sql_keep_error(s);
 	vb_err("database: %s%s%s", s->err, what ? " in: " : "", what ? what : "");
 }
 

@@ -24,6 +24,8 @@ struct cb {
 
 /* Say what failed in words a user can act on; kept in s->err for the caller. */
 void sql_error(struct store *s, const char *what);
+/* The same into s->err only, for a caller that says it with more of its own. */
+void sql_keep_error(struct store *s);
 /* Run sql, which returns no rows. 0, or -1 (said). */
 int sql_exec(struct store *s, const char *sql);
 /* A write transaction (lock: the schema's too). 0, or -1 (said). */

@@ -4,8 +4,9 @@
  * The schema is documented in results/SCHEMA.md. Every job and its metrics
  * are written in one transaction, so a crash loses at most the job in flight.
  * Behind it: schema.c (the schema, its versions, opening), write.c (what a
- * run writes), read_runs.c, read_values.c, read_scenarios.c and
- * read_export.c (the readers), and sql.c (their helpers, sql.h). */
+ * run writes), import.c (a run written from an export), read_runs.c,
+ * read_values.c, read_scenarios.c and read_export.c (the readers), and
+ * sql.c (their helpers, sql.h). */
 #ifndef VGPUBENCH_STORE_H
 #define VGPUBENCH_STORE_H
 
@@ -42,6 +43,8 @@ int store_open(struct store *s, const char *url);
  * and works in a read-only folder. 0, or -1 with a message printed. */
 int store_open_read(struct store *s, const char *url);
 void store_close(struct store *s);
+/* The back-end's name: "sqlite" or "postgresql" (an export says which store it came from). */
+const char *store_kind(const struct store *s);
 
 /* A new run of plan_name on host (host_id.h's label). 0, -2 when a run with this id exists already, -1 on other
  * errors. */
@@ -290,7 +293,7 @@ int store_stage_rows(struct store *s, const char *run, struct stage_row **out, s
 
 /* A run's own row; the strings are malloc'd (NULL: not recorded). */
 struct store_run_row {
-	char *id, *plan, *host, *status, *started_at, *finished_at, *dir;
+	char *id, *plan, *host, *status, *started_at, *finished_at, *dir, *plan_path, *plan_text, *reason;
 };
 /* 0, 1 when there is no run `run` (not said), or -1. Free with store_run_row_free either way. */
 int store_run_row_get(struct store *s, const char *run, struct store_run_row *out);
@@ -313,10 +316,17 @@ typedef void (*store_detail_fn)(void *ctx, const char *table, int ncols, const c
  * older database lacks has no rows. */
 int store_job_details(struct store *s, long long job_id, store_detail_fn fn, void *ctx);
 
+/* A row of a run's table with its own id: the row's id, then its columns but id and run_id. */
+typedef void (*store_table_row_fn)(void *ctx, long long id, int ncols, const char *const *names,
+				   const struct store_value *values);
+/* Every row a run has in table "guests" or "scenario_jobs", in the order they were stored. A table an older
+ * database lacks has none. */
+int store_run_table(struct store *s, const char *run, const char *table, store_table_row_fn fn, void *ctx);
+
 /* A stored job as a whole (the columns of `jobs`; numbers NAN where NULL). */
 struct store_job_full {
 	long long id;
-	const char *config, *workload, *status, *reason, *accel, *renderer, *log_path;
+	const char *config, *workload, *status, *reason, *accel, *renderer, *log_path, *finished_at;
 	double topology, guest_index, repetition, wall_s, user_s, sys_s, maxrss_kb, exit_code;
 };
 /* What store_run_jobs reports of each job, in this order: the job, its metrics by name, its subtests by name, then
@@ -329,6 +339,22 @@ struct store_job_fns {
 };
 /* A run's jobs by workload, configuration, guest count, repetition and guest. */
 int store_run_jobs(struct store *s, const char *run, const struct store_job_fns *fns, void *ctx);
+
+/*
+ * A run written from outside (vgpubench import), row by row, in one transaction. begin: the transaction, for
+ * the run with this id (NULL, said, when it cannot start). row: one row of table (one of the tables a run owns:
+ * runs, host_facts, configs, guests, jobs and its metrics, subtests, job_noise, vgpu_stats, vgpu_health,
+ * job_stages; scenario_jobs and their scenario_samples; calibration_rows), its columns by name; the run's id and
+ * the row's parent (parent: the job's or scenario job's id, for the tables under one) are set here, and a name
+ * that is not a column the row may set is refused. *id: the new row's id, for a table that numbers its rows.
+ * 0, or -1 with the reason in s->err, not said (the caller says it with the row's place). end: commit
+ * (commit 1; 0, or -1 with everything rolled back) or roll back (commit 0; -1); im is freed either way.
+ */
+struct store_import;
+struct store_import *store_import_begin(struct store *s, const char *run);
+int store_import_row(struct store_import *im, const char *table, long long parent, int n, const char *const *names,
+		     const struct store_value *values, long long *id);
+int store_import_end(struct store_import *im, int commit);
 
 /* One metric value of a job, or a job with no metrics (metric, unit, direction NULL, value NAN). */
 struct store_metric_row {

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # store_pg_test.sh: the harness on a real PostgreSQL server (--db postgresql://...): a short native run lands
 # there and nowhere else; list, show, compare (the previous run found on the server), export and report read it
-# back; VGPUBENCH_DB does what --db does; a server killed in the middle of a run stops it with rc 1 and the
-# reason, keeps what was stored, and --resume finishes it once the server is back (and a restart between two
-# repetitions costs nothing); two hosts write into it at once, each listing and comparing its own runs (across
-# hosts only with --cross-host); URLs that cannot be used are refused with a one-line reason and write nothing. Uses run-tests.sh's server (PG_TEST_CONNINFO), or starts its
-# own. Usage: store_pg_test.sh BUILD_DIR. Prints "N passed, N failed".
+# back; VGPUBENCH_DB does what --db does; the run moves to SQLite with export and import, and imports twice to
+# nothing; a server killed in the middle of a run stops it with rc 1 and the reason, keeps what was stored, and
+# --resume finishes it once the server is back (and a restart between two repetitions costs nothing); two hosts
+# write into it at once, each listing and comparing its own runs (across hosts only with --cross-host); URLs that
+# cannot be used are refused with a one-line reason and write nothing. Uses run-tests.sh's server
+# (PG_TEST_CONNINFO), or starts its own. Usage: store_pg_test.sh BUILD_DIR. Prints "N passed, N failed".
 set -u
 build=${1:?build dir}
 vb="$build/vgpubench"
@@ -56,6 +57,36 @@ check 'python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 i
 "$vb" report "$run1" --db "$url" --reports "$tmp/reports" >"$tmp/report.log" 2>&1
 check '[ -s "$tmp/reports/$run1/index.html" ] && grep -q "glmark2-short" "$tmp/reports/$run1/index.html"' \
 	"the report is written from the server: $(tail -3 "$tmp/report.log")"
+
+# 2b. Moving the run: exported from the server, imported into a SQLite database, exported again: the same JSON but
+# the store it names; the copy reads like the original (show); imported twice, or back into the server that has
+# it: nothing to do; as KCIDB, every metric a DONE test; a truncated file: one line, exit 1, nothing written.
+"$vb" import "$tmp/run1.json" --db "sqlite:$tmp/copy.db" >"$tmp/import.log" 2>&1
+rc=$?
+check '[ $rc = 0 ] && grep -q "imported run $run1: 2 jobs" "$tmp/import.log"' "import into SQLite (exit $rc): $(cat "$tmp/import.log")"
+"$vb" export "$run1" --format json --db "sqlite:$tmp/copy.db" --out "$tmp/copy.json" >/dev/null 2>&1
+diff <(grep -v '^  "store":' "$tmp/run1.json") <(grep -v '^  "store":' "$tmp/copy.json") >"$tmp/diff.log"
+check '[ ! -s "$tmp/diff.log" ] && grep -q "\"store\":\"sqlite\"" "$tmp/copy.json"' \
+	"exported again from SQLite: the same JSON but its store: $(head -20 "$tmp/diff.log")"
+"$vb" show "$run1" --db "sqlite:$tmp/copy.db" >"$tmp/copy-show.log" 2>&1
+check 'diff <(grep -v "^database\|^results" "$tmp/show.log") <(grep -v "^database\|^results" "$tmp/copy-show.log") >/dev/null' \
+	"show prints the copy as the original: $(diff "$tmp/show.log" "$tmp/copy-show.log" | head -5)"
+for target in "sqlite:$tmp/copy.db" "$url"; do
+	"$vb" import "$tmp/run1.json" --db "$target" >"$tmp/import2.log" 2>&1
+	rc=$?
+	check '[ $rc = 0 ] && grep -q "the same: nothing to do" "$tmp/import2.log"' "imported again into ${target%%:*}: nothing to do (exit $rc): $(cat "$tmp/import2.log")"
+done
+check '[ "$(q "SELECT count(*) FROM runs")" = 1 ]' "the server still has one run: $(q "SELECT id FROM runs")"
+"$vb" export "$run1" --format kcidb --db "$url" --out "$tmp/run1.kcidb.json" >"$tmp/kcidb.log" 2>&1
+rc=$?
+check '[ $rc = 0 ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); t=d[\"tests\"]; sys.exit(0 if d[\"version\"][\"major\"] == 5 and t and all(x[\"status\"] == \"DONE\" and x[\"id\"].startswith(\"vgpubench:\") for x in t) else 1)" "$tmp/run1.kcidb.json"' \
+	"export as KCIDB (exit $rc): every metric a DONE test: $(head -c 400 "$tmp/run1.kcidb.json") $(cat "$tmp/kcidb.log")"
+head -c 1000 "$tmp/run1.json" >"$tmp/cut.json"
+"$vb" import "$tmp/cut.json" --db "sqlite:$tmp/cut.db" >"$tmp/cut.log" 2>&1
+rc=$?
+check '[ $rc = 1 ] && [ "$(wc -l <"$tmp/cut.log")" = 1 ] && grep -q "truncated" "$tmp/cut.log"' \
+	"a truncated export: one line, exit 1 (exit $rc): $(cat "$tmp/cut.log")"
+check '[ ! -e "$tmp/cut.db" ]' "and nothing was written: no database made for it"
 
 # 3. A second run: compare finds the first as its baseline on the server.
 "$vb" run "$tmp/plan.ini" --db "$url" --results "$tmp/results" --reports "$tmp/reports" >"$tmp/run2.log" 2>&1
