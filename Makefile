@@ -61,6 +61,7 @@ VGPUBENCH    := $(BUILD)/vgpubench
 MEDIATOR     := $(BUILD)/vgpu-mediator
 BENCH_MEDIATOR := $(BUILD)/bench-mediator
 BENCH_VTEST  := $(BUILD)/bench-vtest
+BENCH_LAB    := $(BUILD)/bench-lab
 HOSTILE      := $(BUILD)/vgpu-hostile
 HOSTILE_SRC  := tools/hostile.c tools/hostile_vm.c tools/hostile_cases.c tools/frontend.c mediator/vhost/vhost_msg.c \
 	$(UTIL_SRC) $(COMMON_SRC)
@@ -71,7 +72,7 @@ BENCH_VTEST_SRC := tools/bench_vtest.c harness/host/vtest_ns.c harness/host/xvfb
 TESTS_SAN    := $(patsubst %.c,$(BUILD)/san/%,$(notdir $(TEST_SRC)))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
-.PHONY: all build deps run test check bench bench-mediator bench-vtest fuzz format clean
+.PHONY: all build deps run test check bench bench-mediator bench-vtest bench-lab fuzz format clean
 
 all: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory build
@@ -180,7 +181,17 @@ bench-vtest: deps
 	@$(MAKE) --no-print-directory $(MEDIATOR) $(BENCH_VTEST)
 	$(BENCH_VTEST) $(BENCH_VTEST_ARGS)
 
-bench: bench-mediator bench-vtest
+# A lab's database made up (BENCH_LAB_ARGS: hosts and nights, default 20 60), on SQLite and on a private
+# PostgreSQL server: one run's store time on each, and report --lab's time over it.
+$(BENCH_LAB): tools/bench_lab.c $(HARNESS_SRC) $(HARNESS_HDR) $(STAGE_HIST_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ tools/bench_lab.c $(HARNESS_SRC) $(STAGE_HIST_SRC) $(HARNESS_LIBS)
+
+bench-lab: deps
+	@$(MAKE) --no-print-directory $(VGPUBENCH) $(BENCH_LAB)
+	bash tools/bench_lab.sh $(BUILD) $(BENCH_LAB_ARGS)
+
+bench: bench-mediator bench-vtest bench-lab
 
 # libFuzzer targets (clang), each run briefly by make test from its seed corpus.
 $(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) \

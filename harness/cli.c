@@ -37,6 +37,7 @@ static int int_option(const char *name, const char *text, int lo, int hi, int *v
 	X("db", 'd', O_DB, 1)                           \
 	X("host", 'H', O_HOST, 1)                       \
 	X("cross-host", 'X', O_CROSS_HOST, 0)           \
+	X("lab", 'L', O_LAB, 0)                         \
 	X("help", 'h', O_HELP, 0)
 
 enum {
@@ -54,6 +55,7 @@ enum {
 	O_DB = 1 << 11, /* taken wherever --results is: the database need not be under it */
 	O_HOST = 1 << 12,
 	O_CROSS_HOST = 1 << 13,
+	O_LAB = 1 << 14,
 };
 
 /*
@@ -94,8 +96,11 @@ static const struct command commands[] = {
 	  "by one)" },
 	{ "calibrate", calibrate_cmd, O_RESUME, 0, 1, "calibrate --resume CALIBRATION [--results DIR] [--reports DIR]",
 	  "finish a calibration that was stopped, with its own options" },
-	{ "report", report_cmd, O_REPORTS | O_RESULTS, 1, 1, "report RUN [--reports DIR] [--results DIR]",
+	{ "report", report_cmd, O_REPORTS | O_RESULTS, 0, 1, "report RUN [--reports DIR] [--results DIR]",
 	  "HTML report in DIR/RUN/index.html (default reports)" },
+	{ "report", report_cmd, O_LAB, 0, 0, "report --lab [--reports DIR] [--results DIR]",
+	  "the lab page, DIR/lab/index.html: every host's latest runs and their headline ratios, hosts that failed "
+	  "or stopped marked, each headline metric's trend per host" },
 	{ "export", export_cmd, O_FORMAT | O_OUT | O_RESULTS, 1, 1,
 	  "export RUN --format json|csv|junit|kcidb [--out FILE] [--results DIR]",
 	  "the run as JSON (whole, for import), CSV, JUnit XML or KernelCI's KCIDB v5, to FILE or standard output" },
@@ -219,6 +224,9 @@ static int take_option(unsigned flag, const char *name, const char *v, struct cl
 		break;
 	case O_CROSS_HOST:
 		c->cross_host = 1;
+		break;
+	case O_LAB:
+		c->lab = 1;
 		break;
 	case O_DB:
 		/* The store reads it (store_url), as it does a VGPUBENCH_DB set by the user. */

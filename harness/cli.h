@@ -14,6 +14,7 @@ struct cli {
 	const char *cmd, *results, *reports, *resume, *pos, *pos2, *format, *out, *baseline;
 	const char *host; /* --host: list's and compare's host (NULL: this host; "all" for list) */
 	int cross_host;   /* --cross-host: compare may take a baseline from another host */
+	int lab;          /* --lab: report the whole database (the lab page), not one run */
 	double threshold;
 	struct calibrate_opts cal;
 };

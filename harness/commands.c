@@ -341,6 +341,7 @@ static int cmd_import(const char *results, const char *path)
 	return rc < 0 ? 1 : 0;
 }
 
+/* The report of run, or with run NULL the lab page. */
 static int cmd_report(const char *results, const char *run, const char *reports)
 {
 	struct store s;
@@ -352,11 +353,11 @@ static int cmd_report(const char *results, const char *run, const char *reports)
 		return 1;
 	}
 	free(db);
-	rc = report_generate(&s, run, reports, &path) < 0 ? 1 : 0;
+	rc = (run ? report_generate(&s, run, reports, &path) : report_lab(&s, reports, &path)) < 0 ? 1 : 0;
 	if (rc == 0)
-		printf("report: %s\n", path);
+		printf("%s: %s\n", run ? "report" : "lab page", path);
 	else if (path)
-		vb_err("the report %s is incomplete (see above)", path);
+		vb_err("the %s %s is incomplete (see above)", run ? "report" : "lab page", path);
 	free(path);
 	store_close(&s);
 	return rc;
@@ -446,6 +447,16 @@ int show_cmd(const struct cli *c)
 
 int report_cmd(const struct cli *c)
 {
+	if (c->lab && c->pos) {
+		fprintf(stderr, "vgpubench: give a run or --lab, not both\n");
+		return 2;
+	}
+	if (c->lab)
+		return cmd_report(c->results, NULL, c->reports);
+	if (!c->pos) {
+		fprintf(stderr, "vgpubench: report needs a run id (or --lab)\n");
+		return 2;
+	}
 	if (check_run_id("RUN", c->pos) < 0)
 		return 2;
 	return cmd_report(c->results, c->pos, c->reports);

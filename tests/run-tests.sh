@@ -127,6 +127,7 @@ if [ $programs_only = 1 ]; then
 fi
 run_one kill_resume_test bash tests/integration/kill_resume_test.sh "$build"
 run_one store_pg_test bash tests/integration/store_pg_test.sh "$build"
+run_one nightly_test bash tests/integration/nightly_test.sh "$build"
 run_one interleave_run_test bash tests/integration/interleave_run_test.sh "$build"
 run_one harness_faults_test bash tests/integration/harness_faults_test.sh "$build"
 run_one scenario_run_test bash tests/integration/scenario_run_test.sh "$build"

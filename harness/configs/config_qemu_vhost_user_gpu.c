@@ -65,6 +65,7 @@ const struct config_def config_qemu_vhost_user_gpu = {
 	.name = "qemu-vhost-user-gpu",
 	.kind = CONFIG_GUEST,
 	.description = "peer baseline: QEMU's own vhost-user-gpu back-end, one per guest",
+	.peer = 1,
 	.guest_renderer = "virgl",
 	.guest_kms_driver = "virtio_gpu",
 	.skip_reason = skip_reason,

@@ -34,6 +34,7 @@ const struct config_def config_qemu_virgl = {
 	.name = "qemu-virgl",
 	.kind = CONFIG_GUEST,
 	.description = "peer baseline: QEMU's built-in virtio-gpu-gl-pci (virgl)",
+	.peer = 1,
 	.guest_renderer = "virgl",
 	.guest_kms_driver = "virtio_gpu",
 	.needs_display = 1,

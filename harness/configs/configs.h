@@ -46,6 +46,8 @@ struct config_def {
 	const char *description;
 	/* Its corner of the mediated / passthrough / native triangle the report opens with, if any. */
 	enum config_role role;
+	/* A peer baseline: another back-end a user could pick instead of the mediator (mediated ÷ peer). */
+	int peer;
 	/* Substring GL_RENDERER must contain in a guest (NULL: not checked). */
 	const char *guest_renderer;
 	/* The KMS driver a guest's 2D workloads must run on (NULL: not checked). */

@@ -14,4 +14,11 @@
  */
 int report_generate(struct store *st, const char *run, const char *reports_dir, char **path_out);
 
+/*
+ * The lab page (lab.c): reports_dir/lab/index.html over the whole database: each host's latest run of each plan
+ * (marked when it failed or is older than two days) with its headline ratios, and each headline metric's trend
+ * per host, a chart per unit. *path_out (malloc'ed) as report_generate's. 0, or -1 with messages printed.
+ */
+int report_lab(struct store *st, const char *reports_dir, char **path_out);
+
 #endif

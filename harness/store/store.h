@@ -340,6 +340,25 @@ struct store_job_fns {
 /* A run's jobs by workload, configuration, guest count, repetition and guest. */
 int store_run_jobs(struct store *s, const char *run, const struct store_job_fns *fns, void *ctx);
 
+/* The lab page's readers (read_lab.c). A run as the lab page lists it ("" for a host that was not recorded). */
+struct store_lab_run {
+	const char *id, *host, *plan, *status, *started_at;
+};
+/* Every run of every host, by host, plan and start. 0, or -1 (said). */
+int store_lab_runs(struct store *s, void (*fn)(void *ctx, const struct store_lab_run *r), void *ctx);
+/* One guest job's value of its workload's headline metric (store_lab_values). */
+struct store_lab_value {
+	const char *host, *run, *started_at, *workload, *metric, *unit;
+	int topology;
+	double value;
+};
+#define STORE_LAB_PAIRS 32
+/* Every ok guest job's value (dom0's aside) in config's runs of the metric pairs names for its workload (npairs
+ * {workload, metric}, at most STORE_LAB_PAIRS), by host, workload, metric, guest count, start and run. 0, or -1
+ * (said). */
+int store_lab_values(struct store *s, const char *config, const char *const (*pairs)[2], size_t npairs,
+		     void (*fn)(void *ctx, const struct store_lab_value *v), void *ctx);
+
 /*
  * A run written from outside (vgpubench import), row by row, in one transaction. begin: the transaction, for
  * the run with this id (NULL, said, when it cannot start). row: one row of table (one of the tables a run owns:

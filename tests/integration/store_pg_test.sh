@@ -4,9 +4,10 @@
 # back; VGPUBENCH_DB does what --db does; the run moves to SQLite with export and import, and imports twice to
 # nothing; a server killed in the middle of a run stops it with rc 1 and the reason, keeps what was stored, and
 # --resume finishes it once the server is back (and a restart between two repetitions costs nothing); two hosts
-# write into it at once, each listing and comparing its own runs (across hosts only with --cross-host); URLs that
-# cannot be used are refused with a one-line reason and write nothing. Uses run-tests.sh's server
-# (PG_TEST_CONNINFO), or starts its own. Usage: store_pg_test.sh BUILD_DIR. Prints "N passed, N failed".
+# write into it at once, each listing and comparing its own runs (across hosts only with --cross-host), and the lab
+# page shows both; URLs that cannot be used are refused with a one-line reason and write nothing. Uses
+# run-tests.sh's server (PG_TEST_CONNINFO), or starts its own. Usage: store_pg_test.sh BUILD_DIR.
+# Prints "N passed, N failed".
 set -u
 build=${1:?build dir}
 vb="$build/vgpubench"
@@ -131,6 +132,10 @@ check '[ $rc = 2 ] && grep -q "needs --cross-host" "$tmp/cross.log"' "two hosts'
 rc=$?
 check '[ $rc = 0 ] && head -1 "$tmp/cross2.log" | grep -q "^cross-host comparison: $runb on labb against $runa on laba"' \
 	"with --cross-host, --host laba gives laba's run, said at the top (exit $rc): $(head -2 "$tmp/cross2.log")"
+"$vb" report --lab --db "$turl" --reports "$tmp/labreports" >"$tmp/lab.log" 2>&1
+rc=$?
+check '[ $rc = 0 ] && grep -q "<td rowspan=1>laba</td>" "$tmp/labreports/lab/index.html" && grep -q "<td rowspan=1>labb</td>" "$tmp/labreports/lab/index.html"' \
+	"report --lab shows both hosts (exit $rc): $(cat "$tmp/lab.log")"
 
 # 5. The server killed in the middle of a run: rc 1 with the reason; what was stored stays; --resume finishes it
 # once the server is back.

@@ -43,9 +43,9 @@ done
 check '[ -z "$bare" ]' "harness headers are included by their folder: $bare"
 
 # The report is reached from the commands and from the last step of a run or a calibration, nothing else.
-reach=$(grep -l -r '#include "report/report.h"' harness | sort | tr '\n' ' ')
-check '[ "$reach" = "harness/commands.c harness/report/report.c harness/run/calibrate.c harness/run/runner.c " ]' \
-	"only the commands, a run's and a calibration's end reach the report: $reach"
+reach=$(grep -l -r '#include "report/report.h"' harness | grep -v '^harness/report/' | sort | tr '\n' ' ')
+check '[ "$reach" = "harness/commands.c harness/run/calibrate.c harness/run/runner.c " ]' \
+	"only the commands, a run's and a calibration's end reach the report (besides its own files): $reach"
 
 # SQL only in the store: a database library's header in its back-ends (store/db/) alone, its SQL layer (db.h,
 # sql.h) in the store alone.
