@@ -78,7 +78,8 @@ static const struct command commands[] = {
 	  "the same, with the mediated rows also run with the vgpu-mediator at PATH, both builds taking turns boot by "
 	  "boot, then compared; exits 4 on regressions" },
 	{ "run", run_cmd, O_RESUME, 0, 1, "run --resume RUN [--results DIR]", "finish an interrupted run" },
-	{ "show", show_cmd, O_RESULTS, 1, 1, "show RUN [--results DIR]", "print a run's summary table" },
+	{ "show", show_cmd, O_RESULTS | O_HOST, 0, 1, "show [RUN] [--host H] [--results DIR]",
+	  "print a run's summary table (without RUN: this host's newest run, or H's)" },
 	{ "list", list_cmd, O_RESULTS | O_HOST, 0, 0, "list [--host H|all] [--results DIR]",
 	  "list the runs in the database: this host's, H's, or every host's" },
 	{ "workloads", workloads_cmd, 0, 0, 0, "workloads", "the workload catalogue" },
@@ -96,8 +97,9 @@ static const struct command commands[] = {
 	  "by one)" },
 	{ "calibrate", calibrate_cmd, O_RESUME, 0, 1, "calibrate --resume CALIBRATION [--results DIR] [--reports DIR]",
 	  "finish a calibration that was stopped, with its own options" },
-	{ "report", report_cmd, O_REPORTS | O_RESULTS, 0, 1, "report RUN [--reports DIR] [--results DIR]",
-	  "HTML report in DIR/RUN/index.html (default reports)" },
+	{ "report", report_cmd, O_REPORTS | O_RESULTS | O_HOST, 0, 1,
+	  "report [RUN] [--host H] [--reports DIR] [--results DIR]",
+	  "HTML report in DIR/RUN/index.html (default reports; without RUN: this host's newest run, or H's)" },
 	{ "report", report_cmd, O_LAB, 0, 0, "report --lab [--reports DIR] [--results DIR]",
 	  "the lab page, DIR/lab/index.html: every host's latest runs and their headline ratios, hosts that failed "
 	  "or stopped marked, each headline metric's trend per host" },

@@ -93,6 +93,45 @@ static int cmd_list(const char *results, const char *host)
 	return rc;
 }
 
+/* The newest run store_run_list gives (they come oldest first). */
+struct latest {
+	char id[256];
+};
+
+static void keep_latest(void *ctx, const char *id, const char *host, const char *status, const char *started_at,
+			int jobs, int ok)
+{
+	(void)host, (void)status, (void)started_at, (void)jobs, (void)ok;
+	snprintf(((struct latest *)ctx)->id, sizeof(((struct latest *)ctx)->id), "%s", id);
+}
+
+/* For show and report without a run id: the newest run of host (NULL: this host) into l. 0, or 1 (said). */
+static int latest_run(const char *results, const char *host, struct latest *l)
+{
+	struct store s;
+	char *db = store_url(results), label[HOST_LABEL_MAX + 1];
+	int rc = 0;
+
+	if (host)
+		host_label_of(host, label, sizeof(label));
+	else
+		host_label(label, sizeof(label));
+	l->id[0] = '\0';
+	if (store_open_read(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	if (store_run_list(&s, label, keep_latest, l) < 0) {
+		rc = 1; /* said by the store */
+	} else if (!l->id[0]) {
+		vb_err("no run of host %s in %s (vgpubench list --host all shows every host's)", label, db);
+		rc = 1;
+	}
+	store_close(&s);
+	free(db);
+	return rc;
+}
+
 static int cmd_show(const char *results, const char *run)
 {
 	struct store s;
@@ -438,28 +477,44 @@ int workloads_cmd(const struct cli *c)
 	return cmd_workloads();
 }
 
+/* A run id, or the newest run of --host (default: this host) when none is given: show's and report's. 0, 1 (no
+ * such run, said) or 2 (a usage error, said). */
+static int run_or_latest(const struct cli *c, struct latest *l)
+{
+	if (c->pos && c->host) {
+		fprintf(stderr, "vgpubench: %s takes a run id or --host, not both (a run id names its host)\n", c->cmd);
+		return 2;
+	}
+	if (c->pos) {
+		if (check_run_id("RUN", c->pos) < 0)
+			return 2;
+		snprintf(l->id, sizeof(l->id), "%s", c->pos);
+		return 0;
+	}
+	return latest_run(c->results, c->host, l);
+}
+
 int show_cmd(const struct cli *c)
 {
-	if (check_run_id("RUN", c->pos) < 0)
-		return 2;
-	return cmd_show(c->results, c->pos);
+	struct latest l;
+	int rc = run_or_latest(c, &l);
+
+	return rc ? rc : cmd_show(c->results, l.id);
 }
 
 int report_cmd(const struct cli *c)
 {
-	if (c->lab && c->pos) {
-		fprintf(stderr, "vgpubench: give a run or --lab, not both\n");
+	struct latest l;
+	int rc;
+
+	if (c->lab && (c->pos || c->host)) {
+		fprintf(stderr, "vgpubench: the lab page is every host's: give --lab alone, or a run or --host\n");
 		return 2;
 	}
 	if (c->lab)
 		return cmd_report(c->results, NULL, c->reports);
-	if (!c->pos) {
-		fprintf(stderr, "vgpubench: report needs a run id (or --lab)\n");
-		return 2;
-	}
-	if (check_run_id("RUN", c->pos) < 0)
-		return 2;
-	return cmd_report(c->results, c->pos, c->reports);
+	rc = run_or_latest(c, &l);
+	return rc ? rc : cmd_report(c->results, l.id, c->reports);
 }
 
 int export_cmd(const struct cli *c)

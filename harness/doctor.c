@@ -156,7 +156,8 @@ static void host_facts(const struct doctor_opts *o, struct host *h, FILE *out)
 		fact(out, "GVT-g", n > 0, buf,
 		     "a supported Intel iGPU (Broadwell to Comet Lake) with i915.enable_gvt=1 and the kvmgt module");
 	}
-	fact(out, "render node", h->has_render_node, h->has_render_node ? "/dev/dri/renderD*" : "none: llvmpipe renders",
+	fact(out, "render node", h->has_render_node,
+	     h->gpus[0] ? h->gpus : h->has_render_node ? "/dev/dri/renderD*" : "none: llvmpipe renders",
 	     "a GPU with a DRM driver (without one, native and virgl render on the CPU, recorded as such)");
 	snprintf(buf, sizeof(buf), "virglrenderer %s, Mesa %s", h->virglrenderer_version[0] ? h->virglrenderer_version : "absent",
 		 h->mesa_version[0] ? h->mesa_version : "absent");

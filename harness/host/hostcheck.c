@@ -122,6 +122,49 @@ static void pkg_version(const char *pkg, char *out, size_t len)
 	free(v);
 }
 
+/* A sysfs attribute's first line (a PCI id: "0x1af4"), without the 0x, into out ("" when it cannot be read). */
+static void sysfs_id(const char *path, char *out, size_t len)
+{
+	size_t n = 0;
+	char *t = vb_read_file_max(path, 64, &n);
+	const char *v = t && !strncmp(t, "0x", 2) ? t + 2 : t;
+
+	snprintf(out, len, "%.*s", v ? (int)strcspn(v, "\n") : 0, v ? v : "");
+	free(t);
+}
+
+void host_gpus(const char *sysfs, char *out, size_t len)
+{
+	char *pattern = vb_strdupf("%s/class/drm/renderD*", sysfs);
+	glob_t g;
+
+	out[0] = '\0';
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			char *link = vb_strdupf("%s/device/driver", g.gl_pathv[i]), target[256], vendor[16], device[16];
+			char *vpath = vb_strdupf("%s/device/vendor", g.gl_pathv[i]);
+			char *dpath = vb_strdupf("%s/device/device", g.gl_pathv[i]);
+			ssize_t n = readlink(link, target, sizeof(target) - 1);
+			const char *driver = "unbound", *node = strrchr(g.gl_pathv[i], '/') + 1;
+			size_t used = strlen(out);
+
+			if (n > 0) {
+				target[n] = '\0';
+				driver = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+			}
+			sysfs_id(vpath, vendor, sizeof(vendor));
+			sysfs_id(dpath, device, sizeof(device));
+			snprintf(out + used, len - used, "%s%s %s%s%s%s%s", used ? ", " : "", node, driver,
+				 vendor[0] ? " " : "", vendor, vendor[0] && device[0] ? ":" : "", device);
+			free(link);
+			free(vpath);
+			free(dpath);
+		}
+		globfree(&g);
+	}
+	free(pattern);
+}
+
 void host_probe(struct host *h)
 {
 	struct utsname u;
@@ -142,6 +185,7 @@ void host_probe(struct host *h)
 		h->has_render_node = g.gl_pathc > 0;
 		globfree(&g);
 	}
+	host_gpus(h->sysfs, h->gpus, sizeof(h->gpus));
 	h->has_xvfb = in_path("Xvfb", NULL, 0);
 	h->has_glmark2_host = in_path("glmark2-es2", NULL, 0);
 	h->has_glmark2_guest = in_path("glmark2-es2-drm", NULL, 0);

@@ -25,6 +25,7 @@ struct host {
 	char mesa_version[64];
 	char virglrenderer_version[64];
 	int has_render_node;
+	char gpus[256]; /* host_gpus: each DRM render node, its driver and PCI ids ("": none) */
 	int has_xvfb;
 	int has_glmark2_host;
 	int has_glmark2_guest;
@@ -33,6 +34,11 @@ struct host {
 /* Probe the host. Never fails: what is missing shows up in the verdicts.
  * The accelerator is left to host_choose_accel ("none" until then). */
 void host_probe(struct host *h);
+
+/* The host's GPUs as its DRM render nodes show them under sysfs ("/sys", or a fixture tree), sorted, into out:
+ * "renderD128 virtio_gpu 1af4:1050, renderD129 i915 8086:46a6" ("unbound" for a node without a driver, the ids
+ * left out where sysfs lacks them); "" when there is none. */
+void host_gpus(const char *sysfs, char *out, size_t len);
 
 /* How many IOMMU groups the kernel made, under sysfs ("/sys", or a fixture tree). */
 int host_iommu_groups(const char *sysfs);

@@ -17,53 +17,41 @@
 
 #define MAX_CELLS 64
 
-/* The file's JSON, or NULL with why said. Read in pieces: a file of any size, a truncated one told apart. */
+/* The largest export import reads (a run of thousands of jobs is a few MB). */
+#define IMPORT_MAX_BYTES (1024L * 1024 * 1024)
+
+/* The file's JSON, or NULL with why said: unreadable (a FIFO or a device refused by type), empty, truncated, not
+ * JSON, or more than one document. */
 static struct json_object *read_json(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *doc = NULL;
-	enum json_tokener_error e = json_tokener_continue;
-	int said = 0;
-	char buf[65536];
-	size_t n, at = 0;
+	size_t len = 0, end;
+	char *text = vb_read_file_max(path, IMPORT_MAX_BYTES, &len);
+	struct json_tokener *tok;
+	struct json_object *doc;
+	enum json_tokener_error e;
 
-	if (!tok)
-		abort();
-	if (!f) {
-		vb_err("cannot read %s: %s", path, strerror(errno));
-		json_tokener_free(tok);
+	if (!text) {
+		vb_err("cannot read %s: %s", path, errno == EFBIG ? "larger than 1 GiB" : vb_strerror(errno));
 		return NULL;
 	}
-	while (!doc && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		doc = json_tokener_parse_ex(tok, buf, (int)n);
-		e = json_tokener_get_error(tok);
-		if (e != json_tokener_continue && e != json_tokener_success)
-			break;
-		if (doc) { /* only white space may follow it */
-			size_t used = (size_t)json_tokener_get_parse_end(tok);
-
-			for (size_t i = used; i < n && doc; i++)
-				if (buf[i] != ' ' && buf[i] != '\n' && buf[i] != '\t' && buf[i] != '\r') {
-					vb_err("%s is not one JSON document: more follows it at byte %zu", path,
-					       at + i);
-					json_object_put(doc);
-					doc = NULL;
-					said = 1;
-				}
-			break;
-		}
-		at += n;
+	if (!(tok = json_tokener_new()))
+		abort();
+	doc = json_tokener_parse_ex(tok, text, (int)len);
+	e = json_tokener_get_error(tok);
+	end = (size_t)json_tokener_get_parse_end(tok);
+	if (!doc && strspn(text, " \t\r\n") == len)
+		vb_err("%s is empty", path);
+	else if (!doc && e == json_tokener_continue)
+		vb_err("%s ends in the middle of its JSON (%zu bytes): a truncated export?", path, len);
+	else if (!doc)
+		vb_err("%s is not JSON: %s near byte %zu", path, json_tokener_error_desc(e), end);
+	else if (strspn(text + end, " \t\r\n") != len - end) {
+		vb_err("%s is not one JSON document: more follows it at byte %zu", path, end);
+		json_object_put(doc);
+		doc = NULL;
 	}
-	if (!doc && ferror(f))
-		vb_err("cannot read %s: %s", path, strerror(errno));
-	else if (!doc && !said && e == json_tokener_continue)
-		vb_err("%s ends in the middle of its JSON (%zu bytes): a truncated export?", path, at);
-	else if (!doc && !said)
-		vb_err("%s is not JSON: %s near byte %zu", path, json_tokener_error_desc(e),
-		       at + (size_t)json_tokener_get_parse_end(tok));
-	fclose(f);
 	json_tokener_free(tok);
+	free(text);
 	return doc;
 }
 

@@ -29,6 +29,10 @@ void run_record_host(struct run *r)
 	host_machine_id(machine, sizeof(machine));
 	snprintf(cpus, sizeof(cpus), "%d", h->cpus);
 	snprintf(mem, sizeof(mem), "%lld", h->mem_kb);
+	/* Each render node with its driver and PCI ids (host_gpus), as doctor shows them. */
+	const char *gpu = h->gpus[0]		 ? h->gpus
+			  : h->has_render_node ? "a render node whose device sysfs does not show"
+					       : "none: native renders with llvmpipe on the CPU";
 	const char *const facts[][2] = {
 		{ "hostname", name[0] ? name : NULL },
 		{ "machine_id", machine[0] ? machine : NULL },
@@ -42,7 +46,7 @@ void run_record_host(struct run *r)
 		{ "mem_kb", mem },
 		{ "mesa", h->mesa_version },
 		{ "virglrenderer", h->virglrenderer_version[0] ? h->virglrenderer_version : NULL },
-		{ "host_gpu", h->has_render_node ? "render node present" : "none: native renders with llvmpipe on the CPU" },
+		{ "host_gpu", gpu },
 	};
 
 	for (size_t i = 0; i < sizeof(facts) / sizeof(facts[0]) && !r->fatal[0]; i++)

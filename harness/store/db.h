@@ -54,6 +54,8 @@ struct db_driver {
 	int (*col_count)(struct db_stmt *st);
 	const char *(*col_name)(struct db_stmt *st, int i);
 	enum db_type (*col_type)(struct db_stmt *st, int i);
+	/* The type column i is declared with, by the table it comes from (DB_T_NULL: any, or not a table's). */
+	enum db_type (*col_decl)(struct db_stmt *st, int i);
 	const char *(*col_text)(struct db_stmt *st, int i); /* NULL for NULL; valid until the next step */
 	long long (*col_int64)(struct db_stmt *st, int i);
 	double (*col_double)(struct db_stmt *st, int i);

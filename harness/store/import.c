@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "store/store.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct store_import {
 	struct {
 		int ncols;
 		char *cols[MAX_COLS];
+		enum db_type decl[MAX_COLS]; /* what each is declared to hold (DB_T_NULL: anything) */
 	} known[NTABLES];
 };
 
@@ -74,29 +76,51 @@ static int columns(struct store_import *im, size_t t)
 	n = sql_col_count(st);
 	if (n > MAX_COLS)
 		n = MAX_COLS;
-	for (int c = 0; c < n; c++)
+	for (int c = 0; c < n; c++) {
 		if (!(im->known[t].cols[c] = strdup(sql_col_name(st, c))))
 			abort();
+		im->known[t].decl[c] = st->drv->col_decl(st, c);
+	}
 	im->known[t].ncols = n;
 	sql_finalize(st);
 	return 0;
 }
 
-/* Is name one of table t's columns that a row may set (not its id nor its parent)? */
+/* Table t's column that a row may set (not its id nor its parent) named name: its index, or -1. */
 static int settable(const struct store_import *im, size_t t, const char *name)
 {
 	if (!strcmp(name, "id") || !strcmp(name, tables[t].parent))
-		return 0;
+		return -1;
 	for (int c = 0; c < im->known[t].ncols; c++)
 		if (!strcmp(im->known[t].cols[c], name))
-			return 1;
-	return 0;
+			return c;
+	return -1;
+}
+
+/* Does a value of type v go into a column declared decl? A whole number where a real one belongs; no text in a
+ * number's column nor a number in a text's (SQLite would keep either as it came, a server refuses both). */
+static int fits(enum db_type decl, int v)
+{
+	switch (decl) {
+	case DB_T_INT:
+		return v == STORE_INT || v == STORE_NULL;
+	case DB_T_REAL:
+		return v == STORE_INT || v == STORE_REAL || v == STORE_NULL;
+	case DB_T_TEXT:
+		return v == STORE_TEXT || v == STORE_NULL;
+	default:
+		return 1;
+	}
 }
 
 /* Fail an import's row: why, kept in s->err. -1. */
-static int row_error(struct store_import *im, const char *fmt, const char *table, const char *name)
+__attribute__((format(printf, 2, 3))) static int row_error(struct store_import *im, const char *fmt, ...)
 {
-	snprintf(im->s->err, sizeof(im->s->err), fmt, table, name);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(im->s->err, sizeof(im->s->err), fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -111,14 +135,20 @@ int store_import_row(struct store_import *im, const char *table, long long paren
 	while (t < NTABLES && strcmp(tables[t].name, table) != 0)
 		t++;
 	if (t == NTABLES)
-		return row_error(im, "no table %s%s belongs to a run", table, "");
+		return row_error(im, "no table %s belongs to a run", table);
 	if (n < 0 || n >= MAX_COLS)
-		return row_error(im, "a row of %s has too many columns%s", table, "");
+		return row_error(im, "a row of %s has too many columns", table);
 	if (columns(im, t) < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {
-		if (!settable(im, t, names[i]))
+		static const char *const kinds[] = { [DB_T_INT] = "a whole number", [DB_T_REAL] = "a number",
+						     [DB_T_TEXT] = "text" };
+		int c = settable(im, t, names[i]);
+
+		if (c < 0)
 			return row_error(im, "%s has no column '%s' that a row can set", table, names[i]);
+		if (!fits(im->known[t].decl[c], values[i].type))
+			return row_error(im, "%s.%s holds %s", table, names[i], kinds[im->known[t].decl[c]]);
 		for (int k = 0; k < i; k++)
 			if (!strcmp(names[k], names[i]))
 				return row_error(im, "a row of %s sets %s twice", table, names[i]);

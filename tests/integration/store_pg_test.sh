@@ -4,10 +4,10 @@
 # back; VGPUBENCH_DB does what --db does; the run moves to SQLite with export and import, and imports twice to
 # nothing; a server killed in the middle of a run stops it with rc 1 and the reason, keeps what was stored, and
 # --resume finishes it once the server is back (and a restart between two repetitions costs nothing); two hosts
-# write into it at once, each listing and comparing its own runs (across hosts only with --cross-host), and the lab
-# page shows both; URLs that cannot be used are refused with a one-line reason and write nothing. Uses
-# run-tests.sh's server (PG_TEST_CONNINFO), or starts its own. Usage: store_pg_test.sh BUILD_DIR.
-# Prints "N passed, N failed".
+# write into it at once, each listing, showing, reporting and comparing its own runs (across hosts only with
+# --cross-host), and the lab page shows both; URLs that cannot be used are refused with a one-line reason and
+# write nothing. Uses run-tests.sh's server (PG_TEST_CONNINFO), or starts its own. Usage: store_pg_test.sh
+# BUILD_DIR. Prints "N passed, N failed".
 set -u
 build=${1:?build dir}
 vb="$build/vgpubench"
@@ -132,6 +132,19 @@ check '[ $rc = 2 ] && grep -q "needs --cross-host" "$tmp/cross.log"' "two hosts'
 rc=$?
 check '[ $rc = 0 ] && head -1 "$tmp/cross2.log" | grep -q "^cross-host comparison: $runb on labb against $runa on laba"' \
 	"with --cross-host, --host laba gives laba's run, said at the top (exit $rc): $(head -2 "$tmp/cross2.log")"
+VGPUBENCH_HOST=labb "$vb" show --db "$turl" >"$tmp/showb.log" 2>&1
+"$vb" show --host laba --db "$turl" >"$tmp/showa.log" 2>&1
+check 'head -1 "$tmp/showb.log" | grep -q "^run $runb " && head -1 "$tmp/showa.log" | grep -q "^run $runa "' \
+	"show without a run: this host's newest run, or --host's: $(head -1 "$tmp/showb.log") / $(head -1 "$tmp/showa.log")"
+"$vb" show --host nosuchhost --db "$turl" >"$tmp/shown.log" 2>&1
+rc=$?
+check '[ $rc = 1 ] && grep -q "no run of host nosuchhost" "$tmp/shown.log"' "show --host with no runs: exit 1 (exit $rc): $(cat "$tmp/shown.log")"
+"$vb" show "$runa" --host laba --db "$turl" >"$tmp/showboth.log" 2>&1
+rc=$?
+check '[ $rc = 2 ]' "show RUN --host: a usage error (exit $rc): $(cat "$tmp/showboth.log")"
+"$vb" report --host laba --db "$turl" --reports "$tmp/hostreports" >"$tmp/reporta.log" 2>&1
+rc=$?
+check '[ $rc = 0 ] && [ -s "$tmp/hostreports/$runa/index.html" ]' "report --host laba: laba's newest run's report (exit $rc): $(tail -2 "$tmp/reporta.log")"
 "$vb" report --lab --db "$turl" --reports "$tmp/labreports" >"$tmp/lab.log" 2>&1
 rc=$?
 check '[ $rc = 0 ] && grep -q "<td rowspan=1>laba</td>" "$tmp/labreports/lab/index.html" && grep -q "<td rowspan=1>labb</td>" "$tmp/labreports/lab/index.html"' \

@@ -369,16 +369,13 @@ static int at(struct pg_stmt *s, int i)
 }
 
 /* Type OIDs from the server's pg_type catalogue (stable since PostgreSQL 7). */
-enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_FLOAT4 = 700, OID_FLOAT8 = 701,
-       OID_NUMERIC = 1700 };
+enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_TEXT = 25, OID_FLOAT4 = 700,
+       OID_FLOAT8 = 701, OID_VARCHAR = 1043, OID_NUMERIC = 1700 };
 
-static enum db_type pg_col_type(struct db_stmt *st, int i)
+/* What a column of server type t holds: a whole number (a boolean too), a number, text, or (other) anything. */
+static enum db_type oid_type(Oid t, enum db_type other)
 {
-	struct pg_stmt *s = PS(st);
-
-	if (!at(s, i))
-		return DB_T_NULL;
-	switch (PQftype(s->res, i)) {
+	switch (t) {
 	case OID_BOOL:
 	case OID_INT8:
 	case OID_INT2:
@@ -388,9 +385,26 @@ static enum db_type pg_col_type(struct db_stmt *st, int i)
 	case OID_FLOAT8:
 	case OID_NUMERIC:
 		return DB_T_REAL;
-	default:
+	case OID_TEXT:
+	case OID_VARCHAR:
 		return DB_T_TEXT;
+	default:
+		return other;
 	}
+}
+
+static enum db_type pg_col_type(struct db_stmt *st, int i)
+{
+	struct pg_stmt *s = PS(st);
+
+	return at(s, i) ? oid_type(PQftype(s->res, i), DB_T_TEXT) : DB_T_NULL; /* a value of another type as text */
+}
+
+static enum db_type pg_col_decl(struct db_stmt *st, int i)
+{
+	struct pg_stmt *s = PS(st);
+
+	return s->res && i >= 0 && i < PQnfields(s->res) ? oid_type(PQftype(s->res, i), DB_T_NULL) : DB_T_NULL;
 }
 
 static const char *pg_col_text(struct db_stmt *st, int i)
@@ -538,6 +552,7 @@ const struct db_driver db_pg = {
 	.reset = pg_reset,
 	.col_count = pg_col_count,
 	.col_name = pg_col_name,
+	.col_decl = pg_col_decl,
 	.col_type = pg_col_type,
 	.col_text = pg_col_text,
 	.col_int64 = pg_col_int64,

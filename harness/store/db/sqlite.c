@@ -214,6 +214,22 @@ static enum db_type lite_col_type(struct db_stmt *st, int i)
 	}
 }
 
+/* SQLite's affinity rules on the declared type: INT, then CHAR/CLOB/TEXT, then REAL/FLOA/DOUB. */
+static enum db_type lite_col_decl(struct db_stmt *st, int i)
+{
+	const char *d = sqlite3_column_decltype(LS(st)->st, i);
+
+	if (!d)
+		return DB_T_NULL;
+	if (strcasestr(d, "INT"))
+		return DB_T_INT;
+	if (strcasestr(d, "CHAR") || strcasestr(d, "CLOB") || strcasestr(d, "TEXT"))
+		return DB_T_TEXT;
+	if (strcasestr(d, "REAL") || strcasestr(d, "FLOA") || strcasestr(d, "DOUB"))
+		return DB_T_REAL;
+	return DB_T_NULL;
+}
+
 static const char *lite_col_text(struct db_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(LS(st)->st, i);
@@ -327,6 +343,7 @@ const struct db_driver db_sqlite = {
 	.col_count = lite_col_count,
 	.col_name = lite_col_name,
 	.col_type = lite_col_type,
+	.col_decl = lite_col_decl,
 	.col_text = lite_col_text,
 	.col_int64 = lite_col_int64,
 	.col_double = lite_col_double,

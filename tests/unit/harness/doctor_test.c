@@ -2,7 +2,8 @@
  * sysfs tree: a console GPU and a spare one bound to vfio-pci in IOMMU
  * group 7, one vfio module missing, a GVT-g mdev type; the accelerator
  * forced to TCG so no probe runs. Every fact and configuration is printed,
- * and the exit status says whether the plan can run. */
+ * and the exit status says whether the plan can run. The host's GPUs as its
+ * render nodes show them (host_gpus). */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include "check.h"
 #include "sysfs_fixture.h"
 #include "doctor.h"
+#include "host/hostcheck.h"
 #include "util.h"
 
 static char root[] = "/tmp/vgpubench-doctor-XXXXXX";
@@ -70,6 +72,20 @@ int main(void)
 			      "the spare GPU: %s %s %s", g[i].bdf, g[i].driver, g[i].group);
 	}
 
+	{
+		char gpus[256];
+
+		host_gpus(root, gpus, sizeof(gpus));
+		CHECK(!strcmp(gpus, ""), "no render node: no GPU (%s)", gpus);
+		fixture_put("bus/pci/devices/0000:00:02.0/vendor", "0x8086\n");
+		fixture_put("bus/pci/devices/0000:00:02.0/device", "0x46a6\n");
+		fixture_link("class/drm/renderD128/device", "../../../bus/pci/devices/0000:00:02.0");
+		fixture_put("class/drm/renderD129/dev", "226:129\n");
+		host_gpus(root, gpus, sizeof(gpus));
+		CHECK(!strcmp(gpus, "renderD128 i915 8086:46a6, renderD129 unbound"),
+		      "each render node with its driver and ids, one without a device unbound: %s", gpus);
+		fixture_rm("class/drm");
+	}
 	setenv("VGPUBENCH_ACCEL", "tcg", 1);
 	out = doctor("[plan]\nconfigs = native\nworkloads = glmark2\n", &rc);
 	CHECK(rc == 0, "a native plan can run (%d)", rc);

@@ -2,13 +2,15 @@
  * (host facts, configurations, guests, jobs with metrics, subtests, noise, vGPU scheduling, health and stages,
  * scenario jobs with samples, calibration rows) exported from SQLite, imported into a new SQLite database and
  * into PostgreSQL, exported again: the same JSON but the store it names; imported twice: nothing changes; a
- * different run under the same id, a truncated file, one that is not JSON, of a newer or an older schema, with a
- * run id that could be a path, a column the database lacks, a nested value where a value belongs, or a row the
- * database refuses half-way: each refused with its reason, and nothing left behind. */
+ * different run under the same id, a truncated file, one that is not JSON, empty, two documents, a FIFO, of a
+ * newer or an older schema, with a run id that could be a path, a column the database lacks, a nested value or a
+ * value of the wrong type for its column, or a row the database refuses half-way: each refused with its reason,
+ * nothing left behind. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -167,6 +169,9 @@ static void test_into(const char *dir, const char *src_text, const char *dst_url
 			{ "a run id that could be a path", "\"id\":\"full\"", "\"id\":\"..\\/full\"", 0 },
 			{ "a column the database lacks", "\"accel\":\"tcg\"", "\"accel; DROP TABLE runs\":\"tcg\"", 0 },
 			{ "an object where a value belongs", "\"accel\":\"tcg\"", "\"accel\":{\"a\":1}", 0 },
+			{ "text where a whole number belongs", "\"repetition\":1", "\"repetition\":\"one\"", 0 },
+			{ "a fraction where a whole number belongs", "\"repetition\":1", "\"repetition\":1.5", 0 },
+			{ "a number where text belongs", "\"accel\":\"tcg\"", "\"accel\":7", 0 },
 			{ "a row the database refuses, half-way", "\"status\":\"failed\"", "\"status\":\"exploded\"",
 			  0 },
 			{ "a row whose parent it may not set", "\"steal_pct\":", "\"job_id\":1, \"steal_pct\":", 0 },
@@ -198,6 +203,17 @@ static void test_into(const char *dir, const char *src_text, const char *dst_url
 		CHECK(import_file(&d, path, run, sizeof(run)) < 0, "%s: JSON, but not an export: refused", label);
 		free(path);
 		CHECK(import_file(&d, "/nonexistent/x.json", run, sizeof(run)) < 0, "%s: no such file: refused", label);
+		path = export_file(dir, "bad.json", "", NULL, NULL, 0);
+		CHECK(import_file(&d, path, run, sizeof(run)) < 0, "%s: an empty file: refused", label);
+		free(path);
+		path = export_file(dir, "bad.json", "{\"schema\": 1} {}", NULL, NULL, 0);
+		CHECK(import_file(&d, path, run, sizeof(run)) < 0, "%s: two documents: refused", label);
+		free(path);
+		path = vb_strdupf("%s/fifo.json", dir);
+		CHECK(mkfifo(path, 0600) == 0 && import_file(&d, path, run, sizeof(run)) < 0,
+		      "%s: a FIFO: refused at once, never waited on", label);
+		unlink(path);
+		free(path);
 
 		/* The same copy, unedited, goes in whole under its new id. */
 		path = export_file(dir, "copy.json", renamed, NULL, NULL, 0);
