@@ -62,6 +62,7 @@ MEDIATOR     := $(BUILD)/vgpu-mediator
 BENCH_MEDIATOR := $(BUILD)/bench-mediator
 BENCH_VTEST  := $(BUILD)/bench-vtest
 BENCH_LAB    := $(BUILD)/bench-lab
+CP_RATES     := $(BUILD)/changepoint-rates
 HOSTILE      := $(BUILD)/vgpu-hostile
 HOSTILE_SRC  := tools/hostile.c tools/hostile_vm.c tools/hostile_cases.c tools/frontend.c mediator/vhost/vhost_msg.c \
 	$(UTIL_SRC) $(COMMON_SRC)
@@ -72,7 +73,8 @@ BENCH_VTEST_SRC := tools/bench_vtest.c harness/host/vtest_ns.c harness/host/xvfb
 TESTS_SAN    := $(patsubst %.c,$(BUILD)/san/%,$(notdir $(TEST_SRC)))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
-.PHONY: all build deps run test check bench bench-mediator bench-vtest bench-lab fuzz format clean
+.PHONY: all build deps run test check bench bench-mediator bench-vtest bench-lab bench-changepoints fuzz format \
+	clean
 
 all: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory build
@@ -191,7 +193,20 @@ bench-lab: deps
 	@$(MAKE) --no-print-directory $(VGPUBENCH) $(BENCH_LAB)
 	bash tools/bench_lab.sh $(BUILD) $(BENCH_LAB_ARGS)
 
-bench: bench-mediator bench-vtest bench-lab
+# What the trends' change-point defaults catch and make up, on generated series at the CVs measured here
+# (docs/trends.md).
+$(CP_RATES): tools/changepoint_rates.c tools/series_gen.h harness/analysis/changepoint.c \
+	harness/analysis/changepoint.h $(STATS_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itools -o $@ tools/changepoint_rates.c harness/analysis/changepoint.c $(STATS_SRC) -lm
+
+bench-changepoints: $(CP_RATES)
+	@for cv in 1 2 3; do for after in 3 6 30; do \
+		$(CP_RATES) --cv $$cv --step 5 --nights 60 --after $$after; done; done
+	@$(CP_RATES) --cv 2 --step 2 --nights 60 --after 30
+	@$(CP_RATES) --cv 2 --step 10 --nights 60 --after 3
+
+bench: bench-mediator bench-vtest bench-lab bench-changepoints
 
 # libFuzzer targets (clang), each run briefly by make test from its seed corpus.
 $(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) \

@@ -397,3 +397,73 @@ size_t stats_values_needed(double cv, double pct, double alpha, double power)
 	n = ceil(2.0 * (z * cv / (pct / 100.0)) * (z * cv / (pct / 100.0)) / STATS_MWU_ARE);
 	return n < (double)floor_n ? floor_n : n > 1e6 ? 1000000 : (size_t)n;
 }
+
+/* The continued fraction of the regularized incomplete beta function I_x(a, b), by the modified Lentz method;
+ * converges fast for x < (a + 1) / (a + b + 2). */
+static double beta_fraction(double a, double b, double x)
+{
+	const double tiny = 1e-300, eps = 1e-15;
+	double c = 1, d = 1 - (a + b) * x / (a + 1), f;
+
+	if (fabs(d) < tiny)
+		d = tiny;
+	d = 1 / d;
+	f = d;
+	for (int m = 1; m <= 300; m++) {
+		/* the even step, then the odd one */
+		double num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)), delta;
+
+		d = 1 + num * d;
+		c = 1 + num / c;
+		d = 1 / (fabs(d) < tiny ? tiny : d);
+		c = fabs(c) < tiny ? tiny : c;
+		f *= d * c;
+		num = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
+		d = 1 + num * d;
+		c = 1 + num / c;
+		d = 1 / (fabs(d) < tiny ? tiny : d);
+		c = fabs(c) < tiny ? tiny : c;
+		delta = d * c;
+		f *= delta;
+		if (fabs(delta - 1) < eps)
+			break;
+	}
+	return f;
+}
+
+double stats_beta_reg(double a, double b, double x)
+{
+	double front;
+
+	if (!(a > 0 && b > 0) || !(x >= 0 && x <= 1))
+		return NAN;
+	if (x == 0 || x == 1)
+		return x;
+	front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
+	/* I_x(a, b) = 1 - I_{1-x}(b, a): take the side where the fraction converges */
+	if (x < (a + 1) / (a + b + 2))
+		return front * beta_fraction(a, b, x) / a;
+	return 1 - front * beta_fraction(b, a, 1 - x) / b;
+}
+
+double stats_student_t_p(double t, double df)
+{
+	if (isnan(t) || !(df > 0))
+		return NAN;
+	if (isinf(t))
+		return 0;
+	return stats_beta_reg(df / 2, 0.5, df / (df + t * t));
+}
+
+double stats_ttest_p(double mean_a, double sd_a, size_t na, double mean_b, double sd_b, size_t nb)
+{
+	double df = (double)na + (double)nb - 2, pooled, se;
+
+	if (na < 1 || nb < 1 || df < 1)
+		return NAN;
+	pooled = ((double)(na - 1) * sd_a * sd_a + (double)(nb - 1) * sd_b * sd_b) / df;
+	se = sqrt(pooled * (1.0 / (double)na + 1.0 / (double)nb));
+	if (se == 0)
+		return mean_a == mean_b ? 1 : 0;
+	return stats_student_t_p((mean_a - mean_b) / se, df);
+}

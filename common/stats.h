@@ -1,6 +1,6 @@
 /* stats.h: the statistics of comparisons and reports (docs/design.md, "Metrics"):
  * median, bootstrap intervals, coefficient of variation, Mann-Whitney U,
- * Jain's fairness index and scaling efficiency. */
+ * Student's t, Jain's fairness index and scaling efficiency. */
 #ifndef VGPUBENCH_STATS_H
 #define VGPUBENCH_STATS_H
 
@@ -52,6 +52,19 @@ double stats_mann_whitney_p(const double *a, size_t na, const double *b, size_t 
  * sizes. NAN when no difference is left.
  */
 double stats_wilcoxon_p(const double *d, size_t n, enum stats_mwu_method m);
+
+/* The regularized incomplete beta function I_x(a, b), for a, b > 0 and 0 <= x <= 1 (NAN otherwise). */
+double stats_beta_reg(double a, double b, double x);
+
+/* The two-sided p-value of Student's t statistic t with df degrees of freedom (df > 0; NAN otherwise). */
+double stats_student_t_p(double t, double df);
+
+/*
+ * Two-sided two-sample Student's t-test with pooled variance from each sample's mean, sample standard deviation
+ * (n - 1 in the denominator) and size (SciPy's ttest_ind_from_stats with equal_var). NAN when na + nb < 3; with
+ * no spread at all, 1 for equal means and 0 for different ones.
+ */
+double stats_ttest_p(double mean_a, double sd_a, size_t na, double mean_b, double sd_b, size_t nb);
 
 /* The standard normal quantile: x with P(Z <= x) = p, for 0 < p < 1 (NAN otherwise). */
 double stats_normal_quantile(double p);

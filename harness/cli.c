@@ -38,6 +38,8 @@ static int int_option(const char *name, const char *text, int lo, int hi, int *v
 	X("host", 'H', O_HOST, 1)                       \
 	X("cross-host", 'X', O_CROSS_HOST, 0)           \
 	X("lab", 'L', O_LAB, 0)                         \
+	X("plan", 'P', O_PLAN, 1)                       \
+	X("since", 'Y', O_SINCE, 1)                     \
 	X("help", 'h', O_HELP, 0)
 
 enum {
@@ -56,6 +58,8 @@ enum {
 	O_HOST = 1 << 12,
 	O_CROSS_HOST = 1 << 13,
 	O_LAB = 1 << 14,
+	O_PLAN = 1 << 15,
+	O_SINCE = 1 << 16,
 };
 
 /*
@@ -106,6 +110,10 @@ static const struct command commands[] = {
 	{ "export", export_cmd, O_FORMAT | O_OUT | O_RESULTS, 1, 1,
 	  "export RUN --format json|csv|junit|kcidb [--out FILE] [--results DIR]",
 	  "the run as JSON (whole, for import), CSV, JUnit XML or KernelCI's KCIDB v5, to FILE or standard output" },
+	{ "trends", trends_cmd, O_RESULTS | O_HOST | O_PLAN | O_SINCE, 0, 0,
+	  "trends [--host H|all] [--plan P] [--since YYYY-MM-DD] [--results DIR]",
+	  "the change points of every series over the nights (this host's, H's or every host's), newest first; "
+	  "exits 4 when a regression starts within a series' newest runs" },
 	{ "import", import_cmd, O_RESULTS, 1, 1, "import FILE [--results DIR]",
 	  "store a run exported with --format json (from any host or database) in this database, whole or not at "
 	  "all; the same run twice changes nothing" },
@@ -229,6 +237,18 @@ static int take_option(unsigned flag, const char *name, const char *v, struct cl
 		break;
 	case O_LAB:
 		c->lab = 1;
+		break;
+	case O_PLAN:
+		c->plan = v;
+		break;
+	case O_SINCE:
+		/* A date, or a date and time, as runs' starts are kept (2026-12-07, 2026-12-07T02:00:00Z). */
+		if (strlen(v) < 10 || strspn(v, "0123456789") != 4 || v[4] != '-' || v[7] != '-' ||
+		    strspn(v + 5, "0123456789") != 2 || strspn(v + 8, "0123456789") < 2) {
+			fprintf(stderr, "vgpubench: --since takes a date, YYYY-MM-DD, got '%s'\n", v);
+			return 2;
+		}
+		c->since = v;
 		break;
 	case O_DB:
 		/* The store reads it (store_url), as it does a VGPUBENCH_DB set by the user. */

@@ -15,6 +15,7 @@ struct cli {
 	const char *host; /* --host: list's and compare's host (NULL: this host; "all" for list) */
 	int cross_host;   /* --cross-host: compare may take a baseline from another host */
 	int lab;          /* --lab: report the whole database (the lab page), not one run */
+	const char *plan, *since; /* trends' --plan and --since */
 	double threshold;
 	struct calibrate_opts cal;
 };
@@ -35,6 +36,7 @@ int show_cmd(const struct cli *c);
 int report_cmd(const struct cli *c);
 int export_cmd(const struct cli *c);
 int import_cmd(const struct cli *c);
+int trends_cmd(const struct cli *c);
 int compare_cmd(const struct cli *c);
 
 #endif

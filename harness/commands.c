@@ -13,6 +13,7 @@
 #include "analysis/compare.h"
 #include "doctor.h"
 #include "host/host_id.h"
+#include "analysis/trends.h"
 #include "report/export.h"
 #include "report/import.h"
 #include "report/report.h"
@@ -275,7 +276,7 @@ static int cmd_compare(const char *results, const char *run, const char *named, 
 static int run_against(const char *results, const char *reports, const char *plan, const char *baseline,
 		       double threshold)
 {
-	char id[96] = "", base[96] = "";
+	char id[STORE_RUN_ID_MAX] = "", base[STORE_RUN_ID_MAX] = "";
 	struct run_arm arm = { .name_suffix = "-base", /* short: the run folder holds unix sockets */
 			       .mediator = baseline,
 			       .changed_only = 1,
@@ -526,6 +527,28 @@ int export_cmd(const struct cli *c)
 		return 2;
 	}
 	return cmd_export(c->results, c->pos, c->format, c->out);
+}
+
+int trends_cmd(const struct cli *c)
+{
+	struct store s;
+	char *db = store_url(c->results), label[HOST_LABEL_MAX + 1];
+	struct trends_opts o = { .plan = c->plan, .since = c->since };
+	int rc;
+
+	if (!c->host)
+		host_label(label, sizeof(label));
+	else if (strcmp(c->host, "all") != 0)
+		host_label_of(c->host, label, sizeof(label));
+	o.host = c->host && !strcmp(c->host, "all") ? NULL : label;
+	if (store_open_read(&s, db) < 0) {
+		free(db);
+		return 1;
+	}
+	free(db);
+	rc = trends_print(&s, &o, stdout);
+	store_close(&s);
+	return rc < 0 ? 1 : rc;
 }
 
 int import_cmd(const struct cli *c)

@@ -49,7 +49,7 @@ struct status_change {
 };
 
 struct comparison {
-	char run[96], base[96];
+	char run[STORE_RUN_ID_MAX], base[STORE_RUN_ID_MAX];
 	struct series_set a, b; /* base, run */
 	struct compare_row *rows;
 	size_t nrows;

@@ -469,7 +469,7 @@ static int export_junit(struct store *st, const char *run, FILE *out)
 	struct tc *tcs;
 	size_t n;
 	int failures, skipped, errors, rc = store_run_row_get(st, run, &row);
-	char base[96];
+	char base[STORE_RUN_ID_MAX];
 
 	if (rc == 1)
 		vb_err("no run '%s'", run);

@@ -308,7 +308,7 @@ void rep_section_arms(struct rep *r)
 	int shown = 0;
 
 	for (int k = 1; k < RUN_MAX_ARMS; k++) {
-		char arm[96];
+		char arm[STORE_RUN_ID_MAX];
 
 		if (!runner_arm_id(r->st, r->run, k, arm, sizeof(arm), NULL))
 			break;

@@ -27,8 +27,8 @@
 /* Each host's plan, as the runs were read: its latest run and its latest complete one. */
 struct lab_plan {
 	char host[64], plan[64];
-	char last[160], last_status[16], last_started[32];
-	char done[160]; /* latest complete run ("": none) */
+	char last[STORE_RUN_ID_MAX], last_status[16], last_started[32];
+	char done[STORE_RUN_ID_MAX]; /* latest complete run ("": none) */
 	int runs;
 };
 
@@ -211,7 +211,7 @@ struct lab_line {
 struct lab_trends {
 	struct lab_line *l;
 	size_t n, cap;
-	char run[160], at[32];
+	char run[STORE_RUN_ID_MAX], at[32];
 	double *v;
 	size_t nv, capv;
 };

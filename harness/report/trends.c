@@ -92,7 +92,7 @@ static void trend_chart(struct rep *r, const char *workload, const struct trend_
 
 /* The runs a trend shows, newest first. */
 struct trend_ids {
-	char (*id)[96];
+	char (*id)[STORE_RUN_ID_MAX];
 	int n;
 };
 
@@ -106,7 +106,7 @@ static void trend_id(void *ctx, const char *const *cols)
 
 void rep_section_trends(struct rep *r)
 {
-	char ids[TREND_RUNS][96];
+	char ids[TREND_RUNS][STORE_RUN_ID_MAX];
 	struct trend_runs t = { 0 };
 	struct compare_opts o = { .threshold_pct = REPORT_THRESHOLD_PCT, .alpha = 0.05 };
 	int flagged = 0, charts = r->charts + r->failed;
@@ -173,7 +173,7 @@ void rep_section_piglit(struct rep *r)
 		fprintf(r->html, "<p>No piglit results in this run.</p>\n");
 
 	/* Changes against the previous run of the plan. */
-	char base[96];
+	char base[STORE_RUN_ID_MAX];
 	struct comparison c;
 	struct compare_opts o = { .threshold_pct = REPORT_THRESHOLD_PCT, .alpha = 0.05 };
 

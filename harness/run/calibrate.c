@@ -104,6 +104,9 @@ static double median_or_nan(double *v, size_t n)
 	return n ? stats_median(v, n) : NAN;
 }
 
+/* A round's three run ids: A, A' and B. */
+typedef char round_ids[3][STORE_RUN_ID_MAX];
+
 /* What a calibration in progress keeps under its own run, so that calibrate --resume can finish it: its options,
  * and each run it started as soon as that run exists (round r from 1; run k 1 = A, 2 = A', 3 = B; an interleaved
  * round names only A, whose host facts name its arms). */
@@ -116,23 +119,32 @@ static double median_or_nan(double *v, size_t n)
 static int record_start(struct store *st, const struct calibrate_opts *o, const struct plan *p, const char *plan_text,
 			char *id, size_t idlen)
 {
-	char host[HOST_LABEL_MAX + 1], name[96], *rel = NULL, *dir, *fact;
+	char host[HOST_LABEL_MAX + 1], name[80], *rel = NULL, *dir, *fact;
 	int rc = -1;
 
 	host_label(host, sizeof(host));
 	snprintf(name, sizeof(name), "%s-calibration", p->name);
 	for (int attempt = 0; attempt < 100; attempt++) {
-		run_make_id(id, idlen, host, name, attempt);
+		if (run_make_id(id, idlen, host, name, attempt) < 0) {
+			rc = -1;
+			break;
+		}
 		free(rel);
 		rel = vb_strdupf("runs/%s", id);
 		rc = store_run_create(st, id, name, host, o->plan, plan_text, rel);
 		if (rc != -2)
 			break;
 	}
+	if (rc < 0) {
+		if (rel) /* run_make_id said why it made none */
+			vb_err("cannot record the calibration: %s", st->err);
+		free(rel);
+		return -1;
+	}
 	dir = vb_strdupf("%s/%s", o->results, rel);
 	free(rel);
-	if (rc < 0 || vb_mkdirs(dir, 0755) < 0) {
-		vb_err("cannot record the calibration: %s", rc < 0 ? st->err : strerror(errno));
+	if (vb_mkdirs(dir, 0755) < 0) {
+		vb_err("cannot record the calibration: %s", strerror(errno));
 		free(dir);
 		return -1;
 	}
@@ -146,7 +158,7 @@ static int record_start(struct store *st, const struct calibrate_opts *o, const 
 }
 
 /* The calibration's results under its run, which is then complete: its summary fact and its rows. 0 or -1 (said). */
-static int record_finish(struct store *st, const struct calibrate_opts *o, const char *id, char ids[][3][96],
+static int record_finish(struct store *st, const struct calibrate_opts *o, const char *id, round_ids *ids,
 			 const struct tallies *ts)
 {
 	struct calibration_row *rows;
@@ -272,7 +284,7 @@ static void record_stop(const char *db, const char *cal_id, int run_rc, const ch
 
 /* The rounds' runs: each one not yet complete is resumed, each not yet started is run. ids holds the runs known
  * so far and is completed. 0 (failed_jobs set when some job failed), or the exit code of the run that stopped. */
-static int run_rounds(const struct calibrate_opts *o, const char *db, const char *cal_id, char ids[][3][96],
+static int run_rounds(const struct calibrate_opts *o, const char *db, const char *cal_id, round_ids *ids,
 		      int *failed_jobs)
 {
 	for (int r = 0; r < o->rounds; r++)
@@ -344,7 +356,7 @@ static int run_rounds(const struct calibrate_opts *o, const char *db, const char
 }
 
 /* The rounds, then the pairs counted and the calibration recorded, printed and reported. */
-static int calibrate_rounds(const struct calibrate_opts *o, const char *db, const char *cal_id, char ids[][3][96])
+static int calibrate_rounds(const struct calibrate_opts *o, const char *db, const char *cal_id, round_ids *ids)
 {
 	struct store st;
 	struct tallies ts = { 0 };
@@ -387,8 +399,8 @@ static int calibrate_rounds(const struct calibrate_opts *o, const char *db, cons
 int calibrate_run(const struct calibrate_opts *o)
 {
 	struct plan p;
-	char err[1024], *plan_text = NULL, *db = NULL, id[160];
-	char (*ids)[3][96] = NULL;
+	char err[1024], *plan_text = NULL, *db = NULL, id[STORE_RUN_ID_MAX];
+	round_ids *ids = NULL;
 	struct store st;
 	int rc = 1;
 
@@ -431,7 +443,7 @@ int calibrate_resume(const char *results, const char *reports, const char *cal_i
 	struct plan p;
 	char err[1024], *db = store_url(results), *opts = NULL;
 	char *plan_path = NULL, *plan_text = NULL, *dir = NULL, *status = NULL;
-	char (*ids)[3][96] = NULL;
+	round_ids *ids = NULL;
 	int rc = 1;
 
 	if (store_open_read(&st, db) < 0)

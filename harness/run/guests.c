@@ -390,7 +390,7 @@ void run_guest_topology(struct run *r, const struct config_def *c, int n)
 	for (int b = 1; b <= boots && !run_stopping(r) && !lab; b++) {
 		for (int j = 0; j < r->narms && !run_stopping(r) && !lab; j++) {
 			int k = run_arm_at(r, b, j), first = 1, last = r->plan.repetitions, open = b == boots;
-			char *dir, arm[160] = "";
+			char *dir, arm[STORE_RUN_ID_MAX + 48] = "";
 
 			if (!run_arm_runs(r, k, c))
 				continue;

@@ -88,7 +88,7 @@ int run_start_host_agent(struct run *r, struct agent_conn *conn, const char *lab
  * the reason stored for the configuration's jobs. */
 static int slow_down_host(struct run *r, const struct config_def *c, const struct agent_conn *conn, struct cpu_quota *q)
 {
-	char err[512], name[128];
+	char err[512], name[STORE_RUN_ID_MAX + 64];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	snprintf(name, sizeof(name), "vgpubench-%s-%s", r->id, c->name);

@@ -101,18 +101,24 @@ int run_locate_parts(struct run *r)
 	return 0;
 }
 
-void run_make_id(char *id, size_t len, const char *host, const char *name, int attempt)
+int run_make_id(char *id, size_t len, const char *host, const char *name, int attempt)
 {
 	char ts[32];
 	time_t t = time(NULL);
 	struct tm tm;
+	int n;
 
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y%m%d-%H%M%S", &tm);
 	if (attempt)
-		snprintf(id, len, "%s-%s-%s-%d", ts, host, name, attempt + 1);
+		n = snprintf(id, len, "%s-%s-%s-%d", ts, host, name, attempt + 1);
 	else
-		snprintf(id, len, "%s-%s-%s", ts, host, name);
+		n = snprintf(id, len, "%s-%s-%s", ts, host, name);
+	if (n < 0 || (size_t)n >= len) {
+		vb_err("a run id of host %s and plan %s would be %d characters, more than %zu", host, name, n, len - 1);
+		return -1;
+	}
+	return 0;
 }
 
 /* A run folder: stored relative to the results folder (which may move), used absolute. 0 or -1. */
@@ -228,7 +234,8 @@ int run_create(struct run *r, struct arm *a, const char *name, const char *plan_
 
 	host_label(host, sizeof(host));
 	for (int attempt = 0; attempt < 100; attempt++) {
-		run_make_id(a->id, sizeof(a->id), host, name, attempt);
+		if (run_make_id(a->id, sizeof(a->id), host, name, attempt) < 0)
+			return -1;
 		char *rel = vb_strdupf("runs/%s", a->id);
 		int rc = run_dir_of(r, rel, a->dir, sizeof(a->dir)) < 0
 			     ? -1

@@ -22,7 +22,7 @@ struct json_object;
 
 /* An arm of an interleaved run (runner.h run_arm): the run its jobs are stored in, and what it changes. */
 struct arm {
-	char id[96];
+	char id[STORE_RUN_ID_MAX];
 	char dir[PATH_MAX];
 	char mediator[PATH_MAX];
 	int slowdown_pct;
@@ -34,7 +34,7 @@ struct run {
 	struct plan plan;
 	struct host host;
 	struct store store;
-	char id[96];
+	char id[STORE_RUN_ID_MAX];
 	char dir[PATH_MAX];
 	char agent[PATH_MAX];
 	char mediator[PATH_MAX];

@@ -9,7 +9,7 @@
 
 /* A run id: the UTC time, the host (host_id.h's label), the plan's name and, when another run took that id
  * already (attempt > 0), a number: 20261207-061500-labhost1-nightly, ...-nightly-2. */
-void run_make_id(char *id, size_t len, const char *host, const char *name, int attempt);
+int run_make_id(char *id, size_t len, const char *host, const char *name, int attempt);
 
 /* Exit codes: 0 complete, 1 failed to run at all, 3 complete with failed jobs, 130 interrupted. */
 int runner_run(const char *results_dir, const char *reports_dir, const char *plan_path, const char *resume_id);

@@ -127,8 +127,9 @@ __attribute__((format(printf, 2, 3))) static int row_error(struct store_import *
 int store_import_row(struct store_import *im, const char *table, long long parent, int n, const char *const *names,
 		     const struct store_value *values, long long *id)
 {
-	size_t t = 0, len;
-	char *sql, *p;
+	size_t t = 0, len = 0;
+	char *sql = NULL;
+	FILE *f;
 	struct db_stmt *st;
 	enum db_step rc;
 
@@ -154,18 +155,17 @@ int store_import_row(struct store_import *im, const char *table, long long paren
 				return row_error(im, "a row of %s sets %s twice", table, names[i]);
 	}
 	/* INSERT INTO table(parent, names...) VALUES(?, ...) [RETURNING id]: every name is a known column. */
-	len = 64 + strlen(table) + strlen(tables[t].parent) + 4 * (size_t)n;
-	for (int i = 0; i < n; i++)
-		len += strlen(names[i]) + 2;
-	if (!(sql = malloc(len)))
+	if (!(f = open_memstream(&sql, &len)))
 		abort();
-	p = sql + sprintf(sql, "INSERT INTO %s(%s", table, tables[t].parent);
+	fprintf(f, "INSERT INTO %s(%s", table, tables[t].parent);
 	for (int i = 0; i < n; i++)
-		p += sprintf(p, ", %s", names[i]);
-	p += sprintf(p, ") VALUES(?");
+		fprintf(f, ", %s", names[i]);
+	fprintf(f, ") VALUES(?");
 	for (int i = 0; i < n; i++)
-		p += sprintf(p, ", ?");
-	sprintf(p, ")%s", tables[t].has_id ? " RETURNING id" : "");
+		fprintf(f, ", ?");
+	fprintf(f, ")%s", tables[t].has_id ? " RETURNING id" : "");
+	if (fclose(f) != 0)
+		abort();
 	st = im->s->drv->prepare(im->s->db, sql);
 	free(sql);
 	if (!st) {

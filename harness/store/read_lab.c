@@ -1,5 +1,6 @@
-/* read_lab.c: the store's readers for the lab page (report --lab): every run of every host, and the values of
- * each workload's headline metric in one configuration's runs, in one query each whatever the number of runs. */
+/* read_lab.c: the store's readers over many runs at once, one query each whatever the number of runs: for the lab
+ * page (report --lab), every run of every host and each workload's headline metric in one configuration's runs;
+ * for the trends, every series' values. */
 #define _GNU_SOURCE
 #include "store/store.h"
 
@@ -83,4 +84,50 @@ int store_lab_values(struct store *s, const char *config, const char *const (*pa
 		sql_bind_text(q, (int)(3 + 2 * i), pairs[i][1]);
 	}
 	return sql_each_row(s, q, lab_value_row, &cb, "reading the lab's values");
+}
+
+static void series_value_row(struct db_stmt *q, void *arg)
+{
+	struct cb *cb = arg;
+	struct store_series_value v = {
+		.host = sql_text(q, 0),
+		.plan = sql_text(q, 1),
+		.workload = sql_text(q, 2),
+		.config = sql_text(q, 3),
+		.topology = sql_int(q, 4),
+		.dom0 = sql_int(q, 5),
+		.metric = sql_text(q, 6),
+		.unit = sql_text(q, 7),
+		.direction = sql_text(q, 8),
+		.started_at = sql_text(q, 9),
+		.run = sql_text(q, 10),
+		.value = sql_num_or(q, 11, NAN),
+	};
+
+	((void (*)(void *, const struct store_series_value *))cb->fn)(cb->ctx, &v);
+}
+
+int store_series_values(struct store *s, const char *host, const char *plan, const char *since,
+			void (*fn)(void *ctx, const struct store_series_value *v), void *ctx)
+{
+	struct cb cb = { (void (*)(void))fn, ctx, 0 };
+	struct db_stmt *q = sql_prepare(
+		s,
+		"SELECT coalesce(r.host, ''), r.plan_name, j.workload, j.config, j.topology,"
+		" CASE WHEN j.topology > 0 AND j.guest_index = 0 THEN 1 ELSE 0 END, m.name, m.unit, m.direction,"
+		" r.started_at, r.id, m.value"
+		" FROM runs r JOIN jobs j ON j.run_id = r.id JOIN metrics m ON m.job_id = j.id"
+		" WHERE r.status = 'complete' AND j.status = 'ok'" /* a server cannot type a bare "? IS NULL": CAST */
+		" AND (CAST(?1 AS TEXT) IS NULL OR r.host = ?1 OR r.host IS NULL)"
+		" AND (CAST(?2 AS TEXT) IS NULL OR r.plan_name = ?2)"
+		" AND (CAST(?3 AS TEXT) IS NULL OR r.started_at >= ?3)"
+		" ORDER BY 1, 2, 3, 4, 5, 6, 7, 10, 11",
+		"reading the series");
+
+	if (!q)
+		return -1;
+	sql_bind_text(q, 1, host);
+	sql_bind_text(q, 2, plan);
+	sql_bind_text(q, 3, since);
+	return sql_each_row(s, q, series_value_row, &cb, "reading the series");
 }

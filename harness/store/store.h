@@ -26,6 +26,10 @@ struct store {
 	char err[512]; /* what the last failure was, in words (disk full, locked for N s, connection lost...) */
 };
 
+/* The longest run id, with its NUL: the UTC time (15), the host (HOST_LABEL_MAX, 32), the plan's name (63), an
+ * arm's suffix and an attempt's number, with their dashes. */
+#define STORE_RUN_ID_MAX 160
+
 /* The database a command uses: --db URL (which sets VGPUBENCH_DB), or the VGPUBENCH_DB environment variable,
  * or results/vgpubench.db under the results folder (malloc'ed). */
 char *store_url(const char *results);
@@ -358,6 +362,19 @@ struct store_lab_value {
  * (said). */
 int store_lab_values(struct store *s, const char *config, const char *const (*pairs)[2], size_t npairs,
 		     void (*fn)(void *ctx, const struct store_lab_value *v), void *ctx);
+
+/* One ok job's metric value in a complete run, as the trends read them (store_series_values). */
+struct store_series_value {
+	const char *host, *plan, *workload, *config, *metric, *unit, *direction, *started_at, *run;
+	int topology, dom0; /* dom0: a host job beside guests */
+	double value;
+};
+/* Every metric value of the complete runs of host (NULL: every host's; runs whose host was not recorded count as
+ * any host's), of plan (NULL: every plan's), started at since or later (an ISO time; NULL: all), by host, plan,
+ * workload, configuration, guest count, dom0, metric, start and run: a series at a time, oldest run first.
+ * 0, or -1 (said). */
+int store_series_values(struct store *s, const char *host, const char *plan, const char *since,
+			void (*fn)(void *ctx, const struct store_series_value *v), void *ctx);
 
 /*
  * A run written from outside (vgpubench import), row by row, in one transaction. begin: the transaction, for

@@ -3,7 +3,8 @@
 # verify (installed at /opt/vgpubench, checked at this clone); contrib/systemd/vgpubench-nightly runs a short plan
 # into a PostgreSQL database twice as one host: the first night has nothing to compare with and says so (exit 0),
 # the second is compared with the first (exit 0, the baseline named); a plan that cannot run keeps the run's exit
-# code (1); and the lab page shows the host. Uses run-tests.sh's server (PG_TEST_CONNINFO), or starts its own.
+# code (1); a run of a 32-character host and a 63-character plan keeps its whole id; and the lab page shows the
+# host. Uses run-tests.sh's server (PG_TEST_CONNINFO), or starts its own.
 # Usage: nightly_test.sh BUILD_DIR. Prints "N passed, N failed".
 set -u
 build=${1:?build dir}
@@ -61,6 +62,16 @@ check '[ $rc = 0 ] && [ -n "$run1" ] && grep -q "$run1" "$tmp/night2.log" && ! g
 	"the second night is compared with the first, $run1 (exit $rc): $(tail -5 "$tmp/night2.log")"
 check '[[ "$(sed -n "s/^run \([A-Za-z0-9._-]*\): database .*/\1/p" "$tmp/night2.log")" == *-labnight-nightlyshort ]]' \
 	"the run carries the host's name"
+# A host name of 32 characters and a plan name of 63: the run id (112 characters) is kept whole.
+long_host=labhost-with-a-long-name-0123456
+long_plan=plan-$(printf 'x%.0s' $(seq 1 58))
+sed "s/^name = .*/name = $long_plan/" "$tmp/plan.ini" >"$tmp/long.ini"
+VGPUBENCH_HOST=$long_host "$build/vgpubench" run "$tmp/long.ini" --results "$tmp/long" --reports "$tmp/long/rep" \
+	>"$tmp/long.log" 2>&1
+rc=$?
+long_id=$(sed -n 's/^run \([A-Za-z0-9._-]*\): database .*/\1/p' "$tmp/long.log")
+check '[ $rc = 0 ] && [ ${#long_id} = 112 ] && [[ "$long_id" == *-$long_host-$long_plan ]] && [ -d "$tmp/long/runs/$long_id" ]' \
+	"a 32-character host and a 63-character plan: the run id whole, ${#long_id} characters (exit $rc): $long_id $(tail -2 "$tmp/long.log")"
 night "$tmp/missing.ini" night3
 rc=$?
 check '[ $rc = 1 ] && grep -q "did not complete (exit 1)" "$tmp/night3.log"' \

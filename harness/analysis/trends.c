@@ -1,0 +1,227 @@
+/* trends.c: vgpubench trends (trends.h): the values of every series read in one query, a point per run (its
+ * median), change points found in each series, and the table of them newest first, with what changed on the host
+ * across each. */
+#define _GNU_SOURCE
+#include "analysis/trends.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+#include "util.h"
+
+/* One series: its key, and a point per run (the run, its start, its median). */
+struct tseries {
+	char host[64], plan[64], workload[64], config[32], metric[96], unit[16];
+	int topology, dom0, higher_is_better;
+	size_t n, cap;
+	char (*run)[STORE_RUN_ID_MAX];
+	char (*at)[32];
+	double *median;
+};
+
+/* The series as the values arrive, and the values of the run being gathered. */
+struct gather {
+	struct tseries *s;
+	size_t n, cap;
+	char run[STORE_RUN_ID_MAX], at[32];
+	double *v;
+	size_t nv, capv;
+};
+
+static void *grow_to(void *p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return p;
+	*cap = *cap ? 2 * *cap : 16;
+	if (*cap < need)
+		*cap = need;
+	if (!(p = realloc(p, *cap * elem)))
+		abort();
+	return p;
+}
+
+/* The run gathered so far as a point of the last series. */
+static void point_done(struct gather *g)
+{
+	struct tseries *t;
+
+	if (!g->nv || !g->n)
+		return;
+	t = &g->s[g->n - 1];
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 16;
+		t->run = realloc(t->run, t->cap * sizeof(*t->run));
+		t->at = realloc(t->at, t->cap * sizeof(*t->at));
+		t->median = realloc(t->median, t->cap * sizeof(*t->median));
+		if (!t->run || !t->at || !t->median)
+			abort();
+	}
+	snprintf(t->run[t->n], sizeof(t->run[0]), "%s", g->run);
+	snprintf(t->at[t->n], sizeof(t->at[0]), "%s", g->at);
+	t->median[t->n++] = stats_median(g->v, g->nv);
+	g->nv = 0;
+}
+
+static int same_series(const struct tseries *t, const struct store_series_value *v)
+{
+	return !strcmp(t->host, v->host) && !strcmp(t->plan, v->plan) && !strcmp(t->workload, v->workload) &&
+	       !strcmp(t->config, v->config) && t->topology == v->topology && t->dom0 == v->dom0 &&
+	       !strcmp(t->metric, v->metric) && !strcmp(t->unit, v->unit);
+}
+
+static void on_value(void *ctx, const struct store_series_value *v)
+{
+	struct gather *g = ctx;
+
+	if (!isfinite(v->value))
+		return;
+	if (!g->n || !same_series(&g->s[g->n - 1], v)) {
+		struct tseries *t;
+
+		point_done(g);
+		g->s = grow_to(g->s, &g->cap, g->n + 1, sizeof(*g->s));
+		t = &g->s[g->n++];
+		memset(t, 0, sizeof(*t));
+		snprintf(t->host, sizeof(t->host), "%s", v->host[0] ? v->host : "?");
+		snprintf(t->plan, sizeof(t->plan), "%s", v->plan);
+		snprintf(t->workload, sizeof(t->workload), "%s", v->workload);
+		snprintf(t->config, sizeof(t->config), "%s", v->config);
+		snprintf(t->metric, sizeof(t->metric), "%s", v->metric);
+		snprintf(t->unit, sizeof(t->unit), "%s", v->unit);
+		t->topology = v->topology;
+		t->dom0 = v->dom0;
+		t->higher_is_better = strcmp(v->direction, "lower") != 0;
+		g->run[0] = '\0';
+	}
+	if (strcmp(g->run, v->run) != 0) {
+		point_done(g);
+		snprintf(g->run, sizeof(g->run), "%s", v->run);
+		snprintf(g->at, sizeof(g->at), "%.19s", v->started_at);
+	}
+	g->v = grow_to(g->v, &g->capv, g->nv + 1, sizeof(*g->v));
+	g->v[g->nv++] = v->value;
+}
+
+/* A change point of a series, for the table. */
+struct found {
+	const struct tseries *t;
+	struct changepoint cp;
+	int regression, recent;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct found *x = a, *y = b;
+	int c = strcmp(y->t->at[y->cp.index], x->t->at[x->cp.index]);
+
+	return c ? c : strcmp(x->t->metric, y->t->metric);
+}
+
+/* The host facts that differ between the runs before and at a change point, into out ("" for none). */
+static void facts_across(struct store *s, const char *before, const char *after, char *out, size_t len)
+{
+	static const char *const keys[] = { "qemu", "mesa", "virglrenderer", "host_kernel", "guest_kernel",
+					    "host_gpu", "cpu_model", "accel" };
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char *a = store_host_fact_get(s, before, keys[i]), *b = store_host_fact_get(s, after, keys[i]);
+		size_t used = strlen(out);
+
+		if ((a || b) && (!a || !b || strcmp(a, b) != 0))
+			snprintf(out + used, len - used, "%s%s %s -> %s", used ? "; " : "", keys[i], a ? a : "?",
+				 b ? b : "?");
+		free(a);
+		free(b);
+	}
+}
+
+static void print_found(struct store *s, const struct found *f, FILE *out)
+{
+	const struct tseries *t = f->t;
+	char scope[32], differs[1024];
+
+	if (!t->topology)
+		snprintf(scope, sizeof(scope), "host");
+	else
+		snprintf(scope, sizeof(scope), "%d%s", t->topology, t->dom0 ? "+dom0" : "");
+	facts_across(s, t->run[f->cp.index - 1], t->run[f->cp.index], differs, sizeof(differs));
+	fprintf(out, "%-12s %-12s %-10s %-22s %-12s %-7s %-40s %10.4g %10.4g %+7.1f%% %8.2g  %s%s\n", t->host, t->plan,
+		t->workload, t->metric, t->config, scope, t->run[f->cp.index], f->cp.mean_before, f->cp.mean_after,
+		f->cp.change_pct, f->cp.p, f->regression ? "regression" : "improvement", f->recent ? " (new)" : "");
+	if (differs[0])
+		fprintf(out, "%12s changed on the host: %s\n", "", differs);
+}
+
+int trends_print(struct store *s, const struct trends_opts *o, FILE *out)
+{
+	struct gather g = { 0 };
+	struct found *f = NULL;
+	size_t nf = 0, capf = 0, short_series = 0, points = 0;
+	size_t min_seg = o->cp.min_segment ? o->cp.min_segment : 3;
+	int rc = 0;
+
+	if (store_series_values(s, o->host, o->plan, o->since, on_value, &g) < 0) {
+		rc = -1;
+		goto out;
+	}
+	point_done(&g);
+	for (size_t i = 0; i < g.n; i++) {
+		struct tseries *t = &g.s[i];
+		struct changepoint *cp;
+		size_t k;
+
+		points += t->n;
+		if (t->n < 2 * min_seg) {
+			short_series++;
+			continue;
+		}
+		if (changepoints_find(t->median, t->n, &o->cp, &cp, &k) < 0) {
+			vb_err("trends: the change points of %s %s %s could not be found (a bad option)", t->workload,
+			       t->config, t->metric);
+			rc = -1;
+			goto out;
+		}
+		for (size_t c = 0; c < k; c++) {
+			struct found *x;
+
+			f = grow_to(f, &capf, nf + 1, sizeof(*f));
+			x = &f[nf++];
+			x->t = t;
+			x->cp = cp[c];
+			x->regression = t->higher_is_better ? cp[c].change_pct < 0 : cp[c].change_pct > 0;
+			x->recent = c + 1 == k && cp[c].index + min_seg >= t->n;
+			if (x->regression && x->recent)
+				rc = TRENDS_REGRESSION;
+		}
+		free(cp);
+	}
+	if (nf)
+		qsort(f, nf, sizeof(*f), newest_first);
+	fprintf(out, "trends: %zu series (%zu points), %zu change point%s; %s%s%s%s%s%s\n", g.n, points, nf,
+		nf == 1 ? "" : "s", o->host ? "host " : "every host", o->host ? o->host : "", o->plan ? "; plan " : "",
+		o->plan ? o->plan : "", o->since ? "; runs since " : "", o->since ? o->since : "");
+	if (short_series)
+		fprintf(out, "%zu series have fewer than %zu runs: a change point needs %zu runs on either side\n",
+			short_series, 2 * min_seg, min_seg);
+	if (nf)
+		fprintf(out, "%-12s %-12s %-10s %-22s %-12s %-7s %-40s %10s %10s %8s %8s  %s\n", "host", "plan",
+			"workload", "metric", "config", "guests", "first run after the change", "before", "after",
+			"change", "p", "verdict");
+	for (size_t i = 0; i < nf; i++)
+		print_found(s, &f[i], out);
+	if (rc == TRENDS_REGRESSION)
+		fprintf(out, "a regression started within the newest runs of a series (new): exit %d\n", rc);
+out:
+	for (size_t i = 0; i < g.n; i++) {
+		free(g.s[i].run);
+		free(g.s[i].at);
+		free(g.s[i].median);
+	}
+	free(g.s);
+	free(g.v);
+	free(f);
+	return rc;
+}

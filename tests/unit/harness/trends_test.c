@@ -1,0 +1,173 @@
+/* trends_test.c: vgpubench trends on both back-ends, over 30 nights of one host: native glmark2 drops 10% at night
+ * 15, when QEMU changed (found there, a regression, the QEMU change named); the mediated score drops 10% in the
+ * last three nights (a new regression: exit 4); a frame time (lower is better) that falls is an improvement; a
+ * steady series has none; another host's and another plan's runs stay out unless asked for; --since keeps the
+ * nights from a date on; a series shorter than 6 runs is counted, not judged; a failed run is left out. */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "analysis/trends.h"
+#include "pg_fixture.h"
+#include "runs_fixture.h"
+#include "util.h"
+
+/* A small deterministic noise in [1 - a, 1 + a]. */
+static double jitter(uint64_t *s, double a)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return 1 + a * (2.0 * (double)(*s >> 11) / 9007199254740992.0 - 1);
+}
+
+/* Night `night` (0-based, 30 nights back from 2026-11-01) of plan on host: native and mediated glmark2, 3
+ * repetitions each, with the given levels, and the host's QEMU version. */
+static void night_run(struct store *s, const char *host, const char *plan, int night, double native,
+		      double mediated, const char *qemu, const char *status)
+{
+	char id[96], *sql;
+	uint64_t seed = (uint64_t)night * 7919 + (uint64_t)strlen(host) * 31 + (uint64_t)strlen(plan);
+
+	snprintf(id, sizeof(id), "202611%02d-020000-%s-%s", night + 1, host, plan);
+	CHECK(store_run_create(s, id, plan, host, "p.ini", "[plan]\n", "/tmp") == 0, "run %s: %s", id, s->err);
+	for (int rep = 1; rep <= 3; rep++)
+		for (int g = 0; g < 2; g++) {
+			struct wl_result m = { 0 };
+			double level = g ? mediated : native;
+			struct job_row j = { .config = g ? "mediated" : "native", .topology = g, .guest_index = g,
+					     .workload = "glmark2", .repetition = rep, .status = "ok", .wall_s = 1,
+					     .metrics = &m };
+
+			wl_add_metric(&m, "score", level * jitter(&seed, 0.01), "score", 1);
+			wl_add_metric(&m, "build.frame_time", 1000 / (level * jitter(&seed, 0.01)), "ms", 0);
+			wl_add_metric(&m, "steady", 50 * jitter(&seed, 0.01), "fps", 1);
+			CHECK(store_jobs(s, id, &j, 1) == 0, "a job of %s: %s", id, s->err);
+		}
+	store_host_fact(s, id, "qemu", qemu);
+	store_run_set_status(s, id, status, NULL);
+	sql = vb_strdupf("UPDATE runs SET started_at = '2026-11-%02dT02:00:00Z' WHERE id = '%s'", night + 1, id);
+	exec_sql(s, sql);
+	free(sql);
+}
+
+/* trends' output with o, and its return value in *rc. */
+static char *trends_of(struct store *s, const struct trends_opts *o, int *rc)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	*rc = trends_print(s, o, mem);
+	fclose(mem);
+	return text;
+}
+
+/* The line of the table that names metric for config, or "". */
+static char *line_of(const char *text, const char *config, const char *metric)
+{
+	for (const char *p = text; p && *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *line = strndup(p, len);
+		char *c = vb_strdupf(" %s ", config), *m = vb_strdupf(" %s ", metric);
+		int hit = strstr(line, c) && strstr(line, m) && !strncmp(line, "h1 ", 3);
+
+		free(c);
+		free(m);
+		if (hit)
+			return line;
+		free(line);
+		p = end ? end + 1 : NULL;
+	}
+	return strdup("");
+}
+
+static void test_all(const char *db)
+{
+	struct store s;
+	struct trends_opts o = { .host = "h1" };
+	char *text, *line;
+	int rc;
+
+	CHECK(store_open(&s, db) == 0, "open %s", db);
+	for (int night = 0; night < 30; night++)
+		night_run(&s, "h1", "nightly", night, night < 15 ? 1000 : 900, night < 27 ? 400 : 360,
+			  night < 15 ? "9.2.0" : "10.0.2", night == 10 ? "failed" : "complete");
+	for (int night = 0; night < 8; night++) /* another host, another plan */
+		night_run(&s, "h2", "nightly", night, 500, 200, "10.0.2", "complete");
+	for (int night = 0; night < 4; night++)
+		night_run(&s, "h1", "weekly", night, 1000, 400, "10.0.2", "complete");
+
+	text = trends_of(&s, &o, &rc);
+	CHECK(rc == TRENDS_REGRESSION, "a new regression: exit %d (%d)\n%s", TRENDS_REGRESSION, rc, text);
+	CHECK(text && strstr(text, "trends: 12 series (") && strstr(text, "; host h1\n"),
+	      "h1's series, both plans': %.200s", text);
+	CHECK(text && strstr(text, "6 series have fewer than 6 runs"), "the weekly plan's 4 runs: too few, said");
+	line = line_of(text, "native", "score");
+	CHECK(strstr(line, "20261116-020000-h1-nightly") && (strstr(line, " -9.") || strstr(line, " -10.")) &&
+		      strstr(line, "regression") && !strstr(line, "(new)"),
+	      "native score: about -10%% from night 16's run, a regression, not new: %s", line);
+	CHECK(text && strstr(text, "changed on the host: qemu 9.2.0 -> 10.0.2"), "the QEMU change across it is named");
+	free(line);
+	line = line_of(text, "native", "build.frame_time");
+	CHECK(strstr(line, "20261116-020000-h1-nightly") && (strstr(line, "+11.") || strstr(line, "+10.")) &&
+		      strstr(line, "regression"),
+	      "its frame time rises 11%%: a regression too (lower is better): %s", line);
+	free(line);
+	line = line_of(text, "mediated", "score");
+	CHECK(strstr(line, "20261128-020000-h1-nightly") && strstr(line, "regression (new)"),
+	      "mediated score: -10%% in the last three nights, a new regression: %s", line);
+	free(line);
+	line = line_of(text, "native", "steady");
+	CHECK(!line[0], "a steady series: no change point (%s)", line);
+	free(line);
+	CHECK(text && !strstr(text, "20261111-020000-h1-nightly"), "the failed run is no point");
+	free(text);
+
+	o.plan = "nightly";
+	o.since = "2026-11-20";
+	text = trends_of(&s, &o, &rc);
+	CHECK(rc == TRENDS_REGRESSION && text && strstr(text, "trends: 6 series (66 points)") &&
+		      !strstr(text, "20261116-020000-h1-nightly"),
+	      "--plan nightly --since 2026-11-20: 11 nights of 6 series, the older change out of sight: %.300s", text);
+	free(text);
+
+	o = (struct trends_opts){ .host = "h2" };
+	text = trends_of(&s, &o, &rc);
+	CHECK(rc == 0 && text && strstr(text, "trends: 6 series (48 points), 0 change points; host h2"),
+	      "h2: 6 steady series of 8 nights, exit 0: %.200s", text);
+	free(text);
+	o = (struct trends_opts){ .plan = "nightly" };
+	text = trends_of(&s, &o, &rc);
+	CHECK(text && strstr(text, "trends: 12 series") && strstr(text, "; every host; plan nightly"),
+	      "every host: both hosts' nightly series: %.200s", text);
+	free(text);
+	o = (struct trends_opts){ .host = "h1", .cp = { .window = 1 } };
+	text = trends_of(&s, &o, &rc);
+	CHECK(rc < 0, "a window of 1 run: refused");
+	free(text);
+	store_close(&s);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/vgpubench-trends-XXXXXX", *db;
+	const char *server;
+
+	if (!mkdtemp(dir))
+		return 1;
+	db = vb_strdupf("%s/t.db", dir);
+	test_all(db);
+	free(db);
+	if ((server = pg_fixture_server("trends"))) {
+		db = pg_fixture_db(server, "trends");
+		test_all(db);
+		free(db);
+	}
+	if (vb_rm_rf(dir) < 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	return check_done("trends");
+}
