@@ -6,6 +6,7 @@
 #include "report/import.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,8 @@ static int cells_of(struct importer *x, struct json_object *obj, const struct re
 		case json_type_double:
 			values[n].type = STORE_REAL;
 			values[n].d = json_object_get_double(v);
+			if (!isfinite(values[n].d)) /* json-c reads NaN and Infinity */
+				return fail(x, "%s.%s is not a finite number", where, key);
 			break;
 		case json_type_string:
 			values[n].type = STORE_TEXT;
@@ -334,7 +337,8 @@ static int put_scenario_jobs(struct importer *x, struct json_object *rows)
 			for (int c = 0; c < 3; c++) {
 				struct json_object *e = json_object_array_get_idx(sm, (size_t)c);
 
-				if (!json_object_is_type(e, json_type_double) && !json_object_is_type(e, json_type_int))
+				if ((!json_object_is_type(e, json_type_double) && !json_object_is_type(e, json_type_int)) ||
+				    !isfinite(json_object_get_double(e)))
 					return fail(x, "%s.samples[%zu] is not three numbers", where, k);
 				v[c] = (struct store_value){ .type = STORE_REAL, .d = json_object_get_double(e) };
 			}

@@ -170,7 +170,8 @@ static void plan_rows(struct rep *r, const struct lab_plan *p)
 	if (!p->done[0] || series_load(r->st, p->done, &set) < 0) {
 		plan_cells(r->html, p, 1);
 		fprintf(r->html, "<td colspan=6 class=na>%s</td></tr>\n",
-			p->done[0] ? "its results could not be read" : "no complete run yet");
+			p->done[0] ? "its results could not be read (the reason was said)" : "no complete run yet");
+		r->failed += p->done[0] != '\0'; /* the page is then incomplete, and says so */
 		return;
 	}
 	n = lab_rows(&set, rows, STORE_LAB_PAIRS);

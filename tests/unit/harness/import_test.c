@@ -172,6 +172,7 @@ static void test_into(const char *dir, const char *src_text, const char *dst_url
 			{ "text where a whole number belongs", "\"repetition\":1", "\"repetition\":\"one\"", 0 },
 			{ "a fraction where a whole number belongs", "\"repetition\":1", "\"repetition\":1.5", 0 },
 			{ "a number where text belongs", "\"accel\":\"tcg\"", "\"accel\":7", 0 },
+			{ "a value that is not a finite number", "\"wall_s\":12.125", "\"wall_s\":NaN", 0 },
 			{ "a row the database refuses, half-way", "\"status\":\"failed\"", "\"status\":\"exploded\"",
 			  0 },
 			{ "a row whose parent it may not set", "\"steal_pct\":", "\"job_id\":1, \"steal_pct\":", 0 },
