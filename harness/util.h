@@ -110,6 +110,10 @@ int vb_is_identifier(const char *s);
 /* NULL when s is valid UTF-8; else a malloc'ed copy with U+FFFD for every invalid byte. */
 char *vb_utf8_fix(const char *s);
 
+/* A new zeroed element at the end of *v (*n used of *cap, elem bytes each), the array doubling as it fills; aborts
+ * on out-of-memory (arrays.c). */
+void *vb_push(void **v, size_t *n, size_t *cap, size_t elem);
+
 /* printf into a fresh string; aborts on out-of-memory. */
 char *vb_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -30,18 +30,6 @@ struct gather {
 	size_t nv, capv;
 };
 
-static void *grow_to(void *p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return p;
-	*cap = *cap ? 2 * *cap : 16;
-	if (*cap < need)
-		*cap = need;
-	if (!(p = realloc(p, *cap * elem)))
-		abort();
-	return p;
-}
-
 /* The run gathered so far as a point of the last series. */
 static void point_done(struct gather *g)
 {
@@ -81,9 +69,7 @@ static void on_value(void *ctx, const struct store_series_value *v)
 		struct tseries *t;
 
 		point_done(g);
-		g->s = grow_to(g->s, &g->cap, g->n + 1, sizeof(*g->s));
-		t = &g->s[g->n++];
-		memset(t, 0, sizeof(*t));
+		t = vb_push((void **)&g->s, &g->n, &g->cap, sizeof(*g->s));
 		snprintf(t->host, sizeof(t->host), "%s", v->host[0] ? v->host : "?");
 		snprintf(t->plan, sizeof(t->plan), "%s", v->plan);
 		snprintf(t->workload, sizeof(t->workload), "%s", v->workload);
@@ -100,8 +86,7 @@ static void on_value(void *ctx, const struct store_series_value *v)
 		snprintf(g->run, sizeof(g->run), "%s", v->run);
 		snprintf(g->at, sizeof(g->at), "%.19s", v->started_at);
 	}
-	g->v = grow_to(g->v, &g->capv, g->nv + 1, sizeof(*g->v));
-	g->v[g->nv++] = v->value;
+	*(double *)vb_push((void **)&g->v, &g->nv, &g->capv, sizeof(*g->v)) = v->value;
 }
 
 /* A change point of a series, for the table. */
@@ -187,8 +172,7 @@ int trends_print(struct store *s, const struct trends_opts *o, FILE *out)
 		for (size_t c = 0; c < k; c++) {
 			struct found *x;
 
-			f = grow_to(f, &capf, nf + 1, sizeof(*f));
-			x = &f[nf++];
+			x = vb_push((void **)&f, &nf, &capf, sizeof(*f));
 			x->t = t;
 			x->cp = cp[c];
 			x->regression = t->higher_is_better ? cp[c].change_pct < 0 : cp[c].change_pct > 0;

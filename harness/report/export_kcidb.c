@@ -53,7 +53,8 @@ struct kcidb {
 	const char *origin, *run;
 	char build_id[320];
 	struct json_object *tests;
-	struct json_object *env_misc; /* the host's facts that describe where every test ran */
+	struct json_object *env_misc; /* the host's facts that describe where every test ran, and */
+	const char *comment;          /* them in words */
 	int have_job;                 /* job holds the job being read (its text in text[]), with */
 	struct store_job_full job;
 	char text[6][512];
@@ -88,6 +89,7 @@ static struct json_object *test_new(struct kcidb *k, const char *what, const cha
 	if (json_object_deep_copy(k->env_misc, &misc, NULL) < 0)
 		abort();
 	put(env, "misc", misc);
+	put(env, "comment", export_text(k->comment));
 	put(t, "environment", env);
 	misc = json_object_new_object();
 	put(misc, "config", export_text(j->config));
@@ -317,22 +319,19 @@ int export_kcidb(struct store *st, const char *run, FILE *out)
 	snprintf(k.build_id, sizeof(k.build_id), "%s:%s", k.origin, run);
 	k.env_misc = json_object_new_object();
 	k.tests = json_object_new_array();
-	if (store_host_facts(st, run, on_fact, k.env_misc) < 0 || store_run_jobs(st, run, &fns, &k) < 0) {
+	/* Where every test ran, made once: the host's facts and the comment that names them. */
+	rc = store_host_facts(st, run, on_fact, k.env_misc);
+	put(k.env_misc, "host", export_text(row.host));
+	comment = environment_comment(row.host, k.env_misc);
+	k.comment = comment;
+	if (rc < 0 || store_run_jobs(st, run, &fns, &k) < 0) {
 		json_object_put(k.env_misc);
 		json_object_put(k.tests);
+		free(comment);
 		store_run_row_free(&row);
 		return -1;
 	}
 	job_done(&k); /* the last one */
-	put(k.env_misc, "host", export_text(row.host));
-	comment = environment_comment(row.host, k.env_misc);
-	/* The tests were made with the facts as they were read; the comment is set on each environment now. */
-	for (size_t i = 0; i < json_object_array_length(k.tests); i++) {
-		struct json_object *env = json_object_object_get(json_object_array_get_idx(k.tests, i), "environment");
-
-		put(env, "comment", export_text(comment));
-		put(json_object_object_get(env, "misc"), "host", export_text(row.host));
-	}
 
 	root = json_object_new_object();
 	version = json_object_new_object();

@@ -37,29 +37,13 @@ struct lab_plans {
 	size_t n, cap;
 };
 
-/* A new zeroed element at the end of *v (n used of cap, elem bytes each). */
-static void *grow(void **v, size_t *n, size_t *cap, size_t elem)
-{
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 16;
-		void *t = realloc(*v, c * elem);
-
-		if (!t)
-			abort();
-		*v = t;
-		*cap = c;
-	}
-	memset((char *)*v + *n * elem, 0, elem);
-	return (char *)*v + (*n)++ * elem;
-}
-
 static void on_run(void *ctx, const struct store_lab_run *r)
 {
 	struct lab_plans *l = ctx;
 	struct lab_plan *p = l->n ? &l->p[l->n - 1] : NULL;
 
 	if (!p || strcmp(p->host, r->host) || strcmp(p->plan, r->plan)) {
-		p = grow((void **)&l->p, &l->n, &l->cap, sizeof(*p));
+		p = vb_push((void **)&l->p, &l->n, &l->cap, sizeof(*p));
 		snprintf(p->host, sizeof(p->host), "%s", r->host);
 		snprintf(p->plan, sizeof(p->plan), "%s", r->plan);
 	}
@@ -245,7 +229,7 @@ static void on_value(void *ctx, const struct store_lab_value *v)
 
 	if (!l || strcmp(l->host, host) || strcmp(l->workload, v->workload) || strcmp(l->metric, v->metric)) {
 		point_done(t);
-		l = grow((void **)&t->l, &t->n, &t->cap, sizeof(*l));
+		l = vb_push((void **)&t->l, &t->n, &t->cap, sizeof(*l));
 		snprintf(l->host, sizeof(l->host), "%s", host);
 		snprintf(l->workload, sizeof(l->workload), "%s", v->workload);
 		snprintf(l->metric, sizeof(l->metric), "%s", v->metric);
