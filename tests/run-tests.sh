@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-tests.sh: runs every test program (ASan+UBSan builds) and the shell
 # tests, adds up their "N passed, N failed" lines, and prints the total last.
-# Each test's time is printed after its name ("time: N s"), for docs/testing.md.
+# Each test's time is printed after its name ("time: N s, cpu N s": wall time, and the CPU time of every process it
+# started and waited for), for docs/testing.md: a test whose CPU time is well under twice its time leaves a core idle.
 # A test that dies without its closing line counts as one failure.
 # With --programs-only (make check), the shell tests that run the harness end to end are left out.
 # Usage: run-tests.sh [--programs-only] BUILD_DIR TEST_BINARY...
@@ -23,8 +24,8 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:supp
 
 # Count a finished test: its time, its notable lines, its closing line (or a failure without one).
 tally() {
-	local name=$1 out=$2 rc=$3 secs=$4 line
-	echo "time: $secs s"
+	local name=$1 out=$2 rc=$3 secs=$4 cpu=${5:-} line
+	echo "time: $secs s${cpu:+, cpu $cpu s}"
 	echo "$out" | grep -E '^(FAIL|boot: (accelerator|kernel |.* answered in )|real probe: |==[0-9]+==|.*runtime error|WARNING: ThreadSanitizer)' | head -40
 	line=$(echo "$out" | grep -E '^[a-z_0-9]+: [0-9]+ passed, [0-9]+ failed$' | tail -n1)
 	if [ -z "$line" ]; then
@@ -45,14 +46,23 @@ tally() {
 	fi
 }
 
+# The CPU time (user + system, in clock ticks) of this shell's children that have been waited for.
+children_ticks() {
+	local stat
+	stat=$(cat /proc/$$/stat) || return
+	echo "${stat##*) }" | awk '{ print $14 + $15 }'
+}
+
 run_one() {
 	local name=$1
 	shift
-	local out rc t0=$SECONDS
+	local out rc t0=$SECONDS c0 c1
 	echo "== $name"
+	c0=$(children_ticks)
 	out=$("$@" 2>&1)
 	rc=$?
-	tally "$name" "$out" "$rc" $((SECONDS - t0))
+	c1=$(children_ticks)
+	tally "$name" "$out" "$rc" $((SECONDS - t0)) $(((c1 - c0) / $(getconf CLK_TCK)))
 }
 
 # The fuzzers, two at a time (one a core): each is CPU-bound for a fixed time and checks nothing against the clock.
