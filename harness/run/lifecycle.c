@@ -18,6 +18,7 @@
 #include "run/run_state.h"
 #include "store/store.h"
 #include "util.h"
+#include "vm/vm.h"
 
 void run_record_host(struct run *r)
 {
@@ -41,6 +42,7 @@ void run_record_host(struct run *r)
 		{ "qemu", h->qemu_version[0] ? h->qemu_version : NULL },
 		{ "host_kernel", h->host_kernel },
 		{ "guest_kernel", h->guest_kernel },
+		{ "guest_kernel_args", vm_accel_kernel_args(h->accel)[0] ? vm_accel_kernel_args(h->accel) : NULL },
 		{ "cpu_model", h->cpu_model },
 		{ "cpus", cpus },
 		{ "mem_kb", mem },

@@ -36,6 +36,9 @@ struct vm {
 /* Start guest `index` with its files under dir. 0 or -1 (message printed). */
 int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o);
 
+/* The kernel arguments every guest gets under accelerator ACCEL ("kvm", "tcg"), beside its own; "" for none. */
+const char *vm_accel_kernel_args(const char *accel);
+
 /* Is QEMU still running? Reaps it if not. */
 int vm_alive(struct vm *vm);
 
