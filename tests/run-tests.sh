@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # run-tests.sh: runs every test program (ASan+UBSan builds) and the shell
 # tests, adds up their "N passed, N failed" lines, and prints the total last.
-# Each test's time is printed after its name ("time: N s, cpu N s": wall time, and the CPU time of every process it
-# started and waited for), for docs/testing.md: a test whose CPU time is well under twice its time leaves a core idle.
+# Each test's time is printed after its name ("time: N s, cpu N s": wall time, and the machine's CPU time
+# meanwhile), for docs/testing.md: a test whose CPU time is well under twice its time leaves a core idle.
 # A test that dies without its closing line counts as one failure.
 # With --programs-only (make check), the shell tests that run the harness end to end are left out.
 # Usage: run-tests.sh [--programs-only] BUILD_DIR TEST_BINARY...
@@ -46,11 +46,10 @@ tally() {
 	fi
 }
 
-# The CPU time (user + system, in clock ticks) of this shell's children that have been waited for.
-children_ticks() {
-	local stat
-	stat=$(cat /proc/$$/stat) || return
-	echo "${stat##*) }" | awk '{ print $14 + $15 }'
+# The machine's busy CPU time so far, in clock ticks (every core: user, nice, system, irq, softirq; /proc/stat).
+# Over one test it counts whatever the test started, however its processes were reaped.
+busy_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
 }
 
 run_one() {
@@ -58,32 +57,76 @@ run_one() {
 	shift
 	local out rc t0=$SECONDS c0 c1
 	echo "== $name"
-	c0=$(children_ticks)
+	c0=$(busy_ticks)
 	out=$("$@" 2>&1)
 	rc=$?
-	c1=$(children_ticks)
+	c1=$(busy_ticks)
 	tally "$name" "$out" "$rc" $((SECONDS - t0)) $(((c1 - c0) / $(getconf CLK_TCK)))
 }
 
-# The fuzzers, two at a time (one a core): each is CPU-bound for a fixed time and checks nothing against the clock.
-run_fuzzers() {
-	local dir i name t t0
+# A queue of tests that may share the machine, as ctest's PROCESSORS and RUN_SERIAL: `queue CORES NAME COMMAND...`,
+# CORES 1 for a test that keeps at most one core busy and checks nothing that another test beside it could upset
+# (it runs beside others, as many as there are cores), "all" for one that wants the machine to itself. run_queue
+# starts them in order, each as soon as its cores are free (never passing the head of the queue), and counts each
+# when it ends, its time beside the names it shared the machine with.
+q_names=()
+q_cores=()
+q_cmds=()
+queue() {
+	q_cores+=("$1")
+	q_names+=("$2")
+	shift 2
+	q_cmds+=("$(printf '%q ' "$@")")
+}
+
+run_queue() {
+	local dir i=0 used=0 pid j cores total_cores beside c0
+	local -A job_of=() t0_of=() beside_of=()
+	total_cores=$(nproc)
+	[ "$total_cores" -ge 2 ] || total_cores=2
 	dir=$(mktemp -d)
-	for ((i = 0; i < ${#fuzzers[@]}; i += 2)); do
-		t0=$SECONDS
-		for t in "${fuzzers[@]:i:2}"; do
-			name=$(basename "$t")
-			(bash tests/fuzz-run.sh "$t" "mediator/fuzz/corpus/${name%_fuzz}" >"$dir/$name.out" 2>&1
-				echo $? >"$dir/$name.rc") &
-		done
-		wait
-		for t in "${fuzzers[@]:i:2}"; do
-			name=$(basename "$t")
-			echo "== $name (in parallel with its pair)"
-			tally "$name" "$(cat "$dir/$name.out")" "$(cat "$dir/$name.rc")" $((SECONDS - t0))
-		done
+	while [ $i -lt ${#q_names[@]} ] || [ ${#job_of[@]} -gt 0 ]; do
+		if [ $i -lt ${#q_names[@]} ]; then
+			cores=${q_cores[i]}
+			[ "$cores" = all ] && cores=$total_cores
+			if [ $((used + cores)) -le "$total_cores" ]; then
+				[ ${#job_of[@]} -eq 0 ] && c0=$(busy_ticks)
+				(eval "${q_cmds[i]}" >"$dir/$i.out" 2>&1
+					echo $? >"$dir/$i.rc") &
+				job_of[$!]=$i
+				t0_of[$i]=$SECONDS
+				beside_of[$i]=""
+				for pid in "${!job_of[@]}"; do
+					j=${job_of[$pid]}
+					[ "$j" = $i ] && continue
+					beside_of[$i]+=" ${q_names[j]}"
+					beside_of[$j]+=" ${q_names[i]}"
+				done
+				used=$((used + cores))
+				i=$((i + 1))
+				continue
+			fi
+		fi
+		wait -n -p pid
+		j=${job_of[$pid]}
+		unset "job_of[$pid]"
+		cores=${q_cores[j]}
+		[ "$cores" = all ] && cores=$total_cores
+		used=$((used - cores))
+		if [ -n "${beside_of[$j]}" ]; then
+			echo "== ${q_names[j]} (beside${beside_of[$j]})"
+			tally "${q_names[j]}" "$(cat "$dir/$j.out")" "$(cat "$dir/$j.rc" 2>/dev/null || echo 1)" \
+				$((SECONDS - t0_of[$j]))
+		else
+			echo "== ${q_names[j]}"
+			tally "${q_names[j]}" "$(cat "$dir/$j.out")" "$(cat "$dir/$j.rc" 2>/dev/null || echo 1)" \
+				$((SECONDS - t0_of[$j])) $((($(busy_ticks) - c0) / $(getconf CLK_TCK)))
+		fi
 	done
 	rm -rf "$dir"
+	q_names=()
+	q_cores=()
+	q_cmds=()
 }
 
 fuzzers=()
@@ -122,32 +165,43 @@ for t in "$@"; do
 		;;
 	image_test | boot_test) run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh ;;
 	reset_guest_test) run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh "$build/vgpu-mediator" "$build/gpuhog" ;;
+	# The fuzzers: each is CPU-bound on one core for a fixed time and checks nothing against the clock.
 	*_fuzz) fuzzers+=("$t") ;;
 	*) run_one "$name" "$t" ;;
 	esac
 done
 # The tree's layers (what includes what), from the sources alone: under a second.
 run_one layers_test bash tests/unit/tree/layers_test.sh
-run_fuzzers
+if [ $programs_only = 0 ]; then
+	# The nested lab (about 6 minutes, one core: its lab host's guest booting under nested TCG) beside the tests that
+	# keep one core busy at most and check nothing another test could upset; the rest one at a time.
+	queue 1 nested_lab_test bash tests/integration/nested_lab_test.sh "$build"
+	queue 1 kill_resume_test bash tests/integration/kill_resume_test.sh "$build"
+	queue 1 harness_faults_test bash tests/integration/harness_faults_test.sh "$build"
+	queue 1 bench_mediator_test bash tests/integration/bench_mediator_test.sh "$build"
+	queue 1 interleave_run_test bash tests/integration/interleave_run_test.sh "$build"
+fi
+for t in "${fuzzers[@]}"; do
+	name=$(basename "$t")
+	queue 1 "$name" bash tests/fuzz-run.sh "$t" "mediator/fuzz/corpus/${name%_fuzz}"
+done
+if [ $programs_only = 0 ]; then
+	queue all store_pg_test bash tests/integration/store_pg_test.sh "$build"
+	queue all nightly_test bash tests/integration/nightly_test.sh "$build"
+	queue all scenario_run_test bash tests/integration/scenario_run_test.sh "$build"
+	queue all robustness_test bash tests/integration/robustness_test.sh "$build"
+	queue all noise_run_test bash tests/integration/noise_run_test.sh "$build"
+	queue all adaptive_run_test bash tests/integration/adaptive_run_test.sh "$build"
+	queue all calibrate_run_test bash tests/integration/calibrate_run_test.sh "$build"
+	queue all calibrate_resume_test bash tests/integration/calibrate_resume_test.sh "$build"
+fi
+run_queue
 if [ $programs_only = 1 ]; then
 	echo
 	echo "$total_pass passed, $total_fail failed"
 	[ "$total_fail" -eq 0 ]
 	exit
 fi
-run_one kill_resume_test bash tests/integration/kill_resume_test.sh "$build"
-run_one store_pg_test bash tests/integration/store_pg_test.sh "$build"
-run_one nightly_test bash tests/integration/nightly_test.sh "$build"
-run_one interleave_run_test bash tests/integration/interleave_run_test.sh "$build"
-run_one harness_faults_test bash tests/integration/harness_faults_test.sh "$build"
-run_one scenario_run_test bash tests/integration/scenario_run_test.sh "$build"
-run_one bench_mediator_test bash tests/integration/bench_mediator_test.sh "$build"
-run_one robustness_test bash tests/integration/robustness_test.sh "$build"
-run_one noise_run_test bash tests/integration/noise_run_test.sh "$build"
-run_one adaptive_run_test bash tests/integration/adaptive_run_test.sh "$build"
-run_one calibrate_run_test bash tests/integration/calibrate_run_test.sh "$build"
-run_one calibrate_resume_test bash tests/integration/calibrate_resume_test.sh "$build"
-run_one nested_lab_test bash tests/integration/nested_lab_test.sh "$build"
 
 # The suite leaves nothing behind in /tmp: no folder, no X lock or socket, no process.
 pg_server_stop
