@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # run-tests.sh: runs every test program (ASan+UBSan builds) and the shell
 # tests, adds up their "N passed, N failed" lines, and prints the total last.
+# The test programs run one at a time; the fuzzers and the shell tests go through a queue that runs the ones
+# keeping at most one core busy beside each other (run_queue below).
 # Each test's time is printed after its name ("time: N s, cpu N s": wall time, and the machine's CPU time
-# meanwhile), for docs/testing.md: a test whose CPU time is well under twice its time leaves a core idle.
+# meanwhile; for a test that shared the machine, the names it ran beside instead of the CPU time), for
+# docs/testing.md: a test whose CPU time is well under twice its time leaves a core idle.
 # A test that dies without its closing line counts as one failure.
 # With --programs-only (make check), the shell tests that run the harness end to end are left out.
 # Usage: run-tests.sh [--programs-only] BUILD_DIR TEST_BINARY...
@@ -173,27 +176,29 @@ done
 # The tree's layers (what includes what), from the sources alone: under a second.
 run_one layers_test bash tests/unit/tree/layers_test.sh
 if [ $programs_only = 0 ]; then
-	# The nested lab (about 6 minutes, one core: its lab host's guest booting under nested TCG) beside the tests that
-	# keep one core busy at most and check nothing another test could upset; the rest one at a time.
+	# The nested lab (about 6 minutes, its lab host's guest booting under nested TCG) beside the tests that keep at
+	# most one core busy (the native glmark2 runs with lp_num_threads = 1) and check nothing another test could
+	# upset; then the rest, one at a time.
 	queue 1 nested_lab_test bash tests/integration/nested_lab_test.sh "$build"
 	queue 1 kill_resume_test bash tests/integration/kill_resume_test.sh "$build"
 	queue 1 harness_faults_test bash tests/integration/harness_faults_test.sh "$build"
-	queue 1 bench_mediator_test bash tests/integration/bench_mediator_test.sh "$build"
+	queue 1 store_pg_test bash tests/integration/store_pg_test.sh "$build"
 	queue 1 interleave_run_test bash tests/integration/interleave_run_test.sh "$build"
+	queue 1 nightly_test bash tests/integration/nightly_test.sh "$build"
+	queue 1 adaptive_run_test bash tests/integration/adaptive_run_test.sh "$build"
+	queue 1 calibrate_resume_test bash tests/integration/calibrate_resume_test.sh "$build"
+	queue 1 bench_mediator_test bash tests/integration/bench_mediator_test.sh "$build"
+	# The robustness catalogue mostly waits (3 s of CPU in 65 s alone).
+	queue 1 robustness_test bash tests/integration/robustness_test.sh "$build"
 fi
 for t in "${fuzzers[@]}"; do
 	name=$(basename "$t")
 	queue 1 "$name" bash tests/fuzz-run.sh "$t" "mediator/fuzz/corpus/${name%_fuzz}"
 done
 if [ $programs_only = 0 ]; then
-	queue all store_pg_test bash tests/integration/store_pg_test.sh "$build"
-	queue all nightly_test bash tests/integration/nightly_test.sh "$build"
 	queue all scenario_run_test bash tests/integration/scenario_run_test.sh "$build"
-	queue all robustness_test bash tests/integration/robustness_test.sh "$build"
 	queue all noise_run_test bash tests/integration/noise_run_test.sh "$build"
-	queue all adaptive_run_test bash tests/integration/adaptive_run_test.sh "$build"
 	queue all calibrate_run_test bash tests/integration/calibrate_run_test.sh "$build"
-	queue all calibrate_resume_test bash tests/integration/calibrate_resume_test.sh "$build"
 fi
 run_queue
 if [ $programs_only = 1 ]; then

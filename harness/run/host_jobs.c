@@ -21,12 +21,15 @@
 void run_apply_noise_settings(struct run *r)
 {
 	const struct plan_noise *n = &r->plan.noise;
-	char lp[32] = "llvmpipe's own choice", steal[96] = "off", *fact;
+	char lp[48] = "llvmpipe's own choice", steal[96] = "off", *fact;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (n->lp_num_threads) {
 		snprintf(lp, sizeof(lp), "%d", n->lp_num_threads);
 		setenv("LP_NUM_THREADS", lp, 1);
+	} else if (getenv("LP_NUM_THREADS")) {
+		/* Not the plan's, but every renderer inherits it all the same. */
+		snprintf(lp, sizeof(lp), "%.8s (from the environment)", getenv("LP_NUM_THREADS"));
 	}
 	if (n->max_steal_pct > 0)
 		snprintf(steal, sizeof(steal), "a repetition over %.1f%% is redone, at most %d time%s", n->max_steal_pct,

@@ -13,9 +13,11 @@ CHECK_NAME=adaptive_run
 . "$(dirname "$0")/../lib/check.sh"
 check_tmpdir adaptive
 
+# lp_num_threads = 1: llvmpipe on one core, so the test keeps at most one busy (run-tests.sh runs it beside another).
 plan() { # FILE NAME TARGET MIN
-	printf '[plan]\nname = %s\nconfigs = native\nworkloads = glmark2-short\nrepetitions = auto\nmin_repetitions = %s\nmax_repetitions = 3\ntarget_ci_pct = %s\n' \
-		"$2" "$4" "$3" >"$1"
+	printf '[plan]\nname = %s\nconfigs = native\nworkloads = glmark2-short\nrepetitions = auto\n' "$2" >"$1"
+	printf 'min_repetitions = %s\nmax_repetitions = 3\ntarget_ci_pct = %s\n' "$4" "$3" >>"$1"
+	printf '[noise]\nlp_num_threads = 1\n' >>"$1"
 }
 fact() { q "SELECT value FROM host_facts WHERE run_id = '$1' AND key = 'repetitions (native, host 0, glmark2-short)'"; }
 jobs() { q "SELECT count(*) FROM jobs WHERE run_id = '$1' AND status = 'ok'"; }

@@ -24,6 +24,9 @@ name = cr
 configs = native
 workloads = glmark2-short
 repetitions = 2
+[noise]
+# llvmpipe on one core: the test keeps at most one busy, and tests/run-tests.sh runs it beside another
+lp_num_threads = 1
 PLAN
 
 # 1. SIGKILL once the first job is stored. The plan path is relative to the calibration's folder.

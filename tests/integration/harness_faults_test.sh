@@ -50,8 +50,10 @@ expect() {
 	check '[ "$before" = "$after" ]' "$name: data there before was changed"
 }
 
+# lp_num_threads = 1: llvmpipe on one core, so the test keeps at most one busy (run-tests.sh runs it beside another).
 plan() { # plan FILE NAME WORKLOAD REPETITIONS
-	printf '[plan]\nname = %s\nconfigs = native\nworkloads = %s\nrepetitions = %s\n' "$2" "$3" "$4" >"$1"
+	printf '[plan]\nname = %s\nconfigs = native\nworkloads = %s\nrepetitions = %s\n[noise]\nlp_num_threads = 1\n' \
+		"$2" "$3" "$4" >"$1"
 }
 
 # Wait until the database has at least N jobs of run RUN (or any run), up to 120 s.

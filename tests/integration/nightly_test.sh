@@ -45,6 +45,9 @@ name = nightlyshort
 configs = native
 workloads = glmark2-short
 repetitions = 2
+[noise]
+# llvmpipe on one core: the test keeps at most one busy, and tests/run-tests.sh runs it beside another
+lp_num_threads = 1
 PLAN
 night() {
 	VGPUBENCH_DB="postgresql://vgpubench@127.0.0.1:$PG_TEST_PORT/nightly_$$" VGPUBENCH_HOST=labnight \

@@ -33,6 +33,9 @@ name = pgrun
 configs = native
 workloads = glmark2-short
 repetitions = 2
+[noise]
+# llvmpipe on one core: the test keeps at most one busy, and tests/run-tests.sh runs it beside another
+lp_num_threads = 1
 PLAN
 
 # 1. A run into the server, and only there.
