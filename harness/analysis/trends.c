@@ -108,7 +108,7 @@ static int newest_first(const void *a, const void *b)
 static void facts_across(struct store *s, const char *before, const char *after, char *out, size_t len)
 {
 	static const char *const keys[] = { "qemu", "mesa", "virglrenderer", "host_kernel", "guest_kernel",
-					    "host_gpu", "cpu_model", "accel" };
+					    "guest_kernel_args", "host_gpu", "cpu_model", "accel" };
 
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

@@ -74,6 +74,12 @@ check '[ "$dups" = 0 ] && [ "$(q "SELECT count(*) FROM jobs")" = 6 ]' \
 row() { q "SELECT $1 FROM calibration_rows WHERE run_id = '$cal' AND config = 'native' AND metric = 'score'"; }
 check '[ "$(row "aa_pairs || \",\" || ab_pairs")" = "1,2" ]' "the rates count all three runs: $(row "aa_pairs, ab_pairs, ab_detected")"
 check '[ "$(row injected)" = "CPU quota 50%" ] || [ "$(id -u)" != 0 ]' "the native row was slowed by the quota: $(row injected)"
+slowed=$(q "SELECT id FROM runs WHERE plan_name = 'cr-cal-slow'")
+quota=$(q "SELECT value FROM host_facts WHERE run_id = '$slowed' AND key = 'cpu quota (native)'")
+if [ "$(id -u)" = 0 ] && [ -d /sys/fs/cgroup ]; then
+	check 'echo "$quota" | grep -q "^$(($(getconf _NPROCESSORS_ONLN) * 50000)) us every 100000 us"' \
+		"native jobs ran under 50% of the CPUs: $quota"
+fi
 check 'grep -q "^report: $tmp/reports/$cal/index.html" "$tmp/cal2.log"' "... and reported: $(grep -m1 '^report' "$tmp/cal2.log")"
 check '! ls /sys/fs/cgroup 2>/dev/null | grep -q "vgpubench-"' "no quota cgroup is left behind: $(ls /sys/fs/cgroup | grep vgpubench)"
 

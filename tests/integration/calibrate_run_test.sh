@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # calibrate_run_test.sh: `vgpubench calibrate` end to end, short: one mediated
-# guest running glmark2 (a row the renderer bounds) and glmark2 on the host
-# (glmark2-short: the same scenes, 2 s each),
-# under the CPU quota, four repetitions over two boots, a 50% slowdown.
+# guest running glmark2 (a row the renderer bounds; glmark2-short: the same
+# scenes, 2 s each), four repetitions over two boots, a 50% slowdown.
 # A, A' and B are arms of one interleaved run (runner.h run_arm): they take
 # turns boot by boot, the order rotating, and each is a run of its own.
-# The slowed run's mediator is throttled (its counters say so) and the
-# native jobs ran in a quota; the large slowdown is flagged on the row it
-# moves, the A/A pair does not flag it at a 25% threshold; the calibration is
+# The slowed run's mediator is throttled (its counters say so); the large
+# slowdown is flagged on the row it moves, the A/A pair does not flag it at a
+# 25% threshold; the calibration is
 # stored as a run of its own that `show` prints, and its runs are named so
 # that no compare of the plan itself takes them as a baseline.
 # Why 25%: the slowdown moves the row by 42-46%, and at 15% the A/A pair
 # was flagged in one CI run of about fifty (a shared machine whose speed
 # changed between two arms' boots; 4 against 4 repetitions separate fully
 # by chance); the A/A check fails with each arm's scores and steal.
+# The host's rows (each arm's, and the CPU quota that slows them) are calibrate_resume_test's: here they would
+# only add 12 native repetitions (80 s) to the same proof.
 # Usage: calibrate_run_test.sh BUILD_DIR. Prints "N passed, N failed".
 set -u
 build=${1:?build dir}
@@ -26,7 +27,7 @@ check_tmpdir cal
 cat > "$tmp/plan.ini" <<'PLAN'
 [plan]
 name = c
-configs = native, mediated
+configs = mediated
 guests = 1
 # glmark2, not kms2d: a kms2d guest's frames are dumb buffers, which the mediator keeps in host memory (a copy a frame,
 # little mediator time to throttle), and its guest's own (TCG) drawing bounds the row: a 50% throttle moved it 2%.
@@ -49,8 +50,6 @@ check '[ "$(q "SELECT count(*) FROM host_facts WHERE key = '"'interleaved with'"
 	"A' and B are arms of A's run: $(q "SELECT run_id, value FROM host_facts WHERE key LIKE 'interleaved%'")"
 turns=$(grep -oE "mediated with 1 guest: boot [12] of 2 .*arm [123] of 3" "$tmp/cal.log" | sed -E 's/.*boot ([12]).*arm ([123]).*/\1:\2/' | tr '\n' ' ')
 check '[ "$turns" = "1:1 1:2 1:3 2:2 2:3 2:1 " ]' "the arms take turns, the order rotating from boot to boot: $turns"
-check '[ "$(grep -c "native: glmark2-short repetition" "$tmp/cal.log")" = 12 ]' \
-	"the host rows run in the same turns: $(grep -c "native: glmark2-short repetition" "$tmp/cal.log") native repetitions"
 
 slowed=$(q "SELECT id FROM runs WHERE plan_name = 'c-cal-slow'")
 cal=$(q "SELECT id FROM runs WHERE plan_name = 'c-calibration'")
@@ -62,10 +61,6 @@ check 'grep -qE "\"throttle_pct\": *50," "$stats"' "the slowed run's mediator wa
 paused=$(sed -n 's/.*"throttle_paused_ms": *\([0-9.]*\).*/\1/p' "$stats" | head -1)
 check 'awk "BEGIN { exit !(${paused:-0} > 0) }"' "... and paused: $(grep throttle "$stats")"
 check 'grep -q "throttled 50% on purpose" "$tmp/cal.log"' "the run log says the back-end was throttled"
-if [ "$(id -u)" = 0 ] && [ -d /sys/fs/cgroup ]; then
-	check 'fact "$slowed" "cpu quota (native)" | grep -q "^100000 us every 100000 us"' \
-		"native jobs ran under 50% of 2 CPUs: $(fact "$slowed" "cpu quota (native)")"
-fi
 check '! ls /sys/fs/cgroup/cpu /sys/fs/cgroup 2>/dev/null | grep -q "vgpubench-"' "the quota's cgroup is gone"
 
 row() { q "SELECT $1 FROM calibration_rows WHERE run_id = '$cal' AND config = 'mediated' AND metric = 'score'"; }

@@ -47,6 +47,8 @@ static void night_run(struct store *s, const char *host, const char *plan, int n
 			CHECK(store_jobs(s, id, &j, 1) == 0, "a job of %s: %s", id, s->err);
 		}
 	store_host_fact(s, id, "qemu", qemu);
+	if (night >= 27) /* the guests' kernel arguments changed with the mediated step */
+		store_host_fact(s, id, "guest_kernel_args", "nopti cryptomgr.notests");
 	store_run_set_status(s, id, status, NULL);
 	sql = vb_strdupf("UPDATE runs SET started_at = '2026-11-%02dT02:00:00Z' WHERE id = '%s'", night + 1, id);
 	exec_sql(s, sql);
@@ -111,6 +113,8 @@ static void test_all(const char *db)
 		      strstr(line, "regression") && !strstr(line, "(new)"),
 	      "native score: about -10%% from night 16's run, a regression, not new: %s", line);
 	CHECK(text && strstr(text, "changed on the host: qemu 9.2.0 -> 10.0.2"), "the QEMU change across it is named");
+	CHECK(text && strstr(text, "changed on the host: guest_kernel_args ? -> nopti cryptomgr.notests"),
+	      "and the guests' kernel arguments across the mediated step");
 	free(line);
 	line = line_of(text, "native", "build.frame_time");
 	CHECK(strstr(line, "20261116-020000-h1-nightly") && (strstr(line, "+11.") || strstr(line, "+10.")) &&
