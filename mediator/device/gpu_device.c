@@ -388,7 +388,7 @@ void gpu_device_fences_done(struct gpu_device *g, uint32_t host_fence)
 	unsigned n = 0;
 	uint64_t t = mono_ns();
 
-	while (n < g->npending && (int32_t)(host_fence - g->pending[n].host_fence) >= 0) {
+	while (n < g->npending && renderer_fence_since(host_fence, g->pending[n].host_fence) >= 0) {
 		struct gpu_pending *p = &g->pending[n];
 		uint64_t lat = t - p->t0_ns;
 

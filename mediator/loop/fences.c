@@ -29,8 +29,8 @@ void on_fence(void *opaque, struct renderer *r, uint32_t fence)
 static int batch_older(const void *a, const void *b)
 {
 	/* Fence order, wrap-aware: by distance back from the fence just seen, farthest first. */
-	uint32_t da = M.fence_seen - ((const struct sched_batch *)a)->fence;
-	uint32_t db = M.fence_seen - ((const struct sched_batch *)b)->fence;
+	int32_t da = renderer_fence_since(M.fence_seen, ((const struct sched_batch *)a)->fence);
+	int32_t db = renderer_fence_since(M.fence_seen, ((const struct sched_batch *)b)->fence);
 
 	return da < db ? 1 : da > db ? -1 : 0;
 }
@@ -59,7 +59,8 @@ static void retire_own_fences(void)
 			continue;
 		s->fence_new = 0;
 		b = s->gd.npending ? malloc(s->gd.npending * sizeof(*b)) : NULL;
-		for (unsigned p = 0; b && p < s->gd.npending && (int32_t)(s->fence_seen - s->gd.pending[p].host_fence) >= 0;
+		for (unsigned p = 0; b && p < s->gd.npending &&
+				     renderer_fence_since(s->fence_seen, s->gd.pending[p].host_fence) >= 0;
 		     p++)
 			b[k++] = (struct sched_batch){ (unsigned)i, s->gd.pending[p].t0_ns, s->gd.pending[p].host_fence };
 		sched_retire_own(&M.sched, (unsigned)i, b, k, mono_ns());
@@ -88,7 +89,7 @@ void retire_fences(void)
 
 		if (!M.slots[i].used || !M.slots[i].active)
 			continue;
-		for (unsigned p = 0; p < g->npending && (int32_t)(fence - g->pending[p].host_fence) >= 0; p++)
+		for (unsigned p = 0; p < g->npending && renderer_fence_since(fence, g->pending[p].host_fence) >= 0; p++)
 			b[k++] = (struct sched_batch){ (unsigned)i, g->pending[p].t0_ns, g->pending[p].host_fence };
 	}
 	qsort(b, k, sizeof(*b), batch_older);

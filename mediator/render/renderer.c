@@ -20,11 +20,20 @@ uint32_t renderer_new_ctx_id(struct renderer *r)
 
 uint32_t renderer_fence(struct renderer *r, uint32_t ctx)
 {
-	/* virglrenderer takes an int: keep ids positive, wrapping well before INT_MAX. */
-	if (++r->next_fence >= 0x7fffffffu)
+	/* virglrenderer takes an int: keep ids positive, wrapping before INT_MAX. */
+	if (++r->next_fence > RENDER_FENCE_LAST)
 		r->next_fence = 1;
 	r->ops->fence(r, ctx, r->next_fence);
 	return r->next_fence;
+}
+
+int32_t renderer_fence_since(uint32_t a, uint32_t b)
+{
+	/* Ids modulo the circle's size: RENDER_FENCE_LAST and 0 are the same place, just before 1. */
+	const int64_t n = RENDER_FENCE_LAST;
+	int64_t d = ((int64_t)(a % n) - (int64_t)(b % n) + n) % n;
+
+	return (int32_t)(d > n / 2 ? d - n : d);
 }
 
 int renderer_fences_pending(const struct renderer *r)

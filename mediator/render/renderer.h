@@ -151,8 +151,14 @@ void render_worker_kill(struct renderer *r, const char *why);
 uint32_t renderer_new_res_id(struct renderer *r);
 uint32_t renderer_new_ctx_id(struct renderer *r);
 
+/* Fence ids run from 1 to RENDER_FENCE_LAST and then from 1 again (virglrenderer takes an int). */
+#define RENDER_FENCE_LAST 0x7ffffffeu
+
 /* Queue a fence after everything submitted to ctx so far; returns its id. */
 uint32_t renderer_fence(struct renderer *r, uint32_t ctx);
+/* How far fence a comes after fence b on that circle (0, before any fence, is the id before 1): > 0 when a is
+ * newer, 0 when they are the same, < 0 when a is older; each way up to half the circle. */
+int32_t renderer_fence_since(uint32_t a, uint32_t b);
 /* Fences queued and not yet retired. */
 int renderer_fences_pending(const struct renderer *r);
 /* Report retired fences (the fence callback); for a back-end's use: every fence up to fence retired. */

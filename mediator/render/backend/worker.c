@@ -157,8 +157,9 @@ static int on_fence(struct wrk *w, const uint8_t *buf)
 
 	memcpy(&f, buf, sizeof(f));
 	/* Fences retire in order, and only those queued: newer than the last seen, not past the last queued. */
-	if ((int32_t)(f.fence - w->r.next_fence) > 0 || (int32_t)(f.fence - w->r.last_done) <= 0 ||
-	    (w->fence_new && (int32_t)(f.fence - w->fence_seen) <= 0)) {
+	if (f.fence == 0 || f.fence > RENDER_FENCE_LAST || renderer_fence_since(f.fence, w->r.next_fence) > 0 ||
+	    renderer_fence_since(f.fence, w->r.last_done) <= 0 ||
+	    (w->fence_new && renderer_fence_since(f.fence, w->fence_seen) <= 0)) {
 		cut_off(w, "worker %d: fence %u retired (queued up to %u, seen %u)", w->pid, f.fence,
 			w->r.next_fence, w->fence_new ? w->fence_seen : w->r.last_done);
 		return -1;

@@ -196,7 +196,6 @@ static void test_later(void)
 	renderer_poll(r);
 	memcpy(&used1, t.fe.ram + RING + 0x2000 + 2, 2);
 	CHECK(used1 == (uint16_t)(used0 + 1) && t.gd.npending == 0, "answered once the fence after it retired");
-
 	/* While that work is under way, a request that needs an answer from the renderer (a capset's data, a cursor
 	 * image) would wait behind it: it is put back, not served, until the work is done. */
 	{
@@ -237,6 +236,21 @@ static void test_later(void)
 		CHECK(t.disp.cursors == cursors + 1, "the display side got it (%d)", t.disp.cursors);
 		used0 = used1;
 	}
+	/* Across the fence ids' wrap: two read-backs behind the last id and behind 1, both answered once 1 retired. */
+	r->next_fence = r->last_done = RENDER_FENCE_LAST - 1;
+	memcpy(&used0, t.fe.ram + RING + 0x2000 + 2, 2);
+	for (int i = 0; i < 2; i++) {
+		memcpy(t.fe.ram + IN, &rd, sizeof(rd));
+		fe_offer(&t.fe, RING, QSZ, t.head, IN, sizeof(rd), OUT, 64, t.kick);
+		t.head = (uint16_t)((t.head + 2) % QSZ);
+		vdev_process_queue(&t.vd, GPU_CTRLQ);
+	}
+	CHECK(t.gd.npending == 2 && r->next_fence == 1, "two read-backs wait, behind fences %u and 1 (%u pending)",
+	      RENDER_FENCE_LAST, t.gd.npending);
+	renderer_poll(r);
+	memcpy(&used1, t.fe.ram + RING + 0x2000 + 2, 2);
+	CHECK(used1 == (uint16_t)(used0 + 2) && t.gd.npending == 0, "both answered once fence 1 retired (%u pending)",
+	      t.gd.npending);
 	rd.resource_id = 99;
 	CHECK(send_cmd(&t, &rd, sizeof(rd), 64) == VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID && t.gd.npending == 0,
 	      "a transfer refused before the renderer is answered at once");

@@ -129,6 +129,12 @@ static void real_pixels(struct renderer *r, uint8_t *mem)
 		}
 		CHECK(retired == f && !renderer_fences_pending(r), "its fence %u retired (%.3f s)", f, now_s() - t0);
 	}
+	/* Fence ids wrap after 2^31 - 2 of them: the last id, then 1 again, each retired and taken from the worker. */
+	r->next_fence = r->last_done = RENDER_FENCE_LAST - 1;
+	CHECK(settle(r) == 0 && retired == RENDER_FENCE_LAST && !r->dead, "the last fence id %u retired (%u)%s%s",
+	      RENDER_FENCE_LAST, retired, r->dead ? ": " : "", r->dead ? r->why : "");
+	CHECK(settle(r) == 0 && retired == 1 && !r->dead && !renderer_fences_pending(r),
+	      "and the next is 1, retired after it (%u)%s%s", retired, r->dead ? ": " : "", r->dead ? r->why : "");
 	CHECK(r->ops->read(r, 7, &x, NULL, 0) == 0 && settle(r) == 0 && mem[4096 + 2] == 255 && mem[4096 + 1] == 0 &&
 		      mem[4096] == 0,
 	      "the clear is what is read back: B G R = %u %u %u", mem[4096], mem[4096 + 1], mem[4096 + 2]);
@@ -622,9 +628,28 @@ static void test_lower_hard_limit(void)
 	render_spawner_stop(&z);
 }
 
+/* The fence circle's arithmetic at its ends. */
+static void test_fence_circle(void)
+{
+	CHECK(renderer_fence_since(5, 3) == 2 && renderer_fence_since(3, 5) == -2 && renderer_fence_since(7, 7) == 0,
+	      "near ids: 2, -2, 0");
+	CHECK(renderer_fence_since(1, RENDER_FENCE_LAST) == 1 && renderer_fence_since(RENDER_FENCE_LAST, 1) == -1,
+	      "1 comes right after the last id (%d, %d)", renderer_fence_since(1, RENDER_FENCE_LAST),
+	      renderer_fence_since(RENDER_FENCE_LAST, 1));
+	CHECK(renderer_fence_since(2, RENDER_FENCE_LAST - 1) == 3, "across the wrap: 3 (%d)",
+	      renderer_fence_since(2, RENDER_FENCE_LAST - 1));
+	CHECK(renderer_fence_since(1, 0) == 1 && renderer_fence_since(0, RENDER_FENCE_LAST) == 0,
+	      "0, before any fence, is the place before 1");
+	CHECK(renderer_fence_since(RENDER_FENCE_LAST / 2, 0) > 0 &&
+		      renderer_fence_since(RENDER_FENCE_LAST / 2 + 2, 0) < 0,
+	      "half the circle each way (%d, %d)", renderer_fence_since(RENDER_FENCE_LAST / 2, 0),
+	      renderer_fence_since(RENDER_FENCE_LAST / 2 + 2, 0));
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	test_fence_circle();
 	test_real_worker();
 	test_bounded_worker();
 	test_hostile_workers();
