@@ -137,22 +137,63 @@ void rep_section_triangle(struct rep *r)
 			 "of the ratio of medians. Passthrough gives one guest the whole GPU.</p>\n");
 }
 
+/* How many summary rows compare could watch at its default threshold, counted once for the power line. */
+struct power {
+	int rows, seen, none;
+	size_t most; /* the most repetitions a row that cannot see the threshold would need */
+};
+
 /* What compare could flag between this row and a run like it (same n, same CV), at 80% power; where that is more
- * than compare's default threshold, how many repetitions it would take. */
-static void detectable_cell(struct rep *r, const struct series *s, double cv)
+ * than compare's default threshold, how many repetitions it would take. Counted into *pw for the power line; the
+ * rows are not coloured, since on a noisy host most of them are. */
+static void detectable_cell(struct rep *r, const struct series *s, double cv, struct power *pw)
 {
 	double d = stats_detectable_pct(cv, s->n, cv, s->n, 0.05, COMPARE_POWER);
 	size_t per_rep = s->topology > 0 && !s->dom0 ? (size_t)s->topology : 1;
 
-	if (isnan(d))
+	if (isnan(d)) {
 		fprintf(r->html, "<td>–</td>");
-	else if (isinf(d))
-		fprintf(r->html, "<td class=noisy title=\"too few values for Mann-Whitney to reach p &lt; 0.05\">none</td>");
-	else if (d > REPORT_THRESHOLD_PCT)
-		fprintf(r->html, "<td class=noisy>%.1f%% (underpowered: needs ~%zu repetitions)</td>", d,
-			(stats_values_needed(cv, REPORT_THRESHOLD_PCT, 0.05, COMPARE_POWER) + per_rep - 1) / per_rep);
-	else
+		return;
+	}
+	pw->rows++;
+	if (isinf(d)) {
+		pw->none++;
+		fprintf(r->html, "<td title=\"too few values for Mann-Whitney to reach p &lt; 0.05\">none</td>");
+	} else if (d > REPORT_THRESHOLD_PCT) {
+		size_t values = stats_values_needed(cv, REPORT_THRESHOLD_PCT, 0.05, COMPARE_POWER);
+		size_t need = (values + per_rep - 1) / per_rep;
+
+		if (need > pw->most)
+			pw->most = need;
+		fprintf(r->html, "<td>%.1f%% (needs ~%zu repetitions)</td>", d, need);
+	} else {
+		pw->seen++;
 		fprintf(r->html, "<td>%.1f%%</td>", d);
+	}
+}
+
+/* The power line under the summary: said once, with what to do about the rows that cannot see the threshold. */
+static void power_line(struct rep *r, const struct power *pw)
+{
+	int short_rows = pw->rows - pw->seen - pw->none;
+
+	if (!pw->rows)
+		return;
+	fprintf(r->html, "<p id=power><b>Power</b>: %d of %d rows can see a change of %.0f%% (compare's default "
+			 "threshold) against a run like this one, at 80%% power.",
+		pw->seen, pw->rows, REPORT_THRESHOLD_PCT);
+	if (short_rows > 0)
+		fprintf(r->html, " The other %d need up to ~%zu repetitions each (the detectable column says how "
+				 "many a row needs): raise <code>repetitions</code> for those workloads, or run "
+				 "<code>harness/plans/nightly.ini</code>, whose boots, warm-ups and repetitions were "
+				 "chosen with <code>vgpubench calibrate</code> so that compare catches what it can on "
+				 "a host like this.",
+			short_rows, pw->most);
+	if (pw->none > 0)
+		fprintf(r->html, " %d %s too few values for any change to be seen (Mann-Whitney needs 4 a row at "
+				 "p &lt; 0.05; each guest's repetition is one).",
+			pw->none, pw->none == 1 ? "row has" : "rows have");
+	fprintf(r->html, "</p>\n");
 }
 
 void rep_section_summary(struct rep *r)
@@ -161,6 +202,7 @@ void rep_section_summary(struct rep *r)
 	FILE *d = rep_data_file(r, "native", &df);
 	const char *path = df.name;
 	int bars = 0;
+	struct power pw = { 0 };
 
 	fprintf(r->html, "<h2 id=summary>Summary</h2>\n<table><tr><th>workload</th><th>metric</th><th>config</th>"
 			 "<th>guests</th><th>n</th><th>median</th><th>95%% CI</th><th>CV</th>"
@@ -189,7 +231,7 @@ void rep_section_summary(struct rep *r)
 			s->topology, s->n, med,
 			ci.lo, ci.hi, cv > 0.10 ? " class=noisy title=\"noisy: CV above 10%\"" : "",
 			isnan(cv) ? 0.0 : 100 * cv);
-		detectable_cell(r, s, cv);
+		detectable_cell(r, s, cv, &pw);
 		if (is_lab(r, s->config))
 			fprintf(r->html, "<td colspan=2>nested lab: proves the path, not the speed</td></tr>\n");
 		else if (isnan(pct))
@@ -209,6 +251,7 @@ void rep_section_summary(struct rep *r)
 		}
 	}
 	fprintf(r->html, "</table>\n");
+	power_line(r, &pw);
 	rep_data_done(r, &df);
 	fprintf(r->html, "<h2 id=native>%% of native</h2>\n");
 	if (bars) {

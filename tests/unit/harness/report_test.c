@@ -72,6 +72,10 @@ static void check_charts(const char *html)
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		CHECK_STR_CONTAINS(html, sections[i]);
 	CHECK_STR_CONTAINS(html, "detectable</th>");
+	/* Power said once under the summary, not as an alarm on every row. */
+	CHECK_STR_CONTAINS(html, "<p id=power><b>Power</b>: ");
+	CHECK_STR_CONTAINS(html, " rows can see a change of 5% (compare's default threshold)");
+	CHECK(!strstr(html ? html : "", "underpowered"), "no row says underpowered");
 	CHECK(count(html, "<svg") == 6 && count(html, "</svg>") == 6, "six inline SVG charts (%d)", count(html, "<svg"));
 	static const char *const charts[] = { "chart-native", "chart-sharing", "chart-scaling", "chart-stages",
 					      "chart-frametime", "chart-trend" };
