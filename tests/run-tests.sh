@@ -75,6 +75,8 @@ run_one() {
 q_names=()
 q_cores=()
 q_cmds=()
+declare -A job_of=() # a running queued test's process group (its pid) -> its index
+q_dir=""             # where the queued tests' output waits to be counted
 queue() {
 	q_cores+=("$1")
 	q_names+=("$2")
@@ -83,19 +85,20 @@ queue() {
 }
 
 run_queue() {
-	local dir i=0 used=0 pid j cores total_cores beside c0
-	local -A job_of=() t0_of=() beside_of=()
+	local i=0 used=0 pid j cores total_cores c0
+	local -A t0_of=() beside_of=()
 	total_cores=$(nproc)
 	[ "$total_cores" -ge 2 ] || total_cores=2
-	dir=$(mktemp -d)
+	q_dir=$(mktemp -d)
+	set -m # each test in a process group of its own, which stop_queue can end whole (and no terminal's Ctrl-C)
 	while [ $i -lt ${#q_names[@]} ] || [ ${#job_of[@]} -gt 0 ]; do
 		if [ $i -lt ${#q_names[@]} ]; then
 			cores=${q_cores[i]}
 			[ "$cores" = all ] && cores=$total_cores
 			if [ $((used + cores)) -le "$total_cores" ]; then
 				[ ${#job_of[@]} -eq 0 ] && c0=$(busy_ticks)
-				(eval "${q_cmds[i]}" >"$dir/$i.out" 2>&1
-					echo $? >"$dir/$i.rc") &
+				(eval "${q_cmds[i]}" </dev/null >"$q_dir/$i.out" 2>&1
+					echo $? >"$q_dir/$i.rc") &
 				job_of[$!]=$i
 				t0_of[$i]=$SECONDS
 				beside_of[$i]=""
@@ -118,19 +121,37 @@ run_queue() {
 		used=$((used - cores))
 		if [ -n "${beside_of[$j]}" ]; then
 			echo "== ${q_names[j]} (beside${beside_of[$j]})"
-			tally "${q_names[j]}" "$(cat "$dir/$j.out")" "$(cat "$dir/$j.rc" 2>/dev/null || echo 1)" \
+			tally "${q_names[j]}" "$(cat "$q_dir/$j.out")" "$(cat "$q_dir/$j.rc" 2>/dev/null || echo 1)" \
 				$((SECONDS - t0_of[$j]))
 		else
 			echo "== ${q_names[j]}"
-			tally "${q_names[j]}" "$(cat "$dir/$j.out")" "$(cat "$dir/$j.rc" 2>/dev/null || echo 1)" \
+			tally "${q_names[j]}" "$(cat "$q_dir/$j.out")" "$(cat "$q_dir/$j.rc" 2>/dev/null || echo 1)" \
 				$((SECONDS - t0_of[$j])) $((($(busy_ticks) - c0) / $(getconf CLK_TCK)))
 		fi
 	done
-	rm -rf "$dir"
+	set +m
+	rm -rf "$q_dir"
 	q_names=()
 	q_cores=()
 	q_cmds=()
 }
+
+# On the way out (an interrupted suite included): the queue's tests still running are ended with their processes,
+# asked first (SIGTERM: their own clean-up runs), then made to (SIGKILL, a second later).
+stop_queue() {
+	local pid
+	[ ${#job_of[@]} -gt 0 ] || return 0
+	for pid in "${!job_of[@]}"; do
+		kill -TERM -- "-$pid" 2>/dev/null
+	done
+	sleep 1
+	for pid in "${!job_of[@]}"; do
+		kill -KILL -- "-$pid" 2>/dev/null
+	done
+	rm -rf "$q_dir"
+}
+trap 'exit 130' INT TERM
+trap stop_queue EXIT
 
 fuzzers=()
 tmp_before=$(ls -A /tmp /tmp/.X11-unix 2>/dev/null | sort)
@@ -140,7 +161,7 @@ tmp_before=$(ls -A /tmp /tmp/.X11-unix 2>/dev/null | sort)
 echo "== pg_server"
 t0=$SECONDS
 if pg_server_start; then
-	trap pg_server_stop EXIT
+	trap 'stop_queue; pg_server_stop' EXIT
 	tally pg_server "pg_server: 1 passed, 0 failed" 0 $((SECONDS - t0))
 else
 	tally pg_server "pg_server: 0 passed, 1 failed" 1 $((SECONDS - t0))
