@@ -179,16 +179,19 @@ static void power_line(struct rep *r, const struct power *pw)
 
 	if (!pw->rows)
 		return;
-	fprintf(r->html, "<p id=power><b>Power</b>: %d of %d rows can see a change of %.0f%% (compare's default "
+	fprintf(r->html, "<p id=power><b>Power</b>: %d of %d row%s can see a change of %.0f%% (compare's default "
 			 "threshold) against a run like this one, at 80%% power.",
-		pw->seen, pw->rows, REPORT_THRESHOLD_PCT);
+		pw->seen, pw->rows, pw->rows == 1 ? "" : "s", REPORT_THRESHOLD_PCT);
+	if (short_rows == 1)
+		fprintf(r->html, " One row needs ~%zu repetitions", pw->most);
+	else if (short_rows > 1)
+		fprintf(r->html, " The other %d need up to ~%zu repetitions each", short_rows, pw->most);
 	if (short_rows > 0)
-		fprintf(r->html, " The other %d need up to ~%zu repetitions each (the detectable column says how "
-				 "many a row needs): raise <code>repetitions</code> for those workloads, or run "
+		fprintf(r->html, " (the detectable column says how many a row needs): raise "
+				 "<code>repetitions</code> for those workloads, or run "
 				 "<code>harness/plans/nightly.ini</code>, whose boots, warm-ups and repetitions were "
 				 "chosen with <code>vgpubench calibrate</code> so that compare catches what it can on "
-				 "a host like this.",
-			short_rows, pw->most);
+				 "a host like this.");
 	if (pw->none > 0)
 		fprintf(r->html, " %d %s too few values for any change to be seen (Mann-Whitney needs 4 a row at "
 				 "p &lt; 0.05; each guest's repetition is one).",
