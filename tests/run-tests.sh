@@ -85,7 +85,7 @@ queue() {
 }
 
 run_queue() {
-	local i=0 used=0 pid j cores total_cores c0
+	local i=0 used=0 pid j cores total_cores c0 cpu
 	local -A t0_of=() beside_of=()
 	total_cores=$(nproc)
 	[ "$total_cores" -ge 2 ] || total_cores=2
@@ -119,15 +119,16 @@ run_queue() {
 		cores=${q_cores[j]}
 		[ "$cores" = all ] && cores=$total_cores
 		used=$((used - cores))
+		# The machine's CPU time is the test's only when it ran alone; otherwise the names it ran beside.
+		cpu=""
 		if [ -n "${beside_of[$j]}" ]; then
 			echo "== ${q_names[j]} (beside${beside_of[$j]})"
-			tally "${q_names[j]}" "$(cat "$q_dir/$j.out")" "$(cat "$q_dir/$j.rc" 2>/dev/null || echo 1)" \
-				$((SECONDS - t0_of[$j]))
 		else
 			echo "== ${q_names[j]}"
-			tally "${q_names[j]}" "$(cat "$q_dir/$j.out")" "$(cat "$q_dir/$j.rc" 2>/dev/null || echo 1)" \
-				$((SECONDS - t0_of[$j])) $((($(busy_ticks) - c0) / $(getconf CLK_TCK)))
+			cpu=$((($(busy_ticks) - c0) / $(getconf CLK_TCK)))
 		fi
+		tally "${q_names[j]}" "$(cat "$q_dir/$j.out")" "$(cat "$q_dir/$j.rc" 2>/dev/null || echo 1)" \
+			$((SECONDS - t0_of[$j])) "$cpu"
 	done
 	set +m
 	rm -rf "$q_dir"
