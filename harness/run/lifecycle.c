@@ -34,6 +34,7 @@ void run_record_host(struct run *r)
 	const char *gpu = h->gpus[0]		 ? h->gpus
 			  : h->has_render_node ? "a render node whose device sysfs does not show"
 					       : "none: native renders with llvmpipe on the CPU";
+	const char *accel_args = vm_accel_kernel_args(h->accel);
 	const char *const facts[][2] = {
 		{ "hostname", name[0] ? name : NULL },
 		{ "machine_id", machine[0] ? machine : NULL },
@@ -42,7 +43,7 @@ void run_record_host(struct run *r)
 		{ "qemu", h->qemu_version[0] ? h->qemu_version : NULL },
 		{ "host_kernel", h->host_kernel },
 		{ "guest_kernel", h->guest_kernel },
-		{ "guest_kernel_args", vm_accel_kernel_args(h->accel)[0] ? vm_accel_kernel_args(h->accel) : NULL },
+		{ "guest_kernel_args", accel_args[0] ? accel_args : NULL },
 		{ "cpu_model", h->cpu_model },
 		{ "cpus", cpus },
 		{ "mem_kb", mem },

@@ -37,6 +37,7 @@ int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
 	char *owned[MAX_ARGS];
 	int n = 0, no = 0;
 	char *env[2] = { NULL, NULL };
+	const char *accel_args = vm_accel_kernel_args(o->accel);
 
 	memset(vm, 0, sizeof(*vm));
 	vm->index = index;
@@ -81,8 +82,8 @@ int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
 	 * only too slow. Seen once in a make test's nested lab, 2026-12-07. */
 	OWN(vb_strdupf("console=ttyS0 panic=-1 loglevel=4 no_timer_check%s%s rdinit=/init drm.edid_firmware=%s "
 		       "vgpu.name=%s%s%s",
-		       vm_accel_kernel_args(o->accel)[0] ? " " : "", vm_accel_kernel_args(o->accel), EDID_FIRMWARE_NAME,
-		       vm->name, o->kernel_args ? " " : "", o->kernel_args ? o->kernel_args : ""));
+		       accel_args[0] ? " " : "", accel_args, EDID_FIRMWARE_NAME, vm->name, o->kernel_args ? " " : "",
+		       o->kernel_args ? o->kernel_args : ""));
 	ARG("-serial");
 	OWN(vb_strdupf("file:%s", vm->serial_log));
 	ARG("-monitor");
