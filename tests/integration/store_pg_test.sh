@@ -158,7 +158,8 @@ check '[ $rc = 0 ] && grep -q "<td rowspan=1>laba</td>" "$tmp/labreports/lab/ind
 psql "$PG_TEST_CONNINFO" -qc "CREATE DATABASE kill_$$"
 kurl="postgresql://vgpubench@127.0.0.1:$PG_TEST_PORT/kill_$$"
 sed 's/^repetitions = 2/repetitions = 3/; s/^name = pgrun/name = pgkill/' "$tmp/plan.ini" >"$tmp/kill.ini"
-"$vb" run "$tmp/kill.ini" --db "$kurl" --results "$tmp/results" --reports "$tmp/reports" >"$tmp/kill.log" 2>&1 &
+VGPUBENCH_DB_WAIT=3 "$vb" run "$tmp/kill.ini" --db "$kurl" --results "$tmp/results" --reports "$tmp/reports" \
+	>"$tmp/kill.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 240); do
 	n=$(psql "$kurl" -Atqc "SELECT count(*) FROM jobs" 2>/dev/null)
@@ -173,6 +174,9 @@ check '[ "${n:-0}" -ge 1 ] && [ $rc = 1 ]' "the run stopped with exit 1 after $n
 check 'grep -q "could not store .*the connection to the database server was lost" "$tmp/kill.log"' \
 	"and said why, on one line: $(grep -m1 "could not store" "$tmp/kill.log")"
 check 'grep -q "continue with: vgpubench run --resume" "$tmp/kill.log"' "and how to go on"
+check 'grep -q "connecting again for up to 3 s" "$tmp/kill.log" &&
+	[ "$(grep -c "did not come back within 3 s" "$tmp/kill.log")" = 1 ]' \
+	"after waiting VGPUBENCH_DB_WAIT's 3 s for the server, once: $(grep -E "again|come back" "$tmp/kill.log")"
 pg_server_restart || bad "the server did not start again: $(tail -3 "$PG_TEST_DIR/server.log")"
 check '[ "$(psql "$kurl" -Atqc "SELECT count(*) FROM jobs")" = "$n" ]' "the $n job(s) stored before are kept"
 krun=$(psql "$kurl" -Atqc "SELECT id FROM runs")
@@ -182,24 +186,42 @@ check '[ $rc = 0 ] && [ "$(psql "$kurl" -Atqc "SELECT status FROM runs")" = comp
 	"--resume finishes it: exit $rc, $(psql "$kurl" -Atqc "SELECT status FROM runs"), $(psql "$kurl" -Atqc "SELECT count(*) FROM jobs") jobs"
 
 # 6. The server restarted while a job runs (between two transactions): the next store makes the connection again,
-# and the run goes on to the end.
+# and the run goes on to the end. Once restarted at once; once only after the run found it gone and waits for it.
 psql "$PG_TEST_CONNINFO" -qc "CREATE DATABASE blip_$$"
 burl="postgresql://vgpubench@127.0.0.1:$PG_TEST_PORT/blip_$$"
 "$vb" run "$tmp/kill.ini" --db "$burl" --results "$tmp/results" --reports "$tmp/reports" >"$tmp/blip.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 240); do
-	grep -q "repetition 2/3" "$tmp/blip.log" && break
-	kill -0 $pid 2>/dev/null || break
-	sleep 0.2
-done
+# Wait up to 120 s for what the run's log says.
+await_log() {
+	for _ in $(seq 1 600); do
+		grep -q "$1" "$tmp/blip.log" && return 0
+		kill -0 $pid 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+await_log "repetition 2/3"
 pg_server_kill
+pg_server_restart || bad "the server did not start again: $(tail -3 "$PG_TEST_DIR/server.log")"
+await_log "repetition 3/3"
+pg_server_kill
+await_log "connecting again for up to 60 s"
+waited=$?
 pg_server_restart || bad "the server did not start again: $(tail -3 "$PG_TEST_DIR/server.log")"
 wait $pid
 rc=$?
 check '[ $rc = 0 ] && [ "$(psql "$burl" -Atqc "SELECT r.status || count(j.id) FROM runs r LEFT JOIN jobs j ON j.run_id = r.id GROUP BY r.status")" = complete3 ]' \
-	"a restart between transactions costs the run nothing (exit $rc): $(grep -E "error|lost" "$tmp/blip.log" | head -3)"
+	"two restarts between transactions cost the run nothing (exit $rc): $(grep -E "error|lost" "$tmp/blip.log" |
+		head -3)"
+check '[ $waited = 0 ] && grep -q "database: connected again after" "$tmp/blip.log"' \
+	"the run waited for the server and said so: $(grep -E "^vgpubench: .*database" "$tmp/blip.log")"
 
 # 7. URLs that cannot be used: one line each, exit 1, nothing written.
+VGPUBENCH_DB_WAIT=soon "$vb" list --db "$url" >"$tmp/wait.log" 2>&1
+rc=$?
+check '[ $rc = 1 ] && [ "$(wc -l <"$tmp/wait.log")" = 1 ] &&
+	grep -q "VGPUBENCH_DB_WAIT=soon is not a number of seconds" "$tmp/wait.log"' \
+	"a VGPUBENCH_DB_WAIT that is no number of seconds: one line (exit $rc): $(cat "$tmp/wait.log")"
 "$vb" list --db "postgresql://vgpubench:hunter2@127.0.0.1:$PG_TEST_PORT/lab_$$" >"$tmp/pw.log" 2>&1
 rc=$?
 check '[ $rc = 1 ] && grep -q "holds a password" "$tmp/pw.log" && ! grep -q hunter2 "$tmp/pw.log"' \

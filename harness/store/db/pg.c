@@ -9,21 +9,31 @@
 #include "store/db.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "util.h"
 
 #define PG_MAX_PARAMS 64
 /* The advisory lock a schema upgrade holds: "vgpb". */
 #define PG_SCHEMA_LOCK 0x76677062
 /* What the comment on schema_version says, the application mark in hex after it. */
 #define PG_MARK "vgpubench application_id "
+/* How long a connection lost between transactions is tried again, by default (a server restart, a fail-over), and
+ * the most VGPUBENCH_DB_WAIT may ask for. */
+#define PG_WAIT_S 60
+#define PG_WAIT_MAX_S 3600
 
 struct db {
 	PGconn *c;
 	int in_tx;         /* inside BEGIN ... COMMIT/ROLLBACK */
 	char set[96];      /* the session's settings, made again on a new connection */
+	int wait_s;        /* how long a lost connection is tried again (VGPUBENCH_DB_WAIT) */
+	int gave_up;       /* it was, in vain: tried once more only, until a connection is made */
 	char msg[512];     /* the last failure, on one line */
 	char sqlstate[6];  /* and its SQLSTATE, "" when libpq gave none */
 };
@@ -60,17 +70,70 @@ static void keep_error(struct db *db, const char *msg, const char *state)
 	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
 }
 
-/* A connection lost between transactions is made again (the server may have come back): nothing of a transaction
- * is replayed on another connection, so inside one the loss stands. 1 when there is a new connection. */
+/* Sleep ms milliseconds, or less when a stop is asked for. */
+static void pause_ms(long ms)
+{
+	struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&t, &t) < 0 && errno == EINTR && !vb_stop_requested)
+		;
+}
+
+/* VGPUBENCH_DB_WAIT: seconds, 0 to PG_WAIT_MAX_S, into *wait_s (PG_WAIT_S when unset or empty). 0, or -1. */
+static int wait_from_env(int *wait_s)
+{
+	const char *v = getenv("VGPUBENCH_DB_WAIT");
+	char *end;
+	long n;
+
+	*wait_s = PG_WAIT_S;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 0 || n > PG_WAIT_MAX_S)
+		return -1;
+	*wait_s = (int)n;
+	return 0;
+}
+
+/* A connection lost between transactions is made again: tried for db->wait_s seconds, 0.25 s apart at first and
+ * then at most 2 s apart, so that a server restarted (or failed over) while a job runs costs the run nothing; once
+ * that was in vain, once only (a run that stops does not wait again for each thing it still has to say). Nothing of
+ * a transaction is replayed on another connection, so inside one the loss stands. 1 when there is a new
+ * connection. */
 static int reconnect_if_lost(struct db *db)
 {
+	double start = vb_now();
+	long pause = 250;
 	PGresult *r;
+	int tries;
 
 	if (PQstatus(db->c) == CONNECTION_OK || db->in_tx)
 		return 0;
-	PQreset(db->c);
-	if (PQstatus(db->c) != CONNECTION_OK)
-		return 0;
+
+	for (tries = 0;; tries++) {
+		PQreset(db->c);
+		if (PQstatus(db->c) == CONNECTION_OK)
+			break;
+		if (db->gave_up || vb_now() - start >= db->wait_s || vb_stop_requested) {
+			if (tries)
+				vb_warn("database: the server did not come back within %d s (VGPUBENCH_DB_WAIT)",
+					db->wait_s);
+			db->gave_up = 1;
+			return 0;
+		}
+		if (!tries) {
+			keep_error(db, PQerrorMessage(db->c), NULL);
+			vb_warn("database: the connection to the server was lost; connecting again for up to %d s (%s)",
+				db->wait_s, db->msg);
+		}
+		pause_ms(pause);
+		pause = pause * 2 > 2000 ? 2000 : pause * 2;
+	}
+	if (tries)
+		vb_warn("database: connected again after %.1f s", vb_now() - start);
+	db->gave_up = 0;
 	r = PQexec(db->c, db->set);
 	PQclear(r);
 	return 1;
@@ -136,12 +199,17 @@ static int pg_open(const char *target, enum db_mode mode, struct db **out, char 
 {
 	const char *keys[] = { "dbname", "fallback_application_name", "connect_timeout", NULL };
 	const char *vals[] = { target, "vgpubench", "10", NULL };
-	int timeout_given = 0, pw = has_password(target, &timeout_given, err, errlen);
+	int timeout_given = 0, pw = has_password(target, &timeout_given, err, errlen), wait_s;
 	struct db *db;
 
 	*out = NULL;
 	if (pw < 0)
 		return -1;
+	if (wait_from_env(&wait_s) < 0) {
+		snprintf(err, errlen, "VGPUBENCH_DB_WAIT=%.40s is not a number of seconds from 0 to %d",
+			 getenv("VGPUBENCH_DB_WAIT"), PG_WAIT_MAX_S);
+		return -1;
+	}
 	if (pw) {
 		snprintf(err, errlen,
 			 "the database URL holds a password, which would show in ps and in logs: put it in "
@@ -154,6 +222,7 @@ static int pg_open(const char *target, enum db_mode mode, struct db **out, char 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	db->wait_s = wait_s;
 	db->c = PQconnectdbParams(keys, vals, 1);
 	if (!db->c || PQstatus(db->c) != CONNECTION_OK) {
 		keep_error(db, db->c ? PQerrorMessage(db->c) : "out of memory", NULL);
