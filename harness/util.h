@@ -23,6 +23,9 @@ void vb_child_signals(void);
 void vb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vb_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One status line under the messages, when standard error is a terminal (nothing otherwise): each message goes
+ * above it, and it is drawn again below. NULL or "" takes it away. */
+void vb_status(const char *text);
 
 /*
  * Text made safe for a terminal: control characters (ESC as \e, others as \xNN; newline and tab stay), C1 controls
@@ -64,6 +67,9 @@ int vb_unix_connect(const char *path, double deadline, pid_t watch);
 char *vb_unix_ask(const char *path, const char *line, double deadline, pid_t watch, size_t max);
 /* Wall-clock time as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
 void vb_utc_iso(char *buf, size_t len);
+/* That time (2026-12-07T08:00:00Z, UTC; what follows the seconds is not read) as seconds since the epoch into
+ * *out. 0, or -1 when iso does not start with one. */
+int vb_utc_parse(const char *iso, time_t *out);
 
 /* mkdir -p. 0 or -1 (errno set). */
 int vb_mkdirs(const char *path, mode_t mode);

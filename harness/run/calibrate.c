@@ -13,6 +13,7 @@
 #include "host/host_id.h"
 #include "plan/plan.h"
 #include "report/report.h"
+#include "run/progress.h"
 #include "run/runner.h"
 #include "stats.h"
 #include "util.h"
@@ -283,10 +284,15 @@ static void record_stop(const char *db, const char *cal_id, int run_rc, const ch
 }
 
 /* The rounds' runs: each one not yet complete is resumed, each not yet started is run. ids holds the runs known
- * so far and is completed. 0 (failed_jobs set when some job failed), or the exit code of the run that stopped. */
+ * so far and is completed. 0 (failed_jobs set when some job failed), or the exit code of the run that stopped.
+ * Each round's line says the time left from the pace of the runs this calibrate ran so far (each run's own lines
+ * say its steps). */
 static int run_rounds(const struct calibrate_opts *o, const char *db, const char *cal_id, round_ids *ids,
 		      int *failed_jobs)
 {
+	int per_round = o->separate ? 3 : 1, ran = 0;
+	double t0 = vb_now();
+
 	for (int r = 0; r < o->rounds; r++)
 		for (int k = 0; k < (o->separate ? 3 : 1); k++) {
 			/* Interleaved: one run (A) with two arms (A', B) taking turns boot by boot. Separate: three
@@ -311,7 +317,13 @@ static int run_rounds(const struct calibrate_opts *o, const char *db, const char
 					       .on_created_ctx = &cr,
 					       .plan_text = o->plan_text };
 			static const char *const what[] = { "A, unchanged", "A', unchanged", "B, slowed down" };
-			int run_rc;
+			int run_rc, runs_left = (o->rounds - r) * per_round - k;
+			char left[64] = "", text[48];
+
+			if (ran) {
+				progress_left_text((vb_now() - t0) * runs_left / ran, text, sizeof(text));
+				snprintf(left, sizeof(left), ", %s", text);
+			}
 
 			if (ids[r][k][0]) { /* started before calibrate was stopped */
 				struct store st;
@@ -331,16 +343,18 @@ static int run_rounds(const struct calibrate_opts *o, const char *db, const char
 				free(status);
 				if (done)
 					continue;
-				vb_log("calibrate: round %d of %d: resuming run %s", r + 1, o->rounds, ids[r][k]);
+				vb_log("calibrate: round %d of %d: resuming run %s%s", r + 1, o->rounds, ids[r][k], left);
 				run_rc = runner_run_with(o->results, o->reports, NULL, ids[r][k], NULL);
 			} else {
 				if (o->separate)
-					vb_log("calibrate: round %d of %d, run %s", r + 1, o->rounds, what[k]);
+					vb_log("calibrate: round %d of %d, run %s%s", r + 1, o->rounds, what[k], left);
 				else
-					vb_log("calibrate: round %d of %d: A and A' unchanged, B slowed down, interleaved",
-					       r + 1, o->rounds);
+					vb_log("calibrate: round %d of %d: A and A' unchanged, B slowed down, "
+					       "interleaved%s",
+					       r + 1, o->rounds, left);
 				run_rc = runner_run_with(o->results, o->reports, o->plan, NULL, &ro);
 			}
+			ran++;
 			if (run_rc == 3) {
 				*failed_jobs = 1;
 			} else if (run_rc != 0) {

@@ -146,17 +146,21 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 		argvs[i] = run_resolved_argv(w, host ? WL_HOST : WL_GUEST, bundled[i], &bins[i]);
 		envs[i] = host ? r->host_env : r->guest_env;
 	}
+	if (rep > 0 && r->plan.adaptive.on && rep > r->plan.adaptive.min)
+		progress_add_step(r); /* a row under repetitions = auto counted its least */
 	for (;;) {
 		double steal;
 
 		if (rep == 0)
-			vb_log("%s: %s warm-up repetition on %s (discarded)", c->name, w->name,
+			vb_log("%s%s: %s warm-up repetition on %s (discarded)", progress_tag(r), c->name, w->name,
 			       c->kind == CONFIG_HOST ? "the host" : "every seat");
 		else if (c->kind == CONFIG_HOST)
-			vb_log("%s: %s repetition %d/%d on the host", c->name, w->name, rep, last_rep(r));
+			vb_log("%s%s: %s repetition %d/%d on the host%s", progress_tag(r), c->name, w->name, rep,
+			       last_rep(r), progress_left(r));
 		else
-			vb_log("%s: %s repetition %d/%d on %d guest%s%s", c->name, w->name, rep, last_rep(r), topo,
-			       topo == 1 ? "" : "s at once", n > topo ? " and dom0" : "");
+			vb_log("%s%s: %s repetition %d/%d on %d guest%s%s%s", progress_tag(r), c->name, w->name, rep,
+			       last_rep(r), topo, topo == 1 ? "" : "s at once", n > topo ? " and dom0" : "",
+			       progress_left(r));
 		run_seats(r, c, s, rep, argvs, envs, (const char *const *)logs, res, vs, vnames, &noise);
 		steal = noise.steal_pct;
 		if (vb_stop_requested || rep == 0 || !(r->plan.noise.max_steal_pct > 0) ||
@@ -225,6 +229,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 	if (run_stored(r, store_jobs(&r->store, r->id, rows, n), what))
 		r->jobs_stored += n;
 	free(what);
+	progress_step_done(r);
 	for (int i = 0; i < n; i++) {
 		save_artifact(r, c, topo, s->index[i], w, rep, &wr[i]);
 		wl_result_free(&wr[i]);

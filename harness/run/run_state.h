@@ -9,6 +9,7 @@
 #include "host/hostcheck.h"
 #include "host/xvfb.h"
 #include "plan/plan.h"
+#include "run/progress.h"
 #include "run/runner.h"
 #include "store/store.h"
 #include "vm/agent_client.h"
@@ -58,6 +59,7 @@ struct run {
 	struct arm arms[RUN_MAX_ARMS]; /* arms[0] is the run itself; id, dir, mediator and slowdown above are the
 					* current arm's */
 	int narms, arm;
+	struct run_progress progress;
 };
 
 /* Where a job ran, for the path it must show. */
@@ -217,5 +219,8 @@ int run_row_stop(struct run *r, const struct config_def *c, int topo, const stru
 /* scenarios.c */
 /* The plan's scenarios, on the mediated configuration; where it cannot run here, each is stored skipped with why. */
 void run_scenarios(struct run *r);
+/* The scenarios' steps (progress.h): each policy's phases' repetitions into *total, those stored into *done; none
+ * where the mediated configuration cannot run here (they are stored skipped). */
+void run_scenario_steps(struct run *r, int *total, int *done);
 
 #endif

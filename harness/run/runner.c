@@ -66,7 +66,9 @@ void run_mark_all(struct run *r, const struct config_def *c, int topo, const cha
 
 	run_seats_for(r, c, topo, &s);
 	for (int wi = 0; wi < r->plan.nworkloads; wi++)
-		for (int rep = 1; rep <= r->plan.repetitions; rep++)
+		for (int rep = 1; rep <= r->plan.repetitions; rep++) {
+			int marked = 0;
+
 			for (int i = 0; i < s.n; i++) {
 				const char *wn = r->plan.workloads[wi];
 				struct job_row row = { .config = c->name, .topology = topo, .guest_index = s.index[i],
@@ -81,7 +83,12 @@ void run_mark_all(struct run *r, const struct config_def *c, int topo, const cha
 					return;
 				r->jobs_stored++;
 				r->failed_jobs += strcmp(status, "failed") == 0;
+				marked = 1;
 			}
+			/* A failed step is over; a skipped one (a guest count not served) was never counted. */
+			if (marked && strcmp(status, "failed") == 0)
+				progress_step_done(r);
+		}
 }
 
 void run_fail_all(struct run *r, const struct config_def *c, int topo, const char *reason)
@@ -449,8 +456,13 @@ int runner_run_with(const char *results_dir, const char *reports_dir, const char
 		s = make_arms(r, plan_path, plan_text, base, resume_id, opts);
 	if (s == GO_ON)
 		s = own_and_record(r, resume_id, opts);
-	if (s == GO_ON)
-		run_configs(r, skip, start_jobs_env(r, decide_configs(r, skip)));
+	if (s == GO_ON) {
+		int need_x = decide_configs(r, skip);
+
+		progress_start(r, skip);
+		run_configs(r, skip, start_jobs_env(r, need_x));
+	}
+	progress_end(r);
 	xvfb_stop(&r->x);
 	if (s != TO_OUT)
 		rc = finish(r, db, reports_dir);

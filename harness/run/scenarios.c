@@ -45,6 +45,8 @@ static void scenario_fail(struct run *r, const struct scenario_phase *ph, int re
 	}
 	if (run_stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs"))
 		r->jobs_stored += n;
+	if (strcmp(status, "skipped") != 0)
+		progress_step_done(r); /* a step over; a skipped scenario was never counted */
 }
 
 /* A frame-rate target's windows: the one-second sample intervals while the guest's own job ran, and those whose
@@ -131,8 +133,8 @@ static void scenario_rep(struct run *r, const struct config_def *c, const struct
 		conns[nb] = &gs->conns[g];
 		slot[g] = nb++;
 	}
-	vb_log("scenario %s, %s, %s: repetition %d/%d (%s)", sc->name, ph->policy, ph->phase, rep, r->plan.repetitions,
-	       label);
+	vb_log("%sscenario %s, %s, %s: repetition %d/%d (%s)%s", progress_tag(r), sc->name, ph->policy, ph->phase, rep,
+	       r->plan.repetitions, label, progress_left(r));
 	before = gpu_backend_request(control, "stats\n");
 	sampling = vgpu_sampler_start(&sp, control, namep, n, SCENARIO_SAMPLE_S) == 0;
 	agent_run_parallel(conns, nb, argvs, NULL, r->plan.job_timeout_s, (const char *const *)logs, res);
@@ -195,6 +197,7 @@ static void scenario_rep(struct run *r, const struct config_def *c, const struct
 		}
 		if (run_stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs"))
 			r->jobs_stored += n;
+		progress_step_done(r);
 	}
 	for (int k = 0; k < nb; k++) {
 		wl_result_free(&wr[k]);
@@ -234,12 +237,20 @@ static int scenario_policy(const struct plan_scenario *sc, int policy, const cha
 	return ok ? 0 : -1;
 }
 
+/* Is repetition rep of a phase stored, every guest's job? */
+static int rep_done(struct run *r, const struct scenario_phase *ph, int rep)
+{
+	for (int g = 1; g <= ph->sc->nguests; g++)
+		if (!store_scenario_done(&r->store, r->id, ph->sc->name, ph->policy, ph->phase, g, rep))
+			return 0;
+	return 1;
+}
+
 static int phase_done(struct run *r, const struct scenario_phase *ph)
 {
 	for (int rep = 1; rep <= r->plan.repetitions; rep++)
-		for (int g = 1; g <= ph->sc->nguests; g++)
-			if (!store_scenario_done(&r->store, r->id, ph->sc->name, ph->policy, ph->phase, g, rep))
-				return 0;
+		if (!rep_done(r, ph, rep))
+			return 0;
 	return 1;
 }
 
@@ -359,6 +370,28 @@ static void run_scenario(struct run *r, const struct config_def *c, const struct
 	if (link[0])
 		unlink(link);
 	free(dir);
+}
+
+void run_scenario_steps(struct run *r, int *total, int *done)
+{
+	const struct config_def *c = config_with_role(ROLE_MEDIATED);
+	char buf[256];
+
+	if (!r->plan.nscenarios || !c || host_skip_reason(&r->host, &r->plan, c, buf, sizeof(buf)))
+		return; /* stored skipped, no step */
+	for (int i = 0; i < r->plan.nscenarios; i++) {
+		const struct plan_scenario *sc = &r->plan.scenarios[i];
+
+		for (int p = 0; p < sc->npolicies; p++)
+			for (int b = 0; b < scenario_phases(sc); b++) {
+				struct scenario_phase ph = scenario_phase_at(sc, p, b);
+
+				for (int rep = 1; rep <= r->plan.repetitions; rep++) {
+					(*total)++;
+					*done += rep_done(r, &ph, rep);
+				}
+			}
+	}
 }
 
 /* The plan's scenarios, on the mediated configuration; where it cannot run here, each is stored skipped with why. */

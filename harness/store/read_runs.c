@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store/sql.h"
 #include "util.h"
@@ -297,4 +298,67 @@ void store_run_row_free(struct store_run_row *r)
 	free(r->plan_text);
 	free(r->reason);
 	memset(r, 0, sizeof(*r));
+}
+
+/* One step's end, in seconds from the run's start, into the growing list. */
+struct step_times {
+	double *t;
+	size_t n, cap;
+	time_t start;
+	int bad; /* out of memory */
+};
+
+static void step_row(struct db_stmt *st, void *arg)
+{
+	struct step_times *a = arg;
+	double *slot;
+	time_t end;
+
+	if (a->bad || vb_utc_parse(sql_text(st, 0), &end) < 0)
+		return;
+	if (!(slot = sql_next_row((void **)&a->t, &a->n, &a->cap, sizeof(*a->t)))) {
+		a->bad = 1;
+		return;
+	}
+	*slot = difftime(end, a->start);
+}
+
+int store_step_times(struct store *s, const char *run, double **t, size_t *n, double *total)
+{
+	struct store_run_row row;
+	struct step_times a = { 0 };
+	struct db_stmt *st;
+	time_t end;
+	int rc;
+
+	*t = NULL;
+	*n = 0;
+	*total = 0;
+	if ((rc = store_run_row_get(s, run, &row)) != 0 || vb_utc_parse(row.started_at, &a.start) < 0) {
+		store_run_row_free(&row);
+		return -1;
+	}
+	if (vb_utc_parse(row.finished_at, &end) == 0)
+		*total = difftime(end, a.start);
+	store_run_row_free(&row);
+	/* A row of jobs marked without running (wall_s -1: a guest count the configuration does not serve, a
+	 * configuration that could not start) is no step; a scenario phase's jobs keep no wall time of their own. */
+	st = sql_prepare(s,
+			 "SELECT max(finished_at) FROM jobs WHERE run_id = ?1 AND repetition > 0 AND wall_s >= 0"
+			 " GROUP BY config, topology, workload, repetition"
+			 " UNION ALL SELECT max(finished_at) FROM scenario_jobs WHERE run_id = ?1 AND repetition > 0"
+			 " GROUP BY scenario, policy_run, phase, repetition ORDER BY 1",
+			 "reading the run's step times");
+	if (!st)
+		return -1;
+	sql_bind_text(st, 1, run);
+	if (sql_each_row(s, st, step_row, &a, "reading the run's step times") < 0 || a.bad) {
+		free(a.t);
+		return -1;
+	}
+	*t = a.t;
+	*n = a.n;
+	if (a.n && *total < a.t[a.n - 1])
+		*total = a.t[a.n - 1];
+	return 0;
 }

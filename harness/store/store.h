@@ -116,6 +116,10 @@ int store_metric_values(struct store *s, const char *run, const char *first_conf
 /* The complete run of run's plan that started last before it on host (NULL: on run's own host), into out. 0, or -1
  * when there is none. A run whose host was not recorded counts as any host's. */
 int store_previous_run(struct store *s, const char *run, const char *host, char *out, size_t outlen);
+/* When each step of run `run` ended (a repetition of a row of jobs that ran, or of a scenario phase), in seconds from
+ * its start, ascending, into *t (malloc'd, *n of them), and its whole length into *total (its finish, or its last
+ * step's end when it has none). 0, or -1 (said when the database failed). */
+int store_step_times(struct store *s, const char *run, double **t, size_t *n, double *total);
 /* Run `run` and the complete runs of its plan on its host that started before it, newest first, at most max: id. */
 int store_plan_history(struct store *s, const char *run, int max, store_text_row_fn fn, void *ctx);
 /* A run's piglit subtests counted per configuration and guest count. */

@@ -1,14 +1,51 @@
-/* log.c: the harness's messages (log, warnings, errors) and its stop signals. */
+/* log.c: the harness's messages (log, warnings, errors), the status line under them, and its stop signals. */
 #define _GNU_SOURCE
 
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "util.h"
 
 volatile int vb_stop_requested;
+
+/* The status line under the messages (a terminal only), and whether it is on the screen now. */
+static char status[160];
+static int status_shown;
+
+static int status_tty(void)
+{
+	static int tty = -1;
+
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO) == 1;
+	return tty;
+}
+
+static void status_erase(void)
+{
+	if (status_shown)
+		fputs("\r\033[K", stderr);
+	status_shown = 0;
+}
+
+static void status_draw(void)
+{
+	if (!status[0] || !status_tty())
+		return;
+	fputs(status, stderr);
+	fflush(stderr);
+	status_shown = 1;
+}
+
+void vb_status(const char *text)
+{
+	snprintf(status, sizeof(status), "%s", text ? text : "");
+	status_erase();
+	status_draw();
+}
 
 /* Every message goes through vb_term_safe: it may quote a plan, a guest's output or a workload's reason. */
 static void vlog(const char *prefix, const char *fmt, va_list ap)
@@ -16,12 +53,15 @@ static void vlog(const char *prefix, const char *fmt, va_list ap)
 	char *msg = NULL, *safe;
 
 	if (vasprintf(&msg, fmt, ap) < 0) {
+		status_erase();
 		fputs(prefix, stderr);
 		fputs("(a message that could not be formatted)\n", stderr);
 		return;
 	}
 	safe = vb_term_safe_dup(msg);
+	status_erase();
 	fprintf(stderr, "%s%s\n", prefix, safe);
+	status_draw();
 	free(safe);
 	free(msg);
 }

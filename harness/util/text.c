@@ -21,6 +21,17 @@ void vb_utc_iso(char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+int vb_utc_parse(const char *iso, time_t *out)
+{
+	struct tm tm = { 0 };
+	const char *end = iso ? strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+
+	if (!end)
+		return -1;
+	*out = timegm(&tm);
+	return 0;
+}
+
 int vb_is_identifier(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;

@@ -47,6 +47,13 @@ check '[ "$(q "SELECT count(*) FROM jobs")" = 2 ]' "both repetitions stored exac
 check '[ "$(q "SELECT count(*) FROM jobs WHERE status = '"'ok'"'")" = 2 ]' "both repetitions ok: $(q "SELECT reason FROM jobs WHERE status <> 'ok' LIMIT 1")"
 check 'grep -q "resuming run" "$tmp/run2.log"' "resume announced"
 check '! grep -q "repetition 1/2" "$tmp/run2.log" || [ "$before" -lt 1 ]' "repetition 1 ran again on resume"
+# Where the run is: its steps counted with what was stored before the kill, each step's line tagged [k/N].
+check 'grep -q "progress: 2 steps (0 stored before)" "$tmp/run1.log" &&
+	grep -q "\[1/2\] qemu-virgl: glmark2-short repetition 1/2" "$tmp/run1.log"' \
+	"the first run counts 2 steps and tags the first: $(grep -E "progress|\[[0-9]" "$tmp/run1.log")"
+check '[ "$before" != 1 ] || { grep -q "progress: 2 steps (1 stored before)" "$tmp/run2.log" &&
+	grep -q "\[2/2\] qemu-virgl: glmark2-short repetition 2/2" "$tmp/run2.log"; }' \
+	"the resumed run starts at step 2 of 2: $(grep -E "progress|\[[0-9]" "$tmp/run2.log")"
 check '! pgrep -f "qemu-system.*$tmp" >/dev/null' "no QEMU left after the resumed run"
 
 # 3. SIGINT while guests boot: exit 130, status interrupted, no QEMU left.

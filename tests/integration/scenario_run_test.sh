@@ -46,7 +46,9 @@ check '[ "$(q "SELECT count(*) FROM scenario_jobs WHERE workload = '"'"'kms2d'"'
 check '[ "$(q "SELECT count(*) FROM scenario_jobs WHERE workload = '"'"'kms2d'"'"' AND gpu_ms > 0 AND window_gpu_ms >= 0")" -eq 2 ]' \
 	"the busy guest's GPU time is stored: $(q "SELECT guest_index, phase, gpu_ms, window_gpu_ms FROM scenario_jobs")"
 check '[ "$(q "SELECT count(DISTINCT job_id) FROM scenario_samples")" -eq 4 ]' "samples for every guest"
-check 'grep -q "scenario pair, fixed-share, contended: repetition 1/1" "$tmp/run.log"' "the repetition is announced"
+check 'grep -q "\[1/2\] scenario pair, fixed-share, contended: repetition 1/1" "$tmp/run.log" &&
+	grep -q "\[2/2\] scenario pair, fixed-share, baseline: repetition 1/1" "$tmp/run.log"' \
+	"each phase's repetition is announced as a step of the run: $(grep -F "scenario pair, " "$tmp/run.log")"
 check 'grep -q "scenario pair: booting 2 guests at once (.*display updates at most 30 a second" "$tmp/run.log"' \
 	"the scenario's mediator takes [mediator] display_fps: $(grep "scenario pair: booting" "$tmp/run.log")"
 check 'grep -qE "^pair +fixed-share +contended +guest1 +kms2d" "$tmp/run.log"' "the terminal table lists the guests: $(tail -12 "$tmp/run.log")"

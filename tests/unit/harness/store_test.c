@@ -641,6 +641,42 @@ static void test_hosts(const struct backend *b)
 	free(db);
 }
 
+/* When a run's steps ended (progress.c's previous run): a repetition of a row on two seats is one step, a row
+ * marked without running is none, a scenario phase's repetition is one; an unknown run has none. */
+static void test_step_times(const struct backend *b)
+{
+	char *db = new_db(b, "steps");
+	struct job_row j[2] = { { .config = "mediated", .topology = 2, .guest_index = 1, .workload = "glmark2",
+				  .repetition = 1, .status = "ok", .accel = "tcg", .wall_s = 3 } };
+	struct scenario_row sc = { .scenario = "pair", .policy_run = "equal-share", .phase = "contended",
+				   .guest_index = 1, .workload = "kms2d", .repetition = 1, .status = "ok",
+				   .wall_s = -1, .window_gpu_ms = -1, .window_s = -1 };
+	struct store s;
+	double *t = NULL, total = -1;
+	size_t n = 9;
+
+	j[1] = j[0];
+	j[1].guest_index = 2;
+	CHECK(store_open(&s, db) == 0, "open: %s", s.err);
+	CHECK(store_run_create(&s, "st", "steps", "h1", "p.ini", "", "runs/st") == 0, "a run");
+	CHECK(store_jobs(&s, "st", j, 2) == 0, "repetition 1 on two guests: %s", s.err);
+	j[0].repetition = j[1].repetition = 2;
+	CHECK(store_jobs(&s, "st", j, 2) == 0, "repetition 2: %s", s.err);
+	j[0].topology = 3;
+	j[0].status = "skipped";
+	j[0].wall_s = -1;
+	CHECK(store_jobs(&s, "st", j, 1) == 0, "a guest count marked skipped: %s", s.err);
+	CHECK(store_scenario_jobs(&s, "st", &sc, 1) == 0, "a scenario repetition: %s", s.err);
+	CHECK(store_step_times(&s, "st", &t, &n, &total) == 0 && n == 3, "three steps: %zu (%s)", n, s.err);
+	CHECK(n == 3 && t[0] >= 0 && t[0] <= t[1] && t[1] <= t[2] && t[2] < 600 && total >= t[2],
+	      "from the run's start, ascending, within the run's length: %g %g %g of %g", n == 3 ? t[0] : -1,
+	      n == 3 ? t[1] : -1, n == 3 ? t[2] : -1, total);
+	free(t);
+	CHECK(store_step_times(&s, "nosuchrun", &t, &n, &total) < 0 && !t && n == 0, "an unknown run has none");
+	store_close(&s);
+	free(db);
+}
+
 /* Two processes open one new database at once: both succeed, and the schema is made once. */
 static void test_open_race(const struct backend *b)
 {
@@ -741,6 +777,7 @@ static void test_backend(const struct backend *b)
 	test_scheduling(sched);
 	test_subtests(b);
 	test_hosts(b);
+	test_step_times(b);
 	test_open_race(b);
 	free(db);
 	free(sched);
