@@ -23,6 +23,18 @@ double stats_median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
+double stats_median_of(const double *v, size_t n)
+{
+	double *t = malloc((n ? n : 1) * sizeof(double)), m;
+
+	if (!t)
+		abort();
+	memcpy(t, v, n * sizeof(double));
+	m = stats_median(t, n);
+	free(t);
+	return m;
+}
+
 double stats_mean(const double *v, size_t n)
 {
 	double s = 0;

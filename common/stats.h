@@ -9,6 +9,8 @@
 
 /* Median of v[0..n) (v is reordered). NAN when n == 0. */
 double stats_median(double *v, size_t n);
+/* The same, v left as it is (a copy is sorted; abort() without memory for it). */
+double stats_median_of(const double *v, size_t n);
 
 /* Arithmetic mean; NAN when n == 0. */
 double stats_mean(const double *v, size_t n);

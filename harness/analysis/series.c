@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "configs/configs.h"
+#include "stats.h"
 #include "util.h"
 
 static void add_value(void *ctx, const struct store_metric_value *v)
@@ -68,4 +69,49 @@ const struct series *series_find(const struct series_set *set, const char *workl
 int series_previous_run(struct store *st, const char *run, char *out, size_t outlen)
 {
 	return store_previous_run(st, run, NULL, out, outlen);
+}
+
+/* Per-guest medians of a guest series being gathered: the values of the guest at hand, the medians so far. */
+struct guest_medians {
+	double vals[512], *out;
+	size_t nv, n, max;
+	int cur;
+};
+
+static void guest_median_done(struct guest_medians *m)
+{
+	if (m->nv > 0 && m->n < m->max)
+		m->out[m->n++] = stats_median(m->vals, m->nv);
+	m->nv = 0;
+}
+
+static void guest_value(void *ctx, int guest, double value)
+{
+	struct guest_medians *m = ctx;
+
+	if (guest != m->cur)
+		guest_median_done(m);
+	m->cur = guest;
+	if (m->nv < 512)
+		m->vals[m->nv++] = value;
+}
+
+size_t series_guest_medians(struct store *st, const char *run, const struct series *s, double *out, size_t max)
+{
+	struct guest_medians *m = calloc(1, sizeof(*m));
+	size_t n;
+
+	if (!m)
+		abort();
+	m->out = out;
+	m->max = max;
+	m->cur = -1;
+	if (store_guest_values(st, run, s->workload, s->config, s->topology, s->metric, guest_value, m) < 0) {
+		free(m);
+		return 0;
+	}
+	guest_median_done(m);
+	n = m->n;
+	free(m);
+	return n;
 }

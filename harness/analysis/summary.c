@@ -1,7 +1,8 @@
 /* summary.c: workload x config table: jobs ok, median of the headline metric
  * per guest, the median over repetitions of its sum over the guests running
  * at once (aggregate throughput), and % of native (per-guest median). dom0's
- * jobs alongside the guests are a row of their own ("dom0+N"). */
+ * jobs alongside the guests are a row of their own ("dom0+N"). The run's
+ * verdict (verdict.h) closes it. */
 #define _GNU_SOURCE
 #include "analysis/summary.h"
 
@@ -12,6 +13,7 @@
 #include "configs/configs.h"
 #include "plan/plan.h"
 #include "analysis/scenario_summary.h"
+#include "analysis/verdict.h"
 #include "stats.h"
 #include "workload.h"
 
@@ -241,5 +243,11 @@ int summary_print(struct store *s, const char *run, FILE *out)
 		fprintf(out, "guests ran under %s%s%s\n", accel, why && *why ? ": " : "", why ? why : "");
 	free(accel);
 	free(why);
+	/* What the run found, in words, closes the table (verdict.h). */
+	struct run_verdict *v = malloc(sizeof(*v));
+
+	if (v && verdict_build(s, run, v) == 0)
+		verdict_print(v, out);
+	free(v);
 	return 0;
 }

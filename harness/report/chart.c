@@ -22,18 +22,6 @@ const char *rep_headline(const char *workload)
 	return w ? w->headline_metric : "score";
 }
 
-double rep_median_copy(const double *v, size_t n)
-{
-	double *t = malloc((n ? n : 1) * sizeof(double));
-	double m;
-
-	if (!t)
-		abort();
-	memcpy(t, v, n * sizeof(double));
-	m = stats_median(t, n);
-	free(t);
-	return m;
-}
 
 void rep_label(char *buf, size_t len, const struct series *s)
 {

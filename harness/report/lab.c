@@ -16,6 +16,7 @@
 
 #include "configs/configs.h"
 #include "report/rep.h"
+#include "stats.h"
 #include "util.h"
 #include "workload.h"
 
@@ -58,18 +59,15 @@ static void on_run(void *ctx, const struct store_lab_run *r)
 /* Seconds from an ISO time (2026-12-07T08:00:00Z) to now; -1 when it is not one. */
 static double age_s(const char *iso)
 {
-	struct tm tm = { 0 };
-	const char *end = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
+	time_t t;
 
-	if (!end)
-		return -1;
-	return difftime(time(NULL), timegm(&tm));
+	return vb_utc_parse(iso, &t) < 0 ? -1 : difftime(time(NULL), t);
 }
 
 /* a ÷ b of two series' medians as a table cell, or a dash where either is missing. */
 static void ratio_cell(FILE *f, const struct series *a, const struct series *b, const char *title)
 {
-	double ma = a && a->n ? rep_median_copy(a->v, a->n) : NAN, mb = b && b->n ? rep_median_copy(b->v, b->n) : NAN;
+	double ma = a && a->n ? stats_median_of(a->v, a->n) : NAN, mb = b && b->n ? stats_median_of(b->v, b->n) : NAN;
 
 	if (isnan(ma) || isnan(mb) || mb == 0) {
 		fprintf(f, "<td class=na>–</td>");
@@ -217,7 +215,7 @@ static void point_done(struct lab_trends *t)
 			abort();
 	}
 	snprintf(l->at[l->n], sizeof(l->at[l->n]), "%s", t->at);
-	l->median[l->n++] = rep_median_copy(t->v, t->nv);
+	l->median[l->n++] = stats_median_of(t->v, t->nv);
 	t->nv = 0;
 }
 

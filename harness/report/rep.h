@@ -7,13 +7,14 @@
 #include <stdio.h>
 
 #include "analysis/series.h"
+#include "analysis/verdict.h"
 #include "store/store.h"
 
-#define BOOT_ITERS 2000
+#define BOOT_ITERS SERIES_BOOT_ITERS
 
-#define BOOT_SEED 0x76677075ULL
+#define BOOT_SEED SERIES_BOOT_SEED
 
-#define REPORT_THRESHOLD_PCT 5.0 /* compare's default threshold */
+#define REPORT_THRESHOLD_PCT VERDICT_THRESHOLD_PCT /* compare's default threshold */
 
 #define TREND_RUNS 10
 
@@ -40,8 +41,6 @@ struct dfile {
 /* chart.c */
 /* The headline metric of a workload ("score" for one the catalogue no longer has). */
 const char *rep_headline(const char *workload);
-/* The median of v's n values, v left as it is. */
-double rep_median_copy(const double *v, size_t n);
 /* A series' label: its configuration, with its guest count and dom0 when it has them. */
 void rep_label(char *buf, size_t len, const struct series *s);
 /*
@@ -71,6 +70,7 @@ const char *rep_cell(char *buf, size_t len, const char *fmt, double v);
  * native and mediated ÷ passthrough for each workload and guest count, each
  * with its bootstrap interval; a corner that did not run says why instead.
  */
+void rep_section_verdict(struct rep *r);
 void rep_section_triangle(struct rep *r);
 /* The summary table: every row's median, interval, repetitions and the change it can detect. */
 void rep_section_summary(struct rep *r);

@@ -47,12 +47,14 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 			"li.regression{color:#b00}li.fix{color:#070}figure{margin:1em 0}"
 			"figcaption{font-size:90%%;color:#555}td.na{color:#777;font-size:90%%}</style>\n</head><body>\n<h1>vgpubench report: ");
 	vb_xml_escape(r.html, run);
-	fprintf(r.html, "</h1>\n<p><a href=#triangle>mediated, passthrough, native</a> · <a href=#summary>summary</a> · <a href=#native>%% of native</a> · "
+	fprintf(r.html, "</h1>\n<p><a href=#verdict>verdict</a> · <a href=#triangle>mediated, passthrough, native</a> · "
+			"<a href=#summary>summary</a> · <a href=#native>%% of native</a> · "
 			"<a href=#sharing>sharing quality</a> · <a href=#stages>mediator stages</a> · "
 			"<a href=#scenarios>scenarios</a> · "
 			"<a href=#frametime>frame times</a> · "
 			"<a href=#trends>trends</a> · <a href=#piglit>piglit</a> · <a href=#robustness>robustness</a> · "
 			"<a href=#env>environment</a></p>\n");
+	rep_section_verdict(&r);
 	rep_section_calibration(&r);
 	rep_section_arms(&r);
 	rep_section_triangle(&r);

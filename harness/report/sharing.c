@@ -10,52 +10,6 @@
 #include "stats.h"
 #include "util.h"
 
-/* Per-guest medians of a guest series being gathered: the values of the guest at hand, the medians so far. */
-struct guest_medians {
-	double vals[512], *out;
-	size_t nv, n, max;
-	int cur;
-};
-
-static void guest_median_done(struct guest_medians *m)
-{
-	if (m->nv > 0 && m->n < m->max)
-		m->out[m->n++] = stats_median(m->vals, m->nv);
-	m->nv = 0;
-}
-
-static void guest_value(void *ctx, int guest, double value)
-{
-	struct guest_medians *m = ctx;
-
-	if (guest != m->cur)
-		guest_median_done(m);
-	m->cur = guest;
-	if (m->nv < 512)
-		m->vals[m->nv++] = value;
-}
-
-/* Per-guest medians of a guest series: one value per guest index. */
-static size_t per_guest(struct rep *r, const struct series *s, double *out, size_t max)
-{
-	struct guest_medians *m = calloc(1, sizeof(*m));
-	size_t n;
-
-	if (!m)
-		abort();
-	m->out = out;
-	m->max = max;
-	m->cur = -1;
-	if (store_guest_values(r->st, r->run, s->workload, s->config, s->topology, s->metric, guest_value, m) < 0) {
-		free(m);
-		return 0;
-	}
-	guest_median_done(m);
-	n = m->n;
-	free(m);
-	return n;
-}
-
 /* One point of a scaling curve: the summed per-guest medians of a config with n guests. */
 struct scale_point {
 	const char *workload, *config;
@@ -154,7 +108,7 @@ void rep_section_sharing(struct rep *r)
 
 		if (!s->topology || s->dom0 || strcmp(s->metric, rep_headline(s->workload)) != 0)
 			continue;
-		n = per_guest(r, s, g, 64);
+		n = series_guest_medians(r->st, r->run, s, g, 64);
 		if (!n)
 			continue;
 		if (!nfiles || strcmp(files[nfiles - 1].workload, s->workload) != 0) {
@@ -174,7 +128,7 @@ void rep_section_sharing(struct rep *r)
 		int *rows = &files[nfiles - 1].rows;
 		const struct series *alone = series_find(&r->set, s->workload, s->config, 1, 0, s->metric);
 		const struct series *d0 = series_find(&r->set, s->workload, s->config, s->topology, 1, s->metric);
-		double one = alone ? rep_median_copy(alone->v, alone->n) : NAN, sum = 0;
+		double one = alone ? stats_median_of(alone->v, alone->n) : NAN, sum = 0;
 		char cl[64];
 
 		rep_dat_label(cl, sizeof(cl), s->config);
@@ -197,7 +151,7 @@ void rep_section_sharing(struct rep *r)
 			pts[npts++] = (struct scale_point){ s->workload, s->config, s->topology, sum };
 		if (d0) {
 			/* dom0 is one more VM sharing the GPU: Jain over all of them. */
-			g[n] = rep_median_copy(d0->v, d0->n);
+			g[n] = stats_median_of(d0->v, d0->n);
 			if (d)
 				fprintf(d, "\"%s x%d dom0\" %.4f\n", cl, s->topology, g[n]);
 			fprintf(r->html, "<td>%.1f</td><td>%.3f</td></tr>\n", g[n], stats_jain(g, NULL, n + 1));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/compare.h"
+#include "analysis/verdict.h"
 #include "configs/configs.h"
 #include "report/rep.h"
 #include "stats.h"
@@ -39,16 +40,16 @@ static void triangle_cell(struct rep *r, const struct series *a, const struct se
 		if (ss[k] && ss[k]->n && is_lab(r, names[k])) {
 			fprintf(r->html, "<td class=na>%s: nested lab only (median %.1f): it proves the path, not the speed "
 					 "(see the environment's nested lab fact)</td>",
-				names[k], rep_median_copy(ss[k]->v, ss[k]->n));
+				names[k], stats_median_of(ss[k]->v, ss[k]->n));
 			return;
 		}
-	if (a && b && a->n && b->n && !(rep_median_copy(b->v, b->n) > 0)) {
+	if (a && b && a->n && b->n && !(stats_median_of(b->v, b->n) > 0)) {
 		fprintf(r->html, "<td class=na>%s: its median is %g, so no ratio</td>", bname,
-			rep_median_copy(b->v, b->n));
+			stats_median_of(b->v, b->n));
 		return;
 	}
 	if (a && b && a->n && b->n) {
-		double ratio = 100.0 * rep_median_copy(a->v, a->n) / rep_median_copy(b->v, b->n);
+		double ratio = 100.0 * stats_median_of(a->v, a->n) / stats_median_of(b->v, b->n);
 		struct stats_ci ci = stats_bootstrap_ratio(a->v, a->n, b->v, b->n, BOOT_ITERS, BOOT_SEED);
 
 		fprintf(r->html, "<td>%.1f%% (%.1f – %.1f%%)</td>", ratio, 100 * ci.lo, 100 * ci.hi);
@@ -78,6 +79,51 @@ static void triangle_cell(struct rep *r, const struct series *a, const struct se
 		fprintf(r->html, "</td>");
 		return;
 	}
+}
+
+/* The report opens with the verdict: its sentences, then its table of ratios (verdict.h). */
+void rep_section_verdict(struct rep *r)
+{
+	struct run_verdict *v = malloc(sizeof(*v));
+
+	if (!v || verdict_build(r->st, r->run, v) < 0) {
+		free(v);
+		fprintf(r->html, "<h2 id=verdict>Verdict</h2>\n<p class=err>The verdict could not be made (see the "
+				 "harness's messages).</p>\n");
+		return;
+	}
+	fprintf(r->html, "<h2 id=verdict>Verdict</h2>\n<ul>\n");
+	for (size_t i = 0; i < v->nlines; i++) {
+		fprintf(r->html, "<li>");
+		vb_xml_escape(r->html, v->lines[i]);
+		fprintf(r->html, "</li>\n");
+	}
+	fprintf(r->html, "</ul>\n");
+	if (v->n) {
+		fprintf(r->html, "<table><tr><th>workload</th><th>metric</th><th>ratio</th><th>guests</th>"
+				 "<th>median ÷ median</th><th>95%% interval</th><th>significant</th></tr>\n");
+		for (size_t i = 0; i < v->n; i++) {
+			const struct verdict_row *row = &v->rows[i];
+			char x[16], lo[16], hi[16];
+
+			verdict_ratio_text(row->ratio, x, sizeof(x));
+			verdict_ratio_text(row->lo, lo, sizeof(lo));
+			verdict_ratio_text(row->hi, hi, sizeof(hi));
+			fprintf(r->html, "<tr><td>");
+			vb_xml_escape(r->html, row->workload);
+			fprintf(r->html, "</td><td>");
+			vb_xml_escape(r->html, row->metric);
+			fprintf(r->html, "</td><td>%s ÷ %s</td><td>%d%s</td><td>%s</td><td>%s – %s</td><td>%s</td>"
+					 "</tr>\n",
+				row->num, row->den, row->topology, row->summed ? " summed" : "", x, lo, hi,
+				row->significant ? "yes" : "no");
+		}
+		fprintf(r->html, "</table>\n");
+	}
+	fprintf(r->html, "<p>Ratios of medians over every guest and repetition (summed: of the guests' throughput "
+			 "summed in each repetition), with 95%% bootstrap intervals; significant when the interval "
+			 "leaves 1 out.</p>\n");
+	free(v);
 }
 
 /*
@@ -137,65 +183,35 @@ void rep_section_triangle(struct rep *r)
 			 "of the ratio of medians. Passthrough gives one guest the whole GPU.</p>\n");
 }
 
-/* How many summary rows compare could watch at its default threshold, counted once for the power line. */
-struct power {
-	int rows, seen, none;
-	size_t most; /* the most repetitions a row that cannot see the threshold would need */
-};
-
 /* What compare could flag between this row and a run like it (same n, same CV), at 80% power; where that is more
  * than compare's default threshold, how many repetitions it would take. Counted into *pw for the power line; the
  * rows are not coloured, since on a noisy host most of them are. */
-static void detectable_cell(struct rep *r, const struct series *s, double cv, struct power *pw)
+static void detectable_cell(struct rep *r, const struct series *s, struct verdict_power *pw)
 {
-	double d = stats_detectable_pct(cv, s->n, cv, s->n, 0.05, COMPARE_POWER);
-	size_t per_rep = s->topology > 0 && !s->dom0 ? (size_t)s->topology : 1;
+	struct verdict_power_row row;
 
-	if (isnan(d)) {
+	verdict_row_power(s, &row);
+	verdict_power_count(pw, &row);
+	if (row.cls == VP_NA)
 		fprintf(r->html, "<td>–</td>");
-		return;
-	}
-	pw->rows++;
-	if (isinf(d)) {
-		pw->none++;
+	else if (row.cls == VP_NONE)
 		fprintf(r->html, "<td title=\"too few values for Mann-Whitney to reach p &lt; 0.05\">none</td>");
-	} else if (d > REPORT_THRESHOLD_PCT) {
-		size_t values = stats_values_needed(cv, REPORT_THRESHOLD_PCT, 0.05, COMPARE_POWER);
-		size_t need = (values + per_rep - 1) / per_rep;
-
-		if (need > pw->most)
-			pw->most = need;
-		fprintf(r->html, "<td>%.1f%% (needs ~%zu repetitions)</td>", d, need);
-	} else {
-		pw->seen++;
-		fprintf(r->html, "<td>%.1f%%</td>", d);
-	}
+	else if (row.cls == VP_SHORT)
+		fprintf(r->html, "<td>%.1f%% (needs ~%zu repetitions)</td>", row.detectable_pct, row.need);
+	else
+		fprintf(r->html, "<td>%.1f%%</td>", row.detectable_pct);
 }
 
 /* The power line under the summary: said once, with what to do about the rows that cannot see the threshold. */
-static void power_line(struct rep *r, const struct power *pw)
+static void power_line(struct rep *r, const struct verdict_power *pw)
 {
-	int short_rows = pw->rows - pw->seen - pw->none;
+	char text[1024];
 
-	if (!pw->rows)
+	verdict_power_text(pw, text, sizeof(text));
+	if (!text[0])
 		return;
-	fprintf(r->html, "<p id=power><b>Power</b>: %d of %d row%s can see a change of %.0f%% (compare's default "
-			 "threshold) against a run like this one, at 80%% power.",
-		pw->seen, pw->rows, pw->rows == 1 ? "" : "s", REPORT_THRESHOLD_PCT);
-	if (short_rows == 1)
-		fprintf(r->html, " One row needs ~%zu repetitions", pw->most);
-	else if (short_rows > 1)
-		fprintf(r->html, " The other %d need up to ~%zu repetitions each", short_rows, pw->most);
-	if (short_rows > 0)
-		fprintf(r->html, " (the detectable column says how many a row needs): raise "
-				 "<code>repetitions</code> for those workloads, or run "
-				 "<code>harness/plans/nightly.ini</code>, whose boots, warm-ups and repetitions were "
-				 "chosen with <code>vgpubench calibrate</code> so that compare catches what it can on "
-				 "a host like this.");
-	if (pw->none > 0)
-		fprintf(r->html, " %d %s too few values for any change to be seen (Mann-Whitney needs 4 a row at "
-				 "p &lt; 0.05; each guest's repetition is one).",
-			pw->none, pw->none == 1 ? "row has" : "rows have");
+	fprintf(r->html, "<p id=power><b>Power</b>: ");
+	vb_xml_escape(r->html, text + strlen("power: "));
 	fprintf(r->html, "</p>\n");
 }
 
@@ -205,7 +221,7 @@ void rep_section_summary(struct rep *r)
 	FILE *d = rep_data_file(r, "native", &df);
 	const char *path = df.name;
 	int bars = 0;
-	struct power pw = { 0 };
+	struct verdict_power pw = { 0 };
 
 	fprintf(r->html, "<h2 id=summary>Summary</h2>\n<table><tr><th>workload</th><th>metric</th><th>config</th>"
 			 "<th>guests</th><th>n</th><th>median</th><th>95%% CI</th><th>CV</th>"
@@ -216,14 +232,14 @@ void rep_section_summary(struct rep *r)
 
 		if (strcmp(s->metric, rep_headline(s->workload)) != 0)
 			continue;
-		double med = rep_median_copy(s->v, s->n), cv = stats_cv(s->v, s->n);
+		double med = stats_median_of(s->v, s->n), cv = stats_cv(s->v, s->n);
 		struct stats_ci ci = stats_bootstrap_median(s->v, s->n, BOOT_ITERS, BOOT_SEED);
 		double pct = NAN;
 		struct stats_ci pci = { NAN, NAN };
 
 		/* A share of a native median of 0 (or less) is no number: shown as none. */
-		if (nat && rep_median_copy(nat->v, nat->n) > 0) {
-			pct = 100.0 * med / rep_median_copy(nat->v, nat->n);
+		if (nat && stats_median_of(nat->v, nat->n) > 0) {
+			pct = 100.0 * med / stats_median_of(nat->v, nat->n);
 			pci = stats_bootstrap_ratio(s->v, s->n, nat->v, nat->n, BOOT_ITERS, BOOT_SEED);
 			pci.lo *= 100;
 			pci.hi *= 100;
@@ -234,7 +250,7 @@ void rep_section_summary(struct rep *r)
 			s->topology, s->n, med,
 			ci.lo, ci.hi, cv > 0.10 ? " class=noisy title=\"noisy: CV above 10%\"" : "",
 			isnan(cv) ? 0.0 : 100 * cv);
-		detectable_cell(r, s, cv, &pw);
+		detectable_cell(r, s, &pw);
 		if (is_lab(r, s->config))
 			fprintf(r->html, "<td colspan=2>nested lab: proves the path, not the speed</td></tr>\n");
 		else if (isnan(pct))

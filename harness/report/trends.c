@@ -8,6 +8,7 @@
 
 #include "analysis/compare.h"
 #include "report/rep.h"
+#include "stats.h"
 #include "util.h"
 
 struct trend_runs {
@@ -44,7 +45,7 @@ static void trend_chart(struct rep *r, const char *workload, const struct trend_
 
 			if (!p || !p->n)
 				continue;
-			fprintf(d, "%d %.4f\n", t->n - 1 - k, rep_median_copy(p->v, p->n));
+			fprintf(d, "%d %.4f\n", t->n - 1 - k, stats_median_of(p->v, p->n));
 			for (size_t x = 0; t->have_cmp[k] && x < t->cmp[k].nrows; x++) {
 				const struct compare_row *row = &t->cmp[k].rows[x];
 

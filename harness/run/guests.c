@@ -214,6 +214,7 @@ static void run_lab(struct run *r, const struct config_def *c, int n, struct gue
 	char *bin = vb_strdupf("%s/vgpubench", vb_exe_dir());
 	char *accel = vb_strdupf("tcg in a lab host under %s", r->host.accel);
 	char err[512], evidence[1024], verdict[512];
+	int stored = progress_stored_steps(r, c, n);
 
 	lab.vgpubench = bin;
 	if (nested_lab_run(&lab, &gs->conns[0], &r->store, r->id, c->name, n, accel, err, sizeof(err)) < 0) {
@@ -225,6 +226,8 @@ static void run_lab(struct run *r, const struct config_def *c, int n, struct gue
 		free(why);
 	} else {
 		r->failed_jobs += nested_lab_verdict(&lab, verdict, sizeof(verdict)) ? lab.jobs : lab.jobs - lab.jobs_ok;
+		for (int k = progress_stored_steps(r, c, n) - stored; k > 0; k--)
+			progress_step_done(r); /* the inner run's steps, come back at once */
 	}
 	nested_lab_evidence(&lab, evidence, sizeof(evidence));
 	run_stored(r, store_lab_set(&r->store, r->id, c->name, evidence), "the nested lab's evidence");

@@ -108,8 +108,29 @@ static void draw_status(const struct run_progress *p)
 	vb_status(line);
 }
 
-/* A configuration's rows of jobs on every arm that runs it: their planned steps, and those stored. Under repetitions
- * = auto a row counts its least repetitions, or what it stored when that is more. */
+/* The rows of config c with topo guests (0: the host) in the current arm: their planned steps into *total and those
+ * stored into *done. Under repetitions = auto a row counts its least repetitions, or what it stored when that is
+ * more. */
+static void topology_steps(struct run *r, const struct config_def *c, int topo, int *total, int *done)
+{
+	struct seats s;
+
+	run_seats_for(r, c, topo, &s);
+	for (int wi = 0; wi < r->plan.nworkloads; wi++) {
+		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
+		int last = r->plan.adaptive.on ? r->plan.adaptive.max : r->plan.repetitions, stored = 0;
+
+		for (int rep = 1; rep <= last; rep++)
+			stored += run_rep_done(r, c, topo, &s, w, rep);
+		if (!r->plan.adaptive.on)
+			*total += r->plan.repetitions;
+		else
+			*total += stored > r->plan.adaptive.min ? stored : r->plan.adaptive.min;
+		*done += stored;
+	}
+}
+
+/* A configuration's rows of jobs on every arm that runs it: their planned steps, and those stored. */
 static void count_config(struct run *r, const struct config_def *c, int *total, int *done)
 {
 	for (int k = 0; k < r->narms; k++) {
@@ -118,25 +139,20 @@ static void count_config(struct run *r, const struct config_def *c, int *total, 
 		run_arm_enter(r, k);
 		for (int t = 0; t < (c->kind == CONFIG_HOST ? 1 : r->plan.nguests); t++) {
 			int topo = c->kind == CONFIG_HOST ? 0 : r->plan.guests[t];
-			struct seats s;
 
-			if (c->max_guests && topo > c->max_guests)
-				continue; /* stored skipped, no step */
-			run_seats_for(r, c, topo, &s);
-			for (int wi = 0; wi < r->plan.nworkloads; wi++) {
-				const struct workload_def *w = workload_find(r->plan.workloads[wi]);
-				int last = r->plan.adaptive.on ? r->plan.adaptive.max : r->plan.repetitions, stored = 0;
-
-				for (int rep = 1; rep <= last; rep++)
-					stored += run_rep_done(r, c, topo, &s, w, rep);
-				*total += r->plan.adaptive.on ? (stored > r->plan.adaptive.min ? stored
-												 : r->plan.adaptive.min)
-							      : r->plan.repetitions;
-				*done += stored;
-			}
+			if (!c->max_guests || topo <= c->max_guests) /* else stored skipped, no step */
+				topology_steps(r, c, topo, total, done);
 		}
 	}
 	run_arm_enter(r, 0);
+}
+
+int progress_stored_steps(struct run *r, const struct config_def *c, int topo)
+{
+	int total = 0, done = 0;
+
+	topology_steps(r, c, topo, &total, &done);
+	return done;
 }
 
 /* Where the time left comes from: the previous complete run of the plan on this host, said in one line. */

@@ -9,6 +9,7 @@
 #define VGPUBENCH_PROGRESS_H
 #include <stddef.h>
 
+struct config_def;
 struct run;
 
 /* What the time left is estimated from: a run's steps so far, and the previous run's step times (prev[i]: seconds
@@ -51,6 +52,10 @@ const char *progress_left(struct run *r);
 
 /* A step ended (stored or not): counted, and the status line said again. */
 void progress_step_done(struct run *r);
+
+/* How many steps of config c with topo guests (0: the host) the current arm has stored (a nested lab's run brings
+ * them all at once). */
+int progress_stored_steps(struct run *r, const struct config_def *c, int topo);
 
 /* One step more than planned: a row under repetitions = auto goes on past what was counted for it. */
 void progress_add_step(struct run *r);

@@ -155,7 +155,11 @@ static void check_browser(const char *dir, const char *path)
 /* The report opens with the triangle; a corner that did not run says why; the scaling curve; the environment. */
 static void check_triangle(const char *html, const char *reports)
 {
-	CHECK(html && strstr(html, "id=triangle") < strstr(html, "id=summary"), "the triangle comes first");
+	CHECK(html && strstr(html, "<h2 id=verdict>Verdict</h2>") &&
+		      strstr(html, "id=verdict") < strstr(html, "id=triangle") &&
+		      strstr(html, "id=triangle") < strstr(html, "id=summary"),
+	      "the verdict comes first, then the triangle");
+	CHECK_STR_CONTAINS(html, "<li>passthrough did not run here: needs KVM</li>");
 	CHECK_STR_CONTAINS(html, "<th>mediated ÷ native</th><th>passthrough ÷ native</th><th>mediated ÷ passthrough</th>");
 	CHECK_STR_CONTAINS(html, "<tr><td>glmark2</td><td>score</td><td>3</td><td>50.0% (");
 	CHECK_STR_CONTAINS(html, "<td class=na>passthrough: skipped: needs KVM</td>");
