@@ -148,6 +148,7 @@ static void sentence(struct run_verdict *v, const char *w, size_t first, size_t 
 	char s[512];
 	size_t len = (size_t)snprintf(s, sizeof(s), "%s (%s):", w, v->rows[first].metric);
 	const char *num = "", *den = "";
+	int said = 0;
 
 	for (size_t i = first; i < end && len < sizeof(s); i++) {
 		const struct verdict_row *r = &v->rows[i];
@@ -156,8 +157,9 @@ static void sentence(struct run_verdict *v, const char *w, size_t first, size_t 
 		/* Per guest only with one guest: with several, the peer's summed row says it. */
 		if (r->topology > 1 && !r->summed && config_find(r->den) && config_find(r->den)->peer)
 			continue;
-		len += (size_t)snprintf(s + len, sizeof(s) - len, "%s%s%s", new_num ? (i == first ? " " : "; ") : ", ",
+		len += (size_t)snprintf(s + len, sizeof(s) - len, "%s%s%s", new_num ? (said ? "; " : " ") : ", ",
 					new_num ? r->num : "", new_num ? " is " : "");
+		said++;
 		if (len < sizeof(s))
 			len += phrase(s + len, sizeof(s) - len, r, new_den);
 		num = r->num;

@@ -45,7 +45,8 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 			"table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;"
 			"text-align:left}th{background:#eee}.noisy{background:#fde8c8}.err{color:#b00}tr.reg{background:#f8d0d0}"
 			"li.regression{color:#b00}li.fix{color:#070}figure{margin:1em 0}"
-			"figcaption{font-size:90%%;color:#555}td.na{color:#777;font-size:90%%}</style>\n</head><body>\n<h1>vgpubench report: ");
+			"figcaption{font-size:90%%;color:#555}.na{color:#777;font-size:90%%}</style>\n</head><body>\n"
+			"<h1>vgpubench report: ");
 	vb_xml_escape(r.html, run);
 	fprintf(r.html, "</h1>\n<p><a href=#verdict>verdict</a> · <a href=#triangle>mediated, passthrough, native</a> · "
 			"<a href=#summary>summary</a> · <a href=#native>%% of native</a> · "

@@ -23,8 +23,47 @@ static const char *stage_meaning(int i)
 	return i >= 0 && i < STAGE_COUNT ? m[i] : "";
 }
 
-/* One workload's rows [a, b): a table of each stage's time a frame, p50 and p99, and a stacked bar per config and
- * guest count. */
+/* What a stage table shows: one number a cell. */
+enum stage_stat { STAT_PER_FRAME, STAT_P50, STAT_P99 };
+
+/* One workload's rows [a, b) as a table of one statistic: a row per config and guest count, a column per stage. */
+static void stage_table(struct rep *r, const struct stage_row *rows, size_t a, size_t b, enum stage_stat stat)
+{
+	static const char *const title[] = { "time per frame (ms)", "p50 of each event (µs)",
+					     "p99 of each event (µs)" };
+
+	fprintf(r->html, "<table><caption>%s</caption><tr><th>config</th><th>guests</th><th>jobs</th><th>frames</th>",
+		title[stat]);
+	for (int i = 0; i < STAGE_COUNT; i++)
+		fprintf(r->html, "<th>%s</th>", stage_name((enum stage)i));
+	fprintf(r->html, "</tr>\n");
+	for (size_t k = a; k < b; k++) {
+		const struct stage_row *sr = &rows[k];
+
+		fprintf(r->html, "<tr><td>");
+		vb_xml_escape(r->html, sr->config);
+		fprintf(r->html, sr->dom0 ? "</td><td>dom0+%d</td>" : "</td><td>%d</td>", sr->topology);
+		fprintf(r->html, "<td>%d</td><td>%.0f</td>", sr->jobs, sr->frames);
+		for (int i = 0; i < STAGE_COUNT; i++) {
+			const struct stage_hist *h = &sr->h[i];
+			double per = sr->frames > 0 ? (double)h->total_ns / 1e6 / sr->frames : NAN;
+			char ms[32];
+
+			if (!h->count)
+				fprintf(r->html, "<td class=na>–</td>");
+			else if (stat == STAT_PER_FRAME)
+				fprintf(r->html, "<td>%s</td>", rep_cell(ms, sizeof(ms), "%.3f", per));
+			else
+				fprintf(r->html, "<td>%.0f</td>",
+					(double)stage_percentile(h, stat == STAT_P50 ? 50 : 99) / 1e3);
+		}
+		fprintf(r->html, "</tr>\n");
+	}
+	fprintf(r->html, "</table>\n");
+}
+
+/* One workload's rows [a, b): a table each of the stages' time a frame, p50 and p99, and a stacked bar per config
+ * and guest count. */
 static void stages_workload(struct rep *r, const struct stage_row *rows, size_t a, size_t b)
 {
 	struct dfile df;
@@ -37,12 +76,6 @@ static void stages_workload(struct rep *r, const struct stage_row *rows, size_t 
 	for (int i = 0; i < STAGE_COUNT; i++)
 		fprintf(df.f, " %s", stage_name((enum stage)i));
 	fprintf(df.f, "\n");
-	fprintf(r->html, "<h3>");
-	vb_xml_escape(r->html, rows[a].workload);
-	fprintf(r->html, "</h3>\n<table><tr><th>config</th><th>guests</th><th>jobs</th><th>frames</th>");
-	for (int i = 0; i < STAGE_COUNT; i++)
-		fprintf(r->html, "<th>%s<br>ms/frame · p50 · p99 µs</th>", stage_name((enum stage)i));
-	fprintf(r->html, "</tr>\n");
 	for (size_t k = a; k < b; k++) {
 		const struct stage_row *sr = &rows[k];
 		char cl[64];
@@ -52,27 +85,19 @@ static void stages_workload(struct rep *r, const struct stage_row *rows, size_t 
 			fprintf(df.f, "\"%s x%d dom0\"", cl, sr->topology);
 		else
 			fprintf(df.f, "\"%s x%d\"", cl, sr->topology);
-		fprintf(r->html, "<tr><td>");
-		vb_xml_escape(r->html, sr->config);
-		fprintf(r->html, sr->dom0 ? "</td><td>dom0+%d</td>" : "</td><td>%d</td>", sr->topology);
-		fprintf(r->html, "<td>%d</td><td>%.0f</td>", sr->jobs, sr->frames);
 		for (int i = 0; i < STAGE_COUNT; i++) {
-			const struct stage_hist *h = &sr->h[i];
-			double per = sr->frames > 0 ? (double)h->total_ns / 1e6 / sr->frames : NAN;
-			char ms[32];
+			double per = sr->frames > 0 ? (double)sr->h[i].total_ns / 1e6 / sr->frames : NAN;
 
 			fprintf(df.f, " %.4f", isnan(per) ? 0 : per);
-			if (!h->count) {
-				fprintf(r->html, "<td class=na>–</td>");
-				continue;
-			}
-			fprintf(r->html, "<td>%s · %.0f · %.0f</td>", rep_cell(ms, sizeof(ms), "%.3f", per),
-				(double)stage_percentile(h, 50) / 1e3, (double)stage_percentile(h, 99) / 1e3);
 		}
 		fprintf(df.f, "\n");
-		fprintf(r->html, "</tr>\n");
 	}
-	fprintf(r->html, "</table>\n");
+	fprintf(r->html, "<h3>");
+	vb_xml_escape(r->html, rows[a].workload);
+	fprintf(r->html, "</h3>\n");
+	stage_table(r, rows, a, b, STAT_PER_FRAME);
+	stage_table(r, rows, a, b, STAT_P50);
+	stage_table(r, rows, a, b, STAT_P99);
 	rep_data_done(r, &df);
 	script = vb_strdupf("set style data histograms\nset style histogram rowstacked\n"
 			    "set style fill solid 0.7 border -1\nset boxwidth 0.6\n"

@@ -29,23 +29,43 @@ static const struct series *native_of(struct rep *r, const struct series *s)
 	return is_lab(r, s->config) ? NULL : series_find(&r->set, s->workload, config_baseline(), 0, 0, s->metric);
 }
 
-/* One cell of the triangle: median(a) ÷ median(b) with its 95% interval, or why there is none. */
+/* The corners the triangle names without a number, each said once under it: who, and why. */
+struct absent_corners {
+	char who[8][32], why[8][400];
+	int n;
+};
+
+/* Keep corner `name`'s reason (the first time it is met). */
+static void absent_note(struct absent_corners *ab, const char *name, const char *why)
+{
+	for (int i = 0; i < ab->n; i++)
+		if (!strcmp(ab->who[i], name))
+			return;
+	if (ab->n == 8)
+		return;
+	snprintf(ab->who[ab->n], sizeof(ab->who[0]), "%s", name);
+	snprintf(ab->why[ab->n++], sizeof(ab->why[0]), "%s", why);
+}
+
+/* One cell of the triangle: median(a) ÷ median(b) with its 95% interval, or a short word for why there is none
+ * (the reason itself is kept in ab, said once under the table). */
 static void triangle_cell(struct rep *r, const struct series *a, const struct series *b, const char *aname,
-			  const char *bname)
+			  const char *bname, struct absent_corners *ab)
 {
 	const char *names[2] = { aname, bname };
 	const struct series *ss[2] = { a, b };
 
 	for (int k = 0; k < 2; k++)
 		if (ss[k] && ss[k]->n && is_lab(r, names[k])) {
-			fprintf(r->html, "<td class=na>%s: nested lab only (median %.1f): it proves the path, not the speed "
-					 "(see the environment's nested lab fact)</td>",
-				names[k], stats_median_of(ss[k]->v, ss[k]->n));
+			fprintf(r->html, "<td class=na>%s nested lab only (median %.1f)</td>", names[k],
+				stats_median_of(ss[k]->v, ss[k]->n));
+			absent_note(ab, names[k],
+				    "ran in the nested lab only: it proves the path, not the speed (see the "
+				    "environment's nested lab fact)");
 			return;
 		}
 	if (a && b && a->n && b->n && !(stats_median_of(b->v, b->n) > 0)) {
-		fprintf(r->html, "<td class=na>%s: its median is %g, so no ratio</td>", bname,
-			stats_median_of(b->v, b->n));
+		fprintf(r->html, "<td class=na>no ratio (%s median %g)</td>", bname, stats_median_of(b->v, b->n));
 		return;
 	}
 	if (a && b && a->n && b->n) {
@@ -56,27 +76,27 @@ static void triangle_cell(struct rep *r, const struct series *a, const struct se
 		return;
 	}
 	for (int k = 0; k < 2; k++) {
-		char *status, *reason;
+		char *status, *reason, *why;
 
 		if (ss[k] && ss[k]->n)
 			continue;
-		fprintf(r->html, "<td class=na>");
 		if (!names[k]) {
-			fprintf(r->html, "no such configuration");
+			fprintf(r->html, "<td class=na>no such configuration</td>");
 		} else if (store_config_get(r->st, r->run, names[k], &status, &reason) < 0) {
-			fprintf(r->html, "%s: not in this run's plan", names[k]);
+			fprintf(r->html, "<td class=na>%s not in the plan</td>", names[k]);
+			absent_note(ab, names[k], "is not in this run's plan");
 		} else {
-			fprintf(r->html, "%s: ", names[k]);
-			if (strcmp(status, "skipped") == 0) {
-				fprintf(r->html, "skipped: ");
-				vb_xml_escape(r->html, reason);
-			} else {
-				fprintf(r->html, "no successful job here");
-			}
+			int skipped = strcmp(status, "skipped") == 0;
+
+			fprintf(r->html, "<td class=na>%s %s</td>", names[k],
+				skipped ? "skipped" : "had no successful job");
+			why = skipped ? vb_strdupf("did not run here: %s", reason ? reason : "skipped")
+				      : vb_strdup("had no successful job here (the summary's jobs say why)");
+			absent_note(ab, names[k], why);
+			free(why);
 			free(status);
 			free(reason);
 		}
-		fprintf(r->html, "</td>");
 		return;
 	}
 }
@@ -129,13 +149,15 @@ void rep_section_verdict(struct rep *r)
 /*
  * The report opens with the triangle: mediated ÷ native, passthrough ÷
  * native and mediated ÷ passthrough for each workload and guest count, each
- * with its bootstrap interval; a corner that did not run says why instead.
+ * with its bootstrap interval; a corner that did not run says so in a word,
+ * and why once under the table.
  */
 void rep_section_triangle(struct rep *r)
 {
 	const struct config_def *med = config_with_role(ROLE_MEDIATED), *pt = config_with_role(ROLE_PASSTHROUGH);
 	const char *mn = med ? med->name : NULL, *pn = pt ? pt->name : NULL, *nn = config_baseline();
 	int rows = 0;
+	struct absent_corners ab = { .n = 0 };
 
 	fprintf(r->html, "<h2 id=triangle>Mediated, passthrough and native</h2>\n<table><tr><th>workload</th>"
 			 "<th>metric</th><th>guests</th><th>%s ÷ %s</th><th>%s ÷ %s</th><th>%s ÷ %s</th></tr>\n",
@@ -169,14 +191,19 @@ void rep_section_triangle(struct rep *r)
 			fprintf(r->html, "</td><td>");
 			vb_xml_escape(r->html, metric);
 			fprintf(r->html, "</td><td>%d</td>", topo[t]);
-			triangle_cell(r, m, nat, mn, nn);
-			triangle_cell(r, p, nat, pn, nn);
-			triangle_cell(r, m, p, mn, pn);
+			triangle_cell(r, m, nat, mn, nn, &ab);
+			triangle_cell(r, p, nat, pn, nn, &ab);
+			triangle_cell(r, m, p, mn, pn, &ab);
 			fprintf(r->html, "</tr>\n");
 			rows++;
 		}
 	}
 	fprintf(r->html, "</table>\n");
+	for (int i = 0; i < ab.n; i++) {
+		fprintf(r->html, "<p class=na>%s ", ab.who[i]);
+		vb_xml_escape(r->html, ab.why[i]);
+		fprintf(r->html, "</p>\n");
+	}
 	if (!rows)
 		fprintf(r->html, "<p>No guest results in this run.</p>\n");
 	fprintf(r->html, "<p>Medians over every guest and repetition, per guest; intervals are 95%% bootstrap intervals "

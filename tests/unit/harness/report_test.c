@@ -81,8 +81,23 @@ static void check_charts(const char *html)
 					      "chart-frametime", "chart-trend" };
 	/* per frame: 50 ms / 100 frames checking; p50 in bucket 30 (up to 196.6 us), p99 in bucket 40 capped at the
 	 * longest (1000 us); fences 0.3 ms a frame, every percentile capped at the longest */
-	CHECK_STR_CONTAINS(html, "<td>0.500 · 197 · 1000</td>");
-	CHECK_STR_CONTAINS(html, "<td>0.300 · 4100 · 4100</td>");
+	{
+		const char *per = html ? strstr(html, "<caption>time per frame (ms)</caption>") : NULL;
+		const char *p50 = per ? strstr(per, "<caption>p50 of each event (µs)</caption>") : NULL;
+		const char *p99 = p50 ? strstr(p50, "<caption>p99 of each event (µs)</caption>") : NULL;
+		const char *end = p99 ? strstr(p99, "</table>") : NULL;
+
+		CHECK(per && p50 && p99 && end, "a stage table per statistic, units in its caption");
+		CHECK(per && p50 && strstr(per, "<td>0.500</td><td class=na>–</td><td>0.300</td>") &&
+			      strstr(per, "<td>0.500</td>") < p50,
+		      "time per frame: checking 0.500 ms, fences 0.300 ms, one number a cell");
+		CHECK(p50 && p99 && strstr(p50, "<td>197</td><td class=na>–</td><td>4100</td>") &&
+			      strstr(p50, "<td>197</td>") < p99,
+		      "p50: checking 197 µs, fences 4100 µs");
+		CHECK(p99 && end && strstr(p99, "<td>1000</td><td class=na>–</td><td>4100</td>") &&
+			      strstr(p99, "<td>1000</td>") < end,
+		      "p99: checking 1000 µs, fences 4100 µs");
+	}
 	CHECK_STR_CONTAINS(html, "<td class=na>–</td>");
 
 	for (size_t i = 0; i < 4; i++) {
@@ -113,7 +128,63 @@ static void check_charts(const char *html)
 	CHECK_STR_CONTAINS(html, "No piglit results in this run");
 }
 
-/* The page as a browser sees it: headless Chromium loads it, and its DOM has every chart. */
+/* Where the browser's screenshot of the report is kept for a person to look at: the build folder, when the test
+ * runs from the tree (make test), else nowhere. */
+#define SCREENSHOT_DIR "build/artifacts"
+
+/* Headless Chromium draws the page as a person sees its top, into SCREENSHOT_DIR/report_test.png. */
+static void check_screenshot(const char *dir, const char *path)
+{
+	char *shot = vb_strdupf("%s/report_test.png", SCREENSHOT_DIR);
+	char *cmd = vb_strdupf("timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic "
+			       "--no-first-run --disable-background-networking --disable-component-update "
+			       "--disable-sync --user-data-dir=%s/chromium --hide-scrollbars --window-size=1100,1600 "
+			       "--screenshot=%s file://%s >%s/screenshot.log 2>&1",
+			       dir, shot, path, dir);
+	size_t len = 0;
+	char *png;
+
+	if (access("build", W_OK) != 0 || vb_mkdirs(SCREENSHOT_DIR, 0755) < 0) {
+		free(shot);
+		free(cmd);
+		return;
+	}
+	unlink(shot);
+	CHECK(system(cmd) == 0, "Chromium took a screenshot of the report (%s/screenshot.log)", dir);
+	png = vb_read_file(shot, &len);
+	CHECK(png && len > 8 && !memcmp(png, "\x89PNG", 4), "the screenshot is a PNG (%zu bytes): %s", len, shot);
+	free(png);
+	free(shot);
+	free(cmd);
+}
+
+/* No reason is said twice in the triangle: a cell that does not hold a number says so in a word ("passthrough
+ * skipped"), and a text with a reason in it (after a colon) is said once. */
+static void check_no_repeats(const char *html)
+{
+	const char *from = html ? strstr(html, "id=triangle") : NULL, *to = from ? strstr(from, "id=summary") : NULL;
+	char seen[64][160];
+	int n = 0, repeats = 0;
+
+	for (const char *p = from; p && p < to && (p = strstr(p, "class=na>")) && p < to; p++) {
+		const char *end = strchr(p, '<');
+		size_t len = end ? (size_t)(end - p - 9) : 0;
+
+		if (!memchr(p + 9, ':', len) || n == 64)
+			continue;
+		snprintf(seen[n], sizeof(seen[0]), "%.*s", (int)(len < 159 ? len : 159), p + 9);
+		for (int i = 0; i < n; i++)
+			if (!strcmp(seen[i], seen[n])) {
+				repeats++;
+				fprintf(stderr, "said again in the triangle: %s\n", seen[n]);
+			}
+		n++;
+	}
+	CHECK(from && to && repeats == 0, "no sentence said twice in the triangle (%d)", repeats);
+}
+
+/* The page as a browser sees it: headless Chromium loads it, its DOM has every chart and opens with the
+ * verdict, the console has no error, and a screenshot is kept. */
 static void check_browser(const char *dir, const char *path)
 {
 	char *cmd = vb_strdupf("timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic "
@@ -141,12 +212,16 @@ static void check_browser(const char *dir, const char *path)
 		CHECK(pclose(p) == 0, "Chromium loaded the report");
 		CHECK(dom && count(dom, "<svg") == 6, "the browser's DOM has the 6 charts (%d)", dom ? count(dom, "<svg") : 0);
 		CHECK(dom && strstr(dom, "id=\"summary\""), "the browser's DOM has the summary");
+		CHECK(dom && strstr(dom, "<h2") && !strncmp(strstr(dom, "<h2"), "<h2 id=\"verdict\">Verdict</h2>", 29),
+		      "the first section the browser shows is the verdict: %.60s",
+		      dom && strstr(dom, "<h2") ? strstr(dom, "<h2") : "(none)");
 		log = vb_strdupf("%s/chromium.log", dir);
 		char *text = vb_read_file(log, NULL);
 
 		CHECK(!text || !strstr(text, "CONSOLE"), "no console errors: %s", text ? text : "");
 		free(text);
 		free(log);
+		check_screenshot(dir, path);
 	}
 	free(dom);
 	free(cmd);
@@ -160,13 +235,19 @@ static void check_triangle(const char *html, const char *reports)
 		      strstr(html, "id=triangle") < strstr(html, "id=summary"),
 	      "the verdict comes first, then the triangle");
 	CHECK_STR_CONTAINS(html, "<li>passthrough did not run here: needs KVM</li>");
+	CHECK_STR_CONTAINS(html, "<li>glmark2 (score): mediated is 4.73x qemu-virgl summed over 3 guests, 0.50x native "
+				 "with 3 guests</li>");
+	check_no_repeats(html);
 	CHECK_STR_CONTAINS(html, "<th>mediated ÷ native</th><th>passthrough ÷ native</th><th>mediated ÷ passthrough</th>");
 	CHECK_STR_CONTAINS(html, "<tr><td>glmark2</td><td>score</td><td>3</td><td>50.0% (");
-	CHECK_STR_CONTAINS(html, "<td class=na>passthrough: skipped: needs KVM</td>");
 	/* three guests: both of passthrough's cells; one guest (qemu-virgl alone ran it): passthrough ÷ native, while
-	 * mediated ÷ passthrough names the first corner missing, mediated */
-	CHECK(count(html, "<td class=na>passthrough: skipped: needs KVM</td>") == 3,
-	      "passthrough's skip reason in each of its cells (%d)", count(html, "passthrough: skipped: needs KVM</td>"));
+	 * mediated ÷ passthrough names the first corner missing, mediated; the reason once, under the table */
+	CHECK(count(html, "<td class=na>passthrough skipped</td>") == 3, "passthrough's cells say skipped (%d)",
+	      count(html, "<td class=na>passthrough skipped</td>"));
+	CHECK(count(html, "<p class=na>passthrough did not run here: needs KVM</p>") == 1 &&
+		      count(html, "passthrough did not run here: needs KVM") == 2,
+	      "and why once under the triangle, once in the verdict (%d)",
+	      count(html, "passthrough did not run here: needs KVM"));
 	/* One chart per workload for sharing and trends: units never mix. */
 	CHECK_STR_CONTAINS(html, "id=\"chart-sharing-glmark2\"");
 	/* qemu-virgl ran 1 and 3 guests: a scaling curve with its ideal; mediated only 3, a lone point */
