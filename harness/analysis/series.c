@@ -39,10 +39,31 @@ static void add_value(void *ctx, const struct store_metric_value *v)
 	cur->v[cur->n++] = v->value;
 }
 
+/* The order series are shown in: by workload, configurations as config_rank says, guests, dom0 after, metric. */
+static int series_order(const void *pa, const void *pb)
+{
+	const struct series *a = pa, *b = pb;
+	int c = strcmp(a->workload, b->workload);
+
+	if (!c)
+		c = config_rank(a->config) - config_rank(b->config);
+	if (!c)
+		c = strcmp(a->config, b->config);
+	if (!c)
+		c = a->topology - b->topology;
+	if (!c)
+		c = a->dom0 - b->dom0;
+	return c ? c : strcmp(a->metric, b->metric);
+}
+
 int series_load(struct store *st, const char *run, struct series_set *out)
 {
 	memset(out, 0, sizeof(*out));
-	return store_metric_values(st, run, config_baseline(), add_value, out); /* the baseline first */
+	if (store_metric_values(st, run, config_baseline(), add_value, out) < 0)
+		return -1;
+	if (out->n)
+		qsort(out->s, out->n, sizeof(*out->s), series_order);
+	return 0;
 }
 
 void series_free(struct series_set *set)

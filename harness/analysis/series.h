@@ -26,7 +26,8 @@ struct series_set {
 	size_t n;
 };
 
-/* Load every ok job's metrics of run; 0 or -1. */
+/* Load every ok job's metrics of run, in the order they are shown (by workload; native, passthrough, mediated, the
+ * peers: config_rank; guests; dom0 after; metric); 0 or -1. */
 int series_load(struct store *st, const char *run, struct series_set *out);
 void series_free(struct series_set *set);
 

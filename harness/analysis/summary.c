@@ -76,13 +76,27 @@ static void add_job(void *ctx, const struct store_job_value *j)
 	}
 }
 
+/* The order rows are shown in: configurations as config_rank says, guests, dom0 after. */
+static int group_order(const void *pa, const void *pb)
+{
+	const struct group *a = pa, *b = pb;
+	int c = config_rank(a->config) - config_rank(b->config);
+
+	if (!c)
+		c = strcmp(a->config, b->config);
+	if (!c)
+		c = a->topology - b->topology;
+	return c ? c : a->dom0 - b->dom0;
+}
+
 static void collect(struct store *s, const char *run, const char *workload, const char *metric, struct group *g,
 		    int *ng, int max)
 {
 	struct groups gs = { g, 0, max };
 
-	/* the baseline first; a failure is said by the store, and the groups read so far are shown */
+	/* a failure is said by the store, and the groups read so far are shown */
 	store_job_values(s, run, workload, metric, config_baseline(), add_job, &gs);
+	qsort(g, (size_t)gs.n, sizeof(*g), group_order);
 	*ng = gs.n;
 }
 

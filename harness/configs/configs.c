@@ -38,6 +38,24 @@ const struct config_def *config_with_role(enum config_role role)
 	return NULL;
 }
 
+int config_rank(const char *name)
+{
+	const struct config_def *c = config_find(name);
+
+	if (!c)
+		return 5;
+	switch (c->role) {
+	case ROLE_NATIVE:
+		return 0;
+	case ROLE_PASSTHROUGH:
+		return 1;
+	case ROLE_MEDIATED:
+		return 2;
+	default:
+		return c->peer ? 3 : 4;
+	}
+}
+
 const char *config_baseline(void)
 {
 	const struct config_def *c = config_with_role(ROLE_NATIVE);

@@ -95,6 +95,9 @@ struct config_def {
 };
 
 const struct config_def *config_find(const char *name);
+/* Where configuration `name` stands wherever configurations are listed: native, passthrough, mediated, the peers,
+ * the others, then names this build does not know (0 to 5; equal ranks by name). */
+int config_rank(const char *name);
 const struct config_def *config_at(size_t i); /* NULL past the end */
 /* The configuration that holds a corner of the triangle (one each), or NULL. */
 const struct config_def *config_with_role(enum config_role role);
