@@ -168,7 +168,49 @@ static void sentence(struct run_verdict *v, const char *w, size_t first, size_t 
 	add_line(v, "%s", s);
 }
 
-/* A corner (mediated, a peer, native, passthrough) of this run's plan that has no numbers here: why, once. */
+/* The newest run, other than this one, with values of a configuration (store_lab_values' rows). */
+struct newest {
+	const char *run;
+	char id[STORE_RUN_ID_MAX], host[64], started_at[32];
+};
+
+static void newest_value(void *ctx, const struct store_lab_value *v)
+{
+	struct newest *n = ctx;
+
+	if (strcmp(v->run, n->run) && strcmp(v->started_at, n->started_at) > 0) {
+		snprintf(n->id, sizeof(n->id), "%s", v->run);
+		snprintf(n->host, sizeof(n->host), "%s", v->host[0] ? v->host : "a host not recorded");
+		snprintf(n->started_at, sizeof(n->started_at), "%s", v->started_at);
+	}
+}
+
+/* Where config's numbers are when this run has none: the newest other run in the database that has them (a lab
+ * host's, say), said in one line, or nothing. */
+static void elsewhere(struct build *b, const struct config_def *c)
+{
+	const char *pairs[STORE_LAB_PAIRS][2];
+	size_t np = 0;
+	struct newest n = { .run = b->run };
+
+	for (size_t i = 0; i < b->set.n && np < STORE_LAB_PAIRS; i++) {
+		const struct workload_def *w = workload_find(b->set.s[i].workload);
+
+		if (w && (i == 0 || strcmp(b->set.s[i - 1].workload, b->set.s[i].workload))) {
+			pairs[np][0] = w->name;
+			pairs[np++][1] = w->headline_metric;
+		}
+	}
+	if (!np || store_lab_values(b->st, c->name, (const char *const(*)[2])pairs, np, newest_value, &n) < 0 ||
+	    !n.id[0])
+		return;
+	add_line(b->v, "%s's newest results for these workloads are in run %s on %s (started %s): vgpubench report "
+		       "--lab sets them beside this host's",
+		 c->name, n.id, n.host, n.started_at);
+}
+
+/* A corner (mediated, a peer, native, passthrough) of this run's plan that has no numbers here: why, once; for
+ * passthrough, where its numbers are instead. */
 static void absent(struct build *b, const struct config_def *c)
 {
 	char *status = NULL, *reason = NULL, *lab;
@@ -178,8 +220,11 @@ static void absent(struct build *b, const struct config_def *c)
 		return; /* not in the plan */
 	for (size_t i = 0; i < b->set.n; i++)
 		any |= !strcmp(b->set.s[i].config, c->name) && b->set.s[i].n;
-	if (!strcmp(status, "skipped"))
+	if (!strcmp(status, "skipped")) {
 		add_line(b->v, "%s did not run here: %s", c->name, reason ? reason : "skipped");
+		if (c->role == ROLE_PASSTHROUGH)
+			elsewhere(b, c);
+	}
 	else if ((lab = store_lab_get(b->st, b->run, c->name))) {
 		add_line(b->v, "%s ran in a nested lab only (%s): it proves the path, not the speed, so it is in no "
 			       "ratio",

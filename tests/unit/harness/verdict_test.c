@@ -1,7 +1,7 @@
 /* verdict_test.c: what a run found, said first (harness/analysis/verdict.c), on a synthetic run with known ratios:
  * mediated twice QEMU's virgl with one guest and 1.25 times summed over three, half of native; a peer that ties is
- * not significant; passthrough skipped is said once; sharing's scaling and fairness; power; compare against the
- * previous run; and the text the terminal prints. */
+ * not significant; passthrough skipped is said once, and where a lab host's run has its numbers; sharing's scaling
+ * and fairness; power; compare against the previous run; and the text the terminal prints. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdlib.h>
@@ -128,6 +128,22 @@ static void test_previous(struct store *s, struct run_verdict *v)
 	      "a 30%% slowdown is a regression: %s", v->nlines ? v->lines[v->nlines - 1] : "(none)");
 }
 
+/* Passthrough skipped here, run on a lab host into the same database: the verdict says where its numbers are. */
+static void test_elsewhere(struct store *s, struct run_verdict *v)
+{
+	static const double pt[] = { 380 };
+
+	CHECK(lines_with(v, "passthrough's newest results") == 0, "no other run has passthrough yet");
+	CHECK(store_run_create(s, "p1", "lab", "labhost", "lab.ini", "[plan]\n", "/tmp") == 0, "a lab host's run");
+	jobs(s, "p1", "passthrough", 1, pt);
+	store_run_set_status(s, "p1", "complete", NULL);
+	CHECK(verdict_build(s, "v2", v) == 0, "built: %s", s->err);
+	CHECK(lines_with(v, "passthrough did not run here: no IOMMU groups here") == 1 &&
+		      lines_with(v, "passthrough's newest results for these workloads are in run p1 on labhost (started ") ==
+			      1,
+	      "passthrough's numbers are pointed at, once: %s", v->nlines > 3 ? v->lines[3] : "(none)");
+}
+
 static void test_print(const struct run_verdict *v)
 {
 	char *text = NULL;
@@ -158,6 +174,7 @@ int main(void)
 	test_lines(v);
 	test_print(v);
 	test_previous(&s, v);
+	test_elsewhere(&s, v);
 	store_close(&s);
 	unlink(db);
 	rmdir(dir);
