@@ -139,8 +139,8 @@ static void test_elsewhere(struct store *s, struct run_verdict *v)
 	store_run_set_status(s, "p1", "complete", NULL);
 	CHECK(verdict_build(s, "v2", v) == 0, "built: %s", s->err);
 	CHECK(lines_with(v, "passthrough did not run here: no IOMMU groups here") == 1 &&
-		      lines_with(v, "passthrough's newest results for these workloads are in run p1 on labhost (started ") ==
-			      1,
+		      lines_with(v, "passthrough's newest results for these workloads are in run p1 on labhost "
+				    "(started ") == 1,
 	      "passthrough's numbers are pointed at, once: %s", v->nlines > 3 ? v->lines[3] : "(none)");
 }
 
