@@ -214,7 +214,10 @@ static void run_lab(struct run *r, const struct config_def *c, int n, struct gue
 	char *bin = vb_strdupf("%s/vgpubench", vb_exe_dir());
 	char *accel = vb_strdupf("tcg in a lab host under %s", r->host.accel);
 	char err[512], evidence[1024], verdict[512];
-	int stored = progress_stored_steps(r, c, n);
+	int stored[PLAN_MAX_LIST];
+
+	for (int wi = 0; wi < r->plan.nworkloads; wi++)
+		stored[wi] = progress_stored_steps(r, c, n, r->plan.workloads[wi]);
 
 	lab.vgpubench = bin;
 	if (nested_lab_run(&lab, &gs->conns[0], &r->store, r->id, c->name, n, accel, err, sizeof(err)) < 0) {
@@ -226,8 +229,9 @@ static void run_lab(struct run *r, const struct config_def *c, int n, struct gue
 		free(why);
 	} else {
 		r->failed_jobs += nested_lab_verdict(&lab, verdict, sizeof(verdict)) ? lab.jobs : lab.jobs - lab.jobs_ok;
-		for (int k = progress_stored_steps(r, c, n) - stored; k > 0; k--)
-			progress_step_done(r); /* the inner run's steps, come back at once */
+		for (int wi = 0; wi < r->plan.nworkloads; wi++) /* the inner run's steps, come back at once */
+			for (int k = progress_stored_steps(r, c, n, r->plan.workloads[wi]) - stored[wi]; k > 0; k--)
+				progress_step_done(r, r->plan.workloads[wi], n);
 	}
 	nested_lab_evidence(&lab, evidence, sizeof(evidence));
 	run_stored(r, store_lab_set(&r->store, r->id, c->name, evidence), "the nested lab's evidence");

@@ -147,7 +147,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 		envs[i] = host ? r->host_env : r->guest_env;
 	}
 	if (rep > 0 && r->plan.adaptive.on && rep > r->plan.adaptive.min)
-		progress_add_step(r); /* a row under repetitions = auto counted its least */
+		progress_add_step(r, w->name, topo); /* a row under repetitions = auto counted its least */
 	for (;;) {
 		double steal;
 
@@ -229,7 +229,7 @@ static void run_rep(struct run *r, const struct config_def *c, int topo, const s
 	if (run_stored(r, store_jobs(&r->store, r->id, rows, n), what))
 		r->jobs_stored += n;
 	free(what);
-	progress_step_done(r);
+	progress_step_done(r, w->name, topo);
 	for (int i = 0; i < n; i++) {
 		save_artifact(r, c, topo, s->index[i], w, rep, &wr[i]);
 		wl_result_free(&wr[i]);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "run/run_state.h"
@@ -32,6 +33,45 @@ static double prev_at(const struct progress_est *e, double x)
 	return a + (e->prev[i] - a) * (x - (double)i);
 }
 
+/* Without a previous run, by kind: each kind's steps left at its own pace here, else at the pace of the steps with
+ * as many guests, else at every step's. -1 when no step was done here. */
+static double left_by_kind(const struct progress_est *e)
+{
+	double all_secs = 0, left = 0;
+	int all_ran = 0;
+
+	for (size_t i = 0; i < e->nkinds; i++) {
+		all_secs += e->kinds[i].secs;
+		all_ran += e->kinds[i].ran;
+	}
+	if (!all_ran)
+		return -1;
+	for (size_t i = 0; i < e->nkinds; i++) {
+		const struct progress_kind *k = &e->kinds[i];
+		double secs = 0;
+		int ran = 0;
+
+		if (k->total <= k->done)
+			continue;
+		if (k->ran) {
+			secs = k->secs;
+			ran = k->ran;
+		} else {
+			for (size_t j = 0; j < e->nkinds; j++)
+				if (e->kinds[j].guests == k->guests) {
+					secs += e->kinds[j].secs;
+					ran += e->kinds[j].ran;
+				}
+		}
+		if (!ran) {
+			secs = all_secs;
+			ran = all_ran;
+		}
+		left += (k->total - k->done) * secs / ran;
+	}
+	return left;
+}
+
 double progress_left_s(const struct progress_est *e)
 {
 	int here = e->done - e->done_at_start;
@@ -49,6 +89,8 @@ double progress_left_s(const struct progress_est *e)
 	}
 	if (here <= 0 || !(e->elapsed > 0))
 		return -1;
+	if (e->nkinds)
+		return left_by_kind(e);
 	return e->elapsed * (e->total - e->done) / here;
 }
 
@@ -86,7 +128,7 @@ static struct progress_est est_of(const struct run_progress *p)
 {
 	return (struct progress_est){ .done = p->done, .done_at_start = p->done_at_start, .total = p->total,
 				      .elapsed = vb_now() - p->t0, .prev = p->prev, .nprev = p->nprev,
-				      .prev_total = p->prev_total };
+				      .prev_total = p->prev_total, .kinds = p->kinds, .nkinds = p->nkinds };
 }
 
 /* The status line: the step under way, the time so far, the time left and when that is on the clock. */
@@ -108,25 +150,56 @@ static void draw_status(const struct run_progress *p)
 	vb_status(line);
 }
 
-/* The rows of config c with topo guests (0: the host) in the current arm: their planned steps into *total and those
- * stored into *done. Under repetitions = auto a row counts its least repetitions, or what it stored when that is
- * more. */
-static void topology_steps(struct run *r, const struct config_def *c, int topo, int *total, int *done)
+/* Kind (name, guests) of p, made when it is new; NULL when PROGRESS_KINDS are taken (its steps then count in the
+ * totals only). */
+static struct progress_kind *kind_of(struct run_progress *p, const char *name, int guests)
+{
+	for (size_t i = 0; i < p->nkinds; i++)
+		if (p->kinds[i].guests == guests && !strcmp(p->kinds[i].name, name))
+			return &p->kinds[i];
+	if (p->nkinds == PROGRESS_KINDS)
+		return NULL;
+	p->kinds[p->nkinds] = (struct progress_kind){ .guests = guests };
+	snprintf(p->kinds[p->nkinds].name, sizeof(p->kinds[0].name), "%s", name);
+	return &p->kinds[p->nkinds++];
+}
+
+/* steps more of kind (name, guests), done of them stored. */
+static void kind_add(struct run_progress *p, const char *name, int guests, int steps, int done)
+{
+	struct progress_kind *k = kind_of(p, name, guests);
+
+	if (k) {
+		k->total += steps;
+		k->done += done;
+	}
+}
+
+/* The rows of config c with topo guests (0: the host) in the current arm (only workload's, when not NULL): their
+ * planned steps into *total and those stored into *done. Under repetitions = auto a row counts its least
+ * repetitions, or what it stored when that is more. */
+static void topology_steps(struct run *r, const struct config_def *c, int topo, const char *workload, int *total,
+			   int *done)
 {
 	struct seats s;
 
 	run_seats_for(r, c, topo, &s);
 	for (int wi = 0; wi < r->plan.nworkloads; wi++) {
 		const struct workload_def *w = workload_find(r->plan.workloads[wi]);
-		int last = r->plan.adaptive.on ? r->plan.adaptive.max : r->plan.repetitions, stored = 0;
+		int last = r->plan.adaptive.on ? r->plan.adaptive.max : r->plan.repetitions, stored = 0, steps;
 
+		if (workload && strcmp(workload, w->name))
+			continue;
 		for (int rep = 1; rep <= last; rep++)
 			stored += run_rep_done(r, c, topo, &s, w, rep);
 		if (!r->plan.adaptive.on)
-			*total += r->plan.repetitions;
+			steps = r->plan.repetitions;
 		else
-			*total += stored > r->plan.adaptive.min ? stored : r->plan.adaptive.min;
+			steps = stored > r->plan.adaptive.min ? stored : r->plan.adaptive.min;
+		*total += steps;
 		*done += stored;
+		if (r->progress.on)
+			kind_add(&r->progress, w->name, topo, steps, stored);
 	}
 }
 
@@ -141,18 +214,28 @@ static void count_config(struct run *r, const struct config_def *c, int *total, 
 			int topo = c->kind == CONFIG_HOST ? 0 : r->plan.guests[t];
 
 			if (!c->max_guests || topo <= c->max_guests) /* else stored skipped, no step */
-				topology_steps(r, c, topo, total, done);
+				topology_steps(r, c, topo, NULL, total, done);
 		}
 	}
 	run_arm_enter(r, 0);
 }
 
-int progress_stored_steps(struct run *r, const struct config_def *c, int topo)
+int progress_stored_steps(struct run *r, const struct config_def *c, int topo, const char *workload)
 {
-	int total = 0, done = 0;
+	int total = 0, done = 0, on = r->progress.on;
 
-	topology_steps(r, c, topo, &total, &done);
+	r->progress.on = 0; /* counted, not planned again */
+	topology_steps(r, c, topo, workload, &total, &done);
+	r->progress.on = on;
 	return done;
+}
+
+void progress_scenario_kind(struct run *r, const char *scenario, int guests, int steps, int done)
+{
+	char name[72];
+
+	snprintf(name, sizeof(name), "scenario %s", scenario);
+	kind_add(&r->progress, name, guests, steps, done);
 }
 
 /* Where the time left comes from: the previous complete run of the plan on this host, said in one line. */
@@ -183,11 +266,14 @@ void progress_start(struct run *r, const char *const *skip)
 	struct run_progress *p = &r->progress;
 	int total = 0, done = 0;
 
+	*p = (struct run_progress){ .on = 1 }; /* on while counting: the kinds are kept */
 	for (int i = 0; i < r->plan.nconfigs; i++)
 		if (!skip[i])
 			count_config(r, config_find(r->plan.configs[i]), &total, &done);
 	run_scenario_steps(r, &total, &done);
-	*p = (struct run_progress){ .on = 1, .total = total, .done = done, .done_at_start = done, .t0 = vb_now() };
+	p->total = total;
+	p->done = p->done_at_start = done;
+	p->t0 = p->last_end = vb_now();
 	if (total > done)
 		load_previous(r);
 }
@@ -214,22 +300,37 @@ const char *progress_left(struct run *r)
 	return p->left;
 }
 
-void progress_step_done(struct run *r)
+void progress_step_done(struct run *r, const char *name, int guests)
 {
 	struct run_progress *p = &r->progress;
+	struct progress_kind *k;
+	double now = vb_now();
 
 	if (!p->on)
 		return;
 	p->done++;
 	if (p->done > p->total)
 		p->total = p->done;
+	if ((k = kind_of(p, name, guests))) {
+		k->done++;
+		k->ran++;
+		k->secs += now - p->last_end;
+		if (k->done > k->total)
+			k->total = k->done;
+	}
+	p->last_end = now;
 	draw_status(p);
 }
 
-void progress_add_step(struct run *r)
+void progress_add_step(struct run *r, const char *name, int guests)
 {
-	if (r->progress.on)
-		r->progress.total++;
+	struct progress_kind *k;
+
+	if (!r->progress.on)
+		return;
+	r->progress.total++;
+	if ((k = kind_of(&r->progress, name, guests)))
+		k->total++;
 }
 
 void progress_end(struct run *r)

@@ -87,7 +87,7 @@ void run_mark_all(struct run *r, const struct config_def *c, int topo, const cha
 			}
 			/* A failed step is over; a skipped one (a guest count not served) was never counted. */
 			if (marked && strcmp(status, "failed") == 0)
-				progress_step_done(r);
+				progress_step_done(r, r->plan.workloads[wi], topo);
 		}
 }
 

@@ -26,12 +26,19 @@ struct scenario_phase {
 	const char *const *seat; /* workload names, NULL for idle */
 };
 
+/* The kind of scenario sc's steps, as progress.h counts them ("scenario NAME"), into buf. */
+static const char *step_kind(const struct plan_scenario *sc, char *buf, size_t len)
+{
+	snprintf(buf, len, "scenario %s", sc->name);
+	return buf;
+}
+
 /* Store every guest's job of this phase and repetition as `status` for `reason` (a scenario that cannot run). */
 static void scenario_fail(struct run *r, const struct scenario_phase *ph, int rep, const char *status,
 			  const char *reason)
 {
 	struct scenario_row rows[PLAN_MAX_SEATS];
-	char names[PLAN_MAX_SEATS][16];
+	char names[PLAN_MAX_SEATS][16], kind[80];
 	int n = ph->sc->nguests;
 
 	if (store_scenario_done(&r->store, r->id, ph->sc->name, ph->policy, ph->phase, 1, rep))
@@ -45,8 +52,8 @@ static void scenario_fail(struct run *r, const struct scenario_phase *ph, int re
 	}
 	if (run_stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs"))
 		r->jobs_stored += n;
-	if (strcmp(status, "skipped") != 0)
-		progress_step_done(r); /* a step over; a skipped scenario was never counted */
+	if (strcmp(status, "skipped") != 0) /* a step over; a skipped scenario was never counted */
+		progress_step_done(r, step_kind(ph->sc, kind, sizeof(kind)), n);
 }
 
 /* A frame-rate target's windows: the one-second sample intervals while the guest's own job ran, and those whose
@@ -111,7 +118,7 @@ static void scenario_rep(struct run *r, const struct config_def *c, const struct
 	struct wl_result *wr = calloc(PLAN_MAX_SEATS, sizeof(*wr));
 	struct scenario_row rows[PLAN_MAX_SEATS];
 	struct vgpu_stats vs[PLAN_MAX_SEATS];
-	char names[PLAN_MAX_SEATS][16], reasons[PLAN_MAX_SEATS][512], label[160];
+	char names[PLAN_MAX_SEATS][16], reasons[PLAN_MAX_SEATS][512], label[160], kind[80];
 	const char *namep[PLAN_MAX_SEATS];
 	struct vgpu_sampler sp;
 	int sampling;
@@ -197,7 +204,7 @@ static void scenario_rep(struct run *r, const struct config_def *c, const struct
 		}
 		if (run_stored(r, store_scenario_jobs(&r->store, r->id, rows, n), "a scenario's jobs"))
 			r->jobs_stored += n;
-		progress_step_done(r);
+		progress_step_done(r, step_kind(sc, kind, sizeof(kind)), n);
 	}
 	for (int k = 0; k < nb; k++) {
 		wl_result_free(&wr[k]);
@@ -382,15 +389,20 @@ void run_scenario_steps(struct run *r, int *total, int *done)
 	for (int i = 0; i < r->plan.nscenarios; i++) {
 		const struct plan_scenario *sc = &r->plan.scenarios[i];
 
+		int steps = 0, stored = 0;
+
 		for (int p = 0; p < sc->npolicies; p++)
 			for (int b = 0; b < scenario_phases(sc); b++) {
 				struct scenario_phase ph = scenario_phase_at(sc, p, b);
 
 				for (int rep = 1; rep <= r->plan.repetitions; rep++) {
-					(*total)++;
-					*done += rep_done(r, &ph, rep);
+					steps++;
+					stored += rep_done(r, &ph, rep);
 				}
 			}
+		*total += steps;
+		*done += stored;
+		progress_scenario_kind(r, sc->name, sc->nguests, steps, stored);
 	}
 }
 

@@ -1,6 +1,6 @@
 /* progress_test.c: the time left of a run (harness/run/progress.c) from its own pace and from the previous run's
- * step times: the same pace, a run twice as slow, a resumed run, a previous run with another number of steps, the
- * bounds on how far the speed is believed, and the words it is said in. */
+ * step times: the same pace, by kind of step, a run twice as slow, a resumed run, a previous run with another number
+ * of steps, the bounds on how far the speed is believed, and the words it is said in. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <string.h>
@@ -27,6 +27,34 @@ static void test_pace(void)
 	      progress_left_s(&e));
 	e.done = 10;
 	CHECK(progress_left_s(&e) == 0, "every step done: nothing left, not %g", progress_left_s(&e));
+}
+
+/* Without a previous run, by kind: each kind at its own pace, a kind not met yet at the pace of steps with as many
+ * guests, else at every step's. */
+static void test_kinds(void)
+{
+	struct progress_kind k[] = {
+		{ .name = "glmark2", .guests = 0, .total = 10, .done = 10, .ran = 10, .secs = 100 },
+		{ .name = "glmark2", .guests = 1, .total = 10, .done = 5, .ran = 5, .secs = 100 },
+		{ .name = "glmark2", .guests = 3, .total = 10 },
+		{ .name = "kms2d", .guests = 3, .total = 5 },
+		{ .name = "kms2d", .guests = 1, .total = 4 },
+	};
+	struct progress_est e = { .done = 15, .total = 39, .elapsed = 200, .kinds = k, .nkinds = 5 };
+
+	/* glmark2 x1: 5 x 20 s; glmark2 x3 and kms2d x3, as every step so far (200 s / 15): 15 x 13.3 s; kms2d x1,
+	 * as steps with one guest: 4 x 20 s */
+	CHECK(NEAR(progress_left_s(&e), 100 + 200 + 80), "by kind: 380 s, not %g", progress_left_s(&e));
+	k[2].done = k[2].ran = 2;
+	k[2].secs = 60;
+	e.done = 17;
+	e.elapsed = 260;
+	/* glmark2 x3 now at its own 30 s: 8 x 30 s, and kms2d x3 at the pace of three guests: 5 x 30 s */
+	CHECK(NEAR(progress_left_s(&e), 100 + 240 + 150 + 80), "570 s, not %g", progress_left_s(&e));
+	e = (struct progress_est){ .done = 2, .done_at_start = 2, .total = 39, .elapsed = 5, .kinds = k, .nkinds = 5 };
+	k[0].ran = k[1].ran = k[2].ran = 0;
+	k[0].secs = k[1].secs = k[2].secs = 0;
+	CHECK(progress_left_s(&e) == -1, "resumed, no step done here yet: nothing to say, not %g", progress_left_s(&e));
 }
 
 static void test_previous(void)
@@ -86,6 +114,7 @@ static void test_words(void)
 int main(void)
 {
 	test_pace();
+	test_kinds();
 	test_previous();
 	test_words();
 	return check_done("progress");
