@@ -47,10 +47,9 @@ void verdict_ratio_text(double ratio, char *out, size_t len)
 		snprintf(out, len, ratio < 0.1 ? "%.3fx" : "%.2fx", ratio);
 }
 
-/* Did config's jobs in this run come from a nested lab? Its numbers prove a path, not a speed. */
-static int is_lab(struct build *b, const char *config)
+int verdict_is_lab(struct store *st, const char *run, const char *config)
 {
-	char *lab = store_lab_get(b->st, b->run, config);
+	char *lab = config ? store_lab_get(st, run, config) : NULL;
 
 	free(lab);
 	return lab != NULL;
@@ -61,7 +60,7 @@ static const struct series *usable(struct build *b, const char *w, const char *c
 {
 	const struct series *s = config ? series_find(&b->set, w, config, topo, 0, metric) : NULL;
 
-	return s && s->n && !is_lab(b, config) ? s : NULL;
+	return s && s->n && !verdict_is_lab(b->st, b->run, config) ? s : NULL;
 }
 
 /* A row from two sets of values: the ratio of their medians and its interval. */

@@ -67,6 +67,10 @@ int verdict_build(struct store *st, const char *run, struct run_verdict *v);
 /* Its lines, then its table, as text for the terminal. */
 void verdict_print(const struct run_verdict *v, FILE *out);
 
+/* Did config's jobs in run come from a nested lab (store_lab_get)? Its numbers prove a path, not a speed, and are
+ * in no ratio. */
+int verdict_is_lab(struct store *st, const char *run, const char *config);
+
 /* A ratio as the verdict says it: "1.96x", "0.42x" (two decimals; three under 0.1; "n/a" for no number). */
 void verdict_ratio_text(double ratio, char *out, size_t len);
 

@@ -17,10 +17,7 @@
 /* Did config's jobs in this run come from a nested lab (store_lab_get)? Its numbers prove a path, not a speed. */
 static int is_lab(struct rep *r, const char *config)
 {
-	char *lab = config ? store_lab_get(r->st, r->run, config) : NULL;
-
-	free(lab);
-	return lab != NULL;
+	return verdict_is_lab(r->st, r->run, config);
 }
 
 /* The native series s is a share of, or NULL (none, or s is a nested lab's). */

@@ -294,7 +294,7 @@ static int run_rounds(const struct calibrate_opts *o, const char *db, const char
 	double t0 = vb_now();
 
 	for (int r = 0; r < o->rounds; r++)
-		for (int k = 0; k < (o->separate ? 3 : 1); k++) {
+		for (int k = 0; k < per_round; k++) {
 			/* Interleaved: one run (A) with two arms (A', B) taking turns boot by boot. Separate: three
 			 * runs, one after the other. */
 			struct created cr = { db, cal_id, r, k, ids[r][k], sizeof(ids[r][k]) };

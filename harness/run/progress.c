@@ -176,10 +176,10 @@ static void kind_add(struct run_progress *p, const char *name, int guests, int s
 }
 
 /* The rows of config c with topo guests (0: the host) in the current arm (only workload's, when not NULL): their
- * planned steps into *total and those stored into *done. Under repetitions = auto a row counts its least
- * repetitions, or what it stored when that is more. */
+ * planned steps into *total and those stored into *done, and into their kinds in p when p is not NULL. Under
+ * repetitions = auto a row counts its least repetitions, or what it stored when that is more. */
 static void topology_steps(struct run *r, const struct config_def *c, int topo, const char *workload, int *total,
-			   int *done)
+			   int *done, struct run_progress *p)
 {
 	struct seats s;
 
@@ -198,8 +198,8 @@ static void topology_steps(struct run *r, const struct config_def *c, int topo, 
 			steps = stored > r->plan.adaptive.min ? stored : r->plan.adaptive.min;
 		*total += steps;
 		*done += stored;
-		if (r->progress.on)
-			kind_add(&r->progress, w->name, topo, steps, stored);
+		if (p)
+			kind_add(p, w->name, topo, steps, stored);
 	}
 }
 
@@ -214,7 +214,7 @@ static void count_config(struct run *r, const struct config_def *c, int *total, 
 			int topo = c->kind == CONFIG_HOST ? 0 : r->plan.guests[t];
 
 			if (!c->max_guests || topo <= c->max_guests) /* else stored skipped, no step */
-				topology_steps(r, c, topo, NULL, total, done);
+				topology_steps(r, c, topo, NULL, total, done, &r->progress);
 		}
 	}
 	run_arm_enter(r, 0);
@@ -222,11 +222,9 @@ static void count_config(struct run *r, const struct config_def *c, int *total, 
 
 int progress_stored_steps(struct run *r, const struct config_def *c, int topo, const char *workload)
 {
-	int total = 0, done = 0, on = r->progress.on;
+	int total = 0, done = 0;
 
-	r->progress.on = 0; /* counted, not planned again */
-	topology_steps(r, c, topo, workload, &total, &done);
-	r->progress.on = on;
+	topology_steps(r, c, topo, workload, &total, &done, NULL); /* counted, not planned again */
 	return done;
 }
 
@@ -266,7 +264,7 @@ void progress_start(struct run *r, const char *const *skip)
 	struct run_progress *p = &r->progress;
 	int total = 0, done = 0;
 
-	*p = (struct run_progress){ .on = 1 }; /* on while counting: the kinds are kept */
+	*p = (struct run_progress){ .on = 1 };
 	for (int i = 0; i < r->plan.nconfigs; i++)
 		if (!skip[i])
 			count_config(r, config_find(r->plan.configs[i]), &total, &done);
