@@ -224,6 +224,7 @@ static void run_loop(void)
 		watch_fences();
 		vt_reap();
 		more |= behind_done(); /* its worker caught up in this pass: serve it without waiting for an event */
+		resignal_unheard();
 	}
 }
 

@@ -32,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vring vr;
 	struct vring_req req;
+	uint64_t state;
 	uint16_t num;
 	char err[128];
 
@@ -65,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		vring_push(&vr, req.head, (uint32_t)req.out_len);
 		vring_should_notify(&vr);
+		vring_unheard(&vr, &state);
 	}
 	return 0;
 }

@@ -114,6 +114,7 @@ static char *ctl_snapshot(void)
 			continue;
 		s->health.ring_stops = s->health_base.ring_stops + (s->active ? s->vd.ring_stops : 0);
 		s->health.resumes = s->health_base.resumes + (s->active ? s->vd.resumes : 0);
+		s->health.resignals = s->health_base.resignals + (s->active ? s->vd.resignals : 0);
 		v[n++] = slot_counters(s);
 	}
 	for (int e = 0; e < MAX_VTEST; e++)

@@ -42,6 +42,11 @@
 
 #define WORKER_TIMEOUT_DEFAULT_MS 10000 /* --worker-timeout-ms */
 
+/* A driver waiting unheard (vdev_resignal) is looked for this often, with the loop awake at least as often while a
+ * front-end is connected, and signalled again once it has waited this long with nothing moving. */
+#define UNHEARD_POLL_NS 250000000ull
+#define UNHEARD_AFTER_NS 1000000000ull
+
 enum watch_kind {
 	W_LISTEN, W_CONN, W_KICK, W_DISP, W_CONTROL, W_CTLCONN, W_SIGNAL, W_VTEST, W_SENT, W_WORKER, W_SPAWNER
 };
@@ -141,6 +146,7 @@ struct mediator {
 	uint64_t throttle_hold; /* --throttle: since when service is held for a pause owed (0: not held) */
 	uint64_t display_interval_ns; /* --display-fps: the displays' refresh (0: every flush, sent as it comes) */
 	uint64_t present_wait_ns;     /* until the next display update is due (UINT64_MAX: none pending) */
+	uint64_t unheard_looked;      /* when resignal_unheard last looked at the rings */
 	struct renderer *rnd;  /* the renderer every 3D vGPU shares (NULL: 2D only, or each its own worker) */
 	int workers;           /* --render-workers */
 	int test_faults;       /* --test-faults: the control socket's fault requests are taken */
@@ -255,6 +261,9 @@ void on_event(struct watch *w);
 /* The vGPUs that put a request back and whose worker's work is now done may be served again (the one place their
  * s->behind is let go, at the end of every pass of the loop): 1 when there was one. */
 int behind_done(void);
+/* A driver that waits for a signal it should have had (a lost interrupt) gets it again: every UNHEARD_POLL_NS, each
+ * connected vGPU's rings (vdev_resignal); the first time for a vGPU is logged, and every time counted. */
+void resignal_unheard(void);
 /* One round: every vGPU with work, in the scheduler's order, gets a turn unless its share is spent. 1 if any work
  * remains that may be served now. */
 int serve_round(void);

@@ -271,6 +271,31 @@ int behind_done(void)
 	return any;
 }
 
+void resignal_unheard(void)
+{
+	uint64_t now = mono_ns();
+	int watched = 0;
+
+	if (now - M.unheard_looked < UNHEARD_POLL_NS)
+		return;
+	M.unheard_looked = now;
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		struct slot *s = &M.slots[i];
+		uint64_t before = s->vd.resignals;
+		int r;
+
+		if (!s->used || !s->active || s->ep || s->broken)
+			continue;
+		r = vdev_resignal(&s->vd, now, UNHEARD_AFTER_NS, &watched);
+		if (r < 0)
+			logf_("vgpu %s: signalling its driver again failed: %s", s->name, strerror(errno));
+		else if (r > 0 && before == 0)
+			logf_("vgpu %s: its driver waited %llu ms or more for a signal it should have had (an interrupt lost "
+			      "on the way?): signalled again (counted in health.resignals; logged once)",
+			      s->name, UNHEARD_AFTER_NS / 1000000ull);
+	}
+}
+
 /* One round: every vGPU with work, in the scheduler's order, gets a turn unless its share is spent. 1 if any work
  * remains that may be served now. */
 int serve_round(void)
@@ -406,6 +431,12 @@ static int loop_timeout(int more)
 	c = ctl_expire(now);
 	if (c >= 0 && (t < 0 || c < t))
 		t = c;
+	for (int i = 0; i < MAX_SLOTS && t != 0; i++) /* resignal_unheard looks at the rings now and then */
+		if (M.slots[i].used && M.slots[i].active && !M.slots[i].ep) {
+			c = (int)(UNHEARD_POLL_NS / 1000000u);
+			t = t < 0 || c < t ? c : t;
+			break;
+		}
 	return t;
 }
 

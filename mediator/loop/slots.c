@@ -134,6 +134,7 @@ void slot_disconnect(struct slot *s, const char *why)
 		watch_set(&s->w_kick[q], -1);
 	s->health_base.ring_stops += s->vd.ring_stops;
 	s->health_base.resumes += s->vd.resumes;
+	s->health_base.resignals += s->vd.resignals;
 	/* Only this vGPU's state goes: its resources, contexts, pending fences, mappings. */
 	gpu_device_free(&s->gd);
 	worker_close(s);

@@ -110,6 +110,7 @@ static json_object *health_json(const struct vgpu_health *h)
 	json_object_object_add(o, "last_reset", json_object_new_string(h->last_reset));
 	add_u64(o, "drain_ms_max", h->drain_ms_max);
 	add_u64(o, "drain_timeouts", h->drain_timeouts);
+	add_u64(o, "resignals", h->resignals);
 	return o;
 }
 

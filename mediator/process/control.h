@@ -32,6 +32,7 @@ struct vgpu_health {
 	char last_reset[160];     /* why the last reset was known, and what it dropped */
 	uint64_t drain_ms_max;    /* the longest a stopping ring held the loop to finish its fences */
 	uint64_t drain_timeouts;  /* rings stopped with fences still unfinished after the bound */
+	uint64_t resignals;       /* signals sent again to a driver that waited unheard (a lost interrupt) */
 };
 
 /* A vGPU's render workers (--render-workers), kept across them. */

@@ -470,6 +470,38 @@ int vdev_complete(struct vdev *d, unsigned qi, uint16_t head, uint32_t written, 
 	return notify(q) < 0 ? -1 : 1;
 }
 
+int vdev_resignal(struct vdev *d, uint64_t now_ns, uint64_t after_ns, int *watched)
+{
+	uint64_t n = 1;
+	int sent = 0;
+
+	for (unsigned qi = 0; qi < d->nqueues; qi++) {
+		struct vdev_queue *q = &d->q[qi];
+		uint64_t state;
+
+		if (!q->started || !q->enabled || q->call_fd < 0 || !vring_unheard(&q->vr, &state)) {
+			q->unheard_watched = 0;
+			continue;
+		}
+		if (!q->unheard_watched || state != q->unheard_state) {
+			q->unheard_watched = 1;
+			q->unheard_state = state;
+			q->unheard_since = now_ns;
+			q->unheard_sent = 0;
+		}
+		if (!q->unheard_sent)
+			*watched = 1;
+		if (q->unheard_sent || now_ns - q->unheard_since < after_ns)
+			continue;
+		if (write(q->call_fd, &n, sizeof(n)) < 0)
+			return -1;
+		q->unheard_sent = 1; /* once for this state: a driver that does not answer is not signalled forever */
+		d->resignals++;
+		sent++;
+	}
+	return sent;
+}
+
 void vdev_free(struct vdev *d)
 {
 	for (unsigned i = 0; i < VDEV_MAX_QUEUES; i++)

@@ -32,6 +32,9 @@ struct vdev_queue {
 	int started;
 	int put_back; /* the handler put a request back (VDEV_RETRY): vdev_serve stopped there */
 	struct vring vr;
+	/* vdev_resignal's watch of a driver waiting unheard: what its ring showed, since when, signalled again */
+	uint64_t unheard_state, unheard_since;
+	int unheard_watched, unheard_sent;
 };
 
 /* Handle one request of queue qi; returns the bytes written into req's writable buffers, VDEV_DEFERRED when the
@@ -86,6 +89,7 @@ struct vdev {
 	uint64_t ring_stops;   /* GET_VRING_BASE received */
 	uint64_t resumes;      /* stopped rings that all restarted where they stopped (a pause) */
 	uint64_t mem_kept;     /* SET_MEM_TABLE that repeated the table in force (kept, not remapped) */
+	uint64_t resignals;    /* signals sent again to a driver that waited unheard (vdev_resignal) */
 	char reset_why[128];   /* how the last reset was known */
 	char last_msg[160];    /* the last message, described (vhost_msg_describe) */
 	uint32_t gen;     /* changes whenever a ring is reset or guest memory remapped */
@@ -118,6 +122,14 @@ int vdev_serve(struct vdev *d, unsigned qi, int budget);
 /* Complete a deferred request of queue qi taken while d->gen was `gen`; dropped (0) when the ring was
  * reset or remapped since. 1 completed, 0 dropped, -1 notifying failed. */
 int vdev_complete(struct vdev *d, unsigned qi, uint16_t head, uint32_t written, uint32_t gen);
+
+/*
+ * A lost interrupt's cure: every running queue whose driver waits for a signal it should have had (vring_unheard)
+ * while nothing on its ring moves for after_ns gets one more signal (a spurious one costs a driver a look at its
+ * ring). Call it now and then; now_ns on a monotonic clock. Returns the queues signalled again (d->resignals counts
+ * them), -1 when a signal could not be written; *watched is set when a queue is still being watched (call again).
+ */
+int vdev_resignal(struct vdev *d, uint64_t now_ns, uint64_t after_ns, int *watched);
 
 /* Release everything of this vGPU (mappings, fds); the socket is closed too. */
 void vdev_free(struct vdev *d);

@@ -215,3 +215,20 @@ int vring_should_notify(struct vring *vr)
 	/* virtio 1.2 §2.7.10: notify when used_event lies in [old, new). */
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
+
+int vring_unheard(const struct vring *vr, uint64_t *state)
+{
+	uint16_t event, avail_idx;
+
+	if (!vr->event_idx || !vr->avail || vr->broken)
+		return 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	event = load16(&vr->avail[AVAIL_RING + vr->num]);
+	/* Asked of an entry in [used_idx - num, used_idx): used, not read. A driver that turned signals off writes an
+	 * index far behind (Linux writes 0), outside that window once the ring has gone round. */
+	if ((uint16_t)(vr->used_idx - event - 1) >= vr->num)
+		return 0;
+	avail_idx = load16(&vr->avail[AVAIL_IDX]);
+	*state = (uint64_t)event << 32 | (uint64_t)avail_idx << 16 | vr->used_idx;
+	return 1;
+}

@@ -73,4 +73,14 @@ void vring_push(struct vring *vr, uint16_t head, uint32_t written);
 /* Should the driver be notified now (event index or the NO_INTERRUPT flag)? */
 int vring_should_notify(struct vring *vr);
 
+/*
+ * Does the driver still wait for a signal it should have had? With the event
+ * index only: 1 when its used_event names an entry the device has already
+ * used (the driver asked to hear of it and has not read past it), with *state
+ * set to what the driver and the device show (used_event, avail index, used
+ * index), so that a caller can tell a driver at work (the state moves) from
+ * one that missed its interrupt (the state stays). 0 otherwise.
+ */
+int vring_unheard(const struct vring *vr, uint64_t *state);
+
 #endif

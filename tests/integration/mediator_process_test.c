@@ -10,7 +10,8 @@
  * keep their queues full get 75/25 of the renderer's time, and a weight set
  * over the control socket while they run takes effect. A ring stopped and
  * resumed keeps its vGPU's state; a device reset (RESET_DEVICE, or rings that
- * restart afresh) drops it and brings a broken vGPU back, neighbour untouched.
+ * restart afresh) drops it and brings a broken vGPU back, neighbour untouched. A driver that missed its signal
+ * is signalled again, once.
  * The mediator serves confined (seccomp, unprivileged), and its self-test
  * dies on a forbidden call. Its command line refuses what is wrong, saying why.
  * The render workers are mediator_workers_test's.
@@ -207,6 +208,52 @@ static void test_reset(const char *dir)
 	client_down(&a);
 	client_down(&b);
 	stop(med_pid, t.log);
+}
+
+/* 1 when the call eventfd gets a signal within ms (it is read), else 0. */
+static int signalled_within(int call, int ms)
+{
+	struct pollfd p = { call, POLLIN, 0 };
+	uint64_t v;
+
+	return poll(&p, 1, ms) == 1 && read(call, &v, 8) == 8;
+}
+
+/* A lost interrupt: a driver that asked to hear of a used entry and was not told (here: it read the signal and
+ * then never looked at the ring, its used_event left behind) is signalled again once, after a second of nothing
+ * moving; one that caught up is not, nor is its neighbour. */
+static void test_lost_signal(const char *dir)
+{
+	struct two t;
+	struct client a, b;
+	json_object *doc;
+
+	two_vgpus(&t, dir, "lost", NULL);
+	char *argv[] = { (char *)mediator, "--vgpu", t.va, "--vgpu", t.vb, "--control", t.ctl, NULL };
+
+	med_pid = start(argv, t.log);
+	CHECK(client_up(&a, t.a_sock) == 0 && client_up(&b, t.b_sock) == 0, "front-ends a and b up");
+	CHECK(create(&a, 1) == VIRTIO_GPU_RESP_OK_NODATA && create(&b, 1) == VIRTIO_GPU_RESP_OK_NODATA,
+	      "a and b each create a resource");
+	fe_want_used(&b.fe, RING, b.qsz, (uint16_t)(b.used + 1)); /* b read its entry: it waits for the next */
+	CHECK(!signalled_within(a.call, 700), "no second signal within 0.7 s");
+	CHECK(signalled_within(a.call, 2500), "a, which still asks of an entry it was told of, is signalled again");
+	CHECK(!signalled_within(a.call, 1600), "once only while nothing moves");
+	CHECK(!signalled_within(b.call, 0), "b, which caught up, is not signalled");
+	doc = control(t.ctl);
+	CHECK(health_field(doc, "a", "resignals") == 1 && health_field(doc, "b", "resignals") == 0,
+	      "counted for a alone: %s", json_object_get_string(control_doc_field(doc, "a", "health")));
+	json_object_put(doc);
+	CHECK(create(&a, 2) == VIRTIO_GPU_RESP_OK_NODATA, "a is served as before");
+	client_down(&a);
+	client_down(&b);
+	stop(med_pid, t.log);
+	char *log = vb_read_file(t.log, NULL);
+
+	CHECK(log && strstr(log, "vgpu a: its driver waited 1000 ms or more for a signal it should have had") &&
+		      !strstr(log, "vgpu b: its driver waited"),
+	      "the mediator's log says so, of a alone");
+	free(log);
 }
 
 /* Field `key` of the mediator's sandbox object, as a JSON string ("" when absent). */
@@ -617,6 +664,7 @@ int main(int argc, char **argv)
 	test_command_line(dir);
 	test_named(dir);
 	test_reset(dir);
+	test_lost_signal(dir);
 	test_sandbox(dir);
 	test_listen(dir);
 	test_throttle(dir);

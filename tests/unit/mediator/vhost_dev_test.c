@@ -32,6 +32,33 @@ static uint32_t pong(void *ctx, unsigned qi, struct vring_req *req)
 
 #include "vdev_fixture.h"
 
+#define SEC 1000000000ull
+
+/* The driver of queue 0 asks to hear of used entry 0 (its used_event, 0 in fresh RAM) and that entry is used: as if
+ * the signal just read had been lost on its way. */
+static void lost_interrupt(struct vdev *d, struct frontend *fe, int call)
+{
+	uint64_t v;
+	int watched = 0;
+
+	CHECK(vdev_resignal(d, 0, SEC, &watched) == 0 && watched, "a driver waiting unheard is watched, not signalled");
+	watched = 0;
+	CHECK(vdev_resignal(d, SEC / 2, SEC, &watched) == 0 && watched, "not after half a second");
+	/* A driver at work (what its ring shows moves) is not signalled: its clock starts again. */
+	__atomic_store_n((uint16_t *)(fe->ram + RING + 0x1000 + 4 + 2 * QSZ), (uint16_t)0xfff5, __ATOMIC_RELEASE);
+	CHECK(vdev_resignal(d, SEC + SEC / 4, SEC, &watched) == 0, "its ring moved: the wait starts again");
+	CHECK(vdev_resignal(d, 2 * SEC + SEC / 4, SEC, &watched) == 1 && d->resignals == 1,
+	      "a second of nothing moving: signalled again (%llu)", (unsigned long long)d->resignals);
+	CHECK(read(call, &v, 8) == 8 && v == 1, "the call eventfd got it");
+	watched = 0;
+	CHECK(vdev_resignal(d, 9 * SEC, SEC, &watched) == 0 && !watched && d->resignals == 1,
+	      "once for one state: a driver that does not answer is not signalled forever");
+	/* The driver read the entry and asks for the next one: nothing to watch. */
+	fe_want_used(fe, RING, QSZ, 2);
+	CHECK(vdev_resignal(d, 20 * SEC, SEC, &watched) == 0 && !watched, "a driver that caught up is not watched");
+	CHECK(vdev_resignal(d, 30 * SEC, SEC, &watched) == 0 && d->resignals == 1, "nor signalled");
+}
+
 int main(void)
 {
 	int sv[2], sv2[2], kick, call, kick2, call2, served = 0, served2 = 0;
@@ -60,6 +87,7 @@ int main(void)
 	memcpy(&used_len, fe.ram + RING + 0x2000 + 8, 4);
 	CHECK(used_idx == 1 && used_len == 4, "used ring idx %u len %u", used_idx, used_len);
 	CHECK(read(call, &v, 8) == 8 && v == 1, "call eventfd signalled");
+	lost_interrupt(&d, &fe, call);
 
 	/* config space */
 	struct vhost_config c = { .offset = 11, .size = 6 };

@@ -215,6 +215,26 @@ int main(void)
 	memcpy(ram + AVAIL + 4 + 2 * QSZ, &used_event, 2);
 	CHECK(!vring_should_notify(&vr), "used_event 5 not reached at 2");
 
+	/* a driver waiting unheard: it asked of an entry already used (used_event behind used_idx, within a ring) */
+	uint64_t state = 0, state2 = 0;
+
+	CHECK(!vring_unheard(&vr, &state), "used_event 5 ahead of used index 2: it waits for what is not done yet");
+	used_event = 1;
+	memcpy(ram + AVAIL + 4 + 2 * QSZ, &used_event, 2);
+	CHECK(vring_unheard(&vr, &state), "used_event 1 behind used index 2: entry 1 is used, unheard");
+	used_event = 2;
+	memcpy(ram + AVAIL + 4 + 2 * QSZ, &used_event, 2);
+	CHECK(!vring_unheard(&vr, &state2), "used_event 2 at used index 2: caught up");
+	used_event = (uint16_t)(2 - QSZ);
+	memcpy(ram + AVAIL + 4 + 2 * QSZ, &used_event, 2);
+	CHECK(vring_unheard(&vr, &state2) && state2 != state, "a ring behind: unheard, another state");
+	used_event = (uint16_t)(1 - QSZ);
+	memcpy(ram + AVAIL + 4 + 2 * QSZ, &used_event, 2);
+	CHECK(!vring_unheard(&vr, &state2), "more than a ring behind (signals turned off): not waiting");
+	vr.event_idx = 0;
+	CHECK(!vring_unheard(&vr, &state2), "without the event index nothing can be told");
+	vr.event_idx = 1;
+
 	/* indirect */
 	reset_ring(&vr);
 	set_desc(0x20000, 0, 0x10000, 16, VRING_DESC_F_NEXT, 2);
