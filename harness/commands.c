@@ -241,7 +241,7 @@ static int cmd_compare(const char *results, const char *run, const char *named, 
 	struct store s;
 	struct comparison c;
 	struct compare_opts o = { .threshold_pct = threshold, .alpha = 0.05 };
-	char *db = store_url(results), base[96];
+	char *db = store_url(results), base[STORE_RUN_ID_MAX];
 	int rc;
 
 	if (store_open_read(&s, db) < 0) {
@@ -260,6 +260,8 @@ static int cmd_compare(const char *results, const char *run, const char *named, 
 		return rc ? rc : 1;
 	}
 	warn_if_plans_differ(&s, run, c.base);
+	if (compare_series_marks(&s, &c) < 0)
+		vb_log("compare: the series could not be read: flagged rows are not marked by their trend");
 	compare_print(&c, &o, stdout);
 	rc = c.regressions || c.status_regressions ? 4 : 0;
 	compare_free(&c);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/trends.h"
 #include "stats.h"
 #include "util.h"
 #include "workload.h"
@@ -243,6 +244,57 @@ static int group_ran(const struct series_set *set, const struct series *s)
 	return 0;
 }
 
+/* Where run id sits in series t, or t->n when it is not one of its runs. */
+static size_t run_index(const struct trend_series *t, const char *id)
+{
+	size_t j = 0;
+
+	while (j < t->n && strcmp(t->run[j], id) != 0)
+		j++;
+	return j;
+}
+
+int compare_series_marks(struct store *st, struct comparison *c)
+{
+	struct store_run_row run;
+	struct trend_set ts;
+	int flagged = 0, rc;
+
+	for (size_t i = 0; i < c->nrows; i++)
+		flagged |= c->rows[i].verdict != V_SAME;
+	if (!flagged)
+		return 0;
+	if (store_run_row_get(st, c->run, &run) != 0) {
+		store_run_row_free(&run);
+		return -1;
+	}
+	struct trends_opts o = { .host = run.host && run.host[0] ? run.host : NULL, .plan = run.plan };
+
+	rc = trends_load(st, &o, &ts);
+	for (size_t i = 0; rc == 0 && i < c->nrows; i++) {
+		struct compare_row *r = &c->rows[i];
+		const struct trend_series *t;
+		size_t j, b;
+
+		if (r->verdict == V_SAME || !(t = trends_find(&ts, r->cur->workload, r->cur->config, r->cur->topology,
+							      r->cur->dom0, r->cur->metric)))
+			continue;
+		j = run_index(t, c->run);
+		b = run_index(t, c->base);
+		if (j == t->n)
+			continue;
+		for (size_t k = 0; k < t->ncp; k++)
+			if (t->cp[k].index <= j && (b == t->n || t->cp[k].index > b))
+				r->series_mark = SERIES_CHANGES;
+		r->series_after = t->n - 1 - j;
+		if (r->series_mark == SERIES_UNSEEN && t->n >= 2 * ts.min_segment && r->series_after >= ts.min_segment)
+			r->series_mark = SERIES_OUTLIER;
+	}
+	trends_free(&ts);
+	store_run_row_free(&run);
+	return rc;
+}
+
 void compare_print(const struct comparison *c, const struct compare_opts *o, FILE *out)
 {
 	int underpowered = 0;
@@ -301,14 +353,21 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 			snprintf(scenes, sizeof(scenes), " [scenes: %+.1f%%, %s, %zu paired%s]", r->scene_change_pct, sp,
 				 r->nscenes, r->nscenes < COMPARE_MIN_SCENES ? ", too few to flag" : "");
 		}
-		fprintf(out, "%-9s %-24s %-12s %6s %10s %10.2f %8s %8s %8s  %s%s%s%s%s%s\n", r->cur->workload,
+		char series[96] = "";
+
+		if (r->series_mark == SERIES_OUTLIER)
+			snprintf(series, sizeof(series), " [outlier: the series does not change here, %zu runs after it]",
+				 r->series_after);
+		else if (r->series_mark == SERIES_CHANGES)
+			snprintf(series, sizeof(series), " [the series changes here]");
+		fprintf(out, "%-9s %-24s %-12s %6s %10s %10.2f %8s %8s %8s  %s%s%s%s%s%s%s\n", r->cur->workload,
 			r->cur->metric, r->cur->config, topo, old, r->m_new, chg, p, det,
 			r->verdict == V_REGRESSION	? "REGRESSION"
 			: r->verdict == V_IMPROVEMENT ? "improvement"
 			: r->old			? ""
 							: "new metric",
 			r->verdict != V_SAME ? by[r->flagged_by & 3] : "", r->noisy ? " (noisy)" : "",
-			r->underpowered ? " (too few runs)" : "", need, scenes);
+			r->underpowered ? " (too few runs)" : "", need, scenes, series);
 	}
 	for (size_t i = 0; i < c->a.n; i++) {
 		const struct series *s = &c->a.s[i];
@@ -344,6 +403,13 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 		     "÷ old, their geometric mean's change, and the Wilcoxon signed-rank p of their logarithms (paired, "
 		     "flagged like the score; it needs %d scenes or more to reach p < 0.05)\n",
 		COMPARE_MIN_SCENES);
+	for (size_t i = 0; i < c->nrows; i++)
+		if (c->rows[i].series_mark != SERIES_UNSEEN) {
+			fprintf(out, "series: a flagged row as `vgpubench trends` sees its series on this host: a change "
+				     "point between the two runs, or an outlier when there is none and the series has "
+				     "runs enough after this one to have shown it\n");
+			break;
+		}
 	fprintf(out, "detect: the smallest change each row could flag at %.0f%% power, from its values and CVs "
 		     "(normal approximation, Mann-Whitney's efficiency 3/pi); a row that cannot see %.1f%% says how many "
 		     "repetitions would\n",

@@ -38,6 +38,10 @@ struct compare_row {
 	size_t nscenes;
 	double scene_change_pct, scene_p;
 	enum flagged_by flagged_by;
+	/* A flagged row as its series over every run of the plan on the run's host sees it (compare_series_marks):
+	 * a change point between the base and the run, or none with series_after runs after the run (an outlier). */
+	enum { SERIES_UNSEEN, SERIES_CHANGES, SERIES_OUTLIER } series_mark;
+	size_t series_after;
 };
 
 struct status_change {
@@ -65,6 +69,11 @@ struct comparison {
 /* Compare run with base (NULL: the previous comparable run). 0, or -1 with a message printed. */
 int compare_build(struct store *st, const char *run, const char *base, const struct compare_opts *o,
 		  struct comparison *c);
+/* Mark c's flagged rows by their series (analysis/trends.h: this host's runs of the plan): one whose series has a
+ * change point after the base and at or before the run is SERIES_CHANGES; one with none and at least as many runs
+ * after the run as a side of a change point needs is a one-night outlier (SERIES_OUTLIER); too few runs after it,
+ * or a run not in the series (not complete, another plan), stay SERIES_UNSEEN. 0, or -1 (said). */
+int compare_series_marks(struct store *st, struct comparison *c);
 void compare_print(const struct comparison *c, const struct compare_opts *o, FILE *out);
 /* Print c's failed groups (none: nothing), one line a side: "every job failed in RUN: ...". */
 void compare_print_failed(const struct comparison *c, FILE *out);

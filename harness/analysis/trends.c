@@ -11,19 +11,9 @@
 #include "stats.h"
 #include "util.h"
 
-/* One series: its key, and a point per run (the run, its start, its median). */
-struct tseries {
-	char host[64], plan[64], workload[64], config[32], metric[96], unit[16];
-	int topology, dom0, higher_is_better;
-	size_t n, cap;
-	char (*run)[STORE_RUN_ID_MAX];
-	char (*at)[32];
-	double *median;
-};
-
 /* The series as the values arrive, and the values of the run being gathered. */
 struct gather {
-	struct tseries *s;
+	struct trend_series *s;
 	size_t n, cap;
 	char run[STORE_RUN_ID_MAX], at[32];
 	double *v;
@@ -33,7 +23,7 @@ struct gather {
 /* The run gathered so far as a point of the last series. */
 static void point_done(struct gather *g)
 {
-	struct tseries *t;
+	struct trend_series *t;
 
 	if (!g->nv || !g->n)
 		return;
@@ -52,7 +42,7 @@ static void point_done(struct gather *g)
 	g->nv = 0;
 }
 
-static int same_series(const struct tseries *t, const struct store_series_value *v)
+static int same_series(const struct trend_series *t, const struct store_series_value *v)
 {
 	return !strcmp(t->host, v->host) && !strcmp(t->plan, v->plan) && !strcmp(t->workload, v->workload) &&
 	       !strcmp(t->config, v->config) && t->topology == v->topology && t->dom0 == v->dom0 &&
@@ -66,7 +56,7 @@ static void on_value(void *ctx, const struct store_series_value *v)
 	if (!isfinite(v->value))
 		return;
 	if (!g->n || !same_series(&g->s[g->n - 1], v)) {
-		struct tseries *t;
+		struct trend_series *t;
 
 		point_done(g);
 		t = vb_push((void **)&g->s, &g->n, &g->cap, sizeof(*g->s));
@@ -91,21 +81,20 @@ static void on_value(void *ctx, const struct store_series_value *v)
 
 /* A change point of a series, for the table. */
 struct found {
-	const struct tseries *t;
-	struct changepoint cp;
+	const struct trend_series *t;
+	const struct changepoint *cp;
 	int regression, recent;
 };
 
 static int newest_first(const void *a, const void *b)
 {
 	const struct found *x = a, *y = b;
-	int c = strcmp(y->t->at[y->cp.index], x->t->at[x->cp.index]);
+	int c = strcmp(y->t->at[y->cp->index], x->t->at[x->cp->index]);
 
 	return c ? c : strcmp(x->t->metric, y->t->metric);
 }
 
-/* The host facts that differ between the runs before and at a change point, into out ("" for none). */
-static void facts_across(struct store *s, const char *before, const char *after, char *out, size_t len)
+void trends_facts_across(struct store *s, const char *before, const char *after, char *out, size_t len)
 {
 	static const char *const keys[] = { "qemu", "mesa", "virglrenderer", "host_kernel", "guest_kernel",
 					    "guest_kernel_args", "host_gpu", "cpu_model", "accel" };
@@ -125,71 +114,122 @@ static void facts_across(struct store *s, const char *before, const char *after,
 
 static void print_found(struct store *s, const struct found *f, FILE *out)
 {
-	const struct tseries *t = f->t;
+	const struct trend_series *t = f->t;
 	char scope[32], differs[1024];
 
 	if (!t->topology)
 		snprintf(scope, sizeof(scope), "host");
 	else
 		snprintf(scope, sizeof(scope), "%d%s", t->topology, t->dom0 ? "+dom0" : "");
-	facts_across(s, t->run[f->cp.index - 1], t->run[f->cp.index], differs, sizeof(differs));
+	trends_facts_across(s, t->run[f->cp->index - 1], t->run[f->cp->index], differs, sizeof(differs));
 	fprintf(out, "%-12s %-12s %-10s %-22s %-12s %-7s %-40s %10.4g %10.4g %+7.1f%% %8.2g  %s%s\n", t->host, t->plan,
-		t->workload, t->metric, t->config, scope, t->run[f->cp.index], f->cp.mean_before, f->cp.mean_after,
-		f->cp.change_pct, f->cp.p, f->regression ? "regression" : "improvement", f->recent ? " (new)" : "");
+		t->workload, t->metric, t->config, scope, t->run[f->cp->index], f->cp->mean_before, f->cp->mean_after,
+		f->cp->change_pct, f->cp->p, f->regression ? "regression" : "improvement", f->recent ? " (new)" : "");
 	if (differs[0])
 		fprintf(out, "%12s changed on the host: %s\n", "", differs);
 }
 
-int trends_print(struct store *s, const struct trends_opts *o, FILE *out)
+int trends_worse(const struct trend_series *t, const struct changepoint *c)
+{
+	return t->higher_is_better ? c->change_pct < 0 : c->change_pct > 0;
+}
+
+int trends_recent(const struct trend_series *t, size_t k, size_t min_segment)
+{
+	return k + 1 == t->ncp && t->cp[k].index + min_segment >= t->n;
+}
+
+void trends_free(struct trend_set *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->s[i].run);
+		free(t->s[i].at);
+		free(t->s[i].median);
+		free(t->s[i].cp);
+	}
+	free(t->s);
+	memset(t, 0, sizeof(*t));
+}
+
+int trends_load(struct store *s, const struct trends_opts *o, struct trend_set *out)
 {
 	struct gather g = { 0 };
-	struct found *f = NULL;
-	size_t nf = 0, capf = 0, short_series = 0, points = 0;
-	size_t min_seg = o->cp.min_segment ? o->cp.min_segment : 3;
-	int rc = 0;
 
+	memset(out, 0, sizeof(*out));
+	out->min_segment = o->cp.min_segment ? o->cp.min_segment : 3;
 	if (store_series_values(s, o->host, o->plan, o->since, on_value, &g) < 0) {
-		rc = -1;
-		goto out;
+		out->s = g.s;
+		out->n = g.n;
+		free(g.v);
+		return -1;
 	}
 	point_done(&g);
+	free(g.v);
+	out->s = g.s;
+	out->n = g.n;
 	for (size_t i = 0; i < g.n; i++) {
-		struct tseries *t = &g.s[i];
-		struct changepoint *cp;
-		size_t k;
+		struct trend_series *t = &g.s[i];
 
-		points += t->n;
-		if (t->n < 2 * min_seg) {
-			short_series++;
+		out->points += t->n;
+		if (t->n < 2 * out->min_segment) {
+			out->short_series++;
 			continue;
 		}
-		if (changepoints_find(t->median, t->n, &o->cp, &cp, &k) < 0) {
+		if (changepoints_find(t->median, t->n, &o->cp, &t->cp, &t->ncp) < 0) {
 			vb_err("trends: the change points of %s %s %s could not be found (a bad option)", t->workload,
 			       t->config, t->metric);
-			rc = -1;
-			goto out;
+			return -1;
 		}
-		for (size_t c = 0; c < k; c++) {
-			struct found *x;
+	}
+	return 0;
+}
 
-			x = vb_push((void **)&f, &nf, &capf, sizeof(*f));
+const struct trend_series *trends_find(const struct trend_set *t, const char *workload, const char *config,
+				       int topology, int dom0, const char *metric)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct trend_series *x = &t->s[i];
+
+		if (x->topology == topology && x->dom0 == dom0 && !strcmp(x->workload, workload) &&
+		    !strcmp(x->config, config) && !strcmp(x->metric, metric))
+			return x;
+	}
+	return NULL;
+}
+
+int trends_print(struct store *s, const struct trends_opts *o, FILE *out)
+{
+	struct trend_set ts;
+	struct found *f = NULL;
+	size_t nf = 0, capf = 0;
+	int rc = 0;
+
+	if (trends_load(s, o, &ts) < 0) {
+		trends_free(&ts);
+		return -1;
+	}
+	for (size_t i = 0; i < ts.n; i++) {
+		const struct trend_series *t = &ts.s[i];
+
+		for (size_t c = 0; c < t->ncp; c++) {
+			struct found *x = vb_push((void **)&f, &nf, &capf, sizeof(*f));
+
 			x->t = t;
-			x->cp = cp[c];
-			x->regression = t->higher_is_better ? cp[c].change_pct < 0 : cp[c].change_pct > 0;
-			x->recent = c + 1 == k && cp[c].index + min_seg >= t->n;
+			x->cp = &t->cp[c];
+			x->regression = trends_worse(t, x->cp);
+			x->recent = trends_recent(t, c, ts.min_segment);
 			if (x->regression && x->recent)
 				rc = TRENDS_REGRESSION;
 		}
-		free(cp);
 	}
 	if (nf)
 		qsort(f, nf, sizeof(*f), newest_first);
-	fprintf(out, "trends: %zu series (%zu points), %zu change point%s; %s%s%s%s%s%s\n", g.n, points, nf,
+	fprintf(out, "trends: %zu series (%zu points), %zu change point%s; %s%s%s%s%s%s\n", ts.n, ts.points, nf,
 		nf == 1 ? "" : "s", o->host ? "host " : "every host", o->host ? o->host : "", o->plan ? "; plan " : "",
 		o->plan ? o->plan : "", o->since ? "; runs since " : "", o->since ? o->since : "");
-	if (short_series)
+	if (ts.short_series)
 		fprintf(out, "%zu series have fewer than %zu runs: a change point needs %zu runs on either side\n",
-			short_series, 2 * min_seg, min_seg);
+			ts.short_series, 2 * ts.min_segment, ts.min_segment);
 	if (nf)
 		fprintf(out, "%-12s %-12s %-10s %-22s %-12s %-7s %-40s %10s %10s %8s %8s  %s\n", "host", "plan",
 			"workload", "metric", "config", "guests", "first run after the change", "before", "after",
@@ -198,14 +238,7 @@ int trends_print(struct store *s, const struct trends_opts *o, FILE *out)
 		print_found(s, &f[i], out);
 	if (rc == TRENDS_REGRESSION)
 		fprintf(out, "a regression started within the newest runs of a series (new): exit %d\n", rc);
-out:
-	for (size_t i = 0; i < g.n; i++) {
-		free(g.s[i].run);
-		free(g.s[i].at);
-		free(g.s[i].median);
-	}
-	free(g.s);
-	free(g.v);
+	trends_free(&ts);
 	free(f);
 	return rc;
 }

@@ -17,6 +17,44 @@ struct trends_opts {
 	struct changepoint_opts cp;
 };
 
+/* One series: its key, a point per run (the run, when it started, the median of its values), and its change
+ * points (none while it has fewer than twice the fewest points a side may have). */
+struct trend_series {
+	char host[64], plan[64], workload[64], config[32], metric[96], unit[16];
+	int topology, dom0, higher_is_better;
+	size_t n, cap;
+	char (*run)[STORE_RUN_ID_MAX];
+	char (*at)[32];
+	double *median;
+	struct changepoint *cp;
+	size_t ncp;
+};
+
+struct trend_set {
+	struct trend_series *s;
+	size_t n;
+	size_t points;       /* over every series */
+	size_t short_series; /* series too short to hold a change point */
+	size_t min_segment;  /* the fewest runs on either side of a change point */
+};
+
+/* The series o selects with their change points into *out (free with trends_free, either way). 0, or -1 (said). */
+int trends_load(struct store *s, const struct trends_opts *o, struct trend_set *out);
+void trends_free(struct trend_set *t);
+
+/* The series of a key in t, or NULL. */
+const struct trend_series *trends_find(const struct trend_set *t, const char *workload, const char *config,
+				       int topology, int dom0, const char *metric);
+
+/* Change point c of t made its metric worse (by its direction). */
+int trends_worse(const struct trend_series *t, const struct changepoint *c);
+
+/* Change point k of t is its last and stands within its newest min_segment runs: found only now. */
+int trends_recent(const struct trend_series *t, size_t k, size_t min_segment);
+
+/* The host facts that differ between runs `before` and `after`, into out ("qemu A -> B; mesa ..."; "" for none). */
+void trends_facts_across(struct store *s, const char *before, const char *after, char *out, size_t len);
+
 /* Exit code of trends when a series' newest runs stand on a level a change point made worse (a regression found
  * within its last cp.min_segment runs): as compare's. */
 #define TRENDS_REGRESSION 4

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "analysis/compare.h"
 #include "analysis/trends.h"
+#include "report/report.h"
 #include "pg_fixture.h"
 #include "runs_fixture.h"
 #include "util.h"
@@ -55,6 +57,79 @@ static void night_run(struct store *s, const char *host, const char *plan, int n
 	free(sql);
 }
 
+/* Night `night` of host h3's plan "dips": native glmark2 at `level`, 6 repetitions (enough for compare to flag). */
+static void dip_night(struct store *s, int night, double level)
+{
+	char id[96], *sql;
+	uint64_t seed = (uint64_t)night * 104729 + 17;
+
+	snprintf(id, sizeof(id), "202611%02d-030000-h3-dips", night + 1);
+	CHECK(store_run_create(s, id, "dips", "h3", "p.ini", "[plan]\n", "/tmp") == 0, "run %s: %s", id, s->err);
+	for (int rep = 1; rep <= 6; rep++) {
+		struct wl_result m = { 0 };
+		struct job_row j = { .config = "native", .workload = "glmark2", .repetition = rep, .status = "ok",
+				     .wall_s = 1, .metrics = &m };
+
+		wl_add_metric(&m, "score", level * jitter(&seed, 0.01), "score", 1);
+		CHECK(store_jobs(s, id, &j, 1) == 0, "a job of %s: %s", id, s->err);
+	}
+	store_run_set_status(s, id, "complete", NULL);
+	sql = vb_strdupf("UPDATE runs SET started_at = '2026-11-%02dT03:00:00Z' WHERE id = '%s'", night + 1, id);
+	exec_sql(s, sql);
+	free(sql);
+}
+
+/* compare's output for run against base, with the rows marked by their series. */
+static char *compare_of(struct store *s, const char *run, const char *base)
+{
+	struct compare_opts o = { .threshold_pct = 5, .alpha = 0.05 };
+	struct comparison c;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	if (compare_build(s, run, base, &o, &c) < 0)
+		return strdup("(compare failed)");
+	CHECK(compare_series_marks(s, &c) == 0, "the series of %s read", run);
+	mem = open_memstream(&text, &len);
+	compare_print(&c, &o, mem);
+	fclose(mem);
+	compare_free(&c);
+	return text;
+}
+
+/* compare marks a flagged row by its series: a one-night dip is an outlier once the series has gone on past it,
+ * a step is where the series changes, and the newest night is not judged. */
+static void test_compare_marks(struct store *s)
+{
+	char *text;
+
+	for (int night = 0; night < 14; night++)
+		dip_night(s, night, night == 4 ? 800 : night < 8 ? 1000 : 800);
+	text = compare_of(s, "20261105-030000-h3-dips", "20261104-030000-h3-dips");
+	CHECK(text && strstr(text, "REGRESSION") &&
+		      strstr(text, "[outlier: the series does not change here, 9 runs after it]") &&
+		      strstr(text, "series: a flagged row as"),
+	      "a one-night dip, 9 nights on: flagged, and marked an outlier: %s", text);
+	free(text);
+	text = compare_of(s, "20261106-030000-h3-dips", "20261105-030000-h3-dips");
+	CHECK(text && strstr(text, "improvement") && strstr(text, "[outlier: the series does not change here"),
+	      "the night after the dip: an improvement, an outlier too: %s", text);
+	free(text);
+	text = compare_of(s, "20261109-030000-h3-dips", "20261108-030000-h3-dips");
+	CHECK(text && strstr(text, "REGRESSION") && strstr(text, "[the series changes here]"),
+	      "the step: flagged, and the series changes there: %s", text);
+	free(text);
+	text = compare_of(s, "20261109-030000-h3-dips", "20261107-030000-h3-dips");
+	CHECK(text && strstr(text, "[the series changes here]"), "also against an older base: %s", text);
+	free(text);
+	dip_night(s, 14, 700);
+	text = compare_of(s, "20261115-030000-h3-dips", "20261114-030000-h3-dips");
+	CHECK(text && strstr(text, "REGRESSION") && !strstr(text, "[outlier") && !strstr(text, "[the series"),
+	      "the newest night: flagged, not judged by a series that has not gone on yet: %s", text);
+	free(text);
+}
+
 /* trends' output with o, and its return value in *rc. */
 static char *trends_of(struct store *s, const struct trends_opts *o, int *rc)
 {
@@ -85,6 +160,52 @@ static char *line_of(const char *text, const char *config, const char *metric)
 		p = end ? end + 1 : NULL;
 	}
 	return strdup("");
+}
+
+/* The report of run's trends section (from its "Nightly trends" heading to the piglit one), or "". */
+static char *report_trends(struct store *s, const char *run, const char *dir)
+{
+	char *path = NULL, *html, *from, *to, *out;
+
+	CHECK(report_generate(s, run, dir, &path) == 0, "the report of %s", run);
+	html = path ? vb_read_file(path, NULL) : NULL;
+	from = html ? strstr(html, "<h2 id=trends>") : NULL;
+	to = from ? strstr(from, "<h2 id=piglit>") : NULL;
+	out = from ? strndup(from, to ? (size_t)(to - from) : strlen(from)) : strdup("");
+	free(html);
+	free(path);
+	return out;
+}
+
+/* The report draws the levels and change points the trends find, lists them up to its run, and counts the series
+ * too short to judge. */
+static void test_report(struct store *s, const char *db)
+{
+	char *dir = vb_strdupf("%s.reports", db), *sec, *row;
+
+	sec = report_trends(s, "20261130-020000-h1-nightly", dir);
+	row = strstr(sec, "<td>native</td><td>host</td><td>20261116-020000-h1-nightly</td>") ? strstr(sec, "20261116") : NULL;
+	CHECK(strstr(sec, "<h3 id=changepoints>Change points</h3>") && strstr(sec, "over 6 series and 174 runs' points"),
+	      "the newest run's report has the change points of h1's nightly series: %.300s",
+	      strstr(sec, "<h3") ? strstr(sec, "<h3") : sec);
+	CHECK(row && strstr(row, "regression</td><td>qemu 9.2.0 -&gt; 10.0.2"),
+	      "the native score's drop is a row, with the QEMU change: %.400s", row ? row : strstr(sec, "<table>"));
+	CHECK(strstr(sec, "<td>20261128-020000-h1-nightly</td>") && strstr(sec, "regression (new)"),
+	      "the mediated drop in the newest nights is a new regression");
+	CHECK(strstr(sec, "dashed steps are the levels") && strstr(sec, "change point"),
+	      "the charts draw the levels and mark the change points");
+	free(sec);
+	sec = report_trends(s, "20261120-020000-h1-nightly", dir);
+	CHECK(strstr(sec, "20261116-020000-h1-nightly</td>") && !strstr(sec, "<td>20261128-020000-h1-nightly</td>"),
+	      "an older run's report lists no change point after it");
+	free(sec);
+	sec = report_trends(s, "20261104-020000-h1-weekly", dir);
+	CHECK(strstr(sec, "over 6 series and 24 runs' points") &&
+		      strstr(sec, "): 0. 6 series have fewer than 6 runs: a change point needs 3 on either side."),
+	      "a plan with 4 runs says it is too short: %.400s", strstr(sec, "<h3") ? strstr(sec, "<h3") : sec);
+	free(sec);
+	vb_rm_rf(dir);
+	free(dir);
 }
 
 static void test_all(const char *db)
@@ -153,6 +274,8 @@ static void test_all(const char *db)
 	text = trends_of(&s, &o, &rc);
 	CHECK(rc < 0, "a window of 1 run: refused");
 	free(text);
+	test_report(&s, db);
+	test_compare_marks(&s);
 	store_close(&s);
 }
 
