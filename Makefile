@@ -74,7 +74,7 @@ TESTS_SAN    := $(patsubst %.c,$(BUILD)/san/%,$(notdir $(TEST_SRC)))
 FUZZERS      := $(patsubst mediator/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard mediator/fuzz/*_fuzz.c))
 
 .PHONY: all build deps run test check bench bench-mediator bench-vtest bench-lab bench-changepoints fuzz format \
-	clean
+	changepoint-fixtures clean
 
 all: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory build
@@ -207,6 +207,12 @@ bench-changepoints: $(CP_RATES)
 	@$(CP_RATES) --cv 2 --step 10 --nights 60 --after 3
 
 bench: bench-mediator bench-vtest bench-lab bench-changepoints
+
+# The change points an independent NumPy/SciPy implementation finds in fixed series, which changepoint_test requires
+# of the C code (Debian's python3-scipy, installed here; make test never needs it).
+changepoint-fixtures:
+	@bash scripts/deps.sh fixtures
+	/usr/bin/python3 tools/changepoint_reference.py tests/fixtures/changepoints/reference.txt
 
 # libFuzzer targets (clang), each run briefly by make test from its seed corpus.
 $(BUILD)/fuzz/%_fuzz: mediator/fuzz/%_fuzz.c $(MEDIATOR_LIB_SRC) $(MEDIATOR_TEST_SRC) \

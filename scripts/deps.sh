@@ -32,6 +32,10 @@ MAIN_PKGS=(
 	gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x gstreamer1.0-vaapi vainfo
 	xvfb xauth chromium
 )
+# `deps.sh fixtures`: also what makes the reference fixtures (tools/changepoint_reference.py), not needed to test.
+if [ "${1:-}" = fixtures ]; then
+	MAIN_PKGS+=(python3-numpy python3-scipy)
+fi
 # Packages that must come from <codename>-backports (QEMU >= 10).
 BPO_PKGS=(qemu-system-x86 qemu-system-gui qemu-utils)
 QEMU_MIN_MAJOR=10

@@ -1,7 +1,8 @@
 /* changepoint_test.c: change points (harness/analysis/changepoint.c) on generated series with known changes: a
  * level with noise at a given CV (a fixed seed each, so every run sees the same series), with steps of 2%, 5% and
- * 10%, two steps, a slow drift, a single bad night and no change at all; Student's t against known values; and bad
- * input refused. */
+ * 10%, two steps, a slow drift, a single bad night and no change at all; Student's t against known values; the
+ * change points an independent implementation with NumPy and SciPy found in fixed series
+ * (tests/fixtures/changepoints/reference.txt, made by tools/changepoint_reference.py); and bad input refused. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include "analysis/changepoint.h"
 #include "series_gen.h"
 #include "stats.h"
+#include "util.h"
 
 /* How many change points x has, with the first's index in *first. */
 static size_t count(const double *x, size_t n, const struct changepoint_opts *o, size_t *first, double *pct)
@@ -137,11 +139,82 @@ static void test_bad_input(void)
 	      "a negative smallest change");
 }
 
+/* a and b agree to a relative 1e-9 (means) or rel (p-values down to 1e-300; both not numbers counts as equal). */
+static int agree(double a, double b, double rel)
+{
+	if (isnan(a) || isnan(b))
+		return isnan(a) && isnan(b);
+	return fabs(a - b) <= rel * fmax(fabs(a), fabs(b)) || (fabs(a) < 1e-300 && fabs(b) < 1e-300);
+}
+
+/* One fixture series: its values and the reference's change points against ours. 1 when they all agree. */
+static int check_series(const char *name, const double *x, size_t n, double min_change,
+			const double (*ref)[4], size_t nref)
+{
+	struct changepoint_opts o = { .min_change_pct = min_change };
+	struct changepoint *c;
+	size_t k;
+	int ok;
+
+	if (changepoints_find(x, n, &o, &c, &k) < 0)
+		return 0;
+	ok = k == nref;
+	for (size_t i = 0; ok && i < k; i++)
+		ok = c[i].index == (size_t)ref[i][0] && agree(c[i].mean_before, ref[i][1], 1e-9) &&
+		     agree(c[i].mean_after, ref[i][2], 1e-9) && agree(c[i].p, ref[i][3], 1e-6);
+	CHECK(ok, "%s: %zu change points (the reference: %zu)%s%zu %.10g %.10g p %.6g / %.0f %.10g %.10g p %.6g", name, k,
+	      nref, ": first ", k ? c[0].index : 0, k ? c[0].mean_before : 0, k ? c[0].mean_after : 0, k ? c[0].p : 0,
+	      nref ? ref[0][0] : 0, nref ? ref[0][1] : 0, nref ? ref[0][2] : 0, nref ? ref[0][3] : 0);
+	free(c);
+	return ok;
+}
+
+static void test_reference(void)
+{
+	char *text = vb_read_file("tests/fixtures/changepoints/reference.txt", NULL), *save = NULL, *line;
+	char name[64] = "";
+	double *x = NULL, ref[16][4], min_change = 0;
+	size_t n = 0, nref = 0, series = 0, points = 0;
+
+	CHECK(text != NULL, "the reference fixture");
+	for (line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "series ", 7)) {
+			CHECK(sscanf(line, "series %63s %zu %lf", name, &n, &min_change) == 3 && n > 0 && n < 10000,
+			      "a series line: %s", line);
+			free(x);
+			x = calloc(n ? n : 1, sizeof(*x));
+			nref = 0;
+		} else if (!strncmp(line, "values ", 7) && x) {
+			char *p = line + 7, *end;
+			size_t i = 0;
+
+			while (i < n && (x[i] = strtod(p, &end), end != p)) {
+				p = end;
+				i++;
+			}
+			CHECK(i == n, "%s: %zu values of %zu", name, i, n);
+		} else if (!strncmp(line, "cp ", 3) && nref < 16) {
+			CHECK(sscanf(line, "cp %lf %lf %lf %lf", &ref[nref][0], &ref[nref][1], &ref[nref][2],
+				     &ref[nref][3]) == 4,
+			      "a change point line: %s", line);
+			nref++;
+		} else if (!strcmp(line, "end") && x) {
+			check_series(name, x, n, min_change, (const double(*)[4])ref, nref);
+			series++;
+			points += nref;
+		}
+	}
+	CHECK(series >= 15 && points >= 10, "the reference holds %zu series and %zu change points", series, points);
+	free(x);
+	free(text);
+}
+
 int main(void)
 {
 	test_student_t();
 	test_steps();
 	test_no_change();
+	test_reference();
 	test_bad_input();
 	return check_done("changepoint");
 }
