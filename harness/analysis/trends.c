@@ -1,6 +1,6 @@
-/* trends.c: vgpubench trends (trends.h): the values of every series read in one query, a point per run (its
- * median), change points found in each series, and the table of them newest first, with what changed on the host
- * across each. */
+/* trends.c: vgpubench trends (trends.h): the values of every series read in one query, a point per night (the
+ * median of its runs' values), change points found in each series, and the table of them newest first, with what
+ * else changed across each (the host's facts, the plan's text, a gap). */
 #define _GNU_SOURCE
 #include "analysis/trends.h"
 
@@ -11,16 +11,18 @@
 #include "stats.h"
 #include "util.h"
 
-/* The series as the values arrive, and the values of the run being gathered. */
+/* The series as the values arrive, and the values of the night being gathered (its first run's start, its last
+ * run). */
 struct gather {
 	struct trend_series *s;
 	size_t n, cap;
 	char run[STORE_RUN_ID_MAX], at[32];
+	time_t t0;
 	double *v;
 	size_t nv, capv;
 };
 
-/* The run gathered so far as a point of the last series. */
+/* The night gathered so far as a point of the last series. */
 static void point_done(struct gather *g)
 {
 	struct trend_series *t;
@@ -33,11 +35,13 @@ static void point_done(struct gather *g)
 		t->run = realloc(t->run, t->cap * sizeof(*t->run));
 		t->at = realloc(t->at, t->cap * sizeof(*t->at));
 		t->median = realloc(t->median, t->cap * sizeof(*t->median));
-		if (!t->run || !t->at || !t->median)
+		t->t0 = realloc(t->t0, t->cap * sizeof(*t->t0));
+		if (!t->run || !t->at || !t->median || !t->t0)
 			abort();
 	}
 	snprintf(t->run[t->n], sizeof(t->run[0]), "%s", g->run);
 	snprintf(t->at[t->n], sizeof(t->at[0]), "%s", g->at);
+	t->t0[t->n] = g->t0;
 	t->median[t->n++] = stats_median(g->v, g->nv);
 	g->nv = 0;
 }
@@ -72,7 +76,17 @@ static void on_value(void *ctx, const struct store_series_value *v)
 		g->run[0] = '\0';
 	}
 	if (strcmp(g->run, v->run) != 0) {
-		point_done(g);
+		time_t at = 0;
+
+		/* Another run of the night being gathered (a rerun) adds its values to the night's point. */
+		if (vb_utc_parse(v->started_at, &at) < 0)
+			at = 0;
+		if (g->nv && g->t0 && at && difftime(at, g->t0) >= 0 && difftime(at, g->t0) < TRENDS_NIGHT_S) {
+			g->s[g->n - 1].merged_runs++;
+		} else {
+			point_done(g);
+			g->t0 = at;
+		}
 		snprintf(g->run, sizeof(g->run), "%s", v->run);
 		snprintf(g->at, sizeof(g->at), "%.19s", v->started_at);
 	}
@@ -94,21 +108,56 @@ static int newest_first(const void *a, const void *b)
 	return c ? c : strcmp(x->t->metric, y->t->metric);
 }
 
-void trends_facts_across(struct store *s, const char *before, const char *after, char *out, size_t len)
+/* The median of the spacing between consecutive points of t with known start times, in seconds (0: none). */
+static double usual_spacing(const struct trend_series *t)
+{
+	double *d = malloc((t->n ? t->n : 1) * sizeof(*d)), m;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	for (size_t i = 1; i < t->n; i++)
+		if (t->t0[i] && t->t0[i - 1])
+			d[n++] = difftime(t->t0[i], t->t0[i - 1]);
+	m = n ? stats_median(d, n) : 0;
+	free(d);
+	return m;
+}
+
+void trends_across(struct store *s, const struct trend_series *t, size_t k, char *out, size_t len)
 {
 	static const char *const keys[] = { "qemu", "mesa", "virglrenderer", "host_kernel", "guest_kernel",
 					    "guest_kernel_args", "host_gpu", "cpu_model", "accel" };
+	const char *before = t->run[k - 1], *after = t->run[k];
+	struct store_run_row a = { 0 }, b = { 0 };
+	double gap, usual;
+	size_t used;
 
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		char *a = store_host_fact_get(s, before, keys[i]), *b = store_host_fact_get(s, after, keys[i]);
-		size_t used = strlen(out);
+		char *x = store_host_fact_get(s, before, keys[i]), *y = store_host_fact_get(s, after, keys[i]);
 
-		if ((a || b) && (!a || !b || strcmp(a, b) != 0))
-			snprintf(out + used, len - used, "%s%s %s -> %s", used ? "; " : "", keys[i], a ? a : "?",
-				 b ? b : "?");
-		free(a);
-		free(b);
+		used = strlen(out);
+		if ((x || y) && (!x || !y || strcmp(x, y) != 0))
+			snprintf(out + used, len - used, "%s%s %s -> %s", used ? "; " : "", keys[i], x ? x : "?",
+				 y ? y : "?");
+		free(x);
+		free(y);
+	}
+	/* A plan edited under the same name (other repetitions, options, workloads) can move a level by itself. */
+	if (store_run_row_get(s, before, &a) == 0 && store_run_row_get(s, after, &b) == 0 && a.plan_text &&
+	    b.plan_text && strcmp(a.plan_text, b.plan_text) != 0) {
+		used = strlen(out);
+		snprintf(out + used, len - used, "%sthe plan's text was edited", used ? "; " : "");
+	}
+	store_run_row_free(&a);
+	store_run_row_free(&b);
+	/* A gap: the change happened somewhere in it, not at the run after it. */
+	usual = usual_spacing(t);
+	gap = t->t0[k] && t->t0[k - 1] ? difftime(t->t0[k], t->t0[k - 1]) : 0;
+	if (gap >= 2 * 86400 && gap > 1.5 * usual) {
+		used = strlen(out);
+		snprintf(out + used, len - used, "%s%.0f days without a run before it", used ? "; " : "", gap / 86400);
 	}
 }
 
@@ -121,12 +170,12 @@ static void print_found(struct store *s, const struct found *f, FILE *out)
 		snprintf(scope, sizeof(scope), "host");
 	else
 		snprintf(scope, sizeof(scope), "%d%s", t->topology, t->dom0 ? "+dom0" : "");
-	trends_facts_across(s, t->run[f->cp->index - 1], t->run[f->cp->index], differs, sizeof(differs));
+	trends_across(s, t, f->cp->index, differs, sizeof(differs));
 	fprintf(out, "%-12s %-12s %-10s %-22s %-12s %-7s %-40s %10.4g %10.4g %+7.1f%% %8.2g  %s%s\n", t->host, t->plan,
 		t->workload, t->metric, t->config, scope, t->run[f->cp->index], f->cp->mean_before, f->cp->mean_after,
 		f->cp->change_pct, f->cp->p, f->regression ? "regression" : "improvement", f->recent ? " (new)" : "");
 	if (differs[0])
-		fprintf(out, "%12s changed on the host: %s\n", "", differs);
+		fprintf(out, "%12s across it: %s\n", "", differs);
 }
 
 int trends_worse(const struct trend_series *t, const struct changepoint *c)
@@ -145,6 +194,7 @@ void trends_free(struct trend_set *t)
 		free(t->s[i].run);
 		free(t->s[i].at);
 		free(t->s[i].median);
+		free(t->s[i].t0);
 		free(t->s[i].cp);
 	}
 	free(t->s);
@@ -171,6 +221,7 @@ int trends_load(struct store *s, const struct trends_opts *o, struct trend_set *
 		struct trend_series *t = &g.s[i];
 
 		out->points += t->n;
+		out->merged_series += t->merged_runs > 0;
 		if (t->n < 2 * out->min_segment) {
 			out->short_series++;
 			continue;
@@ -187,14 +238,17 @@ int trends_load(struct store *s, const struct trends_opts *o, struct trend_set *
 const struct trend_series *trends_find(const struct trend_set *t, const char *workload, const char *config,
 				       int topology, int dom0, const char *metric)
 {
+	const struct trend_series *found = NULL;
+
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trend_series *x = &t->s[i];
 
+		/* A metric whose unit changed is two series, oldest first: the newest is the one that goes on. */
 		if (x->topology == topology && x->dom0 == dom0 && !strcmp(x->workload, workload) &&
-		    !strcmp(x->config, config) && !strcmp(x->metric, metric))
-			return x;
+		    !strcmp(x->config, config) && !strcmp(x->metric, metric) && (!found || strcmp(x->at[0], found->at[0]) > 0))
+			found = x;
 	}
-	return NULL;
+	return found;
 }
 
 int trends_print(struct store *s, const struct trends_opts *o, FILE *out)
@@ -230,6 +284,10 @@ int trends_print(struct store *s, const struct trends_opts *o, FILE *out)
 	if (ts.short_series)
 		fprintf(out, "%zu series have fewer than %zu runs: a change point needs %zu runs on either side\n",
 			ts.short_series, 2 * ts.min_segment, ts.min_segment);
+	if (ts.merged_series)
+		fprintf(out, "%zu series had nights run more than once: such a night is one point (the runs within %d h "
+			     "of its first), so a night run again does not weigh as several\n",
+			ts.merged_series, TRENDS_NIGHT_S / 3600);
 	if (nf)
 		fprintf(out, "%-12s %-12s %-10s %-22s %-12s %-7s %-40s %10s %10s %8s %8s  %s\n", "host", "plan",
 			"workload", "metric", "config", "guests", "first run after the change", "before", "after",

@@ -6,6 +6,7 @@
 #define VGPUBENCH_TRENDS_H
 
 #include <stdio.h>
+#include <time.h>
 
 #include "analysis/changepoint.h"
 #include "store/store.h"
@@ -17,8 +18,10 @@ struct trends_opts {
 	struct changepoint_opts cp;
 };
 
-/* One series: its key, a point per run (the run, when it started, the median of its values), and its change
- * points (none while it has fewer than twice the fewest points a side may have). */
+/* One series: its key, a point per night (its last run, when that started, the median of the values of its runs:
+ * runs that start within TRENDS_NIGHT_S of a point's first are one night, so a night run again does not weigh as
+ * several), and its change points (none while it has fewer than twice the fewest points a side may have). */
+#define TRENDS_NIGHT_S (12 * 3600)
 struct trend_series {
 	char host[64], plan[64], workload[64], config[32], metric[96], unit[16];
 	int topology, dom0, higher_is_better;
@@ -26,8 +29,10 @@ struct trend_series {
 	char (*run)[STORE_RUN_ID_MAX];
 	char (*at)[32];
 	double *median;
+	time_t *t0; /* when each point's first run started (0: unknown) */
 	struct changepoint *cp;
 	size_t ncp;
+	size_t merged_runs; /* runs that shared a night with the point's first run, merged into it */
 };
 
 struct trend_set {
@@ -35,6 +40,7 @@ struct trend_set {
 	size_t n;
 	size_t points;       /* over every series */
 	size_t short_series; /* series too short to hold a change point */
+	size_t merged_series; /* series with a night of more than one run */
 	size_t min_segment;  /* the fewest runs on either side of a change point */
 };
 
@@ -42,7 +48,7 @@ struct trend_set {
 int trends_load(struct store *s, const struct trends_opts *o, struct trend_set *out);
 void trends_free(struct trend_set *t);
 
-/* The series of a key in t, or NULL. */
+/* The series of a key in t (the newest, when its unit changed), or NULL. */
 const struct trend_series *trends_find(const struct trend_set *t, const char *workload, const char *config,
 				       int topology, int dom0, const char *metric);
 
@@ -52,8 +58,10 @@ int trends_worse(const struct trend_series *t, const struct changepoint *c);
 /* Change point k of t is its last and stands within its newest min_segment runs: found only now. */
 int trends_recent(const struct trend_series *t, size_t k, size_t min_segment);
 
-/* The host facts that differ between runs `before` and `after`, into out ("qemu A -> B; mesa ..."; "" for none). */
-void trends_facts_across(struct store *s, const char *before, const char *after, char *out, size_t len);
+/* What differs between point k - 1 and change point k's first point of t, into out ("" for none): the host facts
+ * of their runs ("qemu A -> B; mesa ..."), the plan's text when it was edited between them, and a gap (days
+ * without a run, when well over the series' usual spacing). */
+void trends_across(struct store *s, const struct trend_series *t, size_t k, char *out, size_t len);
 
 /* Exit code of trends when a series' newest runs stand on a level a change point made worse (a regression found
  * within its last cp.min_segment runs): as compare's. */

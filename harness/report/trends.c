@@ -204,17 +204,20 @@ static void change_table(struct rep *r, const struct trend_set *ts, const char *
 	if (ts->short_series)
 		fprintf(r->html, " %zu series have fewer than %zu runs: a change point needs %zu on either side.",
 			ts->short_series, 2 * ts->min_segment, ts->min_segment);
+	if (ts->merged_series)
+		fprintf(r->html, " A night run more than once is one point (the runs within %d h of its first).",
+			TRENDS_NIGHT_S / 3600);
 	fprintf(r->html, "</p>\n");
 	if (n)
 		fprintf(r->html, "<table><tr><th>workload</th><th>metric</th><th>config</th><th>guests</th>"
 				 "<th>first run after the change</th><th>before</th><th>after</th><th>change</th>"
-				 "<th>p</th><th>verdict</th><th>changed on the host</th></tr>\n");
+				 "<th>p</th><th>verdict</th><th>what else changed</th></tr>\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct trend_series *t = rows[i].t;
 		const struct changepoint *c = &t->cp[rows[i].k];
 		char differs[1024];
 
-		trends_facts_across(r->st, t->run[c->index - 1], t->run[c->index], differs, sizeof(differs));
+		trends_across(r->st, t, c->index, differs, sizeof(differs));
 		fprintf(r->html, "<tr class=\"%s\"><td>", trends_worse(t, c) ? "regression" : "improvement");
 		vb_xml_escape(r->html, t->workload);
 		fprintf(r->html, "</td><td>");

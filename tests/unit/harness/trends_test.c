@@ -79,6 +79,70 @@ static void dip_night(struct store *s, int night, double level)
 	free(sql);
 }
 
+static char *trends_of(struct store *s, const struct trends_opts *o, int *rc);
+
+/* A run of host's plan "odd" started at `at` (an ISO time) with native glmark2 at `level` (3 repetitions), its plan's
+ * text `text`. */
+static void odd_run(struct store *s, const char *host, const char *id, const char *at, double level, const char *text)
+{
+	char *sql;
+	uint64_t seed = (uint64_t)strlen(id) * 31 + (uint64_t)at[9] * 7 + (uint64_t)at[12];
+
+	CHECK(store_run_create(s, id, "odd", host, "p.ini", text, "/tmp") == 0, "run %s: %s", id, s->err);
+	for (int rep = 1; rep <= 3; rep++) {
+		struct wl_result m = { 0 };
+		struct job_row j = { .config = "native", .workload = "glmark2", .repetition = rep, .status = "ok",
+				     .wall_s = 1, .metrics = &m };
+
+		wl_add_metric(&m, "score", level * jitter(&seed, 0.005), "score", 1);
+		CHECK(store_jobs(s, id, &j, 1) == 0, "a job of %s: %s", id, s->err);
+	}
+	store_run_set_status(s, id, "complete", NULL);
+	sql = vb_strdupf("UPDATE runs SET started_at = '%s' WHERE id = '%s'", at, id);
+	exec_sql(s, sql);
+	free(sql);
+}
+
+/* Bad input the series must take: the newest night run three times again at a bad level weighs as one night (no
+ * change point, where four points would make a new regression), a plan edited under its name and a gap of days are said across the change they come with. */
+static void test_odd_series(struct store *s)
+{
+	struct trends_opts o = { .host = "h5" };
+	char id[64], at[32], *text;
+	int rc;
+
+	for (int night = 0; night < 12; night++) {
+		snprintf(id, sizeof(id), "h5-%02d", night);
+		snprintf(at, sizeof(at), "2026-10-%02dT02:00:00Z", night + 1);
+		odd_run(s, "h5", id, at, 1000, "[plan]\n");
+		if (night == 11)
+			for (int again = 1; again <= 3; again++) { /* the newest night run three times again, worse */
+				snprintf(id, sizeof(id), "h5-%02d-again%d", night, again);
+				snprintf(at, sizeof(at), "2026-10-%02dT%02d:00:00Z", night + 1, 2 + 3 * again);
+				odd_run(s, "h5", id, at, 700, "[plan]\n");
+			}
+	}
+	text = trends_of(s, &o, &rc);
+	CHECK(rc == 0 && text && strstr(text, "1 series (12 points), 0 change points") &&
+		      strstr(text, "1 series had nights run more than once: such a night is one point"),
+	      "a night run four times (three of them 30%% down) is one point, no change: %s", text);
+	free(text);
+
+	o.host = "h6";
+	for (int night = 0; night < 12; night++) {
+		int day = night < 6 ? night + 1 : night + 7; /* no run for 6 days before the change */
+
+		snprintf(id, sizeof(id), "h6-%02d", night);
+		snprintf(at, sizeof(at), "2026-10-%02dT02:00:00Z", day);
+		odd_run(s, "h6", id, at, night < 6 ? 1000 : 850, night < 6 ? "[plan]\n" : "[plan]\nrepetitions = 3\n");
+	}
+	text = trends_of(s, &o, &rc);
+	CHECK(rc == 0 && text && strstr(text, "h6-06") &&
+		      strstr(text, "across it: the plan's text was edited; 7 days without a run before it"),
+	      "a change after a gap, with the plan edited: both said: %s", text);
+	free(text);
+}
+
 /* compare's output for run against base, with the rows marked by their series. */
 static char *compare_of(struct store *s, const char *run, const char *base)
 {
@@ -233,8 +297,8 @@ static void test_all(const char *db)
 	CHECK(strstr(line, "20261116-020000-h1-nightly") && (strstr(line, " -9.") || strstr(line, " -10.")) &&
 		      strstr(line, "regression") && !strstr(line, "(new)"),
 	      "native score: about -10%% from night 16's run, a regression, not new: %s", line);
-	CHECK(text && strstr(text, "changed on the host: qemu 9.2.0 -> 10.0.2"), "the QEMU change across it is named");
-	CHECK(text && strstr(text, "changed on the host: guest_kernel_args ? -> nopti cryptomgr.notests"),
+	CHECK(text && strstr(text, "across it: qemu 9.2.0 -> 10.0.2"), "the QEMU change across it is named");
+	CHECK(text && strstr(text, "across it: guest_kernel_args ? -> nopti cryptomgr.notests"),
 	      "and the guests' kernel arguments across the mediated step");
 	free(line);
 	line = line_of(text, "native", "build.frame_time");
@@ -276,6 +340,7 @@ static void test_all(const char *db)
 	free(text);
 	test_report(&s, db);
 	test_compare_marks(&s);
+	test_odd_series(&s);
 	store_close(&s);
 }
 
