@@ -160,9 +160,9 @@ def main(path):
             for c in cps:
                 f.write("cp %d %.17g %.17g %.17g\n" % (c["index"], c["mean_before"], c["mean_after"], c["p"]))
             f.write("end\n")
-            print("%-24s %3d nights: %s" % (name, len(values),
-                                            ", ".join("%d (%+.1f%%, p %.2g)" % (c["index"], 100 * (c["mean_after"] / c["mean_before"] - 1), c["p"])
-                                                      for c in cps) or "none"))
+            found = ", ".join("%d (%+.1f%%, p %.2g)" % (c["index"], 100 * (c["mean_after"] / c["mean_before"] - 1),
+                                                         c["p"]) for c in cps)
+            print("%-24s %3d nights: %s" % (name, len(values), found or "none"))
 
 
 if __name__ == "__main__":

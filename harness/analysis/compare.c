@@ -356,8 +356,8 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 		char series[96] = "";
 
 		if (r->series_mark == SERIES_OUTLIER)
-			snprintf(series, sizeof(series), " [outlier: the series does not change here, %zu runs after it]",
-				 r->series_after);
+			snprintf(series, sizeof(series),
+				 " [outlier: the series does not change here, %zu runs after it]", r->series_after);
 		else if (r->series_mark == SERIES_CHANGES)
 			snprintf(series, sizeof(series), " [the series changes here]");
 		fprintf(out, "%-9s %-24s %-12s %6s %10s %10.2f %8s %8s %8s  %s%s%s%s%s%s%s\n", r->cur->workload,
@@ -405,9 +405,9 @@ void compare_print(const struct comparison *c, const struct compare_opts *o, FIL
 		COMPARE_MIN_SCENES);
 	for (size_t i = 0; i < c->nrows; i++)
 		if (c->rows[i].series_mark != SERIES_UNSEEN) {
-			fprintf(out, "series: a flagged row as `vgpubench trends` sees its series on this host: a change "
-				     "point between the two runs, or an outlier when there is none and the series has "
-				     "runs enough after this one to have shown it\n");
+			fprintf(out, "series: a flagged row as `vgpubench trends` sees its series on this host: a "
+				     "change point between the two runs, or an outlier when there is none and the series "
+				     "has runs enough after this one to have shown it\n");
 			break;
 		}
 	fprintf(out, "detect: the smallest change each row could flag at %.0f%% power, from its values and CVs "

@@ -245,7 +245,8 @@ const struct trend_series *trends_find(const struct trend_set *t, const char *wo
 
 		/* A metric whose unit changed is two series, oldest first: the newest is the one that goes on. */
 		if (x->topology == topology && x->dom0 == dom0 && !strcmp(x->workload, workload) &&
-		    !strcmp(x->config, config) && !strcmp(x->metric, metric) && (!found || strcmp(x->at[0], found->at[0]) > 0))
+		    !strcmp(x->config, config) && !strcmp(x->metric, metric) &&
+		    (!found || strcmp(x->at[0], found->at[0]) > 0))
 			found = x;
 	}
 	return found;
@@ -285,8 +286,8 @@ int trends_print(struct store *s, const struct trends_opts *o, FILE *out)
 		fprintf(out, "%zu series have fewer than %zu runs: a change point needs %zu runs on either side\n",
 			ts.short_series, 2 * ts.min_segment, ts.min_segment);
 	if (ts.merged_series)
-		fprintf(out, "%zu series had nights run more than once: such a night is one point (the runs within %d h "
-			     "of its first), so a night run again does not weigh as several\n",
+		fprintf(out, "%zu series had nights run more than once: such a night is one point (the runs "
+			     "within %d h of its first), so a night run again does not weigh as several\n",
 			ts.merged_series, TRENDS_NIGHT_S / 3600);
 	if (nf)
 		fprintf(out, "%-12s %-12s %-10s %-22s %-12s %-7s %-40s %10s %10s %8s %8s  %s\n", "host", "plan",

@@ -106,8 +106,8 @@ static void trend_chart(struct rep *r, const char *workload, const struct trend_
 
 		rep_gp_quote(title, sizeof(title), l);
 		snprintf(plots + strlen(plots), sizeof(plots) - strlen(plots),
-			 "%s'%s' index %d using 1:2 with linespoints lw 2 lc %d title %s", idx ? ", " : "", df.name, idx,
-			 idx + 1, title);
+			 "%s'%s' index %d using 1:2 with linespoints lw 2 lc %d title %s", idx ? ", " : "", df.name,
+			 idx, idx + 1, title);
 		if (trend_levels(lv, cpf, t, s, &changes)) {
 			snprintf(levels + strlen(levels), sizeof(levels) - strlen(levels),
 				 ", '%s' index %d using 1:2 with steps dt 2 lc %d notitle", dlv.name, nlevels, idx + 1);
@@ -127,13 +127,16 @@ static void trend_chart(struct rep *r, const char *workload, const struct trend_
 		char *script = vb_strdupf("set xlabel 'run (oldest → newest, last %d of plan)'\nset ylabel %s\n"
 					  "set xtics 1\nset yrange [0:*]\nplot %s%s%s%s%s%s%s%s\n",
 					  t->n, ylabel, plots, levels, flagged ? ", '" : "", flagged ? dfl.name : "",
-					  flagged ? "' using 1:2 with points pt 7 ps 2 lc rgb 'red' title 'regression'" : "",
+					  flagged ? "' using 1:2 with points pt 7 ps 2 lc rgb 'red' title 'regression'"
+						  : "",
 					  changes ? ", '" : "", changes ? dcp.name : "",
-					  changes ? "' using 1:2 with points pt 9 ps 2.5 lc rgb 'black' title 'change point'" : "");
+					  changes ? "' using 1:2 with points pt 9 ps 2.5 lc rgb 'black' title "
+						    "'change point'"
+						  : "");
 
 		snprintf(caption, sizeof(caption),
-			 "%s: median of %s over the latest runs of this plan; red points are flagged regressions against "
-			 "the run before%s.",
+			 "%s: median of %s over the latest runs of this plan; red points are flagged regressions "
+			 "against the run before%s.",
 			 workload, rep_headline(workload),
 			 nlevels ? "; dashed steps are the levels the trends find in the series (its whole history on "
 				   "this host), black triangles its change points"
@@ -197,9 +200,9 @@ static void change_table(struct rep *r, const struct trend_set *ts, const char *
 			}
 	if (n)
 		qsort(rows, n, sizeof(*rows), cp_newest_first);
-	fprintf(r->html, "<h3 id=changepoints>Change points</h3>\n<p>Where the level of a series of this plan on this "
-			 "host changed, over %zu series and %zu runs' points (<code>vgpubench trends</code>; docs/trends.md "
-			 "says how they are found): %zu.",
+	fprintf(r->html, "<h3 id=changepoints>Change points</h3>\n<p>Where the level of a series of this plan on "
+			 "this host changed, over %zu series and %zu runs' points (<code>vgpubench trends</code>; "
+			 "docs/trends.md says how they are found): %zu.",
 		ts->n, ts->points, n);
 	if (ts->short_series)
 		fprintf(r->html, " %zu series have fewer than %zu runs: a change point needs %zu on either side.",
@@ -230,7 +233,8 @@ static void change_table(struct rep *r, const struct trend_set *ts, const char *
 			fprintf(r->html, "</td><td>host</td><td>");
 		vb_xml_escape(r->html, t->run[c->index]);
 		fprintf(r->html, "</td><td>%.4g</td><td>%.4g</td><td>%+.1f%%</td><td>%.2g</td><td>%s%s</td><td>",
-			c->mean_before, c->mean_after, c->change_pct, c->p, trends_worse(t, c) ? "regression" : "improvement",
+			c->mean_before, c->mean_after, c->change_pct, c->p,
+			trends_worse(t, c) ? "regression" : "improvement",
 			trends_recent(t, rows[i].k, ts->min_segment) ? " (new)" : "");
 		vb_xml_escape(r->html, differs[0] ? differs : "nothing recorded");
 		fprintf(r->html, "</td></tr>\n");

@@ -290,8 +290,8 @@ void resignal_unheard(void)
 		if (r < 0)
 			logf_("vgpu %s: signalling its driver again failed: %s", s->name, strerror(errno));
 		else if (r > 0 && before == 0)
-			logf_("vgpu %s: its driver waited %llu ms or more for a signal it should have had (an interrupt lost "
-			      "on the way?): signalled again (counted in health.resignals; logged once)",
+			logf_("vgpu %s: its driver waited %llu ms or more for a signal it should have had (an interrupt "
+			      "lost on the way?): signalled again (counted in health.resignals; logged once)",
 			      s->name, UNHEARD_AFTER_NS / 1000000ull);
 	}
 }

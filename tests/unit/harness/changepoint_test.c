@@ -162,8 +162,9 @@ static int check_series(const char *name, const double *x, size_t n, double min_
 	for (size_t i = 0; ok && i < k; i++)
 		ok = c[i].index == (size_t)ref[i][0] && agree(c[i].mean_before, ref[i][1], 1e-9) &&
 		     agree(c[i].mean_after, ref[i][2], 1e-9) && agree(c[i].p, ref[i][3], 1e-6);
-	CHECK(ok, "%s: %zu change points (the reference: %zu)%s%zu %.10g %.10g p %.6g / %.0f %.10g %.10g p %.6g", name, k,
-	      nref, ": first ", k ? c[0].index : 0, k ? c[0].mean_before : 0, k ? c[0].mean_after : 0, k ? c[0].p : 0,
+	CHECK(ok, "%s: %zu change points (the reference: %zu)%s%zu %.10g %.10g p %.6g / %.0f %.10g %.10g p %.6g", name,
+	      k, nref, ": first ", k ? c[0].index : 0, k ? c[0].mean_before : 0, k ? c[0].mean_after : 0,
+	      k ? c[0].p : 0,
 	      nref ? ref[0][0] : 0, nref ? ref[0][1] : 0, nref ? ref[0][2] : 0, nref ? ref[0][3] : 0);
 	free(c);
 	return ok;

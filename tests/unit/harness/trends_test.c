@@ -104,7 +104,8 @@ static void odd_run(struct store *s, const char *host, const char *id, const cha
 }
 
 /* Bad input the series must take: the newest night run three times again at a bad level weighs as one night (no
- * change point, where four points would make a new regression), a plan edited under its name and a gap of days are said across the change they come with. */
+ * change point, where four points would make a new regression), a plan edited under its name and a gap of days
+ * are said across the change they come with. */
 static void test_odd_series(struct store *s)
 {
 	struct trends_opts o = { .host = "h5" };
@@ -248,8 +249,10 @@ static void test_report(struct store *s, const char *db)
 	char *dir = vb_strdupf("%s.reports", db), *sec, *row;
 
 	sec = report_trends(s, "20261130-020000-h1-nightly", dir);
-	row = strstr(sec, "<td>native</td><td>host</td><td>20261116-020000-h1-nightly</td>") ? strstr(sec, "20261116") : NULL;
-	CHECK(strstr(sec, "<h3 id=changepoints>Change points</h3>") && strstr(sec, "over 6 series and 174 runs' points"),
+	row = strstr(sec, "<td>native</td><td>host</td><td>20261116-020000-h1-nightly</td>") ? strstr(sec, "20261116")
+											       : NULL;
+	CHECK(strstr(sec, "<h3 id=changepoints>Change points</h3>") &&
+		      strstr(sec, "over 6 series and 174 runs' points"),
 	      "the newest run's report has the change points of h1's nightly series: %.300s",
 	      strstr(sec, "<h3") ? strstr(sec, "<h3") : sec);
 	CHECK(row && strstr(row, "regression</td><td>qemu 9.2.0 -&gt; 10.0.2"),
