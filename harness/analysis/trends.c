@@ -5,6 +5,7 @@
 #include "analysis/trends.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,7 +186,68 @@ int trends_worse(const struct trend_series *t, const struct changepoint *c)
 
 int trends_recent(const struct trend_series *t, size_t k, size_t min_segment)
 {
+	for (size_t r = 0; r < t->nrev; r++) /* it appeared or moved with the newest night */
+		if (t->rev[r].now == t->cp[k].index)
+			return 1;
 	return k + 1 == t->ncp && t->cp[k].index + min_segment >= t->n;
+}
+
+/* The index in cp[0..n) nearest to i within `near` points, else SIZE_MAX. */
+static size_t nearest(const struct changepoint *cp, size_t n, size_t i, size_t near)
+{
+	size_t best = SIZE_MAX, d = near + 1;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t e = cp[k].index > i ? cp[k].index - i : i - cp[k].index;
+
+		if (e < d) {
+			d = e;
+			best = cp[k].index;
+		}
+	}
+	return best;
+}
+
+/* t's change points against those of t without its newest night, into t->rev: the points that moved, went, or came
+ * anywhere but in the newest nights (a change found there is what a new night is for). 0, or -1. */
+static int revisions(struct trend_series *t, const struct changepoint_opts *o, size_t min_seg)
+{
+	struct changepoint *y;
+	size_t ny, cap = 0;
+
+	if (t->n < 2 * min_seg + 1)
+		return 0;
+	if (changepoints_find(t->median, t->n - 1, o, &y, &ny) < 0)
+		return -1;
+	for (size_t k = 0; k < ny; k++) {
+		size_t now = nearest(t->cp, t->ncp, y[k].index, min_seg);
+
+		if (now != y[k].index) {
+			struct trend_revision *r = vb_push((void **)&t->rev, &t->nrev, &cap, sizeof(*t->rev));
+
+			r->was = y[k].index;
+			r->now = now;
+		}
+	}
+	for (size_t k = 0; k < t->ncp; k++)
+		if (t->cp[k].index + min_seg < t->n && nearest(y, ny, t->cp[k].index, min_seg) == SIZE_MAX) {
+			struct trend_revision *r = vb_push((void **)&t->rev, &t->nrev, &cap, sizeof(*t->rev));
+
+			r->was = SIZE_MAX;
+			r->now = t->cp[k].index;
+		}
+	free(y);
+	return 0;
+}
+
+void trends_revision_text(const struct trend_series *t, const struct trend_revision *r, char *out, size_t len)
+{
+	if (r->was == SIZE_MAX)
+		snprintf(out, len, "a change point appeared at %s", t->run[r->now]);
+	else if (r->now == SIZE_MAX)
+		snprintf(out, len, "the change point at %s is gone", t->run[r->was]);
+	else
+		snprintf(out, len, "the change point at %s moved to %s", t->run[r->was], t->run[r->now]);
 }
 
 void trends_free(struct trend_set *t)
@@ -196,6 +258,7 @@ void trends_free(struct trend_set *t)
 		free(t->s[i].median);
 		free(t->s[i].t0);
 		free(t->s[i].cp);
+		free(t->s[i].rev);
 	}
 	free(t->s);
 	memset(t, 0, sizeof(*t));
@@ -226,11 +289,13 @@ int trends_load(struct store *s, const struct trends_opts *o, struct trend_set *
 			out->short_series++;
 			continue;
 		}
-		if (changepoints_find(t->median, t->n, &o->cp, &t->cp, &t->ncp) < 0) {
+		if (changepoints_find(t->median, t->n, &o->cp, &t->cp, &t->ncp) < 0 ||
+		    revisions(t, &o->cp, out->min_segment) < 0) {
 			vb_err("trends: the change points of %s %s %s could not be found (a bad option)", t->workload,
 			       t->config, t->metric);
 			return -1;
 		}
+		out->revised += t->nrev > 0;
 	}
 	return 0;
 }
@@ -295,6 +360,16 @@ int trends_print(struct store *s, const struct trends_opts *o, FILE *out)
 			"change", "p", "verdict");
 	for (size_t i = 0; i < nf; i++)
 		print_found(s, &f[i], out);
+	if (ts.revised)
+		fprintf(out, "the newest night changed what was found before it:\n");
+	for (size_t i = 0; i < ts.n; i++)
+		for (size_t k = 0; k < ts.s[i].nrev; k++) {
+			char what[400];
+
+			trends_revision_text(&ts.s[i], &ts.s[i].rev[k], what, sizeof(what));
+			fprintf(out, "  %s %s %s %s %s: %s\n", ts.s[i].host, ts.s[i].plan, ts.s[i].workload,
+				ts.s[i].metric, ts.s[i].config, what);
+		}
 	if (rc == TRENDS_REGRESSION)
 		fprintf(out, "a regression started within the newest runs of a series (new): exit %d\n", rc);
 	trends_free(&ts);

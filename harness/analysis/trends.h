@@ -33,6 +33,13 @@ struct trend_series {
 	struct changepoint *cp;
 	size_t ncp;
 	size_t merged_runs; /* runs that shared a night with the point's first run, merged into it */
+	/* What the newest night changed in the change points found without it (beyond a new one at the end): each
+	 * point of the night before that moved (was, now), went (now = SIZE_MAX) or came where none was (was =
+	 * SIZE_MAX); indices into the points. */
+	struct trend_revision {
+		size_t was, now;
+	} *rev;
+	size_t nrev;
 };
 
 struct trend_set {
@@ -41,6 +48,7 @@ struct trend_set {
 	size_t points;       /* over every series */
 	size_t short_series; /* series too short to hold a change point */
 	size_t merged_series; /* series with a night of more than one run */
+	size_t revised;       /* series whose earlier change points the newest night changed */
 	size_t min_segment;  /* the fewest runs on either side of a change point */
 };
 
@@ -52,10 +60,15 @@ void trends_free(struct trend_set *t);
 const struct trend_series *trends_find(const struct trend_set *t, const char *workload, const char *config,
 				       int topology, int dom0, const char *metric);
 
+/* Revision r of t in words ("the change point at RUN moved to RUN", "... is gone", "a change point appeared at RUN"),
+ * into out. */
+void trends_revision_text(const struct trend_series *t, const struct trend_revision *r, char *out, size_t len);
+
 /* Change point c of t made its metric worse (by its direction). */
 int trends_worse(const struct trend_series *t, const struct changepoint *c);
 
-/* Change point k of t is its last and stands within its newest min_segment runs: found only now. */
+/* Change point k of t was found only with the newest night: it is the last and stands within the newest
+ * min_segment nights, or it appeared or moved with the newest night (t->rev). */
 int trends_recent(const struct trend_series *t, size_t k, size_t min_segment);
 
 /* What differs between point k - 1 and change point k's first point of t, into out ("" for none): the host facts

@@ -242,6 +242,28 @@ static void change_table(struct rep *r, const struct trend_set *ts, const char *
 	if (n)
 		fprintf(r->html, "</table>\n");
 	free(rows);
+	/* What the newest night changed, when this run is the newest of the series. */
+	n = 0;
+	for (size_t i = 0; i < ts->n; i++)
+		for (size_t k = 0; ts->s[i].n && strcmp(ts->s[i].at[ts->s[i].n - 1], until) <= 0 && k < ts->s[i].nrev;
+		     k++) {
+			char what[400];
+
+			if (!n++)
+				fprintf(r->html, "<p>The newest night changed what was found before it:</p>\n<ul>\n");
+			trends_revision_text(&ts->s[i], &ts->s[i].rev[k], what, sizeof(what));
+			fprintf(r->html, "<li>");
+			vb_xml_escape(r->html, ts->s[i].workload);
+			fprintf(r->html, " ");
+			vb_xml_escape(r->html, ts->s[i].metric);
+			fprintf(r->html, " ");
+			vb_xml_escape(r->html, ts->s[i].config);
+			fprintf(r->html, ": ");
+			vb_xml_escape(r->html, what);
+			fprintf(r->html, "</li>\n");
+		}
+	if (n)
+		fprintf(r->html, "</ul>\n");
 }
 
 void rep_section_trends(struct rep *r)

@@ -80,6 +80,8 @@ static void dip_night(struct store *s, int night, double level)
 }
 
 static char *trends_of(struct store *s, const struct trends_opts *o, int *rc);
+static char *report_trends(struct store *s, const char *run, const char *dir);
+
 
 /* A run of host's plan "odd" started at `at` (an ISO time) with native glmark2 at `level` (3 repetitions), its plan's
  * text `text`. */
@@ -106,7 +108,7 @@ static void odd_run(struct store *s, const char *host, const char *id, const cha
 /* Bad input the series must take: the newest night run three times again at a bad level weighs as one night (no
  * change point, where four points would make a new regression), a plan edited under its name and a gap of days
  * are said across the change they come with. */
-static void test_odd_series(struct store *s)
+static void test_odd_series(struct store *s, const char *db)
 {
 	struct trends_opts o = { .host = "h5" };
 	char id[64], at[32], *text;
@@ -128,6 +130,35 @@ static void test_odd_series(struct store *s)
 		      strstr(text, "1 series had nights run more than once: such a night is one point"),
 	      "a night run four times (three of them 30%% down) is one point, no change: %s", text);
 	free(text);
+
+	/* A small step that three nights do not show and a fourth does: the newest night changed an older one's. */
+	o.host = "h7";
+	for (int night = 0; night < 24; night++) {
+		snprintf(id, sizeof(id), "h7-%02d", night);
+		snprintf(at, sizeof(at), "2026-09-%02dT02:00:00Z", night + 1);
+		odd_run(s, "h7", id, at, night < 20 ? 1000 : 995, "[plan]\n");
+	}
+	text = trends_of(s, &o, &rc);
+	CHECK(rc == TRENDS_REGRESSION && text &&
+		      strstr(text, "the newest night changed what was found before it:\n"
+				   "  h7 odd glmark2 score native: a change point appeared at h7-20\n"),
+	      "a 0.5%% step three nights did not show and a fourth did: said to have appeared, news (exit 4): %s",
+	      text);
+	free(text);
+	{
+		char *dir = vb_strdupf("%s.odd", db), *sec = report_trends(s, "h7-23", dir);
+
+		CHECK(strstr(sec, "<p>The newest night changed what was found before it:</p>") &&
+			      strstr(sec, "<li>glmark2 score native: a change point appeared at h7-20</li>") &&
+			      strstr(sec, "regression (new)"),
+		      "and the report of the newest run says so: %.300s", strstr(sec, "<h3") ? strstr(sec, "<h3") : sec);
+		free(sec);
+		sec = report_trends(s, "h7-22", dir);
+		CHECK(!strstr(sec, "The newest night changed"), "the report of the night before does not");
+		free(sec);
+		vb_rm_rf(dir);
+		free(dir);
+	}
 
 	o.host = "h6";
 	for (int night = 0; night < 12; night++) {
@@ -343,7 +374,7 @@ static void test_all(const char *db)
 	free(text);
 	test_report(&s, db);
 	test_compare_marks(&s);
-	test_odd_series(&s);
+	test_odd_series(&s, db);
 	store_close(&s);
 }
 
