@@ -151,7 +151,8 @@ static void test_odd_series(struct store *s, const char *db)
 		CHECK(strstr(sec, "<p>The newest night changed what was found before it:</p>") &&
 			      strstr(sec, "<li>glmark2 score native: a change point appeared at h7-20</li>") &&
 			      strstr(sec, "regression (new)"),
-		      "and the report of the newest run says so: %.300s", strstr(sec, "<h3") ? strstr(sec, "<h3") : sec);
+		      "and the report of the newest run says so: %.300s",
+		      strstr(sec, "<h3") ? strstr(sec, "<h3") : sec);
 		free(sec);
 		sec = report_trends(s, "h7-22", dir);
 		CHECK(!strstr(sec, "The newest night changed"), "the report of the night before does not");
