@@ -32,4 +32,20 @@ static inline void gen_series(double *x, size_t n, double cv, size_t at, double 
 		x[i] = 100 * (i >= at ? 1 + step : 1) * (1 + cv * gen_normal(&s));
 }
 
+/* Like gen_series, but each night is `reps` values (night i's at x[i * reps ..]) around a night's level that itself
+ * varies by boot_cv (a boot, a page cache, where the vCPUs landed: what every value of the night shares): level 100
+ * times (1 + boot_cv * b) times (1 + cv * e) for each value. */
+static inline void gen_nights(double *x, size_t n, size_t reps, double cv, double boot_cv, size_t at, double step,
+			      uint64_t seed)
+{
+	uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 7;
+
+	for (size_t i = 0; i < n; i++) {
+		double night = 100 * (i >= at ? 1 + step : 1) * (1 + boot_cv * gen_normal(&s));
+
+		for (size_t r = 0; r < reps; r++)
+			x[i * reps + r] = night * (1 + cv * gen_normal(&s));
+	}
+}
+
 #endif
