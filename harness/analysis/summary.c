@@ -12,6 +12,7 @@
 
 #include "configs/configs.h"
 #include "plan/plan.h"
+#include "analysis/boots.h"
 #include "analysis/scenario_summary.h"
 #include "analysis/verdict.h"
 #include "stats.h"
@@ -140,41 +141,19 @@ static void print_scenarios(struct store *s, const char *run, FILE *out)
 	free(rows);
 }
 
-/* With the row's repetitions spread over boots ([noise] boots): each boot's median, and how far apart they lie
- * against the row's median. Nothing for a row of one boot. */
+/* With the row's repetitions spread over boots ([noise] boots): each boot's median, how far apart they lie against
+ * the row's median, and an outlier boot with what the host noise sampler saw (boots.h). Nothing for a row of one
+ * boot. */
 static void print_boots(struct store *s, const char *run, const char *workload, const char *metric,
-			const struct group *g, double med, FILE *out)
+			const struct group *g, FILE *out)
 {
-	double *v = NULL, *mine = NULL, lo = INFINITY, hi = -INFINITY;
-	int *boot = NULL, nb = 0;
-	size_t n = 0;
-	char line[512];
-	size_t len = 0;
+	struct boot_spread b;
+	char line[768];
 
-	if (store_row_boot_values(s, run, g->config, g->topology, g->dom0, workload, metric, &v, &boot, &n) < 0 || !n ||
-	    !(mine = malloc(n * sizeof(*mine))))
-		goto out;
-	for (int b = 1; b <= PLAN_MAX_BOOTS && len < sizeof(line); b++) {
-		size_t k = 0;
-		double m;
-
-		for (size_t i = 0; i < n; i++)
-			if (boot[i] == b)
-				mine[k++] = v[i];
-		if (!k)
-			continue;
-		m = stats_median(mine, k);
-		lo = m < lo ? m : lo;
-		hi = m > hi ? m : hi;
-		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%d: %.1f", nb ? ", " : "", b, m);
-		nb++;
-	}
-	if (nb >= 2 && len < sizeof(line) && med > 0)
-		fprintf(out, "%-12s   boot medians %s (%.1f%% apart)\n", "", line, 100.0 * (hi - lo) / med);
-out:
-	free(v);
-	free(boot);
-	free(mine);
+	if (boots_spread(s, run, g->config, g->topology, g->dom0, workload, metric, &b) < 0 || b.n < 2)
+		return;
+	boots_text(&b, line, sizeof(line));
+	fprintf(out, "%-12s   boot medians %s\n", "", line);
 }
 
 /* The workloads of a run (at most 64). */
@@ -244,7 +223,7 @@ int summary_print(struct store *s, const char *run, FILE *out)
 			if (lab)
 				fprintf(out, "%-12s   %s (nested lab): %s\n", "", g[i].config, lab);
 			if (g[i].topology && !isnan(med))
-				print_boots(s, run, wl.name[w], metric, &g[i], med, out);
+				print_boots(s, run, wl.name[w], metric, &g[i], out);
 			free(lab);
 			free(g[i].values);
 		}

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analysis/boots.h"
 #include "configs/configs.h"
 #include "host/host_id.h"
 #include "plan/plan.h"
@@ -207,6 +208,59 @@ static void rate(char *buf, size_t len, int k, int n)
 		snprintf(buf, len, "-");
 }
 
+/* Boots of one run whose medians lie this far apart (percent) are shown under the calibration. */
+#define BOOTS_SHOWN_PCT 5.0
+
+/* The spread between boots of every round's runs, for the calibration's rows: the rows whose boots lie
+ * BOOTS_SHOWN_PCT or more apart or have an outlier, each boot's median and the outlier named with what the host
+ * noise sampler saw (boots.h); the rest counted. */
+static void print_boot_spread(struct store *st, const char *cal, const struct calibration_row *rows, size_t nrows,
+			      FILE *out)
+{
+	static const char *const name[] = { "A", "A'", "B" };
+	int spread = 0, shown = 0;
+
+	for (int r = 1; r <= 1000; r++) {
+		char ids[3][STORE_RUN_ID_MAX] = { "", "", "" }, key[64], *v;
+
+		for (int k = 0; k < 3; k++) {
+			snprintf(key, sizeof(key), CAL_RUN_FACT, r, k + 1);
+			if ((v = store_host_fact_get(st, cal, key)))
+				snprintf(ids[k], sizeof(ids[k]), "%s", v);
+			free(v);
+		}
+		if (!ids[0][0])
+			break;
+		for (int a = 1; a <= 2; a++) /* interleaved: A' and B are A's arms */
+			if (!ids[a][0])
+				runner_arm_id(st, ids[0], a, ids[a], sizeof(ids[a]), NULL);
+		for (int k = 0; k < 3; k++)
+			for (size_t i = 0; ids[k][0] && i < nrows; i++) {
+				const struct calibration_row *w = &rows[i];
+				struct boot_spread b;
+				char line[768];
+
+				if (boots_spread(st, ids[k], w->config, w->topology, w->dom0, w->workload, w->metric,
+						 &b) < 0 ||
+				    b.n < 2)
+					continue;
+				spread++;
+				if (b.outlier < 0 && !(b.apart_pct >= BOOTS_SHOWN_PCT))
+					continue;
+				if (!shown++)
+					fprintf(out, "\nbetween boots (each boot's median, for a run's row whose boots "
+						     "lie %.0f%% or more apart or one of them far from the others):\n",
+						BOOTS_SHOWN_PCT);
+				boots_text(&b, line, sizeof(line));
+				fprintf(out, "  round %d %-2s %s %s %s %d%s: %s\n", r, name[k], w->workload, w->metric,
+					w->config, w->topology, w->dom0 ? "+dom0" : "", line);
+			}
+	}
+	if (spread && !shown)
+		fprintf(out, "\nbetween boots: the boots of all %d run rows spread over boots lie within %.0f%%\n",
+			spread, BOOTS_SHOWN_PCT);
+}
+
 int calibrate_print(struct store *st, const char *run, FILE *out)
 {
 	struct calibration_row *rows;
@@ -241,6 +295,7 @@ int calibrate_print(struct store *st, const char *run, FILE *out)
 	fprintf(out, "measured: the median change the slowdown made to the row (a row bound elsewhere than the throttled "
 		     "part moves less than the slowdown); detect: the median change its A/A pairs could detect at 80%% "
 		     "power\n");
+	print_boot_spread(st, run, rows, n, out);
 	free(rows);
 	free(fact);
 	return 0;

@@ -287,6 +287,52 @@ int store_row_boot_values(struct store *s, const char *run, const char *config, 
 	return row_values(s, run, config, topology, dom0, workload, metric, v, boot, n);
 }
 
+int store_row_boot_noise(struct store *s, const char *run, const char *config, int topology, int dom0,
+			 const char *workload, struct boot_noise **out, size_t *n)
+{
+	struct db_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!(st = sql_prepare(s, "SELECT n.boot, count(*), avg(n.steal_pct), avg(n.load_before), avg(n.load_after),"
+			       " coalesce(sum(n.redos), 0) FROM jobs j JOIN job_noise n ON n.job_id = j.id"
+			       " WHERE j.run_id = ? AND j.config = ? AND j.topology = ? AND j.workload = ?"
+			       " AND j.status = 'ok' AND n.boot IS NOT NULL"
+			       " AND (j.topology = 0 OR (j.guest_index = 0) = ?) GROUP BY n.boot ORDER BY n.boot",
+			       "reading a row's noise by boot")))
+		return -1;
+	sql_bind_text(st, 1, run);
+	sql_bind_text(st, 2, config);
+	sql_bind_int(st, 3, topology);
+	sql_bind_text(st, 4, workload);
+	sql_bind_int(st, 5, dom0 ? 1 : 0);
+	while ((rc = sql_step(st)) == DB_ROW) {
+		struct boot_noise *b = sql_next_row((void **)out, n, &cap, sizeof(**out));
+
+		if (!b) {
+			rc = DB_ERR;
+			break;
+		}
+		b->boot = sql_int(st, 0);
+		b->jobs = (size_t)sql_int(st, 1);
+		b->steal_pct = sql_num_or(st, 2, NAN);
+		b->load_before = sql_num_or(st, 3, NAN);
+		b->load_after = sql_num_or(st, 4, NAN);
+		b->redos = sql_int(st, 5);
+	}
+	sql_finalize(st);
+	if (rc != DB_DONE) {
+		sql_error(s, "reading a row's noise by boot");
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
 int store_calibration_get(struct store *s, const char *run, struct calibration_row **out, size_t *n)
 {
 	struct db_stmt *st;

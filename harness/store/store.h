@@ -200,6 +200,19 @@ int store_row_values(struct store *s, const char *run, const char *config, int t
 int store_row_boot_values(struct store *s, const char *run, const char *config, int topology, int dom0,
 			  const char *workload, const char *metric, double **v, int **boot, size_t *n);
 
+/* What the host noise sampler saw over one boot's jobs of a row (job_noise): the mean steal and load averages (NAN
+ * where none was measured) and the repetitions run again. */
+struct boot_noise {
+	int boot;
+	size_t jobs;
+	double steal_pct, load_before, load_after;
+	int redos;
+};
+/* A row's (as store_row_values) noise boot by boot, in boot order; *out malloc'd (NULL for none). 0, or -1 (said in
+ * s->err). */
+int store_row_boot_noise(struct store *s, const char *run, const char *config, int topology, int dom0,
+			 const char *workload, struct boot_noise **out, size_t *n);
+
 /* Is there already a row for this job? (for --resume) */
 int store_job_done(struct store *s, const char *run, const char *config, int topology, int guest_index,
 		   const char *workload, int repetition);
