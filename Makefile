@@ -16,11 +16,12 @@ JOBS    := $(shell nproc 2>/dev/null || echo 1)
 
 # What every part uses (common/): the monotonic clock, whole-buffer I/O, /proc fields, the scheduler's policies by
 # name; and what more than one part computes with:
-# the statistics (the harness, the benchmarks) and the stage histograms (the mediator keeps them, the harness reads
-# them with the same arithmetic).
+# the statistics (the harness, the benchmarks), the stage histograms (the mediator keeps them, the harness reads
+# them with the same arithmetic) and the EDID blocks (the guests' kernel's, a vGPU's outputs').
 COMMON_SRC  := common/io_full.c common/mono_clock.c common/proc_field.c common/sched_policy.c
 STATS_SRC   := common/stats.c
 STAGE_HIST_SRC := common/stage_hist.c
+EDID_SRC    := common/edid_block.c
 COMMON_HDR  := $(wildcard common/*.h)
 # The harness's helpers (util.h), which the tools and some mediator tests link too.
 UTIL_SRC    := $(wildcard harness/util/*.c)
@@ -28,7 +29,7 @@ AGENT_SRC   := $(wildcard guest-agent/*.c) $(COMMON_SRC)
 # A workload's folder holds its definition (NAME_workload.c) beside its program, which the harness does not link.
 # The store's back-ends are in harness/store/db/.
 HARNESS_SRC := $(filter-out harness/main.c,$(wildcard harness/*.c harness/*/*.c harness/store/db/*.c)) \
-	$(wildcard workloads/*.c workloads/*/*_workload.c) $(COMMON_SRC) $(STATS_SRC)
+	$(wildcard workloads/*.c workloads/*/*_workload.c) $(COMMON_SRC) $(STATS_SRC) $(EDID_SRC)
 HARNESS_HDR := $(wildcard harness/*.h harness/*/*.h workloads/*.h) $(COMMON_HDR)
 HARNESS_LIBS := -lsqlite3 -lpq -ljson-c -lm
 # The mediator: its library part is linked into the tests and fuzzers too. One folder per layer: vhost/ (guest
@@ -42,7 +43,7 @@ MEDIATOR_LIB_SRC := $(addprefix mediator/vhost/,guest_mem.c vring.c vhost_msg.c 
 	$(addprefix mediator/render/backend/,virgl.c null.c worker.c) \
 	$(addprefix mediator/sched/,gpu_sched.c watchdog.c cpu_clock.c) \
 	$(addprefix mediator/display/,copy_pool.c display_sender.c) \
-	$(addprefix mediator/process/,control.c sandbox.c proc_mem.c) $(STAGE_HIST_SRC) $(COMMON_SRC)
+	$(addprefix mediator/process/,control.c sandbox.c proc_mem.c) $(STAGE_HIST_SRC) $(COMMON_SRC) $(EDID_SRC)
 # The mediator process itself (its state, loop, options), linked into vgpu-mediator only.
 MEDIATOR_MAIN_SRC := mediator/main.c $(wildcard mediator/loop/*.c)
 MEDIATOR_LIBS := -lvirglrenderer -lepoxy -ljson-c -lseccomp

@@ -7,7 +7,7 @@
  * every retired fence is charged to its vGPU on one timeline.
  *
  *   vgpu-mediator --listen DIR           DIR/vgpu.sock takes any number of VMs
- *   vgpu-mediator --vgpu name=g1,socket=PATH[,weight=N][,fps=F][,mem=MIB] [--vgpu ...]
+ *   vgpu-mediator --vgpu name=g1,socket=PATH[,weight=N][,fps=F][,mem=MIB][,outputs=N][,modes=WxH:...] [--vgpu ...]
  *   vgpu-mediator --vtest name=dom0,socket=PATH[,weight=N][,fps=F]   the host's own GL clients
  * and the options of loop/options.c (vgpu-mediator --help).
  *

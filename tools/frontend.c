@@ -319,12 +319,28 @@ static void *display_main(void *arg)
 			continue;
 		if (io_read_full(d->fd, hdr, sizeof(hdr)) < 0)
 			break;
-		for (left = hdr[2]; left;) { /* the payload (an update's pixels too) is read and dropped */
-			uint32_t n = left < sizeof(buf) ? left : (uint32_t)sizeof(buf);
+		for (left = hdr[2]; left;) { /* the payload (an update's pixels too) is read; its head noted */
+			uint32_t n = left < sizeof(buf) ? left : (uint32_t)sizeof(buf), f[5];
+			int first = left == hdr[2];
 
 			if (io_read_full(d->fd, buf, n) < 0)
 				goto out;
 			left -= n;
+			if (!first || n < 12)
+				continue;
+			memcpy(f, buf, n < 20 ? 12 : 20);
+			if (f[0] >= FE_SCANOUTS)
+				continue;
+			if (hdr[0] == VHOST_USER_GPU_SCANOUT) {
+				d->shown_w[f[0]] = f[1];
+				d->shown_h[f[0]] = f[2];
+			} else if (hdr[0] == VHOST_USER_GPU_UPDATE && n >= 24) {
+				uint32_t px;
+
+				memcpy(&px, buf + 20, 4);
+				d->last_pixel[f[0]] = px;
+				d->updates[f[0]]++;
+			}
 		}
 		fe_display_answer(d->fd, hdr[0], d->w, d->h);
 	}

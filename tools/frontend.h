@@ -82,7 +82,9 @@ int fe_display_reply(int fd, uint32_t req, const void *payload, uint32_t size);
 int fe_display_answer(int fd, uint32_t req, uint32_t w, uint32_t h);
 
 /* A display channel played as QEMU plays its end of VHOST_USER_GPU_SET_SOCKET: a thread answers the back-end's
- * requests (protocol features, one w x h display, no EDID) and reads and drops everything else it sends. */
+ * requests (protocol features, one w x h display, no EDID) and reads everything else it sends, noting per scanout
+ * (up to FE_SCANOUTS) the size announced, the updates and the first pixel of the last one. */
+#define FE_SCANOUTS 16
 struct fe_display {
 	int fd; /* our end, -1 when none */
 	uint32_t w, h;
@@ -90,6 +92,8 @@ struct fe_display {
 	int up;
 	_Atomic int stop;
 	_Atomic int closed; /* the back-end closed it or sent garbage */
+	_Atomic uint32_t shown_w[FE_SCANOUTS], shown_h[FE_SCANOUTS], last_pixel[FE_SCANOUTS];
+	_Atomic uint64_t updates[FE_SCANOUTS];
 };
 
 /* Create the channel, start its thread and hand the other end over (GPU_SET_SOCKET, acknowledged when REPLY_ACK

@@ -4,7 +4,8 @@
 #ifndef VGPUBENCH_EDID_H
 #define VGPUBENCH_EDID_H
 
-#define EDID_BLOCK 128
+#include "edid_block.h" /* common/: the block's builder, EDID_BLOCK */
+
 #define EDID_FIRMWARE_NAME "edid/vgpubench-640x480.bin"
 
 /* Fill out[128] with the EDID; returns 0. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "device/gpu_int.h"
+#include "edid_block.h"
 #include "display/copy_pool.h"
 #include "mono_clock.h"
 #include "render/renderer.h"
@@ -55,17 +56,53 @@ static uint32_t check_rect(struct cmd *c, const struct virtio_gpu_rect *rect, co
 		       rect->height, rect->x, rect->y, r->width, r->height);
 }
 
+int gpu_device_set_outputs(struct gpu_device *g, uint32_t n, const struct gpu_output_mode *modes, uint32_t nmodes,
+			   char *why, size_t whylen)
+{
+	struct edid_timing t;
+
+	if (n < 1 || n > VIRTIO_GPU_MAX_SCANOUTS) {
+		snprintf(why, whylen, "%u outputs: a vGPU has 1 to %d", n, VIRTIO_GPU_MAX_SCANOUTS);
+		return -1;
+	}
+	if (nmodes > n) {
+		snprintf(why, whylen, "%u modes for %u output%s", nmodes, n, n == 1 ? "" : "s");
+		return -1;
+	}
+	for (uint32_t i = 0; i < nmodes; i++)
+		if (edid_cvt_rb(modes[i].width, modes[i].height, &t) < 0) {
+			snprintf(why, whylen, "mode %ux%u of output %u: each side 64 to %d (an EDID's detailed timing)",
+				 modes[i].width, modes[i].height, i + 1, EDID_MAX_SIDE);
+			return -1;
+		}
+	g->num_scanouts = n;
+	g->modes_given = nmodes > 0;
+	for (uint32_t i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++)
+		g->mode[i] = i < nmodes ? modes[i]
+			   : i < n    ? (struct gpu_output_mode){ GPU_DEFAULT_WIDTH, GPU_DEFAULT_HEIGHT }
+				      : (struct gpu_output_mode){ 0, 0 };
+	return 0;
+}
+
+/* The modes given to the outputs (gpu_device_set_outputs), as display info: every output connected. */
+static void configured_info(const struct gpu_device *g, struct virtio_gpu_resp_display_info *di)
+{
+	for (uint32_t i = 0; i < g->num_scanouts; i++) {
+		di->pmodes[i].enabled = 1;
+		di->pmodes[i].r.width = g->mode[i].width ? g->mode[i].width : GPU_DEFAULT_WIDTH;
+		di->pmodes[i].r.height = g->mode[i].height ? g->mode[i].height : GPU_DEFAULT_HEIGHT;
+	}
+}
+
 uint32_t gd_cmd_display_info(struct cmd *c)
 {
 	struct gpu_device *g = c->g;
 	struct virtio_gpu_resp_display_info *di = &c->resp.di;
 
 	memset(di, 0, sizeof(*di));
-	if (gdisp_get_display_info(gpu_device_display(g), di) < 0) {
+	if (g->modes_given || gdisp_get_display_info(gpu_device_display(g), di) < 0) {
 		memset(di, 0, sizeof(*di));
-		di->pmodes[0].enabled = 1;
-		di->pmodes[0].r.width = g->default_width;
-		di->pmodes[0].r.height = g->default_height;
+		configured_info(g, di);
 	}
 	for (uint32_t i = g->num_scanouts; i < VIRTIO_GPU_MAX_SCANOUTS; i++)
 		memset(&di->pmodes[i], 0, sizeof(di->pmodes[i]));
@@ -472,8 +509,19 @@ uint32_t gd_cmd_edid(struct cmd *c)
 	if (m.scanout >= c->g->num_scanouts)
 		return gd_fail(c, VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID, "scanout %u of %u", m.scanout,
 			       c->g->num_scanouts);
-	if (gdisp_get_edid(gpu_device_display(c->g), m.scanout, &c->resp.edid) < 0)
-		return gd_fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "the front-end gave no EDID for scanout %u", m.scanout);
+	if (c->g->modes_given || gdisp_get_edid(gpu_device_display(c->g), m.scanout, &c->resp.edid) < 0) {
+		/* Its own: the output's mode alone, preferred, on a screen of 96 pixels an inch. */
+		const struct gpu_output_mode *o = &c->g->mode[m.scanout];
+		uint32_t w = o->width ? o->width : GPU_DEFAULT_WIDTH, h = o->height ? o->height : GPU_DEFAULT_HEIGHT;
+		struct edid_timing t;
+
+		if (edid_cvt_rb(w, h, &t) < 0)
+			return gd_fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "no EDID for scanout %u's mode %ux%u", m.scanout,
+				       w, h);
+		memset(&c->resp.edid, 0, sizeof(c->resp.edid));
+		edid_build(c->resp.edid.edid, &t, w * 254 / 960, h * 254 / 960, "vgpu-mediator");
+		c->resp.edid.size = EDID_BLOCK;
+	}
 	c->resp_len = sizeof(c->resp.edid);
 	return VIRTIO_GPU_RESP_OK_EDID;
 }

@@ -107,8 +107,6 @@ void gpu_device_init(struct gpu_device *g, struct vdev *vdev)
 	idmap_init(&g->res);
 	idmap_init(&g->ctx);
 	g->num_scanouts = 1;
-	g->default_width = 1024;
-	g->default_height = 768;
 }
 
 int gpu_device_config_write(void *opaque, uint8_t *config, uint32_t offset, uint32_t size)

@@ -105,9 +105,14 @@ struct gpu_device {
 	uint64_t remaps;              /* guest memory remapped under it (gpu_device_mem_remapped) */
 	uint64_t backings_moved;      /* backings looked up again in the new map */
 	uint64_t backings_lost;       /* backings dropped: their memory was no longer in guest RAM */
+	/* Its outputs (gpu_device_set_outputs): how many scanouts it serves, and the mode each offers (0x0: none given,
+	 * the front-end's display info and EDIDs are asked for instead). Kept across resets. */
 	uint32_t num_scanouts;
+	struct gpu_output_mode {
+		uint32_t width, height;
+	} mode[VIRTIO_GPU_MAX_SCANOUTS];
+	int modes_given;
 	struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
-	uint32_t default_width, default_height; /* reported when the front-end gives no layout */
 	struct gpu_pending *pending;
 	unsigned npending, cap_pending;
 	uint8_t *flush_buf;
@@ -183,6 +188,16 @@ const struct gpu_renderer_desc *gpu_device_description(void);
 /* The vGPU's size in bytes (0: none): a create that would take its resources past it is answered OUT_OF_MEMORY.
  * Kept across resets. */
 void gpu_device_set_size(struct gpu_device *g, uint64_t bytes);
+
+/* A mode an output offers when none is given and the front-end says nothing. */
+#define GPU_DEFAULT_WIDTH 1024
+#define GPU_DEFAULT_HEIGHT 768
+
+/* The vGPU's outputs: n scanouts (1 to VIRTIO_GPU_MAX_SCANOUTS), the first nmodes (at most n) offering the modes
+ * given, as preferred in their EDIDs and as the display info (the rest GPU_DEFAULT_*); with nmodes 0 the
+ * front-end's display info and EDIDs are passed on, as with one output. Kept across resets. 0, or -1 with why. */
+int gpu_device_set_outputs(struct gpu_device *g, uint32_t n, const struct gpu_output_mode *modes, uint32_t nmodes,
+			   char *why, size_t whylen);
 
 /* Bytes a RESOURCE_CREATE_3D asks for: every level, layer and sample at its format's size (formats of more than 4
  * bytes a texel as they are, every other at 4), a buffer its width. An upper bound for all but 64-bit formats. */

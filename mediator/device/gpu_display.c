@@ -280,7 +280,7 @@ int gdisp_update(struct gpu_display *g, uint32_t scanout, uint32_t x, uint32_t y
 
 	if (send_msg(g, VHOST_USER_GPU_UPDATE, &m, sizeof(m), pixels, bytes) < 0)
 		return -1;
-	gdisp_count_update(g, bytes);
+	gdisp_count_update(g, scanout, bytes);
 	return 0;
 }
 
@@ -299,10 +299,14 @@ int gdisp_msg_update(struct dsend_msg *msg, uint32_t scanout, uint32_t x, uint32
 	return msg_build(msg, VHOST_USER_GPU_UPDATE, &m, sizeof(m), pixels, (size_t)w * h * 4);
 }
 
-void gdisp_count_update(struct gpu_display *g, uint64_t bytes)
+void gdisp_count_update(struct gpu_display *g, uint32_t scanout, uint64_t bytes)
 {
 	g->updates++;
 	g->update_bytes += bytes;
+	if (scanout < VIRTIO_GPU_MAX_SCANOUTS) {
+		g->out_updates[scanout]++;
+		g->out_bytes[scanout] += bytes;
+	}
 }
 
 void gdisp_fail(struct gpu_display *g, const char *why)

@@ -17,6 +17,7 @@ struct gpu_display {
 	int negotiating;   /* our GET_PROTOCOL_FEATURES awaits its answer */
 	unsigned timeout_ms; /* the longest any one send or reply may take */
 	uint64_t updates, update_bytes, failed;
+	uint64_t out_updates[VIRTIO_GPU_MAX_SCANOUTS], out_bytes[VIRTIO_GPU_MAX_SCANOUTS]; /* the same, by scanout */
 	/* Each scanout's size as last announced on this channel (0: disabled, or not yet). */
 	uint32_t shown_w[VIRTIO_GPU_MAX_SCANOUTS], shown_h[VIRTIO_GPU_MAX_SCANOUTS];
 	char why[192]; /* why the channel was closed */
@@ -60,7 +61,7 @@ int gdisp_announce_due(struct gpu_display *g, uint32_t scanout, uint32_t width, 
 void gdisp_msg_scanout(struct dsend_msg *m, uint32_t scanout, uint32_t width, uint32_t height);
 int gdisp_msg_update(struct dsend_msg *m, uint32_t scanout, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
 		     const void *pixels);
-void gdisp_count_update(struct gpu_display *g, uint64_t bytes);
+void gdisp_count_update(struct gpu_display *g, uint32_t scanout, uint64_t bytes);
 void gdisp_fail(struct gpu_display *g, const char *why);
 
 /* Cursor image (64x64 a8r8g8b8) and position; or just a move (shape NULL), or hide. 0 or -1. */

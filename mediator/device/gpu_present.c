@@ -210,7 +210,7 @@ int gpu_device_present_collect(struct gpu_device *g)
 		stage_record(&g->st.stage[STAGE_DISPLAY_SEND], ns);
 		g->st.present_ns += ns;
 		if (u->last < p->job.sent)
-			gdisp_count_update(&g->disp, u->bytes);
+			gdisp_count_update(&g->disp, u->scanout, u->bytes);
 	}
 	p->n = 0;
 	for (unsigned k = 0; k < p->nlent; k++) {

@@ -46,6 +46,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	gpu_device_init(&gd, &vd);
+	/* Odd inputs get the most outputs a vGPU may have (two with modes given): every scanout ID is in reach. */
+	if (size && (data[0] & 1)) {
+		static const struct gpu_output_mode modes[2] = { { 1920, 1080 }, { 64, 4095 } };
+
+		if (gpu_device_set_outputs(&gd, VIRTIO_GPU_MAX_SCANOUTS, modes, 2, err, sizeof(err)) < 0)
+			abort();
+	}
 	while (off + 3 <= size) {
 		uint16_t len;
 		unsigned qi = data[off + 2] & 1;

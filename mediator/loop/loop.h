@@ -98,6 +98,9 @@ struct slot {
 	int fence_new;
 	int worker_down; /* its worker died or was cut off: seen, the vGPU broken until its device is reset */
 	uint64_t size_bytes; /* --vgpu ...,mem=: the vGPU's size (0: none) */
+	uint32_t outputs;    /* --vgpu ...,outputs=: its scanouts (1 by default) */
+	struct gpu_output_mode modes[VIRTIO_GPU_MAX_SCANOUTS]; /* --vgpu ...,modes= (nmodes 0: the front-end's) */
+	uint32_t nmodes;
 	struct vgpu_worker_log wlog;
 	uint32_t fault_delay_ms; /* --test-faults: how long its next worker waits before READY */
 	int behind; /* a request was put back until its worker's work is done (gpu_device_handle): not served till then */

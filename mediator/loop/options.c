@@ -29,14 +29,44 @@ static int opt_long(const char *opt, const char *text, long lo, long hi, const c
 	return 0;
 }
 
-/* A --vgpu or --vtest spec: name=NAME,socket=PATH[,weight=N][,fps=F][,mem=MIB]. */
+/* A --vgpu or --vtest spec: name=NAME,socket=PATH[,weight=N][,fps=F][,mem=MIB] and, for --vgpu,
+ * [,outputs=N][,modes=WxH:WxH...]. */
 struct spec {
 	char buf[512];
 	const char *name, *path;
 	long weight;
 	double fps;
 	long mem_mb; /* the vGPU's size (each client's, for --vtest), 0: none */
+	long outputs; /* 0: not given (one) */
+	struct gpu_output_mode modes[VIRTIO_GPU_MAX_SCANOUTS];
+	uint32_t nmodes;
 };
+
+/* modes=WxH:WxH...: at most VIRTIO_GPU_MAX_SCANOUTS sizes, each two whole numbers (their range is the device's to
+ * judge). 0, or -1 with the reason printed. */
+static int parse_modes(const char *opt, const char *text, char *v, struct spec *sp)
+{
+	char *save = NULL;
+
+	for (char *m = strtok_r(v, ":", &save); m; m = strtok_r(NULL, ":", &save)) {
+		char *x = strchr(m, 'x'), *end;
+		unsigned long w, h;
+
+		if (sp->nmodes == VIRTIO_GPU_MAX_SCANOUTS) {
+			fprintf(stderr, "vgpu-mediator: %s %s: more than %d modes\n", opt, text,
+				VIRTIO_GPU_MAX_SCANOUTS);
+			return -1;
+		}
+		w = x ? strtoul(m, &end, 10) : 0;
+		if (!x || end != x || *m == '-' || x[1] == '-' ||
+		    (h = strtoul(x + 1, &end, 10), *end || end == x + 1) || w > UINT32_MAX || h > UINT32_MAX) {
+			fprintf(stderr, "vgpu-mediator: %s %s: mode '%s' is not WIDTHxHEIGHT\n", opt, text, m);
+			return -1;
+		}
+		sp->modes[sp->nmodes++] = (struct gpu_output_mode){ (uint32_t)w, (uint32_t)h };
+	}
+	return 0;
+}
 
 #define SPEC_MAX_MEM_MB 1048576 /* a vGPU's size: 1 TiB at most */
 
@@ -57,7 +87,7 @@ static int spec_long(const char *opt, const char *text, const char *key, const c
 
 static int parse_spec(const char *opt, const char *text, struct spec *sp)
 {
-	char *save = NULL, *weight = NULL, *fps = NULL, *mem = NULL, *end;
+	char *save = NULL, *weight = NULL, *fps = NULL, *mem = NULL, *outputs = NULL, *modes = NULL, *end;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->weight = 1;
@@ -73,6 +103,10 @@ static int parse_spec(const char *opt, const char *text, struct spec *sp)
 			fps = kv + 4;
 		else if (!strncmp(kv, "mem=", 4))
 			mem = kv + 4;
+		else if (!strncmp(kv, "outputs=", 8) && !strcmp(opt, "--vgpu"))
+			outputs = kv + 8;
+		else if (!strncmp(kv, "modes=", 6) && !strcmp(opt, "--vgpu"))
+			modes = kv + 6;
 		else {
 			fprintf(stderr, "vgpu-mediator: %s %s: unknown key in '%s'\n", opt, text, kv);
 			return -1;
@@ -83,7 +117,9 @@ static int parse_spec(const char *opt, const char *text, struct spec *sp)
 		return -1;
 	}
 	if ((weight && spec_long(opt, text, "weight", weight, SCHED_MAX_WEIGHT, "", &sp->weight) < 0) ||
-	    (mem && spec_long(opt, text, "mem", mem, SPEC_MAX_MEM_MB, " MiB", &sp->mem_mb) < 0))
+	    (mem && spec_long(opt, text, "mem", mem, SPEC_MAX_MEM_MB, " MiB", &sp->mem_mb) < 0) ||
+	    (outputs && spec_long(opt, text, "outputs", outputs, VIRTIO_GPU_MAX_SCANOUTS, "", &sp->outputs) < 0) ||
+	    (modes && parse_modes(opt, text, modes, sp) < 0))
 		return -1;
 	if (fps && ((sp->fps = strtod(fps, &end)), end == fps || *end || !(sp->fps >= 0 && sp->fps <= SCHED_MAX_FPS))) {
 		fprintf(stderr, "vgpu-mediator: %s %s: fps must be 0 to %.0f\n", opt, text, SCHED_MAX_FPS);
@@ -110,6 +146,20 @@ static int parse_vgpu(const char *text)
 	}
 	snprintf(s->path, sizeof(s->path), "%s", sp.path);
 	s->size_bytes = (uint64_t)sp.mem_mb << 20;
+	/* Outputs: as many as asked, else one a mode, else one; checked now by the device that will serve them. */
+	s->outputs = sp.outputs ? (uint32_t)sp.outputs : sp.nmodes ? sp.nmodes : 1;
+	s->nmodes = sp.nmodes;
+	memcpy(s->modes, sp.modes, sizeof(s->modes));
+	{
+		struct gpu_device probe;
+		char why[160];
+
+		memset(&probe, 0, sizeof(probe));
+		if (gpu_device_set_outputs(&probe, s->outputs, s->modes, s->nmodes, why, sizeof(why)) < 0) {
+			fprintf(stderr, "vgpu-mediator: --vgpu %s: %s\n", text, why);
+			return -1;
+		}
+	}
 	sched_set_weight(&M.sched, slot_index(s), sp.weight);
 	sched_set_target(&M.sched, slot_index(s), sp.fps);
 	return 0;
@@ -287,10 +337,13 @@ struct opt_def {
 #define FLAG(name, field, help) { name, NULL, NULL, help, offsetof(struct options, field) }
 
 #define SPEC "name=NAME,socket=PATH[,weight=N][,fps=F][,mem=MIB]"
+#define VGPU_SPEC SPEC "[,outputs=N][,modes=WxH:WxH...]"
 
 static const struct opt_def opt_table[] = {
 	OPT("listen", "DIR", set_listen, "DIR/vgpu.sock takes any number of VMs, each a vGPU"),
-	OPT("vgpu", SPEC, set_vgpu, "a named vGPU on its own socket (mem: its size)"),
+	OPT("vgpu", VGPU_SPEC, set_vgpu,
+	    "a named vGPU on its own socket (mem: its size; outputs: its displays, 1 to 16; modes: theirs, offered "
+	    "instead of the front-end's)"),
 	OPT("vtest", SPEC, set_vtest, "dom0's GL clients (Mesa's virpipe), a vGPU each, counted as NAME"),
 	OPT("control", "PATH", set_control, "the control socket (default DIR/control.sock with --listen)"),
 	OPT("render-node", "PATH|auto|none", set_render_node, "the DRM render node to render on (default auto)"),

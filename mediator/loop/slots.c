@@ -160,9 +160,12 @@ void slot_connect(struct slot *s, int fd)
 	 * replies costs at most this long per reply, once its socket buffer is full. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	gpu_device_config(&cfg, M.virgl);
+	cfg.num_scanouts = s->outputs ? s->outputs : 1;
 	vdev_init(&s->vd, fd, 2, gpu_device_features(M.virgl), &cfg, sizeof(cfg), gpu_device_handle, &s->gd);
 	gpu_device_init(&s->gd, &s->vd);
 	gpu_device_set_size(&s->gd, s->size_bytes);
+	if (s->outputs && gpu_device_set_outputs(&s->gd, s->outputs, s->modes, s->nmodes, s->why, sizeof(s->why)) < 0)
+		logf_("vgpu %s: its outputs: %s (one served)", s->name, s->why); /* checked at start: not met */
 	worker_open(s);
 	gpu_device_set_display_interval(&s->gd, M.display_interval_ns);
 	s->vd.config_hook = gpu_device_config_write;

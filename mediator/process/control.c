@@ -236,6 +236,25 @@ static json_object *vgpu_json(const struct control_vgpu *v)
 		json_object_object_add(o, "display_refresh_hz",
 				       json_object_new_double(g->display_interval_ns ? 1e9 / (double)g->display_interval_ns
 										: 0));
+		/* Its outputs: the mode each offers (null: the front-end's), the resource it shows and how much of it,
+		 * and the display updates sent for it. */
+		json_object *outs = json_object_new_array();
+
+		for (uint32_t i = 0; i < g->num_scanouts && i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
+			json_object *x = json_object_new_object();
+			char mode[32];
+
+			snprintf(mode, sizeof(mode), "%ux%u", g->mode[i].width, g->mode[i].height);
+			json_object_object_add(x, "mode", g->modes_given ? json_object_new_string(mode) : NULL);
+			add_u64(x, "resource", g->scanout[i].resource_id);
+			snprintf(mode, sizeof(mode), "%ux%u", g->scanout[i].r.width, g->scanout[i].r.height);
+			json_object_object_add(x, "shows",
+					       json_object_new_string(g->scanout[i].resource_id ? mode : ""));
+			add_u64(x, "display_updates", g->disp.out_updates[i]);
+			add_u64(x, "display_bytes", g->disp.out_bytes[i]);
+			json_object_array_add(outs, x);
+		}
+		json_object_object_add(o, "outputs", outs);
 		/* How frames reach the front-end: copied over the display socket (no dmabuf scanout is offered) */
 		json_object_object_add(o, "display_path", json_object_new_string("copy"));
 		json_object_object_add(o, "stages", stages_json(s->stage));

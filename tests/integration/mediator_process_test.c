@@ -256,6 +256,129 @@ static void test_lost_signal(const char *dir)
 	free(log);
 }
 
+/* One command whose answer is resp_len bytes (up to 4 KiB) into resp; its type, or 0 when none came within 5 s. */
+static uint32_t cmd_into(struct client *c, const void *cmd, uint32_t len, void *resp, uint32_t resp_len)
+{
+	struct virtio_gpu_ctrl_hdr h;
+
+	memcpy(c->fe.ram + IN, cmd, len);
+	memset(c->fe.ram + OUT, 0, resp_len);
+	fe_post(&c->fe, RING, c->qsz, c->head, IN, len, OUT, resp_len);
+	c->head = (uint16_t)((c->head + 2) % c->qsz);
+	fe_want_used(&c->fe, RING, c->qsz, (uint16_t)(c->used + 1));
+	if (fe_kick(c->kick) < 0 || fe_wait_used(&c->fe, RING, c->call, (uint16_t)(c->used + 1), 5000) < 0)
+		return 0;
+	c->used++;
+	memcpy(resp, c->fe.ram + OUT, resp_len);
+	memcpy(&h, resp, sizeof(h));
+	return h.type;
+}
+
+/* Output i's frame: resource i + 1 (16x16) backed at BACK(i) in the colour of output i, shown on scanout i and
+ * flushed. 0 or -1. */
+#define BACK(i) (0x20000u + 0x1000u * (i))
+#define COLOUR(i) (0x00102030u + 0x00080808u * (i))
+static int output_frame(struct client *c, uint32_t i)
+{
+	struct {
+		struct virtio_gpu_resource_attach_backing a;
+		struct virtio_gpu_mem_entry e;
+	} ab = { { { .type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING }, i + 1, 1 }, { BACK(i), 16 * 16 * 4, 0 } };
+	struct virtio_gpu_transfer_to_host_2d tr = { { .type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D }, { 0, 0, 16, 16 },
+						     0, i + 1, 0 };
+	struct virtio_gpu_set_scanout so = { { .type = VIRTIO_GPU_CMD_SET_SCANOUT }, { 0, 0, 16, 16 }, i, i + 1 };
+	struct virtio_gpu_resource_flush fl = { { .type = VIRTIO_GPU_CMD_RESOURCE_FLUSH }, { 0, 0, 16, 16 }, i + 1, 0 };
+	uint32_t px = COLOUR(i);
+
+	for (int k = 0; k < 16 * 16; k++)
+		memcpy(c->fe.ram + BACK(i) + 4 * k, &px, 4);
+	return create(c, i + 1) == VIRTIO_GPU_RESP_OK_NODATA &&
+			       client_cmd(c, &ab, sizeof(ab)) == VIRTIO_GPU_RESP_OK_NODATA &&
+			       client_cmd(c, &tr, sizeof(tr)) == VIRTIO_GPU_RESP_OK_NODATA &&
+			       client_cmd(c, &so, sizeof(so)) == VIRTIO_GPU_RESP_OK_NODATA &&
+			       client_cmd(c, &fl, sizeof(fl)) == VIRTIO_GPU_RESP_OK_NODATA
+		       ? 0
+		       : -1;
+}
+
+/* A vGPU of 16 outputs (outputs=16, the first two with modes, the rest the default): its config space, display
+ * info and EDIDs say so, a scanout past them is refused to the guest, each output's frame reaches the display
+ * channel on its own scanout, and the control socket counts them by output; its neighbour keeps one output. */
+static void test_outputs(const char *dir)
+{
+	struct two t;
+	struct client a, b;
+	struct fe_display da;
+	struct virtio_gpu_resp_display_info di;
+	struct virtio_gpu_resp_edid ed;
+	struct virtio_gpu_ctrl_hdr q = { .type = VIRTIO_GPU_CMD_GET_DISPLAY_INFO };
+	struct virtio_gpu_cmd_get_edid ge = { { .type = VIRTIO_GPU_CMD_GET_EDID }, 1, 0 };
+	struct virtio_gpu_set_scanout past = { { .type = VIRTIO_GPU_CMD_SET_SCANOUT }, { 0, 0, 16, 16 }, 16, 1 };
+	struct vhost_config cfg = { .offset = 8, .size = 4 };
+	uint32_t req, n = 0, seen = 0, sum = 0;
+	json_object *doc, *outs;
+
+	two_vgpus(&t, dir, "outputs", "outputs=16,modes=1920x1080:1280x1024");
+	char *argv[] = { (char *)mediator, "--vgpu", t.va, "--vgpu", t.vb, "--control", t.ctl, NULL };
+
+	med_pid = start(argv, t.log);
+	CHECK(client_up(&a, t.a_sock) == 0 && client_up(&b, t.b_sock) == 0, "front-ends a and b up");
+	CHECK(fe_send(&a.fe, VHOST_USER_GET_CONFIG, 0, &cfg, 12 + 4, NULL, 0) == 0 &&
+		      fe_reply(&a.fe, &req, &cfg, sizeof(cfg)) == 16 && (memcpy(&n, cfg.data, 4), n == 16),
+	      "a's config space: 16 scanouts (%u)", n);
+	CHECK(cmd_into(&a, &q, sizeof(q), &di, sizeof(di)) == VIRTIO_GPU_RESP_OK_DISPLAY_INFO &&
+		      di.pmodes[0].enabled && di.pmodes[0].r.width == 1920 && di.pmodes[0].r.height == 1080 &&
+		      di.pmodes[1].r.width == 1280 && di.pmodes[1].r.height == 1024 && di.pmodes[15].enabled &&
+		      di.pmodes[15].r.width == 1024 && di.pmodes[15].r.height == 768,
+	      "a's display info: 1920x1080, 1280x1024, then 1024x768 up to output 16 (%ux%u, %ux%u, %ux%u)",
+	      di.pmodes[0].r.width, di.pmodes[0].r.height, di.pmodes[1].r.width, di.pmodes[1].r.height,
+	      di.pmodes[15].r.width, di.pmodes[15].r.height);
+	CHECK(cmd_into(&a, &ge, sizeof(ge), &ed, sizeof(ed)) == VIRTIO_GPU_RESP_OK_EDID && ed.size == 128 &&
+		      (ed.edid[56] | (ed.edid[58] >> 4) << 8) == 1280 &&
+		      (ed.edid[59] | (ed.edid[61] >> 4) << 8) == 1024 &&
+		      (ed.edid[24] & 2),
+	      "output 2's EDID prefers 1280x1024 (%u x %u)", ed.edid[56] | (ed.edid[58] >> 4) << 8,
+	      ed.edid[59] | (ed.edid[61] >> 4) << 8);
+	for (int i = 0; i < 128; i++)
+		sum += ed.edid[i];
+	CHECK(sum % 256 == 0 && !memcmp(ed.edid, "\0\xff\xff\xff\xff\xff\xff\0", 8), "a valid EDID block");
+	CHECK(cmd_into(&b, &q, sizeof(q), &di, sizeof(di)) == VIRTIO_GPU_RESP_OK_DISPLAY_INFO && di.pmodes[0].enabled &&
+		      !di.pmodes[1].enabled,
+	      "b keeps one output");
+
+	CHECK(fe_display_start(&a.fe, &da, 1920, 1080, 0) == 0, "a's display channel");
+	for (uint32_t i = 0; i < 16; i++)
+		CHECK(output_frame(&a, i) == 0, "a's output %u shows its frame", i + 1);
+	CHECK(client_cmd(&a, &past, sizeof(past)) == VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID,
+	      "scanout 16 (the 17th) is refused to the guest");
+	for (double end = vb_now() + 10; vb_now() < end && seen < 16; usleep(20000)) {
+		seen = 0;
+		for (uint32_t i = 0; i < 16; i++)
+			seen += da.updates[i] > 0 && (da.last_pixel[i] & 0xffffff) == COLOUR(i) && da.shown_w[i] == 16;
+	}
+	CHECK(seen == 16, "every output's last frame on the display channel is what its guest drew (%u of 16)", seen);
+	doc = control(t.ctl);
+	outs = control_doc_field(doc, "a", "outputs");
+	json_object *first = outs ? json_object_array_get_idx(outs, 0) : NULL;
+	json_object *last = outs ? json_object_array_get_idx(outs, 15) : NULL;
+	const char *mode0 = first ? json_object_get_string(json_object_object_get(first, "mode")) : NULL;
+
+	CHECK(outs && json_object_array_length(outs) == 16 && mode0 && !strcmp(mode0, "1920x1080") &&
+		      json_object_get_int64(json_object_object_get(last, "display_updates")) >= 1 &&
+		      json_object_get_int64(json_object_object_get(last, "resource")) == 16,
+	      "the control socket lists a's 16 outputs with their modes and updates: %.300s",
+	      outs ? json_object_to_json_string(outs) : "(none)");
+	outs = control_doc_field(doc, "b", "outputs");
+	CHECK(outs && json_object_array_length(outs) == 1 &&
+		      json_object_object_get(json_object_array_get_idx(outs, 0), "mode") == NULL,
+	      "and b's one, the front-end's mode: %s", outs ? json_object_to_json_string(outs) : "(none)");
+	json_object_put(doc);
+	fe_display_stop(&da);
+	client_down(&a);
+	client_down(&b);
+	stop(med_pid, t.log);
+}
+
 /* Field `key` of the mediator's sandbox object, as a JSON string ("" when absent). */
 static const char *sandbox_field(json_object *doc, const char *key)
 {
@@ -629,6 +752,13 @@ static void test_command_line(const char *dir)
 		{ { "--watchdog-action", "shrug" }, 2, "report or quarantine" },
 		{ { "--vgpu", "name=a" }, 2, "needs name= and socket=" },
 		{ { "--vgpu", "name=a,socket=/tmp/x,weight=0" }, 2, "weight must be 1 to" },
+		{ { "--vgpu", "name=a,socket=/tmp/x,outputs=0" }, 2, "outputs must be 1 to 16" },
+		{ { "--vgpu", "name=a,socket=/tmp/x,outputs=17" }, 2, "outputs must be 1 to 16" },
+		{ { "--vgpu", "name=a,socket=/tmp/x,modes=0x0" }, 2, "mode 0x0 of output 1: each side 64 to 4095" },
+		{ { "--vgpu", "name=a,socket=/tmp/x,modes=100000x100000" }, 2, "mode 100000x100000 of output 1" },
+		{ { "--vgpu", "name=a,socket=/tmp/x,outputs=1,modes=800x600:640x480" }, 2, "2 modes for 1 output" },
+		{ { "--vgpu", "name=a,socket=/tmp/x,modes=800by600" }, 2, "mode '800by600' is not WIDTHxHEIGHT" },
+		{ { "--vtest", "name=a,socket=/tmp/x,outputs=2" }, 2, "unknown key in 'outputs=2'" },
 		{ { "--vgpu", "name=a,socket=/tmp/x", "--vtest" }, 2, "--vtest needs a value" },
 		{ { NULL }, 2, "usage: vgpu-mediator" },
 	};
@@ -665,6 +795,7 @@ int main(int argc, char **argv)
 	test_named(dir);
 	test_reset(dir);
 	test_lost_signal(dir);
+	test_outputs(dir);
 	test_sandbox(dir);
 	test_listen(dir);
 	test_throttle(dir);
