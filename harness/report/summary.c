@@ -44,10 +44,24 @@ static void absent_note(struct absent_corners *ab, const char *name, const char 
 	snprintf(ab->why[ab->n++], sizeof(ab->why[0]), "%s", why);
 }
 
+/* The jobs a group (configuration, guest count, workload) of the run has, whatever became of them. */
+struct group_jobs {
+	const char *config, *workload;
+	int topology, jobs;
+};
+
+static void count_group(void *ctx, const struct store_job_group *g)
+{
+	struct group_jobs *q = ctx;
+
+	if (g->topology == q->topology && !strcmp(g->config, q->config) && !strcmp(g->workload, q->workload))
+		q->jobs += g->jobs;
+}
+
 /* One cell of the triangle: median(a) ÷ median(b) with its 95% interval, or a short word for why there is none
  * (the reason itself is kept in ab, said once under the table). */
 static void triangle_cell(struct rep *r, const struct series *a, const struct series *b, const char *aname,
-			  const char *bname, struct absent_corners *ab)
+			  const char *bname, const char *workload, int guests, struct absent_corners *ab)
 {
 	const char *names[2] = { aname, bname };
 	const struct series *ss[2] = { a, b };
@@ -77,6 +91,8 @@ static void triangle_cell(struct rep *r, const struct series *a, const struct se
 
 		if (ss[k] && ss[k]->n)
 			continue;
+		const struct config_def *def = names[k] ? config_find(names[k]) : NULL;
+
 		if (!names[k]) {
 			fprintf(r->html, "<td class=na>no such configuration</td>");
 		} else if (store_config_get(r->st, r->run, names[k], &status, &reason) < 0) {
@@ -84,11 +100,28 @@ static void triangle_cell(struct rep *r, const struct series *a, const struct se
 			absent_note(ab, names[k], "is not in this run's plan");
 		} else {
 			int skipped = strcmp(status, "skipped") == 0;
+			/* Not a failure: a configuration that never runs with so many guests (passthrough: one). */
+			int too_many = !skipped && def && def->max_guests && guests > def->max_guests;
+			struct group_jobs q = { names[k], workload, guests, 0 };
 
-			fprintf(r->html, "<td class=na>%s %s</td>", names[k],
-				skipped ? "skipped" : "had no successful job");
-			why = skipped ? vb_strdupf("did not run here: %s", reason ? reason : "skipped")
-				      : vb_strdup("had no successful job here (the summary's jobs say why)");
+			if (!skipped && !too_many && guests &&
+			    store_job_groups(r->st, r->run, NULL, count_group, &q) == 0 && !q.jobs) {
+				/* Not a failure either: the plan did not run it with so many guests. */
+				fprintf(r->html, "<td class=na>%s not run with %d guest%s</td>", names[k], guests,
+					guests == 1 ? "" : "s");
+				why = vb_strdupf("was not run with %d guest%s in this run", guests,
+						 guests == 1 ? "" : "s");
+			} else if (too_many) {
+				fprintf(r->html, "<td class=na>%s %d guest%s at most</td>", names[k], def->max_guests,
+					def->max_guests == 1 ? "" : "s");
+				why = vb_strdupf("runs with %d guest%s at most (%s), so has no row with more",
+						 def->max_guests, def->max_guests == 1 ? "" : "s", def->description);
+			} else {
+				fprintf(r->html, "<td class=na>%s %s</td>", names[k],
+					skipped ? "skipped" : "had no successful job");
+				why = skipped ? vb_strdupf("did not run here: %s", reason ? reason : "skipped")
+					      : vb_strdup("had no successful job here (the summary's jobs say why)");
+			}
 			absent_note(ab, names[k], why);
 			free(why);
 			free(status);
@@ -188,9 +221,9 @@ void rep_section_triangle(struct rep *r)
 			fprintf(r->html, "</td><td>");
 			vb_xml_escape(r->html, metric);
 			fprintf(r->html, "</td><td>%d</td>", topo[t]);
-			triangle_cell(r, m, nat, mn, nn, &ab);
-			triangle_cell(r, p, nat, pn, nn, &ab);
-			triangle_cell(r, m, p, mn, pn, &ab);
+			triangle_cell(r, m, nat, mn, nn, w, topo[t], &ab);
+			triangle_cell(r, p, nat, pn, nn, w, topo[t], &ab);
+			triangle_cell(r, m, p, mn, pn, w, topo[t], &ab);
 			fprintf(r->html, "</tr>\n");
 			rows++;
 		}

@@ -271,6 +271,36 @@ static void check_triangle(const char *html, const char *reports)
 				 "(kvm_pvm &lt;loaded&gt;)</td>");
 }
 
+/* A passthrough that ran its one guest beside three mediated guests: at three guests passthrough's cells say it
+ * never runs with more, at one mediated's that it was not run so; neither claims a failure, each said once. */
+static void check_one_guest(struct store *s, const char *reports)
+{
+	char *path = NULL, *html;
+
+	copy_run(s, "a", "pt", 1.0);
+	exec_sql(s, "INSERT INTO configs(run_id, name, status, reason, seq)"
+		    " VALUES ('pt', 'passthrough', 'run', NULL, 1), ('pt', 'mediated', 'run', NULL, 2);"
+		    "UPDATE jobs SET config = 'mediated' WHERE run_id = 'pt' AND config = 'qemu-virgl';"
+		    "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
+		    " finished_at) SELECT 'pt', 'passthrough', 1, 1, workload, repetition, 'ok', 'tcg', 'now'"
+		    " FROM jobs WHERE run_id = 'pt' AND config = 'mediated' AND guest_index = 1;"
+		    "INSERT INTO metrics SELECT id, 'score', 700, 'score', 'higher' FROM jobs"
+		    " WHERE run_id = 'pt' AND config = 'passthrough';");
+	CHECK(report_generate(s, "pt", reports, &path) == 0, "the one-guest passthrough run's report");
+	html = path ? vb_read_file(path, NULL) : NULL;
+	CHECK(count(html, "<td class=na>passthrough 1 guest at most</td>") == 2 &&
+		      count(html, "<p class=na>passthrough runs with 1 guest at most (") == 1 &&
+		      !strstr(html, "no successful"),
+	      "three guests: passthrough runs one guest at most, said once, no failure claimed: %.1500s",
+	      html && strstr(html, "id=triangle") ? strstr(html, "id=triangle") : "(none)");
+	CHECK(count(html, "<td class=na>mediated not run with 1 guest</td>") == 2 &&
+		      count(html, "<p class=na>mediated was not run with 1 guest in this run</p>") == 1,
+	      "one guest: mediated was not run so (the plan ran it with three), not a failure");
+	check_no_repeats(html);
+	free(html);
+	free(path);
+}
+
 static void check_report(struct store *s, const char *dir, const char *reports, int browser)
 {
 	char *path = NULL;
@@ -472,6 +502,7 @@ static void test_all(const char *url, const char *dir, const char *reports, int 
 	check_report(&s, dir, reports, browser);
 	check_footer(&s);
 	check_empty(&s, reports);
+	check_one_guest(&s, reports);
 	check_calibration(&s, reports);
 	check_arms(&s, reports);
 	check_scenarios(&s, reports);
