@@ -28,7 +28,7 @@ run_row() {
 	plan "$tmp/$name.ini" "$name" "$target" "$min"
 	"$vb" run "$tmp/$name.ini" --results "$tmp/results" --reports "$tmp/reports" > "$tmp/$name.log" 2>&1
 	rc=$?
-	check '[ "$rc" = 0 ]' "the $name run ends well (exit $rc): $(tail -3 "$tmp/$name.log")"
+	check '[ "$rc" = 0 ]' "the $name run ends well (exit $rc): $(log_gist "$tmp/$name.log")"
 	run=$(q "SELECT id FROM runs WHERE plan_name = '$name'")
 	check 'fact "$run" | grep -qE "$re"' "$what: $(fact "$run")"
 	check '[ "$(jobs "$run")" = "$want" ]' "$want repetitions stored: $(jobs "$run")"

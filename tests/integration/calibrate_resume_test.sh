@@ -63,7 +63,7 @@ check '[ "$(q "SELECT count(*) FROM jobs")" = "$before" ]' "none of them ran any
 # 3. --resume finishes it, from another folder, with the plan text stored with it (two repetitions, not three).
 (cd / && exec "$vb" calibrate --resume "$cal" --results "$tmp/results" --reports "$tmp/reports") > "$tmp/cal2.log" 2>&1
 rc=$?
-check '[ "$rc" = 0 ]' "the resumed calibration ends well (exit $rc): $(tail -5 "$tmp/cal2.log")"
+check '[ "$rc" = 0 ]' "the resumed calibration ends well (exit $rc): $(log_gist "$tmp/cal2.log")"
 check 'grep -q "resuming run $a" "$tmp/cal2.log"' "it resumed the run it was stopped in"
 runs() { q "SELECT count(*) FROM runs WHERE plan_name = '$1' AND status = 'complete'"; }
 check '[ "$(runs cr-cal)" = 2 ] && [ "$(runs cr-cal-slow)" = 1 ] && [ "$(runs cr-calibration)" = 1 ]' \

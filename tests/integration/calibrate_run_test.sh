@@ -39,7 +39,7 @@ PLAN
 "$vb" calibrate "$tmp/plan.ini" --slowdown 50 --threshold 25 --results "$tmp/results" --reports "$tmp/reports" \
 	> "$tmp/cal.log" 2>&1
 rc=$?
-check '[ "$rc" = 0 ]' "calibrate ends well (exit $rc): $(tail -5 "$tmp/cal.log")"
+check '[ "$rc" = 0 ]' "calibrate ends well (exit $rc): $(log_gist "$tmp/cal.log")"
 
 runs() { q "SELECT count(*) FROM runs WHERE plan_name = '$1' AND status = 'complete'"; }
 check '[ "$(runs c-cal)" = 2 ] && [ "$(runs c-cal-slow)" = 1 ] && [ "$(runs c-calibration)" = 1 ]' \

@@ -72,7 +72,7 @@ check '[ "$rc" = 1 ] && grep -q "is an arm of the interleaved run $run: resume t
 	"resuming the arm is refused (exit $rc): $(tail -1 "$tmp/arm.log")"
 "$vb" run --resume "$run" --results "$tmp/results" --reports "$tmp/reports" > "$tmp/run2.log" 2>&1
 rc=$?
-check '[ "$rc" = 0 ] || [ "$rc" = 3 ]' "the resumed run ends (exit $rc): $(tail -5 "$tmp/run2.log")"
+check '[ "$rc" = 0 ] || [ "$rc" = 3 ]' "the resumed run ends (exit $rc): $(log_gist "$tmp/run2.log")"
 check '[ "$(q "SELECT group_concat(status) FROM runs WHERE id IN ('"'$run', '$arm'"')")" = complete,complete ]' \
 	"the run and its arm are complete: $(q "SELECT id, status FROM runs")"
 check '! grep -q "boot 1 of 2" "$tmp/run2.log"' "the first boots are not run again: $(grep "boot 1" "$tmp/run2.log")"

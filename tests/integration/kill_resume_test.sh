@@ -41,7 +41,7 @@ check '[ "$(q "SELECT status FROM runs")" = running ]' "a killed run stays 'runn
 before=$(q "SELECT count(*) FROM jobs")
 "$vb" run --resume "$run" --results "$tmp/results" > "$tmp/run2.log" 2>&1
 rc=$?
-check '[ $rc -eq 0 ] || [ $rc -eq 3 ]' "resume exited $rc: $(tail -5 "$tmp/run2.log")"
+check '[ $rc -eq 0 ] || [ $rc -eq 3 ]' "resume exited $rc: $(log_gist "$tmp/run2.log")"
 check '[ "$(q "SELECT status FROM runs")" = complete ]' "resumed run is complete"
 check '[ "$(q "SELECT count(*) FROM jobs")" = 2 ]' "both repetitions stored exactly once (had $before)"
 check '[ "$(q "SELECT count(*) FROM jobs WHERE status = '"'ok'"'")" = 2 ]' "both repetitions ok: $(q "SELECT reason FROM jobs WHERE status <> 'ok' LIMIT 1")"

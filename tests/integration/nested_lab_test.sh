@@ -18,7 +18,7 @@ check_tmpdir lab
 
 "$vb" run harness/plans/lab.ini --results "$tmp/results" --reports "$tmp/reports" > "$tmp/run.log" 2>&1
 rc=$?
-check '[ "$rc" = 0 ]' "the lab run ends well (exit $rc): $(tail -5 "$tmp/run.log")"
+check '[ "$rc" = 0 ]' "the lab run ends well (exit $rc): $(log_gist "$tmp/run.log")"
 dir=$(ls -d "$tmp"/results/runs/*/vms/passthrough-n1 2>/dev/null | head -1)
 check '[ -n "$dir" ] && [ -s "$dir/lab-inner.log" ]' "the inner run's log is kept with the outer run"
 inner="$dir/lab-inner.log"

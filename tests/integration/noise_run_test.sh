@@ -27,7 +27,7 @@ lp_num_threads = 3
 PLAN
 "$vb" run "$tmp/plan.ini" --results "$tmp/results" --reports "$tmp/reports" > "$tmp/run.log" 2>&1
 rc=$?
-check '[ "$rc" = 0 ] || [ "$rc" = 3 ]' "the run ends (exit $rc): $(tail -3 "$tmp/run.log")"
+check '[ "$rc" = 0 ] || [ "$rc" = 3 ]' "the run ends (exit $rc): $(log_gist "$tmp/run.log")"
 check 'grep -q "kms2d warm-up repetition on the host (discarded)" "$tmp/run.log"' "the warm-up is run and said so"
 check '[ "$(q "SELECT count(*) FROM jobs")" = 2 ]' "two repetitions stored: $(q "SELECT repetition FROM jobs")"
 check '[ "$(q "SELECT count(*) FROM jobs WHERE repetition = 0")" = 0 ]' "the warm-up is not stored"

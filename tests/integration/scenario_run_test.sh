@@ -33,7 +33,7 @@ PLAN
 
 "$vb" run "$tmp/plan.ini" --results "$tmp/results" --reports "$tmp/reports" > "$tmp/run.log" 2>&1
 rc=$?
-check '[ $rc -eq 0 ]' "the scenario run exits $rc: $(tail -15 "$tmp/run.log")"
+check '[ $rc -eq 0 ]' "the scenario run exits $rc: $(log_gist "$tmp/run.log")"
 check '[ "$(q "SELECT count(*) FROM scenario_jobs")" -eq 4 ]' "two guests in two phases: $(q "SELECT * FROM scenario_jobs")"
 check '[ "$(q "SELECT count(*) FROM scenario_jobs WHERE status = '"'"'ok'"'"'")" -eq 4 ]' \
 	"every row ok: $(q "SELECT guest_index, phase, workload, status, reason FROM scenario_jobs")"

@@ -22,6 +22,16 @@ check_tmpdir() {
 	trap 'pkill -KILL -f "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 }
 q() { sqlite3 "$tmp/results/vgpubench.db" "$1"; }
+# log_gist FILE: what a failure message should quote of a run's log (which goes with $tmp): the last lines that
+# say something went wrong (an error, a failed or timed-out job, a refusal, a crash), then the log's last two lines
+# (a run ends with its verdict, which names no failure), on one line.
+log_gist() {
+	{
+		grep -aE "error|fail|FAIL|refus|timed out|timeout|killed|panic|Abort|signal" "$1" 2>/dev/null |
+			grep -avE " 0 failed|no job failed" | tail -4
+		echo "... $(tail -2 "$1" 2>/dev/null | tr '\n' ' ')"
+	} | tr '\n' ' ' | cut -c1-1500
+}
 # wait_for_jobs PID N: wait (up to 5 minutes) until the results database holds N jobs, or process PID ended; the
 # count is left in $n (used to kill a harness once it has stored something).
 wait_for_jobs() {
