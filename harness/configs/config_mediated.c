@@ -23,10 +23,24 @@ static const char *skip_reason(const struct host *h, const struct plan *p, char 
 	return access(buf, X_OK) == 0 ? NULL : "vgpu-mediator is not built (run make)";
 }
 
+/* A vGPU's outputs for plan p's [guest] displays (",outputs=N,modes=WxH:WxH"; "" without), malloc'd. */
+static char *display_spec(const struct plan *p)
+{
+	char modes[PLAN_MAX_DISPLAYS * 12] = "";
+	size_t used = 0;
+
+	if (!p || !p->ndisplays)
+		return vb_strdup("");
+	for (int i = 0; i < p->ndisplays && used < sizeof(modes); i++)
+		used += (size_t)snprintf(modes + used, sizeof(modes) - used, "%s%dx%d", i ? ":" : "",
+					 p->displays[i].width, p->displays[i].height);
+	return vb_strdupf(",outputs=%d,modes=%s", p->ndisplays, modes);
+}
+
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
 {
 	char *argv[24 + 2 * GPU_BACKEND_MAX];
-	char *specs[GPU_BACKEND_MAX], *dom0;
+	char *specs[GPU_BACKEND_MAX], *dom0, *outputs;
 	char slice[16], watchdog[16], throttle[16], fps[16], disp[32];
 	const struct plan_mediator *m = env->sched;
 	int k = 0;
@@ -72,16 +86,17 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 		argv[k++] = "--display-fps";
 		argv[k++] = fps;
 	}
+	outputs = display_spec(env->plan);
 	for (int i = 0; i < n; i++) {
 		int g = i + 1, w = m && g <= PLAN_MAX_GUEST ? m->weight[g] : 0;
 		double fps = m && g <= PLAN_MAX_GUEST ? m->target_fps[g] : 0;
+		char mem[32] = "";
 
 		/* Each guest's vGPU is named guestN: the plan's weights and targets, the runner's counters. */
 		if (m && g <= PLAN_MAX_GUEST && m->vgpu_mem_mb[g])
-			specs[i] = vb_strdupf("name=guest%d,socket=%s,weight=%d,fps=%g,mem=%d", g, b->sock[i], w ? w : 1,
-					      fps, m->vgpu_mem_mb[g]);
-		else
-			specs[i] = vb_strdupf("name=guest%d,socket=%s,weight=%d,fps=%g", g, b->sock[i], w ? w : 1, fps);
+			snprintf(mem, sizeof(mem), ",mem=%d", m->vgpu_mem_mb[g]);
+		specs[i] = vb_strdupf("name=guest%d,socket=%s,weight=%d,fps=%g%s%s", g, b->sock[i], w ? w : 1, fps, mem,
+				      outputs);
 		argv[k++] = "--vgpu";
 		argv[k++] = specs[i];
 	}
@@ -94,6 +109,7 @@ static int start(struct gpu_backend *b, const struct backend_env *env, int n, ch
 	for (int i = 0; i < n; i++)
 		free(specs[i]);
 	free(dom0);
+	free(outputs);
 	if (b->pid[0] <= 0) {
 		snprintf(err, errlen, "cannot start %s: %s", env->mediator, strerror(errno));
 		return -1;

@@ -3,13 +3,13 @@
 #include "configs/configs.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "configs/gpu_backend.h"
 #include "host/hostcheck.h"
+#include "util.h"
 
-static const char *const virgl_args[] = { "-device", "virtio-gpu-gl-pci,xres=640,yres=480", "-display", "sdl,gl=on",
-					  NULL };
 
 static const char *skip_reason(const struct host *h, const struct plan *p, char *buf, size_t len)
 {
@@ -21,11 +21,18 @@ static const char *skip_reason(const struct host *h, const struct plan *p, char 
 
 static int start(struct gpu_backend *b, const struct backend_env *env, int n, char *err, size_t errlen)
 {
-	(void)env;
+	char *props = gpu_backend_display_props(env->plan);
+
 	(void)err;
 	(void)errlen;
-	for (int i = 0; i < n; i++)
-		memcpy(b->args[i], virgl_args, sizeof(virgl_args));
+	for (int i = 0; i < n; i++) {
+		b->args[i][0] = "-device";
+		b->args[i][1] = b->owned[i][1] = vb_strdupf("virtio-gpu-gl-pci%s", props);
+		b->args[i][2] = "-display";
+		b->args[i][3] = "sdl,gl=on";
+		b->args[i][4] = NULL;
+	}
+	free(props);
 	snprintf(b->description, sizeof(b->description), "QEMU's built-in virtio-gpu-gl-pci");
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* gpu_backend.c: GPU back-ends of guest configurations (see the header). */
 #define _GNU_SOURCE
 #include "configs/gpu_backend.h"
+#include "plan/plan.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -30,6 +31,14 @@ int gpu_backend_sockets_fit(const char *dir)
 	return strlen(dir) + sizeof("/mediator.control.sock") <= sizeof(((struct sockaddr_un *)0)->sun_path);
 }
 
+char *gpu_backend_display_props(const struct plan *p)
+{
+	if (!p || !p->ndisplays)
+		return vb_strdup(",xres=640,yres=480");
+	return vb_strdupf(",max_outputs=%d,xres=%d,yres=%d", p->ndisplays, p->displays[0].width,
+			  p->displays[0].height);
+}
+
 int gpu_backend_vhost_user(struct gpu_backend *b, const struct backend_env *env, char *err, size_t errlen)
 {
 	const char *dir = env->sockdir ? env->sockdir : env->dir;
@@ -53,7 +62,13 @@ int gpu_backend_vhost_user(struct gpu_backend *b, const struct backend_env *env,
 		ARG("-chardev");
 		OWN(vb_strdupf("socket,id=vgpu,path=%s", b->sock[i]));
 		ARG("-device");
-		ARG("vhost-user-gpu-pci,chardev=vgpu,xres=640,yres=480");
+		{
+			char *props = gpu_backend_display_props(env->plan);
+
+			/* QEMU keeps the guest's count of scanouts (its max_outputs) whatever the back-end says. */
+			OWN(vb_strdupf("vhost-user-gpu-pci,chardev=vgpu%s", props));
+			free(props);
+		}
 		b->args[i][k] = NULL;
 #undef OWN
 #undef ARG

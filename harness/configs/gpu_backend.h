@@ -62,6 +62,11 @@ void gpu_backend_stop(struct gpu_backend *b);
 /* Wait until a unix socket accepts connections, or process pid died. 0 or -1. */
 int gpu_backend_wait_socket(const char *path, pid_t pid, double timeout_s);
 
+/* A QEMU virtio-gpu device's display properties for plan p (malloc'd): its outputs and the first one's mode with
+ * [guest] displays (",max_outputs=N,xres=W,yres=H": QEMU's own devices take no mode for the others), else the
+ * harness's one 640x480 output. */
+char *gpu_backend_display_props(const struct plan *p);
+
 /* vhost-user guests: a socket path per guest (b->sock) and the QEMU arguments
  * that share the guest's RAM as memfd with the back-end. 0, or -1 with err. */
 int gpu_backend_vhost_user(struct gpu_backend *b, const struct backend_env *env, char *err, size_t errlen);

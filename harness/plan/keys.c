@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "configs/configs.h"
@@ -277,6 +278,30 @@ static int set_cpu(struct pstate *s, struct plan *p, char *v)
 	return 0;
 }
 
+/* displays = 1920x1080, 1280x1024: 1 to PLAN_MAX_DISPLAYS modes, each side 64 to 4095 (an EDID's detailed timing). */
+static int set_displays(struct pstate *s, struct plan *p, char *v)
+{
+	char *save = NULL;
+
+	p->ndisplays = 0;
+	for (char *m = strtok_r(v, ", \t", &save); m; m = strtok_r(NULL, ", \t", &save)) {
+		char *x = strchr(m, 'x'), *end;
+		long w, h;
+
+		if (p->ndisplays == PLAN_MAX_DISPLAYS)
+			return pr_fail(s, "displays: more than %d", PLAN_MAX_DISPLAYS);
+		w = x ? strtol(m, &end, 10) : 0;
+		if (!x || end != x || (h = strtol(x + 1, &end, 10), *end || end == x + 1))
+			return pr_fail(s, "displays: '%s' is not WIDTHxHEIGHT", m);
+		if (w < 64 || w > 4095 || h < 64 || h > 4095)
+			return pr_fail(s, "displays: %ldx%ld: each side 64 to 4095", w, h);
+		p->displays[p->ndisplays++] = (struct plan_display){ (int)w, (int)h };
+	}
+	if (!p->ndisplays)
+		return pr_fail(s, "displays: no mode");
+	return 0;
+}
+
 static int set_boot_timeout(struct pstate *s, struct plan *p, char *v)
 {
 	return pr_seconds(s, "boot_timeout_s", v, 5, 3600, &p->boot_timeout_s);
@@ -498,7 +523,7 @@ static const struct key_def plan_keys[] = {
 static const struct key_def guest_keys[] = {
 	{ "memory_mb", set_memory_mb },	      { "vcpus", set_vcpus },		  { "cpu", set_cpu },
 	{ "boot_timeout_s", set_boot_timeout }, { "job_timeout_s", set_job_timeout }, { "accel", set_accel },
-	{ "kernel_boot", set_kernel_boot },
+	{ "kernel_boot", set_kernel_boot },     { "displays", set_displays },
 };
 
 static const struct key_def mediator_keys[] = {

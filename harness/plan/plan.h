@@ -76,6 +76,13 @@ struct plan {
 	/* kernel_boot = bzimage: QEMU boots the distribution's bzImage as it is, not its unpacked ELF at the PVH
 	 * entry (the default, pvh: vm/kernel_elf.h) */
 	int kernel_bzimage;
+	/* displays = WxH, WxH: each guest's outputs and their modes (ndisplays 0: one output, the device's own), the
+	 * guest's KMS seeing the device's EDIDs instead of the harness's 640x480 one */
+#define PLAN_MAX_DISPLAYS 16
+	int ndisplays;
+	struct plan_display {
+		int width, height;
+	} displays[PLAN_MAX_DISPLAYS];
 	/* [noise]: what keeps a measurement clean (docs/plans.md "Noise") */
 	struct plan_noise {
 		int warmup;           /* a discarded repetition before the measured ones */

@@ -120,6 +120,7 @@ int run_guests_boot(struct run *r, const struct config_def *c, const char *label
 		.display = c->needs_display ? r->x.display : NULL,
 		.machine = gb->machine[0] ? gb->machine : NULL,
 		.kernel_args = gb->kernel_args[0] ? gb->kernel_args : NULL,
+		.device_edid = r->plan.ndisplays > 0,
 	};
 	int ok = 1;
 

@@ -80,9 +80,9 @@ int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
 	/* no_timer_check: under nested TCG (the lab host's guest) the kernel's check that the 8254 timer reaches the
 	 * IO-APIC can time out, and it then panics ("IO-APIC + timer doesn't work!"); the timer works, the check is
 	 * only too slow. Seen once in a make test's nested lab, 2026-12-07. */
-	OWN(vb_strdupf("console=ttyS0 panic=-1 loglevel=4 no_timer_check%s%s rdinit=/init drm.edid_firmware=%s "
-		       "vgpu.name=%s%s%s",
-		       accel_args[0] ? " " : "", accel_args, EDID_FIRMWARE_NAME, vm->name, o->kernel_args ? " " : "",
+	OWN(vb_strdupf("console=ttyS0 panic=-1 loglevel=4 no_timer_check%s%s rdinit=/init%s%s vgpu.name=%s%s%s",
+		       accel_args[0] ? " " : "", accel_args, o->device_edid ? "" : " drm.edid_firmware=",
+		       o->device_edid ? "" : EDID_FIRMWARE_NAME, vm->name, o->kernel_args ? " " : "",
 		       o->kernel_args ? o->kernel_args : ""));
 	ARG("-serial");
 	OWN(vb_strdupf("file:%s", vm->serial_log));

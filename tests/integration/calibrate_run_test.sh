@@ -6,13 +6,17 @@
 # turns boot by boot, the order rotating, and each is a run of its own.
 # The slowed run's mediator is throttled (its counters say so); the large
 # slowdown is flagged on the row it moves, the A/A pair does not flag it at a
-# 25% threshold; the calibration is
+# 35% threshold; the calibration is
 # stored as a run of its own that `show` prints, and its runs are named so
 # that no compare of the plan itself takes them as a baseline.
-# Why 25%: the slowdown moves the row by 42-46%, and at 15% the A/A pair
+# Why 35%: the slowdown moves the row by 42-54%, and at 15% the A/A pair
 # was flagged in one CI run of about fifty (a shared machine whose speed
 # changed between two arms' boots; 4 against 4 repetitions separate fully
-# by chance); the A/A check fails with each arm's scores and steal.
+# by chance); at 25% it was flagged twice in a row on 2026-12-07, the A'
+# boot's repetitions 29% and 38% below A's, one of them with 4% steal. So
+# repetitions with more than 2% steal are run again (up to three times), as a
+# plan for a shared host would ask; the A/A check fails with each arm's
+# scores and steal.
 # The host's rows (each arm's, and the CPU quota that slows them) are calibrate_resume_test's: here they would
 # only add 12 native repetitions (80 s) to the same proof.
 # Usage: calibrate_run_test.sh BUILD_DIR. Prints "N passed, N failed".
@@ -35,8 +39,10 @@ workloads = glmark2-short
 repetitions = 4
 [noise]
 boots = 2
+max_steal_pct = 2
+max_redos = 3
 PLAN
-"$vb" calibrate "$tmp/plan.ini" --slowdown 50 --threshold 25 --results "$tmp/results" --reports "$tmp/reports" \
+"$vb" calibrate "$tmp/plan.ini" --slowdown 50 --threshold 35 --results "$tmp/results" --reports "$tmp/reports" \
 	> "$tmp/cal.log" 2>&1
 rc=$?
 check '[ "$rc" = 0 ]' "calibrate ends well (exit $rc): $(log_gist "$tmp/cal.log")"

@@ -1,6 +1,7 @@
 /* reset_guest_test.c: integration test of vGPU reset and pause (docs/mediator.md) with two real TCG guests on a
- * real vgpu-mediator, started the way a mediated run starts it. guest2 draws (gpuhog, 3D through the mediator)
- * the whole time, and its longest frame must stay under NEIGHBOUR_STALL_MS. guest1:
+ * real vgpu-mediator, started the way a mediated run starts it, each vGPU with two outputs ([guest] displays =
+ * 800x600, 1024x768: guest1's KMS sees both, connected, each at its own mode). guest2 draws (gpuhog, 3D through
+ * the mediator) the whole time, and its longest frame must stay under NEIGHBOUR_STALL_MS. guest1:
  *   - unbinds and binds virtio_gpu, then runs a 3D job: it succeeds, and once it ended its vGPU holds as many
  *     resources as after a fresh boot;
  *   - is paused (QMP stop), 3 s, continued (cont) in the middle of a 3D job: the job finishes, nothing is lost;
@@ -135,6 +136,26 @@ static long long vgpu_value(const char *name, const char *key, int sub)
 	return out;
 }
 
+/* The plan's [guest] displays = 800x600, 1024x768 through the mediator: the guest's KMS sees two outputs,
+ * connected, each preferring its own mode (the first mode a connector lists), from the vGPU's EDIDs. */
+static void check_displays(struct agent_conn *c, const char *log)
+{
+	const char *argv[] = { "/bin/sh", "-c",
+			       "for o in /sys/class/drm/card0-Virtual-*; do echo \"${o##*-} $(cat $o/status) "
+			       "$(head -1 $o/modes)\"; done",
+			       NULL };
+	const char *const *argvs[1] = { argv };
+	const char *logs[1] = { log };
+	struct agent_conn *cs[1] = { c };
+	struct job_result r;
+
+	agent_run_parallel(cs, 1, argvs, NULL, 60, logs, &r);
+	CHECK(!strcmp(r.status, "exited") && r.code == 0 && r.out && strstr(r.out, "1 connected 800x600\n") &&
+		      strstr(r.out, "2 connected 1024x768\n") && !strstr(r.out, "3 "),
+	      "guest1's KMS sees its two outputs at their modes: %.200s", r.out ? r.out : r.error);
+	job_result_free(&r);
+}
+
 /* Wait up to 10 s for guest1's vGPU to hold `want` resources (a guest frees its buffers as its job exits). */
 static long long settle_resources(long long want)
 {
@@ -219,7 +240,7 @@ static int boot_two(const struct host *h, const struct image *img, const char *d
 	for (int i = 0; i < 2 && !check_failed; i++) {
 		struct vm_opts o = { .qemu = h->qemu, .accel = h->accel, .kernel = img->kernel, .initrd = img->initrd,
 				     .cpu = "Westmere", .memory_mb = MEMORY_MB, .vcpus = 1, .display = NULL,
-				     .gpu_args = gpu_backend_args(&backend, i) };
+				     .gpu_args = gpu_backend_args(&backend, i), .device_edid = 1 };
 
 		CHECK(vm_start(&vm[i], i + 1, dir, &o) == 0, "guest%d started", i + 1);
 		booted = i + 1;
@@ -485,7 +506,9 @@ int main(int argc, char **argv)
 		return check_done("reset_guest");
 	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, &img, err, sizeof(err)) == 0,
 	      "image: %s", err);
-	struct backend_env env = { .dir = dir, .mediator = argv[3], .memory_mb = MEMORY_MB, .sched = NULL };
+	static struct plan displays = { .ndisplays = 2, .displays = { { 800, 600 }, { 1024, 768 } } };
+	struct backend_env env = { .dir = dir, .mediator = argv[3], .memory_mb = MEMORY_MB, .sched = NULL,
+				   .plan = &displays };
 
 	CHECK(!check_failed && gpu_backend_start(&backend, config_find("mediated"), 2, &env, err, sizeof(err)) == 0,
 	      "vgpu-mediator for two guests: %s", err);
@@ -498,6 +521,7 @@ int main(int argc, char **argv)
 	fresh = vgpu_value("guest1", "resources", 0);
 	printf("reset_guest: a freshly booted guest1 holds %lld resource(s)\n", fresh);
 	CHECK(fresh >= 0, "the mediator counts guest1's resources");
+	check_displays(&c[0], log);
 	CHECK(pthread_create(&nb_thread, NULL, neighbour_main, &nb) == 0, "guest2 starts drawing");
 	nb_started = !check_failed;
 	CHECK(hog(&c[0], 3, log, NULL, why, sizeof(why)) == 0, "guest1 draws before any reset: %s", why);

@@ -116,6 +116,19 @@ static void test_backends(const char *dir)
 	CHECK(gpu_backend_args(&b, 2) == NULL, "no third guest");
 	CHECK(gpu_backend_counters(&b, "/nonexistent") < 0, "QEMU's virgl keeps no counters");
 	gpu_backend_stop(&b);
+	{
+		static struct plan two = { .ndisplays = 2, .displays = { { 1920, 1080 }, { 1280, 1024 } } };
+		struct backend_env denv = env;
+
+		denv.plan = &two;
+		CHECK(gpu_backend_start(&b, config_find("qemu-virgl"), 1, &denv, err, sizeof(err)) == 0 &&
+			      gpu_backend_args(&b, 0) &&
+			      !strcmp(gpu_backend_args(&b, 0)[1],
+				      "virtio-gpu-gl-pci,max_outputs=2,xres=1920,yres=1080"),
+		      "[guest] displays: QEMU's device gets its outputs and the first one's mode: %s",
+		      gpu_backend_args(&b, 0) ? gpu_backend_args(&b, 0)[1] : err);
+		gpu_backend_stop(&b);
+	}
 
 	CHECK(gpu_backend_start(&b, config_find("native"), 1, &env, err, sizeof(err)) < 0, "a host config has none");
 	CHECK_STR_CONTAINS(err, "config native has no GPU back-end here");

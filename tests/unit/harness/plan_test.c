@@ -71,6 +71,12 @@ static const struct bad bad_plans[] = {
 	{ "[plan]\n[guest]\naccel = hvf\n", "bad.ini:3: accel: 'hvf' is not auto, kvm or tcg" },
 	{ "[plan]\n[guest]\naccel = KVM\n", "bad.ini:3: accel: 'KVM' is not auto, kvm or tcg" },
 	{ "[plan]\n[guest]\nkernel_boot = uefi\n", "bad.ini:3: kernel_boot: 'uefi' is not pvh or bzimage" },
+	{ "[plan]\n[guest]\ndisplays = 0x0\n", "bad.ini:3: displays: 0x0: each side 64 to 4095" },
+	{ "[plan]\n[guest]\ndisplays = 100000x100000\n", "bad.ini:3: displays: 100000x100000: each side 64 to 4095" },
+	{ "[plan]\n[guest]\ndisplays = 800 by 600\n", "bad.ini:3: displays: '800' is not WIDTHxHEIGHT" },
+	{ "[plan]\n[guest]\ndisplays = 64x64 64x64 64x64 64x64 64x64 64x64 64x64 64x64 64x64 64x64 64x64 64x64 64x64 "
+	  "64x64 64x64 64x64 64x64\n",
+	  "bad.ini:3: displays: more than 16" },
 	{ "[plan]\n[guest]\naccel = tcg\naccel = kvm\n", "bad.ini:4: duplicate key 'accel' in [guest]" },
 	{ "[plan]\nconfigs=mediated\nworkloads=glmark2\n[mediator]\npolicy = lottery\n",
 	  "bad.ini:5: policy: unknown policy 'lottery' (known: best-effort" },
@@ -144,6 +150,7 @@ static void test_good(void)
 			   "cpu = Haswell-noTSX\n"
 			   "accel = tcg\n"
 			   "kernel_boot = bzimage\n"
+			   "displays = 1920x1080, 1280x1024\n"
 			   "boot_timeout_s = 90.5\r\n";
 
 	CHECK(plan_parse("good.ini", good, &p, err, sizeof(err)) == 0, "good plan rejected: %s", err);
@@ -158,6 +165,9 @@ static void test_good(void)
 	CHECK(p.boot_timeout_s == 90.5, "boot timeout %g", p.boot_timeout_s);
 	CHECK(p.accel == ACCEL_TCG, "accel %s", accel_mode_name(p.accel));
 	CHECK(p.kernel_bzimage == 1, "kernel_boot = bzimage");
+	CHECK(p.ndisplays == 2 && p.displays[0].width == 1920 && p.displays[0].height == 1080 &&
+		      p.displays[1].width == 1280 && p.displays[1].height == 1024,
+	      "displays: %d", p.ndisplays);
 
 }
 
