@@ -40,4 +40,28 @@ static inline char *pg_fixture_db(const char *server, const char *name)
 	return url;
 }
 
+/* A test of the store on both back-ends: test_all(db, dir) on a new SQLite database, then on a new database of the
+ * tests' server when there is one; dir is a scratch folder (removed after) for what else the test writes. Named
+ * name; returns check_done's exit code. */
+static inline int pg_fixture_both(const char *name, void (*test_all)(const char *db, const char *dir))
+{
+	char dir[96], *db;
+	const char *server;
+
+	snprintf(dir, sizeof(dir), "/tmp/vgpubench-%s-XXXXXX", name);
+	if (!mkdtemp(dir))
+		return 1;
+	db = vb_strdupf("%s/t.db", dir);
+	test_all(db, dir);
+	free(db);
+	if ((server = pg_fixture_server(name))) {
+		db = pg_fixture_db(server, name);
+		test_all(db, dir);
+		free(db);
+	}
+	if (vb_rm_rf(dir) < 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	return check_done(name);
+}
+
 #endif

@@ -45,7 +45,7 @@ static char *text_of(struct store *s, const char *run)
 	return strdup(line);
 }
 
-static void test_all(const char *db)
+static void test_all(const char *db, const char *dir)
 {
 	static const double far[] = { 307.2, 509.8, 539.7 }, close[] = { 432.0, 394.5, 435.0 }, two[] = { 300, 500 };
 	static const double steal[] = { 4.5, 0.0, 0.1 }, load[] = { 2.5, 1.0, 1.2 };
@@ -53,6 +53,7 @@ static void test_all(const char *db)
 	struct boot_spread b;
 	char *t;
 
+	(void)dir;
 	CHECK(store_open(&s, db) == 0, "open %s", db);
 	boot_run(&s, "far", far, 3, steal, load);
 	boot_run(&s, "close", close, 3, steal, load);
@@ -122,20 +123,5 @@ static void test_all(const char *db)
 
 int main(void)
 {
-	char dir[] = "/tmp/vgpubench-boots-XXXXXX", *db;
-	const char *server;
-
-	if (!mkdtemp(dir))
-		return 1;
-	db = vb_strdupf("%s/t.db", dir);
-	test_all(db);
-	free(db);
-	if ((server = pg_fixture_server("boots"))) {
-		db = pg_fixture_db(server, "boots");
-		test_all(db);
-		free(db);
-	}
-	if (vb_rm_rf(dir) < 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-	return check_done("boots");
+	return pg_fixture_both("boots", test_all);
 }

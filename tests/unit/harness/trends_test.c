@@ -108,7 +108,7 @@ static void odd_run(struct store *s, const char *host, const char *id, const cha
 /* Bad input the series must take: the newest night run three times again at a bad level weighs as one night (no
  * change point, where four points would make a new regression), a plan edited under its name and a gap of days
  * are said across the change they come with. */
-static void test_odd_series(struct store *s, const char *db)
+static void test_odd_series(struct store *s, const char *work)
 {
 	struct trends_opts o = { .host = "h5" };
 	char id[64], at[32], *text;
@@ -146,7 +146,7 @@ static void test_odd_series(struct store *s, const char *db)
 	      text);
 	free(text);
 	{
-		char *dir = vb_strdupf("%s.odd", db), *sec = report_trends(s, "h7-23", dir);
+		char *dir = vb_strdupf("%s/odd", work), *sec = report_trends(s, "h7-23", dir);
 
 		CHECK(strstr(sec, "<p>The newest night changed what was found before it:</p>") &&
 			      strstr(sec, "<li>glmark2 score native: a change point appeared at h7-20</li>") &&
@@ -276,9 +276,9 @@ static char *report_trends(struct store *s, const char *run, const char *dir)
 
 /* The report draws the levels and change points the trends find, lists them up to its run, and counts the series
  * too short to judge. */
-static void test_report(struct store *s, const char *db)
+static void test_report(struct store *s, const char *work)
 {
-	char *dir = vb_strdupf("%s.reports", db), *sec, *row;
+	char *dir = vb_strdupf("%s/reports", work), *sec, *row;
 
 	sec = report_trends(s, "20261130-020000-h1-nightly", dir);
 	row = strstr(sec, "<td>native</td><td>host</td><td>20261116-020000-h1-nightly</td>") ? strstr(sec, "20261116")
@@ -307,7 +307,7 @@ static void test_report(struct store *s, const char *db)
 	free(dir);
 }
 
-static void test_all(const char *db)
+static void test_all(const char *db, const char *dir)
 {
 	struct store s;
 	struct trends_opts o = { .host = "h1" };
@@ -373,28 +373,13 @@ static void test_all(const char *db)
 	text = trends_of(&s, &o, &rc);
 	CHECK(rc < 0, "a window of 1 run: refused");
 	free(text);
-	test_report(&s, db);
+	test_report(&s, dir);
 	test_compare_marks(&s);
-	test_odd_series(&s, db);
+	test_odd_series(&s, dir);
 	store_close(&s);
 }
 
 int main(void)
 {
-	char dir[] = "/tmp/vgpubench-trends-XXXXXX", *db;
-	const char *server;
-
-	if (!mkdtemp(dir))
-		return 1;
-	db = vb_strdupf("%s/t.db", dir);
-	test_all(db);
-	free(db);
-	if ((server = pg_fixture_server("trends"))) {
-		db = pg_fixture_db(server, "trends");
-		test_all(db);
-		free(db);
-	}
-	if (vb_rm_rf(dir) < 0)
-		fprintf(stderr, "cannot remove %s\n", dir);
-	return check_done("trends");
+	return pg_fixture_both("trends", test_all);
 }
