@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench_lab.sh: what a lab's database costs: HOSTS x NIGHTS runs of the default plan's shape written by bench-lab
 # into SQLite and into a private PostgreSQL server (tests/lib/pg_server.sh: initdb and pg_ctl in a new folder),
-# one run's store time on each, then vgpubench report --lab over each database, three times.
+# one run's store time on each, then vgpubench report --lab and vgpubench trends --host all over each database,
+# three times each.
 # Usage: bench_lab.sh BUILD_DIR [HOSTS [NIGHTS]] (default 20 60).
 set -u
 build=${1:?build dir}
@@ -27,4 +28,13 @@ for db in "sqlite:$tmp/lab.db" "postgresql:$PG_TEST_CONNINFO dbname=benchlab"; d
 	done
 	grep -q '<svg' "$tmp/reports/lab/index.html" || { echo "bench-lab: the lab page has no chart"; exit 1; }
 	echo "${db%%:*}: report --lab over $((hosts * nights)) runs:$times s"
+	times=""
+	for i in 1 2 3; do
+		t0=$(date +%s.%N)
+		"$build/vgpubench" trends --host all --db "$db" >"$tmp/trends.log" 2>&1
+		rc=$?
+		[ "$rc" = 0 ] || [ "$rc" = 4 ] || { cat "$tmp/trends.log"; exit 1; }
+		times="$times $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
+	done
+	echo "${db%%:*}: trends --host all: $(head -1 "$tmp/trends.log" | cut -d';' -f1):$times s"
 done
