@@ -283,8 +283,9 @@ int compare_series_marks(struct store *st, struct comparison *c)
 		b = run_index(t, c->base);
 		if (j == t->n)
 			continue;
+		/* A base outside the series (another plan's run, one not complete): only a change at the run itself. */
 		for (size_t k = 0; k < t->ncp; k++)
-			if (t->cp[k].index <= j && (b == t->n || t->cp[k].index > b))
+			if (t->cp[k].index <= j && (b == t->n ? t->cp[k].index == j : t->cp[k].index > b))
 				r->series_mark = SERIES_CHANGES;
 		r->series_after = t->n - 1 - j;
 		if (r->series_mark == SERIES_UNSEEN && t->n >= 2 * ts.min_segment && r->series_after >= ts.min_segment)

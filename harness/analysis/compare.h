@@ -70,7 +70,8 @@ struct comparison {
 int compare_build(struct store *st, const char *run, const char *base, const struct compare_opts *o,
 		  struct comparison *c);
 /* Mark c's flagged rows by their series (analysis/trends.h: this host's runs of the plan): one whose series has a
- * change point after the base and at or before the run is SERIES_CHANGES; one with none and at least as many runs
+ * change point after the base and at or before the run (at the run itself when the base is not one of the series'
+ * runs) is SERIES_CHANGES; one with none and at least as many runs
  * after the run as a side of a change point needs is a one-night outlier (SERIES_OUTLIER); too few runs after it,
  * or a run not in the series (not complete, another plan), stay SERIES_UNSEEN. 0, or -1 (said). */
 int compare_series_marks(struct store *st, struct comparison *c);
