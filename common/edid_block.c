@@ -3,7 +3,27 @@
  * and the block around a detailed timing. */
 #include "edid_block.h"
 
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
+
+int edid_mode_parse(const char *s, uint32_t *w, uint32_t *h)
+{
+	unsigned long a, b;
+	char *end;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	a = strtoul(s, &end, 10);
+	if (*end != 'x' || !isdigit((unsigned char)end[1]))
+		return -1;
+	b = strtoul(end + 1, &end, 10);
+	if (*end || a > UINT32_MAX || b > UINT32_MAX)
+		return -1;
+	*w = (uint32_t)a;
+	*h = (uint32_t)b;
+	return 0;
+}
 
 int edid_cvt_rb(uint32_t w, uint32_t h, struct edid_timing *t)
 {
@@ -12,7 +32,7 @@ int edid_cvt_rb(uint32_t w, uint32_t h, struct edid_timing *t)
 	double line_us, pclk_mhz;
 	uint32_t vb;
 
-	if (w < 64 || h < 64 || w > EDID_MAX_SIDE || h > EDID_MAX_SIDE)
+	if (w < EDID_MIN_SIDE || h < EDID_MIN_SIDE || w > EDID_MAX_SIDE || h > EDID_MAX_SIDE)
 		return -1;
 	w &= ~7u; /* CVT rounds the width to a character cell of 8 */
 	/* The line period from the frame less the minimum blanking, then the blanking lines that cover 460 us, at least
@@ -70,7 +90,7 @@ void edid_build(unsigned char e[EDID_BLOCK], const struct edid_timing *t, uint32
 		const char *name)
 {
 	static const unsigned char header[8] = { 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00 };
-	uint32_t htotal = t->ha + t->hb, vtotal = t->va + t->vb, khz = 0;
+	uint32_t htotal = t->ha + t->hb, khz = 0;
 	unsigned sum = 0, product = product_code(t->ha);
 	unsigned char *d;
 
@@ -110,7 +130,6 @@ void edid_build(unsigned char e[EDID_BLOCK], const struct edid_timing *t, uint32
 	d[11] = 0x0a;
 	for (int i = 12; i < 18; i++)
 		d[i] = ' ';
-	(void)vtotal;
 	e[108 + 3] = 0x10; /* dummy descriptor */
 	for (int i = 0; i < EDID_BLOCK - 1; i++)
 		sum += e[i];

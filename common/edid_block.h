@@ -7,7 +7,12 @@
 #include <stdint.h>
 
 #define EDID_BLOCK 128
+#define EDID_MIN_SIDE 64   /* the smallest side a mode may have here */
 #define EDID_MAX_SIDE 4095 /* a detailed timing's 12-bit active width and height */
+
+/* A mode written WIDTHxHEIGHT (digits only) into *w and *h. 0, or -1 when s is not that; its range is
+ * edid_cvt_rb's to judge. */
+int edid_mode_parse(const char *s, uint32_t *w, uint32_t *h);
 
 /* A detailed timing: pixel clock in 10 kHz units, active and blanking pixels and lines, front porch and sync. */
 struct edid_timing {
@@ -16,8 +21,8 @@ struct edid_timing {
 	uint32_t va, vb, vfp, vsw;
 };
 
-/* The CVT reduced-blanking timing of w x h at 60 Hz into t. 0, or -1 when no EDID can carry it (a side below 64 or
- * past EDID_MAX_SIDE). */
+/* The CVT reduced-blanking timing of w x h at 60 Hz into t. 0, or -1 when no EDID can carry it (a side below
+ * EDID_MIN_SIDE or past EDID_MAX_SIDE). */
 int edid_cvt_rb(uint32_t w, uint32_t h, struct edid_timing *t);
 
 /* The block offering t alone (preferred; also as an established timing when it is 640x480), on a screen of hmm x

@@ -65,7 +65,6 @@ static void noise_of(struct boot_spread *b, const struct boot_noise *bn, size_t 
 
 	memset(&b->noise, 0, sizeof(b->noise));
 	memset(&b->others, 0, sizeof(b->others));
-	b->others.steal_pct = b->others.load_before = b->others.load_after = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (bn[i].boot == b->boot[b->outlier]) {
 			b->noise = bn[i];

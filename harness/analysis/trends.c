@@ -5,6 +5,7 @@
 #include "analysis/trends.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,20 @@ static double usual_spacing(const struct trend_series *t)
 	return m;
 }
 
+/* Append a part to out, "; " after any before it. */
+static void add_part(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add_part(char *out, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(out);
+	va_list ap;
+
+	if (used && used + 2 < len)
+		used += (size_t)snprintf(out + used, len - used, "; ");
+	va_start(ap, fmt);
+	vsnprintf(out + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
 void trends_across(struct store *s, const struct trend_series *t, size_t k, char *out, size_t len)
 {
 	static const char *const keys[] = { "qemu", "mesa", "virglrenderer", "host_kernel", "guest_kernel",
@@ -132,34 +147,27 @@ void trends_across(struct store *s, const struct trend_series *t, size_t k, char
 	const char *before = t->run[k - 1], *after = t->run[k];
 	struct store_run_row a = { 0 }, b = { 0 };
 	double gap, usual;
-	size_t used;
 
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char *x = store_host_fact_get(s, before, keys[i]), *y = store_host_fact_get(s, after, keys[i]);
 
-		used = strlen(out);
 		if ((x || y) && (!x || !y || strcmp(x, y) != 0))
-			snprintf(out + used, len - used, "%s%s %s -> %s", used ? "; " : "", keys[i], x ? x : "?",
-				 y ? y : "?");
+			add_part(out, len, "%s %s -> %s", keys[i], x ? x : "?", y ? y : "?");
 		free(x);
 		free(y);
 	}
 	/* A plan edited under the same name (other repetitions, options, workloads) can move a level by itself. */
 	if (store_run_row_get(s, before, &a) == 0 && store_run_row_get(s, after, &b) == 0 && a.plan_text &&
-	    b.plan_text && strcmp(a.plan_text, b.plan_text) != 0) {
-		used = strlen(out);
-		snprintf(out + used, len - used, "%sthe plan's text was edited", used ? "; " : "");
-	}
+	    b.plan_text && strcmp(a.plan_text, b.plan_text) != 0)
+		add_part(out, len, "the plan's text was edited");
 	store_run_row_free(&a);
 	store_run_row_free(&b);
 	/* A gap: the change happened somewhere in it, not at the run after it. */
 	usual = usual_spacing(t);
 	gap = t->t0[k] && t->t0[k - 1] ? difftime(t->t0[k], t->t0[k - 1]) : 0;
-	if (gap >= 2 * 86400 && gap > 1.5 * usual) {
-		used = strlen(out);
-		snprintf(out + used, len - used, "%s%.0f days without a run before it", used ? "; " : "", gap / 86400);
-	}
+	if (gap >= 2 * 86400 && gap > 1.5 * usual)
+		add_part(out, len, "%.0f days without a run before it", gap / 86400);
 }
 
 static void print_found(struct store *s, const struct found *f, FILE *out)

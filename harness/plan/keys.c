@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "configs/configs.h"
+#include "edid_block.h"
 #include "host/pci_vfio.h"
 #include "plan/plan_read.h"
 #include "sched_policy.h"
@@ -278,23 +279,24 @@ static int set_cpu(struct pstate *s, struct plan *p, char *v)
 	return 0;
 }
 
-/* displays = 1920x1080, 1280x1024: 1 to PLAN_MAX_DISPLAYS modes, each side 64 to 4095 (an EDID's detailed timing). */
+/* displays = 1920x1080, 1280x1024: 1 to PLAN_MAX_DISPLAYS modes, each side EDID_MIN_SIDE to EDID_MAX_SIDE (an
+ * EDID's detailed timing). */
 static int set_displays(struct pstate *s, struct plan *p, char *v)
 {
 	char *save = NULL;
 
 	p->ndisplays = 0;
 	for (char *m = strtok_r(v, ", \t", &save); m; m = strtok_r(NULL, ", \t", &save)) {
-		char *x = strchr(m, 'x'), *end;
-		long w, h;
+		struct edid_timing t;
+		uint32_t w, h;
 
 		if (p->ndisplays == PLAN_MAX_DISPLAYS)
 			return pr_fail(s, "displays: more than %d", PLAN_MAX_DISPLAYS);
-		w = x ? strtol(m, &end, 10) : 0;
-		if (!x || end != x || (h = strtol(x + 1, &end, 10), *end || end == x + 1))
+		if (edid_mode_parse(m, &w, &h) < 0)
 			return pr_fail(s, "displays: '%s' is not WIDTHxHEIGHT", m);
-		if (w < 64 || w > 4095 || h < 64 || h > 4095)
-			return pr_fail(s, "displays: %ldx%ld: each side 64 to 4095", w, h);
+		/* The mediator's rule for a mode (gpu_outputs_check): what an EDID's detailed timing can carry. */
+		if (edid_cvt_rb(w, h, &t) < 0)
+			return pr_fail(s, "displays: %ux%u: each side %d to %d", w, h, EDID_MIN_SIDE, EDID_MAX_SIDE);
 		p->displays[p->ndisplays++] = (struct plan_display){ (int)w, (int)h };
 	}
 	if (!p->ndisplays)

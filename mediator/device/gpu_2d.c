@@ -56,8 +56,7 @@ static uint32_t check_rect(struct cmd *c, const struct virtio_gpu_rect *rect, co
 		       rect->height, rect->x, rect->y, r->width, r->height);
 }
 
-int gpu_device_set_outputs(struct gpu_device *g, uint32_t n, const struct gpu_output_mode *modes, uint32_t nmodes,
-			   char *why, size_t whylen)
+int gpu_outputs_check(uint32_t n, const struct gpu_output_mode *modes, uint32_t nmodes, char *why, size_t whylen)
 {
 	struct edid_timing t;
 
@@ -71,10 +70,18 @@ int gpu_device_set_outputs(struct gpu_device *g, uint32_t n, const struct gpu_ou
 	}
 	for (uint32_t i = 0; i < nmodes; i++)
 		if (edid_cvt_rb(modes[i].width, modes[i].height, &t) < 0) {
-			snprintf(why, whylen, "mode %ux%u of output %u: each side 64 to %d (an EDID's detailed timing)",
-				 modes[i].width, modes[i].height, i + 1, EDID_MAX_SIDE);
+			snprintf(why, whylen, "mode %ux%u of output %u: each side %d to %d (an EDID's detailed timing)",
+				 modes[i].width, modes[i].height, i + 1, EDID_MIN_SIDE, EDID_MAX_SIDE);
 			return -1;
 		}
+	return 0;
+}
+
+int gpu_device_set_outputs(struct gpu_device *g, uint32_t n, const struct gpu_output_mode *modes, uint32_t nmodes,
+			   char *why, size_t whylen)
+{
+	if (gpu_outputs_check(n, modes, nmodes, why, whylen) < 0)
+		return -1;
 	g->num_scanouts = n;
 	g->modes_given = nmodes > 0;
 	for (uint32_t i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++)
@@ -89,8 +96,8 @@ static void configured_info(const struct gpu_device *g, struct virtio_gpu_resp_d
 {
 	for (uint32_t i = 0; i < g->num_scanouts; i++) {
 		di->pmodes[i].enabled = 1;
-		di->pmodes[i].r.width = g->mode[i].width ? g->mode[i].width : GPU_DEFAULT_WIDTH;
-		di->pmodes[i].r.height = g->mode[i].height ? g->mode[i].height : GPU_DEFAULT_HEIGHT;
+		di->pmodes[i].r.width = g->mode[i].width;
+		di->pmodes[i].r.height = g->mode[i].height;
 	}
 }
 
@@ -511,8 +518,7 @@ uint32_t gd_cmd_edid(struct cmd *c)
 			       c->g->num_scanouts);
 	if (c->g->modes_given || gdisp_get_edid(gpu_device_display(c->g), m.scanout, &c->resp.edid) < 0) {
 		/* Its own: the output's mode alone, preferred, on a screen of 96 pixels an inch. */
-		const struct gpu_output_mode *o = &c->g->mode[m.scanout];
-		uint32_t w = o->width ? o->width : GPU_DEFAULT_WIDTH, h = o->height ? o->height : GPU_DEFAULT_HEIGHT;
+		uint32_t w = c->g->mode[m.scanout].width, h = c->g->mode[m.scanout].height;
 		struct edid_timing t;
 
 		if (edid_cvt_rb(w, h, &t) < 0)

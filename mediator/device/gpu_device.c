@@ -107,6 +107,7 @@ void gpu_device_init(struct gpu_device *g, struct vdev *vdev)
 	idmap_init(&g->res);
 	idmap_init(&g->ctx);
 	g->num_scanouts = 1;
+	g->mode[0] = (struct gpu_output_mode){ GPU_DEFAULT_WIDTH, GPU_DEFAULT_HEIGHT };
 }
 
 int gpu_device_config_write(void *opaque, uint8_t *config, uint32_t offset, uint32_t size)

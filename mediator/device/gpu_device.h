@@ -105,8 +105,9 @@ struct gpu_device {
 	uint64_t remaps;              /* guest memory remapped under it (gpu_device_mem_remapped) */
 	uint64_t backings_moved;      /* backings looked up again in the new map */
 	uint64_t backings_lost;       /* backings dropped: their memory was no longer in guest RAM */
-	/* Its outputs (gpu_device_set_outputs): how many scanouts it serves, and the mode each offers (0x0: none given,
-	 * the front-end's display info and EDIDs are asked for instead). Kept across resets. */
+	/* Its outputs (gpu_device_set_outputs): how many scanouts it serves, and the mode each offers (GPU_DEFAULT_*
+	 * where none was given; without modes_given the front-end's display info and EDIDs are asked for first). Kept
+	 * across resets. */
 	uint32_t num_scanouts;
 	struct gpu_output_mode {
 		uint32_t width, height;
@@ -192,6 +193,10 @@ void gpu_device_set_size(struct gpu_device *g, uint64_t bytes);
 /* A mode an output offers when none is given and the front-end says nothing. */
 #define GPU_DEFAULT_WIDTH 1024
 #define GPU_DEFAULT_HEIGHT 768
+
+/* Whether n outputs with the first nmodes modes given can be served (gpu_device_set_outputs' rules): 0, or -1 with
+ * why. */
+int gpu_outputs_check(uint32_t n, const struct gpu_output_mode *modes, uint32_t nmodes, char *why, size_t whylen);
 
 /* The vGPU's outputs: n scanouts (1 to VIRTIO_GPU_MAX_SCANOUTS), the first nmodes (at most n) offering the modes
  * given, as preferred in their EDIDs and as the display info (the rest GPU_DEFAULT_*); with nmodes 0 the

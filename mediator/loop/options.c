@@ -12,6 +12,7 @@
 
 #include "display/copy_pool.h"
 #include "display/display_sender.h"
+#include "edid_block.h"
 #include "loop/loop.h"
 #include "mono_clock.h"
 
@@ -49,21 +50,18 @@ static int parse_modes(const char *opt, const char *text, char *v, struct spec *
 	char *save = NULL;
 
 	for (char *m = strtok_r(v, ":", &save); m; m = strtok_r(NULL, ":", &save)) {
-		char *x = strchr(m, 'x'), *end;
-		unsigned long w, h;
+		struct gpu_output_mode *o = &sp->modes[sp->nmodes];
 
 		if (sp->nmodes == VIRTIO_GPU_MAX_SCANOUTS) {
 			fprintf(stderr, "vgpu-mediator: %s %s: more than %d modes\n", opt, text,
 				VIRTIO_GPU_MAX_SCANOUTS);
 			return -1;
 		}
-		w = x ? strtoul(m, &end, 10) : 0;
-		if (!x || end != x || *m == '-' || x[1] == '-' ||
-		    (h = strtoul(x + 1, &end, 10), *end || end == x + 1) || w > UINT32_MAX || h > UINT32_MAX) {
+		if (edid_mode_parse(m, &o->width, &o->height) < 0) {
 			fprintf(stderr, "vgpu-mediator: %s %s: mode '%s' is not WIDTHxHEIGHT\n", opt, text, m);
 			return -1;
 		}
-		sp->modes[sp->nmodes++] = (struct gpu_output_mode){ (uint32_t)w, (uint32_t)h };
+		sp->nmodes++;
 	}
 	return 0;
 }
@@ -151,11 +149,9 @@ static int parse_vgpu(const char *text)
 	s->nmodes = sp.nmodes;
 	memcpy(s->modes, sp.modes, sizeof(s->modes));
 	{
-		struct gpu_device probe;
 		char why[160];
 
-		memset(&probe, 0, sizeof(probe));
-		if (gpu_device_set_outputs(&probe, s->outputs, s->modes, s->nmodes, why, sizeof(why)) < 0) {
+		if (gpu_outputs_check(s->outputs, s->modes, s->nmodes, why, sizeof(why)) < 0) {
 			fprintf(stderr, "vgpu-mediator: --vgpu %s: %s\n", text, why);
 			return -1;
 		}
