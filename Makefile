@@ -96,7 +96,7 @@ $(AGENT_SAN): $(AGENT_SRC) $(wildcard guest-agent/*.h) $(COMMON_HDR)
 
 $(KMS2D): workloads/kms2d/kms2d.c workloads/kms2d/kms2d_frames.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags libdrm) -o $@ $< $$(pkg-config --libs libdrm)
+	$(CC) $(ALL_CFLAGS) $$(pkg-config --cflags libdrm) -pthread -o $@ $< $$(pkg-config --libs libdrm)
 
 $(GPUHOG): workloads/gpuhog/gpuhog.c
 	@mkdir -p $(dir $@)

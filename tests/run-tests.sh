@@ -189,7 +189,10 @@ for t in "$@"; do
 		run_one "$name --render-workers" "$t" "$build/vgpu-mediator" --render-workers
 		;;
 	image_test | boot_test) run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh ;;
-	reset_guest_test) run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh "$build/vgpu-mediator" "$build/gpuhog" ;;
+	reset_guest_test)
+		run_one "$name" "$t" "$build/vgpu-agent" harness/guest/init.sh "$build/vgpu-mediator" "$build/gpuhog" \
+			"$build/kms2d"
+		;;
 	# The fuzzers: each is CPU-bound on one core for a fixed time and checks nothing against the clock.
 	*_fuzz) fuzzers+=("$t") ;;
 	*) run_one "$name" "$t" ;;

@@ -20,6 +20,10 @@ struct kv_output {
 	const char *surface_key;  /* copied into wl_result.surface */
 	const struct kv_metric *metrics; /* every one must appear once, a finite number >= 0 */
 	size_t nmetrics;
+	/* Where a program reports parts of a whole (kms2d's outputs): "<part_prefix>K.<metric key>" lines, K from 1 to
+	 * max_parts, are metrics too, each at most once, none required. NULL: none. */
+	const char *part_prefix;
+	int max_parts;
 };
 
 /* Parse a program's output into r. 0, or -1 with the reason in r->error. */

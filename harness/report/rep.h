@@ -75,6 +75,11 @@ void rep_section_triangle(struct rep *r);
 /* The summary table: every row's median, interval, repetitions and the change it can detect. */
 void rep_section_summary(struct rep *r);
 
+/* displays.c */
+/* Displays: the rows whose guests drew on several outputs at once, each output's median and the total. Nothing
+ * when no row did. */
+void rep_section_displays(struct rep *r);
+
 /* sharing.c */
 /* Sharing: per-guest medians, fairness and scaling efficiency per configuration, and the scaling curve. */
 void rep_section_sharing(struct rep *r);

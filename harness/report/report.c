@@ -60,6 +60,7 @@ int report_generate(struct store *st, const char *run, const char *reports_dir, 
 	rep_section_arms(&r);
 	rep_section_triangle(&r);
 	rep_section_summary(&r);
+	rep_section_displays(&r);
 	rep_section_sharing(&r);
 	rep_section_stages(&r);
 	rep_section_scenarios(&r);

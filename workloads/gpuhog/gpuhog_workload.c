@@ -24,7 +24,7 @@ static const struct kv_metric metrics[] = {
 };
 
 static const struct kv_output output = { "gpuhog", "gpuhog-format", "renderer", "size", metrics,
-					 sizeof(metrics) / sizeof(metrics[0]) };
+					 sizeof(metrics) / sizeof(metrics[0]), NULL, 0 };
 
 static int gpuhog_parse(const char *out, size_t len, struct wl_result *r)
 {

@@ -1,14 +1,18 @@
 /*
  * kms2d: a 2D engine benchmark on any KMS device, with libdrm only.
  *
- * On the first connected connector, at its preferred mode, with two XRGB8888
- * dumb buffers it measures, each for a time budget:
+ * On every connected connector that has a CRTC of its own (up to 16), at its
+ * preferred mode, with two XRGB8888 dumb buffers per output, it measures, each
+ * for a time budget and on every output at once (a thread an output draws; the
+ * flips of all outputs are waited for in one loop, one flip in flight each):
  *   fill   full-screen solid fills, each pushed with DIRTYFB   (fills/s, MB/s)
  *   copy   full-screen blits from the other buffer + DIRTYFB   (copies/s, MB/s)
  *   dirty  64x64 partial updates, each one DIRTYFB rectangle  (updates/s)
  *   flip   page flips between the buffers, waiting for each
  *          flip's vblank event                                 (flips/s, latency p50/p99)
- * Output is one "key: value" per line, stable for parsers (kms2d-format: 1).
+ * Output is one "key: value" per line, stable for parsers (kms2d-format: 1):
+ * each rate summed over the outputs, the latencies over all their flips, and
+ * with more than one output each output's own as "outputN.<key>".
  * Exit status: 0 done, 77 skipped (no KMS device: "skip: reason"), 1 error.
  */
 #define _GNU_SOURCE
@@ -16,6 +20,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +37,7 @@
 #define EXIT_SKIP 77
 #define RECT 64
 #define MAX_FLIPS 100000
+#define MAX_OUTPUTS 16 /* virtio-gpu's most scanouts */
 
 struct fb {
 	uint32_t handle, pitch, id;
@@ -39,12 +45,27 @@ struct fb {
 	uint8_t *map;
 };
 
-struct kms {
+/* One connected output driven: its connector, CRTC, mode and buffers, and what its current phase counted. */
+struct output {
+	int idx; /* 1-based, in connector order */
 	int fd;
 	uint32_t conn_id, crtc_id;
 	drmModeModeInfo mode;
 	struct fb fb[2];
 	drmModeCrtc *saved;
+	double budget;
+	long n;	  /* operations done in the phase */
+	double t; /* seconds it took */
+	int rc;	  /* 0, or -1 (said) */
+	/* the flip phase */
+	double sent, *lat;
+	int nlat, pending, cur, finished;
+};
+
+struct kms {
+	int fd;
+	int n;
+	struct output out[MAX_OUTPUTS];
 };
 
 static double now(void)
@@ -58,6 +79,12 @@ static double now(void)
 static int fail(const char *what)
 {
 	fprintf(stderr, "kms2d: %s: %s\n", what, strerror(errno));
+	return -1;
+}
+
+static int fail_output(const struct output *o, const char *what)
+{
+	fprintf(stderr, "kms2d: output %d (connector %u): %s: %s\n", o->idx, o->conn_id, what, strerror(errno));
 	return -1;
 }
 
@@ -87,91 +114,106 @@ static int open_device(const char *path, char *used, size_t len)
 	return fd;
 }
 
-/* First connected connector, its preferred (else first) mode, and a CRTC for it. */
-static int pick_output(struct kms *k)
+/* What the driver shows when no output can be driven, for the log. */
+static void say_connectors(int fd, const drmModeRes *res)
+{
+	for (int i = 0; i < res->count_connectors; i++) {
+		drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
+
+		if (c)
+			fprintf(stderr, "kms2d: connector %u (type %u): %s, %d modes, %d encoders\n", c->connector_id,
+				c->connector_type,
+				c->connection == DRM_MODE_CONNECTED	 ? "connected"
+				: c->connection == DRM_MODE_DISCONNECTED ? "disconnected"
+									 : "state unknown",
+				c->count_modes, c->count_encoders);
+		drmModeFreeConnector(c);
+	}
+	fprintf(stderr, "kms2d: %d connectors, %d CRTCs\n", res->count_connectors, res->count_crtcs);
+}
+
+/* A CRTC no other output took that one of c's encoders can drive: its index, or -1. */
+static int free_crtc(int fd, const drmModeRes *res, const drmModeConnector *c, uint32_t used)
+{
+	for (int e = 0; e < c->count_encoders; e++) {
+		drmModeEncoder *enc = drmModeGetEncoder(fd, c->encoders[e]);
+		int found = -1;
+
+		for (int ci = 0; enc && ci < res->count_crtcs && ci < 32 && found < 0; ci++)
+			if ((enc->possible_crtcs & (1u << ci)) && !(used & (1u << ci)))
+				found = ci;
+		drmModeFreeEncoder(enc);
+		if (found >= 0)
+			return found;
+	}
+	return -1;
+}
+
+/* Every connected connector with a mode and a CRTC of its own, at its preferred (else first) mode, in connector
+ * order, at most MAX_OUTPUTS. 0, or -1 (said) when there is none. */
+static int pick_outputs(struct kms *k)
 {
 	drmModeRes *res = drmModeGetResources(k->fd);
-	int found = 0;
+	uint32_t used = 0;
 
 	if (!res)
 		return fail("drmModeGetResources");
-	for (int i = 0; i < res->count_connectors && !found; i++) {
+	for (int i = 0; i < res->count_connectors && k->n < MAX_OUTPUTS; i++) {
 		drmModeConnector *c = drmModeGetConnector(k->fd, res->connectors[i]);
+		int m = 0, ci;
 
 		if (!c)
 			continue;
-		if (c->connection == DRM_MODE_CONNECTED && c->count_modes > 0) {
-			int m = 0;
+		if (c->connection == DRM_MODE_CONNECTED && c->count_modes > 0 &&
+		    (ci = free_crtc(k->fd, res, c, used)) >= 0) {
+			struct output *o = &k->out[k->n];
 
 			for (int j = 0; j < c->count_modes; j++)
 				if (c->modes[j].type & DRM_MODE_TYPE_PREFERRED) {
 					m = j;
 					break;
 				}
-			for (int e = 0; e < c->count_encoders && !found; e++) {
-				drmModeEncoder *enc = drmModeGetEncoder(k->fd, c->encoders[e]);
-
-				for (int ci = 0; enc && ci < res->count_crtcs; ci++)
-					if (enc->possible_crtcs & (1u << ci)) {
-						k->crtc_id = res->crtcs[ci];
-						found = 1;
-						break;
-					}
-				drmModeFreeEncoder(enc);
-			}
-			if (found) {
-				k->conn_id = c->connector_id;
-				k->mode = c->modes[m];
-			}
+			used |= 1u << ci;
+			o->idx = ++k->n;
+			o->fd = k->fd;
+			o->crtc_id = res->crtcs[ci];
+			o->conn_id = c->connector_id;
+			o->mode = c->modes[m];
 		}
 		drmModeFreeConnector(c);
 	}
-	if (!found) {
-		/* What the driver shows instead, for the log. */
-		for (int i = 0; i < res->count_connectors; i++) {
-			drmModeConnector *c = drmModeGetConnector(k->fd, res->connectors[i]);
-
-			if (c)
-				fprintf(stderr, "kms2d: connector %u (type %u): %s, %d modes, %d encoders\n", c->connector_id,
-					c->connector_type,
-					c->connection == DRM_MODE_CONNECTED	 ? "connected"
-					: c->connection == DRM_MODE_DISCONNECTED ? "disconnected"
-										 : "state unknown",
-					c->count_modes, c->count_encoders);
-			drmModeFreeConnector(c);
-		}
-		fprintf(stderr, "kms2d: %d connectors, %d CRTCs\n", res->count_connectors, res->count_crtcs);
-	}
+	if (!k->n)
+		say_connectors(k->fd, res);
 	drmModeFreeResources(res);
-	if (!found) {
+	if (!k->n) {
 		errno = ENODEV;
 		return fail("no connected output with a CRTC");
 	}
 	return 0;
 }
 
-static int make_fb(struct kms *k, struct fb *f)
+static int make_fb(struct output *o, struct fb *f)
 {
-	struct drm_mode_create_dumb cr = { .width = k->mode.hdisplay, .height = k->mode.vdisplay, .bpp = 32 };
+	struct drm_mode_create_dumb cr = { .width = o->mode.hdisplay, .height = o->mode.vdisplay, .bpp = 32 };
 	struct drm_mode_map_dumb mp = { 0 };
 	uint32_t handles[4] = { 0 }, pitches[4] = { 0 }, offsets[4] = { 0 };
 
-	if (drmIoctl(k->fd, DRM_IOCTL_MODE_CREATE_DUMB, &cr) < 0)
-		return fail("DRM_IOCTL_MODE_CREATE_DUMB");
+	if (drmIoctl(o->fd, DRM_IOCTL_MODE_CREATE_DUMB, &cr) < 0)
+		return fail_output(o, "DRM_IOCTL_MODE_CREATE_DUMB");
 	f->handle = cr.handle;
 	f->pitch = cr.pitch;
 	f->size = cr.size;
 	handles[0] = cr.handle;
 	pitches[0] = cr.pitch;
-	if (drmModeAddFB2(k->fd, cr.width, cr.height, DRM_FORMAT_XRGB8888, handles, pitches, offsets, &f->id, 0) < 0)
-		return fail("drmModeAddFB2");
+	if (drmModeAddFB2(o->fd, cr.width, cr.height, DRM_FORMAT_XRGB8888, handles, pitches, offsets, &f->id, 0) < 0)
+		return fail_output(o, "drmModeAddFB2");
 	mp.handle = cr.handle;
-	if (drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &mp) < 0)
-		return fail("DRM_IOCTL_MODE_MAP_DUMB");
-	f->map = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_SHARED, k->fd, (off_t)mp.offset);
+	if (drmIoctl(o->fd, DRM_IOCTL_MODE_MAP_DUMB, &mp) < 0)
+		return fail_output(o, "DRM_IOCTL_MODE_MAP_DUMB");
+	f->map = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd, (off_t)mp.offset);
 	if (f->map == MAP_FAILED) {
 		f->map = NULL;
-		return fail("mmap of a dumb buffer");
+		return fail_output(o, "mmap of a dumb buffer");
 	}
 	return 0;
 }
@@ -187,33 +229,15 @@ static void fill(struct fb *f, uint32_t w, uint32_t h, uint32_t x0, uint32_t y0,
 	}
 }
 
-static int dirty(struct kms *k, struct fb *f, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
+static int dirty(struct output *o, struct fb *f, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
 {
 	drmModeClip clip = { .x1 = (uint16_t)x, .y1 = (uint16_t)y, .x2 = (uint16_t)(x + w), .y2 = (uint16_t)(y + h) };
-	int r = drmModeDirtyFB(k->fd, f->id, &clip, 1);
+	int r = drmModeDirtyFB(o->fd, f->id, &clip, 1);
 
 	/* A driver without DIRTYFB scans out the buffer directly: nothing to push. */
-	return r < 0 && r != -ENOSYS && errno != ENOSYS ? -1 : 0;
-}
-
-struct flip_state {
-	double sent;
-	double lat[MAX_FLIPS];
-	int n;
-	int pending;
-};
-
-static void on_flip(int fd, unsigned seq, unsigned sec, unsigned usec, void *data)
-{
-	struct flip_state *s = data;
-
-	(void)fd;
-	(void)seq;
-	(void)sec;
-	(void)usec;
-	if (s->n < MAX_FLIPS)
-		s->lat[s->n++] = (now() - s->sent) * 1000.0;
-	s->pending = 0;
+	if (r < 0 && r != -ENOSYS && errno != ENOSYS)
+		return fail_output(o, "drmModeDirtyFB");
+	return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -223,120 +247,303 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Each phase runs for budget seconds and prints its rates; 0, or -1 with the failing call said. */
-static int phase_fill(struct kms *k, uint32_t w, uint32_t h, double budget)
+/* The drawing phases: each runs on one output for its budget, counting into o->n and o->t; every output runs its
+ * own at once, on a thread of its own. */
+static void *phase_fill(void *arg)
 {
-	double mb = (double)w * h * 4 / 1e6, t0 = now(), t;
-	long n = 0;
+	struct output *o = arg;
+	uint32_t w = o->mode.hdisplay, h = o->mode.vdisplay;
+	double t0 = now();
 
+	o->n = 0;
 	do {
-		fill(&k->fb[0], w, h, 0, 0, w, h, 0xff000000u | (uint32_t)(n * 0x010203));
-		if (dirty(k, &k->fb[0], 0, 0, w, h) < 0)
-			return fail("drmModeDirtyFB");
-		n++;
-	} while ((t = now() - t0) < budget);
-	printf("fill.per_s: %.2f\nfill.mb_per_s: %.2f\n", n / t, n * mb / t);
-	return 0;
+		fill(&o->fb[0], w, h, 0, 0, w, h, 0xff000000u | (uint32_t)(o->n * 0x010203));
+		if ((o->rc = dirty(o, &o->fb[0], 0, 0, w, h)) < 0)
+			break;
+		o->n++;
+	} while ((o->t = now() - t0) < o->budget);
+	return NULL;
 }
 
-static int phase_copy(struct kms *k, uint32_t w, uint32_t h, double budget)
+static void *phase_copy(void *arg)
 {
-	double mb = (double)w * h * 4 / 1e6, t0, t;
-	long n = 0;
+	struct output *o = arg;
+	uint32_t w = o->mode.hdisplay, h = o->mode.vdisplay;
+	double t0;
 
-	fill(&k->fb[1], w, h, 0, 0, w, h, KMS2D_COPY_XRGB);
+	fill(&o->fb[1], w, h, 0, 0, w, h, KMS2D_COPY_XRGB);
 	t0 = now();
+	o->n = 0;
 	do {
-		memcpy(k->fb[0].map, k->fb[1].map, (size_t)k->fb[0].pitch * h);
-		if (dirty(k, &k->fb[0], 0, 0, w, h) < 0)
-			return fail("drmModeDirtyFB");
-		n++;
-	} while ((t = now() - t0) < budget);
-	printf("copy.per_s: %.2f\ncopy.mb_per_s: %.2f\n", n / t, n * mb / t);
-	return 0;
+		memcpy(o->fb[0].map, o->fb[1].map, (size_t)o->fb[0].pitch * h);
+		if ((o->rc = dirty(o, &o->fb[0], 0, 0, w, h)) < 0)
+			break;
+		o->n++;
+	} while ((o->t = now() - t0) < o->budget);
+	return NULL;
 }
 
 /* Partial updates: a RECT-sized square at a moving place. */
-static int phase_dirty(struct kms *k, uint32_t w, uint32_t h, double budget)
+static void *phase_dirty(void *arg)
 {
-	double t0 = now(), t;
-	long n = 0;
+	struct output *o = arg;
+	uint32_t w = o->mode.hdisplay, h = o->mode.vdisplay;
+	double t0 = now();
 
+	o->n = 0;
 	do {
-		uint32_t x = (uint32_t)(n * 97) % (w > RECT ? w - RECT : 1), y = (uint32_t)(n * 61) % (h > RECT ? h - RECT : 1);
+		uint32_t x = (uint32_t)(o->n * 97) % (w > RECT ? w - RECT : 1);
+		uint32_t y = (uint32_t)(o->n * 61) % (h > RECT ? h - RECT : 1);
 
-		fill(&k->fb[0], w, h, x, y, RECT, RECT, 0xffcc3300u ^ (uint32_t)n);
-		if (dirty(k, &k->fb[0], x, y, RECT, RECT) < 0)
-			return fail("drmModeDirtyFB");
-		n++;
-	} while ((t = now() - t0) < budget);
-	printf("dirty.per_s: %.2f\n", n / t);
+		fill(&o->fb[0], w, h, x, y, RECT, RECT, 0xffcc3300u ^ (uint32_t)o->n);
+		if ((o->rc = dirty(o, &o->fb[0], x, y, RECT, RECT)) < 0)
+			break;
+		o->n++;
+	} while ((o->t = now() - t0) < o->budget);
+	return NULL;
+}
+
+/* Run a drawing phase on every output at once (one thread each; the first on this one). 0, or -1 (said). */
+static int run_phase(struct kms *k, void *(*fn)(void *))
+{
+	pthread_t th[MAX_OUTPUTS];
+	int started[MAX_OUTPUTS] = { 0 }, rc = 0;
+
+	for (int i = 1; i < k->n; i++) {
+		int e = pthread_create(&th[i], NULL, fn, &k->out[i]);
+
+		if (e) {
+			errno = e;
+			rc = fail_output(&k->out[i], "pthread_create");
+			break;
+		}
+		started[i] = 1;
+	}
+	if (!rc)
+		fn(&k->out[0]);
+	for (int i = 1; i < k->n; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	for (int i = 0; i < k->n && !rc; i++)
+		rc = k->out[i].rc;
+	return rc;
+}
+
+/* A phase's rates: the sum over the outputs, and each output's own where there are several. */
+static void print_rates(const struct kms *k, const char *phase, int with_mb)
+{
+	double per_s = 0, mb_per_s = 0;
+
+	for (int i = 0; i < k->n; i++) {
+		const struct output *o = &k->out[i];
+		double r = o->t > 0 ? o->n / o->t : 0, mb = r * o->mode.hdisplay * o->mode.vdisplay * 4 / 1e6;
+
+		per_s += r;
+		mb_per_s += mb;
+		if (k->n > 1) {
+			printf("output%d.%s.per_s: %.2f\n", o->idx, phase, r);
+			if (with_mb)
+				printf("output%d.%s.mb_per_s: %.2f\n", o->idx, phase, mb);
+		}
+	}
+	printf("%s.per_s: %.2f\n", phase, per_s);
+	if (with_mb)
+		printf("%s.mb_per_s: %.2f\n", phase, mb_per_s);
+}
+
+static void on_flip(int fd, unsigned seq, unsigned sec, unsigned usec, void *data)
+{
+	struct output *o = data;
+
+	(void)fd;
+	(void)seq;
+	(void)sec;
+	(void)usec;
+	if (o->nlat < MAX_FLIPS)
+		o->lat[o->nlat++] = (now() - o->sent) * 1000.0;
+	o->pending = 0;
+}
+
+/* Queue o's next flip to its other buffer. 0, or -1 (said). */
+static int flip_next(struct output *o)
+{
+	o->sent = now();
+	o->pending = 1;
+	if (drmModePageFlip(o->fd, o->crtc_id, o->fb[o->cur].id, DRM_MODE_PAGE_FLIP_EVENT, o) < 0)
+		return fail_output(o, "drmModePageFlip");
+	o->cur ^= 1;
 	return 0;
 }
 
-/* Page flips between the two buffers, each waited for: the rate and the latency from request to event. */
+/* p50 and p99 of every output's flip latencies together. */
+static void print_latency(const struct kms *k, int total)
+{
+	double *all = malloc(sizeof(double) * (size_t)(total ? total : 1));
+	int n = 0;
+
+	for (int i = 0; all && i < k->n; i++) {
+		memcpy(all + n, k->out[i].lat, sizeof(double) * (size_t)k->out[i].nlat);
+		n += k->out[i].nlat;
+	}
+	if (!all || !n) {
+		printf("flip.latency_p50_ms: 0\nflip.latency_p99_ms: 0\n");
+		free(all);
+		return;
+	}
+	qsort(all, (size_t)n, sizeof(double), cmp_double);
+	printf("flip.latency_p50_ms: %.3f\nflip.latency_p99_ms: %.3f\n", all[n / 2], all[(size_t)((n - 1) * 0.99)]);
+	free(all);
+}
+
+/* Page flips between each output's two buffers, every output flipping on its own (one flip in flight each), each
+ * flip waited for: the rates and the latency from request to event. 0, or -1 (said). */
 static int phase_flip(struct kms *k, double budget)
 {
-	static struct flip_state fs;
 	drmEventContext ev = { .version = 2, .page_flip_handler = on_flip };
-	double t0 = now(), t;
-	int cur = 1;
+	double t0 = now();
+	int left = k->n, total = 0;
 
-	fs.n = 0;
-	do {
-		fs.sent = now();
-		fs.pending = 1;
-		if (drmModePageFlip(k->fd, k->crtc_id, k->fb[cur].id, DRM_MODE_PAGE_FLIP_EVENT, &fs) < 0)
-			return fail("drmModePageFlip");
-		while (fs.pending) {
-			struct pollfd p = { .fd = k->fd, .events = POLLIN };
+	for (int i = 0; i < k->n; i++) {
+		struct output *o = &k->out[i];
 
-			if (poll(&p, 1, 5000) <= 0) {
-				errno = ETIMEDOUT;
-				return fail("waiting for a page-flip event");
-			}
-			drmHandleEvent(k->fd, &ev);
+		o->nlat = o->finished = 0;
+		o->cur = 1;
+		if (!o->lat && !(o->lat = malloc(sizeof(double) * MAX_FLIPS)))
+			return fail_output(o, "the flip latencies' memory");
+		if (flip_next(o) < 0)
+			return -1;
+	}
+	while (left) {
+		struct pollfd p = { .fd = k->fd, .events = POLLIN };
+
+		if (poll(&p, 1, 5000) <= 0) {
+			errno = ETIMEDOUT;
+			for (int i = 0; i < k->n; i++)
+				if (k->out[i].pending)
+					return fail_output(&k->out[i], "waiting for a page-flip event");
+			return fail("waiting for a page-flip event");
 		}
-		cur ^= 1;
-	} while ((t = now() - t0) < budget && fs.n < MAX_FLIPS);
-	qsort(fs.lat, (size_t)fs.n, sizeof(double), cmp_double);
-	printf("flip.per_s: %.2f\nflip.latency_p50_ms: %.3f\nflip.latency_p99_ms: %.3f\n", fs.n / t, fs.lat[fs.n / 2],
-	       fs.lat[(size_t)((fs.n - 1) * 0.99)]);
+		drmHandleEvent(k->fd, &ev);
+		for (int i = 0; i < k->n; i++) {
+			struct output *o = &k->out[i];
+
+			if (o->pending || o->finished)
+				continue;
+			o->t = now() - t0;
+			if (o->t >= budget || o->nlat >= MAX_FLIPS) {
+				o->finished = 1;
+				o->n = o->nlat;
+				total += o->nlat;
+				left--;
+			} else if (flip_next(o) < 0) {
+				return -1;
+			}
+		}
+	}
+	print_rates(k, "flip", 0);
+	print_latency(k, total);
+	if (k->n > 1)
+		for (int i = 0; i < k->n; i++) {
+			struct output *o = &k->out[i];
+
+			if (!o->nlat)
+				continue;
+			qsort(o->lat, (size_t)o->nlat, sizeof(double), cmp_double);
+			printf("output%d.flip.latency_p50_ms: %.3f\n", o->idx, o->lat[o->nlat / 2]);
+			printf("output%d.flip.latency_p99_ms: %.3f\n", o->idx, o->lat[(size_t)((o->nlat - 1) * 0.99)]);
+		}
 	return 0;
 }
 
-/* The output driven: its connector, mode and two dumb buffers, the first one shown. 0, or -1 (said). */
-static int set_up(struct kms *k)
+/* What the outputs show, for the result's surface: one mode, or every mode joined by '+' (the count and the first
+ * when that would not fit a line of 63). */
+static void print_modes(const struct kms *k)
+{
+	char all[64] = "";
+	size_t len = 0;
+	int fits = 1;
+
+	printf("outputs: %d\n", k->n);
+	for (int i = 0; i < k->n; i++) {
+		const drmModeModeInfo *m = &k->out[i].mode;
+		int w = snprintf(all + len, sizeof(all) - len, "%s%ux%u@%u", i ? "+" : "", m->hdisplay, m->vdisplay,
+				 m->vrefresh);
+
+		if (k->n > 1)
+			printf("output%d.mode: %ux%u@%u\n", k->out[i].idx, m->hdisplay, m->vdisplay, m->vrefresh);
+		if (w < 0 || (size_t)w >= sizeof(all) - len)
+			fits = 0;
+		else
+			len += (size_t)w;
+	}
+	if (fits)
+		printf("mode: %s\n", all);
+	else
+		printf("mode: %d outputs, %ux%u@%u first\n", k->n, k->out[0].mode.hdisplay, k->out[0].mode.vdisplay,
+		       k->out[0].mode.vrefresh);
+}
+
+/* The outputs driven: connectors, modes and two dumb buffers each, the first one shown. 0, or -1 (said). */
+static int set_up(struct kms *k, double budget)
 {
 	if (drmSetMaster(k->fd) < 0 && errno != EINVAL)
 		fprintf(stderr, "kms2d: not DRM master (%s); mode setting may fail\n", strerror(errno));
-	if (pick_output(k) < 0 || make_fb(k, &k->fb[0]) < 0 || make_fb(k, &k->fb[1]) < 0)
+	if (pick_outputs(k) < 0)
 		return -1;
-	printf("mode: %ux%u@%u\n", k->mode.hdisplay, k->mode.vdisplay, k->mode.vrefresh);
-	k->saved = drmModeGetCrtc(k->fd, k->crtc_id);
-	if (drmModeSetCrtc(k->fd, k->crtc_id, k->fb[0].id, 0, 0, &k->conn_id, 1, &k->mode) < 0)
-		return fail("drmModeSetCrtc");
+	for (int i = 0; i < k->n; i++) {
+		struct output *o = &k->out[i];
+
+		o->budget = budget;
+		if (make_fb(o, &o->fb[0]) < 0 || make_fb(o, &o->fb[1]) < 0)
+			return -1;
+	}
+	print_modes(k);
+	for (int i = 0; i < k->n; i++) {
+		struct output *o = &k->out[i];
+
+		o->saved = drmModeGetCrtc(k->fd, o->crtc_id);
+		if (drmModeSetCrtc(k->fd, o->crtc_id, o->fb[0].id, 0, 0, &o->conn_id, 1, &o->mode) < 0)
+			return fail_output(o, "drmModeSetCrtc");
+	}
 	return 0;
 }
 
-/* The CRTC as it was, the buffers gone, the device closed. */
+/* The drawing phases, in the order they run (the flips come last). */
+static const struct {
+	const char *name;
+	void *(*fn)(void *);
+	int with_mb; /* also says MB/s */
+} phases[] = {
+	{ "fill", phase_fill, 1 },
+	{ "copy", phase_copy, 1 },
+	{ "dirty", phase_dirty, 0 },
+};
+
+/* Every CRTC as it was, the buffers gone, the device closed. */
 static void tear_down(struct kms *k)
 {
-	if (k->saved) {
-		drmModeSetCrtc(k->fd, k->saved->crtc_id, k->saved->buffer_id, k->saved->x, k->saved->y, &k->conn_id, 1,
-			       &k->saved->mode);
-		drmModeFreeCrtc(k->saved);
-	}
-	for (int i = 0; i < 2; i++) {
-		if (k->fb[i].map)
-			munmap(k->fb[i].map, k->fb[i].size);
-		if (k->fb[i].id)
-			drmModeRmFB(k->fd, k->fb[i].id);
-		if (k->fb[i].handle) {
-			struct drm_mode_destroy_dumb d = { .handle = k->fb[i].handle };
+	for (int i = 0; i < k->n; i++) {
+		struct output *o = &k->out[i];
 
-			drmIoctl(k->fd, DRM_IOCTL_MODE_DESTROY_DUMB, &d);
+		if (o->saved) {
+			drmModeSetCrtc(k->fd, o->saved->crtc_id, o->saved->buffer_id, o->saved->x, o->saved->y,
+				       &o->conn_id, 1, &o->saved->mode);
+			drmModeFreeCrtc(o->saved);
 		}
+		for (int b = 0; b < 2; b++) {
+			struct fb *f = &o->fb[b];
+
+			if (f->map)
+				munmap(f->map, f->size);
+			if (f->id)
+				drmModeRmFB(k->fd, f->id);
+			if (f->handle) {
+				struct drm_mode_destroy_dumb d = { .handle = f->handle };
+
+				drmIoctl(k->fd, DRM_IOCTL_MODE_DESTROY_DUMB, &d);
+			}
+		}
+		free(o->lat);
 	}
 	if (k->fd >= 0)
 		close(k->fd);
@@ -374,11 +581,13 @@ int main(int argc, char **argv)
 
 	printf("device: %s\ndriver: %s\n", used, v ? v->name : "?");
 	drmFreeVersion(v);
-	if (set_up(&k) == 0) {
-		uint32_t w = k.mode.hdisplay, h = k.mode.vdisplay;
+	if (set_up(&k, budget) == 0) {
+		int bad = 0;
 
-		if (phase_fill(&k, w, h, budget) == 0 && phase_copy(&k, w, h, budget) == 0 &&
-		    phase_dirty(&k, w, h, budget) == 0 && phase_flip(&k, budget) == 0) {
+		for (size_t i = 0; i < sizeof(phases) / sizeof(phases[0]) && !bad; i++)
+			if (!(bad = run_phase(&k, phases[i].fn)))
+				print_rates(&k, phases[i].name, phases[i].with_mb);
+		if (!bad && phase_flip(&k, budget) == 0) {
 			printf("done: 1\n");
 			rc = 0;
 		}

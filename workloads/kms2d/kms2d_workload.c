@@ -18,8 +18,9 @@ static const struct kv_metric metrics[] = {
 	{ "flip.latency_p50_ms", "ms", 0 },    { "flip.latency_p99_ms", "ms", 0 },
 };
 
+/* With several outputs, each one's rates and latencies are also given as "outputN.<key>" (N from 1 to 16). */
 static const struct kv_output output = { "kms2d", "kms2d-format", "driver", "mode", metrics,
-					 sizeof(metrics) / sizeof(metrics[0]) };
+					 sizeof(metrics) / sizeof(metrics[0]), "output", 16 };
 
 static int kms2d_parse(const char *out, size_t len, struct wl_result *r)
 {
@@ -34,6 +35,11 @@ static const struct wl_metric_decl kms2d_metrics[] = {
 	{ "dirty.per_s", "updates/s", 1, "64x64 partial updates, one DIRTYFB rectangle each" },
 	{ "flip.per_s", "flips/s", 1, "page flips, each waited for" },
 	{ "flip.latency_p*_ms", "ms", 0, "page flip to its vblank event" },
+	{ "output*.fill.per_s", "fills/s", 1, "one output's fills, while every output draws (the totals sum them)" },
+	{ "output*.copy.per_s", "copies/s", 1, "one output's blits" },
+	{ "output*.dirty.per_s", "updates/s", 1, "one output's partial updates" },
+	{ "output*.flip.per_s", "flips/s", 1, "one output's page flips" },
+	{ "output*.flip.latency_p*_ms", "ms", 0, "one output's page flip to its vblank event" },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -43,7 +49,8 @@ const struct workload_def workload_kms2d = {
 	.metrics = kms2d_metrics,
 	.name = "kms2d",
 	.cls = "2d",
-	.description = "kms2d: dumb-buffer fills, blits, DIRTYFB partial updates and page flips on KMS",
+	.description = "kms2d: dumb-buffer fills, blits, DIRTYFB partial updates and page flips on every connected "
+		       "KMS output",
 	.path = WL_PATH_KMS,
 	.argv = kms2d_argv,
 	.bundled = 1,

@@ -319,6 +319,9 @@ static void test_shipped_plans(void)
 	CHECK(plan_load("harness/plans/scale.ini", &p, NULL, err, sizeof(err)) == 0 && p.nguests == 4 &&
 		      p.guests[3] == 8 && p.memory_mb == 512,
 	      "the scaling plan: 1, 2, 4 and 8 guests of 512 MiB: %s", err);
+	CHECK(plan_load("harness/plans/displays.ini", &p, NULL, err, sizeof(err)) == 0 && p.ndisplays == 2 &&
+		      p.displays[1].width == 1920 && p.displays[1].height == 1080 && p.vcpus == 2,
+	      "the displays plan: two 1920x1080 outputs, two vCPUs: %s", err);
 }
 
 int main(void)

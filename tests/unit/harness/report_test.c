@@ -301,6 +301,44 @@ static void check_one_guest(struct store *s, const char *reports)
 	free(path);
 }
 
+/* Displays: a row whose guest drew on two outputs lists each output's median and the total; a report whose rows
+ * drew on one output each has no such section. */
+static void check_displays(struct store *s, const char *reports)
+{
+	char *path = NULL, *html;
+
+	copy_run(s, "a", "dp", 1.0);
+	exec_sql(s, "INSERT INTO configs(run_id, name, status, reason, seq) VALUES ('dp', 'mediated', 'run', NULL, 1);"
+		    "INSERT INTO jobs(run_id, config, topology, guest_index, workload, repetition, status, accel,"
+		    " finished_at) SELECT 'dp', 'mediated', 1, 1, 'kms2d', repetition, 'ok', 'tcg', 'now'"
+		    " FROM jobs WHERE run_id = 'dp' AND config = 'native' AND workload = 'glmark2';"
+		    "INSERT INTO metrics SELECT id, 'fill.mb_per_s', 600 + repetition, 'MB/s', 'higher' FROM jobs"
+		    " WHERE run_id = 'dp' AND workload = 'kms2d';"
+		    "INSERT INTO metrics SELECT id, 'output1.fill.mb_per_s', 280 + repetition, 'MB/s', 'higher'"
+		    " FROM jobs WHERE run_id = 'dp' AND workload = 'kms2d';"
+		    "INSERT INTO metrics SELECT id, 'output2.fill.mb_per_s', 320, 'MB/s', 'higher' FROM jobs"
+		    " WHERE run_id = 'dp' AND workload = 'kms2d';"
+		    "INSERT INTO metrics SELECT id, 'output2.flip.per_s', 60, 'flips/s', 'higher' FROM jobs"
+		    " WHERE run_id = 'dp' AND workload = 'kms2d';");
+	CHECK(report_generate(s, "dp", reports, &path) == 0, "the two-output run's report");
+	html = path ? vb_read_file(path, NULL) : NULL;
+	const char *sec = html ? strstr(html, "<h2 id=displays>") : NULL;
+	/* five repetitions (run a's native glmark2 jobs): output 1 at 281-285, the total at 601-605 */
+	const char *row = "<tr><td>kms2d</td><td>fill.mb_per_s (MB/s)</td><td>mediated x1</td><td>2</td>"
+			  "<td>1: 283.0, 2: 320.0</td><td>603.0</td></tr>";
+
+	CHECK(sec && strstr(sec, row) && count(html, "<h2 id=displays>") == 1,
+	      "the row's two outputs, each one's median and the total: %s in %.600s", row, sec ? sec : "(none)");
+	free(html);
+	free(path);
+	path = NULL;
+	CHECK(report_generate(s, "b", reports, &path) == 0, "run b's report");
+	html = path ? vb_read_file(path, NULL) : NULL;
+	CHECK(html && !strstr(html, "id=displays"), "no row drew on several outputs: no displays section");
+	free(html);
+	free(path);
+}
+
 static void check_report(struct store *s, const char *dir, const char *reports, int browser)
 {
 	char *path = NULL;
@@ -503,6 +541,7 @@ static void test_all(const char *url, const char *dir, const char *reports, int 
 	check_footer(&s);
 	check_empty(&s, reports);
 	check_one_guest(&s, reports);
+	check_displays(&s, reports);
 	check_calibration(&s, reports);
 	check_arms(&s, reports);
 	check_scenarios(&s, reports);
