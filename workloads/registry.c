@@ -50,6 +50,14 @@ const struct wl_metric_decl *workload_metric_decl(const struct workload_def *w, 
 	return NULL;
 }
 
+int wl_surface_is(const char *surface, int width, int height)
+{
+	char want[32];
+	int n = snprintf(want, sizeof(want), "%dx%d", width, height);
+
+	return n > 0 && !strncmp(surface, want, (size_t)n) && (surface[n] == ' ' || surface[n] == '\0');
+}
+
 int wl_add_metric(struct wl_result *r, const char *name, double value, const char *unit, int higher_is_better)
 {
 	struct wl_metric *m;

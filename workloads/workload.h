@@ -59,6 +59,12 @@ struct wl_metric_decl {
 /* A job that exits with this status and prints "skip: reason" was skipped (automake's convention). */
 #define WL_EXIT_SKIP 77
 
+/* The size a sized workload renders at on the host, and in a guest whose plan gives no [guest] displays (the
+ * harness's EDID offers this mode alone). */
+#define WL_PLANNED_WIDTH 640
+#define WL_PLANNED_HEIGHT 480
+#define WL_PLANNED_SIZE "640x480"
+
 struct workload_def {
 	const char *name;
 	const char *cls; /* "3d", "media" or "2d" */
@@ -81,6 +87,9 @@ struct workload_def {
 	/* Its per-scene metrics (an fnmatch pattern, e.g. "*.fps"; NULL: none): compare also tests the headline's
 	 * change scene by scene, paired (compare.h). */
 	const char *scene_metrics;
+	/* Its results compare only at one size (wl_result.surface "WxH", then a space or the end): a job rendered at
+	 * another fails (the judge's: WL_PLANNED_SIZE, or a guest's output 1 mode from the plan's displays). */
+	int sized;
 	/*
 	 * Parse the job's stdout into r (overwritten: wl_result_free it first if
 	 * it held subtests). 0, or -1 with r->error set and nothing allocated.
@@ -94,6 +103,8 @@ const struct workload_def *workload_find(const char *name);
 const struct wl_metric_decl *workload_metric_decl(const struct workload_def *w, const char *metric);
 const struct workload_def *workload_at(size_t i); /* NULL past the end */
 
+/* 1 when a result's surface ("640x480 windowed", "1920x1080 fullscreen") is width x height, else 0. */
+int wl_surface_is(const char *surface, int width, int height);
 /* Append a metric; -1 when full. */
 int wl_add_metric(struct wl_result *r, const char *name, double value, const char *unit, int higher_is_better);
 /* Append a test status (copied). 0 or -1. */

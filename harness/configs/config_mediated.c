@@ -140,6 +140,7 @@ const struct config_def config_mediated = {
 	.guest_kms_driver = "virtio_gpu",
 	.slowdown = "mediator throttle",
 	.starts_mediator = 1,
+	.device_edids = 1,
 	.skip_reason = skip_reason,
 	.start = start,
 	.snapshot = gpu_backend_snapshot,

@@ -68,6 +68,10 @@ struct config_def {
 	/* Its back-end is the vgpu-mediator of backend_env.mediator: an interleaved run's arm that names another
 	 * mediator build (runner.h run_arm) changes it. */
 	int starts_mediator;
+	/* With the plan's [guest] displays, its guests' KMS takes the device's own EDIDs, each offering its output's
+	 * planned mode alone (the mediator's). 0: the device's EDIDs offer more (QEMU's list standard timings up to
+	 * 5120x2160, and glmark2-es2-drm takes the largest mode), so the harness gives its own, one an output. */
+	int device_edids;
 	/*
 	 * NULL when host h can run it for plan p (NULL: the defaults), beyond
 	 * what every configuration of its kind needs (hostcheck.c checks that),

@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "util.h"
 #include "vm/boot_wait.h"
+#include "vm/edid.h"
 
 /* Keep the mediator's per-vGPU counters next to the run's guests, and say what rendered for them. */
 void run_record_backend(struct run *r, const struct config_def *c, int n, const struct gpu_backend *gb, const char *dir)
@@ -57,12 +58,15 @@ int run_ensure_image(struct run *r)
 {
 	char err[512];
 	char *cache;
+	struct image_mode modes[PLAN_MAX_DISPLAYS];
 
 	if (r->have_img)
 		return 0;
+	for (int i = 0; i < r->plan.ndisplays; i++)
+		modes[i] = (struct image_mode){ r->plan.displays[i].width, r->plan.displays[i].height };
 	cache = vb_strdupf("%s", r->cache);
 	if (image_build(r->host.guest_kernel, r->host.kernel_version, r->agent, r->init, cache, !r->plan.kernel_bzimage,
-			&r->img, err, sizeof(err)) < 0) {
+			modes, r->plan.ndisplays, &r->img, err, sizeof(err)) < 0) {
 		vb_err("guest image: %s", err);
 		free(cache);
 		return -1;
@@ -100,6 +104,29 @@ const char *run_socket_dir(const char *dir, char *link, size_t len)
 	return dir;
 }
 
+/* The guest kernel's drm.edid_firmware for config c's guests (vm.h vm_opts.edid_firmware), in buf: NULL without
+ * [guest] displays (the 640x480 EDID); "" where the device's own EDIDs offer each output's mode alone; else the
+ * harness's, one a connector (virtio-gpu's Virtual-N) and output 1's for any other connector. */
+static const char *guest_edids(const struct run *r, const struct config_def *c, char *buf, size_t len)
+{
+	char name[96];
+	size_t at = 0;
+
+	if (!r->plan.ndisplays)
+		return NULL;
+	if (c->device_edids)
+		return "";
+	buf[0] = '\0';
+	for (int i = 0; i < r->plan.ndisplays && at < len; i++) {
+		edid_firmware_name(name, sizeof(name), r->plan.displays[i].width, r->plan.displays[i].height);
+		at += (size_t)snprintf(buf + at, len - at, "Virtual-%d:%s,", i + 1, name);
+	}
+	edid_firmware_name(name, sizeof(name), r->plan.displays[0].width, r->plan.displays[0].height);
+	if (at < len)
+		snprintf(buf + at, len - at, "%s", name);
+	return buf;
+}
+
 /*
  * Boot n guests of config c whose GPU back-end gb is running (files under dir) and wait for their agents; each
  * boot is stored as a guest row under `label`. 0, or -1 with the reason (what is up stays in gs for
@@ -120,10 +147,11 @@ int run_guests_boot(struct run *r, const struct config_def *c, const char *label
 		.display = c->needs_display ? r->x.display : NULL,
 		.machine = gb->machine[0] ? gb->machine : NULL,
 		.kernel_args = gb->kernel_args[0] ? gb->kernel_args : NULL,
-		.device_edid = r->plan.ndisplays > 0,
 	};
+	char edids[PLAN_MAX_DISPLAYS * 48 + 48];
 	int ok = 1;
 
+	o.edid_firmware = guest_edids(r, c, edids, sizeof(edids));
 	memset(gs, 0, sizeof(*gs));
 	for (int i = 0; i < n; i++) {
 		o.gpu_args = gpu_backend_args(gb, i);

@@ -1,5 +1,5 @@
 /* judge.c: a job's status from what the agent said and the workload printed: the path its GL or KMS went
- * through, a software fallback, the exit status and the metrics it must have. */
+ * through, a software fallback, the size it rendered at, the exit status and the metrics it must have. */
 #define _GNU_SOURCE
 #include "run/runner.h"
 
@@ -21,6 +21,23 @@ static int contains_ci(const char *hay, const char *needle)
 static int software_renderer(const char *renderer)
 {
 	return contains_ci(renderer, "llvmpipe") || contains_ci(renderer, "softpipe") || contains_ci(renderer, "swrast");
+}
+
+/* A sized workload's result compares only at the size planned: a guest's is output 1's mode when the plan gives
+ * [guest] displays (its KMS takes the device's EDIDs), else the harness's EDID's; the host's and dom0's render
+ * off-screen at WL_PLANNED_SIZE. 1 when it rendered there, else 0 with the reason. */
+static int size_as_planned(const struct run *r, enum seat_path where, const struct wl_result *wr, char *reason,
+			   size_t rlen)
+{
+	int from_plan = where == SEAT_GUEST && r->plan.ndisplays > 0;
+	int w = from_plan ? r->plan.displays[0].width : WL_PLANNED_WIDTH;
+	int h = from_plan ? r->plan.displays[0].height : WL_PLANNED_HEIGHT;
+
+	if (wl_surface_is(wr->surface, w, h))
+		return 1;
+	snprintf(reason, rlen, "rendered at '%s', planned %dx%d (%s)", wr->surface, w, h,
+		 from_plan ? "output 1's mode in [guest] displays" : "the harness's size");
+	return 0;
 }
 
 /*
@@ -67,6 +84,10 @@ static const char *judge_job(struct run *r, const struct config_def *c, enum sea
 	}
 	if (w->parse(jr->out ? jr->out : "", jr->out_len, wr) < 0) {
 		snprintf(reason, rlen, "%s", wr->error);
+		wr->n = 0;
+		return "failed";
+	}
+	if (w->sized && !size_as_planned(r, where, wr, reason, rlen)) {
 		wr->n = 0;
 		return "failed";
 	}

@@ -1,5 +1,8 @@
-/* edid.c: the guests' EDID (edid.h): VESA DMT 640x480@60 on a 320 x 240 mm screen, built by common/edid_block.c. */
+/* edid.c: the guests' EDIDs (edid.h): VESA DMT 640x480@60 on a 320 x 240 mm screen, or a planned output's mode,
+ * built by common/edid_block.c. */
 #include "vm/edid.h"
+
+#include <stdio.h>
 
 int edid_640x480(unsigned char e[EDID_BLOCK])
 {
@@ -9,4 +12,19 @@ int edid_640x480(unsigned char e[EDID_BLOCK])
 
 	edid_build(e, &dmt, 320, 240, "vgpubench");
 	return 0;
+}
+
+int edid_for_mode(unsigned char out[EDID_BLOCK], int width, int height)
+{
+	struct edid_timing t;
+
+	if (width <= 0 || height <= 0 || edid_cvt_rb((uint32_t)width, (uint32_t)height, &t) < 0)
+		return -1;
+	edid_build(out, &t, (uint32_t)width * 254 / 960, (uint32_t)height * 254 / 960, "vgpubench");
+	return 0;
+}
+
+void edid_firmware_name(char *out, size_t len, int width, int height)
+{
+	snprintf(out, len, "edid/vgpubench-cvt-%dx%d.bin", width, height);
 }

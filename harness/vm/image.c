@@ -197,8 +197,37 @@ static void choose_kernel(struct image *img, const char *kernel, const char *cac
 	free(why);
 }
 
+/* The harness's EDIDs into the archive: 640x480's, and one for each mode asked for. 0, or -1 with err. */
+static int cpio_edids(struct buf *b, char ***seen, size_t *nseen, const struct image_mode *modes, int nmodes, char *err,
+		      size_t errlen)
+{
+	unsigned char edid[EDID_BLOCK];
+	char name[96];
+
+	edid_640x480(edid);
+	cpio_parents(b, "lib/firmware/" EDID_FIRMWARE_NAME, seen, nseen);
+	cpio_entry(b, "lib/firmware/" EDID_FIRMWARE_NAME, 0100644, 0, 0, edid, sizeof(edid));
+	for (int i = 0; i < nmodes; i++) {
+		char path[128];
+		int again = 0;
+
+		for (int j = 0; j < i; j++)
+			again |= modes[j].width == modes[i].width && modes[j].height == modes[i].height;
+		if (again)
+			continue;
+		if (edid_for_mode(edid, modes[i].width, modes[i].height) < 0) {
+			snprintf(err, errlen, "no EDID can carry the mode %dx%d", modes[i].width, modes[i].height);
+			return -1;
+		}
+		edid_firmware_name(name, sizeof(name), modes[i].width, modes[i].height);
+		snprintf(path, sizeof(path), "lib/firmware/%s", name);
+		cpio_entry(b, path, 0100644, 0, 0, edid, sizeof(edid));
+	}
+	return 0;
+}
+
 int image_build(const char *kernel, const char *kver, const char *agent, const char *init, const char *cache_dir,
-		int unpack, struct image *img, char *err, size_t errlen)
+		int unpack, const struct image_mode *modes, int nmodes, struct image *img, char *err, size_t errlen)
 {
 	struct buf b = { 0 };
 	char **seen = NULL;
@@ -225,13 +254,8 @@ int image_build(const char *kernel, const char *kver, const char *agent, const c
 	    cpio_file(&b, "vgpu-agent", agent, 0100755, err, errlen) < 0)
 		goto out;
 	cpio_entry(&b, "modules.list", 0100644, 0, 0, mods, strlen(mods));
-	{
-		unsigned char edid[EDID_BLOCK];
-
-		edid_640x480(edid);
-		cpio_parents(&b, "lib/firmware/" EDID_FIRMWARE_NAME, &seen, &nseen);
-		cpio_entry(&b, "lib/firmware/" EDID_FIRMWARE_NAME, 0100644, 0, 0, edid, sizeof(edid));
-	}
+	if (cpio_edids(&b, &seen, &nseen, modes, nmodes, err, errlen) < 0)
+		goto out;
 	for (char *save = NULL, *m = strtok_r(mods, "\n", &save); m; m = strtok_r(NULL, "\n", &save)) {
 		cpio_parents(&b, m + 1, &seen, &nseen);
 		if (cpio_file(&b, m + 1, m, 0100644, err, errlen) < 0)

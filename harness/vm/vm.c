@@ -38,6 +38,7 @@ int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
 	int n = 0, no = 0;
 	char *env[2] = { NULL, NULL };
 	const char *accel_args = vm_accel_kernel_args(o->accel);
+	const char *edid = o->edid_firmware ? o->edid_firmware : EDID_FIRMWARE_NAME;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->index = index;
@@ -81,9 +82,8 @@ int vm_start(struct vm *vm, int index, const char *dir, const struct vm_opts *o)
 	 * IO-APIC can time out, and it then panics ("IO-APIC + timer doesn't work!"); the timer works, the check is
 	 * only too slow. Seen once in a make test's nested lab, 2026-12-07. */
 	OWN(vb_strdupf("console=ttyS0 panic=-1 loglevel=4 no_timer_check%s%s rdinit=/init%s%s vgpu.name=%s%s%s",
-		       accel_args[0] ? " " : "", accel_args, o->device_edid ? "" : " drm.edid_firmware=",
-		       o->device_edid ? "" : EDID_FIRMWARE_NAME, vm->name, o->kernel_args ? " " : "",
-		       o->kernel_args ? o->kernel_args : ""));
+		       accel_args[0] ? " " : "", accel_args, edid[0] ? " drm.edid_firmware=" : "", edid, vm->name,
+		       o->kernel_args ? " " : "", o->kernel_args ? o->kernel_args : ""));
 	ARG("-serial");
 	OWN(vb_strdupf("file:%s", vm->serial_log));
 	ARG("-monitor");

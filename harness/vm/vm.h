@@ -19,8 +19,10 @@ struct vm_opts {
 	const char *machine;     /* QEMU's machine type, with its options (NULL: pc) */
 	const char *kernel_args; /* more for the guest kernel's command line (NULL: none) */
 	const char *sockdir;     /* where its unix sockets go (NULL: the folder vm_start is given) */
-	int device_edid; /* the guest's KMS takes its device's EDIDs (each output its own mode), not the harness's
-			  * 640x480 one (drm.edid_firmware, for every output) */
+	/* The guest kernel's drm.edid_firmware: the harness's EDIDs it takes instead of its device's (edid.h: the
+	 * image carries them), "CONNECTOR:NAME" each, or a NAME for every other connector. NULL: the 640x480 one
+	 * for every output (EDID_FIRMWARE_NAME); "": none, the device's own. */
+	const char *edid_firmware;
 };
 
 struct vm {

@@ -38,7 +38,8 @@ int main(int argc, char **argv)
 	printf("boot: accelerator %s%s%s\n", h.accel, h.accel_reason[0] ? ": " : "", h.accel_reason);
 	if (check_failed || !mkdtemp(dir))
 		return check_done("boot");
-	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, &img, err, sizeof(err)) == 0,
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, NULL, 0, &img, err,
+			  sizeof(err)) == 0,
 	      "image: %s", err);
 	printf("boot: kernel %s\n", img.kernel_how);
 	struct vm_opts o = { .qemu = h.qemu, .accel = h.accel, .kernel = img.kernel, .initrd = img.initrd,

@@ -87,6 +87,37 @@ static void test_edid(void)
 	CHECK(e[126] == 0, "no extension blocks");
 }
 
+/* The plan's display modes: an EDID for each (once), in another image; a mode no EDID can carry is refused. */
+static void check_modes(const struct host *h, char **argv, const char *dir, const struct image *plain)
+{
+	const struct image_mode modes[] = { { 1920, 1080 }, { 800, 600 }, { 1920, 1080 } }, huge = { 5000, 600 };
+	struct image img;
+	char err[512], name[96], path[128];
+	size_t len = 0;
+
+	CHECK(image_build(h->guest_kernel, h->kernel_version, argv[1], argv[2], dir, 1, modes, 3, &img, err,
+			  sizeof(err)) == 0 &&
+		      strcmp(img.hash, plain->hash),
+	      "with modes, another image: %s", err);
+	char *a = vb_read_file(img.initrd, &len);
+	struct entry *e = calloc(512, sizeof(*e));
+	int n = a ? walk(a, len, e, 512) : -1, seen = 0;
+
+	edid_firmware_name(name, sizeof(name), 1920, 1080);
+	snprintf(path, sizeof(path), "lib/firmware/%s", name);
+	for (int i = 0; i < n; i++)
+		seen += !strncmp(e[i].name, "lib/firmware/edid/", 18);
+	CHECK(n > 0 && find(e, n, path) && find(e, n, path)->size == 128 &&
+		      find(e, n, "lib/firmware/edid/vgpubench-cvt-800x600.bin") && seen == 3,
+	      "an EDID for each mode, once, beside 640x480's: %d", seen);
+	CHECK(image_build(h->guest_kernel, h->kernel_version, argv[1], argv[2], dir, 1, &huge, 1, &img, err,
+			  sizeof(err)) < 0,
+	      "a mode no EDID carries is refused");
+	CHECK_STR_CONTAINS(err, "no EDID can carry the mode 5000x600");
+	free(e);
+	free(a);
+}
+
 int main(int argc, char **argv)
 {
 	struct host h;
@@ -102,7 +133,8 @@ int main(int argc, char **argv)
 	CHECK(h.guest_kernel[0] != '\0', "a guest kernel is installed (make deps)");
 	if (!h.guest_kernel[0] || !mkdtemp(dir))
 		return check_done("image");
-	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, &img, err, sizeof(err)) == 0,
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, NULL, 0, &img, err,
+			  sizeof(err)) == 0,
 	      "build: %s", err);
 	CHECK(!img.cached, "first build is new");
 
@@ -139,7 +171,8 @@ int main(int argc, char **argv)
 	CHECK(mods >= 5 && missing == 0, "%d modules listed, %d missing from the archive", mods, missing);
 	CHECK(gpu, "virtio-gpu.ko is loaded by the guest");
 
-	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, &again, err, sizeof(err)) == 0,
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, NULL, 0, &again, err,
+			  sizeof(err)) == 0,
 	      "rebuild: %s", err);
 	CHECK(again.cached, "identical inputs reuse the cached image");
 	CHECK(strcmp(again.hash, img.hash) == 0, "reproducible hash");
@@ -150,13 +183,15 @@ int main(int argc, char **argv)
 	      "the kernel unpacked into the cache: %s", img.kernel_how);
 	CHECK(!strcmp(again.kernel, img.kernel) && strstr(again.kernel_how, "cached"), "and found there again: %s",
 	      again.kernel_how);
-	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 0, &again, err, sizeof(err)) == 0 &&
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 0, NULL, 0, &again, err,
+			  sizeof(err)) == 0 &&
 		      !strcmp(again.kernel, h.guest_kernel) && strstr(again.kernel_how, "kernel_boot = bzimage"),
 	      "kernel_boot = bzimage: the bzImage itself: %s", again.kernel_how);
-	CHECK(image_build(h.guest_kernel, h.kernel_version, "/nonexistent/agent", argv[2], dir, 1, &again, err,
+	CHECK(image_build(h.guest_kernel, h.kernel_version, "/nonexistent/agent", argv[2], dir, 1, NULL, 0, &again, err,
 			  sizeof(err)) < 0,
 	      "a missing agent fails");
 	CHECK_STR_CONTAINS(err, "/nonexistent/agent");
+	check_modes(&h, argv, dir, &img);
 
 	free(e);
 	free(a);

@@ -1,6 +1,7 @@
 /* reset_guest_test.c: integration test of vGPU reset and pause (docs/mediator.md) with two real TCG guests on a
  * real vgpu-mediator, started the way a mediated run starts it, each vGPU with two outputs ([guest] displays =
- * 800x600, 1024x768: guest1's KMS sees both, connected, each at its own mode). guest2 draws (gpuhog, 3D through
+ * 800x600, 1024x768: guest1's KMS sees both, connected, each at its own mode, and kms2d draws on both at once,
+ * each output's frames reaching the mediator's display channel). guest2 draws (gpuhog, 3D through
  * the mediator) the whole time, and its longest frame must stay under NEIGHBOUR_STALL_MS. guest1:
  *   - unbinds and binds virtio_gpu, then runs a 3D job: it succeeds, and once it ended its vGPU holds as many
  *     resources as after a fresh boot;
@@ -12,11 +13,12 @@
  * Then the same two guests boot again on a vgpu-mediator with a render worker per vGPU, and guest1's worker is
  * killed (SIGKILL) in the middle of a 3D job: guest2 draws on within the same bound, guest1's vGPU serves nothing
  * until its reboot resets the device, and it then draws on a fresh worker.
- * Arguments: AGENT INIT MEDIATOR GPUHOG. */
+ * Arguments: AGENT INIT MEDIATOR GPUHOG KMS2D. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <json-c/json.h>
 #include <libgen.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -36,13 +38,14 @@
 #include "vm/qmp.h"
 #include "util.h"
 #include "vm/vm.h"
+#include "workload.h"
 
 #define MEMORY_MB 768
 /* The longest a neighbour's frame may take while guest1 is reset, paused and rebooted: the mediator holds every
  * vGPU for at most 2 s while a stopping ring finishes its fences (DRAIN_NS in mediator/loop/loop.h), plus a frame. */
 #define NEIGHBOUR_STALL_MS 3000.0
 
-static const char *gpuhog;
+static const char *gpuhog, *kms2d;
 static struct gpu_backend backend;
 
 struct neighbour {
@@ -136,24 +139,78 @@ static long long vgpu_value(const char *name, const char *key, int sub)
 	return out;
 }
 
+/* Display updates the mediator sent for each of vGPU name's outputs (at most max), -1 each where absent: how many. */
+static int output_updates(const char *name, long long *out, int max)
+{
+	char *doc = gpu_backend_request(backend.control, "stats\n");
+	json_object *root = doc ? json_tokener_parse(doc) : NULL, *arr, *v, *f, *outs;
+	int n = 0;
+
+	if (root && json_object_object_get_ex(root, "vgpus", &arr))
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			v = json_object_array_get_idx(arr, i);
+			if (!json_object_object_get_ex(v, "name", &f) || strcmp(json_object_get_string(f), name) ||
+			    !json_object_object_get_ex(v, "outputs", &outs))
+				continue;
+			for (size_t k = 0; k < json_object_array_length(outs) && n < max; k++) {
+				json_object *o = json_object_array_get_idx(outs, k), *u;
+				int has = json_object_object_get_ex(o, "display_updates", &u);
+
+				out[n++] = has ? json_object_get_int64(u) : -1;
+			}
+		}
+	json_object_put(root);
+	free(doc);
+	return n;
+}
+
 /* The plan's [guest] displays = 800x600, 1024x768 through the mediator: the guest's KMS sees two outputs,
- * connected, each preferring its own mode (the first mode a connector lists), from the vGPU's EDIDs. */
+ * connected, each preferring its own mode (the first mode a connector lists), from the vGPU's EDIDs; kms2d draws on
+ * both at once, reporting each output's rates and their sum, and the mediator sends each output's frames. */
 static void check_displays(struct agent_conn *c, const char *log)
 {
 	const char *argv[] = { "/bin/sh", "-c",
 			       "for o in /sys/class/drm/card0-Virtual-*; do echo \"${o##*-} $(cat $o/status) "
 			       "$(head -1 $o/modes)\"; done",
 			       NULL };
+	const char *kms[] = { kms2d, "--seconds", "0.5", NULL };
 	const char *const *argvs[1] = { argv };
 	const char *logs[1] = { log };
 	struct agent_conn *cs[1] = { c };
 	struct job_result r;
+	struct wl_result w;
+	long long before[2] = { -1, -1 }, after[2] = { -1, -1 };
 
 	agent_run_parallel(cs, 1, argvs, NULL, 60, logs, &r);
 	CHECK(!strcmp(r.status, "exited") && r.code == 0 && r.out && strstr(r.out, "1 connected 800x600\n") &&
 		      strstr(r.out, "2 connected 1024x768\n") && !strstr(r.out, "3 "),
 	      "guest1's KMS sees its two outputs at their modes: %.200s", r.out ? r.out : r.error);
 	job_result_free(&r);
+
+	CHECK(output_updates("guest1", before, 2) == 2, "the mediator lists guest1's two outputs");
+	argvs[0] = kms;
+	agent_run_parallel(cs, 1, argvs, NULL, 120, logs, &r);
+	CHECK(!strcmp(r.status, "exited") && r.code == 0 && r.out &&
+		      workload_find("kms2d")->parse(r.out, strlen(r.out), &w) == 0,
+	      "kms2d on both outputs: %s %d %.300s", r.status, r.code, r.out ? r.out : r.error);
+	if (r.out && strstr(r.out, "done: 1")) {
+		const struct wl_metric *o1 = NULL, *o2 = NULL, *sum = NULL;
+
+		for (int i = 0; i < w.n; i++) {
+			o1 = !strcmp(w.m[i].name, "output1.fill.mb_per_s") ? &w.m[i] : o1;
+			o2 = !strcmp(w.m[i].name, "output2.fill.mb_per_s") ? &w.m[i] : o2;
+			sum = !strcmp(w.m[i].name, "fill.mb_per_s") ? &w.m[i] : sum;
+		}
+		CHECK(!strcmp(w.surface, "800x600@60+1024x768@60"), "kms2d drove both modes: %s", w.surface);
+		CHECK(o1 && o2 && sum && o1->value > 0 && o2->value > 0 &&
+			      fabs(o1->value + o2->value - sum->value) < 0.02,
+		      "each output filled, the total their sum: %.1f + %.1f = %.1f", o1 ? o1->value : -1,
+		      o2 ? o2->value : -1, sum ? sum->value : -1);
+	}
+	job_result_free(&r);
+	CHECK(output_updates("guest1", after, 2) == 2 && after[0] > before[0] && after[1] > before[1],
+	      "the mediator sent frames on both outputs: %lld -> %lld and %lld -> %lld", before[0], after[0], before[1],
+	      after[1]);
 }
 
 /* Wait up to 10 s for guest1's vGPU to hold `want` resources (a guest frees its buffers as its job exits). */
@@ -240,7 +297,7 @@ static int boot_two(const struct host *h, const struct image *img, const char *d
 	for (int i = 0; i < 2 && !check_failed; i++) {
 		struct vm_opts o = { .qemu = h->qemu, .accel = h->accel, .kernel = img->kernel, .initrd = img->initrd,
 				     .cpu = "Westmere", .memory_mb = MEMORY_MB, .vcpus = 1, .display = NULL,
-				     .gpu_args = gpu_backend_args(&backend, i), .device_edid = 1 };
+				     .gpu_args = gpu_backend_args(&backend, i), .edid_firmware = "" };
 
 		CHECK(vm_start(&vm[i], i + 1, dir, &o) == 0, "guest%d started", i + 1);
 		booted = i + 1;
@@ -494,17 +551,19 @@ int main(int argc, char **argv)
 	long long fresh;
 	int booted = 0, nb_started = 0;
 
-	if (argc < 5) {
-		fprintf(stderr, "usage: %s AGENT INIT MEDIATOR GPUHOG\n", argv[0]);
+	if (argc < 6) {
+		fprintf(stderr, "usage: %s AGENT INIT MEDIATOR GPUHOG KMS2D\n", argv[0]);
 		return 2;
 	}
 	gpuhog = realpath(argv[4], NULL);
-	CHECK(gpuhog != NULL, "gpuhog at %s", argv[4]);
+	kms2d = realpath(argv[5], NULL);
+	CHECK(gpuhog != NULL && kms2d != NULL, "gpuhog at %s, kms2d at %s", argv[4], argv[5]);
 	if (check_failed || guest_host_ready(&h, argv[1]) < 0)
 		return check_done("reset_guest");
 	if (check_failed || !mkdtemp(dir))
 		return check_done("reset_guest");
-	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, &img, err, sizeof(err)) == 0,
+	CHECK(image_build(h.guest_kernel, h.kernel_version, argv[1], argv[2], dir, 1, NULL, 0, &img, err,
+			  sizeof(err)) == 0,
 	      "image: %s", err);
 	static struct plan displays = { .ndisplays = 2, .displays = { { 800, 600 }, { 1024, 768 } } };
 	struct backend_env env = { .dir = dir, .mediator = argv[3], .memory_mb = MEMORY_MB, .sched = NULL,
@@ -543,5 +602,6 @@ out:
 	else
 		fprintf(stderr, "reset_guest: files kept in %s\n", dir);
 	free((char *)gpuhog);
+	free((char *)kms2d);
 	return check_done("reset_guest");
 }

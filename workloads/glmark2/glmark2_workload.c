@@ -16,13 +16,16 @@
 
 #include "workload.h"
 
-#define PLANNED_SIZE "640x480"
 #define WRAPPER "workloads/glmark2/run-glmark2.sh"
-#define HOST_ARGS WRAPPER, "glmark2-es2", "--off-screen", "-s", PLANNED_SIZE
+#define HOST_ARGS WRAPPER, "glmark2-es2", "--off-screen", "-s", WL_PLANNED_SIZE
 /*
  * virtio-gpu planes take XRGB8888 only: no alpha in the visual. The DRM
- * flavour takes the connector's largest mode (and fails with -s), so the guest
- * is given a 640x480-only EDID instead (harness/vm/edid.c).
+ * flavour takes the connector's preferred mode, else its largest (and fails
+ * with -s), so the guest is given a 640x480-only EDID instead
+ * (harness/vm/edid.c), or with the plan's [guest] displays its device's
+ * EDIDs, whose output 1 prefers the planned mode. Either way a job that
+ * rendered at another size fails (.sized: the judge's check; the stride bug
+ * libkrun's users met had glmark2 take 1920x1200 from the standard timings).
  */
 #define GUEST_ARGS WRAPPER, "glmark2-es2-drm", "--visual-config", "a=0"
 #define SCENE_ARGS "-b", "build:duration=5", "-b", "texture:duration=5", "-b", "shading:duration=5"
@@ -361,13 +364,6 @@ static int glmark2_parse(const char *out, size_t len, struct wl_result *r)
 		r->n = 0;
 		return -1;
 	}
-	/* A result at another size is not comparable with the rest. */
-	if (strncmp(r->surface, PLANNED_SIZE, strlen(PLANNED_SIZE)) != 0 ||
-	    (r->surface[strlen(PLANNED_SIZE)] != ' ' && r->surface[strlen(PLANNED_SIZE)] != '\0')) {
-		snprintf(r->error, sizeof(r->error), "glmark2: rendered at '%s', planned %s", r->surface, PLANNED_SIZE);
-		r->n = 0;
-		return -1;
-	}
 	double score = fps_sum / nscenes;
 
 	/*
@@ -406,7 +402,7 @@ static const struct wl_metric_decl glmark2_metrics[] = {
 	{                                                                                                       \
 		.name = NAME, .cls = "3d", .path = WL_PATH_GL, .bundled = 1, .budget = BUDGET,                  \
 		.description = DESCRIPTION, .argv = ARGV, .requires = glmark2_needs, .metrics = glmark2_metrics, \
-		.headline_metric = "score", .scene_metrics = "*.fps", .parse = glmark2_parse,                   \
+		.headline_metric = "score", .scene_metrics = "*.fps", .sized = 1, .parse = glmark2_parse,       \
 	}
 
 const struct workload_def workload_glmark2 =
