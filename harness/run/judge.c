@@ -24,8 +24,9 @@ static int software_renderer(const char *renderer)
 }
 
 /* A sized workload's result compares only at the size planned: a guest's is output 1's mode when the plan gives
- * [guest] displays (its KMS takes the device's EDIDs), else the harness's EDID's; the host's and dom0's render
- * off-screen at WL_PLANNED_SIZE. 1 when it rendered there, else 0 with the reason. */
+ * [guest] displays (each output's EDID, the mediator's or the harness's, offers its mode alone), else the
+ * harness's EDID's 640x480; the host's and dom0's render off-screen at WL_PLANNED_SIZE. 1 when it rendered there,
+ * else 0 with the reason. */
 static int size_as_planned(const struct run *r, enum seat_path where, const struct wl_result *wr, char *reason,
 			   size_t rlen)
 {
