@@ -31,29 +31,33 @@ static int same_row(const struct series *a, const struct series *b)
 	       a->dom0 == b->dom0;
 }
 
-/* One row: the headline's series s and its outputs' medians. */
-static void displays_row(struct rep *r, const struct series *s)
+/* Each output's median of row s's metric into med[1..n] (-1 where one is missing): n, the most outputs its jobs
+ * reported, or 0 when they drew on one. */
+static int output_medians(const struct rep *r, const struct series *s, double med[MAX_OUTPUTS + 1])
 {
-	const char *headline = rep_headline(s->workload);
-	double med[MAX_OUTPUTS + 1];
 	int n = 0;
-	char label[96];
 
 	for (int k = 0; k <= MAX_OUTPUTS; k++)
 		med[k] = -1;
 	for (size_t i = 0; i < r->set.n; i++) {
 		const struct series *o = &r->set.s[i];
-		int k = same_row(o, s) ? output_of(o, headline) : 0;
+		int k = same_row(o, s) ? output_of(o, s->metric) : 0;
 
 		if (k) {
 			med[k] = stats_median_of(o->v, o->n);
 			n = k > n ? k : n;
 		}
 	}
-	if (!n)
-		return;
+	return n;
+}
+
+/* One row: the headline's series s, its n outputs' medians and its own (their sums' median). */
+static void displays_row(struct rep *r, const struct series *s, const double *med, int n)
+{
+	char label[96];
+
 	rep_label(label, sizeof(label), s);
-	fprintf(r->html, "<tr><td>%s</td><td>%s (%s)</td><td>", s->workload, headline, s->unit);
+	fprintf(r->html, "<tr><td>%s</td><td>%s (%s)</td><td>", s->workload, s->metric, s->unit);
 	vb_xml_escape(r->html, label);
 	fprintf(r->html, "</td><td>%d</td><td>", n);
 	for (int k = 1; k <= n; k++)
@@ -66,23 +70,21 @@ static void displays_row(struct rep *r, const struct series *s)
 
 void rep_section_displays(struct rep *r)
 {
-	int rows = 0;
+	double med[MAX_OUTPUTS + 1];
+	int rows = 0, n;
 
 	for (size_t i = 0; i < r->set.n; i++) {
 		const struct series *s = &r->set.s[i];
 
-		for (size_t j = 0; j < r->set.n && strcmp(s->metric, rep_headline(s->workload)) == 0; j++)
-			if (same_row(&r->set.s[j], s) && output_of(&r->set.s[j], s->metric)) {
-				if (!rows++)
-					fprintf(r->html, "<h2 id=displays>Displays</h2>\n<p>Rows whose guests drew on "
-							 "several outputs at once: each output's median, and the row's "
-							 "(their sum, repetition by repetition). A row not listed drew on "
-							 "one output.</p>\n<table><tr><th>workload</th><th>metric</th>"
-							 "<th>config</th><th>outputs</th><th>each output's median</th>"
-							 "<th>total</th></tr>\n");
-				displays_row(r, s);
-				break;
-			}
+		if (strcmp(s->metric, rep_headline(s->workload)) || !(n = output_medians(r, s, med)))
+			continue;
+		if (!rows++)
+			fprintf(r->html, "<h2 id=displays>Displays</h2>\n<p>Rows whose guests drew on several outputs at "
+					 "once: each output's median, and the row's (their sum, repetition by "
+					 "repetition). A row not listed drew on one output.</p>\n<table><tr><th>workload</th>"
+					 "<th>metric</th><th>config</th><th>outputs</th><th>each output's median</th>"
+					 "<th>total</th></tr>\n");
+		displays_row(r, s, med, n);
 	}
 	if (rows)
 		fprintf(r->html, "</table>\n");
