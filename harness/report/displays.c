@@ -79,11 +79,11 @@ void rep_section_displays(struct rep *r)
 		if (strcmp(s->metric, rep_headline(s->workload)) || !(n = output_medians(r, s, med)))
 			continue;
 		if (!rows++)
-			fprintf(r->html, "<h2 id=displays>Displays</h2>\n<p>Rows whose guests drew on several outputs at "
-					 "once: each output's median, and the row's (their sum, repetition by "
-					 "repetition). A row not listed drew on one output.</p>\n<table><tr><th>workload</th>"
-					 "<th>metric</th><th>config</th><th>outputs</th><th>each output's median</th>"
-					 "<th>total</th></tr>\n");
+			fprintf(r->html,
+				"<h2 id=displays>Displays</h2>\n<p>Rows whose guests drew on several outputs at once: "
+				"each output's median, and the row's (their sum, repetition by repetition). A row not "
+				"listed drew on one output.</p>\n<table><tr><th>workload</th><th>metric</th><th>config"
+				"</th><th>outputs</th><th>each output's median</th><th>total</th></tr>\n");
 		displays_row(r, s, med, n);
 	}
 	if (rows)
