@@ -1,8 +1,9 @@
 /* summary.c: workload x config table: jobs ok, median of the headline metric
  * per guest, the median over repetitions of its sum over the guests running
  * at once (aggregate throughput), and % of native (per-guest median). dom0's
- * jobs alongside the guests are a row of their own ("dom0+N"). The run's
- * verdict (verdict.h) closes it. */
+ * jobs alongside the guests are a row of their own ("dom0+N"); a row whose
+ * guests drew on several outputs says each output's median under it. The
+ * run's verdict (verdict.h) closes it. */
 #define _GNU_SOURCE
 #include "analysis/summary.h"
 
@@ -17,6 +18,8 @@
 #include "analysis/verdict.h"
 #include "stats.h"
 #include "workload.h"
+
+#define SUMMARY_MAX_OUTPUTS 16 /* kms2d's outputN.<metric>, N from 1 */
 
 struct group {
 	char config[32];
@@ -156,6 +159,36 @@ static void print_boots(struct store *s, const char *run, const char *workload, 
 	fprintf(out, "%-12s   boot medians %s\n", "", line);
 }
 
+/* Under a row whose guests drew on several outputs at once (kms2d's outputN.<metric>): each output's median. */
+static void print_outputs(struct store *s, const char *run, const char *workload, const char *metric,
+			  const struct group *row, FILE *out)
+{
+	char line[512] = "", name[160];
+	size_t len = 0;
+
+	for (int k = 1; k <= SUMMARY_MAX_OUTPUTS && len < sizeof(line); k++) {
+		struct group g[32];
+		int ng;
+		double med = NAN;
+
+		snprintf(name, sizeof(name), "output%d.%s", k, metric);
+		collect(s, run, workload, name, g, &ng, 32);
+		for (int i = 0; i < ng; i++) {
+			int same = !strcmp(g[i].config, row->config) && g[i].topology == row->topology &&
+				   g[i].dom0 == row->dom0;
+
+			if (same && g[i].nvalues)
+				med = stats_median(g[i].values, g[i].nvalues);
+			free(g[i].values);
+		}
+		if (isnan(med))
+			break;
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%d: %.1f", k > 1 ? ", " : "", k, med);
+	}
+	if (len)
+		fprintf(out, "%-12s   each output's median: %s\n", "", line);
+}
+
 /* The workloads of a run (at most 64). */
 struct workloads {
 	char name[64][64];
@@ -222,8 +255,10 @@ int summary_print(struct store *s, const char *run, FILE *out)
 					g[i].reason);
 			if (lab)
 				fprintf(out, "%-12s   %s (nested lab): %s\n", "", g[i].config, lab);
-			if (g[i].topology && !isnan(med))
+			if (g[i].topology && !isnan(med)) {
+				print_outputs(s, run, wl.name[w], metric, &g[i], out);
 				print_boots(s, run, wl.name[w], metric, &g[i], out);
+			}
 			free(lab);
 			free(g[i].values);
 		}

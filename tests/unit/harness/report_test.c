@@ -329,6 +329,17 @@ static void check_displays(struct store *s, const char *reports)
 
 	CHECK(sec && strstr(sec, row) && count(html, "<h2 id=displays>") == 1,
 	      "the row's two outputs, each one's median and the total: %s in %.600s", row, sec ? sec : "(none)");
+	char *table = NULL;
+	size_t tlen = 0;
+	FILE *t = open_memstream(&table, &tlen);
+
+	CHECK(t && summary_print(s, "dp", t) == 0, "the run's table");
+	if (t)
+		fclose(t);
+	CHECK(table && strstr(table, "\n               each output's median: 1: 283.0, 2: 320.0\n") &&
+		      count(table, "each output's median") == 1,
+	      "the table says each output's median under the row, and only there: %s", table ? table : "");
+	free(table);
 	free(html);
 	free(path);
 	path = NULL;
