@@ -135,3 +135,13 @@ void edid_build(unsigned char e[EDID_BLOCK], const struct edid_timing *t, uint32
 		sum += e[i];
 	e[127] = (unsigned char)(256 - (sum & 0xff)) & 0xff;
 }
+
+int edid_build_mode(unsigned char e[EDID_BLOCK], uint32_t w, uint32_t h, const char *name)
+{
+	struct edid_timing t;
+
+	if (edid_cvt_rb(w, h, &t) < 0)
+		return -1;
+	edid_build(e, &t, w * 254 / 960, h * 254 / 960, name);
+	return 0;
+}

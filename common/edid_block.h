@@ -30,4 +30,9 @@ int edid_cvt_rb(uint32_t w, uint32_t h, struct edid_timing *t);
 void edid_build(unsigned char e[EDID_BLOCK], const struct edid_timing *t, uint32_t hmm, uint32_t vmm,
 		const char *name);
 
+/* The block offering w x h alone (edid_cvt_rb's timing) on a screen of 96 pixels an inch, named name: what the
+ * mediator answers GET_EDID with and the harness gives a planned output. 0, or -1 (nothing written) when no EDID
+ * can carry the mode. */
+int edid_build_mode(unsigned char e[EDID_BLOCK], uint32_t w, uint32_t h, const char *name);
+
 #endif

@@ -16,12 +16,9 @@ int edid_640x480(unsigned char e[EDID_BLOCK])
 
 int edid_for_mode(unsigned char out[EDID_BLOCK], int width, int height)
 {
-	struct edid_timing t;
-
-	if (width <= 0 || height <= 0 || edid_cvt_rb((uint32_t)width, (uint32_t)height, &t) < 0)
+	if (width <= 0 || height <= 0)
 		return -1;
-	edid_build(out, &t, (uint32_t)width * 254 / 960, (uint32_t)height * 254 / 960, "vgpubench");
-	return 0;
+	return edid_build_mode(out, (uint32_t)width, (uint32_t)height, "vgpubench");
 }
 
 void edid_firmware_name(char *out, size_t len, int width, int height)

@@ -14,9 +14,8 @@
 /* Fill out[128] with the EDID; returns 0. */
 int edid_640x480(unsigned char out[EDID_BLOCK]);
 
-/* The EDID offering width x height alone (CVT reduced blanking at 60 Hz, on a screen of 96 pixels an inch, as the
- * mediator's), and the name it has under /lib/firmware (edid/vgpubench-cvt-WxH.bin). 0, or -1 when no EDID can carry
- * the mode (edid_cvt_rb). */
+/* The EDID offering width x height alone, as the mediator's (common/ edid_build_mode), and the name it has under
+ * /lib/firmware (edid/vgpubench-cvt-WxH.bin). 0, or -1 when no EDID can carry the mode. */
 int edid_for_mode(unsigned char out[EDID_BLOCK], int width, int height);
 void edid_firmware_name(char *out, size_t len, int width, int height);
 

@@ -519,13 +519,11 @@ uint32_t gd_cmd_edid(struct cmd *c)
 	if (c->g->modes_given || gdisp_get_edid(gpu_device_display(c->g), m.scanout, &c->resp.edid) < 0) {
 		/* Its own: the output's mode alone, preferred, on a screen of 96 pixels an inch. */
 		uint32_t w = c->g->mode[m.scanout].width, h = c->g->mode[m.scanout].height;
-		struct edid_timing t;
 
-		if (edid_cvt_rb(w, h, &t) < 0)
+		memset(&c->resp.edid, 0, sizeof(c->resp.edid));
+		if (edid_build_mode(c->resp.edid.edid, w, h, "vgpu-mediator") < 0)
 			return gd_fail(c, VIRTIO_GPU_RESP_ERR_UNSPEC, "no EDID for scanout %u's mode %ux%u", m.scanout,
 				       w, h);
-		memset(&c->resp.edid, 0, sizeof(c->resp.edid));
-		edid_build(c->resp.edid.edid, &t, w * 254 / 960, h * 254 / 960, "vgpu-mediator");
 		c->resp.edid.size = EDID_BLOCK;
 	}
 	c->resp_len = sizeof(c->resp.edid);
